@@ -1,0 +1,71 @@
+"""autograd_gpu: reverse-mode automatic differentiation, PyTorch-style, on
+NumPy (device "cpu") or CuPy (device "cuda") arrays.
+
+    import autograd_gpu as ag
+    x = ag.ones(2, 2, requires_grad=True)
+    x.mean().backward()
+    x.grad            # 0.25 everywhere
+"""
+import warnings as _warnings
+
+from . import _dtype
+from ._dtype import (dtype, bool_ as bool, uint8, int8, int16, int32, int64, float16, float32, float64)
+from .backend import device
+from .tensor import Tensor
+from .autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
+from .ops import prims as _prims
+from .ops import methods as _methods
+from .ops.arith import add, sub, mul, div, pow, neg, maximum, minimum, rsub
+from .ops.pointwise import (exp, log, log1p, sqrt, rsqrt, square, abs, sign, sin, cos, tanh, sigmoid, relu,
+                            clamp, clamp_min, clamp_max, where)
+from .ops.reduction import (sum, mean, prod, var, std, amax, amin, max, min, argmax, argmin, logsumexp,
+                            softmax, log_softmax, norm, all, any)
+from .ops.linalg import matmul, mm, bmm, dot, mv
+from .ops.shape import (reshape, flatten, squeeze, unsqueeze, transpose, t, permute, movedim, cat, concat,
+                        stack, chunk, split, unbind, clone)
+from .ops.compare import (eq, ne, lt, le, gt, ge, isnan, isfinite, isinf, logical_and, logical_or,
+                          logical_not, logical_xor)
+from .creation import (tensor, as_tensor, from_numpy, from_dlpack, zeros, ones, empty, full, eye, arange,
+                       linspace, randn, rand, randint, randperm, zeros_like, ones_like, empty_like, full_like,
+                       randn_like, rand_like, manual_seed)
+from .printing import set_printoptions, get_printoptions
+from . import autograd
+try:
+    from . import cuda
+except ImportError:  # TEMP until backend/cuda lands
+    cuda = None
+
+float = float32
+double = float64
+half = float16
+long = int64
+int = int32
+short = int16
+
+_methods.install()
+_prims._bind(Tensor, __import__(__name__))
+
+# NumPy warns on IEEE events (log(0), 0/0, exp overflow) raised inside our
+# ops; PyTorch returns inf/nan silently. Silence them for our modules only.
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"autograd_gpu(\.|$)")
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def numel(t):
+    return t.numel()
+
+
+def get_default_dtype():
+    return float32
+
+
+def detach(t):
+    return t.detach()
+
+
+from . import nn, optim  # noqa: E402  (built on the public API above)
+
+__version__ = "0.1.0"

@@ -1,0 +1,119 @@
+"""ag.autograd: backward(), grad(), custom Functions, gradcheck, grad mode."""
+from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
+from .graph import Node, AccumulateGrad
+from . import engine as _engine
+from . import op as _op
+
+
+def _as_tuple(x, what):
+    if x is None:
+        return None
+    if isinstance(x, (list, tuple)):
+        return tuple(x)
+    return (x,)
+
+
+def _root_grads(outputs, grad_outputs, create_graph, op_name):
+    """Edges of the outputs and their starting gradients (ones for scalars)."""
+    from ..tensor import Tensor
+    edges, grads = [], []
+    if grad_outputs is None:
+        grad_outputs = (None,) * len(outputs)
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"{op_name}: got {len(grad_outputs)} gradients for {len(outputs)} outputs")
+    for i, (t, g) in enumerate(zip(outputs, grad_outputs)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op_name}: expected a Tensor as output {i}, got {type(t).__name__}")
+        e = _op.edge(t)
+        if e[0] is None:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+        if g is None:
+            if t.numel() != 1:
+                raise RuntimeError(f"grad can be implicitly created only for scalar outputs (output {i} "
+                                   f"has shape {list(t.shape)})")
+            g = t._backend.xp.ones_like(t._data)
+            g = Tensor._make(g, t._backend) if create_graph else g
+        else:
+            if not isinstance(g, Tensor):
+                from ..creation import tensor as _tensor
+                g = _tensor(g, dtype=t.dtype, device=t.device)
+            if g.shape != t.shape:
+                raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {list(g.shape)} and "
+                                   f"output[{i}] has a shape of {list(t.shape)}.")
+            if g._backend is not t._backend:
+                raise RuntimeError(f"invalid gradient at index {i} - expected device {t.device} but got "
+                                   f"{g.device}")
+            if g._data.dtype != t._data.dtype:
+                g = g.to(t.dtype)
+            g = g if create_graph else g._data
+        edges.append(e)
+        grads.append(g)
+    return edges, grads
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None,
+             inputs=None):
+    """Accumulate gradients of `tensors` into the .grad of the leaves (or of
+    `inputs` only, when given)."""
+    tensors = _as_tuple(tensors, "tensors")
+    grad_tensors = _as_tuple(grad_tensors if grad_tensors is not None else grad_variables, "grad_tensors")
+    if retain_graph is None:
+        retain_graph = create_graph
+    edges, grads = _root_grads(tensors, grad_tensors, create_graph, "backward")
+    targets = None
+    if inputs is not None:
+        inputs = _as_tuple(inputs, "inputs")
+        if not inputs:
+            raise RuntimeError("backward: 'inputs' argument to backward() cannot be empty.")
+        targets = _engine.Targets([_input_edge(t, i, "backward") for i, t in enumerate(inputs)], inputs)
+    _engine.execute(edges, grads, retain_graph, create_graph, targets=targets, accumulate=True)
+
+
+def _input_edge(t, i, op_name):
+    from ..tensor import Tensor
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{op_name}: expected Tensors as inputs, got {type(t).__name__} at index {i}")
+    if not t._rg:
+        raise RuntimeError(f"One of the differentiated Tensors does not require grad (input {i})")
+    return _op.edge(t)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
+         allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """The gradients of `outputs` with respect to `inputs`, returned (not
+    accumulated into .grad)."""
+    from ..tensor import Tensor
+    outputs = _as_tuple(outputs, "outputs")
+    single = isinstance(inputs, Tensor)
+    inputs = _as_tuple(inputs, "inputs")
+    grad_outputs = _as_tuple(grad_outputs, "grad_outputs")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    if retain_graph is None:
+        retain_graph = create_graph
+    edges, grads = _root_grads(outputs, grad_outputs, create_graph, "grad")
+    targets = _engine.Targets([_input_edge(t, i, "grad") for i, t in enumerate(inputs)], inputs)
+    captured = _engine.execute(edges, grads, retain_graph, create_graph, targets=targets, accumulate=False)
+    result = []
+    for i, (t, g) in enumerate(zip(inputs, captured)):
+        if g is None:
+            if materialize_grads:
+                from ..creation import zeros_like
+                result.append(zeros_like(t))
+                continue
+            if not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the "
+                                   "graph. Set allow_unused=True if this is the desired behavior.")
+            result.append(None)
+        elif create_graph:
+            result.append(g)
+        else:
+            result.append(Tensor._make(_op._as_array(g, t._backend), t._backend))
+    return tuple(result)
+
+
+from .function import Function, FunctionCtx  # noqa: E402
+from .gradcheck import gradcheck, gradgradcheck  # noqa: E402
+
+__all__ = ["backward", "grad", "Function", "FunctionCtx", "gradcheck", "gradgradcheck", "no_grad",
+           "enable_grad", "set_grad_enabled", "is_grad_enabled", "Node", "AccumulateGrad"]

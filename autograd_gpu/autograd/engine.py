@@ -1,0 +1,235 @@
+"""The backward pass: count dependencies, then run each node once all the
+gradients flowing into it have arrived. Iterative (no recursion), so graphs of
+any depth work. Effects the user can see (accumulation into `.grad`, retained
+grads, freeing saved tensors) are applied only once the whole pass succeeded:
+an exception or KeyboardInterrupt halfway leaves no gradient half-accumulated
+and the graph intact."""
+import numpy as np
+
+from . import op as _op
+from .graph import AccumulateGrad
+from .grad_mode import state as grad_state
+from ..ops import prims as P
+
+
+def _wrap(g, backend):
+    return _op.Tensor._make(_op._as_array(g, backend), backend)
+
+
+def _run_tensor_hooks(node, grads, create_graph, pending):
+    """Hooks registered on tensors (by output), then retain_grad, as PyTorch orders them."""
+    bk = node._backend
+    if type(node) is AccumulateGrad:
+        hooks = node.variable._hooks
+        stores = {0: hooks} if hooks else {}
+    else:
+        stores = node._tensor_hooks or {}
+    grads = list(grads)
+    for nr, store in stores.items():
+        g = grads[nr]
+        if g is None or not store:
+            continue
+        gt = g if create_graph else _wrap(g, bk)
+        for fn in list(store.values()):
+            r = fn(gt)
+            if r is not None:
+                gt = r
+        grads[nr] = gt if create_graph else gt._data
+    if node._retain:
+        for nr, ref in node._retain.items():
+            t = ref()
+            if t is not None and grads[nr] is not None:
+                pending.append((_retain, t, grads[nr]))
+    return grads
+
+
+def _retain(t, g, create_graph):
+    bk = t._backend
+    if create_graph:
+        t._grad = g if t._grad is None else t._grad + g
+    elif t._grad is None:
+        t._grad = _wrap(g.copy(), bk)
+    else:
+        t._grad = _wrap(t._grad._data + g, bk)
+
+
+def _accumulate(var, g, create_graph):
+    """Add a gradient into a leaf's .grad, as AccumulateGrad does."""
+    cur = var._grad
+    if create_graph:
+        var._grad = g if cur is None else cur + g
+    elif cur is None:
+        var._grad = _wrap(g.copy(), var._backend)
+    elif cur._rg:
+        var._grad = cur + _wrap(g, var._backend)
+    else:
+        cur._data += g
+        cur._vc.v += 1
+
+
+def _validate(g, node, i, nxt, nr, create_graph):
+    """Make a gradient match its input: undo broadcasting, restore the dtype."""
+    shape, dt = nxt._out_meta[nr]
+    d = g._data if create_graph else g
+    if d.shape != shape:
+        try:
+            g = P.sum_to_shape(g, shape)
+        except (ValueError, RuntimeError):
+            raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {i} - got "
+                               f"{list(d.shape)} but expected shape compatible with {list(shape)}") from None
+        d = g._data if create_graph else g
+    if d.dtype != dt:
+        g = P.astype(g, dt)
+    return g
+
+
+def _needed_nodes(roots, targets):
+    """Nodes from which some target is reachable (only those need to run)."""
+    needed = {}
+    stack = [(n, False) for n in roots]
+    while stack:
+        n, expanded = stack.pop()
+        if n in needed and not expanded:
+            continue
+        if not expanded:
+            needed[n] = None          # in progress
+            stack.append((n, True))
+            for c, _ in n.next_functions:
+                if c is not None and c not in needed:
+                    stack.append((c, False))
+        else:
+            needed[n] = n in targets or any(c is not None and needed.get(c) for c, _ in n.next_functions)
+    return {n for n, v in needed.items() if v}
+
+
+def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, accumulate=True):
+    """Run backward from `root_edges` [(node, nr)] with `root_grads` (arrays, or
+    Tensors under create_graph). `targets` maps (node, nr) -> index of grads to
+    capture; returns the captured list. With `accumulate`, leaves reached (all
+    of them, or only target leaves when targets are given) accumulate .grad."""
+    roots = []
+    for n, _ in root_edges:
+        if n not in roots:
+            roots.append(n)
+    # 1. dependencies: how many edges lead into each node
+    deps = {}
+    stack = list(roots)
+    seen = set(roots)
+    while stack:
+        for nxt, _ in stack.pop().next_functions:
+            if nxt is not None:
+                deps[nxt] = deps.get(nxt, 0) + 1
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+    target_nodes = None
+    needed = None
+    captured = None
+    if targets is not None:
+        target_nodes = {n for n, _ in targets}
+        needed = _needed_nodes(roots, target_nodes)
+        captured = [None] * len(targets.tensors)
+
+    buffers = {}
+    for (n, nr), g in zip(root_edges, root_grads):
+        buf = buffers.get(n)
+        if buf is None:
+            buf = buffers[n] = [None] * n.n_outputs
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
+    ready = [n for n in roots if not deps.get(n)]
+    pending = []            # user-visible effects, applied once the pass succeeded
+    executed = []
+
+    prev_mode = grad_state.enabled
+    grad_state.enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            grads = buffers.pop(node, None)
+            if grads is None:
+                grads = [None] * node.n_outputs
+            is_acc = type(node) is AccumulateGrad
+            if node._tensor_hooks or node._retain or (is_acc and node.variable._hooks):
+                grads = _run_tensor_hooks(node, grads, create_graph, pending)
+            if node._pre_hooks:
+                grads = _call_pre_hooks(node, grads, create_graph)
+            if target_nodes is not None and node in target_nodes:
+                for nr, g in enumerate(grads):
+                    idxs = targets.get((node, nr))
+                    if idxs:
+                        for idx in idxs:
+                            captured[idx] = g
+                        if accumulate and not is_acc and g is not None:
+                            # backward(inputs=[non_leaf]) populates the non-leaf's .grad
+                            pending.append((_retain, targets.tensors[idxs[0]], g))
+            if is_acc:
+                if accumulate and grads[0] is not None and (target_nodes is None or node in target_nodes):
+                    pending.append((_accumulate, node.variable, grads[0]))
+                continue
+            nexts = node.next_functions
+            if needed is not None and not any(c in needed for c, _ in nexts if c is not None):
+                continue
+            if any(g is not None for g in grads):
+                out = node._apply(grads, create_graph)
+                if node._post_hooks:
+                    out = _call_post_hooks(node, out, grads, create_graph)
+                executed.append(node)
+            else:
+                out = ()
+            for i, (nxt, nr) in enumerate(nexts):
+                if nxt is None or (needed is not None and nxt not in needed):
+                    continue
+                g = out[i] if i < len(out) else None
+                if g is not None:
+                    g = _validate(g, node, i, nxt, nr, create_graph)
+                    buf = buffers.get(nxt)
+                    if buf is None:
+                        buf = buffers[nxt] = [None] * nxt.n_outputs
+                    old = buf[nr]
+                    buf[nr] = g if old is None else old + g
+                d = deps[nxt] - 1
+                deps[nxt] = d
+                if d == 0:
+                    ready.append(nxt)
+    finally:
+        grad_state.enabled = prev_mode
+    # 2. the pass succeeded: make its effects visible
+    if not retain_graph:
+        for node in executed:
+            node._release()
+    for fn, t, g in pending:
+        fn(t, g, create_graph)
+    return captured
+
+
+class Targets(dict):
+    """(node, nr) -> indices into `tensors` (the inputs of grad(), or of
+    backward(inputs=...), whose non-leaf members get their .grad populated)."""
+
+    def __init__(self, edges, tensors):
+        super().__init__()
+        self.tensors = tensors
+        for i, e in enumerate(edges):
+            self.setdefault(e, []).append(i)
+
+
+def _call_pre_hooks(node, grads, create_graph):
+    bk = node._backend
+    gt = [g if (g is None or create_graph) else _wrap(g, bk) for g in grads]
+    for fn in list(node._pre_hooks.values()):
+        r = fn(tuple(gt))
+        if r is not None:
+            gt = list(r)
+    return [g if (g is None or create_graph) else g._data for g in gt]
+
+
+def _call_post_hooks(node, out, grads, create_graph):
+    bk = node._backend
+    wrap = (lambda g: g) if create_graph else (lambda g: None if g is None else _wrap(g, bk))
+    gi = tuple(wrap(g) for g in out)
+    go = tuple(wrap(g) for g in grads)
+    for fn in list(node._post_hooks.values()):
+        r = fn(gi, go)
+        if r is not None:
+            gi = tuple(r)
+    return tuple(g if (g is None or create_graph) else g._data for g in gi)

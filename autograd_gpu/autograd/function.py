@@ -1,0 +1,168 @@
+"""Custom ops: subclass `Function` with static `forward(ctx, ...)` and
+`backward(ctx, *grads)`, call `MyFn.apply(...)`. Unlike built-in ops, both
+halves work on Tensors; the node is named `MyFnBackward`."""
+from .graph import Node, FREED_MSG
+from .grad_mode import state as grad_state
+from . import op as _op
+
+
+class FunctionCtx:
+    """The `ctx` passed to forward and backward."""
+
+    def __init__(self):
+        self._saved = None
+        self._saved_versions = None
+        self._freed = False
+        self._non_diff = set()
+        self._dirty = ()
+        self.materialize_grads = True
+        self.needs_input_grad = ()
+        self._node = None
+
+    def save_for_backward(self, *tensors):
+        from ..tensor import Tensor
+        for t in tensors:
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward can only save tensors, but argument {tensors.index(t)} is "
+                                f"of type {type(t).__name__}")
+        self._saved = tensors
+        self._saved_versions = tuple(None if t is None else t._vc.v for t in tensors)
+
+    @property
+    def saved_tensors(self):
+        if self._freed:
+            raise RuntimeError(FREED_MSG)
+        if self._saved is None:
+            return ()
+        out = []
+        for i, (t, ver) in enumerate(zip(self._saved, self._saved_versions)):
+            if isinstance(t, _SavedOutput):
+                if t.vc.v != ver:
+                    raise _op._version_error_for(self._node, t.data, t.index, ver, t.vc.v)
+                from ..tensor import Tensor
+                t = Tensor._make_output(t.data, self._node, t.index)
+            elif t is not None and t._vc.v != ver:
+                raise _op._version_error_for(self._node, t, i, ver)
+            out.append(t)
+        return tuple(out)
+
+    def mark_non_differentiable(self, *tensors):
+        self._non_diff.update(id(t) for t in tensors)
+
+    def mark_dirty(self, *tensors):
+        self._dirty = tensors
+
+    def set_materialize_grads(self, value):
+        self.materialize_grads = bool(value)
+
+
+class _SavedOutput:
+    """An output saved for backward, held as data so the node does not keep
+    its own output alive (no reference cycle)."""
+    __slots__ = ("data", "vc", "index")
+
+    def __init__(self, t, index):
+        self.data, self.vc, self.index = t._data, t._vc, index
+
+
+class BackwardFunction(Node):
+    """The node of a custom Function call."""
+
+    def _apply(self, grads, create_graph):
+        from ..tensor import Tensor
+        ctx = self.ctx
+        bk = self._backend
+        gt = []
+        for g, (shape, dt) in zip(grads, self._out_meta):
+            if g is None:
+                g = Tensor._make(bk.xp.zeros(shape, dtype=dt), bk) if ctx.materialize_grads else None
+            elif not create_graph:
+                g = Tensor._make(_op._as_array(g, bk), bk)
+            gt.append(g)
+        res = self.fn_cls.backward(ctx, *gt)
+        if not isinstance(res, tuple):
+            res = (res,)
+        if len(res) < self.n_args:
+            raise RuntimeError(f"function {self._name} returned an incorrect number of gradients "
+                               f"(expected {self.n_args}, got {len(res)})")
+        out = []
+        for pos in self.tensor_positions:
+            g = res[pos]
+            if g is not None and not isinstance(g, Tensor):
+                raise TypeError(f"function {self._name} returned a gradient of type {type(g).__name__} "
+                                f"for input {pos}; expected a Tensor or None")
+            out.append(g if (g is None or create_graph) else g._data)
+        return tuple(out)
+
+    def _release(self):
+        if self.ctx._saved:
+            self.ctx._saved = None
+            self.ctx._freed = True
+
+
+class FunctionMeta(type):
+    def __init__(cls, name, bases, ns):
+        super().__init__(name, bases, ns)
+        cls._backward_cls = type(name + "Backward", (BackwardFunction,),
+                                 {"_name": name + "Backward", "fn_cls": cls})
+
+
+class Function(metaclass=FunctionMeta):
+    """Base class of custom autograd ops."""
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("You must implement the backward function for custom autograd.Function.")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from ..tensor import Tensor
+        ctx = FunctionCtx()
+        tensor_positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._rg for a in args)
+        prev = grad_state.enabled
+        grad_state.enabled = False
+        try:
+            outputs = cls.forward(ctx, *args, **kwargs)
+        finally:
+            grad_state.enabled = prev
+        single = not isinstance(outputs, tuple)
+        outs = (outputs,) if single else outputs
+        # an output that is an input (or a view of one) gets a fresh tensor object
+        fresh = []
+        for o in outs:
+            if isinstance(o, Tensor) and (any(o is args[i] for i in tensor_positions) or o._node is not None
+                                          or o._rg):
+                d = Tensor._make(o._data, o._backend)
+                d._vc = o._vc
+                o = d
+            fresh.append(o)
+        outs = tuple(fresh)
+        tensors_in = [args[i] for i in tensor_positions]
+        if prev and any(t._rg for t in tensors_in):
+            node = cls._backward_cls()
+            node.ctx = ctx
+            ctx._node = node
+            node.n_args = len(args)
+            node.tensor_positions = tensor_positions
+            node.next_functions = tuple(_op.edge(t) for t in tensors_in)
+            node.n_outputs = len(outs)
+            node._backend = tensors_in[0]._backend
+            meta = []
+            for i, o in enumerate(outs):
+                if isinstance(o, Tensor):
+                    meta.append((o._data.shape, o._data.dtype))
+                    if id(o) not in ctx._non_diff and o._data.dtype.kind == "f":
+                        o._node, o._output_nr, o._rg = node, i, True
+                else:
+                    meta.append(((), None))
+            node._out_meta = tuple(meta)
+            if ctx._saved:
+                out_index = {id(o): i for i, o in enumerate(outs)}
+                ctx._saved = tuple(_SavedOutput(t, out_index[id(t)]) if id(t) in out_index else t
+                                   for t in ctx._saved)
+        return outs[0] if single else outs

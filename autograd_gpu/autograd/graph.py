@@ -1,0 +1,132 @@
+"""Graph nodes: a `Node` is a tensor's `grad_fn`. It holds edges to the nodes of
+its inputs (`next_functions`), what its backward needs (saved tensors with
+their versions) and hooks. Nodes never hold their outputs strongly, so a graph
+is freed as soon as the last tensor referring to it goes away."""
+import itertools
+import weakref
+
+FREED_MSG = ("Trying to backward through the graph a second time (or directly access saved "
+             "tensors after they have already been freed). Saved intermediate values of the graph "
+             "are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if "
+             "you need to backward through the graph a second time or if you need to access saved "
+             "tensors after calling backward.")
+
+
+class VersionCounter:
+    """Shared by a tensor and its views; bumped by every in-place write."""
+    __slots__ = ("v",)
+
+    def __init__(self):
+        self.v = 0
+
+
+def version_error(node, index, shape, dtype_name, device_prefix, now, expected):
+    dims = "x".join(str(s) for s in shape)
+    return RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{device_prefix}{dtype_name}Type [{dims}]], which is output {index} of "
+        f"{node.name()}, is at version {now}; expected version {expected} instead. Hint: the "
+        "backtrace further above can be found by enabling anomaly detection... or, more simply, "
+        "avoid modifying in place a tensor that backward needs.")
+
+
+class RemovableHandle:
+    """Returned by register_hook; `.remove()` unregisters the hook."""
+    _ids = itertools.count()
+
+    def __init__(self, hooks_dict):
+        self.id = next(RemovableHandle._ids)
+        self._hooks_ref = weakref.ref(hooks_dict) if hooks_dict is not None else None
+
+    def remove(self):
+        hooks = self._hooks_ref() if self._hooks_ref is not None else None
+        if hooks is not None:
+            hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+class _HookDict(dict):
+    """A dict that can be weakly referenced (handles point at it weakly)."""
+    __slots__ = ("__weakref__",)
+
+
+def add_hook(store, fn):
+    handle = RemovableHandle(store)
+    store[handle.id] = fn
+    return handle
+
+
+class Node:
+    """Base of all graph nodes. Subclasses set `_name` (the libtorch name) and
+    implement `_apply(grads, create_graph)`: output grads in, input grads out
+    (one per entry of `next_functions`, None where there is none)."""
+    _name = "Node"
+    n_outputs = 1
+    next_functions = ()
+    _out_meta = ()              # ((shape, numpy dtype), ...) per output
+    _backend = None
+    _tensor_hooks = None        # {output_nr: _HookDict} registered by tensors
+    _retain = None              # {output_nr: weakref to the tensor retaining grad}
+    _pre_hooks = None
+    _post_hooks = None
+    _metadata = None
+
+    def name(self):
+        return self._name
+
+    def __repr__(self):
+        return self._name
+
+    @property
+    def metadata(self):
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
+
+    def register_hook(self, fn):
+        """fn(grad_inputs, grad_outputs) -> None or replacement grad_inputs."""
+        if self._post_hooks is None:
+            self._post_hooks = _HookDict()
+        return add_hook(self._post_hooks, fn)
+
+    def register_prehook(self, fn):
+        """fn(grad_outputs) -> None or replacement grad_outputs."""
+        if self._pre_hooks is None:
+            self._pre_hooks = _HookDict()
+        return add_hook(self._pre_hooks, fn)
+
+    def _tensor_hook_store(self, output_nr):
+        if self._tensor_hooks is None:
+            self._tensor_hooks = {}
+        store = self._tensor_hooks.get(output_nr)
+        if store is None:
+            store = self._tensor_hooks[output_nr] = _HookDict()
+        return store
+
+    def _release(self):
+        """Free what backward saved (after a backward without retain_graph)."""
+
+    def _apply(self, grads, create_graph):
+        raise NotImplementedError
+
+
+class AccumulateGrad(Node):
+    """The node of a leaf that requires grad: its backward adds into `.grad`."""
+    _name = "torch::autograd::AccumulateGrad"
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    @property
+    def _out_meta(self):
+        d = self.variable._data
+        return ((d.shape, d.dtype),)
+
+    @property
+    def _backend(self):
+        return self.variable._backend

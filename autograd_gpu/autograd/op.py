@@ -1,0 +1,393 @@
+"""Built-in ops: each op is a Node subclass whose `forward` (arrays in, arrays
+out) and `backward` (grads and saved values in, input grads out) sit side by
+side. Applying an op to tensors records the node when grad mode is on and an
+input requires grad; this module is that recording, plus the bookkeeping of
+views and in-place writes, in one place.
+
+Backward formulas are written with the primitives of `ops/prims.py`, so the
+same formula runs on arrays (the fast path) or on Tensors (under
+`create_graph=True`, where the backward pass is itself recorded)."""
+import weakref
+
+import numpy as np
+
+from .graph import Node, AccumulateGrad, FREED_MSG, VersionCounter, version_error
+from .grad_mode import state as grad_state
+
+Tensor = None              # bound by autograd_gpu.tensor
+_ndarray = np.ndarray
+NO_EDGE = (None, 0)
+
+
+def edge(t):
+    """The (node, output_nr) through which gradient reaches tensor `t`."""
+    node = t._node
+    if node is not None:
+        if t._base is not None and t._vc.v != t._view_ver:
+            node = refresh_view(t)
+        return (node, t._output_nr)
+    if t._rg:
+        ref = t._acc
+        acc = ref() if ref is not None else None
+        if acc is None:
+            acc = AccumulateGrad(t)
+            t._acc = weakref.ref(acc)
+        return (acc, 0)
+    return NO_EDGE
+
+
+def _as_array(y, backend):
+    # NumPy ufuncs return scalars for 0-d input; tensors always hold arrays.
+    return y if type(y) is _ndarray or backend.is_cuda else np.asarray(y)
+
+
+class Op(Node):
+    """Base of built-in ops. Class attributes describe the op:
+
+    _name          libtorch's grad_fn name (MulBackward0)
+    op_name        the user-facing name, for error messages (mul)
+    save_inputs    indices of the inputs that backward receives
+    save_result    whether backward receives the output
+    is_view        the output shares memory with input 0
+    differentiable False for ops whose output never requires grad
+    nondiff_outputs  for ops returning a tuple: indices of outputs without grad
+
+    forward returns an array, or a tuple of arrays for several outputs.
+    """
+    op_name = "op"
+    save_inputs = ()
+    save_result = False
+    is_view = False
+    differentiable = True
+    nondiff_outputs = ()
+    _saved = None
+    _result = None
+    _freed = False
+
+    # ---- recording ----------------------------------------------------------
+    @classmethod
+    def apply1(cls, x, *attrs):
+        """Apply to one tensor input (attrs are non-tensor arguments)."""
+        node = cls.__new__(cls)
+        try:
+            y = node.forward(x._data, *attrs)
+        except (ValueError, TypeError, IndexError) as e:
+            raise node._error(e, (x,)) from None
+        if type(y) is tuple:
+            return node._wrap_many(y, (x,), attrs)
+        b = x._backend
+        out = Tensor._make(_as_array(y, b), b)
+        if cls.is_view:
+            _mark_view(out, x, cls, attrs)
+        if x._rg and grad_state.enabled and cls.differentiable:
+            node.next_functions = (edge(x),)
+            node._record(out, (x,))
+        return out
+
+    @classmethod
+    def apply2(cls, a, b, *attrs):
+        """Apply to two tensor inputs on the same device."""
+        if a._backend is not b._backend:
+            raise device_mismatch(cls.op_name, a, b)
+        node = cls.__new__(cls)
+        da, db = a._data, b._data
+        if da.dtype != db.dtype and node.promotes:
+            da, db = promote_arrays(a, b)
+        try:
+            y = node.forward(da, db, *attrs)
+        except (ValueError, TypeError, IndexError) as e:
+            raise node._error(e, (a, b)) from None
+        if type(y) is tuple:
+            return node._wrap_many(y, (a, b), attrs)
+        bk = a._backend
+        out = Tensor._make(_as_array(y, bk), bk)
+        if (a._rg or b._rg) and grad_state.enabled and cls.differentiable:
+            node.next_functions = (edge(a), edge(b))
+            node._record(out, (a, b))
+        return out
+
+    @classmethod
+    def applyN(cls, inputs, *attrs):
+        """Apply to any number of tensor inputs (a sequence)."""
+        inputs = tuple(inputs)
+        bk = inputs[0]._backend
+        for t in inputs:
+            if t._backend is not bk:
+                raise device_mismatch(cls.op_name, inputs[0], t)
+        node = cls.__new__(cls)
+        try:
+            y = node.forward(*[t._data for t in inputs], *attrs)
+        except (ValueError, TypeError, IndexError) as e:
+            raise node._error(e, inputs) from None
+        if type(y) is tuple:
+            return node._wrap_many(y, inputs, attrs)
+        out = Tensor._make(_as_array(y, bk), bk)
+        if cls.is_view:
+            _mark_view(out, inputs[0], cls, attrs)
+        if grad_state.enabled and cls.differentiable and any(t._rg for t in inputs):
+            node.next_functions = tuple(edge(t) for t in inputs)
+            node._record(out, inputs)
+        return out
+
+    promotes = False     # apply2 casts both inputs to PyTorch's result dtype
+
+    def _record(self, out, inputs):
+        d = out._data
+        self._out_meta = ((d.shape, d.dtype),)
+        self._backend = out._backend
+        out._node = self
+        out._rg = True
+        si = self.save_inputs
+        if si:
+            if len(si) == 1:
+                t = inputs[si[0]]
+                self._saved = (t,)
+                self._versions = (t._vc.v,)
+            else:
+                self._saved = tuple(inputs[i] for i in si)
+                self._versions = tuple(t._vc.v for t in self._saved)
+        if self.save_result:
+            self._result = d
+            self._result_vc = out._vc
+            self._result_ver = out._vc.v
+
+    def _wrap_many(self, ys, inputs, attrs):
+        bk = inputs[0]._backend
+        outs = tuple(Tensor._make(_as_array(y, bk), bk) for y in ys)
+        self.n_outputs = len(outs)
+        if self.is_view:
+            # output i re-derives from its base as the i-th piece: OutputOf(cls, attrs, i)
+            for i, o in enumerate(outs):
+                _mark_view(o, inputs[0], _Piece, (type(self), attrs, i))
+        if grad_state.enabled and self.differentiable and any(t._rg for t in inputs):
+            self.next_functions = tuple(edge(t) for t in inputs)
+            self._out_meta = tuple((o._data.shape, o._data.dtype) for o in outs)
+            self._backend = bk
+            nd = self.nondiff_outputs
+            for i, o in enumerate(outs):
+                if i not in nd:
+                    o._node, o._output_nr, o._rg = self, i, True
+            si = self.save_inputs
+            self._saved = tuple(inputs[i] for i in si)
+            self._versions = tuple(t._vc.v for t in self._saved)
+            if self.save_result:
+                self._result = tuple(o._data for o in outs)
+                self._result_vc = tuple(o._vc for o in outs)
+                self._result_ver = tuple(o._vc.v for o in outs)
+        return outs
+
+    def _error(self, exc, inputs):
+        """Turn a NumPy/CuPy error in forward into PyTorch's exception type,
+        naming the op and the shapes involved."""
+        msg = str(exc)
+        shapes = ", ".join(str(list(t.shape)) for t in inputs)
+        if isinstance(exc, IndexError):
+            return IndexError(f"{self.op_name}: {msg}")
+        if "broadcast" in msg or "shape" in msg or "size" in msg or "dimension" in msg:
+            return RuntimeError(f"{self.op_name}: {msg} (input shapes: {shapes})")
+        kind = TypeError if isinstance(exc, TypeError) else RuntimeError
+        return kind(f"{self.op_name}: {msg} (input shapes: {shapes})")
+
+    # ---- backward ------------------------------------------------------------
+    @property
+    def needs_input_grad(self):
+        return tuple(n is not None for n, _ in self.next_functions)
+
+    def needs(self, i):
+        return self.next_functions[i][0] is not None
+
+    def _unpack(self, create_graph):
+        if self._freed:
+            raise RuntimeError(FREED_MSG)
+        vals = []
+        if self._saved is not None:
+            for i, (t, ver) in enumerate(zip(self._saved, self._versions)):
+                if t._vc.v != ver:
+                    raise _version_error_for(self, t, 0, ver)
+                vals.append(t if create_graph else t._data)
+        if self.save_result:
+            if self.n_outputs == 1:
+                if self._result_vc.v != self._result_ver:
+                    raise _version_error_for(self, self._result, 0, self._result_ver, self._result_vc.v)
+                r = self._result
+                vals.append(Tensor._make_output(r, self, 0) if create_graph else r)
+            else:
+                for i, (r, vc, ver) in enumerate(zip(self._result, self._result_vc, self._result_ver)):
+                    if vc.v != ver:
+                        raise _version_error_for(self, r, i, ver, vc.v)
+                    vals.append(Tensor._make_output(r, self, i) if create_graph else r)
+        return vals
+
+    def _apply(self, grads, create_graph):
+        saved = self._unpack(create_graph) if (self._saved is not None or self.save_result or self._freed) else ()
+        if self.n_outputs == 1:
+            r = self.backward(grads[0], *saved)
+        else:
+            r = self.backward(grads, *saved)
+        return r if type(r) is tuple else (r,)
+
+    def _release(self):
+        if self._saved is not None or self._result is not None:
+            self._saved = None
+            self._result = None
+            self._freed = True
+
+
+def _version_error_for(node, t_or_array, index, expected, now=None):
+    if now is None:
+        now = t_or_array._vc.v
+    arr = t_or_array._data if Tensor is not None and isinstance(t_or_array, Tensor) else t_or_array
+    from .._dtype import from_numpy_dtype
+    bk = node._backend
+    prefix = bk.type_prefix if bk is not None else "CPU"
+    return version_error(node, index, arr.shape, from_numpy_dtype(arr.dtype).libtorch, prefix, now, expected)
+
+
+def device_mismatch(op_name, a, b):
+    return RuntimeError(
+        f"{op_name}: expected all tensors to be on the same device, but found at least two "
+        f"devices, {a.device} and {b.device}!")
+
+
+def promote_arrays(a, b):
+    """Cast the data of two tensors to PyTorch's result dtype."""
+    from .._dtype import result_type, from_numpy_dtype
+    da, db = a._data, b._data
+    dta, dtb = from_numpy_dtype(da.dtype), from_numpy_dtype(db.dtype)
+    dims, zeros = [], []
+    (dims if da.ndim else zeros).append(dta)
+    (dims if db.ndim else zeros).append(dtb)
+    r = result_type(dims, zeros, ()).np
+    return (da if da.dtype == r else da.astype(r)), (db if db.dtype == r else db.astype(r))
+
+
+# ---- views ----------------------------------------------------------------------
+
+class _Piece:
+    """Replays output i of a multi-output view op (split/chunk/unbind)."""
+
+    def __new__(cls):
+        return object.__new__(cls)
+
+    def forward(self, x, op_cls, attrs, i):
+        return op_cls.__new__(op_cls).forward(x, *attrs)[i]
+
+    @staticmethod
+    def apply1(x, op_cls, attrs, i):
+        return op_cls.apply1(x, *attrs)[i]
+
+
+def _mark_view(out, src, cls, attrs):
+    """`out` shares memory with `src`: share its version counter and remember
+    how to re-derive it from the base (to rebase history after in-place ops)."""
+    out._vc = src._vc
+    out._base = src._base if src._base is not None else src
+    out._view_of = (src, cls, attrs)
+    out._view_ver = src._vc.v
+
+
+def view_chain(t):
+    """[(cls, attrs), ...] leading from t's base to t."""
+    chain = []
+    while t._base is not None and t._view_of is not None:
+        src, cls, attrs = t._view_of
+        chain.append((cls, attrs))
+        t = src
+    chain.reverse()
+    return chain
+
+
+def replay_view(base, chain):
+    """Re-derive a view from `base` (a Tensor or an array) by re-running its view ops."""
+    v = base
+    for cls, attrs in chain:
+        if isinstance(v, Tensor):
+            v = cls.apply1(v, *attrs)
+        else:
+            v = cls.__new__(cls).forward(v, *attrs)
+    return v
+
+
+def refresh_view(t):
+    """A view whose base was modified in place takes its history from the base's
+    new history (PyTorch regenerates a view's grad_fn the same way)."""
+    prev = grad_state.enabled
+    grad_state.enabled = True
+    try:
+        fresh = replay_view(t._base, view_chain(t))
+    finally:
+        grad_state.enabled = prev
+    t._node, t._output_nr = fresh._node, fresh._output_nr
+    t._rg = fresh._rg
+    t._view_ver = t._vc.v
+    return t._node
+
+
+# ---- in-place writes --------------------------------------------------------------
+
+def check_inplace(t, op_name):
+    """Raise before anything changes if `t` may not be written in place."""
+    if grad_state.enabled:
+        if t._node is None and t._rg and t._base is None:
+            raise RuntimeError(f"{op_name}: a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+        b = t._base
+        if b is not None and b._node is None and b._rg:
+            raise RuntimeError(f"{op_name}: a view of a leaf Variable that requires grad is being "
+                               "used in an in-place operation.")
+    if not t._backend.is_writable(t._data):
+        raise RuntimeError(f"{op_name}: unsupported operation: more than one element of the written-to "
+                           "tensor refers to a single memory location (an expanded tensor?). Please "
+                           "clone() the tensor before performing the operation.")
+
+
+def commit_inplace(t, res, op_name):
+    """Write the out-of-place result `res` into `t` and give `t` its history."""
+    d = res._data
+    if d.shape != t._data.shape:
+        raise RuntimeError(f"{op_name}: output with shape {list(t.shape)} doesn't match the "
+                           f"broadcast shape {list(d.shape)}")
+    from .._dtype import from_numpy_dtype, promote_pair
+    if d.dtype != t._data.dtype:
+        rt, tt = from_numpy_dtype(d.dtype), from_numpy_dtype(t._data.dtype)
+        if rt.kind > tt.kind:
+            raise RuntimeError(f"{op_name}: result type {rt.libtorch} can't be cast to the desired "
+                               f"output type {tt.libtorch}")
+    t._data[...] = d
+    t._vc.v += 1
+    if not res._rg:
+        return t
+    if t._base is None:
+        node = res._node
+        t._node, t._output_nr, t._rg = node, res._output_nr, True
+        if node is not None and getattr(node, "_result_vc", None) is res._vc:
+            node._result, node._result_vc, node._result_ver = t._data, t._vc, t._vc.v
+        if t._retains_grad:
+            t._retains_grad = False
+            t.retain_grad()
+        return t
+    base = t._base
+    cs = CopySlices.__new__(CopySlices)
+    cs.chain = view_chain(t)
+    cs.next_functions = (edge(base), edge(res))
+    bd = base._data
+    cs._out_meta = ((bd.shape, bd.dtype),)
+    cs._backend = base._backend
+    base._node, base._output_nr, base._rg = cs, 0, True
+    refresh_view(t)
+    return t
+
+
+class CopySlices(Node):
+    """History of a base whose view was written in place: the gradient of the
+    old base is zero under the view, the written values get the view's part."""
+    _name = "CopySlices"
+
+    def _apply(self, grads, create_graph):
+        g = grads[0]
+        gd = g._data if create_graph else g
+        mask = np.ones_like(gd)          # CuPy arrays take this over (NEP 18)
+        replay_view(mask, self.chain)[...] = 0
+        if create_graph:
+            mask = Tensor._make(mask, g._backend)
+        return (g * mask, replay_view(g, self.chain))

@@ -1,0 +1,71 @@
+"""Devices: `cpu` and `cuda:N`. Instances are interned, so `is` compares them."""
+
+
+class device:
+    __slots__ = ("type", "index", "_str")
+    _cache = {}
+
+    def __new__(cls, spec, index=None):
+        if type(spec) is device:
+            return spec
+        if not isinstance(spec, str):
+            if isinstance(spec, int) and not isinstance(spec, bool):
+                spec, index = "cuda", spec          # torch: device(0) means cuda:0
+            else:
+                raise TypeError(f"device must be a string like 'cpu' or 'cuda:0', got {spec!r}")
+        key = (spec, index)
+        d = cls._cache.get(key)
+        if d is not None:
+            return d
+        kind, _, idx = spec.partition(":")
+        kind = kind.strip()
+        if idx:
+            if index is not None:
+                raise ValueError(f"device(): index given twice in {spec!r} and index={index}")
+            if not idx.isdigit():
+                raise ValueError(f"device(): invalid device string {spec!r}")
+            index = int(idx)
+        if kind not in ("cpu", "cuda"):
+            raise ValueError(f"device(): expected 'cpu' or 'cuda[:N]', got {spec!r}")
+        if kind == "cpu":
+            if index not in (None, 0):
+                raise ValueError(f"device(): cpu has no index {index}")
+            index = None
+        elif index is None:
+            index = 0
+        if index is not None and index < 0:
+            raise ValueError(f"device(): negative index {index}")
+        canon = cls._cache.get((kind, index))
+        if canon is None:
+            canon = object.__new__(cls)
+            canon.type = kind
+            canon.index = index
+            canon._str = kind if index is None else f"{kind}:{index}"
+            cls._cache[(kind, index)] = canon
+        cls._cache[key] = canon
+        return canon
+
+    def __repr__(self):
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self):
+        return self._str
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            try:
+                other = device(other)
+            except (ValueError, TypeError):
+                return False
+        return self is other
+
+    def __hash__(self):
+        return hash(self._str)
+
+    def __reduce__(self):
+        return (device, (self._str,))
+
+
+CPU = device("cpu")

@@ -1,0 +1,323 @@
+"""Creating tensors: from data (tensor, from_numpy, from_dlpack), factories
+(zeros, ones, full, empty, eye, arange, linspace), random draws (randn, rand,
+randint, randperm) and the *_like forms."""
+import math
+
+import numpy as np
+
+from . import _dtype
+from . import backend as B
+from .tensor import Tensor
+from .autograd.op import _as_array
+
+
+def _backend_for(device):
+    return B.cpu_backend if device is None else B.get(device)
+
+
+def _finish(data, backend, requires_grad, op_name):
+    t = Tensor._make(_as_array(data, backend), backend)
+    if requires_grad:
+        if data.dtype.kind != "f":
+            raise RuntimeError(f"{op_name}: Only Tensors of floating point and complex dtype can require "
+                               f"gradients (got {_dtype.from_numpy_dtype(data.dtype).libtorch})")
+        t._rg = True
+    return t
+
+
+def _infer_python_dtype(a):
+    """dtype of Python data: floats -> float32 (the default), ints -> int64, bools -> bool."""
+    k = a.dtype.kind
+    if k == "f":
+        return _dtype.float32.np
+    if k in "iu":
+        return _dtype.int64.np
+    if k == "b":
+        return _dtype.bool_.np
+    raise TypeError(f"tensor(): could not infer dtype of {a.dtype} data "
+                    f"(expected numbers, nested lists of numbers, or arrays)")
+
+
+def _python_to_array(data):
+    if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
+        data = _tensors_to_numbers(data)
+    try:
+        a = np.array(data)
+    except ValueError as e:
+        raise ValueError(f"tensor(): expected a sequence of equal-length sequences ({e})") from None
+    except OverflowError:
+        raise RuntimeError("tensor(): Overflow when unpacking long (integer too large for int64)") from None
+    if a.dtype == object:
+        bad = next((type(x).__name__ for x in _flat(data) if not isinstance(x, (int, float, bool))), "object")
+        raise TypeError(f"tensor(): could not convert elements of type {bad}; expected numbers or "
+                        f"nested lists of equal length")
+    return a
+
+
+def _flat(data):
+    if isinstance(data, (list, tuple)):
+        for x in data:
+            yield from _flat(x)
+    else:
+        yield data
+
+
+def _tensors_to_numbers(data):
+    if isinstance(data, (list, tuple)):
+        return [_tensors_to_numbers(x) for x in data]
+    if isinstance(data, Tensor):
+        return data.tolist() if data.ndim else data.item()
+    return data
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """A new tensor holding a copy of `data` (a number, nested lists, a NumPy or
+    CuPy array, or a Tensor)."""
+    dt = _dtype.as_dtype(dtype)
+    if isinstance(data, Tensor):
+        src_backend = data._backend
+        a = data._data
+        npd = dt.np if dt is not None else a.dtype
+        backend = _backend_for(device) if device is not None else src_backend
+        if backend is not src_backend:
+            a = backend.from_host(src_backend.to_host(a))
+        return _finish(a.astype(npd, copy=True), backend, requires_grad, "tensor")
+    if B.is_cuda_array(data) or (hasattr(data, "__cuda_array_interface__") and not isinstance(data, np.ndarray)):
+        backend = _backend_for(device if device is not None else _cuda_device_of(data))
+        a = backend.asarray(data)
+        if not backend.is_cuda:
+            a = backend.from_host(B.of_array(a).to_host(a))
+        _dtype.from_numpy_dtype(a.dtype)
+        return _finish(a.astype(dt.np if dt is not None else a.dtype, copy=True), backend, requires_grad, "tensor")
+    backend = _backend_for(device)
+    if isinstance(data, (np.ndarray, np.generic)):
+        a = np.asarray(data)
+        if a.dtype == object:
+            raise TypeError("tensor(): can't convert np.ndarray of type numpy.object_")
+        _dtype.from_numpy_dtype(a.dtype)       # TypeError for unsupported dtypes
+        npd = dt.np if dt is not None else a.dtype
+    else:
+        a = _python_to_array(data)
+        npd = dt.np if dt is not None else _infer_python_dtype(a)
+    a = np.array(a, dtype=npd, copy=True)
+    return _finish(backend.from_host(a), backend, requires_grad, "tensor")
+
+
+def _cuda_device_of(a):
+    from .backend import cupy_backend
+    return B.device("cuda", cupy_backend.array_device_index(a))
+
+
+def as_tensor(data, dtype=None, device=None):
+    """Like tensor(), but shares memory with a Tensor or NumPy array when it can."""
+    dt = _dtype.as_dtype(dtype)
+    if isinstance(data, Tensor):
+        return data.to(device=device, dtype=dt) if (device is not None or dt is not None) else data
+    if isinstance(data, np.ndarray) and (device is None or B.device(device).type == "cpu") and (
+            dt is None or dt.np == data.dtype):
+        return from_numpy(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(a):
+    """A CPU tensor sharing memory with NumPy array `a`."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"from_numpy(): expected np.ndarray (got {type(a).__name__})")
+    _dtype.from_numpy_dtype(a.dtype)
+    return Tensor._make(a, B.cpu_backend)
+
+
+def from_dlpack(obj):
+    """Zero-copy import of a DLPack-capable array (PyTorch, CuPy, JAX, NumPy)."""
+    if isinstance(obj, Tensor):
+        return obj.detach()
+    if not hasattr(obj, "__dlpack_device__"):
+        raise TypeError(f"from_dlpack(): {type(obj).__name__} does not support the DLPack protocol")
+    dev_type, dev_id = obj.__dlpack_device__()
+    dev_type = int(dev_type)
+    if dev_type == 1:                           # kDLCPU
+        a = np.from_dlpack(obj)
+        _dtype.from_numpy_dtype(a.dtype)
+        return Tensor._make(a, B.cpu_backend)
+    if dev_type in (2, 3):                      # kDLCUDA, kDLCUDAHost
+        backend = B.get(B.device("cuda", int(dev_id)))
+        a = backend.xp.from_dlpack(obj)
+        _dtype.from_numpy_dtype(a.dtype)
+        return Tensor._make(a, backend)
+    raise RuntimeError(f"from_dlpack(): unsupported device type {dev_type} (only CPU and CUDA)")
+
+
+# ---- factories -----------------------------------------------------------------
+
+def _size(size, op_name):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    out = []
+    for s in size:
+        if isinstance(s, Tensor):
+            s = int(s)
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+            raise TypeError(f"{op_name}(): argument 'size' must be tuple of ints, but found element of type "
+                            f"{type(s).__name__}")
+        out.append(int(s))
+    for s in out:
+        if s < 0:
+            raise RuntimeError(f"{op_name}: Trying to create tensor with negative dimension {s}: {out}")
+    return tuple(out)
+
+
+def _alloc(op_name, shape, make):
+    try:
+        return make()
+    except (MemoryError, ValueError) as e:
+        if isinstance(e, ValueError) and "too big" not in str(e) and "maximum" not in str(e):
+            raise
+        nbytes = math.prod(shape)
+        raise RuntimeError(f"{op_name}: can't allocate memory for a tensor of shape {list(shape)} "
+                           f"({nbytes} elements): {e}") from None
+
+
+def _factory(op_name, fill):
+    def fn(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None, pin_memory=False):
+        shape = _size(size, op_name)
+        dt = _dtype.as_dtype(dtype) or _dtype.float32
+        bk = _backend_for(device)
+        data = _alloc(op_name, shape, lambda: fill(bk.xp, shape, dt.np))
+        return _finish(data, bk, requires_grad, op_name)
+    fn.__name__ = op_name
+    return fn
+
+
+zeros = _factory("zeros", lambda xp, s, d: xp.zeros(s, dtype=d))
+ones = _factory("ones", lambda xp, s, d: xp.ones(s, dtype=d))
+empty = _factory("empty", lambda xp, s, d: xp.empty(s, dtype=d))
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    shape = _size((size,) if not isinstance(size, (tuple, list)) else (tuple(size),), "full")
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    dt = _dtype.as_dtype(dtype)
+    if dt is None:
+        k = _dtype.scalar_kind(fill_value)
+        if k is None:
+            raise TypeError(f"full(): fill_value must be a number, not {type(fill_value).__name__}")
+        dt = (_dtype.bool_, _dtype.int64, _dtype.float32)[k]
+    bk = _backend_for(device)
+    data = _alloc("full", shape, lambda: bk.xp.full(shape, fill_value, dtype=dt.np))
+    return _finish(data, bk, requires_grad, "full")
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    if n < 0 or (m is not None and m < 0):
+        raise RuntimeError(f"eye: n and m must be non-negative, got n={n}, m={m}")
+    dt = _dtype.as_dtype(dtype) or _dtype.float32
+    bk = _backend_for(device)
+    return _finish(bk.xp.eye(n, m, dtype=dt.np), bk, requires_grad, "eye")
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    start, end, step = vals
+    if step == 0:
+        raise RuntimeError("arange: step must be nonzero")
+    if (end - start) * step < 0 and end != start:
+        raise RuntimeError(f"arange: upper bound and larger bound inconsistent with step sign "
+                           f"(start={start}, end={end}, step={step})")
+    dt = _dtype.as_dtype(dtype)
+    if dt is None:
+        dt = _dtype.float32 if any(isinstance(v, float) for v in vals) else _dtype.int64
+    bk = _backend_for(device)
+    n = max(0, math.ceil((end - start) / step))
+    data = (bk.xp.arange(n, dtype=np.float64) * step + start).astype(dt.np)
+    return _finish(data, bk, requires_grad, "arange")
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    if steps < 0:
+        raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
+    dt = _dtype.as_dtype(dtype) or _dtype.float32
+    bk = _backend_for(device)
+    return _finish(bk.xp.linspace(start, end, steps, dtype=np.float64).astype(dt.np), bk,
+                   requires_grad, "linspace")
+
+
+def _random(op_name, draw):
+    def fn(*size, dtype=None, device=None, requires_grad=False, generator=None):
+        shape = _size(size, op_name)
+        dt = _dtype.as_dtype(dtype) or _dtype.float32
+        if not dt.is_floating_point:
+            raise RuntimeError(f"{op_name}: \"{op_name}\" is only defined for floating point dtypes, got "
+                               f"{dt.libtorch}")
+        bk = _backend_for(device)
+        data = _alloc(op_name, shape, lambda: draw(bk, shape, dt.np))
+        return _finish(data, bk, requires_grad, op_name)
+    fn.__name__ = op_name
+    return fn
+
+
+randn = _random("randn", lambda bk, s, d: bk.randn(s, d))
+rand = _random("rand", lambda bk, s, d: bk.rand(s, d))
+
+
+def randint(low, high=None, size=(), dtype=None, device=None, requires_grad=False):
+    if high is None:
+        low, high = 0, low
+    if low >= high:
+        raise RuntimeError(f"randint: expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    shape = _size((size,) if not isinstance(size, (tuple, list)) else (tuple(size),), "randint")
+    dt = _dtype.as_dtype(dtype) or _dtype.int64
+    bk = _backend_for(device)
+    return _finish(bk.randint(low, high, shape, dt.np), bk, requires_grad, "randint")
+
+
+def randperm(n, dtype=None, device=None, requires_grad=False):
+    dt = _dtype.as_dtype(dtype) or _dtype.int64
+    bk = _backend_for(device)
+    return _finish(bk.randperm(n, dt.np), bk, requires_grad, "randperm")
+
+
+def _like(fn):
+    def like(t, dtype=None, device=None, requires_grad=False, **kw):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{fn.__name__}_like(): argument 'input' must be Tensor, not {type(t).__name__}")
+        return fn(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad, **kw)
+    like.__name__ = fn.__name__ + "_like"
+    return like
+
+
+zeros_like, ones_like, empty_like, randn_like, rand_like = (_like(f) for f in (zeros, ones, empty, randn, rand))
+
+
+def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
+
+
+def scalar_tensor(value, like, float_default=False):
+    """A 0-d tensor for Python number `value` as an operand next to `like`: it
+    takes like's dtype unless it is of a higher category (PyTorch's wrapped numbers)."""
+    k = _dtype.scalar_kind(value)
+    if k is None:
+        raise TypeError(f"expected a number, got {type(value).__name__}")
+    ld = _dtype.from_numpy_dtype(like._data.dtype)
+    if k <= ld.kind and not (float_default and ld.kind == 0):
+        dt = ld
+    else:
+        dt = (_dtype.bool_, _dtype.int64, _dtype.float32)[k]
+    bk = like._backend
+    return Tensor._make(bk.from_host(np.asarray(value, dtype=dt.np)), bk)
+
+
+def manual_seed(seed):
+    """Seed the random draws of the CPU and of every GPU (repeatable runs)."""
+    seed = int(seed)
+    B.manual_seed(seed)
+    return seed
+
+
+def _rebuild(array, device, requires_grad):
+    t = tensor(array, device=device)
+    t._rg = requires_grad
+    return t

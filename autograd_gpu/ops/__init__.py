@@ -1,0 +1,1 @@
+"""The op families. Importing `install()` attaches their methods to Tensor."""

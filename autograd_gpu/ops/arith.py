@@ -1,0 +1,280 @@
+"""Arithmetic: + - * / ** and their Python-number (Scalar overload) forms.
+
+Names follow libtorch: a tensor operand gives the `...Backward0` node, a Python
+number the Scalar overload (`x * 3` is MulBackward1, `1 - x` RsubBackward1).
+Broadcast inputs get their gradients summed back by the engine, not here."""
+import math
+
+from ..autograd.op import Op
+from ..tensor import Tensor
+from . import prims as P
+from ._util import number, promote_for_scalar, as_float
+
+
+# ---- tensor (op) tensor ------------------------------------------------------------
+
+class Add(Op):
+    _name, op_name, promotes = "AddBackward0", "add", True
+
+    def forward(self, a, b):
+        return P.add(a, b)
+
+    def backward(self, g):
+        return g, g
+
+
+class AddScaled(Op):                    # a + alpha * b
+    _name, op_name, promotes = "AddBackward0", "add", True
+
+    def forward(self, a, b, alpha):
+        self.alpha = alpha
+        return P.add_scaled(a, b, alpha)
+
+    def backward(self, g):
+        return g, (g * self.alpha if self.needs(1) else None)
+
+
+class Sub(Op):
+    _name, op_name, promotes = "SubBackward0", "sub", True
+
+    def forward(self, a, b):
+        return P.sub(a, b)
+
+    def backward(self, g):
+        return g, (-g if self.needs(1) else None)
+
+
+class Mul(Op):
+    _name, op_name, promotes = "MulBackward0", "mul", True
+    save_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return P.mul(a, b)
+
+    def backward(self, g, a, b):
+        return (g * b if self.needs(0) else None), (g * a if self.needs(1) else None)
+
+
+class Div(Op):
+    _name, op_name, promotes = "DivBackward0", "div", True
+    save_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return P.div(as_float(a), as_float(b))
+
+    def backward(self, g, a, b):
+        return (P.div_bwd_a(g, b) if self.needs(0) else None,
+                P.div_bwd_b(g, a, b) if self.needs(1) else None)
+
+
+class Pow(Op):
+    _name, op_name, promotes = "PowBackward1", "pow", True
+    save_inputs = (0, 1)
+    save_result = True
+
+    def forward(self, a, b):
+        return P.pow(a, b)
+
+    def backward(self, g, a, b, y):
+        return (P.pow_bwd_base(g, a, b) if self.needs(0) else None,
+                P.pow_bwd_exp(g, a, b, y) if self.needs(1) else None)
+
+
+class Maximum(Op):
+    _name, op_name, promotes = "MaximumBackward0", "maximum", True
+    save_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return P.maximum(a, b)
+
+    def backward(self, g, a, b):
+        return (P.maximum_bwd(g, a, b) if self.needs(0) else None,
+                P.maximum_bwd(g, b, a) if self.needs(1) else None)
+
+
+class Minimum(Op):
+    _name, op_name, promotes = "MinimumBackward0", "minimum", True
+    save_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return P.minimum(a, b)
+
+    def backward(self, g, a, b):
+        return (P.minimum_bwd(g, a, b) if self.needs(0) else None,
+                P.minimum_bwd(g, b, a) if self.needs(1) else None)
+
+
+# ---- tensor (op) Python number ------------------------------------------------------
+
+class AddScalar(Op):
+    _name, op_name = "AddBackward1", "add"
+
+    def forward(self, x, s):
+        return P.add(promote_for_scalar(x, s), s)
+
+    def backward(self, g):
+        return g
+
+
+class SubScalar(Op):
+    _name, op_name = "SubBackward1", "sub"
+
+    def forward(self, x, s):
+        return P.sub(promote_for_scalar(x, s), s)
+
+    def backward(self, g):
+        return g
+
+
+class RsubScalar(Op):                    # s - x
+    _name, op_name = "RsubBackward1", "rsub"
+
+    def forward(self, x, s):
+        return P.rsub(promote_for_scalar(x, s), s)
+
+    def backward(self, g):
+        return -g
+
+
+class MulScalar(Op):
+    _name, op_name = "MulBackward1", "mul"
+
+    def forward(self, x, s):
+        self.s = s
+        return P.mul(promote_for_scalar(x, s), s)
+
+    def backward(self, g):
+        return g * self.s
+
+
+class DivScalar(Op):
+    _name, op_name = "DivBackward1", "div"
+
+    def forward(self, x, s):
+        self.s = s
+        return P.div(as_float(x), s)
+
+    def backward(self, g):
+        return g / self.s
+
+
+class PowScalar(Op):                     # x ** e
+    _name, op_name = "PowBackward0", "pow"
+    save_inputs = (0,)
+
+    def forward(self, x, e):
+        self.e = e
+        return P.pow(promote_for_scalar(x, e), e)
+
+    def backward(self, g, x):
+        if self.e == 0:
+            return P.zeros_like(g)
+        return P.pow_bwd(g, x, self.e)
+
+
+class RpowScalar(Op):                    # base ** x
+    _name, op_name = "PowBackward2", "pow"
+    save_inputs = (0,)
+    save_result = True
+
+    def forward(self, x, base):
+        self.base = base
+        return P.rpow(promote_for_scalar(x, base), base)
+
+    def backward(self, g, x, y):
+        if self.base == 0:               # pow_backward_exponent: 0 where exponent >= 0
+            return P.where(x >= 0, 0, g * (y * -math.inf))
+        return g * (y * math.log(self.base))
+
+
+class Neg(Op):
+    _name, op_name = "NegBackward0", "neg"
+
+    def forward(self, x):
+        if x.dtype.kind == "b":
+            raise TypeError("Negation, the `-` operator, on a bool tensor is not supported. If you "
+                            "are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+        return P.neg(x)
+
+    def backward(self, g):
+        return -g
+
+
+# ---- the functions behind the operators ---------------------------------------------
+
+def add(a, b, alpha=1):
+    if type(b) is Tensor:
+        if alpha == 1:
+            return Add.apply2(a, b)
+        return AddScaled.apply2(a, b, number(alpha, "add", "alpha"))
+    s = number(b, "add")
+    if alpha != 1:
+        s = s * number(alpha, "add", "alpha")
+    return AddScalar.apply1(a, s)
+
+
+def sub(a, b, alpha=1):
+    if type(b) is Tensor:
+        if alpha == 1:
+            return Sub.apply2(a, b)
+        return AddScaled.apply2(a, b, -number(alpha, "sub", "alpha"))
+    s = number(b, "sub")
+    if alpha != 1:
+        s = s * number(alpha, "sub", "alpha")
+    return SubScalar.apply1(a, s)
+
+
+def rsub(a, b):
+    """b - a, with b a Python number."""
+    if type(b) is Tensor:
+        return Sub.apply2(b, a)
+    return RsubScalar.apply1(a, number(b, "rsub"))
+
+
+def mul(a, b):
+    if type(b) is Tensor:
+        return Mul.apply2(a, b)
+    return MulScalar.apply1(a, number(b, "mul"))
+
+
+def div(a, b):
+    if type(b) is Tensor:
+        return Div.apply2(a, b)
+    return DivScalar.apply1(a, number(b, "div"))
+
+
+def rdiv(a, b):
+    """b / a with b a Python number: libtorch wraps the number in a tensor (DivBackward0)."""
+    from ..creation import scalar_tensor
+    if type(b) is not Tensor:
+        b = scalar_tensor(number(b, "div"), a)
+    return Div.apply2(b, a)
+
+
+def pow(a, b):
+    if type(b) is Tensor:
+        return Pow.apply2(a, b)
+    return PowScalar.apply1(a, number(b, "pow", "exponent"))
+
+
+def rpow(a, b):
+    """b ** a with b a Python number (PowBackward2)."""
+    if type(b) is Tensor:
+        return Pow.apply2(b, a)
+    return RpowScalar.apply1(a, number(b, "pow", "self"))
+
+
+def neg(a):
+    return Neg.apply1(a)
+
+
+def maximum(a, b):
+    if type(b) is not Tensor:
+        raise TypeError(f"maximum(): argument 'other' must be Tensor, not {type(b).__name__}")
+    return Maximum.apply2(a, b)
+
+
+def minimum(a, b):
+    if type(b) is not Tensor:
+        raise TypeError(f"minimum(): argument 'other' must be Tensor, not {type(b).__name__}")
+    return Minimum.apply2(a, b)

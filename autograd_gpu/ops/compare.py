@@ -1,0 +1,93 @@
+"""Comparisons and logical ops: bool results, never a gradient."""
+import numpy as np
+
+from ..autograd.op import device_mismatch, promote_arrays, _as_array
+from ..tensor import Tensor
+from . import prims as P
+from ._util import number
+
+
+def _bool(x, arr):
+    return Tensor._make(_as_array(arr, x._backend), x._backend)
+
+
+def _compare(prim, op_name):
+    def fn(a, b):
+        if isinstance(b, Tensor):
+            if b._backend is not a._backend:
+                raise device_mismatch(op_name, a, b)
+            da, db = a._data, b._data
+            if da.dtype != db.dtype:
+                da, db = promote_arrays(a, b)
+        else:
+            da, db = a._data, number(b, op_name)
+        try:
+            return _bool(a, prim(da, db))
+        except ValueError as e:
+            raise RuntimeError(f"{op_name}: {e} (shapes {list(a.shape)} and "
+                               f"{list(getattr(b, 'shape', ()))})") from None
+    fn.__name__ = op_name
+    return fn
+
+
+eq, ne, lt, le, gt, ge = (_compare(getattr(P, n), n) for n in ("eq", "ne", "lt", "le", "gt", "ge"))
+
+
+def isnan(x):
+    return _bool(x, P.isnan(x._data))
+
+
+def isfinite(x):
+    return _bool(x, P.isfinite(x._data))
+
+
+def isinf(x):
+    return _bool(x, np.isinf(x._data))
+
+
+def _logical(np_fn, op_name):
+    def fn(a, b):
+        if isinstance(b, Tensor):
+            if b._backend is not a._backend:
+                raise device_mismatch(op_name, a, b)
+            b = b._data
+        try:
+            return _bool(a, np_fn(a._data, b))
+        except ValueError as e:
+            raise RuntimeError(f"{op_name}: {e}") from None
+    fn.__name__ = op_name
+    return fn
+
+
+logical_and = _logical(np.logical_and, "logical_and")
+logical_or = _logical(np.logical_or, "logical_or")
+logical_xor = _logical(np.logical_xor, "logical_xor")
+
+
+def logical_not(x):
+    return _bool(x, np.logical_not(x._data))
+
+
+def _bitwise(np_fn, op_name):
+    def fn(a, b):
+        if isinstance(b, Tensor):
+            if b._backend is not a._backend:
+                raise device_mismatch(op_name, a, b)
+            b = b._data
+        if a._data.dtype.kind not in "biu":
+            raise RuntimeError(f"{op_name}: \"{op_name}_cpu\" not implemented for '{a.dtype.libtorch}'")
+        res = np_fn(a._data, b)
+        return Tensor._make(_as_array(res, a._backend), a._backend)
+    fn.__name__ = op_name
+    return fn
+
+
+bitwise_and = _bitwise(np.bitwise_and, "bitwise_and")
+bitwise_or = _bitwise(np.bitwise_or, "bitwise_or")
+bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
+
+
+def bitwise_not(x):
+    if x._data.dtype.kind not in "biu":
+        raise RuntimeError(f"bitwise_not: not implemented for '{x.dtype.libtorch}'")
+    return Tensor._make(_as_array(np.invert(x._data), x._backend), x._backend)

@@ -1,0 +1,184 @@
+"""In-place ops (`add_`, `zero_`, `copy_`, ...). Each is the out-of-place op
+followed by a write into the tensor (`autograd/op.py: commit_inplace`), which
+bumps the version counter and, when a graph is recorded, rebases the tensor's
+history. Without a graph the write goes straight into the array."""
+import operator
+
+from ..autograd.op import Op, check_inplace, commit_inplace
+from ..autograd.grad_mode import state as grad_state
+from ..tensor import Tensor
+from . import prims as P
+from ._util import number
+
+
+def _recording(t, others=()):
+    return grad_state.enabled and (t._rg or any(isinstance(o, Tensor) and o._rg for o in others))
+
+
+def _run(t, name, outplace, args, kwargs=None):
+    """Shared path: check, compute out of place, write back."""
+    check_inplace(t, name)
+    if _recording(t, args):
+        res = outplace(t, *args, **(kwargs or {}))
+    else:
+        prev = grad_state.enabled
+        grad_state.enabled = False
+        try:
+            res = outplace(t, *args, **(kwargs or {}))
+        finally:
+            grad_state.enabled = prev
+    return commit_inplace(t, res, name)
+
+
+# Arithmetic without a graph writes straight into the array (no temporary for
+# the result): the optimizer's `w.sub_(lr * w.grad)` under no_grad.
+_DIRECT = {"add_": operator.iadd, "sub_": operator.isub, "mul_": operator.imul}
+
+
+def _binary(name, outplace):
+    direct = _DIRECT.get(name)
+
+    def method(self, other, *args, **kwargs):
+        if (direct is not None and not args and not kwargs and not _recording(self, (other,))
+                and type(other) is Tensor and other._backend is self._backend
+                and other._data.dtype == self._data.dtype and self._data.dtype.kind == "f"):
+            check_inplace(self, name)
+            d = self._data
+            try:
+                import numpy as np
+                if np.broadcast_shapes(d.shape, other._data.shape) != d.shape:
+                    raise ValueError
+            except ValueError:
+                raise RuntimeError(f"{name}: output with shape {list(d.shape)} doesn't match the broadcast "
+                                   f"shape of {list(d.shape)} and {list(other.shape)}") from None
+            direct(d, other._data)
+            self._vc.v += 1
+            return self
+        return _run(self, name, outplace, (other,) + args, kwargs)
+    method.__name__ = name
+    return method
+
+
+def _make_methods():
+    from . import arith, pointwise
+    m = {
+        "add_": _binary("add_", arith.add),
+        "sub_": _binary("sub_", arith.sub),
+        "mul_": _binary("mul_", arith.mul),
+        "div_": _binary("div_", arith.div),
+        "pow_": _binary("pow_", arith.pow),
+        "clamp_": lambda self, min=None, max=None: _run(self, "clamp_", pointwise.clamp, (), {"min": min, "max": max}),
+        "clamp_min_": lambda self, min: _run(self, "clamp_min_", pointwise.clamp, (), {"min": min}),
+        "clamp_max_": lambda self, max: _run(self, "clamp_max_", pointwise.clamp, (), {"max": max}),
+        "neg_": lambda self: _run(self, "neg_", arith.neg, ()),
+    }
+    for meth in ("exp", "log", "log1p", "sqrt", "rsqrt", "square", "abs", "sign", "sin", "cos",
+                 "tanh", "sigmoid", "relu"):
+        fn = getattr(pointwise, meth)
+        m[meth + "_"] = (lambda fn, n: lambda self: _run(self, n, fn, ()))(fn, meth + "_")
+    return m
+
+
+# ---- writes that ignore the old values -------------------------------------------
+
+class Overwrite(Op):
+    """The history of a tensor whose values were all replaced by constants:
+    the old values get zero gradient (ZeroBackward0, FillBackward2, ...)."""
+    op_name = "fill_"
+
+    def forward(self, x, name, values):
+        self._name = name
+        return values
+
+    def backward(self, g):
+        return P.zeros_like(g)
+
+
+def _overwrite(t, name, node_name, make_values):
+    check_inplace(t, name)
+    values = make_values()
+    if _recording(t):
+        res = Overwrite.apply1(t, node_name, values)
+    else:
+        res = Tensor._make(values, t._backend)
+    return commit_inplace(t, res, name)
+
+
+def zero_(t):
+    d = t._data
+    if not _recording(t):
+        check_inplace(t, "zero_")
+        d.fill(0)
+        t._vc.v += 1
+        return t
+    return _overwrite(t, "zero_", "ZeroBackward0", lambda: t._backend.xp.zeros_like(d))
+
+
+def fill_(t, value):
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                               f"{value.ndim} dimensions.")
+        value = value.item()
+    v = number(value, "fill_", "value")
+    d = t._data
+    return _overwrite(t, "fill_", "FillBackward2", lambda: t._backend.xp.full_like(d, v))
+
+
+def normal_(t, mean=0.0, std=1.0, generator=None):
+    if std < 0:
+        raise RuntimeError(f"normal_ expects std >= 0.0, but found std {std}")
+    d = t._data
+    _float_only(t, "normal_")
+    return _overwrite(t, "normal_", "NormalBackward0",
+                      lambda: (t._backend.randn(d.shape, d.dtype) * std + mean).astype(d.dtype, copy=False))
+
+
+def uniform_(t, a=0.0, b=1.0, generator=None):
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
+    d = t._data
+    _float_only(t, "uniform_")
+    return _overwrite(t, "uniform_", "UniformBackward0",
+                      lambda: (t._backend.rand(d.shape, d.dtype) * (b - a) + a).astype(d.dtype, copy=False))
+
+
+def _float_only(t, name):
+    if t._data.dtype.kind != "f":
+        raise RuntimeError(f"{name}: expected a floating point tensor, got {t.dtype.libtorch}")
+
+
+# ---- copy_ ------------------------------------------------------------------
+
+class CopyFrom(Op):
+    """The values of `src`, broadcast to `shape` and cast to `np_dtype`."""
+    _name, op_name = "CopyBackwards", "copy_"
+
+    def forward(self, src, shape, np_dtype, dst_backend):
+        self.src_backend = None
+        out = P.expand(src, shape).astype(np_dtype)
+        return out
+
+    def backward(self, g):
+        return g        # the engine sums it back to src's shape and dtype
+
+
+def copy_(t, src, non_blocking=False):
+    if not isinstance(src, Tensor):
+        raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
+    check_inplace(t, "copy_")
+    if src._backend is not t._backend:
+        src = src.to(t.device)               # copy_ is the one op that crosses devices: explicitly
+    try:
+        import numpy as np
+        if np.broadcast_shapes(src.shape, t.shape) != t.shape:
+            raise ValueError
+    except ValueError:
+        raise RuntimeError(f"copy_: the size of src {list(src.shape)} does not broadcast to the "
+                           f"destination size {list(t.shape)}") from None
+    if _recording(t, (src,)):
+        res = CopyFrom.apply1(src, t.shape, t._data.dtype, t._backend)
+        return commit_inplace(t, res, "copy_")
+    t._data[...] = src._data
+    t._vc.v += 1
+    return t

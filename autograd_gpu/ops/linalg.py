@@ -1,0 +1,153 @@
+"""Matrix products: mm, bmm, dot, mv and matmul (which picks one of them, as
+libtorch does). On the GPU these are CuPy's cuBLAS calls."""
+from ..autograd.op import Op
+from ..tensor import Tensor
+from . import prims as P
+
+
+def _mT(a):
+    """Swap the last two dims (array or Tensor)."""
+    n = len(a.shape)
+    return P.permute(a, tuple(range(n - 2)) + (n - 1, n - 2))
+
+
+def _same_dtype(op_name, a, b):
+    if a.dtype != b.dtype:
+        from .._dtype import from_numpy_dtype
+        raise RuntimeError(f"{op_name}: expected both operands to have the same dtype, but got: "
+                           f"{from_numpy_dtype(a.dtype).libtorch} != {from_numpy_dtype(b.dtype).libtorch}")
+
+
+class Mm(Op):
+    _name, op_name = "MmBackward0", "mm"
+    save_inputs = (0, 1)
+
+    def forward(self, a, b):
+        if a.ndim != 2 or b.ndim != 2:
+            raise RuntimeError(f"mm: {'self' if a.ndim != 2 else 'mat2'} must be a matrix "
+                               f"(got shapes {list(a.shape)} and {list(b.shape)})")
+        if a.shape[1] != b.shape[0]:
+            raise RuntimeError(f"mm: mat1 and mat2 shapes cannot be multiplied "
+                               f"({a.shape[0]}x{a.shape[1]} and {b.shape[0]}x{b.shape[1]})")
+        _same_dtype("mm", a, b)
+        return P.matmul(a, b)
+
+    def backward(self, g, a, b):
+        return (P.matmul(g, _mT(b)) if self.needs(0) else None,
+                P.matmul(_mT(a), g) if self.needs(1) else None)
+
+
+class Bmm(Op):
+    _name, op_name = "BmmBackward0", "bmm"
+    save_inputs = (0, 1)
+
+    def forward(self, a, b):
+        if a.ndim != 3 or b.ndim != 3:
+            raise RuntimeError(f"bmm: batch1 and batch2 must be 3D tensors (got shapes {list(a.shape)} "
+                               f"and {list(b.shape)})")
+        if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+            raise RuntimeError(f"bmm: expected size for first two dimensions of batch2 tensor to be: "
+                               f"[{a.shape[0]}, {a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].")
+        _same_dtype("bmm", a, b)
+        return P.matmul(a, b)
+
+    backward = Mm.backward
+
+
+class Dot(Op):
+    _name, op_name = "DotBackward0", "dot"
+    save_inputs = (0, 1)
+
+    def forward(self, a, b):
+        if a.ndim != 1 or b.ndim != 1:
+            raise RuntimeError(f"dot: 1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
+        if a.shape[0] != b.shape[0]:
+            raise RuntimeError(f"dot: inconsistent tensor size, expected tensor [{a.shape[0]}] and src "
+                               f"[{b.shape[0]}] to have the same number of elements, but got "
+                               f"{a.shape[0]} and {b.shape[0]} elements respectively")
+        _same_dtype("dot", a, b)
+        return P.matmul(a, b)
+
+    def backward(self, g, a, b):
+        return (g * b if self.needs(0) else None), (g * a if self.needs(1) else None)
+
+
+class Mv(Op):
+    _name, op_name = "MvBackward0", "mv"
+    save_inputs = (0, 1)
+
+    def forward(self, m, v):
+        if m.ndim != 2 or v.ndim != 1:
+            raise RuntimeError(f"mv: vector + matrix @ vector expected, got {m.ndim}D and {v.ndim}D")
+        if m.shape[1] != v.shape[0]:
+            raise RuntimeError(f"mv: size mismatch, got input ({m.shape[0]}), mat "
+                               f"({m.shape[0]}x{m.shape[1]}), vec ({v.shape[0]})")
+        _same_dtype("mv", m, v)
+        return P.matmul(m, v)
+
+    def backward(self, g, m, v):
+        gm = P.reshape(g, (-1, 1)) * P.reshape(v, (1, -1)) if self.needs(0) else None
+        return gm, (P.matmul(_mT(m), g) if self.needs(1) else None)
+
+
+class Matmul(Op):
+    """Broadcast batched product of two >= 2-d operands; batch dims broadcast,
+    so the engine sums each gradient back to its operand's shape."""
+    _name, op_name = "MatmulBackward0", "matmul"
+    save_inputs = (0, 1)
+
+    def forward(self, a, b):
+        if a.shape[-1] != b.shape[-2]:
+            raise RuntimeError(f"matmul: shapes {list(a.shape)} and {list(b.shape)} cannot be multiplied "
+                               f"({a.shape[-1]} != {b.shape[-2]})")
+        _same_dtype("matmul", a, b)
+        return P.matmul(a, b)
+
+    backward = Mm.backward
+
+
+def _check(a, b, op_name):
+    if not isinstance(b, Tensor):
+        raise TypeError(f"{op_name}(): argument 'other' must be Tensor, not {type(b).__name__}")
+
+
+def mm(a, b):
+    _check(a, b, "mm")
+    return Mm.apply2(a, b)
+
+
+def bmm(a, b):
+    _check(a, b, "bmm")
+    return Bmm.apply2(a, b)
+
+
+def dot(a, b):
+    _check(a, b, "dot")
+    return Dot.apply2(a, b)
+
+
+def mv(a, b):
+    _check(a, b, "mv")
+    return Mv.apply2(a, b)
+
+
+def matmul(a, b):
+    """a @ b with NumPy/PyTorch semantics for 1-d and batched operands."""
+    _check(a, b, "matmul")
+    da, db = a.ndim, b.ndim
+    if da == 0 or db == 0:
+        raise RuntimeError(f"matmul: both arguments to matmul need to be at least 1D, but they are "
+                           f"{da}D and {db}D")
+    if da == 1 and db == 1:
+        return Dot.apply2(a, b)
+    if da == 2 and db == 1:
+        return Mv.apply2(a, b)
+    if da == 1 and db == 2:
+        return Mm.apply2(a.unsqueeze(0), b).squeeze(0)
+    if da == 2 and db == 2:
+        return Mm.apply2(a, b)
+    if da == 1:
+        return Matmul.apply2(a.unsqueeze(0), b).squeeze(-2)
+    if db == 1:
+        return Matmul.apply2(a, b.unsqueeze(-1)).squeeze(-1)
+    return Matmul.apply2(a, b)

@@ -1,0 +1,134 @@
+"""Tensor methods and operators, each delegating to the op families."""
+from ..tensor import Tensor
+from . import arith, pointwise, reduction, linalg, shape, indexing, compare, inplace
+
+
+def _to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
+    """to(device), to(dtype), to(device, dtype), to(other_tensor); returns self
+    when nothing changes (unless copy=True)."""
+    from .. import _dtype
+    from ..backend import device as _device, get as _get_backend
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype, device = a.dtype, a.device
+        elif isinstance(a, _dtype.dtype):
+            dtype = a
+        elif isinstance(a, str):
+            try:
+                device = _device(a)
+            except ValueError:
+                dtype = _dtype.as_dtype(a)
+        elif isinstance(a, _device.__mro__[0]) or isinstance(a, int):
+            device = _device(a)
+        else:
+            dtype = _dtype.as_dtype(a)
+    out = self
+    if device is not None:
+        dst = _get_backend(device)
+        if dst is not self._backend:
+            out = shape.ToDevice.apply1(out, self._backend, dst)
+    dt = _dtype.as_dtype(dtype)
+    if dt is not None and dt.np != out._data.dtype:
+        out = shape.ToDtype.apply1(out, dt.np)
+    if copy and out is self:
+        out = shape.clone(self)
+    return out
+
+
+def _setitem(self, idx, value):
+    indexing.setitem(self, idx, value)
+
+
+def _rop(fn):
+    def r(self, other):
+        return fn(self, other)
+    return r
+
+
+def _cmp(fn):
+    def c(self, other):
+        if other is None or isinstance(other, (str, list, tuple, dict)):
+            return NotImplemented
+        return fn(self, other)
+    return c
+
+
+def _binop(fn):
+    """Operators return NotImplemented for foreign types, so Python can try the other side."""
+    def op(self, other):
+        if not isinstance(other, (Tensor, int, float, bool)) and not hasattr(other, "dtype"):
+            return NotImplemented
+        return fn(self, other)
+    return op
+
+
+def _where_method(self, condition, other):
+    return pointwise.where(condition, self, other)
+
+
+METHODS = {
+    # arithmetic
+    "add": arith.add, "sub": arith.sub, "subtract": arith.sub, "mul": arith.mul, "multiply": arith.mul,
+    "div": arith.div, "divide": arith.div, "true_divide": arith.div, "pow": arith.pow,
+    "neg": arith.neg, "negative": arith.neg, "maximum": arith.maximum, "minimum": arith.minimum,
+    "__add__": _binop(arith.add), "__radd__": _binop(arith.add),
+    "__sub__": _binop(arith.sub), "__rsub__": _binop(arith.rsub),
+    "__mul__": _binop(arith.mul), "__rmul__": _binop(arith.mul),
+    "__truediv__": _binop(arith.div), "__rtruediv__": _binop(arith.rdiv),
+    "__pow__": _binop(arith.pow), "__rpow__": _binop(arith.rpow),
+    "__neg__": arith.neg, "__pos__": lambda self: self, "__abs__": pointwise.abs,
+    "__matmul__": linalg.matmul, "__rmatmul__": lambda self, other: linalg.matmul(other, self),
+    "matmul": linalg.matmul, "mm": linalg.mm, "bmm": linalg.bmm, "dot": linalg.dot, "mv": linalg.mv,
+    # pointwise
+    "clamp": pointwise.clamp, "clip": pointwise.clamp, "clamp_min": pointwise.clamp_min,
+    "clamp_max": pointwise.clamp_max, "where": _where_method,
+    # reductions
+    "sum": reduction.sum, "mean": reduction.mean, "prod": reduction.prod, "var": reduction.var,
+    "std": reduction.std, "amax": reduction.amax, "amin": reduction.amin, "max": reduction.max,
+    "min": reduction.min, "argmax": reduction.argmax, "argmin": reduction.argmin,
+    "logsumexp": reduction.logsumexp, "softmax": reduction.softmax, "log_softmax": reduction.log_softmax,
+    "norm": reduction.norm, "all": reduction.all, "any": reduction.any,
+    # shape
+    "reshape": shape.reshape, "view": shape.view, "flatten": shape.flatten, "unflatten": shape.unflatten,
+    "view_as": lambda self, other: shape.view(self, other.shape),
+    "reshape_as": lambda self, other: shape.reshape(self, other.shape),
+    "squeeze": shape.squeeze, "unsqueeze": shape.unsqueeze, "transpose": shape.transpose,
+    "swapaxes": shape.transpose, "swapdims": shape.transpose, "t": shape.t, "permute": shape.permute,
+    "movedim": shape.movedim, "moveaxis": shape.movedim, "expand": shape.expand, "expand_as": shape.expand_as,
+    "repeat": shape.repeat, "chunk": shape.chunk, "split": shape.split, "unbind": shape.unbind,
+    "contiguous": shape.contiguous, "clone": shape.clone,
+    "T": property(shape.numpy_T), "mT": property(shape.mT),
+    "to": _to, "cpu": lambda self: _to(self, "cpu"),
+    "cuda": lambda self, device=None: _to(self, "cuda" if device is None else device),
+    "float": lambda self: _to(self, "float32"), "double": lambda self: _to(self, "float64"),
+    "half": lambda self: _to(self, "float16"), "long": lambda self: _to(self, "int64"),
+    "int": lambda self: _to(self, "int32"), "bool": lambda self: _to(self, "bool"),
+    # indexing
+    "__getitem__": indexing.getitem, "__setitem__": _setitem,
+    # comparison and logic
+    "eq": compare.eq, "ne": compare.ne, "lt": compare.lt, "le": compare.le, "gt": compare.gt, "ge": compare.ge,
+    "__eq__": _cmp(compare.eq), "__ne__": _cmp(compare.ne), "__lt__": _cmp(compare.lt),
+    "__le__": _cmp(compare.le), "__gt__": _cmp(compare.gt), "__ge__": _cmp(compare.ge),
+    "isnan": compare.isnan, "isfinite": compare.isfinite, "isinf": compare.isinf,
+    "logical_and": compare.logical_and, "logical_or": compare.logical_or,
+    "logical_xor": compare.logical_xor, "logical_not": compare.logical_not,
+    "__invert__": lambda self: compare.logical_not(self) if self._data.dtype.kind == "b" else compare.bitwise_not(self),
+    "__and__": lambda self, o: compare.logical_and(self, o) if self._data.dtype.kind == "b" else compare.bitwise_and(self, o),
+    "__or__": lambda self, o: compare.logical_or(self, o) if self._data.dtype.kind == "b" else compare.bitwise_or(self, o),
+    "__xor__": lambda self, o: compare.logical_xor(self, o) if self._data.dtype.kind == "b" else compare.bitwise_xor(self, o),
+    # in place
+    "zero_": inplace.zero_, "fill_": inplace.fill_, "normal_": inplace.normal_, "uniform_": inplace.uniform_,
+    "copy_": inplace.copy_,
+}
+for _name in ("exp", "log", "log1p", "sqrt", "rsqrt", "square", "abs", "sign", "sin", "cos", "tanh",
+              "sigmoid", "relu"):
+    METHODS[_name] = getattr(pointwise, _name)
+METHODS["absolute"] = pointwise.abs
+METHODS.update(inplace._make_methods())
+for _op, _ip in (("__iadd__", "add_"), ("__isub__", "sub_"), ("__imul__", "mul_"), ("__itruediv__", "div_")):
+    METHODS[_op] = METHODS[_ip]
+
+
+def install():
+    for name, fn in METHODS.items():
+        setattr(Tensor, name, fn)

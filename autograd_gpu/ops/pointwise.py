@@ -1,0 +1,156 @@
+"""Pointwise ops of one tensor, and clamp / where.
+
+The unary ops are one table, as in derivatives.yaml: name, libtorch node,
+forward primitive, backward primitive (a fused kernel on the GPU), and what the
+backward reads: the input x or the result y."""
+from ..autograd.op import Op
+from ..tensor import Tensor
+from . import prims as P
+from ._util import as_float, number
+
+
+class Unary(Op):
+    """A one-input pointwise op; subclasses come from the table below."""
+    floating = True               # integer inputs compute in float32 (exp of an int tensor)
+
+    def forward(self, x):
+        return self.fwd(as_float(x) if self.floating else x)
+
+    def backward(self, g, saved=None):
+        return self.bwd(g, saved)
+
+
+def _sign_bwd(g, saved):
+    return P.zeros_like(g)
+
+
+#   method      libtorch node       forward       backward         backward reads  float-only
+UNARY = [
+    ("exp",     "ExpBackward0",     P.exp,        P.exp_bwd,       "result", True),
+    ("log",     "LogBackward0",     P.log,        P.log_bwd,       "input",  True),
+    ("log1p",   "Log1PBackward0",   P.log1p,      P.log1p_bwd,     "input",  True),
+    ("sqrt",    "SqrtBackward0",    P.sqrt,       P.sqrt_bwd,      "result", True),
+    ("rsqrt",   "RsqrtBackward0",   P.rsqrt,      P.rsqrt_bwd,     "result", True),
+    ("square",  "PowBackward0",     P.square,     P.square_bwd,    "input",  False),
+    ("abs",     "AbsBackward0",     P.abs,        P.abs_bwd,       "input",  False),
+    ("sign",    "SignBackward0",    P.sign,       _sign_bwd,       None,     False),
+    ("sin",     "SinBackward0",     P.sin,        P.sin_bwd,       "input",  True),
+    ("cos",     "CosBackward0",     P.cos,        P.cos_bwd,       "input",  True),
+    ("tanh",    "TanhBackward0",    P.tanh,       P.tanh_bwd,      "result", True),
+    ("sigmoid", "SigmoidBackward0", P.sigmoid,    P.sigmoid_bwd,   "result", True),
+    ("relu",    "ReluBackward0",    P.relu,       P.relu_bwd,      "result", False),
+]
+
+UNARY_OPS = {}
+for _method, _node, _fwd, _bwd, _reads, _floating in UNARY:
+    UNARY_OPS[_method] = type(_node, (Unary,), dict(
+        _name=_node, op_name=_method, fwd=staticmethod(_fwd), bwd=staticmethod(_bwd),
+        floating=_floating, save_inputs=(0,) if _reads == "input" else (),
+        save_result=_reads == "result"))
+
+
+def _unary_fn(method):
+    cls = UNARY_OPS[method]
+
+    def fn(x):
+        return cls.apply1(x)
+    fn.__name__ = method
+    fn.__doc__ = f"Elementwise {method} (grad_fn {cls._name})."
+    return fn
+
+
+exp, log, log1p, sqrt, rsqrt, square, abs, sign, sin, cos, tanh, sigmoid, relu = (
+    _unary_fn(m[0]) for m in UNARY)
+
+
+class Clamp(Op):
+    _name, op_name = "ClampBackward1", "clamp"
+    save_inputs = (0,)
+
+    def forward(self, x, lo, hi):
+        self.lo, self.hi = lo, hi
+        return P.clamp(x, lo, hi)
+
+    def backward(self, g, x):
+        return P.clamp_bwd(g, x, self.lo, self.hi)
+
+
+class ClampTensor(Op):
+    """clamp with tensor bounds (ClampBackward0); inputs x, lo, hi (missing
+    bounds are passed as None-valued attributes)."""
+    _name, op_name = "ClampBackward0", "clamp"
+    save_inputs = (0, 1, 2)
+
+    def forward(self, x, lo, hi):
+        return P.minimum(P.maximum(x, lo), hi)
+
+    def backward(self, g, x, lo, hi):
+        # clamp_backward and clamp_backward_min_max of derivatives.yaml
+        return (P.where((x >= lo) & (x <= hi), g, 0) if self.needs(0) else None,
+                P.where((x < lo) & (lo < hi), g, 0) if self.needs(1) else None,
+                P.where((x > hi) | (hi < lo), g, 0) if self.needs(2) else None)
+
+
+def clamp(x, min=None, max=None):
+    if min is None and max is None:
+        raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        from ..creation import scalar_tensor
+        import math
+        lo = min if isinstance(min, Tensor) else scalar_tensor(-math.inf if min is None else number(min, "clamp", "min"), x)
+        hi = max if isinstance(max, Tensor) else scalar_tensor(math.inf if max is None else number(max, "clamp", "max"), x)
+        return ClampTensor.applyN((x, lo, hi))
+    lo = None if min is None else number(min, "clamp", "min")
+    hi = None if max is None else number(max, "clamp", "max")
+    return Clamp.apply1(x, lo, hi)
+
+
+def clamp_min(x, min):
+    return clamp(x, min=min)
+
+
+def clamp_max(x, max):
+    return clamp(x, max=max)
+
+
+class Where(Op):
+    """where(cond, a, b): the condition is an attribute, not an input (as in
+    libtorch, whose node has edges to a and b only)."""
+    _name, op_name, promotes = "WhereBackward0", "where", True
+    save_inputs = ()
+
+    def forward(self, a, b, cond):
+        self.cond = cond
+        return P.where(cond, a, b)
+
+    def backward(self, g):
+        c = self.cond
+        if isinstance(g, Tensor):
+            c = Tensor._make(c, g._backend)
+        return (P.where(c, g, 0) if self.needs(0) else None,
+                P.where(c, 0, g) if self.needs(1) else None)
+
+
+def where(condition, input=None, other=None):
+    """Elementwise choice: `input` where `condition` holds, else `other`
+    (either may be a Python number)."""
+    from ..creation import scalar_tensor
+    if input is None and other is None:
+        return condition.nonzero(as_tuple=True)
+    if not isinstance(condition, Tensor):
+        raise TypeError(f"where(): argument 'condition' must be Tensor, not {type(condition).__name__}")
+    if condition._data.dtype.kind != "b":
+        raise RuntimeError(f"where: expected condition to be a boolean tensor, but got a tensor with "
+                           f"dtype {condition.dtype.libtorch}")
+    like = input if isinstance(input, Tensor) else other
+    if not isinstance(like, Tensor):
+        like = condition
+        a = scalar_tensor(number(input, "where", "input"), like, float_default=True)
+        b = scalar_tensor(number(other, "where", "other"), like, float_default=True)
+    else:
+        a = input if isinstance(input, Tensor) else scalar_tensor(number(input, "where", "input"), like)
+        b = other if isinstance(other, Tensor) else scalar_tensor(number(other, "where", "other"), like)
+    if condition._backend is not a._backend:
+        from ..autograd.op import device_mismatch
+        raise device_mismatch("where", condition, a)
+    return Where.apply2(a, b, condition._data)

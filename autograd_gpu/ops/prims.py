@@ -1,0 +1,294 @@
+"""Array primitives: all the math of forward and backward passes, in one table.
+
+Each primitive is one function over three kinds of operand, chosen by the type
+of its first argument (primitives take their array operands first):
+
+* a NumPy array: the NumPy twin below runs;
+* a CuPy array: our CUDA kernel of the same name runs (`kernels/*.cuh`, wrapped
+  by `backend/cupy_kernels.py`); primitives without a kernel there run their twin,
+  whose `np.*` calls CuPy takes over through NumPy's dispatch protocols;
+* a Tensor: the differentiable form runs, so a backward formula evaluated on
+  Tensors (under `create_graph=True`) is itself recorded. For forward pieces
+  that is the Tensor op; for backward pieces it is the twin's formula composed
+  of Tensor ops, which is what makes higher-order gradients of fused kernels work.
+
+Formulas follow PyTorch's `tools/autograd/derivatives.yaml`, including its
+choices at 0, ties and NaN.
+"""
+import numpy as np
+
+_nd = np.ndarray
+Tensor = None            # bound by autograd_gpu.tensor (import cycle)
+_ag = None               # the autograd_gpu package, for Tensor-mode functions
+_cuda = None             # backend.cupy_kernels, imported on first CuPy array
+
+
+def _bind(tensor_cls, package):
+    global Tensor, _ag
+    Tensor, _ag = tensor_cls, package
+
+
+def _cuda_impl(name):
+    global _cuda
+    if _cuda is None:
+        from ..backend import cupy_kernels
+        _cuda = cupy_kernels
+    return _cuda.get(name)
+
+
+def _prim(name, twin, tensor=None):
+    """Make primitive `name` from its NumPy twin and its Tensor form (by default
+    the twin itself, composed of Tensor ops)."""
+    tensor = tensor or twin
+
+    def prim(*args):
+        t = type(args[0])
+        if t is _nd:
+            return twin(*args)
+        if t is Tensor:
+            return tensor(*args)
+        return _slow(prim, args)
+
+    prim.__name__ = prim.__qualname__ = name
+    prim.twin, prim.tensor = twin, tensor
+    return prim
+
+
+def _slow(prim, args):
+    a = args[0]
+    if isinstance(a, Tensor):
+        return prim.tensor(*args)
+    if isinstance(a, (_nd, np.generic, int, float, bool)):
+        return prim.twin(*args)
+    k = _cuda_impl(prim.__name__)
+    return k(*args) if k is not None else prim.twin(*args)
+
+
+# Python-level forms used inside the twins: the same spelling works for arrays
+# and Tensors, so a twin composes in either mode.
+def _where(c, a, b):
+    return np.where(c, a, b) if not isinstance(c, Tensor) else _ag.where(c, a, b)
+
+
+# --- forward: pointwise -------------------------------------------------------
+
+def _sigmoid(x):
+    # exp of -|x| only: no overflow for large |x|, full precision in both tails
+    e = np.exp(-np.abs(x))
+    r = 1 / (1 + e)
+    return np.where(x >= 0, r, e * r)
+
+
+neg = _prim("neg", np.negative, lambda x: -x)
+exp = _prim("exp", np.exp, lambda x: x.exp())
+log = _prim("log", np.log, lambda x: x.log())
+log1p = _prim("log1p", np.log1p, lambda x: x.log1p())
+sqrt = _prim("sqrt", np.sqrt, lambda x: x.sqrt())
+rsqrt = _prim("rsqrt", lambda x: 1 / np.sqrt(x), lambda x: x.rsqrt())
+square = _prim("square", np.square, lambda x: x.square())
+abs = _prim("abs", np.abs, lambda x: x.abs())
+# PyTorch: sign(nan) == 0 (NumPy gives nan)
+sign = _prim("sign", lambda x: np.where(x == x, np.sign(x), 0).astype(x.dtype, copy=False), lambda x: x.sign())
+sin = _prim("sin", np.sin, lambda x: x.sin())
+cos = _prim("cos", np.cos, lambda x: x.cos())
+tanh = _prim("tanh", np.tanh, lambda x: x.tanh())
+sigmoid = _prim("sigmoid", _sigmoid, lambda x: x.sigmoid())
+relu = _prim("relu", lambda x: np.maximum(x, 0), lambda x: x.relu())
+clamp = _prim("clamp", lambda x, lo, hi: np.clip(x, lo, hi), lambda x, lo, hi: x.clamp(lo, hi))
+
+add = _prim("add", np.add, lambda a, b: a + b)
+sub = _prim("sub", np.subtract, lambda a, b: a - b)
+rsub = _prim("rsub", lambda x, s: np.subtract(s, x), lambda x, s: s - x)          # s - x
+mul = _prim("mul", np.multiply, lambda a, b: a * b)
+div = _prim("div", np.true_divide, lambda a, b: a / b)
+pow = _prim("pow", np.power, lambda a, b: a ** b)
+rpow = _prim("rpow", lambda e, base: np.power(base, e), lambda e, base: base ** e)
+maximum = _prim("maximum", np.maximum, lambda a, b: _ag.maximum(a, b))
+minimum = _prim("minimum", np.minimum, lambda a, b: _ag.minimum(a, b))
+add_scaled = _prim("add_scaled", lambda a, b, alpha: a + b * alpha, lambda a, b, alpha: a + b * alpha)
+where = _prim("where", np.where, lambda c, a, b: _ag.where(c, a, b))
+
+eq = _prim("eq", np.equal, lambda a, b: a == b)
+ne = _prim("ne", np.not_equal, lambda a, b: a != b)
+lt = _prim("lt", np.less, lambda a, b: a < b)
+le = _prim("le", np.less_equal, lambda a, b: a <= b)
+gt = _prim("gt", np.greater, lambda a, b: a > b)
+ge = _prim("ge", np.greater_equal, lambda a, b: a >= b)
+isnan = _prim("isnan", np.isnan, lambda x: x.isnan())
+isfinite = _prim("isfinite", np.isfinite, lambda x: x.isfinite())
+
+
+# --- backward: pointwise steps (each ONE fused kernel on the GPU) --------------
+
+exp_bwd = _prim("exp_bwd", lambda g, y: g * y)
+log_bwd = _prim("log_bwd", lambda g, x: g / x)
+log1p_bwd = _prim("log1p_bwd", lambda g, x: g / (x + 1))
+sqrt_bwd = _prim("sqrt_bwd", lambda g, y: g / (y * 2))
+rsqrt_bwd = _prim("rsqrt_bwd", lambda g, y: g * (y * y * y) * -0.5)
+square_bwd = _prim("square_bwd", lambda g, x: g * (x * 2))
+abs_bwd = _prim("abs_bwd", lambda g, x: g * sign(x))
+sin_bwd = _prim("sin_bwd", lambda g, x: g * cos(x))
+cos_bwd = _prim("cos_bwd", lambda g, x: g * -sin(x))
+tanh_bwd = _prim("tanh_bwd", lambda g, y: g * (1 - y * y))
+sigmoid_bwd = _prim("sigmoid_bwd", lambda g, y: g * ((1 - y) * y))
+# threshold_backward: zero where result <= 0 (a NaN result lets the gradient through)
+relu_bwd = _prim("relu_bwd", lambda g, y: _where(y <= 0, 0, g))
+
+
+def _clamp_bwd(g, x, lo, hi):
+    # clamp_backward: the gradient passes where lo <= x <= hi (NaN x: blocked)
+    if lo is None:
+        return _where(x <= hi, g, 0)
+    if hi is None:
+        return _where(x >= lo, g, 0)
+    return _where((x >= lo) & (x <= hi), g, 0)
+
+
+clamp_bwd = _prim("clamp_bwd", _clamp_bwd)
+# pow_backward with a Python exponent (e != 0; e == 0 gives zeros, in the op)
+pow_bwd = _prim("pow_bwd", lambda g, x, e: g * (pow(x, e - 1) * e))
+# pow_backward_self with a tensor exponent
+pow_bwd_base = _prim("pow_bwd_base", lambda g, x, e: _where(e == 0, 0, g * (e * pow(x, e - 1))))
+# pow_backward_exponent: 0 where base == 0 and exponent >= 0, else grad * result * log(base)
+pow_bwd_exp = _prim("pow_bwd_exp", lambda g, x, e, y: g * _where((x == 0) & (e >= 0), 0, y * log(x)))
+div_bwd_a = _prim("div_bwd_a", lambda g, b: g / b)
+div_bwd_b = _prim("div_bwd_b", lambda g, a, b: -g * ((a / b) / b))
+# maximum/minimum: the larger (smaller) input takes the gradient, a tie splits it
+maximum_bwd = _prim("maximum_bwd", lambda g, a, b: _where(a < b, 0, _where(a == b, g * 0.5, g)))
+minimum_bwd = _prim("minimum_bwd", lambda g, a, b: _where(a > b, 0, _where(a == b, g * 0.5, g)))
+logsumexp_bwd = _prim("logsumexp_bwd", lambda g, x, r: g * exp(x - r))
+var_bwd = _prim("var_bwd", lambda g, x, mean, scale: (x - mean) * (g * scale))
+# scale_grad_by_count: ties in amax/amin/max()/min() share the gradient evenly
+select_bwd = _prim("select_bwd", lambda g, mask, count: _where(mask, g / count, 0))
+
+
+# --- reductions -----------------------------------------------------------------
+
+def _sum_t(x, axis, keepdims):
+    return x.sum(axis, keepdim=keepdims) if axis is not None else x.sum()
+
+
+def _f16_safe(f):
+    # NumPy accumulates float16 in float16; PyTorch in float32. Match PyTorch.
+    def g(x, axis, keepdims, *rest):
+        if x.dtype == np.float16:
+            return f(x.astype(np.float32), axis, keepdims, *rest).astype(np.float16)
+        return f(x, axis, keepdims, *rest)
+    return g
+
+
+sum = _prim("sum", _f16_safe(lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims)), _sum_t)
+mean = _prim("mean", _f16_safe(lambda x, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims)),
+             lambda x, axis, keepdims: x.mean(axis, keepdim=keepdims) if axis is not None else x.mean())
+prod = _prim("prod", lambda x, axis, keepdims: np.prod(x, axis=axis, keepdims=keepdims),
+             lambda x, axis, keepdims: x.prod(axis, keepdim=keepdims) if axis is not None else x.prod())
+var = _prim("var", _f16_safe(lambda x, axis, keepdims, correction: np.var(x, axis=axis, ddof=correction, keepdims=keepdims)),
+            lambda x, axis, keepdims, correction: x.var(axis, correction=correction, keepdim=keepdims))
+amax = _prim("amax", lambda x, axis, keepdims: np.amax(x, axis=axis, keepdims=keepdims),
+             lambda x, axis, keepdims: x.amax(axis if axis is not None else (), keepdim=keepdims))
+amin = _prim("amin", lambda x, axis, keepdims: np.amin(x, axis=axis, keepdims=keepdims),
+             lambda x, axis, keepdims: x.amin(axis if axis is not None else (), keepdim=keepdims))
+argmax = _prim("argmax", lambda x, axis, keepdims: np.argmax(x, axis=axis, keepdims=keepdims))
+argmin = _prim("argmin", lambda x, axis, keepdims: np.argmin(x, axis=axis, keepdims=keepdims))
+any = _prim("any", lambda x, axis, keepdims: np.any(x, axis=axis, keepdims=keepdims))
+all = _prim("all", lambda x, axis, keepdims: np.all(x, axis=axis, keepdims=keepdims))
+
+
+def _logsumexp(x, axis, keepdims):
+    m = np.amax(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)        # all -inf (or inf) rows: no shift
+    s = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return s if keepdims else np.squeeze(s, axis=axis)
+
+
+def _softmax(x, axis):
+    e = np.exp(x - np.amax(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _log_softmax(x, axis):
+    s = x - np.amax(x, axis=axis, keepdims=True)
+    return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
+
+
+logsumexp = _prim("logsumexp", _logsumexp, lambda x, axis, keepdims: x.logsumexp(axis, keepdim=keepdims))
+softmax = _prim("softmax", _softmax, lambda x, axis: x.softmax(axis))
+log_softmax = _prim("log_softmax", _log_softmax, lambda x, axis: x.log_softmax(axis))
+softmax_bwd = _prim("softmax_bwd", lambda g, y, axis: y * (g - sum(g * y, axis, True)))
+log_softmax_bwd = _prim("log_softmax_bwd", lambda g, y, axis: g - exp(y) * sum(g, axis, True))
+
+
+def _prod_others(x, axis):
+    """For each element, the product of the others along `axis` (exact with
+    zeros): exclusive cumulative products from both ends."""
+    x = np.moveaxis(x, axis, -1)
+    ones = np.ones_like(x[..., :1])
+    left = np.cumprod(np.concatenate([ones, x[..., :-1]], axis=-1), axis=-1)
+    right = np.flip(np.cumprod(np.flip(np.concatenate([x[..., 1:], ones], axis=-1), -1), axis=-1), -1)
+    return np.moveaxis(left * right, -1, axis)
+
+
+def _prod_others_t(x, axis):
+    # Differentiable form (create_graph): replace each element in turn by 1
+    # and take the product; O(n^2) along `axis`, used only for higher orders.
+    n = x.shape[axis]
+    xm = x.movedim(axis, -1)
+    eye = _ag.eye(n, dtype=_ag.bool, device=x.device)
+    rows = _ag.where(eye, 1.0, xm.unsqueeze(-2).expand(*xm.shape[:-1], n, n))
+    return rows.prod(-1).movedim(-1, axis)
+
+
+prod_others = _prim("prod_others", _prod_others, _prod_others_t)
+
+
+# --- structure: reshaping, broadcasting, indexing ---------------------------------
+
+def _sum_to_shape(g, shape):
+    """Undo broadcasting: sum `g` down to `shape` (leading dims, then size-1 dims)."""
+    gshape = g.shape
+    if tuple(gshape) == tuple(shape):
+        return g
+    lead = len(gshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
+    if axes:
+        g = sum(g, axes, True)
+    if lead:
+        g = reshape(g, shape)
+    elif axes and tuple(g.shape) != tuple(shape):
+        g = reshape(g, shape)
+    return g
+
+
+sum_to_shape = _prim("sum_to_shape", _sum_to_shape)
+reshape = _prim("reshape", lambda a, shape: a.reshape(shape), lambda a, shape: a.reshape(shape))
+expand = _prim("expand", lambda a, shape: np.broadcast_to(a, shape), lambda a, shape: a.expand(shape))
+permute = _prim("permute", lambda a, axes: a.transpose(axes), lambda a, axes: a.permute(axes))
+getitem = _prim("getitem", lambda a, idx: a[idx], lambda a, idx: a[idx])
+astype = _prim("astype", lambda a, np_dtype: a.astype(np_dtype), lambda a, np_dtype: a.to(_ag.as_dtype(np_dtype)))
+matmul = _prim("matmul", np.matmul, lambda a, b: a.matmul(b))
+
+
+def concatenate(xs, axis):
+    """Join arrays (or Tensors) along an existing axis."""
+    if isinstance(xs[0], Tensor):
+        return _ag.cat(xs, axis)
+    return np.concatenate(xs, axis)     # CuPy arrays: NEP 18 dispatch
+
+
+def _index_add(g, idx, shape):
+    out = np.zeros_like(g, shape=shape)
+    if any(getattr(i, "ndim", None) is not None and i.dtype.kind != "b" for i in idx):
+        np.add.at(out, idx, g)          # integer indices may repeat: accumulate
+    else:
+        out[idx] = g
+    return out
+
+
+def _index_add_t(g, idx, shape):
+    from .indexing import IndexAddZeros
+    return IndexAddZeros.apply1(g, idx, tuple(shape))
+
+
+# scatter `g` into zeros of `shape` at `idx`, summing repeated positions
+index_add = _prim("index_add", _index_add, _index_add_t)
+zeros_like = _prim("zeros_like", np.zeros_like, lambda a: _ag.zeros_like(a))

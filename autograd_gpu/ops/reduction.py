@@ -1,0 +1,458 @@
+"""Reductions: sum, mean, prod, var/std, amax/amin, max/min, logsumexp,
+softmax/log_softmax, norm, argmax/argmin, all/any.
+
+A reduction's backward mostly broadcasts the gradient back over the reduced
+dims (`expand_back`); formulas follow derivatives.yaml."""
+import collections
+import math
+
+import numpy as np
+
+from ..autograd.op import Op
+from ..tensor import Tensor
+from . import prims as P
+from ._util import wrap_dims, wrap_dim, keepdim_shape, as_float
+
+_int64 = np.dtype(np.int64)
+
+
+def expand_back(g, shape, axes, keepdim):
+    """The gradient of a reduction over `axes` of a `shape`d input."""
+    if not keepdim:
+        g = P.reshape(g, keepdim_shape(shape, axes))
+    return P.expand(g, shape)
+
+
+def _axes(x, dim, op_name):
+    """Reduced dims as a tuple, or None for all (an empty dim list means all)."""
+    axes = wrap_dims(dim, x.ndim, op_name)
+    return axes or None
+
+
+def _const(like, arr):
+    """An array used by a backward formula, as a constant Tensor in Tensor mode."""
+    return Tensor._make(arr, like._backend) if isinstance(like, Tensor) else arr
+
+
+class Reduction(Op):
+    """Common state: input shape, reduced axes, keepdim."""
+
+    def _set(self, x, axes, keepdim):
+        self.shape, self.axes, self.keepdim = x.shape, axes, keepdim
+
+    def count(self):
+        if self.axes is None:
+            return math.prod(self.shape)
+        return math.prod(self.shape[a] for a in self.axes)
+
+
+class Sum(Reduction):
+    _name, op_name = "SumBackward0", "sum"
+
+    def forward(self, x, axes, keepdim, np_dtype):
+        self._set(x, axes, keepdim)
+        if np_dtype is not None:
+            x = x.astype(np_dtype)
+        elif x.dtype.kind in "biu":
+            x = x.astype(_int64)                  # integer sums are int64, as in PyTorch
+        return P.sum(x, axes, keepdim)
+
+    def backward(self, g):
+        return expand_back(g, self.shape, self.axes, self.keepdim)
+
+
+class SumDim(Sum):
+    _name = "SumBackward1"
+
+
+class Mean(Reduction):
+    _name, op_name = "MeanBackward0", "mean"
+
+    def forward(self, x, axes, keepdim, np_dtype):
+        if np_dtype is not None:
+            x = x.astype(np_dtype)
+        if x.dtype.kind != "f":
+            from .._dtype import from_numpy_dtype
+            raise TypeError(f"mean(): could not infer output dtype. Input dtype must be either a floating "
+                            f"point or complex dtype. Got: {from_numpy_dtype(x.dtype).libtorch}")
+        self._set(x, axes, keepdim)
+        return P.mean(x, axes, keepdim)
+
+    def backward(self, g):
+        return expand_back(g / self.count(), self.shape, self.axes, self.keepdim)
+
+
+class MeanDim(Mean):
+    _name = "MeanBackward1"
+
+
+class Prod(Reduction):
+    _name, op_name = "ProdBackward0", "prod"
+    save_inputs = (0,)
+
+    def forward(self, x, axis, keepdim):
+        self._set(x, None if axis is None else (axis,), keepdim)
+        if x.dtype.kind in "biu":
+            x = x.astype(_int64)
+        return P.prod(x, axis, keepdim)
+
+    def backward(self, g, x):
+        if self.axes is None:
+            # product of all the others, over the flattened input
+            others = P.reshape(P.prod_others(P.reshape(x, (-1,)), 0), self.shape)
+            return g * others
+        g = expand_back(g, self.shape, self.axes, self.keepdim)
+        return g * P.prod_others(x, self.axes[0])
+
+
+class ProdDim(Prod):
+    _name = "ProdBackward1"
+
+
+class Var(Reduction):
+    _name, op_name = "VarBackward0", "var"
+    save_inputs = (0,)
+
+    def forward(self, x, axes, keepdim, correction):
+        self._set(x, axes, keepdim)
+        self.correction = correction
+        return P.var(as_float(x), axes, keepdim, correction)
+
+    def backward(self, g, x):
+        g = expand_back(g, self.shape, self.axes, self.keepdim)
+        scale = 2.0 / (self.count() - self.correction)
+        return P.var_bwd(g, x, P.mean(x, self.axes, True), scale)
+
+
+class Std(Var):
+    _name, op_name = "StdBackward0", "std"
+    save_result = True
+
+    def forward(self, x, axes, keepdim, correction):
+        return P.sqrt(Var.forward(self, x, axes, keepdim, correction))
+
+    def backward(self, g, x, y):
+        # std_backward: var_backward(grad / (2 * std)), zero where std == 0
+        g = P.where(y == 0, 0, g / (y * 2))
+        return Var.backward(self, g, x)
+
+
+class Amax(Reduction):
+    _name, op_name = "AmaxBackward0", "amax"
+    save_inputs = (0,)
+    save_result = True
+    reduce = staticmethod(P.amax)
+
+    def forward(self, x, axes, keepdim):
+        self._set(x, axes, keepdim)
+        return self.reduce(x, axes, keepdim)
+
+    def backward(self, g, x, y):
+        # scale_grad_by_count: ties share the gradient evenly (NaN results get none)
+        g = expand_back(g, self.shape, self.axes, self.keepdim)
+        y = expand_back(y, self.shape, self.axes, self.keepdim)
+        mask = x == y
+        return P.select_bwd(g, mask, P.sum(mask, self.axes, True))
+
+
+class Amin(Amax):
+    _name, op_name = "AminBackward0", "amin"
+    reduce = staticmethod(P.amin)
+
+
+class MaxAll(Amax):
+    """max() of the whole tensor: evenly_distribute_backward, where a NaN
+    maximum sends the gradient to the NaN inputs."""
+    _name, op_name = "MaxBackward1", "max"
+
+    def backward(self, g, x, y):
+        mask = (x == y) | (P.isnan(x) & P.isnan(y))
+        return P.select_bwd(g, mask, P.sum(mask, None, False))
+
+
+class MinAll(MaxAll):
+    _name, op_name = "MinBackward1", "min"
+    reduce = staticmethod(P.amin)
+
+
+class MaxDim(Reduction):
+    """max(dim) -> (values, indices): the gradient goes to the selected index."""
+    _name, op_name = "MaxBackward0", "max"
+    nondiff_outputs = (1,)
+    pick = staticmethod(P.argmax)
+
+    def forward(self, x, axis, keepdim):
+        self._set(x, (axis,), keepdim)
+        idx = self.pick(x, axis, True)
+        self.idx = idx
+        vals = np.take_along_axis(x, idx, axis) if isinstance(x, np.ndarray) else _take(x, idx, axis)
+        if not keepdim:
+            vals, idx = vals.squeeze(axis), idx.squeeze(axis)
+        return vals, idx
+
+    def backward(self, grads):
+        g = expand_back(grads[0], self.shape, self.axes, self.keepdim)
+        axis = self.axes[0]
+        pos = np.arange(self.shape[axis]).reshape((-1,) + (1,) * (len(self.shape) - axis - 1))
+        xp_pos = self._backend.asarray(pos)
+        mask = _const(g, xp_pos == self.idx)
+        return P.where(mask, g, 0)
+
+
+def _take(x, idx, axis):
+    import sys
+    return sys.modules["cupy"].take_along_axis(x, idx, axis)
+
+
+class MinDim(MaxDim):
+    _name, op_name = "MinBackward0", "min"
+    pick = staticmethod(P.argmin)
+
+
+class Logsumexp(Reduction):
+    _name, op_name = "LogsumexpBackward0", "logsumexp"
+    save_inputs = (0,)
+    save_result = True
+
+    def forward(self, x, axes, keepdim):
+        self._set(x, axes, keepdim)
+        return P.logsumexp(as_float(x), axes, keepdim)
+
+    def backward(self, g, x, y):
+        g = expand_back(g, self.shape, self.axes, self.keepdim)
+        return P.logsumexp_bwd(g, x, expand_back(y, self.shape, self.axes, self.keepdim))
+
+
+class Softmax(Op):
+    _name, op_name = "SoftmaxBackward0", "softmax"
+    save_result = True
+
+    def forward(self, x, axis):
+        self.axis = axis
+        return P.softmax(as_float(x), axis)
+
+    def backward(self, g, y):
+        return P.softmax_bwd(g, y, self.axis)
+
+
+class LogSoftmax(Op):
+    _name, op_name = "LogSoftmaxBackward0", "log_softmax"
+    save_result = True
+
+    def forward(self, x, axis):
+        self.axis = axis
+        return P.log_softmax(as_float(x), axis)
+
+    def backward(self, g, y):
+        return P.log_softmax_bwd(g, y, self.axis)
+
+
+class Norm(Reduction):
+    """Vector p-norm over `axes` (linalg_vector_norm); norm_backward of derivatives.yaml."""
+    _name, op_name = "LinalgVectorNormBackward0", "norm"
+    save_inputs = (0,)
+    save_result = True
+
+    def forward(self, x, p, axes, keepdim):
+        self._set(x, axes, keepdim)
+        self.p = p
+        a = P.abs(as_float(x))
+        if p == 2:
+            return P.sqrt(P.sum(a * a, axes, keepdim))
+        if p == 1:
+            return P.sum(a, axes, keepdim)
+        if p == math.inf:
+            return P.amax(a, axes, keepdim)
+        if p == -math.inf:
+            return P.amin(a, axes, keepdim)
+        if p == 0:
+            return P.sum((a != 0).astype(a.dtype), axes, keepdim)
+        return P.pow(P.sum(P.pow(a, p), axes, keepdim), 1.0 / p)
+
+    def backward(self, g, x, y):
+        p = self.p
+        g = expand_back(g, self.shape, self.axes, self.keepdim)
+        y = expand_back(y, self.shape, self.axes, self.keepdim)
+        if p == 0:
+            return P.zeros_like(x)
+        if p == 1:
+            return P.sign(x) * g
+        if p == 2:
+            return P.where(y == 0, 0, x * (g / y))
+        if p in (math.inf, -math.inf):
+            mask = P.abs(x) == y
+            return P.sign(x) * P.select_bwd(g, mask, P.sum(mask, self.axes, True))
+        # x * |x|^(p-2) * grad / norm^(p-1), zero where the norm is zero
+        return P.where(y == 0, 0, x * P.pow(P.abs(x), p - 2) * (g / P.pow(y, p - 1)))
+
+
+# ---- the functions --------------------------------------------------------------
+
+def _check_tensor(x, op_name):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op_name}(): argument 'input' must be Tensor, not {type(x).__name__}")
+
+
+def sum(x, dim=None, keepdim=False, dtype=None):
+    from .._dtype import as_dtype
+    npd = None if dtype is None else as_dtype(dtype).np
+    if dim is None:
+        return Sum.apply1(x, None, keepdim, npd)
+    return SumDim.apply1(x, _axes(x, dim, "sum"), keepdim, npd)
+
+
+def mean(x, dim=None, keepdim=False, dtype=None):
+    from .._dtype import as_dtype
+    npd = None if dtype is None else as_dtype(dtype).np
+    if dim is None:
+        return Mean.apply1(x, None, keepdim, npd)
+    return MeanDim.apply1(x, _axes(x, dim, "mean"), keepdim, npd)
+
+
+def prod(x, dim=None, keepdim=False, dtype=None):
+    if dtype is not None:
+        x = x.to(dtype)
+    if dim is None:
+        return Prod.apply1(x, None, keepdim)
+    return ProdDim.apply1(x, wrap_dim(dim, x.ndim, "prod") if x.ndim else None, keepdim)
+
+
+def _correction(op_name, unbiased, correction):
+    if correction is not None and unbiased is not None:
+        raise RuntimeError(f"{op_name}(): cannot specify both 'unbiased' and 'correction'")
+    if correction is not None:
+        return correction
+    return 0 if unbiased is False else 1
+
+
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if isinstance(dim, bool):                      # var(unbiased) positional form
+        dim, unbiased = None, dim
+    return Var.apply1(x, _axes(x, dim, "var"), keepdim, _correction("var", unbiased, correction))
+
+
+def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    return Std.apply1(x, _axes(x, dim, "std"), keepdim, _correction("std", unbiased, correction))
+
+
+def _nonempty(x, op_name, axes=None):
+    shape = x.shape
+    empty = (x.numel() == 0) if axes is None else builtin_any(shape[a] == 0 for a in axes)
+    if empty:
+        raise IndexError(f"{op_name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                         f"Specify the reduction dim with the 'dim' argument." if axes is None else
+                         f"{op_name}(): Expected reduction dim {axes} to have non-zero size.")
+
+
+builtin_any = any
+
+
+def amax(x, dim=(), keepdim=False):
+    axes = _axes(x, dim, "amax")
+    _nonempty(x, "amax", axes)
+    return Amax.apply1(x, axes, keepdim)
+
+
+def amin(x, dim=(), keepdim=False):
+    axes = _axes(x, dim, "amin")
+    _nonempty(x, "amin", axes)
+    return Amin.apply1(x, axes, keepdim)
+
+
+MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
+
+
+def _max_min(x, dim, keepdim, other, all_cls, dim_cls, op_name):
+    if isinstance(dim, Tensor):                    # max(a, b) is maximum
+        from .arith import maximum, minimum
+        return (maximum if op_name == "max" else minimum)(x, dim)
+    if other is not None:
+        from .arith import maximum, minimum
+        return (maximum if op_name == "max" else minimum)(x, other)
+    if dim is None:
+        _nonempty(x, op_name)
+        return all_cls.apply1(x, None, False)
+    axis = wrap_dim(dim, x.ndim, op_name)
+    if x.ndim == 0:
+        from ..creation import zeros_like
+        return MaxMin(x.clone(), zeros_like(x, dtype="int64"))
+    _nonempty(x, op_name, (axis,))
+    return MaxMin(*dim_cls.apply1(x, axis, keepdim))
+
+
+def max(x, dim=None, keepdim=False, *, other=None):
+    return _max_min(x, dim, keepdim, other, MaxAll, MaxDim, "max")
+
+
+def min(x, dim=None, keepdim=False, *, other=None):
+    return _max_min(x, dim, keepdim, other, MinAll, MinDim, "min")
+
+
+def _arg(x, dim, keepdim, prim, op_name):
+    if dim is None:
+        _nonempty(x, op_name)
+        r = prim(x._data.reshape(-1), 0, False)
+        if keepdim:
+            r = r.reshape((1,) * x.ndim)
+    else:
+        axis = wrap_dim(dim, x.ndim, op_name)
+        if x.ndim == 0:
+            r = x._backend.xp.zeros((), dtype=np.int64)
+        else:
+            _nonempty(x, op_name, (axis,))
+            r = prim(x._data, axis, keepdim)
+    from ..autograd.op import _as_array
+    return Tensor._make(_as_array(r, x._backend).astype(np.int64, copy=False), x._backend)
+
+
+def argmax(x, dim=None, keepdim=False):
+    return _arg(x, dim, keepdim, P.argmax, "argmax")
+
+
+def argmin(x, dim=None, keepdim=False):
+    return _arg(x, dim, keepdim, P.argmin, "argmin")
+
+
+def logsumexp(x, dim, keepdim=False):
+    return Logsumexp.apply1(x, _axes(x, dim, "logsumexp"), keepdim)
+
+
+def softmax(x, dim, dtype=None):
+    if dtype is not None:
+        x = x.to(dtype)
+    return Softmax.apply1(x, wrap_dim(dim, x.ndim, "softmax") if x.ndim else None)
+
+
+def log_softmax(x, dim, dtype=None):
+    if dtype is not None:
+        x = x.to(dtype)
+    return LogSoftmax.apply1(x, wrap_dim(dim, x.ndim, "log_softmax") if x.ndim else None)
+
+
+def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
+    if dtype is not None:
+        x = x.to(dtype)
+    if p == "fro" or p is None:
+        p = 2
+    if isinstance(p, str):
+        raise ValueError(f"norm(): unsupported norm type {p!r} (use a number, inf, or 'fro')")
+    if isinstance(p, Tensor) or not isinstance(p, (int, float)):
+        raise TypeError(f"norm(): argument 'p' must be a number, not {type(p).__name__}")
+    return Norm.apply1(x, float(p), _axes(x, dim, "norm"), keepdim)
+
+
+def _bool_reduce(x, dim, keepdim, prim, op_name):
+    axes = _axes(x, dim, op_name)
+    r = prim(x._data, axes, keepdim)
+    from ..autograd.op import _as_array
+    return Tensor._make(_as_array(r, x._backend), x._backend)
+
+
+def all(x, dim=None, keepdim=False):
+    return _bool_reduce(x, dim, keepdim, P.all, "all")
+
+
+def any(x, dim=None, keepdim=False):
+    return _bool_reduce(x, dim, keepdim, P.any, "any")

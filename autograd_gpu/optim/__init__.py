@@ -1,0 +1,1 @@
+"""Optimizers (ag.optim)."""

@@ -1,0 +1,348 @@
+"""The Tensor: an array (NumPy on the CPU, CuPy on a GPU) plus autograd state.
+
+Ops are defined in `ops/`; their methods are attached to the class there
+(`ops/__init__.py`), so this module holds only what a tensor *is*."""
+import warnings
+
+import numpy as np
+
+from . import _dtype
+from . import backend as _backend_mod
+from .autograd import grad_mode
+from .autograd.graph import VersionCounter, add_hook, _HookDict
+from .autograd import op as _op
+
+NON_LEAF_GRAD_WARNING = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad field "
+    "to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you "
+    "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead.")
+
+
+class Tensor:
+    __slots__ = ("_data", "_backend", "_vc", "_node", "_output_nr", "_rg", "_grad", "_base",
+                 "_view_of", "_view_ver", "_retains_grad", "_hooks", "_acc", "__weakref__")
+    # NumPy must not treat tensors as arrays in binary ops: `ndarray + tensor`
+    # then defers to Tensor.__radd__ instead of making an object array.
+    __array_ufunc__ = None
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("create tensors with ag.tensor(data, ...), ag.zeros(...), ag.from_numpy(...)")
+
+    @staticmethod
+    def _make(data, backend):
+        """Wrap an array (already on `backend`) as a fresh leaf not requiring grad."""
+        t = _new(Tensor)
+        t._data = data
+        t._backend = backend
+        t._vc = VersionCounter()
+        t._node = None
+        t._output_nr = 0
+        t._rg = False
+        t._grad = None
+        t._base = None
+        t._view_of = None
+        t._view_ver = 0
+        t._retains_grad = False
+        t._hooks = None
+        t._acc = None
+        return t
+
+    @staticmethod
+    def _make_output(data, node, output_nr):
+        """A tensor for output `output_nr` of `node` (unpacking a saved result
+        under create_graph: a new tensor object on the same graph position)."""
+        t = Tensor._make(data, node._backend)
+        t._node, t._output_nr, t._rg = node, output_nr, True
+        return t
+
+    # ---- basic properties -------------------------------------------------------
+    @property
+    def shape(self):
+        return self._data.shape
+
+    def size(self, dim=None):
+        if dim is None:
+            return self._data.shape
+        return self._data.shape[_wrap_dim(dim, self._data.ndim, "size")]
+
+    def dim(self):
+        return self._data.ndim
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def ndimension(self):
+        return self._data.ndim
+
+    def numel(self):
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self):
+        return self._data.itemsize
+
+    @property
+    def dtype(self):
+        return _dtype.from_numpy_dtype(self._data.dtype)
+
+    @property
+    def device(self):
+        return self._backend.device
+
+    @property
+    def is_cuda(self):
+        return self._backend.is_cuda
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    def type(self, dtype=None):
+        """Without arguments, libtorch's type name (CPUFloatType); with a dtype, a cast."""
+        if dtype is None:
+            return self._backend.type_prefix + self.dtype.libtorch + "Type"
+        return self.to(dtype)
+
+    def is_contiguous(self):
+        return bool(self._data.flags.c_contiguous)
+
+    @property
+    def data(self):
+        return self.detach()
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data: expected a Tensor, got {type(value).__name__}")
+        self._data = value._data
+        self._backend = value._backend
+
+    @property
+    def _version(self):
+        return self._vc.v
+
+    # ---- autograd state ---------------------------------------------------------
+    @property
+    def requires_grad(self):
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad=True):
+        if not isinstance(requires_grad, bool):
+            raise TypeError(f"requires_grad_(): argument must be a bool, got {type(requires_grad).__name__}")
+        if self._node is not None:
+            if not requires_grad:
+                raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want "
+                                   "to use a computed variable in a subgraph that doesn't require "
+                                   "differentiation use var_no_grad = var.detach().")
+            return self
+        if requires_grad and self._data.dtype.kind not in "fc":
+            raise RuntimeError(f"Only Tensors of floating point and complex dtype can require gradients "
+                               f"(got {self.dtype.libtorch})")
+        self._rg = requires_grad
+        return self
+
+    @property
+    def is_leaf(self):
+        return self._node is None
+
+    @property
+    def grad_fn(self):
+        node = self._node
+        if node is not None and self._base is not None and self._vc.v != self._view_ver:
+            node = _op.refresh_view(self)
+        return node
+
+    @property
+    def grad(self):
+        if self._node is not None and not self._retains_grad and self._grad is None:
+            warnings.warn(NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got {type(value).__name__}")
+            if value._backend is not self._backend:
+                raise RuntimeError(f"assigned grad has data located on {value.device}, different from "
+                                   f"the tensor's device {self.device}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"assigned grad has data of a different size: {list(value.shape)} "
+                                   f"vs the tensor's {list(self.shape)}")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(f"assigned grad has data of a different type: {value.dtype.libtorch} "
+                                   f"vs the tensor's {self.dtype.libtorch}")
+        self._grad = value
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    def retain_grad(self):
+        """Keep .grad of this non-leaf after backward (a no-op on leaves)."""
+        if not self._rg:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._node is None or self._retains_grad:
+            return
+        node = self.grad_fn
+        if node._retain is None:
+            node._retain = {}
+        import weakref
+        node._retain[self._output_nr] = weakref.ref(self)
+        self._retains_grad = True
+
+    def register_hook(self, hook):
+        """hook(grad) -> None or a replacement grad; runs when the gradient for
+        this tensor is computed. Returns a handle with .remove()."""
+        if not self._rg:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if not callable(hook):
+            raise TypeError(f"register_hook(): hook must be callable, got {type(hook).__name__}")
+        if self._node is None:
+            if self._hooks is None:
+                self._hooks = _HookDict()
+            return add_hook(self._hooks, hook)
+        return add_hook(self.grad_fn._tensor_hook_store(self._output_nr), hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        from .autograd import backward
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def detach(self):
+        """Same data (and version counter), no history."""
+        t = Tensor._make(self._data, self._backend)
+        t._vc = self._vc
+        return t
+
+    def detach_(self):
+        if self._base is not None:
+            raise RuntimeError("detach_(): can't detach views in-place. Use detach() instead.")
+        self._node = None
+        self._output_nr = 0
+        self._rg = False
+        return self
+
+    # ---- conversion -------------------------------------------------------------
+    def numpy(self, *, force=False):
+        if self._backend.is_cuda:
+            if force:
+                return self._backend.to_host(self._data)
+            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() "
+                            "to copy the tensor to host memory first.")
+        if self._rg and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        if self._backend.is_cuda:
+            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() "
+                            "to copy the tensor to host memory first.")
+        a = self._data
+        if dtype is not None and a.dtype != dtype:
+            return a.astype(dtype)
+        return a.copy() if copy else a
+
+    def _host(self):
+        return self._backend.to_host(self._data)
+
+    def tolist(self):
+        return self._host().tolist()
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._host().reshape(()).item()
+
+    def __float__(self):
+        return float(self._one("float"))
+
+    def __int__(self):
+        return int(self._one("int"))
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iub":
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self._one("index"))
+
+    def __bool__(self):
+        return bool(self._one("bool"))
+
+    def __complex__(self):
+        return complex(self._one("complex"))
+
+    def _one(self, what):
+        if self._data.size != 1:
+            if what == "bool":
+                raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous "
+                                   f"(shape {list(self.shape)})")
+            raise RuntimeError(f"only one element tensors can be converted to Python scalars "
+                               f"(got {self._data.size} elements, shape {list(self.shape)})")
+        return self._host().reshape(()).item()
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    __hash__ = object.__hash__
+
+    def __reduce__(self):
+        from .creation import _rebuild
+        return (_rebuild, (self._host(), str(self.device), self._rg))
+
+    def __repr__(self):
+        from . import printing
+        node = self.grad_fn
+        return printing.format_tensor(self._host(), self.type(),
+                                      grad_fn_name=node.name() if node is not None else None,
+                                      requires_grad=self._rg and node is None)
+
+    __str__ = __repr__
+
+    def __format__(self, spec):
+        if self._data.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return repr(self) if not spec else format(repr(self), spec)
+
+    # ---- exchange with other array libraries ----------------------------------------
+    def __dlpack__(self, *args, **kwargs):
+        return self._data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
+    @property
+    def __cuda_array_interface__(self):
+        if not self._backend.is_cuda:
+            raise AttributeError("__cuda_array_interface__ exists only on CUDA tensors; "
+                                 f"this tensor is on {self.device}")
+        return self._data.__cuda_array_interface__
+
+
+_new = object.__new__
+
+
+def _wrap_dim(dim, ndim, op_name):
+    """Normalise a possibly negative dim, with PyTorch's IndexError."""
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{op_name}(): dim must be an int, got {type(dim).__name__}")
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"{op_name}(): Dimension out of range (expected to be in range of "
+                         f"[{-n}, {n - 1}], but got {dim})")
+    return dim + n if dim < 0 else dim
+
+
+_op.Tensor = Tensor
