@@ -353,12 +353,17 @@ def commit_inplace(t, res, op_name):
         if rt.kind > tt.kind:
             raise RuntimeError(f"{op_name}: result type {rt.libtorch} can't be cast to the desired "
                                f"output type {tt.libtorch}")
+    node = res._node
+    if node is not None and node._saved is not None and _any_is(node._saved, t):
+        # backward needs the values t had before this write (x.mul_(y) needs x):
+        # keep a snapshot, with t's old place in the graph
+        node._saved = tuple(_snapshot(s) if s is t else s for s in node._saved)
+        node._versions = tuple(0 if s is t else v for s, v in zip(node._saved, node._versions))
     t._data[...] = d
     t._vc.v += 1
     if not res._rg:
         return t
     if t._base is None:
-        node = res._node
         t._node, t._output_nr, t._rg = node, res._output_nr, True
         if node is not None and getattr(node, "_result_vc", None) is res._vc:
             node._result, node._result_vc, node._result_ver = t._data, t._vc, t._vc.v
@@ -378,10 +383,23 @@ def commit_inplace(t, res, op_name):
     return t
 
 
+def _any_is(seq, obj):
+    for s in seq:
+        if s is obj:
+            return True
+    return False
+
+
+def _snapshot(t):
+    s = Tensor._make(t._data.copy(), t._backend)
+    s._node, s._output_nr, s._rg = t._node, t._output_nr, t._rg
+    return s
+
+
 class CopySlices(Node):
     """History of a base whose view was written in place: the gradient of the
     old base is zero under the view, the written values get the view's part."""
-    _name = "CopySlices"
+    _name = "torch::autograd::CopySlices"
 
     def _apply(self, grads, create_graph):
         g = grads[0]

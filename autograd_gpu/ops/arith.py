@@ -34,6 +34,10 @@ class AddScaled(Op):                    # a + alpha * b
         return g, (g * self.alpha if self.needs(1) else None)
 
 
+class SubScaled(AddScaled):             # a - alpha * b (alpha passed negated)
+    _name, op_name = "SubBackward0", "sub"
+
+
 class Sub(Op):
     _name, op_name, promotes = "SubBackward0", "sub", True
 
@@ -217,7 +221,7 @@ def sub(a, b, alpha=1):
     if type(b) is Tensor:
         if alpha == 1:
             return Sub.apply2(a, b)
-        return AddScaled.apply2(a, b, -number(alpha, "sub", "alpha"))
+        return SubScaled.apply2(a, b, -number(alpha, "sub", "alpha"))
     s = number(b, "sub")
     if alpha != 1:
         s = s * number(alpha, "sub", "alpha")

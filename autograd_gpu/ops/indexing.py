@@ -69,7 +69,8 @@ class BasicIndex(Op):
     def forward(self, x, idx):
         self.in_shape, self.idx = x.shape, idx
         try:
-            return x[idx]
+            # a trailing Ellipsis makes NumPy return a 0-d view, not a scalar copy
+            return x[idx if Ellipsis in idx else idx + (Ellipsis,)]
         except IndexError as e:
             raise IndexError(_fix_message(e)) from None
 

@@ -151,16 +151,15 @@ def _float_only(t, name):
 # ---- copy_ ------------------------------------------------------------------
 
 class CopyFrom(Op):
-    """The values of `src`, broadcast to `shape` and cast to `np_dtype`."""
-    _name, op_name = "CopyBackwards", "copy_"
+    """t.copy_(src) out of place: src's values broadcast to t's shape and cast
+    to t's dtype. t's old values get zero gradient."""
+    _name, op_name = "torch::autograd::CopyBackwards", "copy_"
 
-    def forward(self, src, shape, np_dtype, dst_backend):
-        self.src_backend = None
-        out = P.expand(src, shape).astype(np_dtype)
-        return out
+    def forward(self, t, src):
+        return P.expand(src, t.shape).astype(t.dtype)
 
     def backward(self, g):
-        return g        # the engine sums it back to src's shape and dtype
+        return (P.zeros_like(g) if self.needs(0) else None), g   # the engine sums g to src's shape
 
 
 def copy_(t, src, non_blocking=False):
@@ -177,7 +176,7 @@ def copy_(t, src, non_blocking=False):
         raise RuntimeError(f"copy_: the size of src {list(src.shape)} does not broadcast to the "
                            f"destination size {list(t.shape)}") from None
     if _recording(t, (src,)):
-        res = CopyFrom.apply1(src, t.shape, t._data.dtype, t._backend)
+        res = CopyFrom.apply2(t, src)
         return commit_inplace(t, res, "copy_")
     t._data[...] = src._data
     t._vc.v += 1

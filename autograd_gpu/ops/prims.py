@@ -15,6 +15,8 @@ of its first argument (primitives take their array operands first):
 Formulas follow PyTorch's `tools/autograd/derivatives.yaml`, including its
 choices at 0, ties and NaN.
 """
+import builtins
+
 import numpy as np
 
 _nd = np.ndarray
@@ -277,7 +279,7 @@ def concatenate(xs, axis):
 
 def _index_add(g, idx, shape):
     out = np.zeros_like(g, shape=shape)
-    if any(getattr(i, "ndim", None) is not None and i.dtype.kind != "b" for i in idx):
+    if builtins.any(getattr(i, "ndim", None) is not None and i.dtype.kind != "b" for i in idx):
         np.add.at(out, idx, g)          # integer indices may repeat: accumulate
     else:
         out[idx] = g

@@ -1,0 +1,111 @@
+"""The oracle helper: run the same function on autograd_gpu and on PyTorch CPU,
+compare the forward values, the grad_fn name, and every input's gradient for
+a random upstream gradient (tinygrad's helper_test_op, in spirit)."""
+import numpy as np
+
+import autograd_gpu as ag
+
+TOL = {"float64": dict(rtol=1e-7, atol=1e-9), "float32": dict(rtol=2e-4, atol=2e-5),
+       "float16": dict(rtol=2e-2, atol=2e-2)}
+
+
+def to_numpy(t):
+    if t is None:
+        return None
+    if hasattr(t, "_host"):
+        return np.asarray(t._host())
+    return t.detach().cpu().numpy()
+
+
+def make_inputs(torch, arrays, dtype, device, requires_grad):
+    ours, theirs = [], []
+    for a, rg in zip(arrays, requires_grad):
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+            ours.append(ag.tensor(a, dtype=dtype, device=device, requires_grad=rg))
+            theirs.append(torch.tensor(a, dtype=getattr(torch, dtype), requires_grad=rg))
+        elif isinstance(a, np.ndarray):
+            ours.append(ag.tensor(a, device=device))
+            theirs.append(torch.tensor(a))
+        else:
+            ours.append(a)
+            theirs.append(a)
+    return ours, theirs
+
+
+class U:
+    """An input drawn uniformly from [low, high) (for ops with a restricted domain)."""
+
+    def __init__(self, shape, low, high):
+        self.shape, self.low, self.high = shape, low, high
+
+
+def random_arrays(shapes, low, high, seed):
+    rng = np.random.default_rng(seed)
+    out = []
+    for s in shapes:
+        if isinstance(s, tuple):
+            out.append(rng.uniform(low, high, s))
+        elif isinstance(s, U):
+            out.append(rng.uniform(s.low, s.high, s.shape))
+        else:
+            out.append(s)               # a constant argument (number, index array, ...)
+    return out
+
+
+def assert_close(ours, theirs, dtype, what):
+    a, b = to_numpy(ours), to_numpy(theirs)
+    assert a.shape == b.shape, f"{what}: shape {a.shape} != torch's {b.shape}"
+    np.testing.assert_allclose(a.astype(np.float64), b.astype(np.float64), equal_nan=True,
+                               err_msg=what, **TOL[dtype])
+
+
+def check(torch, fn, *shapes, torch_fn=None, dtype="float64", device="cpu", low=-2.0, high=2.0, seed=0,
+          name=True, grad=True, arrays=None):
+    """fn(lib, *inputs) runs on both libraries (lib is `ag` or `torch`);
+    `torch_fn(torch, *inputs)` replaces it on the PyTorch side when the spelling
+    differs (e.g. the Scalar overloads torch.ops.aten.mul.Scalar).
+    name: True compares grad_fn names with PyTorch's; a string asserts that name;
+    False skips (composite ops)."""
+    arrays = random_arrays(shapes, low, high, seed) if arrays is None else arrays
+    rg = [grad and isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in arrays]
+    ours, theirs = make_inputs(torch, arrays, dtype, device, rg)
+    out = fn(ag, *ours)
+    ref = (torch_fn or fn)(torch, *theirs)
+    outs, refs = (out, ref) if isinstance(out, tuple) else ((out,), (ref,))
+    for i, (o, r) in enumerate(zip(outs, refs)):
+        assert_close(o, r, dtype, f"forward output {i}")
+        assert o.device == ag.device(device)
+    if not grad:
+        return out
+    o, r = outs[0], refs[0]
+    if name is True:
+        assert o.grad_fn is not None and o.grad_fn.name() == r.grad_fn.name(), \
+            f"grad_fn {o.grad_fn} != torch's {r.grad_fn.name()}"
+    elif name:
+        assert o.grad_fn.name() == name, f"grad_fn {o.grad_fn} != {name}"
+        if r.grad_fn is not None:
+            assert r.grad_fn.name() == name, f"test expects {name}, torch gives {r.grad_fn.name()}"
+    g = np.random.default_rng(seed + 1).standard_normal(r.shape)
+    o.backward(ag.tensor(g, dtype=dtype, device=device))
+    r.backward(torch.tensor(g, dtype=getattr(torch, dtype)))
+    for i, (a, b) in enumerate(zip(ours, theirs)):
+        if rg[i]:
+            if b.grad is None:
+                assert a.grad is None or np.all(to_numpy(a.grad) == 0), f"grad of input {i}: torch has none"
+                continue
+            assert a.grad is not None, f"input {i} got no gradient"
+            assert a.grad.dtype == a.dtype and a.grad.shape == a.shape
+            assert_close(a.grad, b.grad, dtype, f"grad of input {i}")
+    return out
+
+
+def gradcheck(fn, *shapes, low=-2.0, high=2.0, seed=0, device="cpu", second_order=True, arrays=None):
+    """Finite differences in float64 (first and, by default, second order)."""
+    arrays = random_arrays(shapes, low, high, seed) if arrays is None else arrays
+    inputs = [ag.tensor(a, dtype="float64", device=device, requires_grad=True)
+              if isinstance(a, np.ndarray) and a.dtype.kind == "f" else
+              (ag.tensor(a, device=device) if isinstance(a, np.ndarray) else a) for a in arrays]
+    f = lambda *xs: fn(ag, *xs)  # noqa: E731
+    assert ag.autograd.gradcheck(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-3)
+    if second_order:
+        assert ag.autograd.gradgradcheck(f, inputs, eps=1e-6, atol=1e-4, rtol=1e-3)

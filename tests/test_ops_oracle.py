@@ -1,0 +1,200 @@
+"""Every op form against PyTorch CPU: forward values, the grad_fn name, every
+input's gradient (float64 tight, float32 loose), and finite-difference
+gradcheck in float64, second derivatives included. One line per case."""
+import math
+
+import numpy as np
+import pytest
+
+from oracle import U, check, gradcheck
+
+A = torch_ops = None   # placeholder names for readability below
+POS = lambda *s: U(s, 0.5, 2.0)        # noqa: E731  strictly positive inputs
+AWAY = lambda *s: U(s, 0.3, 1.5)       # noqa: E731  away from zero (sign chosen by the op)
+
+
+def aten(name):
+    """The ATen Scalar overload, the oracle for Python-number operands."""
+    def f(torch, *args):
+        return getattr(torch.ops.aten, name.split(".")[0]).__getattr__(name.split(".")[1])(*args)
+    return f
+
+
+#      id                 fn(lib, *inputs)                                   inputs                   options
+CASES = [
+    # ---- arithmetic, tensor (op) tensor, with broadcasting ----
+    ("add",              lambda m, a, b: a + b,                            [(3, 4), (4,)],          {}),
+    ("add_alpha",        lambda m, a, b: a.add(b, alpha=2.5),              [(3, 4), (3, 1)],        {}),
+    ("sub",              lambda m, a, b: a - b,                            [(2, 3), (1, 3)],        {}),
+    ("sub_alpha",        lambda m, a, b: m.sub(a, b, alpha=0.5),           [(2, 3), (2, 3)],        {}),
+    ("mul",              lambda m, a, b: a * b,                            [(2, 1, 3), (4, 1)],     {}),
+    ("div",              lambda m, a, b: a / b,                            [(3, 4), AWAY(3, 4)],    {}),
+    ("div_bcast",        lambda m, a, b: m.div(a, b),                      [(3, 4), AWAY(4)],       {}),
+    ("pow_tt",           lambda m, a, b: a ** b,                           [POS(3, 4), (3, 4)],     {}),
+    ("maximum",          lambda m, a, b: m.maximum(a, b),                  [(3, 4), (4,)],          {}),
+    ("minimum",          lambda m, a, b: m.minimum(a, b),                  [(3, 4), (3, 4)],        {}),
+    ("zero_dim_operand", lambda m, a, b: a * b,                            [(3,), ()],              {}),
+    # ---- Python numbers: the Scalar overloads ----
+    ("add_scalar",       lambda m, x: x + 2,                               [(3, 2)],  dict(torch_fn=lambda t, x: aten("add.Scalar")(t, x, 2))),
+    ("radd_scalar",      lambda m, x: 2 + x,                               [(3, 2)],  dict(torch_fn=lambda t, x: aten("add.Scalar")(t, x, 2))),
+    ("sub_scalar",       lambda m, x: x - 5,                               [(3, 2)],  dict(torch_fn=lambda t, x: aten("sub.Scalar")(t, x, 5))),
+    ("rsub_scalar",      lambda m, x: 1 - x,                               [(3, 2)],  dict(torch_fn=lambda t, x: aten("rsub.Scalar")(t, x, 1))),
+    ("mul_scalar",       lambda m, x: x * 3,                               [(3, 2)],  dict(torch_fn=lambda t, x: aten("mul.Scalar")(t, x, 3))),
+    ("rmul_scalar",      lambda m, x: 0.5 * x,                             [(3, 2)],  dict(torch_fn=lambda t, x: aten("mul.Scalar")(t, x, 0.5))),
+    ("div_scalar",       lambda m, x: x / 2,                               [(3, 2)],  dict(torch_fn=lambda t, x: aten("div.Scalar")(t, x, 2))),
+    ("rdiv_scalar",      lambda m, x: 2 / x,                               [AWAY(3, 2)], dict(torch_fn=lambda t, x: t.div(t.tensor(2.0, dtype=x.dtype), x))),
+    ("pow_scalar",       lambda m, x: x ** 2,                              [(3, 2)],  dict(torch_fn=lambda t, x: aten("pow.Tensor_Scalar")(t, x, 2))),
+    ("pow_scalar_half",  lambda m, x: x.pow(0.5),                          [POS(4)],  dict(torch_fn=lambda t, x: aten("pow.Tensor_Scalar")(t, x, 0.5))),
+    ("pow_scalar_neg",   lambda m, x: x ** -1.5,                           [POS(4)],  dict(torch_fn=lambda t, x: aten("pow.Tensor_Scalar")(t, x, -1.5))),
+    ("pow_scalar_zero",  lambda m, x: x ** 0,                              [(4,)],    dict(torch_fn=lambda t, x: aten("pow.Tensor_Scalar")(t, x, 0))),
+    ("rpow_scalar",      lambda m, x: 2 ** x,                              [(3, 2)],  dict(torch_fn=lambda t, x: aten("pow.Scalar")(t, 2, x))),
+    ("neg",              lambda m, x: -x,                                  [(3, 2)],  {}),
+    # ---- pointwise ----
+    ("exp",              lambda m, x: x.exp(),                             [(3, 4)],  {}),
+    ("log",              lambda m, x: m.log(x),                            [POS(3, 4)], {}),
+    ("log1p",            lambda m, x: x.log1p(),                           [U((3, 4), -0.5, 2)], {}),
+    ("sqrt",             lambda m, x: x.sqrt(),                            [POS(3, 4)], {}),
+    ("rsqrt",            lambda m, x: x.rsqrt(),                           [POS(3, 4)], {}),
+    ("square",           lambda m, x: x.square(),                          [(3, 4)],  {}),
+    ("abs",              lambda m, x: x.abs(),                             [(3, 4)],  {}),
+    ("sign",             lambda m, x: x.sign(),                            [(3, 4)],  dict(second_order=False)),
+    ("sin",              lambda m, x: x.sin(),                             [(3, 4)],  {}),
+    ("cos",              lambda m, x: m.cos(x),                            [(3, 4)],  {}),
+    ("tanh",             lambda m, x: x.tanh(),                            [(3, 4)],  {}),
+    ("sigmoid",          lambda m, x: x.sigmoid(),                         [(3, 4)],  {}),
+    ("relu",             lambda m, x: x.relu(),                            [(3, 4)],  {}),
+    ("clamp_min",        lambda m, x: x.clamp(min=0),                      [(3, 4)],  {}),
+    ("clamp_both",       lambda m, x: x.clamp(-0.5, 0.5),                  [(3, 4)],  {}),
+    ("clamp_max",        lambda m, x: m.clamp(x, max=1),                   [(3, 4)],  {}),
+    ("clamp_tensor",     lambda m, x, lo, hi: x.clamp(lo, hi),             [(3, 4), U((4,), -1, -0.2), U((3, 1), 0.2, 1)], {}),
+    ("where",            lambda m, x, y: m.where(x > 0, x, y),             [(3, 4), (4,)], {}),
+    ("where_scalar",     lambda m, x: m.where(x > 0, x, 0.0),              [(3, 4)],  {}),
+    # ---- reductions ----
+    ("sum",              lambda m, x: x.sum(),                             [(3, 4)],  {}),
+    ("sum_dim",          lambda m, x: x.sum(1),                            [(3, 4)],  {}),
+    ("sum_dims_keep",    lambda m, x: x.sum((0, 2), keepdim=True),         [(2, 3, 4)], {}),
+    ("sum_neg_dim",      lambda m, x: m.sum(x, -1),                        [(2, 3, 4)], {}),
+    ("mean",             lambda m, x: x.mean(),                            [(3, 4)],  {}),
+    ("mean_dim",         lambda m, x: x.mean(-1),                          [(3, 4)],  {}),
+    ("mean_dims",        lambda m, x: x.mean((0, 1), keepdim=True),        [(2, 3, 4)], {}),
+    ("prod",             lambda m, x: x.prod(),                            [AWAY(2, 3)], {}),
+    ("prod_dim",         lambda m, x: x.prod(1),                           [(3, 4)],  {}),
+    ("prod_zeros",       lambda m, x: (x * (x > 0.5)).prod(1),             [(3, 4)],  dict(low=0.0, high=1.0, fd=False)),
+    ("var",              lambda m, x: x.var(),                             [(3, 4)],  {}),
+    ("var_dim",          lambda m, x: x.var(1),                            [(3, 4)],  {}),
+    ("var_biased",       lambda m, x: x.var(0, unbiased=False, keepdim=True), [(3, 4)], {}),
+    ("var_correction",   lambda m, x: x.var((0, 1), correction=0),         [(2, 3, 4)], {}),
+    ("std",              lambda m, x: x.std(),                             [(3, 4)],  {}),
+    ("std_dim",          lambda m, x: x.std(1, keepdim=True),              [(3, 4)],  {}),
+    ("amax",             lambda m, x: x.amax(),                            [(3, 4)],  {}),
+    ("amax_dim",         lambda m, x: x.amax(1),                           [(3, 4)],  {}),
+    ("amin_dims",        lambda m, x: x.amin((0, 1)),                      [(2, 3, 4)], {}),
+    ("max_all",          lambda m, x: x.max(),                             [(3, 4)],  {}),
+    ("min_all",          lambda m, x: m.min(x),                            [(3, 4)],  {}),
+    ("max_dim",          lambda m, x: x.max(1),                            [(3, 4)],  {}),
+    ("min_dim_keep",     lambda m, x: x.min(0, keepdim=True),              [(3, 4)],  {}),
+    ("logsumexp",        lambda m, x: x.logsumexp(1),                      [(3, 4)],  {}),
+    ("logsumexp_keep",   lambda m, x: m.logsumexp(x, (0, 1), keepdim=True), [(2, 3, 4)], {}),
+    ("softmax",          lambda m, x: x.softmax(1),                        [(3, 4)],  {}),
+    ("softmax_dim0",     lambda m, x: m.softmax(x, 0),                     [(3, 4)],  {}),
+    ("log_softmax",      lambda m, x: x.log_softmax(-1),                   [(3, 4)],  {}),
+    ("norm",             lambda m, x: x.norm(),                            [(3, 4)],  {}),
+    ("norm_dim",         lambda m, x: x.norm(dim=1),                       [(3, 4)],  {}),
+    ("norm_p1",          lambda m, x: x.norm(p=1),                         [(3, 4)],  {}),
+    ("norm_p3",          lambda m, x: x.norm(p=3, dim=0, keepdim=True),    [(3, 4)],  {}),
+    ("norm_inf",         lambda m, x: x.norm(p=math.inf),                  [(3, 4)],  {}),
+    # ---- matrix products ----
+    ("mm",               lambda m, a, b: a.mm(b),                          [(3, 4), (4, 5)], {}),
+    ("matmul_2d",        lambda m, a, b: a @ b,                            [(3, 4), (4, 2)], {}),
+    ("matmul_dot",       lambda m, a, b: a @ b,                            [(4,), (4,)], {}),
+    ("matmul_mv",        lambda m, a, b: m.matmul(a, b),                   [(3, 4), (4,)], {}),
+    ("matmul_vm",        lambda m, a, b: a @ b,                            [(4,), (4, 3)], dict(name=False)),
+    ("matmul_batched",   lambda m, a, b: a @ b,                            [(2, 3, 4), (2, 4, 5)], dict(name=False)),
+    ("matmul_bcast",     lambda m, a, b: a @ b,                            [(2, 3, 4), (4, 5)], dict(name=False)),
+    ("matmul_bcast4",    lambda m, a, b: a @ b,                            [(2, 1, 3, 4), (5, 4, 2)], dict(name=False)),
+    ("matmul_batch_vec", lambda m, a, b: a @ b,                            [(2, 3, 4), (4,)], dict(name=False)),
+    ("bmm",              lambda m, a, b: m.bmm(a, b),                      [(2, 3, 4), (2, 4, 5)], {}),
+    ("dot",              lambda m, a, b: a.dot(b),                         [(5,), (5,)], {}),
+    ("mv",               lambda m, a, b: a.mv(b),                          [(3, 5), (5,)], {}),
+    # ---- shape ----
+    ("reshape",          lambda m, x: x.reshape(4, 3),                     [(3, 4)],  {}),
+    ("reshape_copy",     lambda m, x: x.t().reshape(-1),                   [(3, 4)],  dict(name=False)),
+    ("view",             lambda m, x: x.view(2, -1),                       [(3, 4)],  {}),
+    ("flatten",          lambda m, x: x.flatten(),                         [(2, 3, 4)], {}),
+    ("flatten_1",        lambda m, x: m.flatten(x, 1),                     [(2, 3, 4)], {}),
+    ("squeeze",          lambda m, x: x.squeeze(),                         [(3, 1, 4, 1)], {}),
+    ("squeeze_dim",      lambda m, x: x.squeeze(1),                        [(3, 1, 4)], {}),
+    ("unsqueeze",        lambda m, x: x.unsqueeze(1),                      [(3, 4)],  {}),
+    ("transpose",        lambda m, x: x.transpose(0, 2),                   [(2, 3, 4)], {}),
+    ("t",                lambda m, x: x.t(),                               [(3, 4)],  {}),
+    ("T",                lambda m, x: x.T,                                 [(3, 4)],  {}),
+    ("permute",          lambda m, x: x.permute(2, 0, 1),                  [(2, 3, 4)], {}),
+    ("expand",           lambda m, x: x.expand(3, 4),                      [(1, 4)],  {}),
+    ("expand_new_dim",   lambda m, x: x.expand(2, 3, -1),                  [(3, 4)],  {}),
+    ("repeat",           lambda m, x: x.repeat(2, 3),                      [(3, 4)],  {}),
+    ("repeat_new_dim",   lambda m, x: x.repeat(2, 1, 1),                   [(3, 4)],  {}),
+    ("cat",              lambda m, a, b: m.cat([a, b], 1),                 [(3, 2), (3, 4)], {}),
+    ("stack",            lambda m, a, b: m.stack([a, b], 1),               [(3, 4), (3, 4)], {}),
+    ("chunk",            lambda m, x: x.chunk(2)[1] * 2,                   [(5, 3)],  dict(name=False)),
+    ("split_sizes",      lambda m, x: x.split([1, 3], 1)[1],               [(2, 4)],  {}),
+    ("split_all",        lambda m, x: sum(p.sum() for p in x.split(2)),    [(5, 3)],  dict(name=False)),
+    ("unbind",           lambda m, x: x.unbind(1)[2],                      [(3, 4)],  dict(name=False)),
+    ("movedim",          lambda m, x: x.movedim(0, 2),                     [(2, 3, 4)], {}),
+    ("contiguous",       lambda m, x: x.t().contiguous(),                  [(3, 4)],  {}),
+    ("clone",            lambda m, x: x.clone(),                           [(3, 4)],  {}),
+    # ---- indexing ----
+    ("select",           lambda m, x: x[1],                                [(3, 4)],  {}),
+    ("select_col",       lambda m, x: x[:, 1],                             [(3, 4)],  {}),
+    ("slice",            lambda m, x: x[1:3],                              [(4, 4)],  {}),
+    ("slice_step",       lambda m, x: x[..., ::2],                         [(3, 5)],  {}),
+    ("index_none",       lambda m, x: x[None],                             [(3, 4)],  {}),
+    ("index_compound",   lambda m, x: x[1, 1:3],                           [(3, 4)],  dict(name=False)),
+    ("index_list",       lambda m, x: x[[0, 2]],                           [(3, 4)],  {}),
+    ("index_repeat",     lambda m, x: x[[0, 0, 2, 0]],                     [(3, 4)],  {}),
+    ("index_tensor",     lambda m, x, i: x[i],                             [(5, 2), np.array([4, 0, 4])], {}),
+    ("index_bool",       lambda m, x: x[x > 0],                            [(3, 4)],  {}),
+    ("index_cols",       lambda m, x: x[:, [1, 3, 1]],                     [(3, 4)],  {}),
+    ("index_pairs",      lambda m, x: x[[0, 1, 1], [2, 0, 2]],             [(3, 4)],  {}),
+    # ---- in-place ops on non-leaves (history is rebased) ----
+    ("add_",             lambda m, x, y: (x * 1).add_(y),                  [(3, 4), (4,)], {}),
+    ("sub_alpha_",       lambda m, x, y: (x * 1).sub_(y, alpha=2),         [(3, 4), (3, 4)], {}),
+    ("mul_",             lambda m, x, y: (x * 1).mul_(y),                  [(3, 4), (3, 4)], {}),
+    ("div_",             lambda m, x, y: (x + 0).div_(y),                  [(3, 4), AWAY(3, 4)], dict(name=False)),
+    ("pow_",             lambda m, x: (x * 1).pow_(3),                     [(3, 4)],  dict(name=False)),
+    ("clamp_",           lambda m, x: (x * 1).clamp_(min=0),               [(3, 4)],  {}),
+    ("copy_",            lambda m, x, y: (x * 1).copy_(y),                 [(3, 4), (4,)], {}),
+    ("zero_",            lambda m, x: (x * 2).zero_() + x,                 [(3, 4)],  dict(name=False)),
+    ("fill_",            lambda m, x: (x * 2).fill_(3.0) * x,              [(3, 4)],  dict(name=False)),
+    ("setitem_basic",    lambda m, x, y: _setitem(x * 1, (slice(0, 2),), y), [(3, 4), (4,)], {}),
+    ("setitem_index",    lambda m, x, y: _setitem(x * 1, ([0, 2],), y),    [(3, 4), (2, 4)], {}),
+    ("setitem_scalar",   lambda m, x: _setitem(x * 1, (1, 2), 5.0),        [(3, 4)],  {}),
+    ("view_inplace",     lambda m, x: _view_mul(x * 1),                    [(3, 4)],  dict(name=False)),
+]
+
+
+def _setitem(t, idx, v):
+    t[idx] = v
+    return t
+
+
+def _view_mul(t):
+    t[1:].mul_(2)          # in place through a view: the base's history is rebased
+    return t
+
+
+IDS = [c[0] for c in CASES]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_against_pytorch(torch, case, dtype, device):
+    _, fn, shapes, opts = case
+    opts = {k: v for k, v in opts.items() if k in ("torch_fn", "name", "low", "high")}
+    check(torch, fn, *shapes, dtype=dtype, device=device, **opts)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[3].get("fd", True)], ids=[c[0] for c in CASES if c[3].get("fd", True)])
+def test_gradcheck(case, device):
+    _, fn, shapes, opts = case
+    gradcheck(fn, *shapes, device=device, low=opts.get("low", -2.0), high=opts.get("high", 2.0),
+              second_order=opts.get("second_order", True))
