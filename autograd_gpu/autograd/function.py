@@ -1,6 +1,8 @@
 """Custom ops: subclass `Function` with static `forward(ctx, ...)` and
 `backward(ctx, *grads)`, call `MyFn.apply(...)`. Unlike built-in ops, both
 halves work on Tensors; the node is named `MyFnBackward`."""
+import weakref
+
 from .graph import Node, FREED_MSG
 from .grad_mode import state as grad_state
 from . import op as _op
@@ -17,7 +19,11 @@ class FunctionCtx:
         self._dirty = ()
         self.materialize_grads = True
         self.needs_input_grad = ()
-        self._node = None
+        self._node_ref = None           # weak: node -> ctx is the strong direction
+
+    @property
+    def _node(self):
+        return self._node_ref() if self._node_ref is not None else None
 
     def save_for_backward(self, *tensors):
         from ..tensor import Tensor
@@ -146,7 +152,7 @@ class Function(metaclass=FunctionMeta):
         if prev and any(t._rg for t in tensors_in):
             node = cls._backward_cls()
             node.ctx = ctx
-            ctx._node = node
+            ctx._node_ref = weakref.ref(node)
             node.n_args = len(args)
             node.tensor_positions = tensor_positions
             node.next_functions = tuple(_op.edge(t) for t in tensors_in)

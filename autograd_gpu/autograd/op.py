@@ -75,7 +75,7 @@ class Op(Node):
             raise node._error(e, (x,)) from None
         if type(y) is tuple:
             return node._wrap_many(y, (x,), attrs)
-        b = x._backend
+        b = node.out_backend or x._backend
         out = Tensor._make(_as_array(y, b), b)
         if cls.is_view:
             _mark_view(out, x, cls, attrs)
@@ -130,6 +130,7 @@ class Op(Node):
         return out
 
     promotes = False     # apply2 casts both inputs to PyTorch's result dtype
+    out_backend = None   # set by forward when the output lives elsewhere (.to(device))
 
     def _record(self, out, inputs):
         d = out._data

@@ -492,8 +492,8 @@ class ToDevice(Op):
     _name, op_name = "ToCopyBackward0", "to"
 
     def forward(self, x, src, dst):
-        self.src = src
-        return dst.from_host(src.to_host(x)) if src.is_cuda != dst.is_cuda or src is not dst else x
+        self.src, self.out_backend = src, dst
+        return dst.from_host(src.to_host(x))
 
     def backward(self, g):
         if isinstance(g, Tensor):

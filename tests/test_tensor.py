@@ -1,0 +1,176 @@
+"""Tensors: creation and dtype inference, type promotion (oracle:
+torch.result_type), conversions, exchange with NumPy/PyTorch via DLPack."""
+import itertools
+
+import numpy as np
+import pytest
+
+import autograd_gpu as ag
+
+
+def test_dtype_inference(device):
+    assert ag.tensor(1.5, device=device).dtype == ag.float32
+    assert ag.tensor([1, 2], device=device).dtype == ag.int64
+    assert ag.tensor([True, False], device=device).dtype == ag.bool
+    assert ag.tensor([[1, 2.5]], device=device).dtype == ag.float32
+    assert ag.tensor(np.zeros(2, dtype=np.float64), device=device).dtype == ag.float64
+    assert ag.tensor(np.zeros(2, dtype=np.int32), device=device).dtype == ag.int32
+    assert ag.tensor([1, 2], dtype=ag.float64, device=device).dtype == ag.float64
+    assert ag.float is ag.float32 and ag.double is ag.float64 and ag.long is ag.int64
+
+
+def test_type_names(device):
+    prefix = "CUDA" if device == "cuda" else "CPU"
+    for dt, name in [(ag.float32, "Float"), (ag.float64, "Double"), (ag.float16, "Half"),
+                     (ag.int64, "Long"), (ag.int32, "Int"), (ag.bool, "Bool")]:
+        assert ag.zeros(2, dtype=dt, device=device).type() == f"{prefix}{name}Type"
+
+
+def test_factories(device):
+    assert ag.zeros(2, 3, device=device).shape == (2, 3)
+    assert ag.ones((2, 3), device=device).shape == (2, 3)
+    assert ag.empty([4], device=device).shape == (4,)
+    np.testing.assert_array_equal(ag.full((2,), 7, device=device).tolist(), [7, 7])
+    assert ag.full((2,), 7, device=device).dtype == ag.int64
+    assert ag.full((2,), 7.0, device=device).dtype == ag.float32
+    np.testing.assert_array_equal(ag.eye(2, device=device).tolist(), [[1, 0], [0, 1]])
+    assert ag.arange(5, device=device).tolist() == [0, 1, 2, 3, 4]
+    assert ag.arange(5, device=device).dtype == ag.int64
+    assert ag.arange(0, 1, 0.25, device=device).tolist() == [0, 0.25, 0.5, 0.75]
+    np.testing.assert_allclose(ag.linspace(0, 1, 5, device=device).tolist(), [0, .25, .5, .75, 1])
+    x = ag.randn(3, 4, dtype=ag.float64, device=device, requires_grad=True)
+    assert x.requires_grad and x.is_leaf and x.dtype == ag.float64
+    for like in (ag.zeros_like, ag.ones_like, ag.empty_like, ag.randn_like, ag.rand_like):
+        y = like(x)
+        assert y.shape == x.shape and y.dtype == x.dtype and y.device == x.device and not y.requires_grad
+    assert ag.full_like(x, 2.0).tolist() == [[2.0] * 4] * 3
+    r = ag.rand(1000, device=device)
+    assert 0 <= r.min().item() and r.max().item() < 1
+    assert sorted(ag.randperm(5, device=device).tolist()) == [0, 1, 2, 3, 4]
+    ri = ag.randint(0, 3, (100,), device=device)
+    assert ri.dtype == ag.int64 and set(ri.tolist()) <= {0, 1, 2}
+
+
+def test_manual_seed_repeatable(device):
+    ag.manual_seed(123)
+    a = ag.randn(5, device=device).tolist()
+    ag.manual_seed(123)
+    assert ag.randn(5, device=device).tolist() == a
+    assert ag.randn(5, device=device).tolist() != a
+
+
+def test_randn_statistics(device):
+    ag.manual_seed(1)
+    x = ag.randn(200_000, dtype=ag.float64, device=device)
+    assert abs(x.mean().item()) < 0.01 and abs(x.std().item() - 1) < 0.01
+
+
+def test_tensor_basics(device):
+    x = ag.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
+    assert x.shape == (2, 3) and x.size() == (2, 3) and x.size(1) == 3 and x.size(-1) == 3
+    assert x.dim() == x.ndim == 2 and x.numel() == 6 and len(x) == 2
+    assert [r.tolist() for r in x] == [[1, 2, 3], [4, 5, 6]]
+    assert x.device == ag.device(device) and x.is_cuda == (device == "cuda")
+    assert float(ag.tensor([2.5], device=device)) == 2.5 and int(ag.tensor(3, device=device)) == 3
+    assert bool(ag.tensor([1], device=device)) and not bool(ag.tensor(0.0, device=device))
+    assert ag.tensor([[7]], device=device).item() == 7
+    with pytest.raises(RuntimeError, match="ambiguous"):
+        bool(x)
+    with pytest.raises(RuntimeError, match="cannot be converted to Scalar"):
+        x.item()
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        x.size(2)
+    c = x.clone()
+    c.add_(1)
+    assert x.tolist()[0][0] == 1 and c.tolist()[0][0] == 2
+    assert x.t().is_contiguous() is False and x.t().contiguous().is_contiguous()
+
+
+def test_numpy_interop_cpu():
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    t = ag.from_numpy(a)
+    a[0, 0] = 42
+    assert t[0, 0].item() == 42                     # from_numpy shares memory
+    assert np.shares_memory(t.numpy(), a)
+    np.testing.assert_array_equal(np.asarray(t), a)
+    c = ag.tensor(a)
+    a[0, 0] = 0
+    assert c[0, 0].item() == 42                     # tensor() copies
+    with pytest.raises(RuntimeError, match="requires grad"):
+        ag.ones(2, requires_grad=True).numpy()
+    assert (ag.ones(2) + np.float32(1)).dtype == ag.float32
+
+
+def test_dlpack_with_torch(torch):
+    t = torch.arange(6, dtype=torch.float32).reshape(2, 3)
+    a = ag.from_dlpack(t)
+    assert a.shape == (2, 3) and a.dtype == ag.float32
+    t[0, 0] = 9
+    assert a[0, 0].item() == 9                      # zero-copy
+    back = torch.from_dlpack(ag.ones(3, dtype=ag.float64))
+    assert back.dtype == torch.float64 and back.tolist() == [1, 1, 1]
+    assert ag.ones(2).__dlpack_device__()[0] == 1   # kDLCPU
+    with pytest.raises(AttributeError, match="only on CUDA"):
+        ag.ones(2).__cuda_array_interface__
+
+
+def test_to_and_conversions(device):
+    x = ag.tensor([1.5, -2.5], device=device)
+    assert x.to(ag.float32) is x
+    assert x.double().dtype == ag.float64 and x.to("float64").dtype == ag.float64
+    assert x.long().tolist() == [1, -2] and x.int().dtype == ag.int32
+    assert x.bool().tolist() == [True, True] and x.half().dtype == ag.float16
+    assert x.to(device) is x and x.to(ag.device(device)) is x
+    assert x.cpu().device == ag.device("cpu")
+    assert x.to(x).dtype == x.dtype
+    assert x.to(ag.float32, copy=True) is not x
+    w = ag.tensor([1.0, 2.0], requires_grad=True, device=device)
+    (w.double() * 2).sum().backward()
+    assert w.grad.dtype == ag.float32 and w.grad.tolist() == [2, 2]
+
+
+DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64"]
+
+
+@pytest.mark.parametrize("a,b", list(itertools.product(DTYPES, DTYPES)))
+def test_type_promotion_matches_torch(torch, a, b):
+    """tensor-tensor, tensor-0d and tensor-Python-number promotion vs torch.result_type."""
+    ta, tb = torch.ones(2, dtype=getattr(torch, a)), torch.ones(2, dtype=getattr(torch, b))
+    xa, xb = ag.ones(2, dtype=getattr(ag, a)), ag.ones(2, dtype=getattr(ag, b))
+    assert (xa + xb).dtype.name == str(torch.result_type(ta, tb)).split(".")[1]
+    z = torch.ones((), dtype=getattr(torch, b))
+    zb = ag.ones((), dtype=getattr(ag, b))
+    if a != "bool" or b != "bool":
+        assert (xa * zb).dtype.name == str(torch.result_type(ta, z)).split(".")[1]
+
+
+@pytest.mark.parametrize("a", DTYPES)
+@pytest.mark.parametrize("scalar", [True, 2, 2.5])
+def test_scalar_promotion_matches_torch(torch, a, scalar):
+    ta = torch.ones(2, dtype=getattr(torch, a))
+    xa = ag.ones(2, dtype=getattr(ag, a))
+    if a == "bool" and scalar is True:
+        return
+    assert (xa * scalar).dtype.name == str(torch.result_type(ta, scalar)).split(".")[1]
+
+
+def test_integer_ops():
+    a = ag.tensor([7, -3, 4])
+    assert (a / 2).dtype == ag.float32 and (a / 2).tolist() == [3.5, -1.5, 2.0]
+    assert (a * 2).dtype == ag.int64 and a.sum().dtype == ag.int64
+    assert ag.tensor([True, True]).sum().item() == 2
+    assert a.exp().dtype == ag.float32
+
+
+def test_pickle_roundtrip():
+    import pickle
+    x = ag.randn(3, 2, requires_grad=True)
+    y = pickle.loads(pickle.dumps(x))
+    assert y.tolist() == x.tolist() and y.requires_grad and y.dtype == x.dtype
+
+
+def test_repr_suffixes():
+    assert repr(ag.ones(1, requires_grad=True)).endswith("[ requires_grad = True ]")
+    x = ag.ones(1, requires_grad=True)
+    assert repr(x - 1).endswith("[ CPUFloatType{1} ][ grad_fn = <SubBackward1> ]")
+    assert repr(ag.tensor(-3.4)) == "torch_tensor\n-3.4\n[ CPUFloatType{} ]"
