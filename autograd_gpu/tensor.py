@@ -9,7 +9,7 @@ import numpy as np
 from . import _dtype
 from . import backend as _backend_mod
 from .autograd import grad_mode
-from .autograd.graph import VersionCounter, add_hook, _HookDict
+from .autograd.graph import add_hook, _HookDict
 from .autograd import op as _op
 
 NON_LEAF_GRAD_WARNING = (
@@ -20,8 +20,18 @@ NON_LEAF_GRAD_WARNING = (
 
 
 class Tensor:
-    __slots__ = ("_data", "_backend", "_vc", "_node", "_output_nr", "_rg", "_grad", "_base",
-                 "_view_of", "_view_ver", "_retains_grad", "_hooks", "_acc", "__weakref__")
+    # The attributes every op touches are slots; the rest are class defaults
+    # that an instance overrides in its __dict__ only when it needs to, so
+    # making a tensor sets five attributes.
+    __slots__ = ("_data", "_backend", "_vc", "_node", "_rg", "__dict__", "__weakref__")
+    _output_nr = 0          # which output of _node this tensor is
+    _grad = None
+    _base = None            # for views: the tensor whose memory this one shares
+    _view_of = None         # for views: (source, op class, attrs), to re-derive it
+    _view_ver = 0           # for views: the version when _node was derived
+    _retains_grad = False
+    _hooks = None           # for leaves: hooks run before accumulation
+    _acc = None             # for leaves: weakref to the AccumulateGrad node
     # NumPy must not treat tensors as arrays in binary ops: `ndarray + tensor`
     # then defers to Tensor.__radd__ instead of making an object array.
     __array_ufunc__ = None
@@ -35,17 +45,9 @@ class Tensor:
         t = _new(Tensor)
         t._data = data
         t._backend = backend
-        t._vc = VersionCounter()
+        t._vc = [0]
         t._node = None
-        t._output_nr = 0
         t._rg = False
-        t._grad = None
-        t._base = None
-        t._view_of = None
-        t._view_ver = 0
-        t._retains_grad = False
-        t._hooks = None
-        t._acc = None
         return t
 
     @staticmethod
@@ -118,10 +120,11 @@ class Tensor:
             raise TypeError(f"data: expected a Tensor, got {type(value).__name__}")
         self._data = value._data
         self._backend = value._backend
+        self._acc = None            # the leaf's AccumulateGrad caches shape and dtype
 
     @property
     def _version(self):
-        return self._vc.v
+        return self._vc[0]
 
     # ---- autograd state ---------------------------------------------------------
     @property
@@ -154,7 +157,7 @@ class Tensor:
     @property
     def grad_fn(self):
         node = self._node
-        if node is not None and self._base is not None and self._vc.v != self._view_ver:
+        if node is not None and self._base is not None and self._vc[0] != self._view_ver:
             node = _op.refresh_view(self)
         return node
 
@@ -193,6 +196,7 @@ class Tensor:
         node = self.grad_fn
         if node._retain is None:
             node._retain = {}
+        node._hooked = True
         import weakref
         node._retain[self._output_nr] = weakref.ref(self)
         self._retains_grad = True

@@ -64,7 +64,7 @@ def _accumulate(var, g, create_graph):
         var._grad = cur + _wrap(g, var._backend)
     else:
         cur._data += g
-        cur._vc.v += 1
+        cur._vc[0] += 1
 
 
 def _validate(g, node, i, nxt, nr, create_graph):
@@ -102,35 +102,41 @@ def _needed_nodes(roots, targets):
     return {n for n, v in needed.items() if v}
 
 
+def _dependencies(roots):
+    """How many edges lead into each node reachable from `roots`."""
+    deps = {}
+    root_set = set(roots)
+    stack = list(roots)
+    while stack:
+        for nxt, _ in stack.pop().next_functions:
+            if nxt is not None:
+                d = deps.get(nxt)
+                if d is None:
+                    deps[nxt] = 1
+                    if nxt not in root_set:
+                        stack.append(nxt)
+                else:
+                    deps[nxt] = d + 1
+    return deps
+
+
 def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, accumulate=True):
     """Run backward from `root_edges` [(node, nr)] with `root_grads` (arrays, or
-    Tensors under create_graph). `targets` maps (node, nr) -> index of grads to
-    capture; returns the captured list. With `accumulate`, leaves reached (all
-    of them, or only target leaves when targets are given) accumulate .grad."""
+    Tensors under create_graph). `targets` maps (node, nr) -> indices of grads
+    to capture; returns the captured list. With `accumulate`, leaves reached
+    (all of them, or only target leaves when targets are given) accumulate .grad."""
     roots = []
     for n, _ in root_edges:
         if n not in roots:
             roots.append(n)
-    # 1. dependencies: how many edges lead into each node
-    deps = {}
-    stack = list(roots)
-    seen = set(roots)
-    while stack:
-        for nxt, _ in stack.pop().next_functions:
-            if nxt is not None:
-                deps[nxt] = deps.get(nxt, 0) + 1
-                if nxt not in seen:
-                    seen.add(nxt)
-                    stack.append(nxt)
-    target_nodes = None
-    needed = None
-    captured = None
+    deps = _dependencies(roots)
+    target_nodes = needed = captured = None
     if targets is not None:
         target_nodes = {n for n, _ in targets}
         needed = _needed_nodes(roots, target_nodes)
         captured = [None] * len(targets.tensors)
 
-    buffers = {}
+    buffers = {}            # node -> [grad per output], summed as they arrive
     for (n, nr), g in zip(root_edges, root_grads):
         buf = buffers.get(n)
         if buf is None:
@@ -139,6 +145,7 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
     ready = [n for n in roots if not deps.get(n)]
     pending = []            # user-visible effects, applied once the pass succeeded
     executed = []
+    Acc = AccumulateGrad
 
     prev_mode = grad_state.enabled
     grad_state.enabled = create_graph
@@ -146,60 +153,94 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
         while ready:
             node = ready.pop()
             grads = buffers.pop(node, None)
-            if grads is None:
-                grads = [None] * node.n_outputs
-            is_acc = type(node) is AccumulateGrad
-            if node._tensor_hooks or node._retain or (is_acc and node.variable._hooks):
-                grads = _run_tensor_hooks(node, grads, create_graph, pending)
-            if node._pre_hooks:
-                grads = _call_pre_hooks(node, grads, create_graph)
-            if target_nodes is not None and node in target_nodes:
-                for nr, g in enumerate(grads):
-                    idxs = targets.get((node, nr))
-                    if idxs:
-                        for idx in idxs:
-                            captured[idx] = g
-                        if accumulate and not is_acc and g is not None:
-                            # backward(inputs=[non_leaf]) populates the non-leaf's .grad
-                            pending.append((_retain, targets.tensors[idxs[0]], g))
-            if is_acc:
-                if accumulate and grads[0] is not None and (target_nodes is None or node in target_nodes):
-                    pending.append((_accumulate, node.variable, grads[0]))
-                continue
-            nexts = node.next_functions
-            if needed is not None and not any(c in needed for c, _ in nexts if c is not None):
-                continue
-            if any(g is not None for g in grads):
+            if node._hooked or node.__class__ is Acc or target_nodes is not None:
+                # the uncommon cases: hooks, retained grads, leaves, captured inputs
+                if grads is None:
+                    grads = [None] * node.n_outputs
+                grads = _before_apply(node, grads, create_graph, pending, targets, target_nodes, captured,
+                                      accumulate)
+                if grads is None:
+                    continue
+                if needed is not None and not _feeds(node, needed):
+                    continue
+            nf = node.next_functions
+            if grads is not None and (grads[0] is not None or _any_grad(grads)):
                 out = node._apply(grads, create_graph)
                 if node._post_hooks:
                     out = _call_post_hooks(node, out, grads, create_graph)
                 executed.append(node)
             else:
-                out = ()
-            for i, (nxt, nr) in enumerate(nexts):
-                if nxt is None or (needed is not None and nxt not in needed):
-                    continue
-                g = out[i] if i < len(out) else None
-                if g is not None:
-                    g = _validate(g, node, i, nxt, nr, create_graph)
-                    buf = buffers.get(nxt)
-                    if buf is None:
-                        buf = buffers[nxt] = [None] * nxt.n_outputs
-                    old = buf[nr]
-                    buf[nr] = g if old is None else old + g
-                d = deps[nxt] - 1
-                deps[nxt] = d
-                if d == 0:
-                    ready.append(nxt)
+                out = (None,) * len(nf)
+            i = 0
+            for nxt, nr in nf:
+                if nxt is not None and (needed is None or nxt in needed):
+                    g = out[i]
+                    if g is not None:
+                        meta = nxt._out_meta[nr]
+                        if g.shape != meta[0] or g.dtype != meta[1]:
+                            g = _validate(g, node, i, nxt, nr, create_graph)
+                        buf = buffers.get(nxt)
+                        if buf is None:
+                            if nxt.n_outputs == 1:
+                                buffers[nxt] = [g]
+                            else:
+                                buf = buffers[nxt] = [None] * nxt.n_outputs
+                                buf[nr] = g
+                        else:
+                            old = buf[nr]
+                            buf[nr] = g if old is None else old + g
+                    d = deps[nxt] - 1
+                    deps[nxt] = d
+                    if d == 0:
+                        ready.append(nxt)
+                i += 1
     finally:
         grad_state.enabled = prev_mode
-    # 2. the pass succeeded: make its effects visible
+    # the pass succeeded: make its effects visible
     if not retain_graph:
         for node in executed:
             node._release()
     for fn, t, g in pending:
         fn(t, g, create_graph)
     return captured
+
+
+def _any_grad(grads):
+    for g in grads:
+        if g is not None:
+            return True
+    return False
+
+
+def _feeds(node, needed):
+    for c, _ in node.next_functions:
+        if c is not None and c in needed:
+            return True
+    return False
+
+
+def _before_apply(node, grads, create_graph, pending, targets, target_nodes, captured, accumulate):
+    """Hooks, retained grads, captured inputs and leaves. Returns the grads
+    to apply, or None when the node is done (a leaf)."""
+    is_acc = node.__class__ is AccumulateGrad
+    if node._hooked or (is_acc and node.variable._hooks):
+        grads = _run_tensor_hooks(node, grads, create_graph, pending)
+        if node._pre_hooks:
+            grads = _call_pre_hooks(node, grads, create_graph)
+    if target_nodes is not None and node in target_nodes:
+        for nr, g in enumerate(grads):
+            idxs = targets.get((node, nr))
+            if idxs:
+                for idx in idxs:
+                    captured[idx] = g
+                if accumulate and not is_acc and g is not None:
+                    # backward(inputs=[non_leaf]) populates the non-leaf's .grad
+                    pending.append((_retain, targets.tensors[idxs[0]], g))
+    if is_acc:
+        if accumulate and grads[0] is not None and (target_nodes is None or node in target_nodes):
+            pending.append((_accumulate, node.variable, grads[0]))
+        return None
+    return grads
 
 
 class Targets(dict):

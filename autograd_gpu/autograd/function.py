@@ -32,7 +32,7 @@ class FunctionCtx:
                 raise TypeError(f"save_for_backward can only save tensors, but argument {tensors.index(t)} is "
                                 f"of type {type(t).__name__}")
         self._saved = tensors
-        self._saved_versions = tuple(None if t is None else t._vc.v for t in tensors)
+        self._saved_versions = tuple(None if t is None else t._vc[0] for t in tensors)
 
     @property
     def saved_tensors(self):
@@ -43,11 +43,11 @@ class FunctionCtx:
         out = []
         for i, (t, ver) in enumerate(zip(self._saved, self._saved_versions)):
             if isinstance(t, _SavedOutput):
-                if t.vc.v != ver:
-                    raise _op._version_error_for(self._node, t.data, t.index, ver, t.vc.v)
+                if t.vc[0] != ver:
+                    raise _op._version_error_for(self._node, t.data, t.index, ver, t.vc[0])
                 from ..tensor import Tensor
                 t = Tensor._make_output(t.data, self._node, t.index)
-            elif t is not None and t._vc.v != ver:
+            elif t is not None and t._vc[0] != ver:
                 raise _op._version_error_for(self._node, t, i, ver)
             out.append(t)
         return tuple(out)

@@ -12,12 +12,9 @@ FREED_MSG = ("Trying to backward through the graph a second time (or directly ac
              "tensors after calling backward.")
 
 
-class VersionCounter:
-    """Shared by a tensor and its views; bumped by every in-place write."""
-    __slots__ = ("v",)
-
-    def __init__(self):
-        self.v = 0
+# A tensor's version counter is a one-element list, [n], shared by the tensor
+# and its views and bumped by every in-place write (a list is the cheapest
+# mutable cell to create: one per op output).
 
 
 def version_error(node, index, shape, dtype_name, device_prefix, now, expected):
@@ -70,6 +67,7 @@ class Node:
     next_functions = ()
     _out_meta = ()              # ((shape, numpy dtype), ...) per output
     _backend = None
+    _hooked = False             # any hook or retained grad: the engine's slow path
     _tensor_hooks = None        # {output_nr: _HookDict} registered by tensors
     _retain = None              # {output_nr: weakref to the tensor retaining grad}
     _pre_hooks = None
@@ -92,17 +90,20 @@ class Node:
         """fn(grad_inputs, grad_outputs) -> None or replacement grad_inputs."""
         if self._post_hooks is None:
             self._post_hooks = _HookDict()
+        self._hooked = True
         return add_hook(self._post_hooks, fn)
 
     def register_prehook(self, fn):
         """fn(grad_outputs) -> None or replacement grad_outputs."""
         if self._pre_hooks is None:
             self._pre_hooks = _HookDict()
+        self._hooked = True
         return add_hook(self._pre_hooks, fn)
 
     def _tensor_hook_store(self, output_nr):
         if self._tensor_hooks is None:
             self._tensor_hooks = {}
+        self._hooked = True
         store = self._tensor_hooks.get(output_nr)
         if store is None:
             store = self._tensor_hooks[output_nr] = _HookDict()
@@ -121,12 +122,6 @@ class AccumulateGrad(Node):
 
     def __init__(self, variable):
         self.variable = variable
-
-    @property
-    def _out_meta(self):
-        d = self.variable._data
-        return ((d.shape, d.dtype),)
-
-    @property
-    def _backend(self):
-        return self.variable._backend
+        d = variable._data
+        self._out_meta = ((d.shape, d.dtype),)
+        self._backend = variable._backend

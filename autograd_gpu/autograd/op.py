@@ -11,11 +11,12 @@ import weakref
 
 import numpy as np
 
-from .graph import Node, AccumulateGrad, FREED_MSG, VersionCounter, version_error
+from .graph import Node, AccumulateGrad, FREED_MSG, version_error
 from .grad_mode import state as grad_state
 
 Tensor = None              # bound by autograd_gpu.tensor
 _ndarray = np.ndarray
+_new = object.__new__
 NO_EDGE = (None, 0)
 
 
@@ -23,7 +24,7 @@ def edge(t):
     """The (node, output_nr) through which gradient reaches tensor `t`."""
     node = t._node
     if node is not None:
-        if t._base is not None and t._vc.v != t._view_ver:
+        if t._base is not None and t._vc[0] != t._view_ver:
             node = refresh_view(t)
         return (node, t._output_nr)
     if t._rg:
@@ -62,24 +63,31 @@ class Op(Node):
     nondiff_outputs = ()
     _saved = None
     _result = None
+    _result_ver = 0      # the version of the saved output when saved
     _freed = False
 
     # ---- recording ----------------------------------------------------------
+    # apply1/apply2 are the per-op hot path: they make the output tensor inline
+    # (no Tensor._make call) and record the node only when it will be needed.
+
     @classmethod
     def apply1(cls, x, *attrs):
         """Apply to one tensor input (attrs are non-tensor arguments)."""
-        node = cls.__new__(cls)
+        node = _new(cls)
         try:
             y = node.forward(x._data, *attrs)
         except (ValueError, TypeError, IndexError) as e:
             raise node._error(e, (x,)) from None
-        if type(y) is tuple:
-            return node._wrap_many(y, (x,), attrs)
         b = node.out_backend or x._backend
-        out = Tensor._make(_as_array(y, b), b)
+        if type(y) is not _ndarray:
+            if type(y) is tuple:
+                return node._wrap_many(y, (x,), attrs)
+            y = _as_array(y, b)
+        out = _new(Tensor)
+        out._data, out._backend, out._vc, out._node, out._rg = y, b, [0], None, False
         if cls.is_view:
             _mark_view(out, x, cls, attrs)
-        if x._rg and grad_state.enabled and cls.differentiable:
+        if x._rg and cls.differentiable and grad_state.enabled:
             node.next_functions = (edge(x),)
             node._record(out, (x,))
         return out
@@ -87,21 +95,24 @@ class Op(Node):
     @classmethod
     def apply2(cls, a, b, *attrs):
         """Apply to two tensor inputs on the same device."""
-        if a._backend is not b._backend:
+        bk = a._backend
+        if b._backend is not bk:
             raise device_mismatch(cls.op_name, a, b)
-        node = cls.__new__(cls)
+        node = _new(cls)
         da, db = a._data, b._data
-        if da.dtype != db.dtype and node.promotes:
+        if da.dtype != db.dtype and cls.promotes:
             da, db = promote_arrays(a, b)
         try:
             y = node.forward(da, db, *attrs)
         except (ValueError, TypeError, IndexError) as e:
             raise node._error(e, (a, b)) from None
-        if type(y) is tuple:
-            return node._wrap_many(y, (a, b), attrs)
-        bk = a._backend
-        out = Tensor._make(_as_array(y, bk), bk)
-        if (a._rg or b._rg) and grad_state.enabled and cls.differentiable:
+        if type(y) is not _ndarray:
+            if type(y) is tuple:
+                return node._wrap_many(y, (a, b), attrs)
+            y = _as_array(y, bk)
+        out = _new(Tensor)
+        out._data, out._backend, out._vc, out._node, out._rg = y, bk, [0], None, False
+        if (a._rg or b._rg) and cls.differentiable and grad_state.enabled:
             node.next_functions = (edge(a), edge(b))
             node._record(out, (a, b))
         return out
@@ -114,7 +125,7 @@ class Op(Node):
         for t in inputs:
             if t._backend is not bk:
                 raise device_mismatch(cls.op_name, inputs[0], t)
-        node = cls.__new__(cls)
+        node = _new(cls)
         try:
             y = node.forward(*[t._data for t in inputs], *attrs)
         except (ValueError, TypeError, IndexError) as e:
@@ -143,14 +154,13 @@ class Op(Node):
             if len(si) == 1:
                 t = inputs[si[0]]
                 self._saved = (t,)
-                self._versions = (t._vc.v,)
+                self._versions = (t._vc[0],)
             else:
-                self._saved = tuple(inputs[i] for i in si)
-                self._versions = tuple(t._vc.v for t in self._saved)
+                self._saved = saved = tuple([inputs[i] for i in si])
+                self._versions = tuple([t._vc[0] for t in saved])
         if self.save_result:
             self._result = d
-            self._result_vc = out._vc
-            self._result_ver = out._vc.v
+            self._result_vc = out._vc          # its version was 0 when saved
 
     def _wrap_many(self, ys, inputs, attrs):
         bk = inputs[0]._backend
@@ -170,11 +180,11 @@ class Op(Node):
                     o._node, o._output_nr, o._rg = self, i, True
             si = self.save_inputs
             self._saved = tuple(inputs[i] for i in si)
-            self._versions = tuple(t._vc.v for t in self._saved)
+            self._versions = tuple(t._vc[0] for t in self._saved)
             if self.save_result:
                 self._result = tuple(o._data for o in outs)
                 self._result_vc = tuple(o._vc for o in outs)
-                self._result_ver = tuple(o._vc.v for o in outs)
+                self._result_ver = tuple(o._vc[0] for o in outs)
         return outs
 
     def _error(self, exc, inputs):
@@ -198,29 +208,38 @@ class Op(Node):
         return self.next_functions[i][0] is not None
 
     def _unpack(self, create_graph):
+        """The saved values backward receives: arrays, or Tensors under
+        create_graph. Raises if the graph was freed or a saved tensor was
+        modified in place since it was saved."""
         if self._freed:
             raise RuntimeError(FREED_MSG)
         vals = []
-        if self._saved is not None:
-            for i, (t, ver) in enumerate(zip(self._saved, self._versions)):
-                if t._vc.v != ver:
-                    raise _version_error_for(self, t, 0, ver)
+        saved = self._saved
+        if saved is not None:
+            versions = self._versions
+            for i in range(len(saved)):
+                t = saved[i]
+                if t._vc[0] != versions[i]:
+                    raise _version_error_for(self, t, 0, versions[i])
                 vals.append(t if create_graph else t._data)
         if self.save_result:
             if self.n_outputs == 1:
-                if self._result_vc.v != self._result_ver:
-                    raise _version_error_for(self, self._result, 0, self._result_ver, self._result_vc.v)
+                if self._result_vc[0] != self._result_ver:
+                    raise _version_error_for(self, self._result, 0, self._result_ver, self._result_vc[0])
                 r = self._result
                 vals.append(Tensor._make_output(r, self, 0) if create_graph else r)
             else:
                 for i, (r, vc, ver) in enumerate(zip(self._result, self._result_vc, self._result_ver)):
-                    if vc.v != ver:
-                        raise _version_error_for(self, r, i, ver, vc.v)
+                    if vc[0] != ver:
+                        raise _version_error_for(self, r, i, ver, vc[0])
                     vals.append(Tensor._make_output(r, self, i) if create_graph else r)
         return vals
 
     def _apply(self, grads, create_graph):
-        saved = self._unpack(create_graph) if (self._saved is not None or self.save_result or self._freed) else ()
+        if self._saved is None and not self.save_result and not self._freed:
+            saved = ()
+        else:
+            saved = self._unpack(create_graph)
         if self.n_outputs == 1:
             r = self.backward(grads[0], *saved)
         else:
@@ -236,7 +255,7 @@ class Op(Node):
 
 def _version_error_for(node, t_or_array, index, expected, now=None):
     if now is None:
-        now = t_or_array._vc.v
+        now = t_or_array._vc[0]
     arr = t_or_array._data if Tensor is not None and isinstance(t_or_array, Tensor) else t_or_array
     from .._dtype import from_numpy_dtype
     bk = node._backend
@@ -284,7 +303,7 @@ def _mark_view(out, src, cls, attrs):
     out._vc = src._vc
     out._base = src._base if src._base is not None else src
     out._view_of = (src, cls, attrs)
-    out._view_ver = src._vc.v
+    out._view_ver = src._vc[0]
 
 
 def view_chain(t):
@@ -320,7 +339,7 @@ def refresh_view(t):
         grad_state.enabled = prev
     t._node, t._output_nr = fresh._node, fresh._output_nr
     t._rg = fresh._rg
-    t._view_ver = t._vc.v
+    t._view_ver = t._vc[0]
     return t._node
 
 
@@ -361,13 +380,14 @@ def commit_inplace(t, res, op_name):
         node._saved = tuple(_snapshot(s) if s is t else s for s in node._saved)
         node._versions = tuple(0 if s is t else v for s, v in zip(node._saved, node._versions))
     t._data[...] = d
-    t._vc.v += 1
+    t._vc[0] += 1
     if not res._rg:
         return t
     if t._base is None:
         t._node, t._output_nr, t._rg = node, res._output_nr, True
         if node is not None and getattr(node, "_result_vc", None) is res._vc:
-            node._result, node._result_vc, node._result_ver = t._data, t._vc, t._vc.v
+            # the node saved its output: that output is now t (whose version just moved)
+            node._result, node._result_vc, node._result_ver = t._data, t._vc, t._vc[0]
         if t._retains_grad:
             t._retains_grad = False
             t.retain_grad()

@@ -193,4 +193,4 @@ def setitem(x, idx, value):
                            f"broadcast to indexing result ({e})") from None
     except IndexError as e:
         raise IndexError(f"setitem: {_fix_message(e)}") from None
-    x._vc.v += 1
+    x._vc[0] += 1

@@ -52,7 +52,7 @@ def _binary(name, outplace):
                 raise RuntimeError(f"{name}: output with shape {list(d.shape)} doesn't match the broadcast "
                                    f"shape of {list(d.shape)} and {list(other.shape)}") from None
             direct(d, other._data)
-            self._vc.v += 1
+            self._vc[0] += 1
             return self
         return _run(self, name, outplace, (other,) + args, kwargs)
     method.__name__ = name
@@ -109,7 +109,7 @@ def zero_(t):
     if not _recording(t):
         check_inplace(t, "zero_")
         d.fill(0)
-        t._vc.v += 1
+        t._vc[0] += 1
         return t
     return _overwrite(t, "zero_", "ZeroBackward0", lambda: t._backend.xp.zeros_like(d))
 
@@ -179,5 +179,5 @@ def copy_(t, src, non_blocking=False):
         res = CopyFrom.apply2(t, src)
         return commit_inplace(t, res, "copy_")
     t._data[...] = src._data
-    t._vc.v += 1
+    t._vc[0] += 1
     return t
