@@ -1,0 +1,52 @@
+"""Smoke test of the benchmark suite: it runs, checks correctness and prints its
+table. Timings are never asserted (CI machines are noisy and shared)."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_suite(*args, timeout=120):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = REPO_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return subprocess.run([sys.executable, "-m", "benchmarks.run", "--device", "cpu", *args],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def assert_table(proc, workloads):
+    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    assert "| Workload | Framework |" in proc.stdout, proc.stdout
+    for w in workloads:
+        rows = [line for line in proc.stdout.splitlines() if line.startswith(f"| {w} ")]
+        frameworks = {row.split("|")[2].strip() for row in rows}
+        assert {"numpy", "autograd_gpu"} <= frameworks, (w, proc.stdout)
+        ag_row = next(row for row in rows if row.split("|")[2].strip() == "autograd_gpu")
+        assert "| ok (" in ag_row, ag_row          # gradients matched the NumPy reference
+
+
+def test_quick_w1_w4(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = run_suite("--quick", "--workloads", "W1,W4", "--json", str(out))
+    assert_table(proc, ["W1", "W4"])
+    report = json.loads(out.read_text())
+    assert [e["workload"] for e in report["results"]] == ["W1", "W4"]
+    for entry in report["results"]:
+        ag = entry["frameworks"]["autograd_gpu"]
+        assert ag["status"] == "ok" and ag["total"] > 0 and ag["peak_rss"] > 0
+
+
+def test_quick_all_workloads_tiny():
+    # PyTorch is left out here (its import dominates a tiny run); the W1/W4 run covers it
+    proc = run_suite("--quick", "--scale", "0.001", "--frameworks", "numpy,autograd_gpu")
+    assert_table(proc, ["W1", "W2", "W3", "W4", "W5"])
+    assert "W5 backward, autograd_gpu on cpu" in proc.stdout
+
+
+@pytest.mark.parametrize("argv", [["--workloads", "W9"], ["--frameworks", "jax"], ["--scale", "0"]])
+def test_bad_arguments_exit_2(argv):
+    proc = run_suite(*argv, timeout=60)
+    assert proc.returncode == 2, proc.stderr
