@@ -1,0 +1,25 @@
+"""Regression tests: one per bug found by the reliability suites (random graphs
+vs PyTorch, fuzzed bad input, NaN semantics, stability). Each test names the
+bug it pins down and compares with PyTorch where PyTorch defines the answer."""
+import numpy as np
+import pytest
+
+import autograd_gpu as ag
+
+
+def val(t):
+    return np.asarray(t.detach()._host())
+
+
+# Bug: `x[[]]` raised IndexError ("tensors used as indices must be long...")
+# because NumPy gives an empty list the dtype float64; PyTorch treats it as an
+# empty integer index. (found by test_random_graphs)
+def test_index_with_empty_list(torch):
+    x = ag.zeros(0, dtype=ag.float64, requires_grad=True)
+    y = x[[]]
+    assert y.shape == torch.zeros(0)[[]].shape == (0,)
+    z = ag.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    w = z[[]]
+    assert w.shape == (0, 2)
+    w.sum().backward()
+    np.testing.assert_array_equal(val(z.grad), np.zeros((2, 2)))
