@@ -23,3 +23,18 @@ def test_index_with_empty_list(torch):
     assert w.shape == (0, 2)
     w.sum().backward()
     np.testing.assert_array_equal(val(z.grad), np.zeros((2, 2)))
+
+
+# Bug: amax()/amin()/max()/min() of an empty tensor without a dim raised
+# IndexError; PyTorch raises RuntimeError there (IndexError only for argmax/
+# argmin, and for an empty dim given explicitly). (found by test_random_graphs)
+def test_empty_reduction_without_dim_raises_like_pytorch(torch):
+    for expr in ("x.amax()", "x.amin(())", "x.max()", "x.min()", "x.argmax()", "x.argmin()",
+                 "x.amax(1)", "x.max(1)", "x.argmin(1)"):
+        kinds = []
+        for lib in (torch, ag):
+            x = lib.zeros(2, 0)
+            with pytest.raises((RuntimeError, IndexError), match=expr.split(".")[1].split("(")[0]) as e:
+                eval(expr)
+            kinds.append(e.type)
+        assert kinds[0] is kinds[1], f"{expr}: torch raises {kinds[0].__name__}, we raise {kinds[1].__name__}"

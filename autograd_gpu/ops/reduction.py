@@ -341,9 +341,13 @@ def _nonempty(x, op_name, axes=None):
     shape = x.shape
     empty = (x.numel() == 0) if axes is None else builtin_any(shape[a] == 0 for a in axes)
     if empty:
-        raise IndexError(f"{op_name}(): Expected reduction dim to be specified for input.numel() == 0. "
-                         f"Specify the reduction dim with the 'dim' argument." if axes is None else
-                         f"{op_name}(): Expected reduction dim {axes} to have non-zero size.")
+        if axes is None:
+            # PyTorch: RuntimeError for amax/amin/max/min, IndexError for argmax/argmin
+            kind = IndexError if op_name.startswith("arg") else RuntimeError
+            raise kind(f"{op_name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                       f"Specify the reduction dim with the 'dim' argument.")
+        dims = ", ".join(str(a) for a in axes if shape[a] == 0)
+        raise IndexError(f"{op_name}(): Expected reduction dim {dims} to have non-zero size.")
 
 
 builtin_any = any
