@@ -38,3 +38,20 @@ def test_empty_reduction_without_dim_raises_like_pytorch(torch):
                 eval(expr)
             kinds.append(e.type)
         assert kinds[0] is kinds[1], f"{expr}: torch raises {kinds[0].__name__}, we raise {kinds[1].__name__}"
+
+
+# Bug: logsumexp over an empty dim, and softmax/log_softmax of a tensor with a
+# zero-size dim, raised NumPy's "zero-size array to reduction operation maximum"
+# (as RuntimeError); PyTorch gives -inf and empty results. (found by test_random_graphs)
+def test_logsumexp_and_softmax_of_empty(torch):
+    for expr in ("x.logsumexp(1)", "x.logsumexp(0)", "x.logsumexp((0, 1), keepdim=True)", "x.softmax(1)",
+                 "x.log_softmax(0)", "x.softmax(-1)"):
+        outs = []
+        for lib in (torch, ag):
+            x = lib.zeros((3, 0), dtype=lib.float64, requires_grad=True)
+            y = eval(expr)
+            (y * 2).sum().backward()
+            outs.append((val(y) if lib is ag else y.detach().numpy(), x.grad))
+        (a, ga), (b, gb) = outs[1], outs[0]
+        np.testing.assert_array_equal(a, b, err_msg=expr)
+        assert val(ga).shape == tuple(gb.shape), expr

@@ -197,18 +197,25 @@ all = _prim("all", lambda x, axis, keepdims: np.all(x, axis=axis, keepdims=keepd
 
 
 def _logsumexp(x, axis, keepdims):
-    m = np.amax(x, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)        # all -inf (or inf) rows: no shift
+    if x.size == 0:
+        m = 0                                 # nothing to shift (amax has no identity): log(0) = -inf
+    else:
+        m = np.amax(x, axis=axis, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)    # all -inf (or inf) rows: no shift
     s = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
     return s if keepdims else np.squeeze(s, axis=axis)
 
 
 def _softmax(x, axis):
+    if x.size == 0:
+        return x.copy()
     e = np.exp(x - np.amax(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
 def _log_softmax(x, axis):
+    if x.size == 0:
+        return x.copy()
     s = x - np.amax(x, axis=axis, keepdims=True)
     return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
 
