@@ -55,3 +55,25 @@ def test_logsumexp_and_softmax_of_empty(torch):
         (a, ga), (b, gb) = outs[1], outs[0]
         np.testing.assert_array_equal(a, b, err_msg=expr)
         assert val(ga).shape == tuple(gb.shape), expr
+
+
+# Bug: in-place ops on `t.expand(...)` to t's own shape (nothing broadcast)
+# raised "more than one element of the written-to tensor refers to a single
+# memory location"; PyTorch allows them (only stride-0 dims of size > 1
+# overlap). Also: expand must stay a view of a one-element tensor (it must see
+# later in-place writes to the base). (found by test_random_graphs)
+def test_expand_is_a_view_and_writable_when_nothing_is_broadcast(torch):
+    results = []
+    for lib in (torch, ag):
+        a = lib.ones(1)
+        b = a.expand(3)
+        with lib.no_grad():
+            a.add_(1)
+        x = lib.tensor([[0.5], [1.5]], dtype=lib.float64, requires_grad=True)
+        y = x * 2
+        y.expand(2, 1).add_(y)            # same shape: a plain view, writable
+        y.sum().backward()
+        with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+            (lib.ones(1) * 1).expand(3).add_(1)
+        results.append((b.tolist(), y.tolist(), x.grad.tolist()))
+    assert results[1] == results[0]

@@ -225,7 +225,12 @@ class Expand(Op):
     is_view = True
 
     def forward(self, x, shape):
-        return P.expand(x, shape)
+        # Always a view of x (it must see later in-place writes to x). Where no
+        # dim is really broadcast it is a plain, writable view, as in PyTorch
+        # (whose in-place ops refuse only stride-0 dims of size > 1).
+        if math.prod(shape) == x.size:
+            return x.reshape(shape)
+        return np.broadcast_to(x, shape)     # CuPy arrays: NEP 18 dispatch
 
     def backward(self, g):
         return g                    # the engine sums it back to the input's shape
@@ -490,6 +495,7 @@ class ToDtype(Op):
 
 class ToDevice(Op):
     _name, op_name = "ToCopyBackward0", "to"
+    moves_device = True
 
     def forward(self, x, src, dst):
         self.src, self.out_backend = src, dst
