@@ -1,0 +1,161 @@
+"""The CUDA backend: CuPy arrays on GPU N, a counter-based random generator.
+
+CuPy is imported when a CUDA device is first used, never at package import.
+Where CUDA cannot work, constructing the backend raises RuntimeError saying
+which piece is missing (CuPy, a usable driver, a device) and how to fix it.
+"""
+import re
+
+import numpy as np
+
+from .device import device as _device
+from .numpy_backend import DEFAULT_SEED
+
+INSTALL_HINT = ("pip install 'autograd_gpu[cuda13]' (NVIDIA driver for CUDA 13, R580 or newer) "
+                "or 'autograd_gpu[cuda12]' (driver for CUDA 12)")
+
+# seeds set through ag.cuda.manual_seed[_all] before a device's backend exists:
+# device index -> seed, and the seed of every device (manual_seed_all)
+pending_seeds = {}
+pending_seed_all = [None]
+
+
+def import_cupy():
+    """The cupy module, or RuntimeError when it is not installed."""
+    try:
+        import cupy
+    except ImportError as e:
+        raise RuntimeError(f"CUDA is not available: CuPy is not installed ({e}). "
+                           f"Install it with {INSTALL_HINT}.") from None
+    return cupy
+
+
+def device_count():
+    """Number of CUDA devices; RuntimeError saying why CUDA cannot work."""
+    cupy = import_cupy()
+    try:
+        return cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:             # CUDARuntimeError, or CuPy failing to load CUDA libraries
+        raise RuntimeError(explain_cuda_error(e)) from None
+
+
+def explain_cuda_error(e):
+    """A user-facing reason for an error CuPy raised while starting CUDA."""
+    msg = str(e)
+    lib_missing = "failed to load" in msg or "cannot open shared object" in msg
+    if ("InsufficientDriver" in msg or "NoDriver" in msg
+            or (lib_missing and re.search(r"libcuda\.so|nvcuda\.dll", msg))):
+        return ("CUDA is not available: no usable NVIDIA driver (the driver is missing, or older "
+                "than the CUDA version of the installed CuPy). Install or update the NVIDIA driver, "
+                f"or install the CuPy matching the driver's CUDA version: {INSTALL_HINT}. "
+                f"(CuPy said: {msg})")
+    if "NoDevice" in msg or "no CUDA-capable device" in msg:
+        return ("CUDA is not available: no CUDA device was found (check the GPU, the driver and "
+                f"CUDA_VISIBLE_DEVICES). (CuPy said: {msg})")
+    if lib_missing:
+        return ("CUDA is not available: CuPy is installed but cannot load a CUDA library "
+                f"({msg}). Install the CUDA libraries with {INSTALL_HINT}.")
+    return f"CUDA is not available: {type(e).__name__}: {msg}"
+
+
+def array_device_index(a):
+    """The index N of the GPU a CuPy array lives on."""
+    return a.data.device_id
+
+
+def _mix(seed, counter):
+    # splitmix64 of (seed, draw number): independent cuRAND seeds per draw
+    z = (seed * 0x9E3779B97F4A7C15 + counter + 1) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return (z ^ (z >> 31)) & 0x7FFFFFFFFFFFFFFF
+
+
+class CupyBackend:
+    type_prefix = "CUDA"           # CUDAFloatType
+    is_cuda = True
+
+    def __init__(self, dev):
+        dev = _device(dev)
+        if dev.type != "cuda":
+            raise ValueError(f"CupyBackend needs a cuda device, got {dev}")
+        cupy = import_cupy()
+        n = device_count()
+        if n == 0:
+            raise RuntimeError("CUDA is not available: no CUDA device was found (check the GPU, "
+                               "the driver and CUDA_VISIBLE_DEVICES).")
+        if dev.index >= n:
+            raise RuntimeError(f"CUDA device {dev} is out of range: this machine has {n} CUDA "
+                               f"device(s), cuda:0 to cuda:{n - 1}.")
+        self.device = dev
+        self.index = dev.index
+        self.xp = cupy
+        self._dev = cupy.cuda.Device(dev.index)
+        seed = pending_seeds.pop(dev.index, None)
+        if seed is None:
+            seed = pending_seed_all[0]
+        self.manual_seed(DEFAULT_SEED if seed is None else seed)
+
+    # --- conversions --------------------------------------------------------
+    def asarray(self, data, np_dtype=None, copy=False):
+        cp = self.xp
+        with self._dev:
+            if copy or (isinstance(data, cp.ndarray) and data.data.device_id != self.index):
+                return cp.array(data, dtype=np_dtype, copy=True)     # copies onto this GPU
+            return cp.asarray(data, dtype=np_dtype)
+
+    def to_host(self, a):
+        return self.xp.asnumpy(a)
+
+    def from_host(self, a):
+        with self._dev:
+            return self.xp.asarray(a)
+
+    def synchronize(self):
+        self._dev.synchronize()
+
+    # --- random draws -------------------------------------------------------
+    # The state is (seed, number of draws so far); each draw uses a Philox
+    # generator seeded from both, so a state can be saved and restored exactly.
+    def manual_seed(self, seed):
+        self.seed, self.draws = int(seed), 0
+
+    def get_rng_state(self):
+        return (self.seed, self.draws)
+
+    def set_rng_state(self, state):
+        self.seed, self.draws = int(state[0]), int(state[1])
+
+    def _generator(self):
+        cp = self.xp
+        philox = cp.cuda.curand.CURAND_RNG_PSEUDO_PHILOX4_32_10
+        rs = cp.random.RandomState(seed=_mix(self.seed, self.draws), method=philox)
+        self.draws += 1
+        return rs
+
+    def randn(self, shape, np_dtype):
+        with self._dev:
+            if np_dtype in (np.float32, np.float64):
+                return self._generator().standard_normal(shape, dtype=np_dtype)
+            return self._generator().standard_normal(shape, dtype=np.float32).astype(np_dtype)
+
+    def rand(self, shape, np_dtype):
+        with self._dev:
+            if np_dtype in (np.float32, np.float64):
+                return self._generator().random_sample(shape, dtype=np_dtype)
+            return self._generator().random_sample(shape, dtype=np.float32).astype(np_dtype)
+
+    def randint(self, low, high, shape, np_dtype):
+        with self._dev:
+            return self._generator().randint(low, high, size=shape, dtype=np_dtype)
+
+    def randperm(self, n, np_dtype):
+        with self._dev:
+            return self._generator().permutation(n).astype(np_dtype, copy=False)
+
+    # --- memory ---------------------------------------------------------------
+    @staticmethod
+    def is_writable(a):
+        """False for broadcast (expanded) views, where elements alias: CuPy has
+        no read-only flag, so look for a zero stride over a dimension > 1."""
+        return all(s != 0 or n <= 1 for s, n in zip(a.strides, a.shape))

@@ -1,0 +1,370 @@
+"""The GPU implementations of the primitives of `ops/prims.py`.
+
+`get(name)` returns a callable with the signature of the primitive's NumPy twin
+(array operands first, then Python scalars / axis / None), or None where the
+twin itself serves (its np.* calls then run on CuPy). The callables run our
+kernels (`kernels/*.cuh`, sources from `kernel_source.py`):
+
+* pointwise primitives and fused backward steps: one `cupy.ElementwiseKernel`
+  per primitive and dtype (broadcasting and strided operands are CuPy's);
+* reductions, softmax and log_softmax (forward and backward): one
+  `cupy.RawModule` per dtype.
+
+Kernels exist for float16, float32 and float64 (any/all also for bool); other
+dtypes, mixed dtypes and zero-size reductions fall back to the twin. Python
+scalars are cast to the array's dtype before a launch, so float32 stays float32
+(NumPy's weak scalars); a NumPy scalar of another dtype is strong in NumPy and
+promotes, so it also goes to the twin.
+
+Each kernel is compiled once per dtype (and, for ElementwiseKernel, per
+argument layout: ndim, contiguity, scalar vs array) on first use. CuPy keeps
+the compiled binaries on disk, in $CUPY_CACHE_DIR (default
+~/.cupy/kernel_cache), keyed by the full source, so later processes load them
+without compiling; `warmup()` compiles everything ahead of time.
+"""
+import math
+import sys
+
+import numpy as np
+
+from . import kernel_source as ks
+
+# every kernel: (primitive, dtype, "elementwise" | "reduction")
+KERNELS = ks.all_kernels()
+
+_SUPPORTED = {np.dtype(d) for d in ks.DTYPES}
+_BOOL = np.dtype(bool)
+_impls = {}
+
+
+def get(name):
+    """The GPU callable of primitive `name`, or None (the twin serves)."""
+    try:
+        return _impls[name]
+    except KeyError:
+        pass
+    if name == "pow":
+        impl = Pow(_twin(name))
+    elif name in ks.POINTWISE:
+        impl = Pointwise(ks.POINTWISE[name], _twin(name), _ADAPT.get(name))
+    elif name in ks.REDUCTIONS:
+        impl = Reduction(name, _twin(name))
+    elif name in ks.ROWWISE:
+        impl = Rowwise(name, _twin(name))
+    else:
+        impl = None
+    _impls[name] = impl
+    return impl
+
+
+def _twin(name):
+    from ..ops import prims
+    return getattr(prims, ks.KERNEL_OF.get(name, name)).twin
+
+
+def _cupy():
+    import cupy
+    return cupy
+
+
+def _run_on(dev_id, fn, *args):
+    """Run fn(*args) with `dev_id` as CuPy's current device."""
+    cupy = _cupy()
+    if dev_id == cupy.cuda.runtime.getDevice():
+        return fn(*args)
+    with cupy.cuda.Device(dev_id):
+        return fn(*args)
+
+
+# --- pointwise --------------------------------------------------------------------
+
+def _inf_bounds(*args):
+    # clamp / clamp_bwd: a bound of None is -inf / +inf (the twins' None cases
+    # give the same results for every x, NaN included)
+    *head, lo, hi = args
+    if lo is None and hi is None:
+        return None
+    return (*head, -math.inf if lo is None else lo, math.inf if hi is None else hi)
+
+
+def _pow_bwd(g, x, e):
+    # e - 1 in Python arithmetic, then cast like the twin's pow(x, e - 1)
+    return (g, x, e, e - 1)
+
+
+_ADAPT = {"clamp": _inf_bounds, "clamp_bwd": _inf_bounds, "pow_bwd": _pow_bwd}
+_PY_SCALARS = (bool, int, float)
+
+
+class Pointwise:
+    """A pointwise primitive: twin's arguments -> one ElementwiseKernel launch."""
+
+    def __init__(self, spec, twin, adapt=None):
+        self.spec, self.twin, self.adapt = spec, twin, adapt
+        self.kinds = tuple(p.kind for p in spec.params)
+        # select_bwd's count may be an integer array (the tie counts)
+        self.cast_arrays = tuple(p.name == "count" for p in spec.params)
+        self.kernels = {}                    # numpy dtype -> ElementwiseKernel
+        self.__name__ = spec.name
+
+    def kernel(self, dtype):
+        k = self.kernels.get(dtype)
+        if k is None:
+            d = ks.elementwise_definition(self.spec.name, dtype.name)
+            k = self.kernels[dtype] = _cupy().ElementwiseKernel(
+                d.in_params, d.out_params, d.operation, d.name, preamble=d.preamble, options=d.options)
+        return k
+
+    def __call__(self, *args):
+        params = args if self.adapt is None else self.adapt(*args)
+        call = self.operands(params) if params is not None else None
+        if call is None:
+            return self.twin(*args)
+        dtype, dev, operands = call
+        return _run_on(dev, self.kernel(dtype), *operands)
+
+    def operands(self, params):
+        """(dtype, device id, kernel arguments), or None when the twin must run."""
+        cupy = _cupy()
+        nd = cupy.ndarray
+        dtype = dev = None
+        for p, kind in zip(params, self.kinds):
+            if kind == "T" and isinstance(p, nd):
+                dtype, dev = p.dtype, p.data.device_id
+                break
+        if dtype not in _SUPPORTED:
+            return None
+        out = []
+        for p, kind, cast in zip(params, self.kinds, self.cast_arrays):
+            want = dtype if kind == "T" else _BOOL
+            if isinstance(p, nd):
+                if p.dtype != want:
+                    if not cast:
+                        return None
+                    p = p.astype(want)
+                if p.data.device_id != dev:
+                    return None          # the twin raises CuPy's device error
+            elif type(p) in _PY_SCALARS:
+                if kind == "bool" and type(p) is not bool:
+                    return None
+                p = want.type(p)
+            elif isinstance(p, np.generic) and p.dtype == want:
+                pass
+            else:
+                return None              # strong NumPy scalar, host array, None, ...
+            out.append(p)
+        return dtype, dev, out
+
+
+class Pow:
+    """pow(a, b): kernel "pow" for an array exponent, "pow_scalar" for a Python
+    number (NumPy and PyTorch compute x ** 0.5 as sqrt(x), x ** 2 as x * x...)."""
+    __name__ = "pow"
+
+    def __init__(self, twin):
+        self.array = Pointwise(ks.POINTWISE["pow"], twin)
+        self.scalar = get("pow_scalar")
+
+    def __call__(self, a, b):
+        return (self.scalar if isinstance(b, (int, float, np.generic)) else self.array)(a, b)
+
+
+# --- reductions ----------------------------------------------------------------------
+
+def _normalize_axes(axis, ndim):
+    """Sorted reduced axes, or None where NumPy would reject `axis` (the twin
+    then raises NumPy's error)."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    out = set()
+    for a in axes:
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim:
+            return None
+        out.add(int(a) % ndim)
+    if len(out) != len(axes):
+        return None
+    return tuple(sorted(out))
+
+
+def _layout(x, axes, xp):
+    """(array, outer, n, inner): the reduced elements of row (o, i) lie at
+    (o * n + j) * inner + i. A C-contiguous array reduced over adjacent axes is
+    used as is; otherwise the reduced axes are moved last in a contiguous copy.
+    (`xp`: the array module; the host tests run this with NumPy.)"""
+    shape = x.shape
+    if x.flags.c_contiguous and (not axes or axes[-1] - axes[0] + 1 == len(axes)):
+        k0, k1 = (axes[0], axes[-1] + 1) if axes else (x.ndim, x.ndim)
+        outer, n, inner = math.prod(shape[:k0]), math.prod(shape[k0:k1]), math.prod(shape[k1:])
+        # few long strided rows would leave the GPU idle: reduce a transposed copy instead
+        if not (inner > 1 and outer * inner < 1024 and n >= 256):
+            return x, outer, n, inner
+    kept = [a for a in range(x.ndim) if a not in axes]
+    xt = xp.ascontiguousarray(x.transpose(kept + list(axes)))
+    return xt, math.prod(shape[a] for a in kept), math.prod(shape[a] for a in axes), 1
+
+
+def _out_shape(shape, axes, keepdims):
+    if keepdims:
+        return tuple(1 if a in axes else s for a, s in enumerate(shape))
+    return tuple(s for a, s in enumerate(shape) if a not in axes)
+
+
+def _launch_config(rows, n, inner):
+    """(grid, block, block_mode): a block per row for long adjacent rows,
+    else a thread per row."""
+    if inner == 1 and n > 16:
+        lanes = min(256, max(32, 1 << (n - 1).bit_length()))       # a power of two
+        return min(rows, 1 << 16), lanes, 1
+    return min(-(-rows // 128), 1 << 16), 128, 0
+
+
+class _Modules:
+    """The reduction RawModule of each (device, dtype), compiled on first use."""
+
+    def __init__(self):
+        self.functions = {}
+        self.modules = {}
+
+    def function(self, name, dtype):
+        cupy = _cupy()
+        key = (cupy.cuda.runtime.getDevice(), name, dtype)
+        f = self.functions.get(key)
+        if f is None:
+            mod = self.module(dtype)
+            f = self.functions[key] = mod.get_function(ks.reduction_kernel_name(name, dtype))
+        return f
+
+    def module(self, dtype):
+        cupy = _cupy()
+        key = (cupy.cuda.runtime.getDevice(), dtype)
+        mod = self.modules.get(key)
+        if mod is None:
+            mod = self.modules[key] = cupy.RawModule(code=ks.reduction_module_source(dtype),
+                                                        options=ks.OPTIONS)
+        return mod
+
+
+_modules = _Modules()
+
+
+def _launch(name, dtype, arrays, rows, n, inner, extra=()):
+    grid, block, mode = _launch_config(rows, n, inner)
+    f = _modules.function(name, dtype)
+    f((grid,), (block,), tuple(arrays) + (np.int64(rows), np.int64(n), np.int64(inner), np.int32(mode))
+      + tuple(extra))
+
+
+class Reduction:
+    """sum mean prod var amax amin argmax argmin any all logsumexp:
+    (x, axis, keepdims[, correction]) -> one kernel launch, a row per output."""
+
+    def __init__(self, name, twin):
+        self.name, self.twin = name, twin
+        self.out_kind = ks.REDUCTIONS[name][1]
+        self.__name__ = name
+
+    def __call__(self, x, axis, keepdims, *rest):
+        cupy = _cupy()
+        ok = isinstance(x, cupy.ndarray) and x.size > 0 and (
+            x.dtype in _SUPPORTED or (x.dtype == _BOOL and self.name in ks.BOOL_REDUCTIONS))
+        if self.out_kind == "index" and isinstance(axis, tuple):
+            ok = False                                   # NumPy: an int or None
+        axes = _normalize_axes(axis, x.ndim) if ok else None
+        if axes is None:
+            return self.twin(x, axis, keepdims, *rest)
+        return _run_on(x.data.device_id, self.run, x, axes, keepdims, rest)
+
+    def run(self, x, axes, keepdims, rest):
+        cupy = _cupy()
+        xs, outer, n, inner = _layout(x, axes, cupy)
+        out_dtype = {"T": x.dtype, "index": np.dtype(np.int64), "bool": _BOOL}[self.out_kind]
+        y = cupy.empty(outer * inner, dtype=out_dtype)
+        extra = (np.float64(rest[0]),) if self.name == "var" else ()
+        _launch(self.name, x.dtype.name, (xs, y), outer * inner, n, inner, extra)
+        return y.reshape(_out_shape(x.shape, axes, keepdims))
+
+
+class Rowwise:
+    """softmax / log_softmax (x, axis) and their backward (g, y, axis): one
+    kernel launch over the rows along `axis`, output shaped like the input."""
+
+    def __init__(self, name, twin):
+        self.name, self.twin = name, twin
+        self.n_in = 2 if name.endswith("_bwd") else 1
+        self.__name__ = name
+
+    def __call__(self, *args):
+        cupy = _cupy()
+        arrays, axis = args[:self.n_in], args[self.n_in]
+        x = arrays[-1]
+        ok = all(isinstance(a, cupy.ndarray) and a.dtype == x.dtype for a in arrays)
+        ok = ok and x.dtype in _SUPPORTED and x.size > 0 and x.ndim > 0
+        ok = ok and all(a.data.device_id == x.data.device_id for a in arrays)
+        axes = _normalize_axes(axis, x.ndim) if ok and not isinstance(axis, tuple) else None
+        if axes is None:
+            return self.twin(*args)
+        return _run_on(x.data.device_id, self.run, arrays, axes)
+
+    def run(self, arrays, axes):
+        cupy = _cupy()
+        shape = arrays[-1].shape
+        # upstream gradients may be broadcast views: the kernel wants both contiguous
+        arrays = [cupy.ascontiguousarray(cupy.broadcast_to(a, shape)) for a in arrays]
+        a = axes[0]
+        outer, n, inner = math.prod(shape[:a]), shape[a], math.prod(shape[a + 1:])
+        if inner > 1 and outer * inner < 1024 and n >= 256:
+            # few long strided rows would leave the GPU idle: work on the axis moved last
+            moved = [cupy.ascontiguousarray(cupy.moveaxis(v, a, -1)) for v in arrays]
+            y = self.run(moved, (len(shape) - 1,))
+            return cupy.ascontiguousarray(cupy.moveaxis(y, -1, a))
+        y = cupy.empty(shape, dtype=arrays[-1].dtype)
+        _launch(self.name, y.dtype.name, arrays + [y], outer * inner, n, inner)
+        return y
+
+
+# --- warmup -----------------------------------------------------------------------
+
+def warmup(progress=True, dtypes=ks.DTYPES, file=None):
+    """Compile every kernel for every dtype in `dtypes` on the current device
+    (pointwise kernels in their usual argument forms with 1-d contiguous
+    operands; other layouts compile on first use). Compiled binaries land in
+    CuPy's on-disk cache, so this pays off across processes. Returns the
+    number of builds."""
+    cupy = _cupy()
+    file = sys.stderr if file is None else file
+    jobs = []
+    for name, spec in ks.POINTWISE.items():
+        impl = get(name)
+        if isinstance(impl, Pow):
+            impl = impl.array
+        for dt in dtypes:
+            for form in spec.forms:
+                jobs.append((f"ag_{name}_{dt}", _warm_pointwise, (impl, np.dtype(dt), form)))
+    for dt in tuple(dtypes) + ("bool",):
+        for kname in ks.reduction_kernels(dt):
+            jobs.append((kname, _warm_reduction, (dt, kname)))
+    width = 30
+    for i, (label, fn, args) in enumerate(jobs, 1):
+        fn(*args)
+        if progress:
+            done = width * i // len(jobs)
+            print(f"\rautograd_gpu warmup [{'#' * done}{'.' * (width - done)}] {i}/{len(jobs)} {label:<28}",
+                  end="" if i < len(jobs) else "\n", file=file, flush=True)
+    cupy.cuda.runtime.deviceSynchronize()
+    return len(jobs)
+
+
+def _warm_pointwise(impl, dtype, form):
+    cupy = _cupy()
+    args = []
+    for p, f in zip(impl.spec.params, form):
+        want = dtype if p.kind == "T" else _BOOL
+        args.append(want.type(1) if f == "s" else cupy.ones(1, dtype=want))
+    impl.kernel(dtype)(*args)
+
+
+def _warm_reduction(dtype, kname):
+    prefix, suffix = "ag_", "_" + dtype
+    name = kname[len(prefix):-len(suffix)]
+    _modules.function(name, dtype)

@@ -1,0 +1,217 @@
+"""The CUDA source of every GPU kernel, in one place.
+
+The math lives in the headers of `kernels/` (shipped in the wheel as
+`autograd_gpu/kernels/`). This module reads them and states, for each primitive
+and dtype, exactly what the CuPy wrappers (`cupy_kernels.py`) build:
+
+* pointwise primitives: the arguments of a `cupy.ElementwiseKernel`
+  (`elementwise_definition`), whose operation calls the header's device
+  function, e.g. ``out = float16(ag::exp<float>(float(x)))``;
+* reductions and softmax: the source of a `cupy.RawModule` per dtype
+  (`reduction_module_source`) holding extern "C" kernels ``ag_<name>_<dtype>``.
+
+The compile tests build these same strings, so what passes there is what CuPy
+compiles on a GPU. Nothing here imports CuPy.
+"""
+import functools
+import os
+import re
+from collections import namedtuple
+from pathlib import Path
+
+HEADERS = ("common.cuh", "pointwise.cuh", "reduction.cuh")
+
+# Floating dtypes with kernels; other dtypes fall back to the NumPy twin
+# (which CuPy runs).
+DTYPES = ("float16", "float32", "float64")
+# the math type of each storage dtype (half is computed in float, as PyTorch)
+MATH_TYPE = {"float16": "float", "float32": "float", "float64": "double"}
+# the element type of the storage dtype in RawModule kernels
+CUDA_TYPE = {"float16": "__half", "float32": "float", "float64": "double", "bool": "bool"}
+
+# Options of every kernel build (CuPy adds its own include paths, -ftz=true,
+# the architecture and --device-as-default-execution-space).
+OPTIONS = ("--std=c++17",)
+
+
+# --- the headers ----------------------------------------------------------------
+
+def kernels_dir():
+    """The directory of the CUDA headers: $AUTOGRAD_GPU_KERNELS_DIR, the wheel's
+    autograd_gpu/kernels/, or the source tree's kernels/."""
+    here = Path(__file__).resolve().parent.parent          # autograd_gpu/
+    candidates = [here / "kernels", here.parent / "kernels"]
+    env = os.environ.get("AUTOGRAD_GPU_KERNELS_DIR")
+    if env:
+        candidates.insert(0, Path(env))
+    for d in candidates:
+        if (d / "pointwise.cuh").is_file():
+            return d
+    raise FileNotFoundError("autograd_gpu: CUDA kernel headers not found; looked in "
+                            + ", ".join(str(d) for d in candidates))
+
+
+_LOCAL_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"\s*$', re.M)
+
+
+@functools.lru_cache(maxsize=None)
+def preamble():
+    """All headers as one self-contained text (local #includes inlined, each
+    header once). It is the preamble of every kernel, so CuPy's on-disk cache
+    key, which hashes the source, changes whenever a header does."""
+    root = kernels_dir()
+    done = set()
+
+    def inline(name):
+        if name in done:
+            return ""
+        done.add(name)
+        text = (root / name).read_text()
+        return _LOCAL_INCLUDE.sub(lambda m: inline(m.group(1)), text)
+
+    return "".join(inline(h) for h in HEADERS)
+
+
+# --- pointwise primitives: ElementwiseKernel definitions ------------------------------
+
+# A kernel parameter: its name, kind ("T": the compute dtype, "bool") and usual
+# form in a call: "a" array, "s" Python scalar, "e" either. The forms decide
+# which code variants warmup() and the compile tests build (CuPy generates
+# different code for a scalar and an array argument).
+Param = namedtuple("Param", "name kind form")
+
+
+class Pointwise(namedtuple("Pointwise", "name params out")):
+    """A pointwise primitive: ``out = ag::<name><M>(params...)``; out is "T" or "bool"."""
+
+    @property
+    def forms(self):
+        """Argument forms to build: "e" parameters as arrays, then each as a scalar."""
+        base = ["s" if p.form == "s" else "a" for p in self.params]
+        forms = [tuple(base)]
+        for i, p in enumerate(self.params):
+            if p.form == "e":
+                f = list(base)
+                f[i] = "s"
+                forms.append(tuple(f))
+        return forms
+
+
+def _pw(name, params, out="T"):
+    ps = []
+    for spec in params.split():
+        pname, _, form = spec.partition(":")        # "x", "b:e", "c:bool"
+        if form == "bool":
+            ps.append(Param(pname, "bool", "a"))
+        else:
+            ps.append(Param(pname, "T", form or "a"))
+    return Pointwise(name, tuple(ps), out)
+
+
+_UNARY = "neg exp log log1p sqrt rsqrt square abs sign sin cos tanh sigmoid relu".split()
+_BINARY = "add sub mul div maximum minimum".split()
+_COMPARE = "eq ne lt le gt ge".split()
+
+POINTWISE = {}
+for _n in _UNARY:
+    POINTWISE[_n] = _pw(_n, "x")
+POINTWISE["clamp"] = _pw("clamp", "x lo:s hi:s")
+for _n in _BINARY:
+    POINTWISE[_n] = _pw(_n, "a b:e")
+# pow(a, b) runs "pow" for an array exponent and "pow_scalar" for a Python one
+# (as NumPy and PyTorch, which special-case scalar exponents such as 0.5)
+POINTWISE["pow"] = _pw("pow", "a b")
+POINTWISE["pow_scalar"] = _pw("pow_scalar", "x e:s")
+POINTWISE["rsub"] = _pw("rsub", "x s:s")
+POINTWISE["rpow"] = _pw("rpow", "e base:s")
+POINTWISE["add_scaled"] = _pw("add_scaled", "a b alpha:s")
+POINTWISE["where"] = _pw("where", "c:bool a:e b:e")
+for _n in _COMPARE:
+    POINTWISE[_n] = _pw(_n, "a b:e", out="bool")
+POINTWISE["isnan"] = _pw("isnan", "x", out="bool")
+POINTWISE["isfinite"] = _pw("isfinite", "x", out="bool")
+# fused backward steps
+for _n, _p in [("exp_bwd", "g y"), ("log_bwd", "g x"), ("log1p_bwd", "g x"), ("sqrt_bwd", "g y"),
+               ("rsqrt_bwd", "g y"), ("square_bwd", "g x"), ("abs_bwd", "g x"), ("sin_bwd", "g x"),
+               ("cos_bwd", "g x"), ("tanh_bwd", "g y"), ("sigmoid_bwd", "g y"), ("relu_bwd", "g y"),
+               ("clamp_bwd", "g x lo:s hi:s"), ("pow_bwd", "g x e:s em1:s"), ("pow_bwd_base", "g x e"),
+               ("pow_bwd_exp", "g x e y"), ("div_bwd_a", "g b:e"), ("div_bwd_b", "g a b"),
+               ("maximum_bwd", "g a b"), ("minimum_bwd", "g a b"), ("logsumexp_bwd", "g x r"),
+               ("var_bwd", "g x mean scale:e"), ("select_bwd", "g mask:bool count:e")]:
+    POINTWISE[_n] = _pw(_n, _p)
+del _n, _p
+
+ElementwiseDefinition = namedtuple(
+    "ElementwiseDefinition", "in_params out_params operation name preamble options")
+
+
+def pointwise_call(spec, dtype):
+    """The C++ expression of the kernel body, e.g. ``ag::exp<float>(float(x))``;
+    shared by the CuPy operation and the host tests."""
+    m = MATH_TYPE[dtype]
+    args = ", ".join(p.name if p.kind == "bool" else f"{m}({p.name})" for p in spec.params)
+    return f"ag::{spec.name}<{m}>({args})"
+
+
+def elementwise_definition(name, dtype):
+    """The cupy.ElementwiseKernel arguments of pointwise primitive `name` in `dtype`."""
+    spec = POINTWISE[name]
+    in_params = ", ".join(f"{dtype if p.kind == 'T' else 'bool'} {p.name}" for p in spec.params)
+    call = pointwise_call(spec, dtype)
+    if spec.out == "bool":
+        out_params, operation = "bool out", f"out = {call}"
+    else:
+        # float16 is CuPy's half class: built from the float result (round to nearest)
+        store = "float16" if dtype == "float16" else ""
+        out_params, operation = f"{dtype} out", f"out = {store}({call})"
+    return ElementwiseDefinition(in_params, out_params, operation, f"ag_{name}_{dtype}",
+                                 preamble(), OPTIONS)
+
+
+# --- reductions: one RawModule per dtype ------------------------------------------------
+
+# name -> (extra kernel arguments after block_mode, output: "T", "bool" or "index")
+REDUCTIONS = {
+    "sum": ((), "T"), "mean": ((), "T"), "prod": ((), "T"), "var": (("correction",), "T"),
+    "amax": ((), "T"), "amin": ((), "T"), "argmax": ((), "index"), "argmin": ((), "index"),
+    "any": ((), "bool"), "all": ((), "bool"), "logsumexp": ((), "T"),
+}
+# row-wise along one axis, output shaped like the input
+ROWWISE = ("softmax", "log_softmax", "softmax_bwd", "log_softmax_bwd")
+# the storage dtypes of the reduction modules; bool data has any / all only
+REDUCTION_DTYPES = DTYPES + ("bool",)
+BOOL_REDUCTIONS = ("any", "all")
+
+
+def reduction_kernel_name(name, dtype):
+    return f"ag_{name}_{dtype}"
+
+
+def reduction_kernels(dtype):
+    """Names of the kernels in the module of `dtype`."""
+    names = BOOL_REDUCTIONS if dtype == "bool" else tuple(REDUCTIONS) + ROWWISE
+    return tuple(reduction_kernel_name(n, dtype) for n in names)
+
+
+def reduction_module_source(dtype):
+    """The cupy.RawModule source holding every reduction kernel of `dtype`."""
+    if dtype == "bool":
+        body = "AG_BOOL_REDUCTION_KERNELS\n"
+    else:
+        body = f"AG_REDUCTION_KERNELS({dtype}, {CUDA_TYPE[dtype]})\n"
+    return preamble() + "\n" + body
+
+
+# kernels that are not primitives of their own: kernel -> the primitive it serves
+KERNEL_OF = {"pow_scalar": "pow"}
+
+
+# --- the list the tests and warmup() iterate over ---------------------------------------
+
+def all_kernels():
+    """(primitive, dtype, kind) for every kernel: kind "elementwise" or "reduction"."""
+    out = [(n, dt, "elementwise") for n in POINTWISE for dt in DTYPES]
+    for dt in REDUCTION_DTYPES:
+        names = BOOL_REDUCTIONS if dt == "bool" else tuple(REDUCTIONS) + ROWWISE
+        out += [(n, dt, "reduction") for n in names]
+    return out

@@ -1,0 +1,85 @@
+"""`ag.cuda`: the CUDA device namespace, after torch.cuda.
+
+`is_available()` and `device_count()` never raise: without CuPy, a driver or
+a GPU they answer False / 0. The others raise RuntimeError saying what is
+missing, except the seeding functions, which (as in PyTorch) remember the
+seed for when a device is first used.
+"""
+from .backend import cupy_backend as _cb
+
+
+def device_count():
+    """Number of usable CUDA devices (0 when CuPy, the driver or a GPU is missing)."""
+    try:
+        return _cb.device_count()
+    except Exception:
+        return 0
+
+
+def is_available():
+    """True when at least one CUDA device can be used."""
+    return device_count() > 0
+
+
+def _backend(dev=None):
+    from . import backend
+    from .backend.device import device
+    if dev is None:
+        dev = current_device()
+    elif isinstance(dev, int):
+        dev = device("cuda", dev)
+    return backend.get(device(dev))
+
+
+def current_device():
+    """Index of the current CUDA device (CuPy's current device)."""
+    cupy = _cb.import_cupy()
+    _cb.device_count()                       # raises with the reason when CUDA cannot work
+    return cupy.cuda.runtime.getDevice()
+
+
+def synchronize(device=None):
+    """Wait for all work queued on `device` (default: the current one)."""
+    _backend(device).synchronize()
+
+
+def _created():
+    from . import backend
+    return [b for d, b in backend._backends.items() if d.type == "cuda"]
+
+
+def manual_seed(seed):
+    """Seed the random draws of the current CUDA device (remembered until the
+    device is first used if it has not been)."""
+    seed = int(seed)
+    index = 0
+    if is_available():
+        index = current_device()
+    for b in _created():
+        if b.index == index:
+            b.manual_seed(seed)
+            return
+    _cb.pending_seeds[index] = seed
+
+
+def manual_seed_all(seed):
+    """Seed the random draws of every CUDA device, now and when first used."""
+    seed = int(seed)
+    _cb.pending_seeds.clear()
+    _cb.pending_seed_all[0] = seed
+    for b in _created():
+        b.manual_seed(seed)
+
+
+def warmup(progress=True):
+    """Compile every GPU kernel for every supported dtype on the current
+    device, printing a progress bar; binaries are kept in CuPy's on-disk cache
+    ($CUPY_CACHE_DIR, default ~/.cupy/kernel_cache) for later processes."""
+    if _cb.device_count() == 0:             # raises with the reason when CUDA cannot work
+        raise RuntimeError("CUDA is not available: no CUDA device was found.")
+    from .backend import cupy_kernels
+    return cupy_kernels.warmup(progress=progress)
+
+
+__all__ = ["is_available", "device_count", "current_device", "synchronize", "manual_seed",
+           "manual_seed_all", "warmup"]

@@ -1,0 +1,135 @@
+// Pointwise math of the GPU path: the forward of every pointwise primitive of
+// autograd_gpu/ops/prims.py and its fused backward step, one function each.
+//
+// T is the math type (float or double). Half data is computed in float, as
+// PyTorch does (opmath): the kernel wrappers load half into float, call the
+// float instantiation and round once on store. Formulas follow the NumPy twins
+// in prims.py operation for operation (same order, so the same rounding), and
+// PyTorch where a twin and PyTorch differ (noted below).
+#ifndef AG_POINTWISE_CUH
+#define AG_POINTWISE_CUH
+
+#include "common.cuh"
+
+namespace ag {
+
+// ---- helpers ----------------------------------------------------------------
+
+// NaN-propagating max/min (NumPy maximum/minimum, torch.maximum/minimum).
+// On a tie the first operand is returned, as std::max / PyTorch do; only the
+// sign of a zero can tell (NumPy returns the second).
+template <typename T> AG_HD T max_nan(T a, T b) {
+    return math::isnan(a) ? a : (math::isnan(b) ? b : (a < b ? b : a));
+}
+template <typename T> AG_HD T min_nan(T a, T b) {
+    return math::isnan(a) ? a : (math::isnan(b) ? b : (b < a ? b : a));
+}
+
+// ---- forward ------------------------------------------------------------------
+
+template <typename T> AG_HD T neg(T x) { return -x; }
+template <typename T> AG_HD T exp(T x) { return math::exp(x); }
+template <typename T> AG_HD T log(T x) { return math::log(x); }
+template <typename T> AG_HD T log1p(T x) { return math::log1p(x); }
+template <typename T> AG_HD T sqrt(T x) { return math::sqrt(x); }
+// two correctly rounded operations, like the twin's 1 / np.sqrt(x)
+// (CUDA's rsqrt() intrinsic is not correctly rounded)
+template <typename T> AG_HD T rsqrt(T x) { return T(1) / math::sqrt(x); }
+template <typename T> AG_HD T square(T x) { return x * x; }
+template <typename T> AG_HD T abs(T x) { return math::fabs(x); }
+// PyTorch's sign: 0 for NaN (NumPy's np.sign, the twin, gives NaN)
+template <typename T> AG_HD T sign(T x) { return T(int(T(0) < x) - int(x < T(0))); }
+template <typename T> AG_HD T sin(T x) { return math::sin(x); }
+template <typename T> AG_HD T cos(T x) { return math::cos(x); }
+template <typename T> AG_HD T tanh(T x) { return math::tanh(x); }
+// PyTorch's formula: for very negative x, exp(-x) overflows to inf and the
+// result is exactly 0
+template <typename T> AG_HD T sigmoid(T x) { return T(1) / (T(1) + math::exp(-x)); }
+// max(x, 0) with NaN passing through
+template <typename T> AG_HD T relu(T x) { return (math::isnan(x) || x > T(0)) ? x : T(0); }
+// lo / hi of None arrive as -inf / +inf; lo > hi gives hi (np.clip, torch.clamp)
+template <typename T> AG_HD T clamp(T x, T lo, T hi) { return min_nan(max_nan(x, lo), hi); }
+
+template <typename T> AG_HD T add(T a, T b) { return a + b; }
+template <typename T> AG_HD T sub(T a, T b) { return a - b; }
+template <typename T> AG_HD T rsub(T x, T s) { return s - x; }
+template <typename T> AG_HD T mul(T a, T b) { return a * b; }
+template <typename T> AG_HD T div(T a, T b) { return a / b; }
+template <typename T> AG_HD T pow(T a, T b) { return math::pow(a, b); }
+// pow with a Python exponent: PyTorch's pow_tensor_scalar, which (like NumPy for
+// 0.5) computes the common exponents by multiplication / sqrt. Results differ
+// from pow() in the last bit (3, -2) and at -inf / -0 (0.5, -0.5: sqrt(-inf)
+// is NaN, 1/sqrt(-0) is -inf; NumPy's power gives 0 and inf for -0.5).
+template <typename T> AG_HD T pow_scalar(T x, T e) {
+    if (e == T(2)) return x * x;
+    if (e == T(3)) return x * x * x;
+    if (e == T(0.5)) return math::sqrt(x);
+    if (e == T(-0.5)) return T(1) / math::sqrt(x);
+    if (e == T(-1)) return T(1) / x;
+    if (e == T(-2)) return T(1) / (x * x);
+    return math::pow(x, e);
+}
+template <typename T> AG_HD T rpow(T e, T base) { return math::pow(base, e); }
+template <typename T> AG_HD T maximum(T a, T b) { return max_nan(a, b); }
+template <typename T> AG_HD T minimum(T a, T b) { return min_nan(a, b); }
+template <typename T> AG_HD T add_scaled(T a, T b, T alpha) { return a + b * alpha; }
+template <typename T> AG_HD T where(bool c, T a, T b) { return c ? a : b; }
+
+template <typename T> AG_HD bool eq(T a, T b) { return a == b; }
+template <typename T> AG_HD bool ne(T a, T b) { return a != b; }
+template <typename T> AG_HD bool lt(T a, T b) { return a < b; }
+template <typename T> AG_HD bool le(T a, T b) { return a <= b; }
+template <typename T> AG_HD bool gt(T a, T b) { return a > b; }
+template <typename T> AG_HD bool ge(T a, T b) { return a >= b; }
+template <typename T> AG_HD bool isnan(T x) { return math::isnan(x); }
+template <typename T> AG_HD bool isfinite(T x) { return math::isfinite(x); }
+
+// ---- backward: one fused step each (g: the upstream gradient) -------------------
+// x: the saved input, y: the saved result.
+
+template <typename T> AG_HD T exp_bwd(T g, T y) { return g * y; }
+template <typename T> AG_HD T log_bwd(T g, T x) { return g / x; }
+template <typename T> AG_HD T log1p_bwd(T g, T x) { return g / (x + T(1)); }
+template <typename T> AG_HD T sqrt_bwd(T g, T y) { return g / (y * T(2)); }
+template <typename T> AG_HD T rsqrt_bwd(T g, T y) { return g * (y * y * y) * T(-0.5); }
+template <typename T> AG_HD T square_bwd(T g, T x) { return g * (x * T(2)); }
+// PyTorch: grad * sgn(x), so a NaN input gets 0 (the twin's np.sign gives NaN)
+template <typename T> AG_HD T abs_bwd(T g, T x) { return g * sign(x); }
+template <typename T> AG_HD T sin_bwd(T g, T x) { return g * math::cos(x); }
+template <typename T> AG_HD T cos_bwd(T g, T x) { return g * -math::sin(x); }
+template <typename T> AG_HD T tanh_bwd(T g, T y) { return g * (T(1) - y * y); }
+template <typename T> AG_HD T sigmoid_bwd(T g, T y) { return g * ((T(1) - y) * y); }
+// threshold_backward: zero where the result is <= 0 (a NaN result lets g through)
+template <typename T> AG_HD T relu_bwd(T g, T y) { return y <= T(0) ? T(0) : g; }
+// clamp_backward: g passes where lo <= x <= hi (None bounds as -inf / +inf; NaN x: blocked)
+template <typename T> AG_HD T clamp_bwd(T g, T x, T lo, T hi) {
+    return (x >= lo && x <= hi) ? g : T(0);
+}
+// pow_backward with a Python exponent e: grad * e * x.pow(e - 1), the pow with a
+// Python exponent; em1 = e - 1 is computed in double on the host
+template <typename T> AG_HD T pow_bwd(T g, T x, T e, T em1) { return g * (pow_scalar(x, em1) * e); }
+// pow_backward_self with a tensor exponent
+template <typename T> AG_HD T pow_bwd_base(T g, T x, T e) {
+    return e == T(0) ? T(0) : g * (e * math::pow(x, e - T(1)));
+}
+// pow_backward_exponent: 0 where base == 0 and exponent >= 0
+template <typename T> AG_HD T pow_bwd_exp(T g, T x, T e, T y) {
+    return g * ((x == T(0) && e >= T(0)) ? T(0) : y * math::log(x));
+}
+template <typename T> AG_HD T div_bwd_a(T g, T b) { return g / b; }
+template <typename T> AG_HD T div_bwd_b(T g, T a, T b) { return -g * ((a / b) / b); }
+// the larger (smaller) input takes the gradient, a tie splits it
+template <typename T> AG_HD T maximum_bwd(T g, T a, T b) {
+    return a < b ? T(0) : (a == b ? g * T(0.5) : g);
+}
+template <typename T> AG_HD T minimum_bwd(T g, T a, T b) {
+    return a > b ? T(0) : (a == b ? g * T(0.5) : g);
+}
+template <typename T> AG_HD T logsumexp_bwd(T g, T x, T r) { return g * math::exp(x - r); }
+template <typename T> AG_HD T var_bwd(T g, T x, T mean, T scale) { return (x - mean) * (g * scale); }
+// scale_grad_by_count: ties of amax/amin share the gradient evenly
+template <typename T> AG_HD T select_bwd(T g, bool mask, T count) { return mask ? g / count : T(0); }
+
+}  // namespace ag
+
+#endif  // AG_POINTWISE_CUH

@@ -1,0 +1,518 @@
+"""The CUDA backend: what can be checked without a GPU, and GPU tests.
+
+Without a GPU:
+* ag.cuda.is_available() / device_count() never raise; the reasons CUDA cannot
+  work (CuPy missing, no driver, no device, index out of range) reach the user
+  as RuntimeError with the fix, simulated with monkeypatch;
+* the CuPy wrappers of cupy_kernels (dtype dispatch, scalar casts, fallbacks to
+  the twin, reduction layouts and launch configuration) run end to end against
+  a stand-in for CuPy whose ElementwiseKernel / RawModule execute the host build
+  of the kernels (tests/test_kernels_host.py), and are compared with the twins.
+
+With a GPU (@pytest.mark.gpu, skipped here): every kernel on the device
+against the twin, the backend's conversions and random state, warmup, and that
+cupy_codegen reproduces the source CuPy really compiles.
+"""
+import contextlib
+import math
+import sys
+import types
+
+import numpy as np
+import pytest
+
+import autograd_gpu.cuda as ag_cuda
+from autograd_gpu.backend import cupy_backend, cupy_kernels as ck, kernel_source as ks
+from autograd_gpu.backend.device import device
+from autograd_gpu.ops import prims
+
+HAS_GPU = ag_cuda.is_available()
+needs_gpu = pytest.mark.skipif(not HAS_GPU, reason="needs a CUDA device (CuPy, driver and GPU)")
+
+
+# --- availability and error messages -----------------------------------------------------
+
+def _fake_cupy(count=None, error=None):
+    """A cupy module whose runtime reports `count` devices or raises `error`."""
+    def get_count():
+        if error is not None:
+            raise error
+        return count
+
+    runtime = types.SimpleNamespace(getDeviceCount=get_count, getDevice=lambda: 0)
+    cuda = types.SimpleNamespace(runtime=runtime, Device=lambda i=0: contextlib.nullcontext())
+    return types.SimpleNamespace(cuda=cuda, __name__="cupy")
+
+
+class CUDARuntimeError(RuntimeError):
+    pass
+
+
+def test_availability_never_raises():
+    assert isinstance(ag_cuda.is_available(), bool)
+    assert isinstance(ag_cuda.device_count(), int)
+    assert ag_cuda.device_count() >= 0
+    assert ag_cuda.is_available() == (ag_cuda.device_count() > 0)
+
+
+def test_cupy_not_installed(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cupy", None)           # import cupy -> ImportError
+    assert ag_cuda.is_available() is False
+    assert ag_cuda.device_count() == 0
+    with pytest.raises(RuntimeError, match="CuPy is not installed") as e:
+        cupy_backend.CupyBackend(device("cuda:0"))
+    assert "autograd_gpu[cuda12]" in str(e.value) and "autograd_gpu[cuda13]" in str(e.value)
+
+
+def test_no_driver(monkeypatch):
+    err = CUDARuntimeError("cudaErrorInsufficientDriver: CUDA driver version is insufficient for CUDA runtime version")
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy(error=err))
+    assert ag_cuda.device_count() == 0 and not ag_cuda.is_available()
+    with pytest.raises(RuntimeError, match="no usable NVIDIA driver") as e:
+        cupy_backend.CupyBackend(device("cuda"))
+    assert "pip install" in str(e.value)
+
+
+def test_cuda_libraries_missing(monkeypatch):
+    err = RuntimeError("CuPy failed to load libcudart.so.12: OSError: libcudart.so.12: cannot open shared object file")
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy(error=err))
+    with pytest.raises(RuntimeError, match="cannot load a CUDA library"):
+        cupy_backend.CupyBackend(device("cuda"))
+    err = RuntimeError("CuPy failed to load libcuda.so.1: OSError: libcuda.so.1: cannot open shared object file")
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy(error=err))
+    with pytest.raises(RuntimeError, match="no usable NVIDIA driver"):
+        cupy_backend.CupyBackend(device("cuda"))
+
+
+@pytest.mark.parametrize("fake", [dict(count=0), dict(error=CUDARuntimeError("cudaErrorNoDevice: no CUDA-capable device is detected"))])
+def test_no_device(monkeypatch, fake):
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy(**fake))
+    assert ag_cuda.device_count() == 0
+    with pytest.raises(RuntimeError, match="no CUDA device"):
+        cupy_backend.CupyBackend(device("cuda:0"))
+
+
+def test_device_index_out_of_range(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy(count=2))
+    assert ag_cuda.device_count() == 2
+    with pytest.raises(RuntimeError, match=r"cuda:3 is out of range.*2 CUDA device\(s\), cuda:0 to cuda:1"):
+        cupy_backend.CupyBackend(device("cuda:3"))
+
+
+def test_cuda_functions_say_why(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    for fn in (ag_cuda.current_device, ag_cuda.warmup, ag_cuda.synchronize):
+        with pytest.raises(RuntimeError, match="CuPy is not installed"):
+            fn()
+
+
+def test_manual_seed_without_device_is_remembered(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    monkeypatch.setattr(cupy_backend, "pending_seeds", {})
+    monkeypatch.setattr(cupy_backend, "pending_seed_all", [None])
+    ag_cuda.manual_seed(123)
+    assert cupy_backend.pending_seeds == {0: 123}
+    ag_cuda.manual_seed_all(7)
+    assert cupy_backend.pending_seeds == {} and cupy_backend.pending_seed_all == [7]
+
+
+def test_get_returns_a_callable_or_none():
+    for name in ks.POINTWISE:
+        assert callable(ck.get(name))
+    for name in list(ks.REDUCTIONS) + list(ks.ROWWISE):
+        assert callable(ck.get(name))
+    for name in ("reshape", "expand", "getitem", "matmul", "sum_to_shape", "prod_others", "index_add"):
+        assert ck.get(name) is None                  # the twin serves
+    assert ck.get("exp") is ck.get("exp")           # cached
+
+
+def test_launch_config():
+    for rows, n, inner in [(1, 10**6, 1), (1000, 17, 1), (10, 16, 1), (5, 300, 7), (10**8, 3, 1)]:
+        grid, block, mode = ck._launch_config(rows, n, inner)
+        assert 1 <= grid <= 1 << 16
+        if mode:
+            assert inner == 1 and block & (block - 1) == 0 and 32 <= block <= 256
+        else:
+            assert block == 128 and grid * block >= min(rows, (1 << 16) * 128)
+
+
+def test_normalize_axes():
+    assert ck._normalize_axes(None, 3) == (0, 1, 2)
+    assert ck._normalize_axes(-1, 3) == (2,)
+    assert ck._normalize_axes((2, 0), 3) == (0, 2)
+    assert ck._normalize_axes((), 3) == ()
+    assert ck._normalize_axes(None, 0) == ()
+    for bad in (3, -4, (0, 0), (0, -3), 1.0, True, "0"):
+        assert ck._normalize_axes(bad, 3) is None
+    assert ck._normalize_axes(0, 0) is None
+
+
+# --- the wrappers, end to end on the host ---------------------------------------------------
+
+class FakeArray(np.ndarray):
+    """A NumPy array standing in for a CuPy array on device 0."""
+    data = property(lambda self: types.SimpleNamespace(device_id=0))
+
+
+def _fake(a):
+    return np.asarray(a).view(FakeArray)
+
+
+class HostCupy:
+    """Enough of CuPy for cupy_kernels: ElementwiseKernel and RawModule run the
+    host build of our kernels, after checking what CuPy would check."""
+
+    def __init__(self, lib):
+        self.lib, self.calls = lib, []
+        self.ndarray = FakeArray
+        runtime = types.SimpleNamespace(getDevice=lambda: 0, deviceSynchronize=lambda: None)
+        self.cuda = types.SimpleNamespace(runtime=runtime, Device=lambda i=0: contextlib.nullcontext())
+        host = self
+
+        class ElementwiseKernel:
+            def __init__(self, in_params, out_params, operation, name, preamble="", options=()):
+                self.name, self.in_params = name, in_params
+                assert preamble == ks.preamble() and options == ks.OPTIONS
+
+            def __call__(self, *args):
+                return host.pointwise(self.name, args)
+
+        class RawModule:
+            def __init__(self, code, options):
+                assert code.startswith(ks.preamble()) and options == ks.OPTIONS
+
+            def get_function(self, name):
+                return lambda grid, block, args: host.rows(name, grid, block, args)
+
+        self.ElementwiseKernel, self.RawModule = ElementwiseKernel, RawModule
+
+    def empty(self, shape, dtype):
+        return np.empty(shape, dtype=dtype).view(FakeArray)
+
+    def ascontiguousarray(self, a):
+        return np.ascontiguousarray(a).view(FakeArray)
+
+    def broadcast_to(self, a, shape):
+        return np.broadcast_to(a, shape).view(FakeArray)
+
+    def moveaxis(self, a, src, dst):
+        return np.moveaxis(a, src, dst).view(FakeArray)
+
+    @staticmethod
+    def _split(kname):
+        for dt in ks.REDUCTION_DTYPES:
+            if kname.endswith("_" + dt):
+                return kname[3:-len(dt) - 1], dt
+        raise AssertionError(kname)
+
+    def pointwise(self, kname, args):
+        from test_kernels_host import run_pointwise
+        name, dtype = self._split(kname)
+        self.calls.append(kname)
+        spec = ks.POINTWISE[name]
+        assert len(args) == len(spec.params)
+        shape = np.broadcast_shapes(*[a.shape for a in args if isinstance(a, np.ndarray)])
+        cols = []
+        for p, a in zip(spec.params, args):
+            want = np.dtype(dtype if p.kind == "T" else bool)
+            # CuPy rejects an argument of another dtype than the parameter's
+            assert isinstance(a, (np.ndarray, np.generic)) and a.dtype == want, (kname, p, a)
+            cols.append(np.broadcast_to(a, shape).ravel())
+        math_dtype = "float32" if dtype == "float16" else dtype
+        out = run_pointwise(self.lib, name, math_dtype, [c.astype(math_dtype) if c.dtype != bool else c for c in cols])
+        if dtype == "float16" and spec.out == "T":
+            out = out.astype(np.float16)
+        return out.reshape(shape).view(FakeArray)
+
+    def rows(self, kname, grid, block, args):
+        from test_kernels_host import run_rows
+        name, dtype = self._split(kname)
+        self.calls.append(kname)
+        n_arrays = 3 if name.endswith("_bwd") else 2
+        arrays, scalars = args[:n_arrays], args[n_arrays:]
+        rows, n, inner, mode = scalars[:4]
+        assert [type(s) for s in scalars[:4]] == [np.int64, np.int64, np.int64, np.int32]
+        assert all(a.flags.c_contiguous for a in arrays)              # the kernel indexes contiguous data
+        assert rows * n == arrays[0].size and grid[0] >= 1
+        if mode:
+            assert inner == 1 and block[0] & (block[0] - 1) == 0 and block[0] <= 256
+        lanes = block[0] if mode else 1
+        math_dtype = "float32" if dtype == "float16" else dtype
+        ins = [a.astype(math_dtype) if a.dtype == np.float16 else np.asarray(a) for a in arrays[:-1]]
+        out = arrays[-1]
+        kind = ks.REDUCTIONS.get(name, ((), "T"))[1]
+        tmp_dtype = math_dtype if kind == "T" else out.dtype
+        tmp = np.empty(out.shape, dtype=tmp_dtype) if out.dtype == np.float16 else out
+        host_out = run_rows(self.lib, name, math_dtype if dtype != "bool" else "bool", ins, int(rows), int(n),
+                            int(inner), lanes, tmp_dtype,
+                            correction=float(scalars[4]) if name == "var" else None)
+        out[...] = np.asarray(host_out).reshape(out.shape)
+
+
+@pytest.fixture
+def host_cupy(monkeypatch):
+    from test_kernels_host import _build_library
+    fake = HostCupy(_build_library())
+    monkeypatch.setattr(ck, "_cupy", lambda: fake)
+    monkeypatch.setattr(ck, "_impls", {})
+    monkeypatch.setattr(ck, "_modules", ck._Modules())
+    return fake
+
+
+def _assert_like_twin(got, want, ulps, what):
+    from test_kernels_host import assert_matches
+    assert type(got) is FakeArray or np.ndim(got) == 0, f"{what}: result is not a device array"
+    assert_matches(np.asarray(got), np.asarray(want), ulps, what)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_pointwise_wrappers_on_host(host_cupy, dtype):
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((3, 4)).astype(dtype)
+    b = rng.standard_normal((4,)).astype(dtype)                     # broadcast
+    c = rng.standard_normal((4, 3)).astype(dtype).T                 # non-contiguous
+    pos = np.abs(a) + 0.5
+    mask = rng.random((3, 4)) < 0.5
+    tol = 0 if dtype != "float16" else 1
+    cases = [
+        ("exp", (a,)), ("neg", (c,)), ("add", (a, b)), ("mul", (a, 2.5)), ("sub", (a, c)),
+        ("div", (a, 3)), ("pow", (pos, 2)), ("pow", (pos, 0.5)), ("pow", (pos, b)), ("rpow", (a, 2.0)),
+        ("rsub", (a, 1.0)), ("clamp", (a, -0.5, None)), ("clamp", (a, None, 0.25)), ("clamp", (a, -0.1, 0.1)),
+        ("maximum", (a, c)), ("add_scaled", (a, b, -2.0)), ("where", (mask, a, 0.0)), ("where", (mask, 1, b)),
+        ("lt", (a, b)), ("ge", (a, 0.0)), ("isnan", (a,)), ("exp_bwd", (a, c)), ("tanh_bwd", (b, a)),
+        ("clamp_bwd", (a, c, -0.5, None)), ("pow_bwd", (a, pos, 3)), ("pow_bwd", (a, pos, 0.5)),
+        ("pow_bwd_base", (a, pos, c)), ("pow_bwd_exp", (a, pos, c, pos ** c)), ("div_bwd_b", (a, c, pos)),
+        ("maximum_bwd", (a, a, c)), ("var_bwd", (a, c, b, 0.5)), ("select_bwd", (a, mask, 2)),
+        ("select_bwd", (a, mask, np.full((3, 1), 2, dtype=np.int64))), ("logsumexp_bwd", (a, c, b)),
+    ]
+    for name, args in cases:
+        fargs = [_fake(v) if isinstance(v, np.ndarray) else v for v in args]
+        targs = list(args)
+        if name == "select_bwd":
+            targs[2] = np.asarray(args[2]).astype(dtype)             # the twin would promote int counts
+        twin = getattr(prims, name).twin
+        with np.errstate(all="ignore"):
+            if dtype == "float16":                                   # the GPU computes half in float
+                t32 = [v.astype(np.float32) if isinstance(v, np.ndarray) and v.dtype == np.float16 else v
+                       for v in targs]
+                want = np.asarray(twin(*t32))
+                want = want.astype(np.float16) if want.dtype == np.float32 else want
+            else:
+                want = twin(*targs)
+            host_cupy.calls.clear()
+            got = ck.get(name)(*fargs)
+        assert host_cupy.calls, f"{name}{args!r}: no kernel ran"
+        ulps = max(tol, 4 if name in ("exp", "rpow", "pow", "pow_bwd", "pow_bwd_base", "pow_bwd_exp",
+                                      "logsumexp_bwd") else 0)
+        _assert_like_twin(got, want, ulps, f"{name} {dtype}")
+
+
+def test_pointwise_wrappers_fall_back_to_the_twin(host_cupy):
+    a32 = _fake(np.arange(6, dtype=np.float32).reshape(2, 3))
+    a64 = _fake(np.arange(6, dtype=np.float64).reshape(2, 3))
+    i64 = _fake(np.arange(6, dtype=np.int64))
+    for name, args in [("add", (i64, 1)),                     # integer dtype: no kernel
+                       ("add", (a32, a64)),                   # mixed dtypes: the twin promotes
+                       ("mul", (a32, np.float64(2.0))),       # a strong NumPy scalar promotes
+                       ("add", (a32, np.zeros(3, np.float32))),  # a host array
+                       ("clamp", (a32, None, None))]:
+        host_cupy.calls.clear()
+        twin = getattr(prims, name).twin
+        try:
+            want = twin(*args)
+        except Exception as e:                                # the twin's own error must surface
+            with pytest.raises(type(e)):
+                ck.get(name)(*args)
+        else:
+            got = ck.get(name)(*args)
+            np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+            assert np.asarray(got).dtype == np.asarray(want).dtype
+        assert not host_cupy.calls, f"{name}: a kernel ran for {args!r}"
+    # a Python scalar stays weak: float32 stays float32
+    host_cupy.calls.clear()
+    assert ck.get("mul")(a32, 2.5).dtype == np.float32 and host_cupy.calls == ["ag_mul_float32"]
+    assert ck.get("pow")(a32, 2).dtype == np.float32 and host_cupy.calls[-1] == "ag_pow_scalar_float32"
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_reduction_wrappers_on_host(host_cupy, dtype):
+    rng = np.random.default_rng(2)
+    x = (rng.standard_normal((4, 5, 60)) * 2).astype(dtype)
+    xt = x.transpose(2, 0, 1)                                  # non-contiguous
+    eps = float(np.finfo(dtype).eps)
+    for name in ks.REDUCTIONS:
+        for arr in (x, xt):
+            for axis in (None, 0, -1, (0, 2), (1,), ()):
+                if name in ("argmax", "argmin") and isinstance(axis, tuple):
+                    continue
+                for keepdims in (False, True):
+                    rest = (1,) if name == "var" else ()
+                    inp = arr > 1 if name in ("any", "all") and axis == 0 else arr       # bool data too
+                    src = inp.astype(np.float32) if inp.dtype == np.float16 else inp
+                    want = np.asarray(getattr(prims, name).twin(src, axis, keepdims, *rest))
+                    if dtype == "float16" and want.dtype == np.float32:
+                        want = want.astype(np.float16)
+                    host_cupy.calls.clear()
+                    got = ck.get(name)(_fake(inp), axis, keepdims, *rest)
+                    what = f"{name} {dtype} {arr.shape} axis={axis} keepdims={keepdims}"
+                    assert host_cupy.calls, what
+                    assert got.shape == want.shape and got.dtype == want.dtype, what
+                    if want.dtype.kind in "biu" or name in ("amax", "amin"):
+                        np.testing.assert_array_equal(np.asarray(got), want, err_msg=what)
+                    else:
+                        tol = 2 * float(np.finfo(np.float16).eps) if dtype == "float16" else 64 * eps
+                        np.testing.assert_allclose(np.asarray(got, np.float64), want.astype(np.float64),
+                                                   rtol=tol, atol=tol * 60, err_msg=what)
+    # zero-size input and bad axes: the twin (and its errors)
+    host_cupy.calls.clear()
+    assert ck.get("sum")(_fake(np.zeros((0, 3), dtype)), 0, False).shape == (3,)
+    with pytest.raises(Exception):
+        ck.get("sum")(_fake(x), 5, False)
+    with pytest.raises(Exception):
+        ck.get("amax")(_fake(np.zeros((0,), dtype)), None, False)
+    assert not host_cupy.calls
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_rowwise_wrappers_on_host(host_cupy, dtype):
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((3, 300, 4)) * 3).astype(dtype)         # axis 1: moved last
+    g = rng.standard_normal((3, 300, 4)).astype(dtype)
+    tol = 2 * float(np.finfo(np.float16).eps) if dtype == "float16" else 64 * float(np.finfo(dtype).eps)
+    up = (lambda v: v.astype(np.float32)) if dtype == "float16" else (lambda v: v)
+    for axis in (0, 1, 2, -1):
+        for arr in (x, x.transpose(1, 0, 2)):
+            for name in ("softmax", "log_softmax"):
+                want = getattr(prims, name).twin(up(arr), axis)
+                got = ck.get(name)(_fake(arr), axis)
+                assert got.shape == arr.shape and got.dtype == arr.dtype
+                np.testing.assert_allclose(np.asarray(got, np.float64), want.astype(arr.dtype).astype(np.float64),
+                                           rtol=tol, atol=tol, err_msg=f"{name} axis={axis}")
+        for name, yy in (("softmax_bwd", prims.softmax.twin(x, axis)),
+                         ("log_softmax_bwd", prims.log_softmax.twin(x, axis))):
+            gb = np.broadcast_to(g[:1], x.shape)                                  # a broadcast upstream gradient
+            want = getattr(prims, name).twin(up(gb), up(yy), axis)
+            got = ck.get(name)(_fake(gb), _fake(yy), axis)
+            np.testing.assert_allclose(np.asarray(got, np.float64), want.astype(x.dtype).astype(np.float64),
+                                       rtol=tol, atol=tol * 10, err_msg=f"{name} axis={axis}")
+
+
+# --- on a GPU ----------------------------------------------------------------------------------
+
+@pytest.mark.gpu
+@needs_gpu
+def test_backend_conversions_and_random_state():
+    import cupy
+    b = cupy_backend.CupyBackend(device("cuda:0"))
+    assert b.type_prefix == "CUDA" and b.is_cuda and b.xp is cupy and b.device == device("cuda:0")
+    a = b.asarray([[1.0, 2.0], [3.0, 4.0]], np.float32)
+    assert isinstance(a, cupy.ndarray) and a.dtype == np.float32
+    assert cupy_backend.array_device_index(a) == 0
+    np.testing.assert_array_equal(b.to_host(b.from_host(np.arange(4.0))), np.arange(4.0))
+    assert b.is_writable(a) and not b.is_writable(cupy.broadcast_to(a[:1], (5, 2)))
+    b.manual_seed(5)
+    s = b.get_rng_state()
+    r1 = b.to_host(b.randn((100,), np.float32))
+    r2 = b.to_host(b.randn((100,), np.float32))
+    assert not np.array_equal(r1, r2)
+    b.set_rng_state(s)
+    np.testing.assert_array_equal(b.to_host(b.randn((100,), np.float32)), r1)
+    assert b.rand((10,), np.float16).dtype == np.float16
+    assert b.randint(0, 5, (10,), np.int64).dtype == np.int64
+    assert sorted(b.to_host(b.randperm(10, np.int64))) == list(range(10))
+    b.synchronize()
+
+
+@pytest.mark.gpu
+@needs_gpu
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("dtype", ks.DTYPES)
+def test_pointwise_kernels_on_gpu(dtype):
+    """Every pointwise kernel on the device against the twin. Tolerances cover
+    the CUDA math library (a few ulp) and -ftz (denormal inputs are skipped)."""
+    import cupy
+    from test_kernels_host import pointwise_inputs, _twin_args, _pytorch_overrides, LIBM_ULPS, assert_matches
+    tiny = np.finfo(np.float32).tiny
+    for name, spec in ks.POINTWISE.items():
+        rng = np.random.default_rng(5)
+        cols, scalar_sets = pointwise_inputs(name, dtype, rng)
+        if dtype == "float32":                                  # -ftz: no denormal inputs
+            denormal = [(c != 0) & (np.abs(c) < tiny) for c in cols.values() if c.dtype != bool]
+            keep = ~np.any(denormal, axis=0)
+            cols = {k: v[keep] for k, v in cols.items()}
+        for scalars in scalar_sets:
+            t_args, _ = _twin_args(spec, cols, scalars, dtype)
+            call = [cupy.asarray(a) if isinstance(a, np.ndarray) else a for a in t_args]
+            impl = ck.get(ks.KERNEL_OF.get(name, name))
+            with np.errstate(all="ignore"):
+                want = _pytorch_overrides(name, t_args, np.asarray(getattr(prims, ks.KERNEL_OF.get(name, name)).twin(*t_args)))
+            got = cupy.asnumpy(impl(*call))
+            want = want.astype(got.dtype)
+            if dtype == "float32" and got.dtype.kind == "f":        # -ftz: denormal results are 0
+                want = np.where((got == 0) & (np.abs(want) < tiny), got, want)
+            ulps = 2 + 2 * LIBM_ULPS.get(name, 0) if dtype != "float16" else 2
+            assert_matches(got, want, ulps, f"GPU {name} {dtype} {scalars}")
+
+
+@pytest.mark.gpu
+@needs_gpu
+@pytest.mark.parametrize("dtype", ks.DTYPES)
+def test_reductions_on_gpu(dtype):
+    import cupy
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((4, 33, 300)).astype(dtype)
+    tol = 1e-2 if dtype == "float16" else 1e-5 if dtype == "float32" else 1e-12
+    for name in ks.REDUCTIONS:
+        for axis in (None, 0, 1, 2, (0, 2)):
+            if name in ("argmax", "argmin") and isinstance(axis, tuple):
+                continue
+            rest = (1,) if name == "var" else ()
+            want = np.asarray(getattr(prims, name).twin(x.astype(np.float32) if dtype == "float16" else x,
+                                                        axis, True, *rest))
+            got = cupy.asnumpy(ck.get(name)(cupy.asarray(x), axis, True, *rest))
+            assert got.shape == want.shape, name
+            np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64), rtol=tol, atol=tol * 30,
+                                       err_msg=f"{name} axis={axis}")
+    for name in ks.ROWWISE:
+        args = [cupy.asarray(x)] if not name.endswith("_bwd") else [cupy.asarray(x), cupy.asarray(x)]
+        for axis in (0, 1, 2):
+            want = getattr(prims, name).twin(*[cupy.asnumpy(a).astype(np.float64) for a in args], axis)
+            got = cupy.asnumpy(ck.get(name)(*args, axis))
+            np.testing.assert_allclose(got.astype(np.float64), want, rtol=tol, atol=tol * 10, err_msg=name)
+
+
+@pytest.mark.gpu
+@needs_gpu
+def test_codegen_reproduces_what_cupy_compiles(monkeypatch):
+    """cupy_codegen (used by the compile tests) yields the source and options
+    CuPy really hands to its compiler."""
+    import cupy
+    from cupy.cuda import compiler
+    from autograd_gpu.backend import cupy_codegen
+    seen = []
+    real = compiler._compile_module_with_cache
+
+    def spy(source, options=(), *args, **kwargs):
+        seen.append((source, options))
+        return real(source, options, *args, **kwargs)
+
+    monkeypatch.setattr(compiler, "_compile_module_with_cache", spy)
+    monkeypatch.setenv("CUPY_CACHE_IN_MEMORY", "1")
+    # a preamble of its own, so that CuPy's in-process memo cannot skip the compile
+    d = ks.elementwise_definition("add", "float32")
+    d = d._replace(preamble=d.preamble + f"// codegen check {id(seen)}\n")
+    k = cupy.ElementwiseKernel(d.in_params, d.out_params, d.operation, d.name, preamble=d.preamble,
+                               options=d.options)
+    k(cupy.ones(7, dtype=np.float32), np.float32(2.0))
+    code = cupy_codegen.elementwise_code(d, ["float32", "float32", "float32"], ("a", "s"))
+    assert cupy_codegen.module_source(code, True) in [src for src, _ in seen]
+
+
+@pytest.mark.gpu
+@needs_gpu
+def test_warmup_compiles_everything():
+    n = ag_cuda.warmup(progress=False)
+    assert n >= len(ks.POINTWISE) * len(ks.DTYPES)
+    ag_cuda.synchronize()
