@@ -77,3 +77,21 @@ def test_expand_is_a_view_and_writable_when_nothing_is_broadcast(torch):
             (lib.ones(1) * 1).expand(3).add_(1)
         results.append((b.tolist(), y.tolist(), x.grad.tolist()))
     assert results[1] == results[0]
+
+
+# Bug: a leaf that requires grad but is a view of a tensor that does not
+# (x = base.reshape(2, 2).requires_grad_()) could be modified in place: it got a
+# grad_fn (ViewBackward0) and stopped being a leaf. PyTorch raises "a view of a
+# leaf Variable that requires grad is being used in an in-place operation".
+# (found by writing test_random_graphs' leaf construction)
+def test_inplace_on_leaf_that_is_a_view_raises(torch):
+    for lib in (torch, ag):
+        x = lib.tensor([1.0, 2.0, 3.0, 4.0]).reshape(2, 2).requires_grad_()
+        for op in (lambda: x.mul_(2), lambda: x.zero_(), lambda: x.__setitem__(0, 1.0),
+                   lambda: x.copy_(lib.ones(2, 2))):
+            with pytest.raises(RuntimeError, match="view of a leaf Variable that requires grad"):
+                op()
+        assert x.is_leaf and x.grad_fn is None and x.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+        with lib.no_grad():
+            x.mul_(2)                        # allowed outside grad mode
+        assert x.tolist() == [[2.0, 4.0], [6.0, 8.0]]

@@ -348,9 +348,10 @@ def refresh_view(t):
 def check_inplace(t, op_name):
     """Raise before anything changes if `t` may not be written in place."""
     if grad_state.enabled:
-        if t._node is None and t._rg and t._base is None:
-            raise RuntimeError(f"{op_name}: a leaf Variable that requires grad is being used in an "
-                               "in-place operation.")
+        if t._node is None and t._rg:
+            # a leaf, also when it is a view (x = base.reshape(2, 2).requires_grad_())
+            raise RuntimeError(f"{op_name}: a {'view of a ' if t._base is not None else ''}leaf Variable "
+                               "that requires grad is being used in an in-place operation.")
         b = t._base
         if b is not None and b._node is None and b._rg:
             raise RuntimeError(f"{op_name}: a view of a leaf Variable that requires grad is being "
