@@ -178,6 +178,12 @@ def mode_anatomy(args):
     print(f"{npb / 200:8.3f}  NumPy: np.tanh per op in the same loop")
     bw = _t("g * (1 - y * y)", dict(g=a, y=a))
     print(f"{bw:8.3f}  NumPy: tanh backward formula g * (1 - y*y) on 16 elements")
+    # the engine's dependency-counting pre-pass, alone (it does not modify the graph)
+    from autograd_gpu.autograd import engine
+    deps = getattr(engine, "_dependencies", None)
+    if deps is not None:
+        g.update(deps=deps, root=chain_fwd()._node)
+        print(f"{_t('deps([root])', g, number=500) / 201:8.3f}  engine._dependencies pre-pass, per node")
 
 
 # ---- arrays: every primitive call, with its time and output size -----------------------------------

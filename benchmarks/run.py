@@ -427,6 +427,10 @@ def main(argv=None):
           + "/".join("?" if v is None else f"{v:.2f}" for v in load))
     print()
     print(table(report))
+    print()
+    print("Forward/Backward/Update: medians of the phases, in the unit of the Time column. Ratio: median "
+          "over rounds of the per-round ratio to NumPy. Peak Δ: peak RSS above the process's baseline "
+          "(inputs and parameters allocated).")
     if bw:
         print()
         print("\n".join(bw))

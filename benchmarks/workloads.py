@@ -375,8 +375,8 @@ def _cupy():
 
 
 def _cupy_sync(cupy):
-    stream = cupy.cuda.get_current_stream()
-    return stream.synchronize
+    # the whole device, whatever streams the library under test launches on
+    return cupy.cuda.runtime.deviceSynchronize
 
 
 def make_runner(workload, framework, device, data):
