@@ -95,3 +95,30 @@ def test_inplace_on_leaf_that_is_a_view_raises(torch):
         with lib.no_grad():
             x.mul_(2)                        # allowed outside grad mode
         assert x.tolist() == [[2.0, 4.0], [6.0, 8.0]]
+
+
+# Bug: retain_grad() followed by an in-place write kept the retained-grad entry
+# on the tensor's OLD node as well as its new one, so `.grad` summed the
+# gradients of the old and new values (doubled for `v.add_(2)`); for views and
+# bases modified through views `.grad` came from the old history. PyTorch moves
+# the retains_grad hook to the tensor's current grad_fn. (found by test_random_graphs)
+RETAIN_THEN_INPLACE = {
+    "inplace": ("b = x * 2; b.retain_grad(); b.add_(2)", "(b * w3).sum() + (x * 1).sum()", ["b"]),
+    "view_written": ("b = x * 2; v = b[1:]; v.retain_grad(); v.mul_(3)", "(v * w2).sum() + (b * w3).sum()", ["v", "b"]),
+    "base_written_through_view": ("b = x * 2; b.retain_grad(); b[1:].mul_(3)", "(b * w3).sum()", ["b"]),
+    "view_of_written_base": ("b = x * 2; v = b[1:]; v.retain_grad(); b.mul_(3)", "(v * w2).sum() + (b * w3).sum()", ["v"]),
+    "view_unused_after_write": ("b = x * 2; v = b[1:]; v.retain_grad(); v.mul_(3); b.retain_grad()", "(b * w3).sum()", ["v", "b"]),
+}
+
+
+@pytest.mark.parametrize("case", list(RETAIN_THEN_INPLACE))
+def test_retained_grad_follows_inplace_writes(torch, case):
+    setup, loss, names = RETAIN_THEN_INPLACE[case]
+    grads = []
+    for lib in (torch, ag):
+        env = {"lib": lib, "x": lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64, requires_grad=True),
+               "w2": lib.tensor([1.0, 2.0], dtype=lib.float64), "w3": lib.tensor([5.0, 7.0, 11.0], dtype=lib.float64)}
+        exec(setup, env)
+        eval(loss, env).backward()
+        grads.append([None if env[n].grad is None else env[n].grad.tolist() for n in names] + [env["x"].grad.tolist()])
+    assert grads[1] == grads[0]

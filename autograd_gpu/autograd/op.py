@@ -337,10 +337,26 @@ def refresh_view(t):
         fresh = replay_view(t._base, view_chain(t))
     finally:
         grad_state.enabled = prev
+    old, old_nr = t._node, t._output_nr
     t._node, t._output_nr = fresh._node, fresh._output_nr
     t._rg = fresh._rg
     t._view_ver = t._vc[0]
+    if t._retains_grad:
+        _move_retain(t, old, old_nr)
     return t._node
+
+
+def _move_retain(t, old_node, old_nr):
+    """t's grad_fn changed (an in-place write, a regenerated view): its retained
+    grad now comes from the new node only (PyTorch moves the retains_grad hook)."""
+    r = old_node._retain if old_node is not None else None
+    if r:
+        ref = r.get(old_nr)
+        if ref is not None and ref() is t:
+            del r[old_nr]
+    t._retains_grad = False
+    if t._node is not None and t._rg:
+        t.retain_grad()
 
 
 # ---- in-place writes --------------------------------------------------------------
@@ -385,13 +401,13 @@ def commit_inplace(t, res, op_name):
     if not res._rg:
         return t
     if t._base is None:
+        old, old_nr = t._node, t._output_nr
         t._node, t._output_nr, t._rg = node, res._output_nr, True
         if node is not None and getattr(node, "_result_vc", None) is res._vc:
             # the node saved its output: that output is now t (whose version just moved)
             node._result, node._result_vc, node._result_ver = t._data, t._vc, t._vc[0]
         if t._retains_grad:
-            t._retains_grad = False
-            t.retain_grad()
+            _move_retain(t, old, old_nr)
         return t
     base = t._base
     cs = CopySlices.__new__(CopySlices)
@@ -400,7 +416,10 @@ def commit_inplace(t, res, op_name):
     bd = base._data
     cs._out_meta = ((bd.shape, bd.dtype),)
     cs._backend = base._backend
+    old, old_nr = base._node, base._output_nr
     base._node, base._output_nr, base._rg = cs, 0, True
+    if base._retains_grad:
+        _move_retain(base, old, old_nr)
     refresh_view(t)
     return t
 
