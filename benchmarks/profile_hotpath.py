@@ -83,15 +83,20 @@ def _short(path):
 # ---- line_profiler on the hot functions ---------------------------------------------------------
 
 def hot_functions():
-    """The functions of the op-recording and backward hot path."""
+    """The functions of the op-recording and backward hot path that exist in the
+    autograd_gpu being profiled (the core changes: names that are gone are skipped)."""
     from autograd_gpu.autograd import op, engine
     from autograd_gpu.tensor import Tensor
     from autograd_gpu.ops import prims, arith, inplace
     from autograd_gpu import autograd as ag_autograd
-    return [op.Op.apply1, op.Op.apply2, op.Op._record, op.Op._apply, op.Op._unpack, op.edge,
-            Tensor._make, engine.execute, engine._validate, engine._accumulate,
-            prims.tanh, arith.mul, arith.add, ag_autograd.backward, ag_autograd._root_grads,
-            inplace.zero_, inplace._make_methods]
+    wanted = [(op.Op, "apply1"), (op.Op, "apply2"), (op.Op, "applyN"), (op.Op, "_record"),
+              (op.Op, "_apply"), (op.Op, "_unpack"), (op, "edge"), (op, "check_inplace"),
+              (Tensor, "_make"), (engine, "execute"), (engine, "_dependencies"), (engine, "_validate"),
+              (engine, "_accumulate"), (prims, "tanh"), (arith, "mul"), (arith, "add"),
+              (ag_autograd, "backward"), (ag_autograd, "_root_grads"), (inplace, "zero_"),
+              (Tensor, "sub_")]              # the in-place method the SGD update calls
+    found = [getattr(owner, name, None) for owner, name in wanted]
+    return [f for f in found if callable(f)]
 
 
 def mode_lines(args):
@@ -106,11 +111,6 @@ def mode_lines(args):
     lp = LineProfiler()
     for fn in hot_functions():
         lp.add_function(fn)
-    # the methods installed on Tensor that the workload calls
-    from autograd_gpu.ops import inplace
-    from autograd_gpu.tensor import Tensor
-    lp.add_function(Tensor.sub_)
-    lp.add_function(inplace.check_inplace if hasattr(inplace, "check_inplace") else Tensor.sub_)
     n = args.iterations or _iterations(wl, runner, 1.0)
     lp.enable_by_count()
     for _ in range(n):
