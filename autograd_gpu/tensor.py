@@ -196,7 +196,7 @@ class Tensor:
         node = self.grad_fn
         if node._retain is None:
             node._retain = {}
-        node._hooked = True
+        node._hooked = node._slow = True
         import weakref
         node._retain[self._output_nr] = weakref.ref(self)
         self._retains_grad = True

@@ -120,11 +120,18 @@ def _dependencies(roots):
     return deps
 
 
+def _add(old, g):
+    return g if old is None else old + g
+
+
 def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, accumulate=True):
     """Run backward from `root_edges` [(node, nr)] with `root_grads` (arrays, or
     Tensors under create_graph). `targets` maps (node, nr) -> indices of grads
     to capture; returns the captured list. With `accumulate`, leaves reached
-    (all of them, or only target leaves when targets are given) accumulate .grad."""
+    (all of them, or only target leaves when targets are given) accumulate .grad.
+
+    A node receives its gradient as such when it has one output, as a list
+    (one entry per output, None where nothing arrived) when it has several."""
     roots = []
     for n, _ in root_edges:
         if n not in roots:
@@ -136,73 +143,81 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
         needed = _needed_nodes(roots, target_nodes)
         captured = [None] * len(targets.tensors)
 
-    buffers = {}            # node -> [grad per output], summed as they arrive
+    # `ready` holds (node, grad) pairs for nodes whose every incoming edge has
+    # delivered; `buffers` sums the grads of nodes still waiting. A node with a
+    # single incoming edge never touches `buffers`.
+    buffers = {}
     for (n, nr), g in zip(root_edges, root_grads):
-        buf = buffers.get(n)
-        if buf is None:
-            buf = buffers[n] = [None] * n.n_outputs
-        buf[nr] = g if buf[nr] is None else buf[nr] + g
-    ready = [n for n in roots if not deps.get(n)]
+        if n.n_outputs == 1:
+            buffers[n] = _add(buffers.get(n), g)
+        else:
+            buf = buffers.setdefault(n, [None] * n.n_outputs)
+            buf[nr] = _add(buf[nr], g)
+    ready = [(n, buffers.pop(n)) for n in roots if not deps.get(n)]
     pending = []            # user-visible effects, applied once the pass succeeded
-    executed = []
-    Acc = AccumulateGrad
+    to_release = []         # nodes that saved tensors: freed once the pass succeeded
 
     prev_mode = grad_state.enabled
     grad_state.enabled = create_graph
     try:
         while ready:
-            node = ready.pop()
-            grads = buffers.pop(node, None)
-            if node._hooked or node.__class__ is Acc or target_nodes is not None:
+            node, grad = ready.pop()
+            if node._slow or target_nodes is not None:
                 # the uncommon cases: hooks, retained grads, leaves, captured inputs
-                if grads is None:
-                    grads = [None] * node.n_outputs
-                grads = _before_apply(node, grads, create_graph, pending, targets, target_nodes, captured,
-                                      accumulate)
-                if grads is None:
-                    continue
-                if needed is not None and not _feeds(node, needed):
+                grad = _before_apply(node, grad, create_graph, pending, targets, target_nodes, captured,
+                                     accumulate)
+                if grad is _DONE or (needed is not None and not _feeds(node, needed)):
                     continue
             nf = node.next_functions
-            if grads is not None and (grads[0] is not None or _any_grad(grads)):
-                out = node._apply(grads, create_graph)
-                if node._post_hooks:
-                    out = _call_post_hooks(node, out, grads, create_graph)
-                executed.append(node)
-            else:
+            if grad is None or (type(grad) is list and not _any_grad(grad)):
                 out = (None,) * len(nf)
+            else:
+                out = node._apply(grad, create_graph)
+                if node._post_hooks:
+                    out = _call_post_hooks(node, out, grad, create_graph)
+                if node._saved is not None or node._result is not None:
+                    to_release.append(node)
+            exact = node.exact_grads
             i = 0
             for nxt, nr in nf:
                 if nxt is not None and (needed is None or nxt in needed):
                     g = out[i]
-                    if g is not None:
+                    if g is not None and not exact:
                         meta = nxt._out_meta[nr]
                         if g.shape != meta[0] or g.dtype != meta[1]:
                             g = _validate(g, node, i, nxt, nr, create_graph)
+                    d = deps[nxt]
+                    if nxt.n_outputs == 1:
+                        if d == 1:                       # the last edge into nxt
+                            old = buffers.pop(nxt, None)
+                            ready.append((nxt, g if old is None else _add(g, old)))
+                        else:
+                            if g is not None:
+                                buffers[nxt] = _add(buffers.get(nxt), g)
+                            deps[nxt] = d - 1
+                    else:
                         buf = buffers.get(nxt)
                         if buf is None:
-                            if nxt.n_outputs == 1:
-                                buffers[nxt] = [g]
-                            else:
-                                buf = buffers[nxt] = [None] * nxt.n_outputs
-                                buf[nr] = g
+                            buf = buffers[nxt] = [None] * nxt.n_outputs
+                        if g is not None:
+                            buf[nr] = _add(buf[nr], g)
+                        if d == 1:
+                            ready.append((nxt, buffers.pop(nxt)))
                         else:
-                            old = buf[nr]
-                            buf[nr] = g if old is None else old + g
-                    d = deps[nxt] - 1
-                    deps[nxt] = d
-                    if d == 0:
-                        ready.append(nxt)
+                            deps[nxt] = d - 1
                 i += 1
     finally:
         grad_state.enabled = prev_mode
     # the pass succeeded: make its effects visible
     if not retain_graph:
-        for node in executed:
+        for node in to_release:
             node._release()
     for fn, t, g in pending:
         fn(t, g, create_graph)
     return captured
+
+
+_DONE = object()
 
 
 def _any_grad(grads):
@@ -219,9 +234,11 @@ def _feeds(node, needed):
     return False
 
 
-def _before_apply(node, grads, create_graph, pending, targets, target_nodes, captured, accumulate):
-    """Hooks, retained grads, captured inputs and leaves. Returns the grads
-    to apply, or None when the node is done (a leaf)."""
+def _before_apply(node, grad, create_graph, pending, targets, target_nodes, captured, accumulate):
+    """Hooks, retained grads, captured inputs and leaves. Returns the grad to
+    apply, or _DONE when the node has nothing more to do (a leaf)."""
+    single = node.n_outputs == 1
+    grads = [grad] if single else grad
     is_acc = node.__class__ is AccumulateGrad
     if node._hooked or (is_acc and node.variable._hooks):
         grads = _run_tensor_hooks(node, grads, create_graph, pending)
@@ -239,8 +256,8 @@ def _before_apply(node, grads, create_graph, pending, targets, target_nodes, cap
     if is_acc:
         if accumulate and grads[0] is not None and (target_nodes is None or node in target_nodes):
             pending.append((_accumulate, node.variable, grads[0]))
-        return None
-    return grads
+        return _DONE
+    return grads[0] if single else grads
 
 
 class Targets(dict):
@@ -266,6 +283,8 @@ def _call_pre_hooks(node, grads, create_graph):
 
 def _call_post_hooks(node, out, grads, create_graph):
     bk = node._backend
+    if node.n_outputs == 1:
+        grads = [grads]
     wrap = (lambda g: g) if create_graph else (lambda g: None if g is None else _wrap(g, bk))
     gi = tuple(wrap(g) for g in out)
     go = tuple(wrap(g) for g in grads)

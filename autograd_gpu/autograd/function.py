@@ -76,6 +76,8 @@ class BackwardFunction(Node):
 
     def _apply(self, grads, create_graph):
         from ..tensor import Tensor
+        if self.n_outputs == 1:
+            grads = [grads]
         ctx = self.ctx
         bk = self._backend
         gt = []
@@ -101,6 +103,7 @@ class BackwardFunction(Node):
         return tuple(out)
 
     def _release(self):
+        self._saved = None
         if self.ctx._saved:
             self.ctx._saved = None
             self.ctx._freed = True
@@ -168,6 +171,7 @@ class Function(metaclass=FunctionMeta):
                     meta.append(((), None))
             node._out_meta = tuple(meta)
             if ctx._saved:
+                node._saved = True              # tells the engine to release it after backward
                 out_index = {id(o): i for i, o in enumerate(outs)}
                 ctx._saved = tuple(_SavedOutput(t, out_index[id(t)]) if id(t) in out_index else t
                                    for t in ctx._saved)

@@ -60,14 +60,19 @@ def add_hook(store, fn):
 
 class Node:
     """Base of all graph nodes. Subclasses set `_name` (the libtorch name) and
-    implement `_apply(grads, create_graph)`: output grads in, input grads out
-    (one per entry of `next_functions`, None where there is none)."""
+    implement `_apply(grad, create_graph)`: the output grad in (a list of them
+    for nodes with several outputs), a tuple of input grads out (one per entry
+    of `next_functions`, None where there is none)."""
     _name = "Node"
     n_outputs = 1
     next_functions = ()
+    exact_grads = False         # input grads always have the inputs' shape and dtype (no check)
+    _slow = False               # hooks, retained grads, or a leaf: the engine's slow path
+    _saved = None               # what backward needs (released after backward)
+    _result = None
     _out_meta = ()              # ((shape, numpy dtype), ...) per output
     _backend = None
-    _hooked = False             # any hook or retained grad: the engine's slow path
+    _hooked = False             # any hook or retained grad
     _tensor_hooks = None        # {output_nr: _HookDict} registered by tensors
     _retain = None              # {output_nr: weakref to the tensor retaining grad}
     _pre_hooks = None
@@ -90,20 +95,20 @@ class Node:
         """fn(grad_inputs, grad_outputs) -> None or replacement grad_inputs."""
         if self._post_hooks is None:
             self._post_hooks = _HookDict()
-        self._hooked = True
+        self._hooked = self._slow = True
         return add_hook(self._post_hooks, fn)
 
     def register_prehook(self, fn):
         """fn(grad_outputs) -> None or replacement grad_outputs."""
         if self._pre_hooks is None:
             self._pre_hooks = _HookDict()
-        self._hooked = True
+        self._hooked = self._slow = True
         return add_hook(self._pre_hooks, fn)
 
     def _tensor_hook_store(self, output_nr):
         if self._tensor_hooks is None:
             self._tensor_hooks = {}
-        self._hooked = True
+        self._hooked = self._slow = True
         store = self._tensor_hooks.get(output_nr)
         if store is None:
             store = self._tensor_hooks[output_nr] = _HookDict()
@@ -119,6 +124,7 @@ class Node:
 class AccumulateGrad(Node):
     """The node of a leaf that requires grad: its backward adds into `.grad`."""
     _name = "torch::autograd::AccumulateGrad"
+    _slow = True
 
     def __init__(self, variable):
         self.variable = variable

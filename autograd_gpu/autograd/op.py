@@ -61,61 +61,20 @@ class Op(Node):
     is_view = False
     differentiable = True
     nondiff_outputs = ()
-    _saved = None
-    _result = None
     _result_ver = 0      # the version of the saved output when saved
     _freed = False
 
     # ---- recording ----------------------------------------------------------
-    # apply1/apply2 are the per-op hot path: they make the output tensor inline
-    # (no Tensor._make call) and record the node only when it will be needed.
+    # Every op class gets its own apply1/apply2 (made by _make_apply1/2 when the
+    # class is defined), with the class's flags baked in: the per-op hot path
+    # is one Python frame plus the op's forward.
 
-    @classmethod
-    def apply1(cls, x, *attrs):
-        """Apply to one tensor input (attrs are non-tensor arguments)."""
-        node = _new(cls)
-        try:
-            y = node.forward(x._data, *attrs)
-        except (ValueError, TypeError, IndexError) as e:
-            raise node._error(e, (x,)) from None
-        b = node.out_backend or x._backend
-        if type(y) is not _ndarray:
-            if type(y) is tuple:
-                return node._wrap_many(y, (x,), attrs)
-            y = _as_array(y, b)
-        out = _new(Tensor)
-        out._data, out._backend, out._vc, out._node, out._rg = y, b, [0], None, False
-        if cls.is_view:
-            _mark_view(out, x, cls, attrs)
-        if x._rg and cls.differentiable and grad_state.enabled:
-            node.next_functions = (edge(x),)
-            node._record(out, (x,))
-        return out
-
-    @classmethod
-    def apply2(cls, a, b, *attrs):
-        """Apply to two tensor inputs on the same device."""
-        bk = a._backend
-        if b._backend is not bk:
-            raise device_mismatch(cls.op_name, a, b)
-        node = _new(cls)
-        da, db = a._data, b._data
-        if da.dtype != db.dtype and cls.promotes:
-            da, db = promote_arrays(a, b)
-        try:
-            y = node.forward(da, db, *attrs)
-        except (ValueError, TypeError, IndexError) as e:
-            raise node._error(e, (a, b)) from None
-        if type(y) is not _ndarray:
-            if type(y) is tuple:
-                return node._wrap_many(y, (a, b), attrs)
-            y = _as_array(y, bk)
-        out = _new(Tensor)
-        out._data, out._backend, out._vc, out._node, out._rg = y, bk, [0], None, False
-        if (a._rg or b._rg) and cls.differentiable and grad_state.enabled:
-            node.next_functions = (edge(a), edge(b))
-            node._record(out, (a, b))
-        return out
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not hasattr(cls, "forward"):          # an abstract family base (Unary, Reduction)
+            return
+        cls.apply1 = staticmethod(_make_apply1(cls))
+        cls.apply2 = staticmethod(_make_apply2(cls))
 
     @classmethod
     def applyN(cls, inputs, *attrs):
@@ -141,7 +100,8 @@ class Op(Node):
         return out
 
     promotes = False     # apply2 casts both inputs to PyTorch's result dtype
-    out_backend = None   # set by forward when the output lives elsewhere (.to(device))
+    moves_device = False  # forward sets self.out_backend (the output lives elsewhere: .to(device))
+    out_backend = None
 
     def _record(self, out, inputs):
         d = out._data
@@ -235,15 +195,25 @@ class Op(Node):
                     vals.append(Tensor._make_output(r, self, i) if create_graph else r)
         return vals
 
-    def _apply(self, grads, create_graph):
-        if self._saved is None and not self.save_result and not self._freed:
-            saved = ()
+    def _apply(self, g, create_graph):
+        saved = self._saved
+        if create_graph or self._freed or self.n_outputs != 1:
+            vals = self._unpack(create_graph) if (saved is not None or self.save_result or self._freed) else ()
+            r = self.backward(g, *vals)
+        elif saved is None:
+            if self.save_result:                 # the common "backward reads the output" case
+                if self._result_vc[0] != self._result_ver:
+                    self._unpack(False)          # raises the version error
+                r = self.backward(g, self._result)
+            else:
+                r = self.backward(g)
+        elif len(saved) == 1 and not self.save_result:
+            t = saved[0]
+            if t._vc[0] != self._versions[0]:
+                self._unpack(False)
+            r = self.backward(g, t._data)
         else:
-            saved = self._unpack(create_graph)
-        if self.n_outputs == 1:
-            r = self.backward(grads[0], *saved)
-        else:
-            r = self.backward(grads, *saved)
+            r = self.backward(g, *self._unpack(False))
         return r if type(r) is tuple else (r,)
 
     def _release(self):
@@ -251,6 +221,98 @@ class Op(Node):
             self._saved = None
             self._result = None
             self._freed = True
+
+
+def _make_apply1(cls):
+    """cls.apply1(x, *attrs): run the op on one tensor, recording the node when
+    x requires grad and grad mode is on."""
+    forward, view, moves = cls.forward, cls.is_view, cls.moves_device
+    diff, save_x, save_y = cls.differentiable, bool(cls.save_inputs), cls.save_result
+
+    def apply1(x, *attrs):
+        node = cls()
+        try:
+            y = forward(node, x._data, *attrs)
+        except (ValueError, TypeError, IndexError) as e:
+            raise node._error(e, (x,)) from None
+        b = node.out_backend if moves else x._backend
+        if type(y) is not _ndarray:
+            if type(y) is tuple:
+                return node._wrap_many(y, (x,), attrs)
+            y = _as_array(y, b)
+        out = _new(Tensor)
+        out._data = y
+        out._backend = b
+        out._vc = [0]
+        out._node = None
+        out._rg = False
+        if view:
+            _mark_view(out, x, cls, attrs)
+        if diff and x._rg and grad_state.enabled:
+            node.next_functions = (edge(x),)
+            node._out_meta = ((y.shape, y.dtype),)
+            node._backend = b
+            if save_x:
+                node._saved = (x,)
+                node._versions = (x._vc[0],)
+            if save_y:
+                node._result = y
+                node._result_vc = out._vc
+            out._node = node
+            out._rg = True
+        return out
+    apply1.__qualname__ = cls.__name__ + ".apply1"
+    return apply1
+
+
+def _make_apply2(cls):
+    """cls.apply2(a, b, *attrs): the same for two tensors on one device."""
+    forward, diff, promotes = cls.forward, cls.differentiable, cls.promotes
+    si, save_y = cls.save_inputs, cls.save_result
+
+    def apply2(a, b, *attrs):
+        bk = a._backend
+        if b._backend is not bk:
+            raise device_mismatch(cls.op_name, a, b)
+        node = cls()
+        da = a._data
+        db = b._data
+        if promotes and da.dtype != db.dtype:
+            da, db = promote_arrays(a, b)
+        try:
+            y = forward(node, da, db, *attrs)
+        except (ValueError, TypeError, IndexError) as e:
+            raise node._error(e, (a, b)) from None
+        if type(y) is not _ndarray:
+            if type(y) is tuple:
+                return node._wrap_many(y, (a, b), attrs)
+            y = _as_array(y, bk)
+        out = _new(Tensor)
+        out._data = y
+        out._backend = bk
+        out._vc = [0]
+        out._node = None
+        out._rg = False
+        if diff and (a._rg or b._rg) and grad_state.enabled:
+            node.next_functions = (edge(a), edge(b))
+            node._out_meta = ((y.shape, y.dtype),)
+            node._backend = bk
+            if si:
+                if si == (0, 1):
+                    node._saved = (a, b)
+                    node._versions = (a._vc[0], b._vc[0])
+                else:
+                    t = b if si == (1,) else a
+                    node._saved = (t,)
+                    node._versions = (t._vc[0],)
+            if save_y:
+                node._result = y
+                node._result_vc = out._vc
+            out._node = node
+            out._rg = True
+        return out
+    apply2.__qualname__ = cls.__name__ + ".apply2"
+    return apply2
 
 
 def _version_error_for(node, t_or_array, index, expected, now=None):
@@ -361,6 +423,21 @@ def _move_retain(t, old_node, old_nr):
 
 # ---- in-place writes --------------------------------------------------------------
 
+def _check_not_multi_output_view(t, op_name):
+    """PyTorch refuses in-place writes (recorded in the graph) to views that come
+    from an op returning several views (split, chunk, unbind), or to views of them."""
+    v = t
+    while v._base is not None and v._view_of is not None:
+        src, cls, attrs = v._view_of
+        if cls is _Piece:
+            op_cls, _, i = attrs
+            raise RuntimeError(f"{op_name}: Output {i} of {op_cls._name} is a view and is being modified "
+                               "inplace. This view is the output of a function that returns multiple views. "
+                               "Such functions do not allow the output views to be modified inplace. You "
+                               "should replace the inplace operation by an out-of-place one.")
+        v = src
+
+
 def check_inplace(t, op_name):
     """Raise before anything changes if `t` may not be written in place."""
     if grad_state.enabled:
@@ -372,6 +449,8 @@ def check_inplace(t, op_name):
         if b is not None and b._node is None and b._rg:
             raise RuntimeError(f"{op_name}: a view of a leaf Variable that requires grad is being "
                                "used in an in-place operation.")
+        if b is not None and t._rg:
+            _check_not_multi_output_view(t, op_name)
     if not t._backend.is_writable(t._data):
         raise RuntimeError(f"{op_name}: unsupported operation: more than one element of the written-to "
                            "tensor refers to a single memory location (an expanded tensor?). Please "
@@ -442,8 +521,7 @@ class CopySlices(Node):
     old base is zero under the view, the written values get the view's part."""
     _name = "torch::autograd::CopySlices"
 
-    def _apply(self, grads, create_graph):
-        g = grads[0]
+    def _apply(self, g, create_graph):
         gd = g._data if create_graph else g
         mask = np.ones_like(gd)          # CuPy arrays take this over (NEP 18)
         replay_view(mask, self.chain)[...] = 0

@@ -5,6 +5,8 @@ number the Scalar overload (`x * 3` is MulBackward1, `1 - x` RsubBackward1).
 Broadcast inputs get their gradients summed back by the engine, not here."""
 import math
 
+import numpy as np
+
 from ..autograd.op import Op
 from ..tensor import Tensor
 from . import prims as P
@@ -112,9 +114,10 @@ class Minimum(Op):
 
 class AddScalar(Op):
     _name, op_name = "AddBackward1", "add"
+    exact_grads = True
 
     def forward(self, x, s):
-        return P.add(promote_for_scalar(x, s), s)
+        return P.add(x if x.dtype.kind == "f" else promote_for_scalar(x, s), s)
 
     def backward(self, g):
         return g
@@ -122,9 +125,10 @@ class AddScalar(Op):
 
 class SubScalar(Op):
     _name, op_name = "SubBackward1", "sub"
+    exact_grads = True
 
     def forward(self, x, s):
-        return P.sub(promote_for_scalar(x, s), s)
+        return P.sub(x if x.dtype.kind == "f" else promote_for_scalar(x, s), s)
 
     def backward(self, g):
         return g
@@ -132,9 +136,10 @@ class SubScalar(Op):
 
 class RsubScalar(Op):                    # s - x
     _name, op_name = "RsubBackward1", "rsub"
+    exact_grads = True
 
     def forward(self, x, s):
-        return P.rsub(promote_for_scalar(x, s), s)
+        return P.rsub(x if x.dtype.kind == "f" else promote_for_scalar(x, s), s)
 
     def backward(self, g):
         return -g
@@ -142,10 +147,11 @@ class RsubScalar(Op):                    # s - x
 
 class MulScalar(Op):
     _name, op_name = "MulBackward1", "mul"
+    exact_grads = True
 
     def forward(self, x, s):
         self.s = s
-        return P.mul(promote_for_scalar(x, s), s)
+        return P.mul(x if x.dtype.kind == "f" else promote_for_scalar(x, s), s)
 
     def backward(self, g):
         return g * self.s
@@ -153,10 +159,11 @@ class MulScalar(Op):
 
 class DivScalar(Op):
     _name, op_name = "DivBackward1", "div"
+    exact_grads = True
 
     def forward(self, x, s):
         self.s = s
-        return P.div(as_float(x), s)
+        return P.div(x if x.dtype.kind == "f" else as_float(x), s)
 
     def backward(self, g):
         return g / self.s
@@ -164,11 +171,12 @@ class DivScalar(Op):
 
 class PowScalar(Op):                     # x ** e
     _name, op_name = "PowBackward0", "pow"
+    exact_grads = True
     save_inputs = (0,)
 
     def forward(self, x, e):
         self.e = e
-        return P.pow(promote_for_scalar(x, e), e)
+        return P.pow(x if x.dtype.kind == "f" else promote_for_scalar(x, e), e)
 
     def backward(self, g, x):
         if self.e == 0:
@@ -178,12 +186,13 @@ class PowScalar(Op):                     # x ** e
 
 class RpowScalar(Op):                    # base ** x
     _name, op_name = "PowBackward2", "pow"
+    exact_grads = True
     save_inputs = (0,)
     save_result = True
 
     def forward(self, x, base):
         self.base = base
-        return P.rpow(promote_for_scalar(x, base), base)
+        return P.rpow(x if x.dtype.kind == "f" else promote_for_scalar(x, base), base)
 
     def backward(self, g, x, y):
         if self.base == 0:               # pow_backward_exponent: 0 where exponent >= 0
@@ -193,6 +202,7 @@ class RpowScalar(Op):                    # base ** x
 
 class Neg(Op):
     _name, op_name = "NegBackward0", "neg"
+    exact_grads = True
 
     def forward(self, x):
         if x.dtype.kind == "b":
@@ -204,67 +214,86 @@ class Neg(Op):
         return -g
 
 
-# ---- the functions behind the operators ---------------------------------------------
+# ---- the functions behind the methods and operators --------------------------------
+# A Tensor operand goes to the tensor op, a Python number to the Scalar overload.
+# Operator forms return NotImplemented for other types, so Python can try the
+# other operand (and then raises its TypeError naming the operator).
+
+def _is_number(b):
+    return isinstance(b, (bool, int, float)) or (isinstance(b, np.generic) and b.dtype.kind in "biuf")
+
+
+def _entry(name, tensor_op, scalar_op, operator):
+    apply2, apply1 = tensor_op.apply2, scalar_op.apply1
+
+    def fn(a, b):
+        t = type(b)
+        if t is Tensor:
+            return apply2(a, b)
+        if t is float or t is int:
+            return apply1(a, b)
+        if operator and not _is_number(b):
+            return NotImplemented
+        return apply1(a, number(b, name))
+    fn.__name__ = fn.__qualname__ = name
+    return fn
+
+
+mul = _entry("mul", Mul, MulScalar, False)
+div = _entry("div", Div, DivScalar, False)
+pow = _entry("pow", Pow, PowScalar, False)
+mul_op = _entry("mul", Mul, MulScalar, True)
+div_op = _entry("div", Div, DivScalar, True)
+pow_op = _entry("pow", Pow, PowScalar, True)
+add_op = _entry("add", Add, AddScalar, True)
+sub_op = _entry("sub", Sub, SubScalar, True)
+
 
 def add(a, b, alpha=1):
+    if alpha == 1:
+        return add_op(a, b) if type(b) is Tensor or _is_number(b) else _bad_operand("add", b)
     if type(b) is Tensor:
-        if alpha == 1:
-            return Add.apply2(a, b)
         return AddScaled.apply2(a, b, number(alpha, "add", "alpha"))
-    s = number(b, "add")
-    if alpha != 1:
-        s = s * number(alpha, "add", "alpha")
-    return AddScalar.apply1(a, s)
+    return AddScalar.apply1(a, number(b, "add") * number(alpha, "add", "alpha"))
 
 
 def sub(a, b, alpha=1):
+    if alpha == 1:
+        return sub_op(a, b) if type(b) is Tensor or _is_number(b) else _bad_operand("sub", b)
     if type(b) is Tensor:
-        if alpha == 1:
-            return Sub.apply2(a, b)
         return SubScaled.apply2(a, b, -number(alpha, "sub", "alpha"))
-    s = number(b, "sub")
-    if alpha != 1:
-        s = s * number(alpha, "sub", "alpha")
-    return SubScalar.apply1(a, s)
+    return SubScalar.apply1(a, number(b, "sub") * number(alpha, "sub", "alpha"))
+
+
+def _bad_operand(name, b):
+    number(b, name)                      # raises the TypeError naming the op
 
 
 def rsub(a, b):
-    """b - a, with b a Python number."""
+    """b - a (the reflected `-`)."""
     if type(b) is Tensor:
         return Sub.apply2(b, a)
+    if not _is_number(b):
+        return NotImplemented
     return RsubScalar.apply1(a, number(b, "rsub"))
-
-
-def mul(a, b):
-    if type(b) is Tensor:
-        return Mul.apply2(a, b)
-    return MulScalar.apply1(a, number(b, "mul"))
-
-
-def div(a, b):
-    if type(b) is Tensor:
-        return Div.apply2(a, b)
-    return DivScalar.apply1(a, number(b, "div"))
 
 
 def rdiv(a, b):
     """b / a with b a Python number: libtorch wraps the number in a tensor (DivBackward0)."""
     from ..creation import scalar_tensor
     if type(b) is not Tensor:
+        if not _is_number(b):
+            return NotImplemented
         b = scalar_tensor(number(b, "div"), a)
     return Div.apply2(b, a)
-
-
-def pow(a, b):
-    if type(b) is Tensor:
-        return Pow.apply2(a, b)
-    return PowScalar.apply1(a, number(b, "pow", "exponent"))
 
 
 def rpow(a, b):
     """b ** a with b a Python number (PowBackward2)."""
     if type(b) is Tensor:
         return Pow.apply2(b, a)
+    if not _is_number(b):
+        return NotImplemented
     return RpowScalar.apply1(a, number(b, "pow", "self"))
 
 

@@ -39,19 +39,12 @@ def _binary(name, outplace):
     direct = _DIRECT.get(name)
 
     def method(self, other, *args, **kwargs):
-        if (direct is not None and not args and not kwargs and not _recording(self, (other,))
-                and type(other) is Tensor and other._backend is self._backend
-                and other._data.dtype == self._data.dtype and self._data.dtype.kind == "f"):
+        if (direct is not None and type(other) is Tensor and not args and not kwargs
+                and other._data.shape == self._data.shape and other._backend is self._backend
+                and other._data.dtype == self._data.dtype and self._data.dtype.kind == "f"
+                and not (grad_state.enabled and (self._rg or other._rg))):
             check_inplace(self, name)
-            d = self._data
-            try:
-                import numpy as np
-                if np.broadcast_shapes(d.shape, other._data.shape) != d.shape:
-                    raise ValueError
-            except ValueError:
-                raise RuntimeError(f"{name}: output with shape {list(d.shape)} doesn't match the broadcast "
-                                   f"shape of {list(d.shape)} and {list(other.shape)}") from None
-            direct(d, other._data)
+            direct(self._data, other._data)
             self._vc[0] += 1
             return self
         return _run(self, name, outplace, (other,) + args, kwargs)

@@ -39,27 +39,12 @@ def _setitem(self, idx, value):
     indexing.setitem(self, idx, value)
 
 
-def _rop(fn):
-    def r(self, other):
-        return fn(self, other)
-    return r
-
-
 def _cmp(fn):
     def c(self, other):
         if other is None or isinstance(other, (str, list, tuple, dict)):
             return NotImplemented
         return fn(self, other)
     return c
-
-
-def _binop(fn):
-    """Operators return NotImplemented for foreign types, so Python can try the other side."""
-    def op(self, other):
-        if not isinstance(other, (Tensor, int, float, bool)) and not hasattr(other, "dtype"):
-            return NotImplemented
-        return fn(self, other)
-    return op
 
 
 def _where_method(self, condition, other):
@@ -70,13 +55,13 @@ METHODS = {
     # arithmetic
     "add": arith.add, "sub": arith.sub, "subtract": arith.sub, "mul": arith.mul, "multiply": arith.mul,
     "div": arith.div, "divide": arith.div, "true_divide": arith.div, "pow": arith.pow,
-    "neg": arith.neg, "negative": arith.neg, "maximum": arith.maximum, "minimum": arith.minimum,
-    "__add__": _binop(arith.add), "__radd__": _binop(arith.add),
-    "__sub__": _binop(arith.sub), "__rsub__": _binop(arith.rsub),
-    "__mul__": _binop(arith.mul), "__rmul__": _binop(arith.mul),
-    "__truediv__": _binop(arith.div), "__rtruediv__": _binop(arith.rdiv),
-    "__pow__": _binop(arith.pow), "__rpow__": _binop(arith.rpow),
-    "__neg__": arith.neg, "__pos__": lambda self: self, "__abs__": pointwise.abs,
+    "maximum": arith.maximum, "minimum": arith.minimum,
+    "__add__": arith.add_op, "__radd__": arith.add_op,
+    "__sub__": arith.sub_op, "__rsub__": arith.rsub,
+    "__mul__": arith.mul_op, "__rmul__": arith.mul_op,
+    "__truediv__": arith.div_op, "__rtruediv__": arith.rdiv,
+    "__pow__": arith.pow_op, "__rpow__": arith.rpow,
+    "__neg__": arith.Neg.apply1, "neg": arith.Neg.apply1, "negative": arith.Neg.apply1, "__pos__": lambda self: self, "__abs__": pointwise.abs,
     "__matmul__": linalg.matmul, "__rmatmul__": lambda self, other: linalg.matmul(other, self),
     "matmul": linalg.matmul, "mm": linalg.mm, "bmm": linalg.bmm, "dot": linalg.dot, "mv": linalg.mv,
     # pointwise

@@ -3,21 +3,17 @@
 The unary ops are one table, as in derivatives.yaml: name, libtorch node,
 forward primitive, backward primitive (a fused kernel on the GPU), and what the
 backward reads: the input x or the result y."""
+import numpy as np
+
 from ..autograd.op import Op
 from ..tensor import Tensor
 from . import prims as P
-from ._util import as_float, number
+from ._util import number
 
 
 class Unary(Op):
     """A one-input pointwise op; subclasses come from the table below."""
-    floating = True               # integer inputs compute in float32 (exp of an int tensor)
-
-    def forward(self, x):
-        return self.fwd(as_float(x) if self.floating else x)
-
-    def backward(self, g, saved=None):
-        return self.bwd(g, saved)
+    exact_grads = True
 
 
 def _sign_bwd(g, saved):
@@ -41,30 +37,39 @@ UNARY = [
     ("relu",    "ReluBackward0",    P.relu,       P.relu_bwd,      "result", False),
 ]
 
-UNARY_OPS = {}
-for _method, _node, _fwd, _bwd, _reads, _floating in UNARY:
-    UNARY_OPS[_method] = type(_node, (Unary,), dict(
-        _name=_node, op_name=_method, fwd=staticmethod(_fwd), bwd=staticmethod(_bwd),
-        floating=_floating, save_inputs=(0,) if _reads == "input" else (),
-        save_result=_reads == "result"))
+_f32 = np.dtype(np.float32)
 
 
-def _unary_fn(method):
-    cls = UNARY_OPS[method]
+def _unary_class(method, node, fwd, bwd, reads, floating):
+    if floating:        # integer inputs compute in float32 (exp of an int tensor)
+        def forward(self, x):
+            return fwd(x if x.dtype.kind == "f" else x.astype(_f32))
+    else:
+        def forward(self, x):
+            return fwd(x)
+    if reads is None:
+        def backward(self, g):
+            return bwd(g, None)
+    else:
+        def backward(self, g, saved):
+            return bwd(g, saved)
+    return type(node, (Unary,), dict(
+        _name=node, op_name=method, forward=forward, backward=backward,
+        save_inputs=(0,) if reads == "input" else (), save_result=reads == "result"))
 
-    def fn(x):
-        return cls.apply1(x)
-    fn.__name__ = method
-    fn.__doc__ = f"Elementwise {method} (grad_fn {cls._name})."
-    return fn
+
+UNARY_OPS = {m: _unary_class(*row) for row in UNARY for m in row[:1]}
 
 
+# The functions (and Tensor methods) are the op classes' apply1 themselves:
+# `x.tanh()` is one call into the recording code.
 exp, log, log1p, sqrt, rsqrt, square, abs, sign, sin, cos, tanh, sigmoid, relu = (
-    _unary_fn(m[0]) for m in UNARY)
+    UNARY_OPS[row[0]].apply1 for row in UNARY)
 
 
 class Clamp(Op):
     _name, op_name = "ClampBackward1", "clamp"
+    exact_grads = True
     save_inputs = (0,)
 
     def forward(self, x, lo, hi):

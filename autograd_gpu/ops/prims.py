@@ -75,10 +75,9 @@ def _where(c, a, b):
 # --- forward: pointwise -------------------------------------------------------
 
 def _sigmoid(x):
-    # exp of -|x| only: no overflow for large |x|, full precision in both tails
-    e = np.exp(-np.abs(x))
-    r = 1 / (1 + e)
-    return np.where(x >= 0, r, e * r)
+    # PyTorch's formula: exp(-x) overflows to inf for very negative x and the
+    # result is then exactly 0, as in PyTorch (the overflow warning is silenced)
+    return 1 / (1 + np.exp(-x))
 
 
 neg = _prim("neg", np.negative, lambda x: -x)
@@ -179,7 +178,8 @@ def _f16_safe(f):
     return g
 
 
-sum = _prim("sum", _f16_safe(lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims)), _sum_t)
+# ufunc.reduce rather than np.sum: the same pairwise sum without np.sum's Python wrapper
+sum = _prim("sum", _f16_safe(lambda x, axis, keepdims: np.add.reduce(x, axis=axis, keepdims=keepdims)), _sum_t)
 mean = _prim("mean", _f16_safe(lambda x, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims)),
              lambda x, axis, keepdims: x.mean(axis, keepdim=keepdims) if axis is not None else x.mean())
 prod = _prim("prod", lambda x, axis, keepdims: np.prod(x, axis=axis, keepdims=keepdims),
@@ -270,7 +270,26 @@ def _sum_to_shape(g, shape):
 
 sum_to_shape = _prim("sum_to_shape", _sum_to_shape)
 reshape = _prim("reshape", lambda a, shape: a.reshape(shape), lambda a, shape: a.reshape(shape))
-expand = _prim("expand", lambda a, shape: np.broadcast_to(a, shape), lambda a, shape: a.expand(shape))
+
+
+def _expand(a, shape):
+    # np.broadcast_to costs microseconds of Python; for small results a filled
+    # array is cheaper, for large ones the zero-copy view wins.
+    if a.size == 1 and isinstance(a, np.ndarray) and len(shape) and _numel(shape) <= 4096:
+        out = np.empty(shape, a.dtype)
+        out[...] = a
+        return out
+    return np.broadcast_to(a, shape)
+
+
+def _numel(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+expand = _prim("expand", _expand, lambda a, shape: a.expand(shape))
 permute = _prim("permute", lambda a, axes: a.transpose(axes), lambda a, axes: a.permute(axes))
 getitem = _prim("getitem", lambda a, idx: a[idx], lambda a, idx: a[idx])
 astype = _prim("astype", lambda a, np_dtype: a.astype(np_dtype), lambda a, np_dtype: a.to(_ag.as_dtype(np_dtype)))

@@ -50,6 +50,7 @@ def infer_shape(shape, numel, op_name):
 
 class View(Op):
     _name, op_name = "ViewBackward0", "view"
+    exact_grads = True
     is_view = True
 
     def forward(self, x, shape):
@@ -102,6 +103,7 @@ def unflatten(x, dim, sizes):
 
 class Squeeze(Op):
     _name, op_name = "SqueezeBackward0", "squeeze"
+    exact_grads = True
     is_view = True
 
     def forward(self, x, axes):
@@ -133,6 +135,7 @@ def squeeze(x, dim=None):
 
 class Unsqueeze(Op):
     _name, op_name = "UnsqueezeBackward0", "unsqueeze"
+    exact_grads = True
     is_view = True
 
     def forward(self, x, dim):
@@ -149,6 +152,7 @@ def unsqueeze(x, dim):
 
 class Permute(Op):
     _name, op_name = "PermuteBackward0", "permute"
+    exact_grads = True
     is_view = True
 
     def forward(self, x, axes):
