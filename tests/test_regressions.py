@@ -122,3 +122,23 @@ def test_retained_grad_follows_inplace_writes(torch, case):
         eval(loss, env).backward()
         grads.append([None if env[n].grad is None else env[n].grad.tolist() for n in names] + [env["x"].grad.tolist()])
     assert grads[1] == grads[0]
+
+
+# Bug: in-place writes (in grad mode, recorded) to an output of split/chunk/
+# unbind, or to a view of one, were accepted; PyTorch refuses them ("This view
+# is the output of a function that returns multiple views"). Without grad, or
+# on pieces of a tensor that does not require grad, both allow them.
+# (found by test_random_graphs)
+@pytest.mark.parametrize("expr", ["x.split(1)[0].add_(1)", "x.chunk(2)[1].mul_(2)", "x.unbind(0)[1].zero_()",
+                                  "x.split([1, 3])[1][0].add_(1)", "x.split(1)[0].view(-1).add_(1)",
+                                  "x.split(1)[0].__setitem__(0, 1.0)"])
+def test_inplace_on_multi_output_view_raises(torch, expr):
+    for lib in (torch, ag):
+        x = lib.ones(4, 2, requires_grad=True) * 1
+        with pytest.raises(RuntimeError, match="output of a function that returns multiple views"):
+            eval(expr)
+        assert x.tolist() == [[1.0, 1.0]] * 4
+        with lib.no_grad():
+            eval(expr)                       # allowed without grad mode
+        x = lib.ones(4, 2)
+        eval(expr)                           # and on pieces of a tensor without grad
