@@ -1,0 +1,297 @@
+"""`ag.nn.functional` (`import autograd_gpu.nn.functional as F`): the
+stateless forms of layers, activations and losses, as in PyTorch.
+
+Built from public Tensor ops only, so every function is differentiable on
+either device and under `create_graph`. Arguments are checked before any
+computation, and errors name the function and the offending shapes/dtypes."""
+import warnings
+
+import numpy as np
+
+from .. import _dtype
+from ..tensor import Tensor
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+# ---- argument checks ------------------------------------------------------------------
+
+def _tensor_arg(x, fn, arg):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fn}(): argument '{arg}' must be Tensor, not {type(x).__name__}")
+    return x
+
+
+def _check_reduction(reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction (expected 'none', 'mean' or 'sum')")
+
+
+def _same_device(fn, a, b, what_a, what_b):
+    if a.device != b.device:
+        raise RuntimeError(f"{fn}: expected all tensors to be on the same device, but {what_a} is on "
+                           f"{a.device} and {what_b} on {b.device}")
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+# ---- activations ----------------------------------------------------------------------
+
+def relu(input, inplace=False):
+    _tensor_arg(input, "relu", "input")
+    return input.relu_() if inplace else input.relu()
+
+
+def tanh(input):
+    return _tensor_arg(input, "tanh", "input").tanh()
+
+
+def sigmoid(input):
+    return _tensor_arg(input, "sigmoid", "input").sigmoid()
+
+
+def _softmax_dim(fn, ndim, dim):
+    if dim is None:
+        warnings.warn(f"Implicit dimension choice for {fn} has been deprecated. Change the call to include "
+                      "dim=X as an argument.", UserWarning, stacklevel=3)
+        return 0 if ndim in (0, 1, 3) else 1
+    return dim
+
+
+def softmax(input, dim=None, dtype=None):
+    _tensor_arg(input, "softmax", "input")
+    dim = _softmax_dim("softmax", input.dim(), dim)
+    if dtype is not None:
+        input = input.to(dtype)
+    return input.softmax(dim)
+
+
+def log_softmax(input, dim=None, dtype=None):
+    _tensor_arg(input, "log_softmax", "input")
+    dim = _softmax_dim("log_softmax", input.dim(), dim)
+    if dtype is not None:
+        input = input.to(dtype)
+    return input.log_softmax(dim)
+
+
+# ---- linear ----------------------------------------------------------------------------
+
+def _check_linear(input, weight, bias, who):
+    """Shapes, dtypes and devices of a linear layer's operands, checked up
+    front (the matmul's own error would not say which layer failed)."""
+    _tensor_arg(input, who, "input")
+    _tensor_arg(weight, who, "weight")
+    if weight.dim() != 2:
+        raise RuntimeError(f"{who}: weight must be 2-D (out_features, in_features), got shape "
+                           f"{list(weight.shape)}")
+    if input.dim() == 0:
+        raise RuntimeError(f"{who}: input must have at least 1 dimension, got a 0-d tensor")
+    in_features = weight.shape[1]
+    if input.shape[-1] != in_features:
+        raise RuntimeError(f"{who}: expected input with {in_features} features in its last dimension, "
+                           f"got input of shape {list(input.shape)} (weight shape {list(weight.shape)})")
+    if input.dtype is not weight.dtype:
+        raise RuntimeError(f"{who}: input dtype {input.dtype.libtorch} does not match the weight dtype "
+                           f"{weight.dtype.libtorch}; convert one of them, e.g. input.to({weight.dtype})")
+    _same_device(who, input, weight, "input", "weight")
+    if bias is not None:
+        _tensor_arg(bias, who, "bias")
+        if tuple(bias.shape) not in ((weight.shape[0],), ()):
+            raise RuntimeError(f"{who}: bias must have shape [{weight.shape[0]}] (out_features), got "
+                               f"{list(bias.shape)}")
+        if bias.dtype is not weight.dtype:
+            raise RuntimeError(f"{who}: bias dtype {bias.dtype.libtorch} does not match the weight dtype "
+                               f"{weight.dtype.libtorch}")
+        _same_device(who, bias, weight, "bias", "weight")
+
+
+def linear(input, weight, bias=None):
+    """y = input @ weight.T + bias; input (*, in_features), weight (out_features, in_features)."""
+    _check_linear(input, weight, bias, "linear")
+    return _linear(input, weight, bias)
+
+
+def _linear(input, weight, bias):
+    out = input.matmul(weight.t())
+    # bias first: a Parameter as the left operand works on every core version
+    return out if bias is None else bias + out
+
+
+# ---- losses ------------------------------------------------------------------------------
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean squared error: ((input - target) ** 2), reduced by `reduction`."""
+    _tensor_arg(input, "mse_loss", "input")
+    _tensor_arg(target, "mse_loss", "target")
+    _check_reduction(reduction)
+    if input.shape != target.shape:
+        try:
+            np.broadcast_shapes(input.shape, target.shape)
+        except ValueError:
+            raise RuntimeError(f"mse_loss: the size of input {list(input.shape)} and target "
+                               f"{list(target.shape)} do not match and cannot be broadcast") from None
+        warnings.warn(f"Using a target size ({list(target.shape)}) that is different to the input size "
+                      f"({list(input.shape)}). This will likely lead to incorrect results due to broadcasting. "
+                      "Please ensure they have the same size.", UserWarning, stacklevel=2)
+    if not input.is_floating_point():
+        raise RuntimeError(f"mse_loss: expected a floating point input, got {input.dtype.libtorch}")
+    _same_device("mse_loss", input, target, "input", "target")
+    return _reduce((input - target).square(), reduction)
+
+
+def _class_layout(fn, input):
+    """(class dim, number of classes) of a loss input: (C,) or (N, C, d1, ...)."""
+    _tensor_arg(input, fn, "input")
+    if not input.is_floating_point():
+        raise RuntimeError(f"{fn}: expected a floating point input (scores per class), got "
+                           f"{input.dtype.libtorch}")
+    if input.dim() == 0:
+        raise RuntimeError(f"{fn}: input must have a class dimension: shape (C,) or (N, C, ...), got a 0-d "
+                           "tensor")
+    c_dim = 0 if input.dim() == 1 else 1
+    return c_dim, input.shape[c_dim]
+
+
+def _check_class_targets(fn, input, target, c_dim, n_classes, ignore_index):
+    """Class-index targets: int64 (or uint8), shaped as input without the class dim, in [0, C)."""
+    if target.dtype not in (_dtype.int64, _dtype.uint8):
+        raise RuntimeError(f"{fn}: expected target dtype to be Long or Byte (class indices), but got "
+                           f"{target.dtype.libtorch}")
+    expected = tuple(input.shape[:c_dim]) + tuple(input.shape[c_dim + 1:])
+    if tuple(target.shape) != expected:
+        if input.dim() == 2 and target.dim() == 1:
+            raise ValueError(f"{fn}: Expected input batch_size ({input.shape[0]}) to match target batch_size "
+                             f"({target.shape[0]}).")
+        if input.dim() <= 2 and target.dim() > 1:
+            raise RuntimeError(f"{fn}: 0D or 1D target tensor expected, multi-target not supported (input "
+                               f"shape {list(input.shape)}, target shape {list(target.shape)})")
+        raise RuntimeError(f"{fn}: Expected target size {list(expected)}, got {list(target.shape)} (input "
+                           f"shape {list(input.shape)})")
+    _same_device(fn, input, target, "input", "target")
+    if target.numel():
+        valid = target[target != ignore_index] if ignore_index is not None else target
+        if valid.numel():
+            lo, hi = int(valid.min().item()), int(valid.max().item())
+            bad = lo if lo < 0 else (hi if hi >= n_classes else None)
+            if bad is not None:
+                raise IndexError(f"{fn}: Target {bad} is out of bounds (expected class indices in "
+                                 f"[0, {n_classes}) or ignore_index={ignore_index})")
+
+
+def _check_weight(fn, weight, input, n_classes):
+    if weight is None:
+        return
+    _tensor_arg(weight, fn, "weight")
+    if tuple(weight.shape) != (n_classes,):
+        raise RuntimeError(f"{fn}: weight tensor should be defined either for all {n_classes} classes or no "
+                           f"classes but got weight tensor of shape: {list(weight.shape)}")
+    if weight.dtype is not input.dtype:
+        raise RuntimeError(f"{fn}: weight dtype {weight.dtype.libtorch} does not match the input dtype "
+                           f"{input.dtype.libtorch}")
+    _same_device(fn, input, weight, "input", "weight")
+
+
+def _flatten_classes(input, target, c_dim, n_classes):
+    """(M, C) scores and (M,) targets: the class dim last, everything else flattened."""
+    if c_dim == 0:
+        return input.reshape(1, n_classes), target.reshape(1)
+    if input.dim() > 2:
+        input = input.movedim(1, -1)
+    return input.reshape(-1, n_classes), target.reshape(-1)
+
+
+def _nll(logp, target, weight, ignore_index, reduction, c_dim, n_classes):
+    """Negative log-likelihood of class indices given log-probabilities:
+    (per-element losses shaped like target or reduced, total weight of the
+    counted elements)."""
+    lp2, t = _flatten_classes(logp, target, c_dim, n_classes)
+    from ..creation import arange
+    valid = t != ignore_index
+    safe = _where(valid, t, 0)             # ignored positions read class 0, then are masked out
+    picked = lp2[arange(lp2.shape[0], device=t.device), safe]
+    if weight is None:
+        w = valid.to(logp.dtype)
+        losses = _where(valid, -picked, 0.0)
+    else:
+        w = _where(valid, weight[safe], 0.0)
+        losses = _where(valid, -(picked * w), 0.0)
+    if reduction == "none":
+        return losses.reshape(target.shape), w
+    if reduction == "sum":
+        return losses.sum(), w
+    return losses.sum() / w.sum(), w
+
+
+def _where(cond, a, b):
+    from ..ops.pointwise import where
+    return where(cond, a, b)
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood of class-index targets; `input` holds
+    log-probabilities, shape (C,) or (N, C, d1, ...)."""
+    c_dim, n_classes = _class_layout("nll_loss", input)
+    _tensor_arg(target, "nll_loss", "target")
+    _check_reduction(reduction)
+    _check_weight("nll_loss", weight, input, n_classes)
+    _check_class_targets("nll_loss", input, target, c_dim, n_classes, ignore_index)
+    return _nll(input, target, weight, ignore_index, reduction, c_dim, n_classes)[0]
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """Cross-entropy of unnormalised scores `input` (C,) or (N, C, d1, ...)
+    against class indices (int64, shaped as input without the class dim) or
+    class probabilities (floating, shaped as input). log_softmax then NLL, so
+    large scores do not overflow."""
+    c_dim, n_classes = _class_layout("cross_entropy", input)
+    _tensor_arg(target, "cross_entropy", "target")
+    _check_reduction(reduction)
+    if not isinstance(label_smoothing, (int, float)) or isinstance(label_smoothing, bool) or \
+            not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    _check_weight("cross_entropy", weight, input, n_classes)
+    probabilities = target.is_floating_point()
+    if probabilities:
+        if target.shape != input.shape:
+            raise RuntimeError(f"cross_entropy: a floating target holds class probabilities and must have the "
+                               f"input's shape {list(input.shape)}, got {list(target.shape)}; class-index "
+                               "targets must be int64")
+        if target.dtype is not input.dtype:
+            raise RuntimeError(f"cross_entropy: target dtype {target.dtype.libtorch} does not match the input "
+                               f"dtype {input.dtype.libtorch}")
+        _same_device("cross_entropy", input, target, "input", "target")
+    else:
+        _check_class_targets("cross_entropy", input, target, c_dim, n_classes, ignore_index)
+
+    logp = input.log_softmax(c_dim)
+    w_b = None
+    if weight is not None:          # class weights broadcast along the class dim
+        w_b = weight.reshape((n_classes,) + (1,) * (input.dim() - c_dim - 1))
+    if probabilities:
+        if label_smoothing > 0:
+            target = target * (1 - label_smoothing) + label_smoothing / n_classes
+        prod = logp * target
+        if w_b is not None:
+            prod = prod * w_b
+        losses = -prod.sum(c_dim)
+        if reduction == "mean":
+            return losses.sum() / (input.numel() // n_classes if input.numel() else 0)
+        return _reduce(losses, reduction)
+
+    nll, w = _nll(logp, target, weight, ignore_index, reduction, c_dim, n_classes)
+    if label_smoothing == 0:
+        return nll
+    valid = (target != ignore_index)
+    smooth = -(logp * w_b).sum(c_dim) if w_b is not None else -logp.sum(c_dim)
+    smooth = _where(valid, smooth, 0.0)
+    if reduction == "mean":
+        smooth = smooth.sum() / w.sum()
+    else:
+        smooth = _reduce(smooth, reduction)
+    return nll * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)

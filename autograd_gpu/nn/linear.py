@@ -1,0 +1,48 @@
+"""`Linear`: y = x @ W.T + b, initialised as PyTorch does."""
+import math
+
+from ..creation import empty
+from . import functional as F
+from . import init
+from .module import Module
+from .parameter import Parameter
+
+
+class Linear(Module):
+    """Affine map from `in_features` to `out_features` over the last dimension.
+
+    weight (out_features, in_features) and bias (out_features,) start as
+    PyTorch's: kaiming_uniform(a=sqrt(5)) for the weight, i.e.
+    U(-1/sqrt(in_features), 1/sqrt(in_features)), and the same bound for the bias."""
+
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        for name, n in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(n, int) or isinstance(n, bool):
+                raise TypeError(f"Linear(): {name} must be an int, got {type(n).__name__}")
+            if n < 0:
+                raise ValueError(f"Linear(): {name} must be >= 0, got {n}")
+        self.in_features = in_features
+        self.out_features = out_features
+        self.weight = Parameter(empty(out_features, in_features, device=device, dtype=dtype))
+        if bias:
+            self.bias = Parameter(empty(out_features, device=device, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input):
+        F._check_linear(input, self.weight, self.bias, self._describe())
+        return F._linear(input, self.weight, self.bias)
+
+    def _describe(self):
+        return f"Linear(in_features={self.in_features}, out_features={self.out_features})"
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

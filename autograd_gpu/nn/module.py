@@ -1,0 +1,479 @@
+"""`Module`: the base class of layers and models, after `torch.nn.Module`.
+
+A module owns parameters, buffers and submodules, registered by assigning
+them as attributes (`self.fc = Linear(3, 2)`, `self.w = Parameter(...)`) and
+kept in three ordered dicts, so that `named_parameters()` and `state_dict()`
+list them in the order they were assigned, recursively. Calling a module calls
+its `forward`."""
+from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
+
+from .. import _dtype
+from ..autograd.grad_mode import no_grad
+from ..backend import device as _device
+from ..tensor import Tensor
+from .parameter import Parameter
+
+
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What `load_state_dict` returns: the keys it did not find, and the ones it did not use."""
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
+
+
+def _addindent(text, spaces):
+    lines = text.split("\n")
+    if len(lines) == 1:
+        return text
+    pad = " " * spaces
+    return lines[0] + "\n" + "\n".join(pad + line for line in lines[1:])
+
+
+def _type_name(value):
+    return type(value).__name__
+
+
+class Module:
+    """Base class of all neural-network modules. Subclasses call
+    `super().__init__()` first, then assign parameters and submodules, and
+    define `forward`."""
+
+    def __init__(self):
+        # plain object attributes: __setattr__ below would route them otherwise
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ---- registration -----------------------------------------------------------
+    def _check_new_name(self, name, kind):
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string, got {_type_name(name)}")
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"cannot assign {kind} before Module.__init__() call")
+        if name == "":
+            raise KeyError(f'{kind} name can\'t be empty string ""')
+        if "." in name:
+            raise KeyError(f'{kind} name can\'t contain ".", got "{name}"')
+
+    def register_parameter(self, name, param):
+        """Add a parameter (a `Parameter`, or None for a declared but absent one)."""
+        self._check_new_name(name, "parameter")
+        if hasattr(self, name) and name not in self._parameters:
+            raise KeyError(f"attribute '{name}' already exists")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{_type_name(param)}' object to parameter '{name}' "
+                            "(ag.nn.Parameter or None required)")
+        if param is not None and not param.is_leaf:
+            raise ValueError(f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must be "
+                             "created explicitly; to express '{name}' as a function of another Tensor, "
+                             "compute the value in the forward() method.")
+        self._parameters[name] = param
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """Add a tensor that is state but not a parameter (saved in the state
+        dict unless `persistent=False`; moved by `to()`)."""
+        self._check_new_name(name, "buffer")
+        if hasattr(self, name) and name not in self._buffers:
+            raise KeyError(f"attribute '{name}' already exists")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{_type_name(tensor)}' object to buffer '{name}' "
+                            "(ag.Tensor or None required)")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers.discard(name)
+        else:
+            self._non_persistent_buffers.add(name)
+
+    def add_module(self, name, module):
+        """Add a submodule (or None)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{_type_name(module)} is not a Module subclass")
+        self._check_new_name(name, "module")
+        if hasattr(self, name) and name not in self._modules:
+            raise KeyError(f"attribute '{name}' already exists")
+        self._modules[name] = module
+
+    register_module = add_module
+
+    def __setattr__(self, name, value):
+        d = self.__dict__
+        params = d.get("_parameters")
+        if isinstance(value, Parameter):
+            if params is None:
+                raise AttributeError("cannot assign parameters before Module.__init__() call")
+            self._forget(name)
+            self.register_parameter(name, value)
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign '{_type_name(value)}' as parameter '{name}' "
+                                "(ag.nn.Parameter or None expected)")
+            params[name] = None
+        elif isinstance(value, Module):
+            if d.get("_modules") is None:
+                raise AttributeError("cannot assign module before Module.__init__() call")
+            self._forget(name)
+            self._modules[name] = value
+        elif d.get("_modules") is not None and name in d["_modules"]:
+            if value is not None:
+                raise TypeError(f"cannot assign '{_type_name(value)}' as child module '{name}' "
+                                "(ag.nn.Module or None expected)")
+            d["_modules"][name] = None
+        elif d.get("_buffers") is not None and name in d["_buffers"]:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign '{_type_name(value)}' as buffer '{name}' "
+                                "(ag.Tensor or None expected)")
+            d["_buffers"][name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def _forget(self, name):
+        """Remove `name` from wherever it is registered (it is being reassigned)."""
+        self.__dict__.pop(name, None)
+        for store in ("_parameters", "_buffers", "_modules"):
+            self.__dict__[store].pop(name, None)
+        self._non_persistent_buffers.discard(name)
+
+    def __getattr__(self, name):
+        # only called when normal lookup fails: look in the registries
+        d = self.__dict__
+        for store in ("_parameters", "_buffers", "_modules"):
+            reg = d.get(store)
+            if reg is not None and name in reg:
+                return reg[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for store in ("_parameters", "_buffers", "_modules"):
+            reg = self.__dict__.get(store)
+            if reg is not None and name in reg:
+                del reg[name]
+                self._non_persistent_buffers.discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def __dir__(self):
+        keys = set(super().__dir__())
+        for store in ("_parameters", "_buffers", "_modules"):
+            keys.update(self.__dict__.get(store, ()))
+        return sorted(keys)
+
+    # ---- traversal ----------------------------------------------------------------
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """(name, module) for this module and every descendant, depth first."""
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
+        yield prefix, self
+        for name, module in self._modules.items():
+            if module is None:
+                continue
+            sub = prefix + ("." if prefix else "") + name
+            yield from module.named_modules(memo, sub, remove_duplicate)
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self):
+        """(name, module) for the direct submodules."""
+        seen = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in seen:
+                seen.add(id(module))
+                yield name, module
+
+    def children(self):
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, store, prefix, recurse, remove_duplicate):
+        seen = set()
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [
+            (prefix, self)]
+        for mod_prefix, module in modules:
+            for name, value in module.__dict__[store].items():
+                if value is None:
+                    continue
+                if remove_duplicate:
+                    if id(value) in seen:
+                        continue
+                    seen.add(id(value))
+                yield mod_prefix + ("." if mod_prefix else "") + name, value
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, parameter), in registration order, submodules after
+        the module's own; a parameter shared by two modules is listed once."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse=True):
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def get_submodule(self, target):
+        """The submodule at a dotted path ("" is the module itself)."""
+        module = self
+        if target == "":
+            return module
+        for part in target.split("."):
+            sub = module._modules.get(part)
+            if sub is None:
+                raise AttributeError(f"{type(module).__name__} has no attribute `{part}` (looking up '{target}')")
+            module = sub
+        return module
+
+    def get_parameter(self, target):
+        mod_path, _, name = target.rpartition(".")
+        module = self.get_submodule(mod_path)
+        p = module._parameters.get(name)
+        if p is None:
+            raise AttributeError(f"{type(module).__name__} has no parameter `{name}`")
+        return p
+
+    def apply(self, fn):
+        """Call fn on every submodule (children first) and on self; returns self."""
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
+
+    # ---- modes and gradients -------------------------------------------------------
+    def train(self, mode=True):
+        if not isinstance(mode, bool):
+            raise ValueError(f"training mode is expected to be boolean, got {_type_name(mode)}")
+        self.training = mode
+        for module in self.children():
+            module.train(mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        """Reset the gradients of all parameters: to None (default), or to zeros."""
+        for p in self.parameters():
+            g = p.grad
+            if g is None:
+                continue
+            if set_to_none:
+                p.grad = None
+            else:
+                if g.grad_fn is not None:
+                    g.detach_()
+                else:
+                    g.requires_grad_(False)
+                with no_grad():
+                    g.zero_()
+
+    # ---- moving between devices and dtypes ----------------------------------------------
+    def to(self, *args, **kwargs):
+        """Move (and/or cast) every parameter and buffer, in place:
+        `to(device)`, `to(dtype)`, `to(device, dtype)`, `to(tensor)`,
+        `to(device=..., dtype=...)`. Only floating tensors change dtype.
+        Parameters stay the same objects, so an optimizer holding them keeps
+        working. Returns self."""
+        device, dtype = _parse_to(args, kwargs)
+
+        def convert(t):
+            return t.to(device=device, dtype=dtype if t.is_floating_point() else None)
+        return self._apply(convert)
+
+    def cuda(self, device=None):
+        return self.to("cuda" if device is None else (device if not isinstance(device, int) else f"cuda:{device}"))
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def float(self):
+        return self.to(_dtype.float32)
+
+    def double(self):
+        return self.to(_dtype.float64)
+
+    def half(self):
+        return self.to(_dtype.float16)
+
+    def _apply(self, fn):
+        """Convert every parameter (with its grad) and buffer by fn; all
+        conversions are computed before anything is replaced, so a failing
+        one (an unusable device) leaves the module as it was."""
+        plan = []          # (kind, module, name, old, new, new_grad)
+        with no_grad():
+            for module in self.modules():
+                for name, p in module._parameters.items():
+                    if p is None:
+                        continue
+                    new = fn(p)
+                    g = p.grad if p.is_leaf else None
+                    new_g = fn(g) if g is not None else None
+                    plan.append(("param", module, name, p, new, new_g))
+                for name, b in module._buffers.items():
+                    if b is not None:
+                        plan.append(("buffer", module, name, b, fn(b), None))
+        done = set()
+        for kind, module, name, old, new, new_g in plan:
+            if kind == "buffer":
+                module._buffers[name] = new
+                continue
+            if id(old) in done:                  # shared parameter: converted once
+                continue
+            done.add(id(old))
+            if new is not old:
+                old.grad = None                  # re-set below, converted like the data
+                old.data = new
+            if new_g is not None:
+                old.grad = new_g
+        return self
+
+    # ---- state dict -----------------------------------------------------------------------
+    def _state_items(self, prefix=""):
+        """(key, tensor) of every parameter and persistent buffer, recursively."""
+        for name, p in self._parameters.items():
+            if p is not None:
+                yield prefix + name, p
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent_buffers:
+                yield prefix + name, b
+        for name, module in self._modules.items():
+            if module is not None:
+                yield from module._state_items(prefix + name + ".")
+
+    def state_dict(self, destination=None, prefix="", keep_vars=False):
+        """An ordered dict from dotted names to the parameters and persistent
+        buffers (detached aliases, sharing memory, unless keep_vars)."""
+        if destination is None:
+            destination = OrderedDict()
+        for key, t in self._state_items(prefix):
+            destination[key] = t if keep_vars else t.detach()
+        return destination
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """Copy parameters and buffers from `state_dict` (any device / dtype:
+        values are converted to the module's). With strict, missing or
+        unexpected keys are an error. Every check runs before any value is
+        written: a failed load changes nothing. Returns (missing_keys,
+        unexpected_keys)."""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        own = OrderedDict(self._state_items())
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        errors = []
+        if strict:
+            if missing:
+                errors.append("Missing key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in missing)))
+            if unexpected:
+                errors.append("Unexpected key(s) in state_dict: {}. ".format(
+                    ", ".join(f'"{k}"' for k in unexpected)))
+        updates = []
+        for key, target in own.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            if not isinstance(value, Tensor):
+                errors.append(f'While copying the parameter named "{key}", expected ag.Tensor from checkpoint '
+                              f"but received {type(value)}")
+                continue
+            if value.shape != target.shape:
+                errors.append(f"size mismatch for {key}: copying a param with shape {list(value.shape)} from "
+                              f"checkpoint, the shape in current model is {list(target.shape)}.")
+                continue
+            updates.append((key, target, value))
+        if errors:
+            raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
+                type(self).__name__, "\n\t".join(errors)))
+        # convert first (device moves can fail), then write
+        with no_grad():
+            converted = [(key, target, value if assign else value.to(device=target.device, dtype=target.dtype))
+                         for key, target, value in updates]
+            if assign:
+                for key, target, value in converted:
+                    mod_path, _, name = key.rpartition(".")
+                    module = self.get_submodule(mod_path)
+                    if name in module._parameters:
+                        setattr(module, name, Parameter(value.detach(), requires_grad=target.requires_grad))
+                    else:
+                        module._buffers[name] = value.detach()
+            else:
+                for key, target, value in converted:
+                    target.copy_(value)
+        return _IncompatibleKeys(missing, unexpected)
+
+    # ---- printing -------------------------------------------------------------------------
+    def extra_repr(self):
+        """The module's own settings, shown inside its repr's parentheses."""
+        return ""
+
+    def _get_name(self):
+        return type(self).__name__
+
+    def __repr__(self):
+        extra = self.extra_repr()
+        lines = extra.split("\n") if extra else []
+        children = [f"({name}): {_addindent(repr(m), 2)}" for name, m in self._modules.items()]
+        body = lines + children
+        if not body:
+            return self._get_name() + "()"
+        if len(lines) == 1 and not children:
+            return f"{self._get_name()}({lines[0]})"
+        return self._get_name() + "(\n  " + "\n  ".join(body) + "\n)"
+
+
+def _parse_to(args, kwargs):
+    """(device, dtype) from the arguments of Module.to, either may be None."""
+    device = kwargs.pop("device", None)
+    dtype = kwargs.pop("dtype", None)
+    kwargs.pop("non_blocking", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, Tensor):
+            device, dtype = a.device, a.dtype
+        elif isinstance(a, _dtype.dtype):
+            dtype = a
+        elif isinstance(a, _device) or (isinstance(a, int) and not isinstance(a, bool)):
+            device = a
+        elif isinstance(a, str):
+            try:
+                device = _device(a)
+            except ValueError:
+                dtype = _dtype.as_dtype(a)
+        else:
+            try:
+                dtype = _dtype.as_dtype(a)
+            except TypeError:
+                raise TypeError(f"to() received an invalid argument {a!r}: expected a device, a dtype "
+                                "or a Tensor") from None
+    if device is not None:
+        device = _device(device)
+    dtype = _dtype.as_dtype(dtype)
+    if dtype is not None and not dtype.is_floating_point:
+        raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
+    return device, dtype
