@@ -142,3 +142,24 @@ def test_inplace_on_multi_output_view_raises(torch, expr):
             eval(expr)                       # allowed without grad mode
         x = lib.ones(4, 2)
         eval(expr)                           # and on pieces of a tensor without grad
+
+
+# Bug: split/chunk of a 0-d tensor raised a bare IndexError ("tuple index out of
+# range"; PyTorch: RuntimeError "split expects at least a 1-dimensional tensor"),
+# unbind of a 0-d tensor the same bare error, and movedim(0, 0) of a 0-d tensor
+# failed in NumPy's transpose; movedim's repeated or unequal dims were not
+# checked. (found by test_random_graphs)
+@pytest.mark.parametrize("expr", ["x.split(1)", "x.split([1])", "x.chunk(2)", "x.unbind()", "x.movedim(0, 0)",
+                                  "x.movedim(-1, 0)", "y.movedim((0, 0), (1, 2))", "y.movedim((0, 1), (1, 1))",
+                                  "y.movedim((0, 1), (1,))", "y.movedim(0.5, 1)", "y.movedim(3, 1)"])
+def test_zero_dim_split_and_movedim(torch, expr):
+    outcomes = []
+    for lib in (torch, ag):
+        x, y = lib.tensor(1.5), lib.zeros(2, 3, 4)
+        try:
+            r = eval(expr)
+            outcomes.append(("ok", tuple(r.shape)))
+        except (RuntimeError, IndexError, TypeError) as e:
+            assert lib is torch or "movedim" in str(e) or expr.split(".")[1][:5] in str(e), str(e)
+            outcomes.append((type(e).__name__,))
+    assert outcomes[1] == outcomes[0]

@@ -214,10 +214,18 @@ def mT(x):
 
 def movedim(x, source, destination):
     n = x.ndim
-    src = [source] if isinstance(source, int) else list(source)
-    dst = [destination] if isinstance(destination, int) else list(destination)
+    src = list(source) if isinstance(source, (list, tuple)) else [source]
+    dst = list(destination) if isinstance(destination, (list, tuple)) else [destination]
     src = [wrap_dim(s, n, "movedim") for s in src]
     dst = [wrap_dim(d, n, "movedim") for d in dst]
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src} dims) should contain "
+                           f"the same number of dims as destination ({dst} dims)")
+    for what, dims in (("source", src), ("destination", dst)):
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"movedim: repeated dim in `{what}` ({dims})")
+    if n == 0:
+        return Permute.apply1(x, ())
     order = [i for i in range(n) if i not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -308,6 +316,8 @@ def _zeros_like_shape(like, shape):
 
 
 def split(x, split_size_or_sections, dim=0):
+    if x.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
     axis = wrap_dim(dim, x.ndim, "split")
     n = x.shape[axis]
     if isinstance(split_size_or_sections, (list, tuple)):
@@ -326,12 +336,16 @@ def split(x, split_size_or_sections, dim=0):
 def chunk(x, chunks, dim=0):
     if not isinstance(chunks, int) or chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    if x.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     axis = wrap_dim(dim, x.ndim, "chunk")
     n = x.shape[axis]
     return split(x, max(1, -(-n // chunks)), axis)
 
 
 def unbind(x, dim=0):
+    if x.ndim == 0:
+        raise IndexError(f"unbind: Dimension specified as {dim} but tensor has no dimensions")
     axis = wrap_dim(dim, x.ndim, "unbind")
     return tuple(p.squeeze(axis) for p in split(x, 1, axis))
 
