@@ -30,10 +30,7 @@ from .creation import (tensor, as_tensor, from_numpy, from_dlpack, zeros, ones, 
                        randn_like, rand_like, manual_seed)
 from .printing import set_printoptions, get_printoptions
 from . import autograd
-try:
-    from . import cuda
-except ImportError:  # TEMP until backend/cuda lands
-    cuda = None
+from . import cuda
 
 float = float32
 double = float64
@@ -67,5 +64,6 @@ def detach(t):
 
 
 from . import nn, optim  # noqa: E402  (built on the public API above)
+from .serialization import save, load  # noqa: E402
 
 __version__ = "0.1.0"

@@ -126,6 +126,10 @@ class Tensor:
     def _version(self):
         return self._vc[0]
 
+    def _bump_version(self):
+        """Record an in-place write made directly to the array (optimizers)."""
+        self._vc[0] += 1
+
     # ---- autograd state ---------------------------------------------------------
     @property
     def requires_grad(self):

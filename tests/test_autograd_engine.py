@@ -100,6 +100,21 @@ def test_gradient_reaches_input_used_twice(device):
     np.testing.assert_allclose(val(x.grad), [7.0])
 
 
+def test_leaf_used_by_two_ops_gets_both_gradients(device):
+    p = ag.tensor([1.0, 2.0], requires_grad=True, device=device)
+    (p * 2 + p * 3).sum().backward()
+    np.testing.assert_allclose(val(p.grad), [5, 5])
+
+
+def test_tensor_subclass_operands(device):
+    x = ag.ones(2, device=device)
+    p = ag.nn.Parameter(ag.full((2,), 3.0, device=device))
+    for r in (ag.add(x, p), x.add(p), x.mul(p), x - p, ag.maximum(x, p), x.sub(p, alpha=2)):
+        assert r.requires_grad
+    x.add_(p.detach())
+    np.testing.assert_allclose(val(x), [4, 4])
+
+
 def test_long_chain_is_iterative(device):
     x = ag.tensor([1.0], requires_grad=True, device=device)
     y = x

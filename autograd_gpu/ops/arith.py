@@ -232,6 +232,8 @@ def _entry(name, tensor_op, scalar_op, operator):
             return apply2(a, b)
         if t is float or t is int:
             return apply1(a, b)
+        if isinstance(b, Tensor):          # a subclass (nn.Parameter)
+            return apply2(a, b)
         if operator and not _is_number(b):
             return NotImplemented
         return apply1(a, number(b, name))
@@ -251,16 +253,16 @@ sub_op = _entry("sub", Sub, SubScalar, True)
 
 def add(a, b, alpha=1):
     if alpha == 1:
-        return add_op(a, b) if type(b) is Tensor or _is_number(b) else _bad_operand("add", b)
-    if type(b) is Tensor:
+        return add_op(a, b) if isinstance(b, Tensor) or _is_number(b) else _bad_operand("add", b)
+    if isinstance(b, Tensor):
         return AddScaled.apply2(a, b, number(alpha, "add", "alpha"))
     return AddScalar.apply1(a, number(b, "add") * number(alpha, "add", "alpha"))
 
 
 def sub(a, b, alpha=1):
     if alpha == 1:
-        return sub_op(a, b) if type(b) is Tensor or _is_number(b) else _bad_operand("sub", b)
-    if type(b) is Tensor:
+        return sub_op(a, b) if isinstance(b, Tensor) or _is_number(b) else _bad_operand("sub", b)
+    if isinstance(b, Tensor):
         return SubScaled.apply2(a, b, -number(alpha, "sub", "alpha"))
     return SubScalar.apply1(a, number(b, "sub") * number(alpha, "sub", "alpha"))
 
@@ -271,7 +273,7 @@ def _bad_operand(name, b):
 
 def rsub(a, b):
     """b - a (the reflected `-`)."""
-    if type(b) is Tensor:
+    if isinstance(b, Tensor):
         return Sub.apply2(b, a)
     if not _is_number(b):
         return NotImplemented
@@ -281,7 +283,7 @@ def rsub(a, b):
 def rdiv(a, b):
     """b / a with b a Python number: libtorch wraps the number in a tensor (DivBackward0)."""
     from ..creation import scalar_tensor
-    if type(b) is not Tensor:
+    if not isinstance(b, Tensor):
         if not _is_number(b):
             return NotImplemented
         b = scalar_tensor(number(b, "div"), a)
@@ -290,7 +292,7 @@ def rdiv(a, b):
 
 def rpow(a, b):
     """b ** a with b a Python number (PowBackward2)."""
-    if type(b) is Tensor:
+    if isinstance(b, Tensor):
         return Pow.apply2(b, a)
     if not _is_number(b):
         return NotImplemented
@@ -302,12 +304,12 @@ def neg(a):
 
 
 def maximum(a, b):
-    if type(b) is not Tensor:
+    if not isinstance(b, Tensor):
         raise TypeError(f"maximum(): argument 'other' must be Tensor, not {type(b).__name__}")
     return Maximum.apply2(a, b)
 
 
 def minimum(a, b):
-    if type(b) is not Tensor:
+    if not isinstance(b, Tensor):
         raise TypeError(f"minimum(): argument 'other' must be Tensor, not {type(b).__name__}")
     return Minimum.apply2(a, b)

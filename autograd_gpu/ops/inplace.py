@@ -39,7 +39,7 @@ def _binary(name, outplace):
     direct = _DIRECT.get(name)
 
     def method(self, other, *args, **kwargs):
-        if (direct is not None and type(other) is Tensor and not args and not kwargs
+        if (direct is not None and isinstance(other, Tensor) and not args and not kwargs
                 and other._data.shape == self._data.shape and other._backend is self._backend
                 and other._data.dtype == self._data.dtype and self._data.dtype.kind == "f"
                 and not (grad_state.enabled and (self._rg or other._rg))):

@@ -72,12 +72,72 @@ def _where(c, a, b):
     return np.where(c, a, b) if not isinstance(c, Tensor) else _ag.where(c, a, b)
 
 
+_MASK_INT = {2: np.int16, 4: np.int32, 8: np.int64}
+
+
+def _keep(mask, g):
+    """g where mask, else +0 (np.where(mask, g, 0)): on NumPy arrays a bitwise
+    AND of g's bits with an all-ones/all-zeros mask, which is exact for NaN,
+    inf and -0 and several times faster than np.where."""
+    if type(g) is _nd and g.dtype.kind == "f" and g.shape == getattr(mask, "shape", None):
+        ints = _MASK_INT[g.itemsize]
+        m = mask.astype(ints)
+        np.negative(m, out=m)
+        np.bitwise_and(g.view(ints), m, out=m)
+        return m.view(g.dtype)
+    return _where(mask, g, 0)
+
+
+def _drop(mask, g):
+    """+0 where mask, else g (np.where(mask, 0, g)), the same way."""
+    if type(g) is _nd and g.dtype.kind == "f" and g.shape == getattr(mask, "shape", None):
+        ints = _MASK_INT[g.itemsize]
+        m = mask.astype(ints)
+        m -= 1
+        np.bitwise_and(g.view(ints), m, out=m)
+        return m.view(g.dtype)
+    return _where(mask, 0, g)
+
+
 # --- forward: pointwise -------------------------------------------------------
 
 def _sigmoid(x):
-    # PyTorch's formula: exp(-x) overflows to inf for very negative x and the
-    # result is then exactly 0, as in PyTorch (the overflow warning is silenced)
-    return 1 / (1 + np.exp(-x))
+    # PyTorch's formula 1 / (1 + exp(-x)): for very negative x, exp overflows to
+    # inf and the result is exactly 0, as in PyTorch (the warning is silenced).
+    # Computed in one buffer (large inputs: one allocation, not four).
+    if x.ndim == 0:
+        return 1 / (1 + np.exp(-x))
+    e = np.negative(x)
+    np.exp(e, out=e)
+    e += 1
+    return np.reciprocal(e, out=e)
+
+
+def _pow(a, b):
+    # PyTorch's pow_tensor_scalar: common Python exponents by multiplication or
+    # sqrt (as the CUDA kernel pow_scalar does)
+    if type(b) is not float and type(b) is not int or a.dtype.kind != "f":
+        return np.power(a, b)
+    if b == 2:
+        return np.square(a)
+    if b == 3:
+        return a * a * a
+    if b == 0.5:
+        return np.sqrt(a)
+    if b == -0.5:
+        return np.reciprocal(np.sqrt(a))
+    if b == -1:
+        return np.reciprocal(a)
+    if b == -2:
+        return np.reciprocal(np.square(a))
+    return np.power(a, b)
+
+
+def _clamp(x, lo, hi):
+    # max/min rather than np.clip (whose Python wrapper costs more than the work)
+    if lo is not None:
+        x = np.maximum(x, lo)
+    return x if hi is None else np.minimum(x, hi)
 
 
 neg = _prim("neg", np.negative, lambda x: -x)
@@ -95,14 +155,14 @@ cos = _prim("cos", np.cos, lambda x: x.cos())
 tanh = _prim("tanh", np.tanh, lambda x: x.tanh())
 sigmoid = _prim("sigmoid", _sigmoid, lambda x: x.sigmoid())
 relu = _prim("relu", lambda x: np.maximum(x, 0), lambda x: x.relu())
-clamp = _prim("clamp", lambda x, lo, hi: np.clip(x, lo, hi), lambda x, lo, hi: x.clamp(lo, hi))
+clamp = _prim("clamp", _clamp, lambda x, lo, hi: x.clamp(lo, hi))
 
 add = _prim("add", np.add, lambda a, b: a + b)
 sub = _prim("sub", np.subtract, lambda a, b: a - b)
 rsub = _prim("rsub", lambda x, s: np.subtract(s, x), lambda x, s: s - x)          # s - x
 mul = _prim("mul", np.multiply, lambda a, b: a * b)
 div = _prim("div", np.true_divide, lambda a, b: a / b)
-pow = _prim("pow", np.power, lambda a, b: a ** b)
+pow = _prim("pow", _pow, lambda a, b: a ** b)
 rpow = _prim("rpow", lambda e, base: np.power(base, e), lambda e, base: base ** e)
 maximum = _prim("maximum", np.maximum, lambda a, b: _ag.maximum(a, b))
 minimum = _prim("minimum", np.minimum, lambda a, b: _ag.minimum(a, b))
@@ -130,24 +190,38 @@ square_bwd = _prim("square_bwd", lambda g, x: g * (x * 2))
 abs_bwd = _prim("abs_bwd", lambda g, x: g * sign(x))
 sin_bwd = _prim("sin_bwd", lambda g, x: g * cos(x))
 cos_bwd = _prim("cos_bwd", lambda g, x: g * -sin(x))
-tanh_bwd = _prim("tanh_bwd", lambda g, y: g * (1 - y * y))
-sigmoid_bwd = _prim("sigmoid_bwd", lambda g, y: g * ((1 - y) * y))
+
+
+def _tanh_bwd(g, y):
+    t = y * y                        # g * (1 - y*y) in one buffer
+    np.subtract(1, t, out=t)
+    return np.multiply(g, t, out=t) if t.shape == np.shape(g) else g * t
+
+
+def _sigmoid_bwd(g, y):
+    t = 1 - y                        # g * ((1 - y) * y) in one buffer
+    t *= y
+    return np.multiply(g, t, out=t) if t.shape == np.shape(g) else g * t
+
+
+tanh_bwd = _prim("tanh_bwd", _tanh_bwd, lambda g, y: g * (1 - y * y))
+sigmoid_bwd = _prim("sigmoid_bwd", _sigmoid_bwd, lambda g, y: g * ((1 - y) * y))
 # threshold_backward: zero where result <= 0 (a NaN result lets the gradient through)
-relu_bwd = _prim("relu_bwd", lambda g, y: _where(y <= 0, 0, g))
+relu_bwd = _prim("relu_bwd", lambda g, y: _drop(y <= 0, g))
 
 
 def _clamp_bwd(g, x, lo, hi):
     # clamp_backward: the gradient passes where lo <= x <= hi (NaN x: blocked)
     if lo is None:
-        return _where(x <= hi, g, 0)
+        return _keep(x <= hi, g)
     if hi is None:
-        return _where(x >= lo, g, 0)
-    return _where((x >= lo) & (x <= hi), g, 0)
+        return _keep(x >= lo, g)
+    return _keep((x >= lo) & (x <= hi), g)
 
 
 clamp_bwd = _prim("clamp_bwd", _clamp_bwd)
 # pow_backward with a Python exponent (e != 0; e == 0 gives zeros, in the op)
-pow_bwd = _prim("pow_bwd", lambda g, x, e: g * (pow(x, e - 1) * e))
+pow_bwd = _prim("pow_bwd", lambda g, x, e: g * (x * 2.0) if e == 2 else g * (pow(x, e - 1) * e))
 # pow_backward_self with a tensor exponent
 pow_bwd_base = _prim("pow_bwd_base", lambda g, x, e: _where(e == 0, 0, g * (e * pow(x, e - 1))))
 # pow_backward_exponent: 0 where base == 0 and exponent >= 0, else grad * result * log(base)
@@ -160,7 +234,7 @@ minimum_bwd = _prim("minimum_bwd", lambda g, a, b: _where(a > b, 0, _where(a == 
 logsumexp_bwd = _prim("logsumexp_bwd", lambda g, x, r: g * exp(x - r))
 var_bwd = _prim("var_bwd", lambda g, x, mean, scale: (x - mean) * (g * scale))
 # scale_grad_by_count: ties in amax/amin/max()/min() share the gradient evenly
-select_bwd = _prim("select_bwd", lambda g, mask, count: _where(mask, g / count, 0))
+select_bwd = _prim("select_bwd", lambda g, mask, count: _keep(mask, g / count))
 
 
 # --- reductions -----------------------------------------------------------------
@@ -252,18 +326,35 @@ prod_others = _prim("prod_others", _prod_others, _prod_others_t)
 
 # --- structure: reshaping, broadcasting, indexing ---------------------------------
 
+_REDUCE_PLAN = {}
+
+
+def _reduce_plan(gshape, shape):
+    """The axes to sum to undo broadcasting gshape -> shape (leading dims, then
+    size-1 dims), and whether a reshape follows. Cached: a training loop asks
+    the same question every step."""
+    key = (gshape, shape)
+    plan = _REDUCE_PLAN.get(key)
+    if plan is None:
+        lead = len(gshape) - len(shape)
+        axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape)
+                                           if n == 1 and gshape[i + lead] != 1)
+        plan = _REDUCE_PLAN[key] = (axes, lead > 0)
+        if len(_REDUCE_PLAN) > 4096:
+            _REDUCE_PLAN.clear()
+    return plan
+
+
 def _sum_to_shape(g, shape):
-    """Undo broadcasting: sum `g` down to `shape` (leading dims, then size-1 dims)."""
-    gshape = g.shape
-    if tuple(gshape) == tuple(shape):
+    """Undo broadcasting: sum `g` down to `shape`."""
+    gshape = tuple(g.shape)
+    shape = tuple(shape)
+    if gshape == shape:
         return g
-    lead = len(gshape) - len(shape)
-    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
+    axes, reshape_after = _reduce_plan(gshape, shape)
     if axes:
         g = sum(g, axes, True)
-    if lead:
-        g = reshape(g, shape)
-    elif axes and tuple(g.shape) != tuple(shape):
+    if reshape_after or tuple(g.shape) != shape:
         g = reshape(g, shape)
     return g
 
