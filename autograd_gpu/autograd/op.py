@@ -473,8 +473,10 @@ def commit_inplace(t, res, op_name):
     if node is not None and node._saved is not None and _any_is(node._saved, t):
         # backward needs the values t had before this write (x.mul_(y) needs x):
         # keep a snapshot, with t's old place in the graph
-        node._saved = tuple(_snapshot(s) if s is t else s for s in node._saved)
-        node._versions = tuple(0 if s is t else v for s, v in zip(node._saved, node._versions))
+        # (a snapshot starts at version 0: set the versions before replacing t)
+        saved = node._saved
+        node._versions = tuple(0 if s is t else v for s, v in zip(saved, node._versions))
+        node._saved = tuple(_snapshot(s) if s is t else s for s in saved)
     t._data[...] = d
     t._vc[0] += 1
     if not res._rg:
