@@ -186,3 +186,20 @@ def test_inplace_needing_old_value_after_earlier_inplace(torch, op):
         grads.append((x.grad.tolist(), w.grad.tolist() if w.grad is not None else None))
     np.testing.assert_allclose(np.array(grads[1][0]), np.array(grads[0][0]), rtol=1e-12)
     assert (grads[1][1] is None) == (grads[0][1] is None)
+
+
+# Bug: backward of relu, tanh, sigmoid, clamp (and anything using the fused
+# NumPy twins with out=) crashed on 0-d tensors with NumPy's "TypeError: return
+# arrays must be of ArrayType": NumPy returns scalars for 0-d operands.
+# (found by test_random_graphs, after the "Faster NumPy twins" change)
+@pytest.mark.parametrize("op", ["relu", "tanh", "sigmoid", "abs", "exp", "sin", "sqrt", "square",
+                                "clamp(0, 1)", "clamp(min=0.7)", "clamp(max=0.2)"])
+@pytest.mark.parametrize("value", [0.5, 0.0, -1.5])
+def test_pointwise_backward_on_zero_dim(torch, op, value):
+    grads = []
+    for lib in (torch, ag):
+        x = lib.tensor(abs(value) if op == "sqrt" and value else value, dtype=lib.float64, requires_grad=True)
+        y = eval(f"x.{op if '(' in op else op + '()'}")
+        (g,) = lib.autograd.grad(y * 3, x, create_graph=True)
+        grads.append([y.item(), g.item()])
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12)

@@ -79,7 +79,8 @@ def _keep(mask, g):
     """g where mask, else +0 (np.where(mask, g, 0)): on NumPy arrays a bitwise
     AND of g's bits with an all-ones/all-zeros mask, which is exact for NaN,
     inf and -0 and several times faster than np.where."""
-    if type(g) is _nd and g.dtype.kind == "f" and g.shape == getattr(mask, "shape", None):
+    # (0-d operands: NumPy's comparisons give a scalar mask, which has no out=)
+    if type(g) is _nd and type(mask) is _nd and g.dtype.kind == "f" and g.shape == mask.shape:
         ints = _MASK_INT[g.itemsize]
         m = mask.astype(ints)
         np.negative(m, out=m)
@@ -90,7 +91,7 @@ def _keep(mask, g):
 
 def _drop(mask, g):
     """+0 where mask, else g (np.where(mask, 0, g)), the same way."""
-    if type(g) is _nd and g.dtype.kind == "f" and g.shape == getattr(mask, "shape", None):
+    if type(g) is _nd and type(mask) is _nd and g.dtype.kind == "f" and g.shape == mask.shape:
         ints = _MASK_INT[g.itemsize]
         m = mask.astype(ints)
         m -= 1
@@ -194,12 +195,16 @@ cos_bwd = _prim("cos_bwd", lambda g, x: g * -sin(x))
 
 def _tanh_bwd(g, y):
     t = y * y                        # g * (1 - y*y) in one buffer
+    if type(t) is not _nd:           # 0-d: NumPy gives a scalar, which has no out=
+        return g * (1 - t)
     np.subtract(1, t, out=t)
     return np.multiply(g, t, out=t) if t.shape == np.shape(g) else g * t
 
 
 def _sigmoid_bwd(g, y):
     t = 1 - y                        # g * ((1 - y) * y) in one buffer
+    if type(t) is not _nd:           # 0-d: NumPy gives a scalar, which has no out=
+        return g * (t * y)
     t *= y
     return np.multiply(g, t, out=t) if t.shape == np.shape(g) else g * t
 
