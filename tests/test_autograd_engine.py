@@ -530,10 +530,10 @@ def test_training_loop_memory_is_flat():
     assert now - base < 64 * 1024, f"memory grew by {now - base} bytes over 1000 steps"
 
 
-def test_keyboard_interrupt_mid_backward_leaves_no_partial_state(device):
+def _interrupted_graph(device):
     a = ag.ones(2, requires_grad=True, device=device)
     b = ag.ones(2, requires_grad=True, device=device)
-    h = a * 3                       # a's branch is reached before the interrupt point below
+    h = a * 3
     mid = b * 2
     calls = {"n": 0}
 
@@ -542,10 +542,24 @@ def test_keyboard_interrupt_mid_backward_leaves_no_partial_state(device):
         if calls["n"] == 1:
             raise KeyboardInterrupt
     mid.register_hook(interrupt)
-    loss = (h.sum() + (mid * mid).sum())
+    return a, b, h.sum() + (mid * mid).sum()
+
+
+def test_keyboard_interrupt_mid_backward_retained_graph_stays_usable(device):
+    a, b, loss = _interrupted_graph(device)
     with pytest.raises(KeyboardInterrupt):
-        loss.backward()
+        loss.backward(retain_graph=True)
     assert a.grad is None and b.grad is None        # nothing half-accumulated
     loss.backward()                                  # graph intact: works again
     np.testing.assert_allclose(val(a.grad), [3, 3])
     np.testing.assert_allclose(val(b.grad), [8, 8])
+
+
+def test_keyboard_interrupt_mid_backward_frees_graph_cleanly(device):
+    a, b, loss = _interrupted_graph(device)
+    with pytest.raises(KeyboardInterrupt):
+        loss.backward()
+    assert a.grad is None and b.grad is None        # nothing half-accumulated
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        loss.backward()                              # cleanly freed, not half-working
+    assert a.grad is None and b.grad is None

@@ -1,9 +1,13 @@
 """The backward pass: count dependencies, then run each node once all the
 gradients flowing into it have arrived. Iterative (no recursion), so graphs of
-any depth work. Effects the user can see (accumulation into `.grad`, retained
-grads, freeing saved tensors) are applied only once the whole pass succeeded:
-an exception or KeyboardInterrupt halfway leaves no gradient half-accumulated
-and the graph intact."""
+any depth work.
+
+Saved tensors are freed node by node as the pass goes (unless retain_graph),
+so memory peaks no higher than the forward pass left it. Accumulation into
+`.grad` and retained grads are applied only once the whole pass succeeded: an
+exception or KeyboardInterrupt halfway leaves no gradient half-accumulated,
+and the graph either intact (retain_graph=True) or entirely freed, so that a
+second backward raises the usual retain_graph error rather than half-working."""
 import numpy as np
 
 from . import op as _op
@@ -155,7 +159,6 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
             buf[nr] = _add(buf[nr], g)
     ready = [(n, buffers.pop(n)) for n in roots if not deps.get(n)]
     pending = []            # user-visible effects, applied once the pass succeeded
-    to_release = []         # nodes that saved tensors: freed once the pass succeeded
 
     prev_mode = grad_state.enabled
     grad_state.enabled = create_graph
@@ -175,8 +178,8 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
                 out = node._apply(grad, create_graph)
                 if node._post_hooks:
                     out = _call_post_hooks(node, out, grad, create_graph)
-                if node._saved is not None or node._result is not None:
-                    to_release.append(node)
+                if not retain_graph and (node._saved is not None or node._result is not None):
+                    node._release()
             exact = node.exact_grads
             i = 0
             for nxt, nr in nf:
@@ -206,12 +209,16 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
                         else:
                             deps[nxt] = d - 1
                 i += 1
+    except BaseException:
+        if not retain_graph:             # leave the graph entirely freed, not half
+            for node in roots:
+                node._release()
+            for node in deps:
+                node._release()
+        raise
     finally:
         grad_state.enabled = prev_mode
     # the pass succeeded: make its effects visible
-    if not retain_graph:
-        for node in to_release:
-            node._release()
     for fn, t, g in pending:
         fn(t, g, create_graph)
     return captured

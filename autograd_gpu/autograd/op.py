@@ -62,6 +62,7 @@ class Op(Node):
     differentiable = True
     nondiff_outputs = ()
     _result_ver = 0      # the version of the saved output when saved
+    _aux = None          # arrays derived in forward for backward (set with _saved = ())
     _freed = False
 
     # ---- recording ----------------------------------------------------------
@@ -175,7 +176,7 @@ class Op(Node):
             raise RuntimeError(FREED_MSG)
         vals = []
         saved = self._saved
-        if saved is not None:
+        if saved:
             versions = self._versions
             for i in range(len(saved)):
                 t = saved[i]
@@ -198,9 +199,9 @@ class Op(Node):
     def _apply(self, g, create_graph):
         saved = self._saved
         if create_graph or self._freed or self.n_outputs != 1:
-            vals = self._unpack(create_graph) if (saved is not None or self.save_result or self._freed) else ()
+            vals = self._unpack(create_graph) if (saved or self.save_result or self._freed) else ()
             r = self.backward(g, *vals)
-        elif saved is None:
+        elif not saved:                          # None, or () when only _aux was kept
             if self.save_result:                 # the common "backward reads the output" case
                 if self._result_vc[0] != self._result_ver:
                     self._unpack(False)          # raises the version error
@@ -220,6 +221,7 @@ class Op(Node):
         if self._saved is not None or self._result is not None:
             self._saved = None
             self._result = None
+            self._aux = None
             self._freed = True
 
 

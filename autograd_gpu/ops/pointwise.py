@@ -5,6 +5,7 @@ forward primitive, backward primitive (a fused kernel on the GPU), and what the
 backward reads: the input x or the result y."""
 import numpy as np
 
+from ..autograd.grad_mode import state as grad_state
 from ..autograd.op import Op
 from ..tensor import Tensor
 from . import prims as P
@@ -68,16 +69,23 @@ exp, log, log1p, sqrt, rsqrt, square, abs, sign, sin, cos, tanh, sigmoid, relu =
 
 
 class Clamp(Op):
+    """clamp with Python bounds. Backward needs only where lo <= x <= hi, so
+    the node keeps that boolean mask (1 byte an element) instead of the input:
+    in an MLP that is one hidden-layer array less held through backward."""
     _name, op_name = "ClampBackward1", "clamp"
     exact_grads = True
-    save_inputs = (0,)
 
     def forward(self, x, lo, hi):
-        self.lo, self.hi = lo, hi
+        if grad_state.enabled:           # (the mask is only needed if recorded)
+            self._saved = ()
+            self._aux = P.clamp_mask(x, lo, hi)
         return P.clamp(x, lo, hi)
 
-    def backward(self, g, x):
-        return P.clamp_bwd(g, x, self.lo, self.hi)
+    def backward(self, g):
+        mask = self._aux
+        if isinstance(g, Tensor):
+            mask = Tensor._make(mask, g._backend)
+        return P.mask_bwd(g, mask)
 
 
 class ClampTensor(Op):

@@ -86,7 +86,7 @@ def _keep(mask, g):
         np.negative(m, out=m)
         np.bitwise_and(g.view(ints), m, out=m)
         return m.view(g.dtype)
-    return _where(mask, g, 0)
+    return where(mask, g, 0)
 
 
 def _drop(mask, g):
@@ -97,7 +97,7 @@ def _drop(mask, g):
         m -= 1
         np.bitwise_and(g.view(ints), m, out=m)
         return m.view(g.dtype)
-    return _where(mask, 0, g)
+    return where(mask, 0, g)
 
 
 # --- forward: pointwise -------------------------------------------------------
@@ -225,6 +225,20 @@ def _clamp_bwd(g, x, lo, hi):
 
 
 clamp_bwd = _prim("clamp_bwd", _clamp_bwd)
+
+
+def _clamp_mask(x, lo, hi):
+    # where clamp lets the gradient through: lo <= x <= hi (NaN x: nowhere)
+    if lo is None:
+        return x <= hi
+    if hi is None:
+        return x >= lo
+    return (x >= lo) & (x <= hi)
+
+
+clamp_mask = _prim("clamp_mask", _clamp_mask)
+# g where the saved boolean mask holds, else 0 (clamp's backward from its mask)
+mask_bwd = _prim("mask_bwd", lambda g, mask: _keep(mask, g))
 # pow_backward with a Python exponent (e != 0; e == 0 gives zeros, in the op)
 pow_bwd = _prim("pow_bwd", lambda g, x, e: g * (x * 2.0) if e == 2 else g * (pow(x, e - 1) * e))
 # pow_backward_self with a tensor exponent
