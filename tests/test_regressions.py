@@ -203,3 +203,22 @@ def test_pointwise_backward_on_zero_dim(torch, op, value):
         (g,) = lib.autograd.grad(y * 3, x, create_graph=True)
         grads.append([y.item(), g.item()])
     np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12)
+
+
+# Bug: backward through split/chunk/unbind that produced ONE piece (chunk(1),
+# split(n) of a dim of size <= n) crashed with NumPy's "zero-dimensional arrays
+# cannot be concatenated": the engine hands a one-output node its gradient
+# alone, not in a tuple. (found by test_random_graphs)
+@pytest.mark.parametrize("expr", ["x.chunk(1, 0)[0]", "x.split(5)[0]", "x.split([2])[0]", "x.unbind(0)[0]",
+                                  "x.chunk(3, 1)[0]"])
+def test_backward_through_single_piece_split(torch, expr):
+    grads = []
+    for lib in (torch, ag):
+        x = lib.tensor([[0.5, -1.0]], dtype=lib.float64, requires_grad=True).expand(2, 2) * 1 if "unbind" not in expr \
+            else lib.tensor([[0.5, -1.0]], dtype=lib.float64, requires_grad=True) * 1
+        x.retain_grad()
+        y = eval(expr)
+        (g,) = lib.autograd.grad((y * 3).sum(), x, create_graph=True)
+        (y * 2).sum().backward()
+        grads.append((g.tolist(), x.grad.tolist()))
+    assert grads[1] == grads[0]

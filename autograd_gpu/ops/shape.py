@@ -294,6 +294,8 @@ class Split(Op):
         return tuple(pieces)
 
     def backward(self, grads):
+        if type(grads) is not tuple and type(grads) is not list:
+            grads = (grads,)                 # one piece: the engine passes its gradient alone
         parts = []
         for g, s in zip(grads, self.sizes):
             if g is None:                    # an unused piece contributes zeros
