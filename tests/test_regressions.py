@@ -222,3 +222,19 @@ def test_backward_through_single_piece_split(torch, expr):
         (y * 2).sum().backward()
         grads.append((g.tolist(), x.grad.tolist()))
     assert grads[1] == grads[0]
+
+
+# Bug: `leaf[bad basic index] = v` raised the in-place-on-leaf RuntimeError
+# where PyTorch raises the IndexError of the index (PyTorch checks a basic index
+# first, the in-place rules next, an advanced index last). (found by test_random_graphs)
+@pytest.mark.parametrize("stmt", ["x[5] = 1.0", "x[[5]] = 1.0", "x[0, 0, 0] = 1.0", "x[x > 0] = 1.0",
+                                  "x[lib.tensor([0.5])] = 1.0", "x[::-1] = 1.0", "x[0, 0, :, :] = 2.0"])
+def test_setitem_error_order_matches_pytorch(torch, stmt):
+    kinds = []
+    for lib in (torch, ag):
+        x = lib.ones(2, 2, requires_grad=True)
+        with pytest.raises((IndexError, RuntimeError, ValueError)) as e:
+            exec(stmt, {"x": x, "lib": lib})
+        kinds.append(e.type)
+        assert x.tolist() == [[1.0, 1.0], [1.0, 1.0]] and x._version == 0
+    assert kinds[1] is kinds[0]

@@ -164,8 +164,19 @@ def getitem(x, idx):
 
 def setitem(x, idx, value):
     """x[idx] = value, in place; differentiable in x's untouched part and in value."""
+    # PyTorch's order of checks: a bad basic index, then the in-place rules
+    # (leaf, expanded), then a bad advanced index
+    try:
+        nidx = normalize_index(x, idx)
+    except IndexError:
+        check_inplace(x, "setitem")
+        raise
+    if _is_basic(nidx):
+        try:
+            x._data[nidx if Ellipsis in nidx else nidx + (Ellipsis,)]
+        except IndexError as e:
+            raise IndexError(f"setitem: {_fix_message(e)}") from None
     check_inplace(x, "setitem")
-    nidx = normalize_index(x, idx)
     if isinstance(value, Tensor):
         if value._backend is not x._backend:
             from ..autograd.op import device_mismatch
