@@ -344,6 +344,8 @@ def warmup(progress=True, dtypes=ks.DTYPES, file=None):
     for dt in tuple(dtypes) + ("bool",):
         for kname in ks.reduction_kernels(dt):
             jobs.append((kname, _warm_reduction, (dt, kname)))
+    from ..optim import _fused                      # the optimizers' fused updates
+    jobs.extend((label, fn, ()) for label, fn in _fused.warmup_jobs(dtypes))
     width = 30
     for i, (label, fn, args) in enumerate(jobs, 1):
         fn(*args)

@@ -120,7 +120,8 @@ class Var(Reduction):
 
     def backward(self, g, x):
         g = expand_back(g, self.shape, self.axes, self.keepdim)
-        scale = 2.0 / (self.count() - self.correction)
+        dof = self.count() - self.correction
+        scale = 2.0 / dof if dof else math.inf      # as C++'s 2.0 / 0: NaN/inf gradients, as PyTorch
         return P.var_bwd(g, x, P.mean(x, self.axes, True), scale)
 
 
@@ -274,7 +275,7 @@ class Norm(Reduction):
         g = expand_back(g, self.shape, self.axes, self.keepdim)
         y = expand_back(y, self.shape, self.axes, self.keepdim)
         if p == 0:
-            return P.zeros_like(x)
+            return None          # a count of nonzeros: no gradient at all (PyTorch's is undefined)
         if p == 1:
             return P.sign(x) * g
         if p == 2:

@@ -119,6 +119,20 @@ def _launch(name, inplace, arrays, scalars):
             kernel(*arrays, *scalars, *inplace)
 
 
+def warmup_jobs(dtypes):
+    """(label, fn) pairs that compile every update kernel for `dtypes` (used by
+    ag.cuda.warmup): each launches the kernel on one-element arrays."""
+    def job(name, dtype):
+        def run():
+            import cupy
+            spec = KERNELS[name]
+            one = lambda: cupy.zeros(1, dtype=dtype)  # noqa: E731
+            scalars = [False if kind == "bool" else 0.0 for _, kind in spec.scalars]
+            _launch(name, [one() for _ in spec.inplace], [one() for _ in spec.arrays], scalars)
+        return run
+    return [(f"ag_optim_{name}_{dt}", job(name, dt)) for name in KERNELS for dt in dtypes]
+
+
 # ---- NumPy twins -------------------------------------------------------------------------
 
 def _opmath(*arrays):
