@@ -238,3 +238,37 @@ def test_setitem_error_order_matches_pytorch(torch, stmt):
         kinds.append(e.type)
         assert x.tolist() == [[1.0, 1.0], [1.0, 1.0]] and x._version == 0
     assert kinds[1] is kinds[0]
+
+
+# norm(p=0) sent a zero gradient; PyTorch sends none (a retained grad upstream
+# stays None). (found by test_random_graphs)
+def test_norm_p0_sends_no_gradient(torch):
+    out = {}
+    for lib in (torch, ag):
+        x = lib.tensor([0.5, 0.0, -1.0], dtype=lib.float64, requires_grad=True)
+        v = x * 1
+        v.retain_grad()
+        (v.norm(p=0) * 2 + (x * 3).sum()).backward()
+        out[lib.__name__] = (v.grad, x.grad.tolist())
+    assert out["torch"][0] is None and out["autograd_gpu"][0] is None
+    assert out["autograd_gpu"][1] == out["torch"][1]
+
+
+# Bug: backward of var/std with no degrees of freedom (a dim of size 1 with the
+# default correction=1, or an empty reduction) raised a bare ZeroDivisionError;
+# PyTorch gives NaN gradients (2 / 0 = inf, times x - mean = 0). (found by test_random_graphs)
+@pytest.mark.filterwarnings("ignore:.*degrees of freedom")
+@pytest.mark.parametrize("expr", ["x.var(1)", "x.std(1)", "x.var(1, unbiased=False)", "x.var(0, correction=2)",
+                                  "e.var(0, unbiased=False)", "e.std(1)", "x[:, :1].var()"])
+def test_var_std_backward_without_degrees_of_freedom(torch, expr):
+    grads = []
+    for lib in (torch, ag):
+        x = lib.tensor([[0.5], [1.5]], dtype=lib.float64, requires_grad=True)
+        e = lib.zeros((0, 2), dtype=lib.float64, requires_grad=True)
+        with np.errstate(all="ignore"):
+            y = eval(expr)
+            (y * 2).sum().backward()
+        src = e if expr.startswith("e") else x
+        grads.append((val(y) if lib is ag else y.detach().numpy(), val(src.grad) if lib is ag else src.grad.numpy()))
+    for a, b in zip(grads[1], grads[0]):
+        np.testing.assert_array_equal(a, b)
