@@ -179,7 +179,7 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
                 if node._post_hooks:
                     out = _call_post_hooks(node, out, grad, create_graph)
                 if not retain_graph and (node._saved is not None or node._result is not None):
-                    node._release()
+                    node._release()           # free saved tensors now: memory peaks no higher
             exact = node.exact_grads
             i = 0
             for nxt, nr in nf:

@@ -54,8 +54,24 @@ def _unary_class(method, node, fwd, bwd, reads, floating):
     else:
         def backward(self, g, saved):
             return bwd(g, saved)
+    twin = getattr(bwd, "twin", bwd)
+
+    def _apply(self, g, create_graph):
+        # the engine's call, specialised: one frame to the NumPy twin on the CPU
+        if create_graph or self._freed or type(g) is not np.ndarray:
+            return Op._apply(self, g, create_graph)
+        if reads == "result":
+            if self._result_vc[0] != self._result_ver:
+                self._unpack(False)              # raises the version error
+            return (twin(g, self._result),)
+        if reads == "input":
+            t = self._saved[0]
+            if t._vc[0] != self._versions[0]:
+                self._unpack(False)
+            return (twin(g, t._data),)
+        return (twin(g, None),)
     return type(node, (Unary,), dict(
-        _name=node, op_name=method, forward=forward, backward=backward,
+        _name=node, op_name=method, forward=forward, backward=backward, _apply=_apply,
         save_inputs=(0,) if reads == "input" else (), save_result=reads == "result"))
 
 
