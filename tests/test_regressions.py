@@ -272,3 +272,18 @@ def test_var_std_backward_without_degrees_of_freedom(torch, expr):
         grads.append((val(y) if lib is ag else y.detach().numpy(), val(src.grad) if lib is ag else src.grad.numpy()))
     for a, b in zip(grads[1], grads[0]):
         np.testing.assert_array_equal(a, b)
+
+
+# Bug: modifying the result of prod() in place before backward went unnoticed:
+# PyTorch's ProdBackward saves its result and raises the version error; ours
+# did not save it, so the same program ran on one library and failed on the
+# other. (found by test_random_graphs)
+@pytest.mark.parametrize("expr", ["x.prod()", "x.prod(0)", "x.prod(1, keepdim=True)"])
+def test_prod_result_modified_in_place_raises(torch, expr):
+    for lib in (torch, ag):
+        x = lib.tensor([[0.5, 2.0], [3.0, -1.0]], dtype=lib.float64, requires_grad=True)
+        y = eval(expr)
+        y.add_(2)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+        assert x.grad is None

@@ -89,6 +89,7 @@ class MeanDim(Mean):
 class Prod(Reduction):
     _name, op_name = "ProdBackward0", "prod"
     save_inputs = (0,)
+    save_result = True      # unused by our formula, but saved as PyTorch does: the same version errors
 
     def forward(self, x, axis, keepdim):
         self._set(x, None if axis is None else (axis,), keepdim)
@@ -96,7 +97,7 @@ class Prod(Reduction):
             x = x.astype(_int64)
         return P.prod(x, axis, keepdim)
 
-    def backward(self, g, x):
+    def backward(self, g, x, y):
         if self.axes is None:
             # product of all the others, over the flattened input
             others = P.reshape(P.prod_others(P.reshape(x, (-1,)), 0), self.shape)
