@@ -287,3 +287,22 @@ def test_prod_result_modified_in_place_raises(torch, expr):
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             y.sum().backward()
         assert x.grad is None
+
+
+# Bug: a piece of split/chunk/unbind whose base (or the piece itself, under
+# no_grad) was modified in place was silently given a regenerated history when
+# used again; PyTorch refuses ("its base or another view of its base has been
+# modified inplace ... output of a function that returns multiple views").
+# (found by test_random_graphs)
+@pytest.mark.parametrize("write", ["with lib.no_grad():\n    p.mul_(2)", "b.add_(1)", "with lib.no_grad():\n    b[0] = 3.0"])
+def test_multi_output_view_used_after_its_base_changed(torch, write):
+    for lib in (torch, ag):
+        x = lib.ones(2, 2, requires_grad=True)
+        b = x + x
+        p = b.unbind(0)[0]
+        q = b.chunk(2)[1] * 1            # used before the write: fine
+        exec(write, {"lib": lib, "p": p, "b": b})
+        with pytest.raises(RuntimeError, match="output of a function that returns multiple views"):
+            p * 2
+        q.sum().backward()
+        assert x.grad.tolist() == [[0.0, 0.0], [2.0, 2.0]]

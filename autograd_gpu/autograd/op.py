@@ -395,10 +395,20 @@ def replay_view(base, chain):
 def refresh_view(t):
     """A view whose base was modified in place takes its history from the base's
     new history (PyTorch regenerates a view's grad_fn the same way)."""
+    chain = view_chain(t)
+    if t._rg:
+        for cls, attrs in chain:
+            if cls is _Piece:        # PyTorch cannot regenerate these: it refuses, so do we
+                op_cls, _, i = attrs
+                raise RuntimeError(
+                    f"Output {i} of {op_cls._name} is a view and its base or another view of its base has "
+                    "been modified inplace. This view is the output of a function that returns multiple "
+                    "views. Such functions do not allow the output views to be modified inplace. You should "
+                    "replace the inplace operation by an out-of-place one.")
     prev = grad_state.enabled
     grad_state.enabled = True
     try:
-        fresh = replay_view(t._base, view_chain(t))
+        fresh = replay_view(t._base, chain)
     finally:
         grad_state.enabled = prev
     old, old_nr = t._node, t._output_nr
