@@ -1,11 +1,11 @@
-"""The blog walkthrough "Introducing torch autograd", in Python:
+"""The blog walkthrough "Introducing torch autograd", in Python (parts 1-3),
+and its follow-up with modules and an optimizer (part 4):
 
     python -m autograd_gpu.walkthrough [--device cpu|cuda] [--part N]
 
 Each step echoes its code and prints what it returns, as an interactive
 session would. It runs on CUDA when a GPU is usable, else on the CPU."""
 import argparse
-import contextlib
 import sys
 import warnings
 
@@ -139,10 +139,10 @@ def main(argv=None):
         losses = part3(ag, device)
         print(f"loss fell from {losses[0]:.4f} to {losses[-1]:.4f}")
     if 4 in parts:
-        with contextlib.suppress(ImportError):
-            from .walkthrough_modules import part4
-            print("\n=== Part 4: modules, a loss and an optimizer ===")
-            part4(device)
+        from .walkthrough_modules import part4
+        print("\n=== Part 4: the same network with modules, a loss and an optimizer ===")
+        losses = part4(device)
+        print(f"loss fell from {losses[0]:.4f} to {losses[-1]:.4f}")
     return 0
 
 

@@ -85,3 +85,12 @@ def test_command_line_runs():
     assert r.returncode == 0, r.stderr
     assert "autograd_gpu walkthrough on device: cpu" in r.stdout
     assert "[ CPUFloatType{1} ][ grad_fn = <SubBackward1> ]" in r.stdout
+
+
+def test_part4_modules_loss_falls(device):
+    from autograd_gpu.walkthrough_modules import part4
+    buf = io.StringIO()
+    losses = part4(device, out=buf)
+    assert len(losses) == 200 and losses[-1] < 0.5 * losses[0]
+    assert f"training on device: {device}" in buf.getvalue()
+    assert "Sequential(" in buf.getvalue()
