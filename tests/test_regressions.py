@@ -306,3 +306,20 @@ def test_multi_output_view_used_after_its_base_changed(torch, write):
             p * 2
         q.sum().backward()
         assert x.grad.tolist() == [[0.0, 0.0], [2.0, 2.0]]
+
+
+# Bug: advanced indexing with a leading slice (x[:, [0, 0]]) gave a result laid
+# out transposed by NumPy, so a later .view() (of it, or of values computed from
+# it elementwise) raised "view size is not compatible with input tensor's size
+# and stride" where PyTorch's contiguous result views fine. (found by test_random_graphs)
+@pytest.mark.parametrize("idx", ["[:, [0, 0]]", "[:, :, [0, 1]]", "[..., [1, 0]]", "[:, [0, 1], :]"])
+def test_advanced_index_result_is_contiguous(torch, idx):
+    shapes = []
+    for lib in (torch, ag):
+        x = lib.ones(2, 2, 2, dtype=lib.float64, requires_grad=True) * 1
+        y = eval(f"x{idx}")
+        assert y.is_contiguous()
+        z = (y + y).view(-1)
+        z.sum().backward()
+        shapes.append(tuple(z.shape))
+    assert shapes[0] == shapes[1]

@@ -97,9 +97,12 @@ class AdvancedIndex(Op):
     def forward(self, x, idx):
         self.in_shape, self.idx = x.shape, idx
         try:
-            return x[idx]
+            y = x[idx]
         except IndexError as e:
             raise IndexError(_fix_message(e)) from None
+        # NumPy may lay the result out transposed (x[:, [0, 1]]); PyTorch's is
+        # contiguous, and .view() of it (or of results computed from it) works
+        return y if y.flags.c_contiguous else y.copy()
 
     def backward(self, g):
         return P.index_add(g, self.idx, self.in_shape)
