@@ -8,7 +8,7 @@ NumPy (device "cpu") or CuPy (device "cuda") arrays.
 """
 import warnings as _warnings
 
-from . import _dtype
+from . import _dtype  # noqa: F401  (ag._dtype: promotion helpers)
 from ._dtype import (dtype, bool_ as bool, uint8, int8, int16, int32, int64, float16, float32, float64)
 from .backend import device
 from .tensor import Tensor
@@ -67,3 +67,24 @@ from . import nn, optim  # noqa: E402  (built on the public API above)
 from .serialization import save, load  # noqa: E402
 
 __version__ = "0.1.0"
+
+__all__ = [  # the public names (API.md)
+    "dtype", "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64",
+    "float", "double", "half", "long", "int", "short", "device", "Tensor",
+    "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+    "add", "sub", "mul", "div", "pow", "neg", "maximum", "minimum", "rsub",
+    "exp", "log", "log1p", "sqrt", "rsqrt", "square", "abs", "sign", "sin", "cos", "tanh", "sigmoid",
+    "relu", "clamp", "clamp_min", "clamp_max", "where",
+    "sum", "mean", "prod", "var", "std", "amax", "amin", "max", "min", "argmax", "argmin", "logsumexp",
+    "softmax", "log_softmax", "norm", "all", "any",
+    "matmul", "mm", "bmm", "dot", "mv",
+    "reshape", "flatten", "squeeze", "unsqueeze", "transpose", "t", "permute", "movedim", "cat", "concat",
+    "stack", "chunk", "split", "unbind", "clone",
+    "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isfinite", "isinf", "logical_and", "logical_or",
+    "logical_not", "logical_xor",
+    "tensor", "as_tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "eye", "arange",
+    "linspace", "randn", "rand", "randint", "randperm", "zeros_like", "ones_like", "empty_like",
+    "full_like", "randn_like", "rand_like", "manual_seed",
+    "set_printoptions", "get_printoptions", "autograd", "cuda", "nn", "optim", "save", "load",
+    "is_tensor", "numel", "get_default_dtype", "detach",
+]

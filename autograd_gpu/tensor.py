@@ -7,8 +7,6 @@ import warnings
 import numpy as np
 
 from . import _dtype
-from . import backend as _backend_mod
-from .autograd import grad_mode
 from .autograd.graph import add_hook, _HookDict
 from .autograd import op as _op
 

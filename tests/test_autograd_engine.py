@@ -5,7 +5,6 @@ against hand-derived results."""
 import gc
 import threading
 import tracemalloc
-import warnings
 import weakref
 
 import numpy as np

@@ -1,7 +1,6 @@
 """Bad input: PyTorch's exception types, messages naming the op and the
 offending sizes/dtypes/devices, and a failed call changes nothing (data,
 .grad, _version, grad_fn of every operand)."""
-import math
 
 import numpy as np
 import pytest

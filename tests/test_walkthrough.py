@@ -4,7 +4,6 @@ import io
 import subprocess
 import sys
 
-import pytest
 
 import autograd_gpu as ag
 from autograd_gpu import walkthrough

@@ -84,7 +84,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     accumulated into .grad)."""
     from ..tensor import Tensor
     outputs = _as_tuple(outputs, "outputs")
-    single = isinstance(inputs, Tensor)
     inputs = _as_tuple(inputs, "inputs")
     grad_outputs = _as_tuple(grad_outputs, "grad_outputs")
     if allow_unused is None:

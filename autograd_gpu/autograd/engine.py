@@ -8,7 +8,6 @@ so memory peaks no higher than the forward pass left it. Accumulation into
 exception or KeyboardInterrupt halfway leaves no gradient half-accumulated,
 and the graph either intact (retain_graph=True) or entirely freed, so that a
 second backward raises the usual retain_graph error rather than half-working."""
-import numpy as np
 
 from . import op as _op
 from .graph import AccumulateGrad

@@ -475,7 +475,7 @@ def commit_inplace(t, res, op_name):
     if d.shape != t._data.shape:
         raise RuntimeError(f"{op_name}: output with shape {list(t.shape)} doesn't match the "
                            f"broadcast shape {list(d.shape)}")
-    from .._dtype import from_numpy_dtype, promote_pair
+    from .._dtype import from_numpy_dtype
     if d.dtype != t._data.dtype:
         rt, tt = from_numpy_dtype(d.dtype), from_numpy_dtype(t._data.dtype)
         if rt.kind > tt.kind:

@@ -54,11 +54,9 @@ def kernels_dir():
 _LOCAL_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"\s*$', re.M)
 
 
-@functools.lru_cache(maxsize=None)
-def preamble():
-    """All headers as one self-contained text (local #includes inlined, each
-    header once). It is the preamble of every kernel, so CuPy's on-disk cache
-    key, which hashes the source, changes whenever a header does."""
+def inline_headers(names):
+    """Headers `names` as one self-contained text: local #includes inlined,
+    each header once (NVRTC sees a single source)."""
     root = kernels_dir()
     done = set()
 
@@ -69,7 +67,15 @@ def preamble():
         text = (root / name).read_text()
         return _LOCAL_INCLUDE.sub(lambda m: inline(m.group(1)), text)
 
-    return "".join(inline(h) for h in HEADERS)
+    return "".join(inline(h) for h in names)
+
+
+@functools.lru_cache(maxsize=None)
+def preamble():
+    """All headers as one self-contained text. It is the preamble of every
+    kernel, so CuPy's on-disk cache key, which hashes the source, changes
+    whenever a header does."""
+    return inline_headers(HEADERS)
 
 
 # --- pointwise primitives: ElementwiseKernel definitions ------------------------------

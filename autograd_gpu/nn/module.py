@@ -278,19 +278,8 @@ class Module:
 
     def zero_grad(self, set_to_none=True):
         """Reset the gradients of all parameters: to None (default), or to zeros."""
-        for p in self.parameters():
-            g = p.grad
-            if g is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                if g.grad_fn is not None:
-                    g.detach_()
-                else:
-                    g.requires_grad_(False)
-                with no_grad():
-                    g.zero_()
+        from .utils import zero_grads
+        zero_grads(self.parameters(), set_to_none)
 
     # ---- moving between devices and dtypes ----------------------------------------------
     def to(self, *args, **kwargs):

@@ -13,7 +13,6 @@ once on store, on both devices. Hyperparameter arithmetic (1 - dampening,
 bias corrections) happens in Python doubles before the call, as in PyTorch.
 """
 import functools
-import re
 from collections import namedtuple
 
 import numpy as np
@@ -33,22 +32,10 @@ def _kernels_dir():
     return kernel_source.kernels_dir()
 
 
-_LOCAL_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"\s*$', re.M)
-
-
 @functools.lru_cache(maxsize=None)
 def preamble():
     """optim.cuh with its local #includes inlined (NVRTC sees one text)."""
-    root = _kernels_dir()
-    done = set()
-
-    def inline(name):
-        if name in done:
-            return ""
-        done.add(name)
-        return _LOCAL_INCLUDE.sub(lambda m: inline(m.group(1)), (root / name).read_text())
-
-    return inline(HEADER)
+    return kernel_source.inline_headers([HEADER])
 
 
 # A kernel: its array inputs, scalar inputs ("M": the math type, "bool") and

@@ -102,20 +102,8 @@ class Optimizer:
 
     def zero_grad(self, set_to_none=True):
         """Reset the gradients of all parameters: to None (default), or to zeros."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    if g.grad_fn is not None:
-                        g.detach_()
-                    else:
-                        g.requires_grad_(False)
-                    with no_grad():
-                        g.zero_()
+        from ..nn.utils import zero_grads
+        zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     # ---- state dict ------------------------------------------------------------------------------
     def state_dict(self):
