@@ -323,3 +323,43 @@ def test_advanced_index_result_is_contiguous(torch, idx):
         z.sum().backward()
         shapes.append(tuple(z.shape))
     assert shapes[0] == shapes[1]
+
+
+# Bug: x * c, x / c, x @ W, dot, mv, bmm (c, W not requiring grad) always saved
+# both operands, so modifying x in place afterwards made backward fail with a
+# version error; PyTorch saves an operand only for the other operand's gradient
+# (mul_tensor_backward), so the same program works there. Likewise the result
+# of a ** b is saved only for b's gradient. (found by test_random_graphs)
+@pytest.mark.parametrize("expr", ["x * c", "c * x", "x / c", "c / x", "x @ m", "m @ x", "x.dot(c)", "m.mv(x)",
+                                  "lib.bmm(x.reshape(1, 1, 2), m.reshape(1, 2, 2))", "(x.abs() + 1) ** c",
+                                  "lib.matmul(x.reshape(1, 1, 2), m)"])
+def test_operand_saved_only_when_needed(torch, expr):
+    outcomes = []
+    for lib in (torch, ag):
+        w = lib.tensor([0.5, -1.5], dtype=lib.float64, requires_grad=True)
+        c = lib.tensor([2.0, 4.0], dtype=lib.float64)
+        m = lib.tensor([[1.0, 2.0], [3.0, -1.0]], dtype=lib.float64)
+        x = w * 1
+        y = eval(expr)
+        z = y.clone() if "**" not in expr else y
+        x.mul_(3)                               # x is not needed by y's backward (c, m need no grad)
+        if "**" in expr:
+            y.add_(1)                           # the result: needed only for the exponent's gradient
+        try:
+            (z * 2).sum().backward()
+            outcomes.append(w.grad.tolist())
+        except RuntimeError as e:
+            outcomes.append(type(e).__name__)
+    assert outcomes[1] == outcomes[0]
+    # and when the other operand does need a gradient, the write is caught on both
+    for lib in (torch, ag):
+        w = lib.tensor([0.5, -1.5], dtype=lib.float64, requires_grad=True)
+        c = lib.tensor([2.0, 4.0], dtype=lib.float64, requires_grad=True)
+        m = lib.tensor([[1.0, 2.0], [3.0, -1.0]], dtype=lib.float64, requires_grad=True)
+        x = w * 1
+        y = eval(expr)
+        x.mul_(3)
+        if "**" in expr:
+            y.add_(1)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()

@@ -52,6 +52,11 @@ class Op(Node):
     is_view        the output shares memory with input 0
     differentiable False for ops whose output never requires grad
     nondiff_outputs  for ops returning a tuple: indices of outputs without grad
+    saved_for      optional, per saved input: the inputs whose gradient needs it
+                   (Mul: ((1,), (0,))); result_for, the same for the output. A
+                   saved value that no needed gradient uses is neither
+                   version-checked nor passed (None): PyTorch does not save it,
+                   so modifying it in place is no error.
 
     forward returns an array, or a tuple of arrays for several outputs.
     """
@@ -61,6 +66,8 @@ class Op(Node):
     is_view = False
     differentiable = True
     nondiff_outputs = ()
+    saved_for = None
+    result_for = None
     _result_ver = 0      # the version of the saved output when saved
     _aux = None          # arrays derived in forward for backward (set with _saved = ())
     _freed = False
@@ -178,13 +185,21 @@ class Op(Node):
         saved = self._saved
         if saved:
             versions = self._versions
+            saved_for = self.saved_for
             for i in range(len(saved)):
                 t = saved[i]
+                if saved_for is not None and not any(self.next_functions[j][0] is not None
+                                                     for j in saved_for[i]):
+                    vals.append(None)            # not saved by PyTorch: no version check
+                    continue
                 if t._vc[0] != versions[i]:
                     raise _version_error_for(self, t, 0, versions[i])
                 vals.append(t if create_graph else t._data)
         if self.save_result:
-            if self.n_outputs == 1:
+            rf = self.result_for
+            if rf is not None and not any(self.next_functions[j][0] is not None for j in rf):
+                vals.append(None)                # not saved by PyTorch: no version check
+            elif self.n_outputs == 1:
                 if self._result_vc[0] != self._result_ver:
                     raise _version_error_for(self, self._result, 0, self._result_ver, self._result_vc[0])
                 r = self._result

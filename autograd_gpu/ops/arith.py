@@ -53,6 +53,7 @@ class Sub(Op):
 class Mul(Op):
     _name, op_name, promotes = "MulBackward0", "mul", True
     save_inputs = (0, 1)
+    saved_for = ((1,), (0,))          # a only for b's gradient, b only for a's (as PyTorch saves)
 
     def forward(self, a, b):
         return P.mul(a, b)
@@ -64,6 +65,7 @@ class Mul(Op):
 class Div(Op):
     _name, op_name, promotes = "DivBackward0", "div", True
     save_inputs = (0, 1)
+    saved_for = ((1,), (0, 1))
 
     def forward(self, a, b):
         return P.div(as_float(a), as_float(b))
@@ -77,6 +79,7 @@ class Pow(Op):
     _name, op_name, promotes = "PowBackward1", "pow", True
     save_inputs = (0, 1)
     save_result = True
+    result_for = (1,)                 # the result only for the exponent's gradient
 
     def forward(self, a, b):
         return P.pow(a, b)

@@ -22,6 +22,7 @@ class Mm(Op):
     _name, op_name = "MmBackward0", "mm"
     exact_grads = True
     save_inputs = (0, 1)
+    saved_for = ((1,), (0,))          # each operand only for the other's gradient (as PyTorch saves)
 
     def forward(self, a, b):
         if a.ndim != 2 or b.ndim != 2:
@@ -41,6 +42,7 @@ class Mm(Op):
 class Bmm(Op):
     _name, op_name = "BmmBackward0", "bmm"
     save_inputs = (0, 1)
+    saved_for = ((1,), (0,))
 
     def forward(self, a, b):
         if a.ndim != 3 or b.ndim != 3:
@@ -58,6 +60,7 @@ class Bmm(Op):
 class Dot(Op):
     _name, op_name = "DotBackward0", "dot"
     save_inputs = (0, 1)
+    saved_for = ((1,), (0,))
 
     def forward(self, a, b):
         if a.ndim != 1 or b.ndim != 1:
@@ -76,6 +79,7 @@ class Dot(Op):
 class Mv(Op):
     _name, op_name = "MvBackward0", "mv"
     save_inputs = (0, 1)
+    saved_for = ((1,), (0,))
 
     def forward(self, m, v):
         if m.ndim != 2 or v.ndim != 1:
@@ -96,6 +100,7 @@ class Matmul(Op):
     so the engine sums each gradient back to its operand's shape."""
     _name, op_name = "MatmulBackward0", "matmul"
     save_inputs = (0, 1)
+    saved_for = ((1,), (0,))
 
     def forward(self, a, b):
         if a.shape[-1] != b.shape[-2]:
