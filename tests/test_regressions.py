@@ -363,3 +363,23 @@ def test_operand_saved_only_when_needed(torch, expr):
             y.add_(1)
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             y.sum().backward()
+
+
+# Bug: matmul with a 1-d operand (v @ M, v @ batch, batch @ v) returned a VIEW
+# (squeeze) of its hidden temporary, so an in-place write through the result or
+# a view of it rebased the hidden temporary: the result's retained grad missed
+# the written part's gradient. PyTorch's matmul result is no view. (found by test_random_graphs)
+@pytest.mark.parametrize("shapes", [((1,), (2, 1, 1)), ((2,), (2, 3)), ((2, 2, 3), (3,))])
+def test_matmul_with_vector_returns_no_view(torch, shapes):
+    results = []
+    for lib in (torch, ag):
+        a = lib.ones(*shapes[0], dtype=lib.float64, requires_grad=True)
+        b = lib.full(shapes[1], 2.5, dtype=lib.float64, requires_grad=True)
+        r = a @ b
+        r.retain_grad()
+        late = r + 2
+        r.flatten()[0].add_(2)                        # a write through a view of the result
+        w = lib.arange(r.numel(), dtype=lib.float64).reshape(r.shape) + 1
+        ((r * w).sum() + (late * w * 100).sum() + r.flatten()[0] * 1000).backward()
+        results.append((r._base is None if lib is ag else r._base is None, r.grad.tolist(), a.grad.tolist(), b.grad.tolist()))
+    assert results[1] == results[0]

@@ -3,6 +3,7 @@ libtorch does). On the GPU these are CuPy's cuBLAS calls."""
 from ..autograd.op import Op
 from ..tensor import Tensor
 from . import prims as P
+from .shape import SqueezeDim
 
 
 def _mT(a):
@@ -137,6 +138,17 @@ def mv(a, b):
     return Mv.apply2(a, b)
 
 
+class _SqueezeResult(SqueezeDim):
+    """Drops the dim matmul added to a 1-d operand. Its input is matmul's own
+    temporary, so the result is no view (as in PyTorch): an in-place write to it,
+    or retain_grad, must not reach through to the hidden temporary."""
+    is_view = False
+
+
+def _squeezed(r, dim):
+    return _SqueezeResult.apply1(r, (dim % r.ndim,))
+
+
 def matmul(a, b):
     """a @ b with NumPy/PyTorch semantics for 1-d and batched operands."""
     _check(a, b, "matmul")
@@ -149,11 +161,11 @@ def matmul(a, b):
     if da == 2 and db == 1:
         return Mv.apply2(a, b)
     if da == 1 and db == 2:
-        return Mm.apply2(a.unsqueeze(0), b).squeeze(0)
+        return _squeezed(Mm.apply2(a.unsqueeze(0), b), 0)
     if da == 2 and db == 2:
         return Mm.apply2(a, b)
     if da == 1:
-        return Matmul.apply2(a.unsqueeze(0), b).squeeze(-2)
+        return _squeezed(Matmul.apply2(a.unsqueeze(0), b), -2)
     if db == 1:
-        return Matmul.apply2(a, b.unsqueeze(-1)).squeeze(-1)
+        return _squeezed(Matmul.apply2(a, b.unsqueeze(-1)), -1)
     return Matmul.apply2(a, b)
