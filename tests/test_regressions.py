@@ -383,3 +383,21 @@ def test_matmul_with_vector_returns_no_view(torch, shapes):
         ((r * w).sum() + (late * w * 100).sum() + r.flatten()[0] * 1000).backward()
         results.append((r._base is None if lib is ag else r._base is None, r.grad.tolist(), a.grad.tolist(), b.grad.tolist()))
     assert results[1] == results[0]
+
+
+# Bug: cat dropped 1-d empty inputs from the graph (PyTorch's legacy rule skips
+# them only in the shape checks), so such a leaf got no .grad (None, PyTorch: an
+# empty tensor) and a retained one stayed None; their dtype also did not take
+# part in type promotion. (found by test_random_graphs)
+def test_cat_keeps_legacy_empty_inputs_in_the_graph(torch):
+    results = []
+    for lib in (torch, ag):
+        a = lib.ones(2, 2, requires_grad=True)
+        e = lib.zeros(0, dtype=lib.float64, requires_grad=True)
+        f = e * 1
+        f.retain_grad()
+        r = lib.cat([a, f, e], 1)
+        (r * 2).sum().backward()
+        results.append((str(r.dtype).split(".")[-1], tuple(r.shape), tuple(e.grad.shape), tuple(f.grad.shape),
+                        a.grad.tolist()))
+    assert results[1] == results[0]

@@ -391,13 +391,20 @@ class Cat(Op):
     def forward(self, *arrays_and_axis):
         *arrays, axis = arrays_and_axis
         self.axis = axis
-        self.sizes = [a.shape[axis] for a in arrays]
-        return P.concatenate(arrays, axis)
+        # legacy PyTorch rule: 1-d empty inputs are skipped (yet stay in the graph)
+        self.skipped = skipped = [a.ndim == 1 and a.shape[0] == 0 for a in arrays]
+        if all(skipped):
+            skipped[:] = [False] * len(arrays)
+        self.sizes = [0 if s else a.shape[axis] for a, s in zip(arrays, skipped)]
+        return P.concatenate([a for a, s in zip(arrays, skipped) if not s], axis)
 
     def backward(self, g):
         out, start = [], 0
         idx = [slice(None)] * len(g.shape)
-        for s in self.sizes:
+        for s, skip in zip(self.sizes, self.skipped):
+            if skip:                 # an empty gradient of shape (0,)
+                out.append(P.getitem(P.reshape(g, (-1,)), (slice(0, 0),)))
+                continue
             idx[self.axis] = slice(start, start + s)
             out.append(P.getitem(g, tuple(idx)))
             start += s
@@ -450,10 +457,10 @@ def cat(tensors, dim=0):
     for i, t in enumerate(tensors):
         if t.ndim == 0:
             raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be concatenated")
-    # legacy PyTorch rule: 1-d empty tensors are skipped
+    # legacy PyTorch rule: 1-d empty tensors are skipped in the shape checks
     kept = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or [tensors[0]]
     axis = _cat_axis(kept, dim, "cat")
-    return Cat.applyN(_promoted(kept), axis)
+    return Cat.applyN(_promoted(list(tensors)), axis)
 
 
 concat = concatenate = cat
