@@ -401,3 +401,30 @@ def test_cat_keeps_legacy_empty_inputs_in_the_graph(torch):
         results.append((str(r.dtype).split(".")[-1], tuple(r.shape), tuple(e.grad.shape), tuple(f.grad.shape),
                         a.grad.tolist()))
     assert results[1] == results[0]
+
+
+# Bug: after an in-place write through a view (v12 = v11[None]; v12.add_(2)), the
+# base's CopySlices node reached the base's old history THROUGH the view's old
+# nodes, so another view on that path (v11, which retains grad) received a
+# gradient where PyTorch's CopySlices sends the view's part straight into the
+# base (v11.grad is None in PyTorch). (found by test_random_graphs)
+def test_copyslices_bypasses_the_written_views_old_nodes(torch):
+    results = []
+    for lib in (torch, ag):
+        x = lib.tensor([0.5, -1.5], dtype=lib.float64, requires_grad=True)
+        w = lib.tensor(3.0, dtype=lib.float64, requires_grad=True)
+        base = x * lib.tensor([[1.0], [2.0]], dtype=lib.float64)
+        v11 = base.reshape(4)
+        v11.retain_grad()
+        v12 = v11[None]
+        v12.mul_(w)
+        loss = (v12 * lib.tensor([[1.0, 2, 3, 4]], dtype=lib.float64)).sum() + (base * 10).sum()
+        (gx,) = lib.autograd.grad(loss, x, create_graph=True, retain_graph=True)
+        s = (gx * lib.tensor([1.0, -1.0], dtype=lib.float64)).sum()
+        second = [None if h is None else h.tolist() for h in lib.autograd.grad(s, [x, w], allow_unused=True)]
+        loss.backward()
+        results.append((v11.grad, x.grad.tolist(), w.grad.tolist(), second))
+        with pytest.raises(RuntimeError, match="retain_graph=True"):
+            loss.backward()                  # the write's saved tensors were freed with CopySlices
+    assert results[0][0] is None and results[1][0] is None
+    assert results[1][1:] == results[0][1:]

@@ -520,7 +520,11 @@ def commit_inplace(t, res, op_name):
     base = t._base
     cs = CopySlices.__new__(CopySlices)
     cs.chain = view_chain(t)
-    cs.next_functions = (edge(base), edge(res))
+    # As PyTorch: CopySlices runs the write's node `fn` (whose input 0 is the
+    # view) itself and sends its input-0 gradient straight into the base's old
+    # history at the view's place, so the view's old nodes are not visited.
+    cs.fn = fn = res._node
+    cs.next_functions = (edge(base),) + fn.next_functions[1:]
     bd = base._data
     cs._out_meta = ((bd.shape, bd.dtype),)
     cs._backend = base._backend
@@ -546,14 +550,38 @@ def _snapshot(t):
 
 
 class CopySlices(Node):
-    """History of a base whose view was written in place: the gradient of the
-    old base is zero under the view, the written values get the view's part."""
+    """History of a base whose view was written in place (PyTorch's CopySlices).
+    Edges: the base's old history, then the write's other inputs. The base's
+    old values get the gradient outside the view, plus under the view what the
+    write's node `fn` gives its input 0 (the view's old values); fn's other
+    inputs get fn's gradients for them."""
     _name = "torch::autograd::CopySlices"
+    _saved = ()                          # so the engine releases fn's saved tensors with us
+
+    def _release(self):
+        self.fn._release()
 
     def _apply(self, g, create_graph):
+        fn, chain = self.fn, self.chain
         gd = g._data if create_graph else g
         mask = np.ones_like(gd)          # CuPy arrays take this over (NEP 18)
-        replay_view(mask, self.chain)[...] = 0
+        replay_view(mask, chain)[...] = 0
+        g_view = replay_view(g, chain)
+        dt = fn._out_meta[0][1]
+        if (g_view._data if create_graph else g_view).dtype != dt:
+            from ..ops import prims as P
+            g_view = P.astype(g_view, dt)
+        res = fn._apply(g_view, create_graph)
+        g_old = res[0] if res else None
         if create_graph:
-            mask = Tensor._make(mask, g._backend)
-        return (g * mask, replay_view(g, self.chain))
+            from ..creation import zeros_like
+            g_base = g * Tensor._make(mask, g._backend)
+            if g_old is not None:
+                z = zeros_like(g)
+                replay_view(z, chain).copy_(g_old)      # recorded: differentiable in g_old
+                g_base = g_base + z
+        else:
+            g_base = gd * mask
+            if g_old is not None:
+                replay_view(g_base, chain)[...] = g_old
+        return (g_base,) + tuple(res[1:])
