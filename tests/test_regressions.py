@@ -428,3 +428,19 @@ def test_copyslices_bypasses_the_written_views_old_nodes(torch):
             loss.backward()                  # the write's saved tensors were freed with CopySlices
     assert results[0][0] is None and results[1][0] is None
     assert results[1][1:] == results[0][1:]
+
+
+# Bug: an in-place write through a view of a 0-d base (v = s.unsqueeze(0);
+# v.add_(2)) lost the view's gradient: CopySlices wrote it into a NumPy scalar
+# (0-d arithmetic gives scalars, not arrays). (found by test_random_graphs)
+@pytest.mark.parametrize("view", ["s.unsqueeze(0)", "s.view(1, 1)", "s[None]", "s.reshape(1)", "s.flatten()"])
+def test_inplace_through_view_of_zero_dim_base(torch, view):
+    grads = []
+    for lib in (torch, ag):
+        x = lib.tensor([0.5], dtype=lib.float64, requires_grad=True)
+        s = (x @ x) * 3
+        v = eval(view)
+        v.mul_(x[0])
+        (s * 2 + v.sum()).backward()
+        grads.append(x.grad.tolist())
+    assert grads[1] == grads[0]

@@ -581,7 +581,7 @@ class CopySlices(Node):
                 replay_view(z, chain).copy_(g_old)      # recorded: differentiable in g_old
                 g_base = g_base + z
         else:
-            g_base = gd * mask
+            g_base = _as_array(gd * mask, self._backend)     # 0-d: an array, not a NumPy scalar
             if g_old is not None:
                 replay_view(g_base, chain)[...] = g_old
         return (g_base,) + tuple(res[1:])
