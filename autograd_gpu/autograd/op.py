@@ -53,10 +53,10 @@ class Op(Node):
     differentiable False for ops whose output never requires grad
     nondiff_outputs  for ops returning a tuple: indices of outputs without grad
     saved_for      optional, per saved input: the inputs whose gradient needs it
-                   (Mul: ((1,), (0,))); result_for, the same for the output. A
-                   saved value that no needed gradient uses is neither
-                   version-checked nor passed (None): PyTorch does not save it,
-                   so modifying it in place is no error.
+                   (Mul: ((1,), (0,))). A saved input that no needed gradient
+                   uses is neither version-checked nor passed (None): PyTorch
+                   does not save it, so modifying it in place is no error.
+                   (Outputs are always saved, as PyTorch saves them.)
 
     forward returns an array, or a tuple of arrays for several outputs.
     """
@@ -67,7 +67,6 @@ class Op(Node):
     differentiable = True
     nondiff_outputs = ()
     saved_for = None
-    result_for = None
     _result_ver = 0      # the version of the saved output when saved
     _aux = None          # arrays derived in forward for backward (set with _saved = ())
     _freed = False
@@ -196,10 +195,7 @@ class Op(Node):
                     raise _version_error_for(self, t, 0, versions[i])
                 vals.append(t if create_graph else t._data)
         if self.save_result:
-            rf = self.result_for
-            if rf is not None and not any(self.next_functions[j][0] is not None for j in rf):
-                vals.append(None)                # not saved by PyTorch: no version check
-            elif self.n_outputs == 1:
+            if self.n_outputs == 1:
                 if self._result_vc[0] != self._result_ver:
                     raise _version_error_for(self, self._result, 0, self._result_ver, self._result_vc[0])
                 r = self._result

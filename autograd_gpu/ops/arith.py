@@ -79,7 +79,6 @@ class Pow(Op):
     _name, op_name, promotes = "PowBackward1", "pow", True
     save_inputs = (0, 1)
     save_result = True
-    result_for = (1,)                 # the result only for the exponent's gradient
 
     def forward(self, a, b):
         return P.pow(a, b)
