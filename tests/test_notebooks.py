@@ -56,7 +56,6 @@ def _kernel(workdir):
     env.pop("MPLBACKEND", None)          # a non-inline backend would swallow the plots
     env["PYTHONPATH"] = os.pathsep.join([str(REPO)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     env["IPYTHONDIR"] = str(Path(workdir) / "ipython")     # no user profile or startup files
-    env.setdefault("MPLCONFIGDIR", str(Path(workdir) / "matplotlib"))
     ksm = KernelSpecManager(kernel_dirs=[str(spec_dir.parent)])
     # ipc: unix sockets in workdir instead of TCP ports on localhost
     km = KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=ksm, transport="ipc",
