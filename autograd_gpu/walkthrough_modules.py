@@ -36,4 +36,4 @@ def part4(device, out=sys.stdout, epochs=200, report_every=10, lr=0.08):
 
 if __name__ == "__main__":
     import autograd_gpu as _ag
-    part4("cuda" if _ag.cuda is not None and _ag.cuda.is_available() else "cpu")
+    part4("cuda" if _ag.cuda.is_available() else "cpu")
