@@ -13,9 +13,9 @@ import warnings
 class Session:
     """Echo a line of code, run it, print the value of an expression."""
 
-    def __init__(self, namespace, out=sys.stdout):
+    def __init__(self, namespace, out=None):
         self.ns = namespace
-        self.out = out
+        self.out = sys.stdout if out is None else out
 
     def __call__(self, *lines):
         for src in lines:
@@ -33,7 +33,7 @@ class Session:
         print(f"\n# {text}", file=self.out)
 
 
-def part1(ag, device, out=sys.stdout):
+def part1(ag, device, out=None):
     """Autograd basics: requires_grad, grad_fn, backward, grad."""
     run = Session({"ag": ag, "device": device}, out)
     run.say("a tensor with respect to which gradients are computed")
@@ -44,7 +44,7 @@ def part1(ag, device, out=sys.stdout):
     run("y.backward()", "x.grad")
 
 
-def part2(ag, device, out=sys.stdout):
+def part2(ag, device, out=None):
     """Digging deeper: the graph behind a computation, retained gradients."""
     run = Session({"ag": ag, "device": device}, out)
     run.say("a small graph: x1, x2 -> y -> z -> out")
@@ -85,9 +85,10 @@ def part2(ag, device, out=sys.stdout):
         "x3.grad_fn", "x4.grad_fn", "x5.grad_fn", "x6.grad_fn")
 
 
-def part3(ag, device, out=sys.stdout, epochs=200, report_every=10):
+def part3(ag, device, out=None, epochs=200, report_every=10):
     """The simple network, trained with autograd (weights still updated by hand).
     Returns the list of losses."""
+    out = sys.stdout if out is None else out
     ag.manual_seed(777)
     d_in, d_out, n, d_hidden = 3, 1, 100, 32
     x = ag.randn(n, d_in, device=device)

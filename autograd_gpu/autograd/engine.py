@@ -161,10 +161,13 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
 
     prev_mode = grad_state.enabled
     grad_state.enabled = create_graph
+    pop, push = ready.pop, ready.append
+    slow_all = target_nodes is not None
     try:
         while ready:
-            node, grad = ready.pop()
-            if node._slow or target_nodes is not None:
+            node, grad = pop()
+            slow = node._slow
+            if slow or slow_all:
                 # the uncommon cases: hooks, retained grads, leaves, captured inputs
                 grad = _before_apply(node, grad, create_graph, pending, targets, target_nodes, captured,
                                      accumulate)
@@ -175,39 +178,37 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
                 out = (None,) * len(nf)
             else:
                 out = node._apply(grad, create_graph)
-                if node._post_hooks:
+                if slow and node._post_hooks:
                     out = _call_post_hooks(node, out, grad, create_graph)
                 if not retain_graph and (node._saved is not None or node._result is not None):
                     node._release()           # free saved tensors now: memory peaks no higher
             exact = node.exact_grads
-            i = 0
-            for nxt, nr in nf:
-                if nxt is not None and (needed is None or nxt in needed):
-                    g = out[i]
-                    if g is not None and not exact:
-                        meta = nxt._out_meta[nr]
-                        if g.shape != meta[0] or g.dtype != meta[1]:
-                            g = _validate(g, node, i, nxt, nr, create_graph)
-                    d = deps[nxt]
-                    if nxt.n_outputs == 1:
-                        if d == 1:                       # the last edge into nxt
-                            old = buffers.pop(nxt, None)
-                            ready.append((nxt, g if old is None else _add(g, old)))
-                        else:
-                            if g is not None:
-                                buffers[nxt] = _add(buffers.get(nxt), g)
-                            deps[nxt] = d - 1
+            for (nxt, nr), g in zip(nf, out):
+                if nxt is None or (needed is not None and nxt not in needed):
+                    continue
+                if g is not None and not exact:
+                    meta = nxt._out_meta[nr]
+                    if g.shape != meta[0] or g.dtype != meta[1]:
+                        g = _validate(g, node, _index_of(out, g), nxt, nr, create_graph)
+                d = deps[nxt]
+                if nxt.n_outputs == 1:
+                    if d == 1:                           # the last edge into nxt
+                        old = buffers.pop(nxt, None)
+                        push((nxt, g if old is None else _add(g, old)))
                     else:
-                        buf = buffers.get(nxt)
-                        if buf is None:
-                            buf = buffers[nxt] = [None] * nxt.n_outputs
                         if g is not None:
-                            buf[nr] = _add(buf[nr], g)
-                        if d == 1:
-                            ready.append((nxt, buffers.pop(nxt)))
-                        else:
-                            deps[nxt] = d - 1
-                i += 1
+                            buffers[nxt] = _add(buffers.get(nxt), g)
+                        deps[nxt] = d - 1
+                else:
+                    buf = buffers.get(nxt)
+                    if buf is None:
+                        buf = buffers[nxt] = [None] * nxt.n_outputs
+                    if g is not None:
+                        buf[nr] = _add(buf[nr], g)
+                    if d == 1:
+                        push((nxt, buffers.pop(nxt)))
+                    else:
+                        deps[nxt] = d - 1
     except BaseException:
         if not retain_graph:             # leave the graph entirely freed, not half
             for node in roots:
@@ -224,6 +225,14 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
 
 
 _DONE = object()
+
+
+def _index_of(out, g):
+    """Which input a gradient is for (error messages only)."""
+    for i, h in enumerate(out):
+        if h is g:
+            return i
+    return -1
 
 
 def _any_grad(grads):
