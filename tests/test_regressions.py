@@ -444,3 +444,20 @@ def test_inplace_through_view_of_zero_dim_base(torch, view):
         (s * 2 + v.sum()).backward()
         grads.append(x.grad.tolist())
     assert grads[1] == grads[0]
+
+
+# Bug: an in-place op whose backward reads its output (exp_, sigmoid_, tanh_,
+# sqrt_, ...) applied to a VIEW kept checking the version of a temporary, so a
+# later write to the view or its base went unnoticed and backward used stale
+# values silently; PyTorch raises the version error. (found by test_random_graphs)
+@pytest.mark.parametrize("op", ["exp_", "sigmoid_", "tanh_", "relu_"])
+@pytest.mark.parametrize("later", ["v.add_(v)", "b.mul_(2)", "b[0].zero_()"])
+def test_inplace_op_saving_output_on_view_then_written_again(torch, op, later):
+    for lib in (torch, ag):
+        x = lib.tensor([[0.5, -1.5]], dtype=lib.float64, requires_grad=True)
+        b = x * 1
+        v = b.reshape(2)
+        getattr(v, op)()
+        exec(later, {"v": v, "b": b})
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            b.sum().backward()

@@ -521,6 +521,10 @@ def commit_inplace(t, res, op_name):
     # history at the view's place, so the view's old nodes are not visited.
     cs.fn = fn = res._node
     cs.next_functions = (edge(base),) + fn.next_functions[1:]
+    if getattr(fn, "_result_vc", None) is res._vc:
+        # fn saved its output (exp_, sigmoid_, ...): that output is now the view t,
+        # so a later write to t (or its base) must raise when fn runs
+        fn._result, fn._result_vc, fn._result_ver = t._data, t._vc, t._vc[0]
     bd = base._data
     cs._out_meta = ((bd.shape, bd.dtype),)
     cs._backend = base._backend
