@@ -461,3 +461,22 @@ def test_inplace_op_saving_output_on_view_then_written_again(torch, op, later):
         exec(later, {"v": v, "b": b})
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             b.sum().backward()
+
+
+# Bug: a 0-d integer tensor index (x[x.argmax()]) was an advanced index (a copy);
+# PyTorch indexes with it as with an int, giving a VIEW: in-place writes through
+# it reach x (and on a leaf requiring grad they raise). (found by test_random_graphs)
+def test_zero_dim_integer_tensor_index_is_a_view(torch):
+    results = []
+    for lib in (torch, ag):
+        x = lib.tensor([0.5, 2.5, -1.0], dtype=lib.float64, requires_grad=True)
+        with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+            x[x.argmax()].add_(2)
+        y = x * 1
+        y[lib.tensor(1)].mul_(10)
+        z = lib.zeros(2, 3)
+        w = z[lib.tensor(1), lib.tensor([0, 2])]          # mixed with an advanced index: a copy
+        y.sum().backward()
+        results.append((y.tolist(), x.grad.tolist(), tuple(x[lib.tensor(0)].shape), tuple(w.shape),
+                        tuple(x[lib.tensor(True)].shape)))
+    assert results[1] == results[0]

@@ -32,6 +32,8 @@ def normalize_index(x, idx):
             out.append(bk.asarray(np.asarray(bool(i))))
         elif isinstance(i, (np.integer,)):
             out.append(int(i))
+        elif isinstance(i, Tensor) and i.ndim == 0 and i._data.dtype.kind in "iu":
+            out.append(int(i))              # a 0-d integer tensor indexes as an int (a view), as PyTorch
         elif isinstance(i, Tensor):
             out.append(_index_array(i._data if i._backend is bk else bk.from_host(i._host()), i.dtype.libtorch))
         elif isinstance(i, (list, tuple, np.ndarray)):
