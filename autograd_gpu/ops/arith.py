@@ -255,6 +255,8 @@ sub_op = _entry("sub", Sub, SubScalar, True)
 
 def add(a, b, alpha=1):
     if alpha == 1:
+        if type(b) is Tensor:
+            return Add.apply2(a, b)
         return add_op(a, b) if isinstance(b, Tensor) or _is_number(b) else _bad_operand("add", b)
     if isinstance(b, Tensor):
         return AddScaled.apply2(a, b, number(alpha, "add", "alpha"))

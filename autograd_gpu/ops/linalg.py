@@ -19,6 +19,12 @@ def _same_dtype(op_name, a, b):
                            f"{from_numpy_dtype(a.dtype).libtorch} != {from_numpy_dtype(b.dtype).libtorch}")
 
 
+def _batched_backward(self, g, a, b):
+    """bmm/matmul: swap the last two dims (batch dims are summed back by the engine)."""
+    return (P.matmul(g, _mT(b)) if self.needs(0) else None,
+            P.matmul(_mT(a), g) if self.needs(1) else None)
+
+
 class Mm(Op):
     _name, op_name = "MmBackward0", "mm"
     exact_grads = True
@@ -32,12 +38,15 @@ class Mm(Op):
         if a.shape[1] != b.shape[0]:
             raise RuntimeError(f"mm: mat1 and mat2 shapes cannot be multiplied "
                                f"({a.shape[0]}x{a.shape[1]} and {b.shape[0]}x{b.shape[1]})")
-        _same_dtype("mm", a, b)
+        if a.dtype != b.dtype:
+            _same_dtype("mm", a, b)
         return P.matmul(a, b)
 
     def backward(self, g, a, b):
-        return (P.matmul(g, _mT(b)) if self.needs(0) else None,
-                P.matmul(_mT(a), g) if self.needs(1) else None)
+        # .T is the transpose on NumPy and CuPy arrays and on Tensors alike
+        nf = self.next_functions
+        return (P.matmul(g, b.T) if nf[0][0] is not None else None,
+                P.matmul(a.T, g) if nf[1][0] is not None else None)
 
 
 class Bmm(Op):
@@ -55,7 +64,7 @@ class Bmm(Op):
         _same_dtype("bmm", a, b)
         return P.matmul(a, b)
 
-    backward = Mm.backward
+    backward = _batched_backward
 
 
 class Dot(Op):
@@ -110,7 +119,7 @@ class Matmul(Op):
         _same_dtype("matmul", a, b)
         return P.matmul(a, b)
 
-    backward = Mm.backward
+    backward = _batched_backward
 
 
 def _check(a, b, op_name):

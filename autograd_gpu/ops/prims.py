@@ -271,8 +271,15 @@ def _f16_safe(f):
     return g
 
 
-# ufunc.reduce rather than np.sum: the same pairwise sum without np.sum's Python wrapper
-sum = _prim("sum", _f16_safe(lambda x, axis, keepdims: np.add.reduce(x, axis=axis, keepdims=keepdims)), _sum_t)
+def _sum(x, axis, keepdims):
+    # ufunc.reduce rather than np.sum: the same pairwise sum without np.sum's
+    # Python wrapper; float16 accumulates in float32 as in PyTorch
+    if x.dtype.char == "e":
+        return np.add.reduce(x, axis=axis, dtype=np.float32, keepdims=keepdims).astype(np.float16)
+    return np.add.reduce(x, axis=axis, keepdims=keepdims)
+
+
+sum = _prim("sum", _sum, _sum_t)
 mean = _prim("mean", _f16_safe(lambda x, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims)),
              lambda x, axis, keepdims: x.mean(axis, keepdim=keepdims) if axis is not None else x.mean())
 prod = _prim("prod", lambda x, axis, keepdims: np.prod(x, axis=axis, keepdims=keepdims),

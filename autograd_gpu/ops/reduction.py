@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from ..autograd.op import Op
+from ..autograd.grad_mode import state as grad_state
 from ..tensor import Tensor
 from . import prims as P
 from ._util import wrap_dims, wrap_dim, keepdim_shape, as_float
@@ -55,7 +56,9 @@ class Sum(Reduction):
             x = x.astype(np_dtype)
         elif x.dtype.kind in "biu":
             x = x.astype(_int64)                  # integer sums are int64, as in PyTorch
-        return P.sum(x, axes, keepdim)
+        r = P.sum(x, axes, keepdim)
+        # NumPy sums small integers (and bools) as int64: keep the dtype asked for
+        return r if np_dtype is None or r.dtype == np_dtype else r.astype(np_dtype)
 
     def backward(self, g):
         return expand_back(g, self.shape, self.axes, self.keepdim)
@@ -98,11 +101,21 @@ class Prod(Reduction):
         return P.prod(x, axis, keepdim)
 
     def backward(self, g, x, y):
+        # PyTorch's prod_backward: result / input without zeros; else the product
+        # of the others (exact with one zero); two or more zeros in a full
+        # reduction: zeros (NaN and inf inputs follow from these choices)
+        xd = x._data if isinstance(x, Tensor) else x
+        zeros = int(self._backend.xp.count_nonzero(xd == 0))
         if self.axes is None:
-            # product of all the others, over the flattened input
+            if zeros == 0:
+                return g * (y / x)
+            if zeros > 1:
+                return P.zeros_like(x)
             others = P.reshape(P.prod_others(P.reshape(x, (-1,)), 0), self.shape)
             return g * others
         g = expand_back(g, self.shape, self.axes, self.keepdim)
+        if zeros == 0:
+            return g * (expand_back(y, self.shape, self.axes, self.keepdim) / x)
         return g * P.prod_others(x, self.axes[0])
 
 
@@ -154,7 +167,9 @@ class Amax(Reduction):
         g = expand_back(g, self.shape, self.axes, self.keepdim)
         y = expand_back(y, self.shape, self.axes, self.keepdim)
         mask = x == y
-        return P.select_bwd(g, mask, P.sum(mask, self.axes, True))
+        count = P.sum(mask, self.axes, True)
+        # PyTorch's (g / count) * mask: a NaN result (no input equals it) gives NaN gradients
+        return P.where(count == 0, math.nan, P.select_bwd(g, mask, count))
 
 
 class Amin(Amax):
@@ -295,9 +310,18 @@ def _check_tensor(x, op_name):
         raise TypeError(f"{op_name}(): argument 'input' must be Tensor, not {type(x).__name__}")
 
 
+def _no_grad_dtype(x, npd, op_name):
+    """A reduction to a non-floating dtype cannot be differentiated (PyTorch refuses)."""
+    if npd is not None and npd.kind != "f" and x._rg and grad_state.enabled:
+        from .._dtype import from_numpy_dtype
+        raise RuntimeError(f"{op_name}(): Autograd not support dtype: {from_numpy_dtype(npd).libtorch}")
+
+
 def sum(x, dim=None, keepdim=False, dtype=None):
     from .._dtype import as_dtype
+    _check_tensor(x, "sum")
     npd = None if dtype is None else as_dtype(dtype).np
+    _no_grad_dtype(x, npd, "sum")
     if dim is None:
         return Sum.apply1(x, None, keepdim, npd)
     return SumDim.apply1(x, _axes(x, dim, "sum"), keepdim, npd)
@@ -305,18 +329,27 @@ def sum(x, dim=None, keepdim=False, dtype=None):
 
 def mean(x, dim=None, keepdim=False, dtype=None):
     from .._dtype import as_dtype
+    _check_tensor(x, "mean")
     npd = None if dtype is None else as_dtype(dtype).np
     if dim is None:
         return Mean.apply1(x, None, keepdim, npd)
     return MeanDim.apply1(x, _axes(x, dim, "mean"), keepdim, npd)
 
 
-def prod(x, dim=None, keepdim=False, dtype=None):
+def _cast(x, dtype, op_name):
+    _check_tensor(x, op_name)
     if dtype is not None:
-        x = x.to(dtype)
+        from .._dtype import as_dtype
+        x = x.to(as_dtype(dtype))           # (TypeError for what is no dtype)
+    return x
+
+
+def prod(x, dim=None, keepdim=False, dtype=None):
+    x = _cast(x, dtype, "prod")
     if dim is None:
         return Prod.apply1(x, None, keepdim)
-    return ProdDim.apply1(x, wrap_dim(dim, x.ndim, "prod") if x.ndim else None, keepdim)
+    axis = wrap_dim(dim, x.ndim, "prod")           # checked on 0-d tensors too
+    return ProdDim.apply1(x, axis if x.ndim else None, keepdim)
 
 
 def _correction(op_name, unbiased, correction):
@@ -328,12 +361,14 @@ def _correction(op_name, unbiased, correction):
 
 
 def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    _check_tensor(x, "var")
     if isinstance(dim, bool):                      # var(unbiased) positional form
         dim, unbiased = None, dim
     return Var.apply1(x, _axes(x, dim, "var"), keepdim, _correction("var", unbiased, correction))
 
 
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    _check_tensor(x, "std")
     if isinstance(dim, bool):
         dim, unbiased = None, dim
     return Std.apply1(x, _axes(x, dim, "std"), keepdim, _correction("std", unbiased, correction))
@@ -356,12 +391,14 @@ builtin_any = any
 
 
 def amax(x, dim=(), keepdim=False):
+    _check_tensor(x, "amax")
     axes = _axes(x, dim, "amax")
     _nonempty(x, "amax", axes)
     return Amax.apply1(x, axes, keepdim)
 
 
 def amin(x, dim=(), keepdim=False):
+    _check_tensor(x, "amin")
     axes = _axes(x, dim, "amin")
     _nonempty(x, "amin", axes)
     return Amin.apply1(x, axes, keepdim)
@@ -371,6 +408,7 @@ MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
 
 
 def _max_min(x, dim, keepdim, other, all_cls, dim_cls, op_name):
+    _check_tensor(x, op_name)
     if isinstance(dim, Tensor):                    # max(a, b) is maximum
         from .arith import maximum, minimum
         return (maximum if op_name == "max" else minimum)(x, dim)
@@ -397,6 +435,7 @@ def min(x, dim=None, keepdim=False, *, other=None):
 
 
 def _arg(x, dim, keepdim, prim, op_name):
+    _check_tensor(x, op_name)
     if dim is None:
         _nonempty(x, op_name)
         r = prim(x._data.reshape(-1), 0, False)
@@ -422,24 +461,24 @@ def argmin(x, dim=None, keepdim=False):
 
 
 def logsumexp(x, dim, keepdim=False):
+    _check_tensor(x, "logsumexp")
     return Logsumexp.apply1(x, _axes(x, dim, "logsumexp"), keepdim)
 
 
 def softmax(x, dim, dtype=None):
-    if dtype is not None:
-        x = x.to(dtype)
-    return Softmax.apply1(x, wrap_dim(dim, x.ndim, "softmax") if x.ndim else None)
+    x = _cast(x, dtype, "softmax")
+    axis = wrap_dim(dim, x.ndim, "softmax")           # checked on 0-d tensors too
+    return Softmax.apply1(x, axis if x.ndim else None)
 
 
 def log_softmax(x, dim, dtype=None):
-    if dtype is not None:
-        x = x.to(dtype)
-    return LogSoftmax.apply1(x, wrap_dim(dim, x.ndim, "log_softmax") if x.ndim else None)
+    x = _cast(x, dtype, "log_softmax")
+    axis = wrap_dim(dim, x.ndim, "log_softmax")
+    return LogSoftmax.apply1(x, axis if x.ndim else None)
 
 
 def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
-    if dtype is not None:
-        x = x.to(dtype)
+    x = _cast(x, dtype, "norm")
     if p == "fro" or p is None:
         p = 2
     if isinstance(p, str):
@@ -450,6 +489,7 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
 
 
 def _bool_reduce(x, dim, keepdim, prim, op_name):
+    _check_tensor(x, op_name)
     axes = _axes(x, dim, op_name)
     r = prim(x._data, axes, keepdim)
     from ..autograd.op import _as_array
