@@ -52,6 +52,8 @@ def is_tensor(obj):
 
 
 def numel(t):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"numel(): argument 'input' must be Tensor, not {type(t).__name__}")
     return t.numel()
 
 
@@ -60,6 +62,8 @@ def get_default_dtype():
 
 
 def detach(t):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"detach(): argument 'input' must be Tensor, not {type(t).__name__}")
     return t.detach()
 
 

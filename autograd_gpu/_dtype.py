@@ -55,8 +55,9 @@ def from_numpy_dtype(np_dtype):
         return d
 
 
-def as_dtype(d):
-    """Accept an ag.dtype, a NumPy dtype (or type), a torch-style name, or None."""
+def as_dtype(d, op_name=None):
+    """Accept an ag.dtype, a NumPy dtype (or type), a torch-style name, or None
+    (a TypeError naming `op_name` for anything else)."""
     if d is None or type(d) is dtype:
         return d
     if isinstance(d, str) and d in _NAMES:
@@ -69,8 +70,9 @@ def as_dtype(d):
         return bool_
     try:
         return from_numpy_dtype(np.dtype(d))
-    except TypeError:
-        raise TypeError(f"dtype must be an autograd_gpu dtype such as ag.float32, got {d!r}") from None
+    except (TypeError, ValueError):
+        where = f"{op_name}(): argument 'dtype': " if op_name else ""
+        raise TypeError(f"{where}dtype must be an autograd_gpu dtype such as ag.float32, got {d!r}") from None
 
 
 # --- PyTorch type promotion ----------------------------------------------------

@@ -73,7 +73,7 @@ def _tensors_to_numbers(data):
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of `data` (a number, nested lists, a NumPy or
     CuPy array, or a Tensor)."""
-    dt = _dtype.as_dtype(dtype)
+    dt = _dtype.as_dtype(dtype, "tensor")
     if isinstance(data, Tensor):
         src_backend = data._backend
         a = data._data
@@ -94,13 +94,33 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         a = np.asarray(data)
         if a.dtype == object:
             raise TypeError("tensor(): can't convert np.ndarray of type numpy.object_")
-        _dtype.from_numpy_dtype(a.dtype)       # TypeError for unsupported dtypes
+        _supported(a.dtype, "tensor")
         npd = dt.np if dt is not None else a.dtype
     else:
         a = _python_to_array(data)
+        if a.dtype.kind in "USV":
+            raise TypeError(f"tensor(): invalid data type '{a.dtype}' (expected numbers)")
         npd = dt.np if dt is not None else _infer_python_dtype(a)
+    _check_fits_array(a, npd, "tensor")
     a = np.array(a, dtype=npd, copy=True)
     return _finish(backend.from_host(a), backend, requires_grad, "tensor")
+
+
+def _supported(np_dtype, op_name):
+    try:
+        _dtype.from_numpy_dtype(np_dtype)
+    except TypeError as e:
+        raise TypeError(f"{op_name}(): {e}") from None
+
+
+def _check_fits_array(a, np_dtype, op_name):
+    """Values stored into an integer dtype must be representable (PyTorch refuses
+    NaN, inf and out-of-range values rather than store garbage)."""
+    if np_dtype.kind in "iu" and a.dtype.kind in "iuf" and a.size:
+        info = np.iinfo(np_dtype)
+        if not (np.all(a >= info.min) and np.all(a <= info.max)):   # (False with NaN)
+            raise RuntimeError(f"{op_name}(): value cannot be converted to type {np.dtype(np_dtype)} "
+                               f"without overflow")
 
 
 def _cuda_device_of(a):
@@ -110,7 +130,7 @@ def _cuda_device_of(a):
 
 def as_tensor(data, dtype=None, device=None):
     """Like tensor(), but shares memory with a Tensor or NumPy array when it can."""
-    dt = _dtype.as_dtype(dtype)
+    dt = _dtype.as_dtype(dtype, "as_tensor")
     if isinstance(data, Tensor):
         return data.to(device=device, dtype=dt) if (device is not None or dt is not None) else data
     if isinstance(data, np.ndarray) and (device is None or B.device(device).type == "cpu") and (
@@ -123,7 +143,7 @@ def from_numpy(a):
     """A CPU tensor sharing memory with NumPy array `a`."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"from_numpy(): expected np.ndarray (got {type(a).__name__})")
-    _dtype.from_numpy_dtype(a.dtype)
+    _supported(a.dtype, "from_numpy")
     return Tensor._make(a, B.cpu_backend)
 
 
@@ -180,7 +200,7 @@ def _alloc(op_name, shape, make):
 def _factory(op_name, fill):
     def fn(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None, pin_memory=False):
         shape = _size(size, op_name)
-        dt = _dtype.as_dtype(dtype) or _dtype.float32
+        dt = _dtype.as_dtype(dtype, op_name) or _dtype.float32
         bk = _backend_for(device)
         data = _alloc(op_name, shape, lambda: fill(bk.xp, shape, dt.np))
         return _finish(data, bk, requires_grad, op_name)
@@ -197,57 +217,82 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     shape = _size((size,) if not isinstance(size, (tuple, list)) else (tuple(size),), "full")
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    dt = _dtype.as_dtype(dtype)
+    from .ops._util import number, check_fits
+    fill_value = number(fill_value, "full", "fill_value")
+    dt = _dtype.as_dtype(dtype, "full")
     if dt is None:
         k = _dtype.scalar_kind(fill_value)
         if k is None:
             raise TypeError(f"full(): fill_value must be a number, not {type(fill_value).__name__}")
         dt = (_dtype.bool_, _dtype.int64, _dtype.float32)[k]
+    check_fits(fill_value, dt.np, "full")
     bk = _backend_for(device)
     data = _alloc("full", shape, lambda: bk.xp.full(shape, fill_value, dtype=dt.np))
     return _finish(data, bk, requires_grad, "full")
 
 
+def _int_arg(v, op_name, arg):
+    if isinstance(v, Tensor):
+        v = v.item()
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"{op_name}(): argument '{arg}' must be int, not {type(v).__name__}")
+    return int(v)
+
+
+def _num_arg(v, op_name, arg):
+    from .ops._util import number
+    return number(v.item() if isinstance(v, Tensor) else v, op_name, arg)
+
+
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    n = _int_arg(n, "eye", "n")
+    m = None if m is None else _int_arg(m, "eye", "m")
     if n < 0 or (m is not None and m < 0):
         raise RuntimeError(f"eye: n and m must be non-negative, got n={n}, m={m}")
-    dt = _dtype.as_dtype(dtype) or _dtype.float32
+    dt = _dtype.as_dtype(dtype, "eye") or _dtype.float32
     bk = _backend_for(device)
-    return _finish(bk.xp.eye(n, m, dtype=dt.np), bk, requires_grad, "eye")
+    shape = (n, n if m is None else m)
+    return _finish(_alloc("eye", shape, lambda: bk.xp.eye(n, m, dtype=dt.np)), bk, requires_grad, "eye")
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
     if end is None:
         start, end = 0, start
-    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    vals = [_num_arg(v, "arange", a) for v, a in zip((start, end, step), ("start", "end", "step"))]
     start, end, step = vals
+    if not all(math.isfinite(v) for v in vals):
+        raise RuntimeError(f"arange: unsupported range: {start} -> {end} (step {step})")
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
     if (end - start) * step < 0 and end != start:
         raise RuntimeError(f"arange: upper bound and larger bound inconsistent with step sign "
                            f"(start={start}, end={end}, step={step})")
-    dt = _dtype.as_dtype(dtype)
+    dt = _dtype.as_dtype(dtype, "arange")
     if dt is None:
         dt = _dtype.float32 if any(isinstance(v, float) for v in vals) else _dtype.int64
     bk = _backend_for(device)
     n = max(0, math.ceil((end - start) / step))
-    data = (bk.xp.arange(n, dtype=np.float64) * step + start).astype(dt.np)
+    data = _alloc("arange", (n,), lambda: (bk.xp.arange(n, dtype=np.float64) * step + start).astype(dt.np))
     return _finish(data, bk, requires_grad, "arange")
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    start, end = _num_arg(start, "linspace", "start"), _num_arg(end, "linspace", "end")
+    steps = _int_arg(steps, "linspace", "steps")
     if steps < 0:
         raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
-    dt = _dtype.as_dtype(dtype) or _dtype.float32
+    dt = _dtype.as_dtype(dtype, "linspace") or _dtype.float32
     bk = _backend_for(device)
-    return _finish(bk.xp.linspace(start, end, steps, dtype=np.float64).astype(dt.np), bk,
-                   requires_grad, "linspace")
+    if math.isnan(start) or math.isnan(end):       # NumPy would keep the endpoint; PyTorch gives all NaN
+        start = end = math.nan
+    data = _alloc("linspace", (steps,), lambda: bk.xp.linspace(start, end, steps, dtype=np.float64).astype(dt.np))
+    return _finish(data, bk, requires_grad, "linspace")
 
 
 def _random(op_name, draw):
     def fn(*size, dtype=None, device=None, requires_grad=False, generator=None):
         shape = _size(size, op_name)
-        dt = _dtype.as_dtype(dtype) or _dtype.float32
+        dt = _dtype.as_dtype(dtype, op_name) or _dtype.float32
         if not dt.is_floating_point:
             raise RuntimeError(f"{op_name}: \"{op_name}\" is only defined for floating point dtypes, got "
                                f"{dt.libtorch}")
@@ -265,18 +310,23 @@ rand = _random("rand", lambda bk, s, d: bk.rand(s, d))
 def randint(low, high=None, size=(), dtype=None, device=None, requires_grad=False):
     if high is None:
         low, high = 0, low
+    low, high = _int_arg(low, "randint", "low"), _int_arg(high, "randint", "high")
     if low >= high:
         raise RuntimeError(f"randint: expects 'from' to be less than 'to', but got from={low} >= to={high}")
     shape = _size((size,) if not isinstance(size, (tuple, list)) else (tuple(size),), "randint")
-    dt = _dtype.as_dtype(dtype) or _dtype.int64
+    dt = _dtype.as_dtype(dtype, "randint") or _dtype.int64
     bk = _backend_for(device)
-    return _finish(bk.randint(low, high, shape, dt.np), bk, requires_grad, "randint")
+    return _finish(_alloc("randint", shape, lambda: bk.randint(low, high, shape, dt.np)), bk, requires_grad,
+                   "randint")
 
 
 def randperm(n, dtype=None, device=None, requires_grad=False):
-    dt = _dtype.as_dtype(dtype) or _dtype.int64
+    n = _int_arg(n, "randperm", "n")
+    if n < 0:
+        raise RuntimeError(f"randperm: n must be non-negative, got {n}")
+    dt = _dtype.as_dtype(dtype, "randperm") or _dtype.int64
     bk = _backend_for(device)
-    return _finish(bk.randperm(n, dt.np), bk, requires_grad, "randperm")
+    return _finish(_alloc("randperm", (n,), lambda: bk.randperm(n, dt.np)), bk, requires_grad, "randperm")
 
 
 def _like(fn):
@@ -292,6 +342,8 @@ zeros_like, ones_like, empty_like, randn_like, rand_like = (_like(f) for f in (z
 
 
 def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"full_like(): argument 'input' must be Tensor, not {type(t).__name__}")
     return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
 
 

@@ -64,7 +64,10 @@ class Tensor:
     def size(self, dim=None):
         if dim is None:
             return self._data.shape
-        return self._data.shape[_wrap_dim(dim, self._data.ndim, "size")]
+        d = _wrap_dim(dim, self._data.ndim, "size")
+        if not self._data.ndim:
+            raise IndexError(f"size(): Dimension specified as {dim} but tensor has no dimensions")
+        return self._data.shape[d]
 
     def dim(self):
         return self._data.ndim
@@ -147,7 +150,8 @@ class Tensor:
                                    "differentiation use var_no_grad = var.detach().")
             return self
         if requires_grad and self._data.dtype.kind not in "fc":
-            raise RuntimeError(f"Only Tensors of floating point and complex dtype can require gradients "
+            raise RuntimeError(f"requires_grad_(): Only Tensors of floating point and complex dtype can "
+                               f"require gradients "
                                f"(got {self.dtype.libtorch})")
         self._rg = requires_grad
         return self

@@ -1,6 +1,8 @@
 """Regression tests: one per bug found by the reliability suites (random graphs
 vs PyTorch, fuzzed bad input, NaN semantics, stability). Each test names the
 bug it pins down and compares with PyTorch where PyTorch defines the answer."""
+import math
+
 import numpy as np
 import pytest
 
@@ -257,7 +259,7 @@ def test_norm_p0_sends_no_gradient(torch):
 # Bug: backward of var/std with no degrees of freedom (a dim of size 1 with the
 # default correction=1, or an empty reduction) raised a bare ZeroDivisionError;
 # PyTorch gives NaN gradients (2 / 0 = inf, times x - mean = 0). (found by test_random_graphs)
-@pytest.mark.filterwarnings("ignore:.*degrees of freedom")
+@pytest.mark.filterwarnings("ignore:.*degrees of freedom", "ignore::RuntimeWarning")
 @pytest.mark.parametrize("expr", ["x.var(1)", "x.std(1)", "x.var(1, unbiased=False)", "x.var(0, correction=2)",
                                   "e.var(0, unbiased=False)", "e.std(1)", "x[:, :1].var()"])
 def test_var_std_backward_without_degrees_of_freedom(torch, expr):
@@ -480,3 +482,254 @@ def test_zero_dim_integer_tensor_index_is_a_view(torch):
         results.append((y.tolist(), x.grad.tolist(), tuple(x[lib.tensor(0)].shape), tuple(w.shape),
                         tuple(x[lib.tensor(True)].shape)))
     assert results[1] == results[0]
+
+
+# ---- found by tests/test_fuzz_bad_input.py ------------------------------------------------
+
+def _raises_naming(exc, name, fn):
+    with pytest.raises(exc) as e:
+        fn()
+    assert name in str(e.value), f"{e.value!r} does not name {name}"
+    assert not type(e.value).__module__.startswith("numpy")
+
+
+# Bug: functions given something that is no tensor raised AttributeError
+# ("'str' object has no attribute '_data'") instead of PyTorch's TypeError naming the op.
+@pytest.mark.parametrize("name, fn", [
+    ("exp", lambda: ag.exp("a")), ("sum", lambda: ag.sum("a", 0)), ("amax", lambda: ag.amax(None, 0)),
+    ("numel", lambda: ag.numel("a")), ("detach", lambda: ag.detach(None)),
+    ("full_like", lambda: ag.full_like("a", 1.0)), ("softmax", lambda: ag.softmax([1.0], 0)),
+    ("logical_and", lambda: ag.logical_and(ag.ones(2), None)), ("normal_", lambda: ag.ones(2).normal_("a")),
+    ("matmul", lambda: "a" @ ag.ones(2)), ("any", lambda: ag.any(3, 0))])
+def test_non_tensor_input_raises_typeerror_naming_op(name, fn):
+    _raises_naming(TypeError, "" if name == "matmul" else name, fn)
+
+
+# Bug: a Python int beyond int64 (2**70) as an operand raised NumPy's bare
+# OverflowError ("Python int too large to convert to C long").
+@pytest.mark.parametrize("name, fn", [
+    ("eq", lambda: ag.tensor([True]) == 2 ** 70), ("fill_", lambda: ag.zeros(2, dtype=ag.int32).fill_(2 ** 70)),
+    ("logical_or", lambda: ag.logical_or(ag.ones(2), 2 ** 70)), ("div", lambda: 2 ** 70 / ag.tensor([True]))])
+def test_huge_python_int_operand_raises_runtimeerror(name, fn):
+    _raises_naming(RuntimeError, "", fn)
+
+
+# Bug: clamp of an integer tensor with a float bound gave float64 (PyTorch:
+# float32), a float32 tensor clamped by a 0-d int64 tensor float64 (PyTorch:
+# float32), and clamp(int, int_tensor, None) float32 (PyTorch: int64).
+@pytest.mark.parametrize("expr", ["x.clamp_min(-1.5)", "x.clamp(max=2.5)", "f.clamp(i0, None)", "x.clamp(i0, None)",
+                                  "x.clamp(f64, None)", "b.clamp(min=0)"])
+def test_clamp_result_dtype(torch, expr):
+    dts = []
+    for lib in (torch, ag):
+        x, f = lib.tensor([1, 5, -3]), lib.tensor([1.0, 5.0, -3.0])
+        i0, f64, b = lib.tensor(2), lib.tensor([0.5, 1.0, 1.5], dtype=lib.float64), lib.tensor([True, False, True])
+        r = eval(expr)
+        dts.append((str(r.dtype).split(".")[-1], r.tolist()))
+    assert dts[1] == dts[0]
+
+
+# Bug: sum(dtype=int32/bool) returned int64 (NumPy's accumulator), and
+# sum(dtype=int64) of a tensor requiring grad returned an integer tensor
+# "requiring grad"; PyTorch: the exact dtype, and "Autograd not support dtype".
+def test_sum_dtype_is_exact_and_not_differentiable_to_integers(torch):
+    for lib in (torch, ag):
+        i = lib.tensor([1, 2, 3], dtype=lib.int32)
+        assert str(lib.sum(i, dtype=lib.int32).dtype).endswith("int32")
+        assert str(i.sum(dtype=lib.bool).dtype).endswith("bool") and i.sum(dtype=lib.bool).item() is True
+        x = lib.ones(3, requires_grad=True)
+        with pytest.raises(RuntimeError, match="Autograd not support dtype"):
+            x.sum(dtype=lib.int64)
+        with lib.no_grad():
+            assert x.sum(dtype=lib.int64).item() == 3
+
+
+# Bug: x.to(int64) (and .long(), copy_ into an int tensor) of a tensor requiring
+# grad gave an integer tensor with requires_grad=True; PyTorch: no grad.
+def test_integer_results_do_not_require_grad(torch):
+    for lib in (torch, ag):
+        x = lib.tensor([1.5, -2.5], requires_grad=True)
+        assert not x.to(lib.int64).requires_grad and not x.long().requires_grad and not x.bool().requires_grad
+        assert x.to(lib.float64).requires_grad
+        i = lib.zeros(2, dtype=lib.int64)
+        i.copy_(x * 2)
+        assert not i.requires_grad and i.tolist() == [3, -5]
+
+
+# Bug: `bool_tensor & int_tensor` was a logical AND (bool result; PyTorch:
+# bitwise, int64), `&`/`|`/`^` with float operands raised NumPy's UFuncTypeError,
+# and `~float_tensor` raised RuntimeError (PyTorch: TypeError).
+def test_bitwise_operators(torch):
+    for lib in (torch, ag):
+        b, i = lib.tensor([True, False]), lib.tensor(3)
+        assert str((b & i).dtype).endswith("int64") and (b & i).tolist() == [1, 0]
+        assert (lib.tensor([5, 3]) ^ 6).tolist() == [3, 5] and (b | True).tolist() == [True, True]
+        with pytest.raises(RuntimeError):
+            lib.tensor([1, 2]) & lib.ones(2)
+        with pytest.raises(TypeError):
+            ~lib.ones(2)
+
+
+# Bug: square of a bool tensor was int8 (PyTorch: int64).
+def test_square_of_bool(torch):
+    assert str(ag.tensor([True, False]).square().dtype) == "autograd_gpu.int64"
+    assert torch.tensor([True, False]).square().dtype == torch.int64
+
+
+# Bug: a list holding sequences, slices, None or tensors as an index
+# (x[[[0], [1]]], x[[0, None]]) was one NumPy array index; PyTorch treats it as
+# a tuple of indices (x[[0], [1]]), for reading and for writing.
+@pytest.mark.filterwarnings("ignore:Using a non-tuple sequence")
+@pytest.mark.parametrize("idx", ["[[0], [1]]", "[0, None]", "[[0, 1]]", "[1, [0]]", "[0, slice(None)]"])
+def test_list_of_sequences_index_is_a_tuple(torch, idx):
+    out = []
+    for lib in (torch, ag):
+        x = lib.arange(6.0).reshape(2, 3)
+        r = eval(f"x[{idx}]")
+        y = lib.zeros(2, 3)
+        exec(f"y[{idx}] = 1.0")
+        out.append((tuple(r.shape), r.tolist(), y.tolist()))
+    assert out[1] == out[0]
+
+
+# Bug: amax/amin over a slice holding NaN gave that slice zero gradient (the
+# NaN result equals no input); PyTorch's (grad / count) * mask gives NaN there.
+def test_amax_amin_gradient_with_nan(torch):
+    grads = []
+    for lib in (torch, ag):
+        x = lib.tensor([[math.nan, 1.0], [0.0, 2.0]], dtype=lib.float64, requires_grad=True)
+        (x.amax(0).sum() + x.amin(1, keepdim=True).sum()).backward()
+        grads.append(val(x.grad) if lib is ag else x.grad.numpy())
+    np.testing.assert_array_equal(grads[1], grads[0])
+
+
+# Bug: prod's gradient with infinities or two zeros differed from PyTorch's
+# prod_backward (result / input without zeros; zeros for a full product with
+# two or more zeros) -- ours was NaN where PyTorch has 0, and 2 where it has NaN.
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("data", [[math.inf, 2.0, 3.0], [0.0, 0.0, math.nan], [0.0, 2.0, math.inf], [1.5, -2.0, 4.0]])
+def test_prod_backward_matches_pytorch(torch, data):
+    grads = []
+    for lib in (torch, ag):
+        x = lib.tensor(data, dtype=lib.float64, requires_grad=True)
+        x.prod().backward()
+        y = lib.tensor([data, data], dtype=lib.float64, requires_grad=True)
+        y.prod(1).sum().backward()
+        grads.append([val(t.grad) if lib is ag else t.grad.numpy() for t in (x, y)])
+    for a, b in zip(grads[1], grads[0]):
+        np.testing.assert_allclose(a, b, equal_nan=True)
+
+
+# Bug: the gradient of `number ** x` with a negative (or -inf) number raised
+# math.log's ValueError ("math domain error"); PyTorch gives NaN.
+def test_rpow_negative_base_gradient_is_nan(torch):
+    for lib in (torch, ag):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        ((-1.5) ** x).sum().backward()
+        assert all(math.isnan(v) for v in x.grad.tolist())
+
+
+# Bug: unbind along a dim of size 0 returned one piece (PyTorch: none).
+def test_unbind_empty_dim(torch):
+    assert ag.zeros(0).unbind(0) == () and torch.zeros(0).unbind(0) == ()
+    assert ag.zeros(2, 0).unbind(1) == ()
+
+
+# Bug: linspace with a NaN endpoint kept the other endpoint (NumPy's); PyTorch: all NaN.
+def test_linspace_nan_endpoint(torch):
+    for lib in (torch, ag):
+        assert all(math.isnan(v) for v in lib.linspace(math.nan, 1, 5).tolist())
+
+
+# Bug: NaN/inf or out-of-range values written into an integer tensor were
+# stored as garbage (INT_MIN); PyTorch raises "value cannot be converted".
+@pytest.mark.parametrize("stmt", ["lib.zeros(2, dtype=lib.int64).fill_(math.nan)",
+                                  "lib.full((2,), math.inf, dtype=lib.int32)",
+                                  "lib.tensor([1.5, math.nan], dtype=lib.int32)",
+                                  "lib.zeros(2, dtype=lib.int32).fill_(2 ** 40)"])
+def test_nan_into_integer_tensor_raises(torch, stmt):
+    for lib in (torch, ag):
+        with pytest.raises(RuntimeError, match="cannot be converted"):
+            eval(stmt)
+    t = ag.zeros(3, dtype=ag.int64)
+    with pytest.raises(RuntimeError, match="cannot be converted"):
+        t[1:] = math.nan
+    assert t.tolist() == [0, 0, 0] and t._version == 0
+
+
+# Bug: tensor("a", dtype=bool) and tensor([1, "a"], dtype=bool) made a tensor
+# (True, True); PyTorch raises TypeError.
+def test_string_data_raises():
+    for data in ("a", [1, "a"]):
+        _raises_naming(TypeError, "tensor", lambda: ag.tensor(data, dtype=ag.bool))
+
+
+# Bug: on 0-d tensors, softmax/log_softmax/prod/flatten did not check their
+# dim arguments at all (softmax(x, 3) worked); PyTorch raises IndexError.
+@pytest.mark.parametrize("expr", ["x.softmax(3)", "x.log_softmax(-4)", "x.prod(2)", "x.flatten(1)",
+                                  "x.flatten(0, 'a')", "x.softmax(None)"])
+def test_zero_dim_dim_arguments_are_checked(torch, expr):
+    kinds = []
+    for lib in (torch, ag):
+        x = lib.tensor(1.5)
+        with pytest.raises((IndexError, TypeError)) as e:
+            eval(expr)
+        kinds.append(e.type)
+    assert kinds[1] is kinds[0]
+
+
+# Bug: squeeze((0, 0)) accepted a repeated dim (PyTorch: RuntimeError).
+def test_squeeze_repeated_dims(torch):
+    for lib in (torch, ag):
+        with pytest.raises(RuntimeError, match="appears multiple times"):
+            lib.zeros(1, 3).squeeze((0, 0))
+
+
+# Bug: shape and factory arguments of the wrong type or value raised bare
+# Python/NumPy errors (ValueError from int("a"), OverflowError for arange(inf),
+# NumPy's AxisError for randperm(1.5), DTypePromotionError for linspace("a"),
+# "'<' not supported" for eye("a")), or the wrong kind.
+@pytest.mark.parametrize("exc, name, fn", [
+    (TypeError, "split", lambda: ag.ones(4).split("a")), (TypeError, "split", lambda: ag.ones(4).split(1.5)),
+    (TypeError, "chunk", lambda: ag.ones(4).chunk(2.5)), (TypeError, "reshape", lambda: ag.ones(4).reshape()),
+    (TypeError, "movedim", lambda: ag.ones(2, 3).movedim(0, (0, 1))),
+    (ValueError, "cat", lambda: ag.cat([])), (RuntimeError, "stack", lambda: ag.stack([])),
+    (RuntimeError, "unflatten", lambda: ag.tensor(1.0).unflatten(0, (1, 1))),
+    (TypeError, "unflatten", lambda: ag.ones(4).unflatten(0, "a")),
+    (TypeError, "clamp_min", lambda: ag.ones(2).clamp_min(None)),
+    (TypeError, "clamp_max", lambda: (ag.ones(2) * 1).clamp_max_(None)),
+    (IndexError, "index", lambda: ag.ones(2)[1.5]), (IndexError, "size", lambda: ag.tensor(1.0).size(0)),
+    (RuntimeError, "arange", lambda: ag.arange(0, math.inf)), (TypeError, "linspace", lambda: ag.linspace("a", 1, 5)),
+    (TypeError, "randperm", lambda: ag.randperm(1.5)), (TypeError, "eye", lambda: ag.eye("a")),
+    (TypeError, "zeros", lambda: ag.zeros(2, dtype="nope")), (TypeError, "softmax", lambda: ag.ones(2).softmax(0, dtype=3)),
+    (TypeError, "from_numpy", lambda: ag.from_numpy(np.zeros(2, np.complex64))),
+    (TypeError, "all", lambda: ag.all(ag.ones(2), "a")),
+])
+def test_argument_errors_raise_pytorchs_kind_naming_the_op(exc, name, fn):
+    _raises_naming(exc, name, fn)
+
+
+# Bug: a result too big for any machine made repeat build huge intermediates
+# first (np.tile), and elementwise ops raised NumPy's bare MemoryError; both
+# now fail at once with RuntimeError naming the op.
+def test_impossible_results_fail_fast():
+    x = ag.ones(2, 2)
+    _raises_naming(RuntimeError, "repeat", lambda: x.repeat(2 ** 31, 2 ** 31))
+    _raises_naming(RuntimeError, "add", lambda: x[:1, :1].expand(2 ** 30, 2 ** 30) + 1)
+    _raises_naming(RuntimeError, "arange", lambda: ag.arange(2 ** 62))
+    _raises_naming(RuntimeError, "eye", lambda: ag.eye(2 ** 31))
+
+
+# Bug: indexing a CPU tensor with an index tensor on a CUDA device silently
+# copied the index to the CPU; PyTorch refuses (CPU indices into a CUDA tensor
+# are fine). Checked with a stand-in CUDA backend.
+def test_cuda_index_into_cpu_tensor_raises(monkeypatch):
+    from autograd_gpu import backend as B
+    from autograd_gpu.backend.numpy_backend import NumpyBackend
+
+    class FakeCuda(NumpyBackend):
+        device, type_prefix, is_cuda = B.device("cuda:0"), "CUDA", True
+    monkeypatch.setitem(B._backends, B.device("cuda:0"), FakeCuda())
+    x, i = ag.arange(4.0), ag.tensor([1, 2], device="cuda")
+    _raises_naming(RuntimeError, "cuda:0", lambda: x[i])
+    assert ag.arange(4.0, device="cuda")[ag.tensor([1, 2])].tolist() == [1.0, 2.0]

@@ -94,7 +94,7 @@ class Op(Node):
         node = _new(cls)
         try:
             y = node.forward(*[t._data for t in inputs], *attrs)
-        except (ValueError, TypeError, IndexError) as e:
+        except (ValueError, TypeError, IndexError, OverflowError, MemoryError) as e:
             raise node._error(e, inputs) from None
         if type(y) is tuple:
             return node._wrap_many(y, inputs, attrs)
@@ -246,8 +246,13 @@ def _make_apply1(cls):
         node = cls()
         try:
             y = forward(node, x._data, *attrs)
-        except (ValueError, TypeError, IndexError) as e:
+        except (ValueError, TypeError, IndexError, OverflowError, MemoryError) as e:
             raise node._error(e, (x,)) from None
+        except AttributeError:
+            if not isinstance(x, Tensor):        # ag.exp("a"): PyTorch's TypeError, naming the op
+                raise TypeError(f"{cls.op_name}(): argument 'input' (position 1) must be Tensor, not "
+                                f"{type(x).__name__}") from None
+            raise
         b = node.out_backend if moves else x._backend
         if type(y) is not _ndarray:
             if type(y) is tuple:
@@ -294,7 +299,7 @@ def _make_apply2(cls):
             da, db = promote_arrays(a, b)
         try:
             y = forward(node, da, db, *attrs)
-        except (ValueError, TypeError, IndexError) as e:
+        except (ValueError, TypeError, IndexError, OverflowError, MemoryError) as e:
             raise node._error(e, (a, b)) from None
         if type(y) is not _ndarray:
             if type(y) is tuple:

@@ -36,11 +36,26 @@ def number(v, op_name, arg="other"):
     """A Python number operand. NumPy scalars become Python numbers, which NumPy
     treats as weak (float32 * 2.0 stays float32, as in PyTorch)."""
     t = type(v)
-    if t is float or t is int or t is bool:
+    if t is float or t is bool:
         return v
+    if t is int:
+        if -0x8000000000000000 <= v <= 0x7FFFFFFFFFFFFFFF:
+            return v
+        raise RuntimeError(f"{op_name}(): value {v} cannot be converted to type int64 without overflow")
     if isinstance(v, np.generic) and v.dtype.kind in "biuf":
         return v.item()
     raise TypeError(f"{op_name}(): argument '{arg}' must be Tensor or Number, not {type(v).__name__}")
+
+
+def check_fits(v, np_dtype, op_name):
+    """A number written into an integer tensor must be representable there:
+    PyTorch refuses NaN, inf and out-of-range ints ("value cannot be converted
+    to type ... without overflow") rather than store garbage."""
+    if np_dtype.kind in "iu" and type(v) is not bool:
+        info = np.iinfo(np_dtype)
+        if not info.min <= v <= info.max:        # (False for NaN)
+            raise RuntimeError(f"{op_name}: value {v} cannot be converted to type {np_dtype} without overflow")
+    return v
 
 
 def promote_for_scalar(x, s):

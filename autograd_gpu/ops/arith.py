@@ -199,7 +199,8 @@ class RpowScalar(Op):                    # base ** x
     def backward(self, g, x, y):
         if self.base == 0:               # pow_backward_exponent: 0 where exponent >= 0
             return P.where(x >= 0, 0, g * (y * -math.inf))
-        return g * (y * math.log(self.base))
+        # log of a negative (or -inf) base is NaN in PyTorch's formula (math.log would raise)
+        return g * (y * (math.log(self.base) if self.base > 0 else math.nan))
 
 
 class Neg(Op):

@@ -4,7 +4,7 @@ import numpy as np
 from ..autograd.op import device_mismatch, promote_arrays, _as_array
 from ..tensor import Tensor
 from . import prims as P
-from ._util import number
+from ._util import number, promote_for_scalar
 
 
 def _bool(x, arr):
@@ -51,6 +51,8 @@ def _logical(np_fn, op_name):
             if b._backend is not a._backend:
                 raise device_mismatch(op_name, a, b)
             b = b._data
+        else:
+            b = number(b, op_name)          # (TypeError for what is no number)
         try:
             return _bool(a, np_fn(a._data, b))
         except ValueError as e:
@@ -70,13 +72,22 @@ def logical_not(x):
 
 def _bitwise(np_fn, op_name):
     def fn(a, b):
+        da = a._data
         if isinstance(b, Tensor):
             if b._backend is not a._backend:
                 raise device_mismatch(op_name, a, b)
-            b = b._data
-        if a._data.dtype.kind not in "biu":
-            raise RuntimeError(f"{op_name}: \"{op_name}_cpu\" not implemented for '{a.dtype.libtorch}'")
-        res = np_fn(a._data, b)
+            da, b = promote_arrays(a, b) if da.dtype != b._data.dtype else (da, b._data)
+        else:
+            b = number(b, op_name)
+            da = promote_for_scalar(da, b)       # bool & 2 -> int64, as in PyTorch
+        for d in (da.dtype, np.asarray(b).dtype):
+            if d.kind not in "biu":
+                raise RuntimeError(f"{op_name}: \"{op_name}_cpu\" not implemented for '{d}' (integer and "
+                                   f"bool tensors only)")
+        try:
+            res = np_fn(da, b)
+        except ValueError as e:
+            raise RuntimeError(f"{op_name}: {e}") from None
         return Tensor._make(_as_array(res, a._backend), a._backend)
     fn.__name__ = op_name
     return fn
@@ -89,5 +100,6 @@ bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
 
 def bitwise_not(x):
     if x._data.dtype.kind not in "biu":
-        raise RuntimeError(f"bitwise_not: not implemented for '{x.dtype.libtorch}'")
+        raise TypeError(f"bitwise_not: ~ (operator.invert) is only implemented on integer and Boolean-type "
+                        f"tensors, not {x.dtype.libtorch}")
     return Tensor._make(_as_array(np.invert(x._data), x._backend), x._backend)

@@ -7,6 +7,7 @@ from ..autograd.op import Op, check_inplace, commit_inplace
 from ..autograd.grad_mode import state as grad_state
 from ..tensor import Tensor
 from . import prims as P
+from ._util import check_fits
 
 
 def _is_basic(idx):
@@ -16,6 +17,9 @@ def _is_basic(idx):
 def normalize_index(x, idx):
     """A tuple of NumPy-style index components on x's device; bad component
     types raise IndexError/TypeError as PyTorch does."""
+    if type(idx) is list and len(idx) < 32 and any(
+            e is None or e is Ellipsis or isinstance(e, (list, tuple, slice, np.ndarray, Tensor)) for e in idx):
+        idx = tuple(idx)    # PyTorch's rule: such a list is a tuple of indices (x[[[0], [1]]] is x[[0], [1]])
     if not isinstance(idx, tuple):
         idx = (idx,)
     out = []
@@ -35,6 +39,9 @@ def normalize_index(x, idx):
         elif isinstance(i, Tensor) and i.ndim == 0 and i._data.dtype.kind in "iu":
             out.append(int(i))              # a 0-d integer tensor indexes as an int (a view), as PyTorch
         elif isinstance(i, Tensor):
+            if i._backend is not bk and i._backend.is_cuda:    # (CPU indices into a CUDA tensor are fine)
+                raise RuntimeError(f"index: indices should be either on cpu or on the same device as the "
+                                   f"indexed tensor ({x.device}), but found indices on {i.device}")
             out.append(_index_array(i._data if i._backend is bk else bk.from_host(i._host()), i.dtype.libtorch))
         elif isinstance(i, (list, tuple, np.ndarray)):
             a = np.asarray(i)
@@ -46,8 +53,9 @@ def normalize_index(x, idx):
         elif hasattr(i, "__cuda_array_interface__") or hasattr(i, "__dlpack__"):
             out.append(_index_array(bk.asarray(i), None))
         else:
-            raise TypeError(f"index: only integers, slices (`:`), ellipsis (`...`), None and long or "
-                            f"byte Variables are valid indices (got {type(i).__name__})")
+            kind = TypeError if isinstance(i, str) else IndexError     # (PyTorch: x["a"] TypeError, x[1.5] IndexError)
+            raise kind(f"index: only integers, slices (`:`), ellipsis (`...`), None and long or "
+                       f"byte Variables are valid indices (got {type(i).__name__})")
     return tuple(out)
 
 
@@ -188,6 +196,8 @@ def setitem(x, idx, value):
             raise device_mismatch("setitem", x, value)
     else:
         from ..creation import tensor as make_tensor
+        if type(value) in (int, float):
+            check_fits(value, x._data.dtype, "setitem")   # NaN into an integer tensor: PyTorch refuses
         try:
             value = make_tensor(value, dtype=x.dtype, device=x.device)
         except (TypeError, ValueError) as e:
@@ -196,7 +206,10 @@ def setitem(x, idx, value):
         if _is_basic(nidx):
             view = _name_class(nidx).apply1(x, nidx)
             from .inplace import copy_
-            copy_(view, value)              # rebases x's history (CopySlices)
+            try:
+                copy_(view, value)          # rebases x's history (CopySlices)
+            except RuntimeError as e:
+                raise RuntimeError(f"setitem: {e}") from None
             return
         v = value if value._data.dtype == x._data.dtype else value.to(x.dtype)
         res = IndexPut.apply2(x, v, nidx)

@@ -8,7 +8,7 @@ from ..autograd.op import Op, check_inplace, commit_inplace
 from ..autograd.grad_mode import state as grad_state
 from ..tensor import Tensor
 from . import prims as P
-from ._util import number
+from ._util import number, check_fits
 
 
 def _recording(t, others=()):
@@ -61,8 +61,8 @@ def _make_methods():
         "div_": _binary("div_", arith.div),
         "pow_": _binary("pow_", arith.pow),
         "clamp_": lambda self, min=None, max=None: _run(self, "clamp_", pointwise.clamp, (), {"min": min, "max": max}),
-        "clamp_min_": lambda self, min: _run(self, "clamp_min_", pointwise.clamp, (), {"min": min}),
-        "clamp_max_": lambda self, max: _run(self, "clamp_max_", pointwise.clamp, (), {"max": max}),
+        "clamp_min_": lambda self, min: _run(self, "clamp_min_", pointwise.clamp_min, (min,)),
+        "clamp_max_": lambda self, max: _run(self, "clamp_max_", pointwise.clamp_max, (max,)),
         "neg_": lambda self: _run(self, "neg_", arith.neg, ()),
     }
     for meth in ("exp", "log", "log1p", "sqrt", "rsqrt", "square", "abs", "sign", "sin", "cos",
@@ -113,12 +113,13 @@ def fill_(t, value):
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
                                f"{value.ndim} dimensions.")
         value = value.item()
-    v = number(value, "fill_", "value")
+    v = check_fits(number(value, "fill_", "value"), t._data.dtype, "fill_")
     d = t._data
     return _overwrite(t, "fill_", "FillBackward2", lambda: t._backend.xp.full_like(d, v))
 
 
 def normal_(t, mean=0.0, std=1.0, generator=None):
+    mean, std = number(mean, "normal_", "mean"), number(std, "normal_", "std")
     if std < 0:
         raise RuntimeError(f"normal_ expects std >= 0.0, but found std {std}")
     d = t._data
@@ -128,6 +129,7 @@ def normal_(t, mean=0.0, std=1.0, generator=None):
 
 
 def uniform_(t, a=0.0, b=1.0, generator=None):
+    a, b = number(a, "uniform_", "from"), number(b, "uniform_", "to")
     if a > b:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
     d = t._data
@@ -168,7 +170,7 @@ def copy_(t, src, non_blocking=False):
     except ValueError:
         raise RuntimeError(f"copy_: the size of src {list(src.shape)} does not broadcast to the "
                            f"destination size {list(t.shape)}") from None
-    if _recording(t, (src,)):
+    if _recording(t, (src,)) and t._data.dtype.kind == "f":   # (an integer t has no gradient)
         res = CopyFrom.apply2(t, src)
         return commit_inplace(t, res, "copy_")
     t._data[...] = src._data

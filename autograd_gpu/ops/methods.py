@@ -17,19 +17,24 @@ def _to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, me
             try:
                 device = _device(a)
             except ValueError:
-                dtype = _dtype.as_dtype(a)
+                dtype = _dtype.as_dtype(a, "to")
         elif isinstance(a, _device.__mro__[0]) or isinstance(a, int):
             device = _device(a)
         else:
-            dtype = _dtype.as_dtype(a)
+            dtype = _dtype.as_dtype(a, "to")
     out = self
     if device is not None:
         dst = _get_backend(device)
         if dst is not self._backend:
             out = shape.ToDevice.apply1(out, self._backend, dst)
-    dt = _dtype.as_dtype(dtype)
+    dt = _dtype.as_dtype(dtype, "to")
     if dt is not None and dt.np != out._data.dtype:
-        out = shape.ToDtype.apply1(out, dt.np)
+        if dt.is_floating_point:
+            out = shape.ToDtype.apply1(out, dt.np)
+        else:                           # an integer or bool result has no gradient (PyTorch)
+            from ..autograd.grad_mode import no_grad
+            with no_grad():
+                out = shape.ToDtype.apply1(out, dt.np)
     if copy and out is self:
         out = shape.clone(self)
     return out
@@ -62,7 +67,8 @@ METHODS = {
     "__truediv__": arith.div_op, "__rtruediv__": arith.rdiv,
     "__pow__": arith.pow_op, "__rpow__": arith.rpow,
     "__neg__": arith.Neg.apply1, "neg": arith.Neg.apply1, "negative": arith.Neg.apply1, "__pos__": lambda self: self, "__abs__": pointwise.abs,
-    "__matmul__": linalg.matmul, "__rmatmul__": lambda self, other: linalg.matmul(other, self),
+    "__matmul__": linalg.matmul,
+    "__rmatmul__": lambda self, other: linalg.matmul(other, self) if isinstance(other, Tensor) else NotImplemented,
     "matmul": linalg.matmul, "mm": linalg.mm, "bmm": linalg.bmm, "dot": linalg.dot, "mv": linalg.mv,
     # pointwise
     "clamp": pointwise.clamp, "clip": pointwise.clamp, "clamp_min": pointwise.clamp_min,
@@ -98,9 +104,8 @@ METHODS = {
     "logical_and": compare.logical_and, "logical_or": compare.logical_or,
     "logical_xor": compare.logical_xor, "logical_not": compare.logical_not,
     "__invert__": lambda self: compare.logical_not(self) if self._data.dtype.kind == "b" else compare.bitwise_not(self),
-    "__and__": lambda self, o: compare.logical_and(self, o) if self._data.dtype.kind == "b" else compare.bitwise_and(self, o),
-    "__or__": lambda self, o: compare.logical_or(self, o) if self._data.dtype.kind == "b" else compare.bitwise_or(self, o),
-    "__xor__": lambda self, o: compare.logical_xor(self, o) if self._data.dtype.kind == "b" else compare.bitwise_xor(self, o),
+    # & | ^ are bitwise (on bools that is logical, and bool & int64 promotes, as in PyTorch)
+    "__and__": compare.bitwise_and, "__or__": compare.bitwise_or, "__xor__": compare.bitwise_xor,
     # in place
     "zero_": inplace.zero_, "fill_": inplace.fill_, "normal_": inplace.normal_, "uniform_": inplace.uniform_,
     "copy_": inplace.copy_,

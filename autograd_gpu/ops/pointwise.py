@@ -9,12 +9,17 @@ from ..autograd.grad_mode import state as grad_state
 from ..autograd.op import Op
 from ..tensor import Tensor
 from . import prims as P
-from ._util import number
+from ._util import number, promote_for_scalar
 
 
 class Unary(Op):
     """A one-input pointwise op; subclasses come from the table below."""
     exact_grads = True
+
+
+def _square(x):
+    # bool squares as int64, as in PyTorch (NumPy would keep bool)
+    return P.square(x if x.dtype.kind != "b" else x.astype(np.int64))
 
 
 def _sign_bwd(g, saved):
@@ -28,7 +33,7 @@ UNARY = [
     ("log1p",   "Log1PBackward0",   P.log1p,      P.log1p_bwd,     "input",  True),
     ("sqrt",    "SqrtBackward0",    P.sqrt,       P.sqrt_bwd,      "result", True),
     ("rsqrt",   "RsqrtBackward0",   P.rsqrt,      P.rsqrt_bwd,     "result", True),
-    ("square",  "PowBackward0",     P.square,     P.square_bwd,    "input",  False),
+    ("square",  "PowBackward0",     _square,      P.square_bwd,    "input",  False),
     ("abs",     "AbsBackward0",     P.abs,        P.abs_bwd,       "input",  False),
     ("sign",    "SignBackward0",    P.sign,       _sign_bwd,       None,     False),
     ("sin",     "SinBackward0",     P.sin,        P.sin_bwd,       "input",  True),
@@ -95,6 +100,10 @@ class Clamp(Op):
         if grad_state.enabled:           # (the mask is only needed if recorded)
             self._saved = ()
             self._aux = P.clamp_mask(x, lo, hi)
+        if x.dtype.kind != "f":          # PyTorch's promotion: int tensor, float bound -> float32
+            for s in (lo, hi):
+                if s is not None:
+                    x = promote_for_scalar(x, s)
         return P.clamp(x, lo, hi)
 
     def backward(self, g):
@@ -124,21 +133,56 @@ def clamp(x, min=None, max=None):
     if min is None and max is None:
         raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        from ..creation import scalar_tensor
-        import math
-        lo = min if isinstance(min, Tensor) else scalar_tensor(-math.inf if min is None else number(min, "clamp", "min"), x)
-        hi = max if isinstance(max, Tensor) else scalar_tensor(math.inf if max is None else number(max, "clamp", "max"), x)
-        return ClampTensor.applyN((x, lo, hi))
+        lo, hi = _tensor_bounds(x, min, max)
+        return ClampTensor.applyN(_promoted_all((x, lo, hi)))
     lo = None if min is None else number(min, "clamp", "min")
     hi = None if max is None else number(max, "clamp", "max")
     return Clamp.apply1(x, lo, hi)
 
 
+def _tensor_bounds(x, min, max):
+    """Both bounds as tensors, of PyTorch's result dtype of x and the bounds
+    given (a missing bound is the dtype's extreme and does not promote)."""
+    import math
+    from .._dtype import result_type, from_numpy_dtype, scalar_kind
+    given = [t for t in (x, min, max) if isinstance(t, Tensor)]
+    nums = [number(v, "clamp", n) for v, n in ((min, "min"), (max, "max")) if v is not None and not isinstance(v, Tensor)]
+    dts = [from_numpy_dtype(t._data.dtype) for t in given]
+    rt = result_type([d for d, t in zip(dts, given) if t.ndim], [d for d, t in zip(dts, given) if not t.ndim],
+                     [scalar_kind(v) for v in nums])
+    if rt.is_floating_point:
+        extremes = (-math.inf, math.inf)
+    elif rt.kind == 0:
+        extremes = (False, True)
+    else:
+        extremes = (np.iinfo(rt.np).min, np.iinfo(rt.np).max)
+    bk = x._backend
+
+    def bound(v, extreme):
+        if isinstance(v, Tensor):
+            return v
+        return Tensor._make(bk.from_host(np.asarray(extreme if v is None else v, dtype=rt.np)), bk)
+    return bound(min, extremes[0]), bound(max, extremes[1])
+
+
+def _promoted_all(tensors):
+    """The tensors cast to PyTorch's result dtype of all of them (0-d ones count
+    only when of a higher category)."""
+    from .._dtype import result_type, from_numpy_dtype
+    dts = [from_numpy_dtype(t._data.dtype) for t in tensors]
+    rt = result_type([d for d, t in zip(dts, tensors) if t.ndim], [d for d, t in zip(dts, tensors) if not t.ndim], ())
+    return tuple(t if t._data.dtype == rt.np else t.to(rt) for t in tensors)
+
+
 def clamp_min(x, min):
+    if min is None:
+        raise TypeError("clamp_min(): argument 'min' must be Number or Tensor, not NoneType")
     return clamp(x, min=min)
 
 
 def clamp_max(x, max):
+    if max is None:
+        raise TypeError("clamp_max(): argument 'max' must be Number or Tensor, not NoneType")
     return clamp(x, max=max)
 
 

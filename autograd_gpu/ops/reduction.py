@@ -320,7 +320,7 @@ def _no_grad_dtype(x, npd, op_name):
 def sum(x, dim=None, keepdim=False, dtype=None):
     from .._dtype import as_dtype
     _check_tensor(x, "sum")
-    npd = None if dtype is None else as_dtype(dtype).np
+    npd = None if dtype is None else as_dtype(dtype, "sum").np
     _no_grad_dtype(x, npd, "sum")
     if dim is None:
         return Sum.apply1(x, None, keepdim, npd)
@@ -330,7 +330,7 @@ def sum(x, dim=None, keepdim=False, dtype=None):
 def mean(x, dim=None, keepdim=False, dtype=None):
     from .._dtype import as_dtype
     _check_tensor(x, "mean")
-    npd = None if dtype is None else as_dtype(dtype).np
+    npd = None if dtype is None else as_dtype(dtype, "mean").np
     if dim is None:
         return Mean.apply1(x, None, keepdim, npd)
     return MeanDim.apply1(x, _axes(x, dim, "mean"), keepdim, npd)
@@ -340,7 +340,10 @@ def _cast(x, dtype, op_name):
     _check_tensor(x, op_name)
     if dtype is not None:
         from .._dtype import as_dtype
-        x = x.to(as_dtype(dtype))           # (TypeError for what is no dtype)
+        dt = as_dtype(dtype, op_name)        # (TypeError for what is no dtype)
+        if op_name in ("softmax", "log_softmax") and not dt.is_floating_point:
+            raise RuntimeError(f"{op_name}(): dtype must be a floating point dtype, got {dt.libtorch}")
+        x = x.to(dt)
     return x
 
 
@@ -491,7 +494,7 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
 def _bool_reduce(x, dim, keepdim, prim, op_name):
     _check_tensor(x, op_name)
     axes = _axes(x, dim, op_name)
-    r = prim(x._data, axes, keepdim)
+    r = prim(x._data, axes, bool(keepdim))
     from ..autograd.op import _as_array
     return Tensor._make(_as_array(r, x._backend), x._backend)
 

@@ -15,6 +15,8 @@ from ._util import wrap_dim
 
 def sizes_arg(sizes, op_name):
     """Sizes given as ints or as one tuple/list (or torch.Size-like)."""
+    if not sizes:                   # x.reshape(): PyTorch's TypeError (x.reshape(()) is fine)
+        raise TypeError(f"{op_name}() missing 1 required positional argument: 'size'")
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
     out = []
@@ -83,10 +85,10 @@ def reshape(x, *shape):
 
 
 def flatten(x, start_dim=0, end_dim=-1):
+    s = wrap_dim(start_dim, x.ndim, "flatten")     # checked on 0-d tensors too
+    e = wrap_dim(end_dim, x.ndim, "flatten")
     if x.ndim == 0:
         return reshape(x, 1)
-    s = wrap_dim(start_dim, x.ndim, "flatten")
-    e = wrap_dim(end_dim, x.ndim, "flatten")
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if s == e:
@@ -97,7 +99,11 @@ def flatten(x, start_dim=0, end_dim=-1):
 
 def unflatten(x, dim, sizes):
     d = wrap_dim(dim, x.ndim, "unflatten")
-    sizes = infer_shape(tuple(sizes), x.shape[d], "unflatten")
+    if x.ndim == 0:
+        raise RuntimeError("unflatten: Provided dim is out of range: the input is a 0-d tensor")
+    if not isinstance(sizes, (tuple, list)):
+        raise TypeError(f"unflatten(): argument 'sizes' must be tuple of ints, not {type(sizes).__name__}")
+    sizes = infer_shape(sizes_arg((tuple(sizes),), "unflatten"), x.shape[d], "unflatten")
     return reshape(x, x.shape[:d] + sizes + x.shape[d + 1:])
 
 
@@ -128,6 +134,8 @@ def squeeze(x, dim=None):
         return Squeeze.apply1(x, tuple(i for i, n in enumerate(shp) if n == 1))
     if isinstance(dim, (tuple, list)):
         dims = tuple(wrap_dim(d, x.ndim, "squeeze") for d in dim)
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"squeeze: dim {dims[0]} appears multiple times in the list of dims")
         return SqueezeDims.apply1(x, tuple(d for d in dims if x.ndim and shp[d] == 1))
     d = wrap_dim(dim, x.ndim, "squeeze")
     return SqueezeDim.apply1(x, (d,) if x.ndim and shp[d] == 1 else ())
@@ -214,6 +222,9 @@ def mT(x):
 
 def movedim(x, source, destination):
     n = x.ndim
+    if isinstance(source, (list, tuple)) != isinstance(destination, (list, tuple)):
+        raise TypeError(f"movedim(): source and destination must both be ints or both be tuples of ints "
+                        f"(got {type(source).__name__} and {type(destination).__name__})")
     src = list(source) if isinstance(source, (list, tuple)) else [source]
     dst = list(destination) if isinstance(destination, (list, tuple)) else [destination]
     src = [wrap_dim(s, n, "movedim") for s in src]
@@ -323,11 +334,13 @@ def split(x, split_size_or_sections, dim=0):
     axis = wrap_dim(dim, x.ndim, "split")
     n = x.shape[axis]
     if isinstance(split_size_or_sections, (list, tuple)):
+        _int_args(split_size_or_sections, "split", "split_sizes")
         sizes = tuple(int(s) for s in split_size_or_sections)
         if sum(sizes) != n or any(s < 0 for s in sizes):
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's "
                                f"size at dimension {axis}), but got split_sizes={list(sizes)}")
         return Split.apply1(x, sizes, axis)
+    _int_args((split_size_or_sections,), "split", "split_size")
     size = int(split_size_or_sections)
     if size <= 0 and n:
         raise RuntimeError(f"split: split_size must be a positive integer, but got {size}")
@@ -335,8 +348,16 @@ def split(x, split_size_or_sections, dim=0):
     return SplitEqual.apply1(x, sizes, axis)
 
 
+def _int_args(values, op_name, arg):
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{op_name}(): argument '{arg}' must be int or tuple of ints, not "
+                            f"{type(v).__name__}")
+
+
 def chunk(x, chunks, dim=0):
-    if not isinstance(chunks, int) or chunks <= 0:
+    _int_args((chunks,), "chunk", "chunks")
+    if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     if x.ndim == 0:
         raise RuntimeError("chunk expects at least a 1-dimensional tensor")
@@ -349,6 +370,8 @@ def unbind(x, dim=0):
     if x.ndim == 0:
         raise IndexError(f"unbind: Dimension specified as {dim} but tensor has no dimensions")
     axis = wrap_dim(dim, x.ndim, "unbind")
+    if x.shape[axis] == 0:
+        return ()
     return tuple(p.squeeze(axis) for p in split(x, 1, axis))
 
 
@@ -360,7 +383,13 @@ class Repeat(Op):
     def forward(self, x, reps):
         self.in_shape, self.reps = x.shape, reps
         xp = np if isinstance(x, np.ndarray) else _xp_of(x)
-        return xp.tile(x, reps)
+        # Allocate the result first and broadcast x into it: a result too big for
+        # any machine fails at once (np.tile would build large intermediates first)
+        padded = (1,) * (len(reps) - x.ndim) + x.shape
+        out = xp.empty(tuple(r * s for r, s in zip(reps, padded)), dtype=x.dtype)
+        split = tuple(v for r, s in zip(reps, padded) for v in (r, s))
+        out.reshape(split)[...] = x.reshape(tuple(v for s in padded for v in (1, s)))
+        return out
 
     def backward(self, g):
         reps = self.reps
@@ -416,7 +445,8 @@ def _seq_check(tensors, op_name):
         raise TypeError(f"{op_name}(): argument 'tensors' must be tuple of Tensors, not "
                         f"{type(tensors).__name__}")
     if not tensors:
-        raise RuntimeError(f"{op_name}(): expected a non-empty list of Tensors")
+        kind = ValueError if op_name == "cat" else RuntimeError      # (as PyTorch: cat ValueError, stack RuntimeError)
+        raise kind(f"{op_name}(): expected a non-empty list of Tensors")
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"{op_name}(): expected Tensor as element {i} in argument 0, but got "
