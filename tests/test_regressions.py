@@ -733,3 +733,25 @@ def test_cuda_index_into_cpu_tensor_raises(monkeypatch):
     x, i = ag.arange(4.0), ag.tensor([1, 2], device="cuda")
     _raises_naming(RuntimeError, "cuda:0", lambda: x[i])
     assert ag.arange(4.0, device="cuda")[ag.tensor([1, 2])].tolist() == [1.0, 2.0]
+
+
+# ---- found by tests/test_stability.py --------------------------------------------------------
+
+# Bug: backward passes in several threads accumulating into the same leaf lost
+# gradients: two threads both found .grad None and the second overwrote the
+# first (PyTorch's AccumulateGrad holds a lock).
+def test_concurrent_first_accumulation_into_a_leaf():
+    import threading
+    for _ in range(50):
+        w = ag.ones(2, requires_grad=True)
+        barrier = threading.Barrier(4)
+
+        def worker(k):
+            barrier.wait()
+            (w * float(k)).sum().backward()
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(1, 5)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert w.grad.tolist() == [10.0, 10.0]

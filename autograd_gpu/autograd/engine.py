@@ -9,10 +9,14 @@ exception or KeyboardInterrupt halfway leaves no gradient half-accumulated,
 and the graph either intact (retain_graph=True) or entirely freed, so that a
 second backward raises the usual retain_graph error rather than half-working."""
 
+import threading
+
 from . import op as _op
 from .graph import AccumulateGrad
 from .grad_mode import state as grad_state
 from ..ops import prims as P
+
+_effects_lock = threading.Lock()
 
 
 def _wrap(g, backend):
@@ -218,9 +222,12 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
         raise
     finally:
         grad_state.enabled = prev_mode
-    # the pass succeeded: make its effects visible
-    for fn, t, g in pending:
-        fn(t, g, create_graph)
+    # the pass succeeded: make its effects visible (under a lock: backward passes
+    # in several threads may accumulate into the same leaves, as in PyTorch)
+    if pending:
+        with _effects_lock:
+            for fn, t, g in pending:
+                fn(t, g, create_graph)
     return captured
 
 
