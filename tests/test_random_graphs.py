@@ -26,6 +26,7 @@ second-order test runs a third of that).
 import collections
 import math
 import os
+import re
 
 import numpy as np
 import pytest
@@ -49,7 +50,7 @@ BIG = 1e4                       # values beyond this are not used as operands ag
 
 STATS = {"examples": 0, "examples_2nd": 0, "depth": collections.Counter(), "families": collections.Counter(),
          "ops": collections.Counter(), "statements": 0, "backward_errors": 0, "step_errors": 0,
-         "retained": 0, "second_order_checked": 0}
+         "retained": 0, "second_order_checked": 0, "tie_ambiguous": 0}
 
 
 # ---- comparing ---------------------------------------------------------------------
@@ -99,6 +100,7 @@ class Program:
         self.count = 0
         self.ops = collections.Counter()
         self.frozen = set()        # storages not to write in place (known divergences)
+        self.unreliable = set()    # values whose ties differed between the libraries
 
     # drawing
     def draw(self, strategy):
@@ -160,6 +162,7 @@ class Program:
         """Run one statement on both; True when it succeeded (on both)."""
         self.lines.append(code)
         STATS["statements"] += 1
+        ambiguous = TIE_SENSITIVE.search(code) is not None and self.ties_differ(code)
         errors = []
         for env in (self.theirs, self.ours):
             try:
@@ -183,12 +186,36 @@ class Program:
             if n not in self.depth:
                 self.vals.append(n)
             self.depth[n] = max(self.depth.get(n, 0) + 1, d) if n in inputs else d
+            if ambiguous:
+                self.drop(n)
+                continue
             _close(self.ours[n], self.theirs[n], f"value {n} after: {code}", self)
             t = self.theirs[n]
             if t.dtype.is_floating_point and t.numel() and (
                     not bool(t.detach().isfinite().all()) or self.maxabs(n) > BIG):
                 self.dead.add(n)
         return True
+
+    def ties_differ(self, code):
+        """Whether the operands of a tie-sensitive statement have different ties
+        (among themselves, or with the usual constants) on the two libraries.
+        Not a bug: PyTorch's vectorised kernels may round equal inputs
+        differently by position (0.5 ** 0.5 gives two values over 18 elements),
+        NumPy's in its own way. Then max/relu/sign/... legitimately differ."""
+        for n in set(re.findall(r"\bv\d+\b", code)):
+            if n in self.theirs and n in self.ours and self.is_float(n):
+                if not np.array_equal(_tie_signature(_np(self.theirs[n])), _tie_signature(_np(self.ours[n]))):
+                    STATS["tie_ambiguous"] += 1
+                    return True
+        return False
+
+    def drop(self, name):
+        """Exclude a value whose ties went different ways (and what shares its memory)."""
+        ptr = self.theirs[name].untyped_storage().data_ptr()
+        for n in self.vals:
+            if n == name or self.theirs[n].untyped_storage().data_ptr() == ptr:
+                self.dead.add(n)
+                self.unreliable.add(n)
 
     def new_tensor(self, shape, requires_grad=True, halves=None):
         """A leaf (or a constant) with drawn data."""
@@ -216,6 +243,16 @@ class Program:
         n = math.prod(shape)
         w = np.round(np.cos(np.arange(n) * 0.7 + 0.3), 6).reshape(shape)
         return f"lib.tensor({w.tolist()!r}, dtype=lib.float64)"
+
+
+TIE_SENSITIVE = re.compile(r"max|min|argm|relu|abs|sign|clamp|where|norm|[<>]|[=!]=")
+_TIE_REF = np.array([0.0, 0.5, -0.5, 1.0, -1.0, 1.5, -1.5, 2.0, -2.0, 3.0, -2.5, 0.25])
+
+
+def _tie_signature(a):
+    """Which entries are equal to each other or to the usual constants."""
+    _, inverse = np.unique(np.concatenate([np.asarray(a, dtype=np.float64).ravel(), _TIE_REF]), return_inverse=True)
+    return inverse
 
 
 # ---- shapes ------------------------------------------------------------------------
@@ -516,6 +553,11 @@ def gen_matmul(p):
             shape = p.choice([(n,), (n, p.choice([1, 2, 3])), tuple(batch) + (n, 2)])
             b = p.new_tensor(shape)
         code = f"{r} = {a} @ {b}" if form != "matmul" else f"{r} = lib.matmul({a}, {b})"
+        sb = p.shape(b)
+        if len(sb) >= 2 and len(sa) >= 2 and (len(sa) > 2 or len(sb) > 2) and sa[:-2] != sb[:-2]:
+            # Known divergence: for broadcast batch dims PyTorch's matmul saves internal
+            # copies of its operands, so writing them in place later is no error there.
+            p.frozen.update(p.t(n).untyped_storage().data_ptr() for n in (a, b))
     p.run(code, (r,), (a, b), form, "matmul")
 
 
@@ -746,6 +788,9 @@ def gen_inplace(p):
         inputs.append(b)
         if op == "div_":
             b = nonzero(p, b)
+        if b == t and op == "copy_" and overlapping(p, t):
+            # Known divergence: PyTorch lets an expanded tensor be copied onto itself
+            b = f"{t}.clone()"
         if b == t and op in ("mul_", "div_"):
             # Known divergence: PyTorch's t.mul_(t) saves `other` (= t, overwritten)
             # and fails in backward; we snapshot it and give the right gradient.
@@ -898,6 +943,8 @@ def poisoned(p, name):
 
 def check_values(p):
     for n in p.vals:
+        if n in p.unreliable:
+            continue
         _close(p.ours[n], p.theirs[n], f"final value of {n}", p)
         if n in p.dead:
             continue
@@ -907,10 +954,12 @@ def check_values(p):
 
 def check_grads(p):
     for n in p.leaves + p.retained:
+        if n in p.unreliable:
+            continue
         tg = p.theirs[n].grad
         og = p.ours[n].grad
-        assert (og is None) == (tg is None), f"grad of {n}: ours {og is None and 'None'}, torch's " \
-                                             f"{tg is None and 'None'}\n{p.text()}"
+        assert (og is None) == (tg is None), f"grad of {n}: ours {'None' if og is None else 'a tensor'}, " \
+                                             f"torch's {'None' if tg is None else 'a tensor'}\n{p.text()}"
         if tg is not None:
             _close(og, tg, f"grad of {n}", p)
 
@@ -1003,7 +1052,8 @@ class _Summary:
                       f"{STATS['statements']} statements; {STATS['step_errors']} statements failed on both; "
                       f"{STATS['backward_errors']} backward passes failed on both; "
                       f"{STATS['retained']} retained non-leaves; second derivatives compared in "
-                      f"{STATS['second_order_checked']} programs")
+                      f"{STATS['second_order_checked']} programs; {STATS['tie_ambiguous']} statements "
+                      f"skipped (ties rounded differently by the two libraries)")
         depths = sorted(STATS["depth"].items())
         tr.write_line("max depth per program: " + ", ".join(f"{d}: {c}" for d, c in depths))
         tr.write_line("statements per family: " + ", ".join(f"{f} {c}" for f, c in STATS["families"].most_common()))
