@@ -124,7 +124,8 @@ KNOWN_KIND_DIFFERENCES = (
 LENIENT_DTYPE_ERRORS = (
     "not implemented for", "Expected a floating point or complex tensor", "only support floating point",
     "Boolean inputs not supported", "does not support bool input", "with a bool tensor is not supported",
-    "The `+` operator, on a bool tensor", "doesn't match the broadcast shape [1, 1]",
+    "The `+` operator, on a bool tensor",
+    "output with shape [] doesn't match the broadcast shape",     # PyTorch's logsumexp(dim=()) bug
 )
 
 
@@ -618,6 +619,8 @@ def judge(op, form_name, call, recipes, spec, single_fault):
     self_index = 1 if form_name == "Tensor.where" else 0
     if form_name.startswith("Tensor.") and not isinstance(recipes[self_index], T):
         return                  # a method needs a tensor to be called on (Python's AttributeError)
+    if form_name.startswith("Tensor.__r") and len(recipes) > 1 and isinstance(recipes[1], T):
+        return                  # Python never calls a reflected operator with a tensor on the left
     counts["calls"] += 1
     _CALL["half"] = "float16" in repr(recipes)
     args_t = [build(r, torch) for r in recipes]

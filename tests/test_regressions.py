@@ -755,3 +755,82 @@ def test_concurrent_first_accumulation_into_a_leaf():
         for t in threads:
             t.join()
         assert w.grad.tolist() == [10.0, 10.0]
+
+
+# ---- found by tests/test_fuzz_bad_input.py with more calls per op (AG_FUZZ_CALLS=1200) --------
+
+# Bug: bool_tensor ** True gave int8 (NumPy); PyTorch keeps bool.
+def test_bool_pow_bool_stays_bool(torch):
+    for lib in (torch, ag):
+        b = lib.tensor([True, False])
+        assert str((b ** True).dtype).endswith("bool") and (b ** True).tolist() == [True, False]
+        assert (b ** False).tolist() == [True, True]
+
+
+# Bug: the gradient of a p-norm with 0 < p < 2 (and p < 0) was NaN at zero
+# entries (0 * 0**(p-2) = 0 * inf); PyTorch's norm_backward uses
+# sgn(x) * |x|**(p-1) (and masks zeros for p < 1), which gives 0 there.
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("p", [1.5, 0.5, -1.0, 3.0])
+def test_pnorm_gradient_at_zero_entries(torch, p):
+    grads = []
+    for lib in (torch, ag):
+        x = lib.tensor([[0.0, -0.0, 1.5], [2.0, 0.0, -1.0]], dtype=lib.float64, requires_grad=True)
+        x.norm(p=p, dim=1).sum().backward()
+        grads.append(val(x.grad) if lib is ag else x.grad.numpy())
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12, equal_nan=True)
+
+
+# Bug: norm with a negative p over an empty dim returned inf; PyTorch raises
+# (the reduction has no identity).
+def test_negative_pnorm_of_empty_raises(torch):
+    for lib in (torch, ag):
+        with pytest.raises(RuntimeError, match="norm"):
+            lib.zeros(2, 0).norm(p=-4, dim=1)
+
+
+# Bug: split with a negative size on an empty dim was accepted; PyTorch raises.
+def test_split_negative_size_on_empty(torch):
+    for lib in (torch, ag):
+        with pytest.raises(RuntimeError, match="non-negative"):
+            lib.zeros(0).split(-1)
+
+
+# Bug: chunk(k) of an empty dim gave one piece; PyTorch gives k empty pieces.
+def test_chunk_of_empty_dim(torch):
+    assert len(ag.zeros(0).chunk(3)) == len(torch.zeros(0).chunk(3)) == 3
+    assert [tuple(p.shape) for p in ag.zeros(2, 0).chunk(2, 1)] == [(2, 0), (2, 0)]
+
+
+# Bug: the gradient of var/std over all dims with no degrees of freedom left
+# (correction >= numel, e.g. var(correction=2) of one element) was -0 or a
+# signed inf; PyTorch's var_backward gives NaN where x equals the mean, +inf elsewhere.
+@pytest.mark.filterwarnings("ignore:.*degrees of freedom", "ignore::RuntimeWarning")
+@pytest.mark.parametrize("data, corr", [([1.5], 2), ([1.5, 2.0], 3), ([1.5, 2.0], 2), ([2.0, 2.0], 2)])
+def test_var_gradient_without_degrees_of_freedom_over_all_dims(torch, data, corr):
+    grads = []
+    for lib in (torch, ag):
+        x = lib.tensor(data, dtype=lib.float64, requires_grad=True)
+        x.var(correction=corr).backward()
+        grads.append(val(x.grad) if lib is ag else x.grad.numpy())
+    np.testing.assert_array_equal(grads[1], grads[0])
+
+
+# Bug: writing a value requiring grad into a view of a tensor without grad
+# (x = leaf.t(); x[...] = v, or x[1:].add_(v) with x = leaf[1:]) gave the base
+# a history, but x itself kept requires_grad=False, so x.sum().backward()
+# failed; PyTorch regenerates x's history. (The views x was taken from now
+# follow; views taken beside it do not, see docs/nan_semantics.md.)
+def test_view_written_through_gets_history(torch):
+    for lib in (torch, ag):
+        x = lib.zeros(2, 3).t()
+        v = lib.ones(3, 2, requires_grad=True)
+        x[...] = v * 2
+        assert x.requires_grad and not x.is_leaf
+        x.sum().backward()
+        assert v.grad.tolist() == [[2.0, 2.0]] * 3
+        y = lib.zeros(4)[1:]
+        w = lib.ones(2, requires_grad=True)
+        y[1:].add_(w)
+        (y * 3).sum().backward()
+        assert w.grad.tolist() == [3.0, 3.0]

@@ -538,6 +538,13 @@ def commit_inplace(t, res, op_name):
     if base._retains_grad:
         _move_retain(base, old, old_nr)
     refresh_view(t)
+    # the views t was taken from (x in x[1:].add_(v)) take the base's new history
+    # too: a view of a tensor without grad may just have gained one
+    src = t._view_of[0] if t._view_of is not None else None
+    while src is not None and src._base is not None:
+        if not src._rg:
+            refresh_view(src)
+        src = src._view_of[0] if src._view_of is not None else None
     return t
 
 

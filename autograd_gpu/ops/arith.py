@@ -178,6 +178,8 @@ class PowScalar(Op):                     # x ** e
 
     def forward(self, x, e):
         self.e = e
+        if x.dtype.kind == "b" and type(e) is bool:     # bool ** bool stays bool (NumPy: int8)
+            return x.copy() if e else np.ones_like(x)
         return P.pow(x if x.dtype.kind == "f" else promote_for_scalar(x, e), e)
 
     def backward(self, g, x):

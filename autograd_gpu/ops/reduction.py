@@ -135,8 +135,13 @@ class Var(Reduction):
     def backward(self, g, x):
         g = expand_back(g, self.shape, self.axes, self.keepdim)
         dof = self.count() - self.correction
+        mean = P.mean(x, self.axes, True)
+        if dof <= 0 and self.axes is None:
+            # PyTorch's var_backward over all dims without degrees of freedom:
+            # NaN where x equals the mean (inf * 0), +inf elsewhere
+            return g * P.where(x == mean, math.nan, math.inf)
         scale = 2.0 / dof if dof else math.inf      # as C++'s 2.0 / 0: NaN/inf gradients, as PyTorch
-        return P.var_bwd(g, x, P.mean(x, self.axes, True), scale)
+        return P.var_bwd(g, x, mean, scale)
 
 
 class Std(Var):
@@ -299,8 +304,12 @@ class Norm(Reduction):
         if p in (math.inf, -math.inf):
             mask = P.abs(x) == y
             return P.sign(x) * P.select_bwd(g, mask, P.sum(mask, self.axes, True))
-        # x * |x|^(p-2) * grad / norm^(p-1), zero where the norm is zero
-        return P.where(y == 0, 0, x * P.pow(P.abs(x), p - 2) * (g / P.pow(y, p - 1)))
+        # PyTorch's norm_backward for other p: the forms differ at x == 0 (0, not 0 * inf)
+        if p < 1:
+            scaled = P.sign(x) * P.where(x == 0, 0, P.pow(P.abs(x), p - 1))
+            return scaled * g * P.pow(y, 1 - p)
+        scaled = P.sign(x) * P.pow(P.abs(x), p - 1) if p < 2 else x * P.pow(P.abs(x), p - 2)
+        return scaled * P.where(y == 0, 0, g / P.pow(y, p - 1))
 
 
 # ---- the functions --------------------------------------------------------------
@@ -488,7 +497,11 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
         raise ValueError(f"norm(): unsupported norm type {p!r} (use a number, inf, or 'fro')")
     if isinstance(p, Tensor) or not isinstance(p, (int, float)):
         raise TypeError(f"norm(): argument 'p' must be a number, not {type(p).__name__}")
-    return Norm.apply1(x, float(p), _axes(x, dim, "norm"), keepdim)
+    axes = _axes(x, dim, "norm")
+    if p < 0 and (x.numel() == 0 if axes is None else builtin_any(x.shape[a] == 0 for a in axes)):
+        raise RuntimeError(f"norm: linalg.vector_norm cannot compute the {p} norm on an empty tensor because "
+                           f"the operation does not have an identity")
+    return Norm.apply1(x, float(p), axes, keepdim)
 
 
 def _bool_reduce(x, dim, keepdim, prim, op_name):

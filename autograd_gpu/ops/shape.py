@@ -342,6 +342,8 @@ def split(x, split_size_or_sections, dim=0):
         return Split.apply1(x, sizes, axis)
     _int_args((split_size_or_sections,), "split", "split_size")
     size = int(split_size_or_sections)
+    if size < 0:
+        raise RuntimeError(f"split expects split_size be non-negative, but got split_size={size}")
     if size <= 0 and n:
         raise RuntimeError(f"split: split_size must be a positive integer, but got {size}")
     sizes = tuple(min(size, n - s) for s in range(0, n, size)) if n else (0,)
@@ -363,6 +365,8 @@ def chunk(x, chunks, dim=0):
         raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     axis = wrap_dim(dim, x.ndim, "chunk")
     n = x.shape[axis]
+    if n == 0:
+        return split(x, [0] * chunks, axis)       # PyTorch: `chunks` empty pieces
     return split(x, max(1, -(-n // chunks)), axis)
 
 
