@@ -834,3 +834,27 @@ def test_view_written_through_gets_history(torch):
         y[1:].add_(w)
         (y * 3).sum().backward()
         assert w.grad.tolist() == [3.0, 3.0]
+
+
+# Bug: writing a value that requires grad into a piece of split/chunk/unbind of
+# a tensor WITHOUT grad was accepted; PyTorch refuses it too (the multi-output
+# view rule applies whenever the write is recorded). (found by test_random_graphs)
+def test_recorded_write_into_multi_output_piece_of_tensor_without_grad(torch):
+    for lib in (torch, ag):
+        v = lib.ones(1, requires_grad=True) * 2
+        base = lib.tensor([0.5, 0.5])
+        with pytest.raises(RuntimeError, match="returns multiple views"):
+            base.split(1)[-1].add_(v)
+        assert base.tolist() == [0.5, 0.5] and not base.requires_grad
+        base.split(1)[-1].add_(1.0)          # not recorded: allowed
+        assert base.tolist() == [0.5, 1.5]
+
+
+# Bug: prod() of a 0-d tensor had a gradient g * (result / x) (whose own
+# derivative is a rounding residue, not 0); PyTorch passes the gradient as is,
+# so a second derivative through it is None. (found by test_random_graphs, second order)
+def test_prod_of_zero_dim_gradient_is_the_gradient(torch):
+    for lib in (torch, ag):
+        x = lib.tensor(0.16349047141424272, dtype=lib.float64, requires_grad=True)
+        (g,) = lib.autograd.grad(x.prod() * 3, x, create_graph=True)
+        assert g.item() == 3.0 and not g.requires_grad

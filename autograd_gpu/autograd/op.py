@@ -487,6 +487,9 @@ def check_inplace(t, op_name):
 
 def commit_inplace(t, res, op_name):
     """Write the out-of-place result `res` into `t` and give `t` its history."""
+    if res._rg and t._base is not None and not t._rg:
+        # recorded through a view that had no history: the multi-output rule still holds
+        _check_not_multi_output_view(t, op_name)
     d = res._data
     if d.shape != t._data.shape:
         raise RuntimeError(f"{op_name}: output with shape {list(t.shape)} doesn't match the "

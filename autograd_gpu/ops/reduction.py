@@ -104,6 +104,8 @@ class Prod(Reduction):
         # PyTorch's prod_backward: result / input without zeros; else the product
         # of the others (exact with one zero); two or more zeros in a full
         # reduction: zeros (NaN and inf inputs follow from these choices)
+        if not self.shape:
+            return g                                  # a 0-d input: the gradient as is (PyTorch)
         xd = x._data if isinstance(x, Tensor) else x
         zeros = int(self._backend.xp.count_nonzero(xd == 0))
         if self.axes is None:
