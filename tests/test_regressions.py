@@ -858,3 +858,17 @@ def test_prod_of_zero_dim_gradient_is_the_gradient(torch):
         x = lib.tensor(0.16349047141424272, dtype=lib.float64, requires_grad=True)
         (g,) = lib.autograd.grad(x.prod() * 3, x, create_graph=True)
         assert g.item() == 3.0 and not g.requires_grad
+
+
+# Bug: under create_graph, prod() of a tensor with two or more zeros returned a
+# constant zero gradient, so the second derivative was missing; PyTorch uses
+# the exact (differentiable) product-of-the-others form when grad mode is on:
+# d2/dx1dx2 (x1 * x2) = 1 at (0, 0). (found by test_random_graphs, second order)
+def test_prod_second_derivative_with_two_zeros(torch):
+    hs = []
+    for lib in (torch, ag):
+        x = lib.tensor([0.0, 0.0, 3.0], dtype=lib.float64, requires_grad=True)
+        (g,) = lib.autograd.grad(x.prod(), x, create_graph=True)
+        (h,) = lib.autograd.grad((g * lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64)).sum(), x)
+        hs.append((g.tolist(), h.tolist()))
+    assert hs[1] == hs[0]

@@ -111,7 +111,7 @@ class Prod(Reduction):
         if self.axes is None:
             if zeros == 0:
                 return g * (y / x)
-            if zeros > 1:
+            if zeros > 1 and not isinstance(x, Tensor):   # (recorded for create_graph: exact form)
                 return P.zeros_like(x)
             others = P.reshape(P.prod_others(P.reshape(x, (-1,)), 0), self.shape)
             return g * others
