@@ -562,3 +562,23 @@ def test_keyboard_interrupt_mid_backward_frees_graph_cleanly(device):
     with pytest.raises(RuntimeError, match="retain_graph=True"):
         loss.backward()                              # cleanly freed, not half-working
     assert a.grad is None and b.grad is None
+
+
+@pytest.mark.parametrize("hooked", [False, True])
+def test_leaf_grad_from_summed_paths_is_its_own_array(hooked):
+    # a leaf reached by two paths gets the engine's sum as .grad without a copy;
+    # it must alias nothing a user holds: hooks' tensors, the given gradient
+    x = ag.ones(3, requires_grad=True)
+    seen = []
+    if hooked:
+        x.register_hook(lambda g: seen.append(g))
+    given = ag.full((3,), 2.0)
+    (x * 1 + x).backward(given)
+    assert x.grad.tolist() == [4.0, 4.0, 4.0]
+    x.grad.add_(1)
+    assert given.tolist() == [2.0, 2.0, 2.0]
+    if hooked:
+        assert seen[0].tolist() == [4.0, 4.0, 4.0]
+    (x + x).backward(given)                       # accumulates into the kept array
+    assert x.grad.tolist() == [9.0, 9.0, 9.0]
+    assert seen[-1].tolist() == [4.0, 4.0, 4.0] if hooked else not seen

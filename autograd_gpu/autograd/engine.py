@@ -60,18 +60,24 @@ def _retain(t, g, create_graph):
         t._grad = _wrap(t._grad._data + g, bk)
 
 
-def _accumulate(var, g, create_graph):
-    """Add a gradient into a leaf's .grad, as AccumulateGrad does."""
+def _accumulate(var, g, create_graph, owned=False):
+    """Add a gradient into a leaf's .grad, as AccumulateGrad does. An `owned`
+    array (a sum the engine made, seen by nobody else) becomes .grad as is;
+    any other may alias a user's tensor or another gradient, so it is copied."""
     cur = var._grad
     if create_graph:
         var._grad = g if cur is None else cur + g
     elif cur is None:
-        var._grad = _wrap(g.copy(), var._backend)
+        var._grad = _wrap(g if owned else g.copy(), var._backend)
     elif cur._rg:
         var._grad = cur + _wrap(g, var._backend)
     else:
         cur._data += g
         cur._vc[0] += 1
+
+
+def _accumulate_owned(var, g, create_graph):
+    _accumulate(var, g, create_graph, owned=True)
 
 
 def _validate(g, node, i, nxt, nr, create_graph):
@@ -162,6 +168,7 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
             buf[nr] = _add(buf[nr], g)
     ready = [(n, buffers.pop(n)) for n in roots if not deps.get(n)]
     pending = []            # user-visible effects, applied once the pass succeeded
+    owned = set()           # ids of engine-made sums bound for a leaf (alive until the end)
 
     prev_mode = grad_state.enabled
     grad_state.enabled = create_graph
@@ -174,7 +181,7 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
             if slow or slow_all:
                 # the uncommon cases: hooks, retained grads, leaves, captured inputs
                 grad = _before_apply(node, grad, create_graph, pending, targets, target_nodes, captured,
-                                     accumulate)
+                                     accumulate, owned)
                 if grad is _DONE or (needed is not None and not _feeds(node, needed)):
                     continue
             nf = node.next_functions
@@ -198,7 +205,13 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
                 if nxt.n_outputs == 1:
                     if d == 1:                           # the last edge into nxt
                         old = buffers.pop(nxt, None)
-                        push((nxt, g if old is None else _add(g, old)))
+                        if old is not None and g is not None:
+                            g = old + g
+                            if not create_graph and nxt.__class__ is AccumulateGrad:
+                                owned.add(id(g))
+                        elif g is None:
+                            g = old
+                        push((nxt, g))
                     else:
                         if g is not None:
                             buffers[nxt] = _add(buffers.get(nxt), g)
@@ -256,7 +269,7 @@ def _feeds(node, needed):
     return False
 
 
-def _before_apply(node, grad, create_graph, pending, targets, target_nodes, captured, accumulate):
+def _before_apply(node, grad, create_graph, pending, targets, target_nodes, captured, accumulate, owned):
     """Hooks, retained grads, captured inputs and leaves. Returns the grad to
     apply, or _DONE when the node has nothing more to do (a leaf)."""
     single = node.n_outputs == 1
@@ -276,8 +289,12 @@ def _before_apply(node, grad, create_graph, pending, targets, target_nodes, capt
                     # backward(inputs=[non_leaf]) populates the non-leaf's .grad
                     pending.append((_retain, targets.tensors[idxs[0]], g))
     if is_acc:
-        if accumulate and grads[0] is not None and (target_nodes is None or node in target_nodes):
-            pending.append((_accumulate, node.variable, grads[0]))
+        g = grads[0]
+        if accumulate and g is not None and (target_nodes is None or node in target_nodes):
+            if target_nodes is None and id(g) in owned and not (node._hooked or node.variable._hooks):
+                pending.append((_accumulate_owned, node.variable, g))
+            else:
+                pending.append((_accumulate, node.variable, g))
         return _DONE
     return grads[0] if single else grads
 

@@ -97,14 +97,18 @@ class Clamp(Op):
     exact_grads = True
 
     def forward(self, x, lo, hi):
+        y = x
+        if y.dtype.kind != "f":          # PyTorch's promotion: int tensor, float bound -> float32
+            for s in (lo, hi):
+                if s is not None:
+                    y = promote_for_scalar(y, s)
+        # the result first: it then takes the memory its input's producer just freed
+        # (in an MLP, the mm output consumed by the bias add), the small mask goes elsewhere
+        y = P.clamp(y, lo, hi)
         if grad_state.enabled:           # (the mask is only needed if recorded)
             self._saved = ()
             self._aux = P.clamp_mask(x, lo, hi)
-        if x.dtype.kind != "f":          # PyTorch's promotion: int tensor, float bound -> float32
-            for s in (lo, hi):
-                if s is not None:
-                    x = promote_for_scalar(x, s)
-        return P.clamp(x, lo, hi)
+        return y
 
     def backward(self, g):
         mask = self._aux
