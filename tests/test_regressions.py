@@ -742,7 +742,8 @@ def test_cuda_index_into_cpu_tensor_raises(monkeypatch):
 # first (PyTorch's AccumulateGrad holds a lock).
 def test_concurrent_first_accumulation_into_a_leaf():
     import threading
-    for _ in range(50):
+    lost = 0
+    for _ in range(100):
         w = ag.ones(2, requires_grad=True)
         barrier = threading.Barrier(4)
 
@@ -754,7 +755,8 @@ def test_concurrent_first_accumulation_into_a_leaf():
             t.start()
         for t in threads:
             t.join()
-        assert w.grad.tolist() == [10.0, 10.0]
+        lost += w.grad.tolist() != [10.0, 10.0]
+    assert lost == 0, f"gradients lost in {lost} of 100 runs"
 
 
 # ---- found by tests/test_fuzz_bad_input.py with more calls per op (AG_FUZZ_CALLS=1200) --------

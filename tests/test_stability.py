@@ -78,7 +78,7 @@ def run_flat(name, step, steps=STEPS, mem_limit=256 * 1024):
 # ---- training loops ---------------------------------------------------------------------
 
 def _blog_step(x, y, params, lr=1e-4):
-    """The blog walkthrough's MLP step (as tests/test_autograd_engine.py's _blog_step)."""
+    """The blog walkthrough's MLP step."""
     w1, b1, w2, b2 = params
     y_pred = x.mm(w1).add(b1).clamp(min=0).mm(w2).add(b2)
     loss = (y_pred - y).pow(2).sum()
@@ -280,23 +280,7 @@ def test_grad_mode_and_backward_in_four_threads_without_cross_talk():
     np.testing.assert_allclose(val(shared.grad), [rounds * (2 + 3 + 4)] * 3)
 
 
-def test_first_accumulation_from_concurrent_backwards_loses_nothing():
-    # the race this guards: two threads both see .grad None and one result is lost
-    lost = 0
-    for _ in range(100):
-        w = ag.ones(2, requires_grad=True)
-        barrier = threading.Barrier(4)
-
-        def worker(k):
-            barrier.wait()
-            (w * float(k)).sum().backward()
-        threads = [threading.Thread(target=worker, args=(k,)) for k in range(1, 5)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        lost += w.grad.tolist() != [10.0, 10.0]
-    assert lost == 0, f"gradients lost in {lost} of 100 runs"
+# (concurrent first accumulation into one leaf: tests/test_regressions.py)
 
 
 # ---- KeyboardInterrupt in the middle of a backward -----------------------------------------
