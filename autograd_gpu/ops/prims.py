@@ -280,7 +280,14 @@ def _sum(x, axis, keepdims):
 
 
 sum = _prim("sum", _sum, _sum_t)
-mean = _prim("mean", _f16_safe(lambda x, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims)),
+def _mean(x, axis, keepdims):
+    if x.size == 0:          # NaN as PyTorch, without NumPy's "Mean of empty slice" warning
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.divide(np.add.reduce(x, axis=axis, keepdims=keepdims), 0)
+    return np.mean(x, axis=axis, keepdims=keepdims)
+
+
+mean = _prim("mean", _f16_safe(_mean),
              lambda x, axis, keepdims: x.mean(axis, keepdim=keepdims) if axis is not None else x.mean())
 prod = _prim("prod", lambda x, axis, keepdims: np.prod(x, axis=axis, keepdims=keepdims),
              lambda x, axis, keepdims: x.prod(axis, keepdim=keepdims) if axis is not None else x.prod())
