@@ -78,7 +78,7 @@ class Module:
                             "(ag.nn.Parameter or None required)")
         if param is not None and not param.is_leaf:
             raise ValueError(f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must be "
-                             "created explicitly; to express '{name}' as a function of another Tensor, "
+                             f"created explicitly; to express '{name}' as a function of another Tensor, "
                              "compute the value in the forward() method.")
         self._parameters[name] = param
 
