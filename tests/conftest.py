@@ -3,12 +3,19 @@
 Every test taking a `device` argument runs on "cpu", and on "cuda" (marked
 `gpu`) when a CUDA device is present. When the environment variable CI is set,
 a missing test dependency (PyTorch, a compiler, ...) fails instead of skipping."""
+import ctypes
+import hashlib
 import importlib
 import os
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
 import autograd_gpu as ag
+from autograd_gpu import backend as B
+from autograd_gpu.backend.numpy_backend import NumpyBackend
 
 IN_CI = bool(os.environ.get("CI"))
 
@@ -24,15 +31,63 @@ CUDA = _cuda_available()
 DEVICES = ["cpu"] + (["cuda"] if CUDA else [])
 
 
+def unavailable(reason):
+    """A test dependency is missing: skip locally, fail in CI."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI is set: a missing dependency fails the run)", pytrace=False)
+    pytest.skip(reason)
+
+
 def need(module_name, why=""):
-    """Import a test dependency: skip without it locally, fail in CI."""
+    """Import a test dependency (unavailable() without it)."""
     try:
         return importlib.import_module(module_name)
     except ImportError:
-        msg = f"{module_name} is needed{(' for ' + why) if why else ''}"
-        if IN_CI:
-            pytest.fail(msg + " (CI is set: a missing dependency fails the run)", pytrace=False)
-        pytest.skip(msg)
+        unavailable(f"{module_name} is needed{(' for ' + why) if why else ''}")
+
+
+BUILD_DIR = Path(__file__).resolve().parent / "_build"
+HOST_CXXFLAGS = ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-fPIC", "-shared"]
+
+
+def build_host_library(stem, src, include_dir, headers, what):
+    """Compile `src` (including kernel headers from `include_dir`) into a shared
+    library with g++ (or $CXX) and load it. Cached in tests/_build under a hash
+    of the source, the headers, the compiler and the flags."""
+    cxx = os.environ.get("CXX", "g++")
+    if shutil.which(cxx) is None:
+        unavailable(f"no host C++ compiler ({cxx}) to build {what}")
+    version = subprocess.run([cxx, "--version"], capture_output=True, text=True).stdout
+    h = hashlib.sha256()
+    for part in [src, version, " ".join(HOST_CXXFLAGS)] + [Path(p).read_text() for p in headers]:
+        h.update(part.encode())
+    so = BUILD_DIR / f"{stem}_{h.hexdigest()[:16]}.so"
+    if not so.exists():
+        BUILD_DIR.mkdir(parents=True, exist_ok=True)
+        cpp = so.with_suffix(".cpp")
+        cpp.write_text(src)
+        tmp = so.with_suffix(f".{os.getpid()}.tmp")
+        r = subprocess.run([cxx, *HOST_CXXFLAGS, f"-I{include_dir}", str(cpp), "-o", str(tmp)],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            pytest.fail(f"{what} does not compile on the host:\n{r.stderr[-6000:]}", pytrace=False)
+        os.replace(tmp, so)          # atomic: parallel runs never load a half-written library
+    return ctypes.CDLL(str(so))
+
+
+class FakeCudaBackend(NumpyBackend):
+    """NumPy arrays that call themselves cuda:0: device checks and CUDA type
+    names run on every machine."""
+    device = B.device("cuda:0")
+    type_prefix = "CUDA"
+    is_cuda = True
+
+
+@pytest.fixture
+def fake_cuda(monkeypatch):
+    fake = FakeCudaBackend()
+    monkeypatch.setitem(B._backends, B.device("cuda:0"), fake)
+    return fake
 
 
 def pytest_generate_tests(metafunc):

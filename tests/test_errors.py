@@ -6,8 +6,6 @@ import numpy as np
 import pytest
 
 import autograd_gpu as ag
-from autograd_gpu import backend as B
-from autograd_gpu.backend.numpy_backend import NumpyBackend
 
 
 def snapshot(*tensors):
@@ -141,19 +139,6 @@ def test_backward_failures_change_nothing(device):
 
 
 # ---- devices (a stand-in CUDA backend, so the checks run on every machine) ----------
-
-class FakeCudaBackend(NumpyBackend):
-    device = B.device("cuda:0")
-    type_prefix = "CUDA"
-    is_cuda = True
-
-
-@pytest.fixture
-def fake_cuda(monkeypatch):
-    fake = FakeCudaBackend()
-    monkeypatch.setitem(B._backends, B.device("cuda:0"), fake)
-    return fake
-
 
 def test_mixing_devices_raises_naming_both(fake_cuda):
     a = ag.ones(2, requires_grad=True)

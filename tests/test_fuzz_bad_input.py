@@ -33,7 +33,6 @@ import random
 import signal
 import subprocess
 import sys
-import textwrap
 import warnings
 import zlib
 
@@ -41,8 +40,6 @@ import numpy as np
 import pytest
 
 import autograd_gpu as ag
-from autograd_gpu import backend as B
-from autograd_gpu.backend.numpy_backend import NumpyBackend
 
 torch = pytest.importorskip("torch") if not os.environ.get("CI") else __import__("torch")
 
@@ -754,17 +751,6 @@ def test_fuzz(op):
 
 
 # ---- devices mixed through a stand-in CUDA backend ---------------------------------------
-
-class FakeCudaBackend(NumpyBackend):
-    device = B.device("cuda:0")
-    type_prefix = "CUDA"
-    is_cuda = True
-
-
-@pytest.fixture
-def fake_cuda(monkeypatch):
-    monkeypatch.setitem(B._backends, B.device("cuda:0"), FakeCudaBackend())
-
 
 MIXED = {
     "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: b * a, "div": lambda a, b: a / b,

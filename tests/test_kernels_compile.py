@@ -32,16 +32,11 @@ import pytest
 
 from autograd_gpu.backend import kernel_source as ks
 from test_kernels_host import print_summary
+from conftest import unavailable
 
 ARCHS = ("80", "90")
 BUILD_DIR = Path(__file__).resolve().parent / "_build" / "compile"
 COUNTS = {}
-
-
-def _missing(reason):
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set: the kernel compile tests must run)")
-    pytest.skip(reason)
 
 
 def _load_codegen():
@@ -62,7 +57,7 @@ def _load_codegen():
 def codegen():
     cg, reason = _load_codegen()
     if cg is None:
-        _missing(reason)
+        unavailable(reason)
     return cg
 
 
@@ -274,7 +269,7 @@ def _finish_nvcc(run):
 @pytest.mark.parametrize("dtype", ks.DTYPES)
 def test_pointwise_kernels_compile_with_nvrtc(builds, dtype, arch):
     if builds["nvrtc missing"]:
-        _missing(builds["nvrtc missing"])
+        unavailable(builds["nvrtc missing"])
     log, _, (spans, n) = builds[("pointwise", dtype, arch)]
     if log is not None:
         pytest.fail(f"pointwise kernels ({dtype}, sm_{arch}) do not compile with NVRTC; failing: "
@@ -286,7 +281,7 @@ def test_pointwise_kernels_compile_with_nvrtc(builds, dtype, arch):
 @pytest.mark.parametrize("dtype", ks.REDUCTION_DTYPES)
 def test_reduction_module_compiles_with_nvrtc(builds, dtype, arch):
     if builds["nvrtc missing"]:
-        _missing(builds["nvrtc missing"])
+        unavailable(builds["nvrtc missing"])
     log, cubin, _ = builds[("reduction", dtype, arch)]
     if log is not None:
         pytest.fail(f"reduction module ({dtype}, sm_{arch}) does not compile with NVRTC:\n{log[-8000:]}")
@@ -299,7 +294,7 @@ def test_reduction_module_compiles_with_nvrtc(builds, dtype, arch):
 def test_headers_compile_with_nvcc(builds):
     out = builds["nvcc"]
     if out == "missing":
-        _missing("nvcc not found (set $NVCC or $CUDA_PATH, or put nvcc on PATH)")
+        unavailable("nvcc not found (set $NVCC or $CUDA_PATH, or put nvcc on PATH)")
     if out is not None:
         pytest.fail(f"the kernel headers do not compile with nvcc:\n{out[-8000:]}")
     n = 3 * len(ks.POINTWISE) + sum(len(ks.reduction_kernels(d)) for d in ks.REDUCTION_DTYPES)

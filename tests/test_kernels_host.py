@@ -23,14 +23,8 @@ NVRTC, and -ftz=true (CuPy flushes float32 denormals to zero on the GPU).
 """
 import contextlib
 import ctypes
-import hashlib
 import zlib
 import math
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -38,12 +32,11 @@ import pytest
 from autograd_gpu.backend import kernel_source as ks
 from autograd_gpu.backend import cupy_kernels as ck
 from autograd_gpu.ops import prims
+from conftest import build_host_library
 
 # edge values overflow, divide by zero and make NaNs on purpose
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
-BUILD_DIR = Path(__file__).resolve().parent / "_build"
-CXXFLAGS = ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-fPIC", "-shared"]
 HOST_TYPES = {"float32": "float", "float64": "double"}
 INF, NAN = math.inf, math.nan
 
@@ -99,39 +92,10 @@ def seed(*parts):
     return zlib.crc32(repr(parts).encode())
 
 
-def _strict():
-    return bool(os.environ.get("CI"))
-
-
-def _missing(reason):
-    if _strict():
-        pytest.fail(f"{reason} (CI is set: the host kernel tests must run)")
-    pytest.skip(reason)
-
-
 def _build_library():
-    cxx = os.environ.get("CXX", "g++")
-    if shutil.which(cxx) is None:
-        _missing(f"no host C++ compiler ({cxx}) to build the kernel headers")
-    src = host_source()
     kdir = ks.kernels_dir()
-    version = subprocess.run([cxx, "--version"], capture_output=True, text=True).stdout
-    h = hashlib.sha256()
-    for part in [src, version, " ".join(CXXFLAGS)] + [(kdir / f).read_text() for f in ks.HEADERS]:
-        h.update(part.encode())
-    key = h.hexdigest()[:16]
-    so = BUILD_DIR / f"kernels_host_{key}.so"
-    if not so.exists():
-        BUILD_DIR.mkdir(parents=True, exist_ok=True)
-        cpp = BUILD_DIR / f"kernels_host_{key}.cpp"
-        cpp.write_text(src)
-        tmp = so.with_suffix(f".{os.getpid()}.tmp")
-        r = subprocess.run([cxx, *CXXFLAGS, f"-I{kdir}", str(cpp), "-o", str(tmp)],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            pytest.fail(f"the kernel headers do not compile on the host:\n{r.stderr[-6000:]}")
-        os.replace(tmp, so)
-    return ctypes.CDLL(str(so))
+    return build_host_library("kernels_host", host_source(), kdir, [kdir / f for f in ks.HEADERS],
+                              "the kernel headers")
 
 
 _LIB = []

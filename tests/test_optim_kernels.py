@@ -20,9 +20,7 @@ tests/test_optim_oracle.py on a CUDA device).
 With the environment variable CI set, a missing g++, nvcc or CuPy fails
 instead of skipping."""
 import ctypes
-import hashlib
 import itertools
-import os
 import shutil
 import subprocess
 import zlib
@@ -32,20 +30,12 @@ import numpy as np
 import pytest
 
 from autograd_gpu.optim import _fused
+from conftest import build_host_library, unavailable
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")    # edge values overflow on purpose
 
-BUILD_DIR = Path(__file__).resolve().parent / "_build"
-CXXFLAGS = ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-fPIC", "-shared"]
 HOST_TYPES = {"float32": "float", "float64": "double"}
 ARCHS = (80, 90)
-IN_CI = bool(os.environ.get("CI"))
-
-
-def _missing(reason):
-    if IN_CI:
-        pytest.fail(f"{reason} (CI is set: the kernel tests must run)", pytrace=False)
-    pytest.skip(reason)
 
 
 # ---- 1. the host library ---------------------------------------------------------------------
@@ -71,27 +61,9 @@ def host_source():
 
 @pytest.fixture(scope="module")
 def host_lib():
-    cxx = os.environ.get("CXX", "g++")
-    if shutil.which(cxx) is None:
-        _missing(f"no host C++ compiler ({cxx}) to build kernels/{_fused.HEADER}")
     kdir = _fused._kernels_dir()
-    src = host_source()
-    version = subprocess.run([cxx, "--version"], capture_output=True, text=True).stdout
-    h = hashlib.sha256()
-    for part in [src, version, " ".join(CXXFLAGS)] + [p.read_text() for p in sorted(kdir.glob("*.cuh"))]:
-        h.update(part.encode())
-    key = h.hexdigest()[:16]
-    so = BUILD_DIR / f"optim_host_{key}.so"
-    if not so.exists():
-        BUILD_DIR.mkdir(parents=True, exist_ok=True)
-        cpp = BUILD_DIR / f"optim_host_{key}.cpp"
-        cpp.write_text(src)
-        tmp = so.with_suffix(f".{os.getpid()}.tmp")
-        r = subprocess.run([cxx, *CXXFLAGS, f"-I{kdir}", str(cpp), "-o", str(tmp)], capture_output=True, text=True)
-        if r.returncode:
-            pytest.fail(f"host build of kernels/{_fused.HEADER} failed:\n{r.stderr}", pytrace=False)
-        os.replace(tmp, so)                  # atomic: parallel runs never load a half-written library
-    lib = ctypes.CDLL(str(so))
+    lib = build_host_library("optim_host", host_source(), kdir, sorted(kdir.glob("*.cuh")),
+                             f"kernels/{_fused.HEADER}")
     for name, spec in _fused.KERNELS.items():
         for dt, c in HOST_TYPES.items():
             scalar = ctypes.c_float if c == "float" else ctypes.c_double
@@ -246,7 +218,7 @@ def _cupy():
         import cupy
         from cupy._core import _kernel, _carray, _scalar, core   # noqa: F401
     except ImportError:
-        _missing("CuPy is needed to generate the ElementwiseKernel source")
+        unavailable("CuPy is needed to generate the ElementwiseKernel source")
     return cupy
 
 
@@ -290,7 +262,7 @@ def _cupy_include_dirs():
 def test_kernels_compile_with_nvcc(tmp_path, dtype, arch):
     nvcc = shutil.which("nvcc") or ("/usr/local/bin/nvcc" if Path("/usr/local/bin/nvcc").exists() else None)
     if nvcc is None:
-        _missing("nvcc is needed to compile the optimizer kernels")
+        unavailable("nvcc is needed to compile the optimizer kernels")
     cu = tmp_path / f"optim_{dtype}.cu"
     cu.write_text(module_source(dtype))
     out = tmp_path / f"optim_{dtype}_sm{arch}.cubin"
@@ -312,7 +284,7 @@ def test_kernels_compile_with_nvrtc_as_cupy_does(dtype, arch):
     try:
         cupy_codegen.nvrtc_version()
     except Exception as e:                       # noqa: BLE001 - the library may be absent
-        _missing(f"NVRTC cannot be loaded: {e}")
+        unavailable(f"NVRTC cannot be loaded: {e}")
     for name in _fused.KERNELS:
         src = cupy_codegen.module_source(cupy_kernel_code(name, dtype), True)
         try:

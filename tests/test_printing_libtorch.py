@@ -28,6 +28,7 @@ import pytest
 
 from autograd_gpu import printing
 from autograd_gpu.printing import format_tensor
+from conftest import unavailable
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "cpp" / "print_tensor.cpp"
@@ -40,12 +41,6 @@ TYPE_NAMES = {
     "int8": "CPUCharType", "int16": "CPUShortType", "int32": "CPUIntType",
     "int64": "CPULongType", "uint8": "CPUByteType", "bool": "CPUBoolType",
 }
-
-
-def _unavailable(reason):
-    if os.environ.get("CI"):
-        pytest.fail(f"libtorch printing oracle unavailable under CI: {reason}")
-    pytest.skip(reason)
 
 
 # --- building and running the libtorch printer ---------------------------------
@@ -82,7 +77,7 @@ def _compile_command(compiler, torch_dir, abi, output):
 def _build_printer():
     found = _find_toolchain()
     if isinstance(found, str):
-        _unavailable(found)
+        unavailable(found)
     compiler, torch_dir, abi = found
     compiler_version = subprocess.run([compiler, "--version"], capture_output=True,
                                       text=True).stdout.splitlines()[:1]

@@ -723,13 +723,7 @@ def test_impossible_results_fail_fast():
 # Bug: indexing a CPU tensor with an index tensor on a CUDA device silently
 # copied the index to the CPU; PyTorch refuses (CPU indices into a CUDA tensor
 # are fine). Checked with a stand-in CUDA backend.
-def test_cuda_index_into_cpu_tensor_raises(monkeypatch):
-    from autograd_gpu import backend as B
-    from autograd_gpu.backend.numpy_backend import NumpyBackend
-
-    class FakeCuda(NumpyBackend):
-        device, type_prefix, is_cuda = B.device("cuda:0"), "CUDA", True
-    monkeypatch.setitem(B._backends, B.device("cuda:0"), FakeCuda())
+def test_cuda_index_into_cpu_tensor_raises(fake_cuda):
     x, i = ag.arange(4.0), ag.tensor([1, 2], device="cuda")
     _raises_naming(RuntimeError, "cuda:0", lambda: x[i])
     assert ag.arange(4.0, device="cuda")[ag.tensor([1, 2])].tolist() == [1.0, 2.0]
