@@ -258,6 +258,7 @@ def _make_apply1(cls):
             if type(y) is tuple:
                 return node._wrap_many(y, (x,), attrs)
             y = _as_array(y, b)
+        # Tensor._make, inlined: this runs once per op (one call frame less)
         out = _new(Tensor)
         out._data = y
         out._backend = b
@@ -305,6 +306,7 @@ def _make_apply2(cls):
             if type(y) is tuple:
                 return node._wrap_many(y, (a, b), attrs)
             y = _as_array(y, bk)
+        # Tensor._make, inlined: this runs once per op (one call frame less)
         out = _new(Tensor)
         out._data = y
         out._backend = bk

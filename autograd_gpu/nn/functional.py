@@ -59,25 +59,25 @@ def sigmoid(input):
 def _softmax_dim(fn, ndim, dim):
     if dim is None:
         warnings.warn(f"Implicit dimension choice for {fn} has been deprecated. Change the call to include "
-                      "dim=X as an argument.", UserWarning, stacklevel=3)
+                      "dim=X as an argument.", UserWarning, stacklevel=4)
         return 0 if ndim in (0, 1, 3) else 1
     return dim
 
 
-def softmax(input, dim=None, dtype=None):
-    _tensor_arg(input, "softmax", "input")
-    dim = _softmax_dim("softmax", input.dim(), dim)
+def _softmax_like(fn, input, dim, dtype):
+    _tensor_arg(input, fn, "input")
+    dim = _softmax_dim(fn, input.dim(), dim)
     if dtype is not None:
         input = input.to(dtype)
-    return input.softmax(dim)
+    return getattr(input, fn)(dim)
+
+
+def softmax(input, dim=None, dtype=None):
+    return _softmax_like("softmax", input, dim, dtype)
 
 
 def log_softmax(input, dim=None, dtype=None):
-    _tensor_arg(input, "log_softmax", "input")
-    dim = _softmax_dim("log_softmax", input.dim(), dim)
-    if dtype is not None:
-        input = input.to(dtype)
-    return input.log_softmax(dim)
+    return _softmax_like("log_softmax", input, dim, dtype)
 
 
 # ---- linear ----------------------------------------------------------------------------
