@@ -972,14 +972,20 @@ def check_grads(p):
             _close(og, tg, f"grad of {n}", p)
 
 
+def drawn_program(torch, data, depth, stat):
+    """A program drawn and run on both libraries, and the outputs it left."""
+    p = Program(torch, data)
+    build(p, depth)
+    outs = outputs(p)
+    note(p.text())
+    record_stats(p, stat)
+    return p, outs
+
+
 @settings(max_examples=EXAMPLES, **SETTINGS)
 @given(data=st.data())
 def test_random_graph_values_and_gradients(torch, data):
-    p = Program(torch, data)
-    build(p, 14)
-    outs = outputs(p)
-    note(p.text())
-    record_stats(p, "examples")
+    p, outs = drawn_program(torch, data, 14, "examples")
     check_values(p)
     if not outs:
         return
@@ -1000,11 +1006,7 @@ def test_random_graph_values_and_gradients(torch, data):
 @settings(max_examples=max(1, EXAMPLES // 3), **SETTINGS)
 @given(data=st.data())
 def test_random_graph_second_derivatives(torch, data):
-    p = Program(torch, data)
-    build(p, 10)
-    outs = outputs(p)
-    note(p.text())
-    record_stats(p, "examples_2nd")
+    p, outs = drawn_program(torch, data, 10, "examples_2nd")
     if not outs or not p.run(f"loss = {projection(p, outs)}", (), outs):
         return
     leaves = ", ".join(p.leaves)
