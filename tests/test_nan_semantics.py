@@ -143,3 +143,30 @@ def test_forward_and_gradient_match_pytorch(torch, case, dtype):
         assert (a is None) == (b is None), f"grad of input {i}: {a} vs torch {b}"
         if b is not None:
             assert_same(a, b, f"grad of input {i}")
+
+
+# Masked backward steps (clamp keeps a 1-byte mask; relu, amax and the clamp
+# formula build one) AND the upstream gradient's bits with it: NaN, ±inf and -0
+# in the gradient must pass or be zeroed exactly as PyTorch's where() does, in
+# every float width, and a second backward (retain_graph) must see the saved
+# mask unchanged.
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("expr", ["x.clamp(min=0)", "x.clamp(max=0)", "x.clamp(-0.5, 0.5)", "x.relu()",
+                                  "x.clamp(min=0) * 1"])
+def test_masked_backward_passes_nonfinite_grads_bit_exactly(torch, dtype, expr):
+    x_vals = [-1.0, -0.5, 0.0, 0.25, 0.5, 2.0, nan, -0.0] * 3
+    g_vals = [nan, inf, -inf, -0.0, 1.5, nan, -2.0, 3.0] + [inf, nan, -0.0, -inf, 0.0, 7.0, inf, -1.0] + [1.0] * 8
+    grads = []
+    for lib in (torch, ag):
+        x = lib.tensor(x_vals, dtype=getattr(lib, dtype), requires_grad=True)
+        y = eval(expr, {"x": x})
+        g = lib.tensor(g_vals, dtype=getattr(lib, dtype))
+        y.backward(g, retain_graph=True)
+        first = _np(x.grad).copy()
+        x.grad = None
+        y.backward(g)
+        grads.append((first, _np(x.grad)))
+    (t1, t2), (o1, o2) = grads
+    bits = {"float16": np.uint16, "float32": np.uint32, "float64": np.uint64}[dtype]
+    np.testing.assert_array_equal(o1.view(bits), t1.view(bits), err_msg=f"{expr}: gradient bits")
+    np.testing.assert_array_equal(o2.view(bits), o1.view(bits), err_msg=f"{expr}: second backward")

@@ -91,7 +91,7 @@ exp, log, log1p, sqrt, rsqrt, square, abs, sign, sin, cos, tanh, sigmoid, relu =
 
 class Clamp(Op):
     """clamp with Python bounds. Backward needs only where lo <= x <= hi, so
-    the node keeps that boolean mask (1 byte an element) instead of the input:
+    the node keeps that mask (1 byte an element) instead of the input:
     in an MLP that is one hidden-layer array less held through backward."""
     _name, op_name = "ClampBackward1", "clamp"
     exact_grads = True
@@ -112,8 +112,8 @@ class Clamp(Op):
 
     def backward(self, g):
         mask = self._aux
-        if isinstance(g, Tensor):
-            mask = Tensor._make(mask, g._backend)
+        if isinstance(g, Tensor):        # a recorded backward: the mask as a boolean tensor
+            mask = Tensor._make(mask != 0 if mask.dtype == np.int8 else mask, g._backend)
         return P.mask_bwd(g, mask)
 
 
