@@ -31,7 +31,8 @@ def _root_grads(outputs, grad_outputs, create_graph, op_name):
             if t.numel() != 1:
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs (output {i} "
                                    f"has shape {list(t.shape)})")
-            g = t._backend.xp.ones_like(t._data)
+            d = t._data
+            g = t._backend.xp.ones(d.shape, d.dtype)     # (ones_like's Python wrapper costs more)
             g = Tensor._make(g, t._backend) if create_graph else g
         else:
             if not isinstance(g, Tensor):

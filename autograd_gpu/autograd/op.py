@@ -185,12 +185,16 @@ class Op(Node):
         if saved:
             versions = self._versions
             saved_for = self.saved_for
+            nf = self.next_functions
             for i in range(len(saved)):
                 t = saved[i]
-                if saved_for is not None and not any(self.next_functions[j][0] is not None
-                                                     for j in saved_for[i]):
-                    vals.append(None)            # not saved by PyTorch: no version check
-                    continue
+                if saved_for is not None:
+                    for j in saved_for[i]:
+                        if nf[j][0] is not None:
+                            break
+                    else:
+                        vals.append(None)        # not saved by PyTorch: no version check
+                        continue
                 if t._vc[0] != versions[i]:
                     raise _version_error_for(self, t, 0, versions[i])
                 vals.append(t if create_graph else t._data)

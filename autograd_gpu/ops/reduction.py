@@ -13,6 +13,7 @@ from ..autograd.grad_mode import state as grad_state
 from ..tensor import Tensor
 from . import prims as P
 from ._util import wrap_dims, wrap_dim, keepdim_shape, as_float
+from .._dtype import as_dtype, from_numpy_dtype
 
 _int64 = np.dtype(np.int64)
 
@@ -75,7 +76,6 @@ class Mean(Reduction):
         if np_dtype is not None:
             x = x.astype(np_dtype)
         if x.dtype.kind != "f":
-            from .._dtype import from_numpy_dtype
             raise TypeError(f"mean(): could not infer output dtype. Input dtype must be either a floating "
                             f"point or complex dtype. Got: {from_numpy_dtype(x.dtype).libtorch}")
         self._set(x, axes, keepdim)
@@ -324,12 +324,12 @@ def _check_tensor(x, op_name):
 def _no_grad_dtype(x, npd, op_name):
     """A reduction to a non-floating dtype cannot be differentiated (PyTorch refuses)."""
     if npd is not None and npd.kind != "f" and x._rg and grad_state.enabled:
-        from .._dtype import from_numpy_dtype
         raise RuntimeError(f"{op_name}(): Autograd not support dtype: {from_numpy_dtype(npd).libtorch}")
 
 
 def sum(x, dim=None, keepdim=False, dtype=None):
-    from .._dtype import as_dtype
+    if dim is None and dtype is None and type(x) is Tensor:     # x.sum(): the loss of every loop
+        return Sum.apply1(x, None, keepdim, None)
     _check_tensor(x, "sum")
     npd = None if dtype is None else as_dtype(dtype, "sum").np
     _no_grad_dtype(x, npd, "sum")
@@ -339,7 +339,6 @@ def sum(x, dim=None, keepdim=False, dtype=None):
 
 
 def mean(x, dim=None, keepdim=False, dtype=None):
-    from .._dtype import as_dtype
     _check_tensor(x, "mean")
     npd = None if dtype is None else as_dtype(dtype, "mean").np
     if dim is None:
@@ -350,7 +349,6 @@ def mean(x, dim=None, keepdim=False, dtype=None):
 def _cast(x, dtype, op_name):
     _check_tensor(x, op_name)
     if dtype is not None:
-        from .._dtype import as_dtype
         dt = as_dtype(dtype, op_name)        # (TypeError for what is no dtype)
         if op_name in ("softmax", "log_softmax") and not dt.is_floating_point:
             raise RuntimeError(f"{op_name}(): dtype must be a floating point dtype, got {dt.libtorch}")
