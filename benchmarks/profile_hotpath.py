@@ -273,7 +273,7 @@ def mode_arrays(args):
 # ---- memory: live bytes through forward and backward -----------------------------------------------
 
 def mode_memory(args):
-    from autograd_gpu.autograd import op as op_mod, engine
+    from autograd_gpu.autograd import op as op_mod
     wl, runner = _runner(args.workload, args.scale)
     impl = runner.impl
     _step(impl)

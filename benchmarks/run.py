@@ -200,7 +200,7 @@ def run_workload(workload, device, frameworks, args, snapshot_dir, log):
             s = samples[w]
             r = results[w.framework]
             r.update(mem, inner=inner[w], rounds=len(s), samples=[x["total"] for x in s])
-            for phase in ("total", "forward", "backward", "update"):
+            for phase in ("total", "forward", "backward", "update", "faults", "sys"):
                 r[phase] = statistics.median(x[phase] for x in s)
             if len(s) >= 4:
                 q = statistics.quantiles(r["samples"], n=4)
@@ -266,7 +266,7 @@ def time_unit(workload, results):
 def table(report):
     """The Markdown results table."""
     head = ("| Workload | Framework | Device | Time | Ratio to NumPy | Target | Forward | Backward | Update "
-            "| IQR | Peak RSS MiB | Peak Δ MiB | Δ ratio | Check |")
+            "| IQR | Faults/iter | Sys | Peak RSS MiB | Peak Δ MiB | Δ ratio | Check |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for entry in report["results"]:
         wl = WORKLOADS[entry["workload"]]
@@ -279,7 +279,7 @@ def table(report):
             name = f"{wl.name} {wl.title}"
             if r.get("total") is None:
                 why = r.get("reason") or (r.get("error", "").strip().splitlines() or ["error"])[-1]
-                lines.append(f"| {name} | {f} | {r['device']} | — | — | — | — | — | — | — | — | — | — "
+                lines.append(f"| {name} | {f} | {r['device']} | — | — | — | — | — | — | — | — | — | — | — | — "
                              f"| {r.get('status')}: {why} |")
                 continue
             t = r["total"] / div
@@ -294,12 +294,14 @@ def table(report):
                 if f == "autograd_gpu" and wl.mem_target:
                     dratio += f" (≤ {wl.mem_target}× {'✓' if d <= wl.mem_target else '✗'})"
             iqr = "—" if r.get("iqr_rel") is None else f"{100 * r['iqr_rel']:.0f}%"
+            faults = "—" if r.get("faults") is None else f"{r['faults']:.0f}"
+            sys_share = "—" if r.get("sys") is None else f"{100 * r['sys'] / r['total']:.0f}%"
             lines.append(
                 f"| {name} | {f} | {r['device']} | {_fmt_time(t, unit)} {per} | "
                 f"{'—' if ratio is None else f'{ratio:.2f}×'} | {target} | "
                 f"{_fmt_time(r['forward'] / div, unit)} | {_fmt_time(r['backward'] / div, unit)} | "
                 f"{_fmt_time(r['update'] / div, unit)} | "
-                f"{iqr} | "
+                f"{iqr} | {faults} | {sys_share} | "
                 f"{_fmt_mib(r.get('peak_rss'))} | {_fmt_mib(r.get('peak_increase'))} | {dratio} | "
                 f"{r.get('check', '')} |")
     return "\n".join(lines)
@@ -429,8 +431,9 @@ def main(argv=None):
     print(table(report))
     print()
     print("Forward/Backward/Update: medians of the phases, in the unit of the Time column. Ratio: median "
-          "over rounds of the per-round ratio to NumPy. Peak Δ: peak RSS above the process's baseline "
-          "(inputs and parameters allocated).")
+          "over rounds of the per-round ratio to NumPy. Faults/iter: minor page faults per iteration (memory "
+          "the allocator gave back to the OS and takes again); Sys: system CPU time as a share of the "
+          "time. Peak Δ: peak RSS above the process's baseline (inputs and parameters allocated).")
     if bw:
         print()
         print("\n".join(bw))

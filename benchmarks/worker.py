@@ -5,7 +5,8 @@ Protocol: JSON lines. The worker sets up, runs and saves the first iteration
 answers commands read from stdin:
 
     {"cmd": "calibrate", "block_s": 0.05}  -> {"inner": n}   iterations per timed block
-    {"cmd": "run", "inner": n}             -> seconds per iteration, total and per phase
+    {"cmd": "run", "inner": n}             -> seconds per iteration, total and per phase;
+                                              minor page faults and system CPU seconds per iteration
     {"cmd": "finish"}                      -> memory figures; the worker exits
 
 Anything the libraries print goes to stderr: stdout carries only the protocol."""
@@ -68,6 +69,9 @@ def run_block(runner, inner):
     impl, sync = runner.impl, runner.sync
     clock = time.perf_counter
     t_fwd = t_bwd = t_upd = 0.0
+    # page faults and kernel time: memory the allocator returned to the OS and takes back
+    # shows here (not in the phases' split), so the report can tell it from our own CPU time
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
     for _ in range(inner):
         t0 = clock()
         state = impl.forward()
@@ -86,8 +90,10 @@ def run_block(runner, inner):
         t_fwd += t1 - t0
         t_bwd += t2 - t1
         t_upd += t3 - t2
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
     return {"total": (t_fwd + t_bwd + t_upd) / inner, "forward": t_fwd / inner,
-            "backward": t_bwd / inner, "update": t_upd / inner}
+            "backward": t_bwd / inner, "update": t_upd / inner,
+            "faults": (r1.ru_minflt - r0.ru_minflt) / inner, "sys": (r1.ru_stime - r0.ru_stime) / inner}
 
 
 def calibrate(runner, block_s):
