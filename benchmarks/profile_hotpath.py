@@ -149,7 +149,7 @@ def mode_anatomy(args):
         ("edge(x)  (leaf: AccumulateGrad via weakref)", "op_mod.edge(x)"),
         ("edge(y)  (non-leaf)", "op_mod.edge(y)"),
         ("c.tanh()  (no input requires grad: no recording)", "c.tanh()"),
-        ("x.tanh() under no_grad", "with ag.no_grad(): x.tanh()"),
+        ("with ag.no_grad(): x.tanh()  (entering and leaving the context included)", "with ag.no_grad(): x.tanh()"),
         ("x.tanh()  (recording)", "x.tanh()"),
         ("Tanh.apply1(x)  (recording, without the method wrapper)", "Tanh.apply1(x)"),
         ("x * 1.5  (recording; MulBackward1)", "x * 1.5"),
