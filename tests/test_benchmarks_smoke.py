@@ -37,6 +37,9 @@ def test_quick_w1_w4(tmp_path):
     for entry in report["results"]:
         ag = entry["frameworks"]["autograd_gpu"]
         assert ag["status"] == "ok" and ag["total"] > 0 and ag["peak_rss"] > 0
+        # page faults and system CPU seconds per iteration, from getrusage
+        assert ag["faults"] >= 0 and ag["sys"] >= 0
+    assert "| Faults/iter | Sys |" in proc.stdout
 
 
 def test_quick_all_workloads_tiny():
