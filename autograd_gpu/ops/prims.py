@@ -77,9 +77,10 @@ _i8 = np.dtype(np.int8)
 
 
 def _keep_mask(cond):
-    """A boolean condition in the form `_keep` reads fastest. On NumPy: bytes
-    0 / -1 (True's byte negated in place), which bitwise AND sign-extends over
-    a float of any width in one pass, with no temporary. Elsewhere the boolean."""
+    """A freshly computed boolean condition in the form `_keep` reads fastest.
+    On NumPy: bytes 0 / -1 (converted in place: True's byte negated), which
+    bitwise AND sign-extends over a float of any width in one pass, with no
+    temporary. Elsewhere the boolean itself."""
     if type(cond) is not _nd or cond.ndim == 0:
         return cond
     m = cond.view(_i8)
