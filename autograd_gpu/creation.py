@@ -232,11 +232,8 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
 
 
 def _int_arg(v, op_name, arg):
-    if isinstance(v, Tensor):
-        v = v.item()
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise TypeError(f"{op_name}(): argument '{arg}' must be int, not {type(v).__name__}")
-    return int(v)
+    from .ops._util import int_arg
+    return int_arg(v.item() if isinstance(v, Tensor) else v, op_name, arg)
 
 
 def _num_arg(v, op_name, arg):

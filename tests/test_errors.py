@@ -83,6 +83,9 @@ def test_wrong_argument_types(xy):
     fails(TypeError, r"dim must be int|argument 'dim'", lambda: x.sum("a"), x)
     fails(TypeError, r"cat\(\): expected Tensor as element 1", lambda: ag.cat([x, 1]), x)
     fails(TypeError, r"requires_grad_\(\): argument must be a bool", lambda: x.requires_grad_("yes"), x)
+    fails(TypeError, r"split\(\): argument 'split_sizes' must be int or tuple of ints, not float",
+          lambda: x.split([1.0, 1]), x)
+    fails(TypeError, r"eye\(\): argument 'n' must be int, not bool", lambda: ag.eye(True), x)
     with pytest.raises(TypeError, match="dtype must be"):
         ag.zeros(2, dtype="complex-ish")
 

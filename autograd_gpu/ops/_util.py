@@ -47,6 +47,13 @@ def number(v, op_name, arg="other"):
     raise TypeError(f"{op_name}(): argument '{arg}' must be Tensor or Number, not {type(v).__name__}")
 
 
+def int_arg(v, op_name, arg, expected="int"):
+    """An integer argument (a Python or NumPy int; bool is not one, as in PyTorch)."""
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"{op_name}(): argument '{arg}' must be {expected}, not {type(v).__name__}")
+    return int(v)
+
+
 def check_fits(v, np_dtype, op_name):
     """A number written into an integer tensor must be representable there:
     PyTorch refuses NaN, inf and out-of-range ints ("value cannot be converted

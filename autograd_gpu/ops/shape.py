@@ -10,7 +10,7 @@ import numpy as np
 from ..autograd.op import Op, device_mismatch
 from ..tensor import Tensor
 from . import prims as P
-from ._util import wrap_dim
+from ._util import wrap_dim, int_arg
 
 
 def sizes_arg(sizes, op_name):
@@ -334,14 +334,13 @@ def split(x, split_size_or_sections, dim=0):
     axis = wrap_dim(dim, x.ndim, "split")
     n = x.shape[axis]
     if isinstance(split_size_or_sections, (list, tuple)):
-        _int_args(split_size_or_sections, "split", "split_sizes")
-        sizes = tuple(int(s) for s in split_size_or_sections)
+        sizes = tuple(int_arg(s, "split", "split_sizes", "int or tuple of ints")
+                      for s in split_size_or_sections)
         if sum(sizes) != n or any(s < 0 for s in sizes):
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's "
                                f"size at dimension {axis}), but got split_sizes={list(sizes)}")
         return Split.apply1(x, sizes, axis)
-    _int_args((split_size_or_sections,), "split", "split_size")
-    size = int(split_size_or_sections)
+    size = int_arg(split_size_or_sections, "split", "split_size", "int or tuple of ints")
     if size < 0:
         raise RuntimeError(f"split expects split_size be non-negative, but got split_size={size}")
     if size <= 0 and n:
@@ -350,15 +349,8 @@ def split(x, split_size_or_sections, dim=0):
     return SplitEqual.apply1(x, sizes, axis)
 
 
-def _int_args(values, op_name, arg):
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise TypeError(f"{op_name}(): argument '{arg}' must be int or tuple of ints, not "
-                            f"{type(v).__name__}")
-
-
 def chunk(x, chunks, dim=0):
-    _int_args((chunks,), "chunk", "chunks")
+    chunks = int_arg(chunks, "chunk", "chunks", "int or tuple of ints")
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     if x.ndim == 0:
