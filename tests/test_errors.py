@@ -95,6 +95,10 @@ def test_bad_values(xy):
     with pytest.raises(ValueError, match="device"):
         ag.device("gpu")
     fails(ValueError, r"norm\(\): unsupported norm type 'nuc'", lambda: x.norm(p="nuc"), x)
+    fails(RuntimeError, r"softmax\(\): dtype must be a floating point dtype, got Long",
+          lambda: x.softmax(0, dtype=ag.int64), x)
+    fails(RuntimeError, r"log_softmax\(\): dtype must be a floating point dtype, got Int",
+          lambda: x.log_softmax(0, dtype="int32"), x)
     fails(ValueError, r"step must be greater than zero", lambda: x[::-1], x)
     with pytest.raises(ValueError, match="sequence"):
         ag.tensor([[1, 2], [3]])

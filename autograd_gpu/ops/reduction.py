@@ -346,11 +346,11 @@ def mean(x, dim=None, keepdim=False, dtype=None):
     return MeanDim.apply1(x, _axes(x, dim, "mean"), keepdim, npd)
 
 
-def _cast(x, dtype, op_name):
+def _cast(x, dtype, op_name, floating_only=False):
     _check_tensor(x, op_name)
     if dtype is not None:
         dt = as_dtype(dtype, op_name)        # (TypeError for what is no dtype)
-        if op_name in ("softmax", "log_softmax") and not dt.is_floating_point:
+        if floating_only and not dt.is_floating_point:
             raise RuntimeError(f"{op_name}(): dtype must be a floating point dtype, got {dt.libtorch}")
         x = x.to(dt)
     return x
@@ -477,16 +477,19 @@ def logsumexp(x, dim, keepdim=False):
     return Logsumexp.apply1(x, _axes(x, dim, "logsumexp"), keepdim)
 
 
+def _along_dim(cls, x, dim, dtype):
+    """softmax / log_softmax: one dim, a floating dtype if one is asked for."""
+    x = _cast(x, dtype, cls.op_name, floating_only=True)
+    axis = wrap_dim(dim, x.ndim, cls.op_name)         # checked on 0-d tensors too
+    return cls.apply1(x, axis if x.ndim else None)
+
+
 def softmax(x, dim, dtype=None):
-    x = _cast(x, dtype, "softmax")
-    axis = wrap_dim(dim, x.ndim, "softmax")           # checked on 0-d tensors too
-    return Softmax.apply1(x, axis if x.ndim else None)
+    return _along_dim(Softmax, x, dim, dtype)
 
 
 def log_softmax(x, dim, dtype=None):
-    x = _cast(x, dtype, "log_softmax")
-    axis = wrap_dim(dim, x.ndim, "log_softmax")
-    return LogSoftmax.apply1(x, axis if x.ndim else None)
+    return _along_dim(LogSoftmax, x, dim, dtype)
 
 
 def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
