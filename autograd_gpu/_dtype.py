@@ -113,6 +113,15 @@ def scalar_kind(v):
     return None
 
 
+def result_type_of(arrays, scalar_kinds=()):
+    """PyTorch's result dtype of operands given as arrays (0-d ones count only
+    when of a higher category) and categories of Python scalars."""
+    dims, zero_dims = [], []
+    for a in arrays:
+        (dims if a.ndim else zero_dims).append(from_numpy_dtype(a.dtype))
+    return result_type(dims, zero_dims, scalar_kinds)
+
+
 def result_type(dims, zero_dims, scalar_kinds, default_float=float32):
     """PyTorch's result_type over dtypes of dimensioned tensors, 0-d tensors and
     categories of Python scalars."""

@@ -357,13 +357,9 @@ def device_mismatch(op_name, a, b):
 
 def promote_arrays(a, b):
     """Cast the data of two tensors to PyTorch's result dtype."""
-    from .._dtype import result_type, from_numpy_dtype
+    from .._dtype import result_type_of
     da, db = a._data, b._data
-    dta, dtb = from_numpy_dtype(da.dtype), from_numpy_dtype(db.dtype)
-    dims, zeros = [], []
-    (dims if da.ndim else zeros).append(dta)
-    (dims if db.ndim else zeros).append(dtb)
-    r = result_type(dims, zeros, ()).np
+    r = result_type_of((da, db)).np
     return (da if da.dtype == r else da.astype(r)), (db if db.dtype == r else db.astype(r))
 
 

@@ -148,12 +148,10 @@ def _tensor_bounds(x, min, max):
     """Both bounds as tensors, of PyTorch's result dtype of x and the bounds
     given (a missing bound is the dtype's extreme and does not promote)."""
     import math
-    from .._dtype import result_type, from_numpy_dtype, scalar_kind
-    given = [t for t in (x, min, max) if isinstance(t, Tensor)]
+    from .._dtype import result_type_of, scalar_kind
+    given = [t._data for t in (x, min, max) if isinstance(t, Tensor)]
     nums = [number(v, "clamp", n) for v, n in ((min, "min"), (max, "max")) if v is not None and not isinstance(v, Tensor)]
-    dts = [from_numpy_dtype(t._data.dtype) for t in given]
-    rt = result_type([d for d, t in zip(dts, given) if t.ndim], [d for d, t in zip(dts, given) if not t.ndim],
-                     [scalar_kind(v) for v in nums])
+    rt = result_type_of(given, [scalar_kind(v) for v in nums])
     if rt.is_floating_point:
         extremes = (-math.inf, math.inf)
     elif rt.kind == 0:
@@ -172,9 +170,8 @@ def _tensor_bounds(x, min, max):
 def _promoted_all(tensors):
     """The tensors cast to PyTorch's result dtype of all of them (0-d ones count
     only when of a higher category)."""
-    from .._dtype import result_type, from_numpy_dtype
-    dts = [from_numpy_dtype(t._data.dtype) for t in tensors]
-    rt = result_type([d for d, t in zip(dts, tensors) if t.ndim], [d for d, t in zip(dts, tensors) if not t.ndim], ())
+    from .._dtype import result_type_of
+    rt = result_type_of([t._data for t in tensors])
     return tuple(t if t._data.dtype == rt.np else t.to(rt) for t in tensors)
 
 
