@@ -50,6 +50,28 @@ BUILD_DIR = Path(__file__).resolve().parent / "_build"
 HOST_CXXFLAGS = ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-fPIC", "-shared"]
 
 
+class _SectionAtEnd:
+    """A pytest plugin printing a test module's figures in the terminal summary."""
+
+    def __init__(self, title, lines):
+        self.title, self.lines = title, lines
+
+    def pytest_terminal_summary(self, terminalreporter):
+        lines = self.lines()
+        if lines:
+            terminalreporter.section(self.title)
+            for line in lines:
+                terminalreporter.write_line(line)
+
+
+def report_at_end(request, title, lines):
+    """Print `lines()` (a list of strings; nothing when empty) under `title` at
+    the end of the run. Call it from a module-scoped autouse fixture."""
+    name = f"summary: {title}"
+    if request.config.pluginmanager.get_plugin(name) is None:
+        request.config.pluginmanager.register(_SectionAtEnd(title, lines), name)
+
+
 def build_host_library(stem, src, include_dir, headers, what):
     """Compile `src` (including kernel headers from `include_dir`) into a shared
     library with g++ (or $CXX) and load it. Cached in tests/_build under a hash

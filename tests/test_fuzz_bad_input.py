@@ -40,6 +40,7 @@ import numpy as np
 import pytest
 
 import autograd_gpu as ag
+from conftest import report_at_end
 
 torch = pytest.importorskip("torch") if not os.environ.get("CI") else __import__("torch")
 
@@ -843,23 +844,20 @@ def test_allocations_too_big_for_any_machine_fail_fast():
 
 # ---- the summary ------------------------------------------------------------------------
 
-class _Summary:
-    def pytest_terminal_summary(self, terminalreporter):
-        if not COUNTS:
-            return
-        tr = terminalreporter
-        tr.section("fuzzed bad input: calls per op")
-        cols = ["calls", "both ok", "grads checked", "both raise", "ours stricter", "ours lenient"]
-        tr.write_line(f"{'op':32s}" + "".join(f"{c:>17s}" for c in cols))
-        total = collections.Counter()
-        for op in sorted(COUNTS):
-            c = COUNTS[op]
-            total.update(c)
-            tr.write_line(f"{op:32s}" + "".join(f"{c[k]:17d}" for k in cols))
-        tr.write_line(f"{'TOTAL':32s}" + "".join(f"{total[k]:17d}" for k in cols))
+def _summary_lines():
+    if not COUNTS:
+        return []
+    cols = ["calls", "both ok", "grads checked", "both raise", "ours stricter", "ours lenient"]
+    lines = [f"{'op':32s}" + "".join(f"{c:>17s}" for c in cols)]
+    total = collections.Counter()
+    for op in sorted(COUNTS):
+        c = COUNTS[op]
+        total.update(c)
+        lines.append(f"{op:32s}" + "".join(f"{c[k]:17d}" for k in cols))
+    lines.append(f"{'TOTAL':32s}" + "".join(f"{total[k]:17d}" for k in cols))
+    return lines
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _report(request):
-    request.config.pluginmanager.register(_Summary(), "fuzz_summary")
-    yield
+    report_at_end(request, "fuzzed bad input: calls per op", _summary_lines)

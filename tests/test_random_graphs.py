@@ -36,6 +36,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, reject, settings, strategies as st
 
 import autograd_gpu as ag
+from conftest import report_at_end
 
 # PyTorch's warnings (var with no degrees of freedom, deprecated indexing) and
 # NumPy's RuntimeWarnings inside the oracle are expected here
@@ -1052,27 +1053,24 @@ def test_random_graph_second_derivatives(torch, data):
 
 # ---- the summary: what was checked --------------------------------------------------
 
-class _Summary:
-    def pytest_terminal_summary(self, terminalreporter):
-        if not STATS["examples"] and not STATS["examples_2nd"]:
-            return
-        tr = terminalreporter
-        tr.section("random graphs vs PyTorch")
-        tr.write_line(f"programs: {STATS['examples']} first-order, {STATS['examples_2nd']} second-order; "
-                      f"{STATS['statements']} statements; {STATS['step_errors']} statements failed on both; "
-                      f"{STATS['backward_errors']} backward passes failed on both; "
-                      f"{STATS['retained']} retained non-leaves; second derivatives compared in "
-                      f"{STATS['second_order_checked']} programs; {STATS['tie_ambiguous']} statements "
-                      f"skipped (ties rounded differently by the two libraries); {STATS['layout_rejected']} "
-                      f"programs rejected (view() of a result laid out differently)")
-        depths = sorted(STATS["depth"].items())
-        tr.write_line("max depth per program: " + ", ".join(f"{d}: {c}" for d, c in depths))
-        tr.write_line("statements per family: " + ", ".join(f"{f} {c}" for f, c in STATS["families"].most_common()))
-        tr.write_line("ops: " + ", ".join(f"{o} {c}" for o, c in sorted(STATS["ops"].items())))
+def _summary_lines():
+    if not STATS["examples"] and not STATS["examples_2nd"]:
+        return []
+    depths = sorted(STATS["depth"].items())
+    return [
+        f"programs: {STATS['examples']} first-order, {STATS['examples_2nd']} second-order; "
+        f"{STATS['statements']} statements; {STATS['step_errors']} statements failed on both; "
+        f"{STATS['backward_errors']} backward passes failed on both; "
+        f"{STATS['retained']} retained non-leaves; second derivatives compared in "
+        f"{STATS['second_order_checked']} programs; {STATS['tie_ambiguous']} statements "
+        f"skipped (ties rounded differently by the two libraries); {STATS['layout_rejected']} "
+        f"programs rejected (view() of a result laid out differently)",
+        "max depth per program: " + ", ".join(f"{d}: {c}" for d, c in depths),
+        "statements per family: " + ", ".join(f"{f} {c}" for f, c in STATS["families"].most_common()),
+        "ops: " + ", ".join(f"{o} {c}" for o, c in sorted(STATS["ops"].items())),
+    ]
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _report(request):
-    plugin = _Summary()
-    request.config.pluginmanager.register(plugin, "random_graph_summary")
-    yield
+    report_at_end(request, "random graphs vs PyTorch", _summary_lines)

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import autograd_gpu as ag
+from conftest import report_at_end
 from autograd_gpu.autograd.graph import Node
 
 STEPS = int(os.environ.get("AG_STABILITY_STEPS", "10000"))
@@ -347,24 +348,20 @@ def test_keyboard_interrupt_in_create_graph_backward():
 
 # ---- the figures -----------------------------------------------------------------------------
 
-class _Summary:
-    def pytest_terminal_summary(self, terminalreporter):
-        if not REPORT:
-            return
-        tr = terminalreporter
-        tr.section("stability: memory and live objects")
-        for name, r in REPORT.items():
-            if "checkpoints" in r:
-                tr.write_line(f"{name}: {r['steps']} steps in {r['seconds']} s; live (tensors, nodes) before: "
-                              f"{r['live_before']}")
-                for steps, grow, peak, tensors, nodes in r["checkpoints"]:
-                    tr.write_line(f"    after {steps:6d} steps: traced memory {grow:+8d} B (peak {peak:+9d} B), "
-                                  f"live tensors {tensors}, nodes {nodes}")
-            else:
-                tr.write_line(f"{name}: {r}")
+def _summary_lines():
+    lines = []
+    for name, r in REPORT.items():
+        if "checkpoints" in r:
+            lines.append(f"{name}: {r['steps']} steps in {r['seconds']} s; live (tensors, nodes) before: "
+                         f"{r['live_before']}")
+            for steps, grow, peak, tensors, nodes in r["checkpoints"]:
+                lines.append(f"    after {steps:6d} steps: traced memory {grow:+8d} B (peak {peak:+9d} B), "
+                             f"live tensors {tensors}, nodes {nodes}")
+        else:
+            lines.append(f"{name}: {r}")
+    return lines
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _report(request):
-    request.config.pluginmanager.register(_Summary(), "stability_summary")
-    yield
+    report_at_end(request, "stability: memory and live objects", _summary_lines)
