@@ -170,3 +170,22 @@ def test_masked_backward_passes_nonfinite_grads_bit_exactly(torch, dtype, expr):
     bits = {"float16": np.uint16, "float32": np.uint32, "float64": np.uint64}[dtype]
     np.testing.assert_array_equal(o1.view(bits), t1.view(bits), err_msg=f"{expr}: gradient bits")
     np.testing.assert_array_equal(o2.view(bits), o1.view(bits), err_msg=f"{expr}: second backward")
+
+
+# A product over an inner dimension of 1 (the blog's 1-output layer: x.grad of
+# h @ w2 is g @ w2.T) is one multiplication per element: PyTorch keeps its -0.0,
+# NaN and ±inf, and so must we (NumPy's matmul turns -0.0 into +0.0).
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shapes, which", [(((8, 1), (1, 3)), "forward"), (((2, 8, 1), (1, 3)), "forward"),
+                                           (((3, 8), (8, 1)), "grad of a")])
+def test_products_over_an_inner_dimension_of_one_are_bit_exact(torch, dtype, shapes, which):
+    vals = [-1.0, 0.0, -0.0, 2.0, inf, -inf, nan, 0.5]
+    out = []
+    for lib in (torch, ag):
+        a = lib.tensor(np.resize(vals, shapes[0]), dtype=getattr(lib, dtype), requires_grad=True)
+        b = lib.tensor(np.resize([0.0, -3.0, -0.0], shapes[1]), dtype=getattr(lib, dtype), requires_grad=True)
+        y = a @ b
+        y.backward(lib.tensor(np.resize(vals[::-1], tuple(y.shape)), dtype=getattr(lib, dtype)))
+        out.append(_np(y if which == "forward" else a.grad).copy())
+    bits = {"float32": np.uint32, "float64": np.uint64}[dtype]
+    np.testing.assert_array_equal(out[1].view(bits), out[0].view(bits), err_msg=f"{shapes}: {which} bits")

@@ -105,7 +105,10 @@ CASES = [
     ("norm_inf",         lambda m, x: x.norm(p=math.inf),                  [(3, 4)],  {}),
     # ---- matrix products ----
     ("mm",               lambda m, a, b: a.mm(b),                          [(3, 4), (4, 5)], {}),
+    ("mm_column",        lambda m, a, b: a.mm(b),                          [(3, 4), (4, 1)], {}),
+    ("mm_outer",         lambda m, a, b: a.mm(b),                          [(5, 1), (1, 4)], {}),
     ("matmul_2d",        lambda m, a, b: a @ b,                            [(3, 4), (4, 2)], {}),
+    ("matmul_outer_bcast", lambda m, a, b: a @ b,                          [(2, 3, 1), (1, 4)], dict(name=False)),
     ("matmul_dot",       lambda m, a, b: a @ b,                            [(4,), (4,)], {}),
     ("matmul_mv",        lambda m, a, b: m.matmul(a, b),                   [(3, 4), (4,)], {}),
     ("matmul_vm",        lambda m, a, b: a @ b,                            [(4,), (4, 3)], dict(name=False)),
