@@ -8,6 +8,7 @@ import numpy as np
 
 from . import _dtype
 from .autograd.graph import add_hook, _HookDict
+from . import autograd as _autograd
 from .autograd import op as _op
 
 NON_LEAF_GRAD_WARNING = (
@@ -221,8 +222,7 @@ class Tensor:
         return add_hook(self.grad_fn._tensor_hook_store(self._output_nr), hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        from .autograd import backward
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        _autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def detach(self):
         """Same data (and version counter), no history."""
