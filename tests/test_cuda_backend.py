@@ -14,7 +14,6 @@ against the twin, the backend's conversions and random state, warmup, and that
 cupy_codegen reproduces the source CuPy really compiles.
 """
 import contextlib
-import math
 import sys
 import types
 
@@ -242,7 +241,6 @@ class HostCupy:
         out = arrays[-1]
         kind = ks.REDUCTIONS.get(name, ((), "T"))[1]
         tmp_dtype = math_dtype if kind == "T" else out.dtype
-        tmp = np.empty(out.shape, dtype=tmp_dtype) if out.dtype == np.float16 else out
         host_out = run_rows(self.lib, name, math_dtype if dtype != "bool" else "bool", ins, int(rows), int(n),
                             int(inner), lanes, tmp_dtype,
                             correction=float(scalars[4]) if name == "var" else None)
