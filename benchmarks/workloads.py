@@ -73,9 +73,12 @@ WORKLOADS = {w.name: w for w in [
     Workload("W2", "MLP 64→512→8", "mlp",
              dict(n=10_000, d_in=64, d_hidden=512, d_out=8, lr=None, blog=False), scaled=("n",),
              target=1.10, rounds=20, warmup=3),
+    # W3's w1.grad sums 100k float32 products with cancellation: against a float64
+    # run, NumPy's own float32 result is 3.7e-4 off and PyTorch's 5.2e-4 (AMD EPYC,
+    # 2026-12-03), so two correct float32 results differ by more than 1e-4
     Workload("W3", "MLP 256→1024→16", "mlp",
              dict(n=100_000, d_in=256, d_hidden=1024, d_out=16, lr=None, blog=False), scaled=("n",),
-             target=1.10, mem_target=1.2, rounds=7, warmup=1),
+             target=1.10, mem_target=1.2, rounds=7, warmup=1, rtol=2e-3),
     Workload("W4", "pointwise chain", "chain", dict(length=200, numel=16),
              per_op=200, target=2.5, rounds=25, warmup=20, rtol=1e-3),
     Workload("W5", "tanh·sigmoid", "tanh_sigmoid", dict(numel=10_000_000), scaled=("numel",),
