@@ -5,6 +5,7 @@
     python -m benchmarks.profile_hotpath anatomy                    # cost of one op, piece by piece
     python -m benchmarks.profile_hotpath arrays --workload W5       # every array primitive: time, bytes
     python -m benchmarks.profile_hotpath memory --workload W3       # live memory through backward
+    python -m benchmarks.profile_hotpath bytecodes --workload W4    # Python bytecodes run, vs NumPy's
 
 Each mode runs the suite's own autograd_gpu implementation of the workload
 (benchmarks/workloads.py), so the profile is of exactly what is benchmarked.
@@ -270,6 +271,65 @@ def mode_arrays(args):
               f"{nbytes / n / 1e6:9.2f}  {name}")
 
 
+# ---- bytecodes: the interpreter work per phase, a count that timing noise cannot blur ---------------
+
+def _count_bytecodes(impl):
+    """Bytecodes executed per phase of one iteration: {phase: Counter(function -> count)}."""
+    from collections import Counter
+    import os
+    counts = Counter()
+
+    def tracer(frame, event, arg):
+        frame.f_trace_opcodes = True
+        if event == "opcode":
+            co = frame.f_code
+            counts[f"{os.path.basename(co.co_filename)}:{co.co_name}"] += 1
+        return tracer
+
+    phases = {}
+    state = None
+    for phase in ("forward", "backward", "update"):
+        sys.settrace(tracer)
+        try:
+            if phase == "forward":
+                state = impl.forward()
+            elif phase == "backward":
+                impl.backward(state)
+            else:
+                impl.update()
+        finally:
+            sys.settrace(None)
+        phases[phase] = Counter(counts)
+        counts.clear()
+    return phases
+
+
+def mode_bytecodes(args):
+    """On this interpreter each bytecode costs about an indirect branch (often
+    mispredicted) plus its work: the count is the engine's fixed cost, measured
+    exactly, next to the hand-written NumPy version of the same workload."""
+    wl = WORKLOADS[args.workload]
+    data = wl.make_data(args.scale)
+    per = wl.per_op or 1
+    unit = "op" if wl.per_op else "iteration"
+    results = {}
+    for fw in ("numpy", "autograd_gpu"):
+        impl = make_runner(wl, fw, "cpu", data).impl
+        for _ in range(3):                       # warm: lazily made nodes, caches
+            _step(impl)
+        results[fw] = _count_bytecodes(impl)
+    print(f"Python bytecodes executed per {unit} on {wl.name} ({wl.describe(args.scale)}), "
+          f"sys.settrace opcode events")
+    print(f"{'':14}" + "".join(f"{p:>10}" for p in ("forward", "backward", "update", "total")))
+    for fw, phases in results.items():
+        n = [sum(c.values()) / per for c in phases.values()]
+        print(f"{fw:14}" + "".join(f"{v:10.1f}" for v in n + [sum(n)]))
+    for phase, c in results["autograd_gpu"].items():
+        print(f"-- autograd_gpu {phase}: top functions (bytecodes per {unit})")
+        for name, v in c.most_common(args.top // 3 or 1):
+            print(f"{v / per:10.1f}  {name}")
+
+
 # ---- memory: live bytes through forward and backward -----------------------------------------------
 
 def mode_memory(args):
@@ -316,7 +376,7 @@ def mode_memory(args):
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m benchmarks.profile_hotpath", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("mode", choices=("cprofile", "lines", "anatomy", "arrays", "memory"))
+    p.add_argument("mode", choices=("cprofile", "lines", "anatomy", "arrays", "memory", "bytecodes"))
     p.add_argument("--workload", default="W1", choices=sorted(WORKLOADS))
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--iterations", type=int, default=None)
@@ -326,7 +386,7 @@ def main(argv=None):
     if args.package_path:
         sys.path.insert(0, args.package_path)
     {"cprofile": mode_cprofile, "lines": mode_lines, "anatomy": mode_anatomy, "arrays": mode_arrays,
-     "memory": mode_memory}[args.mode](args)
+     "memory": mode_memory, "bytecodes": mode_bytecodes}[args.mode](args)
 
 
 if __name__ == "__main__":

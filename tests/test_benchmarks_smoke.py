@@ -53,3 +53,21 @@ def test_quick_all_workloads_tiny():
 def test_bad_arguments_exit_2(argv):
     proc = run_suite(*argv, timeout=60)
     assert proc.returncode == 2, proc.stderr
+
+
+def test_bytecode_profile_counts_the_engine_and_numpy(capsys):
+    from benchmarks import profile_hotpath
+    profile_hotpath.main(["bytecodes", "--workload", "W1", "--top", "30"])
+    out = capsys.readouterr().out
+    totals = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if parts and parts[0] in ("numpy", "autograd_gpu"):
+            totals[parts[0]] = [float(v) for v in parts[1:]]
+    # forward, backward, update, total; NumPy's hand-written step runs a few
+    # Python lines per phase, the engine's traversal far more
+    assert set(totals) == {"numpy", "autograd_gpu"}, out
+    for fw, (f, b, u, t) in totals.items():
+        assert min(f, b, u) > 0 and t == f + b + u, (fw, out)
+    assert totals["autograd_gpu"][1] > 10 * totals["numpy"][1], out
+    assert "engine.py:execute" in out and "op.py:apply2" in out, out
