@@ -12,6 +12,7 @@ Each mode runs the suite's own autograd_gpu implementation of the workload
 Figures are per iteration (and per op for W4)."""
 import argparse
 import cProfile
+from collections import Counter
 import gc
 import io
 import pstats
@@ -275,33 +276,30 @@ def mode_arrays(args):
 
 def _count_bytecodes(impl):
     """Bytecodes executed per phase of one iteration: {phase: Counter(function -> count)}."""
-    from collections import Counter
-    import os
-    counts = Counter()
+    counts = Counter()                   # by code object: naming waits until the end
 
     def tracer(frame, event, arg):
         frame.f_trace_opcodes = True
         if event == "opcode":
-            co = frame.f_code
-            counts[f"{os.path.basename(co.co_filename)}:{co.co_name}"] += 1
+            counts[frame.f_code] += 1
         return tracer
 
-    phases = {}
-    state = None
-    for phase in ("forward", "backward", "update"):
+    def traced(fn, *args):
+        counts.clear()
         sys.settrace(tracer)
         try:
-            if phase == "forward":
-                state = impl.forward()
-            elif phase == "backward":
-                impl.backward(state)
-            else:
-                impl.update()
+            result = fn(*args)
         finally:
             sys.settrace(None)
-        phases[phase] = Counter(counts)
-        counts.clear()
-    return phases
+        by_name = Counter()              # several code objects may share a name (lambdas)
+        for co, n in counts.items():
+            by_name[f"{_short(co.co_filename)}:{co.co_name}"] += n
+        return result, by_name
+
+    state, forward = traced(impl.forward)
+    _, backward = traced(impl.backward, state)
+    _, update = traced(impl.update)
+    return {"forward": forward, "backward": backward, "update": update}
 
 
 def mode_bytecodes(args):

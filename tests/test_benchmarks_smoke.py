@@ -71,3 +71,45 @@ def test_bytecode_profile_counts_the_engine_and_numpy(capsys):
         assert min(f, b, u) > 0 and t == f + b + u, (fw, out)
     assert totals["autograd_gpu"][1] > 10 * totals["numpy"][1], out
     assert "engine.py:execute" in out and "op.py:apply2" in out, out
+
+
+def test_bytecode_count_per_phase_equals_a_plain_tally():
+    # an independent count (one running total, no per-function keys) of the same
+    # calls: functions sharing a name (two lambdas here) must add up, not overwrite
+    import sys
+    from benchmarks.profile_hotpath import _count_bytecodes
+    first, second = (lambda v: [v * k for k in range(5)]), (lambda v: sum(range(v)))
+
+    class Impl:
+        def forward(self):
+            return first(3), second(4)
+
+        def backward(self, state):
+            return [first(i) for i in range(3)]
+
+        def update(self):
+            return second(10)
+
+    tally = [0]
+
+    def tracer(frame, event, arg):
+        frame.f_trace_opcodes = True
+        if event == "opcode":
+            tally[0] += 1
+        return tracer
+
+    def plain(fn, *args):
+        tally[0] = 0
+        sys.settrace(tracer)
+        try:
+            fn(*args)
+        finally:
+            sys.settrace(None)
+        return tally[0]
+
+    impl = Impl()
+    expected = {"forward": plain(impl.forward), "backward": plain(impl.backward, (9, 6)),
+                "update": plain(impl.update)}
+    got = {phase: sum(c.values()) for phase, c in _count_bytecodes(impl).items()}
+    assert got == expected, (got, expected)
+    assert min(expected.values()) > 0
