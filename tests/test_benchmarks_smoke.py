@@ -76,7 +76,6 @@ def test_bytecode_profile_counts_the_engine_and_numpy(capsys):
 def test_bytecode_count_per_phase_equals_a_plain_tally():
     # an independent count (one running total, no per-function keys) of the same
     # calls: functions sharing a name (two lambdas here) must add up, not overwrite
-    import sys
     from benchmarks.profile_hotpath import _count_bytecodes
     first, second = (lambda v: [v * k for k in range(5)]), (lambda v: sum(range(v)))
 
