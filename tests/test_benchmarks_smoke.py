@@ -112,3 +112,21 @@ def test_bytecode_count_per_phase_equals_a_plain_tally():
     got = {phase: sum(c.values()) for phase, c in _count_bytecodes(impl).items()}
     assert got == expected, (got, expected)
     assert min(expected.values()) > 0
+
+
+def _cuda_device_visible():
+    try:
+        import cupy
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+@pytest.mark.skipif(_cuda_device_visible(), reason="a CUDA device is present: the script would run the GPU checks")
+def test_gpu_check_refuses_without_a_device(tmp_path):
+    # skipped GPU tests would "pass": without a device the script must run nothing and say so
+    proc = subprocess.run(["bash", os.path.join(REPO_ROOT, ".ci", "gpu_check")], cwd=REPO_ROOT,
+                          env=dict(os.environ, OUT=str(tmp_path)), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "sees no CUDA device" in proc.stderr
+    assert (tmp_path / "machine.txt").exists() and not (tmp_path / "gpu_tests.log").exists()
