@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from conftest import CUDA
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -114,15 +116,7 @@ def test_bytecode_count_per_phase_equals_a_plain_tally():
     assert min(expected.values()) > 0
 
 
-def _cuda_device_visible():
-    try:
-        import cupy
-        return cupy.cuda.runtime.getDeviceCount() > 0
-    except Exception:
-        return False
-
-
-@pytest.mark.skipif(_cuda_device_visible(), reason="a CUDA device is present: the script would run the GPU checks")
+@pytest.mark.skipif(CUDA, reason="a CUDA device is present: the script would run the GPU checks")
 def test_gpu_check_refuses_without_a_device(tmp_path):
     # skipped GPU tests would "pass": without a device the script must run nothing and say so
     proc = subprocess.run(["bash", os.path.join(REPO_ROOT, ".ci", "gpu_check")], cwd=REPO_ROOT,
