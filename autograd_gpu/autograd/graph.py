@@ -70,6 +70,7 @@ class Node:
     _slow = False               # hooks, retained grads, or a leaf: the engine's slow path
     _saved = None               # what backward needs (released after backward)
     _result = None
+    _copy_slices = None         # weakref to the CopySlices that runs this node (an in-place write on a view)
     _out_meta = ()              # ((shape, numpy dtype), ...) per output
     _backend = None
     _hooked = False             # any hook or retained grad

@@ -203,7 +203,7 @@ class Op(Node):
                 if self._result_vc[0] != self._result_ver:
                     raise _version_error_for(self, self._result, 0, self._result_ver, self._result_vc[0])
                 r = self._result
-                vals.append(Tensor._make_output(r, self, 0) if create_graph else r)
+                vals.append(saved_output(self, r, 0) if create_graph else r)
             else:
                 for i, (r, vc, ver) in enumerate(zip(self._result, self._result_vc, self._result_ver)):
                     if vc[0] != ver:
@@ -512,29 +512,43 @@ def commit_inplace(t, res, op_name):
         node._saved = tuple(_snapshot(s) if s is t else s for s in saved)
     t._data[...] = d
     t._vc[0] += 1
-    if not res._rg:
-        return t
+    if res._rg:
+        node = res._node
+        rebase_history(t, node, res._output_nr, getattr(node, "_result_vc", None) is res._vc)
+    return t
+
+
+def rebase_history(t, node, output_nr, saves_result=False, view_input=0):
+    """`t` was just written in place by output `output_nr` of `node`: t takes
+    that history or, when t is a view, its base takes a CopySlices that runs
+    `node` for the view's part. `saves_result`: node saved that output (then
+    held as t's data, version-checked against t). `view_input`: which input
+    of node t was (built-in in-place ops: 0; a custom Function may write any
+    of its tensor arguments)."""
     if t._base is None:
         old, old_nr = t._node, t._output_nr
-        t._node, t._output_nr, t._rg = node, res._output_nr, True
-        if node is not None and getattr(node, "_result_vc", None) is res._vc:
-            # the node saved its output: that output is now t (whose version just moved)
+        t._node, t._output_nr, t._rg = node, output_nr, True
+        if saves_result:
             node._result, node._result_vc, node._result_ver = t._data, t._vc, t._vc[0]
         if t._retains_grad:
             _move_retain(t, old, old_nr)
-        return t
+        return
     base = t._base
     cs = CopySlices.__new__(CopySlices)
     cs.chain = view_chain(t)
-    # As PyTorch: CopySlices runs the write's node `fn` (whose input 0 is the
-    # view) itself and sends its input-0 gradient straight into the base's old
-    # history at the view's place, so the view's old nodes are not visited.
-    cs.fn = fn = res._node
-    cs.next_functions = (edge(base),) + fn.next_functions[1:]
-    if getattr(fn, "_result_vc", None) is res._vc:
-        # fn saved its output (exp_, sigmoid_, ...): that output is now the view t,
-        # so a later write to t (or its base) must raise when fn runs
-        fn._result, fn._result_vc, fn._result_ver = t._data, t._vc, t._vc[0]
+    # As PyTorch: CopySlices runs the write's node `fn` itself and sends its
+    # gradient for the view straight into the base's old history at the view's
+    # place, so the view's old nodes are not visited.
+    cs.fn, cs.view_input = node, view_input
+    nf = node.next_functions
+    cs.next_functions = nf[:view_input] + (edge(base),) + nf[view_input + 1:]
+    if saves_result:
+        # that output is now the view t: a later write to t (or its base) must raise when node runs
+        node._result, node._result_vc, node._result_ver = t._data, t._vc, t._vc[0]
+    # node runs only inside cs, never as a node of its own (cs's release frees
+    # it): its saved output, unpacked, is the view t with the history
+    # regenerated from cs (saved_output). Weakly held: cs holds node.
+    node._copy_slices = weakref.ref(cs)
     bd = base._data
     cs._out_meta = ((bd.shape, bd.dtype),)
     cs._backend = base._backend
@@ -550,7 +564,24 @@ def commit_inplace(t, res, op_name):
         if not src._rg:
             refresh_view(src)
         src = src._view_of[0] if src._view_of is not None else None
-    return t
+
+
+def saved_output(node, data, output_nr):
+    """A saved output of `node` as a tensor at its place in the graph (under
+    create_graph): node's output or, when node wrote a view in place, that
+    view with its history regenerated from the base's CopySlices."""
+    cs = node._copy_slices() if node._copy_slices is not None else None
+    if cs is None:
+        return Tensor._make_output(data, node, output_nr)
+    shape, dtype = cs._out_meta[0]
+    base = Tensor._make_output(cs._backend.xp.empty(shape, dtype), cs, 0)   # only its shape is used
+    prev = grad_state.enabled
+    grad_state.enabled = True            # (a custom Function's saved_tensors, read in any mode)
+    try:
+        v = replay_view(base, cs.chain)
+    finally:
+        grad_state.enabled = prev
+    return Tensor._make_output(data, v._node, v._output_nr)
 
 
 def _any_is(seq, obj):
@@ -568,12 +599,13 @@ def _snapshot(t):
 
 class CopySlices(Node):
     """History of a base whose view was written in place (PyTorch's CopySlices).
-    Edges: the base's old history, then the write's other inputs. The base's
-    old values get the gradient outside the view, plus under the view what the
-    write's node `fn` gives its input 0 (the view's old values); fn's other
-    inputs get fn's gradients for them."""
+    Edges: fn's, with the view's (input `view_input` of the write's node fn;
+    0 for built-in in-place ops) replaced by the base's old history. The base's
+    old values get the gradient outside the view, plus under the view what fn
+    gives the view's old values; fn's other inputs get fn's gradients for them."""
     _name = "torch::autograd::CopySlices"
     _saved = ()                          # so the engine releases fn's saved tensors with us
+    view_input = 0
 
     def _release(self):
         self.fn._release()
@@ -589,7 +621,8 @@ class CopySlices(Node):
             from ..ops import prims as P
             g_view = P.astype(g_view, dt)
         res = fn._apply(g_view, create_graph)
-        g_old = res[0] if res else None
+        k = self.view_input
+        g_old = res[k] if res else None
         if create_graph:
             from ..creation import zeros_like
             g_base = g * Tensor._make(mask, g._backend)
@@ -601,4 +634,4 @@ class CopySlices(Node):
             g_base = _as_array(gd * mask, self._backend)     # 0-d: an array, not a NumPy scalar
             if g_old is not None:
                 replay_view(g_base, chain)[...] = g_old
-        return (g_base,) + tuple(res[1:])
+        return tuple(res[:k]) + (g_base,) + tuple(res[k + 1:])
