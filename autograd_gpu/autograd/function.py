@@ -45,8 +45,7 @@ class FunctionCtx:
             if isinstance(t, _SavedOutput):
                 if t.vc[0] != ver:
                     raise _op._version_error_for(self._node, t.data, t.index, ver, t.vc[0])
-                from ..tensor import Tensor
-                t = Tensor._make_output(t.data, self._node, t.index)
+                t = _op.saved_output(self._node, t.data, t.index)
             elif t is not None and t._vc[0] != ver:
                 raise _op._version_error_for(self._node, t, i, ver)
             out.append(t)
@@ -69,6 +68,21 @@ class _SavedOutput:
 
     def __init__(self, t, index):
         self.data, self.vc, self.index = t._data, t._vc, index
+
+
+def _check_dirty(cls, dirty, outs, tensors_in, recording):
+    """PyTorch's rules for inputs a Function marked as written in place."""
+    for t in dirty:
+        if not _op._any_is(outs, t):
+            raise RuntimeError("Some elements marked as dirty during the forward method were not returned as "
+                               "output. The inputs that are modified inplace must all be outputs of the Function.")
+        if recording:
+            _op.check_inplace(t, cls.__name__)
+            if t._base is not None and len(outs) > 1:
+                raise RuntimeError(f"{cls.__name__}: If your Function modifies inplace an input that is a view "
+                                   "of another Tensor, your Function cannot return more than one Tensor. You "
+                                   "should either make sure the input is not a view (using .clone() for "
+                                   "example) or make your Function only return one Tensor.")
 
 
 class BackwardFunction(Node):
@@ -141,18 +155,29 @@ class Function(metaclass=FunctionMeta):
             grad_state.enabled = prev
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
-        # an output that is an input (or a view of one) gets a fresh tensor object
+        tensors_in = [args[i] for i in tensor_positions]
+        recording = prev and any(t._rg for t in tensors_in)
+        dirty = ctx._dirty
+        if dirty:
+            _check_dirty(cls, dirty, outs, tensors_in, recording)
+            for t in dirty:               # as PyTorch: marking bumps the version once more
+                t._vc[0] += 1
+        # an output that is an input (or a view of one) gets a fresh tensor object,
+        # unless the Function wrote it in place: then it is the input itself where
+        # it has no history to lose or takes the node's (PyTorch's _wrap_outputs)
         fresh = []
         for o in outs:
-            if isinstance(o, Tensor) and (any(o is args[i] for i in tensor_positions) or o._node is not None
-                                          or o._rg):
+            if dirty and _op._any_is(dirty, o) and (
+                    not o._rg or (recording and id(o) not in ctx._non_diff and o._data.dtype.kind == "f")):
+                pass
+            elif isinstance(o, Tensor) and (any(o is args[i] for i in tensor_positions) or o._node is not None
+                                            or o._rg):
                 d = Tensor._make(o._data, o._backend)
                 d._vc = o._vc
                 o = d
             fresh.append(o)
         outs = tuple(fresh)
-        tensors_in = [args[i] for i in tensor_positions]
-        if prev and any(t._rg for t in tensors_in):
+        if recording:
             node = cls._backward_cls()
             node.ctx = ctx
             ctx._node_ref = weakref.ref(node)
@@ -161,18 +186,28 @@ class Function(metaclass=FunctionMeta):
             node.next_functions = tuple(_op.edge(t) for t in tensors_in)
             node.n_outputs = len(outs)
             node._backend = tensors_in[0]._backend
-            meta = []
+            meta, written = [], []
             for i, o in enumerate(outs):
                 if isinstance(o, Tensor):
                     meta.append((o._data.shape, o._data.dtype))
                     if id(o) not in ctx._non_diff and o._data.dtype.kind == "f":
-                        o._node, o._output_nr, o._rg = node, i, True
+                        if _op._any_is(dirty, o):
+                            written.append((o, i))
+                        else:
+                            o._node, o._output_nr, o._rg = node, i, True
                 else:
                     meta.append(((), None))
             node._out_meta = tuple(meta)
+            for o, i in written:
+                # the input written in place takes the node as its history (a view: its base a CopySlices)
+                k = next(j for j, t in enumerate(tensors_in) if t is o)
+                _op.rebase_history(o, node, i, view_input=k)
             if ctx._saved:
                 node._saved = True              # tells the engine to release it after backward
                 out_index = {id(o): i for i, o in enumerate(outs)}
                 ctx._saved = tuple(_SavedOutput(t, out_index[id(t)]) if id(t) in out_index else t
                                    for t in ctx._saved)
+                # versions as the call returns (PyTorch saves then), after the writes' bumps
+                ctx._saved_versions = tuple(None if t is None else t.vc[0] if type(t) is _SavedOutput
+                                            else t._vc[0] for t in ctx._saved)
         return outs[0] if single else outs
