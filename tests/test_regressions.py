@@ -905,3 +905,32 @@ def test_second_derivative_through_inplace_on_view_used_by_view(torch):
         (h,) = lib.autograd.grad(g.sum(), x)
         results.append((g.item(), h.item()))
     np.testing.assert_allclose(results[1], results[0], rtol=1e-12)
+
+
+# Bug: the version error for a saved *input* named the node that saved it, with
+# the input's slot as "output 0": "[CPUFloatType [2]], which is output 0 of
+# MulBackward0" for m = b * b after b.exp_(), and the same for a leaf, which is
+# nobody's output. PyTorch names the modified tensor's own producer now (b's
+# ExpBackward0) and, for a leaf, none. (found while checking ctx.mark_dirty)
+def test_version_error_names_the_modified_tensors_producer(torch):
+    msgs = []
+    for lib in (torch, ag):
+        w = lib.tensor([1.0, 2.0], requires_grad=True)
+        b = w + 1
+        m = b * b                       # saves b
+        b.exp_()
+        x = lib.ones(2)
+        n = w * x                       # saves the leaf x
+        x.add_(1)
+        s = (w + 1).sigmoid()           # saves its output
+        s.mul_(2)
+        msgs.append([])
+        for loss in (m, n, s):
+            with pytest.raises(RuntimeError, match="modified by an inplace operation") as e:
+                loss.sum().backward()
+            msgs[-1].append(str(e.value))
+    theirs, ours = msgs
+    assert "which is output 0 of Exp" in theirs[0] and "which is output 0 of ExpBackward0," in ours[0]
+    assert "which is output" not in theirs[1] and "which is output" not in ours[1]
+    assert "is at version 1; expected version 0" in ours[1]
+    assert "which is output 0 of Sigmoid" in theirs[2] and "which is output 0 of SigmoidBackward0," in ours[2]

@@ -47,7 +47,7 @@ class FunctionCtx:
                     raise _op._version_error_for(self._node, t.data, t.index, ver, t.vc[0])
                 t = _op.saved_output(self._node, t.data, t.index)
             elif t is not None and t._vc[0] != ver:
-                raise _op._version_error_for(self._node, t, i, ver)
+                raise _op.saved_input_version_error(t, ver)
             out.append(t)
         return tuple(out)
 

@@ -18,11 +18,14 @@ FREED_MSG = ("Trying to backward through the graph a second time (or directly ac
 
 
 def version_error(node, index, shape, dtype_name, device_prefix, now, expected):
+    """`node`/`index`: the modified tensor's producer and its output number
+    (None for a leaf: PyTorch then names none)."""
     dims = "x".join(str(s) for s in shape)
+    which = f", which is output {index} of {node.name()}," if node is not None else ""
     return RuntimeError(
         "one of the variables needed for gradient computation has been modified by an inplace "
-        f"operation: [{device_prefix}{dtype_name}Type [{dims}]], which is output {index} of "
-        f"{node.name()}, is at version {now}; expected version {expected} instead. Hint: the "
+        f"operation: [{device_prefix}{dtype_name}Type [{dims}]]{which} is at version {now}; expected "
+        f"version {expected} instead. Hint: the "
         "backtrace further above can be found by enabling anomaly detection... or, more simply, "
         "avoid modifying in place a tensor that backward needs.")
 

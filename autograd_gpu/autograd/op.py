@@ -196,7 +196,7 @@ class Op(Node):
                         vals.append(None)        # not saved by PyTorch: no version check
                         continue
                 if t._vc[0] != versions[i]:
-                    raise _version_error_for(self, t, 0, versions[i])
+                    raise saved_input_version_error(t, versions[i])
                 vals.append(t if create_graph else t._data)
         if self.save_result:
             if self.n_outputs == 1:
@@ -340,6 +340,7 @@ def _make_apply2(cls):
 
 
 def _version_error_for(node, t_or_array, index, expected, now=None):
+    """The error for a saved output (output `index` of `node`, the saving node)."""
     if now is None:
         now = t_or_array._vc[0]
     arr = t_or_array._data if Tensor is not None and isinstance(t_or_array, Tensor) else t_or_array
@@ -347,6 +348,15 @@ def _version_error_for(node, t_or_array, index, expected, now=None):
     bk = node._backend
     prefix = bk.type_prefix if bk is not None else "CPU"
     return version_error(node, index, arr.shape, from_numpy_dtype(arr.dtype).libtorch, prefix, now, expected)
+
+
+def saved_input_version_error(t, expected):
+    """The error for a saved input: as PyTorch, it names the tensor's own
+    producer now (its grad_fn), or none for a leaf, not the node that saved it."""
+    from .._dtype import from_numpy_dtype
+    d = t._data
+    return version_error(t.grad_fn, t._output_nr, d.shape, from_numpy_dtype(d.dtype).libtorch,
+                         t._backend.type_prefix, t._vc[0], expected)
 
 
 def device_mismatch(op_name, a, b):
