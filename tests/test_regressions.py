@@ -934,3 +934,23 @@ def test_version_error_names_the_modified_tensors_producer(torch):
     assert "which is output" not in theirs[1] and "which is output" not in ours[1]
     assert "is at version 1; expected version 0" in ours[1]
     assert "which is output 0 of Sigmoid" in theirs[2] and "which is output 0 of SigmoidBackward0," in ours[2]
+
+
+# Bug: an empty NumPy boolean mask (shape (0, 1, 1)) was cast to an integer
+# index (the rule meant for `x[[]]`), so `t[mask]` had shape (0, 1, 1, 1, 1)
+# instead of (0,). It surfaced as "IndexPutBackward0 returned an invalid
+# gradient" under create_graph, where the backward indexes the gradient
+# Tensor with the saved NumPy mask. (found by test_random_graphs, second
+# order, with a random seed)
+def test_empty_numpy_boolean_mask_index(torch):
+    for idx in (np.zeros((0, 1, 1), bool), np.zeros((0,), bool), np.zeros(0), np.zeros(0, np.int32), []):
+        assert tuple(ag.zeros(0, 1, 1)[idx].shape) == tuple(torch.zeros(0, 1, 1)[idx].shape)
+    shapes = []
+    for lib in (torch, ag):
+        x = lib.zeros((0, 1, 1), dtype=lib.float64, requires_grad=True)
+        v = lib.zeros((0,), dtype=lib.float64, requires_grad=True)
+        y = x * 1
+        y[y > 0] = v * 1
+        gx, gv = lib.autograd.grad(y.sum() + v.sum(), [x, v], create_graph=True)
+        shapes.append((tuple(gx.shape), tuple(gv.shape)))
+    assert shapes[1] == shapes[0] == ((0, 1, 1), (0,))

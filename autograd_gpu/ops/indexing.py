@@ -45,8 +45,8 @@ def normalize_index(x, idx):
             out.append(_index_array(i._data if i._backend is bk else bk.from_host(i._host()), i.dtype.libtorch))
         elif isinstance(i, (list, tuple, np.ndarray)):
             a = np.asarray(i)
-            if a.size == 0:                 # [] is an empty integer index (NumPy says float64)
-                a = a.astype(np.int64)
+            if a.size == 0 and a.dtype.kind != "b":   # [] is an empty integer index (NumPy says float64);
+                a = a.astype(np.int64)                 # an empty boolean mask stays a mask
             if a.dtype.kind == "f" or a.dtype == object:
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             out.append(_index_array(bk.from_host(a), None))
