@@ -109,6 +109,11 @@ template <typename T> struct Truthy {
     const T* x; index_t s;
     AG_HD bool operator()(index_t j) const { return truthy(to_math(x[j * s])); }
 };
+template <typename T> struct Deviation {          // x_j - mean
+    typedef typename opmath<T>::type M;
+    const T* x; index_t s; M mean;
+    AG_HD M operator()(index_t j) const { return to_math(x[j * s]) - mean; }
+};
 template <typename T> struct SquaredDeviation {   // (x_j - mean)^2
     typedef typename opmath<T>::type M;
     const T* x; index_t s; M mean;
@@ -222,14 +227,17 @@ AG_HD FoldRow<Op, Map, Out, Fin> fold_row(Map map, Out* y, index_t n, Fin fin) {
     return f;
 }
 
-template <typename T> struct VarRow {          // two passes, as np.var: mean, then squared deviations
+template <typename T> struct VarRow {          // as the twin: corrected two-pass (Chan, Golub & LeVeque)
     typedef typename opmath<T>::type M;
     const T* x; T* y; index_t n, s; double correction;
     template <class Team> AG_HD void operator()(const Team& team, index_t base, index_t r) const {
         Load<T> load = {x + base, s};
         M mean = team.template reduce<Sum<M> >(load, n) / M(n);
+        Deviation<T> off = {x + base, s, mean};
         SquaredDeviation<T> dev = {x + base, s, mean};
-        M m2 = team.template reduce<Sum<M> >(dev, n);
+        M s1 = team.template reduce<Sum<M> >(off, n);           // the mean's rounding error, times n
+        M m2 = team.template reduce<Sum<M> >(dev, n) - s1 * s1 / M(n);   // a constant row gives exactly 0
+        if (m2 < M(0)) m2 = M(0);                               // (rounding; NaN stays NaN)
         M dof = M(double(n) - correction);
         if (team.leader()) y[r] = from_math<T>(m2 / (dof > M(0) ? dof : M(0)));
     }

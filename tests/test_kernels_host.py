@@ -623,6 +623,23 @@ def test_reductions_edge_rows(lib):
                "log_softmax -inf")
 
 
+def test_var_of_constant_rows_is_exactly_zero(lib):
+    """A constant row has variance exactly 0 (as PyTorch's Welford), in the
+    kernel (one lane and a team of lanes) and in the twin: the mean is
+    corrected by the mean deviation from it. Plain two-pass, for these rows,
+    leaves a rounding residue (std ~1e-14 and more)."""
+    vals = np.exp(np.linspace(-3, 7, 24))           # full mantissas: sum / n rarely gives the value back
+    for dt in ("float64", "float32"):
+        x = np.repeat(vals[:, None], 7, axis=1).astype(dt)
+        naive = ((x - x.mean(1, keepdims=True)) ** 2).sum(1)
+        assert np.count_nonzero(naive) > 0, "the rows must be ones where plain two-pass leaves a residue"
+        for c in (0, 1):
+            assert not np.any(prims.var.twin(x, (1,), False, c)), f"twin {dt}"
+            for lanes in (1, 4, 32):
+                got = host_reduce(lib, "var", x, 1, False, c, lanes=lanes)
+                assert not np.any(got), f"kernel {dt}, {lanes} lanes, correction {c}"
+
+
 @pytest.mark.parametrize("name", ks.ROWWISE)
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
 def test_rowwise_kernel_matches_twin(lib, name, dtype):

@@ -954,3 +954,21 @@ def test_empty_numpy_boolean_mask_index(torch):
         gx, gv = lib.autograd.grad(y.sum() + v.sum(), [x, v], create_graph=True)
         shapes.append((tuple(gx.shape), tuple(gv.shape)))
     assert shapes[1] == shapes[0] == ((0, 1, 1), (0,))
+
+
+# Bug: std/var of a slice of equal values was a rounding residue (std
+# 7e-14 for three equal values near 15) where PyTorch's Welford gives exactly
+# 0; std's gradient there was then huge (1717.8) where PyTorch's is 0 (it
+# defines std's gradient as 0 where std == 0). (found by test_random_graphs,
+# second order, with a random seed)
+def test_std_of_equal_values_is_zero_with_zero_gradient(torch):
+    out = []
+    for lib in (torch, ag):
+        v = lib.tensor([0.5, 0.5], dtype=lib.float64, requires_grad=True)
+        h = ((v + 2) * 2).exp().log() + v
+        y = (h.exp().expand(3, 2) * 2)
+        s = y.std(0)
+        (g,) = lib.autograd.grad((s * lib.tensor([0.9, 0.5], dtype=lib.float64)).sum(), v)
+        var_all = lib.full((5,), math.exp(2.7), dtype=lib.float32).var()
+        out.append((s.tolist(), g.tolist(), float(var_all)))
+    assert out[1] == out[0] == ([0.0, 0.0], [0.0, 0.0], 0.0)

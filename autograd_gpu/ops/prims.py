@@ -301,7 +301,24 @@ mean = _prim("mean", _f16_safe(_mean),
              lambda x, axis, keepdims: x.mean(axis, keepdim=keepdims) if axis is not None else x.mean())
 prod = _prim("prod", lambda x, axis, keepdims: np.prod(x, axis=axis, keepdims=keepdims),
              lambda x, axis, keepdims: x.prod(axis, keepdim=keepdims) if axis is not None else x.prod())
-var = _prim("var", _f16_safe(lambda x, axis, keepdims, correction: np.var(x, axis=axis, ddof=correction, keepdims=keepdims)),
+def _var(x, axis, keepdims, correction):
+    # The corrected two-pass algorithm (Chan, Golub & LeVeque): the squared
+    # deviations from the mean, less what the mean's own rounding error adds,
+    # (sum d)^2 / n. One pass more than np.var, and a slice of equal values has
+    # variance exactly 0, as PyTorch's Welford gives, not a rounding residue
+    # (std 7e-14, whose gradient is huge where PyTorch's is 0).
+    axes = range(x.ndim) if axis is None else (axis,) if isinstance(axis, int) else axis
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    d = np.asarray(x - np.mean(x, axis=axis, keepdims=True))
+    s1 = np.add.reduce(d, axis=axis, keepdims=keepdims)
+    s2 = np.add.reduce(np.multiply(d, d, out=d), axis=axis, keepdims=keepdims)
+    with np.errstate(invalid="ignore", divide="ignore"):     # no degrees of freedom: inf, or NaN for 0/0
+        return np.divide(np.maximum(s2 - s1 * s1 / n, 0), max(n - correction, 0))
+
+
+var = _prim("var", _f16_safe(_var),
             lambda x, axis, keepdims, correction: x.var(axis, correction=correction, keepdim=keepdims))
 amax = _prim("amax", lambda x, axis, keepdims: np.amax(x, axis=axis, keepdims=keepdims),
              lambda x, axis, keepdims: x.amax(axis if axis is not None else (), keepdim=keepdims))
