@@ -972,3 +972,31 @@ def test_std_of_equal_values_is_zero_with_zero_gradient(torch):
         var_all = lib.full((5,), math.exp(2.7), dtype=lib.float32).var()
         out.append((s.tolist(), g.tolist(), float(var_all)))
     assert out[1] == out[0] == ([0.0, 0.0], [0.0, 0.0], 0.0)
+
+
+# Bug: CopySlices built its gradient buffers (the mask and the base's gradient)
+# with the incoming gradient's layout; when that gradient was F-ordered (from a
+# transpose, or a matmul backward), NumPy's reshape of the buffer for
+# `base.view(-1)` was a copy, the write into it was lost, and the gradient of
+# an in-place write through the view went missing: w.grad half of PyTorch's
+# for b.view(-1).mul_(2) then (b.t() * W).sum(). Now the buffers take the
+# base's layout, and a replay that would copy raises instead of losing the
+# write. (found by test_random_graphs, second order, with a random seed)
+@pytest.mark.parametrize("order", ["first", "second"])
+def test_inplace_on_view_when_the_gradient_arrives_transposed(torch, order):
+    results = []
+    for lib in (torch, ag):
+        w = lib.tensor([[0.5, -1.0], [1.5, 0.5], [2.0, -0.5]], dtype=lib.float64, requires_grad=True)
+        v = lib.tensor([[0.5], [2.0]], dtype=lib.float64, requires_grad=True)
+        b = w * 1
+        b.view(-1).mul_(2)
+        W = lib.tensor(np.cos(np.arange(6.0)).reshape(2, 3), dtype=lib.float64)
+        if order == "first":
+            (b.t() * W).sum().backward()
+            results.append([w.grad.tolist()])
+        else:
+            (gw, gv) = lib.autograd.grad(((b @ v) * W.t()[:, :1]).sum(), [w, v], create_graph=True)
+            h = lib.autograd.grad((gw * W.t()).sum() + gv.sum(), [w, v])
+            results.append([t.tolist() for t in (gw, gv) + h])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)

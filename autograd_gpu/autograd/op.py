@@ -561,6 +561,9 @@ def rebase_history(t, node, output_nr, saves_result=False, view_input=0):
     node._copy_slices = weakref.ref(cs)
     bd = base._data
     cs._out_meta = ((bd.shape, bd.dtype),)
+    # gradient buffers of the base are laid out as the base, so that the view
+    # ops replay on them as views (NumPy's reshape of an F-ordered array copies)
+    cs.order = "F" if bd.flags.f_contiguous and not bd.flags.c_contiguous else "C"
     cs._backend = base._backend
     old, old_nr = base._node, base._output_nr
     base._node, base._output_nr, base._rg = cs, 0, True
@@ -616,6 +619,7 @@ class CopySlices(Node):
     _name = "torch::autograd::CopySlices"
     _saved = ()                          # so the engine releases fn's saved tensors with us
     view_input = 0
+    order = "C"                          # the base's layout, for its gradient buffers
 
     def _release(self):
         self.fn._release()
@@ -623,8 +627,8 @@ class CopySlices(Node):
     def _apply(self, g, create_graph):
         fn, chain = self.fn, self.chain
         gd = g._data if create_graph else g
-        mask = np.ones_like(gd)          # CuPy arrays take this over (NEP 18)
-        replay_view(mask, chain)[...] = 0
+        mask = np.ones_like(gd, order=self.order)      # CuPy arrays take this over (NEP 18)
+        _write_view(mask, chain, 0)
         g_view = replay_view(g, chain)
         dt = fn._out_meta[0][1]
         if (g_view._data if create_graph else g_view).dtype != dt:
@@ -641,7 +645,16 @@ class CopySlices(Node):
                 replay_view(z, chain).copy_(g_old)      # recorded: differentiable in g_old
                 g_base = g_base + z
         else:
-            g_base = _as_array(gd * mask, self._backend)     # 0-d: an array, not a NumPy scalar
+            g_base = np.multiply(gd, mask, out=np.empty_like(mask))    # (laid out as mask)
             if g_old is not None:
-                replay_view(g_base, chain)[...] = g_old
+                _write_view(g_base, chain, g_old)
         return tuple(res[:k]) + (g_base,) + tuple(res[k + 1:])
+
+
+def _write_view(a, chain, value):
+    """a[the view] = value, on an array laid out as the base."""
+    v = replay_view(a, chain)
+    if v.size and not np.may_share_memory(v, a):    # a copy: the write would be lost (a layout we did not mirror)
+        raise RuntimeError("CopySlices: the view of an in-place write could not be re-derived as a view "
+                           f"of its base's gradient (base shape {list(a.shape)}, strides {list(a.strides)})")
+    v[...] = value
