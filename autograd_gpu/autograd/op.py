@@ -340,23 +340,21 @@ def _make_apply2(cls):
 
 
 def _version_error_for(node, t_or_array, index, expected, now=None):
-    """The error for a saved output (output `index` of `node`, the saving node)."""
+    """The error for a saved value modified in place: `t_or_array` is output
+    `index` of `node` (None for a leaf: the message then names no node)."""
     if now is None:
         now = t_or_array._vc[0]
-    arr = t_or_array._data if Tensor is not None and isinstance(t_or_array, Tensor) else t_or_array
+    is_tensor = Tensor is not None and isinstance(t_or_array, Tensor)
+    arr = t_or_array._data if is_tensor else t_or_array
     from .._dtype import from_numpy_dtype
-    bk = node._backend
+    bk = t_or_array._backend if is_tensor else node._backend
     prefix = bk.type_prefix if bk is not None else "CPU"
     return version_error(node, index, arr.shape, from_numpy_dtype(arr.dtype).libtorch, prefix, now, expected)
 
 
 def saved_input_version_error(t, expected):
-    """The error for a saved input: as PyTorch, it names the tensor's own
-    producer now (its grad_fn), or none for a leaf, not the node that saved it."""
-    from .._dtype import from_numpy_dtype
-    d = t._data
-    return version_error(t.grad_fn, t._output_nr, d.shape, from_numpy_dtype(d.dtype).libtorch,
-                         t._backend.type_prefix, t._vc[0], expected)
+    # as PyTorch: it names the tensor's own producer now, not the node that saved it
+    return _version_error_for(t.grad_fn, t, t._output_nr, expected)
 
 
 def device_mismatch(op_name, a, b):
