@@ -2,6 +2,7 @@
 (zeros, ones, full, empty, eye, arange, linspace), random draws (randn, rand,
 randint, randperm) and the *_like forms."""
 import math
+import warnings
 
 import numpy as np
 
@@ -144,6 +145,10 @@ def from_numpy(a):
     if not isinstance(a, np.ndarray):
         raise TypeError(f"from_numpy(): expected np.ndarray (got {type(a).__name__})")
     _supported(a.dtype, "from_numpy")
+    if not a.flags.writeable:
+        warnings.warn("from_numpy: the given NumPy array is not writable; the tensor shares its "
+                      "memory, so in-place writes to it will raise (copy the array first)",
+                      UserWarning, stacklevel=2)
     return Tensor._make(a, B.cpu_backend)
 
 

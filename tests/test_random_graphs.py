@@ -805,9 +805,9 @@ def gen_inplace(p):
     st_ = p.shape(t)
     if p.t(t).untyped_storage().data_ptr() in p.frozen:
         return
-    if op in ("zero_", "fill_", "setitem", "setitem_adv") and overlapping(p, t):
+    if op in ("zero_", "fill_", "setitem_adv") and overlapping(p, t):
         # Known, documented divergence (docs/nan_semantics.md, "stricter than PyTorch"):
-        # PyTorch lets zero_/fill_ and some index writes through an expanded tensor.
+        # PyTorch lets zero_/fill_ and advanced-index writes through an expanded tensor.
         op = "mul_s"
     inputs = [t]
     if op in ("add_", "sub_", "mul_", "div_", "copy_"):

@@ -1000,3 +1000,59 @@ def test_inplace_on_view_when_the_gradient_arrives_transposed(torch, order):
             results.append([t.tolist() for t in (gw, gv) + h])
     for ours, theirs in zip(results[1], results[0]):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+# Bug: `v.expand(3, 1)[0].mul_(2)` raised "more than one element of the
+# written-to tensor refers to a single memory location": our expand was NumPy's
+# read-only broadcast_to and the check asked whether the array was writable.
+# PyTorch refuses only a write whose own view repeats an element; `[0]` of the
+# expansion has one element, and the write lands in `v`. (found by
+# test_random_graphs, first order, with a random seed)
+@pytest.mark.parametrize("write", ["e[0].mul_(2)", "e[1].add_(w[:1] * 3)", "e[1, :1].exp_()",
+                                   "e[2, 1:].copy_(w[1:] ** 2)", "e[0] = w[1:]"])
+@pytest.mark.parametrize("order", ["no_grad", "first", "second"])
+def test_inplace_write_through_one_slice_of_an_expanded_tensor(torch, device, write, order):
+    results = []
+    for lib, dev in ((torch, "cpu"), (ag, device)):
+        w = lib.tensor([0.5, -1.5], dtype=lib.float64, requires_grad=True, device=dev)
+        v = w * 1 if order != "no_grad" else w.detach().clone()
+        e = v.expand(3, 2)
+        if order == "no_grad":
+            with lib.no_grad():
+                exec(write)
+            results.append([v.tolist(), e.tolist()])
+            continue
+        exec(write)
+        loss = (e * lib.tensor([[1.0, 2.0], [3.0, -1.0], [0.5, 4.0]], dtype=lib.float64, device=dev)).sum()
+        loss = loss + (v ** 3).sum()
+        if order == "first":
+            loss.backward()
+            results.append([v.tolist(), w.grad.tolist()])
+        else:
+            (g,) = lib.autograd.grad(loss, w, create_graph=True)
+            (h,) = lib.autograd.grad((g * g).sum(), w)
+            results.append([v.tolist(), g.tolist(), h.tolist()])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_inplace_write_through_overlapping_part_of_expanded_tensor_still_refused(torch, device):
+    for lib, dev in ((torch, "cpu"), (ag, device)):
+        e = lib.ones(1, 2, device=dev).expand(3, 2)
+        for write in (lambda: e[1:].mul_(2), lambda: e[:, 0].add_(1), lambda: e.exp_()):
+            with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+                write()
+        assert e.tolist() == [[1.0, 1.0]] * 3
+        z = lib.zeros(2, 0, device=dev) * 1      # empty: NumPy may give it a zero stride
+        z.zero_()
+        z[0] = 1.0
+
+
+def test_inplace_write_into_read_only_numpy_memory_names_the_op():
+    a = np.arange(4.0)
+    a.flags.writeable = False
+    with pytest.warns(UserWarning, match="not writable"):
+        t = ag.from_numpy(a)
+    with pytest.raises(RuntimeError, match="mul_: the tensor's memory is a read-only NumPy array"):
+        t.mul_(2)
+    np.testing.assert_array_equal(a, np.arange(4.0))

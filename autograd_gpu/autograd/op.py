@@ -476,8 +476,9 @@ def _check_not_multi_output_view(t, op_name):
         v = src
 
 
-def check_inplace(t, op_name):
-    """Raise before anything changes if `t` may not be written in place."""
+def check_inplace(t, op_name, written=None):
+    """Raise before anything changes if `t` may not be written in place;
+    `written`: the part of t's array written, when not all of it (x[0] = v)."""
     if grad_state.enabled:
         if t._node is None and t._rg:
             # a leaf, also when it is a view (x = base.reshape(2, 2).requires_grad_())
@@ -489,10 +490,14 @@ def check_inplace(t, op_name):
                                "used in an in-place operation.")
         if b is not None and t._rg:
             _check_not_multi_output_view(t, op_name)
-    if not t._backend.is_writable(t._data):
+    d = t._data if written is None else written
+    if 0 in d.strides and d.size and any(s == 0 and n > 1 for s, n in zip(d.strides, d.shape)):
         raise RuntimeError(f"{op_name}: unsupported operation: more than one element of the written-to "
                            "tensor refers to a single memory location (an expanded tensor?). Please "
                            "clone() the tensor before performing the operation.")
+    if not t._backend.is_writable(d):
+        raise RuntimeError(f"{op_name}: the tensor's memory is a read-only NumPy array (shared through "
+                           "from_numpy); clone() the tensor before writing to it in place.")
 
 
 def commit_inplace(t, res, op_name):

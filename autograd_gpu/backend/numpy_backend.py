@@ -59,7 +59,7 @@ class NumpyBackend:
     # --- memory ---------------------------------------------------------------
     @staticmethod
     def is_writable(a):
-        """False for broadcast (expanded) views, where elements alias."""
+        """False for arrays NumPy marks read-only (from_numpy of such an array)."""
         return a.flags.writeable
 
     @staticmethod

@@ -184,12 +184,13 @@ def setitem(x, idx, value):
     except IndexError:
         check_inplace(x, "setitem")
         raise
+    written = None          # a basic index writes a view: only it must not repeat elements
     if _is_basic(nidx):
         try:
-            x._data[nidx if Ellipsis in nidx else nidx + (Ellipsis,)]
+            written = x._data[nidx if Ellipsis in nidx else nidx + (Ellipsis,)]
         except IndexError as e:
             raise IndexError(f"setitem: {_fix_message(e)}") from None
-    check_inplace(x, "setitem")
+    check_inplace(x, "setitem", written)
     if isinstance(value, Tensor):
         if value._backend is not x._backend:
             from ..autograd.op import device_mismatch

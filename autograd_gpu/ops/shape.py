@@ -253,7 +253,14 @@ class Expand(Op):
         # (whose in-place ops refuse only stride-0 dims of size > 1).
         if math.prod(shape) == x.size:
             return x.reshape(shape)
-        return np.broadcast_to(x, shape)     # CuPy arrays: NEP 18 dispatch
+        if isinstance(x, np.ndarray):
+            # not np.broadcast_to, which is read-only: PyTorch lets one write
+            # through a view of it that repeats no element (x.expand(3, 1)[0]);
+            # check_inplace refuses the writes that would
+            lead = len(shape) - x.ndim
+            strides = (0,) * lead + tuple(0 if n == 1 else st for n, st in zip(x.shape, x.strides))
+            return np.lib.stride_tricks.as_strided(x, shape, strides)
+        return np.broadcast_to(x, shape)     # CuPy arrays: NEP 18 dispatch; writable
 
     def backward(self, g):
         return g                    # the engine sums it back to the input's shape
