@@ -114,7 +114,7 @@ class Module:
         if isinstance(value, Parameter):
             if params is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call")
-            self._forget(name)
+            self._forget(name, keep="_parameters")     # a reassigned parameter keeps its place
             self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
@@ -124,7 +124,7 @@ class Module:
         elif isinstance(value, Module):
             if d.get("_modules") is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")
-            self._forget(name)
+            self._forget(name, keep="_modules")
             self._modules[name] = value
         elif d.get("_modules") is not None and name in d["_modules"]:
             if value is not None:
@@ -139,11 +139,13 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _forget(self, name):
-        """Remove `name` from wherever it is registered (it is being reassigned)."""
+    def _forget(self, name, keep):
+        """Remove `name` from the registries other than `keep` (it is being
+        reassigned as a `keep` entry; there it keeps its place)."""
         self.__dict__.pop(name, None)
         for store in ("_parameters", "_buffers", "_modules"):
-            self.__dict__[store].pop(name, None)
+            if store != keep:
+                self.__dict__[store].pop(name, None)
         self._non_persistent_buffers.discard(name)
 
     def __getattr__(self, name):
@@ -363,6 +365,24 @@ class Module:
             destination[key] = t if keep_vars else t.detach()
         return destination
 
+    def _unexpected_keys(self, state_dict, prefix):
+        """Keys under `prefix` that name nothing, in PyTorch's order: module by
+        module, root first; each module claims its own state's names and the
+        dotted keys of its children."""
+        local = {name for name, p in self._parameters.items() if p is not None}
+        local.update(name for name, b in self._buffers.items()
+                     if b is not None and name not in self._non_persistent_buffers)
+        out = []
+        for key in state_dict:
+            if key.startswith(prefix):
+                head, dot, _ = key[len(prefix):].partition(".")
+                if head not in (self._modules if dot else local):
+                    out.append(key)
+        for name, module in self._modules.items():
+            if module is not None:
+                out += module._unexpected_keys(state_dict, prefix + name + ".")
+        return out
+
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy parameters and buffers from `state_dict` (any device / dtype:
         values are converted to the module's). With strict, missing or
@@ -373,7 +393,7 @@ class Module:
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         own = OrderedDict(self._state_items())
         missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
+        unexpected = self._unexpected_keys(state_dict, "")
         errors = []
         if strict:
             if missing:

@@ -8,6 +8,7 @@ update writes the parameters in place without recording a graph, bumping
 their version counters as an in-place op does."""
 import copy
 import numbers
+from collections import defaultdict
 import warnings
 
 from ..autograd.grad_mode import no_grad, enable_grad
@@ -38,7 +39,7 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__}: optimizer got an empty parameter list")
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
-        self.state = {}
+        self.state = defaultdict(dict)          # as PyTorch: state[p] of a new parameter is {}
         self.param_groups = []
         for g in groups:
             self.add_param_group(g)
@@ -150,7 +151,7 @@ class Optimizer:
                 group.setdefault(key, value)
             self._check_hyperparameters(group)
             new_groups.append(group)
-        new_state = {}
+        new_state = defaultdict(dict)
         with no_grad():
             for key, saved in state_dict["state"].items():
                 p = id_map.get(key)
@@ -196,5 +197,6 @@ def check_number(name, value, low=0.0, high=None, high_open=True, message=None):
     """Hyperparameter check with PyTorch's messages: a number in [low, high)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    if value < low or (high is not None and (value >= high if high_open else value > high)):
+    # `not low <= value`: NaN fails it, as in PyTorch's Adam (its SGD lets NaN through; we do not)
+    if not low <= value or (high is not None and (value >= high if high_open else value > high)):
         raise ValueError(message or f"Invalid {name} value: {value}")
