@@ -1056,3 +1056,26 @@ def test_inplace_write_into_read_only_numpy_memory_names_the_op():
     with pytest.raises(RuntimeError, match="mul_: the tensor's memory is a read-only NumPy array"):
         t.mul_(2)
     np.testing.assert_array_equal(a, np.arange(4.0))
+
+
+# Bug: the 2-norm's backward was x * (g / y) masked where y == 0, so its
+# derivative in g there was 0 * (0 / 0) = NaN: a second derivative through the
+# incoming gradient of a zero norm was NaN where PyTorch's is 0. Now g * (x / y)
+# masked, PyTorch's form (its derivative in x at y == 0 stays NaN on both).
+# (found by test_random_graphs, second order, with a random seed)
+@pytest.mark.parametrize("p", [2, 3, 1.5, 0.5, 1, math.inf, -1])
+@pytest.mark.parametrize("xs, dim", [([0.0, 0.0], None), ([[0.0, 0.0], [1.0, -2.0]], 1),
+                                     ([[0.0, 1.0], [0.0, -2.0]], 0), ([[1.0, 1.0], [0.5, -2.0]], None)])
+def test_norm_second_derivative_through_the_gradient_at_zero(torch, p, xs, dim):
+    results = []
+    for lib in (torch, ag):
+        a = lib.tensor([0.5, -0.25], dtype=lib.float64, requires_grad=True)
+        x = lib.tensor(xs, dtype=lib.float64, requires_grad=True)
+        y = (x.norm(p=p, dim=dim) * a.exp().sum()).sum() + (x * 0.3).sum()
+        (g,) = lib.autograd.grad(y, [x], create_graph=True)
+        w = lib.tensor(np.cos(np.arange(np.size(xs))).reshape(np.shape(xs)), dtype=lib.float64)
+        h = lib.autograd.grad((g * w).sum(), [a, x])
+        # PyTorch may answer an efficient zero tensor, which has no tolist()
+        results.append([np.zeros(t.shape) if lib is torch and t._is_zerotensor() else t.tolist() for t in (g,) + h])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)

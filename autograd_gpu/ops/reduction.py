@@ -302,7 +302,9 @@ class Norm(Reduction):
         if p == 1:
             return P.sign(x) * g
         if p == 2:
-            return P.where(y == 0, 0, x * (g / y))
+            # g * (x / y), not x * (g / y): at y == 0 the derivative in g is then 0,
+            # not 0 * (0 / 0) (PyTorch's form; second derivatives through g need it)
+            return g * P.where(y == 0, 0, x / y)
         if p in (math.inf, -math.inf):
             mask = P.abs(x) == y
             return P.sign(x) * P.select_bwd(g, mask, P.sum(mask, self.axes, True))
