@@ -319,9 +319,9 @@ def test_bug_hook_on_sibling_without_gradient_not_called(torch):
     check(torch, f)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: with inputs given (grad(), backward(inputs=)), the hooks and "
-                                       "retain_grad of an OUTPUT tensor from which no input is reachable still "
-                                       "run (hook called, .grad set); PyTorch does not execute that node")
+# Bug (fixed): with inputs given (grad(), backward(inputs=)), the hooks and retain_grad of an OUTPUT
+# tensor from which no input is reachable still run (hook called, .grad set); PyTorch does not execute
+# that node
 def test_bug_hooks_on_output_not_leading_to_inputs_run(torch):
     def f(lib):
         calls = []
@@ -501,9 +501,8 @@ def test_non_leaf_grad_warning_text(torch):
     assert msgs[0] == msgs[1]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: backward(inputs=[non_leaf]) does not make it retain grad; PyTorch "
-                                       "calls retain_grad() on it, so retains_grad is True and a later "
-                                       "backward() accumulates into its .grad")
+# Bug (fixed): backward(inputs=[non_leaf]) does not make it retain grad; PyTorch calls retain_grad()
+# on it, so retains_grad is True and a later backward() accumulates into its .grad
 def test_bug_backward_inputs_non_leaf_retains_grad(torch):
     def f(lib):
         x = T(lib, [1., 2.])
@@ -516,8 +515,8 @@ def test_bug_backward_inputs_non_leaf_retains_grad(torch):
     check(torch, f)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: backward(inputs=[m]) on a non-leaf m that retains grad adds m's "
-                                       "gradient to m.grad twice (retain_grad and inputs= both apply it)")
+# Bug (fixed): backward(inputs=[m]) on a non-leaf m that retains grad adds m's gradient to m.grad
+# twice (retain_grad and inputs= both apply it)
 def test_bug_backward_inputs_on_retained_non_leaf_doubles_grad(torch):
     def f(lib):
         x = T(lib, [1., 2.])
@@ -528,9 +527,8 @@ def test_bug_backward_inputs_on_retained_non_leaf_doubles_grad(torch):
     check(torch, f)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: after backward(create_graph=True) left a .grad that requires grad, a "
-                                       "plain backward replaces .grad by a new tensor; PyTorch adds in place "
-                                       "(same object)")
+# Bug (fixed): after backward(create_graph=True) left a .grad that requires grad, a plain backward
+# replaces .grad by a new tensor; PyTorch adds in place (same object)
 def test_bug_accumulation_into_grad_with_graph_keeps_object(torch):
     def f(lib):
         x = T(lib, [1., 2.])
@@ -541,8 +539,8 @@ def test_bug_accumulation_into_grad_with_graph_keeps_object(torch):
     check(torch, f)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a leaf set to requires_grad_(False) after the graph was built still "
-                                       "accumulates .grad; PyTorch's AccumulateGrad skips it (.grad stays None)")
+# Bug (fixed): a leaf set to requires_grad_(False) after the graph was built still accumulates .grad;
+# PyTorch's AccumulateGrad skips it (.grad stays None)
 def test_bug_leaf_requires_grad_false_after_graph(torch):
     def f(lib):
         x = T(lib, [1., 2.])

@@ -67,6 +67,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         if not inputs:
             raise RuntimeError("backward: 'inputs' argument to backward() cannot be empty.")
         targets = _engine.Targets([_input_edge(t, i, "backward") for i, t in enumerate(inputs)], inputs)
+        for t in inputs:
+            if t._node is not None:
+                t.retain_grad()         # as PyTorch: a non-leaf input gets (and keeps) its .grad
     _engine.execute(edges, grads, retain_graph, create_graph, targets=targets, accumulate=True)
 
 

@@ -66,12 +66,12 @@ def _accumulate(var, g, create_graph, owned=False):
     any other may alias a user's tensor or another gradient, so it is copied."""
     cur = var._grad
     if create_graph:
-        var._grad = g if cur is None else cur + g
+        # a copy, recorded: g may be a user's tensor (x.backward(gy) passes gy through)
+        var._grad = g.clone() if cur is None else cur + g
     elif cur is None:
         var._grad = _wrap(g if owned else g.copy(), var._backend)
-    elif cur._rg:
-        var._grad = cur + _wrap(g, var._backend)
     else:
+        # in place, also into a .grad a create_graph pass left (as PyTorch: same object)
         cur._data += g
         cur._vc[0] += 1
 
@@ -166,7 +166,7 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
         else:
             buf = buffers.setdefault(n, [None] * n.n_outputs)
             buf[nr] = _add(buf[nr], g)
-    ready = [(n, buffers.pop(n)) for n in roots if not deps.get(n)]
+    ready = [(n, buffers.pop(n)) for n in roots if not deps.get(n) and (needed is None or n in needed)]
     pending = []            # user-visible effects, applied once the pass succeeded
     owned = set()           # ids of engine-made sums bound for a leaf (alive until the end)
 
@@ -285,12 +285,9 @@ def _before_apply(node, grad, create_graph, pending, targets, target_nodes, capt
             if idxs:
                 for idx in idxs:
                     captured[idx] = g
-                if accumulate and not is_acc and g is not None:
-                    # backward(inputs=[non_leaf]) populates the non-leaf's .grad
-                    pending.append((_retain, targets.tensors[idxs[0]], g))
     if is_acc:
         g = grads[0]
-        if accumulate and g is not None and (target_nodes is None or node in target_nodes):
+        if accumulate and g is not None and node.variable._rg and (target_nodes is None or node in target_nodes):
             if target_nodes is None and id(g) in owned and not (node._hooked or node.variable._hooks):
                 pending.append((_accumulate_owned, node.variable, g))
             else:
