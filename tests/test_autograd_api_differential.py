@@ -835,13 +835,10 @@ FREED_CASES = {      # no Python numbers: torch wraps them in tensors it saves (
 FREED_BUGS = {
     "chunk": "BUG: a second backward through split/chunk (which save nothing) raises the retain_graph error; "
              "PyTorch walks the graph again",
-    "where": "BUG: where/advanced indexing keep their condition/index unversioned and never freed: a second "
-             "backward succeeds where PyTorch raises the retain_graph error",
     "setitem": "BUG: a second backward through CopySlices (t[i] = v) succeeds; PyTorch frees CopySlices' fn "
                "and raises the retain_graph error",
 }
 FREED_BUGS.update({k: FREED_BUGS["chunk"] for k in ("split", "split_sizes")})
-FREED_BUGS.update({k: FREED_BUGS["where"] for k in ("index_tensor", "index_list", "index_bool")})
 
 
 def _setitem(y, v):
@@ -973,9 +970,8 @@ def test_inplace_on_leaf_errors(torch):
     check(torch, f)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: where()'s condition written in place after the call silently "
-                                       "changes the gradient; PyTorch raises the 'modified by an inplace "
-                                       "operation' RuntimeError")
+# Bug (fixed): where()'s condition written in place after the call silently changes the gradient;
+# PyTorch raises the 'modified by an inplace operation' RuntimeError
 def test_bug_where_condition_modified_in_place(torch):
     def f(lib):
         x, w = T(lib, [1., -2.]), T(lib, [3., 4.])
@@ -987,9 +983,8 @@ def test_bug_where_condition_modified_in_place(torch):
     check(torch, f)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an index tensor written in place after x[idx] silently changes the "
-                                       "gradient; PyTorch raises the 'modified by an inplace operation' "
-                                       "RuntimeError")
+# Bug (fixed): an index tensor written in place after x[idx] silently changes the gradient; PyTorch
+# raises the 'modified by an inplace operation' RuntimeError
 def test_bug_index_tensor_modified_in_place(torch):
     def f(lib):
         x = T(lib, [1., -2., 3.])

@@ -69,6 +69,7 @@ class Op(Node):
     saved_for = None
     _result_ver = 0      # the version of the saved output when saved
     _aux = None          # arrays derived in forward for backward (set with _saved = ())
+    _kept = ()           # tensors backward reads that are attributes, not inputs (see keep)
     _freed = False
 
     # ---- recording ----------------------------------------------------------
@@ -232,11 +233,28 @@ class Op(Node):
             r = self.backward(g, *self._unpack(False))
         return r if type(r) is tuple else (r,)
 
+    def keep(self, tensors):
+        """Save attribute tensors backward reads (where's condition, index
+        tensors), as PyTorch saves them: a later in-place write to one is a
+        version error, and they are freed with the graph (a second backward
+        raises the retain_graph error)."""
+        if self._saved is None:
+            self._saved = ()                      # so the engine releases us
+        self._kept = tensors
+        self._kept_versions = tuple([t._vc[0] for t in tensors])
+
+    def check_kept(self):
+        """In backward: raise if a kept tensor was written in place since."""
+        for t, v in zip(self._kept, self._kept_versions):
+            if t._vc[0] != v:
+                raise saved_input_version_error(t, v)
+
     def _release(self):
         if self._saved is not None or self._result is not None:
             self._saved = None
             self._result = None
             self._aux = None
+            self._kept = ()
             self._freed = True
 
 

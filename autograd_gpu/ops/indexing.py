@@ -115,6 +115,7 @@ class AdvancedIndex(Op):
         return y if y.flags.c_contiguous else y.copy()
 
     def backward(self, g):
+        self.check_kept()
         return P.index_add(g, self.idx, self.in_shape)
 
 
@@ -142,6 +143,7 @@ class IndexPut(Op):
         return out
 
     def backward(self, g):
+        self.check_kept()
         gx = None
         if self.needs(0):
             mask = _ones_like(g)
@@ -169,10 +171,22 @@ def _name_class(idx):
 
 
 def getitem(x, idx):
-    idx = normalize_index(x, idx)
-    if _is_basic(idx):
-        return _name_class(idx).apply1(x, idx)
-    return AdvancedIndex.apply1(x, idx)
+    nidx = normalize_index(x, idx)
+    if _is_basic(nidx):
+        return _name_class(nidx).apply1(x, nidx)
+    out = AdvancedIndex.apply1(x, nidx)
+    if out._node is not None:
+        out._node.keep(_index_tensors(idx))
+    return out
+
+
+def _index_tensors(idx):
+    """The tensors among an index's components (kept for backward)."""
+    if isinstance(idx, Tensor):
+        return (idx,)
+    if isinstance(idx, (tuple, list)):
+        return tuple([i for i in idx if isinstance(i, Tensor)])
+    return ()
 
 
 def setitem(x, idx, value):
@@ -214,6 +228,8 @@ def setitem(x, idx, value):
             return
         v = value if value._data.dtype == x._data.dtype else value.to(x.dtype)
         res = IndexPut.apply2(x, v, nidx)
+        if res._node is not None:
+            res._node.keep(_index_tensors(idx))
         commit_inplace(x, res, "setitem")
         return
     try:

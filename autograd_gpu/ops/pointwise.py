@@ -198,6 +198,7 @@ class Where(Op):
         return P.where(cond, a, b)
 
     def backward(self, g):
+        self.check_kept()
         c = self.cond
         if isinstance(g, Tensor):
             c = Tensor._make(c, g._backend)
@@ -227,4 +228,7 @@ def where(condition, input=None, other=None):
     if condition._backend is not a._backend:
         from ..autograd.op import device_mismatch
         raise device_mismatch("where", condition, a)
-    return Where.apply2(a, b, condition._data)
+    out = Where.apply2(a, b, condition._data)
+    if out._node is not None:
+        out._node.keep((condition,))
+    return out
