@@ -270,9 +270,8 @@ def test_hooks(torch, case):
     check(torch, case)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a tensor hook returning a gradient of another shape is accepted "
-                                       "(leaf .grad becomes 0-d); PyTorch raises RuntimeError 'hook ... has "
-                                       "changed the size of value'")
+# Bug (fixed): a tensor hook returning a gradient of another shape is accepted (leaf .grad becomes
+# 0-d); PyTorch raises RuntimeError 'hook ... has changed the size of value'
 def test_bug_hook_changing_size_is_accepted(torch):
     def f(lib):
         x = T(lib, [1., 2.])
@@ -282,9 +281,8 @@ def test_bug_hook_changing_size_is_accepted(torch):
     check(torch, f)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a tensor hook returning another dtype is accepted (leaf .grad "
-                                       "dtype != leaf dtype); PyTorch raises RuntimeError 'hook ... has changed "
-                                       "the type of value'")
+# Bug (fixed): a tensor hook returning another dtype is accepted (leaf .grad dtype != leaf dtype);
+# PyTorch raises RuntimeError 'hook ... has changed the type of value'
 def test_bug_hook_changing_dtype_is_accepted(torch):
     def f(lib):
         x = T(lib, [1., 2.])                       # float64
@@ -294,8 +292,8 @@ def test_bug_hook_changing_dtype_is_accepted(torch):
     check(torch, f)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a hook returning a non-Tensor (3.0) fails with AttributeError "
-                                       "('float' object has no attribute '_data'); PyTorch raises TypeError")
+# Bug (fixed): a hook returning a non-Tensor (3.0) fails with AttributeError ('float' object has no
+# attribute '_data'); PyTorch raises TypeError
 def test_bug_hook_returning_non_tensor(torch):
     def f(lib):
         x = T(lib, [1., 2.])

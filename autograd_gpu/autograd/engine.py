@@ -40,6 +40,7 @@ def _run_tensor_hooks(node, grads, create_graph, pending):
         for fn in list(store.values()):
             r = fn(gt)
             if r is not None:
+                _check_hook_result(fn, gt, r)
                 gt = r
         grads[nr] = gt if create_graph else gt._data
     if node._retain:
@@ -48,6 +49,18 @@ def _run_tensor_hooks(node, grads, create_graph, pending):
             if t is not None and grads[nr] is not None:
                 pending.append((_retain, t, grads[nr]))
     return grads
+
+
+def _check_hook_result(fn, g, r):
+    """A tensor hook may replace the gradient, not change what it is (PyTorch's checks)."""
+    if not isinstance(r, _op.Tensor):
+        raise TypeError(f"expected Tensor, but hook returned '{type(r).__name__}'")
+    name = getattr(fn, "__name__", type(fn).__name__)
+    if r.shape != g.shape:
+        raise RuntimeError(f"hook '{name}' has changed the size of value (was {list(g.shape)} got "
+                           f"{list(r.shape)})")
+    if r.dtype != g.dtype or r._backend is not g._backend:
+        raise RuntimeError(f"hook '{name}' has changed the type of value (was {g.type()} got {r.type()})")
 
 
 def _retain(t, g, create_graph):
