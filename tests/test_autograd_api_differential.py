@@ -1249,8 +1249,8 @@ def test_grad_mode_misc(torch):
     check(torch, _mode_misc)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: @no_grad()/@enable_grad() on a generator function do not apply to "
-                                       "its body (it runs with the caller's mode); PyTorch wraps generators")
+# Bug (fixed): @no_grad()/@enable_grad() on a generator function do not apply to its body (it runs
+# with the caller's mode); PyTorch wraps generators
 def test_bug_grad_mode_decorator_on_generator(torch):
     def f(lib):
         x = T(lib, [1.])
@@ -1263,8 +1263,8 @@ def test_bug_grad_mode_decorator_on_generator(torch):
     check(torch, f)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: bare @ag.no_grad / @ag.enable_grad (no parentheses) raise "
-                                       "TypeError 'no_grad() takes no arguments'; PyTorch accepts them")
+# Bug (fixed): bare @ag.no_grad / @ag.enable_grad (no parentheses) raise TypeError 'no_grad() takes no
+# arguments'; PyTorch accepts them
 def test_bug_grad_mode_bare_decorator(torch):
     def f(lib):
         x = T(lib, [1.])
@@ -1477,9 +1477,9 @@ def test_custom_function(torch, case):
     check(torch, case)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a custom backward returning more non-None gradients than forward "
-                                       "had inputs is accepted; PyTorch raises RuntimeError 'returned an "
-                                       "incorrect number of gradients (expected 1, got 2)'")
+# Bug (fixed): a custom backward returning more non-None gradients than forward had inputs is
+# accepted; PyTorch raises RuntimeError 'returned an incorrect number of gradients (expected 1, got
+# 2)'
 def test_bug_custom_backward_too_many_gradients(torch):
     def f(lib):
         class F(lib.autograd.Function):
@@ -1496,10 +1496,9 @@ def test_bug_custom_backward_too_many_gradients(torch):
     check(torch, f)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a custom backward returning a gradient for a non-tensor argument "
-                                       "is accepted; PyTorch raises RuntimeError 'returned a gradient different "
-                                       "than None at position 2, but the corresponding forward input was not a "
-                                       "Variable'")
+# Bug (fixed): a custom backward returning a gradient for a non-tensor argument is accepted; PyTorch
+# raises RuntimeError 'returned a gradient different than None at position 2, but the corresponding
+# forward input was not a Variable'
 def test_bug_custom_backward_gradient_for_non_tensor(torch):
     def f(lib):
         class F(lib.autograd.Function):
@@ -1516,10 +1515,9 @@ def test_bug_custom_backward_gradient_for_non_tensor(torch):
     check(torch, f)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: ctx.save_for_backward(x, 3) with a multi-element x raises "
-                                       "RuntimeError 'Boolean value of Tensor ... is ambiguous' (tensors.index "
-                                       "compares with ==); PyTorch raises TypeError 'save_for_backward can only "
-                                       "save variables'")
+# Bug (fixed): ctx.save_for_backward(x, 3) with a multi-element x raises RuntimeError 'Boolean value
+# of Tensor ... is ambiguous' (tensors.index compares with ==); PyTorch raises TypeError
+# 'save_for_backward can only save variables'
 def test_bug_save_for_backward_non_tensor(torch):
     def f(lib):
         class F(lib.autograd.Function):
@@ -1535,8 +1533,8 @@ def test_bug_save_for_backward_non_tensor(torch):
     check(torch, f)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a custom backward returning a Python float raises TypeError; "
-                                       "PyTorch raises RuntimeError 'expected Variable or None (got float)'")
+# Bug (fixed): a custom backward returning a Python float raises TypeError; PyTorch raises
+# RuntimeError 'expected Variable or None (got float)'
 def test_bug_custom_backward_returning_float(torch):
     def f(lib):
         class F(lib.autograd.Function):

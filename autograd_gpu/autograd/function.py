@@ -26,13 +26,9 @@ class FunctionCtx:
         return self._node_ref() if self._node_ref is not None else None
 
     def save_for_backward(self, *tensors):
-        from ..tensor import Tensor
-        for t in tensors:
-            if t is not None and not isinstance(t, Tensor):
-                raise TypeError(f"save_for_backward can only save tensors, but argument {tensors.index(t)} is "
-                                f"of type {type(t).__name__}")
+        # checked in Function.apply, as PyTorch: only where the call is recorded
         self._saved = tensors
-        self._saved_versions = tuple(None if t is None else t._vc[0] for t in tensors)
+        self._saved_versions = tuple(getattr(t, "_vc", (None,))[0] for t in tensors)
 
     @property
     def saved_tensors(self):
@@ -85,6 +81,37 @@ def _check_dirty(cls, dirty, outs, tensors_in, recording):
                                    "example) or make your Function only return one Tensor.")
 
 
+def _check_save_for_backward(saved, Tensor):
+    """PyTorch's _save_variables: only tensors (or None) may be saved."""
+    for i, t in enumerate(saved):
+        if t is not None and not isinstance(t, Tensor):
+            raise TypeError(f"save_for_backward can only save variables, but argument {i} is of type "
+                            f"{type(t).__name__}")
+
+
+def _check_backward_result(node, res, Tensor):
+    """PyTorch's PyNode::apply checks of what a custom backward returned, all
+    made before any gradient flows on: one gradient per forward argument
+    (extra trailing Nones are dropped), each a Tensor or None, None for every
+    argument that was not a tensor."""
+    n = node.n_args
+    if len(res) > n and all(g is None for g in res[n:]):
+        res = res[:n]
+    if len(res) != n:
+        raise RuntimeError(f"function {node._name} returned an incorrect number of gradients "
+                           f"(expected {n}, got {len(res)})")
+    positions = node.tensor_positions
+    for i, g in enumerate(res):
+        if g is None:
+            continue
+        if i not in positions:
+            raise RuntimeError(f"function {node._name} returned a gradient different than None at position "
+                               f"{i + 1}, but the corresponding forward input was not a Variable")
+        if not isinstance(g, Tensor):
+            raise RuntimeError(f"function {node._name}: expected Variable or None (got {type(g).__name__}) "
+                               f"as the gradient of input {i}")
+
+
 class BackwardFunction(Node):
     """The node of a custom Function call."""
 
@@ -104,15 +131,10 @@ class BackwardFunction(Node):
         res = self.fn_cls.backward(ctx, *gt)
         if not isinstance(res, tuple):
             res = (res,)
-        if len(res) < self.n_args:
-            raise RuntimeError(f"function {self._name} returned an incorrect number of gradients "
-                               f"(expected {self.n_args}, got {len(res)})")
+        _check_backward_result(self, res, Tensor)
         out = []
         for pos in self.tensor_positions:
             g = res[pos]
-            if g is not None and not isinstance(g, Tensor):
-                raise TypeError(f"function {self._name} returned a gradient of type {type(g).__name__} "
-                                f"for input {pos}; expected a Tensor or None")
             out.append(g if (g is None or create_graph) else g._data)
         return tuple(out)
 
@@ -157,6 +179,11 @@ class Function(metaclass=FunctionMeta):
         outs = (outputs,) if single else outputs
         tensors_in = [args[i] for i in tensor_positions]
         recording = prev and any(t._rg for t in tensors_in)
+        if ctx._saved:
+            if recording:
+                _check_save_for_backward(ctx._saved, Tensor)
+            else:                         # as PyTorch: nothing is kept (saved_tensors is ())
+                ctx._saved = ctx._saved_versions = None
         dirty = ctx._dirty
         if dirty:
             _check_dirty(cls, dirty, outs, tensors_in, recording)

@@ -1,5 +1,6 @@
 """Grad mode: whether ops record the graph. Thread-local, as in PyTorch."""
 import functools
+import inspect
 import threading
 
 
@@ -16,7 +17,7 @@ def is_grad_enabled():
 
 class _GradModeContext:
     """Base of no_grad / enable_grad / set_grad_enabled: a context manager that
-    is also a decorator."""
+    is also a decorator (PyTorch's _DecoratorContextManager)."""
     _mode = True
 
     def __enter__(self):
@@ -29,6 +30,8 @@ class _GradModeContext:
 
     def __call__(self, fn):
         mode = self._mode
+        if inspect.isgeneratorfunction(fn):
+            return _wrap_generator(fn, mode)
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
@@ -41,12 +44,55 @@ class _GradModeContext:
         return wrapper
 
 
-class no_grad(_GradModeContext):
-    """Disable graph recording: `with ag.no_grad():` or `@ag.no_grad()`."""
+def _wrap_generator(fn, mode):
+    """A decorated generator function: the mode holds while the generator's
+    body runs (around each resume: send, throw, close) and the caller's mode
+    is back at each yield, as PyTorch's torch.utils._contextlib._wrap_generator."""
+
+    def resume(method, arg):
+        prev = state.enabled
+        state.enabled = mode
+        try:
+            return method(arg)
+        finally:
+            state.enabled = prev
+
+    @functools.wraps(fn)
+    def generator_context(*args, **kwargs):
+        gen = fn(*args, **kwargs)
+        try:
+            response = resume(gen.send, None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    resume(lambda _: gen.close(), None)
+                    raise
+                except BaseException as e:
+                    response = resume(gen.throw, e)
+                else:
+                    response = resume(gen.send, request)
+        except StopIteration as e:
+            return e.value
+    return generator_context
+
+
+class _NoParamGradModeContext(_GradModeContext):
+    """no_grad / enable_grad also decorate without parentheses: `@ag.no_grad`
+    (PyTorch's _NoParamDecoratorContextManager)."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_NoParamGradModeContext):
+    """Disable graph recording: `with ag.no_grad():`, `@ag.no_grad()` or `@ag.no_grad`."""
     _mode = False
 
 
-class enable_grad(_GradModeContext):
+class enable_grad(_NoParamGradModeContext):
     """Enable graph recording inside a no_grad region."""
     _mode = True
 
