@@ -782,15 +782,14 @@ def test_error_messages_name_the_problem(torch):
             lib.autograd.grad((x * x).sum(), [x, T(lib, [1.])])
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: autograd.grad(y, []) returns (); PyTorch raises RuntimeError "
-                                       "'`inputs` argument to `grad()` cannot be empty.'")
+# Bug (fixed): autograd.grad(y, []) returns (); PyTorch raises RuntimeError '`inputs` argument to
+# `grad()` cannot be empty.'
 def test_bug_grad_with_empty_inputs(torch):
     check(torch, lambda lib: lib.autograd.grad((T(lib, [1., 2.]) * 2.0).sum(), []))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: backward(gradient=<Python list/float>) is accepted or raises "
-                                       "RuntimeError; PyTorch raises TypeError ('gradients can be either "
-                                       "Tensors or None')")
+# Bug (fixed): backward(gradient=<Python list/float>) is accepted or raises RuntimeError; PyTorch
+# raises TypeError ('gradients can be either Tensors or None')
 def test_bug_backward_gradient_not_a_tensor(torch):
     def f(lib):
         out = []

@@ -19,6 +19,9 @@ def _root_grads(outputs, grad_outputs, create_graph, op_name):
     edges, grads = [], []
     if grad_outputs is None:
         grad_outputs = (None,) * len(outputs)
+    for g in grad_outputs:              # (PyTorch checks the types before the count)
+        if g is not None and not isinstance(g, Tensor):
+            raise TypeError(f"{op_name}: gradients can be either Tensors or None, but got {type(g).__name__}")
     if len(grad_outputs) != len(outputs):
         raise RuntimeError(f"{op_name}: got {len(grad_outputs)} gradients for {len(outputs)} outputs")
     for i, (t, g) in enumerate(zip(outputs, grad_outputs)):
@@ -35,9 +38,6 @@ def _root_grads(outputs, grad_outputs, create_graph, op_name):
             g = t._backend.xp.ones(d.shape, d.dtype)     # (ones_like's Python wrapper costs more)
             g = Tensor._make(g, t._backend) if create_graph else g
         else:
-            if not isinstance(g, Tensor):
-                from ..creation import tensor as _tensor
-                g = _tensor(g, dtype=t.dtype, device=t.device)
             if g.shape != t.shape:
                 raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {list(g.shape)} and "
                                    f"output[{i}] has a shape of {list(t.shape)}.")
@@ -89,6 +89,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     from ..tensor import Tensor
     outputs = _as_tuple(outputs, "outputs")
     inputs = _as_tuple(inputs, "inputs")
+    if not inputs:
+        raise RuntimeError("grad: `inputs` argument to `grad()` cannot be empty.")
     grad_outputs = _as_tuple(grad_outputs, "grad_outputs")
     if allow_unused is None:
         allow_unused = materialize_grads
