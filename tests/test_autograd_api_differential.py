@@ -829,13 +829,7 @@ FREED_CASES = {      # no Python numbers: torch wraps them in tensors it saves (
     "index_list": lambda L, x, w: x[[0, 1, 1]], "index_bool": lambda L, x, w: x[x > 0],
     "setitem": lambda L, x, w: _setitem(x.clone(), w[1].clone()),
 }
-FREED_BUGS = {
-    "chunk": "BUG: a second backward through split/chunk (which save nothing) raises the retain_graph error; "
-             "PyTorch walks the graph again",
-    "setitem": "BUG: a second backward through CopySlices (t[i] = v) succeeds; PyTorch frees CopySlices' fn "
-               "and raises the retain_graph error",
-}
-FREED_BUGS.update({k: FREED_BUGS["chunk"] for k in ("split", "split_sizes")})
+FREED_BUGS = {}       # (split/chunk and CopySlices differed; fixed)
 
 
 def _setitem(y, v):

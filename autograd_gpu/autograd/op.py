@@ -147,8 +147,9 @@ class Op(Node):
                 if i not in nd:
                     o._node, o._output_nr, o._rg = self, i, True
             si = self.save_inputs
-            self._saved = tuple(inputs[i] for i in si)
-            self._versions = tuple(t._vc[0] for t in self._saved)
+            if si:                     # (a node that saves nothing is never freed: split walks again)
+                self._saved = tuple(inputs[i] for i in si)
+                self._versions = tuple(t._vc[0] for t in self._saved)
             if self.save_result:
                 self._result = tuple(o._data for o in outs)
                 self._result_vc = tuple(o._vc for o in outs)
@@ -642,10 +643,15 @@ class CopySlices(Node):
     view_input = 0
     order = "C"                          # the base's layout, for its gradient buffers
 
+    _freed = False
+
     def _release(self):
         self.fn._release()
+        self._freed = True               # as PyTorch (its fn is dropped): a second pass raises
 
     def _apply(self, g, create_graph):
+        if self._freed:
+            raise RuntimeError(FREED_MSG)
         fn, chain = self.fn, self.chain
         gd = g._data if create_graph else g
         mask = np.ones_like(gd, order=self.order)      # CuPy arrays take this over (NEP 18)
