@@ -303,9 +303,8 @@ def test_bug_hook_returning_non_tensor(torch):
     check(torch, f)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a hook on an output of a multi-output node (chunk piece, custom "
-                                       "Function output) that received no gradient is not called; PyTorch "
-                                       "calls it once with None")
+# Bug (fixed): a hook on an output of a multi-output node (chunk piece, custom Function output) that
+# received no gradient is not called; PyTorch calls it once with None
 def test_bug_hook_on_sibling_without_gradient_not_called(torch):
     def f(lib):
         calls = []
@@ -315,6 +314,15 @@ def test_bug_hook_on_sibling_without_gradient_not_called(torch):
         a.sum().backward()
         return calls
     check(torch, f)
+
+    def replaces(lib):
+        x = T(lib, [1., 2., 3., 4.])
+        a, b = x.chunk(2)
+        b.register_hook(lambda g: lib.ones(2, dtype=x.dtype))
+        with pytest.raises(RuntimeError, match="can't replace a None gradient with a non-None value"):
+            a.sum().backward()
+        return x.grad
+    check(torch, replaces)
 
 
 # Bug (fixed): with inputs given (grad(), backward(inputs=)), the hooks and retain_grad of an OUTPUT

@@ -34,7 +34,13 @@ def _run_tensor_hooks(node, grads, create_graph, pending):
     grads = list(grads)
     for nr, store in stores.items():
         g = grads[nr]
-        if g is None or not store:
+        if not store:
+            continue
+        if g is None:
+            # an output that got no gradient while a sibling did: PyTorch calls its hooks with None
+            for fn in list(store.values()):
+                if fn(None) is not None:
+                    raise RuntimeError("can't replace a None gradient with a non-None value")
             continue
         gt = g if create_graph else _wrap(g, bk)
         for fn in list(store.values()):
