@@ -237,8 +237,9 @@ class Op(Node):
     def keep(self, tensors):
         """Save attribute tensors backward reads (where's condition, index
         tensors), as PyTorch saves them: a later in-place write to one is a
-        version error, and they are freed with the graph (a second backward
-        raises the retain_graph error)."""
+        version error, and once the graph is freed a second backward raises
+        the retain_graph error. (They stay referenced until the node dies,
+        like the arrays it holds.)"""
         if self._saved is None:
             self._saved = ()                      # so the engine releases us
         self._kept = tensors
@@ -255,7 +256,6 @@ class Op(Node):
             self._saved = None
             self._result = None
             self._aux = None
-            self._kept = ()
             self._freed = True
 
 
