@@ -731,9 +731,9 @@ def test_save_load_roundtrip_like_torch(torch, tmp_path):
 # Known discrepancies (minimal repros). Each xfail passes when the bug is fixed.
 # =================================================================================================
 
-@pytest.mark.xfail(strict=True, reason="BUG: true division with a 0-d integer tensor of a wider int dtype casts "
-                   "it to the other operand's int dtype (wrapping) before dividing; PyTorch computes in float: "
-                   "tensor(300) / tensor([1], uint8) is 44.0 here, 300.0 in PyTorch")
+# Bug (fixed): true division with a 0-d integer tensor of a wider int dtype casts it to the other
+# operand's int dtype (wrapping) before dividing; PyTorch computes in float: tensor(300) / tensor([1],
+# uint8) is 44.0 here, 300.0 in PyTorch
 def test_bug_div_zero_dim_wider_int_wraps(torch):
     for a, b, v in [("int64", "uint8", 300), ("int32", "int16", 100000), ("int64", "int32", 2 ** 40)]:
         check(torch, lambda m: m.tensor(v, dtype=getattr(m, a)) / m.tensor([1, 3], dtype=getattr(m, b)))
@@ -785,8 +785,8 @@ def test_bug_prod_dtype_argument_ignored(torch):
     check(torch, lambda m: m.tensor([[7, 200]], dtype=m.uint8).prod(1, dtype=m.uint8))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: norm of a one-element (or 0-d) tensor squares without scaling: "
-                   "tensor([1e30]).norm() is inf here, 1e30 in PyTorch; tensor(1e-30).norm() is 0 here")
+# Bug (fixed): norm of a one-element (or 0-d) tensor squares without scaling: tensor([1e30]).norm() is
+# inf here, 1e30 in PyTorch; tensor(1e-30).norm() is 0 here
 def test_bug_norm_single_element_overflow(torch):
     check(torch, lambda m: m.tensor([1e30]).norm())
     check(torch, lambda m: m.tensor(1e-30).norm())
@@ -800,8 +800,8 @@ def test_bug_float16_reductions_overflow(torch):
     check(torch, lambda m: m.tensor([40000, 40000], dtype=m.int32).mean(dtype=m.float16))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: float32 std overflows through float32 var: tensor([0., 1e20]).std() "
-                   "is inf here, 7.07e19 in PyTorch (which accumulates in double)")
+# Bug (fixed): float32 std overflows through float32 var: tensor([0., 1e20]).std() is inf here,
+# 7.07e19 in PyTorch (which accumulates in double)
 def test_bug_float32_std_overflow(torch):
     check(torch, lambda m: m.tensor([0.0, 1e20]).std())
 

@@ -7,10 +7,13 @@ import math
 
 import numpy as np
 
+from .._dtype import result_type_of
 from ..autograd.op import Op
 from ..tensor import Tensor
 from . import prims as P
 from ._util import number, promote_for_scalar, as_float
+
+_float32 = np.dtype(np.float32)
 
 
 # ---- tensor (op) tensor ------------------------------------------------------------
@@ -63,11 +66,17 @@ class Mul(Op):
 
 
 class Div(Op):
-    _name, op_name, promotes = "DivBackward0", "div", True
+    _name, op_name = "DivBackward0", "div"
     save_inputs = (0, 1)
     saved_for = ((1,), (0, 1))
 
     def forward(self, a, b):
+        if a.dtype != b.dtype:
+            # each operand goes straight to the float type it is divided in, as
+            # PyTorch's: not first to the integer result type (300 // uint8 would wrap)
+            r = result_type_of((a, b)).np
+            r = r if r.kind == "f" else _float32
+            return P.div(a.astype(r, copy=False), b.astype(r, copy=False))
         return P.div(as_float(a), as_float(b))
 
     def backward(self, g, a, b):

@@ -130,9 +130,16 @@ class Var(Reduction):
     save_inputs = (0,)
 
     def forward(self, x, axes, keepdim, correction):
+        v, dt = self._variance(x, axes, keepdim, correction)
+        return v if v.dtype == dt else v.astype(dt)
+
+    def _variance(self, x, axes, keepdim, correction):
+        """The variance, maybe wider than x's float dtype (float64 where
+        float32's squares overflow), and that dtype."""
         self._set(x, axes, keepdim)
         self.correction = correction
-        return P.var(as_float(x), axes, keepdim, correction)
+        xf = as_float(x)
+        return P.var(xf, axes, keepdim, correction), xf.dtype
 
     def backward(self, g, x):
         g = expand_back(g, self.shape, self.axes, self.keepdim)
@@ -151,7 +158,9 @@ class Std(Var):
     save_result = True
 
     def forward(self, x, axes, keepdim, correction):
-        return P.sqrt(Var.forward(self, x, axes, keepdim, correction))
+        v, dt = self._variance(x, axes, keepdim, correction)
+        y = P.sqrt(v)
+        return y if y.dtype == dt else y.astype(dt)
 
     def backward(self, g, x, y):
         # std_backward: var_backward(grad / (2 * std)), zero where std == 0
@@ -281,6 +290,9 @@ class Norm(Reduction):
         self._set(x, axes, keepdim)
         self.p = p
         a = P.abs(as_float(x))
+        if p != 0 and self.count() == 1:
+            # one element: its absolute value, exactly (PyTorch's too; x * x would overflow at 1e30)
+            return P.sum(a, self.axes, keepdim)
         if p == 2:
             return P.sqrt(P.sum(a * a, axes, keepdim))
         if p == 1:
