@@ -39,8 +39,34 @@ def _infer_python_dtype(a):
                     f"(expected numbers, nested lists of numbers, or arrays)")
 
 
-def _python_to_array(data):
-    if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
+def _carried_dtype(data):
+    """For a list with elements that carry a dtype (tensors, NumPy scalars and
+    arrays): PyTorch's inferred dtype, the promotion of every element's own
+    (Python bool, int, float: bool, int64, float32). None for plain Python
+    data. So [tensor(1., dtype=float64)] and [np.float64(1.), 2] are float64."""
+    kinds, carried = set(), None
+    for x in _flat(data):
+        t = type(x)
+        if t is float or t is int or t is bool:
+            kinds.add(t)                          # (one walk; promoted below)
+            continue
+        if isinstance(x, Tensor):
+            d = x.dtype
+        elif isinstance(x, (np.generic, np.ndarray)):
+            d = _dtype.from_numpy_dtype(x.dtype)
+        else:
+            continue
+        carried = d if carried is None else _dtype.promote_pair(carried, d)
+    if carried is None:
+        return None
+    for t, d in ((bool, _dtype.bool_), (int, _dtype.int64), (float, _dtype.float32)):
+        if t in kinds:
+            carried = _dtype.promote_pair(carried, d)
+    return carried
+
+
+def _python_to_array(data, has_tensors):
+    if has_tensors:
         data = _tensors_to_numbers(data)
     try:
         a = np.array(data)
@@ -98,10 +124,12 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         _supported(a.dtype, "tensor")
         npd = dt.np if dt is not None else a.dtype
     else:
-        a = _python_to_array(data)
+        carried = _carried_dtype(data) if isinstance(data, (list, tuple)) else None
+        # (tensors carry a dtype: a list without one has none)
+        a = _python_to_array(data, carried is not None and any(isinstance(x, Tensor) for x in _flat(data)))
         if a.dtype.kind in "USV":
             raise TypeError(f"tensor(): invalid data type '{a.dtype}' (expected numbers)")
-        npd = dt.np if dt is not None else _infer_python_dtype(a)
+        npd = dt.np if dt is not None else carried.np if carried is not None else _infer_python_dtype(a)
     _check_fits_array(a, npd, "tensor")
     a = np.array(a, dtype=npd, copy=True)
     return _finish(backend.from_host(a), backend, requires_grad, "tensor")

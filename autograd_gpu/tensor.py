@@ -292,8 +292,10 @@ class Tensor:
             if what == "bool":
                 raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous "
                                    f"(shape {list(self.shape)})")
-            raise RuntimeError(f"only one element tensors can be converted to Python scalars "
-                               f"(got {self._data.size} elements, shape {list(self.shape)})")
+            if what == "index":
+                raise TypeError("only integer tensors of a single element can be converted to an index")
+            raise ValueError(f"only one element tensors can be converted to Python scalars "
+                             f"(got {self._data.size} elements, shape {list(self.shape)})")
         return self._host().reshape(()).item()
 
     def __len__(self):

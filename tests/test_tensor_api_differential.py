@@ -806,8 +806,8 @@ def test_bug_float32_std_overflow(torch):
     check(torch, lambda m: m.tensor([0.0, 1e20]).std())
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: int()/float() of a tensor with != 1 element raise RuntimeError; "
-                   "PyTorch raises ValueError ('only one element tensors can be converted to Python scalars')")
+# Bug (fixed): int()/float() of a tensor with != 1 element raise RuntimeError; PyTorch raises
+# ValueError ('only one element tensors can be converted to Python scalars')
 def test_bug_int_float_of_multi_element_exception_type(torch):
     check(torch, lambda m: int(m.tensor([1, 2])), permissive=False)
     check(torch, lambda m: float(m.tensor([])), permissive=False)
@@ -835,8 +835,8 @@ def test_bug_add_alpha_changes_result_dtype(torch):
     check(torch, lambda m: m.tensor([1, 2]).add(m.tensor([1, 1]), alpha=2.5), permissive=False)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: tensor() of a list holding float64 0-d tensors or NumPy float64 "
-                   "scalars gives float32; PyTorch keeps float64: tensor([tensor(1., dtype=float64)])")
+# Bug (fixed): tensor() of a list holding float64 0-d tensors or NumPy float64 scalars gives float32;
+# PyTorch keeps float64: tensor([tensor(1., dtype=float64)])
 def test_bug_tensor_of_list_with_float64_elements(torch):
     check(torch, lambda m: m.tensor([m.tensor(1.0, dtype=m.float64), m.tensor(2.0, dtype=m.float64)]))
     check(torch, lambda m: m.tensor([np.float64(1.0), 2]))
