@@ -73,9 +73,11 @@ def _python_to_array(data, has_tensors):
     except ValueError as e:
         raise ValueError(f"tensor(): expected a sequence of equal-length sequences ({e})") from None
     except OverflowError:
-        raise RuntimeError("tensor(): Overflow when unpacking long (integer too large for int64)") from None
+        raise ValueError("tensor(): Overflow when unpacking long (integer too large for int64)") from None
     if a.dtype == object:
-        bad = next((type(x).__name__ for x in _flat(data) if not isinstance(x, (int, float, bool))), "object")
+        bad = next((type(x).__name__ for x in _flat(data) if not isinstance(x, (int, float, bool))), None)
+        if bad is None:             # numbers only: an int past 64 bits
+            raise ValueError("tensor(): Overflow when unpacking long (integer too large for int64)")
         raise TypeError(f"tensor(): could not convert elements of type {bad}; expected numbers or "
                         f"nested lists of equal length")
     return a
@@ -130,6 +132,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         if a.dtype.kind in "USV":
             raise TypeError(f"tensor(): invalid data type '{a.dtype}' (expected numbers)")
         npd = dt.np if dt is not None else carried.np if carried is not None else _infer_python_dtype(a)
+        if dt is None and a.dtype == np.uint64:     # Python ints past int64 (NumPy made them uint64)
+            raise ValueError("tensor(): Overflow when unpacking long (integer too large for int64)")
     _check_fits_array(a, npd, "tensor")
     a = np.array(a, dtype=npd, copy=True)
     return _finish(backend.from_host(a), backend, requires_grad, "tensor")

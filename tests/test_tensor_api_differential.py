@@ -813,8 +813,8 @@ def test_bug_int_float_of_multi_element_exception_type(torch):
     check(torch, lambda m: float(m.tensor([])), permissive=False)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: sign() of a bool tensor raises NumPy's TypeError (\"ufunc 'sign' did "
-                   "not contain a loop\"); PyTorch returns the bool tensor unchanged")
+# Bug (fixed): sign() of a bool tensor raises NumPy's TypeError ("ufunc 'sign' did not contain a
+# loop"); PyTorch returns the bool tensor unchanged
 def test_bug_sign_of_bool(torch):
     check(torch, lambda m: m.tensor([True, False]).sign())
 
@@ -842,15 +842,15 @@ def test_bug_tensor_of_list_with_float64_elements(torch):
     check(torch, lambda m: m.tensor([np.float64(1.0), 2]))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: all()/any() of a uint8 tensor return bool; PyTorch returns uint8 "
-                   "for uint8 input: tensor([1, 2], dtype=uint8).all() is tensor(1, dtype=uint8)")
+# Bug (fixed): all()/any() of a uint8 tensor return bool; PyTorch returns uint8 for uint8 input:
+# tensor([1, 2], dtype=uint8).all() is tensor(1, dtype=uint8)
 def test_bug_all_any_uint8_result_dtype(torch):
     check(torch, lambda m: m.tensor([1, 2], dtype=m.uint8).all())
     check(torch, lambda m: m.tensor([[0, 2]], dtype=m.uint8).any(1))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: tensor(2**63) raises RuntimeError; PyTorch raises ValueError "
-                   "('Overflow when unpacking long long')")
+# Bug (fixed): tensor(2**63) raises RuntimeError; PyTorch raises ValueError ('Overflow when unpacking
+# long long')
 def test_bug_tensor_of_int_past_int64_exception_type(torch):
     check(torch, lambda m: m.tensor(2 ** 63), permissive=False)
 

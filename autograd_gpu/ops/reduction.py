@@ -526,7 +526,10 @@ def _bool_reduce(x, dim, keepdim, prim, op_name):
     axes = _axes(x, dim, op_name)
     r = prim(x._data, axes, bool(keepdim))
     from ..autograd.op import _as_array
-    return Tensor._make(_as_array(r, x._backend), x._backend)
+    r = _as_array(r, x._backend)
+    if x._data.dtype == np.uint8:
+        r = r.astype(np.uint8)                 # PyTorch keeps uint8 for all/any of uint8
+    return Tensor._make(r, x._backend)
 
 
 def all(x, dim=None, keepdim=False):
