@@ -1373,16 +1373,7 @@ def _fn_non_differentiable(lib):
 
 
 def _fn_saved_freed_and_walk_again(lib):
-    class Sq(lib.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x * x
-
-        @staticmethod
-        def backward(ctx, g):
-            (x,) = ctx.saved_tensors
-            return 2 * x * g
+    Sq, _ = _functions(lib)               # saves its input
 
     class Db(lib.autograd.Function):
         @staticmethod
