@@ -312,16 +312,6 @@ def _var(x, axis, keepdims, correction):
     n = 1
     for a in axes:
         n *= x.shape[a]
-    r = _two_pass_var(x, axis, keepdims, correction, n)
-    if x.dtype == np.float32 and not np.isfinite(r).all() and np.isfinite(x).all():
-        # squared deviations past float32's range (|d| > 1.8e19): PyTorch
-        # accumulates in double, so redo this rare case in float64, and leave
-        # the result in float64 (the caller casts: std's square root fits)
-        r = _two_pass_var(x.astype(np.float64), axis, keepdims, correction, n)
-    return r
-
-
-def _two_pass_var(x, axis, keepdims, correction, n):
     d = np.asarray(x - np.mean(x, axis=axis, keepdims=True))
     s1 = np.add.reduce(d, axis=axis, keepdims=keepdims)
     s2 = np.add.reduce(np.multiply(d, d, out=d), axis=axis, keepdims=keepdims)

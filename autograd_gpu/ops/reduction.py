@@ -139,7 +139,13 @@ class Var(Reduction):
         self._set(x, axes, keepdim)
         self.correction = correction
         xf = as_float(x)
-        return P.var(xf, axes, keepdim, correction), xf.dtype
+        v = P.var(xf, axes, keepdim, correction)
+        if xf.dtype == np.float32 and bool(np.isinf(v).any()) and bool(np.isfinite(xf).all()):
+            # squared deviations past float32's range (|d| > 1.8e19): PyTorch
+            # accumulates in double, so redo this rare case in float64 (std's
+            # square root then fits float32)
+            v = P.var(xf.astype(np.float64), axes, keepdim, correction)
+        return v, xf.dtype
 
     def backward(self, g, x):
         g = expand_back(g, self.shape, self.axes, self.keepdim)
