@@ -827,9 +827,9 @@ def test_bug_pow_half_at_negative_zero_and_inf(torch):
     check(torch, lambda m: m.tensor([-0.0, -INF], dtype=m.float16) ** -0.5)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: add/sub's alpha takes part in type promotion: bool.add(bool, alpha=2) "
-                   "is int64 [3] here, bool [True] in PyTorch; int.add(int, alpha=2.5) silently gives float64 here, "
-                   "PyTorch raises 'For integral input tensors, argument alpha must not be a floating point number'")
+# Bug (fixed): add/sub's alpha takes part in type promotion: bool.add(bool, alpha=2) is int64 [3]
+# here, bool [True] in PyTorch; int.add(int, alpha=2.5) silently gives float64 here, PyTorch raises
+# 'For integral input tensors, argument alpha must not be a floating point number'
 def test_bug_add_alpha_changes_result_dtype(torch):
     check(torch, lambda m: m.tensor([True, False]).add(m.tensor([True, True]), alpha=2))
     check(torch, lambda m: m.tensor([1, 2]).add(m.tensor([1, 1]), alpha=2.5), permissive=False)

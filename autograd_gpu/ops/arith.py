@@ -33,7 +33,8 @@ class AddScaled(Op):                    # a + alpha * b
 
     def forward(self, a, b, alpha):
         self.alpha = alpha
-        return P.add_scaled(a, b, alpha)
+        y = P.add_scaled(a, b, alpha)
+        return y if y.dtype == a.dtype else y.astype(a.dtype)     # bool + 2 * bool stays bool
 
     def backward(self, g):
         return g, (g * self.alpha if self.needs(1) else None)
@@ -270,17 +271,34 @@ def add(a, b, alpha=1):
         if type(b) is Tensor:
             return Add.apply2(a, b)
         return add_op(a, b) if isinstance(b, Tensor) or _is_number(b) else _bad_operand("add", b)
+    alpha = _alpha(a, b, alpha, "add")
     if isinstance(b, Tensor):
-        return AddScaled.apply2(a, b, number(alpha, "add", "alpha"))
-    return AddScalar.apply1(a, number(b, "add") * number(alpha, "add", "alpha"))
+        return AddScaled.apply2(a, b, alpha)
+    return AddScalar.apply1(a, number(b, "add") * alpha)
 
 
 def sub(a, b, alpha=1):
     if alpha == 1:
         return sub_op(a, b) if isinstance(b, Tensor) or _is_number(b) else _bad_operand("sub", b)
+    alpha = _alpha(a, b, alpha, "sub")
     if isinstance(b, Tensor):
-        return SubScaled.apply2(a, b, -number(alpha, "sub", "alpha"))
-    return SubScalar.apply1(a, number(b, "sub") * number(alpha, "sub", "alpha"))
+        return SubScaled.apply2(a, b, -alpha)
+    return SubScalar.apply1(a, number(b, "sub") * alpha)
+
+
+def _alpha(a, b, alpha, op_name):
+    """alpha, checked as PyTorch: it does not take part in type promotion, so
+    a float alpha needs a floating result and a bool one a bool result."""
+    kinds = a._data.dtype.kind + (b._data.dtype.kind if isinstance(b, Tensor) else "f" if isinstance(b, float) else "i")
+    if isinstance(alpha, (bool, np.bool_)) and kinds != "bb":
+        raise RuntimeError(f"{op_name}: Boolean alpha only supported for Boolean results.")
+    if op_name == "sub" and kinds == "bb":
+        raise RuntimeError("sub: Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
+                           "`^` or `logical_xor()` operator instead.")
+    alpha = number(alpha, op_name, "alpha")
+    if isinstance(alpha, float) and "f" not in kinds:
+        raise RuntimeError(f"{op_name}: For integral input tensors, argument alpha must not be a floating point number.")
+    return alpha
 
 
 def _bad_operand(name, b):
