@@ -43,26 +43,27 @@ def _carried_dtype(data):
     """For a list with elements that carry a dtype (tensors, NumPy scalars and
     arrays): PyTorch's inferred dtype, the promotion of every element's own
     (Python bool, int, float: bool, int64, float32). None for plain Python
-    data. So [tensor(1., dtype=float64)] and [np.float64(1.), 2] are float64."""
-    kinds, carried = set(), None
+    data. So [tensor(1., dtype=float64)] and [np.float64(1.), 2] are float64.
+    Also returns whether some element is a tensor (one walk for both)."""
+    kinds, carried, has_tensors = set(), None, False
     for x in _flat(data):
         t = type(x)
         if t is float or t is int or t is bool:
-            kinds.add(t)                          # (one walk; promoted below)
+            kinds.add(t)                          # (promoted below)
             continue
         if isinstance(x, Tensor):
-            d = x.dtype
+            d, has_tensors = x.dtype, True
         elif isinstance(x, (np.generic, np.ndarray)):
             d = _dtype.from_numpy_dtype(x.dtype)
         else:
             continue
         carried = d if carried is None else _dtype.promote_pair(carried, d)
     if carried is None:
-        return None
+        return None, False
     for t, d in ((bool, _dtype.bool_), (int, _dtype.int64), (float, _dtype.float32)):
         if t in kinds:
             carried = _dtype.promote_pair(carried, d)
-    return carried
+    return carried, has_tensors
 
 
 def _python_to_array(data, has_tensors):
@@ -126,9 +127,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         _supported(a.dtype, "tensor")
         npd = dt.np if dt is not None else a.dtype
     else:
-        carried = _carried_dtype(data) if isinstance(data, (list, tuple)) else None
-        # (tensors carry a dtype: a list without one has none)
-        a = _python_to_array(data, carried is not None and any(isinstance(x, Tensor) for x in _flat(data)))
+        carried, has_tensors = _carried_dtype(data) if isinstance(data, (list, tuple)) else (None, False)
+        a = _python_to_array(data, has_tensors)
         if a.dtype.kind in "USV":
             raise TypeError(f"tensor(): invalid data type '{a.dtype}' (expected numbers)")
         npd = dt.np if dt is not None else carried.np if carried is not None else _infer_python_dtype(a)

@@ -140,10 +140,11 @@ class Var(Reduction):
         self.correction = correction
         xf = as_float(x)
         v = P.var(xf, axes, keepdim, correction)
-        if xf.dtype == np.float32 and bool(np.isinf(v).any()) and bool(np.isfinite(xf).all()):
-            # squared deviations past float32's range (|d| > 1.8e19): PyTorch
-            # accumulates in double, so redo this rare case in float64 (std's
-            # square root then fits float32)
+        if type(xf) is np.ndarray and xf.dtype == np.float32 and np.isinf(v).any() and np.isfinite(xf).all():
+            # squared deviations past float32's range (|d| > 1.8e19): PyTorch's
+            # CPU accumulates in double, so redo this rare case in float64 (std's
+            # square root then fits float32). On CUDA PyTorch accumulates float32
+            # in float32, and a check would cost a device sync per call: none there
             v = P.var(xf.astype(np.float64), axes, keepdim, correction)
         return v, xf.dtype
 
