@@ -7,13 +7,16 @@ afterwards and its `_version` bump), and setitem of a tensor value that
 requires grad (gradients to the base and to the value). Then the focused
 cases: value broadcasting and dtype casting, in-place rules (leaves, views,
 version counters, saved tensors), second-order gradients, error paths, and
-a Hypothesis test over random index tuples.
+a Hypothesis test over random index tuples, also into non-contiguous views
+(AG_HYPOTHESIS_EXAMPLES examples, default 150; a fixed seed unless
+AG_HYPOTHESIS_RANDOM is set).
 
 Exceptions compare by type (API.md "Bad input"); `match=` also asks both
 messages for a fragment. Known discrepancies are pinned by
-`xfail(strict=True, reason="BUG: ...")` with a minimal repro; deliberate ones
-(API.md is stricter, or the project is deliberately permissive) by a test
-marked "Known difference" asserting both behaviours."""
+`xfail(strict=True, reason="BUG: ...")` with a minimal repro, and keep a
+"Bug (fixed): ..." comment once fixed; deliberate ones (API.md is stricter,
+or the project is deliberately permissive) are tests named
+`test_known_difference_*` asserting both behaviours."""
 import enum
 import os
 
@@ -154,8 +157,11 @@ Color = enum.IntEnum("Color", "RED GREEN")       # GREEN == 2
 INDEXES = {
     # ints
     "int": 1, "int_neg": -1, "int_tuple": (0, 2, -5), "int_last_dim": (0, 0, 4),
-    "int_oor": 3, "int_oor_neg": -4, "int_oor_inner": (0, 0, 5), "intenum": Color.GREEN,
-    "__index__": lambda L: Idx(), "np_int": np.int64(1), "np_int_tuple": (np.int32(2), np.int64(-1)),
+    "int_oor": 3, "int_oor_neg": -4, "int_oor_inner": (0, 0, 5), "np_int": np.int64(1),
+    "np_int_tuple": (np.int32(2), np.int64(-1)),
+    # Bug (fixed): an index object with __index__ (an IntEnum, a custom class) raised IndexError 'only
+    # integers, slices ... are valid indices'; PyTorch indexes with it as with an int: x[Color.GREEN] is x[2]
+    "intenum": Color.GREEN, "__index__": lambda L: Idx(),
     # slices
     "slice": slice(1, 3), "slice_neg": slice(-2, None), "slice_neg_stop": (slice(None), slice(None, -1)),
     "slice_oversized": slice(-10, 10), "slice_empty": slice(2, 1), "slice_past_end": slice(5, 9),
@@ -164,6 +170,8 @@ INDEXES = {
     "slice_neg_step_bounds": slice(2, 0, -1), "slice_step0": slice(None, None, 0),
     "slice_tensor_bounds": lambda L: slice(L.tensor(1), L.tensor(3)),
     "slice_tensor_step": lambda L: (slice(None), slice(None, None, L.tensor(2))),
+    # Bug (fixed): x[tensor(1.):3] sliced from 1; PyTorch raises TypeError 'only integer tensors of a single
+    # element can be converted to an index'
     "slice_float_tensor_bound": lambda L: slice(L.tensor(1.0), 3),
     "slice_index_obj": lambda L: slice(Idx(), None), "slice_float": slice(1.0, 3),
     # None, Ellipsis
@@ -171,19 +179,21 @@ INDEXES = {
     "slice_none_int": (slice(None), None, 1), "ell": Ellipsis, "ell_int": (Ellipsis, 0), "int_ell": (0, Ellipsis),
     "ell_none": (Ellipsis, None), "int_ell_slice": (1, Ellipsis, slice(1, 3)),
     "combo": (None, 1, Ellipsis, None, slice(1, 3)), "ell_full": (0, 1, Ellipsis, 2),
-    # several Ellipses: PyTorch's first one spans the unindexed dims, each further one skips as many again
+    # Bug (fixed): several Ellipses raised IndexError 'an index can only have a single ellipsis'; PyTorch
+    # accepts them (the first spans the unindexed dims, each further one skips as many again):
+    # x[..., 0, ...] is x[..., 0], x[0, ..., ...] is x[0], x[..., ..., 0] raises IndexError
     "ell_ell": (Ellipsis, Ellipsis), "ell_int_ell": (Ellipsis, 0, Ellipsis), "int_ell_ell": (0, Ellipsis, Ellipsis),
     "ell_none_ell": (Ellipsis, None, Ellipsis), "ell_list_ell": (Ellipsis, [0, 1], Ellipsis),
     "ell_ell_int": (Ellipsis, Ellipsis, 0), "ell_ell_full": (0, Ellipsis, 1, Ellipsis, 2),
-    # bool scalars
+    # bool scalars. Bug (fixed): x[False] = v bumped x._version, checked v's shape and gave v a zero
+    # gradient; PyTorch returns at once (after converting v): no write, no version bump, no graph (v.grad None)
     "true": True, "false": False, "true_int": (True, 0), "int_false": (0, False), "none_true": (None, True),
     "true_true": (True, True), "ell_false": (Ellipsis, False), "true_slice_list": (True, slice(None), [0, 1]),
     # 0-d index tensors
     "0d": lambda L: L.tensor(1), "0d_neg": lambda L: L.tensor(-1), "0d_oor": lambda L: L.tensor(5),
     "0d_int32": lambda L: L.tensor(1, dtype=L.int32), "0d_int16": lambda L: L.tensor(2, dtype=L.int16),
     "0d_true": lambda L: L.tensor(True), "0d_false": lambda L: L.tensor(False),
-    "0d_true_int": lambda L: (L.tensor(True), 1), "0d_uint8": lambda L: L.tensor(1, dtype=L.uint8),
-    "0d_float": lambda L: L.tensor(1.0),
+    "0d_true_int": lambda L: (L.tensor(True), 1), "0d_float": lambda L: L.tensor(1.0),
     # integer tensors and lists
     "list": [0, 2, -1], "list_nested": [[[0, 1], [2, -1]]], "list_empty": [], "list_repeat": [0, 0, 2],
     "list_repeat_inner": (slice(None), [1, 1, 3]), "list_as_tuple": [[0, 1], [2, 3]],
@@ -192,13 +202,21 @@ INDEXES = {
     "tensor": lambda L: L.tensor([0, 2, 2]), "tensor_int32": lambda L: L.tensor([0, -1], dtype=L.int32),
     "tensor_2d": lambda L: L.tensor([[0, 1], [2, 2]]), "tensor_empty": lambda L: L.tensor([], dtype=L.int64),
     "tensor_empty_2d": lambda L: L.zeros(0, 2, dtype=L.int64),
+    "float_tensor": lambda L: L.tensor([0.0, 1.0]), "bool_list": [True, False, True], "bool_int_list": [True, 2],
+    # Bug (fixed): a list (or NumPy array) of floats raised IndexError 'tensors used as indices must be long,
+    # ...'; PyTorch converts it to int64, truncating: x[[1.7, -0.5]] is x[[1, 0]], x[[1, 2.5]] is x[[1, 2]],
+    # x[[nan]] raises RuntimeError
     "float_list": [1.7, -0.5], "float_list_neg": [-1.5], "mixed_list": [1, 2.5], "float_list_nan": [float("nan")],
     "np_float_array": np.array([0.0, 1.9]),
+    # Bug (fixed): a uint8 index was an integer index; PyTorch's is a (deprecated) byte mask:
+    # x[tensor([0, 1, 1], dtype=uint8)] is x[[1, 2]] there, was x[[0, 1, 1]] here; x[tensor(1, dtype=uint8)]
+    # is x[None] there, was x[1] here; likewise a uint8 NumPy array
     "uint8_tensor": lambda L: L.tensor([0, 1, 1], dtype=L.uint8),
     "uint8_tensor_2d": lambda L: L.tensor([[1, 0, 0, 2]] * 3, dtype=L.uint8),
-    "np_uint8_array": np.array([0, 1, 1], dtype=np.uint8),
+    "np_uint8_array": np.array([0, 1, 1], dtype=np.uint8), "0d_uint8": lambda L: L.tensor(1, dtype=L.uint8),
+    # Bug (fixed): int8/int16 index tensors indexed; PyTorch raises IndexError 'tensors used as indices must
+    # be long, int, byte or bool tensors' (int8/int16 NumPy arrays and lists are fine on both)
     "int8_tensor": lambda L: L.tensor([0, -1], dtype=L.int8), "int16_tensor": lambda L: L.tensor([0], dtype=L.int16),
-    "float_tensor": lambda L: L.tensor([0.0, 1.0]), "bool_list": [True, False, True], "bool_int_list": [True, 2],
     # boolean masks
     "mask_full": lambda L: X(L) > 30, "mask_dim0": lambda L: L.tensor([True, False, True]),
     "mask_2d": lambda L: mask(L, (3, 4)), "mask_all_false": lambda L: L.zeros(3, dtype=L.bool),
@@ -212,82 +230,38 @@ INDEXES = {
     "adv_separated": ([0, 1], slice(None), [1, 2]), "adv_adjacent": (slice(None), [0, 1], [1, 2]),
     "adv_broadcast": lambda L: (L.tensor([[0], [1]]), L.tensor([0, 2, 3])),
     "adv_none_between": (None, [0, 1], None, [1, 2]), "adv_ell": (Ellipsis, [0, 1]),
-    "adv_ell_between": ([0, 1], Ellipsis, [1, 2]), "adv_empty_ell_between": (slice(None), [0, 1], Ellipsis, [1, 2]),
-    "adv_empty_ell_between_none": (slice(None), [0, 1], Ellipsis, [1, 2], None), "adv_int": ([0, 1], 2), "adv_slice_int": ([0, 2], slice(None), 1),
-    "slice_int_adv": (slice(None), 1, [0, 2]), "int_slice_adv": (1, slice(None), [0, 2]),
+    "adv_ell_between": ([0, 1], Ellipsis, [1, 2]), "adv_int": ([0, 1], 2), "adv_slice_int": ([0, 2], slice(None), 1),
+    "slice_int_adv": (slice(None), 1, [0, 2]), "int_slice_adv_adv": (1, slice(None), [0, 2], [1, 1]),
+    "adv_int_adv": ([0, 1], 2, [0, 4]), "int_adv_slice_int": (2, [0, 3], slice(1, 3), 0),
+    # Bug (fixed): an int (or 0-d integer tensor) apart from an advanced index (a slice or None between) sent
+    # the advanced dims to the front (NumPy's rule: the int counts as an advanced index); PyTorch selects
+    # with the int first: x[1, :, [0, 2]] was (2, 4) here, is (4, 2) in PyTorch; x[1, None, [0, 2]] was
+    # (2, 1, 5), is (1, 2, 5)
+    "int_slice_adv": (1, slice(None), [0, 2]), "int_none_adv": (1, None, [0, 2]),
     "int_slice_mask": lambda L: (0, slice(None), L.tensor([True, False, True, False, True])),
     "0d_slice_adv": lambda L: (L.tensor(1), slice(None), L.tensor([0, 1])),
-    "int_none_adv": (1, None, [0, 2]), "int_slice_adv_adv": (1, slice(None), [0, 2], [1, 1]),
-    "adv_int_adv": ([0, 1], 2, [0, 4]),
-    "int_adv_slice_int": (2, [0, 3], slice(1, 3), 0),
+    # Bug (fixed): an Ellipsis that spans no dims between two advanced indices separated them (NumPy's
+    # rule, by position in the index: the advanced dims go first); PyTorch judges by dims, so they stay
+    # adjacent: x[:, [0, 1], ..., [1, 2]] of a (3, 4, 5) x was (2, 3) here, is (3, 2) in PyTorch
+    "adv_empty_ell_between": (slice(None), [0, 1], Ellipsis, [1, 2]),
+    "adv_empty_ell_between_none": (slice(None), [0, 1], Ellipsis, [1, 2], None),
     # bad indices
     "float": 1.5, "str": "a", "too_many": (0, 0, 0, 0), "too_many_adv": (0, 0, 0, [0]),
     "too_many_slices": (slice(None),) * 4, "list_oor": [0, 5], "list_oor_neg": [-4],
     "tensor_oor": lambda L: (slice(None), L.tensor([4, 0])), "list_ragged": [[0, 1], [2]],
 }
 
-# (index id, mode) -> the BUG it shows; mode: "get", "put" (a scalar), "put_grad" (a tensor requiring
-# grad), "*" (all three)
-_INDEX_OBJ = ("BUG: an index object with __index__ (an IntEnum, a custom class) raises IndexError 'only integers, "
-              "slices ... are valid indices'; PyTorch indexes with it as with an int: x[Color.GREEN] is x[2]")
-_ELLIPSES = ("BUG: several Ellipses raise IndexError 'an index can only have a single ellipsis'; PyTorch accepts "
-             "them (the first spans the unindexed dims, each further one skips as many again): x[..., 0, ...] "
-             "is x[..., 0], x[0, ..., ...] is x[0]")
-_UINT8 = ("BUG: a uint8 index is an integer index here; PyTorch's is a (deprecated) byte mask: "
-          "x[tensor([0, 1, 1], dtype=uint8)] is x[[1, 2]] there, x[[0, 1, 1]] here; x[tensor(1, dtype=uint8)] is "
-          "x[None] there, x[1] here; likewise a uint8 NumPy array")
-_FLOAT_LIST = ("BUG: a list (or NumPy array) of floats raises IndexError 'tensors used as indices must be long, "
-               "...'; PyTorch converts it to int64, truncating: x[[1.7, -0.5]] is x[[1, 0]], x[[1, 2.5]] is "
-               "x[[1, 2]], x[[nan]] raises RuntimeError")
-_NARROW_INT = ("BUG: int8/int16 index tensors index here; PyTorch raises IndexError 'tensors used as indices must "
-               "be long, int, byte or bool tensors' (int8/int16 NumPy arrays and lists are fine on both)")
-_INT_APART = ("BUG: an int (or 0-d integer tensor) apart from an advanced index (a slice or None between) sends "
-              "the advanced dims to the front here (NumPy's rule: the int counts as an advanced index); PyTorch "
-              "selects with the int first: x[1, :, [0, 2]] has shape (2, 4) here, (4, 2) in PyTorch, "
-              "x[1, None, [0, 2]] (2, 1, 5) here, (1, 2, 5) there")
-_FALSE = ("BUG: x[False] = v bumps x._version, checks v's shape and gives v a zero gradient; PyTorch returns at "
-          "once (after converting v): no write, no version bump, no graph (v.grad stays None)")
-_EMPTY_ELLIPSIS = ("BUG: an Ellipsis that spans no dims between two advanced indices separates them here "
-                   "(NumPy's rule, by position in the index: the advanced dims go first); PyTorch judges by dims, "
-                   "so they stay adjacent: x[:, [0, 1], ..., [1, 2]] of a (3, 4, 5) x has shape (2, 3) here, "
-                   "(3, 2) in PyTorch")
-XFAIL = {
-    ("intenum", "*"): _INDEX_OBJ, ("__index__", "*"): _INDEX_OBJ,
-    ("slice_float_tensor_bound", "*"): "BUG: x[tensor(1.):3] slices from 1; PyTorch raises TypeError 'only "
-                                       "integer tensors of a single element can be converted to an index'",
-    **{(k, "*"): _ELLIPSES for k in ("ell_ell", "ell_int_ell", "int_ell_ell", "ell_none_ell", "ell_list_ell",
-                                     "ell_ell_full")},
-    **{(k, "*"): _UINT8 for k in ("0d_uint8", "uint8_tensor", "uint8_tensor_2d", "np_uint8_array")},
-    **{(k, "*"): _FLOAT_LIST for k in ("float_list", "float_list_neg", "mixed_list", "float_list_nan",
-                                       "np_float_array")},
-    **{(k, "*"): _NARROW_INT for k in ("int8_tensor", "int16_tensor")},
-    **{(k, m): _INT_APART for k in ("int_slice_adv", "int_slice_mask", "0d_slice_adv", "int_none_adv")
-       for m in ("get", "put_grad")},
-    ("false", "put"): _FALSE, ("false", "put_grad"): _FALSE,
-    **{(k, m): _EMPTY_ELLIPSIS for k in ("adv_empty_ell_between", "adv_empty_ell_between_none")
-       for m in ("get", "put_grad")},
-}
-
-
-def _cases(mode):
-    out = []
-    for k, idx in INDEXES.items():
-        reason = XFAIL.get((k, mode)) or XFAIL.get((k, "*"))
-        out.append(pytest.param(idx, id=k, marks=[pytest.mark.xfail(strict=True, reason=reason)] if reason else []))
-    return out
-
-
-@pytest.mark.parametrize("idx", _cases("get"))
+@pytest.mark.parametrize("idx", INDEXES.values(), ids=INDEXES.keys())
 def test_getitem(torch, idx):
     check(torch, get(idx))
 
 
-@pytest.mark.parametrize("idx", _cases("put"))
+@pytest.mark.parametrize("idx", INDEXES.values(), ids=INDEXES.keys())
 def test_setitem_scalar(torch, idx):
     check(torch, put(idx, -1.0))
 
 
-@pytest.mark.parametrize("idx", _cases("put_grad"))
+@pytest.mark.parametrize("idx", INDEXES.values(), ids=INDEXES.keys())
 def test_setitem_tensor_requiring_grad(torch, idx):
     check(torch, put_grad(idx))
 
@@ -303,40 +277,41 @@ ERRORS = [
     (lambda L: L.tensor([0.0, 1.0]), "tensors used as indices must be long, int, byte or bool tensors"),
     (1.5, "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices"),
 ]
-_AXIS = ("BUG: x[[0, 5]] = v with v requiring grad says 'index_put_: index 5 is out of bounds for axis 0 "
-         "with size 3' (NumPy's word); PyTorch (and our other paths) say 'dimension'")
 
 
-@pytest.mark.parametrize("idx, match, mode", [
-    pytest.param(i, m, mode, id=f"{mode}-{m[:24]}",
-                 marks=[pytest.mark.xfail(strict=True, reason=_AXIS)] if (i, mode) == ([0, 5], "put_grad") else [])
-    for i, m in ERRORS for mode in ("get", "put", "put_grad")])
+# Bug (fixed): x[[0, 5]] = v with v requiring grad said 'index_put_: index 5 is out of bounds for axis 0
+# with size 3' (NumPy's word); PyTorch (and our other paths) say 'dimension'
+@pytest.mark.parametrize("idx, match, mode", [pytest.param(i, m, mode, id=f"{mode}-{m[:24]}")
+                                              for i, m in ERRORS for mode in ("get", "put", "put_grad")])
 def test_error_messages(torch, idx, match, mode):
     f = {"get": lambda: get(idx), "put": lambda: put(idx, 1.0), "put_grad": lambda: put_grad(idx, ())}[mode]()
     check(torch, f, match=match)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: too many indices say NumPy's 'too many indices for array: array is 3-dimensional, "
-                   "but 4 were indexed'; PyTorch 'too many indices for tensor of dimension 3'")
+# Bug (fixed): too many indices said NumPy's 'too many indices for array: array is 3-dimensional, but 4
+# were indexed'; PyTorch 'too many indices for tensor of dimension 3'
 def test_error_message_too_many_indices(torch):
     check(torch, get((0, 0, 0, 0)), match="too many indices for tensor of dimension 3")
     check(torch, put((0, 0, 0, [0]), 1.0), match="too many indices for tensor of dimension 3")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a mask of the wrong shape says NumPy's 'boolean index did not match indexed array "
-                   "along axis 0; size of axis is 3 but size of corresponding boolean axis is 2'; PyTorch 'The shape "
-                   "of the mask [2] at index 0 does not match the shape of the indexed tensor [3, 4, 5] at index 0'")
+# Bug (fixed): a mask of the wrong shape said NumPy's 'boolean index did not match indexed array along
+# axis 0; size of axis is 3 but size of corresponding boolean axis is 2'; PyTorch 'The shape of the mask
+# [2] at index 0 does not match the shape of the indexed tensor [3, 4, 5] at index 0'. (On an empty
+# tensor NumPy does not check masks at all: x[..., mask of 0] of a (0, 1) x indexed; PyTorch raises.)
 def test_error_message_mask_shape(torch):
     check(torch, get(lambda L: L.tensor([True, False])),
           match="The shape of the mask [2] at index 0 does not match the shape of the indexed tensor [3, 4, 5] at index 0")
+    check(torch, get((Ellipsis, np.zeros(0, dtype=bool)), shape=(0, 1)),
+          match="The shape of the mask [0] at index 0 does not match the shape of the indexed tensor [0, 1] at index 1")
     check(torch, put(lambda L: (slice(None), L.ones(4, 4, dtype=L.bool)), 1.0),
           match="The shape of the mask [4, 4] at index 1 does not match the shape of the indexed tensor [3, 4, 5] "
                 "at index 2")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: x0d[0] says 'too many indices for array: array is 0-dimensional, but 1 were "
-                   "indexed'; PyTorch 'invalid index of a 0-dim tensor. Use `tensor.item()` ...' (x0d[[0]]: 'too "
-                   "many indices for tensor of dimension 0')")
+# Bug (fixed): x0d[0] said 'too many indices for array: array is 0-dimensional, but 1 were indexed';
+# PyTorch 'invalid index of a 0-dim tensor. Use `tensor.item()` ...' (x0d[[0]]: 'too many indices for
+# tensor of dimension 0')
 def test_error_message_zero_dim(torch):
     check(torch, get(0, shape=()), match="invalid index of a 0-dim tensor")
     check(torch, get([0], shape=()), match="too many indices for tensor of dimension 0")
@@ -344,8 +319,7 @@ def test_error_message_zero_dim(torch):
 
 # ---- 0-d and empty tensors -----------------------------------------------------------------
 
-@pytest.mark.parametrize("idx", [None, Ellipsis, True, pytest.param(False, marks=pytest.mark.xfail(strict=True, reason=_FALSE)),
-                                 (None, True), (Ellipsis, None), 0, [0], slice(None),
+@pytest.mark.parametrize("idx", [None, Ellipsis, True, False, (None, True), (Ellipsis, None), 0, [0], slice(None),
                                  lambda L: L.tensor(True), lambda L: L.tensor(False), lambda L: L.tensor(0),
                                  lambda L: L.tensor([True])],
                          ids=lambda i: repr(i)[:20])
@@ -393,20 +367,15 @@ def test_grad_fn_names(torch, idx):
 
 # ---- setitem: the value -----------------------------------------------------------------
 
-_LEAD1 = ("BUG: a value with more dims than the indexed part, all leading ones of size 1, fails: x[0] = "
-          "ones(1, 1, 4, 5) (x requiring grad: 'copy_: the size of src [1, 1, 4, 5] does not broadcast'), "
-          "x[[0, 2]] = v (backward: 'IndexPutBackward0 returned an invalid gradient'), x[mask] = ones(1, 9) "
-          "(NumPy's 'boolean array indexing assignment requires a 0 or 1-dimensional input'); PyTorch drops "
-          "the value's leading 1-sized dims first")
-_lead1 = pytest.mark.xfail(strict=True, reason=_LEAD1)
-
-
+# Bug (fixed): a value with more dims than the indexed part, all leading ones of size 1, failed: x[0] =
+# ones(1, 1, 4, 5) (x requiring grad: 'copy_: the size of src [1, 1, 4, 5] does not broadcast'), x[[0, 2]]
+# = v (backward: 'IndexPutBackward0 returned an invalid gradient'), x[mask] = ones(1, 9) (NumPy's
+# 'boolean array indexing assignment requires a 0 or 1-dimensional input'); PyTorch drops the value's
+# leading 1-sized dims first
 @pytest.mark.parametrize("idx, vshape", [
-    (slice(None), (5,)), (slice(None), (4, 1)), (slice(None), (1, 4, 5)), pytest.param(0, (1, 1, 4, 5), marks=_lead1),
-    (0, (1, 5)), ([0, 2], (2, 1, 5)), pytest.param([0, 2], (1, 1, 4, 5), marks=_lead1), ([0, 2], ()),
-    pytest.param((Ellipsis, [0, 1]), (1, 1, 1, 2), marks=_lead1),
-    pytest.param(lambda L: mask(L, SHAPE, 7), (1, 9), marks=_lead1), (lambda L: mask(L, SHAPE, 7), ()),
-    (lambda L: mask(L, SHAPE, 7), (1,)),
+    (slice(None), (5,)), (slice(None), (4, 1)), (slice(None), (1, 4, 5)), (0, (1, 1, 4, 5)), (0, (1, 5)),
+    ([0, 2], (2, 1, 5)), ([0, 2], (1, 1, 4, 5)), ([0, 2], ()), ((Ellipsis, [0, 1]), (1, 1, 1, 2)),
+    (lambda L: mask(L, SHAPE, 7), (1, 9)), (lambda L: mask(L, SHAPE, 7), ()), (lambda L: mask(L, SHAPE, 7), (1,)),
     (lambda L: L.tensor([True, False, True]), (1, 1, 5)), ((slice(None), 1), (3, 1)),
     # mismatches
     (slice(None), (3,)), (0, (2, 4, 5)), ([0, 2], (3, 4, 5)), (lambda L: mask(L, SHAPE, 7), (2, 9)),
@@ -428,24 +397,19 @@ def test_setitem_shape_mismatch_message(torch):
     # out of range: PyTorch refuses
     ("int32", 2 ** 31), ("int8", 128), ("uint8", 256), ("int64", float("inf")), ("int64", float("nan")),
     ("int32", 1e10),
-    # a Python int past int64 (PyTorch: ValueError 'Overflow when unpacking long long', whatever the dtype)
-    *[pytest.param(d, v, marks=pytest.mark.xfail(strict=True, reason=(
-        "BUG: x[0] = 2 ** 63 raises RuntimeError 'value ... cannot be converted to type int64 without overflow' "
-        "into an int64 tensor and TypeError into a float64 one; PyTorch raises ValueError 'Overflow when "
-        "unpacking long long' for a Python int outside int64, whatever the tensor's dtype")))
-      for d, v in [("int64", 2 ** 63), ("float64", 2 ** 64), ("int64", -2 ** 63 - 1)]],
+    # Bug (fixed): x[0] = 2 ** 63 raised RuntimeError 'value ... cannot be converted to type int64 without
+    # overflow' into an int64 tensor and TypeError into a float64 one; PyTorch raises ValueError 'Overflow
+    # when unpacking long long' for a Python int outside int64, whatever the tensor's dtype
+    ("int64", 2 ** 63), ("float64", 2 ** 64), ("int64", -2 ** 63 - 1),
 ], ids=lambda v: repr(v))
 @pytest.mark.parametrize("idx", [0, [0, 2], lambda L: X(L) > 30], ids=["basic", "list", "mask"])
 def test_setitem_python_scalar_casts(torch, dtype, value, idx):
     check(torch, put(idx, value, dtype=dtype))
 
 
-_DTYPE = ("BUG: x[[0, 2]] = v with v of another dtype casts v; PyTorch raises RuntimeError 'Index put requires "
-          "the source and destination dtypes match, got Double for the destination and Float for the source' "
-          "(a basic index casts on both, as does a one-element value through a single mask: masked_fill_)")
-
-
-@pytest.mark.xfail(strict=True, reason=_DTYPE)
+# Bug (fixed): x[[0, 2]] = v with v of another dtype cast v; PyTorch raises RuntimeError 'Index put
+# requires the source and destination dtypes match, got Double for the destination and Float for the
+# source' (a basic index casts on both, as does a one-element value through a single mask: masked_fill_)
 @pytest.mark.parametrize("dtype, vdtype", [("int64", "float32"), ("float32", "float64"), ("float32", "int64"),
                                            ("int32", "int64"), ("bool", "float32"), ("float64", "bool"),
                                            ("uint8", "int64"), ("float16", "float32")])
@@ -465,16 +429,15 @@ def test_setitem_tensor_of_another_dtype(torch, dtype, vdtype):
     check(torch, put(lambda L: X(L) > 30, lambda L: vals(L, (29,)), dtype=dtype))
 
 
-@pytest.mark.xfail(strict=True, reason=_DTYPE)
 def test_setitem_dtype_mismatch_message(torch):
     check(torch, put([0, 2], lambda L: L.ones(5), dtype="float64"),
           match="Index put requires the source and destination dtypes match, got Double for the destination and "
                 "Float for the source")
 
 
-@pytest.mark.xfail(strict=True, reason=_UINT8)
 def test_setitem_uint8_mask_with_one_element_value(torch):
-    # PyTorch sends a single byte mask with a one-element value to masked_fill_, which refuses byte masks
+    # Bug (fixed): uint8 indices were integer indices (see INDEXES). PyTorch sends a single byte mask with a
+    # one-element value to masked_fill_, which refuses byte masks
     u8 = lambda L: L.tensor([0, 1, 1], dtype=L.uint8)     # noqa: E731
     check(torch, put(u8, 5.0), match="masked_fill_ only supports boolean masks, but got mask with dtype")
     check(torch, put(u8, lambda L: L.ones(1, dtype=L.float64)))
@@ -531,9 +494,9 @@ def test_setitem_on_a_view_of_a_leaf(torch):
               match="view of a leaf Variable that requires grad")
 
 
-@pytest.mark.xfail(strict=True, reason=_FALSE)
 def test_setitem_false_on_a_leaf(torch):
-    # PyTorch: `t[False] = v` returns at once (after converting v): no leaf check, no write, no version
+    # Bug (fixed): x[False] = v wrote (see INDEXES). PyTorch: `t[False] = v` returns at once (after
+    # converting v): no leaf check, no write, no version
     def f(lib):
         w = X(lib, rg=True)
         w[False] = lib.ones(7)
@@ -594,8 +557,7 @@ def test_setitem_on_views(torch):
 
 
 @pytest.mark.parametrize("idx", [0, [0, 1], lambda L: X(L) > 7, (Ellipsis, 1), (None, False), (True,),
-                                 pytest.param(False, marks=pytest.mark.xfail(strict=True, reason=_FALSE)),
-                                 lambda L: L.zeros(3, dtype=L.bool), [], (1, slice(None), [0, 2])],
+                                 False, lambda L: L.zeros(3, dtype=L.bool), [], (1, slice(None), [0, 2])],
                          ids=lambda i: repr(i)[:20])
 def test_setitem_version_counter(torch, idx):
     def f(lib):
@@ -661,8 +623,7 @@ def test_known_difference_cuda_tensor_with_cpu_value(fake_cuda):
 @pytest.mark.parametrize("idx, value", [
     ([0, 1], lambda L: L.ones(3, dtype=L.float64)), (0, lambda L: L.ones(3, dtype=L.float64)),
     ((slice(None), 1), lambda L: L.ones(2, 5, dtype=L.float64)), (lambda L: L.tensor([True, False]), 1.0),
-    pytest.param([0, 1], lambda L: L.ones(5, dtype=L.float32), marks=pytest.mark.xfail(strict=True, reason=_DTYPE)),
-    ([0, 1], "x"), (0, "x"), ((0, 0, 0, 0), 1.0),
+    ([0, 1], lambda L: L.ones(5, dtype=L.float32)), ([0, 1], "x"), (0, "x"), ((0, 0, 0, 0), 1.0),
     (lambda L: L.tensor([0.0]), 1.0), (slice(None, None, -1), 1.0), (lambda L: X(L) > 3, lambda L: L.ones(2)),
     ((1, slice(None), [0, 9]), 1.0), ([[0, 1], [0, 9]], 1.0),
 ], ids=lambda v: repr(v)[:24])
@@ -708,11 +669,10 @@ def test_known_difference_numpy_bool_scalar_index(torch):
     check(torch, lambda lib: X(ag)[np.True_] if lib is ag else X(lib)[True])
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: x[0] = 1j writes 0 (NumPy drops the imaginary part, "
-                   "with a ComplexWarning); docs/nan_semantics.md: complex numbers are refused with TypeError")
 def test_known_difference_complex_value(torch):
     # Known difference (docs/nan_semantics.md: complex numbers are not supported, TypeError): PyTorch
-    # raises RuntimeError "value cannot be converted to type double without overflow"
+    # raises RuntimeError "value cannot be converted to type double without overflow".
+    # Bug (fixed): x[0] = 1j wrote 0 (NumPy drops the imaginary part, with a ComplexWarning)
     assert run(put(0, 1j), torch) == Raised(RuntimeError())
     assert run(put(0, 1j), ag) == Raised(TypeError())
 
@@ -750,9 +710,7 @@ def test_second_order_getitem(torch, idx):
 
 
 @pytest.mark.parametrize("idx", [(slice(None), 1), ([0, 2], [1, 3]), lambda L: mask(L, SHAPE), [1, 1],
-                                 pytest.param((1, slice(None), [0, 2]), marks=pytest.mark.xfail(strict=True,
-                                                                                               reason=_INT_APART))],
-                         ids=lambda i: repr(i)[:20])
+                                 (1, slice(None), [0, 2])], ids=lambda i: repr(i)[:20])
 def test_second_order_setitem(torch, idx):
     def f(lib):
         w = (X(lib) / 7 + 0.5).requires_grad_()
@@ -769,13 +727,12 @@ def test_second_order_setitem(torch, idx):
 
 # ---- odds and ends ------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="BUG: del x[0] raises AttributeError (Tensor has no __delitem__); PyTorch raises "
-                   "TypeError 'Tensor does not support deleting items'")
+# Bug (fixed): del x[0] raised AttributeError (Tensor had no __delitem__); PyTorch raises TypeError
+# 'Tensor does not support deleting items'
 def test_delitem(torch):
     check(torch, lambda lib: X(lib).__delitem__(0), match="does not support deleting items")
 
 
-@pytest.mark.xfail(strict=True, reason=_UINT8)
 def test_uint8_index_warns_deprecated():
     x = ag.arange(3.0)
     with pytest.warns(UserWarning, match="indexing with dtype torch.uint8 is now deprecated"):
@@ -850,7 +807,6 @@ def build(specs, bare, lib):
 
 @settings(max_examples=EXAMPLES, **SETTINGS)
 @given(index_cases())
-@pytest.mark.xfail(strict=True, reason="BUG: finds the bugs pinned above (several Ellipses first)")
 def test_random_indexes(torch, case):
     shape, specs, bare, perm = case
     idx = lambda L: build(specs, bare, L)      # noqa: E731

@@ -1,6 +1,9 @@
 """Indexing: `t[idx]` (basic indices give views, integer/boolean tensors or lists
 give copies) and `t[idx] = v` (an in-place op). The gradient of an index
 scatters back into zeros, summing repeated positions."""
+import operator
+import warnings
+
 import numpy as np
 
 from ..autograd.op import Op, check_inplace, commit_inplace
@@ -14,9 +17,16 @@ def _is_basic(idx):
     return all(type(i) in (int, slice) or i is None or i is Ellipsis for i in idx)
 
 
+_PLAIN = (int, type(None))
+_BAD_KIND = ("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid "
+             "indices")
+_LONG_INT_BOOL = ("tensors used as indices must be long, int, byte or bool tensors")
+
+
 def normalize_index(x, idx):
-    """A tuple of NumPy-style index components on x's device; bad component
-    types raise IndexError/TypeError as PyTorch does."""
+    """A tuple of NumPy-style index components on x's device, meaning what the
+    index means to PyTorch; bad components raise IndexError/TypeError as
+    PyTorch does."""
     if type(idx) is list and len(idx) < 32 and any(
             e is None or e is Ellipsis or isinstance(e, (list, tuple, slice, np.ndarray, Tensor)) for e in idx):
         idx = tuple(idx)    # PyTorch's rule: such a list is a tuple of indices (x[[[0], [1]]] is x[[0], [1]])
@@ -24,51 +34,222 @@ def normalize_index(x, idx):
         idx = (idx,)
     out = []
     bk = x._backend
+    ellipses = 0
     for i in idx:
         t = type(i)
-        if t is int or t is slice or i is None or i is Ellipsis:
-            if t is slice and any(isinstance(v, Tensor) for v in (i.start, i.stop, i.step)):
-                i = slice(*(int(v) if isinstance(v, Tensor) else v for v in (i.start, i.stop, i.step)))
-            if t is slice and i.step is not None and i.step <= 0:
-                raise ValueError(f"index: step must be greater than zero (got {i.step})")
+        if t is int or i is None:
+            out.append(i)
+        elif t is slice:
+            if type(i.start) not in _PLAIN or type(i.stop) not in _PLAIN or type(i.step) not in _PLAIN:
+                # tensors and __index__ objects; a float tensor raises PyTorch's TypeError
+                i = slice(*(v if v is None else operator.index(v) for v in (i.start, i.stop, i.step)))
+            if i.step is not None and i.step <= 0:
+                raise ValueError("index: slice step cannot be zero" if i.step == 0 else
+                                 f"index: step must be greater than zero (got {i.step})")
+            out.append(i)
+        elif i is Ellipsis:
+            ellipses += 1
             out.append(i)
         elif t is bool or isinstance(i, np.bool_):
             out.append(bk.asarray(np.asarray(bool(i))))
-        elif isinstance(i, (np.integer,)):
+        elif isinstance(i, np.integer):
             out.append(int(i))
-        elif isinstance(i, Tensor) and i.ndim == 0 and i._data.dtype.kind in "iu":
-            out.append(int(i))              # a 0-d integer tensor indexes as an int (a view), as PyTorch
         elif isinstance(i, Tensor):
-            if i._backend is not bk and i._backend.is_cuda:    # (CPU indices into a CUDA tensor are fine)
-                raise RuntimeError(f"index: indices should be either on cpu or on the same device as the "
-                                   f"indexed tensor ({x.device}), but found indices on {i.device}")
-            out.append(_index_array(i._data if i._backend is bk else bk.from_host(i._host()), i.dtype.libtorch))
+            out.append(_tensor_index(x, i, bk))
         elif isinstance(i, (list, tuple, np.ndarray)):
-            a = np.asarray(i)
-            if a.size == 0 and a.dtype.kind != "b":   # [] is an empty integer index (NumPy says float64);
-                a = a.astype(np.int64)                 # an empty boolean mask stays a mask
-            if a.dtype.kind == "f" or a.dtype == object:
-                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-            out.append(_index_array(bk.from_host(a), None))
+            out.append(_array_index(np.asarray(i), bk, True))
         elif hasattr(i, "__cuda_array_interface__") or hasattr(i, "__dlpack__"):
-            out.append(_index_array(bk.asarray(i), None))
+            out.append(_array_index(bk.asarray(i), bk, False))
+        elif hasattr(t, "__index__"):
+            out.append(operator.index(i))   # an IntEnum, a custom integer type: an int to PyTorch
         else:
             kind = TypeError if isinstance(i, str) else IndexError     # (PyTorch: x["a"] TypeError, x[1.5] IndexError)
-            raise kind(f"index: only integers, slices (`:`), ellipsis (`...`), None and long or "
-                       f"byte Variables are valid indices (got {type(i).__name__})")
+            raise kind(f"index: {_BAD_KIND} (got {t.__name__})")
+    if ellipses > 1:
+        return _expand_ellipses(out, x.ndim)
     return tuple(out)
 
 
-def _index_array(a, name):
-    if a.dtype.kind not in "biu":
-        raise IndexError(f"tensors used as indices must be long, int, byte or bool tensors "
-                         f"(got {name or a.dtype})")
-    return a
+_I64, _I32, _U8 = np.dtype(np.int64), np.dtype(np.int32), np.dtype(np.uint8)
 
 
-def _fix_message(e):
-    # NumPy says "axis"; PyTorch says "dimension"
-    return str(e).replace("for axis", "for dimension")
+def _tensor_index(x, i, bk):
+    d = i._data
+    dt = d.dtype
+    if dt is not _I64 and dt is not _I32:
+        if dt.kind == "b":
+            pass
+        elif dt == _U8:                 # a byte mask (a 0-d one: True/False)
+            if d.ndim:
+                _warn_uint8()
+            d = d != 0
+        elif dt.kind in "iu" and d.ndim == 0:
+            return int(i)               # (int8, int16: only as 0-d, like a Python int)
+        else:
+            raise IndexError(f"index: {_LONG_INT_BOOL} (got {i.dtype.libtorch})")
+    elif d.ndim == 0:
+        return int(i)                   # a 0-d integer tensor indexes as an int (a view), as in PyTorch
+    if i._backend is not bk:
+        if i._backend.is_cuda:          # (CPU indices into a CUDA tensor are fine)
+            raise RuntimeError(f"index: indices should be either on cpu or on the same device as the "
+                               f"indexed tensor ({x.device}), but found indices on {i.device}")
+        d = bk.from_host(d)
+    return d
+
+
+def _array_index(a, bk, host):
+    """A NumPy (host) or device array as an index, converted as PyTorch converts
+    a list or array: bool and uint8 are masks, floats truncate to int64."""
+    k = a.dtype.kind
+    if k == "i" or k == "b":
+        pass
+    elif a.size == 0:
+        a = a.astype(np.int64)          # [] is an empty integer index (NumPy says float64)
+    elif k == "u":
+        if a.dtype == _U8:
+            _warn_uint8()
+            a = a != 0
+    elif k == "f":
+        if not bool(((a >= -2.0 ** 63) & (a < 2.0 ** 63)).all()):      # (False for NaN)
+            raise RuntimeError("index: value cannot be converted to type int64 without overflow")
+        a = a.astype(np.int64)          # truncates toward zero, as PyTorch's conversion to long
+    else:                               # a ragged list (object), strings, complex numbers
+        raise IndexError(f"index: {_LONG_INT_BOOL}")
+    return bk.from_host(a) if host else a
+
+
+def _warn_uint8():
+    warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool instead.",
+                  UserWarning, stacklevel=5)
+
+
+def _dims_of(c):
+    """How many dims of the indexed tensor component c consumes."""
+    if c is None or c is Ellipsis:
+        return 0
+    if type(c) is int or type(c) is slice:
+        return 1
+    return c.ndim if c.dtype.kind == "b" else 1
+
+
+def _expand_ellipses(out, ndim):
+    """Several Ellipses, as PyTorch reads them: each one skips the dims the
+    other components leave unindexed (the first spans them; a later one moves
+    past dims that are never indexed, unless components follow it)."""
+    free = ndim - sum(_dims_of(c) for c in out)
+    if free < 0:
+        raise IndexError(f"index: too many indices for tensor of dimension {ndim}")
+    res, fill = [], []                  # fill: where the Ellipses' slices stand in res
+    for c in out:
+        if c is Ellipsis:
+            fill.extend(range(len(res), len(res) + free))
+            res.extend([slice(None)] * free)
+        else:
+            res.append(c)
+    excess = sum(_dims_of(c) for c in res) - ndim
+    while excess > 0 and fill and fill[-1] == len(res) - 1:
+        res.pop()                       # trailing slices of a later Ellipsis: never applied
+        fill.pop()
+        excess -= 1
+    if excess > 0:
+        raise IndexError(f"index: too many indices for tensor of dimension {ndim} (several Ellipses "
+                         "shift the components after them past the last dimension)")
+    return tuple(res)
+
+
+def _select_first(nidx, ndim):
+    """An advanced index as PyTorch places its dims, in NumPy terms.
+    PyTorch applies int components (selects) before the advanced ones, so an
+    int apart from the arrays does not count among them; NumPy counts it as one
+    more advanced index, which moves the advanced dims to the front when a slice
+    or None stands between (x[1, :, [0, 2]] has shape (4, 2) in PyTorch, (2, 4)
+    in NumPy). Then: (the basic index to apply first, the rest); else
+    (None, nidx). PyTorch also judges adjacency by dims: an Ellipsis spanning
+    none separates nothing (x[:, [0, 1], ..., [1, 2]]), so it goes."""
+    if len(nidx) == 1:
+        return None, nidx
+    ell = ints = False
+    pos = []                            # where the ints and arrays stand
+    for k, c in enumerate(nidx):
+        if c is Ellipsis:
+            ell = True
+        elif type(c) is not slice and c is not None:
+            pos.append(k)
+            ints = ints or type(c) is int
+    if ell and sum(_dims_of(c) for c in nidx) == ndim:
+        return _select_first(tuple(c for c in nidx if c is not Ellipsis), ndim)
+    if not ints or pos[-1] - pos[0] + 1 == len(pos):
+        return None, nidx               # the same placement either way
+    rest = []
+    for c in nidx:
+        if type(c) is slice or c is None:
+            rest.append(slice(None))
+        elif c is Ellipsis:
+            rest.append(c)
+        elif type(c) is int:
+            continue
+        elif c.dtype.kind == "b" and c.ndim == 0:
+            rest.append(c.reshape(1).nonzero()[0])      # True/False: [0] or [] on the dim _basic_part adds
+        else:
+            rest.append(c)
+    return _basic_part(nidx), tuple(rest)
+
+
+def _basic_part(nidx):
+    """nidx with each array replaced by full slices of the dims it indexes (a
+    0-d bool, True/False, by None: PyTorch indexes a new dim for it): what
+    PyTorch applies before the advanced indices."""
+    out = []
+    for c in nidx:
+        if type(c) is int or type(c) is slice or c is None or c is Ellipsis:
+            out.append(c)
+        elif c.dtype.kind == "b":
+            out.extend([slice(None)] * c.ndim if c.ndim else [None])
+        else:
+            out.append(slice(None))
+    return tuple(out)
+
+
+_ZERO_DIM = ("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to "
+             "convert a 0-dim tensor to a number")
+
+
+def _index_error(e, a, nidx):
+    """NumPy's IndexError for indexing array `a` with nidx, in PyTorch's words."""
+    msg = str(e)
+    if msg.startswith("too many indices"):
+        if a.ndim == 0 and nidx and type(nidx[0]) is int:
+            return _ZERO_DIM
+        if a.ndim == 0 and nidx and type(nidx[0]) is slice:
+            return "slice() cannot be applied to a 0-dim tensor."
+        return f"too many indices for tensor of dimension {a.ndim}"
+    if msg.startswith("boolean index did not match"):
+        return _mask_mismatch(a, nidx) or msg
+    return msg.replace("for axis", "for dimension")     # NumPy says "axis"; PyTorch says "dimension"
+
+
+def _mask_mismatch(a, nidx):
+    """PyTorch's message for the first mask that does not fit: its position
+    counts in the tensor left after the basic components (ints gone, None in)."""
+    try:
+        shape = a[_with_ellipsis(_basic_part(nidx))].shape
+    except IndexError:
+        return None
+    dim, free = 0, a.ndim - sum(_dims_of(c) for c in nidx)
+    for c in nidx:
+        if type(c) is int:
+            continue
+        if c is Ellipsis:
+            dim += free
+        elif type(c) is slice or c is None or c.dtype.kind != "b" or c.ndim == 0:
+            dim += 1
+        else:
+            for j, n in enumerate(c.shape):
+                if dim + j >= len(shape) or shape[dim + j] != n:
+                    return (f"The shape of the mask {list(c.shape)} at index {j} does not match the shape of "
+                            f"the indexed tensor {list(shape)} at index {dim + j}")
+            dim += c.ndim
+    return None
 
 
 class BasicIndex(Op):
@@ -82,7 +263,7 @@ class BasicIndex(Op):
             # a trailing Ellipsis makes NumPy return a 0-d view, not a scalar copy
             return x[idx if Ellipsis in idx else idx + (Ellipsis,)]
         except IndexError as e:
-            raise IndexError(_fix_message(e)) from None
+            raise IndexError(_index_error(e, x, idx)) from None
 
     def backward(self, g):
         return P.index_add(g, self.idx, self.in_shape)
@@ -106,10 +287,12 @@ class AdvancedIndex(Op):
 
     def forward(self, x, idx):
         self.in_shape, self.idx = x.shape, idx
+        if x.size == 0 and _mask_mismatch(x, idx):      # (NumPy does not check masks on empty arrays)
+            raise IndexError(_mask_mismatch(x, idx))
         try:
             y = x[idx]
         except IndexError as e:
-            raise IndexError(_fix_message(e)) from None
+            raise IndexError(_index_error(e, x, idx)) from None
         # NumPy may lay the result out transposed (x[:, [0, 1]]); PyTorch's is
         # contiguous, and .view() of it (or of results computed from it) works
         return y if y.flags.c_contiguous else y.copy()
@@ -139,7 +322,7 @@ class IndexPut(Op):
     def forward(self, x, v, idx):
         self.idx = idx
         out = x.copy()
-        out[idx] = v
+        _write(out, idx, v)
         return out
 
     def backward(self, g):
@@ -174,10 +357,17 @@ def getitem(x, idx):
     nidx = normalize_index(x, idx)
     if _is_basic(nidx):
         return _name_class(nidx).apply1(x, nidx)
+    first, nidx = _select_first(nidx, x.ndim)
+    if first is not None:
+        x = _name_class(first).apply1(x, first)
     out = AdvancedIndex.apply1(x, nidx)
     if out._node is not None:
         out._node.keep(_index_tensors(idx))
     return out
+
+
+def delitem(x, idx):
+    raise TypeError("Tensor does not support deleting items")
 
 
 def _index_tensors(idx):
@@ -191,6 +381,9 @@ def _index_tensors(idx):
 
 def setitem(x, idx, value):
     """x[idx] = value, in place; differentiable in x's untouched part and in value."""
+    value = _value_tensor(x, value)     # PyTorch converts the value first
+    if idx is False:
+        return                          # PyTorch's shortcut: nothing written, no version bump, no graph
     # PyTorch's order of checks: a bad basic index, then the in-place rules
     # (leaf, expanded), then a bad advanced index
     try:
@@ -201,24 +394,23 @@ def setitem(x, idx, value):
     written = None          # a basic index writes a view: only it must not repeat elements
     if _is_basic(nidx):
         try:
-            written = x._data[nidx if Ellipsis in nidx else nidx + (Ellipsis,)]
+            written = x._data[_with_ellipsis(nidx)]
         except IndexError as e:
-            raise IndexError(f"setitem: {_fix_message(e)}") from None
-    check_inplace(x, "setitem", written)
-    if isinstance(value, Tensor):
-        if value._backend is not x._backend:
-            from ..autograd.op import device_mismatch
-            raise device_mismatch("setitem", x, value)
+            raise IndexError(f"setitem: {_index_error(e, x._data, nidx)}") from None
     else:
-        from ..creation import tensor as make_tensor
-        if type(value) in (int, float):
-            check_fits(value, x._data.dtype, "setitem")   # NaN into an integer tensor: PyTorch refuses
-        try:
-            value = make_tensor(value, dtype=x.dtype, device=x.device)
-        except (TypeError, ValueError) as e:
-            raise TypeError(f"setitem: can't assign a {type(value).__name__} to a tensor: {e}") from None
+        first, nidx = _select_first(nidx, x.ndim)
+        if first is not None:           # x[1, :, [0, 2]] = v writes x[1][:, [0, 2]]
+            x = _name_class(first).apply1(x, first)     # (a bad int raises its IndexError first)
+    check_inplace(x, "setitem", written)
+    if value._backend is not x._backend:
+        from ..autograd.op import device_mismatch
+        raise device_mismatch("setitem", x, value)
+    if value.ndim and value.shape[0] == 1:
+        value = _drop_leading_ones(value)
+    if written is None:
+        value = _index_put_value(x, nidx, value, idx)
     if grad_state.enabled and (x._rg or value._rg):
-        if _is_basic(nidx):
+        if written is not None:
             view = _name_class(nidx).apply1(x, nidx)
             from .inplace import copy_
             try:
@@ -226,17 +418,110 @@ def setitem(x, idx, value):
             except RuntimeError as e:
                 raise RuntimeError(f"setitem: {e}") from None
             return
-        v = value if value._data.dtype == x._data.dtype else value.to(x.dtype)
-        res = IndexPut.apply2(x, v, nidx)
+        res = IndexPut.apply2(x, value, nidx)
         if res._node is not None:
             res._node.keep(_index_tensors(idx))
         commit_inplace(x, res, "setitem")
         return
     try:
-        x._data[nidx] = value._data
-    except ValueError as e:
-        raise RuntimeError(f"setitem: shape mismatch: value tensor of shape {list(value.shape)} cannot be "
-                           f"broadcast to indexing result ({e})") from None
+        _write(x._data, nidx, value._data)
     except IndexError as e:
-        raise IndexError(f"setitem: {_fix_message(e)}") from None
+        raise IndexError(f"setitem: {e}") from None
+    except ValueError as e:
+        raise RuntimeError(f"setitem: {e}") from None
     x._vc[0] += 1
+
+
+def _write(a, nidx, v):
+    """a[nidx] = v (NumPy/CuPy), with PyTorch's messages."""
+    if a.size == 0 and _mask_mismatch(a, nidx):         # (NumPy does not check masks on empty arrays)
+        raise IndexError(_mask_mismatch(a, nidx))
+    try:
+        a[nidx] = v
+    except IndexError as e:
+        raise IndexError(_index_error(e, a, nidx)) from None
+    except (ValueError, TypeError):     # (NumPy: TypeError for a 2-d value through a mask)
+        try:
+            shape = list(a[nidx].shape)
+        except IndexError as e:
+            raise IndexError(_index_error(e, a, nidx)) from None
+        raise ValueError(f"shape mismatch: value tensor of shape {list(v.shape)} cannot be broadcast to "
+                         f"indexing result of shape {shape}") from None
+
+
+def _value_tensor(x, value):
+    """The value of `x[idx] = value` as a tensor: Python numbers in x's dtype."""
+    if isinstance(value, Tensor):
+        return value
+    t = type(value)
+    if t is int and not -2 ** 63 <= value < 2 ** 63:
+        raise ValueError("setitem: Overflow when unpacking long long")     # (PyTorch's, whatever x's dtype)
+    if t is int or t is float:
+        check_fits(value, x._data.dtype, "setitem")   # NaN into an integer tensor: PyTorch refuses
+    elif isinstance(value, (complex, np.complexfloating)):
+        raise TypeError(f"setitem: can't assign a {t.__name__} to a {x.dtype.libtorch} tensor: complex numbers "
+                        "are not supported")
+    from ..creation import tensor as make_tensor
+    try:
+        return make_tensor(value, dtype=x.dtype, device=x.device)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"setitem: can't assign a {t.__name__} to a tensor: {e}") from None
+
+
+def _drop_leading_ones(v):
+    """PyTorch drops a value's leading 1-sized dims before broadcasting it
+    (x[0] = ones(1, 1, 5) is fine for a row of 5)."""
+    s = v.shape
+    k = 0
+    while k < len(s) and s[k] == 1:
+        k += 1
+    return v.reshape(s[k:])
+
+
+def _index_put_value(x, nidx, value, idx):
+    """The value of an advanced write, in x's dtype. PyTorch sends a
+    one-element value through a single mask to masked_fill_ (which casts it,
+    and refuses a byte mask); index_put_ refuses any other dtype mismatch."""
+    arrays = [c for c in nidx if not (type(c) is int or type(c) is slice or c is None or c is Ellipsis)]
+    fill = value._data.size == 1 and len(arrays) == 1 and arrays[0].dtype.kind == "b" and arrays[0].ndim > 0
+    if fill and _byte_mask_in(idx):
+        _check_index_shapes(x._data, nidx)
+        raise RuntimeError("setitem: masked_fill_ only supports boolean masks, but got mask with dtype "
+                           "unsigned char")
+    if value._data.dtype == x._data.dtype:
+        return value
+    if fill:
+        return value.to(x.dtype)
+    _check_index_shapes(x._data, nidx)
+    raise RuntimeError(f"setitem: Index put requires the source and destination dtypes match, got "
+                       f"{x.dtype.libtorch} for the destination and {value.dtype.libtorch} for the source.")
+
+
+def _check_index_shapes(a, nidx):
+    """Before PyTorch's dtype checks of an advanced write come its checks of
+    the ints (selects, applied first) and of the index's shape (too many
+    indices, a mask that does not fit); the range of the index values after."""
+    for part in (_with_ellipsis(_basic_part(nidx)), nidx):
+        try:
+            a[part]
+        except IndexError as e:
+            if part is nidx and str(e).startswith(("index ", "arrays used as indices")):
+                continue
+            raise IndexError(f"setitem: {_index_error(e, a, nidx)}") from None
+    msg = _mask_mismatch(a, nidx) if a.size == 0 else None
+    if msg:
+        raise IndexError(f"setitem: {msg}")
+
+
+def _with_ellipsis(basic):
+    # a trailing Ellipsis makes NumPy return a 0-d view, not a scalar copy
+    return basic if Ellipsis in basic else basic + (Ellipsis,)
+
+
+def _byte_mask_in(idx):
+    for i in (idx if isinstance(idx, (tuple, list)) else (idx,)):
+        d = i._data if isinstance(i, Tensor) else i
+        if isinstance(d, np.ndarray) and d.dtype == np.uint8 and d.ndim or (
+                hasattr(d, "__cuda_array_interface__") and d.dtype == np.uint8 and d.ndim):
+            return True
+    return False

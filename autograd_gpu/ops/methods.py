@@ -95,7 +95,7 @@ METHODS = {
     "half": lambda self: _to(self, "float16"), "long": lambda self: _to(self, "int64"),
     "int": lambda self: _to(self, "int32"), "bool": lambda self: _to(self, "bool"),
     # indexing
-    "__getitem__": indexing.getitem, "__setitem__": _setitem,
+    "__getitem__": indexing.getitem, "__setitem__": _setitem, "__delitem__": indexing.delitem,
     # comparison and logic
     "eq": compare.eq, "ne": compare.ne, "lt": compare.lt, "le": compare.le, "gt": compare.gt, "ge": compare.ge,
     "__eq__": _cmp(compare.eq), "__ne__": _cmp(compare.ne), "__lt__": _cmp(compare.lt),
