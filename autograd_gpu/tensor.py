@@ -28,6 +28,10 @@ class Tensor:
     _base = None            # for views: the tensor whose memory this one shares
     _view_of = None         # for views: (source, op class, attrs), to re-derive it
     _view_ver = 0           # for views: the version when _node was derived
+    _nograd = False         # for views: made in no_grad mode (PyTorch will not rebase it)
+    _own_rg = False         # for views that are leaves: requires_grad_() set on the view itself
+    _view_acc = None        # for such views: weakref to their AccumulateGrad
+    _views = None           # for bases: weakrefs to views made without a node (autograd/op.py)
     _retains_grad = False
     _hooks = None           # for leaves: hooks run before accumulation
     _acc = None             # for leaves: weakref to the AccumulateGrad node
@@ -123,6 +127,8 @@ class Tensor:
         self._data = value._data
         self._backend = value._backend
         self._acc = None            # the leaf's AccumulateGrad caches shape and dtype
+        if self._view_acc is not None:
+            self._view_acc = None
 
     @property
     def _version(self):
@@ -154,18 +160,25 @@ class Tensor:
             raise RuntimeError(f"requires_grad_(): Only Tensors of floating point and complex dtype can "
                                f"require gradients "
                                f"(got {self.dtype.libtorch})")
+        if self._base is not None:
+            # a view: its own flag; it requires grad anyway where its base does (PyTorch)
+            self._own_rg = requires_grad
+            self._rg = requires_grad or self._base._rg
+            return self
         self._rg = requires_grad
+        if self._views is not None:
+            _op.views_follow_base(self)
         return self
 
     @property
     def is_leaf(self):
-        return self._node is None
+        return self.grad_fn is None
 
     @property
     def grad_fn(self):
         node = self._node
-        if node is not None and self._base is not None and self._vc[0] != self._view_ver:
-            node = _op.refresh_view(self)
+        if self._base is not None and self._vc[0] != self._view_ver:
+            node = _op.view_node(self)
         return node
 
     @property
@@ -215,11 +228,12 @@ class Tensor:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if not callable(hook):
             raise TypeError(f"register_hook(): hook must be callable, got {type(hook).__name__}")
-        if self._node is None:
+        node = self.grad_fn
+        if node is None:
             if self._hooks is None:
                 self._hooks = _HookDict()
             return add_hook(self._hooks, hook)
-        return add_hook(self.grad_fn._tensor_hook_store(self._output_nr), hook)
+        return add_hook(node._tensor_hook_store(self._output_nr), hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         _autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
@@ -236,6 +250,8 @@ class Tensor:
         self._node = None
         self._output_nr = 0
         self._rg = False
+        if self._views is not None:
+            _op.views_follow_base(self)
         return self
 
     # ---- conversion -------------------------------------------------------------

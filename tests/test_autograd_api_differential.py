@@ -1011,9 +1011,8 @@ def test_bug_detach_inplace_of_saved_tensor(torch):
 
 # ---- detach / detach_ / requires_grad_ / is_leaf / grad_fn / next_functions --------------
 
-@pytest.mark.xfail(strict=True, reason="BUG: a view of a tensor without grad, whose base is then written in place "
-                                       "with a value requiring grad, stays a leaf without grad: gradients "
-                                       "through it are silently lost (PyTorch: the view gets the base's history)")
+# Bug (fixed): a view of a tensor without grad, whose base is then written in place with a value requiring
+# grad, stays a leaf without grad: gradients through it are silently lost (PyTorch: it takes the base's history)
 def test_bug_view_of_plain_base_misses_history_written_into_base(torch):
     def f(lib):
         b = T(lib, [[1., 2.], [3., 4.]], False)
@@ -1025,14 +1024,322 @@ def test_bug_view_of_plain_base_misses_history_written_into_base(torch):
     check(torch, f)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a view of a leaf requiring grad, taken under no_grad, has "
-                                       "requires_grad=False; in PyTorch it is a leaf with requires_grad=True")
+# Bug (fixed): a view of a leaf requiring grad, taken under no_grad, has requires_grad=False; in PyTorch
+# it is a leaf with requires_grad=True
 def test_bug_view_taken_under_no_grad_requires_grad(torch):
     def f(lib):
         x = T(lib, [[1., 2.], [3., 4.]])
         with lib.no_grad():
             v, r = x[0], x.reshape(4)
         return [(t.requires_grad, t.is_leaf) for t in (v, r)]
+    check(torch, f)
+
+
+def _outcome(fn, *phrases):
+    """fn()'s result, or the exception's type and which of `phrases` its message holds."""
+    try:
+        return fn()
+    except Exception as e:
+        return [type(e).__name__] + [p in str(e) for p in phrases]
+
+
+NO_GRAD_VIEW = ("created in no_grad mode", "is being modified inplace with grad mode enabled",
+                "its base or another view of its base has been modified inplace", "multiple views")
+
+
+def _no_grad_views(lib, x):
+    with lib.no_grad():
+        return [x[0], x.reshape(4), x.t(), x[0].expand(3, 2), x[:, 1:], x.t()[0][1:], x.split(1)[0],
+                x.unbind(0)[1]]
+
+
+def test_view_taken_under_no_grad_kinds(torch):
+    def f(lib):
+        x = T(lib, [[1., 2.], [3., 4.]])
+        h = x * T(lib, [[1., 1.], [1., 1.]], False)
+        b = T(lib, [[1., 2.], [3., 4.]], False)
+        return [[(t.requires_grad, t.is_leaf, t.grad_fn is None, t._version) for t in _no_grad_views(lib, s)]
+                for s in (x, h, b)]
+    check(torch, f)
+
+
+def test_view_taken_under_no_grad_used_in_ops(torch):
+    # a leaf requiring grad only through its base: no AccumulateGrad, so no gradient reaches v or x
+    def f(lib):
+        out = []
+        x = T(lib, [[1., 2.], [3., 4.]])
+        for v in _no_grad_views(lib, x):
+            y = (v * v).sum()
+            out.append((y.requires_grad, _nf(y.grad_fn)))
+            y.backward()
+            out.append((grad_of(v), x.grad))
+        v = _no_grad_views(lib, x)[0]
+        c = v.clone()
+        out.append((c.requires_grad, c.is_leaf, _nf(c.grad_fn)))
+        u = v[1:]                                  # a view of it, in grad mode: a node with no edge
+        out.append((u.requires_grad, u.is_leaf, _nf(u.grad_fn)))
+        out.append(_outcome(lambda: lib.autograd.grad((v * v).sum(), [v]), "not have been used in the graph"))
+        out.append(_outcome(lambda: lib.autograd.grad((v * v).sum(), [v], allow_unused=True)))
+        out.append(_outcome(lambda: lib.autograd.grad((v * v).sum(), [x]), "not have been used in the graph"))
+        out.append(_outcome(lambda: ((v * v).sum().backward(inputs=[v]), grad_of(v))))
+        out.append(_outcome(lambda: v.backward(T(lib, [1., 1.], False)), "does not require grad"))
+        return out, x.grad
+    check(torch, f)
+
+
+def test_view_taken_under_no_grad_requires_grad_flag(torch):
+    def f(lib):
+        out = []
+        x = T(lib, [[1., 2.], [3., 4.]])
+        with lib.no_grad():
+            v, u = x[0], x[1]
+        v.requires_grad_(False)                    # its base requires grad: it still does
+        out.append((v.requires_grad, v.is_leaf))
+        u.requires_grad_(True)                     # its own flag: an AccumulateGrad of its own
+        (u * u).sum().backward()
+        out.append((u.requires_grad, u.is_leaf, grad_of(u), x.grad))
+        x.requires_grad_(False)                    # views follow their base's flag (not u: its own)
+        out.append((v.requires_grad, u.requires_grad))
+        return out
+    check(torch, f)
+
+
+def test_view_taken_under_no_grad_written_in_place(torch):
+    def f(lib):
+        out = []
+        x = T(lib, [[1., 2.], [3., 4.]])
+        for v in _no_grad_views(lib, x):
+            out.append(_outcome(lambda: v.mul_(T(lib, [2.], False)), *NO_GRAD_VIEW))
+            out.append((v, v._version))            # a failed write changes nothing
+        with lib.no_grad():
+            v = x[0]
+            v.mul_(T(lib, [2.], False))            # both in no_grad: fine
+        out.append((x, v._version))
+        with lib.no_grad():
+            v = x[1]
+        u = v[1:]                                  # a view of it in grad mode, with a node
+        out.append(_outcome(lambda: u.mul_(T(lib, [2.], False)), "Output 0 of", "view of a view",
+                            *NO_GRAD_VIEW))
+        # a base without grad: the write is refused only when it records
+        b = T(lib, [[1., 2.], [3., 4.]], False)
+        w = T(lib, [2., 3.])
+        with lib.no_grad():
+            v, p = b[0], b.chunk(2)[1]
+        v.mul_(T(lib, [2., 2.], False))
+        out.append((v.requires_grad, v.is_leaf, b))
+        out.append(_outcome(lambda: v.mul_(w), *NO_GRAD_VIEW))
+        out.append(_outcome(lambda: p.mul_(w), *NO_GRAD_VIEW))
+        out.append((b, b.requires_grad, b._version, w.grad))
+        return out
+    check(torch, f)
+
+
+def test_view_taken_under_no_grad_after_base_written(torch):
+    # PyTorch will not give such a view its base's new history: reading it raises instead
+    def f(lib):
+        out = []
+
+        def probe(v):
+            out.append(v.requires_grad)
+            out.append(_outcome(lambda: v.grad_fn is None, *NO_GRAD_VIEW))
+            out.append(_outcome(lambda: v.is_leaf, *NO_GRAD_VIEW))
+            out.append(_outcome(lambda: (v * v).sum(), *NO_GRAD_VIEW))
+            with lib.no_grad():
+                out.append(v * v)                  # fine without grad mode
+            out.append((v.detach(), v._version))
+
+        x = T(lib, [[1., 2.], [3., 4.]])
+        vs = _no_grad_views(lib, x)
+        with lib.no_grad():
+            x.add_(T(lib, [1., 1.], False))        # even a write in no_grad mode
+        for v in vs:
+            probe(v)
+        x = T(lib, [[1., 2.], [3., 4.]])
+        with lib.no_grad():
+            v = x[0]
+        u = v[1:]
+        with lib.no_grad():
+            v.mul_(T(lib, [3.], False))            # the view itself
+        probe(v)
+        out.append(_outcome(lambda: u.grad_fn is None, "Output 0 of", "view of a view", *NO_GRAD_VIEW))
+        h = x * T(lib, [[1., 1.], [1., 1.]], False)
+        with lib.no_grad():
+            v = h[0]
+        h.mul_(T(lib, [2., 2.], False))            # a non-leaf base, written in grad mode
+        probe(v)
+        b = T(lib, [[1., 2.], [3., 4.]], False)
+        with lib.no_grad():
+            v, u = b[0], b[1]
+        with lib.no_grad():
+            b.mul_(T(lib, [2.], False))            # a base without grad: nothing to refuse
+        out.append((v.requires_grad, v.grad_fn is None, v.is_leaf))
+        b.mul_(T(lib, [2., 3.]))                   # ... until it gets history
+        probe(u)
+        return out
+    check(torch, f)
+
+
+PLAIN_BASE_VIEWS = {
+    "select": lambda b: b[0], "slice": lambda b: b[:, 1:], "t": lambda b: b.t(), "reshape": lambda b: b.reshape(4),
+    "view": lambda b: b.view(2, 1, 2), "expand": lambda b: b[0].expand(3, 2), "permute": lambda b: b.permute(1, 0),
+    "unsqueeze": lambda b: b.unsqueeze(0), "squeeze": lambda b: b[None].squeeze(0), "none_index": lambda b: b[None, 1],
+    "chain": lambda b: b.t()[0][1:], "diagonal_step": lambda b: b.reshape(4)[::3],
+}
+
+
+@pytest.mark.parametrize("make", PLAIN_BASE_VIEWS.values(), ids=PLAIN_BASE_VIEWS.keys())
+def test_view_of_plain_base_takes_history_written_into_base(torch, make):
+    def f(lib):
+        b = T(lib, [[1., 2.], [3., 4.]], False)
+        w = T(lib, [2., 3.])
+        v = make(b)
+        before = (v.requires_grad, v.is_leaf)
+        b.mul_(w)
+        after = (v.requires_grad, v.is_leaf, v.grad_fn is None, v._version)
+        c = T(lib, np.arange(1., 1. + v.numel()).reshape(tuple(v.shape)).tolist(), False)
+        (v * c).sum().backward()
+        return before, after, v, w.grad
+    check(torch, f)
+
+
+def test_view_of_plain_base_takes_history_written_through_another_view(torch):
+    def f(lib):
+        out = []
+        b = T(lib, [[1., 2.], [3., 4.]], False)
+        w = T(lib, [2., 3.])
+        v, u, r = b[0], b[1], b.t()[1]
+        b[1].mul_(w)                               # a third view of b
+        for t in (v, u, r):
+            out.append((t.requires_grad, t.is_leaf, t.grad_fn is None))
+            (t * T(lib, [5., 7.], False)).sum().backward(retain_graph=True)
+            out.append(w.grad.clone())             # v: none of w, yet zeros (the write is on its path)
+        u.mul_(T(lib, [2., 2.], False))            # the regenerated view written again
+        (u * T(lib, [1., 1.], False)).sum().backward()
+        out.append((w.grad, u, b._version))
+        return out
+    check(torch, f)
+
+
+def test_view_of_plain_base_history_chains_of_views(torch):
+    def f(lib):
+        out = []
+        b = T(lib, [[1., 2., 3.], [4., 5., 6.]], False)
+        w = T(lib, [2., 3., 4.])
+        a = b[1]
+        c = a[1:]                                  # a view of a view
+        d = c.unsqueeze(0).expand(2, 2)
+        a.mul_(w)                                  # written through the middle view
+        for t in (a, c, d):
+            out.append((t.requires_grad, t.is_leaf))
+            (t * t).sum().backward(retain_graph=True)
+            out.append(w.grad.clone())
+            w.grad = None
+        out.append((b.requires_grad, b.is_leaf, b))
+        return out
+    check(torch, f)
+
+
+def test_view_of_plain_base_multi_output_pieces(torch):
+    # PyTorch will not rebase a piece of split/chunk/unbind: reading it raises once its base has history
+    def f(lib):
+        out = []
+        w = T(lib, [2., 3.])
+        for split in (lambda b: b.split(1), lambda b: b.chunk(2), lambda b: b.unbind(0)):
+            b = T(lib, [[1., 2.], [3., 4.]], False)
+            p, q = split(b)
+            r = q[0:1]                              # a view of a piece
+            b.mul_(T(lib, [2., 2.], False))        # plain writes: nothing changes
+            out.append((p.requires_grad, p.grad_fn is None, p.is_leaf))
+            out.append(_outcome(lambda: q.mul_(w), *NO_GRAD_VIEW))    # a piece written with grad: refused
+            out.append((b, b.requires_grad))
+            b[0].mul_(w)                           # another view of the base
+            for t in (p, q, r):
+                out.append(t.requires_grad)
+                out.append(_outcome(lambda: t.grad_fn is None, *NO_GRAD_VIEW))
+                out.append(_outcome(lambda: (t * t).sum(), *NO_GRAD_VIEW))
+                with lib.no_grad():
+                    out.append(t * 2)
+        return out
+    check(torch, f)
+
+
+def test_view_of_plain_base_no_grad_writes_give_no_history(torch):
+    def f(lib):
+        out = []
+        b = T(lib, [[1., 2.], [3., 4.]], False)
+        w = T(lib, [2., 3.])
+        v = b[0]
+        with lib.no_grad():
+            b.mul_(w)
+            b[1].add_(w)
+        out.append((v.requires_grad, v.grad_fn is None, v.is_leaf, b.requires_grad, v._version))
+        b.mul_(T(lib, [1., 2.], False))            # grad mode, nothing requiring grad
+        out.append((v.requires_grad, v.is_leaf, b.requires_grad))
+        b.add_(w)                                  # now it has history
+        out.append((v.requires_grad, v.is_leaf))
+        (v * v).sum().backward()
+        return out, v, w.grad
+    check(torch, f)
+
+
+def test_view_of_plain_base_after_base_requires_grad_(torch):
+    def f(lib):
+        out = []
+        b = T(lib, [[1., 2.], [3., 4.]], False)
+        v = b[0]
+        b.requires_grad_()                         # views follow their base's flag ...
+        out.append((v.requires_grad, v.is_leaf, v.grad_fn is None))
+        y = (v * v).sum()
+        out.append(_nf(y.grad_fn))                 # ... but take no gradient of their own
+        y.backward()
+        out.append((grad_of(v), b.grad))
+        with lib.no_grad():
+            b.mul_(T(lib, [2.], False))            # written: they take the base's history
+        out.append((v.requires_grad, v.is_leaf, v.grad_fn is None))
+        (v * v).sum().backward()
+        out.append((grad_of(v), b.grad))
+        b2 = T(lib, [[1., 2.], [3., 4.]], False)
+        v2 = b2[0]
+        b2.requires_grad_()
+        b2.requires_grad_(False)
+        out.append((v2.requires_grad, v2.is_leaf))
+        r = T(lib, [[1., 2.], [3., 4.]], False).reshape(4).requires_grad_()   # a leaf view's own flag
+        out.append((r.requires_grad, r.is_leaf))
+        with lib.no_grad():
+            r._base.mul_(T(lib, [2.], False))
+        out.append((r.requires_grad, r.is_leaf))
+        r._base.mul_(T(lib, [2., 3.]))             # its base gets history: so does it
+        out.append((r.requires_grad, r.is_leaf))
+        return out
+    check(torch, f)
+
+
+def test_view_of_plain_base_retain_grad_and_hooks(torch):
+    def f(lib):
+        seen = []
+        b = T(lib, [[1., 2.], [3., 4.]], False)
+        w = T(lib, [2., 3.])
+        v = b[0]
+        b.mul_(w)
+        b.retain_grad()
+        b.register_hook(lambda g: seen.append(("b", g.tolist())))
+        w.register_hook(lambda g: seen.append(("w", g.tolist())))
+        v.grad_fn                                  # (PyTorch segfaults hooking v before this)
+        v.retain_grad()
+        v.register_hook(lambda g: seen.append(("v", g.tolist())) or g * 2)
+        (v * T(lib, [5., 7.], False)).sum().backward()
+        return sorted(seen), v.grad, b.grad, w.grad, v.retains_grad, b.retains_grad
+    check(torch, f)
+
+
+def test_view_of_plain_base_detach_(torch):
+    def f(lib):
+        b = T(lib, [[1., 2.], [3., 4.]], False)
+        v, u = b[0], b[1]
+        b.mul_(T(lib, [2., 3.]))
+        u.grad_fn                                  # u takes its history before the detach, v after
+        b.detach_()
+        return (v.requires_grad, v.is_leaf), (u.requires_grad, u.is_leaf)
     check(torch, f)
 
 
@@ -1572,7 +1879,6 @@ def _functions(lib):
 UNARY = ["tanh", "sin", "sq_fn", "split2_fn", "sum_keep", "mean", "select0", "chunk", "view", "clone",
          "detach_rg", "scale"]
 BINARY = ["mul", "add", "sub", "div"]
-VIEWS = ("select0", "view", "chunk")
 
 
 @st.composite
@@ -1676,7 +1982,11 @@ def _state(ts, logs):
     st_ = []
     for t in ts:
         g = grad_of(t)
-        st_.append((t.is_leaf, t.requires_grad, t.retains_grad, t._version, None if g is None else _plain(g)))
+        try:
+            leaf = t.is_leaf
+        except RuntimeError:             # a view made under no_grad whose base was written since
+            leaf = "raised"
+        st_.append((leaf, t.requires_grad, t.retains_grad, t._version, None if g is None else _plain(g)))
     return st_, {k: list(v) for k, v in logs.items()}
 
 
@@ -1698,7 +2008,7 @@ def _run_program(lib, prog):
                 no_write.add(i)
             if kind in ("sq_fn", "split2_fn"):
                 no_write.update(range(len(ts), len(ts) + (2 if kind == "split2_fn" else 1)))
-            if nograd and kind not in VIEWS:            # views taken in no_grad: xfail above
+            if nograd:
                 with lib.no_grad():
                     ts += _apply_op(lib, fns, kind, ts[i], ts[j])
             else:
@@ -1708,11 +2018,9 @@ def _run_program(lib, prog):
             if i in no_write:
                 continue
             a, b = ts[i], ts[j]
-            # a tensor without grad written with one that has: its earlier views stay without grad
-            # with us (xfail above), so such writes use a constant
-            # (and an operand sharing memory with the written tensor: PyTorch refuses, we don't: xfail)
+            # (an operand sharing memory with the written tensor: PyTorch refuses, we don't: xfail)
             if ((a._base if a._base is not None else a) is (b._base if b._base is not None else b)
-                    or not a.requires_grad or not _broadcasts_to(tuple(b.shape), tuple(a.shape))):
+                    or not _broadcasts_to(tuple(b.shape), tuple(a.shape))):
                 b = T(lib, np.full(tuple(a.shape), 0.5).tolist(), False)
             try:
                 getattr(a, kind)(b)

@@ -602,6 +602,33 @@ def test_setitem_on_plain_tensor_with_grad_value(torch, device):
     np.testing.assert_allclose(val(w.grad), [2, 4])
 
 
+def test_hook_on_view_of_plain_base_written_with_grad(device):
+    """A hook registered on a view of a plain base just written with a value
+    requiring grad (PyTorch 2.13 segfaults here unless grad_fn was read first):
+    the view takes the base's history, and the hook sees the view's gradient."""
+    b = ag.tensor([[1.0, 2.0], [3.0, 4.0]], device=device)
+    w = ag.tensor([2.0, 3.0], requires_grad=True, device=device)
+    v = b[0]
+    b.mul_(w)
+    seen = []
+    v.register_hook(lambda g: seen.append(val(g).tolist()))
+    (v * ag.tensor([5.0, 7.0], device=device)).sum().backward()
+    assert seen == [[5.0, 7.0]]
+    np.testing.assert_allclose(val(w.grad), [1 * 5, 2 * 7])       # v = b[0] * w
+
+
+def test_views_of_a_long_lived_plain_base_do_not_pile_up(device):
+    """A base remembers its views without history weakly: those that died are
+    dropped as more are made (a dataset tensor sliced every step)."""
+    data = ag.zeros(64, 3, device=device)
+    keep = [data[i] for i in range(10)]
+    for _ in range(5000):
+        data[3:5].sum()
+    assert len(data._views) < 100
+    data.mul_(ag.ones(3, requires_grad=True, device=device))
+    assert all(v.requires_grad for v in keep)
+
+
 # ---- memory -------------------------------------------------------------------------
 
 def test_nodes_do_not_keep_outputs_alive(device):

@@ -74,6 +74,9 @@ def _check_dirty(cls, dirty, outs, tensors_in, recording):
                                "output. The inputs that are modified inplace must all be outputs of the Function.")
         if recording:
             _op.check_inplace(t, cls.__name__)
+            err = _op.view_meta_error(t, cls.__name__) if t._base is not None and not t._rg else None
+            if err is not None:          # (check_inplace checks the views that require grad)
+                raise err
             if t._base is not None and len(outs) > 1:
                 raise RuntimeError(f"{cls.__name__}: If your Function modifies inplace an input that is a view "
                                    "of another Tensor, your Function cannot return more than one Tensor. You "

@@ -17,6 +17,7 @@ from .grad_mode import state as grad_state
 Tensor = None              # bound by autograd_gpu.tensor
 _ndarray = np.ndarray
 _new = object.__new__
+_wref = weakref.ref
 NO_EDGE = (None, 0)
 
 
@@ -29,10 +30,15 @@ def edge(t):
         return (node, t._output_nr)
     if t._rg:
         ref = t._acc
-        acc = ref() if ref is not None else None
-        if acc is None:
-            acc = AccumulateGrad(t)
-            t._acc = weakref.ref(acc)
+        if ref is None:
+            if t._base is not None:      # a view that is a leaf (never cached in _acc)
+                return view_leaf_edge(t)
+        else:
+            acc = ref()
+            if acc is not None:
+                return (acc, 0)
+        acc = AccumulateGrad(t)          # the leaf's first graph, or its last one died
+        t._acc = _wref(acc)
         return (acc, 0)
     return NO_EDGE
 
@@ -408,11 +414,131 @@ class _Piece:
 
 def _mark_view(out, src, cls, attrs):
     """`out` shares memory with `src`: share its version counter and remember
-    how to re-derive it from the base (to rebase history after in-place ops)."""
+    how to re-derive it from the base (to rebase history after in-place ops).
+    A view that gets no node here (its source needs no grad, or grad mode is
+    off) is remembered by its base: as in PyTorch, it requires grad whenever
+    the base does, and takes the base's history once the base is written."""
     out._vc = src._vc
-    out._base = src._base if src._base is not None else src
+    base = src._base
+    if base is None:
+        base = src
+    out._base = base
     out._view_of = (src, cls, attrs)
     out._view_ver = src._vc[0]
+    if not grad_state.enabled:
+        out._nograd = True
+        out._rg = base._rg
+    elif src._rg:
+        return                           # (it gets its node)
+    views = base._views
+    if views is None or len(views) >= views.cap:
+        views = _views_of(base)
+    views.append(_wref(out))
+
+
+class _Views(list):
+    """Weak references to the views of a base made without a node of their own."""
+    __slots__ = ("cap",)
+
+
+def _views_of(base):
+    """base._views, made or, when full, rid of dead views (amortised O(1) per view)."""
+    views = base._views
+    if views is None:
+        base._views = views = _Views()
+    else:
+        views[:] = [r for r in views if r() is not None]
+    views.cap = max(32, 2 * len(views))
+    return views
+
+
+def views_follow_base(base):
+    """`base` now requires grad, or no longer does: its views without a node
+    follow it (PyTorch: a view requires grad when it does itself, has a
+    grad_fn, or its base requires grad). Those whose base was written since
+    they were made take its history when next used (edge, grad_fn).
+    (Callers check that base._views is set.)"""
+    rg = base._rg
+    for r in base._views:
+        v = r()
+        if v is not None and v._node is None:
+            v._rg = rg or v._own_rg
+
+
+def view_leaf_edge(t):
+    """edge() of a view that is a leaf requiring grad. Written since it was
+    made (through its base or another view), it takes the base's history.
+    Otherwise, as in PyTorch: its own AccumulateGrad where requires_grad_()
+    was set on the view itself, none where it requires grad only through its
+    base (a view taken under no_grad): the gradient stops there."""
+    if t._vc[0] != t._view_ver and t._base._rg:
+        return (refresh_view(t), t._output_nr)
+    if not t._own_rg:
+        return NO_EDGE
+    ref = t._view_acc
+    acc = ref() if ref is not None else None
+    if acc is None:
+        acc = AccumulateGrad(t)
+        t._view_acc = _wref(acc)
+    return (acc, 0)
+
+
+def view_node(t):
+    """grad_fn of view t, whose version moved since its node was derived."""
+    if t._node is None and not t._base._rg:
+        return None                      # nothing to take from the base
+    return refresh_view(t)
+
+
+def _creation_meta(t):
+    """PyTorch's CreationMeta of view t: "no_grad" (made in no_grad mode),
+    "multi" (an output of an op returning several views: split, chunk,
+    unbind) or None. A view of such a view keeps it unless it has its own
+    (the newest counts, as PyTorch propagates it)."""
+    while t._base is not None and t._view_of is not None:
+        if t._nograd:
+            return "no_grad"
+        src, cls, _ = t._view_of
+        if cls is _Piece:
+            return "multi"
+        t = src
+    return None
+
+
+def view_meta_error(t, op_name=None):
+    """PyTorch's error for writing in place (op_name given) a view it cannot
+    rebase, or for a view whose base or sibling view was written (None when
+    t may be rebased)."""
+    meta = _creation_meta(t)
+    if meta is None:
+        return None
+    what = "is being" if op_name else "its base or another view of its base has been"
+    node = t._node
+    if node is None:     # (also a multi-output view without a node: made where nothing required grad)
+        msg = f"A view was created in no_grad mode and {what} modified inplace with grad mode enabled."
+    else:
+        who = f"Output {t._output_nr} of {_short_name(node)} is a view"
+        if meta == "no_grad":
+            msg = (f"{who} of a view which was created in no_grad mode and {what} modified inplace with grad "
+                   "mode enabled.")
+        else:
+            msg = f"{who} and {what} modified inplace."
+    if meta == "multi":
+        msg += (" This view is the output of a function that returns multiple views. Such functions do not "
+                "allow the output views to be modified inplace. You should replace the inplace operation by "
+                "an out-of-place one.")
+    else:
+        msg += (" Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your "
+                "code by moving both the view and the inplace either both inside the no_grad block (if you "
+                "don't want the inplace to be tracked) or both outside (if you want the inplace to be tracked).")
+    return RuntimeError(f"{op_name}: {msg}" if op_name else msg)
+
+
+def _short_name(node):
+    # PyTorch names the node without its Backward suffix here (Output 0 of Split ...)
+    name = node.name()
+    i = name.rfind("Backward")
+    return name[:i] if i > 0 else name
 
 
 def view_chain(t):
@@ -439,17 +565,14 @@ def replay_view(base, chain):
 
 def refresh_view(t):
     """A view whose base was modified in place takes its history from the base's
-    new history (PyTorch regenerates a view's grad_fn the same way)."""
+    new history (PyTorch regenerates a view's grad_fn the same way), unless it
+    is one PyTorch refuses to rebase (made under no_grad, or one of several
+    views returned by one op)."""
+    if t._base._rg:
+        err = view_meta_error(t)
+        if err is not None:
+            raise err
     chain = view_chain(t)
-    if t._rg:
-        for cls, attrs in chain:
-            if cls is _Piece:        # PyTorch cannot regenerate these: it refuses, so do we
-                op_cls, _, i = attrs
-                raise RuntimeError(
-                    f"Output {i} of {op_cls._name} is a view and its base or another view of its base has "
-                    "been modified inplace. This view is the output of a function that returns multiple "
-                    "views. Such functions do not allow the output views to be modified inplace. You should "
-                    "replace the inplace operation by an out-of-place one.")
     prev = grad_state.enabled
     grad_state.enabled = True
     try:
@@ -458,7 +581,7 @@ def refresh_view(t):
         grad_state.enabled = prev
     old, old_nr = t._node, t._output_nr
     t._node, t._output_nr = fresh._node, fresh._output_nr
-    t._rg = fresh._rg
+    t._rg = fresh._rg or t._own_rg
     t._view_ver = t._vc[0]
     if t._retains_grad:
         _move_retain(t, old, old_nr)
@@ -480,35 +603,17 @@ def _move_retain(t, old_node, old_nr):
 
 # ---- in-place writes --------------------------------------------------------------
 
-def _check_not_multi_output_view(t, op_name):
-    """PyTorch refuses in-place writes (recorded in the graph) to views that come
-    from an op returning several views (split, chunk, unbind), or to views of them."""
-    v = t
-    while v._base is not None and v._view_of is not None:
-        src, cls, attrs = v._view_of
-        if cls is _Piece:
-            op_cls, _, i = attrs
-            raise RuntimeError(f"{op_name}: Output {i} of {op_cls._name} is a view and is being modified "
-                               "inplace. This view is the output of a function that returns multiple views. "
-                               "Such functions do not allow the output views to be modified inplace. You "
-                               "should replace the inplace operation by an out-of-place one.")
-        v = src
-
-
 def check_inplace(t, op_name, written=None):
     """Raise before anything changes if `t` may not be written in place;
     `written`: the part of t's array written, when not all of it (x[0] = v)."""
     if grad_state.enabled:
-        if t._node is None and t._rg:
-            # a leaf, also when it is a view (x = base.reshape(2, 2).requires_grad_())
-            raise RuntimeError(f"{op_name}: a {'view of a ' if t._base is not None else ''}leaf Variable "
-                               "that requires grad is being used in an in-place operation.")
         b = t._base
-        if b is not None and b._node is None and b._rg:
-            raise RuntimeError(f"{op_name}: a view of a leaf Variable that requires grad is being "
-                               "used in an in-place operation.")
-        if b is not None and t._rg:
-            _check_not_multi_output_view(t, op_name)
+        if b is not None:
+            if t._rg:
+                _check_view_inplace(t, b, op_name)
+        elif t._node is None and t._rg:
+            raise RuntimeError(f"{op_name}: a leaf Variable that requires grad is being used in an in-place "
+                               "operation.")
     d = t._data if written is None else written
     if 0 in d.strides and d.size and any(s == 0 and n > 1 for s, n in zip(d.strides, d.shape)):
         raise RuntimeError(f"{op_name}: unsupported operation: more than one element of the written-to "
@@ -519,11 +624,26 @@ def check_inplace(t, op_name, written=None):
                            "from_numpy); clone() the tensor before writing to it in place.")
 
 
+def _check_view_inplace(t, b, op_name):
+    """check_inplace for a view requiring grad, in PyTorch's order."""
+    err = view_meta_error(t, op_name)
+    if err is not None:
+        raise err
+    if b._node is None:
+        raise RuntimeError(f"{op_name}: a view of a leaf Variable that requires grad is being used in an "
+                           "in-place operation.")
+    if t._node is None and (t._vc[0] == t._view_ver or view_node(t) is None):
+        raise RuntimeError(f"{op_name}: a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+
+
 def commit_inplace(t, res, op_name):
     """Write the out-of-place result `res` into `t` and give `t` its history."""
     if res._rg and t._base is not None and not t._rg:
-        # recorded through a view that had no history: the multi-output rule still holds
-        _check_not_multi_output_view(t, op_name)
+        # recorded through a view that had no history: it must be one PyTorch can rebase
+        err = view_meta_error(t, op_name)
+        if err is not None:
+            raise err
     d = res._data
     if d.shape != t._data.shape:
         raise RuntimeError(f"{op_name}: output with shape {list(t.shape)} doesn't match the "
@@ -558,12 +678,14 @@ def rebase_history(t, node, output_nr, saves_result=False, view_input=0):
     of node t was (built-in in-place ops: 0; a custom Function may write any
     of its tensor arguments)."""
     if t._base is None:
-        old, old_nr = t._node, t._output_nr
+        old, old_nr, had_rg = t._node, t._output_nr, t._rg
         t._node, t._output_nr, t._rg = node, output_nr, True
         if saves_result:
             node._result, node._result_vc, node._result_ver = t._data, t._vc, t._vc[0]
         if t._retains_grad:
             _move_retain(t, old, old_nr)
+        if not had_rg and t._views is not None:
+            views_follow_base(t)
         return
     base = t._base
     cs = CopySlices.__new__(CopySlices)
@@ -587,18 +709,14 @@ def rebase_history(t, node, output_nr, saves_result=False, view_input=0):
     # ops replay on them as views (NumPy's reshape of an F-ordered array copies)
     cs.order = "F" if bd.flags.f_contiguous and not bd.flags.c_contiguous else "C"
     cs._backend = base._backend
-    old, old_nr = base._node, base._output_nr
+    old, old_nr, had_rg = base._node, base._output_nr, base._rg
     base._node, base._output_nr, base._rg = cs, 0, True
     if base._retains_grad:
         _move_retain(base, old, old_nr)
+    if not had_rg and base._views is not None:
+        # its other views (and those t was taken from: x in x[1:].add_(v)) now require grad
+        views_follow_base(base)
     refresh_view(t)
-    # the views t was taken from (x in x[1:].add_(v)) take the base's new history
-    # too: a view of a tensor without grad may just have gained one
-    src = t._view_of[0] if t._view_of is not None else None
-    while src is not None and src._base is not None:
-        if not src._rg:
-            refresh_view(src)
-        src = src._view_of[0] if src._view_of is not None else None
 
 
 def saved_output(node, data, output_nr):
