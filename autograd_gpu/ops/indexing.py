@@ -2,6 +2,8 @@
 give copies) and `t[idx] = v` (an in-place op). The gradient of an index
 scatters back into zeros, summing repeated positions."""
 import operator
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -119,8 +121,14 @@ def _array_index(a, bk, host):
 
 
 def _warn_uint8():
+    level, f = 1, sys._getframe()           # point at the first caller outside the package
+    while f is not None and f.f_code.co_filename.startswith(_PACKAGE_DIR):
+        level, f = level + 1, f.f_back
     warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool instead.",
-                  UserWarning, stacklevel=5)
+                  UserWarning, stacklevel=level)
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _dims_of(c):
