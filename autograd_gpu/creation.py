@@ -298,16 +298,35 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         raise RuntimeError(f"arange: unsupported range: {start} -> {end} (step {step})")
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
-    if (end - start) * step < 0 and end != start:
-        raise RuntimeError(f"arange: upper bound and larger bound inconsistent with step sign "
-                           f"(start={start}, end={end}, step={step})")
     dt = _dtype.as_dtype(dtype, "arange")
     if dt is None:
         dt = _dtype.float32 if any(isinstance(v, float) for v in vals) else _dtype.int64
+    if dt is _dtype.bool_:
+        raise NotImplementedError("arange: not implemented for 'Bool'")
+    if dt.is_floating_point:
+        n = _arange_length(start, end, step)
+        make = lambda: (bk.xp.arange(n, dtype=np.float64) * step + start).astype(dt.np)      # noqa: E731
+    else:
+        # As PyTorch: an integer range steps from int(start) by int(step), in int64 (exact past
+        # 2**53); int64 also takes its length from the truncated bounds, other ints from the given ones
+        istart, istep = int(start), int(step)
+        if dt is _dtype.int64:
+            if istep == 0:
+                raise ValueError(f"arange: step {step} truncates to 0 for dtype int64 (step must be nonzero)")
+            start, end, step = istart, int(end), istep
+        n = _arange_length(start, end, step)
+        make = lambda: (bk.xp.arange(n, dtype=np.int64) * istep + istart).astype(dt.np)      # noqa: E731
     bk = _backend_for(device)
-    n = max(0, math.ceil((end - start) / step))
-    data = _alloc("arange", (n,), lambda: (bk.xp.arange(n, dtype=np.float64) * step + start).astype(dt.np))
-    return _finish(data, bk, requires_grad, "arange")
+    return _finish(_alloc("arange", (n,), make), bk, requires_grad, "arange")
+
+
+def _arange_length(start, end, step):
+    if (end - start) * step < 0 and end != start:
+        raise RuntimeError(f"arange: upper bound and lower bound inconsistent with step sign "
+                           f"(start={start}, end={end}, step={step})")
+    if all(type(v) is int for v in (start, end, step)):
+        return max(0, -((start - end) // step))          # exact ceil for ints of any size
+    return max(0, math.ceil((end - start) / step))
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):

@@ -739,18 +739,29 @@ def test_bug_div_zero_dim_wider_int_wraps(torch):
         check(torch, lambda m: m.tensor(v, dtype=getattr(m, a)) / m.tensor([1, 3], dtype=getattr(m, b)))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: arange with a fractional start/step and an integer dtype: "
-                   "arange(0.5, 5, 1.5, dtype=int32) is [0, 2, 3] here, [0, 1, 2] in PyTorch (which casts "
-                   "start and step to the integer type before stepping)")
+# Bug (fixed): arange with a fractional start/step and an integer dtype: arange(0.5, 5, 1.5,
+# dtype=int32) is [0, 2, 3] here, [0, 1, 2] in PyTorch (which casts start and step to the integer type
+# before stepping)
 def test_bug_arange_fractional_step_integer_dtype(torch):
     check(torch, lambda m: m.arange(0.5, 5, 1.5, dtype=m.int32))
     check(torch, lambda m: m.arange(5, -3.5, -1.25, dtype=m.int16))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: arange computes int64 ranges through float64 and loses exactness "
-                   "past 2**53: arange(2**53, 2**53 + 4) is [..992, ..992, ..994, ..996] here, exact in PyTorch")
+# Bug (fixed): arange computes int64 ranges through float64 and loses exactness past 2**53:
+# arange(2**53, 2**53 + 4) is [..992, ..992, ..994, ..996] here, exact in PyTorch
 def test_bug_arange_large_int64_inexact(torch):
     check(torch, lambda m: m.arange(2 ** 53, 2 ** 53 + 4))
+
+
+@pytest.mark.parametrize("args", [(0.5, 5, 1.5, "int32"), (-0.5, 3, 1, "int64"), (0.9, -0.5, -1, "int64"),
+                                  (1.5, 0.9, 1, "int64"), (0, 5, 0.5, "int64"), (0, 5, 0.5, "int32"),
+                                  (0, 2 ** 40, 2 ** 38, "int32"), (3, -1, -1, "uint8"), (0.0, 3.0, 1.0, "uint8"),
+                                  (0, 3, 1, "bool"), (2 ** 62, 2 ** 63 - 1, 2 ** 61, None), (1, 10, 3, None)])
+def test_arange_integer_dtypes_truncate_like_torch(torch, args):
+    """An integer arange steps from int(start) by int(step); int64 also sizes itself from the
+    truncated bounds (a step truncated to 0 is refused), the narrower ints from the given ones."""
+    *bounds, dt = args
+    check(torch, lambda m: m.arange(*bounds, dtype=lib_dtype(m, dt)), str(args), permissive=False)
 
 
 @pytest.mark.xfail(strict=True, reason="BUG: a Python int outside the tensor's integer dtype range raises "
