@@ -586,8 +586,6 @@ def test_reduction_dtype_dims_keepdim(red, a, shape, dims, keepdim, seed):
 @pytest.mark.parametrize("a", DTYPES)
 def test_reduction_dtype_argument(torch, red, a):
     for dt in DTYPES:
-        if red == "prod" and dt in INTS + ["bool"] and dt != "int64":
-            continue                            # prod(dtype=<int other than int64>): see the xfail below
         check(torch, lambda m: getattr(mk(m, a, (2, 3)), red)(dtype=getattr(m, dt)), f"{red} {a} dtype={dt}")
         check(torch, lambda m: getattr(mk(m, a, (2, 3)), red)(1, dtype=getattr(m, dt)), f"{red}(1) {a} dtype={dt}")
         check(torch, lambda m: getattr(m, red)(mk(m, a, (2, 3)), 0, True, dtype=getattr(m, dt)),
@@ -789,8 +787,8 @@ def test_bug_int_pow_negative_tensor_exponent(torch):
     check(torch, lambda m: 2 ** m.tensor([-1, 0, 3]))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: prod(dtype=...) ignores an integer/bool dtype other than int64: "
-                   "tensor([2.5, 2.5]).prod(dtype=int32) is int64 here, int32 in PyTorch (uint8 values differ too)")
+# Bug (fixed): prod(dtype=...) ignores an integer/bool dtype other than int64: tensor([2.5,
+# 2.5]).prod(dtype=int32) is int64 here, int32 in PyTorch (uint8 values differ too)
 def test_bug_prod_dtype_argument_ignored(torch):
     check(torch, lambda m: m.tensor([2.5, 2.5]).prod(dtype=m.int32))
     check(torch, lambda m: m.tensor([[7, 200]], dtype=m.uint8).prod(1, dtype=m.uint8))
@@ -803,8 +801,8 @@ def test_bug_norm_single_element_overflow(torch):
     check(torch, lambda m: m.tensor(1e-30).norm())
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: float16 norm/std/mean(dtype=float16) accumulate in float16 and "
-                   "overflow: tensor([300., 400.], float16).norm() is inf here, 500 in PyTorch (float32 opmath)")
+# Bug (fixed): float16 norm/std/mean(dtype=float16) accumulate in float16 and overflow: tensor([300.,
+# 400.], float16).norm() is inf here, 500 in PyTorch (float32 opmath)
 def test_bug_float16_reductions_overflow(torch):
     check(torch, lambda m: m.tensor([300.0, 400.0], dtype=m.float16).norm())
     check(torch, lambda m: m.tensor([0.0, 1000.0], dtype=m.float16).std())
@@ -830,9 +828,9 @@ def test_bug_sign_of_bool(torch):
     check(torch, lambda m: m.tensor([True, False]).sign())
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: pow with exponent 0.5 at -0.0/-inf follows sqrt, not IEEE pow, in "
-                   "the tensor-exponent and float16 paths: tensor([-inf]) ** tensor([0.5]) is nan here, inf in "
-                   "PyTorch; tensor([-0.], float16) ** -0.5 is -inf here, inf in PyTorch")
+# Bug (fixed): pow with exponent 0.5 at -0.0/-inf follows sqrt, not IEEE pow, in the tensor-exponent
+# and float16 paths: tensor([-inf]) ** tensor([0.5]) is nan here, inf in PyTorch; tensor([-0.],
+# float16) ** -0.5 is -inf here, inf in PyTorch
 def test_bug_pow_half_at_negative_zero_and_inf(torch):
     check(torch, lambda m: m.tensor([-INF, -0.0]) ** m.tensor([0.5, 0.5]))
     check(torch, lambda m: m.tensor([-0.0, -INF], dtype=m.float16) ** -0.5)

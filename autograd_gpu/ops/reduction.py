@@ -94,11 +94,14 @@ class Prod(Reduction):
     save_inputs = (0,)
     save_result = True      # unused by our formula, but saved as PyTorch does: the same version errors
 
-    def forward(self, x, axis, keepdim):
+    def forward(self, x, axis, keepdim, keep_dtype=False):
         self._set(x, None if axis is None else (axis,), keepdim)
-        if x.dtype.kind in "biu":
-            x = x.astype(_int64)
-        return P.prod(x, axis, keepdim)
+        if x.dtype.kind not in "biu":
+            return P.prod(x, axis, keepdim)
+        # integers multiply as int64 (PyTorch's default); prod(dtype=) keeps x's (already cast)
+        # dtype: wrapping after an int64 product is the same as wrapping in the narrower type
+        r = P.prod(x.astype(_int64), axis, keepdim)
+        return r.astype(x.dtype) if keep_dtype else r
 
     def backward(self, g, x, y):
         # PyTorch's prod_backward: result / input without zeros; else the product
@@ -139,6 +142,8 @@ class Var(Reduction):
         self._set(x, axes, keepdim)
         self.correction = correction
         xf = as_float(x)
+        if xf.dtype == np.float16:             # PyTorch's half opmath: float32, and std's root before the cast
+            return P.var(xf.astype(np.float32), axes, keepdim, correction), xf.dtype
         v = P.var(xf, axes, keepdim, correction)
         if type(xf) is np.ndarray and xf.dtype == np.float32 and np.isinf(v).any() and np.isfinite(xf).all():
             # squared deviations past float32's range (|d| > 1.8e19): PyTorch's
@@ -296,7 +301,12 @@ class Norm(Reduction):
     def forward(self, x, p, axes, keepdim):
         self._set(x, axes, keepdim)
         self.p = p
-        a = P.abs(as_float(x))
+        xf = as_float(x)
+        if xf.dtype == np.float16:             # PyTorch's half opmath: squares and sums in float32
+            return self._norm(P.abs(xf.astype(np.float32)), p, axes, keepdim).astype(np.float16)
+        return self._norm(P.abs(xf), p, axes, keepdim)
+
+    def _norm(self, a, p, axes, keepdim):
         if p != 0 and self.count() == 1:
             # one element: its absolute value, exactly (PyTorch's too; x * x would overflow at 1e30)
             return P.sum(a, self.axes, keepdim)
@@ -379,10 +389,11 @@ def _cast(x, dtype, op_name, floating_only=False):
 
 def prod(x, dim=None, keepdim=False, dtype=None):
     x = _cast(x, dtype, "prod")
+    keep_dtype = dtype is not None
     if dim is None:
-        return Prod.apply1(x, None, keepdim)
+        return Prod.apply1(x, None, keepdim, keep_dtype)
     axis = wrap_dim(dim, x.ndim, "prod")           # checked on 0-d tensors too
-    return ProdDim.apply1(x, axis if x.ndim else None, keepdim)
+    return ProdDim.apply1(x, axis if x.ndim else None, keepdim, keep_dtype)
 
 
 def _correction(op_name, unbiased, correction):
