@@ -240,8 +240,8 @@ SHAPES = [((6,), (6,)), ((6,), ()), ((), (6,)), ((2, 3), (3,)), ((3, 1), (1, 2))
 
 def operand(lib, dt, shape, pos, exponent=False):
     vals = VALS[dt]
-    if exponent and dt in INTS:           # integers to non-negative powers only (negative: see the xfail)
-        vals = [0, 1, 2, 3, 1, 2]
+    if exponent and dt in INTS:           # small powers (no int64 overflow), negatives where signed
+        vals = [0, 1, 2, 3, 1, 2] if dt == "uint8" else [0, -1, 2, 3, -2, 2]
     n = int(np.prod(shape)) if shape else 1
     v = [vals[(pos + i) % len(vals)] for i in range(n)]
     return lib.tensor(v if shape else v[0], dtype=getattr(lib, dt)).reshape(shape)
@@ -311,10 +311,6 @@ def test_scalar_promotion_and_values(torch, a):
                 continue
             if a == "uint8" and type(s) is int and s < 0 and not name.startswith("pow"):
                 continue                 # out-of-range int scalar: see test_bug_int_scalar_out_of_dtype_range_raises
-            if name == "rpow" and a in INTS + ["bool"] and type(s) in (int, bool):
-                x_vals = VALS[a]
-                if any(v < 0 for v in x_vals):
-                    continue             # int ** negative int: see the xfail below
             if name in ("ag_add", "ag_mul"):
                 fn = lambda m, s=s, name=name: getattr(m, name[3:])(mk(m, a), s)       # noqa: E731
             else:
@@ -779,9 +775,9 @@ def test_bug_float16_tensor_with_large_python_float(torch):
     check(torch, lambda m: m.tensor([1000.0], dtype=m.float16) / 1e10)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: integer pow with a tensor exponent holding negatives raises "
-                   "'Integers to negative integer powers are not allowed'; PyTorch only refuses a negative "
-                   "*Python-number* exponent: tensor([2]) ** tensor([-1]) is [0] and 2 ** tensor([-1]) is [0]")
+# Bug (fixed): integer pow with a tensor exponent holding negatives raises 'Integers to negative
+# integer powers are not allowed'; PyTorch only refuses a negative *Python-number* exponent:
+# tensor([2]) ** tensor([-1]) is [0] and 2 ** tensor([-1]) is [0]
 def test_bug_int_pow_negative_tensor_exponent(torch):
     check(torch, lambda m: m.tensor([2, -1, 1]) ** m.tensor([-1, -1, -2]))
     check(torch, lambda m: 2 ** m.tensor([-1, 0, 3]))

@@ -124,9 +124,23 @@ def _sigmoid(x):
     return np.reciprocal(e, out=e)
 
 
+def _int_power(a, e):
+    """Integer a ** e where a tensor exponent may hold negatives: PyTorch's integer
+    pow gives 1 for a base of 1, +-1 for -1, and 0 otherwise (NumPy refuses).
+    A negative Python exponent is still refused, as in PyTorch."""
+    if type(e) is not np.ndarray or e.dtype.kind != "i" or not (e < 0).any():
+        return np.power(a, e)
+    neg = e < 0
+    r = np.power(a, np.where(neg, 0, e))
+    at_neg = np.where(a == 1, 1, np.where(a == -1, 1 - 2 * (e & 1), 0))
+    return np.where(neg, at_neg, r).astype(r.dtype, copy=False)
+
+
 def _pow(a, b):
     # PyTorch's pow_tensor_scalar: common Python exponents by multiplication or
     # sqrt (as the CUDA kernel pow_scalar does)
+    if a.dtype.kind in "iu":
+        return _int_power(a, b)
     if type(b) is not float and type(b) is not int or a.dtype.kind != "f":
         return np.power(a, b)
     if a.dtype.char == "e":
@@ -180,7 +194,8 @@ rsub = _prim("rsub", lambda x, s: np.subtract(s, x), lambda x, s: s - x)        
 mul = _prim("mul", np.multiply, lambda a, b: a * b)
 div = _prim("div", np.true_divide, lambda a, b: a / b)
 pow = _prim("pow", _pow, lambda a, b: a ** b)
-rpow = _prim("rpow", lambda e, base: np.power(base, e), lambda e, base: base ** e)
+rpow = _prim("rpow", lambda e, base: _int_power(np.asarray(base, e.dtype), e) if e.dtype.kind in "iu"
+             else np.power(base, e), lambda e, base: base ** e)
 maximum = _prim("maximum", np.maximum, lambda a, b: _ag.maximum(a, b))
 minimum = _prim("minimum", np.minimum, lambda a, b: _ag.minimum(a, b))
 add_scaled = _prim("add_scaled", lambda a, b, alpha: a + b * alpha, lambda a, b, alpha: a + b * alpha)
