@@ -139,17 +139,15 @@ def _int_power(a, e):
 def _pow(a, b):
     # PyTorch's pow_tensor_scalar: common Python exponents by multiplication or
     # sqrt (as the CUDA kernel pow_scalar does)
-    if a.dtype.kind in "iu":
-        return _int_power(a, b)
     if type(b) is not float and type(b) is not int or a.dtype.kind != "f":
-        return np.power(a, b)
+        return _int_power(a, b) if a.dtype.kind in "iu" else np.power(a, b)
+    if b == 2:
+        return np.square(a)
     if a.dtype.char == "e":
         # PyTorch's CPU takes half powers in float32 by pow itself, no shortcuts (-0 ** 0.5
         # is 0, -inf ** 0.5 inf); a full exponent array keeps NumPy off its scalar-0.5 sqrt
         a32 = a.astype(np.float32)
         return np.power(a32, np.full_like(a32, b)).astype(np.float16)
-    if b == 2:
-        return np.square(a)
     if b == 3:
         return a * a * a
     if b == 0.5:
