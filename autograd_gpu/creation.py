@@ -134,7 +134,10 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         npd = dt.np if dt is not None else carried.np if carried is not None else _infer_python_dtype(a)
         if dt is None and a.dtype == np.uint64:     # Python ints past int64 (NumPy made them uint64)
             raise ValueError("tensor(): Overflow when unpacking long (integer too large for int64)")
-    _check_fits_array(a, npd, "tensor")
+    if isinstance(data, (np.ndarray, np.generic)):
+        a = _cast_array_like_torch(a, npd)
+    else:
+        _check_fits_array(a, npd, "tensor")
     a = np.array(a, dtype=npd, copy=True)
     return _finish(backend.from_host(a), backend, requires_grad, "tensor")
 
@@ -146,12 +149,25 @@ def _supported(np_dtype, op_name):
         raise TypeError(f"{op_name}(): {e}") from None
 
 
+def _cast_array_like_torch(a, np_dtype):
+    """An array's values are converted as PyTorch converts them (no range check:
+    floats truncate, ints wrap: array([-300.]) into uint8 is 212), except that NaN
+    and inf into an integer type are refused rather than stored as garbage."""
+    if np_dtype.kind in "iu" and a.dtype.kind == "f" and a.size:
+        if not np.isfinite(a).all():
+            raise RuntimeError(f"tensor(): value cannot be converted to type {np.dtype(np_dtype)} without overflow")
+        return np.trunc(a).astype(np.int64)
+    return a
+
+
 def _check_fits_array(a, np_dtype, op_name):
     """Values stored into an integer dtype must be representable (PyTorch refuses
-    NaN, inf and out-of-range values rather than store garbage)."""
+    NaN, inf and out-of-range values rather than store garbage; an unsigned type
+    takes negative ints down to -max, wrapped, as check_fits)."""
     if np_dtype.kind in "iu" and a.dtype.kind in "iuf" and a.size:
         info = np.iinfo(np_dtype)
-        if not (np.all(a >= info.min) and np.all(a <= info.max)):   # (False with NaN)
+        lo = -info.max if np_dtype.kind == "u" and a.dtype.kind in "iu" else info.min
+        if not (np.all(a >= lo) and np.all(a <= info.max)):   # (False with NaN)
             raise RuntimeError(f"{op_name}(): value cannot be converted to type {np.dtype(np_dtype)} "
                                f"without overflow")
 
@@ -262,7 +278,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
         if k is None:
             raise TypeError(f"full(): fill_value must be a number, not {type(fill_value).__name__}")
         dt = (_dtype.bool_, _dtype.int64, _dtype.float32)[k]
-    check_fits(fill_value, dt.np, "full")
+    fill_value = check_fits(fill_value, dt.np, "full")
     bk = _backend_for(device)
     data = _alloc("full", shape, lambda: bk.xp.full(shape, fill_value, dtype=dt.np))
     return _finish(data, bk, requires_grad, "full")
@@ -400,9 +416,10 @@ def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
     return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
 
 
-def scalar_tensor(value, like, float_default=False):
+def scalar_tensor(value, like, float_default=False, op_name=None):
     """A 0-d tensor for Python number `value` as an operand next to `like`: it
-    takes like's dtype unless it is of a higher category (PyTorch's wrapped numbers)."""
+    takes like's dtype unless it is of a higher category (PyTorch's wrapped numbers).
+    With `op_name`, an int that does not fit like's integer type is refused."""
     k = _dtype.scalar_kind(value)
     if k is None:
         raise TypeError(f"expected a number, got {type(value).__name__}")
@@ -411,6 +428,11 @@ def scalar_tensor(value, like, float_default=False):
         dt = ld
     else:
         dt = (_dtype.bool_, _dtype.int64, _dtype.float32)[k]
+    if not dt.is_floating_point and op_name is not None:
+        from .ops._util import check_fits
+        value = check_fits(value, dt.np, op_name)    # (uint8 takes -1 as 255, as PyTorch)
+    elif dt.kind == 1 and not np.iinfo(dt.np).min <= value <= np.iinfo(dt.np).max:
+        dt = _dtype.int64                              # (300 / uint8: the division is in float anyway)
     bk = like._backend
     return Tensor._make(bk.from_host(np.asarray(value, dtype=dt.np)), bk)
 

@@ -677,18 +677,17 @@ def test_known_difference_complex_value(torch):
     assert run(put(0, 1j), ag) == Raised(TypeError())
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (ops/_util.py check_fits, not indexing's; the same as "
-                   "test_tensor_api_differential's test_bug_negative_into_uint8): x[0] = -1 into a uint8 tensor raises "
-                   "'value -1 cannot be converted to type uint8 without overflow'; PyTorch accepts -255..-1 and wraps "
-                   "(x[0] is 255)")
+# BUG (ops/_util.py check_fits, not indexing's; the same as test_tensor_api_differential's
+# test_bug_negative_into_uint8): x[0] = -1 into a uint8 tensor raises 'value -1 cannot be converted to
+# type uint8 without overflow'; PyTorch accepts -255..-1 and wraps (x[0] is 255)
 def test_bug_setitem_negative_int_into_uint8(torch):
     for idx in (0, [0], lambda L: X(L) < 5):
         check(torch, put(idx, -1, dtype="uint8"))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (ops/_util.py check_fits, which checks only integer dtypes; fill_ and "
-                   "full have it too): x[0] = 1e300 into a float32 tensor writes inf; PyTorch raises RuntimeError "
-                   "'value cannot be converted to type float without overflow' (float16 setitem writes inf on both)")
+# BUG (ops/_util.py check_fits, which checks only integer dtypes; fill_ and full have it too): x[0] =
+# 1e300 into a float32 tensor writes inf; PyTorch raises RuntimeError 'value cannot be converted to
+# type float without overflow' (float16 setitem writes inf on both)
 def test_bug_setitem_float_past_float32_range(torch):
     for idx in (0, [0], lambda L: X(L) < 5):
         check(torch, put(idx, 1e300, dtype="float32"))

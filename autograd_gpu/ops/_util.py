@@ -1,4 +1,6 @@
 """Argument handling shared by the op families: dims, Python scalars, dtypes."""
+import math
+
 import numpy as np
 
 from .. import _dtype
@@ -55,14 +57,46 @@ def int_arg(v, op_name, arg, expected="int"):
 
 
 def check_fits(v, np_dtype, op_name):
-    """A number written into an integer tensor must be representable there:
-    PyTorch refuses NaN, inf and out-of-range ints ("value cannot be converted
-    to type ... without overflow") rather than store garbage."""
-    if np_dtype.kind in "iu" and type(v) is not bool:
+    """A number written into a tensor (fill_, full, setitem, clamp bounds) must fit
+    its dtype: PyTorch refuses NaN, inf and out-of-range values in integer types and
+    finite values past a float type's range ("value cannot be converted to type ...
+    without overflow"), where NumPy would store garbage or inf. As in PyTorch, an
+    unsigned type takes negative ints down to -max, wrapped (-1 into uint8 is 255).
+    Returns the value to write."""
+    if type(v) is bool:
+        return v
+    k = np_dtype.kind
+    if k in "iu":
         info = np.iinfo(np_dtype)
-        if not info.min <= v <= info.max:        # (False for NaN)
+        lo = -info.max if k == "u" and type(v) is int else info.min
+        if not lo <= v <= info.max:        # (False for NaN)
             raise RuntimeError(f"{op_name}: value {v} cannot be converted to type {np_dtype} without overflow")
+        return v + info.max + 1 if v < 0 and k == "u" else v
+    if k == "f" and abs(v) > np.finfo(np_dtype).max and abs(v) != math.inf:
+        raise RuntimeError(f"{op_name}: value {v} cannot be converted to type {np_dtype} without overflow")
     return v
+
+
+def wrap_int(s, np_dtype):
+    """A Python int next to an integer tensor computes in the tensor's type; PyTorch
+    wraps one outside that type's range (uint8 + -1 adds 255, int8 * 300 multiplies
+    by 44), where NumPy refuses it."""
+    bits = np_dtype.itemsize * 8
+    s &= (1 << bits) - 1
+    return s - (1 << bits) if np_dtype.kind == "i" and s >> (bits - 1) else s
+
+
+def scalar_op(prim, x, s):
+    """prim(x, s) for Python number s and an array x that is neither float32 nor
+    float64, typed as PyTorch: float16 computes in float32 (so the scalar is not
+    first rounded to half: zeros(1, float16) * 1e10 is 0, not nan), an int or bool x
+    is promoted by a float (or int) s, and an int s is wrapped into x's int type."""
+    if x.dtype.kind == "f":
+        return prim(x.astype(_float32), s).astype(x.dtype)
+    x = promote_for_scalar(x, s)
+    if type(s) is int and x.dtype.kind in "iu":
+        s = wrap_int(s, x.dtype)
+    return prim(x, s)
 
 
 def promote_for_scalar(x, s):

@@ -11,7 +11,7 @@ from .._dtype import result_type_of
 from ..autograd.op import Op
 from ..tensor import Tensor
 from . import prims as P
-from ._util import number, promote_for_scalar, as_float
+from ._util import number, promote_for_scalar, as_float, scalar_op
 
 _float32 = np.dtype(np.float32)
 
@@ -129,7 +129,9 @@ class AddScalar(Op):
     exact_grads = True
 
     def forward(self, x, s):
-        return P.add(x if x.dtype.kind == "f" else promote_for_scalar(x, s), s)
+        if x.dtype.char in "fd":
+            return P.add(x, s)
+        return scalar_op(P.add, x, s)
 
     def backward(self, g):
         return g
@@ -140,7 +142,9 @@ class SubScalar(Op):
     exact_grads = True
 
     def forward(self, x, s):
-        return P.sub(x if x.dtype.kind == "f" else promote_for_scalar(x, s), s)
+        if x.dtype.char in "fd":
+            return P.sub(x, s)
+        return scalar_op(P.sub, x, s)
 
     def backward(self, g):
         return g
@@ -151,7 +155,9 @@ class RsubScalar(Op):                    # s - x
     exact_grads = True
 
     def forward(self, x, s):
-        return P.rsub(x if x.dtype.kind == "f" else promote_for_scalar(x, s), s)
+        if x.dtype.char in "fd":
+            return P.rsub(x, s)
+        return scalar_op(P.rsub, x, s)
 
     def backward(self, g):
         return -g
@@ -163,7 +169,9 @@ class MulScalar(Op):
 
     def forward(self, x, s):
         self.s = s
-        return P.mul(x if x.dtype.kind == "f" else promote_for_scalar(x, s), s)
+        if x.dtype.char in "fd":
+            return P.mul(x, s)
+        return scalar_op(P.mul, x, s)
 
     def backward(self, g):
         return g * self.s
@@ -175,7 +183,9 @@ class DivScalar(Op):
 
     def forward(self, x, s):
         self.s = s
-        return P.div(x if x.dtype.kind == "f" else as_float(x), s)
+        if x.dtype.char in "fd":
+            return P.div(x, s)
+        return scalar_op(P.div, x, s) if x.dtype.kind == "f" else P.div(as_float(x), s)
 
     def backward(self, g):
         return g / self.s
@@ -206,7 +216,9 @@ class RpowScalar(Op):                    # base ** x
 
     def forward(self, x, base):
         self.base = base
-        return P.rpow(x if x.dtype.kind == "f" else promote_for_scalar(x, base), base)
+        if x.dtype.char in "fd":
+            return P.rpow(x, base)
+        return scalar_op(P.rpow, x, base)          # ((-1) ** uint8 tensor: 255 ** x, as PyTorch)
 
     def backward(self, g, x, y):
         if self.base == 0:               # pow_backward_exponent: 0 where exponent >= 0

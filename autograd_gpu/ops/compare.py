@@ -4,7 +4,7 @@ import numpy as np
 from ..autograd.op import device_mismatch, promote_arrays, _as_array
 from ..tensor import Tensor
 from . import prims as P
-from ._util import number, promote_for_scalar
+from ._util import number, promote_for_scalar, wrap_int
 
 
 def _bool(x, arr):
@@ -21,6 +21,8 @@ def _compare(prim, op_name):
                 da, db = promote_arrays(a, b)
         else:
             da, db = a._data, number(b, op_name)
+            if type(db) is int and da.dtype.kind in "iu":
+                db = wrap_int(db, da.dtype)          # in the tensor's type, as PyTorch (uint8 == 256: == 0)
         try:
             return _bool(a, prim(da, db))
         except ValueError as e:

@@ -464,8 +464,8 @@ def _value_tensor(x, value):
     t = type(value)
     if t is int and not -2 ** 63 <= value < 2 ** 63:
         raise ValueError("setitem: Overflow when unpacking long long")     # (PyTorch's, whatever x's dtype)
-    if t is int or t is float:
-        check_fits(value, x._data.dtype, "setitem")   # NaN into an integer tensor: PyTorch refuses
+    if (t is int or t is float) and x._data.dtype != np.float16:     # (PyTorch writes inf into float16)
+        value = check_fits(value, x._data.dtype, "setitem")   # NaN into an int tensor: refused; -1 into uint8: 255
     elif isinstance(value, (complex, np.complexfloating)):
         raise TypeError(f"setitem: can't assign a {t.__name__} to a {x.dtype.libtorch} tensor: complex numbers "
                         "are not supported")

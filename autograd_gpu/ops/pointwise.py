@@ -9,7 +9,7 @@ from ..autograd.grad_mode import state as grad_state
 from ..autograd.op import Op
 from ..tensor import Tensor
 from . import prims as P
-from ._util import number, promote_for_scalar
+from ._util import number, promote_for_scalar, check_fits
 
 
 class Unary(Op):
@@ -141,7 +141,15 @@ def clamp(x, min=None, max=None):
         return ClampTensor.applyN(_promoted_all((x, lo, hi)))
     lo = None if min is None else number(min, "clamp", "min")
     hi = None if max is None else number(max, "clamp", "max")
+    if x._data.dtype.char not in "fd":         # bounds must fit x's type (PyTorch: uint8 takes -1 as 255)
+        lo, hi = (_bound_in(x._data.dtype, v) for v in (lo, hi))
     return Clamp.apply1(x, lo, hi)
+
+
+def _bound_in(np_dtype, v):
+    if v is None or (type(v) is float and np_dtype.kind != "f"):
+        return v                               # (a float bound promotes an integer x to float32)
+    return check_fits(v, np_dtype, "clamp")
 
 
 def _tensor_bounds(x, min, max):
@@ -223,8 +231,8 @@ def where(condition, input=None, other=None):
         a = scalar_tensor(number(input, "where", "input"), like, float_default=True)
         b = scalar_tensor(number(other, "where", "other"), like, float_default=True)
     else:
-        a = input if isinstance(input, Tensor) else scalar_tensor(number(input, "where", "input"), like)
-        b = other if isinstance(other, Tensor) else scalar_tensor(number(other, "where", "other"), like)
+        a = input if isinstance(input, Tensor) else scalar_tensor(number(input, "where", "input"), like, op_name="where")
+        b = other if isinstance(other, Tensor) else scalar_tensor(number(other, "where", "other"), like, op_name="where")
     if condition._backend is not a._backend:
         from ..autograd.op import device_mismatch
         raise device_mismatch("where", condition, a)
