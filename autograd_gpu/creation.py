@@ -81,7 +81,17 @@ def _python_to_array(data, has_tensors):
             raise ValueError("tensor(): Overflow when unpacking long (integer too large for int64)")
         raise TypeError(f"tensor(): could not convert elements of type {bad}; expected numbers or "
                         f"nested lists of equal length")
+    if a.dtype == np.float64 and a.size and np.abs(a).max() >= 2.0 ** 63 and _ints_past_int64(data):
+        # ints past int64 beside int64 ones: NumPy goes to float64, PyTorch refuses
+        raise ValueError("tensor(): Overflow when unpacking long (integer too large for int64)")
     return a
+
+
+def _ints_past_int64(data):
+    """Only ints (no float makes the data floating), one of them past int64."""
+    items = list(_flat(data))
+    return all(type(x) is not float for x in items) and any(
+        type(x) is int and not -2 ** 63 <= x < 2 ** 63 for x in items)
 
 
 def _flat(data):

@@ -848,6 +848,14 @@ def test_bug_tensor_of_int_past_int64_exception_type(torch):
     check(torch, lambda m: m.tensor(2 ** 63), permissive=False)
 
 
+# Bug (fixed): an int past int64 beside int64 ones made NumPy's float64, so tensor([1, 2**63]) was a float32
+# tensor; PyTorch refuses it (a float in the list makes the data floating on both)
+@pytest.mark.parametrize("data", [[1, 2 ** 63], [[1], [2 ** 64]], [2 ** 63, True], [2 ** 63, 1.5], [-2 ** 63, 1],
+                                  [1e19, 2]], ids=repr)
+def test_tensor_of_ints_past_int64_beside_others(torch, data):
+    check(torch, lambda m: m.tensor(data), repr(data), permissive=False)
+
+
 # BUG (or undocumented difference): negative ints into uint8 raise 'value cannot be converted to type
 # uint8 without overflow'; PyTorch accepts -255..-1 and wraps: tensor([-1], dtype=uint8), full((2,),
 # -1, dtype=uint8) and fill_(-1) are [255] there. docs/nan_semantics.md says out-of-range values are
