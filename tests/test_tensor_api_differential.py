@@ -685,6 +685,16 @@ def test_add_sub_alpha_same_category(torch, a):
         check(torch, lambda m: inplace(m, a, lambda x: x.add_(mk(m, a), alpha=al)), f"add_ alpha {a} {al}")
 
 
+# Bug (fixed): alpha=True or 1.0 took add/sub's alpha == 1 fast path, skipping PyTorch's alpha checks
+@pytest.mark.parametrize("op", ["add", "sub"])
+@pytest.mark.parametrize("alpha", [True, 1.0, 1])
+@pytest.mark.parametrize("a", ["int64", "float32", "bool"])
+def test_add_sub_alpha_one_in_any_type(torch, op, alpha, a):
+    for other in (lambda m: mk(m, a), lambda m: 3):
+        check(torch, lambda m: getattr(mk(m, a), op)(other(m), alpha=alpha), f"{a}.{op}(alpha={alpha!r})",
+              permissive=False)
+
+
 # ---- serialization ----------------------------------------------------------------------------
 
 def test_save_load_roundtrip_like_torch(torch, tmp_path):

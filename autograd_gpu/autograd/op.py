@@ -171,6 +171,9 @@ class Op(Node):
             return IndexError(f"{self.op_name}: {msg}")
         if "broadcast" in msg or "shape" in msg or "size" in msg or "dimension" in msg:
             return RuntimeError(f"{self.op_name}: {msg} (input shapes: {shapes})")
+        if "boolean subtract" in msg:            # PyTorch's kind and advice for bool - bool
+            return RuntimeError(f"{self.op_name}: Subtraction, the `-` operator, with two bool tensors is not "
+                                f"supported. Use the `^` or `logical_xor()` operator instead.")
         kind = TypeError if isinstance(exc, TypeError) else RuntimeError
         return kind(f"{self.op_name}: {msg} (input shapes: {shapes})")
 

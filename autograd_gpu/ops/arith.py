@@ -278,8 +278,12 @@ add_op = _entry("add", Add, AddScalar, True)
 sub_op = _entry("sub", Sub, SubScalar, True)
 
 
+_ONE = 1     # alpha's default: `alpha is _ONE` takes the fast path for an int 1 (CPython caches small
+             # ints) but not for True or 1.0, which PyTorch checks against the operands' dtypes
+
+
 def add(a, b, alpha=1):
-    if alpha == 1:
+    if alpha is _ONE:
         if type(b) is Tensor:
             return Add.apply2(a, b)
         return add_op(a, b) if isinstance(b, Tensor) or _is_number(b) else _bad_operand("add", b)
@@ -290,7 +294,7 @@ def add(a, b, alpha=1):
 
 
 def sub(a, b, alpha=1):
-    if alpha == 1:
+    if alpha is _ONE:
         return sub_op(a, b) if isinstance(b, Tensor) or _is_number(b) else _bad_operand("sub", b)
     alpha = _alpha(a, b, alpha, "sub")
     if isinstance(b, Tensor):
