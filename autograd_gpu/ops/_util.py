@@ -56,6 +56,9 @@ def int_arg(v, op_name, arg, expected="int"):
     return int(v)
 
 
+_FLOAT_MAX = {c: float(np.finfo(c).max) for c in "efd"}     # (np.finfo per fill_ call: 0.19 µs)
+
+
 def check_fits(v, np_dtype, op_name):
     """A number written into a tensor (fill_, full, setitem, clamp bounds) must fit
     its dtype: PyTorch refuses NaN, inf and out-of-range values in integer types and
@@ -72,7 +75,7 @@ def check_fits(v, np_dtype, op_name):
         if not lo <= v <= info.max:        # (False for NaN)
             raise RuntimeError(f"{op_name}: value {v} cannot be converted to type {np_dtype} without overflow")
         return v + info.max + 1 if v < 0 and k == "u" else v
-    if k == "f" and abs(v) > np.finfo(np_dtype).max and abs(v) != math.inf:
+    if k == "f" and abs(v) > _FLOAT_MAX[np_dtype.char] and abs(v) != math.inf:
         raise RuntimeError(f"{op_name}: value {v} cannot be converted to type {np_dtype} without overflow")
     return v
 
