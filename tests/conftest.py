@@ -1,7 +1,11 @@
 """Test-suite setup: device parametrization and CI strictness.
 
-Every test taking a `device` argument runs on "cpu", and on "cuda" (marked
-`gpu`) when a CUDA device is present. When the environment variable CI is set,
+Every test taking a `device` argument runs on "cpu" and on "cuda" (marked
+`gpu`). With a real CUDA device, "cuda" is that device. Without one, "cuda"
+runs on the CuPy emulator (tests/cupy_emulator.py: the library's CuPy code
+path on the host, our kernels from their host build), unless
+AG_CUDA_EMULATOR=0; tests marked `real_gpu` (device-side behaviour) then
+skip, saying they need a real GPU. When the environment variable CI is set,
 a missing test dependency (PyTorch, a compiler, ...) fails instead of skipping."""
 import ctypes
 import hashlib
@@ -9,6 +13,7 @@ import importlib
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,8 +32,22 @@ def _cuda_available():
         return False
 
 
-CUDA = _cuda_available()
+CUDA = _cuda_available()            # a real CUDA device
 DEVICES = ["cpu"] + (["cuda"] if CUDA else [])
+# Without a real device, the cuda tests run on the CuPy emulator (default, and in CI);
+# AG_CUDA_EMULATOR=0 turns it off (they skip). A real device never uses it.
+EMULATOR_WANTED = os.environ.get("AG_CUDA_EMULATOR", "1").strip().lower() not in ("0", "false", "no", "off")
+if not CUDA and EMULATOR_WANTED:
+    import cupy_emulator
+    EMULATED = cupy_emulator.available()
+else:
+    cupy_emulator, EMULATED = None, False
+CUDA_SKIP_REASON = ("no CUDA device" + ("" if EMULATOR_WANTED else " (AG_CUDA_EMULATOR=0)")
+                    + ("; the CuPy emulator needs the cupy package installed" if EMULATOR_WANTED and not CUDA
+                       and not EMULATED else ""))
+REAL_GPU_REASON = "needs a real GPU"
+# for `gpu` tests without a `device` argument: run on the real device or the emulator
+needs_cuda = pytest.mark.skipif(not (CUDA or EMULATED), reason=CUDA_SKIP_REASON)
 
 
 def unavailable(reason):
@@ -117,8 +136,57 @@ def pytest_generate_tests(metafunc):
             m.name == "parametrize" and "device" in m.args[0] for m in metafunc.definition.iter_markers()):
         params = [pytest.param("cpu", id="cpu")]
         params.append(pytest.param("cuda", id="cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(
-            not CUDA, reason="no CUDA device")]))
+            not (CUDA or EMULATED), reason=CUDA_SKIP_REASON)]))
         metafunc.parametrize("device", params)
+
+
+@pytest.fixture(autouse=True)
+def _cuda_emulation(request, monkeypatch):
+    """For a `gpu` test without a real device: the CuPy emulator as `cupy`,
+    and no CUDA backend left behind for the tests that follow."""
+    if not EMULATED or request.node.get_closest_marker("gpu") is None:
+        yield
+        return
+    real_gpu = request.node.get_closest_marker("real_gpu")
+    if real_gpu is not None:
+        pytest.skip(f"{REAL_GPU_REASON}: {real_gpu.args[0] if real_gpu.args else 'device-side behaviour'}")
+    from autograd_gpu.backend import cupy_kernels
+    monkeypatch.setitem(sys.modules, "cupy", cupy_emulator.module)
+    # kernels made with another cupy module must not serve this one (and back)
+    monkeypatch.setattr(cupy_kernels, "_impls", {})
+    monkeypatch.setattr(cupy_kernels, "_modules", cupy_kernels._Modules())
+    yield
+    for dev in [d for d in B._backends if d.type == "cuda"]:
+        del B._backends[dev]
+
+
+_EMULATION_COUNTS = {"ran": 0, "passed": 0, "failed": 0, "xfailed": 0, "real_gpu": 0, "skipped": 0}
+
+
+def pytest_runtest_logreport(report):
+    if "gpu" not in report.keywords:
+        return
+    if report.when == "call":
+        if not CUDA and EMULATED:
+            _EMULATION_COUNTS["ran"] += 1
+            key = "xfailed" if hasattr(report, "wasxfail") else report.outcome
+            _EMULATION_COUNTS[key] = _EMULATION_COUNTS.get(key, 0) + 1
+    elif report.when == "setup" and report.skipped:
+        reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _EMULATION_COUNTS["real_gpu" if REAL_GPU_REASON in reason else "skipped"] += 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    c = _EMULATION_COUNTS
+    if CUDA:
+        terminalreporter.write_line("cuda tests: on the real CUDA device (no emulation)")
+    elif EMULATED:
+        terminalreporter.write_line(
+            f"cuda tests: {c['ran']} ran on the CuPy emulator ({c['passed']} passed, {c['failed']} failed, "
+            f"{c['xfailed']} xfailed); {c['real_gpu']} left for a real GPU ({REAL_GPU_REASON}: see -rs)"
+            + (f"; {c['skipped']} skipped for other reasons" if c["skipped"] else ""))
+    elif c["skipped"] or c["real_gpu"]:
+        terminalreporter.write_line(f"cuda tests: {c['skipped'] + c['real_gpu']} skipped ({CUDA_SKIP_REASON})")
 
 
 @pytest.fixture

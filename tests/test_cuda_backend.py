@@ -9,9 +9,22 @@ Without a GPU:
   a stand-in for CuPy whose ElementwiseKernel / RawModule execute the host build
   of the kernels (tests/test_kernels_host.py), and are compared with the twins.
 
-With a GPU (@pytest.mark.gpu, skipped here): every kernel on the device
-against the twin, the backend's conversions and random state, warmup, and that
-cupy_codegen reproduces the source CuPy really compiles.
+With a GPU (@pytest.mark.gpu): every kernel on the device against the twin,
+the backend's conversions and random state, warmup, and that cupy_codegen
+reproduces the source CuPy really compiles.
+
+Without a GPU, the CuPy emulator (tests/cupy_emulator.py) stands in for the
+device: tests/conftest.py installs it as `cupy` for every `gpu` test (the
+`cuda` param of the `device` fixture included), so the library's whole CuPy
+code path (every op forward and backward on CuPy arrays, conversions, printing,
+device checks, nn and optim) runs on every CI run. Its ndarray wraps a NumPy
+array but follows CuPy's rules where NumPy's are looser (no implicit host
+conversion, no host arrays in ufuncs, only the functions and methods CuPy has,
+0-d arrays where NumPy gives scalars, wrapping integer indices, writable
+broadcast views), and its ElementwiseKernel / RawModule run the host build of
+our kernels. Tests of device-side behaviour (marked `real_gpu`: the CUDA math
+library, NVRTC compilation, memory pools) still need a real GPU; they skip
+saying so. AG_CUDA_EMULATOR=0 turns the emulator off (the cuda tests skip).
 """
 import contextlib
 import sys
@@ -25,8 +38,7 @@ from autograd_gpu.backend import cupy_backend, cupy_kernels as ck, kernel_source
 from autograd_gpu.backend.device import device
 from autograd_gpu.ops import prims
 
-HAS_GPU = ag_cuda.is_available()
-needs_gpu = pytest.mark.skipif(not HAS_GPU, reason="needs a CUDA device (CuPy, driver and GPU)")
+from conftest import needs_cuda as needs_gpu      # a real device, or the CuPy emulator
 
 
 # --- availability and error messages -----------------------------------------------------
@@ -148,119 +160,34 @@ def test_normalize_axes():
 
 # --- the wrappers, end to end on the host ---------------------------------------------------
 
-class FakeArray(np.ndarray):
-    """A NumPy array standing in for a CuPy array on device 0."""
-    data = property(lambda self: types.SimpleNamespace(device_id=0))
+@pytest.fixture
+def host_cupy(monkeypatch):
+    """The CuPy emulator as `cupy`, whose ElementwiseKernel / RawModule run the
+    host build of our kernels; `host_cupy.calls` lists the kernels launched."""
+    import cupy_emulator
+    if not cupy_emulator.available():
+        pytest.skip("the CuPy emulator checks names against the cupy package, which is not installed")
+    monkeypatch.setitem(sys.modules, "cupy", cupy_emulator.module)
+    monkeypatch.setattr(ck, "_impls", {})
+    monkeypatch.setattr(ck, "_modules", ck._Modules())
+    monkeypatch.setattr(cupy_emulator.kernels, "launches", [])
+    return types.SimpleNamespace(calls=cupy_emulator.kernels.launches)
 
 
 def _fake(a):
-    return np.asarray(a).view(FakeArray)
+    """A device copy of host array `a` (on the emulator)."""
+    return sys.modules["cupy"].asarray(a)
 
 
-class HostCupy:
-    """Enough of CuPy for cupy_kernels: ElementwiseKernel and RawModule run the
-    host build of our kernels, after checking what CuPy would check."""
-
-    def __init__(self, lib):
-        self.lib, self.calls = lib, []
-        self.ndarray = FakeArray
-        runtime = types.SimpleNamespace(getDevice=lambda: 0, deviceSynchronize=lambda: None)
-        self.cuda = types.SimpleNamespace(runtime=runtime, Device=lambda i=0: contextlib.nullcontext())
-        host = self
-
-        class ElementwiseKernel:
-            def __init__(self, in_params, out_params, operation, name, preamble="", options=()):
-                self.name, self.in_params = name, in_params
-                assert preamble == ks.preamble() and options == ks.OPTIONS
-
-            def __call__(self, *args):
-                return host.pointwise(self.name, args)
-
-        class RawModule:
-            def __init__(self, code, options):
-                assert code.startswith(ks.preamble()) and options == ks.OPTIONS
-
-            def get_function(self, name):
-                return lambda grid, block, args: host.rows(name, grid, block, args)
-
-        self.ElementwiseKernel, self.RawModule = ElementwiseKernel, RawModule
-
-    def empty(self, shape, dtype):
-        return np.empty(shape, dtype=dtype).view(FakeArray)
-
-    def ascontiguousarray(self, a):
-        return np.ascontiguousarray(a).view(FakeArray)
-
-    def broadcast_to(self, a, shape):
-        return np.broadcast_to(a, shape).view(FakeArray)
-
-    def moveaxis(self, a, src, dst):
-        return np.moveaxis(a, src, dst).view(FakeArray)
-
-    @staticmethod
-    def _split(kname):
-        for dt in ks.REDUCTION_DTYPES:
-            if kname.endswith("_" + dt):
-                return kname[3:-len(dt) - 1], dt
-        raise AssertionError(kname)
-
-    def pointwise(self, kname, args):
-        from test_kernels_host import run_pointwise
-        name, dtype = self._split(kname)
-        self.calls.append(kname)
-        spec = ks.POINTWISE[name]
-        assert len(args) == len(spec.params)
-        shape = np.broadcast_shapes(*[a.shape for a in args if isinstance(a, np.ndarray)])
-        cols = []
-        for p, a in zip(spec.params, args):
-            want = np.dtype(dtype if p.kind == "T" else bool)
-            # CuPy rejects an argument of another dtype than the parameter's
-            assert isinstance(a, (np.ndarray, np.generic)) and a.dtype == want, (kname, p, a)
-            cols.append(np.broadcast_to(a, shape).ravel())
-        math_dtype = "float32" if dtype == "float16" else dtype
-        out = run_pointwise(self.lib, name, math_dtype, [c.astype(math_dtype) if c.dtype != bool else c for c in cols])
-        if dtype == "float16" and spec.out == "T":
-            out = out.astype(np.float16)
-        return out.reshape(shape).view(FakeArray)
-
-    def rows(self, kname, grid, block, args):
-        from test_kernels_host import run_rows
-        name, dtype = self._split(kname)
-        self.calls.append(kname)
-        n_arrays = 3 if name.endswith("_bwd") else 2
-        arrays, scalars = args[:n_arrays], args[n_arrays:]
-        rows, n, inner, mode = scalars[:4]
-        assert [type(s) for s in scalars[:4]] == [np.int64, np.int64, np.int64, np.int32]
-        assert all(a.flags.c_contiguous for a in arrays)              # the kernel indexes contiguous data
-        assert rows * n == arrays[0].size and grid[0] >= 1
-        if mode:
-            assert inner == 1 and block[0] & (block[0] - 1) == 0 and block[0] <= 256
-        lanes = block[0] if mode else 1
-        math_dtype = "float32" if dtype == "float16" else dtype
-        ins = [a.astype(math_dtype) if a.dtype == np.float16 else np.asarray(a) for a in arrays[:-1]]
-        out = arrays[-1]
-        kind = ks.REDUCTIONS.get(name, ((), "T"))[1]
-        tmp_dtype = math_dtype if kind == "T" else out.dtype
-        host_out = run_rows(self.lib, name, math_dtype if dtype != "bool" else "bool", ins, int(rows), int(n),
-                            int(inner), lanes, tmp_dtype,
-                            correction=float(scalars[4]) if name == "var" else None)
-        out[...] = np.asarray(host_out).reshape(out.shape)
-
-
-@pytest.fixture
-def host_cupy(monkeypatch):
-    from test_kernels_host import _build_library
-    fake = HostCupy(_build_library())
-    monkeypatch.setattr(ck, "_cupy", lambda: fake)
-    monkeypatch.setattr(ck, "_impls", {})
-    monkeypatch.setattr(ck, "_modules", ck._Modules())
-    return fake
+def _host(a):
+    """A device array's (or a scalar's) values on the host."""
+    return a.get() if isinstance(a, sys.modules["cupy"].ndarray) else np.asarray(a)
 
 
 def _assert_like_twin(got, want, ulps, what):
     from test_kernels_host import assert_matches
-    assert type(got) is FakeArray or np.ndim(got) == 0, f"{what}: result is not a device array"
-    assert_matches(np.asarray(got), np.asarray(want), ulps, what)
+    assert isinstance(got, sys.modules["cupy"].ndarray), f"{what}: result is not a device array"
+    assert_matches(_host(got), np.asarray(want), ulps, what)
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -324,8 +251,8 @@ def test_pointwise_wrappers_fall_back_to_the_twin(host_cupy):
                 ck.get(name)(*args)
         else:
             got = ck.get(name)(*args)
-            np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
-            assert np.asarray(got).dtype == np.asarray(want).dtype
+            np.testing.assert_array_equal(_host(got), _host(want))
+            assert _host(got).dtype == _host(want).dtype
         assert not host_cupy.calls, f"{name}: a kernel ran for {args!r}"
     # a Python scalar stays weak: float32 stays float32
     host_cupy.calls.clear()
@@ -358,10 +285,10 @@ def test_reduction_wrappers_on_host(host_cupy, dtype):
                     assert host_cupy.calls, what
                     assert got.shape == want.shape and got.dtype == want.dtype, what
                     if want.dtype.kind in "biu" or name in ("amax", "amin"):
-                        np.testing.assert_array_equal(np.asarray(got), want, err_msg=what)
+                        np.testing.assert_array_equal(_host(got), want, err_msg=what)
                     else:
                         tol = 2 * float(np.finfo(np.float16).eps) if dtype == "float16" else 64 * eps
-                        np.testing.assert_allclose(np.asarray(got, np.float64), want.astype(np.float64),
+                        np.testing.assert_allclose(_host(got).astype(np.float64), want.astype(np.float64),
                                                    rtol=tol, atol=tol * 60, err_msg=what)
     # zero-size input and bad axes: the twin (and its errors)
     host_cupy.calls.clear()
@@ -386,14 +313,14 @@ def test_rowwise_wrappers_on_host(host_cupy, dtype):
                 want = getattr(prims, name).twin(up(arr), axis)
                 got = ck.get(name)(_fake(arr), axis)
                 assert got.shape == arr.shape and got.dtype == arr.dtype
-                np.testing.assert_allclose(np.asarray(got, np.float64), want.astype(arr.dtype).astype(np.float64),
+                np.testing.assert_allclose(_host(got).astype(np.float64), want.astype(arr.dtype).astype(np.float64),
                                            rtol=tol, atol=tol, err_msg=f"{name} axis={axis}")
         for name, yy in (("softmax_bwd", prims.softmax.twin(x, axis)),
                          ("log_softmax_bwd", prims.log_softmax.twin(x, axis))):
             gb = np.broadcast_to(g[:1], x.shape)                                  # a broadcast upstream gradient
             want = getattr(prims, name).twin(up(gb), up(yy), axis)
             got = ck.get(name)(_fake(gb), _fake(yy), axis)
-            np.testing.assert_allclose(np.asarray(got, np.float64), want.astype(x.dtype).astype(np.float64),
+            np.testing.assert_allclose(_host(got).astype(np.float64), want.astype(x.dtype).astype(np.float64),
                                        rtol=tol, atol=tol * 10, err_msg=f"{name} axis={axis}")
 
 
@@ -424,6 +351,7 @@ def test_backend_conversions_and_random_state():
 
 
 @pytest.mark.gpu
+@pytest.mark.real_gpu("the CUDA math library's ulps and -ftz (the host build: tests/test_kernels_host.py)")
 @needs_gpu
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @pytest.mark.parametrize("dtype", ks.DTYPES)
@@ -455,6 +383,7 @@ def test_pointwise_kernels_on_gpu(dtype):
 
 
 @pytest.mark.gpu
+@pytest.mark.real_gpu("the device's reduction results (the host replay: test_reduction_wrappers_on_host)")
 @needs_gpu
 @pytest.mark.parametrize("dtype", ks.DTYPES)
 def test_reductions_on_gpu(dtype):
@@ -482,6 +411,7 @@ def test_reductions_on_gpu(dtype):
 
 
 @pytest.mark.gpu
+@pytest.mark.real_gpu("CuPy's own kernel compilation (cupy.cuda.compiler and NVRTC)")
 @needs_gpu
 def test_codegen_reproduces_what_cupy_compiles(monkeypatch):
     """cupy_codegen (used by the compile tests) yields the source and options

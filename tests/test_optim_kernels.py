@@ -59,8 +59,9 @@ def host_source():
     return f'#include "{_fused.HEADER}"\n\nextern "C" {{\n{body}\n}}  // extern "C"\n'
 
 
-@pytest.fixture(scope="module")
-def host_lib():
+def build_host_lib():
+    """The host build of kernels/optim.cuh, its functions' ctypes signatures set
+    (also run by the CuPy emulator, tests/cupy_emulator.py)."""
     kdir = _fused._kernels_dir()
     lib = build_host_library("optim_host", host_source(), kdir, sorted(kdir.glob("*.cuh")),
                              f"kernels/{_fused.HEADER}")
@@ -72,6 +73,11 @@ def host_lib():
             fn.argtypes = ([ctypes.c_longlong] + [ctypes.c_void_p] * (len(spec.inplace) + len(spec.arrays))
                            + [scalar if kind == "M" else ctypes.c_bool for _, kind in spec.scalars])
     return lib
+
+
+@pytest.fixture(scope="module")
+def host_lib():
+    return build_host_lib()
 
 
 def run_host(lib, name, inplace, arrays, scalars):

@@ -149,6 +149,7 @@ def test_create_graph_loop_memory_flat():
 
 
 @pytest.mark.gpu
+@pytest.mark.real_gpu("CuPy's memory pool byte counts")
 def test_cupy_memory_pool_flat_on_gpu():
     if not (ag.cuda is not None and ag.cuda.is_available()):
         pytest.skip("no CUDA device")
