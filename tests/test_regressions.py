@@ -1079,3 +1079,28 @@ def test_norm_second_derivative_through_the_gradient_at_zero(torch, p, xs, dim):
         results.append([np.zeros(t.shape) if lib is torch and t._is_zerotensor() else t.tolist() for t in (g,) + h])
     for ours, theirs in zip(results[1], results[0]):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+
+
+# ---- found by running the cuda tests on the CuPy emulator (tests/cupy_emulator.py) ----------
+
+# Bug: CupyBackend had no is_contiguous / can_view, so view, reshape, flatten and
+# contiguous of every CUDA tensor raised AttributeError.
+def test_view_reshape_and_contiguous_follow_pytorch(torch, device):
+    for make in (lambda lib, d: lib.arange(24.0, device=d).reshape(2, 3, 4).permute(1, 0, 2),
+                 lambda lib, d: lib.arange(24.0, device=d).reshape(4, 6)[:, ::2],
+                 lambda lib, d: lib.arange(6.0, device=d).reshape(2, 3).t()):
+        x, t = make(ag, device), make(torch, "cpu")
+        assert x.is_contiguous() == t.is_contiguous() and x.contiguous().is_contiguous()
+        n = t.numel()
+        for shape in [(n,), (1, n), (t.shape[0], -1), (*t.shape[:-1], 1, -1), (*t.shape[:-1], 2, -1),
+                      t.shape[::-1]]:
+            try:
+                want = t.view(*shape).tolist()
+            except RuntimeError:
+                with pytest.raises(RuntimeError):
+                    x.view(*shape)
+                continue
+            else:
+                assert x.view(*shape).tolist() == want, shape
+            assert x.reshape(*shape).tolist() == t.reshape(*shape).tolist()
+            assert x.flatten().tolist() == t.flatten().tolist()

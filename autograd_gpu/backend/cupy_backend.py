@@ -158,3 +158,39 @@ class CupyBackend:
     def is_writable(a):
         """Always: CuPy has no read-only arrays."""
         return True
+
+    @staticmethod
+    def is_contiguous(a):
+        return a.flags.c_contiguous
+
+    @staticmethod
+    def can_view(a, shape):
+        """Whether `a` can be reshaped to `shape` without a copy (CuPy's reshape
+        copies silently where it cannot, so this is decided from the strides)."""
+        return a.flags.c_contiguous or strides_allow_view(a.shape, a.strides, tuple(shape))
+
+
+def strides_allow_view(old_shape, old_strides, new_shape):
+    """Whether an array of `old_shape` / `old_strides` can be seen with
+    `new_shape` without copying: each group of old axes merged into new ones
+    must be laid out contiguously (NumPy's no-copy reshape rule, C order)."""
+    if 0 in old_shape:
+        return True
+    dims = [(n, s) for n, s in zip(old_shape, old_strides) if n != 1]
+    new = [n for n in new_shape if n != 1]           # axes of length 1 take any stride
+    oi = ni = 0
+    while oi < len(dims) and ni < len(new):
+        oj, nj = oi + 1, ni + 1
+        o, n = dims[oi][0], new[ni]
+        while o != n:
+            if n < o:
+                n *= new[nj]
+                nj += 1
+            else:
+                o *= dims[oj][0]
+                oj += 1
+        for k in range(oi, oj - 1):                   # the old axes merged here: contiguous?
+            if dims[k][1] != dims[k + 1][0] * dims[k + 1][1]:
+                return False
+        oi, ni = oj, nj
+    return True
