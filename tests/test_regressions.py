@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import autograd_gpu as ag
+from autograd_gpu import backend as B
 
 
 def val(t):
@@ -1104,3 +1105,17 @@ def test_view_reshape_and_contiguous_follow_pytorch(torch, device):
                 assert x.view(*shape).tolist() == want, shape
             assert x.reshape(*shape).tolist() == t.reshape(*shape).tolist()
             assert x.flatten().tolist() == t.flatten().tolist()
+
+
+# Bug: ag.manual_seed reached only the devices already in use: a CUDA device
+# first used after it started from the default seed, so the first draws after
+# manual_seed were not repeatable on cuda (PyTorch's manual_seed seeds every device).
+def test_manual_seed_reaches_cuda_devices_used_later(device, monkeypatch):
+    monkeypatch.setattr(B, "_backends", {B.CPU: B.cpu_backend})          # no device in use yet
+    ag.manual_seed(123)
+    first = ag.randn(5, device=device).tolist()
+    ag.manual_seed(123)
+    assert ag.randn(5, device=device).tolist() == first
+    monkeypatch.setattr(B, "_backends", {B.CPU: B.cpu_backend})
+    ag.manual_seed(123)
+    assert ag.randn(5, device=device).tolist() == first

@@ -31,6 +31,10 @@ def manual_seed(seed):
     _seed[0] = seed
     for b in _backends.values():
         b.manual_seed(seed)
+    # CUDA devices not used yet start from this seed too (a later ag.cuda.manual_seed wins)
+    from . import cupy_backend
+    cupy_backend.pending_seeds.clear()
+    cupy_backend.pending_seed_all[0] = seed
 
 
 def initial_seed():
