@@ -1,0 +1,1006 @@
+"""The user docs are true: README.md, docs/*.md and benchmarks/README.md.
+
+1. Every fenced ```python block runs (test_python_block_runs). A block that is
+   a fragment runs after a small preamble kept here, per file (PREAMBLE). A
+   block may be marked in the markdown, on the line right before its fence:
+     <!-- docs-test: skip (reason) -->   not run (e.g. a signature, not a call)
+     <!-- docs-test: cuda (reason) -->   runs only where a CUDA device exists
+   A block that moves to "cuda" to make a point that holds on any device runs
+   with "cpu" instead on a machine without one (CPU_STANDIN).
+2. Every concrete claim a user could copy or rely on (printed output, exception
+   types and messages, names, defaults, "as PyTorch does") is checked below,
+   grouped per doc file and named after its section: against PyTorch 2.13 CPU
+   where the doc says we match it, against the doc's own text where it shows
+   output (the expected text is read from the doc, so editing the doc re-checks
+   it). Claims that other suites test in depth are not tested twice: `covered()`
+   checks that the cited test (and the case the claim is about) still exists.
+3. Library behaviour that API.md or PyTorch says is wrong is pinned with
+   xfail(strict=True) tests named test_bug_*; when one starts passing, the
+   library was fixed: drop the xfail and update the doc sentence it cites.
+"""
+import contextlib
+import inspect
+import io
+import math
+import re
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import autograd_gpu as ag
+from conftest import CUDA, HOST_CXXFLAGS, need, unavailable
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC_FILES = ["README.md", *sorted(f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md")), "benchmarks/README.md"]
+inf, nan = math.inf, math.nan
+
+
+def read(rel):
+    return (ROOT / rel).read_text(encoding="utf-8")
+
+
+def flat(s):
+    return " ".join(s.split())
+
+
+def quoted(doc, text):
+    """`text` as the doc states it (whitespace and line wrapping aside): the
+    literal a test compares the library with must be the doc's own."""
+    assert flat(text) in flat(read(doc)), f"{doc} no longer says {text!r}: update the test with the doc"
+    return text
+
+
+def covered(test_file, *needles):
+    """A claim tested in depth elsewhere: the cited test file still holds the
+    cited test (and case) names."""
+    src = read(f"tests/{test_file}")
+    missing = [n for n in needles if n not in src]
+    assert not missing, f"tests/{test_file} no longer has {missing}: the docs' claim lost its test"
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. the code blocks
+# ---------------------------------------------------------------------------------------------
+
+FENCE = re.compile(r"^```\s*(\w*)\s*$")
+MARKER = re.compile(r"^<!--\s*docs-test:\s*(skip|cuda)\s*\((.+)\)\s*-->$")
+
+
+def code_blocks(doc):
+    """[(line, lang, code, marker)] of the fenced blocks of `doc`; marker is
+    (kind, reason) from a docs-test comment on the line before the fence."""
+    lines, out, i = read(doc).splitlines(), [], 0
+    while i < len(lines):
+        m = FENCE.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        j = i + 1
+        while not lines[j].startswith("```"):
+            j += 1
+        prev = lines[i - 1].strip() if i else ""
+        if prev.startswith("<!--") and "docs-test" in prev:
+            mm = MARKER.match(prev)
+            assert mm, f"{doc}:{i}: malformed docs-test marker {prev!r} (skip|cuda (reason))"
+            marker = mm.groups()
+        else:
+            marker = None
+        out.append((i + 1, m.group(1), "\n".join(lines[i + 1:j]) + "\n", marker))
+        i = j + 1
+    return out
+
+
+# Fragments: what a block needs that the doc leaves to the reader (its data, a model).
+PREAMBLE = {
+    "docs/nan_semantics.md": "import autograd_gpu as ag\n"
+                             "x = ag.tensor([0.0, 1.0, 2.0], requires_grad=True)\n",
+    "docs/nn.md": "import autograd_gpu as ag\n"
+                  "from autograd_gpu import nn, optim\n"
+                  "ag.manual_seed(0)\n"
+                  "x = ag.randn(100, 3)\n"
+                  "y = (x * ag.tensor([0.2, -1.3, -0.5])).sum(1, keepdim=True) + 0.5\n"
+                  "model = nn.Sequential(nn.Linear(3, 32), nn.ReLU(), nn.Linear(32, 1))\n"
+                  "opt = optim.Adam(model.parameters(), lr=1e-2)\n",
+    "docs/notebooks.md": "import autograd_gpu as ag\n"           # the blog's graph (walkthrough part 2)
+                         "x1 = ag.ones(2, 2, requires_grad=True)\n"
+                         "x2 = ag.tensor([1.1], requires_grad=True)\n"
+                         "y = x1 * (x2 + 2)\n"
+                         "y.retain_grad()\n"
+                         "z = y.pow(2) * 3\n"
+                         "z.retain_grad()\n"
+                         "out = z.mean()\n",
+    "docs/architecture.md": "import autograd_gpu as ag\n"
+                            "from autograd_gpu.autograd.op import Op\n"
+                            "from autograd_gpu.ops import prims as P\n",
+}
+# Blocks that move to the GPU to make a point that holds on any device: on a
+# machine without one they run on the CPU (nn.md: the training loop).
+CPU_STANDIN = {"docs/nn.md": [('.to("cuda")', '.to("cpu")')]}
+
+PY_BLOCKS = [(doc, line, code, marker) for doc in DOC_FILES
+             for line, lang, code, marker in code_blocks(doc) if lang == "python"]
+
+
+def run_block(doc, code, marker=None):
+    """Run one block after its file's preamble in a fresh namespace; returns
+    the namespace and what it printed."""
+    if marker and marker[0] == "cuda" and not CUDA:
+        pytest.skip(f"needs a CUDA device: {marker[1]}")
+    if not CUDA:
+        for a, b in CPU_STANDIN.get(doc, ()):
+            code = code.replace(a, b)
+    ns = {"__name__": "__docs__"}
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        exec(compile(PREAMBLE.get(doc, "") + code, f"{doc} block", "exec"), ns)
+    return ns, buf.getvalue()
+
+
+def block(doc, contains):
+    """The one python block of `doc` whose code contains `contains`."""
+    found = [(c, m) for d, _, c, m in PY_BLOCKS if d == doc and contains in c]
+    assert len(found) == 1, f"{doc}: {len(found)} python blocks contain {contains!r}"
+    return found[0]
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    """Blocks that write files (graph.png, ckpt.npz) write them in a temporary directory."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize("doc,line,code,marker", PY_BLOCKS, ids=[f"{d}:{n}" for d, n, _, _ in PY_BLOCKS])
+def test_python_block_runs(doc, line, code, marker, in_tmp):
+    if marker and marker[0] == "skip":
+        pytest.skip(marker[1])
+    if "draw_graph" in code:
+        need("graphviz", "docs/notebooks.md's graph picture")
+        need_dot()
+    run_block(doc, code, marker)
+
+
+def test_every_python_block_is_accounted_for():
+    """Markers are few and explained; every doc with python blocks is scanned."""
+    markers = [(d, n, m) for d, n, _, m in PY_BLOCKS if m]
+    assert len(PY_BLOCKS) >= 10
+    assert len(markers) <= 3, markers
+    assert all(len(m[1]) >= 10 for _, _, m in markers), markers
+    assert set(PREAMBLE) <= set(DOC_FILES)
+
+
+def need_dot():
+    import shutil
+    if shutil.which("dot") is None:
+        unavailable("Graphviz's `dot` is needed to render pictures (apt-get install graphviz)")
+
+
+# ---------------------------------------------------------------------------------------------
+# README.md
+# ---------------------------------------------------------------------------------------------
+
+def test_readme_intro_example_prints_what_it_shows():
+    code, _ = block("README.md", "x.mean()")
+    ns, _ = run_block("README.md", code)
+    shown = dict(re.findall(r"^(y\.grad_fn)\s+# (\w+)$", code, re.M))
+    assert repr(ns["y"].grad_fn) == shown["y.grad_fn"] == "MeanBackward0"
+    after = code.split("\nx.grad\n", 1)[1]
+    printed = "\n".join(line[2:] for line in after.splitlines() if line.startswith("# "))
+    assert repr(ns["x"].grad) == printed
+
+
+def test_readme_quick_start_commands_exist():
+    text = read("README.md")
+    assert "python3 -m pip install . && python3 -m autograd_gpu.walkthrough" in text
+    assert "python3 -m pip install -e '.[test,notebooks]' && python3 -m pytest -q" in text
+    # the walkthrough module runs as written: tests/test_walkthrough.py runs its command line
+    covered("test_walkthrough.py", "def test_command_line_runs", '"-m", "autograd_gpu.walkthrough"')
+    # "on the GPU when one is usable, else on the CPU"
+    from autograd_gpu import walkthrough
+    assert "cuda if available" in flat(inspect.getsource(walkthrough)).replace('"', "").replace("'", "") \
+        or 'return "cuda" if ag.cuda.is_available() else "cpu"' in inspect.getsource(walkthrough)
+    # the extras the commands install, and what `pytest -q` collects
+    pyproject = read("pyproject.toml")
+    for extra in ("test", "notebooks", "cuda12", "cuda13"):
+        assert re.search(rf"^{extra} = \[", pyproject, re.M), extra
+    assert 'torch==2.13.0' in pyproject and 'testpaths = ["tests"]' in pyproject
+
+
+def test_readme_quick_start_longer_randomized_runs():
+    # AG_HYPOTHESIS_EXAMPLES / AG_HYPOTHESIS_RANDOM drive test_random_graphs.py (CI: 3000, fixed seed)
+    # and test_autograd_api_differential.py; AG_FUZZ_CALLS drives test_fuzz_bad_input.py
+    covered("test_random_graphs.py", 'os.environ.get("AG_HYPOTHESIS_EXAMPLES", "3000")',
+            'derandomize=not os.environ.get("AG_HYPOTHESIS_RANDOM")')
+    covered("test_autograd_api_differential.py", 'os.environ.get("AG_HYPOTHESIS_EXAMPLES"',
+            'os.environ.get("AG_HYPOTHESIS_RANDOM")')
+    covered("test_fuzz_bad_input.py", 'os.environ.get("AG_FUZZ_CALLS"')
+    quoted("README.md", "CI uses a fixed seed and 3000 examples")
+
+
+def test_readme_quick_start_ci_and_gpu_check():
+    ci = read(".ci/run")
+    assert "python3 -m venv" in ci and 'pip install -q ".[test,notebooks]"' in ci
+    assert "cupy-cuda13x" in ci and "nvidia-cuda-nvrtc" in ci           # the CUDA compile checks' wheels
+    assert ci.rstrip().splitlines()[-1].startswith("python -m pytest -q")
+    # "With CI set, a missing test dependency fails instead of skipping"
+    covered("conftest.py", 'IN_CI = bool(os.environ.get("CI"))', "pytest.fail(")
+    gpu = read(".ci/gpu_check")
+    assert "gpu_check_out" in gpu and "-m gpu" in gpu and "--device cuda" in gpu
+
+
+def test_readme_what_is_in_it():
+    for name in ("tensor", "zeros", "randn", "from_dlpack", "no_grad", "enable_grad", "set_grad_enabled",
+                 "nn", "optim", "viz"):
+        assert hasattr(ag, name), name
+    for name in ("to", "cuda", "cpu", "__dlpack__", "backward", "retain_grad", "register_hook"):
+        assert hasattr(ag.Tensor, name), name
+    for name in ("grad", "Function", "gradcheck"):
+        assert hasattr(ag.autograd, name), name
+    assert hasattr(ag.nn, "functional") and hasattr(ag.optim, "SGD") and hasattr(ag.optim, "Adam")
+    from autograd_gpu.viz import draw_graph
+    assert callable(draw_graph)
+    # grad mode is thread-local
+    import threading
+    seen = []
+    with ag.no_grad():
+        t = threading.Thread(target=lambda: seen.append(ag.is_grad_enabled()))
+        t.start()
+        t.join()
+    assert seen == [True]
+
+
+def test_readme_behaviour_worth_knowing_scalar_overload_names():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    for expr, name in (("x + 2", "AddBackward1"), ("x * 3", "MulBackward1"), ("2 / x", "DivBackward0")):
+        quoted("README.md", f"`{expr}` is `{name}`")
+        assert eval(expr, {"x": x}).grad_fn.name() == name
+    # every Scalar-overload name of API.md, against the ATen overloads: tests/test_ops_oracle.py
+    covered("test_ops_oracle.py", '"add_scalar"', '"rdiv_scalar"', '"rpow_scalar"', "aten(")
+
+
+def test_readme_behaviour_worth_knowing_errors_and_atomic_backward():
+    # two devices: RuntimeError naming both; a failed call changes nothing; backward accumulates
+    # only when the whole pass succeeded (KeyboardInterrupt included)
+    covered("test_errors.py", "def test_mixing_devices_raises_naming_both", "def test_inplace_failures_change_nothing",
+            "def test_backward_failures_change_nothing")
+    covered("test_autograd_engine.py", "KeyboardInterrupt")
+
+
+def test_readme_behaviour_worth_knowing_gradients_at_awkward_points(torch):
+    # each example is a row of docs/nan_semantics.md's table (checked below) and a case of
+    # tests/test_nan_semantics.py (against PyTorch)
+    covered("test_nan_semantics.py", '"sqrt_at_0"', '"relu_at_0"', '"clamp_at_bounds"', '"max_ties"', '"amax_ties"',
+            '"maximum_ties"', '"max_dim_ties"', '"sign_of_nan"', '"where_nan_branch_log"', '"where_safe_idiom"')
+    quoted("README.md", "`ag.where(x > 0, x.log(), 0.0)` the unselected branch still gets gradient `0 * (1/x)`, "
+                        "which is NaN where `x == 0`")
+    for L in (ag, torch):
+        x = L.tensor([0.0, 1.0], requires_grad=True)
+        L.where(x > 0, x.log(), 0.0).sum().backward()
+        assert math.isnan(x.grad[0].item()) and x.grad[1].item() == 1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# docs/architecture.md
+# ---------------------------------------------------------------------------------------------
+
+def test_architecture_modules_table_names_real_files_and_names():
+    pkg = ROOT / "autograd_gpu"
+    for rel in ("_dtype.py", "backend/cupy_kernels.py", "backend/kernel_source.py", "tensor.py", "autograd/graph.py",
+                "autograd/op.py", "autograd/engine.py", "autograd/function.py", "autograd/gradcheck.py",
+                "autograd/grad_mode.py", "ops/prims.py", "ops/methods.py", "printing.py", "serialization.py",
+                "viz.py", "walkthrough.py", "walkthrough_modules.py", "nn/__init__.py", "optim/__init__.py"):
+        assert (pkg / rel).is_file(), rel
+    for fam in ("arith", "pointwise", "reduction", "linalg", "shape", "indexing", "compare", "inplace"):
+        assert (pkg / "ops" / f"{fam}.py").is_file(), fam
+    src = {p: (pkg / p).read_text() for p in ("autograd/op.py", "autograd/engine.py", "autograd/function.py",
+                                              "tensor.py", "autograd/graph.py", "ops/prims.py")}
+    for path, names in {"autograd/op.py": ["apply1", "apply2", "applyN", "commit_inplace", "rebase_history",
+                                           "CopySlices", "def keep", "check_kept", "refresh_view", "views_follow_base",
+                                           "_creation_meta", "_view_of", "_views"],
+                        "autograd/engine.py": ["def execute", "sum_to_shape", "exact_grads"],
+                        "autograd/function.py": ["mark_dirty", "mark_non_differentiable", "save_for_backward"],
+                        "autograd/graph.py": ["class Node", "class AccumulateGrad", "exact_grads = False"],
+                        "tensor.py": ["_node", "_rg", "_vc", "_base"],
+                        "ops/prims.py": ["tanh_bwd = _prim("]}.items():
+        missing = [n for n in names if n not in src[path]]
+        assert not missing, f"autograd_gpu/{path} lacks {missing}"
+    assert "tanh_bwd" in read("kernels/pointwise.cuh")
+    # nothing but the CuPy backend imports CuPy
+    importers = {p.relative_to(pkg).as_posix() for p in pkg.rglob("*.py")
+                 if re.search(r"^\s*(import cupy|from cupy)", p.read_text(), re.M)}
+    assert importers <= {"backend/cupy_backend.py", "backend/cupy_kernels.py", "backend/cupy_codegen.py",
+                         "optim/_fused.py"}, importers
+
+
+def test_architecture_an_op_start_to_finish(torch):
+    """The doc's Mul, defined as a user would, records a MulBackward0 node with the right gradients."""
+    code, _ = block("docs/architecture.md", "class Mul(Op)")
+    ns, _ = run_block("docs/architecture.md", code)
+    Mul = ns["Mul"]
+    a, b = ag.tensor([1.0, 2.0], requires_grad=True), ag.tensor([3.0, -4.0], requires_grad=True)
+    out = Mul.apply2(a, b)
+    assert out.grad_fn.name() == "MulBackward0" and out.tolist() == [3.0, -8.0]
+    out.sum().backward()
+    assert a.grad.tolist() == [3.0, -4.0] and b.grad.tolist() == [1.0, 2.0]
+    c = ag.tensor([1.0, 2.0], requires_grad=True)
+    Mul.apply2(c, ag.tensor([5.0, 6.0])).sum().backward()     # broadcasting and needs(): one input
+    assert c.grad.tolist() == [5.0, 6.0]
+
+
+def test_architecture_the_backward_pass_leaf_grad_is_a_copy():
+    # "A leaf's first .grad is a copy of the gradient that reached it"
+    x = ag.ones(3, requires_grad=True)
+    g = ag.tensor([1.0, 2.0, 3.0])
+    (x * 1).backward(g)
+    g.add_(100)
+    assert x.grad.tolist() == [1.0, 2.0, 3.0]
+
+
+def test_architecture_tests_section():
+    assert (ROOT / "tests/oracle.py").is_file()
+    covered("test_ops_oracle.py", "def test_against_pytorch", "def test_gradcheck")
+    covered("conftest.py", "pytest.mark.gpu")
+
+
+# ---------------------------------------------------------------------------------------------
+# docs/gpu.md
+# ---------------------------------------------------------------------------------------------
+
+def test_gpu_installing_extras_and_errors_without_cuda():
+    pyproject = read("pyproject.toml")
+    assert re.search(r'^cuda13 = \["cupy-cuda13x>=14,<15", "nvidia-cuda-nvrtc==13\.\*"', pyproject, re.M)
+    assert re.search(r'^cuda12 = \["cupy-cuda12x>=14,<15", "nvidia-cuda-nvrtc-cu12"', pyproject, re.M)
+    # is_available / device_count never raise; asking for cuda says why and how to fix it:
+    covered("test_cuda_backend.py", "def test_availability_never_raises", "def test_cupy_not_installed",
+            "def test_no_driver", "def test_cuda_libraries_missing", "def test_no_device",
+            "def test_device_index_out_of_range")
+    if not CUDA:
+        assert ag.cuda.is_available() is False and ag.cuda.device_count() == 0
+        with pytest.raises(RuntimeError, match="CUDA is not available"):
+            ag.zeros(1, device="cuda")
+    # importing autograd_gpu never needs CuPy
+    r = subprocess.run([sys.executable, "-c", "import sys, autograd_gpu as ag; ag.ones(2).sum(); "
+                        "print('cupy' in sys.modules)"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "False", r.stderr
+
+
+def test_gpu_where_the_kernels_come_from():
+    pointwise, reduction = read("kernels/pointwise.cuh"), read("kernels/reduction.cuh")
+    assert (ROOT / "kernels/common.cuh").is_file() and (ROOT / "kernels/optim.cuh").is_file()
+    assert "namespace ag" in pointwise and re.search(r"\bexp_bwd\b", pointwise) and re.search(r"\bexp\(", pointwise)
+    assert "namespace red" in reduction and "SumRow" in reduction and "SoftmaxRow" in reduction
+    src = read("autograd_gpu/backend/kernel_source.py")
+    assert "AUTOGRAD_GPU_KERNELS_DIR" in src and "ag_" in src
+    assert "pow_scalar" in read("autograd_gpu/backend/cupy_kernels.py")
+    assert "def get(" in read("autograd_gpu/backend/cupy_kernels.py")
+
+
+def test_gpu_formulas_follow_pytorch_where_the_twins_differ(torch):
+    quoted("docs/gpu.md", "`x ** -0.5` is `1 / sqrt(x)` (NaN at -inf, -inf at -0)")
+    for L in (ag, torch):
+        v = (L.tensor([-inf, -0.0]) ** -0.5).tolist()
+        assert math.isnan(v[0]) and v[1] == -inf, (L.__name__, v)
+    covered("test_nan_semantics.py", '"sign_of_nan"', '"abs_at_0"')
+
+
+def test_gpu_other_cuda_functions():
+    for name in ("current_device", "synchronize", "manual_seed", "manual_seed_all", "warmup", "is_available",
+                 "device_count"):
+        assert callable(getattr(ag.cuda, name)), name
+    # the random state restores exactly: a backend's get_rng_state() / set_rng_state()
+    from autograd_gpu import backend as B
+    cpu = B.get(ag.device("cpu"))
+    state = cpu.get_rng_state()
+    a = ag.randn(3).tolist()
+    cpu.set_rng_state(state)
+    assert ag.randn(3).tolist() == a
+    src = read("autograd_gpu/backend/cupy_backend.py")
+    assert "def get_rng_state" in src and "PHILOX" in src
+    covered("test_cuda_backend.py", "def test_manual_seed_without_device_is_remembered",
+            "def test_warmup_compiles_everything")
+    if not CUDA:
+        with pytest.raises(RuntimeError, match="CUDA is not available"):
+            ag.cuda.warmup()
+
+
+def test_gpu_how_the_kernels_are_verified_without_a_gpu():
+    assert {"-Wall", "-Wextra", "-Werror"} <= set(HOST_CXXFLAGS)
+    covered("test_kernels_host.py", "HostBlockTeam", "float16", "float64")
+    covered("test_kernels_compile.py", "sm_80", "sm_90", "nvcc")
+    covered("test_cuda_backend.py", "@pytest.mark.gpu")
+    assert (ROOT / "autograd_gpu/backend/cupy_codegen.py").is_file()
+    # the compile checks' pip line is CI's
+    line = quoted("docs/gpu.md", "pip install 'cupy-cuda13x>=14,<15' 'nvidia-cuda-nvrtc==13.*' "
+                                 "'nvidia-cuda-runtime==13.*'")
+    assert line.split("install ", 1)[1].replace("'", '"') in read(".ci/run")
+    gpu = read(".ci/gpu_check")
+    assert "exit 3" in gpu and "TESTS_S" in gpu and "BENCH_S" in gpu and "$OUT" in gpu
+
+
+# ---------------------------------------------------------------------------------------------
+# docs/nan_semantics.md
+# ---------------------------------------------------------------------------------------------
+
+t3 = 1 / 3
+#  expression (the doc's cell)     fn(L, *inputs)                        inputs                       value             gradients
+NAN_TABLE = [
+    ("`x.sqrt()`, `x ** 0.5`",     lambda L, x: x.sqrt(),                [[0.0]],                     [0.0],            [[inf]]),
+    ("`x.sqrt()`, `x ** 0.5`",     lambda L, x: x ** 0.5,                [[0.0]],                     [0.0],            [[inf]]),
+    ("`x.rsqrt()`",                lambda L, x: x.rsqrt(),               [[0.0]],                     [inf],            [[-inf]]),
+    ("`x ** 0`",                   lambda L, x: x ** 0,                  [[0.0, nan]],                [1.0, 1.0],       [[0.0, 0.0]]),
+    ("`x ** e` (tensors)",         lambda L, x, e: x ** e,               [[0.0], [0.0]],              [1.0],            [[0.0], [0.0]]),
+    ("`x ** e`",                   lambda L, x, e: x ** e,               [[0.0], [-1.0]],             [inf],            [[-inf], [-inf]]),
+    ("`0 ** x`",                   lambda L, x: 0 ** x,                  [[0.0]],                     [1.0],            [[0.0]]),
+    ("`(-1.5) ** x`",              lambda L, x: (-1.5) ** x,             [[2.0, 0.5]],                [2.25, nan],      [[nan, nan]]),
+    ("`x.relu()`",                 lambda L, x: x.relu(),                [[0.0, -0.0]],               [0.0, 0.0],       [[0.0, 0.0]]),
+    ("`x.relu()`",                 lambda L, x: x.relu(),                [[nan]],                     [nan],            [[1.0]]),
+    ("`x.abs()`",                  lambda L, x: x.abs(),                 [[0.0, nan]],                [0.0, nan],       [[0.0, 0.0]]),
+    ("`x.sign()`",                 lambda L, x: x.sign(),                [[nan]],                     [0.0],            [[0.0]]),
+    ("`x.clamp(0, 1)`",            lambda L, x: x.clamp(0, 1),           [[0.0, 1.0]],                [0.0, 1.0],       [[1.0, 1.0]]),
+    ("`x.clamp(0, 1)`",            lambda L, x: x.clamp(0, 1),           [[nan]],                     [nan],            [[0.0]]),
+    ("`x.clamp(min=nan)`",         lambda L, x: x.clamp(min=nan),        [[0.0, 5.0]],                [nan, nan],       [[0.0, 0.0]]),
+    ("`x.max()`",                  lambda L, x: x.max(),                 [[1.0, 3.0, 3.0]],           3.0,              [[0.0, 0.5, 0.5]]),
+    ("`x.min()`",                  lambda L, x: x.min(),                 [[3.0, 1.0, 1.0]],           1.0,              [[0.0, 0.5, 0.5]]),
+    ("`x.max()`",                  lambda L, x: x.max(),                 [[1.0, nan, 3.0, nan]],      nan,              [[0.0, 0.5, 0.0, 0.5]]),
+    ("`x.max(dim)`",               lambda L, x: x.max(0)[0],             [[1.0, 3.0, 3.0]],           3.0,              [[0.0, 1.0, 0.0]]),
+    ("`x.amax(dim)`",              lambda L, x: x.amax(0),               [[2.0, 2.0, 2.0]],           2.0,              [[t3, t3, t3]]),
+    ("`x.amax(dim)`",              lambda L, x: x.amax(0),               [[1.0, nan, 3.0]],           nan,              [[nan, nan, nan]]),
+    ("`maximum(a, b)`",            lambda L, a, b: L.maximum(a, b),      [[2.0], [2.0]],              [2.0],            [[0.5], [0.5]]),
+    ("`maximum(a, b)`",            lambda L, a, b: L.maximum(a, b),      [[nan, 1.0], [1.0, nan]],    [nan, nan],       [[1.0, 1.0], [1.0, 1.0]]),
+    ("`a * b`",                    lambda L, a, b: a * b,                [[0.0], [inf]],              [nan],            [[inf], [0.0]]),
+    ("`a / b`",                    lambda L, a, b: a / b,                [[0.0], [0.0]],              [nan],            [[inf], [nan]]),
+    ("`x.log()`",                  lambda L, x: x.log(),                 [[0.0, -1.0]],               [-inf, nan],      [[inf, -1.0]]),
+    ("`x.norm()`",                 lambda L, x: x.norm(),                [[0.0, 0.0, 0.0]],           0.0,              [[0.0, 0.0, 0.0]]),
+    ("`x.norm()`",                 lambda L, x: x.norm(),                [[inf, 1.0]],                inf,              [[nan, 0.0]]),
+    ("`x.norm(p=inf)`",            lambda L, x: x.norm(p=inf),           [[-2.0, 2.0, 1.0]],          2.0,              [[-0.5, 0.5, 0.0]]),
+    ("`x.std()`",                  lambda L, x: x.std(),                 [[2.0, 2.0, 2.0]],           0.0,              [[0.0, 0.0, 0.0]]),
+    ("`x.std()`",                  lambda L, x: x.std(),                 [[2.0]],                     nan,              [[nan]]),
+    ("`x.prod()`",                 lambda L, x: x.prod(),                [[0.0, 2.0, 3.0]],           0.0,              [[6.0, 0.0, 0.0]]),
+    ("`x.prod()`",                 lambda L, x: x.prod(),                [[0.0, 2.0, 0.0]],           0.0,              [[0.0, 0.0, 0.0]]),
+    ("`x.prod()`",                 lambda L, x: x.prod(),                [[inf, 2.0, 3.0]],           inf,              [[nan, inf, inf]]),
+    ("`x.softmax(0)`",             lambda L, x: x.softmax(0),            [[inf, 1.0, -inf]],          [nan] * 3,        [[nan] * 3]),
+    ("`x.softmax(0)`",             lambda L, x: x.softmax(0),            [[-inf, 0.0, 1.0]],          [0.0, .27, .73],  [[0.0, 0.0, 0.0]]),
+    ("`x.softmax(0)`, `log_softmax`", lambda L, x: x.softmax(0),         [[-inf, -inf]],              [nan, nan],       [[nan, nan]]),
+    ("`x.softmax(0)`, `log_softmax`", lambda L, x: x.log_softmax(0),     [[-inf, -inf]],              [nan, nan],       [[nan, nan]]),
+    ("`x.logsumexp(dim)`",         lambda L, x: x.logsumexp(0),          [[-inf, -inf]],              -inf,             [[nan, nan]]),
+    ("`x.logsumexp(dim)`",         lambda L, x: x.logsumexp(1),          [np.zeros((2, 0))],          [-inf, -inf],     [np.zeros((2, 0))]),
+    ("`x.mean()`",                 lambda L, x: x.mean(),                [[]],                        nan,              [[]]),
+]
+
+
+def _values(t):
+    return np.asarray(t.detach().tolist() if hasattr(t, "detach") else t, dtype=np.float64)
+
+
+def _same(got, doc, what):
+    got, doc = np.asarray(got, np.float64), np.asarray(doc, np.float64)
+    assert got.shape == doc.shape, f"{what}: shape {got.shape}, the doc says {doc.shape}"
+    assert np.array_equal(np.isnan(got), np.isnan(doc)), f"{what}: {got}, the doc says {doc}"
+    fin = np.isfinite(doc)
+    assert np.array_equal(got[~fin & ~np.isnan(doc)], doc[~fin & ~np.isnan(doc)]), f"{what}: {got}, doc {doc}"
+    assert np.allclose(got[fin], doc[fin], rtol=0, atol=6e-3), f"{what}: {got}, the doc says {doc}"
+
+
+def test_nan_semantics_table_covers_every_row():
+    section = read("docs/nan_semantics.md").split("## Surprising cases", 1)[1].split("\n## ", 1)[0]
+    rows = [r for r in section.splitlines() if r.startswith("| `")]
+    cells = [r.split(" | ")[0][2:] for r in rows]
+    assert len(rows) == len(NAN_TABLE) - 2, len(rows)     # two rows are tested in two forms each
+    assert {c for c, *_ in NAN_TABLE} == set(cells)
+
+
+@pytest.mark.filterwarnings("ignore:.*degrees of freedom is <= 0:UserWarning")
+@pytest.mark.parametrize("lib", ["autograd_gpu", "torch"])
+@pytest.mark.parametrize("row", NAN_TABLE, ids=[f"{i}:{r[0]}" for i, r in enumerate(NAN_TABLE)])
+def test_nan_semantics_surprising_cases_table(row, lib, request):
+    """Each row of the table, as the doc states it, on us and on PyTorch (the oracle):
+    the doc's values are PyTorch's, and ours. (tests/test_nan_semantics.py compares
+    us with PyTorch on these and more inputs, bit for bit.)"""
+    L = ag if lib == "autograd_gpu" else request.getfixturevalue("torch")
+    expr, fn, inputs, value, grads = row
+    xs = [L.tensor(np.asarray(v, dtype=np.float64), requires_grad=True) for v in inputs]
+    out = fn(L, *xs)
+    _same(_values(out), value, f"{expr} value")
+    out.sum().backward()
+    for i, (x, g) in enumerate(zip(xs, grads)):
+        _same(_values(x.grad), g, f"{expr} gradient of input {i}")
+
+
+def test_nan_semantics_the_where_trap():
+    trap, _ = block("docs/nan_semantics.md", "x.log(), 0.0)      # x = 0")
+    ns, _ = run_block("docs/nan_semantics.md", trap)
+    g = ns["x"].grad.tolist()
+    assert math.isnan(g[0]) and g[1:] == [1.0, 0.5]           # "x.grad is NaN at 0"
+    safe, _ = block("docs/nan_semantics.md", "safe = ag.where")
+    ns, _ = run_block("docs/nan_semantics.md", safe + "y.sum().backward()\n")
+    assert ns["x"].grad.tolist() == [0.0, 1.0, 0.5]            # "gradient 0 where x <= 0"
+    covered("test_nan_semantics.py", '"where_nan_branch_sqrt"', '"where_nan_branch_div"', '"where_safe_idiom"')
+
+
+def test_nan_semantics_rounding_not_semantics(torch):
+    quoted("docs/nan_semantics.md", "`x.std()` of ten float32 copies of `1/3` is `0` here but `3.1e-08` in PyTorch")
+    ours, theirs = ag.tensor([1 / 3] * 10), torch.tensor([1 / 3] * 10)
+    assert ours.std().item() == 0.0
+    assert theirs.std().item() == pytest.approx(3.1e-08, rel=0.02)
+    ours.requires_grad_()
+    ours.std().backward()
+    assert ours.grad.tolist() == [0.0] * 10                    # masked, where PyTorch's is finite
+    theirs.requires_grad_()
+    theirs.std().backward()
+    assert np.isfinite(theirs.grad.numpy()).all() and (theirs.grad.abs() > 0).any()
+
+
+INT_CLAIMS = [  # (doc text, fn(L)): the same result or the same exception type on both
+    ("`fill_`", lambda L: L.zeros(2, dtype=L.int64).fill_(nan)),
+    ("`full`", lambda L: L.full((2,), inf, dtype=L.int32)),
+    ("`t[i] = nan`", lambda L: L.zeros(2, dtype=L.int32).__setitem__(0, nan)),
+    ("`tensor([nan], dtype=int32)`", lambda L: L.tensor([nan], dtype=L.int32)),
+    ("an int `clamp` or `where` bound past the type's range", lambda L: L.zeros(2, dtype=L.int32).clamp(max=2 ** 40)),
+    ("an int `clamp` or `where` bound past the type's range",
+     lambda L: L.where(L.tensor([True, False]), L.zeros(2, dtype=L.int32), 2 ** 40)),
+    ("A float bound, NaN included, is no write: the result is float", lambda L: L.zeros(2, dtype=L.int32).clamp(min=nan)),
+    ("A float bound, NaN included, is no write: the result is float",
+     lambda L: L.where(L.tensor([True, False]), L.zeros(2, dtype=L.int32), nan)),
+    ("`full((2,), -1, dtype=uint8)`", lambda L: L.full((2,), -1, dtype=L.uint8)),
+    ("`t.fill_(-1)`", lambda L: L.zeros(2, dtype=L.uint8).fill_(-1)),
+    ("`tensor([-1], dtype=uint8)`", lambda L: L.tensor([-1], dtype=L.uint8)),
+    ("`zeros(2).fill_(1e300)`", lambda L: L.zeros(2).fill_(1e300)),
+    ("`t[0] = 1e300` into float32", lambda L: L.zeros(2).__setitem__(0, 1e300)),
+    ("into float16 PyTorch writes inf instead (`t[0] = 1e300`", lambda L: _set(L.zeros(2, dtype=L.float16), 0, 1e300)),
+    ("floats truncate, ints wrap", lambda L: L.tensor(np.array([1.7, -2.9, 300.0]), dtype=L.int32)),
+    ("floats truncate, ints wrap", lambda L: L.tensor(np.array([300, -1]), dtype=L.uint8)),
+    ("`uint8_t + (-1)` adds 255", lambda L: L.tensor([250, 0], dtype=L.uint8) + (-1)),
+    ("`int8_t * 300` multiplies by 44", lambda L: L.tensor([3, 1], dtype=L.int8) * 300),
+    ("`uint8_t == 256` compares with 0", lambda L: L.tensor([0, 1], dtype=L.uint8) == 256),
+    ("dtype=float16) * 1e10` is 0, not NaN", lambda L: L.zeros(1, dtype=L.float16) * 1e10),
+]
+
+
+def _set(t, i, v):
+    t[i] = v
+    return t
+
+
+@pytest.mark.parametrize("claim", INT_CLAIMS, ids=[c[0] for c in INT_CLAIMS])
+def test_nan_semantics_integer_tensors_refuse_nan_python_ints_wrap(torch, claim):
+    text, fn = claim
+    quoted("docs/nan_semantics.md", text)
+    results = []
+    for L in (ag, torch):
+        try:
+            r = fn(L)
+            results.append(("value", str(r.dtype).split(".")[-1], str(r.tolist())))
+        except Exception as e:
+            results.append(("raises", type(e).__name__))
+    assert results[0] == results[1], f"{text}: ours {results[0]}, PyTorch {results[1]}"
+    if results[1][0] == "raises":
+        with pytest.raises(RuntimeError, match="cannot be converted to type .* without overflow"):
+            fn(ag)
+
+
+def test_nan_semantics_integer_refusal_message():
+    msg = quoted("docs/nan_semantics.md", "fill_: value nan cannot be converted to type int64 without overflow")
+    with pytest.raises(RuntimeError) as e:
+        ag.zeros(2, dtype=ag.int64).fill_(nan)
+    assert str(e.value) == msg
+
+
+def test_nan_semantics_nan_into_an_integer_type_from_an_array_is_refused(torch):
+    # "except NaN and inf into an integer type, which we refuse rather than store garbage"
+    quoted("docs/nan_semantics.md", "except NaN and inf into an integer type, which we refuse rather than store garbage")
+    with pytest.raises(RuntimeError, match="cannot be converted"):
+        ag.tensor(np.array([nan]), dtype=ag.int32)
+    assert torch.tensor(np.array([nan]), dtype=torch.int32).item() == -2 ** 31        # PyTorch: INT_MIN
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: fill_/full of a finite float past float16's range raise "
+                                       "RuntimeError; PyTorch 2.13 writes inf (only float32/float64 refuse)")
+def test_bug_float16_fill_past_its_range_writes_inf(torch):
+    assert torch.full((1,), 70000.0, dtype=torch.float16).item() == inf
+    assert torch.zeros(1, dtype=torch.float16).fill_(1e300).item() == inf
+    assert ag.full((1,), 70000.0, dtype=ag.float16).item() == inf
+    assert ag.zeros(1, dtype=ag.float16).fill_(1e300).item() == inf
+
+
+def test_nan_semantics_differences_from_pytorch_more_permissive(torch):
+    # t.mul_(t): PyTorch fails in backward, we keep the old value
+    for L, ok in ((ag, True), (torch, False)):
+        x = L.tensor([3.0], requires_grad=True)
+        t = x * 1
+        t.mul_(t)
+        if ok:
+            t.backward()
+            assert x.grad.tolist() == [6.0]
+        else:
+            with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+                t.backward()
+    # partially overlapping in-place operands
+    for L, ok in ((ag, True), (torch, False)):
+        t = L.tensor([1.0, 2.0, 3.0])
+        if ok:
+            t[1:].add_(t[:-1])
+            assert t.tolist() == [1.0, 3.0, 5.0]
+        else:
+            with pytest.raises(RuntimeError, match="single memory location"):
+                t[1:].add_(t[:-1])
+    # linspace(0, inf, 5): the values the doc shows, on both
+    quoted("docs/nan_semantics.md", "`linspace(0, inf, 5)` is `[nan, inf, inf, inf, inf]` here; PyTorch's is "
+                                    "`[nan, inf, nan, nan, nan]`")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ours = ag.linspace(0, inf, 5).tolist()
+    assert str(ours) == str([nan, inf, inf, inf, inf])
+    assert str(torch.linspace(0, inf, 5).tolist()) == str([nan, inf, nan, nan, nan])
+    # the others, each against PyTorch in the suites that found them
+    covered("test_autograd_api_differential.py", "detach_()", "single memory location")
+    covered("test_indexing_differential.py", "test_known_difference_")
+    covered("test_fuzz_bad_input.py", "keepdim=1", "dim=()")
+
+
+def test_nan_semantics_differences_from_pytorch_stricter(torch):
+    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor refers to a single "
+                                           "memory location"):
+        ag.ones(4).expand(3, 4).zero_()
+    torch.ones(4).expand(3, 4).zero_()                                  # PyTorch lets it through
+    x = ag.zeros(4)
+    x.expand(3, 4)[0].mul_(2)                                           # repeats nothing: allowed
+    x.expand(3, 4)[0] = ag.ones(4)
+    assert x.tolist() == [1.0] * 4
+    quoted("docs/nan_semantics.md", "Complex numbers are not supported: `x + 1j` raises `TypeError`")
+    with pytest.raises(TypeError):
+        ag.ones(2) + 1j
+    # exception kinds that differ, pinned by tests/test_errors.py
+    covered("test_errors.py", "norm\\(\\): unsupported norm type 'nuc'", "mean\\(\\): could not infer output dtype",
+            "Negation.*bool")
+    for fn, ours in ((lambda L: L.tensor([1, 2]).mean(), TypeError), (lambda L: -L.tensor([True]), TypeError),
+                     (lambda L: L.ones(2, 2).norm(p="nuc"), ValueError)):
+        with pytest.raises(ours):
+            fn(ag)
+    for fn in (lambda L: L.tensor([1, 2]).mean(), lambda L: -L.tensor([True]), lambda L: L.ones(3).norm(p="nuc")):
+        with pytest.raises(RuntimeError):
+            fn(torch)
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: norm(p='nuc') of a matrix raises ValueError; PyTorch computes "
+                                       "the nuclear norm (the sum of the singular values)")
+def test_bug_norm_nuc_of_a_matrix(torch):
+    assert torch.tensor([[3.0, 0.0], [0.0, -4.0]]).norm(p="nuc").item() == 7.0
+    assert ag.tensor([[3.0, 0.0], [0.0, -4.0]]).norm(p="nuc").item() == 7.0
+
+
+def test_nan_semantics_views_follow_their_base(torch):
+    # row = out[0]; out[0] = w * 2: row takes the base's new history, and gradients reach w
+    for L in (ag, torch):
+        w = L.ones(3, requires_grad=True)
+        out = L.zeros(2, 3)
+        row = out[0]
+        out[0] = w * 2
+        assert row.requires_grad
+        (row * 3).sum().backward()
+        assert w.grad.tolist() == [6.0, 6.0, 6.0], L.__name__
+
+
+# ---------------------------------------------------------------------------------------------
+# docs/nn.md
+# ---------------------------------------------------------------------------------------------
+
+def test_nn_intro_training_loop_learns():
+    code, _ = block("docs/nn.md", "for epoch in range(200)")
+    ns, _ = run_block("docs/nn.md", code)
+    assert ns["loss"].item() < 0.01
+    assert (ROOT / "notebooks/04_modules_and_optimizers.ipynb").is_file()
+    covered("test_walkthrough.py", "walkthrough_modules import part4")
+
+
+def test_nn_modules_affine_example(torch):
+    code, _ = block("docs/nn.md", "class Affine")
+    ns, _ = run_block("docs/nn.md", code)
+    m = ns["Affine"](3)
+    assert [n for n, _ in m.named_parameters()] == ["scale", "shift"]
+    assert [n for n, _ in m.named_buffers()] == ["calls"] and list(m.state_dict()) == ["scale", "shift", "calls"]
+    assert m(ag.tensor([1.0, 2.0, 3.0])).tolist() == [1.0, 2.0, 3.0]
+
+
+def test_nn_modules_registration_rules(torch):
+    for L in (ag, torch):
+        lin = L.nn.Linear(2, 2)
+        with pytest.raises(TypeError):
+            lin.weight = L.zeros(2, 2)                       # a non-Parameter to a parameter's name
+        lin.extra = L.zeros(1)                              # a plain attribute
+        assert "extra" not in dict(lin.named_parameters()) and "extra" not in lin.state_dict()
+    covered("test_nn.py", "def test_shared_parameter_is_listed_once", "def test_named_parameters_order_matches_pytorch",
+            "def test_train_eval", "def test_module_zero_grad", "def test_apply_visits_children_first")
+
+
+def test_nn_modules_devices_and_dtypes(torch):
+    # in place (same Parameter objects); only floating tensors change dtype; a failed move changes nothing
+    for L in (ag, torch):
+        m = L.nn.Linear(2, 1)
+        m.register_buffer("count", L.zeros(1, dtype=L.int64))
+        w = m.weight
+        m.double()
+        assert m.weight is w and w.dtype == L.float64 and m.count.dtype == L.int64, L.__name__
+    covered("test_nn.py", "def test_to_dtype_keeps_parameter_identity_and_converts_grads",
+            "def test_to_a_device_that_cannot_work_changes_nothing")
+
+
+def test_nn_modules_state_dicts_and_printing(torch):
+    covered("test_nn.py", "def test_load_state_dict_errors_match_pytorch_text", "def test_failed_load_changes_nothing",
+            "def test_load_state_dict_assign", "def test_repr_matches_pytorch")
+    covered("test_nn_optim_differential.py", "def test_load_state_dict_non_strict_reports_like_pytorch")
+    text = quoted("docs/nn.md", "Linear(in_features=3, out_features=32, bias=True)")
+    assert repr(ag.nn.Linear(3, 32)) == repr(torch.nn.Linear(3, 32)) == text
+    p = ag.nn.Parameter(ag.ones(2))
+    assert repr(p).startswith(quoted("docs/nn.md", "Parameter containing:") + "\ntorch_tensor\n")
+    assert isinstance(p, ag.Tensor) and p.requires_grad and p.is_leaf
+
+
+def test_nn_layers_and_containers(torch):
+    import autograd_gpu.nn.functional as F
+    for name in ("uniform_", "normal_", "zeros_", "ones_", "constant_", "kaiming_uniform_", "xavier_uniform_",
+                 "calculate_gain"):
+        assert hasattr(ag.nn.init, name) and hasattr(torch.nn.init, name), name
+    for name in ("linear", "relu", "tanh", "sigmoid", "softmax", "log_softmax", "mse_loss", "cross_entropy",
+                 "nll_loss"):
+        assert hasattr(F, name), name
+    quoted("docs/nn.md", "`nn.Linear(in, out, bias=True, device=None, dtype=None)`")
+    assert str(inspect.signature(ag.nn.Linear)) == "(in_features, out_features, bias=True, device=None, dtype=None)"
+    s = ag.nn.Sequential(ag.nn.Linear(1, 2), ag.nn.ReLU(), ag.nn.Linear(2, 1))
+    assert len(s) == 3 and isinstance(s[0:2], ag.nn.Sequential) and isinstance(s[-1], ag.nn.Linear)
+    covered("test_nn.py", "def test_linear_init_bounds_match_pytorch", "def test_sequential_container")
+    covered("test_nn_optim_differential.py", "def test_sequential_editing_matches_pytorch")
+
+
+def test_nn_layers_linear_checks_its_input():
+    msg = quoted("docs/nn.md", "Linear(in_features=5, out_features=2): expected input with 5 features in its last "
+                               "dimension, got input of shape [4, 3] (weight shape [2, 5])")
+    lin = ag.nn.Linear(5, 2)
+    with pytest.raises(RuntimeError) as e:
+        lin(ag.ones(4, 3))
+    assert str(e.value) == msg
+    for bad in (ag.ones(4, 5, dtype=ag.float64), ag.tensor(1.0)):
+        with pytest.raises(RuntimeError, match=re.escape("Linear(in_features=5, out_features=2)")):
+            lin(bad)
+    covered("test_nn.py", "def test_linear_bad_input_raises_and_changes_nothing")
+
+
+@pytest.mark.filterwarnings("ignore:Using a target size:UserWarning")
+def test_nn_losses_signatures_and_errors(torch):
+    import autograd_gpu.nn.functional as F
+    for cls, doc_sig in ((ag.nn.MSELoss, '(reduction="mean")'),
+                         (ag.nn.CrossEntropyLoss, '(weight=None, ignore_index=-100, reduction="mean", '
+                                                  'label_smoothing=0.0)'),
+                         (ag.nn.NLLLoss, '(weight=None, ignore_index=-100, reduction="mean")')):
+        quoted("docs/nn.md", f"`nn.{cls.__name__}{doc_sig}`")
+        assert str(inspect.signature(cls)).replace("'", '"') == doc_sig
+        theirs = inspect.signature(getattr(torch.nn, cls.__name__)).parameters
+        for name, p in inspect.signature(cls).parameters.items():
+            assert theirs[name].default == p.default, (cls.__name__, name)
+    x = ag.zeros(2, 3)
+    with pytest.raises(IndexError, match=re.escape(quoted("docs/nn.md", "Target 3 is out of bounds"))):
+        F.cross_entropy(x, ag.tensor([0, 3]))
+    with pytest.raises(ValueError):
+        F.cross_entropy(x, ag.tensor([0, 1, 2]))
+    with pytest.raises(RuntimeError):
+        F.cross_entropy(x, ag.tensor([0.0, 1.0]))
+    for L in (ag, torch):                                   # a target that does not broadcast
+        with pytest.raises(RuntimeError):
+            L.nn.functional.mse_loss(L.zeros(2, 3), L.zeros(4))
+    covered("test_nn.py", "def test_mse_loss_broadcast_warns_like_pytorch", "def test_loss_errors_match_pytorch_types")
+    covered("test_nn_optim_differential.py", "def test_cross_entropy_every_option_matches_pytorch",
+            "def test_nll_loss_every_option_matches_pytorch")
+
+
+def test_nn_optimizers_signatures(torch):
+    code = read("docs/nn.md").split("## Optimizers", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    for line in code.strip().splitlines():
+        name, sig = re.match(r"optim\.(\w+)(\(.*\))$", line).groups()
+        doc_sig = {}
+        exec(f"def f{sig}: pass", doc_sig)
+        assert inspect.signature(getattr(ag.optim, name)) == inspect.signature(doc_sig["f"]), name
+        theirs = inspect.signature(getattr(torch.optim, name)).parameters
+        for pname, p in inspect.signature(getattr(ag.optim, name)).parameters.items():
+            if pname != "params":
+                assert theirs[pname].default == p.default and theirs[pname].kind == p.kind, (name, pname)
+
+
+def test_nn_optimizers_errors_and_state(torch):
+    for L in (ag, torch):
+        p = L.nn.Parameter(L.ones(1))
+        for kwargs, text in ((dict(lr=-0.1), "Invalid learning rate: -0.1"),
+                             (dict(lr=0.1, nesterov=True), "Nesterov momentum requires a momentum and zero dampening")):
+            with pytest.raises(ValueError, match=re.escape(quoted("docs/nn.md", text))):
+                L.optim.SGD([p], **kwargs)
+        with pytest.raises(ValueError):
+            L.optim.SGD([], lr=0.1)
+        opt = L.optim.Adam([p])
+        p.grad = L.ones(1)
+        opt.step()
+        step = opt.state[p]["step"]
+        assert step.dtype == L.float32 and step.dim() == 0 and str(step.device) == "cpu", L.__name__
+        assert set(opt.state_dict()) == {"state", "param_groups"}
+        assert opt.state_dict()["param_groups"][0]["params"] == [0]
+    # "PyTorch's SGD lets it through and turns every parameter into NaN on the first step"
+    p = torch.nn.Parameter(torch.ones(1))
+    opt = torch.optim.SGD([p], lr=nan)
+    p.grad = torch.ones(1)
+    opt.step()
+    assert math.isnan(p.item())
+    with pytest.raises(ValueError):
+        ag.optim.SGD([ag.nn.Parameter(ag.ones(1))], lr=nan)
+    covered("test_nn_optim_differential.py", "def test_adam_rejects_nan_hyperparameters_like_pytorch",
+            "def test_optimizer_state_is_a_defaultdict_like_pytorch", "def test_optimizer_state_dicts_exchange_with_pytorch")
+    covered("test_optim_oracle.py", "def test_matches_pytorch_every_step", "def test_float16_parameters_update_in_float32_math",
+            "def test_step_is_in_place_without_graph_and_bumps_versions")
+
+
+def test_nn_saving_and_loading(in_tmp):
+    code, _ = block("docs/nn.md", "from autograd_gpu.serialization import save, load")
+    ns, _ = run_block("docs/nn.md", code)
+    assert ns["ckpt"]["epoch"] == 12
+    with np.load(in_tmp / "ckpt.npz", allow_pickle=False) as f:      # no pickled code
+        assert len(f.files) > 0
+    covered("test_nn.py", "def test_save_rejects_code_and_keeps_old_file", "def test_load_map_location_dict")
+
+
+# ---------------------------------------------------------------------------------------------
+# docs/notebooks.md
+# ---------------------------------------------------------------------------------------------
+
+def test_notebooks_table_and_device_line():
+    for name, line in (("01_autograd_basics", "Running on: "), ("02_digging_deeper", "Running on: "),
+                       ("03_network_with_autograd", "Running on: "), ("04_modules_and_optimizers", "training on device: ")):
+        nb = read(f"notebooks/{name}.ipynb")
+        assert line in nb and "ag.cuda.is_available()" in nb, name
+    quoted("docs/notebooks.md", "prints which (`Running on: cpu`; `training on device: cpu` in part 4)")
+
+
+def test_notebooks_pictures_of_the_backward_graph(in_tmp):
+    need("graphviz", "docs/notebooks.md's graph picture")
+    need_dot()
+    from autograd_gpu.viz import draw_graph, GraphvizNotInstalledWarning
+    assert issubclass(GraphvizNotInstalledWarning, Warning)
+    import graphviz
+    sig = quoted("docs/notebooks.md", 'draw_graph(*roots, params=None, show_saved=False, rankdir="TB")')
+    assert "draw_graph" + str(inspect.signature(draw_graph)).replace("'", '"') == sig
+    code, _ = block("docs/notebooks.md", "draw_graph(out")
+    ns, _ = run_block("docs/notebooks.md", code)
+    assert isinstance(ns["g"], graphviz.Digraph) and (in_tmp / "graph.png").is_file()
+    covered("test_viz.py", "def test_without_dot_the_graph_is_dot_text_and_says_how_to_get_pictures")
+
+
+def test_notebooks_tests_and_refreshing():
+    src = read("tests/test_notebooks.py")
+    assert '"--write"' in src and "PYTHONPATH" in src
+    for text in ('.venv/bin/python tests/test_notebooks.py --write',
+                 '.venv/bin/python tests/test_notebooks.py --write 04_modules_and_optimizers.ipynb'):
+        quoted("docs/notebooks.md", text)
+    pyproject = read("pyproject.toml")
+    for pkg in ("nbclient", "nbformat", "ipykernel", "nbconvert", "matplotlib", "graphviz"):
+        assert re.search(rf'^notebooks = \[.*"{pkg}>=', pyproject, re.M), pkg
+
+
+# ---------------------------------------------------------------------------------------------
+# docs/printing.md
+# ---------------------------------------------------------------------------------------------
+
+def test_printing_intro_example():
+    shown = read("docs/printing.md").split("```\n", 2)[1].split("```", 1)[0].rstrip("\n")
+    x1 = ag.tensor([1.0], requires_grad=True)
+    assert repr(x1 - 4.4) == shown
+
+
+@pytest.mark.parametrize("data,text", [
+    ([1234567.0], "1.23457e+06"),               # "%g (so 1234567 prints 1.23457e+06)"
+    ([0.03125, 1.0], "0.0312"),                 # ties to even
+    ([9.99996, 1.0], "10.0000"),                # overflows its width
+])
+def test_printing_the_rules_examples(data, text):
+    quoted("docs/printing.md", text)
+    assert text in repr(ag.tensor(data)).splitlines()[1]
+
+
+def test_printing_the_rules_special_cases():
+    assert repr(ag.tensor([inf]) - inf).splitlines()[1] == quoted("docs/printing.md", "-nan")
+    assert repr(ag.zeros(2, 0)) == "torch_tensor\n" + quoted("docs/printing.md", "[ CPUFloatType{2,0} ]")
+    assert repr(ag.tensor(1.0)).endswith("{} ]")
+    # the table, the blocks of columns, slices, the scale-line and 3-d quirks: tests/test_printing.py,
+    # and about 1,250 tensors byte for byte against libtorch's at::print: tests/test_printing_libtorch.py
+    covered("test_printing.py", "def test_integers_past_six_digits_use_g_and_past_nine_scientific",
+            "def test_ranges_over_four_decades_print_scientific", "def test_small_values_get_a_scale_line",
+            "def test_common_width_follows_the_largest_magnitude", "def test_wide_matrix_column_header_stands_on_its_own_line",
+            "def test_four_d_slices_run_first_index_fastest_each_with_its_own_format",
+            "def test_scaled_matrix_rows_after_the_first_shift_right_as_in_libtorch",
+            "def test_ties_round_to_even_and_rounding_may_overflow_the_width", "def test_nan_keeps_its_sign")
+    covered("test_printing_libtorch.py", "def test_random_tensors_print_as_libtorch")
+
+
+def test_printing_deliberate_differences():
+    assert repr(ag.tensor(-3.4)).splitlines()[1] == "-3.4"
+    assert repr(ag.tensor(1e-5)).splitlines()[1] == "1e-05"
+    note = quoted("docs/printing.md", "... [the output was truncated (use ag.set_printoptions(max_lines=None) to see "
+                                      "all)]")
+    lines = repr(ag.arange(40.0).reshape(40, 1)).splitlines()
+    assert lines[-2:] == [note, "[ CPUFloatType{40,1} ]"] and lines[1:31] == [f"{i:>3}" for i in range(30)]
+    assert note not in repr(ag.arange(29.0).reshape(29, 1))
+    assert repr(ag.ones(1, requires_grad=True)).endswith("[ CPUFloatType{1} ][ requires_grad = True ]")
+    assert not repr(ag.ones(1)).endswith("\n")
+    covered("test_printing_libtorch.py", "def test_zero_dim_line_is_the_value_with_six_digits",
+            "def test_long_output_is_cut_as_r_torch_cuts_it")
+
+
+def test_printing_options():
+    assert ag.get_printoptions() == {"max_lines": 30}
+    covered("test_printing.py", "def test_max_lines_none_prints_everything", "def test_max_lines_can_be_changed_and_reset")
+
+
+# ---------------------------------------------------------------------------------------------
+# benchmarks/README.md
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def bench_help():
+    r = subprocess.run([sys.executable, "-m", "benchmarks.run", "--help"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_benchmarks_commands_and_options(bench_help):
+    text = read("benchmarks/README.md")
+    cmds = text.split("From the repository root:", 1)[1].split("```", 2)[1].strip().splitlines()
+    for cmd in cmds:
+        cmd = cmd.split("#", 1)[0].split()
+        assert cmd[:3] == ["python", "-m", "benchmarks.run"] or cmd[:2] == ["python", "benchmarks/run.py"], cmd
+        for opt in (w for w in cmd if w.startswith("--")):
+            assert f"{opt} " in bench_help or f"{opt}\n" in bench_help, opt
+    for opt in re.findall(r"`(--[\w-]+)", text.split("Other options:", 1)[1].split("\n\n", 1)[0]):
+        assert opt in bench_help, opt
+    assert "(default 50)" in flat(bench_help)                             # --block-ms
+    r = subprocess.run([sys.executable, "benchmarks/run.py", "--help"], cwd=ROOT, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0 and "--workloads" in r.stdout, r.stderr
+    assert (ROOT / "tests/test_benchmarks_smoke.py").is_file() and (ROOT / "benchmarks/RESULTS.md").is_file()
+
+
+def test_benchmarks_exit_status_two_on_bad_arguments():
+    r = subprocess.run([sys.executable, "-m", "benchmarks.run", "--workloads", "W9"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+
+
+def test_benchmarks_workloads_table():
+    sys.path.insert(0, str(ROOT))
+    try:
+        from benchmarks.workloads import WORKLOADS, CHAIN_CYCLE
+    finally:
+        sys.path.remove(str(ROOT))
+    w = {k: v.sizes for k, v in WORKLOADS.items()}
+    assert set(w) == {"W1", "W2", "W3", "W4", "W5"}
+    for name, (n, d) in {"W1": (100, (3, 32, 1)), "W2": (10_000, (64, 512, 8)),
+                         "W3": (100_000, (256, 1024, 16))}.items():
+        assert (w[name]["n"], (w[name]["d_in"], w[name]["d_hidden"], w[name]["d_out"])) == (n, d), name
+    assert w["W4"] == {"length": 200, "numel": 16} and w["W5"] == {"numel": 10_000_000}
+    assert [k for k, _ in CHAIN_CYCLE] == ["tanh", "mul_scalar", "sin", "add_scalar", "sigmoid", "mul_tensor", "exp",
+                                           "add_tensor"]
+    assert dict(CHAIN_CYCLE)["mul_scalar"] == 1.5 and dict(CHAIN_CYCLE)["add_scalar"] == 0.1
+    targets = {k: v.target for k, v in WORKLOADS.items()}
+    assert targets == {"W1": 2.5, "W2": 1.10, "W3": 1.10, "W4": 2.5, "W5": 1.15}
+    assert WORKLOADS["W3"].mem_target == 1.2
+    assert {k: v.rtol for k, v in WORKLOADS.items()} == {"W1": 1e-4, "W2": 1e-4, "W3": 2e-3, "W4": 1e-3, "W5": 1e-4}
+    assert WORKLOADS["W2"].scaled == ("n",) and WORKLOADS["W5"].scaled == ("numel",) and not WORKLOADS["W1"].scaled
+
+
+def test_benchmarks_profiling_modes():
+    r = subprocess.run([sys.executable, "-m", "benchmarks.profile_hotpath", "--help"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    modes = re.findall(r"^- `(\w+)`:", read("benchmarks/README.md").split("## Profiling the hot path", 1)[1], re.M)
+    assert modes == ["cprofile", "lines", "anatomy", "arrays", "memory", "bytecodes"]
+    assert "{" + ",".join(modes) + "}" in r.stdout
+
+
