@@ -1119,3 +1119,17 @@ def test_manual_seed_reaches_cuda_devices_used_later(device, monkeypatch):
     monkeypatch.setattr(B, "_backends", {B.CPU: B.cpu_backend})
     ag.manual_seed(123)
     assert ag.randn(5, device=device).tolist() == first
+
+
+# Bug: the backward of integer-array indexing called np.add.at(out, (i, j), g),
+# which never reaches CuPy (its __array_ufunc__ takes no tuple operand): every
+# CUDA tensor indexed with integer arrays or lists failed in backward.
+def test_backward_of_integer_array_indexing_accumulates_repeats(torch, device):
+    grads = []
+    for lib, dev in ((torch, "cpu"), (ag, device)):
+        x = lib.arange(12.0, device=dev).reshape(3, 4).requires_grad_()
+        w = lib.arange(1.0, 6.0, device=dev)
+        i, j = lib.tensor([0, 0, 2, 1, 0], device=dev), lib.tensor([1, 1, 3, 0, 1], device=dev)
+        ((x[i, j] * w).sum() + (x[[2, 2], 1:] ** 2).sum() + x[:, [3, 3, 0]].sum()).backward()
+        grads.append(x.grad.tolist())
+    assert grads[1] == grads[0]

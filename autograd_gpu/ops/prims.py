@@ -16,6 +16,7 @@ Formulas follow PyTorch's `tools/autograd/derivatives.yaml`, including its
 choices at 0, ties and NaN.
 """
 import builtins
+import sys
 
 import numpy as np
 
@@ -488,7 +489,10 @@ def concatenate(xs, axis):
 def _index_add(g, idx, shape):
     out = np.zeros_like(g, shape=shape)
     if builtins.any(getattr(i, "ndim", None) is not None and i.dtype.kind != "b" for i in idx):
-        np.add.at(out, idx, g)          # integer indices may repeat: accumulate
+        # integer indices may repeat: accumulate. CuPy's __array_ufunc__ takes no
+        # tuple operand, so np.add.at cannot dispatch to it: cupy.add.at directly
+        add_at = np.add.at if type(out) is _nd else sys.modules["cupy"].add.at
+        add_at(out, idx, g)
     else:
         out[idx] = g
     return out
