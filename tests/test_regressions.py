@@ -1133,3 +1133,21 @@ def test_backward_of_integer_array_indexing_accumulates_repeats(torch, device):
         ((x[i, j] * w).sum() + (x[[2, 2], 1:] ** 2).sum() + x[:, [3, 3, 0]].sum()).backward()
         grads.append(x.grad.tolist())
     assert grads[1] == grads[0]
+
+
+# Bug: &, | and ^ of two tensors read the second operand's dtype through
+# np.asarray(array), an implicit host copy CuPy refuses: bitwise ops between
+# CUDA tensors (and max()/min()/pow's backward, which use them) raised TypeError.
+def test_bitwise_ops_between_cuda_tensors(torch, device):
+    results = []
+    for lib, dev in ((torch, "cpu"), (ag, device)):
+        x = lib.tensor([[-1.0, 2.0, 0.5], [3.0, -4.0, 3.0]], device=dev, requires_grad=True)
+        k = lib.tensor([5, 3, 12], device=dev)
+        m = (x > 0) & (x < 3)
+        out = [m.tolist(), ((x > 0) | (x < -2)).tolist(), ((x > 0) ^ m).tolist(), (k & 6).tolist(),
+               (k | lib.tensor([1, 0, 1], device=dev)).tolist()]
+        (g,) = lib.autograd.grad(x.max() + (x.abs() ** x).sum(), x, create_graph=True)
+        out += [g.tolist(), lib.autograd.grad(g.sum(), x)[0].tolist()]
+        results.append(out)
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)

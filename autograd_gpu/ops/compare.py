@@ -82,7 +82,8 @@ def _bitwise(np_fn, op_name):
         else:
             b = number(b, op_name)
             da = promote_for_scalar(da, b)       # bool & 2 -> int64, as in PyTorch
-        for d in (da.dtype, np.asarray(b).dtype):
+        # (b: the other operand's array, never converted to a host array, or a number)
+        for d in (da.dtype, b.dtype if hasattr(b, "dtype") else np.asarray(b).dtype):
             if d.kind not in "biu":
                 raise RuntimeError(f"{op_name}: \"{op_name}_cpu\" not implemented for '{d}' (integer and "
                                    f"bool tensors only)")
