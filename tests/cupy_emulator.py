@@ -149,8 +149,12 @@ def _index_key(key):
 
 def _wrap_int_indices(a, key):
     """CuPy wraps integer array indices around (no IndexError out of bounds):
-    integer arrays in `key` taken modulo the size of the axis they index."""
+    integer arrays in `key` taken modulo the size of the axis they index. An
+    int out of bounds raises CuPy's IndexError (its words: "Index 5 is out of
+    bounds for axis 0 with size 2", where NumPy says "index 5 ...")."""
     items = list(key) if isinstance(key, tuple) else [key]
+    if any(type(k) is int for k in items):
+        _check_int_indices(a, items)
     if not any(isinstance(k, (np.ndarray, list)) for k in items):
         return key
     converted, axes_used = [], 0
@@ -177,6 +181,26 @@ def _wrap_int_indices(a, key):
             axis += 1
         out.append(k)
     return tuple(out)
+
+
+def _check_int_indices(a, items):
+    used = sum(0 if k is None or k is Ellipsis else
+               (np.ndim(k) if isinstance(k, (np.ndarray, list)) and np.asarray(k).dtype == bool else 1)
+               for k in items)
+    axis = 0
+    for k in items:
+        if k is Ellipsis:
+            axis += max(a.ndim - used, 0)
+        elif k is None:
+            continue
+        elif type(k) is int:
+            if axis < a.ndim and not -a.shape[axis] <= k < a.shape[axis]:
+                raise IndexError(f"Index {k} is out of bounds for axis {axis} with size {a.shape[axis]}")
+            axis += 1
+        elif isinstance(k, (np.ndarray, list)) and np.asarray(k).dtype == bool:
+            axis += np.ndim(k)
+        else:
+            axis += 1
 
 
 def _binary(ufunc, reflected=False):
