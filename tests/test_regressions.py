@@ -1151,3 +1151,21 @@ def test_bitwise_ops_between_cuda_tensors(torch, device):
         results.append(out)
     for ours, theirs in zip(results[1], results[0]):
         np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+# Bug: integer index arrays out of bounds relied on NumPy's IndexError; CuPy
+# wraps such indices around silently (x[[0, 9]] read x[[0, 1]] on the GPU), and
+# says "Index 5 is out of bounds ..." with a capital for an int. PyTorch raises
+# "index 9 is out of bounds for dimension 0 with size 2" for both.
+def test_index_out_of_bounds_raises_on_every_device(torch, device):
+    for lib, dev in ((torch, "cpu"), (ag, device)):
+        x = lib.arange(6.0, device=dev).reshape(2, 3)
+        for idx, bad, size in [([0, 9], 9, 2), ((slice(None), [1, -4]), -4, 3), (5, 5, 2), ((1, [0, 3]), 3, 3),
+                               ((lib.tensor([1, 2], device=dev),), 2, 2)]:
+            # (the dimension is counted as PyTorch counts it, not checked here)
+            with pytest.raises(IndexError, match=rf"index {bad} is out of bounds for dimension \d with size {size}$"):
+                x[idx]
+            with pytest.raises(IndexError, match=rf"index {bad} is out of bounds for dimension \d with size {size}$"):
+                x[idx] = 1.0
+        if lib is ag:       # (PyTorch may write part of a failed index_put_; API.md: ours writes nothing)
+            assert x.tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]

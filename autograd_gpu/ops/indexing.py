@@ -223,8 +223,10 @@ _ZERO_DIM = ("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or 
 
 
 def _index_error(e, a, nidx):
-    """NumPy's IndexError for indexing array `a` with nidx, in PyTorch's words."""
+    """NumPy's (or CuPy's) IndexError for indexing array `a` with nidx, in PyTorch's words."""
     msg = str(e)
+    if msg.startswith("Index "):        # CuPy: "Index 5 is out of bounds for axis 0 with size 2"
+        msg = "i" + msg[1:]
     if msg.startswith("too many indices"):
         if a.ndim == 0 and nidx and type(nidx[0]) is int:
             return _ZERO_DIM
@@ -258,6 +260,30 @@ def _mask_mismatch(a, nidx):
                             f"the indexed tensor {list(shape)} at index {dim + j}")
             dim += c.ndim
     return None
+
+
+def _check_array_bounds(a, nidx):
+    """IndexError for an integer index array with a value out of bounds. NumPy
+    checks this itself; CuPy wraps such indices around without a word, so
+    device arrays are checked here (one device-to-host sync per index array)."""
+    if type(a) is np.ndarray:
+        return
+    free = a.ndim - sum(_dims_of(c) for c in nidx)
+    axis = 0
+    for c in nidx:
+        if c is Ellipsis:
+            axis += free
+        elif c is None:
+            continue
+        elif type(c) is int or type(c) is slice or c.dtype.kind == "b":
+            axis += 1 if type(c) is int or type(c) is slice else c.ndim
+        else:
+            if axis < a.ndim and c.size:
+                n = a.shape[axis]
+                bad = (c < -n) | (c >= n)
+                if bool(bad.any()):
+                    raise IndexError(f"index {int(c[bad][0])} is out of bounds for dimension {axis} with size {n}")
+            axis += 1
 
 
 class BasicIndex(Op):
@@ -298,6 +324,7 @@ class AdvancedIndex(Op):
         if x.size == 0 and _mask_mismatch(x, idx):      # (NumPy does not check masks on empty arrays)
             raise IndexError(_mask_mismatch(x, idx))
         try:
+            _check_array_bounds(x, idx)
             y = x[idx]
         except IndexError as e:
             raise IndexError(_index_error(e, x, idx)) from None
@@ -445,6 +472,7 @@ def _write(a, nidx, v):
     if a.size == 0 and _mask_mismatch(a, nidx):         # (NumPy does not check masks on empty arrays)
         raise IndexError(_mask_mismatch(a, nidx))
     try:
+        _check_array_bounds(a, nidx)
         a[nidx] = v
     except IndexError as e:
         raise IndexError(_index_error(e, a, nidx)) from None
