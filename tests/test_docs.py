@@ -253,6 +253,13 @@ def test_readme_what_is_in_it():
     assert seen == [True]
 
 
+def test_readme_benchmarks_command(bench_help):
+    line = quoted("README.md", "python3 -m benchmarks.run                 # W1-W5 vs hand-written NumPy and PyTorch; "
+                               "--quick for a smoke run")
+    assert "--quick" in line and "--quick " in bench_help
+    covered("test_benchmarks_smoke.py", "--quick")
+
+
 def test_readme_behaviour_worth_knowing_scalar_overload_names():
     x = ag.tensor([1.0, 2.0], requires_grad=True)
     for expr, name in (("x + 2", "AddBackward1"), ("x * 3", "MulBackward1"), ("2 / x", "DivBackward0")):
@@ -267,7 +274,18 @@ def test_readme_behaviour_worth_knowing_errors_and_atomic_backward():
     # only when the whole pass succeeded (KeyboardInterrupt included)
     covered("test_errors.py", "def test_mixing_devices_raises_naming_both", "def test_inplace_failures_change_nothing",
             "def test_backward_failures_change_nothing")
-    covered("test_autograd_engine.py", "KeyboardInterrupt")
+    covered("test_autograd_engine.py", "def test_keyboard_interrupt_mid_backward_retained_graph_stays_usable",
+            "def test_keyboard_interrupt_mid_backward_frees_graph_cleanly")
+    # "a retry then raises the usual retain_graph=True error"
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    y = x.exp()
+    y.register_hook(lambda g: 1 / 0)
+    out = (y * x).sum()
+    with pytest.raises(ZeroDivisionError):
+        out.backward()
+    assert x.grad is None                                   # nothing half-accumulated
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        out.backward()
 
 
 def test_readme_behaviour_worth_knowing_gradients_at_awkward_points(torch):
@@ -340,6 +358,17 @@ def test_architecture_the_backward_pass_leaf_grad_is_a_copy():
     assert x.grad.tolist() == [1.0, 2.0, 3.0]
 
 
+def test_architecture_views_and_in_place_writes(torch):
+    x = ag.zeros(2, 3)
+    v = x[0]
+    assert v._vc is x._vc and v._base is x                  # one version counter, and the root
+    v.add_(1)
+    assert x._version == v._version == 1
+    # views follow their base's requires_grad: test_nan_semantics_views_follow_their_base below, and
+    # random programs against PyTorch:
+    covered("test_autograd_api_differential.py", "requires_grad_")
+
+
 def test_architecture_tests_section():
     assert (ROOT / "tests/oracle.py").is_file()
     covered("test_ops_oracle.py", "def test_against_pytorch", "def test_gradcheck")
@@ -385,6 +414,14 @@ def test_gpu_formulas_follow_pytorch_where_the_twins_differ(torch):
         v = (L.tensor([-inf, -0.0]) ** -0.5).tolist()
         assert math.isnan(v[0]) and v[1] == -inf, (L.__name__, v)
     covered("test_nan_semantics.py", '"sign_of_nan"', '"abs_at_0"')
+
+
+def test_gpu_pow_with_a_python_exponent_as_pytorch_does(torch):
+    # "`x ** 2` as `x * x`, `x ** 0.5` as `sqrt(x)`, as PyTorch does": bit for bit on PyTorch's CPU, and ours
+    a = np.random.default_rng(0).uniform(0, 100, 1000).astype(np.float32)
+    for L in (ag, torch):
+        x = L.tensor(a)
+        assert (x ** 2).tolist() == (x * x).tolist() and (x ** 0.5).tolist() == x.sqrt().tolist(), L.__name__
 
 
 def test_gpu_other_cuda_functions():
@@ -870,6 +907,22 @@ def test_nn_modules_state_dicts_and_printing(torch):
     assert isinstance(p, ag.Tensor) and p.requires_grad and p.is_leaf
 
 
+def test_nn_modules_traversal_and_parameter(torch):
+    for name in ("parameters", "named_parameters", "buffers", "children", "named_children", "modules",
+                 "named_modules", "get_submodule", "apply", "register_buffer", "zero_grad", "requires_grad_",
+                 "train", "eval", "to", "cuda", "cpu", "float", "double", "half", "state_dict", "load_state_dict"):
+        assert callable(getattr(ag.nn.Module, name)), name
+    covered("test_nn.py", "def test_call_is_forward_and_missing_forward_raises")
+    # nn.Parameter(tensor) shares the tensor's memory, as in PyTorch
+    for L in (ag, torch):
+        t = L.zeros(2)
+        p = L.nn.Parameter(t)
+        with L.no_grad():
+            t.add_(1)
+        assert p.tolist() == [1.0, 1.0] and p.requires_grad and p.is_leaf, L.__name__
+    assert not ag.nn.Parameter(ag.zeros(2), requires_grad=False).requires_grad
+
+
 def test_nn_layers_and_containers(torch):
     import autograd_gpu.nn.functional as F
     for name in ("uniform_", "normal_", "zeros_", "ones_", "constant_", "kaiming_uniform_", "xavier_uniform_",
@@ -1006,6 +1059,8 @@ def test_notebooks_pictures_of_the_backward_graph(in_tmp):
 
 def test_notebooks_tests_and_refreshing():
     src = read("tests/test_notebooks.py")
+    for pkg in ("nbclient", "ipykernel"):                  # with CI set, missing ones fail
+        assert f'need("{pkg}"' in src
     assert '"--write"' in src and "PYTHONPATH" in src
     for text in ('.venv/bin/python tests/test_notebooks.py --write',
                  '.venv/bin/python tests/test_notebooks.py --write 04_modules_and_optimizers.ipynb'):
@@ -1048,6 +1103,7 @@ def test_printing_the_rules_special_cases():
             "def test_scaled_matrix_rows_after_the_first_shift_right_as_in_libtorch",
             "def test_ties_round_to_even_and_rounding_may_overflow_the_width", "def test_nan_keeps_its_sign")
     covered("test_printing_libtorch.py", "def test_random_tensors_print_as_libtorch")
+    covered("test_printing_libtorch.py", "unavailable(", "2.13.0", "print_tensor.cpp")
 
 
 def test_printing_deliberate_differences():
@@ -1102,6 +1158,23 @@ def test_benchmarks_exit_status_two_on_bad_arguments():
     r = subprocess.run([sys.executable, "-m", "benchmarks.run", "--workloads", "W9"], cwd=ROOT,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2, (r.stdout, r.stderr)
+    if not CUDA:                        # "--device cuda: only the GPU (exit status 2 if there is none)"
+        r = subprocess.run([sys.executable, "-m", "benchmarks.run", "--device", "cuda"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2, (r.stdout, r.stderr)
+    covered("test_benchmarks_smoke.py", "returncode")
+
+
+def test_benchmarks_how_it_measures():
+    sys.path.insert(0, str(ROOT))
+    try:
+        from benchmarks.run import w5_backward_bytes
+    finally:
+        sys.path.remove(str(ROOT))
+    assert w5_backward_bytes(1000) == 12 * 1000          # "12 bytes per element"
+    worker, run = read("benchmarks/worker.py"), read("benchmarks/run.py")
+    assert "VmHWM" in worker and "/proc/self/clear_refs" in worker and "ru_maxrss" in worker
+    assert '>= 10 * MiB' in run                           # "shown where NumPy's exceeds 10 MiB"
 
 
 def test_benchmarks_workloads_table():
