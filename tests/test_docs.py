@@ -864,6 +864,16 @@ def test_nn_intro_training_loop_learns():
     covered("test_walkthrough.py", "walkthrough_modules import part4")
 
 
+def test_nn_intro_claims():
+    # built on the public Tensor API: create_graph=True works through layers and losses
+    covered("test_nn_optim_differential.py", "def test_gradient_penalty_through_layers_and_losses_matches_pytorch")
+    from autograd_gpu import walkthrough
+    assert "choices=[1, 2, 3, 4]" in inspect.getsource(walkthrough)       # --part 4
+    src = read("autograd_gpu/walkthrough_modules.py")
+    assert "nn.Sequential(nn.Linear(d_in, d_hidden), nn.ReLU(), nn.Linear(d_hidden, d_out))" in src
+    assert "d_in, d_hidden, d_out = 100, 3, 32, 1" in src
+
+
 def test_nn_modules_affine_example(torch):
     code, _ = block("docs/nn.md", "class Affine")
     ns, _ = run_block("docs/nn.md", code)
@@ -1043,6 +1053,35 @@ def test_notebooks_table_and_device_line():
     quoted("docs/notebooks.md", "prints which (`Running on: cpu`; `training on device: cpu` in part 4)")
 
 
+def _notebook(name):
+    import json
+    nb = json.loads(read(f"notebooks/{name}.ipynb"))
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    src = "".join("".join(c["source"]) for c in code)
+    outs = "".join("".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", ""))
+                   for c in code for o in c.get("outputs", []))
+    return src, outs
+
+
+def test_notebooks_what_each_shows():
+    """The table's summary of each notebook against its code and stored outputs (the outputs
+    themselves are compared with the blog's byte for byte by tests/test_notebooks.py)."""
+    src, outs = _notebook("01_autograd_basics")
+    assert "requires_grad=True" in src and "x.mean()" in src and "backward()" in src
+    assert "MeanBackward0" in outs and " 0.2500  0.2500" in outs
+    src, outs = _notebook("02_digging_deeper")
+    assert all(k in src for k in ("retain_grad()", "next_functions", "draw_graph"))
+    for shown in ("4.6500", "18.6000", "14.4150", "-3.4000", "SubBackward1", "0.2000", "PowBackward0",
+                  "MulBackward1", "AccumulateGrad", "not a leaf Tensor"):
+        assert shown in outs, shown
+    src, _ = _notebook("03_network_with_autograd")
+    assert "range(1, 201)" in src and "ag.no_grad()" in src and ".grad.zero_()" in src
+    src, _ = _notebook("04_modules_and_optimizers")
+    assert all(k in src for k in ("nn.Sequential(", "nn.ReLU()", "nn.MSELoss()", "optim.Adam", "load_state_dict"))
+    covered("test_notebooks.py", "def test_walkthrough_prints_what_the_blog_shows", "def test_training_loss_falls",
+            "def test_committed_notebook_has_outputs_of_a_clean_run")
+
+
 def test_notebooks_pictures_of_the_backward_graph(in_tmp):
     need("graphviz", "docs/notebooks.md's graph picture")
     need_dot()
@@ -1054,7 +1093,8 @@ def test_notebooks_pictures_of_the_backward_graph(in_tmp):
     code, _ = block("docs/notebooks.md", "draw_graph(out")
     ns, _ = run_block("docs/notebooks.md", code)
     assert isinstance(ns["g"], graphviz.Digraph) and (in_tmp / "graph.png").is_file()
-    covered("test_viz.py", "def test_without_dot_the_graph_is_dot_text_and_says_how_to_get_pictures")
+    covered("test_viz.py", "def test_without_dot_the_graph_is_dot_text_and_says_how_to_get_pictures",
+            "def test_blog_graph_nodes_and_edges", "def test_book_graph_with_saved_values", "def test_svg_and_png_render")
 
 
 def test_notebooks_tests_and_refreshing():
