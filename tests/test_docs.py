@@ -425,6 +425,8 @@ def test_gpu_pow_with_a_python_exponent_as_pytorch_does(torch):
 
 
 def test_gpu_other_cuda_functions():
+    quoted("docs/gpu.md", "`synchronize(device=None)`")
+    assert str(inspect.signature(ag.cuda.synchronize)) == "(device=None)"
     for name in ("current_device", "synchronize", "manual_seed", "manual_seed_all", "warmup", "is_available",
                  "device_count"):
         assert callable(getattr(ag.cuda, name)), name
@@ -933,6 +935,28 @@ def test_nn_modules_traversal_and_parameter(torch):
     assert not ag.nn.Parameter(ag.zeros(2), requires_grad=False).requires_grad
 
 
+def test_nn_signatures_named_in_the_text(torch):
+    sig = lambda f: str(inspect.signature(f))          # noqa: E731
+    for doc_text, f, expected in (
+            ("`zero_grad(set_to_none=True)`", ag.nn.Module.zero_grad, "(self, set_to_none=True)"),
+            ("`zero_grad(set_to_none=True)`", ag.optim.SGD.zero_grad, "(self, set_to_none=True)"),
+            ("`step(closure=None)`", ag.optim.Adam.step, "(self, closure=None)"),
+            ("`load_state_dict(sd, strict=True)`", ag.nn.Module.load_state_dict,
+             "(self, state_dict, strict=True, assign=False)"),
+            ("`nn.Parameter(tensor, requires_grad=True)`", ag.nn.Parameter, "(data=None, requires_grad=True)")):
+        quoted("docs/nn.md", doc_text)
+        assert sig(f) == expected, doc_text
+    assert callable(ag.optim.SGD.add_param_group)
+    # "persistent buffers": a non-persistent buffer moves with the module but is not saved
+    for L in (ag, torch):
+        m = L.nn.Linear(1, 1)
+        m.register_buffer("b", L.zeros(1), persistent=False)
+        assert list(m.state_dict()) == ["weight", "bias"] and "b" in dict(m.named_buffers())
+    covered("test_optim_oracle.py", "def test_param_groups_match_pytorch", "def test_closure_runs_with_grad_enabled",
+            "def test_params_without_grad_are_skipped", "def test_load_state_dict_errors_change_nothing")
+    covered("test_nn.py", "def test_cross_entropy_is_stable_for_huge_scores", "def test_load_state_dict_casts_dtype")
+
+
 def test_nn_layers_and_containers(torch):
     import autograd_gpu.nn.functional as F
     for name in ("uniform_", "normal_", "zeros_", "ones_", "constant_", "kaiming_uniform_", "xavier_uniform_",
@@ -1161,6 +1185,8 @@ def test_printing_deliberate_differences():
 
 
 def test_printing_options():
+    quoted("docs/printing.md", "`ag.set_printoptions(max_lines=30)` (`None`: never cut)")
+    assert str(inspect.signature(ag.set_printoptions)) == "(max_lines=30)"
     assert ag.get_printoptions() == {"max_lines": 30}
     covered("test_printing.py", "def test_max_lines_none_prints_everything", "def test_max_lines_can_be_changed_and_reset")
 
