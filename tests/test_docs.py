@@ -193,16 +193,26 @@ def test_readme_intro_example_prints_what_it_shows():
     assert repr(ns["x"].grad) == printed
 
 
-def test_readme_quick_start_commands_exist():
+def test_readme_quick_start_commands_exist(tmp_path):
     text = read("README.md")
     assert "python3 -m pip install . && python3 -m autograd_gpu.walkthrough" in text
     assert "python3 -m pip install -e '.[test,notebooks]' && python3 -m pytest -q" in text
-    # the walkthrough module runs as written: tests/test_walkthrough.py runs its command line
+    # tests/test_walkthrough.py checks every printed output (test_command_line_runs: parts 1 and 2 from
+    # the command line); here the README's command as written, all parts, from outside the checkout
     covered("test_walkthrough.py", "def test_command_line_runs", '"-m", "autograd_gpu.walkthrough"')
+    r = subprocess.run([sys.executable, "-m", "autograd_gpu.walkthrough"], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert [line for line in r.stdout.splitlines() if line.startswith("=== Part")] == [
+        "=== Part 1: autograd basics ===", "=== Part 2: digging deeper into the graph ===",
+        "=== Part 3: the simple network, now using autograd ===",
+        "=== Part 4: the same network with modules, a loss and an optimizer ==="]
     # "on the GPU when one is usable, else on the CPU"
-    from autograd_gpu import walkthrough
-    assert "cuda if available" in flat(inspect.getsource(walkthrough)).replace('"', "").replace("'", "") \
-        or 'return "cuda" if ag.cuda.is_available() else "cpu"' in inspect.getsource(walkthrough)
+    from types import SimpleNamespace
+    from autograd_gpu.walkthrough import pick_device
+    for usable, dev in ((True, "cuda"), (False, "cpu")):
+        assert pick_device(SimpleNamespace(cuda=SimpleNamespace(is_available=lambda: usable))) == dev
+    assert r.stdout.startswith(f"autograd_gpu walkthrough on device: {'cuda' if CUDA else 'cpu'}\n")
     # the extras the commands install, and what `pytest -q` collects
     pyproject = read("pyproject.toml")
     for extra in ("test", "notebooks", "cuda12", "cuda13"):
