@@ -864,6 +864,23 @@ def test_nan_semantics_views_follow_their_base(torch):
         assert row.requires_grad
         (row * 3).sum().backward()
         assert w.grad.tolist() == [6.0, 6.0, 6.0], L.__name__
+    # views taken under no_grad, and pieces of split/chunk/unbind, refuse the new history (in depth:
+    # tests/test_autograd_api_differential.py); register_hook on one raises too (PyTorch 2.13 is not run
+    # here: it crashes with a segmentation fault)
+    covered("test_autograd_api_differential.py", "def test_view_taken_under_no_grad_after_base_written",
+            "def test_view_taken_under_no_grad_written_in_place", "def test_view_of_plain_base_multi_output_pieces")
+    for piece in (lambda b: b.split(2)[0], lambda b: b.unbind(0)[0], "no_grad"):
+        base = ag.ones(4, requires_grad=True) * 1
+        if piece == "no_grad":
+            with ag.no_grad():
+                v = base[0:2]
+        else:
+            v = piece(base)
+        base.mul_(2)
+        with pytest.raises(RuntimeError, match="its base or another view of its base has been modified inplace"):
+            v.register_hook(lambda g: g)
+    quoted("docs/nan_semantics.md", "and so does `register_hook` on it (where PyTorch 2.13 crashes with a "
+                                    "segmentation fault)")
 
 
 # ---------------------------------------------------------------------------------------------
