@@ -166,12 +166,12 @@ _EMULATION_COUNTS = {"ran": 0, "passed": 0, "failed": 0, "xfailed": 0, "real_gpu
 def pytest_runtest_logreport(report):
     if "gpu" not in report.keywords:
         return
-    if report.when == "call":
+    if report.when == "call" and not report.skipped:
         if not CUDA and EMULATED:
             _EMULATION_COUNTS["ran"] += 1
             key = "xfailed" if hasattr(report, "wasxfail") else report.outcome
             _EMULATION_COUNTS[key] = _EMULATION_COUNTS.get(key, 0) + 1
-    elif report.when == "setup" and report.skipped:
+    elif report.skipped and not hasattr(report, "wasxfail"):
         reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
         _EMULATION_COUNTS["real_gpu" if REAL_GPU_REASON in reason else "skipped"] += 1
 

@@ -35,10 +35,9 @@ installed CuPy package (`import cupy` works without a GPU):
 What it cannot show: device-side behaviour (the CUDA math library, -ftz,
 NVRTC compilation, timing, memory pools); those tests need a real GPU.
 """
-import ctypes
 import functools
-import math
-import sys
+import inspect
+import re
 import types
 
 import numpy as np
@@ -79,6 +78,56 @@ def _check_dtype(dt):
     if dt.kind in _UNSUPPORTED_KINDS:
         raise ValueError(f"Unsupported dtype {dt}")
     return dt
+
+
+_SIGNATURES = {}
+
+
+def _signature(obj):
+    """The call signature of a real CuPy function or method: inspect's, else
+    the one Cython writes on the first line of the docstring
+    ("_ndarray_base.sum(self, axis=None, dtype=None, out=None, keepdims=False)");
+    None where neither says (the call is then not checked)."""
+    doc = (getattr(obj, "__doc__", None) or "").strip().splitlines()[:1]
+    # (bound methods are new objects at every access: keyed by what they are, not id)
+    key = (getattr(obj, "__module__", None), getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None),
+           tuple(doc))
+    if key in _SIGNATURES:
+        return _SIGNATURES[key]
+    sig = None
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):
+        first = (getattr(obj, "__doc__", None) or "").strip().splitlines()[:1]
+        m = re.match(r"^[\w.]+\((.*)\)(\s*->.*)?$", first[0]) if first else None
+        if m:
+            params = []
+            for p in m.group(1).replace("\\", "").split(","):
+                p = p.strip()
+                name, eq, default = p.partition("=")
+                if not p or p == "self":
+                    continue
+                if not p.startswith("*") and p != "/":
+                    name = name.split()[-1]          # Cython's C types: "Py_ssize_t axis1"
+                params.append(name + eq + default)
+            scope = {}
+            try:
+                exec(f"def f({', '.join(params)}): pass", {}, scope)
+                sig = inspect.signature(scope["f"])
+            except SyntaxError:
+                sig = None
+    _SIGNATURES[key] = sig
+    return sig
+
+
+def _check_call(real, what, args, kwargs):
+    """TypeError where CuPy's function would refuse these arguments (a NumPy-only keyword...)."""
+    sig = _signature(real)
+    if sig is not None:
+        try:
+            sig.bind(*args, **kwargs)
+        except TypeError as e:
+            raise TypeError(f"{what}(): {e} (CuPy's signature: {sig})") from None
 
 
 # --- the array -------------------------------------------------------------------------------
@@ -227,7 +276,10 @@ def _inplace(ufunc):
 
 
 def _method(name):
+    real = getattr(_real.ndarray, name) if _real is not None else None
+
     def method(self, *args, **kwargs):
+        _check_call(real, f"cupy.ndarray.{name}", args, kwargs)
         args = [_dev(a) for a in args]
         kwargs = {k: _dev(v) for k, v in kwargs.items()}
         return _wrap(getattr(self._a, name)(*args, **kwargs))
@@ -390,7 +442,7 @@ class ndarray:
             return NotImplemented
         if not all(issubclass(t, (ndarray, np.ndarray)) for t in types):
             return NotImplemented
-        return _run_function(func, func.__name__, args, kwargs)
+        return _run_function(func, func.__name__, args, kwargs, real_func)
 
     # --- operators ------------------------------------------------------------------------
     __add__, __radd__ = _binary(np.add), _binary(np.add, True)
@@ -438,10 +490,14 @@ class ndarray:
     def __getattr__(self, name):
         if name.startswith("__") or name not in _REAL_NDARRAY_NAMES or not hasattr(np.ndarray, name):
             raise AttributeError(f"'cupy._core.core.ndarray' object has no attribute '{name}'")
-        return functools.partial(_method(name), self)
+        method = _METHODS.get(name)
+        if method is None:
+            method = _METHODS[name] = _method(name)
+        return functools.partial(method, self)
 
 
 ndarray.__module__ = "cupy"
+_METHODS = {}
 
 
 def _call_ufunc(ufunc, method, inputs, kwargs, via_numpy=True):
@@ -456,6 +512,8 @@ def _call_ufunc(ufunc, method, inputs, kwargs, via_numpy=True):
         if len(out) != 1:
             raise ValueError("The 'out' parameter must have exactly one array value")
         out = out[0]
+    # CuPy's ufuncs take out, casting and dtype (their methods: what their signature says)
+    _check_call(real if method == "__call__" else getattr(real, method), f"cupy.{name}.{method}", inputs, kwargs)
     if via_numpy:
         # every operand, an `at` index tuple included, must be an array or a scalar
         for x in inputs + ((out,) if out is not None else ()):
@@ -493,7 +551,8 @@ _ARRAY_RESULTS = frozenset(["count_nonzero", "array_equal", "allclose", "array_e
 _HOST_INPUTS = frozenset(["array", "asarray", "asanyarray"])
 
 
-def _run_function(func, name, args, kwargs):
+def _run_function(func, name, args, kwargs, real=None):
+    _check_call(real if real is not None else getattr(_real, name), f"cupy.{name}", args, kwargs)
     if name in _HOST_INPUTS:
         args = [a._a if type(a) is ndarray else a for a in args]
     else:
