@@ -375,6 +375,13 @@ def test_architecture_views_and_in_place_writes(torch):
     assert v._vc is x._vc and v._base is x                  # one version counter, and the root
     v.add_(1)
     assert x._version == v._version == 1
+    # a view made without a node follows its base's requires_grad; until the base is written it is a
+    # leaf with no AccumulateGrad: its edge is (None, 0), as in PyTorch
+    for L in (ag, torch):
+        base = L.ones(3)
+        v = base[0:2]
+        base.requires_grad_()
+        assert v.requires_grad and v.is_leaf and (v * 2).grad_fn.next_functions[0] == (None, 0), L.__name__
     # views follow their base's requires_grad: test_nan_semantics_views_follow_their_base below, and
     # random programs against PyTorch:
     covered("test_autograd_api_differential.py", "requires_grad_")
