@@ -243,6 +243,8 @@ def test_readme_quick_start_ci_and_gpu_check():
 
 
 def test_readme_what_is_in_it():
+    # PyTorch's type promotion and creation functions: against PyTorch in tests/test_tensor_api_differential.py
+    covered("test_tensor_api_differential.py", "def test_binary_promotion_full_matrix", "def test_factories")
     for name in ("tensor", "zeros", "randn", "from_dlpack", "no_grad", "enable_grad", "set_grad_enabled",
                  "nn", "optim", "viz"):
         assert hasattr(ag, name), name
@@ -940,6 +942,8 @@ def test_nn_modules_devices_and_dtypes(torch):
         w = m.weight
         m.double()
         assert m.weight is w and w.dtype == L.float64 and m.count.dtype == L.int64, L.__name__
+        m.to("cpu", L.float32)                             # to(device, dtype)
+        assert m.weight is w and w.dtype == L.float32, L.__name__
     covered("test_nn.py", "def test_to_dtype_keeps_parameter_identity_and_converts_grads",
             "def test_to_a_device_that_cannot_work_changes_nothing")
 
@@ -1254,6 +1258,8 @@ def test_benchmarks_commands_and_options(bench_help):
                        timeout=60)
     assert r.returncode == 0 and "--workloads" in r.stdout, r.stderr
     assert (ROOT / "tests/test_benchmarks_smoke.py").is_file() and (ROOT / "benchmarks/RESULTS.md").is_file()
+    quoted("benchmarks/README.md", "--quick --scale 0.001    # all workloads at tiny sizes (what the smoke test runs)")
+    covered("test_benchmarks_smoke.py", '"--quick", "--scale", "0.001"')
 
 
 def test_benchmarks_exit_status_two_on_bad_arguments():
