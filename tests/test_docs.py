@@ -101,8 +101,9 @@ PREAMBLE = {
     "docs/nn.md": "import autograd_gpu as ag\n"
                   "from autograd_gpu import nn, optim\n"
                   "ag.manual_seed(0)\n"
-                  "x = ag.randn(100, 3)\n"
-                  "y = (x * ag.tensor([0.2, -1.3, -0.5])).sum(1, keepdim=True) + 0.5\n"
+                  "dev = 'cuda' if ag.cuda.is_available() else 'cpu'\n"     # where the training block's model is
+                  "x = ag.randn(100, 3, device=dev)\n"
+                  "y = (x * ag.tensor([0.2, -1.3, -0.5], device=dev)).sum(1, keepdim=True) + 0.5\n"
                   "model = nn.Sequential(nn.Linear(3, 32), nn.ReLU(), nn.Linear(32, 1))\n"
                   "opt = optim.Adam(model.parameters(), lr=1e-2)\n",
     "docs/notebooks.md": "import autograd_gpu as ag\n"           # the blog's graph (walkthrough part 2)
@@ -460,8 +461,9 @@ def test_gpu_other_cuda_functions():
     assert ag.randn(3).tolist() == a
     src = read("autograd_gpu/backend/cupy_backend.py")
     assert "def get_rng_state" in src and "PHILOX" in src
+    # the warmup block (skipped above: a GPU and minutes of compiling) runs on a GPU there:
     covered("test_cuda_backend.py", "def test_manual_seed_without_device_is_remembered",
-            "def test_warmup_compiles_everything")
+            "@pytest.mark.gpu\n@needs_gpu\ndef test_warmup_compiles_everything")
     if not CUDA:
         with pytest.raises(RuntimeError, match="CUDA is not available"):
             ag.cuda.warmup()
