@@ -539,10 +539,31 @@ def _call_ufunc(ufunc, method, inputs, kwargs, via_numpy=True):
                             "as data type")
         getattr(ufunc, method)(*args, **kwargs)
         return None
-    r = getattr(ufunc, method)(*args, **kwargs)
+    if name == "power" and method == "__call__":
+        r = _power(args, kwargs)
+    else:
+        r = getattr(ufunc, method)(*args, **kwargs)
     if out is not None:
         return out
     return _wrap(r)
+
+
+def _power(args, kwargs):
+    """CuPy's integer power takes negative exponents (its integral_power:
+    1 for a base of 1, +-1 for -1, else 0) where NumPy raises ValueError."""
+    a, b = args
+    try:
+        return np.power(a, b, **kwargs)
+    except ValueError:
+        if not np.any(np.asarray(b) < 0):
+            raise
+    neg = np.asarray(b) < 0
+    r = np.power(a, np.where(neg, 0, b).astype(np.result_type(b), copy=False), **kwargs)
+    a_, b_ = np.asarray(a), np.asarray(b)
+    at_neg = np.where(a_ == 1, 1, np.where(a_ == -1, np.where(b_ & 1, -1, 1), 0))
+    target = kwargs.get("out", r)
+    target[...] = np.where(neg, at_neg, r)
+    return target
 
 
 # what NumPy gives as a Python number where CuPy gives a 0-d array

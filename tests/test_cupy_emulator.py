@@ -110,6 +110,8 @@ PROBES = {
     "object dtype refused": lambda xp: xp.asarray([object()]),
     "zeros_like": lambda xp: np.zeros_like(a23(xp), shape=(2,)),
     "where": lambda xp: np.where(a23(xp) > 2, a23(xp), 0),
+    "integer power, negative exponents": lambda xp: xp.asarray([1, -1, -1, 2, 3]) ** xp.asarray([-1, -1, -2, -1, 2]),
+    "integer power, a negative Python exponent": lambda xp: xp.asarray([1, -1, 2]) ** -1,
 }
 
 
@@ -172,6 +174,9 @@ EXPECTED = {
     "dlpack device": ("python", "tuple", (2, 0)),
     "device id": ("python", "int", 0),
     "object dtype refused": ("raises", "ValueError"),
+    # CuPy's integral_power (_routines_math.pyx) where NumPy raises ValueError
+    "integer power, negative exponents": ("device array", (5,), "<i8", [1, -1, 1, 0, 9]),
+    "integer power, a negative Python exponent": ("device array", (3,), "<i8", [1, -1, 0]),
 }
 
 
