@@ -124,9 +124,11 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         return _finish(a.astype(npd, copy=True), backend, requires_grad, "tensor")
     if B.is_cuda_array(data) or (hasattr(data, "__cuda_array_interface__") and not isinstance(data, np.ndarray)):
         backend = _backend_for(device if device is not None else _cuda_device_of(data))
-        a = backend.asarray(data)
-        if not backend.is_cuda:
-            a = backend.from_host(B.of_array(a).to_host(a))
+        if backend.is_cuda:
+            a = backend.asarray(data)
+        else:                           # a copy to the host, through the data's own GPU
+            src = _backend_for(_cuda_device_of(data))
+            a = src.to_host(src.asarray(data))
         _dtype.from_numpy_dtype(a.dtype)
         return _finish(a.astype(dt.np if dt is not None else a.dtype, copy=True), backend, requires_grad, "tensor")
     backend = _backend_for(device)

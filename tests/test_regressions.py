@@ -8,6 +8,7 @@ import pytest
 
 import autograd_gpu as ag
 from autograd_gpu import backend as B
+from conftest import needs_cuda
 
 
 def val(t):
@@ -1169,3 +1170,21 @@ def test_index_out_of_bounds_raises_on_every_device(torch, device):
                 x[idx] = 1.0
         if lib is ag:       # (PyTorch may write part of a failed index_put_; API.md: ours writes nothing)
             assert x.tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+
+
+# Bug: ag.tensor(cupy_array, device="cpu") converted the CuPy array with
+# np.asarray, an implicit host copy CuPy refuses (TypeError); API.md: tensor()
+# takes CuPy arrays, and device= says where the copy goes.
+@pytest.mark.gpu
+@needs_cuda
+def test_tensor_of_a_cupy_array_onto_the_cpu():
+    import cupy
+    host = np.array([[1.5, -2.0], [0.25, 3.0]], dtype=np.float32)
+    c = cupy.asarray(host)
+    for make in (ag.tensor, ag.as_tensor):
+        t = make(c, device="cpu")
+        assert t.device == ag.device("cpu") and t.dtype == ag.float32 and t.tolist() == host.tolist()
+        t = make(c, dtype=ag.float64, device="cpu")
+        assert t.dtype == ag.float64 and t.tolist() == host.tolist()
+        u = make(c)
+        assert u.device == ag.device("cuda:0") and u.tolist() == host.tolist()
