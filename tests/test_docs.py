@@ -312,6 +312,10 @@ def test_readme_behaviour_worth_knowing_gradients_at_awkward_points(torch):
         x = L.tensor([0.0, 1.0], requires_grad=True)
         L.where(x > 0, x.log(), 0.0).sum().backward()
         assert math.isnan(x.grad[0].item()) and x.grad[1].item() == 1.0
+    quoted("README.md", "compute `log` of a safe input (`x.clamp(min=tiny)`) instead")
+    x = ag.tensor([0.0, 1.0], requires_grad=True)
+    ag.where(x > 0, x.clamp(min=1e-30).log(), 0.0).sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -361,6 +365,19 @@ def test_architecture_an_op_start_to_finish(torch):
     c = ag.tensor([1.0, 2.0], requires_grad=True)
     Mul.apply2(c, ag.tensor([5.0, 6.0])).sum().backward()     # broadcasting and needs(): one input
     assert c.grad.tolist() == [5.0, 6.0]
+    # a node is recorded only when grad mode is on and an input requires grad
+    with ag.no_grad():
+        assert Mul.apply2(a, b).grad_fn is None
+    assert Mul.apply2(ag.ones(2), ag.ones(2)).grad_fn is None
+    # saved inputs carry their versions: writing one afterwards is the version error
+    a2 = a * 1
+    out = Mul.apply2(a2, b)
+    a2.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
+    # kept attributes (where's condition, index tensors): against PyTorch in
+    covered("test_autograd_api_differential.py", "def test_bug_where_condition_modified_in_place",
+            "def test_bug_index_tensor_modified_in_place")
 
 
 def test_architecture_the_backward_pass_leaf_grad_is_a_copy():
