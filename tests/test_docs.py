@@ -1324,6 +1324,11 @@ def test_benchmarks_workloads_table():
     assert WORKLOADS["W3"].mem_target == 1.2
     assert {k: v.rtol for k, v in WORKLOADS.items()} == {"W1": 1e-4, "W2": 1e-4, "W3": 2e-3, "W4": 1e-3, "W5": 1e-4}
     assert WORKLOADS["W2"].scaled == ("n",) and WORKLOADS["W5"].scaled == ("numel",) and not WORKLOADS["W1"].scaled
+    # W1-W3's loop body as the table writes it; W4/W5's update is the x.grad = None reset
+    src = read("benchmarks/workloads.py").replace("self.", "")
+    for text in ("x.mm(w1).add(b1).clamp(min=0).mm(w2).add(b2)", "(y_pred - y).pow(2).sum()"):
+        assert quoted("benchmarks/README.md", text) in src, text
+    assert "w1.sub_(lr * w1.grad)" in src and "w1.grad.zero_()" in src and "x.grad = None" in src
 
 
 def test_benchmarks_profiling_modes():
