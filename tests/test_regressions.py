@@ -1188,3 +1188,14 @@ def test_tensor_of_a_cupy_array_onto_the_cpu():
         assert t.dtype == ag.float64 and t.tolist() == host.tolist()
         u = make(c)
         assert u.device == ag.device("cuda:0") and u.tolist() == host.tolist()
+
+
+# Bug: a Python number ** an integer tensor made the base a 0-d NumPy array, a
+# host operand CuPy refuses next to a device array: TypeError on cuda.
+@pytest.mark.parametrize("dt", ["uint8", "int8", "int32", "int64"])
+def test_number_to_the_power_of_an_integer_tensor(torch, device, dt):
+    results = []
+    for lib, dev in ((torch, "cpu"), (ag, device)):
+        e = lib.tensor([0, 1, 2, 3], dtype=getattr(lib, dt), device=dev)
+        results.append([((b ** e).tolist(), str((b ** e).dtype).split(".")[-1]) for b in (2, 3, -1, 1.5)])
+    assert results[1] == results[0]

@@ -193,7 +193,9 @@ rsub = _prim("rsub", lambda x, s: np.subtract(s, x), lambda x, s: s - x)        
 mul = _prim("mul", np.multiply, lambda a, b: a * b)
 div = _prim("div", np.true_divide, lambda a, b: a / b)
 pow = _prim("pow", _pow, lambda a, b: a ** b)
-rpow = _prim("rpow", lambda e, base: _int_power(np.asarray(base, e.dtype), e) if e.dtype.kind in "iu"
+# (an integer base as a NumPy scalar of e's dtype: a 0-d NumPy array would be a host
+# operand, which CuPy refuses next to a device array)
+rpow = _prim("rpow", lambda e, base: _int_power(e.dtype.type(base), e) if e.dtype.kind in "iu"
              else np.power(base, e), lambda e, base: base ** e)
 maximum = _prim("maximum", np.maximum, lambda a, b: _ag.maximum(a, b))
 minimum = _prim("minimum", np.minimum, lambda a, b: _ag.minimum(a, b))
