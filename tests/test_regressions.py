@@ -1199,3 +1199,16 @@ def test_number_to_the_power_of_an_integer_tensor(torch, device, dt):
         e = lib.tensor([0, 1, 2, 3], dtype=getattr(lib, dt), device=dev)
         results.append([((b ** e).tolist(), str((b ** e).dtype).split(".")[-1]) for b in (2, 3, -1, 1.5)])
     assert results[1] == results[0]
+
+
+# Bug: integer tensor ** a negative Python int relied on NumPy's ValueError;
+# CuPy computes it (1, +-1 or 0) where PyTorch refuses.
+@pytest.mark.parametrize("dt", ["bool", "uint8", "int16", "int64"])
+def test_integer_tensor_to_a_negative_int_power_is_refused(torch, device, dt):
+    for lib, dev in ((torch, "cpu"), (ag, device)):
+        x = lib.tensor([1, 0, 1], dtype=getattr(lib, dt), device=dev)
+        with pytest.raises(RuntimeError, match="Integers to negative integer powers are not allowed"):
+            x ** -1
+        with pytest.raises(RuntimeError, match="Integers to negative integer powers are not allowed"):
+            x.pow(-2)
+    assert (x ** 2).tolist() == [1, 0, 1] and (x.float() ** -1).tolist() == [1.0, math.inf, 1.0]
