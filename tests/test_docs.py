@@ -246,6 +246,7 @@ def test_readme_quick_start_ci_and_gpu_check():
 def test_readme_what_is_in_it():
     # PyTorch's type promotion and creation functions: against PyTorch in tests/test_tensor_api_differential.py
     covered("test_tensor_api_differential.py", "def test_binary_promotion_full_matrix", "def test_factories")
+    covered("test_tensor.py", "def test_dlpack_with_torch")                  # DLPack exchange
     for name in ("tensor", "zeros", "randn", "from_dlpack", "no_grad", "enable_grad", "set_grad_enabled",
                  "nn", "optim", "viz"):
         assert hasattr(ag, name), name
