@@ -333,7 +333,9 @@ def _var(x, axis, keepdims, correction):
     n = 1
     for a in axes:
         n *= x.shape[a]
-    d = np.asarray(x - np.mean(x, axis=axis, keepdims=True))
+    d = x - np.mean(x, axis=axis, keepdims=True)
+    if isinstance(d, np.generic):         # NumPy's 0-d result: a scalar, which has no out=
+        d = np.asarray(d)
     s1 = np.add.reduce(d, axis=axis, keepdims=keepdims)
     s2 = np.add.reduce(np.multiply(d, d, out=d), axis=axis, keepdims=keepdims)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):   # no degrees of freedom: inf, or NaN for 0/0
