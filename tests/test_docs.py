@@ -208,6 +208,11 @@ def test_readme_quick_start_commands_exist(tmp_path):
         "=== Part 1: autograd basics ===", "=== Part 2: digging deeper into the graph ===",
         "=== Part 3: the simple network, now using autograd ===",
         "=== Part 4: the same network with modules, a loss and an optimizer ==="]
+    quoted("README.md", "`--part N` (repeatable) runs only part N of 1–4; `--device cpu` or `--device cuda` "
+                        "overrides the choice of device")
+    from autograd_gpu import walkthrough
+    src = inspect.getsource(walkthrough.main)
+    assert 'choices=[1, 2, 3, 4], action="append"' in src and 'p.add_argument("--device", choices=["cpu", "cuda"]' in src
     # "on the GPU when one is usable, else on the CPU"
     from types import SimpleNamespace
     from autograd_gpu.walkthrough import pick_device
