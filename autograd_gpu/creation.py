@@ -440,9 +440,10 @@ def scalar_tensor(value, like, float_default=False, op_name=None):
         dt = ld
     else:
         dt = (_dtype.bool_, _dtype.int64, _dtype.float32)[k]
-    if not dt.is_floating_point and op_name is not None:
+    if op_name is not None and dt.np.char != "e":
+        # as PyTorch: uint8 takes -1 as 255, float32 refuses 1e300 (a float16 result takes it as inf)
         from .ops._util import check_fits
-        value = check_fits(value, dt.np, op_name)    # (uint8 takes -1 as 255, as PyTorch)
+        value = check_fits(value, dt.np, op_name)
     elif dt.kind == 1 and not np.iinfo(dt.np).min <= value <= np.iinfo(dt.np).max:
         dt = _dtype.int64                              # (300 / uint8: the division is in float anyway)
     bk = like._backend

@@ -44,6 +44,7 @@ UNARY = [
 ]
 
 _f32 = np.dtype(np.float32)
+_F32_MAX = float(np.finfo(np.float32).max)
 
 
 def _unary_class(method, node, fwd, bwd, reads, floating):
@@ -141,7 +142,10 @@ def clamp(x, min=None, max=None):
         return ClampTensor.applyN(_promoted_all((x, lo, hi)))
     lo = None if min is None else number(min, "clamp", "min")
     hi = None if max is None else number(max, "clamp", "max")
-    if x._data.dtype.char not in "fd":         # bounds must fit x's type (PyTorch: uint8 takes -1 as 255)
+    c = x._data.dtype.char
+    # bounds must fit x's type, as PyTorch checks (uint8 takes -1 as 255; float32 refuses 1e300)
+    if c != "d" and (c != "f" or not (lo is None or -_F32_MAX <= lo <= _F32_MAX)
+                     or not (hi is None or -_F32_MAX <= hi <= _F32_MAX)):
         lo, hi = (_bound_in(x._data.dtype, v) for v in (lo, hi))
     return Clamp.apply1(x, lo, hi)
 
