@@ -103,6 +103,9 @@ CASES = [
     ("norm_p1",          lambda m, x: x.norm(p=1),                         [(3, 4)],  {}),
     ("norm_p3",          lambda m, x: x.norm(p=3, dim=0, keepdim=True),    [(3, 4)],  {}),
     ("norm_inf",         lambda m, x: x.norm(p=math.inf),                  [(3, 4)],  {}),
+    ("norm_nuc",         lambda m, x: x.norm(p="nuc"),                     [(3, 4)],  dict(name=False)),
+    ("norm_nuc_tall",    lambda m, x: m.norm(x, p="nuc"),                  [(5, 2)],  dict(name=False)),
+    ("norm_nuc_dims",    lambda m, x: x.norm(p="nuc", dim=(2, 0), keepdim=True), [(3, 2, 4)], dict(name=False)),
     # ---- matrix products ----
     ("mm",               lambda m, a, b: a.mm(b),                          [(3, 4), (4, 5)], {}),
     ("mm_column",        lambda m, a, b: a.mm(b),                          [(3, 4), (4, 1)], {}),

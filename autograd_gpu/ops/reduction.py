@@ -526,10 +526,13 @@ def log_softmax(x, dim, dtype=None):
 
 def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     x = _cast(x, dtype, "norm")
+    if p == "nuc":
+        from .linalg import nuclear_norm
+        return nuclear_norm(x, dim, keepdim)
     if p == "fro" or p is None:
         p = 2
     if isinstance(p, str):
-        raise ValueError(f"norm(): unsupported norm type {p!r} (use a number, inf, or 'fro')")
+        raise RuntimeError(f"norm(): unsupported norm type {p!r} (use a number, inf, 'fro' or 'nuc')")
     if isinstance(p, Tensor) or not isinstance(p, (int, float)):
         raise TypeError(f"norm(): argument 'p' must be a number, not {type(p).__name__}")
     axes = _axes(x, dim, "norm")
