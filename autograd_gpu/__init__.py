@@ -27,7 +27,8 @@ from .ops.compare import (eq, ne, lt, le, gt, ge, isnan, isfinite, isinf, logica
                           logical_not, logical_xor)
 from .creation import (tensor, as_tensor, from_numpy, from_dlpack, zeros, ones, empty, full, eye, arange,
                        linspace, randn, rand, randint, randperm, zeros_like, ones_like, empty_like, full_like,
-                       randn_like, rand_like, manual_seed)
+                       randn_like, rand_like, manual_seed, initial_seed, seed, get_rng_state,
+                       set_rng_state)
 from .printing import set_printoptions, get_printoptions
 from . import autograd
 from . import cuda
@@ -88,7 +89,8 @@ __all__ = [  # the public names (API.md)
     "logical_not", "logical_xor",
     "tensor", "as_tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "eye", "arange",
     "linspace", "randn", "rand", "randint", "randperm", "zeros_like", "ones_like", "empty_like",
-    "full_like", "randn_like", "rand_like", "manual_seed",
+    "full_like", "randn_like", "rand_like", "manual_seed", "initial_seed", "seed", "get_rng_state",
+    "set_rng_state",
     "set_printoptions", "get_printoptions", "autograd", "cuda", "nn", "optim", "save", "load",
     "is_tensor", "numel", "get_default_dtype", "detach",
 ]

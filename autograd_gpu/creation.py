@@ -457,6 +457,31 @@ def manual_seed(seed):
     return seed
 
 
+def initial_seed():
+    """The seed of the last manual_seed() or seed(), else the default one."""
+    from .backend.numpy_backend import DEFAULT_SEED
+    s = B.initial_seed()
+    return DEFAULT_SEED if s is None else s
+
+
+def seed():
+    """Seed every device from the operating system's entropy; returns the seed."""
+    import secrets
+    return manual_seed(secrets.randbits(63))
+
+
+def get_rng_state():
+    """The CPU generator's state, as a uint8 tensor for set_rng_state()."""
+    from . import rng_state
+    return rng_state.state_tensor(B.cpu_backend)
+
+
+def set_rng_state(new_state):
+    """Restore the CPU generator to a state get_rng_state() returned."""
+    from . import rng_state
+    rng_state.restore(B.cpu_backend, new_state, "set_rng_state")
+
+
 def _rebuild(array, device, requires_grad):
     t = tensor(array, device=device)
     t._rg = requires_grad

@@ -31,6 +31,13 @@ def _backend(dev=None):
     return backend.get(device(dev))
 
 
+def _cuda_backend(dev, op_name):
+    b = _backend(dev)
+    if not b.is_cuda:
+        raise ValueError(f"{op_name}: expected a CUDA device, got {b.device}")
+    return b
+
+
 def current_device():
     """Index of the current CUDA device (CuPy's current device)."""
     cupy = _cb.import_cupy()
@@ -71,6 +78,27 @@ def manual_seed_all(seed):
         b.manual_seed(seed)
 
 
+def get_rng_state(device="cuda"):
+    """The generator state of a CUDA device, as a uint8 CPU tensor for set_rng_state()."""
+    from . import rng_state
+    return rng_state.state_tensor(_cuda_backend(device, "cuda.get_rng_state"))
+
+
+def set_rng_state(new_state, device="cuda"):
+    """Restore a CUDA device's generator to a state get_rng_state() returned."""
+    from . import rng_state
+    rng_state.restore(_cuda_backend(device, "cuda.set_rng_state"), new_state, "cuda.set_rng_state")
+
+
+def get_rng_state_all():
+    return [get_rng_state(i) for i in range(device_count())]
+
+
+def set_rng_state_all(new_states):
+    for i, state in enumerate(new_states):
+        set_rng_state(state, i)
+
+
 def warmup(progress=True):
     """Compile every GPU kernel for every supported dtype on the current
     device, printing a progress bar; binaries are kept in CuPy's on-disk cache
@@ -82,4 +110,5 @@ def warmup(progress=True):
 
 
 __all__ = ["is_available", "device_count", "current_device", "synchronize", "manual_seed",
-           "manual_seed_all", "warmup"]
+           "manual_seed_all", "get_rng_state", "set_rng_state", "get_rng_state_all", "set_rng_state_all",
+           "warmup"]

@@ -473,15 +473,13 @@ def test_gpu_other_cuda_functions():
     quoted("docs/gpu.md", "`synchronize(device=None)`")
     assert str(inspect.signature(ag.cuda.synchronize)) == "(device=None)"
     for name in ("current_device", "synchronize", "manual_seed", "manual_seed_all", "warmup", "is_available",
-                 "device_count"):
+                 "device_count", "get_rng_state", "set_rng_state", "get_rng_state_all", "set_rng_state_all"):
         assert callable(getattr(ag.cuda, name)), name
-    # the random state restores exactly: a backend's get_rng_state() / set_rng_state()
-    from autograd_gpu import backend as B
-    cpu = B.get(ag.device("cpu"))
-    state = cpu.get_rng_state()
-    a = ag.randn(3).tolist()
-    cpu.set_rng_state(state)
-    assert ag.randn(3).tolist() == a
+    quoted("docs/gpu.md", 'get_rng_state(device="cuda")')
+    assert str(inspect.signature(ag.cuda.get_rng_state)) == "(device='cuda')"
+    assert str(inspect.signature(ag.cuda.set_rng_state)) == "(new_state, device='cuda')"
+    # the state restores the draws exactly, on every device: tests/test_tensor.py
+    covered("test_tensor.py", "def test_rng_state_round_trip(torch, device)")
     src = read("autograd_gpu/backend/cupy_backend.py")
     assert "def get_rng_state" in src and "PHILOX" in src
     # the warmup block (skipped above: a GPU and minutes of compiling) runs on a GPU there:

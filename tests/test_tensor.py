@@ -174,3 +174,50 @@ def test_repr_suffixes():
     x = ag.ones(1, requires_grad=True)
     assert repr(x - 1).endswith("[ CPUFloatType{1} ][ grad_fn = <SubBackward1> ]")
     assert repr(ag.tensor(-3.4)) == "torch_tensor\n-3.4\n[ CPUFloatType{} ]"
+
+
+def test_rng_state_round_trip(torch, device):
+    """get_rng_state / set_rng_state as in PyTorch: a uint8 CPU tensor that
+    restores the draws that followed it, on the CPU and per CUDA device."""
+    get, put = (ag.get_rng_state, ag.set_rng_state) if device == "cpu" else \
+        (ag.cuda.get_rng_state, ag.cuda.set_rng_state)
+    ag.manual_seed(5)
+    ag.randn(3, device=device)
+    state = get()
+    assert state.dtype == ag.uint8 and state.device == ag.device("cpu") and state.ndim == 1
+    assert state.dtype.name == str(torch.get_rng_state().dtype).split(".")[1]
+    a = [ag.randn(4, device=device).tolist(), ag.rand(2, device=device).tolist()]
+    put(state)
+    assert [ag.randn(4, device=device).tolist(), ag.rand(2, device=device).tolist()] == a
+    put(state.clone())                               # the state is data: any copy works
+    assert ag.randn(4, device=device).tolist() == a[0]
+    # a bad state raises (PyTorch's kinds) and changes nothing
+    put(state)
+    for bad, kind in ((ag.zeros(3), TypeError), ([1, 2], TypeError), (ag.zeros(3, dtype=ag.uint8), RuntimeError)):
+        with pytest.raises(kind, match="set_rng_state"):
+            put(bad)
+    other = ag.cuda.get_rng_state if device == "cpu" else ag.get_rng_state
+    if device == "cuda" or ag.cuda.is_available():
+        with pytest.raises(RuntimeError, match="not a (cpu|cuda) RNG state"):
+            put(other())                             # another device kind's state
+    assert ag.randn(4, device=device).tolist() == a[0]
+    for bad, kind in ((torch.zeros(3), TypeError), ([1, 2], TypeError), (torch.zeros(3, dtype=torch.uint8), RuntimeError)):
+        with pytest.raises(kind):
+            torch.set_rng_state(bad)
+
+
+def test_initial_seed_and_seed(torch):
+    ag.manual_seed(77)
+    assert ag.initial_seed() == 77
+    s = ag.seed()
+    assert ag.initial_seed() == s and 0 <= s < 2 ** 63
+    a = ag.randn(3).tolist()
+    ag.manual_seed(s)
+    assert ag.randn(3).tolist() == a
+    # never seeded: a fixed default, so unseeded runs repeat (PyTorch 2.13 seeds each process
+    # differently: a documented difference, docs/nan_semantics.md)
+    import subprocess
+    import sys
+    code = "import autograd_gpu as ag; print(ag.initial_seed(), ag.randn(2).tolist())"
+    outs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout for _ in range(2)]
+    assert outs[0] == outs[1] and outs[0].startswith("67280421310721 ")

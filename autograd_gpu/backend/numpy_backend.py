@@ -3,7 +3,7 @@ import numpy as np
 
 from .device import CPU
 
-DEFAULT_SEED = 67280421310721      # PyTorch's default seed: runs repeat unless seeded
+DEFAULT_SEED = 67280421310721      # libtorch's default_rng_seed_val: unseeded runs repeat
 
 
 class NumpyBackend:
