@@ -1224,3 +1224,17 @@ def test_var_and_std_of_empty_tensors(torch, device, dt):
         x = lib.zeros(3, 0, dtype=getattr(lib, dt), device=dev)
         results.append([x.var().tolist(), x.std(1).tolist(), x.var(0).tolist(), x.var(1, keepdim=True).tolist()])
     np.testing.assert_equal(results[1], results[0])
+
+
+# Bug: var/std's correction was not checked: on the CPU NumPy's arithmetic
+# raised TypeError for a string, on the GPU the kernel's float conversion a
+# ValueError (RuntimeError to the user); PyTorch says TypeError.
+def test_var_std_correction_must_be_a_number(torch, device):
+    for lib, dev in ((torch, "cpu"), (ag, device)):
+        x = lib.ones(2, 3, device=dev)
+        for bad in ("a", [1], None.__class__):
+            with pytest.raises(TypeError):
+                x.var(0, correction=bad)
+            with pytest.raises(TypeError):
+                x.std(correction=bad, keepdim=True)
+    assert x.var(0, correction=1.5).tolist() == [0.0, 0.0, 0.0] and x.std(1, correction=True).tolist() == [0.0, 0.0]

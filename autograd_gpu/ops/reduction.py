@@ -12,7 +12,7 @@ from ..autograd.op import Op
 from ..autograd.grad_mode import state as grad_state
 from ..tensor import Tensor
 from . import prims as P
-from ._util import wrap_dims, wrap_dim, keepdim_shape, as_float
+from ._util import wrap_dims, wrap_dim, keepdim_shape, as_float, number
 from .._dtype import as_dtype, from_numpy_dtype
 
 _int64 = np.dtype(np.int64)
@@ -400,7 +400,8 @@ def _correction(op_name, unbiased, correction):
     if correction is not None and unbiased is not None:
         raise RuntimeError(f"{op_name}(): cannot specify both 'unbiased' and 'correction'")
     if correction is not None:
-        return correction
+        # checked here: the GPU kernel's argument conversion would say ValueError for a string
+        return correction if isinstance(correction, Tensor) else number(correction, op_name, "correction")
     return 0 if unbiased is False else 1
 
 
