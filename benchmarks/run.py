@@ -52,12 +52,12 @@ def git_state():
         return r.stdout.strip() if r.returncode == 0 else None
     try:
         commit = git("rev-parse", "--short", "HEAD")
-        dirty = git("status", "--porcelain", "--", "autograd_gpu", "kernels")
+        dirty = git("status", "--porcelain", "--", "autograd_gpu")        # (the kernels live inside it)
     except (OSError, subprocess.SubprocessError):
         return None
     if commit is None:
         return None
-    return commit + (" + uncommitted changes to autograd_gpu/kernels" if dirty else "")
+    return commit + (" + uncommitted changes to autograd_gpu" if dirty else "")
 
 
 def load_average():

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import CUDA
+from conftest import CUDA, unavailable
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -124,3 +124,35 @@ def test_gpu_check_refuses_without_a_device(tmp_path):
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "sees no CUDA device" in proc.stderr
     assert (tmp_path / "machine.txt").exists() and not (tmp_path / "gpu_tests.log").exists()
+
+
+@pytest.mark.skipif(CUDA, reason="a CUDA device is present: .ci/gpu_check runs for real there")
+def test_gpu_check_dry_run_on_the_cupy_emulator(tmp_path):
+    """The GPU checks script end to end with the CuPy emulator as `cupy` in
+    every process (tests/emulated_site): its probe, the gpu tests (one file
+    here), and each workload's benchmark on cuda with the hand-written CuPy
+    twin, synchronisation and the correctness check (PyTorch, whose CUDA build
+    the emulator cannot stand in for, is left out). A GPU session's few minutes
+    must not go to a crash in the script or the suite's CUDA path."""
+    try:
+        import cupy_emulator
+    except ImportError:
+        cupy_emulator = None
+    if cupy_emulator is None or not cupy_emulator.available():
+        unavailable("the CuPy emulator needs the cupy package (pip install cupy-cuda13x)")
+    env = dict(os.environ, OUT=str(tmp_path), TESTS="tests/test_tensor.py",
+               BENCH_ARGS="--quick --scale 0.001 --frameworks numpy,autograd_gpu",
+               PYTHONPATH=os.path.join(REPO_ROOT, "tests", "emulated_site"))
+    proc = subprocess.run(["bash", os.path.join(REPO_ROOT, ".ci", "gpu_check")], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "devices 1" in (tmp_path / "machine.txt").read_text(), out
+    assert "gpu tests: exit 0" in out and (tmp_path / "gpu_tests.xml").exists(), out
+    for w in ("W1", "W2", "W3", "W4", "W5"):
+        assert f"benchmark {w} (cuda): exit 0" in out, out
+        report = json.loads((tmp_path / f"bench_{w}.json").read_text())
+        (entry,) = report["results"]
+        fw = entry["frameworks"]
+        assert entry["device"] == "cuda" and fw["numpy"]["status"] == "ok", entry
+        assert fw["autograd_gpu"]["status"] == "ok" and fw["autograd_gpu"]["check"].startswith("ok"), entry
