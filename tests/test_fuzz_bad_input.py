@@ -73,6 +73,8 @@ NOT_OPS = {
     "ag.get_default_dtype": "no arguments", "ag.get_printoptions": "no arguments",
     "ag.set_printoptions": "printing (tests/test_printing.py)", "ag.is_grad_enabled": "no arguments",
     "ag.is_tensor": "accepts anything", "ag.manual_seed": "a seed, not an op", "ag.load": "file I/O",
+    "ag.initial_seed": "no arguments", "ag.seed": "no arguments", "ag.get_rng_state": "no arguments",
+    "ag.set_rng_state": "random state (bad states: tests/test_tensor.py::test_rng_state_round_trip)",
     "ag.save": "file I/O", "Tensor.backward": "autograd (tests/test_autograd_engine.py)",
     "Tensor.register_hook": "autograd", "Tensor.retain_grad": "autograd",
     "Tensor.numpy": "conversion (tests/test_tensor.py)", "Tensor.tolist": "conversion",

@@ -198,12 +198,15 @@ class PowScalar(Op):                     # x ** e
 
     def forward(self, x, e):
         self.e = e
-        if x.dtype.kind == "b" and type(e) is bool:     # bool ** bool stays bool (NumPy: int8)
-            return x.copy() if e else np.ones_like(x)
-        if type(e) is int and e < 0 and x.dtype.kind in "biu":
+        if x.dtype.kind == "f":
+            return P.pow(x, e)
+        if type(e) is bool:                               # bool ** bool stays bool (NumPy: int8)
+            if x.dtype.kind == "b":
+                return x.copy() if e else np.ones_like(x)
+        elif type(e) is int and e < 0:
             # PyTorch refuses; NumPy does too, but CuPy computes 1, +-1 or 0: checked here
             raise ValueError("Integers to negative integer powers are not allowed.")
-        return P.pow(x if x.dtype.kind == "f" else promote_for_scalar(x, e), e)
+        return P.pow(promote_for_scalar(x, e), e)
 
     def backward(self, g, x):
         if self.e == 0:
