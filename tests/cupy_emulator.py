@@ -283,7 +283,8 @@ def _method(name):
         args = [_dev(a) for a in args]
         kwargs = {k: _dev(v) for k, v in kwargs.items()}
         with np.errstate(all="ignore"):
-            return _wrap(getattr(self._a, name)(*args, **kwargs))
+            r = getattr(self._a, name)(*args, **kwargs)
+        return self if r is self._a else _wrap(r)       # (CuPy too returns the array itself)
     method.__name__ = name
     return method
 
@@ -361,7 +362,8 @@ class ndarray:
         return self._a.tobytes(order)
 
     def astype(self, dtype, order="K", casting=None, subok=None, copy=True):
-        return _wrap(self._a.astype(_check_dtype(dtype), order=order, copy=copy))
+        r = self._a.astype(_check_dtype(dtype), order=order, copy=copy)
+        return self if r is self._a else _wrap(r)
 
     def view(self, *args, **kwargs):
         return _wrap(self._a.view(*args, **kwargs))
@@ -576,6 +578,7 @@ _HOST_INPUTS = frozenset(["array", "asarray", "asanyarray"])
 
 def _run_function(func, name, args, kwargs, real=None):
     _check_call(real if real is not None else getattr(_real, name), f"cupy.{name}", args, kwargs)
+    original = args
     if name in _HOST_INPUTS:
         args = [a._a if type(a) is ndarray else a for a in args]
     else:
@@ -587,6 +590,9 @@ def _run_function(func, name, args, kwargs, real=None):
         return _wrap(_writable_broadcast(*args, **kwargs))
     with np.errstate(all="ignore"):
         r = func(*args, **kwargs)
+    for a in original:                        # an input returned as is (ascontiguousarray...): itself
+        if type(a) is ndarray and r is a._a:
+            return a
     if name in _ARRAY_RESULTS and not isinstance(r, np.ndarray):
         r = np.asarray(r)
     return _wrap(r)
@@ -669,7 +675,7 @@ def get_array_module(*args):
 
 def from_dlpack(obj):
     if type(obj) is ndarray:
-        return obj
+        return _wrap(obj._a.view())          # a new array on the same memory
     dev_type, _ = obj.__dlpack_device__()
     if dev_type != 2:
         raise RuntimeError("CuPy from_dlpack: the data is not on a CUDA device")
