@@ -47,7 +47,8 @@ CUDA_SKIP_REASON = ("no CUDA device" + ("" if EMULATOR_WANTED else " (AG_CUDA_EM
                        and not EMULATED else ""))
 REAL_GPU_REASON = "needs a real GPU"
 # for `gpu` tests without a `device` argument: run on the real device or the emulator
-needs_cuda = pytest.mark.skipif(not (CUDA or EMULATED), reason=CUDA_SKIP_REASON)
+# (skipped here only when the emulator is turned off; _cuda_emulation handles the rest)
+needs_cuda = pytest.mark.skipif(not (CUDA or EMULATOR_WANTED), reason=CUDA_SKIP_REASON)
 
 
 def unavailable(reason):
@@ -136,7 +137,7 @@ def pytest_generate_tests(metafunc):
             m.name == "parametrize" and "device" in m.args[0] for m in metafunc.definition.iter_markers()):
         params = [pytest.param("cpu", id="cpu")]
         params.append(pytest.param("cuda", id="cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(
-            not (CUDA or EMULATED), reason=CUDA_SKIP_REASON)]))
+            not (CUDA or EMULATOR_WANTED), reason=CUDA_SKIP_REASON)]))
         metafunc.parametrize("device", params)
 
 
@@ -144,9 +145,11 @@ def pytest_generate_tests(metafunc):
 def _cuda_emulation(request, monkeypatch):
     """For a `gpu` test without a real device: the CuPy emulator as `cupy`,
     and no CUDA backend left behind for the tests that follow."""
-    if not EMULATED or request.node.get_closest_marker("gpu") is None:
+    if CUDA or request.node.get_closest_marker("gpu") is None or "[cpu" in request.node.nodeid:
         yield
         return
+    if not EMULATED:                    # wanted, but the cupy package is missing: CI fails
+        unavailable(CUDA_SKIP_REASON)
     real_gpu = request.node.get_closest_marker("real_gpu")
     if real_gpu is not None:
         pytest.skip(f"{REAL_GPU_REASON}: {real_gpu.args[0] if real_gpu.args else 'device-side behaviour'}")

@@ -38,7 +38,7 @@ from autograd_gpu.backend import cupy_backend, cupy_kernels as ck, kernel_source
 from autograd_gpu.backend.device import device
 from autograd_gpu.ops import prims
 
-from conftest import needs_cuda as needs_gpu      # a real device, or the CuPy emulator
+from conftest import needs_cuda as needs_gpu, unavailable      # needs_cuda: a real device, or the CuPy emulator
 
 
 # --- availability and error messages -----------------------------------------------------
@@ -166,7 +166,7 @@ def host_cupy(monkeypatch):
     host build of our kernels; `host_cupy.calls` lists the kernels launched."""
     import cupy_emulator
     if not cupy_emulator.available():
-        pytest.skip("the CuPy emulator checks names against the cupy package, which is not installed")
+        unavailable("the CuPy emulator checks names against the cupy package, which is not installed")
     monkeypatch.setitem(sys.modules, "cupy", cupy_emulator.module)
     monkeypatch.setattr(ck, "_impls", {})
     monkeypatch.setattr(ck, "_modules", ck._Modules())
