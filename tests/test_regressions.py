@@ -1238,3 +1238,18 @@ def test_var_std_correction_must_be_a_number(torch, device):
             with pytest.raises(TypeError):
                 x.std(correction=bad, keepdim=True)
     assert x.var(0, correction=1.5).tolist() == [0.0, 0.0, 0.0] and x.std(1, correction=True).tolist() == [0.0, 0.0]
+
+
+# Bug (in the CUDA bounds check above): an index array whose values are never
+# used, since the advanced indices broadcast to nothing (next to an empty array
+# or a False mask), raised IndexError; NumPy and PyTorch give an empty result.
+def test_unused_index_values_are_not_bounds_checked(torch, device):
+    results = []
+    for lib, dev in ((torch, "cpu"), (ag, device)):
+        x = lib.zeros(0, dtype=lib.float64, device=dev)
+        y = lib.arange(6.0, device=dev).reshape(2, 3)
+        out = [x[[0], False].tolist(), y[[5], lib.tensor([], dtype=lib.int64, device=dev)].tolist(),
+               y[lib.tensor([False, False], device=dev), [7]].tolist()]
+        y[[9], False] = 1.0
+        results.append(out + [y.tolist()])
+    assert results[1] == results[0]

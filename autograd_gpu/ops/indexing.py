@@ -268,6 +268,9 @@ def _check_array_bounds(a, nidx):
     device arrays are checked here (one device-to-host sync per index array)."""
     if type(a) is np.ndarray:
         return
+    arrays = [c for c in nidx if not (c is None or c is Ellipsis or type(c) is int or type(c) is slice)]
+    if any(c.size == 0 or (c.dtype.kind == "b" and not bool(c.any())) for c in arrays):
+        return                          # the indices broadcast to nothing: none is used (as NumPy, PyTorch)
     free = a.ndim - sum(_dims_of(c) for c in nidx)
     axis = 0
     for c in nidx:
