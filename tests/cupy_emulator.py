@@ -98,8 +98,7 @@ def _signature(obj):
     try:
         sig = inspect.signature(obj)
     except (TypeError, ValueError):
-        first = (getattr(obj, "__doc__", None) or "").strip().splitlines()[:1]
-        m = re.match(r"^[\w.]+\((.*)\)(\s*->.*)?$", first[0]) if first else None
+        m = re.match(r"^[\w.]+\((.*)\)(\s*->.*)?$", doc[0]) if doc else None
         if m:
             params = []
             for p in m.group(1).replace("\\", "").split(","):
@@ -111,10 +110,10 @@ def _signature(obj):
                     name = name.split()[-1]          # Cython's C types: "Py_ssize_t axis1"
                 params.append(name + eq + default)
             scope = {}
-            try:
+            try:                                     # (a default naming something unknown: unchecked)
                 exec(f"def f({', '.join(params)}): pass", {}, scope)
                 sig = inspect.signature(scope["f"])
-            except SyntaxError:
+            except Exception:                        # noqa: BLE001
                 sig = None
     _SIGNATURES[key] = sig
     return sig
@@ -133,10 +132,14 @@ def _check_call(real, what, args, kwargs):
 # --- the array -------------------------------------------------------------------------------
 
 class _MemoryPointer:
-    __slots__ = ("ptr", "device_id")
+    __slots__ = ("_array", "device_id")
 
-    def __init__(self, ptr, device_id=0):
-        self.ptr, self.device_id = ptr, device_id
+    def __init__(self, array, device_id=0):
+        self._array, self.device_id = array, device_id
+
+    @property
+    def ptr(self):                            # (looked up only when asked: ctypes costs microseconds)
+        return self._array.ctypes.data
 
     @property
     def device(self):
@@ -309,13 +312,13 @@ class ndarray:
     nbytes = property(lambda self: self._a.nbytes)
     strides = property(lambda self: self._a.strides)
     flags = property(lambda self: _Flags(self._a))
-    T = property(lambda self: _wrap(self._a.T))
+    T = property(lambda self: self if self._a.ndim < 2 else _wrap(self._a.T))     # (CuPy: itself below 2-d)
     mT = property(lambda self: _wrap(self._a.mT))
     real = property(lambda self: _wrap(self._a.real))
     imag = property(lambda self: _wrap(self._a.imag))
     base = property(lambda self: None if self._a.base is None or type(self._a.base) is not np.ndarray
                     else _wrap(self._a.base))
-    data = property(lambda self: _MemoryPointer(self._a.ctypes.data, 0))
+    data = property(lambda self: _MemoryPointer(self._a, 0))
     device = property(lambda self: Device(0))
 
     @property
@@ -744,8 +747,7 @@ runtime = types.SimpleNamespace(
 curand = types.SimpleNamespace(CURAND_RNG_PSEUDO_DEFAULT=100, CURAND_RNG_PSEUDO_XORWOW=101,
                                CURAND_RNG_PSEUDO_MRG32K3A=121, CURAND_RNG_PSEUDO_MTGP32=141,
                                CURAND_RNG_PSEUDO_PHILOX4_32_10=161)     # curand.h's values
-cuda = types.SimpleNamespace(Device=Device, runtime=runtime, curand=curand, is_available=lambda: True,
-                             MemoryPointer=_MemoryPointer)
+cuda = types.SimpleNamespace(Device=Device, runtime=runtime, curand=curand, is_available=lambda: True)
 
 
 # --- random ------------------------------------------------------------------------------
