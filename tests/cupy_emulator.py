@@ -30,6 +30,12 @@ installed CuPy package (`import cupy` works without a GPU):
   device); integer array indices wrap around (CuPy does not raise for an
   index out of bounds); `a[idx] = v` takes host values;
 * `cupy.add.at` takes only the dtypes CuPy's scatter kernels support;
+* calls are checked against CuPy's own signatures (inspect's, or the one
+  Cython writes on the docstring's first line): a NumPy-only keyword
+  (`initial=`, `where=`...) is a TypeError, as on CuPy;
+* integer power takes negative exponents (CuPy's integral_power: 1, +-1 or 0)
+  where NumPy raises; no floating-point warnings (a GPU raises none);
+* type promotion is NumPy 2's (NEP 50), which CuPy 14 follows;
 * one device: cuda:0; entering `cupy.cuda.Device(1)` raises.
 
 What it cannot show: device-side behaviour (the CUDA math library, -ftz,
