@@ -365,6 +365,22 @@ def test_error_message_mask_shape(torch, device):
                 "at index 2", device=device)
 
 
+# BUG (ops/indexing.py AdvancedIndex.forward and _write, both devices): a mask with a dim of size 0
+# along a dim of x that is not empty is taken as selecting nothing (NumPy's rule, and CuPy's
+# _check_mask_shape: "m_sh not in (0, a_sh)"); PyTorch raises IndexError 'The shape of the mask [0]
+# at index 0 does not match the shape of the indexed tensor [3, 4, 5] at index 0'. Our own mask
+# check (_mask_mismatch) runs only when x is empty.
+@pytest.mark.xfail(strict=True, reason="BUG: a mask of size 0 along a dim of size > 0 selects nothing; PyTorch "
+                                       "raises IndexError (the shape of the mask does not match)")
+@pytest.mark.parametrize("idx", [lambda L: L.zeros(0, dtype=L.bool), np.zeros(0, dtype=bool),
+                                 lambda L: (slice(None), L.zeros(0, dtype=L.bool)),
+                                 lambda L: L.zeros(3, 0, dtype=L.bool), lambda L: (L.zeros(0, dtype=L.bool), [1])],
+                         ids=["mask", "numpy-mask", "inner-mask", "2d-mask", "mask-and-list"])
+@pytest.mark.parametrize("mode", ["get", "put"])
+def test_bug_empty_mask_along_a_dim_that_is_not_empty(torch, device, idx, mode):
+    check(torch, get(idx) if mode == "get" else put(idx, 1.0), match="The shape of the mask", device=device)
+
+
 # Bug (fixed): x0d[0] said 'too many indices for array: array is 0-dimensional, but 1 were indexed';
 # PyTorch 'invalid index of a 0-dim tensor. Use `tensor.item()` ...' (x0d[[0]]: 'too many indices for
 # tensor of dimension 0')
