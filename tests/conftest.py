@@ -26,6 +26,8 @@ IN_CI = bool(os.environ.get("CI"))
 
 
 def _cuda_available():
+    if getattr(sys.modules.get("cupy"), "_is_emulator", False):
+        return False                    # the emulator already is `cupy` (tests/emulated_site): no device
     try:
         return ag.cuda is not None and ag.cuda.is_available()
     except Exception:
@@ -169,12 +171,12 @@ _EMULATION_COUNTS = {"ran": 0, "passed": 0, "failed": 0, "xfailed": 0, "real_gpu
 def pytest_runtest_logreport(report):
     if "gpu" not in report.keywords or "[cpu" in report.nodeid:      # (a gpu test's cpu param)
         return
-    if report.when == "call" and not report.skipped:
-        if not CUDA and EMULATED:
-            _EMULATION_COUNTS["ran"] += 1
-            key = "xfailed" if hasattr(report, "wasxfail") else report.outcome
-            _EMULATION_COUNTS[key] = _EMULATION_COUNTS.get(key, 0) + 1
-    elif report.skipped and not hasattr(report, "wasxfail"):
+    xfail = hasattr(report, "wasxfail")
+    if report.when == "call" and (xfail or not report.skipped):
+        _EMULATION_COUNTS["ran"] += 1
+        key = "xfailed" if xfail else report.outcome
+        _EMULATION_COUNTS[key] = _EMULATION_COUNTS.get(key, 0) + 1
+    elif report.skipped and not xfail:
         reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
         _EMULATION_COUNTS["real_gpu" if REAL_GPU_REASON in reason else "skipped"] += 1
 
@@ -182,8 +184,9 @@ def pytest_runtest_logreport(report):
 def pytest_terminal_summary(terminalreporter):
     c = _EMULATION_COUNTS
     if CUDA:
-        terminalreporter.write_line("cuda tests: on the real CUDA device (no emulation)")
-    elif EMULATED:
+        if c["ran"] or c["real_gpu"] or c["skipped"]:
+            terminalreporter.write_line("cuda tests: on the real CUDA device (no emulation)")
+    elif EMULATED and (c["ran"] or c["real_gpu"] or c["skipped"]):
         terminalreporter.write_line(
             f"cuda tests: {c['ran']} ran on the CuPy emulator ({c['passed']} passed, {c['failed']} failed, "
             f"{c['xfailed']} xfailed); {c['real_gpu']} left for a real GPU ({REAL_GPU_REASON}: see -rs)"
