@@ -125,14 +125,23 @@ def _signature(obj):
     return sig
 
 
+_BOUND = set()          # (signature, number of positional arguments, keywords) found acceptable
+
+
 def _check_call(real, what, args, kwargs):
     """TypeError where CuPy's function would refuse these arguments (a NumPy-only keyword...)."""
     sig = _signature(real)
-    if sig is not None:
-        try:
-            sig.bind(*args, **kwargs)
-        except TypeError as e:
-            raise TypeError(f"{what}(): {e} (CuPy's signature: {sig})") from None
+    if sig is None:
+        return
+    # whether a call binds depends only on its shape, not on the values: checked once per shape
+    shape = (id(sig), len(args), tuple(kwargs))          # (the signatures live in _SIGNATURES for good)
+    if shape in _BOUND:
+        return
+    try:
+        sig.bind(*args, **kwargs)
+    except TypeError as e:
+        raise TypeError(f"{what}(): {e} (CuPy's signature: {sig})") from None
+    _BOUND.add(shape)
 
 
 # --- the array -------------------------------------------------------------------------------
@@ -818,6 +827,7 @@ class HostKernels:
         return build_host_lib()
 
     @staticmethod
+    @functools.lru_cache(maxsize=None)
     def split(kname):
         for dt in ks.REDUCTION_DTYPES:
             if kname.endswith("_" + dt):
@@ -843,10 +853,16 @@ class HostKernels:
             if not isinstance(v, (np.ndarray, np.generic)) or v.dtype != want:
                 raise TypeError(f"{kname}: argument {p.name} is {type(v).__name__} "
                                 f"{getattr(v, 'dtype', '')}, the kernel takes {want}")
-            cols.append(np.broadcast_to(v, shape).ravel())
+            # (scalars and full-shape arrays go as they are: run_pointwise broadcasts them to n)
+            cols.append(v if v.ndim == 0 else v.reshape(-1) if v.shape == shape else np.broadcast_to(v, shape).ravel())
         math_dtype = "float32" if dtype == "float16" else dtype
+        if shape == ():
+            cols = [c.reshape(1) for c in cols]               # (run_pointwise takes its length from the first)
+        elif cols[0].ndim == 0:
+            cols[0] = np.broadcast_to(cols[0], shape).ravel()
         out = run_pointwise(self.pointwise_lib, name, math_dtype,
-                            [c.astype(math_dtype) if c.dtype != bool else c for c in cols])
+                            [c.astype(math_dtype) if c.dtype != bool and c.dtype != math_dtype else c
+                             for c in cols])
         if dtype == "float16" and spec.out == "T":
             out = out.astype(np.float16)
         return _wrap(out.reshape(shape))
