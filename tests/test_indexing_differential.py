@@ -33,7 +33,7 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import given, reject, settings, strategies as st
+from hypothesis import given, settings, strategies as st
 
 import autograd_gpu as ag
 from test_autograd_api_differential import SETTINGS, Raised, run, same
@@ -226,6 +226,15 @@ INDEXES = {
     "ell_ell": (Ellipsis, Ellipsis), "ell_int_ell": (Ellipsis, 0, Ellipsis), "int_ell_ell": (0, Ellipsis, Ellipsis),
     "ell_none_ell": (Ellipsis, None, Ellipsis), "ell_list_ell": (Ellipsis, [0, 1], Ellipsis),
     "ell_ell_int": (Ellipsis, Ellipsis, 0), "ell_ell_full": (0, Ellipsis, 1, Ellipsis, 2),
+    # Bug (fixed; found by test_random_indexes with a random seed): a step-1 slice that two Ellipses push
+    # past the last dim raised IndexError; PyTorch never applies one from 0 to no stop or one >= 0
+    # (x[..., ..., 0:1] is x), while any other slice or a None there raises 'Dimension out of range'
+    "ell_ell_slice": (Ellipsis, Ellipsis, slice(None)), "ell_ell_slice01": (Ellipsis, Ellipsis, slice(0, 1)),
+    "ell_ell_slice_step2": (Ellipsis, Ellipsis, slice(None, None, 2)), "ell_ell_slice12": (Ellipsis, Ellipsis,
+                                                                                        slice(1, 2)),
+    "ell_ell_slice_neg_stop": (Ellipsis, Ellipsis, slice(0, -1)), "ell_ell_slice00": (Ellipsis, Ellipsis, slice(0, 0)),
+    "ell_ell_slice_none": (Ellipsis, Ellipsis, slice(None), None), "ell_slice_ell_slice": (Ellipsis, slice(None),
+                                                                                          Ellipsis, slice(0, 9)),
     # bool scalars. Bug (fixed): x[False] = v bumped x._version, checked v's shape and gave v a zero
     # gradient; PyTorch returns at once (after converting v): no write, no version bump, no graph (v.grad None)
     "true": True, "false": False, "true_int": (True, 0), "int_false": (0, False), "none_true": (None, True),
@@ -365,19 +374,16 @@ def test_error_message_mask_shape(torch, device):
                 "at index 2", device=device)
 
 
-# BUG (ops/indexing.py AdvancedIndex.forward and _write, both devices): a mask with a dim of size 0
-# along a dim of x that is not empty is taken as selecting nothing (NumPy's rule, and CuPy's
-# _check_mask_shape: "m_sh not in (0, a_sh)"); PyTorch raises IndexError 'The shape of the mask [0]
-# at index 0 does not match the shape of the indexed tensor [3, 4, 5] at index 0'. Our own mask
-# check (_mask_mismatch) runs only when x is empty.
-@pytest.mark.xfail(strict=True, reason="BUG: a mask of size 0 along a dim of size > 0 selects nothing; PyTorch "
-                                       "raises IndexError (the shape of the mask does not match)")
+# Bug (fixed; ops/indexing.py _check_masks, both devices): a mask with a dim of size 0 along a dim
+# of x that is not empty was taken as selecting nothing (NumPy's rule, and CuPy's); PyTorch raises
+# IndexError 'The shape of the mask [0] at index 0 does not match the shape of the indexed tensor
+# [3, 4, 5] at index 0'.
 @pytest.mark.parametrize("idx", [lambda L: L.zeros(0, dtype=L.bool), np.zeros(0, dtype=bool),
                                  lambda L: (slice(None), L.zeros(0, dtype=L.bool)),
                                  lambda L: L.zeros(3, 0, dtype=L.bool), lambda L: (L.zeros(0, dtype=L.bool), [1])],
                          ids=["mask", "numpy-mask", "inner-mask", "2d-mask", "mask-and-list"])
 @pytest.mark.parametrize("mode", ["get", "put"])
-def test_bug_empty_mask_along_a_dim_that_is_not_empty(torch, device, idx, mode):
+def test_empty_mask_along_a_dim_that_is_not_empty(torch, device, idx, mode):
     check(torch, get(idx) if mode == "get" else put(idx, 1.0), match="The shape of the mask", device=device)
 
 
@@ -878,23 +884,10 @@ def build(specs, bare, lib):
     return out[0] if bare else tuple(out)
 
 
-def empty_result_with_integer_array(torch, shape, specs, bare):
-    """Whether x[idx] is empty though idx has a non-empty integer array: PyTorch
-    then checks no index value (test_bug_out_of_range_index_into_an_empty_result)."""
-    if not any(s[0] in ("list", "tensor", "floats") and len(s[1]) for s in specs):
-        return False
-    try:
-        return torch.zeros(shape)[build(specs, bare, torch)].numel() == 0
-    except Exception:       # noqa: BLE001  (an index PyTorch refuses: compared as usual)
-        return False
-
-
 @settings(max_examples=EXAMPLES, **SETTINGS)
 @given(index_cases())
 def test_random_indexes(torch, device, case):
     shape, specs, bare, perm = case
-    if empty_result_with_integer_array(torch, shape, specs, bare):
-        reject()                                # a known bug, pinned below
     idx = lambda L: build(specs, bare, L)      # noqa: E731
     check(torch, get(idx, shape, perm=perm), device=device)
     check(torch, put(idx, -1.0, shape, perm=perm), device=device)
@@ -908,8 +901,6 @@ def test_random_indexes(torch, device, case):
 def test_random_host_indexes_into_cuda(torch, case):
     """test_random_indexes with x on cuda and the index tensors on the CPU."""
     shape, specs, bare, perm = case
-    if empty_result_with_integer_array(torch, shape, specs, bare):
-        reject()
     idx = lambda L: build(specs, bare, L)      # noqa: E731
     for f in (get(idx, shape, perm=perm), put(idx, -1.0, shape, perm=perm),
               put_grad(idx, shape=shape, perm=perm, device="cuda")):
@@ -932,15 +923,19 @@ def test_index_values_never_used_are_not_bounds_checked(torch, device, idx, shap
     check(torch, put_grad(idx, shape=shape, device=device), device=device)
 
 
-# BUG (ops/indexing.py AdvancedIndex.forward and _write, both devices; found by
+# Bug (fixed; ops/indexing.py _empty_result_shape, both devices; found by
 # test_random_host_indexes_into_cuda): an out-of-range integer index into a tensor whose result is
-# empty anyway (another dim of size 0) raises IndexError 'index 7 is out of bounds for dimension 1
+# empty anyway (another dim of size 0) raised IndexError 'index 7 is out of bounds for dimension 1
 # with size 3' (NumPy's check on the CPU, ours on cuda); PyTorch reads no element then, checks
-# nothing and returns the empty result: zeros(2, 3, 0)[[1], [7]] has shape (1, 0)
-@pytest.mark.xfail(strict=True, reason="BUG: an out-of-range index into an empty result raises IndexError; "
-                                       "PyTorch returns the empty result")
+# nothing and returns the empty result: zeros(2, 3, 0)[[1], [7]] has shape (1, 0). Writes likewise
+# write nothing, and the gradients (index_add of an empty gradient, index_put's) are zeros.
 @pytest.mark.parametrize("idx, shape", [
     (([1], [7]), (2, 3, 0)), (([5], slice(None)), (2, 0)), ((Ellipsis, True, [1], slice(None)), (2, 1, 0)),
-], ids=["two-lists", "list-slice", "ell-true-list-slice"])
-def test_bug_out_of_range_index_into_an_empty_result(torch, device, idx, shape):
+    (([[9, -9]], slice(0, 0)), (2, 3)), ((False, [5]), (3,)), (([7], [np.int64(1)], slice(None)), (2, 3, 0)),
+    (([9], np.zeros(0, dtype=bool)), (2, 0)),
+], ids=["two-lists", "list-slice", "ell-true-list-slice", "empty-slice", "false-list", "two-lists-empty-dim",
+        "list-empty-mask"])
+def test_out_of_range_index_into_an_empty_result(torch, device, idx, shape):
     check(torch, get(idx, shape), device=device)
+    check(torch, put(idx, 1.0, shape), device=device)
+    check(torch, put_grad(idx, shape=shape, device=device), device=device)

@@ -155,14 +155,24 @@ def _expand_ellipses(out, ndim):
         else:
             res.append(c)
     excess = sum(_dims_of(c) for c in res) - ndim
-    while excess > 0 and fill and fill[-1] == len(res) - 1:
-        res.pop()                       # trailing slices of a later Ellipsis: never applied
-        fill.pop()
+    while excess > 0 and res and _skipped_past_end(res[-1]):
+        # trailing slices past the last dim (a later Ellipsis's, or one like `0:k` after
+        # it): PyTorch never applies them (x[..., ..., 0:1] is x for a 2-d x)
+        res.pop()
+        if fill and fill[-1] == len(res):
+            fill.pop()
         excess -= 1
     if excess > 0:
         raise IndexError(f"index: too many indices for tensor of dimension {ndim} (several Ellipses "
                          "shift the components after them past the last dimension)")
     return tuple(res)
+
+
+def _skipped_past_end(c):
+    """Whether PyTorch skips slice c at a dim past the last one, as a full slice
+    (from 0, step 1, to no end or one >= 0); any other slice or None there
+    raises 'Dimension out of range'."""
+    return type(c) is slice and c.start in (None, 0) and c.step in (None, 1) and (c.stop is None or c.stop >= 0)
 
 
 def _select_first(nidx, ndim):
@@ -238,6 +248,17 @@ def _index_error(e, a, nidx):
     return msg.replace("for axis", "for dimension")     # NumPy says "axis"; PyTorch says "dimension"
 
 
+def _check_masks(a, nidx):
+    """PyTorch's IndexError for a mask that does not fit. NumPy (and CuPy) check
+    masks themselves, except on an empty array or for a mask dim of size 0,
+    which they take as selecting nothing."""
+    if a.size == 0 or any(type(c) is not int and type(c) is not slice and c is not None and c is not Ellipsis
+                          and c.dtype.kind == "b" and 0 in c.shape for c in nidx):
+        msg = _mask_mismatch(a, nidx)
+        if msg:
+            raise IndexError(msg)
+
+
 def _mask_mismatch(a, nidx):
     """PyTorch's message for the first mask that does not fit: its position
     counts in the tensor left after the basic components (ints gone, None in)."""
@@ -262,6 +283,24 @@ def _mask_mismatch(a, nidx):
     return None
 
 
+def _int_arrays(a, nidx):
+    """(position in nidx, dim of a it indexes, array) of each integer index array."""
+    free = a.ndim - sum(_dims_of(c) for c in nidx)
+    axis = 0
+    for k, c in enumerate(nidx):
+        if c is Ellipsis:
+            axis += free
+        elif c is None:
+            continue
+        elif type(c) is int or type(c) is slice:
+            axis += 1
+        elif c.dtype.kind == "b":
+            axis += c.ndim
+        else:
+            yield k, axis, c
+            axis += 1
+
+
 def _check_array_bounds(a, nidx):
     """IndexError for an integer index array with a value out of bounds. NumPy
     checks this itself; CuPy wraps such indices around without a word, so
@@ -271,22 +310,43 @@ def _check_array_bounds(a, nidx):
     arrays = [c for c in nidx if not (c is None or c is Ellipsis or type(c) is int or type(c) is slice)]
     if any(c.size == 0 or (c.dtype.kind == "b" and not bool(c.any())) for c in arrays):
         return                          # the indices broadcast to nothing: none is used (as NumPy, PyTorch)
-    free = a.ndim - sum(_dims_of(c) for c in nidx)
-    axis = 0
-    for c in nidx:
-        if c is Ellipsis:
-            axis += free
-        elif c is None:
-            continue
-        elif type(c) is int or type(c) is slice or c.dtype.kind == "b":
-            axis += 1 if type(c) is int or type(c) is slice else c.ndim
-        else:
-            if axis < a.ndim and c.size:
-                n = a.shape[axis]
-                bad = (c < -n) | (c >= n)
-                if bool(bad.any()):
-                    raise IndexError(f"index {int(c[bad][0])} is out of bounds for dimension {axis} with size {n}")
-            axis += 1
+    for _, axis, c in _int_arrays(a, nidx):
+        if axis < a.ndim and c.size:
+            n = a.shape[axis]
+            bad = (c < -n) | (c >= n)
+            if bool(bad.any()):
+                raise IndexError(f"index {int(c[bad][0])} is out of bounds for dimension {axis} with size {n}")
+
+
+def _empty_result_shape(a, nidx):
+    """The shape of a[nidx] when it has no element, found without reading the
+    integer index values (PyTorch reads, and so checks, none of them then:
+    zeros(2, 3, 0)[[1], [7]] is empty, not an error); None otherwise, or when
+    the index is bad in some other way."""
+    shape, idx, index_shapes = list(a.shape), list(nidx), []
+    zero_dim_indexed = False
+    for k, axis, c in _int_arrays(a, nidx):
+        if axis >= len(shape):
+            return None
+        zero_dim_indexed = zero_dim_indexed or shape[axis] == 0
+        shape[axis] = max(shape[axis], 1)
+        idx[k] = np.zeros(c.shape, np.intp)      # index 0, valid now, in place of the values
+        index_shapes.append(c.shape)
+    for k, c in enumerate(idx):
+        if hasattr(c, "dtype") and c.dtype.kind == "b":
+            if type(c) is not np.ndarray:
+                c = idx[k] = c.get()             # a device mask: its count of True matters
+            index_shapes.append((int(c.sum()),))
+    # a zero-strided stand-in for `a`, indexed only once the result is known to be empty
+    stand_in = np.lib.stride_tricks.as_strided(np.zeros(1, bool), tuple(shape), (0,) * len(shape))
+    try:
+        selects_nothing = 0 in np.broadcast_shapes(*index_shapes)
+        if zero_dim_indexed and not selects_nothing:
+            return None          # PyTorch's own check: no index value is valid for a dim of size 0
+        empty = selects_nothing or 0 in stand_in[_with_ellipsis(_basic_part(tuple(idx)))].shape
+        return stand_in[tuple(idx)].shape if empty else None
+    except (IndexError, ValueError):
+        return None
 
 
 class BasicIndex(Op):
@@ -324,13 +384,15 @@ class AdvancedIndex(Op):
 
     def forward(self, x, idx):
         self.in_shape, self.idx = x.shape, idx
-        if x.size == 0 and _mask_mismatch(x, idx):      # (NumPy does not check masks on empty arrays)
-            raise IndexError(_mask_mismatch(x, idx))
+        _check_masks(x, idx)
         try:
             _check_array_bounds(x, idx)
             y = x[idx]
         except IndexError as e:
-            raise IndexError(_index_error(e, x, idx)) from None
+            shape = _empty_result_shape(x, idx)
+            if shape is None:
+                raise IndexError(_index_error(e, x, idx)) from None
+            return np.empty_like(x, shape=shape)       # (CuPy arrays: NEP 18 dispatch)
         # NumPy may lay the result out transposed (x[:, [0, 1]]); PyTorch's is
         # contiguous, and .view() of it (or of results computed from it) works
         return y if y.flags.c_contiguous else y.copy()
@@ -368,7 +430,11 @@ class IndexPut(Op):
         gx = None
         if self.needs(0):
             mask = _ones_like(g)
-            mask[self.idx] = 0
+            try:
+                mask[self.idx] = 0
+            except IndexError:
+                if _empty_result_shape(mask, self.idx) is None:     # (an empty part writes nothing)
+                    raise
             gx = g * (Tensor._make(mask, g._backend) if isinstance(g, Tensor) else mask)
         gv = P.getitem(g, self.idx) if self.needs(1) else None
         return gx, gv
@@ -472,13 +538,16 @@ def setitem(x, idx, value):
 
 def _write(a, nidx, v):
     """a[nidx] = v (NumPy/CuPy), with PyTorch's messages."""
-    if a.size == 0 and _mask_mismatch(a, nidx):         # (NumPy does not check masks on empty arrays)
-        raise IndexError(_mask_mismatch(a, nidx))
+    _check_masks(a, nidx)
     try:
         _check_array_bounds(a, nidx)
         a[nidx] = v
     except IndexError as e:
-        raise IndexError(_index_error(e, a, nidx)) from None
+        shape = _empty_result_shape(a, nidx)
+        if shape is None:
+            raise IndexError(_index_error(e, a, nidx)) from None
+        np.broadcast_shapes(shape, v.shape)     # nothing to write; a value that cannot fit still raises
+        return
     except (ValueError, TypeError):     # (NumPy: TypeError for a 2-d value through a mask)
         try:
             shape = list(a[nidx].shape)
@@ -547,9 +616,10 @@ def _check_index_shapes(a, nidx):
             if part is nidx and str(e).startswith(("index ", "arrays used as indices")):
                 continue
             raise IndexError(f"setitem: {_index_error(e, a, nidx)}") from None
-    msg = _mask_mismatch(a, nidx) if a.size == 0 else None
-    if msg:
-        raise IndexError(f"setitem: {msg}")
+    try:
+        _check_masks(a, nidx)
+    except IndexError as e:
+        raise IndexError(f"setitem: {e}") from None
 
 
 def _with_ellipsis(basic):

@@ -466,7 +466,20 @@ def _numel(shape):
 
 expand = _prim("expand", _expand, lambda a, shape: a.expand(shape))
 permute = _prim("permute", lambda a, axes: a.transpose(axes), lambda a, axes: a.permute(axes))
-getitem = _prim("getitem", lambda a, idx: a[idx], lambda a, idx: a[idx])
+def _getitem(a, idx):
+    try:
+        return a[idx]
+    except IndexError:
+        # an out-of-range index into an empty result reads nothing (the backward
+        # of such an index_put): as the forward, no error
+        from .indexing import _empty_result_shape
+        shape = _empty_result_shape(a, idx)
+        if shape is None:
+            raise
+        return np.empty_like(a, shape=shape)
+
+
+getitem = _prim("getitem", _getitem, lambda a, idx: a[idx])
 astype = _prim("astype", lambda a, np_dtype: a.astype(np_dtype), lambda a, np_dtype: a.to(_ag.as_dtype(np_dtype)))
 
 
@@ -492,6 +505,8 @@ def concatenate(xs, axis):
 
 def _index_add(g, idx, shape):
     out = np.zeros_like(g, shape=shape)
+    if g.size == 0:
+        return out                      # (nothing to add; the index values may be out of range then)
     if builtins.any(getattr(i, "ndim", None) is not None and i.dtype.kind != "b" for i in idx):
         # integer indices may repeat: accumulate. CuPy's __array_ufunc__ takes no
         # tuple operand, so np.add.at cannot dispatch to it: cupy.add.at directly
