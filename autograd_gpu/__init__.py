@@ -69,6 +69,7 @@ def detach(t):
 
 
 from . import nn, optim  # noqa: E402  (built on the public API above)
+from . import viz  # noqa: E402  (ag.viz.draw_graph; graphviz itself is imported only when drawing)
 from .serialization import save, load  # noqa: E402
 
 __version__ = "0.1.0"

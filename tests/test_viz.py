@@ -273,3 +273,12 @@ def test_svg_and_png_render(viz, tmp_path):
     png = g.render(str(tmp_path / "blog_graph"), format="png", cleanup=True)
     with open(png, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+# Bug (fixed): `ag.viz` (README: `ag.viz.draw_graph`) existed only once something had imported
+# autograd_gpu.viz; a fresh `import autograd_gpu as ag` had no attribute viz
+def test_viz_is_reachable_from_a_fresh_import():
+    import subprocess
+    code = ("import sys, autograd_gpu as ag; assert callable(ag.viz.draw_graph); "
+            "assert 'graphviz' not in sys.modules, 'graphviz is imported only when drawing'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
