@@ -33,6 +33,18 @@ installed CuPy package (`import cupy` works without a GPU):
 * calls are checked against CuPy's own signatures (inspect's, or the one
   Cython writes on the docstring's first line): a NumPy-only keyword
   (`initial=`, `where=`...) is a TypeError, as on CuPy;
+* fresh elementwise results are C-contiguous, as CuPy allocates them
+  (_kernel.pyx: ufunc and ElementwiseKernel outputs; where, clip, around,
+  nan_to_num): x.T + 1 is C-contiguous, where NumPy's order="K" keeps x.T's
+  layout; astype, copy(a) and the *_like functions keep it (order="K", whose
+  strides CuPy computes as NumPy does: internal._get_strides_for_order_K);
+* an ElementwiseKernel takes its output array after the inputs, writes the
+  result there and returns it (its dtype and broadcast shape checked);
+* float -> unsigned casts (astype, and a device array written into an
+  unsigned one) saturate, as the GPU's cvt instruction does
+  (PTX ISA, cvt: "For float-to-integer conversions, the result is clamped to
+  the destination range by default"): -1.5 -> 0, 300.0 -> 255, NaN -> 0,
+  where NumPy wraps (255, 44);
 * integer power takes negative exponents (CuPy's integral_power: 1, +-1 or 0)
   where NumPy raises; no floating-point warnings (a GPU raises none);
 * type promotion is NumPy 2's (NEP 50), which CuPy 14 follows;
@@ -302,6 +314,8 @@ def _method(name):
         kwargs = {k: _dev(v) for k, v in kwargs.items()}
         with np.errstate(all="ignore"):
             r = getattr(self._a, name)(*args, **kwargs)
+        if name in _C_ORDER_RESULTS and kwargs.get("out") is None:
+            r = _c_order(r)
         return self if r is self._a else _wrap(r)       # (CuPy too returns the array itself)
     method.__name__ = name
     return method
@@ -380,7 +394,7 @@ class ndarray:
         return self._a.tobytes(order)
 
     def astype(self, dtype, order="K", casting=None, subok=None, copy=True):
-        r = self._a.astype(_check_dtype(dtype), order=order, copy=copy)
+        r = _astype(self._a, _check_dtype(dtype), order, copy)
         return self if r is self._a else _wrap(r)
 
     def view(self, *args, **kwargs):
@@ -445,7 +459,11 @@ class ndarray:
 
     def __setitem__(self, key, value):
         key = _wrap_int_indices(self._a, _index_key(key))
-        self._a[key] = value._a if type(value) is ndarray else value
+        if type(value) is ndarray:
+            value = value._a
+            if value.dtype.kind == "f" and self._a.dtype.kind == "u":
+                value = _astype(value, self._a.dtype)      # the device's cast: saturating
+        self._a[key] = value
 
     # --- NumPy's protocols ----------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -560,6 +578,8 @@ def _call_ufunc(ufunc, method, inputs, kwargs, via_numpy=True):
                             "as data type")
         getattr(ufunc, method)(*args, **kwargs)
         return None
+    if out is None and method == "__call__":
+        kwargs = dict(kwargs, order="C")      # CuPy allocates ufunc outputs in C order
     with np.errstate(all="ignore"):           # a GPU raises no floating-point warnings
         if name == "power" and method == "__call__":
             r = _power(args, kwargs)
@@ -592,6 +612,8 @@ def _power(args, kwargs):
 _ARRAY_RESULTS = frozenset(["count_nonzero", "array_equal", "allclose", "array_equiv"])
 # cupy functions that take host data (they copy it to the device)
 _HOST_INPUTS = frozenset(["array", "asarray", "asanyarray"])
+# elementwise functions whose CuPy form is a ufunc or kernel: a fresh result in C order
+_C_ORDER_RESULTS = frozenset(["where", "clip", "around", "round", "nan_to_num"])
 
 
 def _run_function(func, name, args, kwargs, real=None):
@@ -611,6 +633,8 @@ def _run_function(func, name, args, kwargs, real=None):
     for a in original:                        # an input returned as is (ascontiguousarray...): itself
         if type(a) is ndarray and r is a._a:
             return a
+    if name in _C_ORDER_RESULTS and kwargs.get("out") is None:
+        r = _c_order(r)
     if name in _ARRAY_RESULTS and not isinstance(r, np.ndarray):
         r = np.asarray(r)
     return _wrap(r)
@@ -623,6 +647,32 @@ def _writable_broadcast(a, shape, subok=False):
     if not isinstance(a, np.ndarray) or not a.flags.writeable:
         return view
     return np.lib.stride_tricks.as_strided(a, view.shape, view.strides, writeable=True)
+
+
+def _c_order(r):
+    """A fresh elementwise result as CuPy allocates it: C-contiguous."""
+    if isinstance(r, np.ndarray) and r.ndim > 1 and not r.flags.c_contiguous:
+        return np.ascontiguousarray(r)
+    return r
+
+
+def _astype(a, dt, order="K", copy=True):
+    """a.astype(dt) as CuPy casts on the GPU: float -> unsigned integer through
+    the C cast, which the GPU's cvt instruction saturates (PTX ISA, cvt: "For
+    float-to-integer conversions, the result is clamped to the destination
+    range by default"; NaN gives 0, or 2**63 from float64 to uint64): -1.5 ->
+    0, 300.0 -> 255 in uint8, where NumPy wraps (255, 44)."""
+    if a.dtype.kind != "f" or dt.kind != "u":
+        return a.astype(dt, order=order, copy=copy)
+    top = float(np.iinfo(dt).max)
+    with np.errstate(invalid="ignore"):
+        x = np.trunc(a.astype(np.float64))
+        nan = np.isnan(x)
+        r = np.where(nan | (x < 0), 0, np.minimum(x, top)).astype(dt, order=order)
+        r[x >= top] = np.iinfo(dt).max           # (uint64: 2**64 - 1 is no float64)
+    if nan.any() and dt.itemsize == 8 and a.dtype.itemsize == 8:
+        r[nan] = 1 << 63
+    return r
 
 
 class _Ufunc:
@@ -662,6 +712,8 @@ def asarray(a, dtype=None, order=None, *, blocking=False):
 
 def array(obj, dtype=None, copy=True, order="K", subok=False, ndmin=0, *, blocking=False):
     if type(obj) is ndarray:
+        if dtype is not None and not ndmin:
+            return _wrap(_astype(obj._a, _check_dtype(dtype), order or "K"))
         obj = obj._a
     elif isinstance(obj, (list, tuple)):
         obj = _dev_nested(obj)
@@ -839,10 +891,26 @@ class HostKernels:
         name, dtype = self.split(kname)
         self.launches.append(kname)
         spec = ks.POINTWISE[name]
-        if len(args) != len(spec.params):
-            raise TypeError(f"{kname}: wrong number of arguments {len(args)}")
+        nin = len(spec.params)
+        if len(args) not in (nin, nin + 1):
+            raise TypeError(f"Wrong number of arguments for {kname!r}. It must be either {nin} or {nin + 1} "
+                            f"(with outputs), but given {len(args)}.")
+        # an output array after the inputs (_kernel.pyx: _decide_params_type_core, _get_out_args_with_params)
+        out = args[nin] if len(args) > nin else None
+        args = args[:nin]
+        if out is not None:
+            if isinstance(out, np.ndarray):
+                raise _unsupported(out)
+            if type(out) is not ndarray:
+                raise TypeError("Output arguments type must be cupy.ndarray")
+            want = np.dtype(bool if spec.out == "bool" else dtype)
+            if out.dtype != want:
+                raise TypeError(f"Type is mismatched. out {out.dtype} {want}")
         arrays = [a._a for a in args if type(a) is ndarray]
-        shape = np.broadcast_shapes(*[a.shape for a in arrays])
+        # (the output broadcasts with the inputs, then must have the broadcast shape)
+        shape = np.broadcast_shapes(*[a.shape for a in arrays], *([out.shape] if out is not None else []))
+        if out is not None and out.shape != shape:
+            raise ValueError("Out shape is mismatched")
         cols = []
         for p, a in zip(spec.params, args):
             want = np.dtype(dtype if p.kind == "T" else bool)
@@ -860,12 +928,15 @@ class HostKernels:
             cols = [c.reshape(1) for c in cols]               # (run_pointwise takes its length from the first)
         elif cols[0].ndim == 0:
             cols[0] = np.broadcast_to(cols[0], shape).ravel()
-        out = run_pointwise(self.pointwise_lib, name, math_dtype,
-                            [c.astype(math_dtype) if c.dtype != bool and c.dtype != math_dtype else c
-                             for c in cols])
+        result = run_pointwise(self.pointwise_lib, name, math_dtype,
+                               [c.astype(math_dtype) if c.dtype != bool and c.dtype != math_dtype else c
+                                for c in cols])
         if dtype == "float16" and spec.out == "T":
-            out = out.astype(np.float16)
-        return _wrap(out.reshape(shape))
+            result = result.astype(np.float16)
+        if out is not None:
+            out._a[...] = result.reshape(shape)
+            return out
+        return _wrap(result.reshape(shape))              # a fresh output: C order, as CuPy's
 
     def optim(self, kname, args):
         from autograd_gpu.optim import _fused
@@ -931,7 +1002,7 @@ class ElementwiseKernel:
         if not (name.startswith("ag_") and options == ks.OPTIONS):
             raise NotImplementedError(f"the emulator runs only our kernels, not {name}")
 
-    def __call__(self, *args, size=None, block_size=None):
+    def __call__(self, *args, size=None, stream=None, block_size=None):
         if self.name.startswith("ag_optim_"):
             return kernels.optim(self.name, args)
         assert self.preamble == ks.preamble(), self.name

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import cupy_emulator
+from autograd_gpu.backend import kernel_source as ks
 from conftest import CUDA, IN_CI
 
 if not cupy_emulator.available():
@@ -59,6 +60,18 @@ def _broadcast_write(xp):
 
 
 a23 = lambda xp: xp.arange(6, dtype=np.float32).reshape(2, 3)      # noqa: E731
+
+
+def _kernel(xp, name="neg", dtype="float32"):
+    """Our ElementwiseKernel of pointwise primitive `name` (neg: exact on any device)."""
+    d = ks.elementwise_definition(name, dtype)
+    return xp.ElementwiseKernel(d.in_params, d.out_params, d.operation, d.name, preamble=d.preamble,
+                                options=d.options)
+
+
+def _kernel_into(xp, out, *args, name="neg"):
+    r = _kernel(xp, name)(*args, out)
+    return r is out, r.strides, r.get().tolist()
 
 PROBES = {
     "np.asarray refuses": lambda xp: np.asarray(a23(xp)),
@@ -115,6 +128,27 @@ PROBES = {
     "where": lambda xp: np.where(a23(xp) > 2, a23(xp), 0),
     "integer power, negative exponents": lambda xp: xp.asarray([1, -1, -1, 2, 3]) ** xp.asarray([-1, -1, -2, -1, 2]),
     "integer power, a negative Python exponent": lambda xp: xp.asarray([1, -1, 2]) ** -1,
+    # layouts: fresh elementwise results in C order; astype keeps the layout
+    "ufunc result of a transposed array": lambda xp: (a23(xp).T * 2).strides,
+    "ufunc result, out= keeps its layout": lambda xp: np.negative(a23(xp).T, out=xp.zeros((2, 3), np.float32).T).strides,
+    "where result of transposed arrays": lambda xp: np.where(a23(xp).T > 2, a23(xp).T, 0).strides,
+    "clip result of a transposed array": lambda xp: np.clip(a23(xp).T, 1, 4).strides,
+    "astype of a transposed array": lambda xp: a23(xp).T.astype(np.float64).strides,
+    "empty_like of a transposed array": lambda xp: np.empty_like(a23(xp).T).strides,
+    "kernel result of a transposed array": lambda xp: _kernel(xp)(a23(xp).T).strides,
+    "kernel writes into out": lambda xp: _kernel_into(xp, xp.zeros((2, 3), np.float32).T, a23(xp).T),
+    "kernel out, bool": lambda xp: _kernel_into(xp, xp.zeros((2, 3), bool), a23(xp), np.float32(2), name="gt"),
+    "kernel out broadcasts the inputs": lambda xp: _kernel_into(xp, xp.zeros((2, 3), np.float32), xp.arange(
+        3, dtype=np.float32)),
+    "kernel out of another dtype": lambda xp: _kernel(xp)(a23(xp), xp.zeros((2, 3), np.float64)),
+    "kernel out of another shape": lambda xp: _kernel(xp)(a23(xp), xp.zeros((3, 2), np.float32)),
+    "kernel out, a host array": lambda xp: _kernel(xp)(a23(xp), np.zeros((2, 3), np.float32)),
+    "kernel, too many arguments": lambda xp: _kernel(xp)(a23(xp), a23(xp), a23(xp)),
+    # float -> unsigned: the GPU's cvt saturates (PTX ISA); NumPy wraps
+    "astype float -> uint8": lambda xp: xp.asarray([-1.5, -1.0, -0.5, 0.5, 254.9, 255.5, 300.0, 1e3]).astype(
+        np.uint8),
+    "astype float32 -> uint8": lambda xp: xp.asarray([-1.5, 300.0], dtype=np.float32).astype(np.uint8),
+    "astype float -> int64": lambda xp: xp.asarray([-1.5, 300.0]).astype(np.int64),
 }
 
 
@@ -180,6 +214,27 @@ EXPECTED = {
     # CuPy's integral_power (_routines_math.pyx) where NumPy raises ValueError
     "integer power, negative exponents": ("device array", (5,), "<i8", [1, -1, 1, 0, 9]),
     "integer power, a negative Python exponent": ("device array", (3,), "<i8", [1, -1, 0]),
+    # _kernel.pyx: ufunc and ElementwiseKernel outputs are allocated C-contiguous (_ndarray_init);
+    # core.pyx: astype(order="K") and empty_like keep the layout (_get_strides_for_order_K)
+    "ufunc result of a transposed array": ("python", "tuple", (8, 4)),
+    "ufunc result, out= keeps its layout": ("python", "tuple", (4, 12)),
+    "where result of transposed arrays": ("python", "tuple", (8, 4)),
+    "clip result of a transposed array": ("python", "tuple", (8, 4)),
+    "astype of a transposed array": ("python", "tuple", (8, 24)),
+    "empty_like of a transposed array": ("python", "tuple", (4, 12)),
+    "kernel result of a transposed array": ("python", "tuple", (8, 4)),
+    # ElementwiseKernel.__call__: outputs after the inputs (_decide_params_type_core, _get_out_args_with_params)
+    "kernel writes into out": ("python", "tuple", (True, (4, 12), [[-0.0, -3.0], [-1.0, -4.0], [-2.0, -5.0]])),
+    "kernel out, bool": ("python", "tuple", (True, (3, 1), [[False, False, False], [True, True, True]])),
+    "kernel out broadcasts the inputs": ("python", "tuple", (True, (12, 4), [[-0.0, -1.0, -2.0]] * 2)),
+    "kernel out of another dtype": ("raises", "TypeError"),
+    "kernel out of another shape": ("raises", "ValueError"),
+    "kernel out, a host array": ("raises", "TypeError"),
+    "kernel, too many arguments": ("raises", "TypeError"),
+    # the C cast of a float to an unsigned char: cvt.rzi.u8 clamps to [0, 255] (PTX ISA, cvt)
+    "astype float -> uint8": ("device array", (8,), "|u1", [0, 0, 0, 0, 254, 255, 255, 255]),
+    "astype float32 -> uint8": ("device array", (2,), "|u1", [0, 255]),
+    "astype float -> int64": ("device array", (2,), "<i8", [-1, 300]),
 }
 
 
