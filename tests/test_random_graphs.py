@@ -1155,16 +1155,13 @@ def test_random_graph_second_derivatives_cuda(torch, data):
     second_derivatives(torch, data, "cuda")
 
 
-# BUG (cuda; the CuPy backend's elementwise launch): an elementwise result is C-contiguous whatever
-# its input's layout (CuPy allocates kernel and ufunc outputs in C order); PyTorch, and our CPU path
-# (NumPy's order="K"), lay it out as the input: x.t().exp() is not contiguous there, and .view(-1)
-# of it raises "view size is not compatible with input tensor's size and stride". On cuda it is
-# contiguous and view(-1) works. (The programs above skip such views: Program.run's layout reject.)
+# Bug (fixed): on cuda an elementwise result was C-contiguous whatever its operands' layout (CuPy
+# allocates kernel and ufunc outputs in C order), where PyTorch, and our CPU path, lay it out as the
+# input: x.t().exp().view(-1) raises there, and worked on cuda. The kernel now runs in the result's
+# memory order (backend/cupy_kernels.py: _result_layout, PyTorch's TensorIterator rule).
 @pytest.mark.gpu
 @needs_cuda
-@pytest.mark.xfail(strict=True, reason="BUG (cuda): elementwise results are C-contiguous whatever the input's "
-                                       "layout; PyTorch keeps the input's (x.t().exp().view(-1) raises there)")
-def test_bug_cuda_elementwise_result_keeps_the_input_layout(torch):
+def test_cuda_elementwise_result_keeps_the_input_layout(torch):
     t = torch.arange(6.0, dtype=torch.float64).reshape(2, 3).t().exp()
     x = ag.arange(6.0, dtype=ag.float64, device="cuda").reshape(2, 3).t().exp()
     assert not t.is_contiguous()
@@ -1173,6 +1170,49 @@ def test_bug_cuda_elementwise_result_keeps_the_input_layout(torch):
         t.view(-1)
     with pytest.raises(RuntimeError, match="view size is not compatible"):
         x.view(-1)
+
+
+def _strides(x):
+    return tuple(s // x._data.itemsize for s in x._data.strides)
+
+
+# (lib, dtype, device) -> an elementwise result; the same code for torch (cpu) and ours (cuda)
+LAYOUT_CASES = {
+    "unary of a transposed": lambda m, dt, d: m.arange(6.0, dtype=dt, device=d).reshape(2, 3).t().exp(),
+    "binary, transposed first": lambda m, dt, d: (m.arange(6.0, dtype=dt, device=d).reshape(2, 3).t()
+                                                   * m.arange(6.0, dtype=dt, device=d).reshape(3, 2)),
+    "binary, transposed second": lambda m, dt, d: (m.arange(6.0, dtype=dt, device=d).reshape(3, 2)
+                                                    - m.arange(6.0, dtype=dt, device=d).reshape(2, 3).t()),
+    "binary with a broadcast row": lambda m, dt, d: (m.arange(6.0, dtype=dt, device=d).reshape(2, 3).t()
+                                                      + m.arange(2.0, dtype=dt, device=d)),
+    "comparison with a scalar (bool)": lambda m, dt, d: m.arange(6.0, dtype=dt, device=d).reshape(2, 3).t() > 2,
+    "comparison of two (bool)": lambda m, dt, d: (m.arange(6.0, dtype=dt, device=d).reshape(2, 3).t()
+                                                   == m.arange(6.0, dtype=dt, device=d).reshape(3, 2)),
+    "where": lambda m, dt, d: (lambda x: m.where(x > 2, x, 0.0))(
+        m.arange(6.0, dtype=dt, device=d).reshape(2, 3).t()),
+    "3-d permuted": lambda m, dt, d: m.arange(24.0, dtype=dt, device=d).reshape(2, 3, 4).permute(2, 0, 1).sigmoid(),
+    "3-d permuted, broadcast partner": lambda m, dt, d: (
+        m.arange(24.0, dtype=dt, device=d).reshape(2, 3, 4).permute(1, 2, 0) * m.arange(2.0, dtype=dt, device=d)),
+    "expanded": lambda m, dt, d: m.arange(4.0, dtype=dt, device=d).reshape(1, 4).expand(3, 4).exp(),
+    "sliced and transposed": lambda m, dt, d: m.arange(24.0, dtype=dt, device=d).reshape(4, 6)[:, ::2].t().neg(),
+    "integer, transposed": lambda m, dt, d: m.arange(6, device=d).reshape(2, 3).t() + 1,
+}
+_LAYOUT_PARAMS = [(c, dt) for c in LAYOUT_CASES for dt in
+                  (("int64",) if c.startswith("integer") else ("float32", "float16", "float64"))]
+
+
+@pytest.mark.gpu
+@needs_cuda
+@pytest.mark.parametrize("case, dtype", _LAYOUT_PARAMS)
+def test_cuda_elementwise_result_strides_match_torch(torch, case, dtype):
+    """On cuda an elementwise result is laid out as PyTorch lays it out (its first operand
+    decides; a broadcast axis decides nothing), values unchanged."""
+    t = LAYOUT_CASES[case](torch, getattr(torch, dtype), "cpu")
+    x = LAYOUT_CASES[case](ag, getattr(ag, dtype), "cuda")
+    assert _strides(x) == tuple(t.stride()), (case, _strides(x), t.stride())
+    assert x.is_contiguous() == t.is_contiguous()
+    np.testing.assert_allclose(x.cpu().numpy().astype(np.float64), t.numpy().astype(np.float64),
+                               rtol=1e-3 if dtype == "float16" else 1e-6)
 
 
 # ---- the summary: what was checked --------------------------------------------------

@@ -16,6 +16,10 @@ scalars are cast to the array's dtype before a launch, so float32 stays float32
 (NumPy's weak scalars); a NumPy scalar of another dtype is strong in NumPy and
 promotes, so it also goes to the twin.
 
+Pointwise results are laid out as PyTorch lays them out (its TensorIterator),
+not in CuPy's C order: `x.t().exp()` is transposed, as on the CPU (see
+`_result_layout`).
+
 Each kernel is compiled once per dtype (and, for ElementwiseKernel, per
 argument layout: ndim, contiguity, scalar vs array) on first use. CuPy keeps
 the compiled binaries on disk, in $CUPY_CACHE_DIR (default
@@ -119,12 +123,21 @@ class Pointwise:
         params = args if self.adapt is None else self.adapt(*args)
         call = self.operands(params) if params is not None else None
         if call is None:
-            return self.twin(*args)
-        dtype, dev, operands = call
+            return _twin_in_layout(self.twin, args)
+        dtype, dev, operands, strided = call
+        if strided:                      # a non-C-contiguous operand: maybe not C order
+            layout = _result_layout([p for p in operands if isinstance(p, _cupy().ndarray)])
+            if layout is not None:
+                # the kernel runs over every operand seen in the result's memory order:
+                # its output is C-contiguous there, and transposes back to PyTorch's layout
+                order, back, ndim = layout
+                operands = [_in_order(p, order, ndim) for p in operands]
+                return _run_on(dev, self.kernel(dtype), *operands).transpose(back)
         return _run_on(dev, self.kernel(dtype), *operands)
 
     def operands(self, params):
-        """(dtype, device id, kernel arguments), or None when the twin must run."""
+        """(dtype, device id, kernel arguments, whether an operand of 2 or more
+        dimensions is not C-contiguous), or None when the twin must run."""
         cupy = _cupy()
         nd = cupy.ndarray
         dtype = dev = None
@@ -135,6 +148,7 @@ class Pointwise:
         if dtype not in _SUPPORTED:
             return None
         out = []
+        strided = False
         for p, kind, cast in zip(params, self.kinds, self.cast_arrays):
             want = dtype if kind == "T" else _BOOL
             if isinstance(p, nd):
@@ -144,6 +158,8 @@ class Pointwise:
                     p = p.astype(want)
                 if p.data.device_id != dev:
                     return None          # the twin raises CuPy's device error
+                if p.ndim > 1 and not p.flags.c_contiguous:
+                    strided = True
             elif type(p) in _PY_SCALARS:
                 if kind == "bool" and type(p) is not bool:
                     return None
@@ -153,7 +169,104 @@ class Pointwise:
             else:
                 return None              # strong NumPy scalar, host array, None, ...
             out.append(p)
-        return dtype, dev, out
+        return dtype, dev, out, strided
+
+
+# --- the layout of a pointwise result ---------------------------------------------
+
+def _result_layout(arrays):
+    """How PyTorch lays out an elementwise result of `arrays` (CuPy arrays,
+    broadcast together): None for C order, else (order, back, ndim): the
+    result's axes from the outermost in memory to the innermost, the transpose
+    that undoes that order, and the result's number of dimensions.
+
+    This is TensorIterator::reorder_dimensions: the axes are insertion-sorted,
+    innermost first, by the strides of the first operand that tells two axes
+    apart (a broadcast axis, stride 0, tells nothing; equal strides put the
+    shorter axis inside), so the result follows its first operand's layout:
+    x.t().exp() and x.t() + y are transposed, y + x.t() is not; an expanded
+    or sliced operand gives a dense result. (CuPy's order="K", which
+    empty_like uses, would lay out expand((1, n) -> (m, n)) in F order.)"""
+    shape = arrays[0].shape
+    if any(a.shape != shape for a in arrays):
+        shape = _broadcast_shape(arrays)
+    n = len(shape)
+    if n < 2:
+        return None
+    strides = []                # each operand's strides along the result's axes
+    for a in arrays:
+        k = a.ndim
+        if k < 2:               # one axis at most, against a broadcast one: tells nothing
+            continue
+        st = [0] * (n - k)
+        for size, s, full in zip(a.shape, a.strides, shape[n - k:]):
+            st.append(0 if size != full else s)
+        strides.append(st)
+
+    def should_swap(d0, d1):
+        for st in strides:
+            s0, s1 = st[d0], st[d1]
+            if s0 == 0 or s1 == 0:
+                continue
+            if s0 < s1:
+                return -1
+            if s0 > s1:
+                return 1
+            if shape[d0] > shape[d1]:
+                return 1
+        return 0
+
+    perm = list(range(n - 1, -1, -1))            # innermost first
+    for i in range(1, n):
+        d1 = i
+        for d0 in range(i - 1, -1, -1):
+            c = should_swap(perm[d0], perm[d1])
+            if c > 0:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                d1 = d0
+            elif c < 0:
+                break
+    order = perm[::-1]
+    if order == list(range(n)):
+        return None
+    back = [0] * n
+    for i, a in enumerate(order):
+        back[a] = i
+    return order, back, n
+
+
+def _broadcast_shape(arrays):
+    return tuple(np.broadcast_shapes(*[a.shape for a in arrays]))
+
+
+def _in_order(p, order, ndim):
+    """Array operand `p` with its axes in `order` (after leading axes of length
+    1 up to `ndim`); scalars as they are."""
+    if not isinstance(p, _cupy().ndarray):
+        return p
+    if p.ndim < ndim:
+        p = p.reshape((1,) * (ndim - p.ndim) + p.shape)
+    return p.transpose(order)
+
+
+def _twin_in_layout(twin, args):
+    """twin(*args) (CuPy's ufuncs, C order) copied into PyTorch's layout where
+    that differs: the twins run integer, bool and mixed-dtype pointwise ops."""
+    r = twin(*args)
+    cupy = _cupy()
+    if type(r) is not cupy.ndarray or r.ndim < 2:
+        return r
+    arrays = [a for a in args if isinstance(a, cupy.ndarray)]
+    if all(a.ndim < 2 or a.flags.c_contiguous for a in arrays):
+        return r
+    layout = _result_layout(arrays)
+    if layout is None or _broadcast_shape(arrays) != r.shape:
+        return r
+    order, back, _ = layout
+    with cupy.cuda.Device(r.data.device_id):
+        out = cupy.empty(tuple(r.shape[a] for a in order), dtype=r.dtype).transpose(back)
+    out[...] = r
+    return out
 
 
 class Pow:
