@@ -110,6 +110,14 @@ def _tensors_to_numbers(data):
     return data
 
 
+def _copy_as(a, npd):
+    """A copy of array `a` in dtype `npd` (on cuda, floats to uint8 as PyTorch: cupy_backend.astype)."""
+    if type(a) is np.ndarray:
+        return a.astype(npd, copy=True)
+    from .backend import cupy_backend
+    return cupy_backend.astype(a, npd)
+
+
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of `data` (a number, nested lists, a NumPy or
     CuPy array, or a Tensor)."""
@@ -121,7 +129,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         backend = _backend_for(device) if device is not None else src_backend
         if backend is not src_backend:
             a = backend.from_host(src_backend.to_host(a))
-        return _finish(a.astype(npd, copy=True), backend, requires_grad, "tensor")
+        return _finish(_copy_as(a, npd), backend, requires_grad, "tensor")
     if B.is_cuda_array(data) or (hasattr(data, "__cuda_array_interface__") and not isinstance(data, np.ndarray)):
         backend = _backend_for(device if device is not None else _cuda_device_of(data))
         if backend.is_cuda:
@@ -130,7 +138,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
             src = _backend_for(_cuda_device_of(data))
             a = src.to_host(src.asarray(data))
         _dtype.from_numpy_dtype(a.dtype)
-        return _finish(a.astype(dt.np if dt is not None else a.dtype, copy=True), backend, requires_grad, "tensor")
+        return _finish(_copy_as(a, dt.np if dt is not None else a.dtype), backend, requires_grad, "tensor")
     backend = _backend_for(device)
     if isinstance(data, (np.ndarray, np.generic)):
         a = np.asarray(data)

@@ -129,6 +129,29 @@ def test_to_and_conversions(device):
     assert w.grad.dtype == ag.float32 and w.grad.tolist() == [2, 2]
 
 
+# float -> uint8: PyTorch casts through int64 on both devices (c10/util/TypeCast.h), so
+# values wrap as on the CPU (-1.5 -> 255, 300.0 -> 44); the GPU's own cast would saturate
+# (PTX cvt: 0, 255). Values past int32, NaN and inf are undefined there: not tested.
+_UINT8_CASTS = [-1.5, -1.0, -0.5, 0.5, 254.9, 255.5, 256.0, 300.0, 1e3, -255.0, -256.5, -1000.7]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_float_to_uint8_wraps_as_torch(device, torch, dtype):
+    want = torch.tensor(_UINT8_CASTS, dtype=getattr(torch, dtype)).to(torch.uint8)
+    x = ag.tensor(_UINT8_CASTS, dtype=getattr(ag, dtype), device=device)
+    assert x.to(ag.uint8).tolist() == want.tolist()
+    assert x.type(ag.uint8).tolist() == want.tolist()
+    assert ag.tensor(x, dtype=ag.uint8).tolist() == want.tolist()
+    assert ag.tensor(x.cpu(), dtype=ag.uint8, device=device).tolist() == want.tolist()
+    y = ag.zeros(len(_UINT8_CASTS), dtype=ag.uint8, device=device)
+    y.copy_(x)
+    assert y.tolist() == want.tolist()
+    # a transposed input keeps its layout
+    t2 = want.reshape(3, 4).t()
+    x2 = x.reshape(3, 4).t().to(ag.uint8)
+    assert x2.tolist() == t2.tolist() and x2.is_contiguous() == t2.is_contiguous() is False
+
+
 DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64"]
 
 

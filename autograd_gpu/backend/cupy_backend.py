@@ -58,6 +58,22 @@ def explain_cuda_error(e):
     return f"CUDA is not available: {type(e).__name__}: {msg}"
 
 
+_UINT8 = np.dtype(np.uint8)
+_INT64 = np.dtype(np.int64)
+
+
+def astype(a, np_dtype):
+    """A copy of CuPy array `a` cast to `np_dtype`, floats to uint8 as PyTorch
+    casts them on both devices: through int64 (c10/util/TypeCast.h,
+    static_cast_with_inter_type<uint8_t>), so that -1.5 gives 255 and 300.0
+    gives 44, as NumPy gives on the CPU. CuPy's own cast is the C conversion,
+    which the GPU's cvt instruction saturates (PTX ISA: "For float-to-integer
+    conversions, the result is clamped to the destination range"): 0 and 255."""
+    if a.dtype.kind == "f" and np_dtype == _UINT8:
+        a = a.astype(_INT64)
+    return a.astype(np_dtype)
+
+
 def array_device_index(a):
     """The index N of the GPU a CuPy array lives on."""
     return a.data.device_id

@@ -173,6 +173,9 @@ def copy_(t, src, non_blocking=False):
     if _recording(t, (src,)) and t._data.dtype.kind == "f":   # (an integer t has no gradient)
         res = CopyFrom.apply2(t, src)
         return commit_inplace(t, res, "copy_")
-    t._data[...] = src._data
+    d = src._data
+    if type(d) is not np.ndarray and d.dtype.kind == "f" and t._data.dtype == np.uint8:
+        d = d.astype(np.int64)               # floats to uint8 through int64, as PyTorch (cupy_backend.astype)
+    t._data[...] = d
     t._vc[0] += 1
     return t

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from ..autograd.op import Op, device_mismatch
+from ..backend import cupy_backend as _cupy_backend
 from ..tensor import Tensor
 from . import prims as P
 from ._util import wrap_dim, int_arg
@@ -543,10 +544,15 @@ def contiguous(x, memory_format=None):
     return Clone.apply1(x)
 
 
+_UINT8 = np.dtype(np.uint8)
+
+
 class ToDtype(Op):
     _name, op_name = "ToCopyBackward0", "to"
 
     def forward(self, x, np_dtype):
+        if np_dtype is _UINT8 and type(x) is not np.ndarray:
+            return _cupy_backend.astype(x, np_dtype)      # (floats through int64, as PyTorch)
         return x.astype(np_dtype)
 
     def backward(self, g):
