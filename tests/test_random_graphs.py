@@ -229,8 +229,9 @@ class Program:
                 errors.append(e)
         te, oe = errors
         if (te is None) != (oe is None) and ".view(" in code and "view size is not compatible" in str(te or oe):
-            # Known divergence: elementwise results are laid out by NumPy's rules, not
-            # PyTorch's, so view() of them may work on one library only.
+            # Known divergence (CPU): elementwise results are laid out by NumPy's rules, not
+            # PyTorch's (x.t() + y is C-contiguous), so view() of them may work on one library
+            # only. (On cuda they follow PyTorch's rule: cupy_kernels._result_layout.)
             STATS["layout_rejected"] += 1
             reject()
         if te is not None or oe is not None:
