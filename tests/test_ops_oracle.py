@@ -204,3 +204,25 @@ def test_gradcheck(case, device):
     _, fn, shapes, opts = case
     gradcheck(fn, *shapes, device=device, low=opts.get("low", -2.0), high=opts.get("high", 2.0),
               second_order=opts.get("second_order", True))
+
+
+# Bug (fixed; found by the fuzz test with 3000 calls): the nuclear norm of a matrix holding NaN or
+# inf raised "svd: SVD did not converge" on the CPU (NumPy's LinAlgError), naming neither norm nor the
+# cause, and CuPy's SVD returns NaNs without a word. PyTorch raises for NaN and gives NaN for inf
+# (its gradient then is whatever LAPACK left in U and Vh; ours is NaN)
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_norm_nuc_of_non_finite_input(torch, device, bad):
+    import autograd_gpu as ag
+    rows = [[bad, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    x = ag.tensor(rows, device=device, requires_grad=True)
+    if math.isnan(bad):
+        with pytest.raises(RuntimeError, match="contained non-finite values"):
+            torch.tensor(rows).norm(p="nuc")
+        with pytest.raises(RuntimeError, match=r"^linalg\.matrix_norm: .*contained non-finite values"):
+            x.norm(p="nuc")
+    else:
+        assert math.isnan(torch.tensor(rows).norm(p="nuc").item())
+        n = x.norm(p="nuc")
+        assert math.isnan(n.item())
+        n.backward()
+        assert x.grad.shape == x.shape

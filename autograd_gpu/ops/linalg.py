@@ -193,6 +193,17 @@ class Svd(Op):
 
     def forward(self, a):
         import numpy as np
+        # Non-finite input: NumPy's SVD raises LinAlgError, CuPy's returns NaNs.
+        # As PyTorch on both devices: NaN raises; inf gives NaN singular values
+        # (one pass over a, next to an O(n^3) SVD)
+        if not bool(np.isfinite(a).all()):
+            if bool(np.isnan(a).any()):
+                raise RuntimeError("linalg.svd: The algorithm failed to converge because the input matrix "
+                                   "contained non-finite values.")
+            k = min(a.shape[-2:])
+            nan = np.full_like(a, np.nan, shape=a.shape[:-2] + (k,))
+            return (np.full_like(a, np.nan, shape=a.shape[:-1] + (k,)), nan,
+                    np.full_like(a, np.nan, shape=a.shape[:-2] + (k, a.shape[-1])))
         u, s, vh = np.linalg.svd(a, full_matrices=False)      # CuPy's on CUDA arrays (NEP 18)
         return u, s, vh
 
@@ -245,5 +256,8 @@ def nuclear_norm(x, dim=None, keepdim=False):
         raise RuntimeError(f"linalg.matrix_norm: Low precision dtypes not supported. Got {x.dtype.libtorch}")
     rest = [d for d in range(x.ndim) if d not in dims]
     a = x.permute(*rest, *dims) if dims != (x.ndim - 2, x.ndim - 1) else x
-    out = Svd.apply1(a)[1].sum(-1)
+    try:
+        out = Svd.apply1(a)[1].sum(-1)
+    except RuntimeError as e:
+        raise RuntimeError(f"linalg.matrix_norm: {e}") from None
     return out.reshape(keepdim_shape(x.shape, dims)) if keepdim else out
