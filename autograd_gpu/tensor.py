@@ -74,6 +74,17 @@ class Tensor:
             raise IndexError(f"size(): Dimension specified as {dim} but tensor has no dimensions")
         return self._data.shape[d]
 
+    def stride(self, dim=None):
+        """The strides in elements, as PyTorch counts them (NumPy and CuPy count bytes)."""
+        d = self._data
+        strides = tuple([b // d.itemsize for b in d.strides])
+        if dim is None:
+            return strides
+        k = _wrap_dim(dim, d.ndim, "stride")
+        if not d.ndim:
+            raise IndexError(f"stride(): Dimension specified as {dim} but tensor has no dimensions")
+        return strides[k]
+
     def dim(self):
         return self._data.ndim
 

@@ -1108,6 +1108,45 @@ def test_view_reshape_and_contiguous_follow_pytorch(torch, device):
             assert x.flatten().tolist() == t.flatten().tolist()
 
 
+# Tensor.stride(), as PyTorch counts it (elements, not NumPy's bytes), and its dim errors
+def test_stride_against_pytorch(torch, device):
+    for make in (lambda lib, d: lib.arange(24.0, device=d).reshape(2, 3, 4).permute(2, 0, 1),
+                 lambda lib, d: lib.arange(24, device=d).reshape(4, 6)[:, ::2],
+                 lambda lib, d: lib.arange(6.0, device=d, dtype=lib.float16).reshape(2, 3).t()):
+        x, t = make(ag, device), make(torch, "cpu")
+        assert x.stride() == t.stride()
+        assert [x.stride(d) for d in range(-x.ndim, x.ndim)] == [t.stride(d) for d in range(-t.ndim, t.ndim)]
+        for lib, v in ((torch, t), (ag, x)):
+            with pytest.raises(IndexError, match="Dimension out of range"):
+                v.stride(3)
+    assert ag.tensor(1.0).stride() == torch.tensor(1.0).stride() == ()
+
+
+# Bug: clone() copied into C order; PyTorch's clone (preserve_format) lays the copy out as its
+# input when that is dense (x.t().clone() is not contiguous, .view(-1) of it raises), and keeps the
+# order of the strides otherwise. contiguous() is C order on both.
+def test_clone_keeps_the_layout_contiguous_does_not(torch, device):
+    def strides_order(s):         # which dim varies fastest, ..., ignoring size-1 dims' strides
+        return sorted(range(len(s)), key=lambda i: s[i])
+    for make in (lambda lib, d: lib.arange(6.0, device=d).reshape(2, 3).t(),
+                 lambda lib, d: lib.arange(48.0, device=d).reshape(2, 3, 8).permute(2, 0, 1),
+                 lambda lib, d: lib.arange(48.0, device=d).reshape(2, 3, 8).permute(2, 0, 1)[:, :, ::2],
+                 lambda lib, d: lib.arange(48.0, device=d).reshape(2, 3, 8)[:, ::2],
+                 lambda lib, d: lib.ones(3, 1, device=d).expand(3, 4)):
+        x, t = make(ag, device), make(torch, "cpu")
+        for c, ct in ((x.clone(), t.clone()), (x.to(ag.float64, copy=True), t.to(torch.float64, copy=True))):
+            assert c.is_contiguous() == ct.is_contiguous()
+            assert c.stride() == ct.stride() or strides_order(c.stride()) == strides_order(ct.stride())
+            assert c.tolist() == ct.tolist()
+        assert x.contiguous().is_contiguous() and x.contiguous().tolist() == t.tolist()
+        x.requires_grad_()
+        t.requires_grad_()
+        c, ct = x.clone(), t.clone()
+        (c * c).sum().backward()
+        (ct * ct).sum().backward()
+        assert c.grad_fn.name() == ct.grad_fn.name() and x.grad.tolist() == t.grad.tolist()
+
+
 # Bug: ag.manual_seed reached only the devices already in use: a CUDA device
 # first used after it started from the default seed, so the first draws after
 # manual_seed were not repeatable on cuda (PyTorch's manual_seed seeds every device).

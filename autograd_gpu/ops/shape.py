@@ -527,21 +527,23 @@ def stack(tensors, dim=0):
 class Clone(Op):
     _name, op_name = "CloneBackward0", "clone"
 
-    def forward(self, x):
-        return x.copy()
+    def forward(self, x, order):
+        return x.copy(order=order)
 
     def backward(self, g):
         return g
 
 
 def clone(x, memory_format=None):
-    return Clone.apply1(x)
+    # PyTorch's preserve_format: a transposed or permuted x gives a copy laid out
+    # the same (NumPy's and CuPy's order "K")
+    return Clone.apply1(x, "K")
 
 
 def contiguous(x, memory_format=None):
     if x._backend.is_contiguous(x._data):
         return x
-    return Clone.apply1(x)
+    return Clone.apply1(x, "C")
 
 
 _UINT8 = np.dtype(np.uint8)
