@@ -1216,6 +1216,44 @@ def test_cuda_elementwise_result_strides_match_torch(torch, case, dtype):
                                rtol=1e-3 if dtype == "float16" else 1e-6)
 
 
+
+def _t23(m, d, dt):
+    """arange(6).reshape(2, 3).t() in dtype dt: a transposed operand."""
+    return m.arange(6, device=d).reshape(2, 3).t().to(dt)
+
+
+# logical, bitwise and isinf (CuPy ufuncs called directly): (lib, device) -> a result
+UFUNC_LAYOUT_CASES = {
+    "logical_and": lambda m, d: m.logical_and(_t23(m, d, m.int64), _t23(m, d, m.int64)),
+    "logical_or, transposed second": lambda m, d: m.logical_or(m.ones(3, 2, device=d), _t23(m, d, m.float32)),
+    "logical_xor of bools": lambda m, d: m.logical_xor(_t23(m, d, m.bool), _t23(m, d, m.bool)),
+    "logical_not": lambda m, d: m.logical_not(_t23(m, d, m.float32)),
+    "&": lambda m, d: _t23(m, d, m.int64) & _t23(m, d, m.int64),
+    "& scalar": lambda m, d: _t23(m, d, m.int64) & 3,
+    "| mixed dtypes": lambda m, d: _t23(m, d, m.int32) | _t23(m, d, m.int64),
+    "^ with a broadcast row": lambda m, d: _t23(m, d, m.uint8) ^ m.arange(2, device=d).to(m.uint8),
+    "~": lambda m, d: ~_t23(m, d, m.int64),
+    "~ bool": lambda m, d: ~_t23(m, d, m.bool),
+    "isinf": lambda m, d: m.isinf(_t23(m, d, m.float32)),
+    "isinf, 3-d permuted": lambda m, d: m.isinf(m.arange(24.0, device=d).reshape(2, 3, 4).permute(2, 0, 1)),
+    "== of integers": lambda m, d: _t23(m, d, m.int64) == 2,
+    "< mixed dtypes": lambda m, d: _t23(m, d, m.int64) < _t23(m, d, m.float32),
+}
+
+
+@pytest.mark.gpu
+@needs_cuda
+@pytest.mark.parametrize("case", list(UFUNC_LAYOUT_CASES))
+def test_cuda_logical_bitwise_result_strides_match_torch(torch, case):
+    """Logical, bitwise, isinf and comparison results on cuda are laid out as PyTorch
+    lays them out (CuPy's ufuncs alone give C order)."""
+    t = UFUNC_LAYOUT_CASES[case](torch, "cpu")
+    x = UFUNC_LAYOUT_CASES[case](ag, "cuda")
+    assert _strides(x) == tuple(t.stride()), (case, _strides(x), t.stride())
+    assert x.is_contiguous() == t.is_contiguous()
+    assert x.cpu().numpy().dtype == t.numpy().dtype
+    np.testing.assert_array_equal(x.cpu().numpy(), t.numpy())
+
 # ---- the summary: what was checked --------------------------------------------------
 
 def _summary_lines():

@@ -269,6 +269,26 @@ def _twin_in_layout(twin, args):
     return out
 
 
+def ufunc_in_layout(fn, *args):
+    """fn(*args) for a CuPy ufunc `fn` (or a NumPy one dispatching to CuPy),
+    laid out as PyTorch lays out the result (`_result_layout`), not in CuPy's
+    C order: the ufunc runs over the operands seen in the result's memory order
+    and its C-contiguous output is transposed back, no copy. C-contiguous
+    operands (the common case) call fn directly."""
+    cupy = _cupy()
+    arrays = [a for a in args if isinstance(a, cupy.ndarray)]
+    if all(a.ndim < 2 or a.flags.c_contiguous for a in arrays):
+        return fn(*args)
+    try:
+        layout = _result_layout(arrays)
+    except ValueError:                   # shapes that do not broadcast: fn raises CuPy's error
+        layout = None
+    if layout is None:
+        return fn(*args)
+    order, back, ndim = layout
+    return fn(*[_in_order(p, order, ndim) for p in args]).transpose(back)
+
+
 class Pow:
     """pow(a, b): kernel "pow" for an array exponent, "pow_scalar" for a Python
     number (NumPy and PyTorch compute x ** 0.5 as sqrt(x), x ** 2 as x * x...)."""

@@ -7,6 +7,15 @@ from . import prims as P
 from ._util import number, promote_for_scalar, wrap_int
 
 
+def _ufunc(fn, *args):
+    """fn(*args) (a NumPy ufunc); on cuda laid out as PyTorch lays it out, not in
+    CuPy's C order (x.t() & y is transposed, as on the CPU)."""
+    if type(args[0]) is np.ndarray:
+        return fn(*args)
+    from ..backend.cupy_kernels import ufunc_in_layout
+    return ufunc_in_layout(fn, *args)
+
+
 def _bool(x, arr):
     return Tensor._make(_as_array(arr, x._backend), x._backend)
 
@@ -44,7 +53,7 @@ def isfinite(x):
 
 
 def isinf(x):
-    return _bool(x, np.isinf(x._data))
+    return _bool(x, _ufunc(np.isinf, x._data))
 
 
 def _logical(np_fn, op_name):
@@ -56,7 +65,7 @@ def _logical(np_fn, op_name):
         else:
             b = number(b, op_name)          # (TypeError for what is no number)
         try:
-            return _bool(a, np_fn(a._data, b))
+            return _bool(a, _ufunc(np_fn, a._data, b))
         except ValueError as e:
             raise RuntimeError(f"{op_name}: {e}") from None
     fn.__name__ = op_name
@@ -69,7 +78,7 @@ logical_xor = _logical(np.logical_xor, "logical_xor")
 
 
 def logical_not(x):
-    return _bool(x, np.logical_not(x._data))
+    return _bool(x, _ufunc(np.logical_not, x._data))
 
 
 def _bitwise(np_fn, op_name):
@@ -88,7 +97,7 @@ def _bitwise(np_fn, op_name):
                 raise RuntimeError(f"{op_name}: \"{op_name}_cpu\" not implemented for '{d}' (integer and "
                                    f"bool tensors only)")
         try:
-            res = np_fn(da, b)
+            res = _ufunc(np_fn, da, b)
         except ValueError as e:
             raise RuntimeError(f"{op_name}: {e}") from None
         return Tensor._make(_as_array(res, a._backend), a._backend)
@@ -105,4 +114,4 @@ def bitwise_not(x):
     if x._data.dtype.kind not in "biu":
         raise TypeError(f"bitwise_not: ~ (operator.invert) is only implemented on integer and Boolean-type "
                         f"tensors, not {x.dtype.libtorch}")
-    return Tensor._make(_as_array(np.invert(x._data), x._backend), x._backend)
+    return Tensor._make(_as_array(_ufunc(np.invert, x._data), x._backend), x._backend)
