@@ -374,7 +374,7 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     bk = _backend_for(device)
     if math.isnan(start) or math.isnan(end):       # NumPy would keep the endpoint; PyTorch gives all NaN
         start = end = math.nan
-    data = _alloc("linspace", (steps,), lambda: bk.xp.linspace(start, end, steps, dtype=np.float64).astype(dt.np))
+    data = _alloc("linspace", (steps,), lambda: _copy_as(bk.xp.linspace(start, end, steps, dtype=np.float64), dt.np))
     return _finish(data, bk, requires_grad, "linspace")
 
 

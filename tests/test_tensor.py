@@ -152,6 +152,48 @@ def test_float_to_uint8_wraps_as_torch(device, torch, dtype):
     assert x2.tolist() == t2.tolist() and x2.is_contiguous() == t2.is_contiguous() is False
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_float_writes_and_reductions_into_uint8_wrap_as_torch(device, torch, dtype):
+    """Float values written into a uint8 tensor (x[basic] = v: PyTorch's copy_) and
+    sum/prod(dtype=uint8) of floats cast through int64 on cuda too, as PyTorch does
+    (the GPU's own cast saturates)."""
+    tt = torch.tensor(_UINT8_CASTS, dtype=getattr(torch, dtype))
+    x = ag.tensor(_UINT8_CASTS, dtype=getattr(ag, dtype), device=device)
+    n = len(_UINT8_CASTS)
+    t = torch.zeros(n, dtype=torch.uint8)
+    t[:] = tt
+    y = ag.zeros(n, dtype=ag.uint8, device=device)
+    y[:] = x
+    assert y.tolist() == t.tolist()
+    t = torch.zeros(2, n, dtype=torch.uint8)
+    t[1, ::2] = tt[1::2]
+    y = ag.zeros(2, n, dtype=ag.uint8, device=device)
+    y[1, ::2] = x[1::2]
+    assert y.tolist() == t.tolist()
+    t = torch.zeros(4, 3, dtype=torch.uint8)          # a transposed destination
+    t.t()[...] = tt.reshape(3, 4)
+    y = ag.zeros(4, 3, dtype=ag.uint8, device=device)
+    y.t()[...] = x.reshape(3, 4)
+    assert y.tolist() == t.tolist()
+    assert x.sum(dtype=ag.uint8).item() == tt.sum(dtype=torch.uint8).item()
+    assert x.reshape(3, 4).sum(1, dtype=ag.uint8).tolist() == tt.reshape(3, 4).sum(1, dtype=torch.uint8).tolist()
+    assert (x.reshape(3, 4).t().sum(0, keepdim=True, dtype=ag.uint8).tolist()
+            == tt.reshape(3, 4).t().sum(0, keepdim=True, dtype=torch.uint8).tolist())
+    some = [0, 5, 7, 8, 9]                            # (no value that casts to 0)
+    assert x[some].prod(dtype=ag.uint8).item() == tt[some].prod(dtype=torch.uint8).item()
+    assert (x.reshape(3, 4).prod(1, dtype=ag.uint8).tolist()
+            == tt.reshape(3, 4).prod(1, dtype=torch.uint8).tolist())
+
+
+def test_linspace_into_uint8_wraps_on_cuda_as_on_the_cpu(device):
+    """linspace(dtype=uint8) of floats past uint8's range: cast through int64 on cuda
+    as on the CPU (not saturated). (PyTorch refuses such ends, and computes integer
+    linspace otherwise: see the report; this pins the two devices together.)"""
+    for args in ((-10.0, 300.0, 7), (-3, 3, 7), (-1000.5, 1000.5, 5)):
+        want = np.linspace(*args, dtype=np.float64).astype(np.int64).astype(np.uint8).tolist()
+        assert ag.linspace(*args, dtype=ag.uint8, device=device).tolist() == want
+
+
 DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64"]
 
 

@@ -539,6 +539,8 @@ def setitem(x, idx, value):
 def _write(a, nidx, v):
     """a[nidx] = v (NumPy/CuPy), with PyTorch's messages."""
     _check_masks(a, nidx)
+    if type(a) is not np.ndarray and a.dtype == np.uint8 and v.dtype.kind == "f":
+        v = v.astype(np.int64)      # floats to uint8 through int64, as PyTorch (cupy_backend.astype)
     try:
         _check_array_bounds(a, nidx)
         a[nidx] = v

@@ -14,6 +14,7 @@ from ..tensor import Tensor
 from . import prims as P
 from ._util import wrap_dims, wrap_dim, keepdim_shape, as_float, number
 from .._dtype import as_dtype, from_numpy_dtype
+from ..backend import cupy_backend as _cupy_backend
 
 _int64 = np.dtype(np.int64)
 
@@ -54,7 +55,8 @@ class Sum(Reduction):
     def forward(self, x, axes, keepdim, np_dtype):
         self._set(x, axes, keepdim)
         if np_dtype is not None:
-            x = x.astype(np_dtype)
+            # (on cuda floats to uint8 through int64, as PyTorch: cupy_backend.astype)
+            x = x.astype(np_dtype) if type(x) is np.ndarray else _cupy_backend.astype(x, np_dtype)
         elif x.dtype.kind in "biu":
             x = x.astype(_int64)                  # integer sums are int64, as in PyTorch
         r = P.sum(x, axes, keepdim)
