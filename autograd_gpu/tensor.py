@@ -77,7 +77,14 @@ class Tensor:
     def stride(self, dim=None):
         """The strides in elements, as PyTorch counts them (NumPy and CuPy count bytes)."""
         d = self._data
-        strides = tuple([b // d.itemsize for b in d.strides])
+        if d.size:
+            strides = tuple([b // d.itemsize for b in d.strides])
+        else:                    # no element, no layout: PyTorch's contiguous strides (sizes 0 count as 1)
+            strides, n = [], 1
+            for k in reversed(d.shape):
+                strides.append(n)
+                n *= max(k, 1)
+            strides = tuple(reversed(strides))
         if dim is None:
             return strides
         k = _wrap_dim(dim, d.ndim, "stride")

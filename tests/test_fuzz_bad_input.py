@@ -417,6 +417,7 @@ SPECS = {
     # conversions with arguments
     "to": S([("Tensor.to", lambda L, a, d: a.to(d))], TENSORS, DTYPES + ["cpu", "gpu", "cuda:x", 5.5]),
     "size": S([("Tensor.size", lambda L, a, d: a.size(d))], TENSORS, DIM1),
+    "stride": S([("Tensor.stride", lambda L, a, d: a.stride(d))], TENSORS, DIM1),
     "requires_grad_": S([("Tensor.requires_grad_", lambda L, a, b: a.requires_grad_(b))], TENSORS, BOOLS),
     # factories
     **{f: S([(f"ag.{f}", lambda L, s, dt, rg, f=f: getattr(L, f)(*s, dtype=dt, requires_grad=rg))],
