@@ -374,8 +374,31 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     bk = _backend_for(device)
     if math.isnan(start) or math.isnan(end):       # NumPy would keep the endpoint; PyTorch gives all NaN
         start = end = math.nan
-    data = _alloc("linspace", (steps,), lambda: _copy_as(bk.xp.linspace(start, end, steps, dtype=np.float64), dt.np))
+    kind = dt.np.kind
+    if kind == "b":
+        raise NotImplementedError(f"\"linspace_{bk.type_prefix.lower()}\" not implemented for 'Bool'")
+    if kind in "iu":
+        data = _alloc("linspace", (steps,), lambda: _int_linspace(bk.xp, start, end, steps, dt.np))
+    else:
+        data = _alloc("linspace", (steps,),
+                      lambda: _copy_as(bk.xp.linspace(start, end, steps, dtype=np.float64), dt.np))
     return _finish(data, bk, requires_grad, "linspace")
+
+
+def _int_linspace(xp, start, end, steps, npd):
+    """linspace into an integer dtype as PyTorch computes it: the ends converted
+    to the dtype first (refused when they do not fit; a negative int wraps into an
+    unsigned type: linspace(-3, 3, 7, dtype=uint8) runs from 253 down to 3), then
+    stepped in float64 from both ends toward the middle, truncated."""
+    from .ops._util import check_fits
+    s, e = (int(check_fits(v, npd, "linspace")) for v in (start, end))
+    i = xp.arange(steps, dtype=np.float64)
+    if steps < 2:
+        return (i + s).astype(npd)
+    step = (e - s) / (steps - 1)
+    half = steps // 2
+    vals = xp.where(i < half, s + step * i, e - step * (steps - 1 - i))
+    return xp.trunc(vals).astype(np.int64).astype(npd)
 
 
 def _random(op_name, draw):

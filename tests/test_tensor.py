@@ -185,13 +185,25 @@ def test_float_writes_and_reductions_into_uint8_wrap_as_torch(device, torch, dty
             == tt.reshape(3, 4).prod(1, dtype=torch.uint8).tolist())
 
 
-def test_linspace_into_uint8_wraps_on_cuda_as_on_the_cpu(device):
-    """linspace(dtype=uint8) of floats past uint8's range: cast through int64 on cuda
-    as on the CPU (not saturated). (PyTorch refuses such ends, and computes integer
-    linspace otherwise: see the report; this pins the two devices together.)"""
-    for args in ((-10.0, 300.0, 7), (-3, 3, 7), (-1000.5, 1000.5, 5)):
-        want = np.linspace(*args, dtype=np.float64).astype(np.int64).astype(np.uint8).tolist()
-        assert ag.linspace(*args, dtype=ag.uint8, device=device).tolist() == want
+# Bug (fixed): linspace into an integer dtype stepped in float64 between the ends as given and
+# wrapped the results (linspace(-3, 3, 7, dtype=uint8): 253, 254, 255, 0, 1, 2, 3), and took ends
+# that do not fit; PyTorch converts the ends first (a negative int wraps into an unsigned type, a
+# value that does not fit is refused), then steps from both ends toward the middle, truncating
+# (253, 211, 169, 128, 86, 44, 3); bool is not implemented there
+@pytest.mark.parametrize("start, end, steps, dt", [
+    (-3, 3, 7, "uint8"), (0, 10, 4, "int64"), (-10, 10, 5, "int8"), (1, -1, 5, "int32"), (0, 255, 4, "uint8"),
+    (0.5, 9.5, 4, "int64"), (-1.5, 3, 4, "uint8"), (0, 300, 3, "uint8"), (-200, 100, 4, "int8"),
+    (5, 5, 3, "int16"), (0, 7, 1, "int64"), (10, 0, 4, "int64"), (-255, 3, 3, "uint8"), (-256, 3, 3, "uint8"),
+    (-128, 0, 3, "uint8"), (0, 1, 0, "int64"), (-7.9, 7.9, 6, "int32"), (0, 2 ** 40, 5, "int64"),
+    (3, 1000, 7, "int16"), (0, 1, 3, "bool"), (2.5, -2.5, 5, "int8"), (-10.0, 300.0, 7, "uint8"),
+])
+def test_integer_linspace_as_torch(torch, device, start, end, steps, dt):
+    def run(lib, **kw):
+        try:
+            return lib.linspace(start, end, steps, dtype=getattr(lib, dt), **kw).tolist()
+        except Exception as e:       # noqa: BLE001  (compared by kind)
+            return type(e).__name__
+    assert run(ag, device=device) == run(torch)
 
 
 DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64"]
