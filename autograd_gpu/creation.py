@@ -375,7 +375,7 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     if math.isnan(start) or math.isnan(end):       # NumPy would keep the endpoint; PyTorch gives all NaN
         start = end = math.nan
     kind = dt.np.kind
-    if kind == "b":
+    if kind == "b" and steps > 1:         # (0 or 1 steps: PyTorch runs no kernel, and bool works)
         raise NotImplementedError(f"\"linspace_{bk.type_prefix.lower()}\" not implemented for 'Bool'")
     if kind in "iu":
         data = _alloc("linspace", (steps,), lambda: _int_linspace(bk.xp, start, end, steps, dt.np))

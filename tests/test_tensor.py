@@ -195,7 +195,8 @@ def test_float_writes_and_reductions_into_uint8_wrap_as_torch(device, torch, dty
     (0.5, 9.5, 4, "int64"), (-1.5, 3, 4, "uint8"), (0, 300, 3, "uint8"), (-200, 100, 4, "int8"),
     (5, 5, 3, "int16"), (0, 7, 1, "int64"), (10, 0, 4, "int64"), (-255, 3, 3, "uint8"), (-256, 3, 3, "uint8"),
     (-128, 0, 3, "uint8"), (0, 1, 0, "int64"), (-7.9, 7.9, 6, "int32"), (0, 2 ** 40, 5, "int64"),
-    (3, 1000, 7, "int16"), (0, 1, 3, "bool"), (2.5, -2.5, 5, "int8"), (-10.0, 300.0, 7, "uint8"),
+    (3, 1000, 7, "int16"), (0, 1, 3, "bool"), (3, 10, 1, "bool"), (0, 0, 1, "bool"), (3, 10, 0, "bool"),
+    (2.5, -2.5, 5, "int8"), (-10.0, 300.0, 7, "uint8"),
 ])
 def test_integer_linspace_as_torch(torch, device, start, end, steps, dt):
     def run(lib, **kw):
