@@ -387,6 +387,23 @@ def test_empty_mask_along_a_dim_that_is_not_empty(torch, device, idx, mode):
     check(torch, get(idx) if mode == "get" else put(idx, 1.0), match="The shape of the mask", device=device)
 
 
+# Bug (fixed): x[mask] = one-element tensor of another dtype (PyTorch's masked_fill_) cast the value
+# whatever it was (300. into uint8 wrote 44, NaN into int64 wrote int64's min, 1e6 into float16 inf);
+# PyTorch converts it as a number and refuses one that does not fit ('value cannot be converted to
+# type uint8_t without overflow'), x unchanged; -1 (an int) into uint8 is 255 there
+@pytest.mark.parametrize("xdt, value, vdt, fits", [
+    ("uint8", 300.0, "float32", False), ("uint8", -1.0, "float32", False), ("uint8", -1, "int64", True),
+    ("uint8", -300, "int64", False), ("int64", 2.5, "float64", True), ("int64", float("nan"), "float32", False),
+    ("float16", 1e6, "float32", False), ("float32", 1e300, "float64", False), ("float32", float("inf"), "float64", True),
+    ("int8", 200, "int64", False), ("uint8", 255.9, "float64", False), ("bool", 2.5, "float32", True),
+    ("int32", 2 ** 31, "int64", False),
+])
+def test_masked_fill_value_must_fit(torch, device, xdt, value, vdt, fits):
+    mask = lambda L: L.tensor([True, False, True])      # noqa: E731
+    check(torch, put(mask, lambda L: L.tensor(value, dtype=getattr(L, vdt)), shape=(3,), dtype=xdt),
+          match=None if fits else "cannot be converted", device=device)
+
+
 # Bug (fixed): x0d[0] said 'too many indices for array: array is 0-dimensional, but 1 were indexed';
 # PyTorch 'invalid index of a 0-dim tensor. Use `tensor.item()` ...' (x0d[[0]]: 'too many indices for
 # tensor of dimension 0')

@@ -601,6 +601,9 @@ def _index_put_value(x, nidx, value, idx):
     if value._data.dtype == x._data.dtype:
         return value
     if fill:
+        # masked_fill_ converts the one value as a number, refusing one that does not fit
+        # (300. or -1. into uint8, NaN into int64, 1e6 into float16); -1 into uint8 is 255
+        check_fits(value.item(), x._data.dtype, "setitem")
         return value.to(x.dtype)
     _check_index_shapes(x._data, nidx)
     raise RuntimeError(f"setitem: Index put requires the source and destination dtypes match, got "
