@@ -941,15 +941,49 @@ def test_version_counter_errors(torch, build):
     check(torch, lambda lib: _version_msg(lib, build))
 
 
-@pytest.mark.xfail(strict=True, reason="Known difference (docs/nan_semantics.md): an in-place op whose operand partially overlaps the written tensor "
-                                       "(a.mul_(a[0]), a.add_(a.t()), a[1:].copy_(a[:3])) runs; PyTorch raises "
-                                       "RuntimeError 'unsupported operation: some elements of the input tensor "
-                                       "and the written-to tensor refer to a single memory location'")
-def test_bug_inplace_with_overlapping_operand(torch):
+# Bug (fixed; was a documented difference): an in-place op whose operand overlaps part of the
+# written tensor (a.mul_(a[0]), a.add_(a.t()), a[1:].copy_(a[:3]), and for an advanced write
+# x[[0, 1]] = x even the same memory) computed as if the operand had been copied first; PyTorch
+# raises RuntimeError 'unsupported operation: some elements of the input tensor and the written-to
+# tensor refer to a single memory location', x unchanged. Operands that are not dense (a[::2],
+# a[:, :1]) it does not judge; a one-element value through a mask is read first (masked_fill_).
+OVERLAPS = {
+    "mul_row": lambda L, a: a.mul_(a[0]),
+    "add_self": lambda L, a: a.add_(a),
+    "add_transposed": lambda L, a: a.reshape(3, 2)[:2, :2].add_(a.reshape(3, 2)[:2, :2].t()),
+    "add_0d_view": lambda L, a: a.add_(a[0, 0]),
+    "copy_slices": lambda L, a: a.view(-1)[1:].copy_(a.view(-1)[:5]),
+    "setitem_slices": lambda L, a: a.view(-1).__setitem__(slice(1, None), a.view(-1)[:5]),
+    "add_strided": lambda L, a: a.view(-1)[::2].add_(a.view(-1)[1::2]),
+    "add_disjoint": lambda L, a: a[0].add_(a[1]),
+    "mul_same_view": lambda L, a: a[0].mul_(a[0]),
+    "sub_equal_view": lambda L, a: a.view(6).sub_(a.view(6)),
+    "add_alpha": lambda L, a: a.add_(a[0], alpha=2),
+    "clamp_tensor_bound": lambda L, a: a.clamp_(min=a[0]),
+    "pow_row": lambda L, a: a.pow_(a[0]),
+    "row_into_base": lambda L, a: a[0].mul_(a),
+    "index_put_mask_copy": lambda L, a: a.__setitem__(a > 2, a[a > 2]),
+    "index_put_overlap": lambda L, a: a.view(-1).__setitem__(L.tensor([0, 1]), a.view(-1)[1:3]),
+    "index_put_self": lambda L, a: a.__setitem__(L.tensor([0, 1]), a),
+    "mask_self": lambda L, a: a.view(-1).__setitem__(a.view(-1) > 0, a.view(-1)),
+    "mask_scalar_view": lambda L, a: a.__setitem__(a > 2, a[0, 0]),
+    "ellipsis_self": lambda L, a: a.__setitem__(Ellipsis, a),
+    "graph_mul_row": lambda L, a: (lambda b: b.mul_(b[0]))(a.requires_grad_() * 1),
+    "graph_setitem": lambda L, a: (lambda b: b.view(-1).__setitem__(slice(1, None), b.view(-1)[:5]))(
+        a.requires_grad_() * 1),
+}
+
+
+@pytest.mark.parametrize("case", list(OVERLAPS))
+def test_inplace_with_overlapping_operand(torch, case):
     def f(lib):
-        a = T(lib, [[1., 2.], [3., 4.]], False)
-        a.mul_(a[0])
-        return a
+        a = T(lib, [[1., 2., 3.], [4., 5., 6.]], False)
+        try:
+            OVERLAPS[case](lib, a)
+            raised = None
+        except RuntimeError as e:
+            raised = "refer to a single memory location" in str(e)
+        return raised, a.detach()                 # (a refused write changes nothing)
     check(torch, f)
 
 

@@ -627,6 +627,43 @@ def check_inplace(t, op_name, written=None):
                            "from_numpy); clone() the tensor before writing to it in place.")
 
 
+def check_no_partial_overlap(t, src, op_name, written=None, full_too=False):
+    """Raise, as PyTorch does, when an in-place write into `t` (or its part
+    `written`, an array) reads a tensor `src` whose memory partly overlaps what
+    is written: a.mul_(a[0]), a.add_(a.t()), a[1:] = a[:-1]. The same memory
+    (a.add_(a)) is fine, unless `full_too` (index_put_: t[[0, 1]] = t); so are
+    operands that are not dense (a[::2]), which PyTorch does not judge either.
+    Only tensors sharing a base can overlap."""
+    root = t._base if t._base is not None else t
+    if (src._base if src._base is not None else src) is not root:
+        return
+    a, b = (t._data if written is None else written), src._data
+    if not a.size or not b.size or not _dense(a) or not _dense(b):
+        return
+    a0, b0 = _address(a), _address(b)
+    a1, b1 = a0 + a.nbytes, b0 + b.nbytes
+    if a1 <= b0 or b1 <= a0 or (not full_too and a0 == b0 and a1 == b1 and a.strides == b.strides):
+        return                                          # none in common, or the same elements
+    raise RuntimeError(f"{op_name}: unsupported operation: some elements of the input tensor and the written-to "
+                       "tensor refer to a single memory location. Please clone() the tensor before performing "
+                       "the operation.")
+
+
+def _dense(a):
+    """Whether a's elements fill one block of memory, each once (PyTorch's
+    is_non_overlapping_and_dense). Our arrays never have negative strides."""
+    step = a.itemsize
+    for stride, n in sorted([(s, n) for s, n in zip(a.strides, a.shape) if n > 1]):
+        if stride != step:
+            return False
+        step *= n
+    return True
+
+
+def _address(a):
+    return a.__array_interface__["data"][0] if type(a) is _ndarray else a.data.ptr
+
+
 def _check_view_inplace(t, b, op_name):
     """check_inplace for a view requiring grad, in PyTorch's order."""
     err = view_meta_error(t, op_name)

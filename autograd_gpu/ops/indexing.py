@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from ..autograd.op import Op, check_inplace, commit_inplace
+from ..autograd.op import Op, check_inplace, commit_inplace, check_no_partial_overlap
 from ..autograd.grad_mode import state as grad_state
 from ..tensor import Tensor
 from . import prims as P
@@ -509,6 +509,10 @@ def setitem(x, idx, value):
     if value._backend is not x._backend:
         from ..autograd.op import device_mismatch
         raise device_mismatch("setitem", x, value)
+    if (value._base is not None or x._base is not None or value is x) and not (
+            written is None and _is_masked_fill(nidx, value)):     # (masked_fill_ reads its value first)
+        # (an advanced write, PyTorch's index_put_, refuses the same memory too: x[[0, 1]] = x)
+        check_no_partial_overlap(x, value, "setitem", written, full_too=written is None)
     if value.ndim and value.shape[0] == 1:
         value = _drop_leading_ones(value)
     if written is None:
@@ -592,8 +596,7 @@ def _index_put_value(x, nidx, value, idx):
     """The value of an advanced write, in x's dtype. PyTorch sends a
     one-element value through a single mask to masked_fill_ (which casts it,
     and refuses a byte mask); index_put_ refuses any other dtype mismatch."""
-    arrays = [c for c in nidx if not (type(c) is int or type(c) is slice or c is None or c is Ellipsis)]
-    fill = value._data.size == 1 and len(arrays) == 1 and arrays[0].dtype.kind == "b" and arrays[0].ndim > 0
+    fill = _is_masked_fill(nidx, value)
     if fill and _byte_mask_in(idx):
         _check_index_shapes(x._data, nidx)
         raise RuntimeError("setitem: masked_fill_ only supports boolean masks, but got mask with dtype "
@@ -608,6 +611,14 @@ def _index_put_value(x, nidx, value, idx):
     _check_index_shapes(x._data, nidx)
     raise RuntimeError(f"setitem: Index put requires the source and destination dtypes match, got "
                        f"{x.dtype.libtorch} for the destination and {value.dtype.libtorch} for the source.")
+
+
+def _is_masked_fill(nidx, value):
+    """Whether PyTorch sends x[nidx] = value to masked_fill_: one value through a single mask."""
+    if value._data.size != 1:
+        return False
+    arrays = [c for c in nidx if not (type(c) is int or type(c) is slice or c is None or c is Ellipsis)]
+    return len(arrays) == 1 and arrays[0].dtype.kind == "b" and arrays[0].ndim > 0
 
 
 def _check_index_shapes(a, nidx):

@@ -4,7 +4,7 @@ bumps the version counter and, when a graph is recorded, rebases the tensor's
 history. Without a graph the write goes straight into the array."""
 import operator
 
-from ..autograd.op import Op, check_inplace, commit_inplace
+from ..autograd.op import Op, check_inplace, commit_inplace, check_no_partial_overlap
 from ..autograd.grad_mode import state as grad_state
 from ..tensor import Tensor
 from . import prims as P
@@ -18,6 +18,9 @@ def _recording(t, others=()):
 def _run(t, name, outplace, args, kwargs=None):
     """Shared path: check, compute out of place, write back."""
     check_inplace(t, name)
+    for o in (*args, *kwargs.values()) if kwargs else args:
+        if isinstance(o, Tensor) and (o._base is not None or t._base is not None):
+            check_no_partial_overlap(t, o, name)
     if _recording(t, args):
         res = outplace(t, *args, **(kwargs or {}))
     else:
@@ -44,6 +47,8 @@ def _binary(name, outplace):
                 and other._data.dtype == self._data.dtype and self._data.dtype.kind == "f"
                 and not (grad_state.enabled and (self._rg or other._rg))):
             check_inplace(self, name)
+            if self._base is not None or other._base is not None:
+                check_no_partial_overlap(self, other, name)
             direct(self._data, other._data)
             self._vc[0] += 1
             return self
@@ -163,6 +168,8 @@ def copy_(t, src, non_blocking=False):
     check_inplace(t, "copy_")
     if src._backend is not t._backend:
         src = src.to(t.device)               # copy_ is the one op that crosses devices: explicitly
+    elif src._base is not None or t._base is not None:
+        check_no_partial_overlap(t, src, "copy_")
     try:
         import numpy as np
         if np.broadcast_shapes(src.shape, t.shape) != t.shape:
