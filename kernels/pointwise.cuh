@@ -127,8 +127,9 @@ template <typename T> AG_HD T minimum_bwd(T g, T a, T b) {
 }
 template <typename T> AG_HD T logsumexp_bwd(T g, T x, T r) { return g * math::exp(x - r); }
 template <typename T> AG_HD T var_bwd(T g, T x, T mean, T scale) { return (x - mean) * (g * scale); }
-// scale_grad_by_count: ties of amax/amin share the gradient evenly
-template <typename T> AG_HD T select_bwd(T g, bool mask, T count) { return mask ? g / count : T(0); }
+// scale_grad_by_count: ties of amax/amin share the gradient evenly, as PyTorch's
+// (grad / count) * mask: a NaN or infinite gradient reaches every element (x * 0)
+template <typename T> AG_HD T select_bwd(T g, bool mask, T count) { return (g / count) * T(mask ? 1 : 0); }
 
 }  // namespace ag
 

@@ -1108,6 +1108,29 @@ def test_view_reshape_and_contiguous_follow_pytorch(torch, device):
             assert x.flatten().tolist() == t.flatten().tolist()
 
 
+# Bug (found by test_random_graph_second_derivatives with a random seed): amax/amin and
+# norm(p=inf) sent a gradient only to the selected elements (np.where); PyTorch's is
+# (grad / count) * mask, so a NaN or infinite incoming gradient (a norm's double backward at
+# 0) makes every element NaN, and a negative one leaves -0 elsewhere; its norm(p=inf) counts
+# NaN inputs as the norm (whose sign, 0, zeroes them). max()/min() of everything keep
+# PyTorch's CPU rule: the gradient written where the mask is, 0 elsewhere.
+@pytest.mark.parametrize("op, values, g", [
+    ("amax", [1.0, 3.0, 3.0], 1.0), ("amax", [1.0, 3.0, 2.0], math.nan), ("amax", [1.0, 3.0, 2.0], math.inf),
+    ("amin", [1.0, 3.0, 2.0], -2.0), ("amax", [1.0, math.nan, 2.0], 1.0), ("max", [1.0, 3.0, 2.0], math.nan),
+    ("max", [1.0, 3.0, 2.0], -1.0), ("max", [1.0, math.nan, 2.0], 1.0), ("norm_inf", [1.0, -3.0, 3.0], 1.0),
+    ("norm_inf", [1.0, -3.0, 2.0], math.nan), ("norm_inf", [1.0, math.nan, 2.0], 1.0),
+    ("norm_-inf", [1.0, -3.0, 2.0], -1.0), ("norm_inf", [1.0, -math.inf, 2.0], 1.0),
+])
+def test_amax_and_inf_norm_gradients_are_scaled_masks(torch, device, op, values, g):
+    def grad(lib, dev):
+        x = lib.tensor(values, dtype=lib.float64, requires_grad=True, device=dev)
+        y = {"amax": lambda: x.amax(0), "amin": lambda: x.amin(0), "max": lambda: x.max(),
+             "norm_inf": lambda: x.norm(p=math.inf), "norm_-inf": lambda: x.norm(p=-math.inf)}[op]()
+        y.backward(lib.tensor(g, dtype=lib.float64, device=dev))
+        return [(v, math.copysign(1.0, v)) for v in x.grad.tolist()]
+    assert str(grad(ag, device)) == str(grad(torch, "cpu"))
+
+
 # Tensor.stride(), as PyTorch counts it (elements, not NumPy's bytes), and its dim errors
 def test_stride_against_pytorch(torch, device):
     for make in (lambda lib, d: lib.arange(24.0, device=d).reshape(2, 3, 4).permute(2, 0, 1),

@@ -284,8 +284,9 @@ maximum_bwd = _prim("maximum_bwd", lambda g, a, b: _where(a < b, 0, _where(a == 
 minimum_bwd = _prim("minimum_bwd", lambda g, a, b: _where(a > b, 0, _where(a == b, g * 0.5, g)))
 logsumexp_bwd = _prim("logsumexp_bwd", lambda g, x, r: g * exp(x - r))
 var_bwd = _prim("var_bwd", lambda g, x, mean, scale: (x - mean) * (g * scale))
-# scale_grad_by_count: ties in amax/amin/max()/min() share the gradient evenly
-select_bwd = _prim("select_bwd", lambda g, mask, count: _keep(mask, g / count))
+# scale_grad_by_count: ties in amax/amin (and norm(p=inf)) share the gradient evenly, as
+# PyTorch's (grad / count) * mask: a NaN or infinite gradient reaches every element (x * 0)
+select_bwd = _prim("select_bwd", lambda g, mask, count: (g / count) * mask)
 
 
 # --- reductions -----------------------------------------------------------------

@@ -197,9 +197,9 @@ class Amax(Reduction):
         g = expand_back(g, self.shape, self.axes, self.keepdim)
         y = expand_back(y, self.shape, self.axes, self.keepdim)
         mask = x == y
-        count = P.sum(mask, self.axes, True)
-        # PyTorch's (g / count) * mask: a NaN result (no input equals it) gives NaN gradients
-        return P.where(count == 0, math.nan, P.select_bwd(g, mask, count))
+        # PyTorch's (g / count) * mask: a NaN result (no input equals it, count 0) or a
+        # NaN or infinite gradient gives NaN gradients
+        return P.select_bwd(g, mask, P.sum(mask, self.axes, True))
 
 
 class Amin(Amax):
@@ -214,7 +214,8 @@ class MaxAll(Amax):
 
     def backward(self, g, x, y):
         mask = (x == y) | (P.isnan(x) & P.isnan(y))
-        return P.select_bwd(g, mask, P.sum(mask, None, False))
+        # (PyTorch's CPU evenly_distribute_backward writes g / count where mask: no NaN elsewhere)
+        return P.where(mask, g / P.sum(mask, None, False), 0)
 
 
 class MinAll(MaxAll):
@@ -337,7 +338,8 @@ class Norm(Reduction):
             # not 0 * (0 / 0) (PyTorch's form; second derivatives through g need it)
             return g * P.where(y == 0, 0, x / y)
         if p in (math.inf, -math.inf):
-            mask = P.abs(x) == y
+            ax = P.abs(x)
+            mask = (ax == y) | P.isnan(ax)      # (PyTorch's: a NaN is the norm; sign(NaN) is 0)
             return P.sign(x) * P.select_bwd(g, mask, P.sum(mask, self.axes, True))
         # PyTorch's norm_backward for other p: the forms differ at x == 0 (0, not 0 * inf)
         if p < 1:
