@@ -92,6 +92,14 @@ class Tensor:
             raise IndexError(f"stride(): Dimension specified as {dim} but tensor has no dimensions")
         return strides[k]
 
+    def data_ptr(self):
+        """The address of the first element (0 for a tensor without elements, as
+        PyTorch gives): views of one tensor can be told apart and compared."""
+        d = self._data
+        if not d.size:
+            return 0
+        return d.data.ptr if self._backend.is_cuda else d.__array_interface__["data"][0]
+
     def dim(self):
         return self._data.ndim
 

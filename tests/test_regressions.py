@@ -1145,6 +1145,16 @@ def test_stride_against_pytorch(torch, device):
     assert ag.tensor(1.0).stride() == torch.tensor(1.0).stride() == ()
 
 
+# Tensor.data_ptr(): the first element's address, as PyTorch's (views offset by their start)
+def test_data_ptr_against_pytorch(torch, device):
+    x, t = ag.arange(6.0, device=device).reshape(2, 3), torch.arange(6.0).reshape(2, 3)
+    for f in (lambda v: v[1:], lambda v: v.t(), lambda v: v[:, 2:], lambda v: v.view(-1)[3:], lambda v: v[1, 1]):
+        assert f(x).data_ptr() - x.data_ptr() == f(t).data_ptr() - t.data_ptr()
+    assert x.clone().data_ptr() != x.data_ptr()
+    assert ag.zeros(0, device=device).data_ptr() == torch.zeros(0).data_ptr() == 0
+    assert ag.zeros(2, 0, device=device).data_ptr() == 0
+
+
 # Bug: clone() copied into C order; PyTorch's clone (preserve_format) lays the copy out as its
 # input when that is dense (x.t().clone() is not contiguous, .view(-1) of it raises), and keeps the
 # order of the strides otherwise. contiguous() is C order on both.
