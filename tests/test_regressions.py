@@ -1145,6 +1145,21 @@ def test_stride_against_pytorch(torch, device):
     assert ag.tensor(1.0).stride() == torch.tensor(1.0).stride() == ()
 
 
+# Bug (found by test_binary_promotion_and_values with a random seed): logical_and/or/xor tested
+# each operand's own truth; PyTorch converts both to their result type first, so a 0-d int64
+# tensor(256) next to a uint8 tensor is 0 (False), as the comparisons already did
+def test_logical_ops_compute_in_the_result_type(torch, device):
+    for lib, dev in ((torch, "cpu"), (ag, device)):
+        x = lib.tensor([0, 1, 7, 255], dtype=lib.uint8, device=dev)
+        got = [f(x, y).tolist() for f in (lib.logical_and, lib.logical_or, lib.logical_xor)
+               for y in (lib.tensor(256, device=dev), lib.tensor(0.5, device=dev), lib.tensor(2 ** 20, device=dev))]
+        got.append(lib.logical_and(lib.tensor([1, 2], dtype=lib.int8, device=dev),
+                                   lib.tensor([256, 1], device=dev)).tolist())
+        if lib is torch:
+            want = got
+    assert got == want
+
+
 # Tensor.data_ptr(): the first element's address, as PyTorch's (views offset by their start)
 def test_data_ptr_against_pytorch(torch, device):
     x, t = ag.arange(6.0, device=device).reshape(2, 3), torch.arange(6.0).reshape(2, 3)

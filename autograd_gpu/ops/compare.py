@@ -58,14 +58,21 @@ def isinf(x):
 
 def _logical(np_fn, op_name):
     def fn(a, b):
+        # PyTorch computes in the operands' result type: logical_and(uint8 x, tensor(256))
+        # tests 256 as a uint8, i.e. 0 (as the comparisons above)
+        da = a._data
         if isinstance(b, Tensor):
             if b._backend is not a._backend:
                 raise device_mismatch(op_name, a, b)
-            b = b._data
+            db = b._data
+            if da.dtype != db.dtype:
+                da, db = promote_arrays(a, b)
         else:
-            b = number(b, op_name)          # (TypeError for what is no number)
+            db = number(b, op_name)         # (TypeError for what is no number)
+            if type(db) is int and da.dtype.kind in "iu":
+                db = wrap_int(db, da.dtype)
         try:
-            return _bool(a, _ufunc(np_fn, a._data, b))
+            return _bool(a, _ufunc(np_fn, da, db))
         except ValueError as e:
             raise RuntimeError(f"{op_name}: {e}") from None
     fn.__name__ = op_name
