@@ -861,6 +861,44 @@ def test_second_backward_through_a_freed_graph(torch, name):
     check(torch, f)
 
 
+# BUG (open; found by test_random_programs_with_hooks_and_retained_grads with a random seed): a
+# second backward through a freed graph whose mul node has no input that takes a gradient (a view
+# of a leaf taken under no_grad times a constant) raises the retain_graph error here; PyTorch's
+# MulBackward0 saved neither input (each is saved only for the other's gradient), unpacks nothing
+# and walks again. Its DivBackward0, WhereBackward0, PowBackward0, ClampBackward1 in the same
+# spot do raise, so the rule is per op in PyTorch's generated code; the random programs skip it.
+@pytest.mark.xfail(strict=True, reason="BUG: second backward through an edgeless MulBackward0 raises here, "
+                                       "walks in PyTorch")
+def test_bug_second_backward_through_an_edgeless_mul(torch):
+    def f(lib):
+        c, leaf = T(lib, [0.5, 0.5], False), T(lib, [0.5, 0.5])
+        with lib.no_grad():
+            v = leaf[0]
+        loss = (c * v).sum()
+        loss.backward()
+        try:
+            loss.backward()
+            return "walked again"
+        except RuntimeError as e:
+            return "raised", "retain_graph=True" in str(e)
+    check(torch, f)
+
+
+def _edgeless_mul(roots):
+    """Whether the graph of `roots` holds a MulBackward0 none of whose inputs takes a
+    gradient (test_bug_second_backward_through_an_edgeless_mul)."""
+    seen, stack = set(), [t.grad_fn for t in roots if t.grad_fn is not None]
+    while stack:
+        n = stack.pop()
+        if n is None or id(n) in seen:
+            continue
+        seen.add(id(n))
+        if n.name() == "MulBackward0" and all(c is None for c, _ in n.next_functions):
+            return True
+        stack.extend(c for c, _ in n.next_functions)
+    return False
+
+
 # ---- version counters and in-place safety ------------------------------------------------
 
 def _version_msg(lib, build):
@@ -1040,6 +1078,29 @@ def test_bug_detach_inplace_of_saved_tensor(torch):
         y.detach_()
         z.sum().backward()
         return x.grad
+    check(torch, f)
+
+
+# Bug (fixed; found by test_random_programs_with_hooks_and_retained_grads with a random seed): a view
+# of a plain tensor whose base then took history from an in-place op was written in place (a
+# CopySlices); PyTorch's check_inplace reads the view's grad_fn as it stands, none yet, and raises
+# 'a leaf Variable that requires grad is being used in an in-place operation' unless something
+# derived it first (grad_fn, is_leaf, using the view in an op; requires_grad does not)
+@pytest.mark.parametrize("touch", ["none", "is_leaf", "grad_fn", "requires_grad", "use"])
+def test_inplace_on_view_whose_base_took_history_since(torch, touch):
+    def f(lib):
+        base, w = T(lib, [[0.5, 1.0], [2.0, 3.0]], False), T(lib, [[1.0, 2.0], [3.0, 4.0]])
+        v = base[0]
+        base.mul_(w)
+        if touch != "none":
+            {"is_leaf": lambda: v.is_leaf, "grad_fn": lambda: v.grad_fn, "requires_grad": lambda: v.requires_grad,
+             "use": lambda: v * 2}[touch]()
+        try:
+            v.mul_(T(lib, [2.0, 2.0], False))
+        except RuntimeError as e:
+            return "raised", "leaf Variable" in str(e)
+        base.sum().backward()
+        return base.detach(), w.grad
     check(torch, f)
 
 
@@ -2052,7 +2113,7 @@ def _run_program(lib, prog):
             if i in no_write:
                 continue
             a, b = ts[i], ts[j]
-            # (an operand sharing memory with the written tensor: PyTorch refuses, we don't: xfail)
+            # (an operand sharing memory with the written tensor: both refuse, test_inplace_with_overlapping_operand)
             if ((a._base if a._base is not None else a) is (b._base if b._base is not None else b)
                     or not _broadcasts_to(tuple(b.shape), tuple(a.shape))):
                 b = T(lib, np.full(tuple(a.shape), 0.5).tolist(), False)
@@ -2126,7 +2187,7 @@ def _run_program(lib, prog):
         results.append(_state(ts, logs))
     if free and not chunked:     # (split/chunk, CopySlices: their second walk differs, xfail above)
         roots = [t for t in ts if t.requires_grad and not t.is_leaf]
-        if roots:
+        if roots and not _edgeless_mul(roots):       # (a known difference: xfail above)
             loss = sum([t.sum() for t in roots[1:]], roots[0].sum())
             for _ in range(2):
                 try:

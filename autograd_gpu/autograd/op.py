@@ -672,7 +672,9 @@ def _check_view_inplace(t, b, op_name):
     if b._node is None:
         raise RuntimeError(f"{op_name}: a view of a leaf Variable that requires grad is being used in an "
                            "in-place operation.")
-    if t._node is None and (t._vc[0] == t._view_ver or view_node(t) is None):
+    if t._node is None:
+        # (as PyTorch: the view's own grad_fn as it stands, not re-derived from a base
+        # written since. Reading grad_fn or is_leaf, or using the view in an op, derives it)
         raise RuntimeError(f"{op_name}: a leaf Variable that requires grad is being used in an in-place "
                            "operation.")
 
