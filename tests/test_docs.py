@@ -787,7 +787,8 @@ PERMISSIVE = [
     ("`softmax`", lambda L: L.tensor([0, 0]).softmax(0), [0.5, 0.5]),
     ("`norm`", lambda L: L.tensor([3, 4]).norm(), 5.0),
     ("`var` of an int tensor", lambda L: L.tensor([1, 2]).var(), 0.5),
-    ("`abs` of a bool tensor works", lambda L: L.tensor([True, False]).abs(), [True, False]),
+    ("`abs` and `clamp` of a bool tensor work", lambda L: L.tensor([True, False]).abs(), [True, False]),
+    ("`abs` and `clamp` of a bool tensor", lambda L: L.tensor([True, False]).clamp(min=True), [True, True]),
     ("`x` and `lo` 0-d, `hi` of shape `(3,)`", lambda L: _grad_of(L, _clamp_bounds_of_two_shapes), 3.0),
     ("ours is all dims in both", lambda L: _grad_of(L, _var_no_dims), [[-7 / 6, -0.5], [1 / 6, 1.5]]),
 ]
@@ -828,8 +829,17 @@ def test_nan_semantics_differences_from_pytorch_norm_p0_and_others(torch):
     assert _norm0_skips(ag) is None
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         _norm0_skips(torch)
-    with pytest.raises(RuntimeError, match="with two bool tensors is not supported"):   # "(`bool - bool` raises"
-        ag.tensor([True]) - ag.tensor([False])
+    quoted("docs/nan_semantics.md", "As in PyTorch, `-` with any bool operand, tensor or Python bool, raises, "
+                                    "and so does `bool ** bool`.")
+    for lib in (ag, torch):
+        with pytest.raises(RuntimeError, match="with two bool tensors is not supported"):
+            lib.tensor([True]) - lib.tensor([False])
+        for minus in (lambda: lib.tensor([1.5]) - lib.tensor([True]), lambda: lib.tensor([1.5]) - True,
+                      lambda: 1 - lib.tensor([True])):
+            with pytest.raises(RuntimeError, match="with a bool tensor is not supported"):
+                minus()
+        with pytest.raises(NotImplementedError, match="\"pow\" not implemented for 'Bool'"):
+            lib.tensor([True]) ** lib.tensor([False])
     # t[idx] = v with lists / np.bool_ indices: pinned where they were found
     covered("test_indexing_differential.py", "test_known_difference_")
     # linspace(0, inf, 5): the values the doc shows, on both

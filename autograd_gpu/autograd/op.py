@@ -113,7 +113,7 @@ class Op(Node):
             node._record(out, inputs)
         return out
 
-    promotes = False     # apply2 casts both inputs to PyTorch's result dtype
+    promotes = False     # apply2 casts both inputs to PyTorch's result dtype (cls.promote)
     moves_device = False  # forward sets self.out_backend (the output lives elsewhere: .to(device))
     out_backend = None
 
@@ -171,9 +171,6 @@ class Op(Node):
             return IndexError(f"{self.op_name}: {msg}")
         if "broadcast" in msg or "shape" in msg or "size" in msg or "dimension" in msg:
             return RuntimeError(f"{self.op_name}: {msg} (input shapes: {shapes})")
-        if "boolean subtract" in msg:            # PyTorch's kind and advice for bool - bool
-            return RuntimeError(f"{self.op_name}: Subtraction, the `-` operator, with two bool tensors is not "
-                                f"supported. Use the `^` or `logical_xor()` operator instead.")
         kind = TypeError if isinstance(exc, TypeError) else RuntimeError
         return kind(f"{self.op_name}: {msg} (input shapes: {shapes})")
 
@@ -318,7 +315,7 @@ def _make_apply1(cls):
 
 def _make_apply2(cls):
     """cls.apply2(a, b, *attrs): the same for two tensors on one device."""
-    forward, diff, promotes = cls.forward, cls.differentiable, cls.promotes
+    forward, diff, promotes, promote = cls.forward, cls.differentiable, cls.promotes, cls.promote
     si, save_y = cls.save_inputs, cls.save_result
 
     def apply2(a, b, *attrs):
@@ -329,7 +326,7 @@ def _make_apply2(cls):
         da = a._data
         db = b._data
         if promotes and da.dtype != db.dtype:
-            da, db = promote_arrays(a, b)
+            da, db = promote(a, b)
         try:
             y = forward(node, da, db, *attrs)
         except (ValueError, TypeError, IndexError, OverflowError, MemoryError) as e:
@@ -397,6 +394,9 @@ def promote_arrays(a, b):
     da, db = a._data, b._data
     r = result_type_of((da, db)).np
     return (da if da.dtype == r else da.astype(r)), (db if db.dtype == r else db.astype(r))
+
+
+Op.promote = staticmethod(promote_arrays)    # an op may check its operands' dtypes first (Sub: no bool)
 
 
 # ---- views ----------------------------------------------------------------------

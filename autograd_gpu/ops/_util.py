@@ -45,7 +45,8 @@ def number(v, op_name, arg="other"):
             return v
         raise RuntimeError(f"{op_name}(): value {v} cannot be converted to type int64 without overflow")
     if isinstance(v, np.generic) and v.dtype.kind in "biuf":
-        return v.item()
+        # PyTorch's argument parser takes a np.bool_ as a float (a float32 result with an int tensor)
+        return float(v) if v.dtype.kind == "b" else v.item()
     raise TypeError(f"{op_name}(): argument '{arg}' must be Tensor or Number, not {type(v).__name__}")
 
 

@@ -11,7 +11,7 @@ from .._dtype import result_type_of
 from ..autograd.op import Op
 from ..tensor import Tensor
 from . import prims as P
-from ._util import number, promote_for_scalar, as_float, scalar_op
+from ._util import number, promote_for_scalar, as_float, scalar_op, check_fits
 
 _float32 = np.dtype(np.float32)
 
@@ -33,25 +33,48 @@ class AddScaled(Op):                    # a + alpha * b
 
     def forward(self, a, b, alpha):
         self.alpha = alpha
-        y = P.add_scaled(a, b, alpha)
-        return y if y.dtype == a.dtype else y.astype(a.dtype)     # bool + 2 * bool stays bool
+        if a.dtype.kind in "biu":       # alpha in the result dtype, as PyTorch: it must fit (-1 into uint8 is
+            alpha = np.int64(check_fits(alpha, a.dtype, self.op_name)).astype(a.dtype)   # 255), and bool +
+        return P.add_scaled(a, b, alpha)                                # alpha * b is a | (b & bool(alpha))
 
     def backward(self, g):
         return g, (g * self.alpha if self.needs(1) else None)
 
 
-class SubScaled(AddScaled):             # a - alpha * b (alpha passed negated)
-    _name, op_name = "SubBackward0", "sub"
+def check_no_bool_sub(kind_a, kind_b, op_name="sub"):
+    """PyTorch refuses `-` with a bool operand (tensor or Python bool), with
+    its advice for each case; kinds are NumPy dtype kinds ('b' for bool)."""
+    if kind_a == "b" or kind_b == "b":
+        if kind_a == kind_b:
+            raise RuntimeError(f"{op_name}: Subtraction, the `-` operator, with two bool tensors is not supported. "
+                               "Use the `^` or `logical_xor()` operator instead.")
+        raise RuntimeError(f"{op_name}: Subtraction, the `-` operator, with a bool tensor is not supported. If you "
+                           "are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
 class Sub(Op):
     _name, op_name, promotes = "SubBackward0", "sub", True
 
+    @staticmethod
+    def promote(a, b):           # (apply2 calls this only when the dtypes differ: off the hot path)
+        check_no_bool_sub(a._data.dtype.kind, b._data.dtype.kind)
+        return Op.promote(a, b)
+
     def forward(self, a, b):
         return P.sub(a, b)
 
+    def _error(self, exc, inputs):      # bool - bool: NumPy and CuPy refuse it, each in its own words
+        if inputs[0]._data.dtype.kind == "b" and inputs[1]._data.dtype.kind == "b":
+            check_no_bool_sub("b", "b", self.op_name)
+        return super()._error(exc, inputs)
+
     def backward(self, g):
         return g, (-g if self.needs(1) else None)
+
+
+class SubScaled(AddScaled):             # a - alpha * b (alpha passed negated)
+    _name, op_name = "SubBackward0", "sub"
+    promote = Sub.promote
 
 
 class Mul(Op):
@@ -85,12 +108,18 @@ class Div(Op):
                 P.div_bwd_b(g, a, b) if self.needs(1) else None)
 
 
+def _no_bool_pow():
+    return NotImplementedError("pow: \"pow\" not implemented for 'Bool'")
+
+
 class Pow(Op):
     _name, op_name, promotes = "PowBackward1", "pow", True
     save_inputs = (0, 1)
     save_result = True
 
     def forward(self, a, b):
+        if a.dtype.kind == "b":         # (both are, after promotion) PyTorch has no bool pow; NumPy gives int8
+            raise _no_bool_pow()
         return P.pow(a, b)
 
     def backward(self, g, a, b, y):
@@ -142,8 +171,9 @@ class SubScalar(Op):
     exact_grads = True
 
     def forward(self, x, s):
-        if x.dtype.char in "fd":
+        if x.dtype.char in "fd" and s.__class__ is not bool:
             return P.sub(x, s)
+        check_no_bool_sub(x.dtype.kind, "b" if s.__class__ is bool else "n")
         return scalar_op(P.sub, x, s)
 
     def backward(self, g):
@@ -155,8 +185,9 @@ class RsubScalar(Op):                    # s - x
     exact_grads = True
 
     def forward(self, x, s):
-        if x.dtype.char in "fd":
+        if x.dtype.char in "fd" and s.__class__ is not bool:
             return P.rsub(x, s)
+        check_no_bool_sub(x.dtype.kind, "b" if s.__class__ is bool else "n")
         return scalar_op(P.rsub, x, s)
 
     def backward(self, g):
@@ -224,6 +255,8 @@ class RpowScalar(Op):                    # base ** x
         self.base = base
         if x.dtype.char in "fd":
             return P.rpow(x, base)
+        if x.dtype.kind == "b" and type(base) is bool:
+            raise _no_bool_pow()
         return scalar_op(P.rpow, x, base)          # ((-1) ** uint8 tensor: 255 ** x, as PyTorch)
 
     def backward(self, g, x, y):
@@ -296,7 +329,7 @@ def add(a, b, alpha=1):
     alpha = _alpha(a, b, alpha, "add")
     if isinstance(b, Tensor):
         return AddScaled.apply2(a, b, alpha)
-    return AddScalar.apply1(a, number(b, "add") * alpha)
+    return AddScalar.apply1(a, _scaled(a, number(b, "add"), alpha, "add"))
 
 
 def sub(a, b, alpha=1):
@@ -305,22 +338,37 @@ def sub(a, b, alpha=1):
     alpha = _alpha(a, b, alpha, "sub")
     if isinstance(b, Tensor):
         return SubScaled.apply2(a, b, -alpha)
-    return SubScalar.apply1(a, number(b, "sub") * alpha)
+    return SubScalar.apply1(a, _scaled(a, number(b, "sub"), alpha, "sub"))
+
+
+_NUMBER_KIND = {bool: "b", float: "f"}
 
 
 def _alpha(a, b, alpha, op_name):
     """alpha, checked as PyTorch: it does not take part in type promotion, so
     a float alpha needs a floating result and a bool one a bool result."""
-    kinds = a._data.dtype.kind + (b._data.dtype.kind if isinstance(b, Tensor) else "f" if isinstance(b, float) else "i")
-    if isinstance(alpha, (bool, np.bool_)) and kinds != "bb":
+    kinds = a._data.dtype.kind + (b._data.dtype.kind if isinstance(b, Tensor)
+                                  else _NUMBER_KIND.get(type(number(b, op_name)), "i"))
+    if op_name == "sub":
+        check_no_bool_sub(*kinds)
+    if isinstance(alpha, bool) and kinds != "bb":          # (a np.bool_ alpha is a float to PyTorch)
         raise RuntimeError(f"{op_name}: Boolean alpha only supported for Boolean results.")
-    if op_name == "sub" and kinds == "bb":
-        raise RuntimeError("sub: Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
-                           "`^` or `logical_xor()` operator instead.")
     alpha = number(alpha, op_name, "alpha")
     if isinstance(alpha, float) and "f" not in kinds:
         raise RuntimeError(f"{op_name}: For integral input tensors, argument alpha must not be a floating point number.")
     return alpha
+
+
+def _scaled(a, v, alpha, op_name):
+    """alpha * v for a Python-number operand v, with alpha in the result dtype
+    as PyTorch: a bool result takes it as a bool; an integer one refuses an
+    alpha that does not fit (the product itself wraps, as the tensor's)."""
+    kind = a._data.dtype.kind
+    if v.__class__ is bool and kind == "b":
+        return v and bool(alpha)
+    if kind in "iu" and v.__class__ is not float:
+        check_fits(alpha if op_name == "add" else -alpha, a._data.dtype, op_name)
+    return v * alpha
 
 
 def _bad_operand(name, b):

@@ -12,7 +12,7 @@ from ..autograd.op import Op, check_inplace, commit_inplace, check_no_partial_ov
 from ..autograd.grad_mode import state as grad_state
 from ..tensor import Tensor
 from . import prims as P
-from ._util import check_fits
+from ._util import check_fits, number
 
 
 def _is_basic(idx):
@@ -567,6 +567,8 @@ def _value_tensor(x, value):
     """The value of `x[idx] = value` as a tensor: Python numbers in x's dtype."""
     if isinstance(value, Tensor):
         return value
+    if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+        value = number(value, "setitem")        # then checked as a Python number (np.float64 is one to PyTorch)
     t = type(value)
     if t is int and not -2 ** 63 <= value < 2 ** 63:
         raise ValueError("setitem: Overflow when unpacking long long")     # (PyTorch's, whatever x's dtype)
