@@ -15,16 +15,16 @@ from .tensor import Tensor
 from .autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from .ops import prims as _prims
 from .ops import methods as _methods
-from .ops.arith import add, sub, mul, div, pow, neg, maximum, minimum, rsub
-from .ops.pointwise import (exp, log, log1p, sqrt, rsqrt, square, abs, sign, sin, cos, tanh, sigmoid, relu,
-                            clamp, clamp_min, clamp_max, where)
+from .ops.arith import neg
+from .ops.pointwise import exp, log, log1p, sqrt, rsqrt, square, abs, sign, sin, cos, tanh, sigmoid, relu, where
 from .ops.reduction import (sum, mean, prod, var, std, amax, amin, max, min, argmax, argmin, logsumexp,
                             softmax, log_softmax, norm, all, any)
-from .ops.linalg import matmul, mm, bmm, dot, mv
-from .ops.shape import (reshape, flatten, squeeze, unsqueeze, transpose, t, permute, movedim, cat, concat,
-                        stack, chunk, split, unbind, clone)
-from .ops.compare import (eq, ne, lt, le, gt, ge, isnan, isfinite, isinf, logical_and, logical_or,
-                          logical_not, logical_xor)
+from .ops.shape import unsqueeze, cat, concat, stack, clone
+# the functions whose methods take any first operand: behind a check that it is a Tensor
+from .ops.functions import (add, sub, mul, div, pow, maximum, minimum, rsub, clamp, clamp_min, clamp_max,
+                            matmul, mm, bmm, dot, mv, reshape, flatten, squeeze, transpose, t, permute, movedim,
+                            chunk, split, unbind, eq, ne, lt, le, gt, ge, isnan, isfinite, isinf, logical_and,
+                            logical_or, logical_not, logical_xor)
 from .creation import (tensor, as_tensor, from_numpy, from_dlpack, zeros, ones, empty, full, eye, arange,
                        linspace, randn, rand, randint, randperm, zeros_like, ones_like, empty_like, full_like,
                        randn_like, rand_like, manual_seed, initial_seed, seed, get_rng_state,

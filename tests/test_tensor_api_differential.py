@@ -710,6 +710,60 @@ def test_add_sub_alpha_every_operand_kind(torch, op, a):
         check(torch, lambda m: getattr(mk(m, a), op)(b(m)), f"{a}.{op}({other!r})", permissive=False)
 
 
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "pow"])
+@pytest.mark.parametrize("first", [True, 2, -1, 300, 1.5, np.bool_(True), np.int64(2), np.float64(-2.5)])
+def test_functions_take_a_number_first_as_pytorch(torch, op, first):
+    """ag.add(2, x) is 2 + x, ag.sub(2, x, alpha=3) is 2 - 3 * x, ag.pow(2, x)
+    is 2 ** x: values, dtypes, exceptions (no permissive cases but bool ** bool
+    refusing) and, for floats, the gradient."""
+    for a in DTYPES:
+        for al in ([None, 2, -1, 1.5, True] if op in ("add", "sub") else [None]):
+            kw = {} if al is None else {"alpha": al}
+            check(torch, lambda m: getattr(m, op)(first, mk(m, a), **kw), f"ag.{op}({first!r}, {a}, {kw})",
+                  permissive=False)
+    for a in FLOATS:
+        def grad(m):
+            x = m.tensor([1.5, 0.5, 2.0], dtype=getattr(m, a), requires_grad=True)
+            getattr(m, op)(first, x).sum().backward()
+            return x.grad
+        if not (op == "pow" and isinstance(first, (bool, np.bool_))):    # PyTorch: log of a bool in backward
+            check(torch, grad, f"grad of ag.{op}({first!r}, {a})", permissive=False)
+
+
+NOT_TENSORS = [2, 1.5, [1.0, 2.0], None, np.array([1.0, 2.0])]
+FUNCTIONS_OF_TENSORS = {
+    "maximum": "x", "minimum": "x", "rsub": "x", "matmul": "x", "mm": "x", "bmm": "x", "dot": "x", "mv": "x",
+    "eq": "x", "ne": "x", "lt": "x", "le": "x", "gt": "x", "ge": "x", "logical_and": "x", "logical_or": "x",
+    "logical_xor": "x", "clamp": 0, "clamp_min": 0, "clamp_max": 0, "reshape": (2,), "flatten": None,
+    "squeeze": None, "t": None, "transpose": (0, 0), "permute": ((0,),), "movedim": (0, 0), "chunk": 1,
+    "split": 1, "unbind": None, "isnan": None, "isfinite": None, "isinf": None, "logical_not": None,
+    "add": "x", "sub": "x", "mul": "x", "div": "x", "pow": "x", "exp": None, "sum": None, "softmax": 0,
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS_OF_TENSORS))
+def test_functions_refuse_what_is_not_a_tensor(torch, name):
+    """ag.<fn>(not a tensor, ...) raises TypeError naming the function (it used
+    to be an AttributeError from deep inside, or a NumPy result), where
+    PyTorch's raises TypeError too; a number first in add/sub/mul/div/pow is
+    the test above."""
+    rest = FUNCTIONS_OF_TENSORS[name]
+    for bad in NOT_TENSORS:
+        if name in ("add", "sub", "mul", "div", "pow") and isinstance(bad, (int, float)):
+            continue
+
+        def call(m):
+            args = (m.tensor([1.0, 2.0]),) if rest == "x" else () if rest is None else \
+                rest if isinstance(rest, tuple) else (rest,)
+            return getattr(m, name)(bad, *args)
+        with pytest.raises((TypeError, AttributeError) if name == "split" else TypeError):   # (torch.split's)
+            call(torch)
+        with pytest.raises(TypeError, match=rf"^{name}\(\)"):
+            call(ag)
+    with pytest.raises(TypeError, match=r"^rsub\(\): argument 'other'"):
+        ag.rsub(ag.ones(2), "a")          # (the reflected operator's NotImplemented, as a function)
+
+
 @pytest.mark.parametrize("v", [np.float64(-2.5), np.float32(300.5), np.int64(300), np.int8(-1), np.bool_(True)])
 def test_setitem_numpy_scalar_must_fit_like_a_python_number(torch, v):
     """np.float64 is a Python float to PyTorch: -2.5 into uint8 raises; other

@@ -1,0 +1,77 @@
+"""The module-level functions whose methods do not check their first operand
+(`ag.add(x, y)`, `ag.reshape(x, 2, 3)`, `ag.eq(x, 0)`, ...): the same code as
+the methods, behind PyTorch's check that the input is a Tensor. A method needs
+no check (its self always is one), so the methods' hot path stays as it is.
+
+As in PyTorch, a Python number may come first in `add`, `sub`, `mul`, `div`
+and `pow`: `ag.sub(1, x)` is `1 - x`, `ag.add(2, x, alpha=3)` is `2 + 3 * x`."""
+from ..tensor import Tensor
+from . import arith, compare, linalg, pointwise, shape
+from ._util import number, wrap_int
+from ..creation import scalar_tensor
+
+
+def _not_a_tensor(name, value, arg="input"):
+    return TypeError(f"{name}(): argument '{arg}' (position 1) must be Tensor, not {type(value).__name__}")
+
+
+def _function(name, method, number_first=None):
+    """ag.<name>(input, ...): method(input, ...) for a Tensor input; for a
+    Python number and a Tensor, number_first(tensor, number, ...)."""
+    def function(input, *args, **kwargs):
+        if isinstance(input, Tensor):
+            out = method(input, *args, **kwargs)
+            if out is NotImplemented:         # (the operator form's answer to a bad operand)
+                raise TypeError(f"{name}(): argument 'other' must be Tensor or Number, not "
+                                f"{type(args[0]).__name__}")
+            return out
+        if number_first is not None and args and isinstance(args[0], Tensor) and arith._is_number(input):
+            return number_first(args[0], number(input, name), *args[1:], **kwargs)
+        raise _not_a_tensor(name, input)
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = method.__doc__
+    function.__wrapped__ = method
+    return function
+
+
+def _wrapped_number(n, t):
+    """n as PyTorch wraps a number next to t (an int beyond t's integer type wraps into it)."""
+    if type(n) is int and t._data.dtype.kind in "iu":
+        n = wrap_int(n, t._data.dtype)
+    return scalar_tensor(n, t)
+
+
+def _number_plus(t, n, alpha=1):                 # n + alpha * t
+    if alpha is arith._ONE:
+        return arith.add_op(t, n)
+    alpha = arith._alpha(t, n, alpha, "add")
+    return arith.AddScaled.apply2(_wrapped_number(n, t), t, alpha)
+
+
+def _number_minus(t, n, alpha=1):                # n - alpha * t
+    if alpha is arith._ONE:
+        return arith.rsub(t, n)
+    alpha = arith._alpha(t, n, alpha, "sub")
+    return arith.SubScaled.apply2(_wrapped_number(n, t), t, -alpha)
+
+
+add = _function("add", arith.add, _number_plus)
+sub = _function("sub", arith.sub, _number_minus)
+mul = _function("mul", arith.mul, arith.mul)
+div = _function("div", arith.div, arith.rdiv)
+pow = _function("pow", arith.pow, arith.rpow)
+
+
+
+def _functions(module, names):
+    return [_function(name, getattr(module, name)) for name in names.split()]
+
+
+maximum, minimum, rsub = _functions(arith, "maximum minimum rsub")
+clamp, clamp_min, clamp_max = _functions(pointwise, "clamp clamp_min clamp_max")
+matmul, mm, bmm, dot, mv = _functions(linalg, "matmul mm bmm dot mv")
+reshape, flatten, squeeze, transpose, t, permute, movedim, chunk, split, unbind = _functions(
+    shape, "reshape flatten squeeze transpose t permute movedim chunk split unbind")
+eq, ne, lt, le, gt, ge, isnan, isfinite, isinf = _functions(compare, "eq ne lt le gt ge isnan isfinite isinf")
+logical_and, logical_or, logical_not, logical_xor = _functions(
+    compare, "logical_and logical_or logical_not logical_xor")
