@@ -52,20 +52,20 @@ def is_tensor(obj):
     return isinstance(obj, Tensor)
 
 
-def numel(t):
-    if not isinstance(t, Tensor):
-        raise TypeError(f"numel(): argument 'input' must be Tensor, not {type(t).__name__}")
-    return t.numel()
+def numel(input):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"numel(): argument 'input' must be Tensor, not {type(input).__name__}")
+    return input.numel()
 
 
 def get_default_dtype():
     return float32
 
 
-def detach(t):
-    if not isinstance(t, Tensor):
-        raise TypeError(f"detach(): argument 'input' must be Tensor, not {type(t).__name__}")
-    return t.detach()
+def detach(input):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"detach(): argument 'input' must be Tensor, not {type(input).__name__}")
+    return input.detach()
 
 
 from . import nn, optim  # noqa: E402  (built on the public API above)

@@ -442,10 +442,11 @@ def randperm(n, dtype=None, device=None, requires_grad=False):
 
 
 def _like(fn):
-    def like(t, dtype=None, device=None, requires_grad=False, **kw):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{fn.__name__}_like(): argument 'input' must be Tensor, not {type(t).__name__}")
-        return fn(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad, **kw)
+    def like(input, dtype=None, device=None, requires_grad=False, **kw):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{fn.__name__}_like(): argument 'input' must be Tensor, not {type(input).__name__}")
+        return fn(input.shape, dtype=dtype or input.dtype, device=device or input.device,
+                  requires_grad=requires_grad, **kw)
     like.__name__ = fn.__name__ + "_like"
     return like
 
@@ -453,10 +454,11 @@ def _like(fn):
 zeros_like, ones_like, empty_like, randn_like, rand_like = (_like(f) for f in (zeros, ones, empty, randn, rand))
 
 
-def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
-    if not isinstance(t, Tensor):
-        raise TypeError(f"full_like(): argument 'input' must be Tensor, not {type(t).__name__}")
-    return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
+def full_like(input, fill_value, dtype=None, device=None, requires_grad=False):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"full_like(): argument 'input' must be Tensor, not {type(input).__name__}")
+    return full(input.shape, fill_value, dtype=dtype or input.dtype, device=device or input.device,
+                requires_grad=requires_grad)
 
 
 def scalar_tensor(value, like, float_default=False, op_name=None):

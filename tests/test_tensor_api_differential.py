@@ -764,6 +764,57 @@ def test_functions_refuse_what_is_not_a_tensor(torch, name):
         ag.rsub(ag.ones(2), "a")          # (the reflected operator's NotImplemented, as a function)
 
 
+KEYWORD_CALLS = {    # PyTorch's argument names, as keywords (x, y: float tensors of 3; m: 3 x 3; b3: 2 x 3 x 3)
+    "ag.add(input=, other=, alpha=)": lambda L, x, y: L.add(input=x, other=y, alpha=2),
+    "x.add(other=)": lambda L, x, y: x.add(other=y), "x.sub(other=, alpha=)": lambda L, x, y: x.sub(other=y, alpha=2),
+    "ag.mul(x, other=)": lambda L, x, y: L.mul(x, other=y), "x.div(other=)": lambda L, x, y: x.div(other=y),
+    "x.pow(exponent=)": lambda L, x, y: x.pow(exponent=2),
+    "ag.pow(input=, exponent=)": lambda L, x, y: L.pow(input=x, exponent=y),
+    "ag.rsub(input=, other=)": lambda L, x, y: L.rsub(input=x, other=y),
+    "ag.matmul(input=, other=)": lambda L, x, y: L.matmul(input=x, other=y),
+    "ag.mm(input=, mat2=)": lambda L, x, y: L.mm(input=x.reshape(3, 1), mat2=y.reshape(1, 3)),
+    "x.bmm(mat2=)": lambda L, x, y: x.reshape(1, 1, 3).bmm(mat2=y.reshape(1, 3, 1)),
+    "ag.mv(input=, vec=)": lambda L, x, y: L.mv(input=x.reshape(1, 3), vec=y),
+    "ag.dot(input=, tensor=)": lambda L, x, y: L.dot(input=x, tensor=y),
+    "ag.maximum(input=, other=)": lambda L, x, y: L.maximum(input=x, other=y),
+    "x.minimum(other=)": lambda L, x, y: x.minimum(other=y),
+    "ag.eq(input=, other=)": lambda L, x, y: L.eq(input=x, other=y), "x.lt(other=)": lambda L, x, y: x.lt(other=y),
+    "ag.logical_and(input=, other=)": lambda L, x, y: L.logical_and(input=x, other=y),
+    "ag.isnan(input=)": lambda L, x, y: L.isnan(input=x), "ag.exp(input=)": lambda L, x, y: L.exp(input=x),
+    "ag.clamp(input=, min=, max=)": lambda L, x, y: L.clamp(input=x, min=0, max=1),
+    "ag.sum(input=, dim=, keepdim=)": lambda L, x, y: L.sum(input=x, dim=0, keepdim=True),
+    "ag.mean(input=)": lambda L, x, y: L.mean(input=x),
+    "ag.softmax(input=, dim=)": lambda L, x, y: L.softmax(input=x, dim=0),
+    "ag.var(input=, correction=)": lambda L, x, y: L.var(input=x, correction=0),
+    "ag.max(input=, dim=)": lambda L, x, y: L.max(input=x, dim=0),
+    "ag.reshape(input=, shape=)": lambda L, x, y: L.reshape(input=x, shape=(3, 1)),
+    "x.reshape(shape=)": lambda L, x, y: x.reshape(shape=(1, 3)), "x.view(size=)": lambda L, x, y: x.view(size=(3, 1)),
+    "x.permute(dims=)": lambda L, x, y: x.reshape(1, 3).permute(dims=(1, 0)),
+    "x.expand(size=)": lambda L, x, y: x.expand(size=(2, 3)),
+    "x.repeat(repeats=)": lambda L, x, y: x.repeat(repeats=(2,)),
+    "ag.transpose(input=, dim0=, dim1=)": lambda L, x, y: L.transpose(input=x.reshape(1, 3), dim0=0, dim1=1),
+    "ag.flatten(input=)": lambda L, x, y: L.flatten(input=x.reshape(1, 3)),
+    "ag.squeeze(input=, dim=)": lambda L, x, y: L.squeeze(input=x.reshape(1, 3), dim=0),
+    "ag.unsqueeze(input=, dim=)": lambda L, x, y: L.unsqueeze(input=x, dim=1),
+    "ag.chunk(input=, chunks=)": lambda L, x, y: L.chunk(input=x, chunks=3),
+    "ag.movedim(input=, source=, destination=)": lambda L, x, y: L.movedim(input=x.reshape(1, 3), source=0,
+                                                                          destination=1),
+    "ag.clone(input=)": lambda L, x, y: L.clone(input=x), "ag.numel(input=)": lambda L, x, y: L.numel(input=x),
+    "ag.full_like(input=, fill_value=)": lambda L, x, y: L.full_like(input=x, fill_value=2.0),
+    "ag.zeros_like(input=)": lambda L, x, y: L.zeros_like(input=x),
+}
+
+
+@pytest.mark.parametrize("call", sorted(KEYWORD_CALLS))
+def test_pytorch_argument_names_work_as_keywords(torch, call):
+    """x.add(other=y), x.pow(exponent=2), ag.sum(input=x, dim=0), x.view(size=(3, 1)):
+    the names PyTorch gives its arguments (they were a, b, x and *shape here)."""
+    fn = KEYWORD_CALLS[call]
+    check(torch, lambda m: fn(m, m.tensor([1.0, -2.0, 3.0]), m.tensor([0.5, 2.0, -1.0])), call, permissive=False)
+    with pytest.raises(TypeError, match="multiple values for argument 'shape'"):
+        ag.ones(3).reshape(3, shape=(3,))
+
+
 @pytest.mark.parametrize("v", [np.float64(-2.5), np.float32(300.5), np.int64(300), np.int8(-1), np.bool_(True)])
 def test_setitem_numpy_scalar_must_fit_like_a_python_number(torch, v):
     """np.float64 is a Python float to PyTorch: -2.5 into uint8 raises; other

@@ -271,21 +271,21 @@ def _make_apply1(cls):
     forward, view, moves = cls.forward, cls.is_view, cls.moves_device
     diff, save_x, save_y = cls.differentiable, bool(cls.save_inputs), cls.save_result
 
-    def apply1(x, *attrs):
+    def apply1(input, *attrs):
         node = cls()
         try:
-            y = forward(node, x._data, *attrs)
+            y = forward(node, input._data, *attrs)
         except (ValueError, TypeError, IndexError, OverflowError, MemoryError) as e:
-            raise node._error(e, (x,)) from None
+            raise node._error(e, (input,)) from None
         except AttributeError:
-            if not isinstance(x, Tensor):        # ag.exp("a"): PyTorch's TypeError, naming the op
+            if not isinstance(input, Tensor):        # ag.exp("a"): PyTorch's TypeError, naming the op
                 raise TypeError(f"{cls.op_name}(): argument 'input' (position 1) must be Tensor, not "
-                                f"{type(x).__name__}") from None
+                                f"{type(input).__name__}") from None
             raise
-        b = node.out_backend if moves else x._backend
+        b = node.out_backend if moves else input._backend
         if type(y) is not _ndarray:
             if type(y) is tuple:
-                return node._wrap_many(y, (x,), attrs)
+                return node._wrap_many(y, (input,), attrs)
             y = _as_array(y, b)
         # Tensor._make, inlined: this runs once per op (one call frame less)
         out = _new(Tensor)
@@ -295,14 +295,14 @@ def _make_apply1(cls):
         out._node = None
         out._rg = False
         if view:
-            _mark_view(out, x, cls, attrs)
-        if diff and x._rg and grad_state.enabled:
-            node.next_functions = (edge(x),)
+            _mark_view(out, input, cls, attrs)
+        if diff and input._rg and grad_state.enabled:
+            node.next_functions = (edge(input),)
             node._out_meta = ((y.shape, y.dtype),)
             node._backend = b
             if save_x:
-                node._saved = (x,)
-                node._versions = (x._vc[0],)
+                node._saved = (input,)
+                node._versions = (input._vc[0],)
             if save_y:
                 node._result = y
                 node._result_vc = out._vc

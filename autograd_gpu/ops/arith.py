@@ -292,24 +292,23 @@ def _is_number(b):
 def _entry(name, tensor_op, scalar_op, operator):
     apply2, apply1 = tensor_op.apply2, scalar_op.apply1
 
-    def fn(a, b):
-        t = type(b)
+    def fn(input, other):
+        t = type(other)
         if t is Tensor:
-            return apply2(a, b)
+            return apply2(input, other)
         if t is float or t is int:
-            return apply1(a, b)
-        if isinstance(b, Tensor):          # a subclass (nn.Parameter)
-            return apply2(a, b)
-        if operator and not _is_number(b):
+            return apply1(input, other)
+        if isinstance(other, Tensor):          # a subclass (nn.Parameter)
+            return apply2(input, other)
+        if operator and not _is_number(other):
             return NotImplemented
-        return apply1(a, number(b, name))
+        return apply1(input, number(other, name))
     fn.__name__ = fn.__qualname__ = name
     return fn
 
 
 mul = _entry("mul", Mul, MulScalar, False)
 div = _entry("div", Div, DivScalar, False)
-pow = _entry("pow", Pow, PowScalar, False)
 mul_op = _entry("mul", Mul, MulScalar, True)
 div_op = _entry("div", Div, DivScalar, True)
 pow_op = _entry("pow", Pow, PowScalar, True)
@@ -317,28 +316,40 @@ add_op = _entry("add", Add, AddScalar, True)
 sub_op = _entry("sub", Sub, SubScalar, True)
 
 
+def pow(input, exponent):
+    """_entry's dispatch under PyTorch's argument name (x.pow(exponent=2))."""
+    t = type(exponent)
+    if t is Tensor:
+        return Pow.apply2(input, exponent)
+    if t is float or t is int:
+        return PowScalar.apply1(input, exponent)
+    if isinstance(exponent, Tensor):          # a subclass (nn.Parameter)
+        return Pow.apply2(input, exponent)
+    return PowScalar.apply1(input, number(exponent, "pow", "exponent"))
+
+
 _ONE = 1     # alpha's default: `alpha is _ONE` takes the fast path for an int 1 (CPython caches small
              # ints) but not for True or 1.0, which PyTorch checks against the operands' dtypes
 
 
-def add(a, b, alpha=1):
+def add(input, other, alpha=1):
     if alpha is _ONE:
-        if type(b) is Tensor:
-            return Add.apply2(a, b)
-        return add_op(a, b) if isinstance(b, Tensor) or _is_number(b) else _bad_operand("add", b)
-    alpha = _alpha(a, b, alpha, "add")
-    if isinstance(b, Tensor):
-        return AddScaled.apply2(a, b, alpha)
-    return AddScalar.apply1(a, _scaled(a, number(b, "add"), alpha, "add"))
+        if type(other) is Tensor:
+            return Add.apply2(input, other)
+        return add_op(input, other) if isinstance(other, Tensor) or _is_number(other) else _bad_operand("add", other)
+    alpha = _alpha(input, other, alpha, "add")
+    if isinstance(other, Tensor):
+        return AddScaled.apply2(input, other, alpha)
+    return AddScalar.apply1(input, _scaled(input, number(other, "add"), alpha, "add"))
 
 
-def sub(a, b, alpha=1):
+def sub(input, other, alpha=1):
     if alpha is _ONE:
-        return sub_op(a, b) if isinstance(b, Tensor) or _is_number(b) else _bad_operand("sub", b)
-    alpha = _alpha(a, b, alpha, "sub")
-    if isinstance(b, Tensor):
-        return SubScaled.apply2(a, b, -alpha)
-    return SubScalar.apply1(a, _scaled(a, number(b, "sub"), alpha, "sub"))
+        return sub_op(input, other) if isinstance(other, Tensor) or _is_number(other) else _bad_operand("sub", other)
+    alpha = _alpha(input, other, alpha, "sub")
+    if isinstance(other, Tensor):
+        return SubScaled.apply2(input, other, -alpha)
+    return SubScalar.apply1(input, _scaled(input, number(other, "sub"), alpha, "sub"))
 
 
 _NUMBER_KIND = {bool: "b", float: "f"}
@@ -375,13 +386,13 @@ def _bad_operand(name, b):
     number(b, name)                      # raises the TypeError naming the op
 
 
-def rsub(a, b):
-    """b - a (the reflected `-`)."""
-    if isinstance(b, Tensor):
-        return Sub.apply2(b, a)
-    if not _is_number(b):
+def rsub(input, other):
+    """other - input (the reflected `-`)."""
+    if isinstance(other, Tensor):
+        return Sub.apply2(other, input)
+    if not _is_number(other):
         return NotImplemented
-    return RsubScalar.apply1(a, number(b, "rsub"))
+    return RsubScalar.apply1(input, number(other, "rsub"))
 
 
 def rdiv(a, b):
@@ -403,17 +414,17 @@ def rpow(a, b):
     return RpowScalar.apply1(a, number(b, "pow", "self"))
 
 
-def neg(a):
-    return Neg.apply1(a)
+def neg(input):
+    return Neg.apply1(input)
 
 
-def maximum(a, b):
-    if not isinstance(b, Tensor):
-        raise TypeError(f"maximum(): argument 'other' must be Tensor, not {type(b).__name__}")
-    return Maximum.apply2(a, b)
+def maximum(input, other):
+    if not isinstance(other, Tensor):
+        raise TypeError(f"maximum(): argument 'other' must be Tensor, not {type(other).__name__}")
+    return Maximum.apply2(input, other)
 
 
-def minimum(a, b):
-    if not isinstance(b, Tensor):
-        raise TypeError(f"minimum(): argument 'other' must be Tensor, not {type(b).__name__}")
-    return Minimum.apply2(a, b)
+def minimum(input, other):
+    if not isinstance(other, Tensor):
+        raise TypeError(f"minimum(): argument 'other' must be Tensor, not {type(other).__name__}")
+    return Minimum.apply2(input, other)

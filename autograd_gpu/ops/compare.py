@@ -21,22 +21,22 @@ def _bool(x, arr):
 
 
 def _compare(prim, op_name):
-    def fn(a, b):
-        if isinstance(b, Tensor):
-            if b._backend is not a._backend:
-                raise device_mismatch(op_name, a, b)
-            da, db = a._data, b._data
+    def fn(input, other):
+        if isinstance(other, Tensor):
+            if other._backend is not input._backend:
+                raise device_mismatch(op_name, input, other)
+            da, db = input._data, other._data
             if da.dtype != db.dtype:
-                da, db = promote_arrays(a, b)
+                da, db = promote_arrays(input, other)
         else:
-            da, db = a._data, number(b, op_name)
+            da, db = input._data, number(other, op_name)
             if type(db) is int and da.dtype.kind in "iu":
                 db = wrap_int(db, da.dtype)          # in the tensor's type, as PyTorch (uint8 == 256: == 0)
         try:
-            return _bool(a, prim(da, db))
+            return _bool(input, prim(da, db))
         except ValueError as e:
-            raise RuntimeError(f"{op_name}: {e} (shapes {list(a.shape)} and "
-                               f"{list(getattr(b, 'shape', ()))})") from None
+            raise RuntimeError(f"{op_name}: {e} (shapes {list(input.shape)} and "
+                               f"{list(getattr(other, 'shape', ()))})") from None
     fn.__name__ = op_name
     return fn
 
@@ -44,35 +44,35 @@ def _compare(prim, op_name):
 eq, ne, lt, le, gt, ge = (_compare(getattr(P, n), n) for n in ("eq", "ne", "lt", "le", "gt", "ge"))
 
 
-def isnan(x):
-    return _bool(x, P.isnan(x._data))
+def isnan(input):
+    return _bool(input, P.isnan(input._data))
 
 
-def isfinite(x):
-    return _bool(x, P.isfinite(x._data))
+def isfinite(input):
+    return _bool(input, P.isfinite(input._data))
 
 
-def isinf(x):
-    return _bool(x, _ufunc(np.isinf, x._data))
+def isinf(input):
+    return _bool(input, _ufunc(np.isinf, input._data))
 
 
 def _logical(np_fn, op_name):
-    def fn(a, b):
+    def fn(input, other):
         # PyTorch computes in the operands' result type: logical_and(uint8 x, tensor(256))
         # tests 256 as a uint8, i.e. 0 (as the comparisons above)
-        da = a._data
-        if isinstance(b, Tensor):
-            if b._backend is not a._backend:
-                raise device_mismatch(op_name, a, b)
-            db = b._data
+        da = input._data
+        if isinstance(other, Tensor):
+            if other._backend is not input._backend:
+                raise device_mismatch(op_name, input, other)
+            db = other._data
             if da.dtype != db.dtype:
-                da, db = promote_arrays(a, b)
+                da, db = promote_arrays(input, other)
         else:
-            db = number(b, op_name)         # (TypeError for what is no number)
+            db = number(other, op_name)         # (TypeError for what is no number)
             if type(db) is int and da.dtype.kind in "iu":
                 db = wrap_int(db, da.dtype)
         try:
-            return _bool(a, _ufunc(np_fn, da, db))
+            return _bool(input, _ufunc(np_fn, da, db))
         except ValueError as e:
             raise RuntimeError(f"{op_name}: {e}") from None
     fn.__name__ = op_name
@@ -84,8 +84,8 @@ logical_or = _logical(np.logical_or, "logical_or")
 logical_xor = _logical(np.logical_xor, "logical_xor")
 
 
-def logical_not(x):
-    return _bool(x, _ufunc(np.logical_not, x._data))
+def logical_not(input):
+    return _bool(input, _ufunc(np.logical_not, input._data))
 
 
 def _bitwise(np_fn, op_name):

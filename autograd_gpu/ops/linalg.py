@@ -127,24 +127,24 @@ def _check(a, b, op_name):
         raise TypeError(f"{op_name}(): argument 'other' must be Tensor, not {type(b).__name__}")
 
 
-def mm(a, b):
-    _check(a, b, "mm")
-    return Mm.apply2(a, b)
+def mm(input, mat2):
+    _check(input, mat2, "mm")
+    return Mm.apply2(input, mat2)
 
 
-def bmm(a, b):
-    _check(a, b, "bmm")
-    return Bmm.apply2(a, b)
+def bmm(input, mat2):
+    _check(input, mat2, "bmm")
+    return Bmm.apply2(input, mat2)
 
 
-def dot(a, b):
-    _check(a, b, "dot")
-    return Dot.apply2(a, b)
+def dot(input, tensor):
+    _check(input, tensor, "dot")
+    return Dot.apply2(input, tensor)
 
 
-def mv(a, b):
-    _check(a, b, "mv")
-    return Mv.apply2(a, b)
+def mv(input, vec):
+    _check(input, vec, "mv")
+    return Mv.apply2(input, vec)
 
 
 class _SqueezeResult(SqueezeDim):
@@ -158,26 +158,26 @@ def _squeezed(r, dim):
     return _SqueezeResult.apply1(r, (dim % r.ndim,))
 
 
-def matmul(a, b):
+def matmul(input, other):
     """a @ b with NumPy/PyTorch semantics for 1-d and batched operands."""
-    _check(a, b, "matmul")
-    da, db = a.ndim, b.ndim
+    _check(input, other, "matmul")
+    da, db = input.ndim, other.ndim
     if da == 0 or db == 0:
         raise RuntimeError(f"matmul: both arguments to matmul need to be at least 1D, but they are "
                            f"{da}D and {db}D")
     if da == 1 and db == 1:
-        return Dot.apply2(a, b)
+        return Dot.apply2(input, other)
     if da == 2 and db == 1:
-        return Mv.apply2(a, b)
+        return Mv.apply2(input, other)
     if da == 1 and db == 2:
-        return _squeezed(Mm.apply2(a.unsqueeze(0), b), 0)
+        return _squeezed(Mm.apply2(input.unsqueeze(0), other), 0)
     if da == 2 and db == 2:
-        return Mm.apply2(a, b)
+        return Mm.apply2(input, other)
     if da == 1:
-        return _squeezed(Matmul.apply2(a.unsqueeze(0), b), -2)
+        return _squeezed(Matmul.apply2(input.unsqueeze(0), other), -2)
     if db == 1:
-        return _squeezed(Matmul.apply2(a, b.unsqueeze(-1)), -1)
-    return Matmul.apply2(a, b)
+        return _squeezed(Matmul.apply2(input, other.unsqueeze(-1)), -1)
+    return Matmul.apply2(input, other)
 
 
 # ---- the nuclear norm: the sum of the singular values -----------------------------

@@ -134,20 +134,20 @@ class ClampTensor(Op):
                 P.where((x > hi) | (hi < lo), g, 0) if self.needs(2) else None)
 
 
-def clamp(x, min=None, max=None):
+def clamp(input, min=None, max=None):
     if min is None and max is None:
         raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        lo, hi = _tensor_bounds(x, min, max)
-        return ClampTensor.applyN(_promoted_all((x, lo, hi)))
+        lo, hi = _tensor_bounds(input, min, max)
+        return ClampTensor.applyN(_promoted_all((input, lo, hi)))
     lo = None if min is None else number(min, "clamp", "min")
     hi = None if max is None else number(max, "clamp", "max")
-    c = x._data.dtype.char
+    c = input._data.dtype.char
     # bounds must fit x's type, as PyTorch checks (uint8 takes -1 as 255; float32 refuses 1e300)
     if c != "d" and (c != "f" or not (lo is None or -_F32_MAX <= lo <= _F32_MAX)
                      or not (hi is None or -_F32_MAX <= hi <= _F32_MAX)):
-        lo, hi = (_bound_in(x._data.dtype, v) for v in (lo, hi))
-    return Clamp.apply1(x, lo, hi)
+        lo, hi = (_bound_in(input._data.dtype, v) for v in (lo, hi))
+    return Clamp.apply1(input, lo, hi)
 
 
 def _bound_in(np_dtype, v):
@@ -187,16 +187,16 @@ def _promoted_all(tensors):
     return tuple(t if t._data.dtype == rt.np else t.to(rt) for t in tensors)
 
 
-def clamp_min(x, min):
+def clamp_min(input, min):
     if min is None:
         raise TypeError("clamp_min(): argument 'min' must be Number or Tensor, not NoneType")
-    return clamp(x, min=min)
+    return clamp(input, min=min)
 
 
-def clamp_max(x, max):
+def clamp_max(input, max):
     if max is None:
         raise TypeError("clamp_max(): argument 'max' must be Number or Tensor, not NoneType")
-    return clamp(x, max=max)
+    return clamp(input, max=max)
 
 
 class Where(Op):

@@ -362,23 +362,23 @@ def _no_grad_dtype(x, npd, op_name):
         raise RuntimeError(f"{op_name}(): Autograd not support dtype: {from_numpy_dtype(npd).libtorch}")
 
 
-def sum(x, dim=None, keepdim=False, dtype=None):
-    if dim is None and dtype is None and type(x) is Tensor:     # x.sum(): the loss of every loop
-        return Sum.apply1(x, None, keepdim, None)
-    _check_tensor(x, "sum")
+def sum(input, dim=None, keepdim=False, dtype=None):
+    if dim is None and dtype is None and type(input) is Tensor:     # x.sum(): the loss of every loop
+        return Sum.apply1(input, None, keepdim, None)
+    _check_tensor(input, "sum")
     npd = None if dtype is None else as_dtype(dtype, "sum").np
-    _no_grad_dtype(x, npd, "sum")
+    _no_grad_dtype(input, npd, "sum")
     if dim is None:
-        return Sum.apply1(x, None, keepdim, npd)
-    return SumDim.apply1(x, _axes(x, dim, "sum"), keepdim, npd)
+        return Sum.apply1(input, None, keepdim, npd)
+    return SumDim.apply1(input, _axes(input, dim, "sum"), keepdim, npd)
 
 
-def mean(x, dim=None, keepdim=False, dtype=None):
-    _check_tensor(x, "mean")
+def mean(input, dim=None, keepdim=False, dtype=None):
+    _check_tensor(input, "mean")
     npd = None if dtype is None else as_dtype(dtype, "mean").np
     if dim is None:
-        return Mean.apply1(x, None, keepdim, npd)
-    return MeanDim.apply1(x, _axes(x, dim, "mean"), keepdim, npd)
+        return Mean.apply1(input, None, keepdim, npd)
+    return MeanDim.apply1(input, _axes(input, dim, "mean"), keepdim, npd)
 
 
 def _cast(x, dtype, op_name, floating_only=False):
@@ -391,13 +391,13 @@ def _cast(x, dtype, op_name, floating_only=False):
     return x
 
 
-def prod(x, dim=None, keepdim=False, dtype=None):
-    x = _cast(x, dtype, "prod")
+def prod(input, dim=None, keepdim=False, dtype=None):
+    input = _cast(input, dtype, "prod")
     keep_dtype = dtype is not None
     if dim is None:
-        return Prod.apply1(x, None, keepdim, keep_dtype)
-    axis = wrap_dim(dim, x.ndim, "prod")           # checked on 0-d tensors too
-    return ProdDim.apply1(x, axis if x.ndim else None, keepdim, keep_dtype)
+        return Prod.apply1(input, None, keepdim, keep_dtype)
+    axis = wrap_dim(dim, input.ndim, "prod")           # checked on 0-d tensors too
+    return ProdDim.apply1(input, axis if input.ndim else None, keepdim, keep_dtype)
 
 
 def _correction(op_name, unbiased, correction):
@@ -409,18 +409,18 @@ def _correction(op_name, unbiased, correction):
     return 0 if unbiased is False else 1
 
 
-def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    _check_tensor(x, "var")
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    _check_tensor(input, "var")
     if isinstance(dim, bool):                      # var(unbiased) positional form
         dim, unbiased = None, dim
-    return Var.apply1(x, _axes(x, dim, "var"), keepdim, _correction("var", unbiased, correction))
+    return Var.apply1(input, _axes(input, dim, "var"), keepdim, _correction("var", unbiased, correction))
 
 
-def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    _check_tensor(x, "std")
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    _check_tensor(input, "std")
     if isinstance(dim, bool):
         dim, unbiased = None, dim
-    return Std.apply1(x, _axes(x, dim, "std"), keepdim, _correction("std", unbiased, correction))
+    return Std.apply1(input, _axes(input, dim, "std"), keepdim, _correction("std", unbiased, correction))
 
 
 def _nonempty(x, op_name, axes=None):
@@ -439,18 +439,18 @@ def _nonempty(x, op_name, axes=None):
 builtin_any = any
 
 
-def amax(x, dim=(), keepdim=False):
-    _check_tensor(x, "amax")
-    axes = _axes(x, dim, "amax")
-    _nonempty(x, "amax", axes)
-    return Amax.apply1(x, axes, keepdim)
+def amax(input, dim=(), keepdim=False):
+    _check_tensor(input, "amax")
+    axes = _axes(input, dim, "amax")
+    _nonempty(input, "amax", axes)
+    return Amax.apply1(input, axes, keepdim)
 
 
-def amin(x, dim=(), keepdim=False):
-    _check_tensor(x, "amin")
-    axes = _axes(x, dim, "amin")
-    _nonempty(x, "amin", axes)
-    return Amin.apply1(x, axes, keepdim)
+def amin(input, dim=(), keepdim=False):
+    _check_tensor(input, "amin")
+    axes = _axes(input, dim, "amin")
+    _nonempty(input, "amin", axes)
+    return Amin.apply1(input, axes, keepdim)
 
 
 MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
@@ -475,12 +475,12 @@ def _max_min(x, dim, keepdim, other, all_cls, dim_cls, op_name):
     return MaxMin(*dim_cls.apply1(x, axis, keepdim))
 
 
-def max(x, dim=None, keepdim=False, *, other=None):
-    return _max_min(x, dim, keepdim, other, MaxAll, MaxDim, "max")
+def max(input, dim=None, keepdim=False, *, other=None):
+    return _max_min(input, dim, keepdim, other, MaxAll, MaxDim, "max")
 
 
-def min(x, dim=None, keepdim=False, *, other=None):
-    return _max_min(x, dim, keepdim, other, MinAll, MinDim, "min")
+def min(input, dim=None, keepdim=False, *, other=None):
+    return _max_min(input, dim, keepdim, other, MinAll, MinDim, "min")
 
 
 def _arg(x, dim, keepdim, prim, op_name):
@@ -501,17 +501,17 @@ def _arg(x, dim, keepdim, prim, op_name):
     return Tensor._make(_as_array(r, x._backend).astype(np.int64, copy=False), x._backend)
 
 
-def argmax(x, dim=None, keepdim=False):
-    return _arg(x, dim, keepdim, P.argmax, "argmax")
+def argmax(input, dim=None, keepdim=False):
+    return _arg(input, dim, keepdim, P.argmax, "argmax")
 
 
-def argmin(x, dim=None, keepdim=False):
-    return _arg(x, dim, keepdim, P.argmin, "argmin")
+def argmin(input, dim=None, keepdim=False):
+    return _arg(input, dim, keepdim, P.argmin, "argmin")
 
 
-def logsumexp(x, dim, keepdim=False):
-    _check_tensor(x, "logsumexp")
-    return Logsumexp.apply1(x, _axes(x, dim, "logsumexp"), keepdim)
+def logsumexp(input, dim, keepdim=False):
+    _check_tensor(input, "logsumexp")
+    return Logsumexp.apply1(input, _axes(input, dim, "logsumexp"), keepdim)
 
 
 def _along_dim(cls, x, dim, dtype):
@@ -521,30 +521,30 @@ def _along_dim(cls, x, dim, dtype):
     return cls.apply1(x, axis if x.ndim else None)
 
 
-def softmax(x, dim, dtype=None):
-    return _along_dim(Softmax, x, dim, dtype)
+def softmax(input, dim, dtype=None):
+    return _along_dim(Softmax, input, dim, dtype)
 
 
-def log_softmax(x, dim, dtype=None):
-    return _along_dim(LogSoftmax, x, dim, dtype)
+def log_softmax(input, dim, dtype=None):
+    return _along_dim(LogSoftmax, input, dim, dtype)
 
 
-def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
-    x = _cast(x, dtype, "norm")
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    input = _cast(input, dtype, "norm")
     if p == "nuc":
         from .linalg import nuclear_norm
-        return nuclear_norm(x, dim, keepdim)
+        return nuclear_norm(input, dim, keepdim)
     if p == "fro" or p is None:
         p = 2
     if isinstance(p, str):
         raise RuntimeError(f"norm(): unsupported norm type {p!r} (use a number, inf, 'fro' or 'nuc')")
     if isinstance(p, Tensor) or not isinstance(p, (int, float)):
         raise TypeError(f"norm(): argument 'p' must be a number, not {type(p).__name__}")
-    axes = _axes(x, dim, "norm")
-    if p < 0 and (x.numel() == 0 if axes is None else builtin_any(x.shape[a] == 0 for a in axes)):
+    axes = _axes(input, dim, "norm")
+    if p < 0 and (input.numel() == 0 if axes is None else builtin_any(input.shape[a] == 0 for a in axes)):
         raise RuntimeError(f"norm: linalg.vector_norm cannot compute the {p} norm on an empty tensor because "
                            f"the operation does not have an identity")
-    return Norm.apply1(x, float(p), axes, keepdim)
+    return Norm.apply1(input, float(p), axes, keepdim)
 
 
 def _bool_reduce(x, dim, keepdim, prim, op_name):
@@ -558,9 +558,9 @@ def _bool_reduce(x, dim, keepdim, prim, op_name):
     return Tensor._make(r, x._backend)
 
 
-def all(x, dim=None, keepdim=False):
-    return _bool_reduce(x, dim, keepdim, P.all, "all")
+def all(input, dim=None, keepdim=False):
+    return _bool_reduce(input, dim, keepdim, P.all, "all")
 
 
-def any(x, dim=None, keepdim=False):
-    return _bool_reduce(x, dim, keepdim, P.any, "any")
+def any(input, dim=None, keepdim=False):
+    return _bool_reduce(input, dim, keepdim, P.any, "any")

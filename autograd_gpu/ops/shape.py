@@ -14,8 +14,13 @@ from . import prims as P
 from ._util import wrap_dim, int_arg
 
 
-def sizes_arg(sizes, op_name):
-    """Sizes given as ints or as one tuple/list (or torch.Size-like)."""
+def sizes_arg(sizes, op_name, keyword=None, keyword_name=None):
+    """Sizes given as ints or as one tuple/list (or torch.Size-like), or as
+    the keyword argument PyTorch names (x.view(size=(2, 3)))."""
+    if keyword is not None:
+        if sizes:
+            raise TypeError(f"{op_name}() got multiple values for argument '{keyword_name}'")
+        sizes = (keyword,)
     if not sizes:                   # x.reshape(): PyTorch's TypeError (x.reshape(()) is fine)
         raise TypeError(f"{op_name}() missing 1 required positional argument: 'size'")
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
@@ -70,42 +75,42 @@ class ReshapeCopy(View):
     is_view = False
 
 
-def view(x, *shape):
-    shape = infer_shape(sizes_arg(shape, "view"), x.numel(), "view")
-    if not x._backend.can_view(x._data, shape):
+def view(input, *sizes, size=None):
+    shape = infer_shape(sizes_arg(sizes, "view", size, "size"), input.numel(), "view")
+    if not input._backend.can_view(input._data, shape):
         raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
                            "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
-    return View.apply1(x, shape)
+    return View.apply1(input, shape)
 
 
-def reshape(x, *shape):
-    shape = infer_shape(sizes_arg(shape, "reshape"), x.numel(), "reshape")
-    if x._backend.can_view(x._data, shape):
-        return View.apply1(x, shape)
-    return ReshapeCopy.apply1(x, shape)
+def reshape(input, *sizes, shape=None):
+    shape = infer_shape(sizes_arg(sizes, "reshape", shape, "shape"), input.numel(), "reshape")
+    if input._backend.can_view(input._data, shape):
+        return View.apply1(input, shape)
+    return ReshapeCopy.apply1(input, shape)
 
 
-def flatten(x, start_dim=0, end_dim=-1):
-    s = wrap_dim(start_dim, x.ndim, "flatten")     # checked on 0-d tensors too
-    e = wrap_dim(end_dim, x.ndim, "flatten")
-    if x.ndim == 0:
-        return reshape(x, 1)
+def flatten(input, start_dim=0, end_dim=-1):
+    s = wrap_dim(start_dim, input.ndim, "flatten")     # checked on 0-d tensors too
+    e = wrap_dim(end_dim, input.ndim, "flatten")
+    if input.ndim == 0:
+        return reshape(input, 1)
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if s == e:
-        return x
-    shp = x.shape
-    return reshape(x, shp[:s] + (math.prod(shp[s:e + 1]),) + shp[e + 1:])
+        return input
+    shp = input.shape
+    return reshape(input, shp[:s] + (math.prod(shp[s:e + 1]),) + shp[e + 1:])
 
 
-def unflatten(x, dim, sizes):
-    d = wrap_dim(dim, x.ndim, "unflatten")
-    if x.ndim == 0:
+def unflatten(input, dim, sizes):
+    d = wrap_dim(dim, input.ndim, "unflatten")
+    if input.ndim == 0:
         raise RuntimeError("unflatten: Provided dim is out of range: the input is a 0-d tensor")
     if not isinstance(sizes, (tuple, list)):
         raise TypeError(f"unflatten(): argument 'sizes' must be tuple of ints, not {type(sizes).__name__}")
-    sizes = infer_shape(sizes_arg((tuple(sizes),), "unflatten"), x.shape[d], "unflatten")
-    return reshape(x, x.shape[:d] + sizes + x.shape[d + 1:])
+    sizes = infer_shape(sizes_arg((tuple(sizes),), "unflatten"), input.shape[d], "unflatten")
+    return reshape(input, input.shape[:d] + sizes + input.shape[d + 1:])
 
 
 class Squeeze(Op):
@@ -129,17 +134,17 @@ class SqueezeDims(Squeeze):
     _name = "SqueezeBackward2"
 
 
-def squeeze(x, dim=None):
-    shp = x.shape
+def squeeze(input, dim=None):
+    shp = input.shape
     if dim is None:
-        return Squeeze.apply1(x, tuple(i for i, n in enumerate(shp) if n == 1))
+        return Squeeze.apply1(input, tuple(i for i, n in enumerate(shp) if n == 1))
     if isinstance(dim, (tuple, list)):
-        dims = tuple(wrap_dim(d, x.ndim, "squeeze") for d in dim)
+        dims = tuple(wrap_dim(d, input.ndim, "squeeze") for d in dim)
         if len(set(dims)) != len(dims):
             raise RuntimeError(f"squeeze: dim {dims[0]} appears multiple times in the list of dims")
-        return SqueezeDims.apply1(x, tuple(d for d in dims if x.ndim and shp[d] == 1))
-    d = wrap_dim(dim, x.ndim, "squeeze")
-    return SqueezeDim.apply1(x, (d,) if x.ndim and shp[d] == 1 else ())
+        return SqueezeDims.apply1(input, tuple(d for d in dims if input.ndim and shp[d] == 1))
+    d = wrap_dim(dim, input.ndim, "squeeze")
+    return SqueezeDim.apply1(input, (d,) if input.ndim and shp[d] == 1 else ())
 
 
 class Unsqueeze(Op):
@@ -155,8 +160,8 @@ class Unsqueeze(Op):
         return P.reshape(g, self.in_shape)
 
 
-def unsqueeze(x, dim):
-    return Unsqueeze.apply1(x, wrap_dim(dim, x.ndim + 1, "unsqueeze"))
+def unsqueeze(input, dim):
+    return Unsqueeze.apply1(input, wrap_dim(dim, input.ndim + 1, "unsqueeze"))
 
 
 class Permute(Op):
@@ -180,34 +185,34 @@ class T(Permute):
     _name, op_name = "TBackward0", "t"
 
 
-def permute(x, *dims):
-    dims = sizes_arg(dims, "permute")
-    if len(dims) != x.ndim:
+def permute(input, *sizes, dims=None):
+    dims = sizes_arg(sizes, "permute", dims, "dims")
+    if len(dims) != input.ndim:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match "
-                           f"the length of the desired ordering of dimensions i.e. input.dim() = {x.ndim} "
+                           f"the length of the desired ordering of dimensions i.e. input.dim() = {input.ndim} "
                            f"is not equal to len(dims) = {len(dims)}".replace("(sparse_coo)", ""))
-    axes = tuple(wrap_dim(d, x.ndim, "permute") for d in dims)
+    axes = tuple(wrap_dim(d, input.ndim, "permute") for d in dims)
     if len(set(axes)) != len(axes):
         raise RuntimeError(f"permute(): duplicate dims are not allowed (got {list(dims)})")
-    return Permute.apply1(x, axes)
+    return Permute.apply1(input, axes)
 
 
-def transpose(x, dim0, dim1):
-    n = x.ndim
+def transpose(input, dim0, dim1):
+    n = input.ndim
     a, b = wrap_dim(dim0, n, "transpose"), wrap_dim(dim1, n, "transpose")
     axes = list(range(n))
     if n:
         axes[a], axes[b] = axes[b], axes[a]
-    return Transpose.apply1(x, tuple(axes))
+    return Transpose.apply1(input, tuple(axes))
 
 
 swapaxes = swapdims = transpose
 
 
-def t(x):
-    if x.ndim > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D")
-    return T.apply1(x, tuple(range(x.ndim))[::-1])
+def t(input):
+    if input.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
+    return T.apply1(input, tuple(range(input.ndim))[::-1])
 
 
 def numpy_T(x):
@@ -221,8 +226,8 @@ def mT(x):
     return Transpose.apply1(x, axes)
 
 
-def movedim(x, source, destination):
-    n = x.ndim
+def movedim(input, source, destination):
+    n = input.ndim
     if isinstance(source, (list, tuple)) != isinstance(destination, (list, tuple)):
         raise TypeError(f"movedim(): source and destination must both be ints or both be tuples of ints "
                         f"(got {type(source).__name__} and {type(destination).__name__})")
@@ -237,11 +242,11 @@ def movedim(x, source, destination):
         if len(set(dims)) != len(dims):
             raise RuntimeError(f"movedim: repeated dim in `{what}` ({dims})")
     if n == 0:
-        return Permute.apply1(x, ())
+        return Permute.apply1(input, ())
     order = [i for i in range(n) if i not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
-    return Permute.apply1(x, tuple(order))
+    return Permute.apply1(input, tuple(order))
 
 
 class Expand(Op):
@@ -267,9 +272,9 @@ class Expand(Op):
         return g                    # the engine sums it back to the input's shape
 
 
-def expand(x, *sizes):
-    sizes = sizes_arg(sizes, "expand")
-    shp = x.shape
+def expand(input, *sizes, size=None):
+    sizes = sizes_arg(sizes, "expand", size, "size")
+    shp = input.shape
     if len(sizes) < len(shp):
         raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal "
                            f"to the number of dimensions in the tensor ({len(shp)})")
@@ -290,11 +295,11 @@ def expand(x, *sizes):
                                f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: "
                                f"{list(shp)}")
         out.append(s)
-    return Expand.apply1(x, tuple(out))
+    return Expand.apply1(input, tuple(out))
 
 
-def expand_as(x, other):
-    return expand(x, other.shape)
+def expand_as(input, other):
+    return expand(input, other.shape)
 
 
 class Split(Op):
@@ -336,47 +341,47 @@ def _zeros_like_shape(like, shape):
     return _xp_of(like).zeros(shape, dtype=like.dtype)
 
 
-def split(x, split_size_or_sections, dim=0):
-    if x.ndim == 0:
+def split(input, split_size_or_sections, dim=0):
+    if input.ndim == 0:
         raise RuntimeError("split expects at least a 1-dimensional tensor")
-    axis = wrap_dim(dim, x.ndim, "split")
-    n = x.shape[axis]
+    axis = wrap_dim(dim, input.ndim, "split")
+    n = input.shape[axis]
     if isinstance(split_size_or_sections, (list, tuple)):
         sizes = tuple(int_arg(s, "split", "split_sizes", "int or tuple of ints")
                       for s in split_size_or_sections)
         if sum(sizes) != n or any(s < 0 for s in sizes):
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's "
                                f"size at dimension {axis}), but got split_sizes={list(sizes)}")
-        return Split.apply1(x, sizes, axis)
+        return Split.apply1(input, sizes, axis)
     size = int_arg(split_size_or_sections, "split", "split_size", "int or tuple of ints")
     if size < 0:
         raise RuntimeError(f"split expects split_size be non-negative, but got split_size={size}")
     if size <= 0 and n:
         raise RuntimeError(f"split: split_size must be a positive integer, but got {size}")
     sizes = tuple(min(size, n - s) for s in range(0, n, size)) if n else (0,)
-    return SplitEqual.apply1(x, sizes, axis)
+    return SplitEqual.apply1(input, sizes, axis)
 
 
-def chunk(x, chunks, dim=0):
+def chunk(input, chunks, dim=0):
     chunks = int_arg(chunks, "chunk", "chunks", "int or tuple of ints")
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
-    if x.ndim == 0:
+    if input.ndim == 0:
         raise RuntimeError("chunk expects at least a 1-dimensional tensor")
-    axis = wrap_dim(dim, x.ndim, "chunk")
-    n = x.shape[axis]
+    axis = wrap_dim(dim, input.ndim, "chunk")
+    n = input.shape[axis]
     if n == 0:
-        return split(x, [0] * chunks, axis)       # PyTorch: `chunks` empty pieces
-    return split(x, max(1, -(-n // chunks)), axis)
+        return split(input, [0] * chunks, axis)       # PyTorch: `chunks` empty pieces
+    return split(input, max(1, -(-n // chunks)), axis)
 
 
-def unbind(x, dim=0):
-    if x.ndim == 0:
+def unbind(input, dim=0):
+    if input.ndim == 0:
         raise IndexError(f"unbind: Dimension specified as {dim} but tensor has no dimensions")
-    axis = wrap_dim(dim, x.ndim, "unbind")
-    if x.shape[axis] == 0:
+    axis = wrap_dim(dim, input.ndim, "unbind")
+    if input.shape[axis] == 0:
         return ()
-    return tuple(p.squeeze(axis) for p in split(x, 1, axis))
+    return tuple(p.squeeze(axis) for p in split(input, 1, axis))
 
 
 # ---- copies -------------------------------------------------------------------
@@ -408,14 +413,14 @@ def _xp_of(a):
     return of_array(a).xp
 
 
-def repeat(x, *sizes):
-    reps = sizes_arg(sizes, "repeat")
-    if len(reps) < x.ndim:
+def repeat(input, *sizes, repeats=None):
+    reps = sizes_arg(sizes, "repeat", repeats, "repeats")
+    if len(reps) < input.ndim:
         raise RuntimeError(f"repeat: number of repeat dims ({len(reps)}) can not be smaller than number of "
-                           f"dimensions of tensor ({x.ndim})")
+                           f"dimensions of tensor ({input.ndim})")
     if any(r < 0 for r in reps):
         raise RuntimeError(f"repeat: trying to create tensor with negative dimension: {list(reps)}")
-    return Repeat.apply1(x, reps)
+    return Repeat.apply1(input, reps)
 
 
 class Cat(Op):
@@ -534,16 +539,16 @@ class Clone(Op):
         return g
 
 
-def clone(x, memory_format=None):
+def clone(input, memory_format=None):
     # PyTorch's preserve_format: a transposed or permuted x gives a copy laid out
     # the same (NumPy's and CuPy's order "K")
-    return Clone.apply1(x, "K")
+    return Clone.apply1(input, "K")
 
 
-def contiguous(x, memory_format=None):
-    if x._backend.is_contiguous(x._data):
-        return x
-    return Clone.apply1(x, "C")
+def contiguous(input, memory_format=None):
+    if input._backend.is_contiguous(input._data):
+        return input
+    return Clone.apply1(input, "C")
 
 
 _UINT8 = np.dtype(np.uint8)
