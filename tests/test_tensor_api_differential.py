@@ -771,6 +771,8 @@ KEYWORD_CALLS = {    # PyTorch's argument names, as keywords (x, y: float tensor
     "x.pow(exponent=)": lambda L, x, y: x.pow(exponent=2),
     "ag.pow(input=, exponent=)": lambda L, x, y: L.pow(input=x, exponent=y),
     "ag.rsub(input=, other=)": lambda L, x, y: L.rsub(input=x, other=y),
+    "ag.add(2, other=)": lambda L, x, y: L.add(2, other=y), "ag.pow(2, exponent=)": lambda L, x, y: L.pow(2, exponent=y),
+    "ag.sub(2, other=, alpha=)": lambda L, x, y: L.sub(2, other=y, alpha=3),
     "ag.matmul(input=, other=)": lambda L, x, y: L.matmul(input=x, other=y),
     "ag.mm(input=, mat2=)": lambda L, x, y: L.mm(input=x.reshape(3, 1), mat2=y.reshape(1, 3)),
     "x.bmm(mat2=)": lambda L, x, y: x.reshape(1, 1, 3).bmm(mat2=y.reshape(1, 3, 1)),

@@ -15,18 +15,22 @@ def _not_a_tensor(name, value, arg="input"):
     return TypeError(f"{name}(): argument '{arg}' (position 1) must be Tensor, not {type(value).__name__}")
 
 
-def _function(name, method, number_first=None):
+def _function(name, method, number_first=None, second="other"):
     """ag.<name>(input, ...): method(input, ...) for a Tensor input; for a
-    Python number and a Tensor, number_first(tensor, number, ...)."""
+    Python number and a Tensor (positional or the keyword `second`),
+    number_first(tensor, number, ...)."""
     def function(input, *args, **kwargs):
         if isinstance(input, Tensor):
             out = method(input, *args, **kwargs)
             if out is NotImplemented:         # (the operator form's answer to a bad operand)
-                raise TypeError(f"{name}(): argument 'other' must be Tensor or Number, not "
-                                f"{type(args[0]).__name__}")
+                bad = args[0] if args else kwargs.get(second)
+                raise TypeError(f"{name}(): argument '{second}' must be Tensor or Number, not {type(bad).__name__}")
             return out
-        if number_first is not None and args and isinstance(args[0], Tensor) and arith._is_number(input):
-            return number_first(args[0], number(input, name), *args[1:], **kwargs)
+        if number_first is not None and arith._is_number(input):
+            if not args and second in kwargs:
+                args = (kwargs.pop(second),)
+            if args and isinstance(args[0], Tensor):
+                return number_first(args[0], number(input, name), *args[1:], **kwargs)
         raise _not_a_tensor(name, input)
     function.__name__ = function.__qualname__ = name
     function.__doc__ = method.__doc__
@@ -59,7 +63,7 @@ add = _function("add", arith.add, _number_plus)
 sub = _function("sub", arith.sub, _number_minus)
 mul = _function("mul", arith.mul, arith.mul)
 div = _function("div", arith.div, arith.rdiv)
-pow = _function("pow", arith.pow, arith.rpow)
+pow = _function("pow", arith.pow, arith.rpow, second="exponent")
 
 
 
