@@ -454,6 +454,29 @@ def _like(fn):
 zeros_like, ones_like, empty_like, randn_like, rand_like = (_like(f) for f in (zeros, ones, empty, randn, rand))
 
 
+def _new(fn):
+    """x.new_zeros(size), x.new_ones, x.new_empty: in x's dtype and on x's device unless told."""
+    def new(self, *size, dtype=None, device=None, requires_grad=False):
+        return fn(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+    new.__name__ = "new_" + fn.__name__
+    return new
+
+
+new_zeros, new_ones, new_empty = (_new(f) for f in (zeros, ones, empty))
+
+
+def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                requires_grad=requires_grad)
+
+
+def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+    """A copy of data, in x's dtype and on x's device unless told (not tensor()'s inferred dtype)."""
+    if isinstance(data, Tensor):
+        data = data.detach()
+    return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
 def full_like(input, fill_value, dtype=None, device=None, requires_grad=False):
     if not isinstance(input, Tensor):
         raise TypeError(f"full_like(): argument 'input' must be Tensor, not {type(input).__name__}")

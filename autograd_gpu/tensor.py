@@ -350,6 +350,13 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self._data.shape[0]))
 
+    def __contains__(self, element):
+        """`v in t`: any element equals v (as PyTorch; iterating would compare rows)."""
+        if not isinstance(element, (Tensor, bool, int, float)):
+            raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a "
+                               f"{type(element)}.")
+        return bool((self == element).any())
+
     __hash__ = object.__hash__
 
     def __reduce__(self):

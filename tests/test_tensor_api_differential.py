@@ -817,6 +817,30 @@ def test_pytorch_argument_names_work_as_keywords(torch, call):
         ag.ones(3).reshape(3, shape=(3,))
 
 
+TENSOR_CONVENIENCES = {   # x: float32 2 x 3
+    "x.short()": lambda L, x: x.short(), "x.byte()": lambda L, x: x.byte(), "x.char()": lambda L, x: x.char(),
+    "x.get_device()": lambda L, x: x.get_device(),
+    "x.new_zeros(2, 3)": lambda L, x: x.new_zeros(2, 3), "x.new_ones((2,), dtype=)": lambda L, x: x.new_ones(
+        (2,), dtype=L.int64), "x.new_empty(2).shape": lambda L, x: tuple(x.new_empty(2).shape),
+    "x.int().new_full((2,), 3)": lambda L, x: x.int().new_full((2,), 3),
+    "x.new_full(requires_grad=)": lambda L, x: x.new_full((2,), 3.0, requires_grad=True).requires_grad,
+    "x.long().new_tensor([1.7, 2])": lambda L, x: x.long().new_tensor([1.7, 2]),
+    "x.new_tensor(int tensor)": lambda L, x: x.new_tensor(L.tensor([1, 2])),
+    "x.requires_grad_().new_zeros(2).requires_grad": lambda L, x: x.requires_grad_().new_zeros(2).requires_grad,
+    "1.0 in x": lambda L, x: 1.0 in x, "7 in x": lambda L, x: 7 in x, "tensor(2.) in x": lambda L, x: L.tensor(2.0) in x,
+    "nan in x": lambda L, x: math.nan in x, "row in x": lambda L, x: L.tensor([1.0, 2.0, 3.0]) in x,
+    "'a' in x": lambda L, x: "a" in x,
+}
+
+
+@pytest.mark.parametrize("call", sorted(TENSOR_CONVENIENCES))
+def test_tensor_conveniences_match_pytorch(torch, call):
+    """`v in x` (any element equal: iterating compared rows and raised), the
+    new_* factories (x's dtype and device), byte/char/short, get_device."""
+    check(torch, lambda m: TENSOR_CONVENIENCES[call](m, m.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])), call,
+          permissive=False)
+
+
 @pytest.mark.parametrize("v", [np.float64(-2.5), np.float32(300.5), np.int64(300), np.int8(-1), np.bool_(True)])
 def test_setitem_numpy_scalar_must_fit_like_a_python_number(torch, v):
     """np.float64 is a Python float to PyTorch: -2.5 into uint8 raises; other

@@ -1,5 +1,6 @@
 """Tensor methods and operators, each delegating to the op families."""
 from ..tensor import Tensor
+from .. import creation
 from . import arith, pointwise, reduction, linalg, shape, indexing, compare, inplace
 
 
@@ -94,6 +95,11 @@ METHODS = {
     "float": lambda self: _to(self, "float32"), "double": lambda self: _to(self, "float64"),
     "half": lambda self: _to(self, "float16"), "long": lambda self: _to(self, "int64"),
     "int": lambda self: _to(self, "int32"), "bool": lambda self: _to(self, "bool"),
+    "short": lambda self: _to(self, "int16"), "char": lambda self: _to(self, "int8"),
+    "byte": lambda self: _to(self, "uint8"),
+    "get_device": lambda self: self.device.index or 0 if self._backend.is_cuda else -1,
+    "new_zeros": creation.new_zeros, "new_ones": creation.new_ones, "new_empty": creation.new_empty,
+    "new_full": creation.new_full, "new_tensor": creation.new_tensor,
     # indexing
     "__getitem__": indexing.getitem, "__setitem__": _setitem, "__delitem__": indexing.delitem,
     # comparison and logic
