@@ -66,7 +66,7 @@ def _carried_dtype(data):
     return carried, has_tensors
 
 
-def _python_to_array(data, has_tensors):
+def _python_to_array(data, has_tensors, dt):
     if has_tensors:
         data = _tensors_to_numbers(data)
     try:
@@ -74,17 +74,27 @@ def _python_to_array(data, has_tensors):
     except ValueError as e:
         raise ValueError(f"tensor(): expected a sequence of equal-length sequences ({e})") from None
     except OverflowError:
-        raise ValueError("tensor(): Overflow when unpacking long (integer too large for int64)") from None
+        return _big_ints(data, dt)
     if a.dtype == object:
         bad = next((type(x).__name__ for x in _flat(data) if not isinstance(x, (int, float, bool))), None)
         if bad is None:             # numbers only: an int past 64 bits
-            raise ValueError("tensor(): Overflow when unpacking long (integer too large for int64)")
+            return _big_ints(data, dt)
         raise TypeError(f"tensor(): could not convert elements of type {bad}; expected numbers or "
                         f"nested lists of equal length")
     if a.dtype == np.float64 and a.size and np.abs(a).max() >= 2.0 ** 63 and _ints_past_int64(data):
-        # ints past int64 beside int64 ones: NumPy goes to float64, PyTorch refuses
-        raise ValueError("tensor(): Overflow when unpacking long (integer too large for int64)")
+        return _big_ints(data, dt)      # ints past int64 beside int64 ones: NumPy went to float64
     return a
+
+
+def _big_ints(data, dt):
+    """Data holding an int past int64: PyTorch converts it to a double for a
+    floating or bool result (dtype given, or a float among the data) and
+    refuses it for an integer one."""
+    floating = any(type(x) is float for x in _flat(data)) if dt is None else dt.np.kind in "fb"
+    if not floating:
+        raise ValueError("tensor(): Overflow when unpacking long (integer too large for int64)")
+    with np.errstate(over="ignore"):
+        return np.array(data, dtype=np.float64)
 
 
 def _ints_past_int64(data):
@@ -148,7 +158,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         npd = dt.np if dt is not None else a.dtype
     else:
         carried, has_tensors = _carried_dtype(data) if isinstance(data, (list, tuple)) else (None, False)
-        a = _python_to_array(data, has_tensors)
+        a = _python_to_array(data, has_tensors, dt)
         if a.dtype.kind in "USV":
             raise TypeError(f"tensor(): invalid data type '{a.dtype}' (expected numbers)")
         npd = dt.np if dt is not None else carried.np if carried is not None else _infer_python_dtype(a)

@@ -1024,6 +1024,19 @@ def test_tensor_of_ints_past_int64_beside_others(torch, data):
     check(torch, lambda m: m.tensor(data), repr(data), permissive=False)
 
 
+# Bug (fixed): an int past int64 was refused whatever the result dtype; PyTorch converts it to a double
+# for a floating or bool result (dtype given, or a float among the data), so do we (also new_tensor)
+@pytest.mark.parametrize("data,dt", [([2 ** 70], "float32"), ([2 ** 70], "float64"), ([2 ** 70], "bool"),
+                                     ([2 ** 70], "int64"), ([2 ** 70], "uint8"), ([1.5, 2 ** 70], None),
+                                     ([[1.5], [2 ** 70]], None), ([1, 2 ** 70], None), ([1, 2 ** 70], "float64"),
+                                     (-2 ** 70, "float16"), ([2 ** 64, 1], "float32"), ([2 ** 64, 1], "int32"),
+                                     ([2 ** 70, 1.5], "bool"), ([1.5, -2 ** 70], "int64")], ids=repr)
+def test_tensor_of_ints_past_int64_into_floating_dtypes(torch, data, dt):
+    check(torch, lambda m: m.tensor(data, dtype=dt and getattr(m, dt)), f"{data} {dt}", permissive=False)
+    check(torch, lambda m: m.ones(1, dtype=getattr(m, dt or "float32")).new_tensor(data), f"new_tensor {data}",
+          permissive=False)
+
+
 # BUG (or undocumented difference): negative ints into uint8 raise 'value cannot be converted to type
 # uint8 without overflow'; PyTorch accepts -255..-1 and wraps: tensor([-1], dtype=uint8), full((2,),
 # -1, dtype=uint8) and fill_(-1) are [255] there. docs/nan_semantics.md says out-of-range values are
