@@ -10,6 +10,7 @@ from . import _dtype
 from .autograd.graph import add_hook, _HookDict
 from . import autograd as _autograd
 from .autograd import op as _op
+from .autograd.grad_mode import state as _grad_state
 
 NON_LEAF_GRAD_WARNING = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
@@ -171,6 +172,8 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value):
+        if self._node is not None and value:      # (requires_grad_(True) is a no-op there, the setter refuses)
+            raise RuntimeError("you can only change requires_grad flags of leaf variables.")
         self.requires_grad_(value)
 
     def requires_grad_(self, requires_grad=True):
@@ -287,7 +290,7 @@ class Tensor:
                 return self._backend.to_host(self._data)
             raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() "
                             "to copy the tensor to host memory first.")
-        if self._rg and not force:
+        if self._rg and not force and _grad_state.enabled:       # (under no_grad PyTorch allows it)
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
         return self._data

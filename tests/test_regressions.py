@@ -1340,3 +1340,20 @@ def test_unused_index_values_are_not_bounds_checked(torch, device):
         y[[9], False] = 1.0
         results.append(out + [y.tolist()])
     assert results[1] == results[0]
+
+
+# Bug: x.numpy() of a tensor that requires grad raised under no_grad too (PyTorch refuses it only while
+# grad mode is on), and `y.requires_grad = True` on a non-leaf passed (PyTorch's setter refuses any value
+# there; requires_grad_(True) is a no-op on both). (found by an autograd-misuse probe against PyTorch)
+def test_numpy_under_no_grad_and_requires_grad_setter_of_a_non_leaf(torch):
+    for lib in (ag, torch):
+        x = lib.ones(2, requires_grad=True)
+        with pytest.raises(RuntimeError, match="Can't call numpy\\(\\) on Tensor that requires grad"):
+            x.numpy()
+        with lib.no_grad():
+            assert x.numpy().tolist() == [1.0, 1.0]
+        y = x * 2
+        for value in (True, False):
+            with pytest.raises(RuntimeError, match="you can only change requires_grad flags of leaf variables"):
+                y.requires_grad = value
+        assert y.requires_grad_(True) is y and y.requires_grad
