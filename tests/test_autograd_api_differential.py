@@ -1863,9 +1863,71 @@ def _fn_double_backward(lib):
     return g, h
 
 
+def _fn_setup_context(lib):
+    """PyTorch 2's style: forward without ctx, setup_context(ctx, inputs, output);
+    inputs as forward's signature binds them (keywords and defaults positional)."""
+    seen = []
+
+    class Scaled(lib.autograd.Function):
+        @staticmethod
+        def forward(x, k=3.0, y=None):
+            seen.append(lib.is_grad_enabled())
+            return x * x * k if y is None else x * y * k
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            x, k, y = inputs
+            seen.append((len(inputs), k, y is None, ctx.needs_input_grad, output.requires_grad))
+            ctx.save_for_backward(x, y)
+            ctx.k = k
+
+        @staticmethod
+        def backward(ctx, g):
+            x, y = ctx.saved_tensors
+            if y is None:
+                return 2 * ctx.k * x * g, None, None
+            return ctx.k * y * g, None, ctx.k * x * g
+    x, y = T(lib, [1., 2.]), T(lib, [3., 4.])
+    a = Scaled.apply(x)
+    b = Scaled.apply(x, k=2.0, y=y)
+    (a.sum() + b.sum()).backward()
+    with lib.no_grad():
+        c = Scaled.apply(x, 5.0)
+    return seen, a, b, x.grad, y.grad, c.requires_grad, type(a.grad_fn).__name__
+
+
+def _fn_once_differentiable(lib):
+    """@once_differentiable: backward runs without recording; under create_graph
+    its result may be used but not differentiated (PyTorch's message)."""
+    from importlib import import_module
+    once_differentiable = import_module(lib.__name__ + ".autograd.function").once_differentiable
+
+    class Cube(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        @once_differentiable
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 3 * x * x * g
+    x = T(lib, [1., 2.])
+    (g1,) = lib.autograd.grad(Cube.apply(x).sum(), x, create_graph=True)    # the root grad needs none
+    (g2,) = lib.autograd.grad((Cube.apply(x) * x).sum(), x, create_graph=True)
+    try:
+        g2.sum().backward()
+        second = "no error"
+    except RuntimeError as e:
+        second = str(e)
+    return g1, g1.requires_grad, g2, g2.requires_grad, second
+
+
 @pytest.mark.parametrize("case", [_fn_nontensor_args, _fn_none_grads_and_needs, _fn_two_outputs,
                                   _fn_non_differentiable, _fn_saved_freed_and_walk_again,
-                                  _fn_returns_input_or_view, _fn_grad_checks, _fn_double_backward],
+                                  _fn_returns_input_or_view, _fn_grad_checks, _fn_double_backward,
+                                  _fn_setup_context, _fn_once_differentiable],
                          ids=lambda f: f.__name__.strip("_"))
 def test_custom_function(torch, case):
     check(torch, case)

@@ -1,6 +1,10 @@
 """Custom ops: subclass `Function` with static `forward(ctx, ...)` and
 `backward(ctx, *grads)`, call `MyFn.apply(...)`. Unlike built-in ops, both
-halves work on Tensors; the node is named `MyFnBackward`."""
+halves work on Tensors; the node is named `MyFnBackward`. As in PyTorch 2,
+forward may instead take only the inputs, with a static
+`setup_context(ctx, inputs, output)` filling ctx."""
+import functools
+import inspect
 import weakref
 
 from .graph import Node, FREED_MSG
@@ -166,16 +170,29 @@ class Function(metaclass=FunctionMeta):
     def backward(ctx, *grad_outputs):
         raise NotImplementedError("You must implement the backward function for custom autograd.Function.")
 
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        raise NotImplementedError("setup_context is not implemented.")
+
     @classmethod
     def apply(cls, *args, **kwargs):
         from ..tensor import Tensor
         ctx = FunctionCtx()
+        separate = cls.setup_context is not Function.setup_context
+        if separate:                  # inputs as forward's signature binds them, defaults included (PyTorch's)
+            bound = inspect.signature(cls.forward).bind(*args, **kwargs)
+            bound.apply_defaults()
+            args, kwargs = tuple(bound.args), {}
         tensor_positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._rg for a in args)
         prev = grad_state.enabled
         grad_state.enabled = False
         try:
-            outputs = cls.forward(ctx, *args, **kwargs)
+            if separate:
+                outputs = cls.forward(*args)
+                cls.setup_context(ctx, args, outputs)
+            else:
+                outputs = cls.forward(ctx, *args, **kwargs)
         finally:
             grad_state.enabled = prev
         single = not isinstance(outputs, tuple)
@@ -241,3 +258,40 @@ class Function(metaclass=FunctionMeta):
                 ctx._saved_versions = tuple(None if t is None else t.vc[0] if type(t) is _SavedOutput
                                             else t._vc[0] for t in ctx._saved)
         return outs[0] if single else outs
+
+
+class _DelayedError(Function):
+    """Passes a value on; differentiating through it raises (once_differentiable's results)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError("trying to differentiate twice a function that was marked with @once_differentiable")
+
+
+def once_differentiable(backward):
+    """Decorates a Function's backward that is not itself differentiable: it
+    runs without recording, and under create_graph its results refuse a
+    second differentiation (PyTorch's torch.autograd.function.once_differentiable)."""
+    from ..tensor import Tensor
+
+    @functools.wraps(backward)
+    def wrapper(ctx, *grads):
+        recording = grad_state.enabled and any(isinstance(g, Tensor) and g._rg for g in grads)
+        prev = grad_state.enabled
+        grad_state.enabled = False
+        try:
+            out = backward(ctx, *grads)
+        finally:
+            grad_state.enabled = prev
+        if not recording:
+            return out
+        single = not isinstance(out, tuple)
+        # (each result a leaf that requires grad behind an error node, so that only differentiating it fails)
+        marked = tuple(_DelayedError.apply(r.detach().requires_grad_()) if isinstance(r, Tensor)
+                       and r._data.dtype.kind == "f" else r for r in ((out,) if single else out))
+        return marked[0] if single else marked
+    return wrapper
