@@ -69,6 +69,10 @@ CASES = [
     ("clamp_tensor",     lambda m, x, lo, hi: x.clamp(lo, hi),             [(3, 4), U((4,), -1, -0.2), U((3, 1), 0.2, 1)], {}),
     ("where",            lambda m, x, y: m.where(x > 0, x, y),             [(3, 4), (4,)], {}),
     ("where_scalar",     lambda m, x: m.where(x > 0, x, 0.0),              [(3, 4)],  {}),
+    # (masked_fill is a where here: WhereBackward0, PyTorch's MaskedFillBackward0/1)
+    ("masked_fill",      lambda m, x: x.masked_fill(x > 0.5, -1.0),        [(3, 4)],  {"name": False}),
+    ("masked_fill_t",    lambda m, x, v: x.masked_fill(x > 0, v),          [(3, 4), ()], {"name": False}),
+    ("masked_fill_",     lambda m, x, v: (x * 1).masked_fill_(x[0] > 0, v), [(3, 4), ()], {"name": False}),
     # ---- reductions ----
     ("sum",              lambda m, x: x.sum(),                             [(3, 4)],  {}),
     ("sum_dim",          lambda m, x: x.sum(1),                            [(3, 4)],  {}),

@@ -817,6 +817,32 @@ def test_pytorch_argument_names_work_as_keywords(torch, call):
         ag.ones(3).reshape(3, shape=(3,))
 
 
+MASKED_FILLS = {   # m: bool mask of 3
+    "float": lambda L, m: L.ones(3).masked_fill(m, 0), "mask broadcasts": lambda L, m: L.ones(3).masked_fill(
+        L.ones(2, 3).bool(), 5), "in place, mask broadcast": lambda L, m: L.ones(2, 3).masked_fill_(m, 7),
+    "in place, self would broadcast": lambda L, m: L.ones(3).masked_fill_(L.ones(2, 3).bool(), 0),
+    "float mask": lambda L, m: L.ones(3).masked_fill(L.ones(3), 0), "uint8 mask": lambda L, m: L.ones(3).masked_fill(
+        L.ones(3, dtype=L.uint8), 0), "1-d value": lambda L, m: L.ones(3).masked_fill(m, L.ones(2)),
+    "sizes differ": lambda L, m: L.ones(3).masked_fill(L.ones(2).bool(), 0),
+    "nan into int64": lambda L, m: L.ones(3, dtype=L.int64).masked_fill(m, math.nan),
+    "1.7 into int64": lambda L, m: L.ones(3, dtype=L.int64).masked_fill(m, 1.7),
+    "tensor 1.7 into int64": lambda L, m: L.ones(3, dtype=L.int64).masked_fill(m, L.tensor(1.7)),
+    "-1 into uint8": lambda L, m: L.ones(3, dtype=L.uint8).masked_fill(m, -1),
+    "1e6 into float16": lambda L, m: L.ones(3, dtype=L.float16).masked_fill(m, 1e6),
+    "float64 value into float32": lambda L, m: L.ones(3).masked_fill(m, L.tensor(0.1, dtype=L.float64)),
+    "bool": lambda L, m: L.ones(3, dtype=L.bool).masked_fill(m, False), "str": lambda L, m: L.ones(3).masked_fill(m, "a"),
+    "list mask": lambda L, m: L.ones(3).masked_fill([True, False, True], 0),
+    "leaf in place": lambda L, m: L.ones(3, requires_grad=True).masked_fill_(m, 0),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MASKED_FILLS))
+def test_masked_fill_matches_pytorch(torch, case):
+    """masked_fill / masked_fill_: dtypes, casts of the value, broadcasting, and the errors
+    (gradients: test_ops_oracle.py)."""
+    check(torch, lambda m: MASKED_FILLS[case](m, m.tensor([True, False, True])), case, permissive=False)
+
+
 TENSOR_CONVENIENCES = {   # x: float32 2 x 3
     "x.short()": lambda L, x: x.short(), "x.byte()": lambda L, x: x.byte(), "x.char()": lambda L, x: x.char(),
     "x.get_device()": lambda L, x: x.get_device(),

@@ -69,12 +69,23 @@ def _make_methods():
         "clamp_min_": lambda self, min: _run(self, "clamp_min_", pointwise.clamp_min, (min,)),
         "clamp_max_": lambda self, max: _run(self, "clamp_max_", pointwise.clamp_max, (max,)),
         "neg_": lambda self: _run(self, "neg_", arith.neg, ()),
+        "masked_fill_": masked_fill_,
     }
     for meth in ("exp", "log", "log1p", "sqrt", "rsqrt", "square", "abs", "sign", "sin", "cos",
                  "tanh", "sigmoid", "relu"):
         fn = getattr(pointwise, meth)
         m[meth + "_"] = (lambda fn, n: lambda self: _run(self, n, fn, ()))(fn, meth + "_")
     return m
+
+
+def masked_fill_(self, mask, value):
+    from .pointwise import masked_fill, masked_shape
+    if isinstance(mask, Tensor) and mask.shape != self.shape:
+        shape = masked_shape(self, mask, "masked_fill_")
+        if shape != tuple(self.shape):            # the mask may broadcast to self, not self to it
+            raise RuntimeError(f"masked_fill_: output with shape {list(self.shape)} doesn't match the broadcast "
+                               f"shape {list(shape)}")
+    return _run(self, "masked_fill_", masked_fill, (mask, value))
 
 
 # ---- writes that ignore the old values -------------------------------------------

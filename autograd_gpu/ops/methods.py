@@ -99,7 +99,7 @@ METHODS = {
     "byte": lambda self: _to(self, "uint8"),
     "get_device": lambda self: self.device.index or 0 if self._backend.is_cuda else -1,
     "new_zeros": creation.new_zeros, "new_ones": creation.new_ones, "new_empty": creation.new_empty,
-    "new_full": creation.new_full, "new_tensor": creation.new_tensor,
+    "new_full": creation.new_full, "new_tensor": creation.new_tensor, "masked_fill": pointwise.masked_fill,
     # indexing
     "__getitem__": indexing.getitem, "__setitem__": _setitem, "__delitem__": indexing.delitem,
     # comparison and logic

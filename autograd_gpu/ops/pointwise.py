@@ -244,3 +244,34 @@ def where(condition, input=None, other=None):
     if out._node is not None:
         out._node.keep((condition,))
     return out
+
+
+def masked_fill(input, mask, value):
+    """input with `value` where the bool `mask` holds (mask broadcasts). value is
+    a number or a 0-d tensor (its gradient is the sum over the filled places),
+    taken in input's dtype, as PyTorch's."""
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"masked_fill(): argument 'mask' must be Tensor, not {type(mask).__name__}")
+    if mask._data.dtype.kind != "b":
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype.name}")
+    masked_shape(input, mask, "masked_fill")
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                               f"{value.ndim} dimension(s).")
+        v = value.to(device=input.device, dtype=input.dtype)
+    else:
+        npd = input._data.dtype
+        n = check_fits(number(value, "masked_fill", "value"), npd, "masked_fill")
+        v = Tensor._make(input._backend.from_host(np.asarray(n).astype(npd)), input._backend)
+    return where(mask, v, input)
+
+
+def masked_shape(input, mask, op_name):
+    """The shape input and mask broadcast to, or PyTorch's RuntimeError naming the op."""
+    try:
+        return tuple(np.broadcast_shapes(tuple(input.shape), tuple(mask.shape)))
+    except ValueError:
+        raise RuntimeError(f"{op_name}: the size of tensor a {list(input.shape)} must match the size of tensor b "
+                           f"(the mask) {list(mask.shape)} at each non-singleton dimension") from None
+
