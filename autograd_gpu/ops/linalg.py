@@ -122,28 +122,28 @@ class Matmul(Op):
     backward = _batched_backward
 
 
-def _check(a, b, op_name):
+def _check(b, op_name, arg="other"):
     if not isinstance(b, Tensor):
-        raise TypeError(f"{op_name}(): argument 'other' must be Tensor, not {type(b).__name__}")
+        raise TypeError(f"{op_name}(): argument '{arg}' must be Tensor, not {type(b).__name__}")
 
 
 def mm(input, mat2):
-    _check(input, mat2, "mm")
+    _check(mat2, "mm", "mat2")
     return Mm.apply2(input, mat2)
 
 
 def bmm(input, mat2):
-    _check(input, mat2, "bmm")
+    _check(mat2, "bmm", "mat2")
     return Bmm.apply2(input, mat2)
 
 
 def dot(input, tensor):
-    _check(input, tensor, "dot")
+    _check(tensor, "dot", "tensor")
     return Dot.apply2(input, tensor)
 
 
 def mv(input, vec):
-    _check(input, vec, "mv")
+    _check(vec, "mv", "vec")
     return Mv.apply2(input, vec)
 
 
@@ -160,7 +160,7 @@ def _squeezed(r, dim):
 
 def matmul(input, other):
     """a @ b with NumPy/PyTorch semantics for 1-d and batched operands."""
-    _check(input, other, "matmul")
+    _check(other, "matmul")
     da, db = input.ndim, other.ndim
     if da == 0 or db == 0:
         raise RuntimeError(f"matmul: both arguments to matmul need to be at least 1D, but they are "
