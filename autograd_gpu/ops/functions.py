@@ -7,12 +7,12 @@ As in PyTorch, a Python number may come first in `add`, `sub`, `mul`, `div`
 and `pow`: `ag.sub(1, x)` is `1 - x`, `ag.add(2, x, alpha=3)` is `2 + 3 * x`."""
 from ..tensor import Tensor
 from . import arith, compare, linalg, pointwise, shape
-from ._util import number, wrap_int
 from ..creation import scalar_tensor
+from ._util import number, wrap_int
 
 
-def _not_a_tensor(name, value, arg="input"):
-    return TypeError(f"{name}(): argument '{arg}' (position 1) must be Tensor, not {type(value).__name__}")
+def _not_a_tensor(name, value):
+    return TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(value).__name__}")
 
 
 def _function(name, method, number_first=None, second="other"):
@@ -64,7 +64,6 @@ sub = _function("sub", arith.sub, _number_minus)
 mul = _function("mul", arith.mul, arith.mul)
 div = _function("div", arith.div, arith.rdiv)
 pow = _function("pow", arith.pow, arith.rpow, second="exponent")
-
 
 
 def _functions(module, names):
