@@ -810,6 +810,18 @@ def test_nan_semantics_differences_from_pytorch_more_permissive(torch, claim):
             fn(torch)
 
 
+def test_nan_semantics_float16_next_to_a_zero_dim_tensor(torch):
+    quoted("docs/nan_semantics.md", "`zeros(2, dtype=float16) * tensor(2**20)` is `[nan, nan]` here, `[0, 0]` there")
+    x = [lib.zeros(2, dtype=lib.float16) * lib.tensor(2 ** 20) for lib in (ag, torch)]
+    assert np.isnan(np.asarray(x[0].tolist())).all() and x[1].tolist() == [0.0, 0.0]
+    quoted("docs/nan_semantics.md", "(`x / tensor(2**20)` is 0 here, a subnormal there)")
+    q = [lib.ones(1, dtype=lib.float16) / lib.tensor(2 ** 20) for lib in (ag, torch)]
+    assert q[0].tolist() == [0.0] and 0 < q[1].item() < 6.2e-5
+    # the same values as 0-d float16 tensors agree (the cast happens on both)
+    y = [lib.ones(2, dtype=lib.float16) * lib.tensor(3.0, dtype=lib.float16) for lib in (ag, torch)]
+    assert y[0].tolist() == y[1].tolist()
+
+
 def test_nan_semantics_overlapping_inplace_operands_raise_as_in_pytorch(torch):
     quoted("docs/nan_semantics.md", "An in-place op whose operand overlaps part of its target")
     covered("test_autograd_api_differential.py", "def test_inplace_with_overlapping_operand")
