@@ -1357,3 +1357,19 @@ def test_numpy_under_no_grad_and_requires_grad_setter_of_a_non_leaf(torch):
             with pytest.raises(RuntimeError, match="you can only change requires_grad flags of leaf variables"):
                 y.requires_grad = value
         assert y.requires_grad_(True) is y and y.requires_grad
+
+
+# Bug: x[range(2)] raised IndexError ("only integers, slices ..."); PyTorch takes a range as a sequence
+# index, like a list. (found by an indexing probe against PyTorch)
+@pytest.mark.parametrize("index", [range(2), range(0), range(0, 3, 2), (slice(None), range(1, 3))], ids=repr)
+def test_range_as_an_index(torch, index):
+    for lib in (ag, torch):
+        x = lib.arange(9.0).reshape(3, 3).requires_grad_()
+        y = x[index]
+        y.sum().backward()
+        z = x.detach().clone()
+        z[index] = -1.0
+        if lib is ag:
+            ours = (y.tolist(), x.grad.tolist(), z.tolist())
+        else:
+            assert ours == (y.tolist(), x.grad.tolist(), z.tolist())

@@ -58,7 +58,7 @@ def normalize_index(x, idx):
             out.append(int(i))
         elif isinstance(i, Tensor):
             out.append(_tensor_index(x, i, bk))
-        elif isinstance(i, (list, tuple, np.ndarray)):
+        elif isinstance(i, (list, tuple, np.ndarray, range)):
             out.append(_array_index(np.asarray(i), bk, True))
         elif hasattr(i, "__cuda_array_interface__") or hasattr(i, "__dlpack__"):
             out.append(_array_index(bk.asarray(i), bk, False))
