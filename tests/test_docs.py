@@ -810,6 +810,18 @@ def test_nan_semantics_differences_from_pytorch_more_permissive(torch, claim):
             fn(torch)
 
 
+def test_nan_semantics_ndarray_operands_raise(torch):
+    quoted("docs/nan_semantics.md", "A NumPy array as an operand of `+ - * / **` raises `TypeError` naming the op")
+    x, a = ag.ones(2), np.ones(2)
+    for fn, name in [(lambda: x + a, "add"), (lambda: a + x, "add"), (lambda: a - x, "sub"), (lambda: x * a, "mul"),
+                     (lambda: a / x, "div"), (lambda: x ** a, "pow"), (lambda: x - np.array(2.0), "sub")]:
+        with pytest.raises(TypeError, match=rf"^{name}\(\): argument 'other' must be Tensor or Number, not ndarray"):
+            fn()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)       # (torch's __array_wrap__, NumPy 2)
+        assert (torch.ones(2) + np.ones(2, dtype=np.int64)).dtype == torch.float64       # NumPy's promotion
+
+
 def test_nan_semantics_float16_next_to_a_zero_dim_tensor(torch):
     quoted("docs/nan_semantics.md", "`zeros(2, dtype=float16) * tensor(2**20)` is `[nan, nan]` here, `[0, 0]` there")
     x = [lib.zeros(2, dtype=lib.float16) * lib.tensor(2 ** 20) for lib in (ag, torch)]

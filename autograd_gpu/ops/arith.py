@@ -289,6 +289,16 @@ def _is_number(b):
     return isinstance(b, (bool, int, float)) or (isinstance(b, np.generic) and b.dtype.kind in "biuf")
 
 
+def _not_an_operand(name, other):
+    """An operator's answer to an operand of another type: NotImplemented, so
+    Python can try the other side; an ndarray gets our error (NumPy's own
+    would blame its ufuncs)."""
+    if isinstance(other, np.ndarray):
+        raise TypeError(f"{name}(): argument 'other' must be Tensor or Number, not ndarray (make it a tensor: "
+                        f"ag.tensor(a) or ag.from_numpy(a))")
+    return NotImplemented
+
+
 def _entry(name, tensor_op, scalar_op, operator):
     apply2, apply1 = tensor_op.apply2, scalar_op.apply1
 
@@ -301,7 +311,7 @@ def _entry(name, tensor_op, scalar_op, operator):
         if isinstance(other, Tensor):          # a subclass (nn.Parameter)
             return apply2(input, other)
         if operator and not _is_number(other):
-            return NotImplemented
+            return _not_an_operand(name, other)
         return apply1(input, number(other, name))
     fn.__name__ = fn.__qualname__ = name
     return fn
@@ -391,7 +401,7 @@ def rsub(input, other):
     if isinstance(other, Tensor):
         return Sub.apply2(other, input)
     if not _is_number(other):
-        return NotImplemented
+        return _not_an_operand("sub", other)
     return RsubScalar.apply1(input, number(other, "rsub"))
 
 
@@ -400,7 +410,7 @@ def rdiv(a, b):
     from ..creation import scalar_tensor
     if not isinstance(b, Tensor):
         if not _is_number(b):
-            return NotImplemented
+            return _not_an_operand("div", b)
         b = scalar_tensor(number(b, "div"), a)
     return Div.apply2(b, a)
 
@@ -410,7 +420,7 @@ def rpow(a, b):
     if isinstance(b, Tensor):
         return Pow.apply2(b, a)
     if not _is_number(b):
-        return NotImplemented
+        return _not_an_operand("pow", b)
     return RpowScalar.apply1(a, number(b, "pow", "self"))
 
 
