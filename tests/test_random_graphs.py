@@ -839,7 +839,7 @@ def gen_index(p):
 
 
 INPLACE = ["add_", "sub_", "mul_", "div_", "add_s", "mul_s", "pow_", "clamp_", "zero_", "fill_", "copy_",
-           "unary_", "setitem", "setitem_adv", "view_add_", "view_mul_"]
+           "unary_", "setitem", "setitem_adv", "view_add_", "view_mul_", "masked_fill_"]
 
 
 def overlapping(p, name):
@@ -921,6 +921,14 @@ def gen_inplace(p):
         code = f"{t}.pow_({p.choice([2, 3, 1])})" if p.maxabs(t) < 30 else f"{t}.tanh_()"
     elif op == "clamp_":
         code = f"{t}.clamp_({p.choice([-1, 0, None])}, {p.choice([1, 0.5, 0])})"
+    elif op == "masked_fill_":
+        # a mask from t's own values (ties: TIE_SENSITIVE), through t or a view of it; a number or a
+        # 0-d tensor (its gradient: the sum over the filled places)
+        target = t if not st_ or p.flag() else p.choice([f"{t}[0]", f"{t}[..., 1:]"])
+        v = p.new_tensor((), requires_grad=p.flag()) if p.flag() else p.choice(SCALARS)
+        if isinstance(v, str):
+            inputs.append(v)
+        code = f"{target}.masked_fill_({target} > {p.choice([0, 0.5, -1])}, {v})"
     elif op == "zero_":
         code = f"{t}.zero_()"
     elif op == "fill_":

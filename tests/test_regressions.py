@@ -1373,3 +1373,19 @@ def test_range_as_an_index(torch, index):
             ours = (y.tolist(), x.grad.tolist(), z.tolist())
         else:
             assert ours == (y.tolist(), x.grad.tolist(), z.tolist())
+
+
+# Bug: masked_fill_ through a view lost its history: the base's gradient ignored the write and a value
+# tensor got no gradient. (masked_fill was where(mask, value, x): x was the node's second input, and a
+# view's in-place write rebases the node's first one.) Found by the random programs from a random seed.
+def test_masked_fill_inplace_through_a_view(torch, device):
+    out = []
+    for lib, dev in ((ag, device), (torch, "cpu")):
+        x = lib.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=lib.float64, device=dev, requires_grad=True)
+        v = lib.tensor(0.5, dtype=lib.float64, device=dev, requires_grad=True)
+        y = x * 2
+        y[1].masked_fill_(lib.tensor([True, False, True], device=dev), v)
+        y[:, 1:].masked_fill_(lib.tensor([True, False], device=dev), -1.0)
+        (y * y).sum().backward()
+        out.append((y.tolist(), x.grad.tolist(), v.grad.tolist()))
+    assert out[0] == out[1]

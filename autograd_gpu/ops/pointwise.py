@@ -264,7 +264,8 @@ def masked_fill(input, mask, value):
         npd = input._data.dtype
         n = check_fits(number(value, "masked_fill", "value"), npd, "masked_fill")
         v = Tensor._make(input._backend.from_host(np.asarray(n).astype(npd)), input._backend)
-    return where(mask, v, input)
+    # input as the node's first input: masked_fill_ rebases a view's history on input 0
+    return where(mask.logical_not(), input, v)
 
 
 def masked_shape(input, mask, op_name):
