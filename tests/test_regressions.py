@@ -1389,3 +1389,12 @@ def test_masked_fill_inplace_through_a_view(torch, device):
         (y * y).sum().backward()
         out.append((y.tolist(), x.grad.tolist(), v.grad.tolist()))
     assert out[0] == out[1]
+
+
+# Bug: float16 sigmoid computed 1 / (1 + exp(-x)) in half, where exp(11.1) overflows: sigmoid(-12)
+# was 0 instead of 6.1e-6 (PyTorch's CPU and our CUDA kernel compute in float32). Found by the
+# kernel-vs-twin check on an H200 (the kernel was right).
+def test_float16_sigmoid_of_very_negative_inputs(torch, device):
+    x = [-12.0, -11.3, -17.0, -20.0, 0.0, 3.0]
+    ours = ag.tensor(x, dtype=ag.float16, device=device).sigmoid().cpu().tolist()
+    assert ours == torch.tensor(x, dtype=torch.float16).sigmoid().tolist()

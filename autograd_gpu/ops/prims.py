@@ -75,6 +75,7 @@ def _where(c, a, b):
 
 _MASK_INT = {2: np.int16, 4: np.int32, 8: np.int64}
 _i8 = np.dtype(np.int8)
+_f16 = np.dtype(np.float16)
 
 
 def _keep_mask(cond):
@@ -116,7 +117,11 @@ def _drop(mask, g):
 def _sigmoid(x):
     # PyTorch's formula 1 / (1 + exp(-x)): for very negative x, exp overflows to
     # inf and the result is exactly 0, as in PyTorch (the warning is silenced).
-    # Computed in one buffer (large inputs: one allocation, not four).
+    # Computed in one buffer (large inputs: one allocation, not four). float16 in
+    # float32, as PyTorch's CPU and our kernel: in half, exp(11.1) would already
+    # overflow and sigmoid(-12) be 0 instead of 6.1e-6.
+    if x.dtype == _f16:
+        return _sigmoid(x.astype(np.float32)).astype(_f16)
     if x.ndim == 0:
         return 1 / (1 + np.exp(-x))
     e = np.negative(x)
