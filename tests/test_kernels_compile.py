@@ -171,7 +171,7 @@ def _nvcc():
     return None
 
 
-NVCC_FLAGS = ["-std=c++17", "-Werror", "all-warnings", "-Xcompiler", "-Wall,-Wextra,-Werror",
+NVCC_FLAGS = ["-std=c++17", "--fmad=false", "-Werror", "all-warnings", "-Xcompiler", "-Wall,-Wextra,-Werror",
               *[f"-gencode=arch=compute_{a},code=sm_{a}" for a in ARCHS]]
 
 

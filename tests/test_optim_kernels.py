@@ -272,7 +272,8 @@ def test_kernels_compile_with_nvcc(tmp_path, dtype, arch):
     cu = tmp_path / f"optim_{dtype}.cu"
     cu.write_text(module_source(dtype))
     out = tmp_path / f"optim_{dtype}_sm{arch}.cubin"
-    r = subprocess.run([nvcc, "-cubin", f"-arch=sm_{arch}", "--std=c++17", "-ftz=true", *_cupy_include_dirs(),
+    r = subprocess.run([nvcc, "-cubin", f"-arch=sm_{arch}", "--std=c++17", "-ftz=true", "--fmad=false",
+                        *_cupy_include_dirs(),
                         "-Werror", "all-warnings", "-o", str(out), str(cu)], capture_output=True, text=True)
     assert r.returncode == 0, f"nvcc sm_{arch} {dtype}:\n{r.stderr[-4000:]}"
     assert out.stat().st_size > 0

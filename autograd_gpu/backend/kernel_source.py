@@ -30,8 +30,13 @@ MATH_TYPE = {"float16": "float", "float32": "float", "float64": "double"}
 CUDA_TYPE = {"float16": "__half", "float32": "float", "float64": "double", "bool": "bool"}
 
 # Options of every kernel build (CuPy adds its own include paths, -ftz=true,
-# the architecture and --device-as-default-execution-space).
-OPTIONS = ("--std=c++17",)
+# the architecture and --device-as-default-execution-space). No contraction of
+# a * b + c into an FMA (NVRTC's default): each operation rounds, as in the NumPy
+# twins and the host build (-ffp-contract=off). With contraction, add_scaled's
+# a + b * alpha differed from the twin by up to 3 ulp where it cancels, and gave
+# inf where b * alpha overflows and a is inf of the other sign (the twin: NaN);
+# measured on an H200, 2026-12-04.
+OPTIONS = ("--std=c++17", "--fmad=false")
 
 
 # --- the headers ----------------------------------------------------------------
