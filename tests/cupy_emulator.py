@@ -28,7 +28,8 @@ installed CuPy package (`import cupy` works without a GPU):
   never NumPy scalars; basic indexing gives views (writable, like CuPy's);
 * indexing takes lists and NumPy arrays as indices (CuPy copies them to the
   device); integer array indices wrap around (CuPy does not raise for an
-  index out of bounds); `a[idx] = v` takes host values;
+  index out of bounds); `a[idx] = v` refuses a host array or a list
+  (ValueError, as CuPy 14.2 on an H200) and takes numbers;
 * `cupy.add.at` takes only the dtypes CuPy's scatter kernels support;
 * calls are checked against CuPy's own signatures (inspect's, or the one
   Cython writes on the docstring's first line): a NumPy-only keyword
@@ -43,8 +44,9 @@ installed CuPy package (`import cupy` works without a GPU):
 * float -> unsigned casts (astype, and a device array written into an
   unsigned one) saturate, as the GPU's cvt instruction does
   (PTX ISA, cvt: "For float-to-integer conversions, the result is clamped to
-  the destination range by default"): -1.5 -> 0, 300.0 -> 255, NaN -> 0,
-  where NumPy wraps (255, 44);
+  the destination range by default"); into uint8 through a saturated uint32,
+  keeping its low byte (-1.5 -> 0, 300.0 -> 44: measured on an H200), where
+  NumPy gives 255 and 44;
 * integer power takes negative exponents (CuPy's integral_power: 1, +-1 or 0)
   where NumPy raises; no floating-point warnings (a GPU raises none);
 * type promotion is NumPy 2's (NEP 50), which CuPy 14 follows;
@@ -79,7 +81,8 @@ _REAL_NDARRAY_NAMES = frozenset(dir(_real.ndarray)) if _real is not None else fr
 _COMPARISONS = frozenset(["greater", "greater_equal", "less", "less_equal", "equal", "not_equal"])
 _UNSUPPORTED_KINDS = "OSUVMm"                # CuPy has no object, string, void or datetime arrays
 # cupy.add.at: its scatter kernel's atomicAdd types (_routines_indexing._scatter_op_single)
-_ADD_AT_DTYPES = frozenset(np.dtype(d) for d in ("int32", "float16", "float32", "float64", "uint32", "uint64"))
+_ADD_AT_DTYPES = frozenset(np.dtype(d) for d in ("int32", "int64", "float16", "float32", "float64", "uint32",
+                                                  "uint64"))     # (int64: CuPy 14.2, seen on an H200)
 _SCALAR_TYPES = (bool, int, float, complex, np.generic)
 
 
@@ -243,6 +246,13 @@ def _wrap_int_indices(a, key):
             if k.size == 0:
                 k = k.astype(np.int32)                  # an empty list: no indices, not a mask
         converted.append(k)
+    shapes = [(int(k.sum()),) if k.dtype == bool else k.shape for k in converted if isinstance(k, np.ndarray)]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:      # CuPy's words and kind (seen on an H200); NumPy raises IndexError "shape mismatch"
+        raise ValueError("operands could not be broadcast together with shapes"
+                         + "".join(f" {s}" for s in shapes)) from None
+    for k in converted:
         if k is None or k is Ellipsis:
             continue
         axes_used += k.ndim if isinstance(k, np.ndarray) and k.dtype == bool else 1
@@ -459,6 +469,10 @@ class ndarray:
 
     def __setitem__(self, key, value):
         key = _wrap_int_indices(self._a, _index_key(key))
+        if isinstance(value, (np.ndarray, list, tuple)):
+            # CuPy 14.2 on an H200 (2026-12-04): a host array or a list as the value raises ValueError
+            raise ValueError(f"setting a cupy.ndarray with a host {type(value).__name__} is not supported "
+                             "(emulated: CuPy 14 raises ValueError)")
         if type(value) is ndarray:
             value = value._a
             if value.dtype.kind == "f" and self._a.dtype.kind == "u":
@@ -574,8 +588,8 @@ def _call_ufunc(ufunc, method, inputs, kwargs, via_numpy=True):
     if method == "at":
         target = inputs[0]
         if name == "add" and target.dtype not in _ADD_AT_DTYPES:
-            raise TypeError("cupy.add.at only supports int32, float16, float32, float64, uint32, uint64, "
-                            "as data type")
+            raise TypeError("cupy.add.at only supports int32, int64, float16, float32, float64, uint32, "
+                            "uint64, as data type")
         getattr(ufunc, method)(*args, **kwargs)
         return None
     if out is None and method == "__call__":
@@ -660,10 +674,14 @@ def _astype(a, dt, order="K", copy=True):
     """a.astype(dt) as CuPy casts on the GPU: float -> unsigned integer through
     the C cast, which the GPU's cvt instruction saturates (PTX ISA, cvt: "For
     float-to-integer conversions, the result is clamped to the destination
-    range by default"; NaN gives 0, or 2**63 from float64 to uint64): -1.5 ->
-    0, 300.0 -> 255 in uint8, where NumPy wraps (255, 44)."""
+    range by default"; NaN gives 0, or 2**63 from float64 to uint64). For
+    uint8 the cast goes through a saturated uint32 and keeps its low byte
+    (measured, CuPy 14.2 on an H200: -1.5 -> 0, 255.5 -> 255, 300.0 -> 44,
+    1000.0 -> 232), where NumPy gives 255 and 44 for -1.5 and 300."""
     if a.dtype.kind != "f" or dt.kind != "u":
         return a.astype(dt, order=order, copy=copy)
+    if dt.itemsize < 4:
+        return (_astype(a, np.dtype(np.uint32), order) & np.uint32(np.iinfo(dt).max)).astype(dt, order=order)
     top = float(np.iinfo(dt).max)
     with np.errstate(invalid="ignore"):
         x = np.trunc(a.astype(np.float64))

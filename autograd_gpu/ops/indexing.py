@@ -308,6 +308,18 @@ def _check_array_bounds(a, nidx):
     if type(a) is np.ndarray:
         return
     arrays = [c for c in nidx if not (c is None or c is Ellipsis or type(c) is int or type(c) is slice)]
+    # NumPy's checks and words, in NumPy's order (CuPy raises ValueError for a shape mismatch, before
+    # counting the indices: seen on an H200), so that both devices' errors translate alike
+    used = sum(c.ndim if getattr(c, "dtype", None) is not None and c.dtype.kind == "b" else 1
+               for c in nidx if c is not None and c is not Ellipsis)
+    if used > a.ndim:
+        raise IndexError(f"too many indices for array: array is {a.ndim}-dimensional, but {used} were indexed")
+    shapes = [(int(c.sum()),) if c.dtype.kind == "b" else c.shape for c in arrays]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise IndexError("shape mismatch: indexing arrays could not be broadcast together with shapes "
+                         + " ".join(str(s) for s in shapes)) from None
     if any(c.size == 0 or (c.dtype.kind == "b" and not bool(c.any())) for c in arrays):
         return                          # the indices broadcast to nothing: none is used (as NumPy, PyTorch)
     for _, axis, c in _int_arrays(a, nidx):
