@@ -412,10 +412,37 @@ class Reduction:
         cupy = _cupy()
         xs, outer, n, inner = _layout(x, axes, cupy)
         out_dtype = {"T": x.dtype, "index": np.dtype(np.int64), "bool": _BOOL}[self.out_kind]
-        y = cupy.empty(outer * inner, dtype=out_dtype)
-        extra = (np.float64(rest[0]),) if self.name == "var" else ()
-        _launch(self.name, x.dtype.name, (xs, y), outer * inner, n, inner, extra)
+        if outer * inner == 1 and n >= _SPLIT_AT and self.name in ("sum", "mean") and x.dtype != _HALF:
+            y = _split_sum(xs, n, x.dtype.name, cupy)
+            if self.name == "mean":
+                y /= n
+        else:
+            y = cupy.empty(outer * inner, dtype=out_dtype)
+            extra = (np.float64(rest[0]),) if self.name == "var" else ()
+            _launch(self.name, x.dtype.name, (xs, y), outer * inner, n, inner, extra)
         return y.reshape(_out_shape(x.shape, axes, keepdims))
+
+
+# A full sum of a long array in one block of 256 threads left the GPU idle: 3.2 ms for
+# 10M float32 on an H200, where CuPy's sum takes 20 us (2026-12-04). Long single rows are
+# summed in chunks of _CHUNK (a block each), then the partial sums in one row. (Not for
+# half: its partial sums would be rounded to half.)
+_SPLIT_AT, _CHUNK, _HALF = 1 << 16, 1 << 12, np.dtype(np.float16)
+
+
+def _split_sum(xs, n, dtype, cupy):
+    flat = xs.reshape(-1)
+    chunks = n // _CHUNK
+    partial = cupy.empty(chunks + 1, dtype=xs.dtype)
+    _launch("sum", dtype, (flat[:chunks * _CHUNK], partial[:chunks]), chunks, _CHUNK, 1)
+    tail = flat[chunks * _CHUNK:]
+    if tail.size:
+        _launch("sum", dtype, (tail, partial[chunks:]), 1, tail.size, 1)
+    else:
+        partial[chunks:] = 0
+    y = cupy.empty(1, dtype=xs.dtype)
+    _launch("sum", dtype, (partial, y), 1, chunks + 1, 1)
+    return y
 
 
 class Rowwise:
