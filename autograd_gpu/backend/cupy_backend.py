@@ -67,8 +67,8 @@ def astype(a, np_dtype):
     casts them on both devices: through int64 (c10/util/TypeCast.h,
     static_cast_with_inter_type<uint8_t>), so that -1.5 gives 255 and 300.0
     gives 44, as NumPy gives on the CPU. CuPy's own cast is the C conversion,
-    which the GPU's cvt instruction saturates (PTX ISA: "For float-to-integer
-    conversions, the result is clamped to the destination range"): 0 and 255."""
+    through a saturated uint32 whose low byte it keeps (CuPy 14.2 on an H200:
+    -1.5 -> 0, 300.0 -> 44, 1000.0 -> 232)."""
     if a.dtype.kind == "f" and np_dtype == _UINT8:
         a = a.astype(_INT64)
     return a.astype(np_dtype)
