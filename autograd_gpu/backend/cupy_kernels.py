@@ -433,15 +433,13 @@ _SPLIT_AT, _CHUNK, _HALF = 1 << 16, 1 << 12, np.dtype(np.float16)
 def _split_sum(xs, n, dtype, cupy):
     flat = xs.reshape(-1)
     chunks = n // _CHUNK
-    partial = cupy.empty(chunks + 1, dtype=xs.dtype)
-    _launch("sum", dtype, (flat[:chunks * _CHUNK], partial[:chunks]), chunks, _CHUNK, 1)
     tail = flat[chunks * _CHUNK:]
+    partial = cupy.empty(chunks + (1 if tail.size else 0), dtype=xs.dtype)
+    _launch("sum", dtype, (flat[:chunks * _CHUNK], partial[:chunks]), chunks, _CHUNK, 1)
     if tail.size:
         _launch("sum", dtype, (tail, partial[chunks:]), 1, tail.size, 1)
-    else:
-        partial[chunks:] = 0
     y = cupy.empty(1, dtype=xs.dtype)
-    _launch("sum", dtype, (partial, y), 1, chunks + 1, 1)
+    _launch("sum", dtype, (partial, y), 1, partial.size, 1)
     return y
 
 

@@ -320,7 +320,7 @@ def _check_array_bounds(a, nidx):
     except ValueError:
         raise IndexError("shape mismatch: indexing arrays could not be broadcast together with shapes "
                          + " ".join(str(s) for s in shapes)) from None
-    if any(c.size == 0 or (c.dtype.kind == "b" and not bool(c.any())) for c in arrays):
+    if any(0 in s for s in shapes):
         return                          # the indices broadcast to nothing: none is used (as NumPy, PyTorch)
     for _, axis, c in _int_arrays(a, nidx):
         if axis < a.ndim and c.size:

@@ -79,12 +79,8 @@ def _make_methods():
 
 
 def masked_fill_(self, mask, value):
-    from .pointwise import masked_fill, masked_shape
-    if isinstance(mask, Tensor) and mask.shape != self.shape:
-        shape = masked_shape(self, mask, "masked_fill_")
-        if shape != tuple(self.shape):            # the mask may broadcast to self, not self to it
-            raise RuntimeError(f"masked_fill_: output with shape {list(self.shape)} doesn't match the broadcast "
-                               f"shape {list(shape)}")
+    # (a mask that would broadcast self: commit_inplace refuses the larger result, PyTorch's words)
+    from .pointwise import masked_fill
     return _run(self, "masked_fill_", masked_fill, (mask, value))
 
 

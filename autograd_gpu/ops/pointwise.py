@@ -254,7 +254,11 @@ def masked_fill(input, mask, value):
         raise TypeError(f"masked_fill(): argument 'mask' must be Tensor, not {type(mask).__name__}")
     if mask._data.dtype.kind != "b":
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype.name}")
-    masked_shape(input, mask, "masked_fill")
+    try:
+        np.broadcast_shapes(tuple(input.shape), tuple(mask.shape))
+    except ValueError:
+        raise RuntimeError(f"masked_fill: the size of tensor a {list(input.shape)} must match the size of tensor "
+                           f"b (the mask) {list(mask.shape)} at each non-singleton dimension") from None
     if isinstance(value, Tensor):
         if value.ndim:
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
@@ -266,13 +270,3 @@ def masked_fill(input, mask, value):
         v = Tensor._make(input._backend.from_host(np.asarray(n).astype(npd)), input._backend)
     # input as the node's first input: masked_fill_ rebases a view's history on input 0
     return where(mask.logical_not(), input, v)
-
-
-def masked_shape(input, mask, op_name):
-    """The shape input and mask broadcast to, or PyTorch's RuntimeError naming the op."""
-    try:
-        return tuple(np.broadcast_shapes(tuple(input.shape), tuple(mask.shape)))
-    except ValueError:
-        raise RuntimeError(f"{op_name}: the size of tensor a {list(input.shape)} must match the size of tensor b "
-                           f"(the mask) {list(mask.shape)} at each non-singleton dimension") from None
-
