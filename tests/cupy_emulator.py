@@ -881,10 +881,12 @@ random = types.SimpleNamespace(RandomState=RandomState)
 
 class HostKernels:
     """Runs our ElementwiseKernel / RawModule kernels from the host libraries,
-    after checking what CuPy would check. `launches` lists kernel names run."""
+    after checking what CuPy would check. `launches` lists kernel names run;
+    `row_launches` the (name, threads, elements read) of each reduction launch."""
 
     def __init__(self):
         self.launches = []
+        self.row_launches = []
 
     @functools.cached_property
     def pointwise_lib(self):
@@ -998,6 +1000,7 @@ class HostKernels:
         if mode:
             assert inner == 1 and block[0] & (block[0] - 1) == 0 and block[0] <= 256
         lanes = block[0] if mode else 1
+        self.row_launches.append((kname, grid[0] * block[0] if mode else int(rows), int(rows * n)))
         math_dtype = "float32" if dtype == "float16" else dtype
         ins = [a._a.astype(math_dtype) if a.dtype == np.float16 else a._a for a in arrays[:-1]]
         out = arrays[-1]

@@ -27,6 +27,7 @@ library, NVRTC compilation, memory pools) still need a real GPU; they skip
 saying so. AG_CUDA_EMULATOR=0 turns the emulator off (the cuda tests skip).
 """
 import contextlib
+import math
 import sys
 import types
 
@@ -171,7 +172,9 @@ def host_cupy(monkeypatch):
     monkeypatch.setattr(ck, "_impls", {})
     monkeypatch.setattr(ck, "_modules", ck._Modules())
     monkeypatch.setattr(cupy_emulator.kernels, "launches", [])
-    return types.SimpleNamespace(calls=cupy_emulator.kernels.launches)
+    monkeypatch.setattr(cupy_emulator.kernels, "row_launches", [])
+    return types.SimpleNamespace(calls=cupy_emulator.kernels.launches,
+                                 row_launches=cupy_emulator.kernels.row_launches)
 
 
 def _fake(a):
@@ -305,19 +308,46 @@ def test_reduction_wrappers_on_host(host_cupy, dtype):
 def test_long_sums_are_split_into_chunks(host_cupy, dtype, n):
     """A full sum or mean of >= 65,536 elements runs as partial sums of 4,096
     elements, then the partials (one block for all of it left an H200 idle:
-    3.2 ms for 10M floats); float16 and shorter arrays keep one launch."""
+    3.2 ms for 10M floats); shorter arrays keep one launch. Half is summed in
+    float32, as its kernel accumulates."""
     x = np.random.default_rng(n).standard_normal(n).astype(dtype)
     want = x.astype(np.float64).sum()
     for name, axis, keepdims in [("sum", None, False), ("mean", 0, True), ("sum", (0,), True)]:
         host_cupy.calls.clear()
         got = ck.get(name)(_fake(x), axis, keepdims)
-        split = n >= 1 << 16 and dtype != "float16"
+        split = n >= 1 << 16
         assert len(host_cupy.calls) == ((2 if n % 4096 == 0 else 3) if split else 1), (name, host_cupy.calls)
         assert got.shape == ((1,) if keepdims else ()) and _host(got).dtype == np.dtype(dtype)
         ref = want / n if name == "mean" else want
         scale = np.abs(x.astype(np.float64)).sum() / (n if name == "mean" else 1)
         tol = 1e-3 if dtype == "float16" else 1e-6 if dtype == "float32" else 1e-13
         assert abs(float(_host(got).reshape(())) - ref) <= tol * scale, (name, dtype, n)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("shape, axis", [((100_000, 1024), 0),        # W3's bias gradient
+                                         ((4, 25_000, 1024), (0, 1)), ((70_001, 3), 0),
+                                         ((300, 2, 1500), (0, 1)), ((2000, 40), 0), ((255, 512), 0),
+                                         ((40, 3000), 0), ((5, 3000, 7), 1)])
+def test_sums_over_leading_axes_keep_the_gpu_busy(host_cupy, dtype, shape, axis):
+    """A sum or mean whose few outputs would each be a thread folding a long
+    strided column (W3's bias gradient: 1,024 threads, 100,000 elements each) is
+    split into chunks: no thread or lane of a launch folds more than 1,024
+    elements unless the launch has 65,536 threads. Accuracy against float64."""
+    x = np.random.default_rng(len(shape)).standard_normal(shape).astype(dtype)
+    n = math.prod(shape[a] for a in np.atleast_1d(axis))
+    for name in ("sum", "mean"):
+        host_cupy.row_launches.clear()
+        got = _host(ck.get(name)(_fake(x), axis, True))
+        want = x.astype(np.float64).sum(axis, keepdims=True) / (n if name == "mean" else 1)
+        scale = np.abs(x.astype(np.float64)).sum(axis, keepdims=True) / (n if name == "mean" else 1)
+        assert got.shape == want.shape and got.dtype == np.dtype(dtype)
+        tol = 2e-3 if dtype == "float16" else 1e-6 if dtype == "float32" else 1e-13
+        assert np.all(np.abs(got - want) <= tol * scale), (name, shape, axis)
+        for kname, threads, elements in host_cupy.row_launches:
+            assert threads >= min(1 << 16, elements / 1024), (name, shape, host_cupy.row_launches)
+            if len(host_cupy.row_launches) > 1:         # split: half's partials are float32
+                assert kname.endswith("float64" if dtype == "float64" else "float32")
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])

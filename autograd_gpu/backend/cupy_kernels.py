@@ -320,7 +320,7 @@ def _normalize_axes(axis, ndim):
     return tuple(sorted(out))
 
 
-def _layout(x, axes, xp):
+def _layout(x, axes, xp, splittable=False):
     """(array, outer, n, inner): the reduced elements of row (o, i) lie at
     (o * n + j) * inner + i. A C-contiguous array reduced over adjacent axes is
     used as is; otherwise the reduced axes are moved last in a contiguous copy.
@@ -329,8 +329,9 @@ def _layout(x, axes, xp):
     if x.flags.c_contiguous and (not axes or axes[-1] - axes[0] + 1 == len(axes)):
         k0, k1 = (axes[0], axes[-1] + 1) if axes else (x.ndim, x.ndim)
         outer, n, inner = math.prod(shape[:k0]), math.prod(shape[k0:k1]), math.prod(shape[k1:])
-        # few long strided rows would leave the GPU idle: reduce a transposed copy instead
-        if not (inner > 1 and outer * inner < 1024 and n >= 256):
+        # few long strided rows would leave the GPU idle: reduce a transposed copy instead,
+        # unless they are the leading rows of a sum, which _split_sum splits without a copy
+        if not (inner > 1 and outer * inner < 1024 and n >= 256) or (splittable and outer == 1):
             return x, outer, n, inner
     kept = [a for a in range(x.ndim) if a not in axes]
     xt = xp.ascontiguousarray(x.transpose(kept + list(axes)))
@@ -410,12 +411,15 @@ class Reduction:
 
     def run(self, x, axes, keepdims, rest):
         cupy = _cupy()
-        xs, outer, n, inner = _layout(x, axes, cupy)
+        splittable = self.name in ("sum", "mean")
+        xs, outer, n, inner = _layout(x, axes, cupy, splittable)
         out_dtype = {"T": x.dtype, "index": np.dtype(np.int64), "bool": _BOOL}[self.out_kind]
-        if outer * inner == 1 and n >= _SPLIT_AT and self.name in ("sum", "mean") and x.dtype != _HALF:
-            y = _split_sum(xs, n, x.dtype.name, cupy)
+        if splittable and outer == 1 and _chunk_length(n, inner):
+            # half is summed in float32 as its kernel does, so the partials keep float32 too
+            y = _split_sum(xs.astype(np.float32) if x.dtype == _HALF else xs, n, inner, cupy)
             if self.name == "mean":
                 y /= n
+            y = y.astype(x.dtype, copy=False)
         else:
             y = cupy.empty(outer * inner, dtype=out_dtype)
             extra = (np.float64(rest[0]),) if self.name == "var" else ()
@@ -423,24 +427,40 @@ class Reduction:
         return y.reshape(_out_shape(x.shape, axes, keepdims))
 
 
-# A full sum of a long array in one block of 256 threads left the GPU idle: 3.2 ms for
-# 10M float32 on an H200, where CuPy's sum takes 20 us (2026-12-04). Long single rows are
-# summed in chunks of _CHUNK (a block each), then the partial sums in one row. (Not for
-# half: its partial sums would be rounded to half.)
+# A reduction gives each output a block (inner == 1) or a thread (strided rows), so a
+# sum with few outputs left an H200 idle (2026-12-04): a full sum of 10M float32 in one
+# block took 3.2 ms where CuPy's takes 20 us, and W3's bias gradient (100,000 x 1,024
+# summed over axis 0) ran on 1,024 threads. A sum or mean over leading axes is split
+# along n into chunks, a block (contiguous) or a thread (strided) per chunk and output,
+# then the partial sums are summed the same way.
 _SPLIT_AT, _CHUNK, _HALF = 1 << 16, 1 << 12, np.dtype(np.float16)
+_SPLIT_THREADS, _MIN_CHUNK = 1 << 17, 64
 
 
-def _split_sum(xs, n, dtype, cupy):
+def _chunk_length(n, inner):
+    """The chunk length splitting a sum of n rows of `inner` contiguous elements,
+    or None where one launch has threads enough."""
+    if inner == 1:
+        return _CHUNK if n >= _SPLIT_AT else None
+    if inner >= _SPLIT_THREADS // 8 or n < 4 * _MIN_CHUNK:
+        return None
+    return max(_MIN_CHUNK, -(-n * inner // _SPLIT_THREADS))     # about _SPLIT_THREADS threads
+
+
+def _split_sum(xs, n, inner, cupy):
+    """Sums over n of contiguous `xs` seen as (n, inner): a flat array of inner."""
+    c, dtype = _chunk_length(n, inner), xs.dtype.name
+    if c is None:
+        y = cupy.empty(inner, dtype=xs.dtype)
+        _launch("sum", dtype, (xs, y), inner, n, inner)
+        return y
     flat = xs.reshape(-1)
-    chunks = n // _CHUNK
-    tail = flat[chunks * _CHUNK:]
-    partial = cupy.empty(chunks + (1 if tail.size else 0), dtype=xs.dtype)
-    _launch("sum", dtype, (flat[:chunks * _CHUNK], partial[:chunks]), chunks, _CHUNK, 1)
-    if tail.size:
-        _launch("sum", dtype, (tail, partial[chunks:]), 1, tail.size, 1)
-    y = cupy.empty(1, dtype=xs.dtype)
-    _launch("sum", dtype, (partial, y), 1, partial.size, 1)
-    return y
+    chunks, cut = n // c, n // c * c * inner
+    partial = cupy.empty((chunks + (cut < flat.size)) * inner, dtype=xs.dtype)
+    _launch("sum", dtype, (flat[:cut], partial[:chunks * inner]), chunks * inner, c, inner)
+    if cut < flat.size:
+        _launch("sum", dtype, (flat[cut:], partial[chunks * inner:]), inner, n - chunks * c, inner)
+    return _split_sum(partial, partial.size // inner, inner, cupy)
 
 
 class Rowwise:
