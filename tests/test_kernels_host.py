@@ -156,9 +156,22 @@ def ulp_distance(a, b):
     return np.abs(_ordered(a) - _ordered(b))
 
 
-def assert_matches(got, want, ulps, what, inputs=(), floor=None):
+def _agree(got, want, ulps, floor):
+    gn, wn = np.isnan(got), np.isnan(want)
+    same = (got == want) | (gn & wn)
+    if ulps:
+        with np.errstate(invalid="ignore"):
+            close = ~gn & ~wn & (ulp_distance(got, want) <= ulps)
+            if floor is not None:
+                close |= np.isfinite(want) & (np.abs(got.astype(np.float64) - want) <= floor)
+        same |= close
+    return same
+
+
+def assert_matches(got, want, ulps, what, inputs=(), floor=None, alt=None):
     """NaN where `want` is NaN, else equal values (+-0 alike) or within `ulps`
-    (or, where given, within an absolute `floor`)."""
+    (or, where given, within an absolute `floor`); values agreeing so with `alt`,
+    where given, pass too."""
     assert got.dtype == want.dtype, f"{what}: dtype {got.dtype}, twin gives {want.dtype}"
     assert got.shape == want.shape, f"{what}: shape {got.shape}, twin gives {want.shape}"
     COUNTS["cases"] += 1
@@ -166,21 +179,17 @@ def assert_matches(got, want, ulps, what, inputs=(), floor=None):
     if got.dtype == bool or got.dtype.kind in "iu":
         bad = got != want
     else:
-        gn, wn = np.isnan(got), np.isnan(want)
-        same = (got == want) | (gn & wn)
-        if ulps:
-            with np.errstate(invalid="ignore"):
-                close = ~gn & ~wn & (ulp_distance(got, want) <= ulps)
-                if floor is not None:
-                    close |= np.isfinite(want) & (np.abs(got.astype(np.float64) - want) <= floor)
-            same |= close
+        same = _agree(got, want, ulps, floor)
+        if alt is not None:
+            same |= _agree(got, alt.astype(got.dtype), ulps, floor)
         bad = ~same
     if bad.any():
         idx = np.flatnonzero(bad)[:8]
         rows = []
         for i in idx:
             ins = ", ".join(f"{np.ravel(v)[i] if np.ndim(v) else v!r}" for v in inputs)
-            rows.append(f"  [{i}] inputs ({ins}): kernel {got.ravel()[i]!r}, expected {want.ravel()[i]!r}")
+            rows.append(f"  [{i}] inputs ({ins}): kernel {got.ravel()[i]!r}, expected {want.ravel()[i]!r}"
+                        + (f" (or {alt.ravel()[i]!r})" if alt is not None else ""))
         pytest.fail(f"{what}: {bad.sum()} of {bad.size} differ (tolerance {ulps} ulp):\n" + "\n".join(rows))
 
 
@@ -308,6 +317,29 @@ def _denormal_floor(spec, args, dtype, ulps):
     return ulps * step * np.minimum(np.nan_to_num(scale, nan=1, posinf=1e6), 1e6)
 
 
+def kernel_expectation(name, t_args, dtype, device=None):
+    """What kernel `name` should give for the twin's arguments: the twin with
+    PyTorch's choices where it differs (_pytorch_overrides). float16: the GPU
+    loads half into float, computes in float and rounds once, so the twin runs in
+    float32 on the same (exact) values and its result is rounded to half.
+    `device`: the cupy module, to run the twin on the device (its libm, its -ftz)."""
+    spec = ks.POINTWISE[name]
+    twin = getattr(prims, ks.KERNEL_OF.get(name, name)).twin
+    half = dtype == "float16"
+    if half:
+        t_args = [a.astype(np.float32) if isinstance(a, np.ndarray) and a.dtype == np.float16 else
+                  (float(np.float16(a)) if isinstance(a, float) else a) for a in t_args]
+    run_args = t_args if device is None else [device.asarray(a) if isinstance(a, np.ndarray) else a
+                                               for a in t_args]
+    with np.errstate(all="ignore"):
+        want = twin(*run_args)
+        want = np.asarray(want if device is None else device.asnumpy(want))
+        want = _pytorch_overrides(name, t_args, want)
+        if half and spec.out == "T":
+            want = want.astype(np.float16)
+    return want
+
+
 POINTWISE_CASES = [(n, dt) for n in ks.POINTWISE for dt in ("float32", "float64", "float16")]
 
 
@@ -320,19 +352,12 @@ def test_pointwise_kernel_matches_twin(lib, name, dtype):
     half = dtype == "float16"
     math_dtype = "float32" if half else dtype
     for scalars in scalar_sets:
-        # float16: the GPU loads half into float, computes in float, rounds once;
-        # so does the expectation: the twin in float32 on the same (exact) values
         t_args, k_args = _twin_args(spec, cols, scalars, dtype)
-        if half:
-            t_args = [a.astype(np.float32) if isinstance(a, np.ndarray) and a.dtype == np.float16 else
-                      (float(np.float16(a)) if isinstance(a, float) else a) for a in t_args]
+        want = kernel_expectation(name, t_args, dtype)
         with np.errstate(all="ignore"):
-            want = np.asarray(twin(*t_args))
             got = run_pointwise(lib, name, math_dtype, k_args)
-        want = _pytorch_overrides(name, t_args, want)
-        if half and spec.out == "T":
-            with np.errstate(all="ignore"):
-                want, got = want.astype(np.float16), got.astype(np.float16)
+            if half and spec.out == "T":
+                got = got.astype(np.float16)
         ulps = LIBM_ULPS.get(name, 0)
         if half and ulps:
             ulps = 1        # float results a few float-ulp apart may round to neighbouring halves
