@@ -58,6 +58,7 @@ NVRTC compilation, timing, memory pools); those tests need a real GPU.
 import functools
 import inspect
 import re
+import time
 import types
 
 import numpy as np
@@ -826,13 +827,40 @@ def _set_device(i):
     Device(i).use()
 
 
+class Event:
+    """cupy.cuda.Event: host time at record() (the emulator runs synchronously)."""
+
+    def __init__(self, block=False, disable_timing=False, interprocess=False):
+        self.t = None
+
+    def record(self, stream=None):
+        self.t = time.perf_counter()
+
+    def synchronize(self):
+        pass
+
+
+def get_elapsed_time(start, end):
+    """Milliseconds between two recorded events, as cupy.cuda.get_elapsed_time."""
+    if start.t is None or end.t is None:
+        raise CUDARuntimeError("cudaErrorInvalidResourceHandle: invalid resource handle")
+    return (end.t - start.t) * 1e3
+
+
+def _device_properties(dev):
+    Device(dev).use_check()
+    return {"name": b"CuPy emulator (host)", "totalGlobalMem": 0}
+
+
 runtime = types.SimpleNamespace(
     getDeviceCount=_get_device_count, getDevice=lambda: _current[-1], setDevice=_set_device,
-    deviceSynchronize=lambda: None, CUDARuntimeError=CUDARuntimeError)
+    deviceSynchronize=lambda: None, CUDARuntimeError=CUDARuntimeError,
+    getDeviceProperties=_device_properties)
 curand = types.SimpleNamespace(CURAND_RNG_PSEUDO_DEFAULT=100, CURAND_RNG_PSEUDO_XORWOW=101,
                                CURAND_RNG_PSEUDO_MRG32K3A=121, CURAND_RNG_PSEUDO_MTGP32=141,
                                CURAND_RNG_PSEUDO_PHILOX4_32_10=161)     # curand.h's values
-cuda = types.SimpleNamespace(Device=Device, runtime=runtime, curand=curand, is_available=lambda: True)
+cuda = types.SimpleNamespace(Device=Device, runtime=runtime, curand=curand, is_available=lambda: True,
+                             Event=Event, get_elapsed_time=get_elapsed_time)
 
 
 # --- random ------------------------------------------------------------------------------

@@ -117,6 +117,26 @@ def test_bytecode_count_per_phase_equals_a_plain_tally():
 
 
 @pytest.mark.skipif(CUDA, reason="a CUDA device is present: the script would run the GPU checks")
+def test_kernel_timings_need_a_device_and_know_peaks():
+    import types
+    from benchmarks import kernels
+    if not CUDA:
+        env = dict(os.environ, PYTHONPATH=REPO_ROOT)
+        proc = subprocess.run([sys.executable, "-m", "benchmarks.kernels"], cwd=REPO_ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and "no GPU" in proc.stderr, proc.stdout + proc.stderr
+
+    def fake(props):
+        rt = types.SimpleNamespace(getDevice=lambda: 0, getDeviceProperties=lambda d: props)
+        return types.SimpleNamespace(cuda=types.SimpleNamespace(runtime=rt))
+    # A100 40GB: 1,215 MHz x 5,120 bits, double data rate = 1,555 GB/s
+    bw, how = kernels.peak_bandwidth(fake({"name": b"A100", "memoryClockRate": 1215000, "memoryBusWidth": 5120}))
+    assert round(bw / 1e9) == 1555 and "driver" in how
+    bw, how = kernels.peak_bandwidth(fake({"name": b"NVIDIA H200"}))      # CUDA 13: no memory clock
+    assert bw == 4.8e12 and "nominal" in how
+    assert kernels.peak_bandwidth(fake({"name": b"Mystery GPU"}))[0] is None
+
+
 def test_gpu_check_refuses_without_a_device(tmp_path):
     # skipped GPU tests would "pass": without a device the script must run nothing and say so
     proc = subprocess.run(["bash", os.path.join(REPO_ROOT, ".ci", "gpu_check")], cwd=REPO_ROOT,
@@ -142,6 +162,7 @@ def test_gpu_check_dry_run_on_the_cupy_emulator(tmp_path):
         unavailable("the CuPy emulator needs the cupy package (pip install cupy-cuda13x)")
     env = dict(os.environ, OUT=str(tmp_path), TESTS="tests/test_tensor.py",
                BENCH_ARGS="--quick --scale 0.001 --frameworks numpy,autograd_gpu",
+               KERNEL_ARGS="--numel 1000 --reps 2 --rounds 2",
                PYTHONPATH=os.path.join(REPO_ROOT, "tests", "emulated_site"))
     proc = subprocess.run(["bash", os.path.join(REPO_ROOT, ".ci", "gpu_check")], cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
@@ -149,6 +170,7 @@ def test_gpu_check_dry_run_on_the_cupy_emulator(tmp_path):
     assert proc.returncode == 0, out
     assert "devices 1" in (tmp_path / "machine.txt").read_text(), out
     assert "gpu tests: exit 0" in out and (tmp_path / "gpu_tests.xml").exists(), out
+    assert "kernel timings (cuda): exit 0" in out and "| autograd_gpu | tanh_bwd" in out, out
     for w in ("W1", "W2", "W3", "W4", "W5"):
         assert f"benchmark {w} (cuda): exit 0" in out, out
         report = json.loads((tmp_path / f"bench_{w}.json").read_text())

@@ -1,0 +1,155 @@
+"""Kernel-only timings of W5's kernels on the GPU, with CUDA events: the
+achieved memory bandwidth of each, against the device's peak and against a
+plain device-to-device copy, with PyTorch CUDA's own kernels beside them.
+
+    python -m benchmarks.kernels                   # 10M float32 elements, as W5
+    python -m benchmarks.kernels --numel 1000000 --reps 50
+
+`benchmarks.run` times W5's backward from Python over the whole phase (the
+engine's walk, allocations, launches): this times the kernels alone. Each case
+is launched `reps` times back to back between two events, after a warm-up, and
+the median of `rounds` such blocks is reported. Bytes moved = the arrays each
+kernel reads and writes, once each. Exit status 2 when CuPy sees no GPU."""
+import argparse
+import statistics
+import sys
+
+import numpy as np
+
+# nominal memory bandwidth (bytes/s) by device name, where the driver's memory
+# clock is not reported (CUDA 13 dropped cudaDeviceProp.memoryClockRate)
+NOMINAL_BANDWIDTH = {"H200": 4.8e12, "H100 SXM": 3.35e12, "H100 NVL": 3.9e12, "H100 PCIe": 2.0e12,
+                     "A100-SXM4-80GB": 2.039e12, "A100-SXM4-40GB": 1.555e12, "A100-PCIE-40GB": 1.555e12,
+                     "A100 80GB PCIe": 1.935e12, "L40S": 0.864e12, "L4": 0.3e12}
+
+
+def peak_bandwidth(cupy):
+    """(bytes/s, how it was found) of the current device, or (None, why not)."""
+    dev = cupy.cuda.runtime.getDevice()
+    props = cupy.cuda.runtime.getDeviceProperties(dev)
+    name = props.get("name", b"")
+    name = name.decode() if isinstance(name, bytes) else str(name)
+    clock_khz, width_bits = props.get("memoryClockRate"), props.get("memoryBusWidth")
+    if clock_khz and width_bits:
+        return 2 * clock_khz * 1e3 * width_bits / 8, f"{name}: memory clock x bus width (driver)"
+    for key, bw in NOMINAL_BANDWIDTH.items():
+        if key in name:
+            return bw, f"{name}: nominal {bw / 1e12:.2f} TB/s (datasheet)"
+    return None, f"{name}: unknown peak"
+
+
+def time_kernel(cupy, fn, reps, rounds):
+    """Median seconds per launch of fn(), over `rounds` blocks of `reps`."""
+    for _ in range(3):
+        fn()
+    start, end = cupy.cuda.Event(), cupy.cuda.Event()
+    per = []
+    for _ in range(rounds):
+        start.record()
+        for _ in range(reps):
+            fn()
+        end.record()
+        end.synchronize()
+        per.append(cupy.cuda.get_elapsed_time(start, end) / 1e3 / reps)
+    return statistics.median(per)
+
+
+def time_torch(torch, fn, reps, rounds):
+    for _ in range(3):
+        fn()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    per = []
+    for _ in range(rounds):
+        start.record()
+        for _ in range(reps):
+            fn()
+        end.record()
+        end.synchronize()
+        per.append(start.elapsed_time(end) / 1e3 / reps)
+    return statistics.median(per)
+
+
+def w5_cases(cupy, n):
+    """(label, fn, bytes moved) for our W5 kernels and the reference copy."""
+    from autograd_gpu.backend import cupy_kernels as ck
+    rng = np.random.default_rng(20201005)
+    x = cupy.asarray(rng.standard_normal(n, dtype=np.float32))
+    t, s, g = cupy.tanh(x), 1 / (1 + cupy.exp(-x)), cupy.asarray(rng.standard_normal(n, dtype=np.float32))
+    p, out = t * s, cupy.empty_like(x)
+    b = 4 * n                                                   # one float32 array
+    tanh, sigmoid, mul, total = ck.get("tanh"), ck.get("sigmoid"), ck.get("mul"), ck.get("sum")
+    tanh_bwd, sigmoid_bwd = ck.get("tanh_bwd"), ck.get("sigmoid_bwd")
+    return [
+        ("copy (CuPy, the reference)", lambda: cupy.copyto(out, x), 2 * b),
+        ("tanh", lambda: tanh(x), 2 * b),
+        ("sigmoid", lambda: sigmoid(x), 2 * b),
+        ("mul", lambda: mul(t, s), 3 * b),
+        ("sum (full)", lambda: total(p, None, False), b),
+        ("tanh_bwd (fused: g * (1 - y*y))", lambda: tanh_bwd(g, t), 3 * b),
+        ("sigmoid_bwd (fused: g * (1 - y) * y)", lambda: sigmoid_bwd(g, s), 3 * b),
+        ("add (the gradients' sum, CuPy)", lambda: cupy.add(g, t, out=out), 3 * b),
+    ]
+
+
+def torch_cases(torch, n):
+    gen = torch.Generator(device="cuda").manual_seed(20201005)
+    x = torch.randn(n, device="cuda", generator=gen)
+    g = torch.randn(n, device="cuda", generator=gen)
+    t, s = x.tanh(), x.sigmoid()
+    p, out = t * s, torch.empty_like(x)
+    b = 4 * n
+    aten = torch.ops.aten
+    return [
+        ("copy", lambda: out.copy_(x), 2 * b),
+        ("tanh", lambda: torch.tanh(x), 2 * b),
+        ("sigmoid", lambda: torch.sigmoid(x), 2 * b),
+        ("mul", lambda: torch.mul(t, s), 3 * b),
+        ("sum (full)", lambda: p.sum(), b),
+        ("tanh_backward", lambda: aten.tanh_backward(g, t), 3 * b),
+        ("sigmoid_backward", lambda: aten.sigmoid_backward(g, s), 3 * b),
+        ("add", lambda: torch.add(g, t, out=out), 3 * b),
+    ]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--numel", type=int, default=10_000_000)
+    ap.add_argument("--reps", type=int, default=20, help="launches per timed block")
+    ap.add_argument("--rounds", type=int, default=7, help="timed blocks (the median is reported)")
+    args = ap.parse_args(argv)
+    if args.numel < 1 or args.reps < 1 or args.rounds < 1:
+        ap.error("--numel, --reps and --rounds must be positive")
+    try:
+        import cupy
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            raise RuntimeError("no CUDA device")
+    except Exception as e:                  # ImportError, CUDARuntimeError, no device
+        print(f"benchmarks.kernels: no GPU ({type(e).__name__}: {e})", file=sys.stderr)
+        return 2
+    peak, how = peak_bandwidth(cupy)
+    print(f"# W5's kernels, {args.numel:,} float32 elements, CUDA events "
+          f"({args.rounds} blocks of {args.reps} launches, median)")
+    print(f"peak memory bandwidth: {peak / 1e9:,.0f} GB/s ({how})" if peak else f"peak: {how}")
+    rows = [("autograd_gpu", *c) for c in w5_cases(cupy, args.numel)]
+    timed = [(fw, label, time_kernel(cupy, fn, args.reps, args.rounds), nbytes) for fw, label, fn, nbytes in rows]
+    try:
+        import torch
+        ok = torch.cuda.is_available()
+    except ImportError:
+        ok = False
+    if ok:
+        timed += [("torch", label, time_torch(torch, fn, args.reps, args.rounds), nbytes)
+                  for label, fn, nbytes in torch_cases(torch, args.numel)]
+    copy_bw = timed[0][3] / timed[0][2]
+    print("\n| framework | kernel | µs | MB moved | GB/s | % of peak | % of copy |")
+    print("|---|---|---|---|---|---|---|")
+    for fw, label, sec, nbytes in timed:
+        bw = nbytes / sec
+        of_peak = f"{100 * bw / peak:.0f}%" if peak else "—"
+        print(f"| {fw} | {label} | {sec * 1e6:,.1f} | {nbytes / 1e6:,.0f} | {bw / 1e9:,.0f} | "
+              f"{of_peak} | {100 * bw / copy_bw:.0f}% |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
