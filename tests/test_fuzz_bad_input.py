@@ -112,13 +112,10 @@ LENIENT_TORCH_ERRORS = (
 # Exception kinds that differ from PyTorch's on purpose: other tests pin ours
 # (tests/test_errors.py), or we do not support the feature (complex numbers).
 KNOWN_KIND_DIFFERENCES = (
-    "could not infer output dtype",         # mean of integers: TypeError (test_errors.py), PyTorch RuntimeError
-    "Negation, the `-` operator, on a bool",  # TypeError (test_errors.py), PyTorch RuntimeError
     "unsupported norm type",                # ValueError (test_errors.py), PyTorch RuntimeError
     "not complex",                          # no complex support: TypeError, PyTorch computes or NotImplementedError
     "without overflow",                     # a Python int beyond int64 where PyTorch wants a Tensor (TypeError)
     "vector + matrix @ vector expected",    # mv of a 0-d tensor: PyTorch's IndexError is an artifact
-    "cannot specify both 'unbiased' and 'correction'",   # PyTorch's parser: TypeError
     "dtype must be an autograd_gpu dtype",  # x.to("nope"): a string that is no device is taken as a dtype
     "does not support the DLPack protocol",  # TypeError (PyTorch: RuntimeError "invalid capsule")
 )

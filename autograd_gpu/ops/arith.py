@@ -272,7 +272,7 @@ class Neg(Op):
 
     def forward(self, x):
         if x.dtype.kind == "b":
-            raise TypeError("Negation, the `-` operator, on a bool tensor is not supported. If you "
+            raise RuntimeError("neg: Negation, the `-` operator, on a bool tensor is not supported. If you "
                             "are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
         return P.neg(x)
 

@@ -78,7 +78,7 @@ class Mean(Reduction):
         if np_dtype is not None:
             x = x.astype(np_dtype)
         if x.dtype.kind != "f":
-            raise TypeError(f"mean(): could not infer output dtype. Input dtype must be either a floating "
+            raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating "
                             f"point or complex dtype. Got: {from_numpy_dtype(x.dtype).libtorch}")
         self._set(x, axes, keepdim)
         return P.mean(x, axes, keepdim)
@@ -402,7 +402,7 @@ def prod(input, dim=None, keepdim=False, dtype=None):
 
 def _correction(op_name, unbiased, correction):
     if correction is not None and unbiased is not None:
-        raise RuntimeError(f"{op_name}(): cannot specify both 'unbiased' and 'correction'")
+        raise TypeError(f"{op_name}(): cannot specify both 'unbiased' and 'correction'")
     if correction is not None:
         # checked here: the GPU kernel's argument conversion would say ValueError for a string
         return correction if isinstance(correction, Tensor) else number(correction, op_name, "correction")
