@@ -111,6 +111,87 @@ def torch_cases(torch, n):
     ]
 
 
+# --- an experiment: the same fused math as a RawKernel, 1 and 4 elements per thread -------------
+# Our pointwise kernels are cupy.ElementwiseKernels (one element per thread, CuPy's
+# indexing). These two variants of tanh_bwd run the same device function
+# (ag::tanh_bwd, kernels/pointwise.cuh) as plain RawKernels over contiguous float32,
+# one element per thread and four (float4 loads and stores), to tell how much of a
+# gap to PyTorch's vectorized kernels is the kernel and how much CuPy's launch path.
+
+EXPERIMENT_KERNELS = ("exp_tanh_bwd_f1", "exp_tanh_bwd_f4")
+
+
+def experiment_source():
+    from autograd_gpu.backend import kernel_source as ks
+    return ks.preamble() + r"""
+extern "C" __global__ void exp_tanh_bwd_f1(const float* g, const float* y, float* out, long long n) {
+    long long stride = (long long)gridDim.x * blockDim.x;
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += stride)
+        out[i] = ag::tanh_bwd<float>(g[i], y[i]);
+}
+extern "C" __global__ void exp_tanh_bwd_f4(const float* g, const float* y, float* out, long long n) {
+    long long stride = (long long)gridDim.x * blockDim.x, n4 = n / 4;
+    const float4* g4 = reinterpret_cast<const float4*>(g);
+    const float4* y4 = reinterpret_cast<const float4*>(y);
+    float4* o4 = reinterpret_cast<float4*>(out);
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n4; i += stride) {
+        float4 a = g4[i], b = y4[i], r;
+        r.x = ag::tanh_bwd<float>(a.x, b.x);
+        r.y = ag::tanh_bwd<float>(a.y, b.y);
+        r.z = ag::tanh_bwd<float>(a.z, b.z);
+        r.w = ag::tanh_bwd<float>(a.w, b.w);
+        o4[i] = r;
+    }
+    for (long long i = 4 * n4 + blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += stride)
+        out[i] = ag::tanh_bwd<float>(g[i], y[i]);
+}
+"""
+
+
+def experiment_cases(cupy, n):
+    """(label, fn, bytes) of the RawKernel variants of tanh_bwd, checked against ours first."""
+    from autograd_gpu.backend import cupy_kernels as ck
+    from autograd_gpu.backend import kernel_source as ks
+    mod = cupy.RawModule(code=experiment_source(), options=ks.OPTIONS)
+    rng = np.random.default_rng(1)
+    g = cupy.asarray(rng.standard_normal(n, dtype=np.float32))
+    y = cupy.tanh(cupy.asarray(rng.standard_normal(n, dtype=np.float32)))
+    out, want = cupy.empty_like(g), ck.get("tanh_bwd")(g, y)
+    cases = []
+    for name, per_thread in zip(EXPERIMENT_KERNELS, (1, 4)):
+        f = mod.get_function(name)
+        grid = max(1, min(-(-n // (256 * per_thread)), 1 << 20))
+        args = (g, y, out, np.int64(n))
+
+        def launch(f=f, grid=grid, args=args):
+            f((grid,), (256,), args)
+        launch()
+        if not bool((out == want).all()):
+            raise AssertionError(f"{name} disagrees with the ElementwiseKernel tanh_bwd")
+        cases.append((f"tanh_bwd as a RawKernel, {per_thread} per thread (experiment)", launch, 12 * n))
+    return cases
+
+
+def launch_overheads(cupy, reps):
+    """Microseconds per call on 16 elements, where the GPU waits for the host:
+    our ElementwiseKernel path, CuPy's own ufunc, and the RawKernel above."""
+    from autograd_gpu.backend import cupy_kernels as ck
+    a, b = cupy.ones(16, dtype=np.float32), cupy.ones(16, dtype=np.float32)
+    fns = [("autograd_gpu tanh_bwd (ElementwiseKernel, from Python)", lambda: ck.get("tanh_bwd")(a, b)),
+           ("CuPy multiply (ufunc)", lambda: cupy.multiply(a, b))]
+    try:
+        from autograd_gpu.backend import kernel_source as ks
+        f = cupy.RawModule(code=experiment_source(), options=ks.OPTIONS).get_function(EXPERIMENT_KERNELS[0])
+        out = cupy.empty_like(a)
+        fns.append(("RawKernel tanh_bwd (experiment)", lambda: f((1,), (256,), (a, b, out, np.int64(16)))))
+    except Exception as e:                      # the emulator runs only our own modules
+        print(f"(RawKernel launch overhead not measured: {type(e).__name__}: {e})")
+    rows = []
+    for label, fn in fns:
+        rows.append((label, time_kernel(cupy, fn, reps, 5) * 1e6))
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--numel", type=int, default=10_000_000)
@@ -140,6 +221,11 @@ def main(argv=None):
     if ok:
         timed += [("torch", label, time_torch(torch, fn, args.reps, args.rounds), nbytes)
                   for label, fn, nbytes in torch_cases(torch, args.numel)]
+    try:
+        timed += [("experiment", label, time_kernel(cupy, fn, args.reps, args.rounds), nbytes)
+                  for label, fn, nbytes in experiment_cases(cupy, args.numel)]
+    except Exception as e:                      # the emulator runs only our own modules
+        print(f"(experiment not run: {type(e).__name__}: {e})")
     copy_bw = timed[0][3] / timed[0][2]
     print("\n| framework | kernel | µs | MB moved | GB/s | % of peak | % of copy |")
     print("|---|---|---|---|---|---|---|")
@@ -148,6 +234,10 @@ def main(argv=None):
         of_peak = f"{100 * bw / peak:.0f}%" if peak else "—"
         print(f"| {fw} | {label} | {sec * 1e6:,.1f} | {nbytes / 1e6:,.0f} | {bw / 1e9:,.0f} | "
               f"{of_peak} | {100 * bw / copy_bw:.0f}% |")
+    print("\n| launch, 16 elements (the host's cost per call) | µs per call |")
+    print("|---|---|")
+    for label, us in launch_overheads(cupy, 200):
+        print(f"| {label} | {us:.1f} |")
     return 0
 
 

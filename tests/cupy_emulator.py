@@ -1065,6 +1065,9 @@ class RawModule:
             raise NotImplementedError("the emulator runs only our reduction module")
 
     def get_function(self, name):
+        if not any(name in ks.reduction_kernels(dt) for dt in ks.REDUCTION_DTYPES):
+            raise NotImplementedError(f"the emulator runs only our reduction kernels, not {name!r}")
+
         def launch(grid, block, args, shared_mem=0, stream=None):
             kernels.rows(name, grid, block, args)
         return launch

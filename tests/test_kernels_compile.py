@@ -325,3 +325,19 @@ def test_cupy_accepts_the_kernel_definitions(codegen):
             d = ks.elementwise_definition(name, dt)
             cupy.ElementwiseKernel(d.in_params, d.out_params, d.operation, d.name,
                                    preamble=d.preamble, options=d.options)
+
+
+def test_benchmark_experiment_compiles_with_nvrtc():
+    """benchmarks/kernels.py's RawKernel variants of tanh_bwd compile as CuPy
+    would build them for an H100/H200 (a device session must not lose its
+    minutes to a compile error)."""
+    codegen, reason = _load_codegen()
+    if codegen is None:
+        unavailable(reason)
+    from benchmarks import kernels
+    source = codegen.module_source(kernels.experiment_source(), False)
+    try:
+        cubin = codegen.nvrtc_compile(source, codegen.nvrtc_options(ks.OPTIONS, "90"), name="experiment.cu")
+    except codegen.CompileError as e:
+        pytest.fail(f"benchmarks.kernels' experiment does not compile with NVRTC:\n{e.log[-8000:]}")
+    assert all(k.encode() in cubin for k in kernels.EXPERIMENT_KERNELS)
