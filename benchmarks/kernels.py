@@ -87,6 +87,7 @@ def w5_cases(cupy, n):
         ("sum (full)", lambda: total(p, None, False), b),
         ("tanh_bwd (fused: g * (1 - y*y))", lambda: tanh_bwd(g, t), 3 * b),
         ("sigmoid_bwd (fused: g * (1 - y) * y)", lambda: sigmoid_bwd(g, s), 3 * b),
+        ("tanh_bwd as an ElementwiseKernel (the fallback)", lambda: tanh_bwd.kernel(g.dtype)(g, t), 3 * b),
         ("add (the gradients' sum, CuPy)", lambda: cupy.add(g, t, out=out), 3 * b),
     ]
 
@@ -111,12 +112,12 @@ def torch_cases(torch, n):
     ]
 
 
-# --- an experiment: the same fused math as a RawKernel, 1 and 4 elements per thread -------------
-# Our pointwise kernels are cupy.ElementwiseKernels (one element per thread, CuPy's
-# indexing). These two variants of tanh_bwd run the same device function
-# (ag::tanh_bwd, kernels/pointwise.cuh) as plain RawKernels over contiguous float32,
-# one element per thread and four (float4 loads and stores), to tell how much of a
-# gap to PyTorch's vectorized kernels is the kernel and how much CuPy's launch path.
+# --- an experiment: the same fused math as a plain RawKernel, 1 and 4 elements per thread ------
+# Contiguous operands take our pack kernels (kernels/vector.cuh: 16-byte packs,
+# the run() loop); the rest an ElementwiseKernel (one element per thread). These
+# two hand-written variants of tanh_bwd over contiguous float32, one element per
+# thread and one float4, separate the effect of the pack width from that of the
+# launch path and of the generated code.
 
 EXPERIMENT_KERNELS = ("exp_tanh_bwd_f1", "exp_tanh_bwd_f4")
 
@@ -174,10 +175,13 @@ def experiment_cases(cupy, n):
 
 def launch_overheads(cupy, reps):
     """Microseconds per call on 16 elements, where the GPU waits for the host:
-    our ElementwiseKernel path, CuPy's own ufunc, and the RawKernel above."""
+    our pack kernel and ElementwiseKernel paths, CuPy's own ufunc, and the
+    RawKernel above."""
     from autograd_gpu.backend import cupy_kernels as ck
     a, b = cupy.ones(16, dtype=np.float32), cupy.ones(16, dtype=np.float32)
-    fns = [("autograd_gpu tanh_bwd (ElementwiseKernel, from Python)", lambda: ck.get("tanh_bwd")(a, b)),
+    tanh_bwd = ck.get("tanh_bwd")
+    fns = [("autograd_gpu tanh_bwd (pack kernel, from Python)", lambda: tanh_bwd(a, b)),
+           ("autograd_gpu tanh_bwd (ElementwiseKernel)", lambda: tanh_bwd.kernel(a.dtype)(a, b)),
            ("CuPy multiply (ufunc)", lambda: cupy.multiply(a, b))]
     try:
         from autograd_gpu.backend import kernel_source as ks

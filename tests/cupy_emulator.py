@@ -986,6 +986,37 @@ class HostKernels:
             return out
         return _wrap(result.reshape(shape))              # a fresh output: C order, as CuPy's
 
+    def packs(self, kname, grid, block, args):
+        """A pack kernel (kernels/vector.cuh): contiguous operands of one size n."""
+        from test_kernels_host import run_pointwise
+        base, form = kname.rsplit("_v", 1)
+        name, dtype = self.split(base)
+        self.launches.append(kname)
+        spec = ks.POINTWISE[name]
+        *ins, out, n = args
+        if len(ins) != len(spec.params) or len(form) != len(ins) or type(n) is not np.int64:
+            raise TypeError(f"{kname}: wrong arguments {args!r}")
+        assert grid[0] >= 1 and block[0] & (block[0] - 1) == 0 and block[0] <= 1024, (grid, block)
+        math_dtype = "float32" if dtype == "float16" else dtype
+        cols = []
+        for f, a in zip(form, ins):
+            if f == "a":
+                if type(a) is not ndarray:
+                    raise _unsupported(a)
+                if a.dtype != np.dtype(dtype) or not a._a.flags.c_contiguous or a.size != n:
+                    raise AssertionError(f"{kname}: an array operand {a.dtype} {a.shape} for n = {n}")
+                cols.append(a._a.reshape(-1).astype(math_dtype))
+            else:
+                if type(a) is not np.dtype(math_dtype).type:
+                    raise TypeError(f"{kname}: scalar {a!r}, the kernel takes {math_dtype}")
+                cols.append(np.asarray(a))
+        if type(out) is not ndarray or out.dtype != np.dtype(dtype) or out.size != n:
+            raise AssertionError(f"{kname}: the output {getattr(out, 'dtype', out)}")
+        if cols[0].ndim == 0:
+            cols[0] = np.broadcast_to(cols[0], (int(n),))
+        result = run_pointwise(self.pointwise_lib, name, math_dtype, cols)
+        out._a[...] = result.astype(dtype).reshape(out.shape)
+
     def optim(self, kname, args):
         from autograd_gpu.optim import _fused
         name, dtype = kname[len("ag_optim_"):].rsplit("_", 1)
@@ -1062,11 +1093,15 @@ class RawModule:
     def __init__(self, code=None, path=None, options=(), backend="nvrtc", translate_cucomplex=False,
                  enable_cooperative_groups=False, name_expressions=None, jitify=False):
         if not (code or "").startswith(ks.preamble()) or tuple(options) != ks.OPTIONS:
-            raise NotImplementedError("the emulator runs only our reduction module")
+            raise NotImplementedError("the emulator runs only our own modules")
 
     def get_function(self, name):
+        if any(name == ks.vector_kernel_name(n, dt, f) for n, f in ks.VECTOR_KERNELS for dt in ks.DTYPES):
+            def launch(grid, block, args, shared_mem=0, stream=None):
+                kernels.packs(name, grid, block, args)
+            return launch
         if not any(name in ks.reduction_kernels(dt) for dt in ks.REDUCTION_DTYPES):
-            raise NotImplementedError(f"the emulator runs only our reduction kernels, not {name!r}")
+            raise NotImplementedError(f"the emulator runs only our own kernels, not {name!r}")
 
         def launch(grid, block, args, shared_mem=0, stream=None):
             kernels.rows(name, grid, block, args)

@@ -259,8 +259,8 @@ def test_pointwise_wrappers_fall_back_to_the_twin(host_cupy):
         assert not host_cupy.calls, f"{name}: a kernel ran for {args!r}"
     # a Python scalar stays weak: float32 stays float32
     host_cupy.calls.clear()
-    assert ck.get("mul")(a32, 2.5).dtype == np.float32 and host_cupy.calls == ["ag_mul_float32"]
-    assert ck.get("pow")(a32, 2).dtype == np.float32 and host_cupy.calls[-1] == "ag_pow_scalar_float32"
+    assert ck.get("mul")(a32, 2.5).dtype == np.float32 and host_cupy.calls == ["ag_mul_float32_vas"]
+    assert ck.get("pow")(a32, 2).dtype == np.float32 and host_cupy.calls[-1] == "ag_pow_scalar_float32_vas"
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -375,6 +375,35 @@ def test_rowwise_wrappers_on_host(host_cupy, dtype):
 
 
 # --- on a GPU ----------------------------------------------------------------------------------
+
+@pytest.mark.gpu
+@needs_gpu
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("dtype", ks.DTYPES)
+def test_pack_kernels_match_the_elementwise_kernels(dtype):
+    """Contiguous operands of one shape take the pack kernels (kernels/vector.cuh);
+    on the device they give what the ElementwiseKernel of the same primitive
+    gives, bit for bit, at lengths around the pack width (the loads and stores of
+    16-byte packs, and the tail). The views the pack kernels refuse (offset,
+    strided, broadcast) fall back to the ElementwiseKernel."""
+    import cupy
+    dt = np.dtype(dtype)
+    rng = np.random.default_rng(7)
+    from test_kernels_host import assert_matches
+    for name, form in ks.VECTOR_KERNELS:
+        impl = ck.get(name)
+        impl = impl.array if isinstance(impl, ck.Pow) else impl
+        for n in (1, 7, 8, 9, 1000, 4099):
+            ops = [cupy.asarray((rng.standard_normal(n) * 2).astype(dt)) if f == "a" else dt.type(0.75)
+                   for f in form]
+            got = impl.packed(dt, ops)
+            assert got is not None, (name, form, n)
+            want = impl.kernel(dt)(*ops)
+            assert_matches(cupy.asnumpy(got), cupy.asnumpy(want), 0, f"pack {name} {dtype} {form} n={n}")
+    x = cupy.asarray(rng.standard_normal(17).astype(dt))
+    for refused in ([x[1:], x[1:]], [x[::2], x[::2]], [x[:4].reshape(2, 2), x[:2]]):
+        assert ck.get("mul").packed(dt, refused) is None
+
 
 @pytest.mark.gpu
 @needs_gpu

@@ -141,10 +141,18 @@ def reduction_unit(codegen, dtype):
     return codegen.module_source(ks.reduction_module_source(dtype), False)      # RawModule: as is
 
 
+def vector_unit(codegen, dtype):
+    """Every pack kernel of `dtype` in one unit (each is its own RawModule at run
+    time: the preamble and one kernel, kernel_source.vector_kernel_source)."""
+    body = "".join(ks.vector_kernel_body(n, dtype, f) for n, f in ks.VECTOR_KERNELS)
+    return codegen.module_source(ks.preamble() + "\n" + body, False)
+
+
 def nvcc_unit():
-    """Every pointwise function for float, double and half (through float), and
-    every reduction kernel."""
-    lines = ['#include "pointwise.cuh"', '#include "reduction.cuh"']
+    """Every pointwise function for float, double and half (through float), every
+    pack kernel and every reduction kernel."""
+    lines = ['#include "pointwise.cuh"', '#include "reduction.cuh"', '#include "vector.cuh"']
+    lines += [ks.vector_kernel_body(n, dt, f) for dt in ks.DTYPES for n, f in ks.VECTOR_KERNELS]
     for dt, c in (("float16", "__half"), ("float32", "float"), ("float64", "double")):
         lines.append(f"AG_REDUCTION_KERNELS({dt}, {c})")
     lines.append("AG_BOOL_REDUCTION_KERNELS")
@@ -206,6 +214,10 @@ def builds():
         source = reduction_unit(codegen, dtype)
         for arch in ARCHS:
             jobs[("reduction", dtype, arch)] = (source, codegen.nvrtc_options(ks.OPTIONS, arch), None)
+    for dtype in ks.DTYPES:
+        source = vector_unit(codegen, dtype)
+        for arch in ARCHS:
+            jobs[("vector", dtype, arch)] = (source, codegen.nvrtc_options(ks.OPTIONS, arch), None)
     todo = {}
     for key, (source, options, info) in jobs.items():
         marker = _cached(["nvrtc", key[0], source, options, codegen.nvrtc_version()])
@@ -291,14 +303,30 @@ def test_reduction_module_compiles_with_nvrtc(builds, dtype, arch):
     _count("NVRTC reductions (RawModule sources)", len(ks.reduction_kernels(dtype)), [dtype], [arch], 1)
 
 
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("dtype", ks.DTYPES)
+def test_pack_kernels_compile_with_nvrtc(builds, dtype, arch):
+    if builds["nvrtc missing"]:
+        unavailable(builds["nvrtc missing"])
+    log, cubin, _ = builds[("vector", dtype, arch)]
+    if log is not None:
+        pytest.fail(f"pack kernels ({dtype}, sm_{arch}) do not compile with NVRTC:\n{log[-8000:]}")
+    names = [ks.vector_kernel_name(n, dtype, f) for n, f in ks.VECTOR_KERNELS]
+    if cubin is not None:
+        missing = [k for k in names if k.encode() not in cubin]
+        assert not missing, f"pack kernels missing from the {dtype} unit: {missing}"
+    _count("NVRTC pack kernels (RawModule sources)", len(names), [dtype], [arch], 1)
+
+
 def test_headers_compile_with_nvcc(builds):
     out = builds["nvcc"]
     if out == "missing":
         unavailable("nvcc not found (set $NVCC or $CUDA_PATH, or put nvcc on PATH)")
     if out is not None:
         pytest.fail(f"the kernel headers do not compile with nvcc:\n{out[-8000:]}")
-    n = 3 * len(ks.POINTWISE) + sum(len(ks.reduction_kernels(d)) for d in ks.REDUCTION_DTYPES)
-    _count("nvcc (headers: pointwise functions x 3 types + reduction kernels)", n * len(ARCHS),
+    n = (3 * len(ks.POINTWISE) + sum(len(ks.reduction_kernels(d)) for d in ks.REDUCTION_DTYPES)
+         + len(ks.DTYPES) * len(ks.VECTOR_KERNELS))
+    _count("nvcc (headers: pointwise functions x 3 types + pack and reduction kernels)", n * len(ARCHS),
            ks.REDUCTION_DTYPES, ARCHS, 1)
 
 

@@ -82,9 +82,27 @@ def _reduction_source():
     return lines
 
 
+def _vector_source():
+    """The pack kernels' operations (kernel_source.vector_op_source, the text the
+    GPU compiles) run by every thread of `nthreads` in turn: (structs, runners)."""
+    structs, runners = [], []
+    for name, form in ks.VECTOR_KERNELS:
+        spec = ks.POINTWISE[name]
+        for dt in HOST_TYPES:
+            k = ks.vector_kernel_name(name, dt, form)
+            structs.append(ks.vector_op_source(name, dt, form))
+            init = ", ".join([p.name for p in spec.params] + ["out"])
+            runners.append(f"void {k}({ks.vector_params(name, dt, form)}, long long nthreads) {{\n"
+                           f"  const {k}_op op = {{{init}}};\n"
+                           f"  for (long long t = 0; t < nthreads; ++t) ag::vec::run<{k}_op::N>(op, n, t, nthreads);\n}}")
+    return structs, runners
+
+
 def host_source():
-    return ('#include "pointwise.cuh"\n#include "reduction.cuh"\n\nextern "C" {\n'
-            + "\n".join(_pointwise_source() + _reduction_source()) + '\n}  // extern "C"\n')
+    structs, runners = _vector_source()
+    return ('#include "pointwise.cuh"\n#include "reduction.cuh"\n#include "vector.cuh"\n\n'
+            + "".join(structs) + '\nextern "C" {\n'
+            + "\n".join(_pointwise_source() + _reduction_source() + runners) + '\n}  // extern "C"\n')
 
 
 def seed(*parts):
@@ -733,3 +751,47 @@ def test_reduction_backward_matches_finite_differences(lib, lanes):
         got = host_rowwise(lib, name, [gy, y], 1, lanes=lanes)
         want = fd_rows(lambda v: np.sum(gy * host_rowwise(lib, fwd, [v], 1, lanes=lanes), axis=1))
         _check_grad(got, want, name)
+
+
+def _aligned(values, dtype, extra=0):
+    """A 16-byte aligned copy of `values` (as the GPU's allocations are), with
+    `extra` elements of NaN after it."""
+    n = len(values)
+    raw = np.empty(n + extra + 16, dtype=dtype)
+    skip = (-raw.ctypes.data % 16) // raw.itemsize
+    a = raw[skip:skip + n + extra]
+    a[:n], a[n:] = values, np.nan
+    return a
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_pack_kernels_cover_every_element_once(lib, dtype):
+    """kernels/vector.cuh, the pack kernels of contiguous operands: for every
+    primitive and argument form, lengths around the pack width and any number of
+    threads, each element equals the one-element kernel's (bit for bit, NaN
+    alike) and nothing past n is written."""
+    c_scalar = ctypes.c_float if dtype == "float32" else ctypes.c_double
+    rng = np.random.default_rng(seed("packs", dtype))
+    cases = 0
+    for name, form in ks.VECTOR_KERNELS:
+        fn = getattr(lib, ks.vector_kernel_name(name, dtype, form))
+        fn.restype = None
+        for n in (0, 1, 3, 4, 5, 8, 17, 64, 131):
+            cols, args = [], []
+            for f in form:
+                if f == "a":
+                    v = _aligned(_random_values(rng, n, dtype)[:n], dtype)
+                    cols.append(v)
+                    args.append(_ptr(v))
+                else:
+                    v = float(rng.choice([0.75, -1.5, 2.0]))
+                    cols.append(np.full(n, v, dtype=dtype))
+                    args.append(c_scalar(v))
+            want = run_pointwise(lib, name, dtype, cols) if n else np.empty(0, dtype)
+            for nthreads in (1, 2, 3, 7, 64):
+                out = _aligned(np.zeros(n), dtype, extra=5)
+                fn(*args, _ptr(out), ctypes.c_longlong(n), ctypes.c_longlong(nthreads))
+                assert_matches(out[:n], want, 0, f"{name} {dtype} form={form} n={n} threads={nthreads}")
+                assert np.isnan(out[n:]).all(), f"{name}: written past n = {n}"
+                cases += 1
+    assert cases == len(ks.VECTOR_KERNELS) * 9 * 5

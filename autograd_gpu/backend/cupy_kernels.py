@@ -5,8 +5,11 @@
 twin itself serves (its np.* calls then run on CuPy). The callables run our
 kernels (`kernels/*.cuh`, sources from `kernel_source.py`):
 
-* pointwise primitives and fused backward steps: one `cupy.ElementwiseKernel`
-  per primitive and dtype (broadcasting and strided operands are CuPy's);
+* pointwise primitives and fused backward steps: over contiguous operands of
+  one shape (the common case), a `cupy.RawModule` kernel per primitive, dtype and
+  argument form that moves a 16-byte pack per step (kernels/vector.cuh);
+  otherwise (broadcasting, strided operands, bool operands) one
+  `cupy.ElementwiseKernel` per primitive and dtype;
 * reductions, softmax and log_softmax (forward and backward): one
   `cupy.RawModule` per dtype.
 
@@ -100,8 +103,16 @@ _ADAPT = {"clamp": _inf_bounds, "clamp_bwd": _inf_bounds, "pow_bwd": _pow_bwd}
 _PY_SCALARS = (bool, int, float)
 
 
+# the pack kernels' launch: threads per block, most blocks (the kernel loops over the rest)
+_VEC_BLOCK, _VEC_GRID_MAX = 256, 1 << 16
+# their scalar arguments travel in the math type (half is computed in float)
+_MATH_SCALAR = {np.dtype(np.float16): np.float32, np.dtype(np.float32): np.float32,
+                np.dtype(np.float64): np.float64}
+
+
 class Pointwise:
-    """A pointwise primitive: twin's arguments -> one ElementwiseKernel launch."""
+    """A pointwise primitive: twin's arguments -> one kernel launch (a pack
+    kernel over contiguous operands of one shape, else an ElementwiseKernel)."""
 
     def __init__(self, spec, twin, adapt=None):
         self.spec, self.twin, self.adapt = spec, twin, adapt
@@ -109,6 +120,8 @@ class Pointwise:
         # select_bwd's count may be an integer array (the tie counts)
         self.cast_arrays = tuple(p.name == "count" for p in spec.params)
         self.kernels = {}                    # numpy dtype -> ElementwiseKernel
+        self.forms = frozenset(spec.forms) if ks.vectorizable(spec) else frozenset()
+        self.pack_kernels = {}               # (device, numpy dtype, form) -> RawModule function
         self.__name__ = spec.name
 
     def kernel(self, dtype):
@@ -125,6 +138,10 @@ class Pointwise:
         if call is None:
             return _twin_in_layout(self.twin, args)
         dtype, dev, operands, strided = call
+        if self.forms and not strided:
+            y = _run_on(dev, self.packed, dtype, operands)
+            if y is not None:
+                return y
         if strided:                      # a non-C-contiguous operand: maybe not C order
             layout = _result_layout([p for p in operands if isinstance(p, _cupy().ndarray)])
             if layout is not None:
@@ -134,6 +151,46 @@ class Pointwise:
                 operands = [_in_order(p, order, ndim) for p in operands]
                 return _run_on(dev, self.kernel(dtype), *operands).transpose(back)
         return _run_on(dev, self.kernel(dtype), *operands)
+
+    def pack_kernel(self, dtype, form):
+        cupy = _cupy()
+        key = (cupy.cuda.runtime.getDevice(), dtype, form)
+        f = self.pack_kernels.get(key)
+        if f is None:
+            name, dt = self.spec.name, dtype.name
+            mod = cupy.RawModule(code=ks.vector_kernel_source(name, dt, form), options=ks.OPTIONS)
+            f = self.pack_kernels[key] = mod.get_function(ks.vector_kernel_name(name, dt, form))
+        return f
+
+    def packed(self, dtype, operands):
+        """The pack kernel's result, or None where the array operands are not
+        all C-contiguous, 16-byte aligned and of one non-empty shape."""
+        nd = _cupy().ndarray
+        shape, form, args = None, [], []
+        for p in operands:
+            if isinstance(p, nd):
+                if shape is None:
+                    shape = p.shape
+                elif p.shape != shape:
+                    return None
+                if not p.flags.c_contiguous or p.data.ptr % 16:
+                    return None
+                form.append("a")
+                args.append(p)
+            else:
+                form.append("s")
+                args.append(_MATH_SCALAR[dtype](p))
+        form = tuple(form)
+        if form not in self.forms:
+            return None
+        n = math.prod(shape)
+        if n == 0:
+            return None
+        out = _cupy().empty(shape, dtype=dtype)
+        per_block = _VEC_BLOCK * (16 // dtype.itemsize)
+        self.pack_kernel(dtype, form)((min(-(-n // per_block), _VEC_GRID_MAX),), (_VEC_BLOCK,),
+                                      (*args, out, np.int64(n)))
+        return out
 
     def operands(self, params):
         """(dtype, device id, kernel arguments, whether an operand of 2 or more
@@ -505,8 +562,9 @@ class Rowwise:
 
 def warmup(progress=True, dtypes=ks.DTYPES, file=None):
     """Compile every kernel for every dtype in `dtypes` on the current device
-    (pointwise kernels in their usual argument forms with 1-d contiguous
-    operands; other layouts compile on first use). Compiled binaries land in
+    (pointwise kernels in their usual argument forms, as pack kernels and as
+    ElementwiseKernels with 1-d contiguous operands; other layouts compile on
+    first use). Compiled binaries land in
     CuPy's on-disk cache, so this pays off across processes. Returns the
     number of builds."""
     cupy = _cupy()
@@ -542,6 +600,8 @@ def _warm_pointwise(impl, dtype, form):
         want = dtype if p.kind == "T" else _BOOL
         args.append(want.type(1) if f == "s" else cupy.ones(1, dtype=want))
     impl.kernel(dtype)(*args)
+    if form in impl.forms:                          # the pack kernel of contiguous operands
+        impl.pack_kernel(dtype, form)
 
 
 def _warm_reduction(dtype, kname):

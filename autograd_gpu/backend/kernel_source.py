@@ -7,6 +7,9 @@ and dtype, exactly what the CuPy wrappers (`cupy_kernels.py`) build:
 * pointwise primitives: the arguments of a `cupy.ElementwiseKernel`
   (`elementwise_definition`), whose operation calls the header's device
   function, e.g. ``out = float16(ag::exp<float>(float(x)))``;
+* the same pointwise primitives over contiguous operands of one shape: a
+  `cupy.RawModule` per primitive, dtype and argument form
+  (`vector_kernel_source`), a 16-byte pack of elements per step;
 * reductions and softmax: the source of a `cupy.RawModule` per dtype
   (`reduction_module_source`) holding extern "C" kernels ``ag_<name>_<dtype>``.
 
@@ -19,7 +22,7 @@ import re
 from collections import namedtuple
 from pathlib import Path
 
-HEADERS = ("common.cuh", "pointwise.cuh", "reduction.cuh")
+HEADERS = ("common.cuh", "pointwise.cuh", "reduction.cuh", "vector.cuh")
 
 # Floating dtypes with kernels; other dtypes fall back to the NumPy twin
 # (which CuPy runs).
@@ -177,6 +180,71 @@ def elementwise_definition(name, dtype):
         out_params, operation = f"{dtype} out", f"out = {store}({call})"
     return ElementwiseDefinition(in_params, out_params, operation, f"ag_{name}_{dtype}",
                                  preamble(), OPTIONS)
+
+
+# --- pointwise primitives over contiguous operands: a pack per step ----------------------
+# (kernels/vector.cuh). Only primitives whose operands and result are all of the
+# compute dtype; a "form" says per parameter whether it is an array ("a") or a
+# scalar ("s"), passed in the math type (float for half and float32).
+
+def vectorizable(spec):
+    return spec.out == "T" and all(p.kind == "T" for p in spec.params)
+
+
+VECTOR_KERNELS = tuple((n, f) for n, spec in POINTWISE.items() if vectorizable(spec) for f in spec.forms)
+
+
+def vector_kernel_name(name, dtype, form):
+    return f"ag_{name}_{dtype}_v{''.join(form)}"
+
+
+def vector_op_source(name, dtype, form):
+    """The operation struct of kernel (name, dtype, form): pack(i) and one(i).
+    Plain C++ over the headers, so the host tests compile the same text."""
+    spec = POINTWISE[name]
+    t, m = CUDA_TYPE[dtype], MATH_TYPE[dtype]
+    members = [f"const {t}* {p.name};" if f == "a" else f"{m} {p.name};" for p, f in zip(spec.params, form)]
+    loads = [f"const ag::vec::Pack<{t}, N> pk_{p.name} = ag::vec::load({p.name}, i);"
+             for p, f in zip(spec.params, form) if f == "a"]
+    lane = ", ".join(f"ag::to_math(pk_{p.name}.v[k])" if f == "a" else p.name for p, f in zip(spec.params, form))
+    elem = ", ".join(f"ag::to_math({p.name}[i])" if f == "a" else p.name for p, f in zip(spec.params, form))
+    return (f"struct {vector_kernel_name(name, dtype, form)}_op {{\n"
+            f"    {' '.join(members)} {t}* out;\n"
+            f"    enum {{ N = ag::vec::Width<{t}>::value }};\n"
+            f"    AG_HD void pack(ag::index_t i) const {{\n"
+            f"        {' '.join(loads)}\n"
+            f"        ag::vec::Pack<{t}, N> pk_out;\n"
+            f"        for (int k = 0; k < N; ++k) pk_out.v[k] = ag::from_math<{t}>(ag::{name}<{m}>({lane}));\n"
+            f"        ag::vec::store(out, i, pk_out);\n"
+            f"    }}\n"
+            f"    AG_HD void one(ag::index_t i) const {{ out[i] = ag::from_math<{t}>(ag::{name}<{m}>({elem})); }}\n"
+            f"}};\n")
+
+
+def vector_params(name, dtype, form):
+    """The C parameter list of the kernel (and of the host tests' runner)."""
+    spec = POINTWISE[name]
+    t, m = CUDA_TYPE[dtype], MATH_TYPE[dtype]
+    ps = [f"const {t}* {p.name}" if f == "a" else f"{m} {p.name}" for p, f in zip(spec.params, form)]
+    return ", ".join(ps + [f"{t}* out", "long long n"])
+
+
+def vector_kernel_body(name, dtype, form):
+    """The operation struct and its extern "C" kernel (no headers)."""
+    spec = POINTWISE[name]
+    k = vector_kernel_name(name, dtype, form)
+    init = ", ".join([p.name for p in spec.params] + ["out"])
+    return (vector_op_source(name, dtype, form)
+            + f'extern "C" __global__ void {k}({vector_params(name, dtype, form)}) {{\n'
+            f"    const {k}_op op = {{{init}}};\n"
+            f"    ag::vec::run<{k}_op::N>(op, n, blockIdx.x * (long long)blockDim.x + threadIdx.x,\n"
+            f"                            (long long)gridDim.x * blockDim.x);\n"
+            f"}}\n")
+
+
+def vector_kernel_source(name, dtype, form):
+    """The cupy.RawModule source of one pointwise kernel over contiguous operands."""
+    return preamble() + "\n" + vector_kernel_body(name, dtype, form)
 
 
 # --- reductions: one RawModule per dtype ------------------------------------------------
