@@ -38,11 +38,12 @@ def peak_bandwidth(cupy):
     return None, f"{name}: unknown peak"
 
 
-def time_kernel(cupy, fn, reps, rounds):
-    """Median seconds per launch of fn(), over `rounds` blocks of `reps`."""
+def _time_events(event, elapsed_ms, fn, reps, rounds):
+    """Median seconds per launch of fn(), over `rounds` blocks of `reps` between
+    two events (event(): a new timing event; elapsed_ms(start, end))."""
     for _ in range(3):
         fn()
-    start, end = cupy.cuda.Event(), cupy.cuda.Event()
+    start, end = event(), event()
     per = []
     for _ in range(rounds):
         start.record()
@@ -50,23 +51,17 @@ def time_kernel(cupy, fn, reps, rounds):
             fn()
         end.record()
         end.synchronize()
-        per.append(cupy.cuda.get_elapsed_time(start, end) / 1e3 / reps)
+        per.append(elapsed_ms(start, end) / 1e3 / reps)
     return statistics.median(per)
+
+
+def time_kernel(cupy, fn, reps, rounds):
+    return _time_events(cupy.cuda.Event, cupy.cuda.get_elapsed_time, fn, reps, rounds)
 
 
 def time_torch(torch, fn, reps, rounds):
-    for _ in range(3):
-        fn()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    per = []
-    for _ in range(rounds):
-        start.record()
-        for _ in range(reps):
-            fn()
-        end.record()
-        end.synchronize()
-        per.append(start.elapsed_time(end) / 1e3 / reps)
-    return statistics.median(per)
+    return _time_events(lambda: torch.cuda.Event(enable_timing=True), lambda a, b: a.elapsed_time(b),
+                        fn, reps, rounds)
 
 
 def w5_cases(cupy, n):

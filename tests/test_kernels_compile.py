@@ -289,33 +289,29 @@ def test_pointwise_kernels_compile_with_nvrtc(builds, dtype, arch):
     _count("NVRTC pointwise (ElementwiseKernel sources)", n, [dtype], [arch], 1)
 
 
+def _check_raw_modules(builds, kind, dtype, arch, names, what):
+    if builds["nvrtc missing"]:
+        unavailable(builds["nvrtc missing"])
+    log, cubin, _ = builds[(kind, dtype, arch)]
+    if log is not None:
+        pytest.fail(f"{what} ({dtype}, sm_{arch}) do not compile with NVRTC:\n{log[-8000:]}")
+    if cubin is not None:      # freshly built: it exports the names cupy_kernels asks for
+        missing = [k for k in names if k.encode() not in cubin]
+        assert not missing, f"{what} missing from the {dtype} unit: {missing}"
+    _count(f"NVRTC {what} (RawModule sources)", len(names), [dtype], [arch], 1)
+
+
 @pytest.mark.parametrize("arch", ARCHS)
 @pytest.mark.parametrize("dtype", ks.REDUCTION_DTYPES)
 def test_reduction_module_compiles_with_nvrtc(builds, dtype, arch):
-    if builds["nvrtc missing"]:
-        unavailable(builds["nvrtc missing"])
-    log, cubin, _ = builds[("reduction", dtype, arch)]
-    if log is not None:
-        pytest.fail(f"reduction module ({dtype}, sm_{arch}) does not compile with NVRTC:\n{log[-8000:]}")
-    if cubin is not None:      # freshly built: it exports the names cupy_kernels asks for
-        missing = [k for k in ks.reduction_kernels(dtype) if k.encode() not in cubin]
-        assert not missing, f"kernels missing from the {dtype} module: {missing}"
-    _count("NVRTC reductions (RawModule sources)", len(ks.reduction_kernels(dtype)), [dtype], [arch], 1)
+    _check_raw_modules(builds, "reduction", dtype, arch, ks.reduction_kernels(dtype), "reductions")
 
 
 @pytest.mark.parametrize("arch", ARCHS)
 @pytest.mark.parametrize("dtype", ks.DTYPES)
 def test_pack_kernels_compile_with_nvrtc(builds, dtype, arch):
-    if builds["nvrtc missing"]:
-        unavailable(builds["nvrtc missing"])
-    log, cubin, _ = builds[("vector", dtype, arch)]
-    if log is not None:
-        pytest.fail(f"pack kernels ({dtype}, sm_{arch}) do not compile with NVRTC:\n{log[-8000:]}")
     names = [ks.vector_kernel_name(n, dtype, f) for n, f in ks.VECTOR_KERNELS]
-    if cubin is not None:
-        missing = [k for k in names if k.encode() not in cubin]
-        assert not missing, f"pack kernels missing from the {dtype} unit: {missing}"
-    _count("NVRTC pack kernels (RawModule sources)", len(names), [dtype], [arch], 1)
+    _check_raw_modules(builds, "vector", dtype, arch, names, "pack kernels")
 
 
 def test_headers_compile_with_nvcc(builds):
