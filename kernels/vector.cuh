@@ -1,5 +1,6 @@
-// Pointwise kernels over contiguous operands of one shape, a 16-byte pack per
-// step (4 floats, 2 doubles, 8 halves). CuPy's ElementwiseKernel gives each
+// Pointwise kernels over contiguous operands of one shape, a 16-byte pack of
+// the compute dtype per step (4 floats, 2 doubles, 8 halves; bool operands and
+// results move as many elements). CuPy's ElementwiseKernel gives each
 // thread one element: on an H200 the bytes in flight per thread, 4, are too few
 // to keep ~4.8 TB/s busy (Little's law: 132 SMs x 2048 threads x 4 B is about
 // 1 MB, the latency-bandwidth product about 3 MB). A pack per load moves four
@@ -20,13 +21,15 @@ namespace vec {
 
 template <typename T> struct Width { enum { value = 16 / sizeof(T) }; };   // elements per pack
 
-template <typename T, int N> struct alignas(16) Pack { T v[N]; };
+// N elements of T (the compute dtype's width, also for bool masks and results:
+// 4 bools next to 4 floats), aligned to their size
+template <typename T, int N> struct alignas(sizeof(T) * N) Pack { T v[N]; };
 
-template <typename T> AG_HD Pack<T, Width<T>::value> load(const T* p, index_t i) {
-    return reinterpret_cast<const Pack<T, Width<T>::value>*>(p)[i];
+template <int N, typename T> AG_HD Pack<T, N> load(const T* p, index_t i) {
+    return reinterpret_cast<const Pack<T, N>*>(p)[i];
 }
-template <typename T> AG_HD void store(T* p, index_t i, const Pack<T, Width<T>::value>& v) {
-    reinterpret_cast<Pack<T, Width<T>::value>*>(p)[i] = v;
+template <int N, typename T> AG_HD void store(T* p, index_t i, const Pack<T, N>& v) {
+    reinterpret_cast<Pack<T, N>*>(p)[i] = v;
 }
 
 // thread `tid` of `nthreads`: packs tid, tid + nthreads, ..., then the tail elements

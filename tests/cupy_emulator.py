@@ -999,23 +999,25 @@ class HostKernels:
         assert grid[0] >= 1 and block[0] & (block[0] - 1) == 0 and block[0] <= 1024, (grid, block)
         math_dtype = "float32" if dtype == "float16" else dtype
         cols = []
-        for f, a in zip(form, ins):
+        for p, f, a in zip(spec.params, form, ins):
+            want = np.dtype(dtype if p.kind == "T" else bool)
             if f == "a":
                 if type(a) is not ndarray:
                     raise _unsupported(a)
-                if a.dtype != np.dtype(dtype) or not a._a.flags.c_contiguous or a.size != n:
+                if a.dtype != want or not a._a.flags.c_contiguous or a.size != n:
                     raise AssertionError(f"{kname}: an array operand {a.dtype} {a.shape} for n = {n}")
-                cols.append(a._a.reshape(-1).astype(math_dtype))
+                cols.append(a._a.reshape(-1).astype(math_dtype if p.kind == "T" else bool))
             else:
-                if type(a) is not np.dtype(math_dtype).type:
-                    raise TypeError(f"{kname}: scalar {a!r}, the kernel takes {math_dtype}")
+                if p.kind != "T" or type(a) is not np.dtype(math_dtype).type:
+                    raise TypeError(f"{kname}: scalar {a!r} for {p.name}, the kernel takes {math_dtype}")
                 cols.append(np.asarray(a))
-        if type(out) is not ndarray or out.dtype != np.dtype(dtype) or out.size != n:
+        out_dtype = np.dtype(bool if spec.out == "bool" else dtype)
+        if type(out) is not ndarray or out.dtype != out_dtype or out.size != n:
             raise AssertionError(f"{kname}: the output {getattr(out, 'dtype', out)}")
         if cols[0].ndim == 0:
             cols[0] = np.broadcast_to(cols[0], (int(n),))
         result = run_pointwise(self.pointwise_lib, name, math_dtype, cols)
-        out._a[...] = result.astype(dtype).reshape(out.shape)
+        out._a[...] = result.astype(out_dtype).reshape(out.shape)
 
     def optim(self, kname, args):
         from autograd_gpu.optim import _fused

@@ -384,8 +384,9 @@ def test_pack_kernels_match_the_elementwise_kernels(dtype):
     """Contiguous operands of one shape take the pack kernels (kernels/vector.cuh);
     on the device they give what the ElementwiseKernel of the same primitive
     gives, bit for bit, at lengths around the pack width (the loads and stores of
-    16-byte packs, and the tail). The views the pack kernels refuse (offset,
-    strided, broadcast) fall back to the ElementwiseKernel."""
+    16-byte packs, bool masks and results alongside, and the tail). The views
+    the pack kernels refuse (offset, strided, broadcast) fall back to the
+    ElementwiseKernel."""
     import cupy
     dt = np.dtype(dtype)
     rng = np.random.default_rng(7)
@@ -393,9 +394,10 @@ def test_pack_kernels_match_the_elementwise_kernels(dtype):
     for name, form in ks.VECTOR_KERNELS:
         impl = ck.get(name)
         impl = impl.array if isinstance(impl, ck.Pow) else impl
+        spec = ks.POINTWISE[name]
         for n in (1, 7, 8, 9, 1000, 4099):
-            ops = [cupy.asarray((rng.standard_normal(n) * 2).astype(dt)) if f == "a" else dt.type(0.75)
-                   for f in form]
+            ops = [dt.type(0.75) if f == "s" else cupy.asarray(rng.random(n) < 0.5) if p.kind == "bool"
+                   else cupy.asarray((rng.standard_normal(n) * 2).astype(dt)) for p, f in zip(spec.params, form)]
             got = impl.packed(dt, ops)
             assert got is not None, (name, form, n)
             want = impl.kernel(dt)(*ops)

@@ -753,14 +753,13 @@ def test_reduction_backward_matches_finite_differences(lib, lanes):
         _check_grad(got, want, name)
 
 
-def _aligned(values, dtype, extra=0):
-    """A 16-byte aligned copy of `values` (as the GPU's allocations are), with
-    `extra` elements of NaN after it."""
+def _aligned(values, dtype):
+    """A 16-byte aligned copy of `values` (as the GPU's allocations are)."""
     n = len(values)
-    raw = np.empty(n + extra + 16, dtype=dtype)
+    raw = np.empty(n + 16, dtype=dtype)
     skip = (-raw.ctypes.data % 16) // raw.itemsize
-    a = raw[skip:skip + n + extra]
-    a[:n], a[n:] = values, np.nan
+    a = raw[skip:skip + n]
+    a[:] = values
     return a
 
 
@@ -774,24 +773,28 @@ def test_pack_kernels_cover_every_element_once(lib, dtype):
     rng = np.random.default_rng(seed("packs", dtype))
     cases = 0
     for name, form in ks.VECTOR_KERNELS:
+        spec = ks.POINTWISE[name]
         fn = getattr(lib, ks.vector_kernel_name(name, dtype, form))
         fn.restype = None
+        out_dtype = bool if spec.out == "bool" else dtype
         for n in (0, 1, 3, 4, 5, 8, 17, 64, 131):
             cols, args = [], []
-            for f in form:
+            for p, f in zip(spec.params, form):
                 if f == "a":
-                    v = _aligned(_random_values(rng, n, dtype)[:n], dtype)
+                    v = rng.random(n) < 0.5 if p.kind == "bool" else _random_values(rng, n, dtype)[:n]
+                    v = _aligned(v, bool if p.kind == "bool" else dtype)
                     cols.append(v)
                     args.append(_ptr(v))
                 else:
                     v = float(rng.choice([0.75, -1.5, 2.0]))
                     cols.append(np.full(n, v, dtype=dtype))
                     args.append(c_scalar(v))
-            want = run_pointwise(lib, name, dtype, cols) if n else np.empty(0, dtype)
+            want = run_pointwise(lib, name, dtype, cols) if n else np.empty(0, out_dtype)
             for nthreads in (1, 2, 3, 7, 64):
-                out = _aligned(np.zeros(n), dtype, extra=5)
+                sentinel = _aligned(rng.random(n + 5) < 0.5 if out_dtype is bool else rng.random(n + 5), out_dtype)
+                out = _aligned(sentinel, out_dtype)
                 fn(*args, _ptr(out), ctypes.c_longlong(n), ctypes.c_longlong(nthreads))
                 assert_matches(out[:n], want, 0, f"{name} {dtype} form={form} n={n} threads={nthreads}")
-                assert np.isnan(out[n:]).all(), f"{name}: written past n = {n}"
+                assert (out[n:] == sentinel[n:]).all(), f"{name}: written past n = {n}"
                 cases += 1
     assert cases == len(ks.VECTOR_KERNELS) * 9 * 5

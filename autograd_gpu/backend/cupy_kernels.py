@@ -8,7 +8,7 @@ kernels (`kernels/*.cuh`, sources from `kernel_source.py`):
 * pointwise primitives and fused backward steps: over contiguous operands of
   one shape (the common case), a `cupy.RawModule` kernel per primitive, dtype and
   argument form that moves a 16-byte pack per step (kernels/vector.cuh);
-  otherwise (broadcasting, strided operands, bool operands) one
+  otherwise (broadcasting, strided or offset operands) one
   `cupy.ElementwiseKernel` per primitive and dtype;
 * reductions, softmax and log_softmax (forward and backward): one
   `cupy.RawModule` per dtype.
@@ -120,7 +120,8 @@ class Pointwise:
         # select_bwd's count may be an integer array (the tie counts)
         self.cast_arrays = tuple(p.name == "count" for p in spec.params)
         self.kernels = {}                    # numpy dtype -> ElementwiseKernel
-        self.forms = frozenset(spec.forms) if ks.vectorizable(spec) else frozenset()
+        self.forms = frozenset(spec.forms)
+        self.out_bool = spec.out == "bool"
         self.pack_kernels = {}               # (device, numpy dtype, form) -> RawModule function
         self.__name__ = spec.name
 
@@ -138,7 +139,7 @@ class Pointwise:
         if call is None:
             return _twin_in_layout(self.twin, args)
         dtype, dev, operands, strided = call
-        if self.forms and not strided:
+        if not strided:
             y = _run_on(dev, self.packed, dtype, operands)
             if y is not None:
                 return y
@@ -186,7 +187,7 @@ class Pointwise:
         n = math.prod(shape)
         if n == 0:
             return None
-        out = _cupy().empty(shape, dtype=dtype)
+        out = _cupy().empty(shape, dtype=_BOOL if self.out_bool else dtype)
         per_block = _VEC_BLOCK * (16 // dtype.itemsize)
         self.pack_kernel(dtype, form)((min(-(-n // per_block), _VEC_GRID_MAX),), (_VEC_BLOCK,),
                                       (*args, out, np.int64(n)))

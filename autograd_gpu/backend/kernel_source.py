@@ -183,15 +183,10 @@ def elementwise_definition(name, dtype):
 
 
 # --- pointwise primitives over contiguous operands: a pack per step ----------------------
-# (kernels/vector.cuh). Only primitives whose operands and result are all of the
-# compute dtype; a "form" says per parameter whether it is an array ("a") or a
-# scalar ("s"), passed in the math type (float for half and float32).
+# (kernels/vector.cuh). A "form" says per parameter whether it is an array ("a")
+# or a scalar ("s", passed in the math type: float for half and float32).
 
-def vectorizable(spec):
-    return spec.out == "T" and all(p.kind == "T" for p in spec.params)
-
-
-VECTOR_KERNELS = tuple((n, f) for n, spec in POINTWISE.items() if vectorizable(spec) for f in spec.forms)
+VECTOR_KERNELS = tuple((n, f) for n, spec in POINTWISE.items() for f in spec.forms)
 
 
 def vector_kernel_name(name, dtype, form):
@@ -203,21 +198,34 @@ def vector_op_source(name, dtype, form):
     Plain C++ over the headers, so the host tests compile the same text."""
     spec = POINTWISE[name]
     t, m = CUDA_TYPE[dtype], MATH_TYPE[dtype]
-    members = [f"const {t}* {p.name};" if f == "a" else f"{m} {p.name};" for p, f in zip(spec.params, form)]
-    loads = [f"const ag::vec::Pack<{t}, N> pk_{p.name} = ag::vec::load({p.name}, i);"
+    ptype = {"T": t, "bool": "bool"}
+    o = ptype[spec.out]
+    members = [f"const {ptype[p.kind]}* {p.name};" if f == "a" else f"{m} {p.name};"
+               for p, f in zip(spec.params, form)]
+    loads = [f"const ag::vec::Pack<{ptype[p.kind]}, N> pk_{p.name} = ag::vec::load<N>({p.name}, i);"
              for p, f in zip(spec.params, form) if f == "a"]
-    lane = ", ".join(f"ag::to_math(pk_{p.name}.v[k])" if f == "a" else p.name for p, f in zip(spec.params, form))
-    elem = ", ".join(f"ag::to_math({p.name}[i])" if f == "a" else p.name for p, f in zip(spec.params, form))
+
+    def value(p, f, at):               # a parameter's value in the math type (bool as is)
+        if f == "s":
+            return p.name
+        return at(p.name) if p.kind == "bool" else f"ag::to_math({at(p.name)})"
+
+    def result(args):
+        call = f"ag::{name}<{m}>({args})"
+        return call if spec.out == "bool" else f"ag::from_math<{t}>({call})"
+
+    lane = ", ".join(value(p, f, lambda v: f"pk_{v}.v[k]") for p, f in zip(spec.params, form))
+    elem = ", ".join(value(p, f, lambda v: f"{v}[i]") for p, f in zip(spec.params, form))
     return (f"struct {vector_kernel_name(name, dtype, form)}_op {{\n"
-            f"    {' '.join(members)} {t}* out;\n"
+            f"    {' '.join(members)} {o}* out;\n"
             f"    enum {{ N = ag::vec::Width<{t}>::value }};\n"
             f"    AG_HD void pack(ag::index_t i) const {{\n"
             f"        {' '.join(loads)}\n"
-            f"        ag::vec::Pack<{t}, N> pk_out;\n"
-            f"        for (int k = 0; k < N; ++k) pk_out.v[k] = ag::from_math<{t}>(ag::{name}<{m}>({lane}));\n"
-            f"        ag::vec::store(out, i, pk_out);\n"
+            f"        ag::vec::Pack<{o}, N> pk_out;\n"
+            f"        for (int k = 0; k < N; ++k) pk_out.v[k] = {result(lane)};\n"
+            f"        ag::vec::store<N>(out, i, pk_out);\n"
             f"    }}\n"
-            f"    AG_HD void one(ag::index_t i) const {{ out[i] = ag::from_math<{t}>(ag::{name}<{m}>({elem})); }}\n"
+            f"    AG_HD void one(ag::index_t i) const {{ out[i] = {result(elem)}; }}\n"
             f"}};\n")
 
 
@@ -225,8 +233,9 @@ def vector_params(name, dtype, form):
     """The C parameter list of the kernel (and of the host tests' runner)."""
     spec = POINTWISE[name]
     t, m = CUDA_TYPE[dtype], MATH_TYPE[dtype]
-    ps = [f"const {t}* {p.name}" if f == "a" else f"{m} {p.name}" for p, f in zip(spec.params, form)]
-    return ", ".join(ps + [f"{t}* out", "long long n"])
+    ptype = {"T": t, "bool": "bool"}
+    ps = [f"const {ptype[p.kind]}* {p.name}" if f == "a" else f"{m} {p.name}" for p, f in zip(spec.params, form)]
+    return ", ".join(ps + [f"{ptype[spec.out]}* out", "long long n"])
 
 
 def vector_kernel_body(name, dtype, form):
