@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import _dtype
 
-_float32 = np.dtype(np.float32)
+_float32, _float16 = np.dtype(np.float32), np.dtype(np.float16)
 
 
 def wrap_dim(dim, ndim, op_name):
@@ -90,17 +90,28 @@ def wrap_int(s, np_dtype):
     return s - (1 << bits) if np_dtype.kind == "i" and s >> (bits - 1) else s
 
 
-def scalar_op(prim, x, s):
+def scalar_op(prim, x, s, half_scalar=False):
     """prim(x, s) for Python number s and an array x that is neither float32 nor
-    float64, typed as PyTorch: float16 computes in float32 (so the scalar is not
-    first rounded to half: zeros(1, float16) * 1e10 is 0, not nan), an int or bool x
-    is promoted by a float (or int) s, and an int s is wrapped into x's int type."""
+    float64, typed as PyTorch's CPU: float16 computes in float32 and rounds once,
+    with s as it is (mul, div: zeros(1, float16) * 1e10 is 0, not nan) or, with
+    `half_scalar`, first rounded to half (add, sub, rsub, rpow: x + 1e5 is inf;
+    an np.float32 s is already what PyTorch adds: a number times alpha, both in
+    half, multiplied in float32); an int or bool x is promoted by a float (or
+    int) s, and an int s is wrapped into x's int type."""
     if x.dtype.kind == "f":
+        if half_scalar and x.dtype == _float16 and type(s) is not np.float32:
+            s = half_rounded(s)
         return prim(x.astype(_float32), s).astype(x.dtype)
     x = promote_for_scalar(x, s)
     if type(s) is int and x.dtype.kind in "iu":
         s = wrap_int(s, x.dtype)
     return prim(x, s)
+
+
+def half_rounded(s):
+    """Python number s rounded to float16 (inf beyond its range), as a float."""
+    with np.errstate(over="ignore"):
+        return float(np.float16(s))
 
 
 def promote_for_scalar(x, s):

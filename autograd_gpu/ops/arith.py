@@ -11,7 +11,7 @@ from .._dtype import result_type_of
 from ..autograd.op import Op
 from ..tensor import Tensor
 from . import prims as P
-from ._util import number, promote_for_scalar, as_float, scalar_op, check_fits
+from ._util import number, promote_for_scalar, as_float, scalar_op, check_fits, half_rounded
 
 _float32 = np.dtype(np.float32)
 
@@ -35,7 +35,9 @@ class AddScaled(Op):                    # a + alpha * b
         self.alpha = alpha
         if a.dtype.kind in "biu":       # alpha in the result dtype, as PyTorch: it must fit (-1 into uint8 is
             alpha = np.int64(check_fits(alpha, a.dtype, self.op_name)).astype(a.dtype)   # 255), and bool +
-        return P.add_scaled(a, b, alpha)                                # alpha * b is a | (b & bool(alpha))
+        else:                                                           # alpha * b is a | (b & bool(alpha))
+            check_fits(alpha, a.dtype, self.op_name)                    # (1e5 into float16 raises)
+        return P.add_scaled(a, b, alpha)
 
     def backward(self, g):
         return g, (g * self.alpha if self.needs(1) else None)
@@ -160,7 +162,7 @@ class AddScalar(Op):
     def forward(self, x, s):
         if x.dtype.char in "fd":
             return P.add(x, s)
-        return scalar_op(P.add, x, s)
+        return scalar_op(P.add, x, s, half_scalar=True)
 
     def backward(self, g):
         return g
@@ -174,7 +176,7 @@ class SubScalar(Op):
         if x.dtype.char in "fd" and s.__class__ is not bool:
             return P.sub(x, s)
         check_no_bool_sub(x.dtype.kind, "b" if s.__class__ is bool else "n")
-        return scalar_op(P.sub, x, s)
+        return scalar_op(P.sub, x, s, half_scalar=True)
 
     def backward(self, g):
         return g
@@ -188,7 +190,7 @@ class RsubScalar(Op):                    # s - x
         if x.dtype.char in "fd" and s.__class__ is not bool:
             return P.rsub(x, s)
         check_no_bool_sub(x.dtype.kind, "b" if s.__class__ is bool else "n")
-        return scalar_op(P.rsub, x, s)
+        return scalar_op(P.rsub, x, s, half_scalar=True)
 
     def backward(self, g):
         return -g
@@ -197,28 +199,36 @@ class RsubScalar(Op):                    # s - x
 class MulScalar(Op):
     _name, op_name = "MulBackward1", "mul"
     exact_grads = True
+    half = False          # float16 x: the gradient, too, in float32 with s unrounded (g / 1e5 is not 0)
 
     def forward(self, x, s):
         self.s = s
         if x.dtype.char in "fd":
             return P.mul(x, s)
+        self.half = x.dtype.char == "e"
         return scalar_op(P.mul, x, s)
 
     def backward(self, g):
+        if self.half:
+            return scalar_op(P.mul, g, self.s) if type(g) is not Tensor else g * self.s
         return g * self.s
 
 
 class DivScalar(Op):
     _name, op_name = "DivBackward1", "div"
     exact_grads = True
+    half = False
 
     def forward(self, x, s):
         self.s = s
         if x.dtype.char in "fd":
             return P.div(x, s)
+        self.half = x.dtype.char == "e"
         return scalar_op(P.div, x, s) if x.dtype.kind == "f" else P.div(as_float(x), s)
 
     def backward(self, g):
+        if self.half:
+            return scalar_op(P.div, g, self.s) if type(g) is not Tensor else g / self.s
         return g / self.s
 
 
@@ -229,7 +239,10 @@ class PowScalar(Op):                     # x ** e
 
     def forward(self, x, e):
         self.e = e
-        if x.dtype.kind == "f":
+        if x.dtype.char in "fd":
+            return P.pow(x, e)
+        if x.dtype.char == "e":              # PyTorch converts the exponent to half, refusing overflow
+            check_fits(e, x.dtype, self.op_name)
             return P.pow(x, e)
         if type(e) is bool:                               # bool ** bool stays bool (NumPy: int8)
             if x.dtype.kind == "b":
@@ -257,7 +270,7 @@ class RpowScalar(Op):                    # base ** x
             return P.rpow(x, base)
         if x.dtype.kind == "b" and type(base) is bool:
             raise _no_bool_pow()
-        return scalar_op(P.rpow, x, base)          # ((-1) ** uint8 tensor: 255 ** x, as PyTorch)
+        return scalar_op(P.rpow, x, base, half_scalar=True)   # ((-1) ** uint8 tensor: 255 ** x, as PyTorch)
 
     def backward(self, g, x, y):
         if self.base == 0:               # pow_backward_exponent: 0 where exponent >= 0
@@ -389,6 +402,10 @@ def _scaled(a, v, alpha, op_name):
         return v and bool(alpha)
     if kind in "iu" and v.__class__ is not float:
         check_fits(alpha if op_name == "add" else -alpha, a._data.dtype, op_name)
+    elif kind == "f":
+        check_fits(alpha, a._data.dtype, op_name)
+        if a._data.dtype.char == "e":    # PyTorch: the number and alpha in half, their product in float32
+            return np.float32(half_rounded(v)) * np.float32(half_rounded(alpha))
     return v * alpha
 
 

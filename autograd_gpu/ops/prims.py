@@ -151,9 +151,11 @@ def _pow(a, b):
         return np.square(a)
     if a.dtype.char == "e":
         # PyTorch's CPU takes half powers in float32 by pow itself, no shortcuts (-0 ** 0.5
-        # is 0, -inf ** 0.5 inf); a full exponent array keeps NumPy off its scalar-0.5 sqrt
+        # is 0, -inf ** 0.5 inf), the exponent rounded to half; a full exponent array
+        # keeps NumPy off its scalar-0.5 sqrt
         a32 = a.astype(np.float32)
-        return np.power(a32, np.full_like(a32, b)).astype(np.float16)
+        with np.errstate(over="ignore"):
+            return np.power(a32, np.full_like(a32, np.float16(b))).astype(np.float16)
     if b == 3:
         return a * a * a
     if b == 0.5:
@@ -204,7 +206,16 @@ rpow = _prim("rpow", lambda e, base: _int_power(e.dtype.type(base), e) if e.dtyp
              else np.power(base, e), lambda e, base: base ** e)
 maximum = _prim("maximum", np.maximum, lambda a, b: _ag.maximum(a, b))
 minimum = _prim("minimum", np.minimum, lambda a, b: _ag.minimum(a, b))
-add_scaled = _prim("add_scaled", lambda a, b, alpha: a + b * alpha, lambda a, b, alpha: a + b * alpha)
+def _add_scaled(a, b, alpha):
+    if a.dtype == _f16 and b.dtype == _f16:
+        # as PyTorch's CPU and our kernel: in float32, alpha rounded to half, one rounding
+        with np.errstate(over="ignore"):
+            h = np.float32(np.float16(alpha))
+        return (a.astype(np.float32) + b.astype(np.float32) * h).astype(_f16)
+    return a + b * alpha
+
+
+add_scaled = _prim("add_scaled", _add_scaled, lambda a, b, alpha: a + b * alpha)
 where = _prim("where", np.where, lambda c, a, b: _ag.where(c, a, b))
 
 eq = _prim("eq", np.equal, lambda a, b: a == b)
@@ -384,11 +395,32 @@ def _log_softmax(x, axis):
     return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
 
 
+def _half_in_float32(f):
+    """f computing float16 arrays in float32 and rounding once, as PyTorch's CPU
+    (its opmath) and our kernels do: for multi-step row formulas, where rounding
+    every step to half would cost several ulp."""
+    def g(*args):
+        if args[0].dtype != _f16:
+            return f(*args)
+        up = [a.astype(np.float32) if isinstance(a, _nd) and a.dtype == _f16 else a for a in args]
+        return f(*up).astype(_f16)
+    g.__name__ = f.__name__
+    return g
+
+
+def _softmax_bwd(g, y, axis):
+    return y * (g - sum(g * y, axis, True))
+
+
+def _log_softmax_bwd(g, y, axis):
+    return g - exp(y) * sum(g, axis, True)
+
+
 logsumexp = _prim("logsumexp", _logsumexp, lambda x, axis, keepdims: x.logsumexp(axis, keepdim=keepdims))
-softmax = _prim("softmax", _softmax, lambda x, axis: x.softmax(axis))
-log_softmax = _prim("log_softmax", _log_softmax, lambda x, axis: x.log_softmax(axis))
-softmax_bwd = _prim("softmax_bwd", lambda g, y, axis: y * (g - sum(g * y, axis, True)))
-log_softmax_bwd = _prim("log_softmax_bwd", lambda g, y, axis: g - exp(y) * sum(g, axis, True))
+softmax = _prim("softmax", _half_in_float32(_softmax), lambda x, axis: x.softmax(axis))
+log_softmax = _prim("log_softmax", _half_in_float32(_log_softmax), lambda x, axis: x.log_softmax(axis))
+softmax_bwd = _prim("softmax_bwd", _half_in_float32(_softmax_bwd), _softmax_bwd)
+log_softmax_bwd = _prim("log_softmax_bwd", _half_in_float32(_log_softmax_bwd), _log_softmax_bwd)
 
 
 def _prod_others(x, axis):
