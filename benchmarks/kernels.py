@@ -1,9 +1,10 @@
-"""Kernel-only timings of W5's kernels on the GPU, with CUDA events: the
-achieved memory bandwidth of each, against the device's peak and against a
-plain device-to-device copy, with PyTorch CUDA's own kernels beside them.
+"""Kernel-only timings on the GPU with CUDA events: W5's kernels and W3's
+bias-gradient sum, the achieved memory bandwidth of each against the device's
+peak and against a plain device-to-device copy, with PyTorch CUDA's own
+kernels beside them.
 
     python -m benchmarks.kernels                   # 10M float32 elements, as W5
-    python -m benchmarks.kernels --numel 1000000 --reps 50
+    python -m benchmarks.kernels --numel 1000000 --reps 50 --w3-rows 10000
 
 `benchmarks.run` times W5's backward from Python over the whole phase (the
 engine's walk, allocations, launches): this times the kernels alone. Each case
@@ -87,6 +88,16 @@ def w5_cases(cupy, n):
     ]
 
 
+def w3_sum_cases(cupy, rows):
+    """W3's bias gradient: a (rows, 1024) float32 gradient summed over axis 0 (a
+    strided reduction with few outputs: split into chunks since 2026-12-04)."""
+    from autograd_gpu.backend import cupy_kernels as ck
+    g = cupy.asarray(np.random.default_rng(3).standard_normal((rows, 1024), dtype=np.float32))
+    total = ck.get("sum")
+    return [("sum over axis 0 of (rows, 1024): W3's bias gradient", lambda: total(g, 0, True), 4 * g.size),
+            ("the same sum, CuPy's own", lambda: g.sum(0, keepdims=True), 4 * g.size)]
+
+
 def torch_cases(torch, n):
     gen = torch.Generator(device="cuda").manual_seed(20201005)
     x = torch.randn(n, device="cuda", generator=gen)
@@ -105,6 +116,11 @@ def torch_cases(torch, n):
         ("sigmoid_backward", lambda: aten.sigmoid_backward(g, s), 3 * b),
         ("add", lambda: torch.add(g, t, out=out), 3 * b),
     ]
+
+
+def torch_w3_sum_cases(torch, rows):
+    g = torch.randn(rows, 1024, device="cuda")
+    return [("sum over axis 0 of (rows, 1024): W3's bias gradient", lambda: g.sum(0, keepdim=True), 4 * g.numel())]
 
 
 # --- an experiment: the same fused math as a plain RawKernel, 1 and 4 elements per thread ------
@@ -196,9 +212,10 @@ def main(argv=None):
     ap.add_argument("--numel", type=int, default=10_000_000)
     ap.add_argument("--reps", type=int, default=20, help="launches per timed block")
     ap.add_argument("--rounds", type=int, default=7, help="timed blocks (the median is reported)")
+    ap.add_argument("--w3-rows", type=int, default=100_000, help="rows of W3's bias-gradient sum")
     args = ap.parse_args(argv)
-    if args.numel < 1 or args.reps < 1 or args.rounds < 1:
-        ap.error("--numel, --reps and --rounds must be positive")
+    if min(args.numel, args.reps, args.rounds, args.w3_rows) < 1:
+        ap.error("--numel, --reps, --rounds and --w3-rows must be positive")
     try:
         import cupy
         if cupy.cuda.runtime.getDeviceCount() < 1:
@@ -210,7 +227,7 @@ def main(argv=None):
     print(f"# W5's kernels, {args.numel:,} float32 elements, CUDA events "
           f"({args.rounds} blocks of {args.reps} launches, median)")
     print(f"peak memory bandwidth: {peak / 1e9:,.0f} GB/s ({how})" if peak else f"peak: {how}")
-    rows = [("autograd_gpu", *c) for c in w5_cases(cupy, args.numel)]
+    rows = [("autograd_gpu", *c) for c in w5_cases(cupy, args.numel) + w3_sum_cases(cupy, args.w3_rows)]
     timed = [(fw, label, time_kernel(cupy, fn, args.reps, args.rounds), nbytes) for fw, label, fn, nbytes in rows]
     try:
         import torch
@@ -219,7 +236,7 @@ def main(argv=None):
         ok = False
     if ok:
         timed += [("torch", label, time_torch(torch, fn, args.reps, args.rounds), nbytes)
-                  for label, fn, nbytes in torch_cases(torch, args.numel)]
+                  for label, fn, nbytes in torch_cases(torch, args.numel) + torch_w3_sum_cases(torch, args.w3_rows)]
     try:
         timed += [("experiment", label, time_kernel(cupy, fn, args.reps, args.rounds), nbytes)
                   for label, fn, nbytes in experiment_cases(cupy, args.numel)]

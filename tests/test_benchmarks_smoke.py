@@ -162,7 +162,7 @@ def test_gpu_check_dry_run_on_the_cupy_emulator(tmp_path):
         unavailable("the CuPy emulator needs the cupy package (pip install cupy-cuda13x)")
     env = dict(os.environ, OUT=str(tmp_path), TESTS="tests/test_tensor.py",
                BENCH_ARGS="--quick --scale 0.001 --frameworks numpy,autograd_gpu",
-               KERNEL_ARGS="--numel 1000 --reps 2 --rounds 2",
+               KERNEL_ARGS="--numel 1000 --reps 2 --rounds 2 --w3-rows 8",
                PYTHONPATH=os.path.join(REPO_ROOT, "tests", "emulated_site"))
     proc = subprocess.run(["bash", os.path.join(REPO_ROOT, ".ci", "gpu_check")], cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
