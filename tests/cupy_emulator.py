@@ -994,14 +994,25 @@ class HostKernels:
         self.launches.append(kname)
         spec = ks.POINTWISE[name]
         *ins, out, n = args
-        if len(ins) != len(spec.params) or len(form) != len(ins) or type(n) is not np.int64:
+        if len(ins) != len(spec.params) + form.count("r") or type(n) is not np.int64:
             raise TypeError(f"{kname}: wrong arguments {args!r}")
+        grouped, it = [], iter(ins)
+        for f in form:                        # a row comes with its length
+            grouped.append((next(it), next(it)) if f == "r" else next(it))
+        ins = grouped
         assert grid[0] >= 1 and block[0] & (block[0] - 1) == 0 and block[0] <= 1024, (grid, block)
         math_dtype = "float32" if dtype == "float16" else dtype
         cols = []
         for p, f, a in zip(spec.params, form, ins):
             want = np.dtype(dtype if p.kind == "T" else bool)
-            if f == "a":
+            if f == "r":
+                a, length = a
+                width = 16 // np.dtype(dtype).itemsize
+                if (type(a) is not ndarray or type(length) is not np.int64 or a.size != length
+                        or length % width or n % length or a.dtype != want or not a._a.flags.c_contiguous):
+                    raise AssertionError(f"{kname}: a row operand {getattr(a, 'shape', a)} of {length} for n = {n}")
+                cols.append(np.tile(a._a.reshape(-1).astype(math_dtype), int(n // length)))
+            elif f == "a":
                 if type(a) is not ndarray:
                     raise _unsupported(a)
                 if a.dtype != want or not a._a.flags.c_contiguous or a.size != n:

@@ -384,8 +384,9 @@ def test_pack_kernels_match_the_elementwise_kernels(dtype):
     """Contiguous operands of one shape take the pack kernels (kernels/vector.cuh);
     on the device they give what the ElementwiseKernel of the same primitive
     gives, bit for bit, at lengths around the pack width (the loads and stores of
-    16-byte packs, bool masks and results alongside, and the tail). The views
-    the pack kernels refuse (offset, strided, broadcast) fall back to the
+    16-byte packs, bool masks and results alongside, rows repeated over the
+    leading dimensions, and the tail). The views the pack kernels refuse
+    (offset, strided, broadcast other than a row) fall back to the
     ElementwiseKernel."""
     import cupy
     dt = np.dtype(dtype)
@@ -395,16 +396,29 @@ def test_pack_kernels_match_the_elementwise_kernels(dtype):
         impl = ck.get(name)
         impl = impl.array if isinstance(impl, ck.Pow) else impl
         spec = ks.POINTWISE[name]
-        for n in (1, 7, 8, 9, 1000, 4099):
-            ops = [dt.type(0.75) if f == "s" else cupy.asarray(rng.random(n) < 0.5) if p.kind == "bool"
-                   else cupy.asarray((rng.standard_normal(n) * 2).astype(dt)) for p, f in zip(spec.params, form)]
+        width = 16 // dt.itemsize
+        shapes = [(n,) for n in (1, 7, 8, 9, 1000, 4099)] if "r" not in form else [(3, width), (129, 4 * width)]
+        for shape in shapes:
+            def operand(p, f):
+                if f == "s":
+                    return dt.type(0.75)
+                sh = shape if f == "a" else shape[-1:]
+                if p.kind == "bool":
+                    return cupy.asarray(rng.random(sh) < 0.5)
+                return cupy.asarray((rng.standard_normal(sh) * 2).astype(dt))
+            ops = [operand(p, f) for p, f in zip(spec.params, form)]
+            n = shape
             got = impl.packed(dt, ops)
             assert got is not None, (name, form, n)
             want = impl.kernel(dt)(*ops)
             assert_matches(cupy.asnumpy(got), cupy.asnumpy(want), 0, f"pack {name} {dtype} {form} n={n}")
     x = cupy.asarray(rng.standard_normal(17).astype(dt))
-    for refused in ([x[1:], x[1:]], [x[::2], x[::2]], [x[:4].reshape(2, 2), x[:2]]):
+    width = 16 // dt.itemsize
+    m = cupy.asarray(rng.standard_normal((3, 2 * width)).astype(dt))
+    for refused in ([x[1:], x[1:]], [x[::2], x[::2]], [x[:6].reshape(2, 3), x[:3]],
+                    [m, m[:1, :width]], [m[:, :1], m[0]], [m[0], m], [m, m[:, :1]]):
         assert ck.get("mul").packed(dt, refused) is None
+    assert ck.get("mul").packed(dt, [m, m[:1]]) is not None and ck.get("mul").packed(dt, [m, m[0]]) is not None
 
 
 @pytest.mark.gpu

@@ -120,7 +120,7 @@ class Pointwise:
         # select_bwd's count may be an integer array (the tie counts)
         self.cast_arrays = tuple(p.name == "count" for p in spec.params)
         self.kernels = {}                    # numpy dtype -> ElementwiseKernel
-        self.forms = frozenset(spec.forms)
+        self.forms = frozenset(ks.pack_forms(spec))
         self.out_bool = spec.out == "bool"
         self.pack_kernels = {}               # (device, numpy dtype, form) -> RawModule function
         self.__name__ = spec.name
@@ -165,17 +165,26 @@ class Pointwise:
 
     def packed(self, dtype, operands):
         """The pack kernel's result, or None where the array operands are not
-        all C-contiguous, 16-byte aligned and of one non-empty shape."""
+        all C-contiguous, 16-byte aligned and of one non-empty shape (a row of
+        its last dimension, a multiple of the pack width long, may stand for an
+        array-or-scalar operand: form "r")."""
         nd = _cupy().ndarray
+        width = 16 // dtype.itemsize
         shape, form, args = None, [], []
         for p in operands:
             if isinstance(p, nd):
+                if not p.flags.c_contiguous or p.data.ptr % 16:
+                    return None
                 if shape is None:
                     shape = p.shape
                 elif p.shape != shape:
-                    return None
-                if not p.flags.c_contiguous or p.data.ptr % 16:
-                    return None
+                    cols = p.shape[-1] if p.ndim else 1
+                    if not (shape and p.size == cols == shape[-1] and cols % width == 0
+                            and p.ndim <= len(shape)):
+                        return None
+                    form.append("r")
+                    args += [p, np.int64(cols)]
+                    continue
                 form.append("a")
                 args.append(p)
             else:
@@ -188,7 +197,7 @@ class Pointwise:
         if n == 0:
             return None
         out = _cupy().empty(shape, dtype=_BOOL if self.out_bool else dtype)
-        per_block = _VEC_BLOCK * (16 // dtype.itemsize)
+        per_block = _VEC_BLOCK * width
         self.pack_kernel(dtype, form)((min(-(-n // per_block), _VEC_GRID_MAX),), (_VEC_BLOCK,),
                                       (*args, out, np.int64(n)))
         return out
@@ -576,7 +585,7 @@ def warmup(progress=True, dtypes=ks.DTYPES, file=None):
         if isinstance(impl, Pow):
             impl = impl.array
         for dt in dtypes:
-            for form in spec.forms:
+            for form in ks.pack_forms(spec):
                 jobs.append((f"ag_{name}_{dt}", _warm_pointwise, (impl, np.dtype(dt), form)))
     for dt in tuple(dtypes) + ("bool",):
         for kname in ks.reduction_kernels(dt):
@@ -595,6 +604,9 @@ def warmup(progress=True, dtypes=ks.DTYPES, file=None):
 
 
 def _warm_pointwise(impl, dtype, form):
+    if "r" in form:                                 # a row form: a pack kernel only
+        impl.pack_kernel(dtype, form)
+        return
     cupy = _cupy()
     args = []
     for p, f in zip(impl.spec.params, form):

@@ -183,10 +183,22 @@ def elementwise_definition(name, dtype):
 
 
 # --- pointwise primitives over contiguous operands: a pack per step ----------------------
-# (kernels/vector.cuh). A "form" says per parameter whether it is an array ("a")
-# or a scalar ("s", passed in the math type: float for half and float32).
+# (kernels/vector.cuh). A "form" says per parameter whether it is an array of the
+# result's shape ("a"), a scalar ("s", passed in the math type: float for half and
+# float32), or a row ("r": an array-or-scalar parameter given as one row of the
+# result's last dimension, repeated over the others, as a bias in x @ w + b; its
+# length, a multiple of the pack width, is passed after it).
 
-VECTOR_KERNELS = tuple((n, f) for n, spec in POINTWISE.items() for f in spec.forms)
+def pack_forms(spec):
+    """The forms of `spec` with pack kernels: its usual forms, and each
+    array-or-scalar parameter as a row."""
+    base = ["s" if p.form == "s" else "a" for p in spec.params]
+    rows = [tuple(base[:i] + ["r"] + base[i + 1:]) for i, p in enumerate(spec.params)
+            if p.form == "e" and p.kind == "T"]
+    return list(spec.forms) + rows
+
+
+VECTOR_KERNELS = tuple((n, f) for n, spec in POINTWISE.items() for f in pack_forms(spec))
 
 
 def vector_kernel_name(name, dtype, form):
@@ -200,22 +212,27 @@ def vector_op_source(name, dtype, form):
     t, m = CUDA_TYPE[dtype], MATH_TYPE[dtype]
     ptype = {"T": t, "bool": "bool"}
     o = ptype[spec.out]
-    members = [f"const {ptype[p.kind]}* {p.name};" if f == "a" else f"{m} {p.name};"
-               for p, f in zip(spec.params, form)]
-    loads = [f"const ag::vec::Pack<{ptype[p.kind]}, N> pk_{p.name} = ag::vec::load<N>({p.name}, i);"
-             for p, f in zip(spec.params, form) if f == "a"]
+    members, loads = [], []
+    for p, f in zip(spec.params, form):
+        if f == "s":
+            members.append(f"{m} {p.name};")
+            continue
+        members.append(f"const {ptype[p.kind]}* {p.name};" + (f" long long {p.name}_cols;" if f == "r" else ""))
+        at = "i" if f == "a" else f"i * N % {p.name}_cols / N"      # a row: the pack in its row
+        loads.append(f"const ag::vec::Pack<{ptype[p.kind]}, N> pk_{p.name} = ag::vec::load<N>({p.name}, {at});")
 
     def value(p, f, at):               # a parameter's value in the math type (bool as is)
         if f == "s":
             return p.name
-        return at(p.name) if p.kind == "bool" else f"ag::to_math({at(p.name)})"
+        return at(p, f) if p.kind == "bool" else f"ag::to_math({at(p, f)})"
 
     def result(args):
         call = f"ag::{name}<{m}>({args})"
         return call if spec.out == "bool" else f"ag::from_math<{t}>({call})"
 
-    lane = ", ".join(value(p, f, lambda v: f"pk_{v}.v[k]") for p, f in zip(spec.params, form))
-    elem = ", ".join(value(p, f, lambda v: f"{v}[i]") for p, f in zip(spec.params, form))
+    lane = ", ".join(value(p, f, lambda p, f: f"pk_{p.name}.v[k]") for p, f in zip(spec.params, form))
+    elem = ", ".join(value(p, f, lambda p, f: f"{p.name}[i]" if f == "a" else f"{p.name}[i % {p.name}_cols]")
+                     for p, f in zip(spec.params, form))
     return (f"struct {vector_kernel_name(name, dtype, form)}_op {{\n"
             f"    {' '.join(members)} {o}* out;\n"
             f"    enum {{ N = ag::vec::Width<{t}>::value }};\n"
@@ -234,18 +251,28 @@ def vector_params(name, dtype, form):
     spec = POINTWISE[name]
     t, m = CUDA_TYPE[dtype], MATH_TYPE[dtype]
     ptype = {"T": t, "bool": "bool"}
-    ps = [f"const {ptype[p.kind]}* {p.name}" if f == "a" else f"{m} {p.name}" for p, f in zip(spec.params, form)]
+    ps = []
+    for p, f in zip(spec.params, form):
+        ps.append(f"{m} {p.name}" if f == "s" else f"const {ptype[p.kind]}* {p.name}")
+        if f == "r":
+            ps.append(f"long long {p.name}_cols")
     return ", ".join(ps + [f"{ptype[spec.out]}* out", "long long n"])
+
+
+def vector_init(name, form):
+    """The operation struct's initializer: its members in order."""
+    names = []
+    for p, f in zip(POINTWISE[name].params, form):
+        names += [p.name, f"{p.name}_cols"] if f == "r" else [p.name]
+    return ", ".join(names + ["out"])
 
 
 def vector_kernel_body(name, dtype, form):
     """The operation struct and its extern "C" kernel (no headers)."""
-    spec = POINTWISE[name]
     k = vector_kernel_name(name, dtype, form)
-    init = ", ".join([p.name for p in spec.params] + ["out"])
     return (vector_op_source(name, dtype, form)
             + f'extern "C" __global__ void {k}({vector_params(name, dtype, form)}) {{\n'
-            f"    const {k}_op op = {{{init}}};\n"
+            f"    const {k}_op op = {{{vector_init(name, form)}}};\n"
             f"    ag::vec::run<{k}_op::N>(op, n, blockIdx.x * (long long)blockDim.x + threadIdx.x,\n"
             f"                            (long long)gridDim.x * blockDim.x);\n"
             f"}}\n")
