@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 
 import pytest
 
@@ -171,9 +172,13 @@ def test_gpu_check_dry_run_on_the_cupy_emulator(tmp_path):
     assert "devices 1" in (tmp_path / "machine.txt").read_text(), out
     assert "gpu tests: exit 0" in out and (tmp_path / "gpu_tests.xml").exists(), out
     assert "kernel timings (cuda): exit 0" in out and "| autograd_gpu | tanh_bwd" in out, out
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "bench.md", "bench_json.tgz", "gpu_tests.log", "gpu_tests.xml", "kernels.md", "machine.txt"]
+    with tarfile.open(tmp_path / "bench_json.tgz") as tar:
+        reports = {m.name: json.load(tar.extractfile(m)) for m in tar.getmembers()}
     for w in ("W1", "W2", "W3", "W4", "W5"):
-        assert f"benchmark {w} (cuda): exit 0" in out, out
-        report = json.loads((tmp_path / f"bench_{w}.json").read_text())
+        assert f"benchmark {w} (cuda): exit 0" in out and f"| {w} " in (tmp_path / "bench.md").read_text(), out
+        report = reports[f"bench_{w}.json"]
         (entry,) = report["results"]
         fw = entry["frameworks"]
         assert entry["device"] == "cuda" and fw["numpy"]["status"] == "ok", entry
