@@ -205,6 +205,23 @@ def vector_kernel_name(name, dtype, form):
     return f"ag_{name}_{dtype}_v{''.join(form)}"
 
 
+def _vector_decls(name, dtype, form):
+    """(type, name) of the kernel's operands in order, which are also the members
+    of its operation struct: an array's pointer, a row's pointer and length, a
+    scalar in the math type; then the output."""
+    spec = POINTWISE[name]
+    ptype = {"T": CUDA_TYPE[dtype], "bool": "bool"}
+    decls = []
+    for p, f in zip(spec.params, form):
+        if f == "s":
+            decls.append((MATH_TYPE[dtype], p.name))
+            continue
+        decls.append((f"const {ptype[p.kind]}*", p.name))
+        if f == "r":
+            decls.append(("long long", f"{p.name}_cols"))
+    return decls + [(f"{ptype[spec.out]}*", "out")]
+
+
 def vector_op_source(name, dtype, form):
     """The operation struct of kernel (name, dtype, form): pack(i) and one(i).
     Plain C++ over the headers, so the host tests compile the same text."""
@@ -212,14 +229,11 @@ def vector_op_source(name, dtype, form):
     t, m = CUDA_TYPE[dtype], MATH_TYPE[dtype]
     ptype = {"T": t, "bool": "bool"}
     o = ptype[spec.out]
-    members, loads = [], []
-    for p, f in zip(spec.params, form):
-        if f == "s":
-            members.append(f"{m} {p.name};")
-            continue
-        members.append(f"const {ptype[p.kind]}* {p.name};" + (f" long long {p.name}_cols;" if f == "r" else ""))
-        at = "i" if f == "a" else f"i * N % {p.name}_cols / N"      # a row: the pack in its row
-        loads.append(f"const ag::vec::Pack<{ptype[p.kind]}, N> pk_{p.name} = ag::vec::load<N>({p.name}, {at});")
+    members = " ".join(f"{ty} {n};" for ty, n in _vector_decls(name, dtype, form))
+    loads = " ".join(
+        f"const ag::vec::Pack<{ptype[p.kind]}, N> pk_{p.name} = "
+        f"ag::vec::load<N>({p.name}, {'i' if f == 'a' else f'i * N % {p.name}_cols / N'});"   # a row: the pack in its row
+        for p, f in zip(spec.params, form) if f != "s")
 
     def value(p, f, at):               # a parameter's value in the math type (bool as is)
         if f == "s":
@@ -234,10 +248,10 @@ def vector_op_source(name, dtype, form):
     elem = ", ".join(value(p, f, lambda p, f: f"{p.name}[i]" if f == "a" else f"{p.name}[i % {p.name}_cols]")
                      for p, f in zip(spec.params, form))
     return (f"struct {vector_kernel_name(name, dtype, form)}_op {{\n"
-            f"    {' '.join(members)} {o}* out;\n"
+            f"    {members}\n"
             f"    enum {{ N = ag::vec::Width<{t}>::value }};\n"
             f"    AG_HD void pack(ag::index_t i) const {{\n"
-            f"        {' '.join(loads)}\n"
+            f"        {loads}\n"
             f"        ag::vec::Pack<{o}, N> pk_out;\n"
             f"        for (int k = 0; k < N; ++k) pk_out.v[k] = {result(lane)};\n"
             f"        ag::vec::store<N>(out, i, pk_out);\n"
@@ -248,23 +262,12 @@ def vector_op_source(name, dtype, form):
 
 def vector_params(name, dtype, form):
     """The C parameter list of the kernel (and of the host tests' runner)."""
-    spec = POINTWISE[name]
-    t, m = CUDA_TYPE[dtype], MATH_TYPE[dtype]
-    ptype = {"T": t, "bool": "bool"}
-    ps = []
-    for p, f in zip(spec.params, form):
-        ps.append(f"{m} {p.name}" if f == "s" else f"const {ptype[p.kind]}* {p.name}")
-        if f == "r":
-            ps.append(f"long long {p.name}_cols")
-    return ", ".join(ps + [f"{ptype[spec.out]}* out", "long long n"])
+    return ", ".join([f"{ty} {n}" for ty, n in _vector_decls(name, dtype, form)] + ["long long n"])
 
 
 def vector_init(name, form):
     """The operation struct's initializer: its members in order."""
-    names = []
-    for p, f in zip(POINTWISE[name].params, form):
-        names += [p.name, f"{p.name}_cols"] if f == "r" else [p.name]
-    return ", ".join(names + ["out"])
+    return ", ".join(n for _, n in _vector_decls(name, "float32", form))
 
 
 def vector_kernel_body(name, dtype, form):

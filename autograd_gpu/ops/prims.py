@@ -20,6 +20,8 @@ import sys
 
 import numpy as np
 
+from ._util import half_rounded
+
 _nd = np.ndarray
 Tensor = None            # bound by autograd_gpu.tensor (import cycle)
 _ag = None               # the autograd_gpu package, for Tensor-mode functions
@@ -154,8 +156,7 @@ def _pow(a, b):
         # is 0, -inf ** 0.5 inf), the exponent rounded to half; a full exponent array
         # keeps NumPy off its scalar-0.5 sqrt
         a32 = a.astype(np.float32)
-        with np.errstate(over="ignore"):
-            return np.power(a32, np.full_like(a32, np.float16(b))).astype(np.float16)
+        return np.power(a32, np.full_like(a32, half_rounded(b))).astype(np.float16)
     if b == 3:
         return a * a * a
     if b == 0.5:
@@ -209,9 +210,7 @@ minimum = _prim("minimum", np.minimum, lambda a, b: _ag.minimum(a, b))
 def _add_scaled(a, b, alpha):
     if a.dtype == _f16 and b.dtype == _f16:
         # as PyTorch's CPU and our kernel: in float32, alpha rounded to half, one rounding
-        with np.errstate(over="ignore"):
-            h = np.float32(np.float16(alpha))
-        return (a.astype(np.float32) + b.astype(np.float32) * h).astype(_f16)
+        return (a.astype(np.float32) + b.astype(np.float32) * np.float32(half_rounded(alpha))).astype(_f16)
     return a + b * alpha
 
 
