@@ -308,6 +308,21 @@ template <typename T> struct LogSoftmaxBwdRow {   // g - exp(y) * sum(g)
     }
 };
 
+// Chunk o of column i of a long sum (the caller's split, see cupy_kernels._split_sum):
+// elements [o n, min((o + 1) n, total)) of x seen as (total, s), into y[r] in the
+// math type (half's partial sums stay float). The last chunk may be shorter, so
+// one launch covers a sum whose length is no multiple of the chunk.
+template <typename T> struct SumChunkRow {
+    typedef typename opmath<T>::type M;
+    const T* x; M* y; index_t n, s, total;
+    template <class Team> AG_HD void operator()(const Team& team, index_t base, index_t r) const {
+        const index_t left = total - r / s * n;
+        Load<T> load = {x + base, s};
+        M a = team.template reduce<Sum<M> >(load, left < n ? left : n);
+        if (team.leader()) y[r] = a;
+    }
+};
+
 // The first element of row r.
 AG_HD index_t row_base(index_t r, index_t n, index_t inner) {
     index_t o = r / inner;
@@ -385,6 +400,11 @@ all_row(const T* x, bool* y, index_t n, index_t s) {
     Truthy<T> m = {x, s};
     return fold_row<And<bool> >(m, y, n, StoreBool());
 }
+template <typename T> AG_HD SumChunkRow<T> sum_chunks_row(const T* x, typename opmath<T>::type* y, index_t n,
+                                                          index_t s, index_t total) {
+    SumChunkRow<T> r = {x, y, n, s, total};
+    return r;
+}
 template <typename T> AG_HD VarRow<T> var_row(const T* x, T* y, index_t n, index_t s, double correction) {
     VarRow<T> r = {x, y, n, s, correction};
     return r;
@@ -422,6 +442,9 @@ template <typename T> AG_HD LogSoftmaxBwdRow<T> log_softmax_bwd_row(const T* g, 
 #define AG_REDUCTION_KERNELS(SUFFIX, T)                                                              \
 extern "C" __global__ void ag_sum_##SUFFIX(const T* x, T* y, AG_ROWS_ARGS) { AG_RUN(ag::red::sum_row(x, y, n, inner)); } \
 extern "C" __global__ void ag_mean_##SUFFIX(const T* x, T* y, AG_ROWS_ARGS) { AG_RUN(ag::red::mean_row(x, y, n, inner)); } \
+extern "C" __global__ void ag_sum_chunks_##SUFFIX(const T* x, ag::opmath<T>::type* y, AG_ROWS_ARGS,                 \
+                                                  ag::index_t total) {                                               \
+    AG_RUN(ag::red::sum_chunks_row(x, y, n, inner, total)); }                                                          \
 extern "C" __global__ void ag_prod_##SUFFIX(const T* x, T* y, AG_ROWS_ARGS) { AG_RUN(ag::red::prod_row(x, y, n, inner)); } \
 extern "C" __global__ void ag_var_##SUFFIX(const T* x, T* y, AG_ROWS_ARGS, double correction) {                          \
     AG_RUN(ag::red::var_row(x, y, n, inner, correction)); }                                                             \

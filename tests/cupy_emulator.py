@@ -1068,11 +1068,17 @@ class HostKernels:
                 raise _unsupported(a)
             if not a._a.flags.c_contiguous:
                 raise AssertionError(f"{kname}: the kernel indexes contiguous data")
-        assert rows * n == arrays[0].size and grid[0] >= 1
+        if name == ks.SPLIT_SUM:                  # chunks of n, the last one shorter
+            total = scalars[4]
+            assert type(total) is np.int64 and rows % inner == 0 and grid[0] >= 1
+            assert rows // inner == -(-total // n) and total * inner == arrays[0].size, (rows, n, inner, total)
+            assert arrays[1].dtype == np.dtype("float32" if dtype == "float16" else dtype), arrays[1].dtype
+        else:
+            assert rows * n == arrays[0].size and grid[0] >= 1
         if mode:
             assert inner == 1 and block[0] & (block[0] - 1) == 0 and block[0] <= 256
         lanes = block[0] if mode else 1
-        self.row_launches.append((kname, grid[0] * block[0] if mode else int(rows), int(rows * n)))
+        self.row_launches.append((kname, grid[0] * block[0] if mode else int(rows), int(arrays[0].size)))
         math_dtype = "float32" if dtype == "float16" else dtype
         ins = [a._a.astype(math_dtype) if a.dtype == np.float16 else a._a for a in arrays[:-1]]
         out = arrays[-1]
@@ -1080,7 +1086,8 @@ class HostKernels:
         tmp_dtype = math_dtype if kind == "T" else out.dtype
         host_out = run_rows(self.pointwise_lib, name, math_dtype if dtype != "bool" else "bool", ins, int(rows),
                             int(n), int(inner), lanes, tmp_dtype,
-                            correction=float(scalars[4]) if name == "var" else None)
+                            correction=float(scalars[4]) if name == "var" else None,
+                            total=int(scalars[4]) if name == ks.SPLIT_SUM else None)
         out._a[...] = np.asarray(host_out).reshape(out.shape)
 
 

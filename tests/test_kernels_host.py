@@ -67,16 +67,18 @@ _ROW_ARGS = "long long rows, long long n, long long inner, int lanes"
 def _reduction_source():
     lines = []
     for dt, c in list(HOST_TYPES.items()) + [("bool", "bool")]:
-        names = ks.BOOL_REDUCTIONS if dt == "bool" else tuple(ks.REDUCTIONS) + ks.ROWWISE
+        names = ks.BOOL_REDUCTIONS if dt == "bool" else tuple(ks.REDUCTIONS) + ks.ROWWISE + (ks.SPLIT_SUM,)
         for name in names:
             out = {"index": "long long", "bool": "bool"}.get(ks.REDUCTIONS.get(name, ((), "T"))[1], c)
             if name.endswith("_bwd"):
                 sig, call = f"const {c}* g, const {c}* y, {c}* gx", f"ag::red::{name}_row(g, y, gx, n, inner)"
             elif name == "var":
                 sig, call = f"const {c}* x, {c}* y", "ag::red::var_row(x, y, n, inner, correction)"
+            elif name == ks.SPLIT_SUM:
+                sig, call = f"const {c}* x, {c}* y", f"ag::red::{name}_row(x, y, n, inner, total)"
             else:
                 sig, call = f"const {c}* x, {out}* y", f"ag::red::{name}_row(x, y, n, inner)"
-            extra = ", double correction" if name == "var" else ""
+            extra = {"var": ", double correction", ks.SPLIT_SUM: ", long long total"}.get(name, "")
             lines.append(f"void red_{name}_{dt}({sig}, {_ROW_ARGS}{extra}) {{\n"
                          f"  ag::red::run_rows_host({call}, rows, n, inner, lanes);\n}}")
     return lines
@@ -488,7 +490,7 @@ def test_binary_backward_matches_finite_differences(lib):
 
 # --- reductions --------------------------------------------------------------------------
 
-def run_rows(lib, name, dtype, arrays, rows, n, inner, lanes, out_dtype, correction=None):
+def run_rows(lib, name, dtype, arrays, rows, n, inner, lanes, out_dtype, correction=None, total=None):
     fn = getattr(lib, f"red_{name}_{dtype}")
     fn.restype = None
     if name in ks.ROWWISE:
@@ -499,6 +501,8 @@ def run_rows(lib, name, dtype, arrays, rows, n, inner, lanes, out_dtype, correct
                                          ctypes.c_longlong(inner), ctypes.c_int(lanes)]
     if correction is not None:
         args.append(ctypes.c_double(correction))
+    if total is not None:
+        args.append(ctypes.c_longlong(total))
     fn(*args)
     return out
 

@@ -296,6 +296,9 @@ REDUCTIONS = {
 }
 # row-wise along one axis, output shaped like the input
 ROWWISE = ("softmax", "log_softmax", "softmax_bwd", "log_softmax_bwd")
+# the first pass of a long sum or mean, split into chunks (cupy_kernels._split_sum):
+# one partial sum per chunk, in the math type, the last chunk shorter
+SPLIT_SUM = "sum_chunks"
 # the storage dtypes of the reduction modules; bool data has any / all only
 REDUCTION_DTYPES = DTYPES + ("bool",)
 BOOL_REDUCTIONS = ("any", "all")
@@ -307,7 +310,7 @@ def reduction_kernel_name(name, dtype):
 
 def reduction_kernels(dtype):
     """Names of the kernels in the module of `dtype`."""
-    names = BOOL_REDUCTIONS if dtype == "bool" else tuple(REDUCTIONS) + ROWWISE
+    names = BOOL_REDUCTIONS if dtype == "bool" else tuple(REDUCTIONS) + ROWWISE + (SPLIT_SUM,)
     return tuple(reduction_kernel_name(n, dtype) for n in names)
 
 
