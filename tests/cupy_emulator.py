@@ -1012,6 +1012,10 @@ class HostKernels:
                         or length % width or n % length or a.dtype != want or not a._a.flags.c_contiguous):
                     raise AssertionError(f"{kname}: a row operand {getattr(a, 'shape', a)} of {length} for n = {n}")
                 cols.append(np.tile(a._a.reshape(-1).astype(math_dtype), int(n // length)))
+            elif f == "1":                    # the kernel reads element 0 of its memory
+                if type(a) is not ndarray or a.dtype != want or not (a.size == 1 or not any(a._a.strides)):
+                    raise AssertionError(f"{kname}: a one-element operand {getattr(a, 'shape', a)}")
+                cols.append(np.full(int(n), a._a.reshape(-1)[0] if a.size == 1 else a._a.flat[0], dtype=math_dtype))
             elif f == "a":
                 if type(a) is not ndarray:
                     raise _unsupported(a)

@@ -397,11 +397,15 @@ def test_pack_kernels_match_the_elementwise_kernels(dtype):
         impl = impl.array if isinstance(impl, ck.Pow) else impl
         spec = ks.POINTWISE[name]
         width = 16 // dt.itemsize
-        shapes = [(n,) for n in (1, 7, 8, 9, 1000, 4099)] if "r" not in form else [(3, width), (129, 4 * width)]
+        shapes = ([(n,) for n in (1, 7, 8, 9, 1000, 4099)] + [(5, 3)] * ("1" in form) if "r" not in form
+                  else [(3, width), (129, 4 * width)])
         for shape in shapes:
             def operand(p, f):
                 if f == "s":
                     return dt.type(0.75)
+                if f == "1":                      # a 0-d array, or a view repeating one element
+                    one = cupy.asarray(dt.type(-1.25))
+                    return one if len(shape) > 1 or shape[0] % 2 else cupy.broadcast_to(one, shape)
                 sh = shape if f == "a" else shape[-1:]
                 if p.kind == "bool":
                     return cupy.asarray(rng.random(sh) < 0.5)
@@ -419,6 +423,15 @@ def test_pack_kernels_match_the_elementwise_kernels(dtype):
                     [m, m[:1, :width]], [m[:, :1], m[0]], [m[0], m], [m, m[:, :1]]):
         assert ck.get("mul").packed(dt, refused) is None
     assert ck.get("mul").packed(dt, [m, m[:1]]) is not None and ck.get("mul").packed(dt, [m, m[0]]) is not None
+    # one element: an array of one, or a repeating view, also first for mul and add (they commute)
+    g = cupy.broadcast_to(x[3], (17,))
+    for name, ops in (("mul", [x, x[3]]), ("mul", [x, x[3:4]]), ("mul", [g, x]), ("add", [x, g]),
+                      ("add", [g, x]), ("tanh_bwd", [x, x]), ("sub", [x, g])):
+        got = ck.get(name).packed(dt, ops)
+        assert got is not None, (name, ops)
+        assert_matches(cupy.asnumpy(got), cupy.asnumpy(ck.get(name).kernel(dt)(*ops)), 0, f"pack {name} one element")
+    for name, ops in (("tanh_bwd", [g, x]), ("sub", [g, x]), ("mul", [x[3], x]), ("mul", [g, g])):
+        assert ck.get(name).packed(dt, ops) is None, (name, ops)        # forms without a pack kernel
 
 
 @pytest.mark.gpu

@@ -771,7 +771,8 @@ def test_pack_kernels_cover_every_element_once(lib, dtype):
     primitive and argument form, lengths around the pack width and any number of
     threads, each element equals the one-element kernel's (bit for bit, NaN
     alike) and nothing past n is written. A row operand ("r") is tried at every
-    row length, a multiple of the pack width, that divides n."""
+    row length, a multiple of the pack width, that divides n; a one-element
+    operand ("1") stands for n copies of its element."""
     c_scalar = ctypes.c_float if dtype == "float32" else ctypes.c_double
     width = 16 // np.dtype(dtype).itemsize
     rng = np.random.default_rng(seed("packs", dtype))
@@ -791,10 +792,10 @@ def test_pack_kernels_cover_every_element_once(lib, dtype):
                     cols_list.append(np.full(n, v, dtype=dtype))
                     args.append(c_scalar(v))
                     continue
-                length = n if f == "a" else cols
+                length = n if f == "a" else cols if f == "r" else 1
                 v = rng.random(length) < 0.5 if p.kind == "bool" else _random_values(rng, length, dtype)[:length]
                 v = _aligned(v, bool if p.kind == "bool" else dtype)
-                cols_list.append(v if f == "a" else np.tile(v, n // cols))
+                cols_list.append(v if f == "a" else np.tile(v, n // cols) if f == "r" else np.repeat(v, n))
                 args.append(_ptr(v))
                 if f == "r":
                     args.append(ctypes.c_longlong(cols))

@@ -153,7 +153,7 @@ def _dependencies(roots):
 
 
 def _add(old, g):
-    return g if old is None else old + g
+    return g if old is None else P.add(old, g)
 
 
 def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, accumulate=True):
@@ -225,7 +225,7 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
                     if d == 1:                           # the last edge into nxt
                         old = buffers.pop(nxt, None)
                         if old is not None and g is not None:
-                            g = old + g
+                            g = P.add(old, g)          # (on cuda our kernel, not CuPy's ufunc)
                             if not create_graph and nxt.__class__ is AccumulateGrad:
                                 owned.add(id(g))
                         elif g is None:

@@ -110,6 +110,10 @@ _MATH_SCALAR = {np.dtype(np.float16): np.float32, np.dtype(np.float32): np.float
                 np.dtype(np.float64): np.float64}
 
 
+# a + b and a * b are b + a and b * a bit for bit (IEEE 754), so a pack kernel may swap them
+_COMMUTING = frozenset({"add", "mul"})
+
+
 class Pointwise:
     """A pointwise primitive: twin's arguments -> one kernel launch (a pack
     kernel over contiguous operands of one shape, else an ElementwiseKernel)."""
@@ -122,6 +126,7 @@ class Pointwise:
         self.kernels = {}                    # numpy dtype -> ElementwiseKernel
         self.forms = frozenset(ks.pack_forms(spec))
         self.out_bool = spec.out == "bool"
+        self.commutes = spec.name in _COMMUTING          # (a one-element first operand goes second)
         self.pack_kernels = {}               # (device, numpy dtype, form) -> RawModule function
         self.__name__ = spec.name
 
@@ -165,34 +170,48 @@ class Pointwise:
 
     def packed(self, dtype, operands):
         """The pack kernel's result, or None where the array operands are not
-        all C-contiguous, 16-byte aligned and of one non-empty shape (a row of
-        its last dimension, a multiple of the pack width long, may stand for an
-        array-or-scalar operand: form "r")."""
+        all C-contiguous, 16-byte aligned and of one non-empty shape. An
+        array-or-scalar operand may also be a row of the last dimension, a
+        multiple of the pack width long (form "r"), or one element: an array of
+        one, or a view repeating one (form "1"; sum's backward expands its
+        gradient so). add and mul take such a first operand second."""
         nd = _cupy().ndarray
         width = 16 // dtype.itemsize
         shape, form, args = None, [], []
         for p in operands:
             if isinstance(p, nd):
-                if not p.flags.c_contiguous or p.data.ptr % 16:
-                    return None
-                if shape is None:
-                    shape = p.shape
-                elif p.shape != shape:
-                    cols = p.shape[-1] if p.ndim else 1
-                    if not (shape and p.size == cols == shape[-1] and cols % width == 0
-                            and p.ndim <= len(shape)):
+                if p.flags.c_contiguous and not p.data.ptr % 16:
+                    if shape is None:
+                        shape = p.shape
+                    elif p.shape != shape:
+                        cols = p.shape[-1] if p.ndim else 1
+                        if shape and p.size == cols == shape[-1] and cols % width == 0 and p.ndim <= len(shape):
+                            form.append("r")
+                            args += [p, np.int64(cols)]
+                            continue
+                        if p.size != 1 or p.ndim > len(shape):
+                            return None
+                        form.append("1")
+                        args.append(p)
+                        continue
+                    form.append("a")
+                elif p.size == 1 or p.size and not any(p.strides):      # one element
+                    if shape is None and p.size > 1:
+                        shape = p.shape
+                    elif shape is None or p.shape != shape and (p.size != 1 or p.ndim > len(shape)):
                         return None
-                    form.append("r")
-                    args += [p, np.int64(cols)]
-                    continue
-                form.append("a")
+                    form.append("1")
+                else:
+                    return None
                 args.append(p)
             else:
                 form.append("s")
                 args.append(_MATH_SCALAR[dtype](p))
         form = tuple(form)
         if form not in self.forms:
-            return None
+            if not (form == ("1", "a") and self.commutes):
+                return None
+            form, args = ("a", "1"), args[::-1]
         n = math.prod(shape)
         if n == 0:
             return None
@@ -606,7 +625,7 @@ def warmup(progress=True, dtypes=ks.DTYPES, file=None):
 
 
 def _warm_pointwise(impl, dtype, form):
-    if "r" in form:                                 # a row form: a pack kernel only
+    if "r" in form or "1" in form:                  # a row or one-element form: a pack kernel only
         impl.pack_kernel(dtype, form)
         return
     cupy = _cupy()

@@ -187,15 +187,16 @@ def elementwise_definition(name, dtype):
 # result's shape ("a"), a scalar ("s", passed in the math type: float for half and
 # float32), or a row ("r": an array-or-scalar parameter given as one row of the
 # result's last dimension, repeated over the others, as a bias in x @ w + b; its
-# length, a multiple of the pack width, is passed after it).
+# length, a multiple of the pack width, is passed after it), or one element ("1":
+# an array-or-scalar parameter given as an array of one element, or a view that
+# repeats one, as sum's backward expands its gradient; read once per pack).
 
 def pack_forms(spec):
     """The forms of `spec` with pack kernels: its usual forms, and each
-    array-or-scalar parameter as a row."""
+    array-or-scalar parameter as a row and as one element."""
     base = ["s" if p.form == "s" else "a" for p in spec.params]
-    rows = [tuple(base[:i] + ["r"] + base[i + 1:]) for i, p in enumerate(spec.params)
-            if p.form == "e" and p.kind == "T"]
-    return list(spec.forms) + rows
+    return list(spec.forms) + [tuple(base[:i] + [f] + base[i + 1:]) for f in ("r", "1")
+                               for i, p in enumerate(spec.params) if p.form == "e" and p.kind == "T"]
 
 
 VECTOR_KERNELS = tuple((n, f) for n, spec in POINTWISE.items() for f in pack_forms(spec))
@@ -231,6 +232,7 @@ def vector_op_source(name, dtype, form):
     o = ptype[spec.out]
     members = " ".join(f"{ty} {n};" for ty, n in _vector_decls(name, dtype, form))
     loads = " ".join(
+        f"const {m} one_{p.name} = ag::to_math({p.name}[0]);" if f == "1" else
         f"const ag::vec::Pack<{ptype[p.kind]}, N> pk_{p.name} = "
         f"ag::vec::load<N>({p.name}, {'i' if f == 'a' else f'i * N % {p.name}_cols / N'});"   # a row: the pack in its row
         for p, f in zip(spec.params, form) if f != "s")
@@ -238,13 +240,18 @@ def vector_op_source(name, dtype, form):
     def value(p, f, at):               # a parameter's value in the math type (bool as is)
         if f == "s":
             return p.name
+        if f == "1":
+            return f"one_{p.name}" if at is lane_at else f"ag::to_math({p.name}[0])"
         return at(p, f) if p.kind == "bool" else f"ag::to_math({at(p, f)})"
 
     def result(args):
         call = f"ag::{name}<{m}>({args})"
         return call if spec.out == "bool" else f"ag::from_math<{t}>({call})"
 
-    lane = ", ".join(value(p, f, lambda p, f: f"pk_{p.name}.v[k]") for p, f in zip(spec.params, form))
+    def lane_at(p, f):
+        return f"pk_{p.name}.v[k]"
+
+    lane = ", ".join(value(p, f, lane_at) for p, f in zip(spec.params, form))
     elem = ", ".join(value(p, f, lambda p, f: f"{p.name}[i]" if f == "a" else f"{p.name}[i % {p.name}_cols]")
                      for p, f in zip(spec.params, form))
     return (f"struct {vector_kernel_name(name, dtype, form)}_op {{\n"

@@ -88,7 +88,8 @@ class Mul(Op):
         return P.mul(a, b)
 
     def backward(self, g, a, b):
-        return (g * b if self.needs(0) else None), (g * a if self.needs(1) else None)
+        # P.mul, not g * b: on cuda the operator would run CuPy's ufunc, not our pack kernel
+        return (P.mul(g, b) if self.needs(0) else None), (P.mul(g, a) if self.needs(1) else None)
 
 
 class Div(Op):
@@ -211,7 +212,7 @@ class MulScalar(Op):
     def backward(self, g):
         if self.half:
             return scalar_op(P.mul, g, self.s) if type(g) is not Tensor else g * self.s
-        return g * self.s
+        return P.mul(g, self.s)
 
 
 class DivScalar(Op):
