@@ -74,7 +74,8 @@ def w5_cases(cupy, n):
     p, out = t * s, cupy.empty_like(x)
     b = 4 * n                                                   # one float32 array
     tanh, sigmoid, mul, total = ck.get("tanh"), ck.get("sigmoid"), ck.get("mul"), ck.get("sum")
-    tanh_bwd, sigmoid_bwd = ck.get("tanh_bwd"), ck.get("sigmoid_bwd")
+    tanh_bwd, sigmoid_bwd, add = ck.get("tanh_bwd"), ck.get("sigmoid_bwd"), ck.get("add")
+    repeated = cupy.broadcast_to(g[:1], (n,))                   # sum's backward: one element, expanded
     return [
         ("copy (CuPy, the reference)", lambda: cupy.copyto(out, x), 2 * b),
         ("tanh", lambda: tanh(x), 2 * b),
@@ -84,8 +85,20 @@ def w5_cases(cupy, n):
         ("tanh_bwd (fused: g * (1 - y*y))", lambda: tanh_bwd(g, t), 3 * b),
         ("sigmoid_bwd (fused: g * (1 - y) * y)", lambda: sigmoid_bwd(g, s), 3 * b),
         ("tanh_bwd as an ElementwiseKernel (the fallback)", lambda: tanh_bwd.kernel(g.dtype)(g, t), 3 * b),
-        ("add (the gradients' sum, CuPy)", lambda: cupy.add(g, t, out=out), 3 * b),
+        ("mul by an expanded element (MulBackward0 of sum's gradient)", lambda: mul(repeated, s), 2 * b),
+        ("add (the gradients' sum)", lambda: add(g, t), 3 * b),
+        ("add, CuPy's ufunc (what the gradients' sum used before)", lambda: cupy.add(g, t, out=out), 3 * b),
     ]
+
+
+def large_cases(cupy, n):
+    """tanh_bwd on `n` elements: at 10x W5's size the launch's fixed costs weigh
+    a tenth as much, so this shows the kernel's streaming rate itself."""
+    from autograd_gpu.backend import cupy_kernels as ck
+    g = cupy.full(n, 0.5, dtype=np.float32)
+    y = cupy.full(n, 0.25, dtype=np.float32)
+    tanh_bwd = ck.get("tanh_bwd")
+    return [(f"tanh_bwd (fused) on {n:,} elements", lambda: tanh_bwd(g, y), 12 * n)]
 
 
 def w3_sum_cases(cupy, rows):
@@ -123,19 +136,31 @@ def torch_w3_sum_cases(torch, rows):
     return [("sum over axis 0 of (rows, 1024): W3's bias gradient", lambda: g.sum(0, keepdim=True), 4 * g.numel())]
 
 
-# --- an experiment: the same fused math as a plain RawKernel, 1 and 4 elements per thread ------
+# --- an experiment: the same fused math as a plain RawKernel --------------------------------
 # Contiguous operands take our pack kernels (kernels/vector.cuh: 16-byte packs,
 # the run() loop); the rest an ElementwiseKernel (one element per thread). These
-# two hand-written variants of tanh_bwd over contiguous float32, one element per
-# thread and one float4, separate the effect of the pack width from that of the
-# launch path and of the generated code.
-
-EXPERIMENT_KERNELS = ("exp_tanh_bwd_f1", "exp_tanh_bwd_f4")
+# hand-written variants of tanh_bwd over contiguous float32 separate the effect of
+# the pack width from that of the launch path and the generated code, and try what
+# might pass 80% of the peak (the H200 run of 2026-12-04: ours and PyTorch's at
+# 78%, the 4-per-thread variant 79%): two packs in flight per thread, streaming
+# cache hints (__ldcs / __stcs: data used once), a grid of 4 blocks per SM.
+# (name, elements per thread per step, grid: "n" covers n once, "sm" 4 blocks per SM)
+EXPERIMENTS = (("exp_tanh_bwd_f1", 1, "n"), ("exp_tanh_bwd_f4", 4, "n"), ("exp_tanh_bwd_f8", 8, "n"),
+               ("exp_tanh_bwd_f4cs", 4, "n"), ("exp_tanh_bwd_f4", 4, "sm"))
+EXPERIMENT_KERNELS = tuple(dict.fromkeys(name for name, _, _ in EXPERIMENTS))
 
 
 def experiment_source():
     from autograd_gpu.backend import kernel_source as ks
     return ks.preamble() + r"""
+__device__ __forceinline__ float4 tanh_bwd4(float4 a, float4 b) {
+    float4 r;
+    r.x = ag::tanh_bwd<float>(a.x, b.x);
+    r.y = ag::tanh_bwd<float>(a.y, b.y);
+    r.z = ag::tanh_bwd<float>(a.z, b.z);
+    r.w = ag::tanh_bwd<float>(a.w, b.w);
+    return r;
+}
 extern "C" __global__ void exp_tanh_bwd_f1(const float* g, const float* y, float* out, long long n) {
     long long stride = (long long)gridDim.x * blockDim.x;
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += stride)
@@ -146,16 +171,36 @@ extern "C" __global__ void exp_tanh_bwd_f4(const float* g, const float* y, float
     const float4* g4 = reinterpret_cast<const float4*>(g);
     const float4* y4 = reinterpret_cast<const float4*>(y);
     float4* o4 = reinterpret_cast<float4*>(out);
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n4; i += stride) {
-        float4 a = g4[i], b = y4[i], r;
-        r.x = ag::tanh_bwd<float>(a.x, b.x);
-        r.y = ag::tanh_bwd<float>(a.y, b.y);
-        r.z = ag::tanh_bwd<float>(a.z, b.z);
-        r.w = ag::tanh_bwd<float>(a.w, b.w);
-        o4[i] = r;
-    }
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n4; i += stride)
+        o4[i] = tanh_bwd4(g4[i], y4[i]);
     for (long long i = 4 * n4 + blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += stride)
         out[i] = ag::tanh_bwd<float>(g[i], y[i]);
+}
+extern "C" __global__ void exp_tanh_bwd_f4cs(const float* g, const float* y, float* out, long long n) {
+    long long stride = (long long)gridDim.x * blockDim.x, n4 = n / 4;
+    const float4* g4 = reinterpret_cast<const float4*>(g);
+    const float4* y4 = reinterpret_cast<const float4*>(y);
+    float4* o4 = reinterpret_cast<float4*>(out);
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n4; i += stride)
+        __stcs(o4 + i, tanh_bwd4(__ldcs(g4 + i), __ldcs(y4 + i)));
+    for (long long i = 4 * n4 + blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += stride)
+        out[i] = ag::tanh_bwd<float>(g[i], y[i]);
+}
+extern "C" __global__ void exp_tanh_bwd_f8(const float* g, const float* y, float* out, long long n) {
+    // two packs per step, both loaded before either is computed: 64 bytes in flight per thread
+    long long threads = (long long)gridDim.x * blockDim.x, n4 = n / 4;
+    const float4* g4 = reinterpret_cast<const float4*>(g);
+    const float4* y4 = reinterpret_cast<const float4*>(y);
+    float4* o4 = reinterpret_cast<float4*>(out);
+    long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x;
+    for (; i + threads < n4; i += 2 * threads) {
+        float4 a0 = g4[i], b0 = y4[i], a1 = g4[i + threads], b1 = y4[i + threads];
+        o4[i] = tanh_bwd4(a0, b0);
+        o4[i + threads] = tanh_bwd4(a1, b1);
+    }
+    if (i < n4) o4[i] = tanh_bwd4(g4[i], y4[i]);
+    for (long long j = 4 * n4 + blockIdx.x * (long long)blockDim.x + threadIdx.x; j < n; j += threads)
+        out[j] = ag::tanh_bwd<float>(g[j], y[j]);
 }
 """
 
@@ -169,18 +214,22 @@ def experiment_cases(cupy, n):
     g = cupy.asarray(rng.standard_normal(n, dtype=np.float32))
     y = cupy.tanh(cupy.asarray(rng.standard_normal(n, dtype=np.float32)))
     out, want = cupy.empty_like(g), ck.get("tanh_bwd")(g, y)
+    sms = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.runtime.getDevice())["multiProcessorCount"]
     cases = []
-    for name, per_thread in zip(EXPERIMENT_KERNELS, (1, 4)):
+    for name, per_thread, grid_rule in EXPERIMENTS:
         f = mod.get_function(name)
-        grid = max(1, min(-(-n // (256 * per_thread)), 1 << 20))
+        grid = max(1, min(-(-n // (256 * per_thread)), 1 << 20)) if grid_rule == "n" else 4 * sms
         args = (g, y, out, np.int64(n))
 
         def launch(f=f, grid=grid, args=args):
             f((grid,), (256,), args)
+        out.fill(0)
         launch()
         if not bool((out == want).all()):
             raise AssertionError(f"{name} disagrees with the ElementwiseKernel tanh_bwd")
-        cases.append((f"tanh_bwd as a RawKernel, {per_thread} per thread (experiment)", launch, 12 * n))
+        how = {"exp_tanh_bwd_f4cs": ", streaming loads and stores"}.get(name, "")
+        how += f", {grid} blocks (4 per SM)" if grid_rule == "sm" else ""
+        cases.append((f"tanh_bwd as a RawKernel, {per_thread} per thread{how} (experiment)", launch, 12 * n))
     return cases
 
 
@@ -191,7 +240,10 @@ def launch_overheads(cupy, reps):
     from autograd_gpu.backend import cupy_kernels as ck
     a, b = cupy.ones(16, dtype=np.float32), cupy.ones(16, dtype=np.float32)
     tanh_bwd = ck.get("tanh_bwd")
+    long = cupy.ones(1 << 16, dtype=np.float32)
+    total = ck.get("sum")
     fns = [("autograd_gpu tanh_bwd (pack kernel, from Python)", lambda: tanh_bwd(a, b)),
+           ("autograd_gpu sum of 65,536 elements (split: two launches)", lambda: total(long, None, False)),
            ("autograd_gpu tanh_bwd (ElementwiseKernel)", lambda: tanh_bwd.kernel(a.dtype)(a, b)),
            ("CuPy multiply (ufunc)", lambda: cupy.multiply(a, b))]
     try:
@@ -227,7 +279,8 @@ def main(argv=None):
     print(f"# W5's kernels, {args.numel:,} float32 elements, CUDA events "
           f"({args.rounds} blocks of {args.reps} launches, median)")
     print(f"peak memory bandwidth: {peak / 1e9:,.0f} GB/s ({how})" if peak else f"peak: {how}")
-    rows = [("autograd_gpu", *c) for c in w5_cases(cupy, args.numel) + w3_sum_cases(cupy, args.w3_rows)]
+    rows = [("autograd_gpu", *c) for c in w5_cases(cupy, args.numel) + w3_sum_cases(cupy, args.w3_rows)
+            + large_cases(cupy, 10 * args.numel)]
     timed = [(fw, label, time_kernel(cupy, fn, args.reps, args.rounds), nbytes) for fw, label, fn, nbytes in rows]
     try:
         import torch
@@ -250,7 +303,7 @@ def main(argv=None):
         of_peak = f"{100 * bw / peak:.0f}%" if peak else "—"
         print(f"| {fw} | {label} | {sec * 1e6:,.1f} | {nbytes / 1e6:,.0f} | {bw / 1e9:,.0f} | "
               f"{of_peak} | {100 * bw / copy_bw:.0f}% |")
-    print("\n| launch, 16 elements (the host's cost per call) | µs per call |")
+    print("\n| launch (the host's cost per call; 16 elements unless named) | µs per call |")
     print("|---|---|")
     for label, us in launch_overheads(cupy, 200):
         print(f"| {label} | {us:.1f} |")
