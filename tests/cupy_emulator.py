@@ -352,6 +352,7 @@ class ndarray:
     nbytes = property(lambda self: self._a.nbytes)
     strides = property(lambda self: self._a.strides)
     flags = property(lambda self: _Flags(self._a))
+    _c_contiguous = property(lambda self: self._a.flags.c_contiguous)     # (CuPy's readonly C attribute)
     T = property(lambda self: self if self._a.ndim < 2 else _wrap(self._a.T))     # (CuPy: itself below 2-d)
     mT = property(lambda self: _wrap(self._a.mT))
     real = property(lambda self: _wrap(self._a.real))

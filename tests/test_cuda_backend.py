@@ -304,6 +304,36 @@ def test_reduction_wrappers_on_host(host_cupy, dtype):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_fast_call_is_the_general_path(host_cupy, dtype):
+    """Pointwise.fast, the one-pass path of the common call (contiguous arrays of
+    one shape, Python numbers), launches the pack kernel the general path
+    (operands, then packed) would, with the same scalar conversion (a number
+    rounded to the dtype, then the math type: 1e5 is inf in half), bit for bit;
+    anything else it leaves to the general path."""
+    from test_kernels_host import assert_matches
+    rng = np.random.default_rng(11)
+    x, y = (_fake((rng.standard_normal((3, 8)) * 2).astype(dtype)) for _ in range(2))
+    mask = _fake(rng.random((3, 8)) < 0.5)
+    calls = [("mul", (x, y)), ("mul", (x, 1e5)), ("add", (x, 3)), ("tanh_bwd", (x, y)), ("where", (mask, x, y)),
+             ("pow_scalar", (x, 0.5)), ("sub", (x, 0.1)), ("eq", (x, y)), ("sigmoid", (x,))]
+    for name, args in calls:
+        impl = ck.get(name)
+        fast = impl.fast(args)
+        general = impl.operands(args)
+        assert general is not None and not general[3], name
+        want = impl.packed(general[0], general[2])
+        assert fast is not None and fast.dtype == want.dtype and fast.shape == want.shape, name
+        assert_matches(_host(fast), _host(want), 0, f"fast {name} {dtype}")
+    mul = ck.get("mul")
+    for args in [(x[:, 1:], x[:, 1:]), (x.T, x.T), (x, x[0]), (x, np.float32(2)), (x, True),
+                 (x, _fake(np.ones((3, 8), "float64" if dtype != "float64" else "float32"))),
+                 (_fake(np.zeros((0, 8), dtype)),) * 2, (x.reshape(-1)[1:-7].reshape(2, 8), x[:2])]:
+        assert mul.fast(args) is None, args
+        want = mul.twin(*[_host(a) if isinstance(a, sys.modules["cupy"].ndarray) else a for a in args])
+        np.testing.assert_array_equal(_host(mul(*args)), want)          # the general path's result
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
 @pytest.mark.parametrize("n", [1 << 16, (1 << 17) + 3 * 4096 + 7, 17 * 4096 + 1, 40000])
 def test_long_sums_are_split_into_chunks(host_cupy, dtype, n):
     """A full sum or mean of >= 65,536 elements runs as partial sums of 4,096

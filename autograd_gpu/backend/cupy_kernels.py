@@ -129,6 +129,8 @@ class Pointwise:
         self.commutes = spec.name in _COMMUTING          # (a one-element first operand goes second)
         self.pack_kernels = {}               # (device, numpy dtype, form) -> RawModule function
         self.__name__ = spec.name
+        cupy = _cupy()                       # (impls are made per CuPy module: the tests swap in an emulator)
+        self.ndarray, self.get_device = cupy.ndarray, cupy.cuda.runtime.getDevice
 
     def kernel(self, dtype):
         k = self.kernels.get(dtype)
@@ -139,7 +141,13 @@ class Pointwise:
         return k
 
     def __call__(self, *args):
-        params = args if self.adapt is None else self.adapt(*args)
+        if self.adapt is None:
+            y = self.fast(args)
+            if y is not None:
+                return y
+            params = args
+        else:
+            params = self.adapt(*args)
         call = self.operands(params) if params is not None else None
         if call is None:
             return _twin_in_layout(self.twin, args)
@@ -157,6 +165,53 @@ class Pointwise:
                 operands = [_in_order(p, order, ndim) for p in operands]
                 return _run_on(dev, self.kernel(dtype), *operands).transpose(back)
         return _run_on(dev, self.kernel(dtype), *operands)
+
+    def fast(self, args):
+        """The common call in one pass, or None: every array operand C-contiguous,
+        16-byte aligned, of one shape, on the current device, of the primitive's
+        dtype (bool where the kernel takes bool); Python numbers for scalars. Its
+        pack kernel's result, as the general path (operands, packed) would give:
+        on the H200 each call's host time (29 us against a bare launch's 11)
+        bounds W5's 10M-element kernels."""
+        nd = self.ndarray
+        shape = dtype = dev = None
+        form = []
+        for p, kind in zip(args, self.kinds):
+            if type(p) is nd:
+                if not p._c_contiguous or p.data.ptr & 15:
+                    return None
+                if shape is None:
+                    shape, dev = p.shape, p.data.device_id
+                elif p.shape != shape or p.data.device_id != dev:
+                    return None
+                if kind == "T":
+                    if dtype is None:
+                        dtype = p.dtype
+                    elif p.dtype != dtype:
+                        return None
+                elif p.dtype != _BOOL:
+                    return None
+                form.append("a")
+            elif (type(p) is float or type(p) is int) and kind == "T":
+                form.append("s")
+            else:
+                return None
+        form = tuple(form)
+        if dtype not in _SUPPORTED or form not in self.forms or dev != self.get_device():
+            return None
+        n = args[form.index("a")].size
+        if n == 0:
+            return None
+        if "s" in form:                      # as operands() then packed() convert them
+            math = _MATH_SCALAR[dtype]
+            args = [math(dtype.type(p)) if f == "s" else p for p, f in zip(args, form)]
+        f = self.pack_kernels.get((dev, dtype, form))
+        if f is None:
+            f = self.pack_kernel(dtype, form)
+        out = nd(shape, _BOOL if self.out_bool else dtype)
+        f((min(-(-n // (_VEC_BLOCK * (16 // dtype.itemsize))), _VEC_GRID_MAX),), (_VEC_BLOCK,),
+          (*args, out, np.int64(n)))
+        return out
 
     def pack_kernel(self, dtype, form):
         cupy = _cupy()
