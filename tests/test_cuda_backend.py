@@ -342,7 +342,8 @@ def test_long_sums_are_split_into_chunks(host_cupy, dtype, n):
     float32, as its kernel accumulates."""
     x = np.random.default_rng(n).standard_normal(n).astype(dtype)
     want = x.astype(np.float64).sum()
-    for name, axis, keepdims in [("sum", None, False), ("mean", 0, True), ("sum", (0,), True)]:
+    # (axis None: Reduction.total, the lean path; an axis: run())
+    for name, axis, keepdims in [("sum", None, False), ("mean", 0, True), ("sum", (0,), True), ("mean", None, True)]:
         host_cupy.calls.clear()
         got = ck.get(name)(_fake(x), axis, keepdims)
         split = n >= 1 << 16

@@ -538,8 +538,14 @@ class Reduction:
         self.name, self.twin = name, twin
         self.out_kind = ks.REDUCTIONS[name][1]
         self.__name__ = name
+        self.splits = name in ("sum", "mean")
+        cupy = _cupy()                       # (as Pointwise: per CuPy module)
+        self.ndarray, self.get_device = cupy.ndarray, cupy.cuda.runtime.getDevice
 
     def __call__(self, x, axis, keepdims, *rest):
+        if (axis is None and self.splits and type(x) is self.ndarray and x._c_contiguous and x.size
+                and x.dtype in _SUPPORTED and x.data.device_id == self.get_device()):
+            return self.total(x, keepdims)
         cupy = _cupy()
         ok = isinstance(x, cupy.ndarray) and x.size > 0 and (
             x.dtype in _SUPPORTED or (x.dtype == _BOOL and self.name in ks.BOOL_REDUCTIONS))
@@ -550,9 +556,23 @@ class Reduction:
             return self.twin(x, axis, keepdims, *rest)
         return _run_on(x.data.device_id, self.run, x, axes, keepdims, rest)
 
+    def total(self, x, keepdims):
+        """sum / mean of every element of a contiguous array on the current device:
+        run()'s launches, without its layout work (a loss; W5's sum of 10M)."""
+        n, dtype = x.size, x.dtype
+        shape = (1,) * x.ndim if keepdims else ()
+        if n < _SPLIT_AT:
+            y = self.ndarray(shape, dtype)
+            _launch(self.name, dtype.name, (x, y), 1, n, 1)
+            return y
+        y = _split_sum(x, n, 1, _cupy(), shape)           # (half's: float32)
+        if self.name == "mean":
+            y /= n
+        return y if y.dtype == dtype else y.astype(dtype)
+
     def run(self, x, axes, keepdims, rest):
         cupy = _cupy()
-        splittable = self.name in ("sum", "mean")
+        splittable = self.splits
         xs, outer, n, inner = _layout(x, axes, cupy, splittable)
         out_dtype = {"T": x.dtype, "index": np.dtype(np.int64), "bool": _BOOL}[self.out_kind]
         out_shape = _out_shape(x.shape, axes, keepdims)
@@ -597,11 +617,11 @@ def _split_sum(xs, n, inner, cupy, shape):
     (inner elements): float32 where xs is half and was split."""
     c, dtype = _chunk_length(n, inner), xs.dtype
     if c is None:
-        y = cupy.empty(shape, dtype=dtype)
+        y = cupy.ndarray(shape, dtype)
         _launch("sum", dtype.name, (xs, y), inner, n, inner)
         return y
     chunks = -(-n // c)
-    partial = cupy.empty(chunks * inner, dtype=_PARTIAL.get(dtype, dtype))
+    partial = cupy.ndarray((chunks * inner,), _PARTIAL.get(dtype, dtype))
     _launch(ks.SPLIT_SUM, dtype.name, (xs, partial), chunks * inner, c, inner, (np.int64(n),))
     return _split_sum(partial, chunks, inner, cupy, shape)
 
