@@ -438,6 +438,7 @@ class Pow:
     def __init__(self, twin):
         self.array = Pointwise(ks.POINTWISE["pow"], twin)
         self.scalar = get("pow_scalar")
+        self.ndarray = self.array.ndarray
 
     def __call__(self, a, b):
         return (self.scalar if isinstance(b, (int, float, np.generic)) else self.array)(a, b)
@@ -634,6 +635,7 @@ class Rowwise:
         self.name, self.twin = name, twin
         self.n_in = 2 if name.endswith("_bwd") else 1
         self.__name__ = name
+        self.ndarray = _cupy().ndarray
 
     def __call__(self, *args):
         cupy = _cupy()

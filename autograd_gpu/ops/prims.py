@@ -45,17 +45,20 @@ def _prim(name, twin, tensor=None):
     """Make primitive `name` from its NumPy twin and its Tensor form (by default
     the twin itself, composed of Tensor ops)."""
     tensor = tensor or twin
+    device = [None, None]                # the CuPy array class last seen, and its kernel
 
     def prim(*args):
         t = type(args[0])
         if t is _nd:
             return twin(*args)
+        if t is device[0]:
+            return device[1](*args)
         if t is Tensor:
             return tensor(*args)
         return _slow(prim, args)
 
     prim.__name__ = prim.__qualname__ = name
-    prim.twin, prim.tensor = twin, tensor
+    prim.twin, prim.tensor, prim.device = twin, tensor, device
     return prim
 
 
@@ -66,7 +69,11 @@ def _slow(prim, args):
     if isinstance(a, (_nd, np.generic, int, float, bool)):
         return prim.twin(*args)
     k = _cuda_impl(prim.__name__)
-    return k(*args) if k is not None else prim.twin(*args)
+    if k is None:
+        return prim.twin(*args)
+    if getattr(k, "ndarray", None) is type(a):
+        prim.device[:] = type(a), k          # (a kernel is made per CuPy module: keyed by its class)
+    return k(*args)
 
 
 # Python-level forms used inside the twins: the same spelling works for arrays
