@@ -107,8 +107,19 @@ def w3_sum_cases(cupy, rows):
     from autograd_gpu.backend import cupy_kernels as ck
     g = cupy.asarray(np.random.default_rng(3).standard_normal((rows, 1024), dtype=np.float32))
     total = ck.get("sum")
+
+    def split_over(threads):               # the split sum with another thread count (experiment)
+        def run():
+            kept, ck._SPLIT_THREADS = ck._SPLIT_THREADS, threads
+            try:
+                total(g, 0, True)
+            finally:
+                ck._SPLIT_THREADS = kept
+        return run
     return [("sum over axis 0 of (rows, 1024): W3's bias gradient", lambda: total(g, 0, True), 4 * g.size),
-            ("the same sum, CuPy's own", lambda: g.sum(0, keepdims=True), 4 * g.size)]
+            ("the same sum, CuPy's own", lambda: g.sum(0, keepdims=True), 4 * g.size)] + [
+            (f"the same sum split over {t:,} threads (experiment)", split_over(t), 4 * g.size)
+            for t in (1 << 17, 1 << 19) if t != ck._SPLIT_THREADS]
 
 
 def torch_cases(torch, n):

@@ -599,7 +599,9 @@ class Reduction:
 # call costs the host 10-20 us, and the first version's three launches, three
 # allocations, slices and reshapes made a 10M sum take 105 us against PyTorch's 20.
 _SPLIT_AT, _CHUNK, _HALF = 1 << 16, 1 << 12, np.dtype(np.float16)
-_SPLIT_THREADS, _MIN_CHUNK = 1 << 17, 64
+# strided chunks: about one thread per resident slot of a 132-SM H100/H200 (2,048 each:
+# 270k; at 131k, half of them, W3's bias sum ran at 39% of the peak on the H200)
+_SPLIT_THREADS, _MIN_CHUNK, _WIDE = 1 << 18, 64, 1 << 14
 _PARTIAL = {np.dtype(np.float16): np.dtype(np.float32)}        # half's partial sums: float32
 
 
@@ -608,7 +610,7 @@ def _chunk_length(n, inner):
     or None where one launch has threads enough."""
     if inner == 1:
         return _CHUNK if n >= _SPLIT_AT else None
-    if inner >= _SPLIT_THREADS // 8 or n < 4 * _MIN_CHUNK:
+    if inner >= _WIDE or n < 4 * _MIN_CHUNK:
         return None
     return max(_MIN_CHUNK, -(-n * inner // _SPLIT_THREADS))     # about _SPLIT_THREADS threads
 
