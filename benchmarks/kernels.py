@@ -177,25 +177,25 @@ extern "C" __global__ void exp_tanh_bwd_f1(const float* g, const float* y, float
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += stride)
         out[i] = ag::tanh_bwd<float>(g[i], y[i]);
 }
-extern "C" __global__ void exp_tanh_bwd_f4(const float* g, const float* y, float* out, long long n) {
+// one float4 per step; Streaming: loads and stores with the evict-first hint
+template <bool Streaming>
+__device__ void tanh_bwd_f4(const float* g, const float* y, float* out, long long n) {
     long long stride = (long long)gridDim.x * blockDim.x, n4 = n / 4;
     const float4* g4 = reinterpret_cast<const float4*>(g);
     const float4* y4 = reinterpret_cast<const float4*>(y);
     float4* o4 = reinterpret_cast<float4*>(out);
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n4; i += stride)
-        o4[i] = tanh_bwd4(g4[i], y4[i]);
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n4; i += stride) {
+        if (Streaming) __stcs(o4 + i, tanh_bwd4(__ldcs(g4 + i), __ldcs(y4 + i)));
+        else o4[i] = tanh_bwd4(g4[i], y4[i]);
+    }
     for (long long i = 4 * n4 + blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += stride)
         out[i] = ag::tanh_bwd<float>(g[i], y[i]);
 }
+extern "C" __global__ void exp_tanh_bwd_f4(const float* g, const float* y, float* out, long long n) {
+    tanh_bwd_f4<false>(g, y, out, n);
+}
 extern "C" __global__ void exp_tanh_bwd_f4cs(const float* g, const float* y, float* out, long long n) {
-    long long stride = (long long)gridDim.x * blockDim.x, n4 = n / 4;
-    const float4* g4 = reinterpret_cast<const float4*>(g);
-    const float4* y4 = reinterpret_cast<const float4*>(y);
-    float4* o4 = reinterpret_cast<float4*>(out);
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n4; i += stride)
-        __stcs(o4 + i, tanh_bwd4(__ldcs(g4 + i), __ldcs(y4 + i)));
-    for (long long i = 4 * n4 + blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += stride)
-        out[i] = ag::tanh_bwd<float>(g[i], y[i]);
+    tanh_bwd_f4<true>(g, y, out, n);
 }
 extern "C" __global__ void exp_tanh_bwd_f8(const float* g, const float* y, float* out, long long n) {
     // two packs per step, both loaded before either is computed: 64 bytes in flight per thread
