@@ -324,6 +324,17 @@ def test_fast_call_is_the_general_path(host_cupy, dtype):
         want = impl.packed(general[0], general[2])
         assert fast is not None and fast.dtype == want.dtype and fast.shape == want.shape, name
         assert_matches(_host(fast), _host(want), 0, f"fast {name} {dtype}")
+    v = _fake(rng.standard_normal(40).astype(dtype))
+    g = sys.modules["cupy"].broadcast_to(v[3], (40,))               # sum's expanded gradient
+    for name, args in [("mul", (g, v)), ("mul", (v, g)), ("add", (g, v)), ("sub", (v, g)), ("tanh_bwd", (v, v))]:
+        impl = ck.get(name)
+        general = impl.operands(args)
+        want = impl.packed(general[0], general[2])
+        fast = impl.fast(args)
+        assert fast is not None and want is not None, name
+        assert_matches(_host(fast), _host(want), 0, f"fast {name} {dtype} one element")
+    for name, args in [("tanh_bwd", (g, v)), ("sub", (g, v)), ("mul", (g, g))]:
+        assert ck.get(name).fast(args) is None, name
     mul = ck.get("mul")
     for args in [(x[:, 1:], x[:, 1:]), (x.T, x.T), (x, x[0]), (x, np.float32(2)), (x, True),
                  (x, _fake(np.ones((3, 8), "float64" if dtype != "float64" else "float32"))),
