@@ -335,8 +335,21 @@ def test_fast_call_is_the_general_path(host_cupy, dtype):
         assert_matches(_host(fast), _host(want), 0, f"fast {name} {dtype} one element")
     for name, args in [("tanh_bwd", (g, v)), ("sub", (g, v)), ("mul", (g, g))]:
         assert ck.get(name).fast(args) is None, name
+    width = 16 // np.dtype(dtype).itemsize                           # a bias row: x @ w + b
+    m = _fake(rng.standard_normal((5, 2 * width)).astype(dtype))
+    for name, args in [("add", (m, m[1])), ("add", (m, m[2:3])), ("mul", (m, m[0])), ("sub", (m, m[0]))]:
+        impl = ck.get(name)
+        general = impl.operands(args)
+        want = impl.packed(general[0], general[2])
+        fast = impl.fast(args)
+        assert fast is not None and want is not None, name
+        assert_matches(_host(fast), _host(want), 0, f"fast {name} {dtype} row")
+    col = _fake(rng.standard_normal((2 * width, 1)).astype(dtype))
+    for args in [(m, m[0, :width]), (m[:, :width].copy(), m[0, :width + 1][1:]), (m[0], m), (m.T.copy(), col),
+                 (m[:, :1].copy(), m[0, :1])]:
+        assert ck.get("add").fast(args) is None, [a.shape for a in args]
     mul = ck.get("mul")
-    for args in [(x[:, 1:], x[:, 1:]), (x.T, x.T), (x, x[0]), (x, np.float32(2)), (x, True),
+    for args in [(x[:, 1:], x[:, 1:]), (x.T, x.T), (x, x[:, :1]), (x, np.float32(2)), (x, True),
                  (x, _fake(np.ones((3, 8), "float64" if dtype != "float64" else "float32"))),
                  (_fake(np.zeros((0, 8), dtype)),) * 2, (x.reshape(-1)[1:-7].reshape(2, 8), x[:2])]:
         assert mul.fast(args) is None, args
