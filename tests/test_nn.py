@@ -15,6 +15,7 @@ import autograd_gpu as ag
 import autograd_gpu.nn.functional as F
 from autograd_gpu import nn, optim
 from autograd_gpu import serialization
+from conftest import needs_cuda
 
 
 def _np(t):
@@ -345,9 +346,8 @@ def test_to_a_device_that_cannot_work_changes_nothing():
 
 
 @pytest.mark.gpu
-def test_module_moves_between_devices(device):
-    if device != "cuda":
-        pytest.skip("needs a CUDA device")
+@needs_cuda
+def test_module_moves_between_devices():
     net = Net()
     x = ag.randn(3, 2)
     want = _np(net(x))
