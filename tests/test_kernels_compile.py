@@ -142,10 +142,10 @@ def reduction_unit(codegen, dtype):
 
 
 def vector_unit(codegen, dtype):
-    """Every pack kernel of `dtype` in one unit (each is its own RawModule at run
-    time: the preamble and one kernel, kernel_source.vector_kernel_source)."""
-    body = "".join(ks.vector_kernel_body(n, dtype, f) for n, f in ks.VECTOR_KERNELS)
-    return codegen.module_source(ks.preamble() + "\n" + body, False)
+    """Every pack kernel of `dtype` in one unit, as warmup() builds them
+    (kernel_source.vector_module_source; on first use each is its own RawModule:
+    the preamble and one kernel, vector_kernel_source)."""
+    return codegen.module_source(ks.vector_module_source(dtype), False)
 
 
 def nvcc_unit():

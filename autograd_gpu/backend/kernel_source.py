@@ -293,6 +293,12 @@ def vector_kernel_source(name, dtype, form):
     return preamble() + "\n" + vector_kernel_body(name, dtype, form)
 
 
+def vector_module_source(dtype):
+    """Every pack kernel of `dtype` in one cupy.RawModule source (warmup: one NVRTC
+    run instead of one per kernel)."""
+    return preamble() + "\n" + "".join(vector_kernel_body(n, dtype, f) for n, f in VECTOR_KERNELS)
+
+
 # --- reductions: one RawModule per dtype ------------------------------------------------
 
 # name -> (extra kernel arguments after block_mode, output: "T", "bool" or "index")
