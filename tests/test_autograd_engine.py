@@ -565,6 +565,33 @@ def test_version_counter_and_modified_saved_tensor(device):
         z.sum().backward()
 
 
+def test_clamp_keeps_a_mask_on_the_cpu_and_its_input_on_cuda(torch, device):
+    """ClampBackward1 on cuda saves its input as PyTorch does (one fused clamp_bwd
+    pass in the backward, no mask pass in the forward): writing the input in place
+    afterwards raises PyTorch's error. The CPU keeps a 1-byte mask instead and
+    computes (docs/nan_semantics.md). The gradients agree with PyTorch's, also
+    at the bounds and of second order."""
+    a = np.array([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, np.nan])
+    for lo, hi in ((-1.0, 1.0), (0.0, None), (None, 0.5)):
+        x = ag.tensor(a, requires_grad=True, device=device)
+        xt = torch.tensor(a, requires_grad=True)
+        (g,) = ag.autograd.grad((x * x).clamp(lo, hi).pow(2).sum(), x, create_graph=True)
+        (gt,) = torch.autograd.grad((xt * xt).clamp(lo, hi).pow(2).sum(), xt, create_graph=True)
+        np.testing.assert_array_equal(g.detach().cpu().numpy(), gt.detach().numpy())
+        (h,) = ag.autograd.grad(g.sum(), x)
+        (ht,) = torch.autograd.grad(gt.sum(), xt)
+        np.testing.assert_array_equal(h.cpu().numpy(), ht.numpy())
+    y = ag.ones(3, requires_grad=True, device=device) * 2
+    z = y.clamp(min=0)
+    y.add_(1)
+    if device == "cuda":
+        with pytest.raises(RuntimeError, match=r"modified by an inplace operation.*is at version 1; "
+                                               r"expected version 0"):
+            z.sum().backward()
+    else:
+        z.sum().backward()
+
+
 def test_inplace_on_leaf_requiring_grad(device):
     w = ag.ones(3, requires_grad=True, device=device)
     with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):

@@ -118,6 +118,26 @@ class Clamp(Op):
         return P.mask_bwd(g, mask)
 
 
+class ClampSavingInput(Clamp):
+    """clamp with Python bounds on a device array (ClampBackward1, as PyTorch
+    saves it: the input). The mask would cost the GPU a pass of its own in the
+    forward (read x, write the mask) and one more operand in the backward, where
+    clamp_bwd reads g and x in one fused pass."""
+    save_inputs = (0,)
+
+    def forward(self, x, lo, hi):
+        self.lo, self.hi = lo, hi
+        y = x
+        if y.dtype.kind != "f":
+            for s in (lo, hi):
+                if s is not None:
+                    y = promote_for_scalar(y, s)
+        return P.clamp(y, lo, hi)
+
+    def backward(self, g, x):
+        return P.clamp_bwd(g, x, self.lo, self.hi)
+
+
 class ClampTensor(Op):
     """clamp with tensor bounds (ClampBackward0); inputs x, lo, hi (missing
     bounds are passed as None-valued attributes)."""
@@ -147,7 +167,7 @@ def clamp(input, min=None, max=None):
     if c != "d" and (c != "f" or not (lo is None or -_F32_MAX <= lo <= _F32_MAX)
                      or not (hi is None or -_F32_MAX <= hi <= _F32_MAX)):
         lo, hi = (_bound_in(input._data.dtype, v) for v in (lo, hi))
-    return Clamp.apply1(input, lo, hi)
+    return (Clamp if type(input._data) is np.ndarray else ClampSavingInput).apply1(input, lo, hi)
 
 
 def _bound_in(np_dtype, v):
