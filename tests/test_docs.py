@@ -777,7 +777,7 @@ def _var_no_dims(L):
 PERMISSIVE = [
     ("`t.mul_(t)`", lambda L: _grad_of(L, lambda L: _mul_self(L, "mul_")), [6.0]),
     ("`t.div_(t)`", lambda L: _grad_of(L, lambda L: _mul_self(L, "div_")), [0.0]),
-    ("writing the input in place afterwards is no error here", lambda L: _grad_of(L, _clamp_then_write), [1.0, 0.0]),
+    ("writing the input in place afterwards is no error there", lambda L: _grad_of(L, _clamp_then_write), [1.0, 0.0]),
     ("ours uses the saved values, which are the right ones", lambda L: _grad_of(L, _detach_saved), [8.0, 16.0]),
     ("ours returns `m`'s gradient after its hooks ran", _grad_with_hook, [10.0, 20.0]),
     ("`keepdim=1`", lambda L: L.ones(2, 3).sum(1, keepdim=1), [[3.0], [3.0]]),
