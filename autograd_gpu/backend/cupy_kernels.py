@@ -167,14 +167,14 @@ class Pointwise:
         return _run_on(dev, self.kernel(dtype), *operands)
 
     def fast(self, args):
-        """The common call in one pass, or None: every array operand C-contiguous
-        and 16-byte aligned (or a view repeating one element: form "1"), of one
-        shape (or a row of its last dimension: form "r", a bias), on the current
-        device, of the primitive's dtype (bool where the
-        kernel takes bool); Python numbers for scalars. Its
-        pack kernel's result, as the general path (operands, packed) would give:
-        on the H200 each call's host time (29 us against a bare launch's 11)
-        bounds W5's 10M-element kernels."""
+        """The common call's pack kernel in one pass, or None. Array operands:
+        C-contiguous and 16-byte aligned (form "a"; or a row of the result's last
+        dimension, "r", a bias; or a view repeating one element, "1"), of the
+        primitive's dtype (bool where the kernel takes bool), on the current
+        device; Python numbers for scalars. The result is the general path's
+        (operands, then packed), with fewer host calls: on the H200 that path
+        cost 29 us of host time per launch against a bare launch's 11, more than
+        the GPU's time for 10M floats."""
         nd = self.ndarray
         shape = dtype = dev = None
         form = []
