@@ -40,7 +40,7 @@ class AddScaled(Op):                    # a + alpha * b
         return P.add_scaled(a, b, alpha)
 
     def backward(self, g):
-        return g, (g * self.alpha if self.needs(1) else None)
+        return g, (P.mul(g, self.alpha) if self.needs(1) else None)
 
 
 def check_no_bool_sub(kind_a, kind_b, op_name="sub"):
@@ -71,7 +71,7 @@ class Sub(Op):
         return super()._error(exc, inputs)
 
     def backward(self, g):
-        return g, (-g if self.needs(1) else None)
+        return g, (P.neg(g) if self.needs(1) else None)
 
 
 class SubScaled(AddScaled):             # a - alpha * b (alpha passed negated)
@@ -194,7 +194,7 @@ class RsubScalar(Op):                    # s - x
         return scalar_op(P.rsub, x, s, half_scalar=True)
 
     def backward(self, g):
-        return -g
+        return P.neg(g)
 
 
 class MulScalar(Op):
@@ -230,7 +230,7 @@ class DivScalar(Op):
     def backward(self, g):
         if self.half:
             return scalar_op(P.div, g, self.s) if type(g) is not Tensor else g / self.s
-        return g / self.s
+        return P.div(g, self.s)
 
 
 class PowScalar(Op):                     # x ** e
@@ -291,7 +291,7 @@ class Neg(Op):
         return P.neg(x)
 
     def backward(self, g):
-        return -g
+        return P.neg(g)
 
 
 # ---- the functions behind the methods and operators --------------------------------

@@ -83,7 +83,7 @@ class Dot(Op):
         return P.matmul(a, b)
 
     def backward(self, g, a, b):
-        return (g * b if self.needs(0) else None), (g * a if self.needs(1) else None)
+        return (P.mul(g, b) if self.needs(0) else None), (P.mul(g, a) if self.needs(1) else None)
 
 
 class Mv(Op):
