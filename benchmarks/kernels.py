@@ -1,7 +1,9 @@
 """Kernel-only timings on the GPU with CUDA events: W5's kernels and W3's
 bias-gradient sum, the achieved memory bandwidth of each against the device's
 peak and against a plain device-to-device copy, with PyTorch CUDA's own
-kernels beside them.
+kernels beside them; then whether W5's whole step is bound by the host (its
+time with the launches only queued against its synchronized time), and the
+host's cost per launch.
 
     python -m benchmarks.kernels                   # 10M float32 elements, as W5
     python -m benchmarks.kernels --numel 1000000 --reps 50 --w3-rows 10000
@@ -270,6 +272,52 @@ def launch_overheads(cupy, reps):
     return rows
 
 
+def host_bound(label, step, sync, reps, rounds):
+    """Is a step bound by the host? Seconds per step with the launches only
+    queued (no synchronization inside the block: the host's time, as long as the
+    GPU keeps up) and with the block synchronized at its end (the wall time):
+    equal when the host is the bottleneck. Medians over `rounds` blocks."""
+    import time
+    for _ in range(3):
+        step()
+    sync()
+    host, wall = [], []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            step()
+        t1 = time.perf_counter()
+        sync()
+        t2 = time.perf_counter()
+        host.append((t1 - t0) / reps)
+        wall.append((t2 - t0) / reps)
+    return label, statistics.median(host), statistics.median(wall)
+
+
+def w5_steps(cupy, n, reps, rounds):
+    """W5's whole step, forward and backward, ours and PyTorch's (when it has CUDA)."""
+    import autograd_gpu as ag
+    x = ag.tensor(np.random.default_rng(5).standard_normal(n, dtype=np.float32), device="cuda", requires_grad=True)
+
+    def ours():
+        (x.tanh() * x.sigmoid()).sum().backward()
+        x.grad = None
+    rows = [host_bound("autograd_gpu", ours, cupy.cuda.runtime.deviceSynchronize, reps, rounds)]
+    try:
+        import torch
+        if torch.cuda.is_available():
+            xt = torch.tensor(np.random.default_rng(5).standard_normal(n, dtype=np.float32), device="cuda",
+                              requires_grad=True)
+
+            def theirs():
+                (xt.tanh() * xt.sigmoid()).sum().backward()
+                xt.grad = None
+            rows.append(host_bound("torch", theirs, torch.cuda.synchronize, reps, rounds))
+    except ImportError:
+        pass
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--numel", type=int, default=10_000_000)
@@ -314,6 +362,11 @@ def main(argv=None):
         of_peak = f"{100 * bw / peak:.0f}%" if peak else "—"
         print(f"| {fw} | {label} | {sec * 1e6:,.1f} | {nbytes / 1e6:,.0f} | {bw / 1e9:,.0f} | "
               f"{of_peak} | {100 * bw / copy_bw:.0f}% |")
+    print(f"\n| W5 step ({args.numel:,} elements, fwd+bwd) | host µs per step (launches queued) | "
+          "wall µs per step (synchronized) | host / wall |")
+    print("|---|---|---|---|")
+    for label, host, wall in w5_steps(cupy, args.numel, args.reps, args.rounds):
+        print(f"| {label} | {host * 1e6:,.1f} | {wall * 1e6:,.1f} | {host / wall:.0%} |")
     print("\n| launch (the host's cost per call; 16 elements unless named) | µs per call |")
     print("|---|---|")
     for label, us in launch_overheads(cupy, 200):

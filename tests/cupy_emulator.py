@@ -850,7 +850,8 @@ def get_elapsed_time(start, end):
 
 def _device_properties(dev):
     Device(dev).use_check()
-    return {"name": b"CuPy emulator (host)", "totalGlobalMem": 0}
+    # (the keys our code reads; a real device reports many more)
+    return {"name": b"CuPy emulator (host)", "totalGlobalMem": 0, "multiProcessorCount": 1}
 
 
 runtime = types.SimpleNamespace(
