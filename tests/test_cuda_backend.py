@@ -304,12 +304,13 @@ def test_reduction_wrappers_on_host(host_cupy, dtype):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
-def test_fast_call_is_the_general_path(host_cupy, dtype):
-    """Pointwise.fast, the one-pass path of the common call (contiguous arrays of
-    one shape, Python numbers), launches the pack kernel the general path
-    (operands, then packed) would, with the same scalar conversion (a number
-    rounded to the dtype, then the math type: 1e5 is inf in half), bit for bit;
-    anything else it leaves to the general path."""
+def test_pack_path_gives_the_elementwise_kernels_result(host_cupy, dtype):
+    """Pointwise.fast, the pack kernel's one-pass path (contiguous arrays of one
+    shape, a bias row, one element; numbers and NumPy scalars of the dtype),
+    gives what the ElementwiseKernel gives on operands() arguments, with the
+    same scalar conversion (a number rounded to the dtype, then the math type:
+    1e5 is inf in half), bit for bit; anything else it leaves to the
+    ElementwiseKernel, whose result is the twin's."""
     from test_kernels_host import assert_matches
     rng = np.random.default_rng(11)
     x, y = (_fake((rng.standard_normal((3, 8)) * 2).astype(dtype)) for _ in range(2))
@@ -321,13 +322,15 @@ def test_fast_call_is_the_general_path(host_cupy, dtype):
     calls = [("mul", (x, y)), ("mul", (x, 1e5)), ("add", (x, 3)), ("tanh_bwd", (x, y)), ("where", (mask, x, y)),
              ("pow_scalar", (x, 0.5)), ("sub", (x, 0.1)), ("eq", (x, y)), ("sigmoid", (x,)),
              ("mul", (g, v)), ("mul", (v, g)), ("add", (g, v)), ("sub", (v, g)), ("tanh_bwd", (v, v)),
-             ("add", (m, m[1])), ("add", (m, m[2:3])), ("mul", (m, m[0])), ("sub", (m, m[0]))]
+             ("add", (m, m[1])), ("add", (m, m[2:3])), ("mul", (m, m[0])), ("sub", (m, m[0])),
+             ("mul", (x, x[1:2, 3:4])), ("mul", (x, np.dtype(dtype).type(2.5))), ("mul", (x, True)),
+             ("add", (m[:, :1].copy(), m[:1, :1].copy()))]                # a bias of one: one element
     for name, args in calls:
         impl = ck.get(name)
         fast = impl.fast(args)
         general = impl.operands(args)
         assert general is not None and not general[3], name
-        want = impl.packed(general[0], general[2])
+        want = impl.kernel(general[0])(*general[2])
         assert fast is not None and fast.dtype == want.dtype and fast.shape == want.shape, (name, args)
         shapes = [a.shape for a in args if hasattr(a, "shape")]
         assert_matches(_host(fast), _host(want), 0, f"fast {name} {dtype} {shapes}")
@@ -335,10 +338,11 @@ def test_fast_call_is_the_general_path(host_cupy, dtype):
         assert ck.get(name).fast(args) is None, name
     col = _fake(rng.standard_normal((2 * width, 1)).astype(dtype))
     for args in [(m, m[0, :width]), (m[:, :width].copy(), m[0, :width + 1][1:]), (m[0], m), (m.T.copy(), col),
-                 (m[:, :1].copy(), m[0, :1])]:
+                 (m[:, :3].copy(), m[0, :3].copy())]:          # (a row of 3: not whole packs)
         assert ck.get("add").fast(args) is None, [a.shape for a in args]
     mul = ck.get("mul")
-    for args in [(x[:, 1:], x[:, 1:]), (x.T, x.T), (x, x[:, :1]), (x, np.float32(2)), (x, True),
+    strong = np.float64(2) if dtype != "float64" else np.float32(2)            # the twin's promotion
+    for args in [(x[:, 1:], x[:, 1:]), (x.T, x.T), (x, x[:, :1]), (x, strong),
                  (x, _fake(np.ones((3, 8), "float64" if dtype != "float64" else "float32"))),
                  (_fake(np.zeros((0, 8), dtype)),) * 2, (x.reshape(-1)[1:-7].reshape(2, 8), x[:2])]:
         assert mul.fast(args) is None, args
@@ -460,7 +464,7 @@ def test_pack_kernels_match_the_elementwise_kernels(dtype):
                 return cupy.asarray((rng.standard_normal(sh) * 2).astype(dt))
             ops = [operand(p, f) for p, f in zip(spec.params, form)]
             n = shape
-            got = impl.packed(dt, ops)
+            got = impl.fast(ops)
             assert got is not None, (name, form, n)
             want = impl.kernel(dt)(*ops)
             assert_matches(cupy.asnumpy(got), cupy.asnumpy(want), 0, f"pack {name} {dtype} {form} n={n}")
@@ -469,17 +473,17 @@ def test_pack_kernels_match_the_elementwise_kernels(dtype):
     m = cupy.asarray(rng.standard_normal((3, 2 * width)).astype(dt))
     for refused in ([x[1:], x[1:]], [x[::2], x[::2]], [x[:6].reshape(2, 3), x[:3]],
                     [m, m[:1, :width]], [m[:, :1], m[0]], [m[0], m], [m, m[:, :1]]):
-        assert ck.get("mul").packed(dt, refused) is None
-    assert ck.get("mul").packed(dt, [m, m[:1]]) is not None and ck.get("mul").packed(dt, [m, m[0]]) is not None
+        assert ck.get("mul").fast(refused) is None
+    assert ck.get("mul").fast([m, m[:1]]) is not None and ck.get("mul").fast([m, m[0]]) is not None
     # one element: an array of one, or a repeating view, also first for mul and add (they commute)
     g = cupy.broadcast_to(x[3], (17,))
     for name, ops in (("mul", [x, x[3]]), ("mul", [x, x[3:4]]), ("mul", [g, x]), ("add", [x, g]),
                       ("add", [g, x]), ("tanh_bwd", [x, x]), ("sub", [x, g])):
-        got = ck.get(name).packed(dt, ops)
+        got = ck.get(name).fast(ops)
         assert got is not None, (name, ops)
         assert_matches(cupy.asnumpy(got), cupy.asnumpy(ck.get(name).kernel(dt)(*ops)), 0, f"pack {name} one element")
     for name, ops in (("tanh_bwd", [g, x]), ("sub", [g, x]), ("mul", [x[3], x]), ("mul", [g, g])):
-        assert ck.get(name).packed(dt, ops) is None, (name, ops)        # forms without a pack kernel
+        assert ck.get(name).fast(ops) is None, (name, ops)        # forms without a pack kernel
 
 
 @pytest.mark.gpu

@@ -141,19 +141,20 @@ class Pointwise:
         return k
 
     def __call__(self, *args):
-        if self.adapt is None:
-            y = self.fast(args)
-            if y is not None:
-                return y
-            params = args
-        else:
-            params = self.adapt(*args)
-        call = self.operands(params) if params is not None else None
+        params = args if self.adapt is None else self.adapt(*args)
+        if params is None:
+            return _twin_in_layout(self.twin, args)
+        y = self.fast(params)
+        if y is not None:
+            return y
+        call = self.operands(params)
         if call is None:
             return _twin_in_layout(self.twin, args)
         dtype, dev, operands, strided = call
-        if not strided:
-            y = _run_on(dev, self.packed, dtype, operands)
+        if not strided and (dev != self.get_device() or any(
+                a is not b for a, b in zip(operands, params) if type(b) is self.ndarray)):
+            # on another device, or an array cast (select_bwd's counts): the pack kernel may take them now
+            y = _run_on(dev, self.fast, operands)
             if y is not None:
                 return y
         if strided:                      # a non-C-contiguous operand: maybe not C order
@@ -167,14 +168,16 @@ class Pointwise:
         return _run_on(dev, self.kernel(dtype), *operands)
 
     def fast(self, args):
-        """The common call's pack kernel in one pass, or None. Array operands:
-        C-contiguous and 16-byte aligned (form "a"; or a row of the result's last
-        dimension, "r", a bias; or a view repeating one element, "1"), of the
-        primitive's dtype (bool where the kernel takes bool), on the current
-        device; Python numbers for scalars. The result is the general path's
-        (operands, then packed), with fewer host calls: on the H200 that path
-        cost 29 us of host time per launch against a bare launch's 11, more than
-        the GPU's time for 10M floats."""
+        """The pack kernel's result, or None (then an ElementwiseKernel runs).
+        Array operands: C-contiguous and 16-byte aligned (form "a"), or, for an
+        array-or-scalar parameter, a row of the result's last dimension, a
+        multiple of the pack width long (form "r", a bias), or one element: an
+        array of one, or a view repeating one (form "1", sum's expanded
+        gradient; add and mul take it second), all of the primitive's dtype
+        (bool where the kernel takes bool) on the current device; numbers or
+        NumPy scalars of the dtype for scalars. One pass: on the H200 a launch
+        through operands() then this cost 29 us of host time against a bare
+        launch's 11, more than the GPU's time for 10M floats."""
         nd = self.ndarray
         shape = dtype = dev = None
         form = []
@@ -182,8 +185,8 @@ class Pointwise:
             if type(p) is nd:
                 if p._c_contiguous and not p.data.ptr & 15:
                     f = "a"
-                elif p.size > 1 and not any(p.strides):      # a view repeating one element
-                    f = "1"
+                elif p.size == 1 or p.size and not any(p.strides):     # one element (its address
+                    f = "1"                                           # needs no alignment)
                 else:
                     return None
                 if shape is None:
@@ -191,11 +194,15 @@ class Pointwise:
                 elif p.data.device_id != dev:
                     return None
                 elif p.shape != shape:
-                    # a row of the last dimension (a bias); its length is checked below
-                    if (f != "a" or p.ndim == 0 or p.ndim > len(shape) or p.size != shape[-1]
-                            or p.shape[-1] != shape[-1]):
+                    if p.ndim > len(shape):
                         return None
-                    f = "r"
+                    if (f == "a" and p.ndim and p.size == shape[-1] == p.shape[-1]
+                            and not p.size % (16 // p.itemsize)):
+                        f = "r"              # a row of the last dimension (a bias), in whole packs
+                    elif p.size == 1:
+                        f = "1"              # an array of one element
+                    else:
+                        return None
                 if kind == "T":
                     if dtype is None:
                         dtype = p.dtype
@@ -204,8 +211,8 @@ class Pointwise:
                 elif p.dtype != _BOOL:
                     return None
                 form.append(f)
-            elif (type(p) is float or type(p) is int) and kind == "T":
-                form.append("s")
+            elif kind == "T" and (type(p) in _PY_SCALARS or isinstance(p, np.generic)):
+                form.append("s")             # (a NumPy scalar must be of the dtype: checked below)
             else:
                 return None
         form = tuple(form)
@@ -218,12 +225,14 @@ class Pointwise:
         n = args[form.index("a")].size
         if n == 0:
             return None
-        if "s" in form or "r" in form:       # as operands() then packed() convert them
-            if "r" in form and shape[-1] % (16 // dtype.itemsize):
-                return None
-            math, kargs = _MATH_SCALAR[dtype], []
+        if "s" in form or "r" in form:
+            to_math, kargs = _MATH_SCALAR[dtype], []
             for p, f in zip(args, form):
-                kargs.append(math(dtype.type(p)) if f == "s" else p)
+                if f == "s":
+                    if isinstance(p, np.generic) and p.dtype != dtype:
+                        return None          # a strong NumPy scalar: the twin's promotion
+                    p = to_math(dtype.type(p))   # (a number rounded to the dtype, then the math type)
+                kargs.append(p)
                 if f == "r":
                     kargs.append(np.int64(p.size))
             args = kargs
@@ -244,59 +253,6 @@ class Pointwise:
             mod = cupy.RawModule(code=ks.vector_kernel_source(name, dt, form), options=ks.OPTIONS)
             f = self.pack_kernels[key] = mod.get_function(ks.vector_kernel_name(name, dt, form))
         return f
-
-    def packed(self, dtype, operands):
-        """The pack kernel's result, or None where the array operands are not
-        all C-contiguous, 16-byte aligned and of one non-empty shape. An
-        array-or-scalar operand may also be a row of the last dimension, a
-        multiple of the pack width long (form "r"), or one element: an array of
-        one, or a view repeating one (form "1"; sum's backward expands its
-        gradient so). add and mul take such a first operand second."""
-        nd = _cupy().ndarray
-        width = 16 // dtype.itemsize
-        shape, form, args = None, [], []
-        for p in operands:
-            if isinstance(p, nd):
-                if p.flags.c_contiguous and not p.data.ptr % 16:
-                    if shape is None:
-                        shape = p.shape
-                    elif p.shape != shape:
-                        cols = p.shape[-1] if p.ndim else 1
-                        if shape and p.size == cols == shape[-1] and cols % width == 0 and p.ndim <= len(shape):
-                            form.append("r")
-                            args += [p, np.int64(cols)]
-                            continue
-                        if p.size != 1 or p.ndim > len(shape):
-                            return None
-                        form.append("1")
-                        args.append(p)
-                        continue
-                    form.append("a")
-                elif p.size == 1 or p.size and not any(p.strides):      # one element
-                    if shape is None and p.size > 1:
-                        shape = p.shape
-                    elif shape is None or p.shape != shape and (p.size != 1 or p.ndim > len(shape)):
-                        return None
-                    form.append("1")
-                else:
-                    return None
-                args.append(p)
-            else:
-                form.append("s")
-                args.append(_MATH_SCALAR[dtype](p))
-        form = tuple(form)
-        if form not in self.forms:
-            if not (form == ("1", "a") and self.commutes):
-                return None
-            form, args = ("a", "1"), args[::-1]
-        n = math.prod(shape)
-        if n == 0:
-            return None
-        out = _cupy().empty(shape, dtype=_BOOL if self.out_bool else dtype)
-        per_block = _VEC_BLOCK * width
-        self.pack_kernel(dtype, form)((min(-(-n // per_block), _VEC_GRID_MAX),), (_VEC_BLOCK,),
-                                      (*args, out, np.int64(n)))
-        return out
 
     def operands(self, params):
         """(dtype, device id, kernel arguments, whether an operand of 2 or more
