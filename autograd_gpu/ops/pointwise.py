@@ -90,6 +90,14 @@ exp, log, log1p, sqrt, rsqrt, square, abs, sign, sin, cos, tanh, sigmoid, relu =
     UNARY_OPS[row[0]].apply1 for row in UNARY)
 
 
+def _clamped(x, lo, hi):
+    if x.dtype.kind != "f":              # PyTorch's promotion: int tensor, float bound -> float32
+        for s in (lo, hi):
+            if s is not None:
+                x = promote_for_scalar(x, s)
+    return P.clamp(x, lo, hi)
+
+
 class Clamp(Op):
     """clamp with Python bounds. Backward needs only where lo <= x <= hi, so
     the node keeps that mask (1 byte an element) instead of the input:
@@ -98,14 +106,9 @@ class Clamp(Op):
     exact_grads = True
 
     def forward(self, x, lo, hi):
-        y = x
-        if y.dtype.kind != "f":          # PyTorch's promotion: int tensor, float bound -> float32
-            for s in (lo, hi):
-                if s is not None:
-                    y = promote_for_scalar(y, s)
         # the result first: it then takes the memory its input's producer just freed
         # (in an MLP, the mm output consumed by the bias add), the small mask goes elsewhere
-        y = P.clamp(y, lo, hi)
+        y = _clamped(x, lo, hi)
         if grad_state.enabled:           # (the mask is only needed if recorded)
             self._saved = ()
             self._aux = P.clamp_mask(x, lo, hi)
@@ -127,12 +130,7 @@ class ClampSavingInput(Clamp):
 
     def forward(self, x, lo, hi):
         self.lo, self.hi = lo, hi
-        y = x
-        if y.dtype.kind != "f":
-            for s in (lo, hi):
-                if s is not None:
-                    y = promote_for_scalar(y, s)
-        return P.clamp(y, lo, hi)
+        return _clamped(x, lo, hi)
 
     def backward(self, g, x):
         return P.clamp_bwd(g, x, self.lo, self.hi)
