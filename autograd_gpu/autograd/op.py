@@ -283,7 +283,7 @@ def _make_apply1(cls):
                                 f"{type(input).__name__}") from None
             raise
         b = node.out_backend if moves else input._backend
-        if type(y) is not _ndarray:
+        if type(y) is not _ndarray and type(y) is not b.array_type:     # (a CuPy array: as is)
             if type(y) is tuple:
                 return node._wrap_many(y, (input,), attrs)
             y = _as_array(y, b)
@@ -331,7 +331,7 @@ def _make_apply2(cls):
             y = forward(node, da, db, *attrs)
         except (ValueError, TypeError, IndexError, OverflowError, MemoryError) as e:
             raise node._error(e, (a, b)) from None
-        if type(y) is not _ndarray:
+        if type(y) is not _ndarray and type(y) is not bk.array_type:
             if type(y) is tuple:
                 return node._wrap_many(y, (a, b), attrs)
             y = _as_array(y, bk)

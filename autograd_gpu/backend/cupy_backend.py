@@ -106,6 +106,7 @@ class CupyBackend:
         self.device = dev
         self.index = dev.index
         self.xp = cupy
+        self.array_type = cupy.ndarray
         self._dev = cupy.cuda.Device(dev.index)
         seed = pending_seeds.pop(dev.index, None)
         if seed is None:

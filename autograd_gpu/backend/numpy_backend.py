@@ -10,6 +10,7 @@ class NumpyBackend:
     device = CPU
     type_prefix = "CPU"            # CPUFloatType
     xp = np
+    array_type = np.ndarray        # what a tensor's _data is
     is_cuda = False
 
     def __init__(self):
