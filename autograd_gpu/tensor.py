@@ -265,7 +265,10 @@ class Tensor:
         return add_hook(node._tensor_hook_store(self._output_nr), hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        _autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        if gradient is None and self._node is not None and inputs is None and not create_graph:
+            _autograd._backward_scalar(self, retain_graph)
+        else:
+            _autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def detach(self):
         """Same data (and version counter), no history."""

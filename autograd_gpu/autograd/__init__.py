@@ -52,6 +52,16 @@ def _root_grads(outputs, grad_outputs, create_graph, op_name):
     return edges, grads
 
 
+def _backward_scalar(t, retain_graph):
+    """loss.backward(), the everyday call: one tensor with a grad_fn and one
+    element, no gradient given. What backward() below does for it, without
+    its general checks (a tuple, a list of gradients, their shapes)."""
+    d = t._data
+    if d.size != 1:
+        return backward(t, None, retain_graph)            # (raises its error)
+    _engine.execute([_op.edge(t)], [t._backend.xp.ones(d.shape, d.dtype)], retain_graph, False)
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None,
              inputs=None):
     """Accumulate gradients of `tensors` into the .grad of the leaves (or of
