@@ -322,6 +322,7 @@ def test_pack_path_gives_the_elementwise_kernels_result(host_cupy, dtype):
     calls = [("mul", (x, y)), ("mul", (x, 1e5)), ("add", (x, 3)), ("tanh_bwd", (x, y)), ("where", (mask, x, y)),
              ("pow_scalar", (x, 0.5)), ("sub", (x, 0.1)), ("eq", (x, y)), ("sigmoid", (x,)),
              ("mul", (g, v)), ("mul", (v, g)), ("add", (g, v)), ("sub", (v, g)), ("tanh_bwd", (v, v)),
+             ("tanh_bwd", (g, v)), ("pow_bwd", (g, v, 2, 1)),         # a backward's gradient from a sum
              ("add", (m, m[1])), ("add", (m, m[2:3])), ("mul", (m, m[0])), ("sub", (m, m[0])),
              ("mul", (x, x[1:2, 3:4])), ("mul", (x, np.dtype(dtype).type(2.5))), ("mul", (x, True)),
              ("add", (m[:, :1].copy(), m[:1, :1].copy()))]                # a bias of one: one element
@@ -334,7 +335,7 @@ def test_pack_path_gives_the_elementwise_kernels_result(host_cupy, dtype):
         assert fast is not None and fast.dtype == want.dtype and fast.shape == want.shape, (name, args)
         shapes = [a.shape for a in args if hasattr(a, "shape")]
         assert_matches(_host(fast), _host(want), 0, f"fast {name} {dtype} {shapes}")
-    for name, args in [("tanh_bwd", (g, v)), ("sub", (g, v)), ("mul", (g, g))]:
+    for name, args in [("tanh_bwd", (v, g)), ("sub", (g, v)), ("mul", (g, g))]:
         assert ck.get(name).fast(args) is None, name
     col = _fake(rng.standard_normal((2 * width, 1)).astype(dtype))
     for args in [(m, m[0, :width]), (m[:, :width].copy(), m[0, :width + 1][1:]), (m[0], m), (m.T.copy(), col),
@@ -348,6 +349,30 @@ def test_pack_path_gives_the_elementwise_kernels_result(host_cupy, dtype):
         assert mul.fast(args) is None, args
         want = mul.twin(*[_host(a) if isinstance(a, sys.modules["cupy"].ndarray) else a for a in args])
         np.testing.assert_array_equal(_host(mul(*args)), want)          # the general path's result
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_a_losss_backward_runs_pack_kernels(host_cupy, dtype):
+    """A loss ending in a sum or a mean hands the pointwise backwards before it
+    their gradient expanded (a view repeating one element): they still run
+    pack kernels (form "1"), no ElementwiseKernel, and give PyTorch's gradients."""
+    import autograd_gpu as ag
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    x0, t0 = (rng.standard_normal((6, 16)).astype(dtype) for _ in range(2))
+    losses = [lambda m, x, t: ((x.tanh() - t) ** 2).sum(), lambda m, x, t: (m.sigmoid(x) * x).mean()]
+    for loss in losses:
+        x = ag.tensor(x0, device="cuda", requires_grad=True)
+        out = loss(ag, x, ag.tensor(t0, device="cuda"))
+        host_cupy.calls.clear()
+        out.backward()
+        pointwise = [k for k in host_cupy.calls if k.split("_" + dtype)[0][3:] in ks.POINTWISE]
+        assert pointwise and all(k.rsplit("_", 1)[-1].startswith("v") for k in pointwise), host_cupy.calls
+        xt = torch.tensor(x0.astype(np.float64), requires_grad=True)
+        loss(torch, xt, torch.tensor(t0.astype(np.float64))).backward()
+        tol = 4e-3 if dtype == "float16" else 1e-5
+        np.testing.assert_allclose(x.grad.cpu().numpy().astype(np.float64), xt.grad.numpy(), rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
@@ -440,7 +465,7 @@ def test_pack_kernels_match_the_elementwise_kernels(dtype):
     dt = np.dtype(dtype)
     rng = np.random.default_rng(7)
     from test_kernels_host import assert_matches
-    # one module for them all, as warmup() builds it (one NVRTC run, not 109); one kernel
+    # one module for them all, as warmup() builds it (one NVRTC run, not one per kernel); one kernel
     # also built alone, as on first use
     assert ck.compile_pack_kernels(dtype) == len(ks.VECTOR_KERNELS)
     ck.get("tanh_bwd").pack_kernels.pop((cupy.cuda.runtime.getDevice(), dt, ("a", "a")))
@@ -455,9 +480,10 @@ def test_pack_kernels_match_the_elementwise_kernels(dtype):
             def operand(p, f):
                 if f == "s":
                     return dt.type(0.75)
-                if f == "1":                      # a 0-d array, or a view repeating one element
-                    one = cupy.asarray(dt.type(-1.25))
-                    return one if len(shape) > 1 or shape[0] % 2 else cupy.broadcast_to(one, shape)
+                if f == "1":                      # a 0-d array, or a view repeating one element (a
+                    one = cupy.asarray(dt.type(-1.25))      # backward's g: always, as sum's backward expands it)
+                    keep_0d = (len(shape) > 1 or shape[0] % 2) and p.name != "g"
+                    return one if keep_0d else cupy.broadcast_to(one, shape)
                 sh = shape if f == "a" else shape[-1:]
                 if p.kind == "bool":
                     return cupy.asarray(rng.random(sh) < 0.5)
@@ -478,11 +504,11 @@ def test_pack_kernels_match_the_elementwise_kernels(dtype):
     # one element: an array of one, or a repeating view, also first for mul and add (they commute)
     g = cupy.broadcast_to(x[3], (17,))
     for name, ops in (("mul", [x, x[3]]), ("mul", [x, x[3:4]]), ("mul", [g, x]), ("add", [x, g]),
-                      ("add", [g, x]), ("tanh_bwd", [x, x]), ("sub", [x, g])):
+                      ("add", [g, x]), ("tanh_bwd", [x, x]), ("sub", [x, g]), ("tanh_bwd", [g, x])):
         got = ck.get(name).fast(ops)
         assert got is not None, (name, ops)
         assert_matches(cupy.asnumpy(got), cupy.asnumpy(ck.get(name).kernel(dt)(*ops)), 0, f"pack {name} one element")
-    for name, ops in (("tanh_bwd", [g, x]), ("sub", [g, x]), ("mul", [x[3], x]), ("mul", [g, g])):
+    for name, ops in (("tanh_bwd", [x, g]), ("sub", [g, x]), ("mul", [x[3], x]), ("mul", [g, g])):
         assert ck.get(name).fast(ops) is None, (name, ops)        # forms without a pack kernel
 
 

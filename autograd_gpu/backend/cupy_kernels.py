@@ -173,7 +173,8 @@ class Pointwise:
         array-or-scalar parameter, a row of the result's last dimension, a
         multiple of the pack width long (form "r", a bias), or one element: an
         array of one, or a view repeating one (form "1", sum's expanded
-        gradient; add and mul take it second), all of the primitive's dtype
+        gradient; add and mul take it second, a backward takes it as its
+        incoming gradient, first, as a view), all of the primitive's dtype
         (bool where the kernel takes bool) on the current device; numbers or
         NumPy scalars of the dtype for scalars. One pass: on the H200 a launch
         through operands() then this cost 29 us of host time against a bare
