@@ -468,7 +468,7 @@ def test_pack_kernels_match_the_elementwise_kernels(dtype):
     # one module for them all, as warmup() builds it (one NVRTC run, not one per kernel); one kernel
     # also built alone, as on first use
     assert ck.compile_pack_kernels(dtype) == len(ks.VECTOR_KERNELS)
-    ck.get("tanh_bwd").pack_kernels.pop((cupy.cuda.runtime.getDevice(), dt, ("a", "a")))
+    ck.get("tanh_bwd").pack_kernels.pop((cupy.cuda.runtime.getDevice(), dt, "aa"))
     for name, form in ks.VECTOR_KERNELS:
         impl = ck.get(name)
         impl = impl.array if isinstance(impl, ck.Pow) else impl

@@ -105,6 +105,7 @@ _PY_SCALARS = (bool, int, float)
 
 # the pack kernels' launch: threads per block, most blocks (the kernel loops over the rest)
 _VEC_BLOCK, _VEC_GRID_MAX = 256, 1 << 16
+_VEC_SPAN = {dt: _VEC_BLOCK * (16 // dt.itemsize) for dt in _SUPPORTED}    # elements per block: one pack a thread
 # their scalar arguments travel in the math type (half is computed in float)
 _MATH_SCALAR = {np.dtype(np.float16): np.float32, np.dtype(np.float32): np.float32,
                 np.dtype(np.float64): np.float64}
@@ -124,10 +125,10 @@ class Pointwise:
         # select_bwd's count may be an integer array (the tie counts)
         self.cast_arrays = tuple(p.name == "count" for p in spec.params)
         self.kernels = {}                    # numpy dtype -> ElementwiseKernel
-        self.forms = frozenset(ks.pack_forms(spec))
+        self.forms = frozenset("".join(f) for f in ks.pack_forms(spec))     # "aa", "as", "1a", ...
         self.out_bool = spec.out == "bool"
         self.commutes = spec.name in _COMMUTING          # (a one-element first operand goes second)
-        self.pack_kernels = {}               # (device, numpy dtype, form) -> RawModule function
+        self.pack_kernels = {}               # (device, numpy dtype, form string) -> RawModule function
         self.__name__ = spec.name
         cupy = _cupy()                       # (impls are made per CuPy module: the tests swap in an emulator)
         self.ndarray, self.get_device = cupy.ndarray, cupy.cuda.runtime.getDevice
@@ -181,7 +182,7 @@ class Pointwise:
         launch's 11, more than the GPU's time for 10M floats."""
         nd = self.ndarray
         shape = dtype = dev = None
-        form = []
+        form = ""
         for p, kind in zip(args, self.kinds):
             if type(p) is nd:
                 if p._c_contiguous and not p.data.ptr & 15:
@@ -191,7 +192,7 @@ class Pointwise:
                 else:
                     return None
                 if shape is None:
-                    shape, dev = p.shape, p.data.device_id
+                    shape, dev, n = p.shape, p.data.device_id, p.size     # (n: the result's size)
                 elif p.data.device_id != dev:
                     return None
                 elif p.shape != shape:
@@ -211,20 +212,16 @@ class Pointwise:
                         return None
                 elif p.dtype != _BOOL:
                     return None
-                form.append(f)
+                form += f
             elif kind == "T" and (type(p) in _PY_SCALARS or isinstance(p, np.generic)):
-                form.append("s")             # (a NumPy scalar must be of the dtype: checked below)
+                form += "s"                  # (a NumPy scalar must be of the dtype: checked below)
             else:
                 return None
-        form = tuple(form)
         if form not in self.forms:
-            if not (form == ("1", "a") and self.commutes):
+            if not (form == "1a" and self.commutes):
                 return None
-            form, args = ("a", "1"), args[::-1]              # (sum's gradient times b: b times it)
-        if dtype not in _SUPPORTED or dev != self.get_device():
-            return None
-        n = args[form.index("a")].size
-        if n == 0:
+            form, args = "a1", args[::-1]                    # (sum's gradient times b: b times it)
+        if dtype not in _SUPPORTED or dev != self.get_device() or not n:     # (no array: dtype None)
             return None
         if "s" in form or "r" in form:
             to_math, kargs = _MATH_SCALAR[dtype], []
@@ -241,8 +238,7 @@ class Pointwise:
         if f is None:
             f = self.pack_kernel(dtype, form)
         out = nd(shape, _BOOL if self.out_bool else dtype)
-        f((min(-(-n // (_VEC_BLOCK * (16 // dtype.itemsize))), _VEC_GRID_MAX),), (_VEC_BLOCK,),
-          (*args, out, np.int64(n)))
+        f((min(-(-n // _VEC_SPAN[dtype]), _VEC_GRID_MAX),), (_VEC_BLOCK,), (*args, out, np.int64(n)))
         return out
 
     def pack_kernel(self, dtype, form):
@@ -705,7 +701,7 @@ def compile_pack_kernels(dtype):
     for name, form in ks.VECTOR_KERNELS:
         impl = get(name)
         impl = impl.array if isinstance(impl, Pow) else impl
-        impl.pack_kernels[(dev, dt, form)] = mod.get_function(ks.vector_kernel_name(name, dt.name, form))
+        impl.pack_kernels[(dev, dt, "".join(form))] = mod.get_function(ks.vector_kernel_name(name, dt.name, form))
     return len(ks.VECTOR_KERNELS)
 
 
