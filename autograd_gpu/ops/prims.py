@@ -255,7 +255,7 @@ def _tanh_bwd(g, y):
     if type(t) is not _nd:           # 0-d: NumPy gives a scalar, which has no out=
         return g * (1 - t)
     np.subtract(1, t, out=t)
-    return np.multiply(g, t, out=t) if t.shape == np.shape(g) else g * t
+    return np.multiply(g, t, out=t) if type(g) is _nd and g.shape == t.shape else g * t
 
 
 def _sigmoid_bwd(g, y):
@@ -263,7 +263,7 @@ def _sigmoid_bwd(g, y):
     if type(t) is not _nd:           # 0-d: NumPy gives a scalar, which has no out=
         return g * (t * y)
     t *= y
-    return np.multiply(g, t, out=t) if t.shape == np.shape(g) else g * t
+    return np.multiply(g, t, out=t) if type(g) is _nd and g.shape == t.shape else g * t
 
 
 tanh_bwd = _prim("tanh_bwd", _tanh_bwd, lambda g, y: g * (1 - y * y))
