@@ -185,7 +185,8 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
         else:
             buf = buffers.setdefault(n, [None] * n.n_outputs)
             buf[nr] = _add(buf[nr], g)
-    ready = [(n, buffers.pop(n)) for n in roots if not deps.get(n) and (needed is None or n in needed)]
+    ready = [(n, _none_if_empty(buffers.pop(n))) for n in roots
+             if not deps.get(n) and (needed is None or n in needed)]
     pending = []            # user-visible effects, applied once the pass succeeded
     owned = set()           # ids of engine-made sums bound for a leaf (alive until the end)
 
@@ -203,8 +204,9 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
                                      accumulate, owned)
                 if grad is _DONE or (needed is not None and not _feeds(node, needed)):
                     continue
+                grad = _none_if_empty(grad)
             nf = node.next_functions
-            if grad is None or (type(grad) is list and not _any_grad(grad)):
+            if grad is None:                    # (a node of several outputs gets None, not [None, None])
                 out = (None,) * len(nf)
             else:
                 out = node._apply(grad, create_graph)
@@ -223,13 +225,14 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
                 d = deps[nxt]
                 if nxt.n_outputs == 1:
                     if d == 1:                           # the last edge into nxt
-                        old = buffers.pop(nxt, None)
-                        if old is not None and g is not None:
-                            g = P.add(old, g)          # (on cuda our kernel, not CuPy's ufunc)
-                            if not create_graph and nxt.__class__ is AccumulateGrad:
-                                owned.add(id(g))
-                        elif g is None:
-                            g = old
+                        if nxt in buffers:               # (a node with one edge never has a buffer)
+                            old = buffers.pop(nxt)
+                            if g is None:
+                                g = old
+                            else:
+                                g = P.add(old, g)      # (on cuda our kernel, not CuPy's ufunc)
+                                if not create_graph and nxt.__class__ is AccumulateGrad:
+                                    owned.add(id(g))
                         push((nxt, g))
                     else:
                         if g is not None:
@@ -242,7 +245,7 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
                     if g is not None:
                         buf[nr] = _add(buf[nr], g)
                     if d == 1:
-                        push((nxt, buffers.pop(nxt)))
+                        push((nxt, _none_if_empty(buffers.pop(nxt))))
                     else:
                         deps[nxt] = d - 1
     except BaseException:
@@ -279,6 +282,12 @@ def _any_grad(grads):
         if g is not None:
             return True
     return False
+
+
+def _none_if_empty(grads):
+    """A node of several outputs that got no gradient at all gets None (the
+    loop then tests one thing), not [None, None]."""
+    return None if type(grads) is list and not _any_grad(grads) else grads
 
 
 def _feeds(node, needed):

@@ -292,9 +292,9 @@ def _make_apply1(cls):
         out._data = y
         out._backend = b
         out._vc = [0]
-        out._node = None
-        out._rg = False
         if view:
+            out._node = None
+            out._rg = False                      # (_mark_view may set it: a view made under no_grad)
             _mark_view(out, input, cls, attrs)
         if diff and input._rg and grad_state.enabled:
             node.next_functions = (edge(input),)
@@ -308,6 +308,9 @@ def _make_apply1(cls):
                 node._result_vc = out._vc
             out._node = node
             out._rg = True
+        elif not view:
+            out._node = None
+            out._rg = False
         return out
     apply1.__qualname__ = cls.__name__ + ".apply1"
     return apply1
@@ -340,8 +343,6 @@ def _make_apply2(cls):
         out._data = y
         out._backend = bk
         out._vc = [0]
-        out._node = None
-        out._rg = False
         if diff and (a._rg or b._rg) and grad_state.enabled:
             node.next_functions = (edge(a), edge(b))
             node._out_meta = ((y.shape, y.dtype),)
@@ -359,6 +360,9 @@ def _make_apply2(cls):
                 node._result_vc = out._vc
             out._node = node
             out._rg = True
+        else:
+            out._node = None
+            out._rg = False
         return out
     apply2.__qualname__ = cls.__name__ + ".apply2"
     return apply2
