@@ -135,9 +135,9 @@ def _needed_nodes(roots, targets):
 
 
 def _dependencies(roots):
-    """How many edges lead into each node reachable from `roots`."""
-    deps = {}
-    root_set = set(roots)
+    """How many edges lead into each node reachable from `roots` (roots
+    included, from 0: each is expanded once, from the start)."""
+    deps = dict.fromkeys(roots, 0)
     stack = list(roots)
     while stack:
         for nxt, _ in stack.pop().next_functions:
@@ -145,8 +145,7 @@ def _dependencies(roots):
                 d = deps.get(nxt)
                 if d is None:
                     deps[nxt] = 1
-                    if nxt not in root_set:
-                        stack.append(nxt)
+                    stack.append(nxt)
                 else:
                     deps[nxt] = d + 1
     return deps
@@ -249,9 +248,7 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
                     else:
                         deps[nxt] = d - 1
     except BaseException:
-        if not retain_graph:             # leave the graph entirely freed, not half
-            for node in roots:
-                node._release()
+        if not retain_graph:             # leave the graph entirely freed, not half (deps holds the roots too)
             for node in deps:
                 node._release()
         raise
