@@ -76,6 +76,29 @@ def test_bytecode_profile_counts_the_engine_and_numpy(capsys):
     assert "engine.py:execute" in out and "op.py:apply2" in out, out
 
 
+def test_bytecode_profile_of_the_cuda_path_counts_our_code_only():
+    """`bytecodes --device cuda` on the CuPy emulator: the host-side cost of the
+    GPU path, in our bytecodes (the emulator, standing in for CuPy's compiled
+    calls, is not counted)."""
+    try:
+        import cupy_emulator
+    except ImportError:
+        cupy_emulator = None
+    if cupy_emulator is None or not cupy_emulator.available():
+        unavailable("the CuPy emulator needs the cupy package (pip install cupy-cuda13x)")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [os.path.join(REPO_ROOT, "tests", "emulated_site"), os.path.join(REPO_ROOT, "tests"), REPO_ROOT]))
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.profile_hotpath", "bytecodes", "--workload", "W5",
+                           "--scale", "0.001", "--device", "cuda", "--top", "90"],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "10,000 elements, cuda)" in out and "only bytecodes of autograd_gpu/" in out, out
+    row = next(line.split() for line in out.splitlines() if line.startswith("autograd_gpu "))
+    assert float(row[1]) > 0 and float(row[2]) > 0, out
+    assert "cupy_kernels.py:fast" in out and "cupy_emulator" not in out and "numpy/" not in out, out
+
+
 def test_bytecode_count_per_phase_equals_a_plain_tally():
     # an independent count (one running total, no per-function keys) of the same
     # calls: functions sharing a name (two lambdas here) must add up, not overwrite
