@@ -58,6 +58,37 @@ def test_bad_arguments_exit_2(argv):
     assert proc.returncode == 2, proc.stderr
 
 
+def test_cuda_rows_judge_the_gpu_target_against_pytorch():
+    """On cuda our Target cell is the per-round median of our time over PyTorch
+    CUDA's, against the workload's GPU target; on the CPU, the ratio to NumPy."""
+    from benchmarks import run
+    from benchmarks.workloads import WORKLOADS
+
+    def fw(name, device, samples, ratio=None):
+        return {"framework": name, "device": device, "status": "ok", "samples": samples,
+                "total": sorted(samples)[1], "forward": 0.0, "backward": 0.0, "update": 0.0, "ratio": ratio,
+                "check": "ok (0e+00)"}
+    cuda = {"numpy": fw("numpy", "cuda", [2.0, 2.0, 2.0]),
+            "autograd_gpu": fw("autograd_gpu", "cuda", [1.3, 1.2, 1.1], 0.6),
+            "torch": fw("torch", "cuda", [1.0, 1.0, 1.1])}
+    ours = cuda["autograd_gpu"]
+    # per round 1.3, 1.2 and 1.0: median 1.2 (the medians' ratio, 1.2 / 1.0, happens to agree here)
+    assert run.paired_ratio(ours["samples"], cuda["torch"]["samples"]) == pytest.approx(1.2)
+    assert run.paired_ratio([1.0, 4.0, 2.0], [2.0, 2.0, 1.0]) == 2.0       # medians' ratio: 1.0
+    ours["ratio_to_torch"] = 1.2
+    w5 = WORKLOADS["W5"]
+    assert run._target(w5, ours) == "1.20× of PyTorch (≤ 1.1× ✗)"
+    assert run._target(WORKLOADS["W1"], ours) == "1.20× of PyTorch (≤ 1.5× ✓)"
+    assert run._target(WORKLOADS["W4"], ours) == "—"                     # no GPU target
+    del ours["ratio_to_torch"]
+    assert "no PyTorch CUDA run" in run._target(w5, ours)
+    cpu = fw("autograd_gpu", "cpu", [1.0, 1.0, 1.0], 1.08)
+    assert run._target(w5, cpu) == "≤ 1.15× ✓" and run._target(WORKLOADS["W1"], cpu) == "≤ 2.5× ✓"
+    ours["ratio_to_torch"] = 1.2
+    text = run.table({"results": [{"workload": "W5", "frameworks": cuda}]})
+    assert "| 1.20× of PyTorch (≤ 1.1× ✗) |" in text, text
+
+
 def test_bytecode_profile_counts_the_engine_and_numpy(capsys):
     from benchmarks import profile_hotpath
     profile_hotpath.main(["bytecodes", "--workload", "W1", "--top", "30"])
