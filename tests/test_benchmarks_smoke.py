@@ -192,6 +192,20 @@ def test_kernel_timings_need_a_device_and_know_peaks():
     assert kernels.peak_bandwidth(fake({"name": b"Mystery GPU"}))[0] is None
 
 
+def test_kernel_timings_judge_the_fused_backward_against_80_percent():
+    from benchmarks import kernels
+    peak, n = 4.8e12, 120e6
+    timed = [("autograd_gpu", "copy (CuPy, the reference)", 24e-6, 80e6),
+             ("autograd_gpu", "tanh_bwd (fused: g * (1 - y*y))", n / (0.786 * peak), n),
+             ("autograd_gpu", "sigmoid_bwd (fused: g * (1 - y) * y)", n / (0.81 * peak), n),
+             ("autograd_gpu", "tanh_bwd (fused) on 100,000,000 elements", 1.0, 1.2e9),   # not W5's size
+             ("torch", "tanh_bwd (fused: g * (1 - y*y))", n / (0.9 * peak), n)]
+    line = kernels.bandwidth_target(timed, peak)
+    assert line.endswith("tanh_bwd 78.6%, sigmoid_bwd 81.0% ✗"), line
+    timed[1] = ("autograd_gpu", "tanh_bwd (fused: g * (1 - y*y))", n / (0.8 * peak), n)
+    assert kernels.bandwidth_target(timed, peak).endswith("tanh_bwd 80.0%, sigmoid_bwd 81.0% ✓")
+
+
 def test_gpu_check_refuses_without_a_device(tmp_path):
     # skipped GPU tests would "pass": without a device the script must run nothing and say so
     proc = subprocess.run(["bash", os.path.join(REPO_ROOT, ".ci", "gpu_check")], cwd=REPO_ROOT,
