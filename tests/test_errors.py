@@ -173,3 +173,28 @@ def test_cuda_tensor_numpy_and_printing(fake_cuda):
     assert c.device == ag.device("cpu")
     (c * 3).sum().backward()                     # gradient flows back across the transfer
     assert b.grad.device == ag.device("cuda:0") and b.grad.tolist() == [[3.25] * 2] * 2
+
+
+def test_a_backward_returning_a_wrong_shape_is_named_as_pytorch_names_it():
+    """The engine fits each returned gradient to its input (sum_to_shape); one
+    that cannot fit is an error naming the node and the input's index, in
+    PyTorch's words (checked against torch 2.13), and no .grad changes."""
+    torch = pytest.importorskip("torch")
+    messages = []
+    for lib in (torch, ag):
+        class Bad(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, y):
+                return x * 2 + y.sum()
+
+            @staticmethod
+            def backward(ctx, g):
+                return g, lib.ones(3)
+        x, y = lib.ones(2, requires_grad=True), lib.ones(2, requires_grad=True)
+        out = Bad.apply(x, y).sum()
+        with pytest.raises(RuntimeError) as e:
+            out.backward()
+        assert x.grad is None and y.grad is None
+        messages.append(str(e.value))
+    assert messages[1] == messages[0] == ("Function BadBackward returned an invalid gradient at index 1 - "
+                                          "got [3] but expected shape compatible with [2]")

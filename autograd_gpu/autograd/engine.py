@@ -99,16 +99,18 @@ def _accumulate_owned(var, g, create_graph):
     _accumulate(var, g, create_graph, owned=True)
 
 
-def _validate(g, node, i, nxt, nr, create_graph):
-    """Make a gradient match its input: undo broadcasting, restore the dtype."""
+def _validate(g, node, out, nxt, nr, create_graph):
+    """Make a gradient match its input: undo broadcasting, restore the dtype.
+    (`out`: all the node's input gradients, to name g's index in an error.)"""
     shape, dt = nxt._out_meta[nr]
     d = g._data if create_graph else g
     if d.shape != shape:
         try:
             g = P.sum_to_shape(g, shape)
         except (ValueError, RuntimeError):
-            raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {i} - got "
-                               f"{list(d.shape)} but expected shape compatible with {list(shape)}") from None
+            raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index "
+                               f"{_index_of(out, g)} - got {list(d.shape)} but expected shape compatible "
+                               f"with {list(shape)}") from None
         d = g._data if create_graph else g
     if d.dtype != dt:
         g = P.astype(g, dt)
@@ -220,7 +222,7 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
                 if g is not None and not exact:
                     meta = nxt._out_meta[nr]
                     if g.shape != meta[0] or g.dtype != meta[1]:
-                        g = _validate(g, node, _index_of(out, g), nxt, nr, create_graph)
+                        g = _validate(g, node, out, nxt, nr, create_graph)
                 d = deps[nxt]
                 if nxt.n_outputs == 1:
                     if d == 1:                           # the last edge into nxt
