@@ -299,6 +299,12 @@ def _feeds(node, needed):
 def _before_apply(node, grad, create_graph, pending, targets, target_nodes, captured, accumulate, owned):
     """Hooks, retained grads, captured inputs and leaves. Returns the grad to
     apply, or _DONE when the node has nothing more to do (a leaf)."""
+    if node.__class__ is AccumulateGrad and target_nodes is None:
+        var = node.variable
+        if not (node._hooked or var._hooks):          # the common leaf: straight to its .grad
+            if accumulate and grad is not None and var._rg:
+                pending.append((_accumulate_owned if id(grad) in owned else _accumulate, var, grad))
+            return _DONE
     single = node.n_outputs == 1
     grads = [grad] if single else grad
     is_acc = node.__class__ is AccumulateGrad
