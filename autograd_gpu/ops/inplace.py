@@ -42,16 +42,16 @@ def _binary(name, outplace):
     direct = _DIRECT.get(name)
 
     def method(self, other, *args, **kwargs):
-        if (direct is not None and isinstance(other, Tensor) and not args and not kwargs
-                and other._data.shape == self._data.shape and other._backend is self._backend
-                and other._data.dtype == self._data.dtype and self._data.dtype.kind == "f"
-                and not (grad_state.enabled and (self._rg or other._rg))):
-            check_inplace(self, name)
-            if self._base is not None or other._base is not None:
-                check_no_partial_overlap(self, other, name)
-            direct(self._data, other._data)
-            self._vc[0] += 1
-            return self
+        if direct is not None and isinstance(other, Tensor) and not args and not kwargs:
+            d, o = self._data, other._data
+            if (o.shape == d.shape and other._backend is self._backend and o.dtype == d.dtype
+                    and d.dtype.kind == "f" and not (grad_state.enabled and (self._rg or other._rg))):
+                check_inplace(self, name)
+                if self._base is not None or other._base is not None:
+                    check_no_partial_overlap(self, other, name)
+                direct(d, o)
+                self._vc[0] += 1
+                return self
         return _run(self, name, outplace, (other,) + args, kwargs)
     method.__name__ = name
     return method
@@ -111,7 +111,7 @@ def _overwrite(t, name, node_name, make_values):
 
 def zero_(t):
     d = t._data
-    if not _recording(t):
+    if not (grad_state.enabled and t._rg):          # (_recording(t), inlined: the optimizer's loop)
         check_inplace(t, "zero_")
         d.fill(0)
         t._vc[0] += 1
