@@ -192,14 +192,14 @@ def elementwise_definition(name, dtype):
 # repeats one, as sum's backward expands its gradient; read once per pack).
 
 def pack_forms(spec):
-    """The forms of `spec` with pack kernels: its usual forms, each
-    array-or-scalar parameter as a row and as one element, and a backward's
-    incoming gradient `g` as one element (the gradient of a sum or a mean
-    arrives expanded: ((y_pred - y) ** 2).sum()'s pow_bwd)."""
+    """The forms of `spec` with pack kernels, as strings ("aa", "as", "a1"): its
+    usual forms, each array-or-scalar parameter as a row and as one element, and
+    a backward's incoming gradient `g` as one element (the gradient of a sum or
+    a mean arrives expanded: ((y_pred - y) ** 2).sum()'s pow_bwd)."""
     base = ["s" if p.form == "s" else "a" for p in spec.params]
-    return list(spec.forms) + [tuple(base[:i] + [f] + base[i + 1:]) for f in ("r", "1")
-                               for i, p in enumerate(spec.params)
-                               if p.kind == "T" and (p.form == "e" or f == "1" and p.name == "g")]
+    return ["".join(f) for f in spec.forms] + ["".join(base[:i] + [f] + base[i + 1:]) for f in ("r", "1")
+                                               for i, p in enumerate(spec.params)
+                                               if p.kind == "T" and (p.form == "e" or f == "1" and p.name == "g")]
 
 
 VECTOR_KERNELS = tuple((n, f) for n, spec in POINTWISE.items() for f in pack_forms(spec))
