@@ -125,7 +125,7 @@ class Pointwise:
         # select_bwd's count may be an integer array (the tie counts)
         self.cast_arrays = tuple(p.name == "count" for p in spec.params)
         self.kernels = {}                    # numpy dtype -> ElementwiseKernel
-        self.forms = frozenset("".join(f) for f in ks.pack_forms(spec))     # "aa", "as", "1a", ...
+        self.forms = frozenset(ks.pack_forms(spec))     # "aa", "as", "a1", ...
         self.out_bool = spec.out == "bool"
         self.commutes = spec.name in _COMMUTING          # (a one-element first operand goes second)
         self.pack_kernels = {}               # (device, numpy dtype, form string) -> RawModule function
@@ -541,7 +541,11 @@ class Reduction:
             y = self.ndarray(shape, dtype)
             _launch(self.name, dtype.name, (x, y), 1, n, 1)
             return y
-        y = _split_sum(x, n, 1, _cupy(), shape)           # (half's: float32)
+        return self.split(x, n, 1, shape, dtype)
+
+    def split(self, xs, n, inner, shape, dtype):
+        """A sum or mean over n of contiguous `xs` seen as (n, inner), split into chunks."""
+        y = _split_sum(xs, n, inner, _cupy(), shape)      # (half's: float32)
         if self.name == "mean":
             y /= n
         return y if y.dtype == dtype else y.astype(dtype)
@@ -553,10 +557,7 @@ class Reduction:
         out_dtype = {"T": x.dtype, "index": np.dtype(np.int64), "bool": _BOOL}[self.out_kind]
         out_shape = _out_shape(x.shape, axes, keepdims)
         if splittable and outer == 1 and _chunk_length(n, inner):
-            y = _split_sum(xs, n, inner, cupy, out_shape)      # (half's: float32)
-            if self.name == "mean":
-                y /= n
-            return y if y.dtype == x.dtype else y.astype(x.dtype)
+            return self.split(xs, n, inner, out_shape, x.dtype)
         else:
             y = cupy.empty(outer * inner, dtype=out_dtype)
             extra = (np.float64(rest[0]),) if self.name == "var" else ()
@@ -701,7 +702,7 @@ def compile_pack_kernels(dtype):
     for name, form in ks.VECTOR_KERNELS:
         impl = get(name)
         impl = impl.array if isinstance(impl, Pow) else impl
-        impl.pack_kernels[(dev, dt, "".join(form))] = mod.get_function(ks.vector_kernel_name(name, dt.name, form))
+        impl.pack_kernels[(dev, dt, form)] = mod.get_function(ks.vector_kernel_name(name, dt.name, form))
     return len(ks.VECTOR_KERNELS)
 
 
