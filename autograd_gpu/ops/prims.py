@@ -69,14 +69,12 @@ def _slow(prim, args):
     if isinstance(a, (_nd, np.generic, int, float, bool)):
         return prim.twin(*args)
     k = _cuda_impl(prim.__name__)
-    if k is None:
-        cupy = sys.modules.get("cupy")
-        if cupy is not None and type(a) is cupy.ndarray:
-            prim.device[:] = type(a), prim.twin      # no kernel (reshape, expand): the twin, from now on directly
-        return prim.twin(*args)
-    if getattr(k, "ndarray", None) is type(a):
-        prim.device[:] = type(a), k          # (a kernel is made per CuPy module: keyed by its class)
-    return k(*args)
+    impl = prim.twin if k is None else k           # (no kernel: reshape, expand)
+    # from now on this CuPy class goes straight to impl (a kernel is made per CuPy module: keyed by its class)
+    cls = getattr(sys.modules.get("cupy"), "ndarray", None) if k is None else getattr(k, "ndarray", None)
+    if type(a) is cls:
+        prim.device[:] = cls, impl
+    return impl(*args)
 
 
 # Python-level forms used inside the twins: the same spelling works for arrays
