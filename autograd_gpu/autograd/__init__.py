@@ -34,8 +34,7 @@ def _root_grads(outputs, grad_outputs, create_graph, op_name):
             if t.numel() != 1:
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs (output {i} "
                                    f"has shape {list(t.shape)})")
-            d = t._data
-            g = t._backend.xp.ones(d.shape, d.dtype)     # (ones_like's Python wrapper costs more)
+            g = _implicit_grad(t)
             g = Tensor._make(g, t._backend) if create_graph else g
         else:
             if g.shape != t.shape:
@@ -52,14 +51,19 @@ def _root_grads(outputs, grad_outputs, create_graph, op_name):
     return edges, grads
 
 
+def _implicit_grad(t):
+    """The gradient of a one-element output when none is given: ones."""
+    d = t._data
+    return t._backend.xp.ones(d.shape, d.dtype)     # (ones_like's Python wrapper costs more)
+
+
 def _backward_scalar(t, retain_graph):
     """loss.backward(), the everyday call: one tensor with a grad_fn and one
     element, no gradient given. What backward() below does for it, without
     its general checks (a tuple, a list of gradients, their shapes)."""
-    d = t._data
-    if d.size != 1:
+    if t._data.size != 1:
         return backward(t, None, retain_graph)            # (raises its error)
-    _engine.execute([_op.edge(t)], [t._backend.xp.ones(d.shape, d.dtype)], retain_graph, False)
+    _engine.execute([_op.edge(t)], [_implicit_grad(t)], retain_graph, False)
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None,

@@ -318,13 +318,10 @@ def _before_apply(node, grad, create_graph, pending, targets, target_nodes, capt
             if idxs:
                 for idx in idxs:
                     captured[idx] = g
-    if is_acc:
-        g = grads[0]
+    if is_acc:                      # (a leaf with hooks, or under grad()/inputs=: its gradient may
+        g = grads[0]                # be a hook's or a user's tensor, never one the engine owns)
         if accumulate and g is not None and node.variable._rg and (target_nodes is None or node in target_nodes):
-            if target_nodes is None and id(g) in owned and not (node._hooked or node.variable._hooks):
-                pending.append((_accumulate_owned, node.variable, g))
-            else:
-                pending.append((_accumulate, node.variable, g))
+            pending.append((_accumulate, node.variable, g))
         return _DONE
     return grads[0] if single else grads
 
