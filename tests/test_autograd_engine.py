@@ -735,3 +735,23 @@ def test_leaf_grad_from_summed_paths_is_its_own_array(hooked):
     (x + x).backward(given)                       # accumulates into the kept array
     assert x.grad.tolist() == [9.0, 9.0, 9.0]
     assert seen[-1].tolist() == [4.0, 4.0, 4.0] if hooked else not seen
+
+
+@pytest.mark.parametrize("paths", [3, 4, 6])
+def test_leaf_grad_summed_over_many_paths(paths):
+    # the sum is made path by path (each partial sum replaced by the next): the
+    # last one becomes .grad, and none of the given gradient's memory is shared
+    x = ag.ones(3, requires_grad=True)
+    given = ag.full((3,), 2.0)
+    y = x * 1
+    for _ in range(paths - 1):
+        y = y + x
+    y.backward(given)
+    assert x.grad.tolist() == [2.0 * paths] * 3
+    x.grad.add_(1)
+    assert given.tolist() == [2.0, 2.0, 2.0]
+    y = x + x
+    for _ in range(paths - 2):
+        y = y + x
+    y.backward(given)                             # accumulates into the kept array
+    assert x.grad.tolist() == [4.0 * paths + 1] * 3

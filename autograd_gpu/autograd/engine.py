@@ -1,6 +1,7 @@
-"""The backward pass: count dependencies, then run each node once all the
-gradients flowing into it have arrived. Iterative (no recursion), so graphs of
-any depth work.
+"""The backward pass: run each node once all the gradients flowing into it
+have arrived, taking nodes by decreasing sequence number (a node's number is
+above those of the nodes its inputs came from), as PyTorch orders them.
+Iterative (no recursion), so graphs of any depth work.
 
 Saved tensors are freed node by node as the pass goes (unless retain_graph),
 so memory peaks no higher than the forward pass left it. Accumulation into
@@ -9,6 +10,7 @@ exception or KeyboardInterrupt halfway leaves no gradient half-accumulated,
 and the graph either intact (retain_graph=True) or entirely freed, so that a
 second backward raises the usual retain_graph error rather than half-working."""
 
+import heapq
 import threading
 
 from . import op as _op
@@ -17,6 +19,7 @@ from .grad_mode import state as grad_state
 from ..ops import prims as P
 
 _effects_lock = threading.Lock()
+_push, _pop = heapq.heappush, heapq.heappop
 
 
 def _wrap(g, backend):
@@ -136,21 +139,16 @@ def _needed_nodes(roots, targets):
     return {n for n, v in needed.items() if v}
 
 
-def _dependencies(roots):
-    """How many edges lead into each node reachable from `roots` (roots
-    included, from 0: each is expanded once, from the start)."""
-    deps = dict.fromkeys(roots, 0)
+def _graph_nodes(roots):
+    """Every node reachable from `roots`, roots included."""
+    seen = set(roots)
     stack = list(roots)
     while stack:
         for nxt, _ in stack.pop().next_functions:
-            if nxt is not None:
-                d = deps.get(nxt)
-                if d is None:
-                    deps[nxt] = 1
-                    stack.append(nxt)
-                else:
-                    deps[nxt] = d + 1
-    return deps
+            if nxt is not None and nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return seen
 
 
 def _add(old, g):
@@ -164,50 +162,61 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
     (all of them, or only target leaves when targets are given) accumulate .grad.
 
     A node receives its gradient as such when it has one output, as a list
-    (one entry per output, None where nothing arrived) when it has several."""
+    (one entry per output, None where nothing arrived) when it has several.
+
+    Nodes run by decreasing sequence number (graph.next_sequence_nr): the nodes
+    that consume a node's outputs have higher numbers, so when it is the highest
+    still waiting, every gradient it will get has arrived. No dependency count
+    is needed, and the order is PyTorch's, but for leaves: PyTorch runs an
+    AccumulateGrad as soon as it is ready, we when its number comes."""
     roots = []
     for n, _ in root_edges:
         if n not in roots:
             roots.append(n)
-    deps = _dependencies(roots)
     target_nodes = needed = captured = None
     if targets is not None:
         target_nodes = {n for n, _ in targets}
         needed = _needed_nodes(roots, target_nodes)
         captured = [None] * len(targets.tensors)
 
-    # `ready` holds (node, grad) pairs for nodes whose every incoming edge has
-    # delivered; `buffers` sums the grads of nodes still waiting. A node with a
-    # single incoming edge never touches `buffers`.
+    # `buffers` holds the gradient summed so far for each node that some edge
+    # has reached (a list per output for a node of several); `waiting` is those
+    # nodes, as a heap keyed by minus the sequence number.
     buffers = {}
+    waiting = []
     for (n, nr), g in zip(root_edges, root_grads):
+        if n not in buffers:
+            buffers[n] = None if n.n_outputs == 1 else [None] * n.n_outputs
+            if needed is None or n in needed:
+                _push(waiting, (-n._seq, n))
         if n.n_outputs == 1:
-            buffers[n] = _add(buffers.get(n), g)
+            buffers[n] = _add(buffers[n], g)
         else:
-            buf = buffers.setdefault(n, [None] * n.n_outputs)
+            buf = buffers[n]
             buf[nr] = _add(buf[nr], g)
-    ready = [(n, _none_if_empty(buffers.pop(n))) for n in roots
-             if not deps.get(n) and (needed is None or n in needed)]
     pending = []            # user-visible effects, applied once the pass succeeded
     owned = set()           # ids of engine-made sums bound for a leaf (alive until the end)
 
     prev_mode = grad_state.enabled
     grad_state.enabled = create_graph
-    pop, push = ready.pop, ready.append
+    pop, push = _pop, _push
     slow_all = target_nodes is not None
     try:
-        while ready:
-            node, grad = pop()
+        while waiting:
+            node = pop(waiting)[1]
+            grad = buffers.pop(node)
             slow = node._slow
             if slow or slow_all:
                 # the uncommon cases: hooks, retained grads, leaves, captured inputs
+                # (an output's hooks are called with None when no gradient reached it)
                 grad = _before_apply(node, grad, create_graph, pending, targets, target_nodes, captured,
                                      accumulate, owned)
                 if grad is _DONE or (needed is not None and not _feeds(node, needed)):
                     continue
-                grad = _none_if_empty(grad)
+            if grad.__class__ is list and not _any_grad(grad):
+                grad = None                     # (a node of several outputs gets None, not [None, None])
             nf = node.next_functions
-            if grad is None:                    # (a node of several outputs gets None, not [None, None])
+            if grad is None:
                 out = (None,) * len(nf)
             else:
                 out = node._apply(grad, create_graph)
@@ -223,35 +232,28 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
                     meta = nxt._out_meta[nr]
                     if g.shape != meta[0] or g.dtype != meta[1]:
                         g = _validate(g, node, out, nxt, nr, create_graph)
-                d = deps[nxt]
                 if nxt.n_outputs == 1:
-                    if d == 1:                           # the last edge into nxt
-                        if nxt in buffers:               # (a node with one edge never has a buffer)
-                            old = buffers.pop(nxt)
-                            if g is None:
-                                g = old
-                            else:
-                                g = P.add(old, g)      # (on cuda our kernel, not CuPy's ufunc)
-                                if not create_graph and nxt.__class__ is AccumulateGrad:
-                                    owned.add(id(g))
-                        push((nxt, g))
-                    else:
-                        if g is not None:
-                            buffers[nxt] = _add(buffers.get(nxt), g)
-                        deps[nxt] = d - 1
+                    if nxt not in buffers:               # the first gradient to reach nxt
+                        buffers[nxt] = g
+                        push(waiting, (-nxt._seq, nxt))
+                    elif g is not None:
+                        old = buffers[nxt]
+                        if old is not None:
+                            g = P.add(old, g)          # (on cuda our kernel, not CuPy's ufunc)
+                            if not create_graph and nxt.__class__ is AccumulateGrad:
+                                owned.discard(id(old))   # (a sum of ours that dies now)
+                                owned.add(id(g))
+                        buffers[nxt] = g
                 else:
                     buf = buffers.get(nxt)
                     if buf is None:
                         buf = buffers[nxt] = [None] * nxt.n_outputs
+                        push(waiting, (-nxt._seq, nxt))
                     if g is not None:
                         buf[nr] = _add(buf[nr], g)
-                    if d == 1:
-                        push((nxt, _none_if_empty(buffers.pop(nxt))))
-                    else:
-                        deps[nxt] = d - 1
     except BaseException:
-        if not retain_graph:             # leave the graph entirely freed, not half (deps holds the roots too)
-            for node in deps:
+        if not retain_graph:             # leave the graph entirely freed, not half
+            for node in _graph_nodes(roots):
                 node._release()
         raise
     finally:
@@ -281,12 +283,6 @@ def _any_grad(grads):
         if g is not None:
             return True
     return False
-
-
-def _none_if_empty(grads):
-    """A node of several outputs that got no gradient at all gets None (the
-    loop then tests one thing), not [None, None]."""
-    return None if type(grads) is list and not _any_grad(grads) else grads
 
 
 def _feeds(node, needed):

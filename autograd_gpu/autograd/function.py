@@ -231,6 +231,7 @@ class Function(metaclass=FunctionMeta):
             node.n_args = len(args)
             node.tensor_positions = tensor_positions
             node.next_functions = tuple(_op.edge(t) for t in tensors_in)
+            node._seq = _op._next_seq()
             node.n_outputs = len(outs)
             node._backend = tensors_in[0]._backend
             meta, written = [], []

@@ -30,6 +30,14 @@ def version_error(node, index, shape, dtype_name, device_prefix, now, expected):
         "avoid modifying in place a tensor that backward needs.")
 
 
+# A node's sequence number is drawn when its edges are set, so after the nodes
+# they lead to exist (a leaf's AccumulateGrad and a regenerated view's node are
+# made while the edges are taken): every node's number is higher than those of
+# the nodes its edges lead to. The engine runs nodes by decreasing number, as
+# PyTorch's ready queue orders them by sequence_nr.
+next_sequence_nr = itertools.count().__next__
+
+
 class RemovableHandle:
     """Returned by register_hook; `.remove()` unregisters the hook."""
     _ids = itertools.count()
@@ -131,6 +139,7 @@ class AccumulateGrad(Node):
     _slow = True
 
     def __init__(self, variable):
+        self._seq = next_sequence_nr()
         self.variable = variable
         d = variable._data
         self._out_meta = ((d.shape, d.dtype),)

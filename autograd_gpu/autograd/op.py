@@ -11,7 +11,7 @@ import weakref
 
 import numpy as np
 
-from .graph import Node, AccumulateGrad, FREED_MSG, version_error
+from .graph import Node, AccumulateGrad, FREED_MSG, version_error, next_sequence_nr as _next_seq
 from .grad_mode import state as grad_state
 
 Tensor = None              # bound by autograd_gpu.tensor
@@ -110,6 +110,7 @@ class Op(Node):
             _mark_view(out, inputs[0], cls, attrs)
         if grad_state.enabled and cls.differentiable and any(t._rg for t in inputs):
             node.next_functions = tuple(edge(t) for t in inputs)
+            node._seq = _next_seq()
             node._record(out, inputs)
         return out
 
@@ -146,6 +147,7 @@ class Op(Node):
                 _mark_view(o, inputs[0], _Piece, (type(self), attrs, i))
         if grad_state.enabled and self.differentiable and any(t._rg for t in inputs):
             self.next_functions = tuple(edge(t) for t in inputs)
+            self._seq = _next_seq()
             self._out_meta = tuple((o._data.shape, o._data.dtype) for o in outs)
             self._backend = bk
             nd = self.nondiff_outputs
@@ -298,6 +300,7 @@ def _make_apply1(cls):
             _mark_view(out, input, cls, attrs)
         if diff and input._rg and grad_state.enabled:
             node.next_functions = (edge(input),)
+            node._seq = _next_seq()
             node._out_meta = ((y.shape, y.dtype),)
             node._backend = b
             if save_x:
@@ -345,6 +348,7 @@ def _make_apply2(cls):
         out._vc = [0]
         if diff and (a._rg or b._rg) and grad_state.enabled:
             node.next_functions = (edge(a), edge(b))
+            node._seq = _next_seq()
             node._out_meta = ((y.shape, y.dtype),)
             node._backend = bk
             if si:
@@ -742,6 +746,7 @@ def rebase_history(t, node, output_nr, saves_result=False, view_input=0):
     cs.fn, cs.view_input = node, view_input
     nf = node.next_functions
     cs.next_functions = nf[:view_input] + (edge(base),) + nf[view_input + 1:]
+    cs._seq = _next_seq()
     if saves_result:
         # that output is now the view t: a later write to t (or its base) must raise when node runs
         node._result, node._result_vc, node._result_ver = t._data, t._vc, t._vc[0]
