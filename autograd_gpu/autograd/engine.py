@@ -183,17 +183,14 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
     # has reached (a list per output for a node of several); `waiting` is those
     # nodes, as a heap keyed by minus the sequence number.
     buffers = {}
-    waiting = []
     for (n, nr), g in zip(root_edges, root_grads):
-        if n not in buffers:
-            buffers[n] = None if n.n_outputs == 1 else [None] * n.n_outputs
-            if needed is None or n in needed:
-                _push(waiting, (-n._seq, n))
         if n.n_outputs == 1:
-            buffers[n] = _add(buffers[n], g)
+            buffers[n] = _add(buffers.get(n), g)
         else:
-            buf = buffers[n]
+            buf = buffers.setdefault(n, [None] * n.n_outputs)
             buf[nr] = _add(buf[nr], g)
+    waiting = [(-n._seq, n) for n in roots if needed is None or n in needed]
+    heapq.heapify(waiting)
     pending = []            # user-visible effects, applied once the pass succeeded
     owned = set()           # ids of engine-made sums bound for a leaf (alive until the end)
 
