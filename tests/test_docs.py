@@ -233,7 +233,8 @@ def test_readme_quick_start_longer_randomized_runs():
             'derandomize=not os.environ.get("AG_HYPOTHESIS_RANDOM")')
     covered("test_autograd_api_differential.py", 'os.environ.get("AG_HYPOTHESIS_EXAMPLES"',
             'os.environ.get("AG_HYPOTHESIS_RANDOM")')
-    covered("test_fuzz_bad_input.py", 'os.environ.get("AG_FUZZ_CALLS"')
+    covered("test_fuzz_bad_input.py", 'os.environ.get("AG_FUZZ_CALLS"', 'os.environ.get("AG_FUZZ_SEED"')
+    quoted("README.md", "`AG_FUZZ_SEED=<any text>` samples other combinations")
     quoted("README.md", "CI uses a fixed seed and 3000 examples")
 
 
@@ -902,6 +903,7 @@ STRICTER = [
     ("`x.expand(3, 4).zero_()`", lambda L: L.ones(4).expand(3, 4).zero_()),
     ("`zero_()`, `fill_()`", lambda L: L.ones(4).expand(3, 4).fill_(2.0)),
     ("advanced-index writes `t[[0]] = v`", lambda L: _set(L.zeros(4).expand(3, 4), [0], L.ones(1, 4))),
+    ("`masked_fill_()`", lambda L: (lambda t: t.masked_fill_(t == 0, 2.0))(L.zeros(4).expand(3, 4))),
     ("`x.expand(...).copy_(itself)`", lambda L: (lambda t: t.copy_(t))(L.zeros(4).expand(3, 4))),
     ("Writing `x` in place afterwards fails here and not there", lambda L: _write_after(L, _rdiv, 0)()),
     ("both operands of `(2, 1, 3, 4) @ (5, 4, 2)`", lambda L: _write_after(L, _matmul((2, 1, 3, 4), (5, 4, 2)), 0)()),
@@ -911,6 +913,7 @@ STRICTER = [
 
 
 @pytest.mark.filterwarnings("ignore:Use of index_put_ on expanded tensors is deprecated")
+@pytest.mark.filterwarnings("ignore:Use of masked_fill_ on expanded tensors is deprecated")
 @pytest.mark.parametrize("claim", STRICTER, ids=[f"{i}:{c[0]}" for i, c in enumerate(STRICTER)])
 def test_nan_semantics_differences_from_pytorch_stricter_table(torch, claim):
     text, fn = claim

@@ -45,6 +45,7 @@ from conftest import report_at_end
 torch = pytest.importorskip("torch") if not os.environ.get("CI") else __import__("torch")
 
 PER_FORM = int(os.environ.get("AG_FUZZ_CALLS", "120"))     # calls per op form (subsampled)
+SEED = os.environ.get("AG_FUZZ_SEED", "")                   # another sample of the combinations
 CALL_SECONDS = 20                                             # a call taking longer is a hang
 
 # ---- the API.md list ------------------------------------------------------------------
@@ -739,7 +740,7 @@ def calls_for(spec, op):
                 singles.append(args)
     combos = [c for c in itertools.product(*pools) if repr(c) not in seen]
     k = max(0, PER_FORM - len(singles))
-    multi = combos if len(combos) <= k else random.Random(op).sample(combos, k)
+    multi = combos if len(combos) <= k else random.Random(op + SEED).sample(combos, k)
     return singles, multi
 
 
