@@ -233,6 +233,8 @@ def test_readme_quick_start_longer_randomized_runs():
             'derandomize=not os.environ.get("AG_HYPOTHESIS_RANDOM")')
     covered("test_autograd_api_differential.py", 'os.environ.get("AG_HYPOTHESIS_EXAMPLES"',
             'os.environ.get("AG_HYPOTHESIS_RANDOM")')
+    covered("test_tensor_api_differential.py", 'os.environ.get("AG_HYPOTHESIS_EXAMPLES"',
+            'os.environ.get("AG_HYPOTHESIS_RANDOM")')
     covered("test_fuzz_bad_input.py", 'os.environ.get("AG_FUZZ_CALLS"', 'os.environ.get("AG_FUZZ_SEED"')
     quoted("README.md", "`AG_FUZZ_SEED=<any text>` samples other combinations")
     quoted("README.md", "CI uses a fixed seed and 3000 examples")
@@ -823,10 +825,15 @@ def test_nan_semantics_ndarray_operands_raise(torch):
         assert (torch.ones(2) + np.ones(2, dtype=np.int64)).dtype == torch.float64       # NumPy's promotion
 
 
-def test_nan_semantics_float16_next_to_a_zero_dim_tensor(torch):
-    quoted("docs/nan_semantics.md", "`zeros(2, dtype=float16) * tensor(2**20)` is `[nan, nan]` here, `[0, 0]` there")
-    x = [lib.zeros(2, dtype=lib.float16) * lib.tensor(2 ** 20) for lib in (ag, torch)]
-    assert np.isnan(np.asarray(x[0].tolist())).all() and x[1].tolist() == [0.0, 0.0]
+def test_nan_semantics_float16_next_to_a_one_element_tensor(torch):
+    quoted("docs/nan_semantics.md", "(`zeros(2, dtype=float16) * tensor(2**20)` or `* tensor([2**20])` is "
+                                    "`[nan, nan]` here, `[0, 0]` there)")
+    for big in (lambda lib: lib.tensor(2 ** 20), lambda lib: lib.tensor([2 ** 20]), lambda lib: lib.tensor([[2 ** 20]])):
+        x = [lib.zeros(2, dtype=lib.float16) * big(lib) for lib in (ag, torch)]
+        assert np.isnan(np.asarray(x[0].tolist())).all() and (np.asarray(x[1].tolist()) == 0).all()
+        # "as the second operand": first, PyTorch casts it too
+        z = [big(lib) * lib.zeros(2, dtype=lib.float16) for lib in (ag, torch)]
+        assert np.isnan(np.asarray(z[0].tolist())).all() and np.isnan(np.asarray(z[1].tolist())).all()
     quoted("docs/nan_semantics.md", "(`x / tensor(2**20)` is 0 here, a subnormal there)")
     q = [lib.ones(1, dtype=lib.float16) / lib.tensor(2 ** 20) for lib in (ag, torch)]
     assert q[0].tolist() == [0.0] and 0 < q[1].item() < 6.2e-5
