@@ -210,8 +210,8 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
                                      accumulate, owned)
                 if grad is _DONE or (needed is not None and not _feeds(node, needed)):
                     continue
-            if grad.__class__ is list and not _any_grad(grad):
-                grad = None                     # (a node of several outputs gets None, not [None, None])
+                if grad.__class__ is list and not _any_grad(grad):
+                    grad = None                 # (a node of several outputs gets None, not [None, None])
             nf = node.next_functions
             if grad is None:
                 out = (None,) * len(nf)

@@ -233,6 +233,8 @@ class Function(metaclass=FunctionMeta):
             node.next_functions = tuple(_op.edge(t) for t in tensors_in)
             node._seq = _op._next_seq()
             node.n_outputs = len(outs)
+            if len(outs) > 1:
+                node._slow = True            # (a list of grads: the engine's slow path)
             node._backend = tensors_in[0]._backend
             meta, written = [], []
             for i, o in enumerate(outs):

@@ -78,7 +78,7 @@ class Node:
     n_outputs = 1
     next_functions = ()
     exact_grads = False         # input grads always have the inputs' shape and dtype (no check)
-    _slow = False               # hooks, retained grads, or a leaf: the engine's slow path
+    _slow = False               # hooks, retained grads, a leaf, or several outputs: the engine's slow path
     _saved = None               # what backward needs (released after backward)
     _result = None
     _copy_slices = None         # weakref to the CopySlices that runs this node (an in-place write on a view)

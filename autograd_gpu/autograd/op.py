@@ -141,6 +141,8 @@ class Op(Node):
         bk = inputs[0]._backend
         outs = tuple(Tensor._make(_as_array(y, bk), bk) for y in ys)
         self.n_outputs = len(outs)
+        if len(outs) > 1:
+            self._slow = True                # (a list of grads: the engine's slow path)
         if self.is_view:
             # output i re-derives from its base as the i-th piece: OutputOf(cls, attrs, i)
             for i, o in enumerate(outs):
