@@ -204,7 +204,7 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
             grad = buffers.pop(node)
             slow = node._slow
             if slow or slow_all:
-                # the uncommon cases: hooks, retained grads, leaves, captured inputs
+                # the uncommon cases: hooks, retained grads, leaves, captured inputs, several outputs
                 # (an output's hooks are called with None when no gradient reached it)
                 grad = _before_apply(node, grad, create_graph, pending, targets, target_nodes, captured,
                                      accumulate, owned)
