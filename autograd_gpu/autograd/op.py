@@ -95,9 +95,11 @@ class Op(Node):
         """Apply to any number of tensor inputs (a sequence)."""
         inputs = tuple(inputs)
         bk = inputs[0]._backend
+        rg = False
         for t in inputs:
             if t._backend is not bk:
                 raise device_mismatch(cls.op_name, inputs[0], t)
+            rg = rg or t._rg
         node = _new(cls)
         try:
             y = node.forward(*[t._data for t in inputs], *attrs)
@@ -108,8 +110,8 @@ class Op(Node):
         out = Tensor._make(_as_array(y, bk), bk)
         if cls.is_view:
             _mark_view(out, inputs[0], cls, attrs)
-        if grad_state.enabled and cls.differentiable and any(t._rg for t in inputs):
-            node.next_functions = tuple(edge(t) for t in inputs)
+        if rg and grad_state.enabled and cls.differentiable:
+            node.next_functions = tuple([edge(t) for t in inputs])
             node._seq = _next_seq()
             node._record(out, inputs)
         return out

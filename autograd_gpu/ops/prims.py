@@ -391,6 +391,9 @@ def _logsumexp(x, axis, keepdims):
 def _softmax(x, axis):
     if x.size == 0:
         return x.copy()
+    if type(x) is _nd and x.ndim:    # NumPy: the ufuncs' reduce (no np.amax/np.sum wrappers), in place
+        e = np.exp(np.subtract(x, np.maximum.reduce(x, axis=axis, keepdims=True)))
+        return np.divide(e, np.add.reduce(e, axis=axis, keepdims=True), out=e)
     e = np.exp(x - np.amax(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
 
@@ -398,6 +401,9 @@ def _softmax(x, axis):
 def _log_softmax(x, axis):
     if x.size == 0:
         return x.copy()
+    if type(x) is _nd and x.ndim:
+        s = np.subtract(x, np.maximum.reduce(x, axis=axis, keepdims=True))
+        return np.subtract(s, np.log(np.add.reduce(np.exp(s), axis=axis, keepdims=True)), out=s)
     s = x - np.amax(x, axis=axis, keepdims=True)
     return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
 
