@@ -1,4 +1,4 @@
-"""The workloads W1..W5: their data, and one implementation per framework.
+"""The workloads W1..W6: their data, and one implementation per framework.
 
 Every implementation exposes the same four steps, which the worker times
 separately:
@@ -32,7 +32,7 @@ class Unavailable(Exception):
 class Workload:
     """What to compute and how to measure it.
 
-    family        "mlp", "chain" or "tanh_sigmoid" (which implementation classes)
+    family        "mlp", "chain", "tanh_sigmoid" or "classifier" (which implementation classes)
     sizes         family parameters; `scaled` names the ones multiplied by --scale
     per_op        report time per op, dividing by this count (W4), else None
     target        target ratio of autograd_gpu's time to NumPy's (on the CPU)
@@ -62,6 +62,9 @@ class Workload:
             return f"MLP n={s['n']}, {s['d_in']}→{s['d_hidden']}→{s['d_out']}, one SGD step"
         if self.family == "chain":
             return f"chain of {s['length']} pointwise ops on {s['numel']} elements, fwd+bwd"
+        if self.family == "classifier":
+            return (f"nn classifier n={s['n']}, {s['d_in']}→{s['d_hidden']}→{s['classes']}: Linear, ReLU, "
+                    "CrossEntropyLoss, Adam")
         return f"(x.tanh() * x.sigmoid()).sum() fwd+bwd, {s['numel']:,} elements"
 
     def make_data(self, scale):
@@ -85,6 +88,10 @@ WORKLOADS = {w.name: w for w in [
              per_op=200, target=2.5, rounds=25, warmup=20, rtol=1e-3),
     Workload("W5", "tanh·sigmoid", "tanh_sigmoid", dict(numel=10_000_000), scaled=("numel",),
              target=1.15, gpu_target=1.1, rounds=10, warmup=1),
+    # not one of issue 6's targets: the blog series' next step (nn modules, a
+    # classification loss, an optimizer), timed beside PyTorch for its per-op costs
+    Workload("W6", "nn classifier", "classifier", dict(n=64, d_in=20, d_hidden=64, classes=10, lr=1e-3),
+             rounds=25, warmup=50),
 ]}
 
 
@@ -141,7 +148,20 @@ def _tanh_sigmoid_data(s):
     return dict(x=_randn(rng, s["numel"]))
 
 
-MAKE_DATA = {"mlp": _mlp_data, "chain": _chain_data, "tanh_sigmoid": _tanh_sigmoid_data}
+def _classifier_data(s):
+    rng = np.random.default_rng(SEED)
+    n, d_in, d_h, c = s["n"], s["d_in"], s["d_hidden"], s["classes"]
+
+    def uniform(shape, fan_in):             # nn.Linear's initialisation bound
+        bound = 1 / math.sqrt(fan_in)
+        return rng.uniform(-bound, bound, shape).astype(np.float32)
+    return dict(x=_randn(rng, n, d_in), y=rng.integers(0, c, n).astype(np.int64),
+                w1=uniform((d_h, d_in), d_in), b1=uniform(d_h, d_in),
+                w2=uniform((c, d_h), d_h), b2=uniform(c, d_h), lr=s["lr"])
+
+
+MAKE_DATA = {"mlp": _mlp_data, "chain": _chain_data, "tanh_sigmoid": _tanh_sigmoid_data,
+             "classifier": _classifier_data}
 
 
 # ---- hand-written NumPy (CuPy on cuda) ---------------------------------------------------------
@@ -261,6 +281,60 @@ class NumpyTanhSigmoid:
         return {"loss": state[3], "x.grad": self.grad_x}
 
 
+class NumpyClassifier:
+    """Linear, ReLU, Linear, softmax cross-entropy and Adam, written out by hand
+    (weights (out, in) as nn.Linear's; Adam as PyTorch's default rule)."""
+
+    def __init__(self, data, xp):
+        self.xp = xp
+        self.x, self.y = xp.asarray(data["x"]), xp.asarray(data["y"])
+        self.params = [xp.asarray(data[k]) for k in ("w1", "b1", "w2", "b2")]
+        self.m = [xp.zeros_like(p) for p in self.params]
+        self.v = [xp.zeros_like(p) for p in self.params]
+        self.rows = xp.arange(self.x.shape[0])
+        self.lr, self.t = data["lr"], 0
+
+    def forward(self):
+        xp, (w1, b1, w2, b2) = self.xp, self.params
+        h = xp.maximum(self.x @ w1.T + b1, 0)
+        z = h @ w2.T + b2
+        z -= z.max(1, keepdims=True)
+        e = xp.exp(z)
+        s = e.sum(1, keepdims=True)
+        loss = (xp.log(s[:, 0]) - z[self.rows, self.y]).mean()
+        return h, e, s, loss
+
+    def backward(self, state):
+        h, e, s, _ = state
+        w2 = self.params[2]
+        g = e / s                               # softmax minus the one-hot target, over n
+        g[self.rows, self.y] -= 1
+        g /= len(self.rows)
+        g_h = g @ w2
+        g_h *= h > 0
+        self.grads = [g_h.T @ self.x, g_h.sum(0), g.T @ h, g.sum(0)]
+
+    def update(self):
+        xp = self.xp
+        self.t += 1
+        b1, b2, eps = 0.9, 0.999, 1e-8
+        step = self.lr / (1 - b1 ** self.t)
+        root_c2 = math.sqrt(1 - b2 ** self.t)
+        for p, g, m, v in zip(self.params, self.grads, self.m, self.v):
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * g * g
+            denom = xp.sqrt(v)
+            denom /= root_c2
+            denom += eps
+            p -= step * (m / denom)
+
+    def snapshot(self, state):
+        return {"loss": state[3], **{k: g for k, g in zip(("w1.grad", "b1.grad", "w2.grad", "b2.grad"),
+                                                              self.grads)}}
+
+
 # ---- autograd frameworks: autograd_gpu and PyTorch share the code (same API) ------------------
 
 class TensorMLP:
@@ -349,8 +423,44 @@ class TensorTanhSigmoid:
         return {"loss": loss, "x.grad": self.x.grad}
 
 
-NUMPY_IMPLS = {"mlp": NumpyMLP, "chain": NumpyChain, "tanh_sigmoid": NumpyTanhSigmoid}
-TENSOR_IMPLS = {"mlp": TensorMLP, "chain": TensorChain, "tanh_sigmoid": TensorTanhSigmoid}
+class TensorClassifier:
+    """The classifier as a PyTorch user writes it: modules, a loss module, an optimizer."""
+
+    def __init__(self, lib, device, data):
+        nn = lib.nn
+        self.x = lib.tensor(data["x"], device=device)
+        self.y = lib.tensor(data["y"], device=device)
+        d_h, d_in = data["w1"].shape
+        self.model = nn.Sequential(nn.Linear(d_in, d_h), nn.ReLU(), nn.Linear(d_h, data["w2"].shape[0]))
+        self.model.to(device)
+        with lib.no_grad():
+            for name, p in self.model.named_parameters():
+                layer, kind = name.split(".")
+                key = ("w" if kind == "weight" else "b") + ("1" if layer == "0" else "2")
+                p.copy_(lib.tensor(data[key], device=device))
+        self.loss_fn = nn.CrossEntropyLoss()
+        self.opt = lib.optim.Adam(self.model.parameters(), lr=data["lr"])
+
+    def forward(self):
+        return self.loss_fn(self.model(self.x), self.y)
+
+    def backward(self, loss):
+        loss.backward()
+
+    def update(self):
+        self.opt.step()
+        self.opt.zero_grad()
+
+    def snapshot(self, loss):
+        first, last = self.model[0], self.model[2]
+        return {"loss": loss, "w1.grad": first.weight.grad, "b1.grad": first.bias.grad,
+                "w2.grad": last.weight.grad, "b2.grad": last.bias.grad}
+
+
+NUMPY_IMPLS = {"mlp": NumpyMLP, "chain": NumpyChain, "tanh_sigmoid": NumpyTanhSigmoid,
+               "classifier": NumpyClassifier}
+TENSOR_IMPLS = {"mlp": TensorMLP, "chain": TensorChain, "tanh_sigmoid": TensorTanhSigmoid,
+                "classifier": TensorClassifier}
 
 
 # ---- making an implementation on a device ----------------------------------------------------

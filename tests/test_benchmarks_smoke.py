@@ -48,7 +48,7 @@ def test_quick_w1_w4(tmp_path):
 def test_quick_all_workloads_tiny():
     # PyTorch is left out here (its import dominates a tiny run); the W1/W4 run covers it
     proc = run_suite("--quick", "--scale", "0.001", "--frameworks", "numpy,autograd_gpu")
-    assert_table(proc, ["W1", "W2", "W3", "W4", "W5"])
+    assert_table(proc, ["W1", "W2", "W3", "W4", "W5", "W6"])
     assert "W5 backward, autograd_gpu on cpu" in proc.stdout
 
 

@@ -276,7 +276,7 @@ def test_readme_what_is_in_it():
 
 
 def test_readme_benchmarks_command(bench_help):
-    line = quoted("README.md", "python3 -m benchmarks.run                 # W1-W5 vs hand-written NumPy and PyTorch; "
+    line = quoted("README.md", "python3 -m benchmarks.run                 # W1-W6 vs hand-written NumPy and PyTorch; "
                                "--quick for a smoke run")
     assert "--quick" in line and "--quick " in bench_help
     covered("test_benchmarks_smoke.py", "--quick")
@@ -1387,24 +1387,30 @@ def test_benchmarks_workloads_table():
     finally:
         sys.path.remove(str(ROOT))
     w = {k: v.sizes for k, v in WORKLOADS.items()}
-    assert set(w) == {"W1", "W2", "W3", "W4", "W5"}
+    assert set(w) == {"W1", "W2", "W3", "W4", "W5", "W6"}
     for name, (n, d) in {"W1": (100, (3, 32, 1)), "W2": (10_000, (64, 512, 8)),
                          "W3": (100_000, (256, 1024, 16))}.items():
         assert (w[name]["n"], (w[name]["d_in"], w[name]["d_hidden"], w[name]["d_out"])) == (n, d), name
     assert w["W4"] == {"length": 200, "numel": 16} and w["W5"] == {"numel": 10_000_000}
+    assert w["W6"] == {"n": 64, "d_in": 20, "d_hidden": 64, "classes": 10, "lr": 1e-3}
     assert [k for k, _ in CHAIN_CYCLE] == ["tanh", "mul_scalar", "sin", "add_scalar", "sigmoid", "mul_tensor", "exp",
                                            "add_tensor"]
     assert dict(CHAIN_CYCLE)["mul_scalar"] == 1.5 and dict(CHAIN_CYCLE)["add_scalar"] == 0.1
     targets = {k: v.target for k, v in WORKLOADS.items()}
-    assert targets == {"W1": 2.5, "W2": 1.10, "W3": 1.10, "W4": 2.5, "W5": 1.15}
+    assert targets == {"W1": 2.5, "W2": 1.10, "W3": 1.10, "W4": 2.5, "W5": 1.15, "W6": None}
     assert WORKLOADS["W3"].mem_target == 1.2
-    assert {k: v.rtol for k, v in WORKLOADS.items()} == {"W1": 1e-4, "W2": 1e-4, "W3": 2e-3, "W4": 1e-3, "W5": 1e-4}
+    assert {k: v.rtol for k, v in WORKLOADS.items()} == {"W1": 1e-4, "W2": 1e-4, "W3": 2e-3, "W4": 1e-3, "W5": 1e-4,
+                                                          "W6": 1e-4}
     assert WORKLOADS["W2"].scaled == ("n",) and WORKLOADS["W5"].scaled == ("numel",) and not WORKLOADS["W1"].scaled
     # W1-W3's loop body as the table writes it; W4/W5's update is the x.grad = None reset
     src = read("benchmarks/workloads.py").replace("self.", "")
     for text in ("x.mm(w1).add(b1).clamp(min=0).mm(w2).add(b2)", "(y_pred - y).pow(2).sum()"):
         assert quoted("benchmarks/README.md", text) in src, text
     assert "w1.sub_(lr * w1.grad)" in src and "w1.grad.zero_()" in src and "x.grad = None" in src
+    # W6's modules, loss and optimizer as the table names them
+    for text in ("nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 10))", "nn.CrossEntropyLoss()", "optim.Adam"):
+        quoted("benchmarks/README.md", text)
+    assert "nn.CrossEntropyLoss()" in src and "lib.optim.Adam(" in src and "nn.ReLU()" in src
 
 
 def test_benchmarks_profiling_modes():
