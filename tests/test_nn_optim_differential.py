@@ -543,11 +543,89 @@ def test_gradient_penalty_through_layers_and_losses_matches_pytorch(torch, loss_
         np.testing.assert_allclose(_np(p.grad), tp.grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=n)
 
 
+def _graph_names(fn, depth=3):
+    """grad_fn's name and, to `depth`, its inputs' (None for an input without a node)."""
+    if fn is None:
+        return None
+    if depth == 0:
+        return fn.name()
+    return (fn.name(), tuple(_graph_names(f, depth - 1) for f, _ in fn.next_functions))
+
+
+_GRAPH_CASES = {
+    "linear": lambda L, T, x, w, b, t, yi: L.linear(x, w, b),
+    "linear_0d_bias": lambda L, T, x, w, b, t, yi: L.linear(x, w, b.sum().detach().requires_grad_()),
+    "linear_no_bias": lambda L, T, x, w, b, t, yi: L.linear(x, w),
+    "linear_input_grad": lambda L, T, x, w, b, t, yi: L.linear(x.requires_grad_(), w, b),
+    "linear_fixed_bias": lambda L, T, x, w, b, t, yi: L.linear(x, w, b.detach()),
+    "mse": lambda L, T, x, w, b, t, yi: L.mse_loss(L.linear(x, w, b), t),
+    "mse_target_grad_none": lambda L, T, x, w, b, t, yi: L.mse_loss(L.linear(x, w, b), t.requires_grad_(),
+                                                                    reduction="none"),
+    "mse_sum": lambda L, T, x, w, b, t, yi: L.mse_loss(t, L.linear(x, w, b), reduction="sum"),
+    "cross_entropy": lambda L, T, x, w, b, t, yi: L.cross_entropy(L.linear(x, w, b), yi),
+    "cross_entropy_options": lambda L, T, x, w, b, t, yi: L.cross_entropy(
+        L.linear(x, w, b), yi, weight=T.ones(2, dtype=T.float64), ignore_index=1, reduction="sum"),
+    "cross_entropy_one_sample": lambda L, T, x, w, b, t, yi: L.cross_entropy(L.linear(x, w, b)[0], yi[0]),
+    "nll_none": lambda L, T, x, w, b, t, yi: L.nll_loss(L.log_softmax(L.linear(x, w, b), dim=1), yi,
+                                                        reduction="none"),
+}
+
+
+@pytest.mark.parametrize("case", list(_GRAPH_CASES))
+def test_loss_and_linear_graphs_match_pytorch(torch, case):
+    """F.linear on a batch of rows is one AddmmBackward0 (over TBackward0 of
+    the weight), mse_loss one MseLossBackward0, cross_entropy
+    NllLossBackward0 over LogSoftmaxBackward0: the graph PyTorch records,
+    node for node, and the values and gradients it computes."""
+    rng = np.random.default_rng(11)
+    x, w, b = rng.standard_normal((4, 3)), rng.standard_normal((2, 3)), rng.standard_normal(2)
+    t, yi, g = rng.standard_normal((4, 2)), np.array([0, 1, 1, 0]), rng.standard_normal((4, 2))
+    outs = []
+    for L, T in ((F, ag), (torch.nn.functional, torch)):
+        args = (T.tensor(x), T.tensor(w, requires_grad=True), T.tensor(b, requires_grad=True), T.tensor(t),
+                T.tensor(yi))
+        y = _GRAPH_CASES[case](L, T, *args)
+        (y * T.tensor(g.reshape(-1)[:y.numel()].reshape(tuple(y.shape)))).sum().backward()
+        outs.append((y, _graph_names(y.grad_fn), args))
+    (y, names, args), (ty, tnames, targs) = outs
+    assert names == tnames
+    np.testing.assert_allclose(_np(y), ty.detach().numpy(), rtol=1e-12, atol=1e-14)
+    for a, ta in zip(args, targs):
+        assert (a.grad is None) == (ta.grad is None)
+        if a.grad is not None:
+            np.testing.assert_allclose(_np(a.grad), ta.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_class_weights_that_require_grad_like_pytorch(torch):
+    """libtorch's nll_loss does not differentiate its class weights: a weight
+    that requires grad is refused (not silently left without a gradient),
+    under no_grad accepted; class-probability targets, which PyTorch composes
+    of differentiable ops, give the weights their gradient."""
+    rng = np.random.default_rng(12)
+    x, w, yi = rng.standard_normal((4, 3)), rng.uniform(0.5, 2, 3), np.array([0, 2, 1, 2])
+    p = rng.random((4, 3))
+    p /= p.sum(1, keepdims=True)
+    for call in (lambda L, T: L.cross_entropy(T.tensor(x), T.tensor(yi), weight=T.tensor(w, requires_grad=True)),
+                 lambda L, T: L.nll_loss(T.tensor(x), T.tensor(yi), weight=T.tensor(w, requires_grad=True)),
+                 lambda L, T: L.cross_entropy(T.tensor(x), T.tensor(yi), weight=T.tensor(w, requires_grad=True),
+                                              label_smoothing=0.1)):
+        ours, theirs = _outcome(lambda: call(F, ag)), _outcome(lambda: call(torch.nn.functional, torch))
+        assert ours[0] is theirs[0] is RuntimeError
+        assert theirs[1] in ours[1]
+        with ag.no_grad(), torch.no_grad():
+            np.testing.assert_allclose(call(F, ag).item(), call(torch.nn.functional, torch).item(), rtol=1e-12)
+    aw, tw = ag.tensor(w, requires_grad=True), torch.tensor(w, requires_grad=True)
+    F.cross_entropy(ag.tensor(x), ag.tensor(p), weight=aw).backward()
+    torch.nn.functional.cross_entropy(torch.tensor(x), torch.tensor(p), weight=tw).backward()
+    np.testing.assert_allclose(_np(aw.grad), tw.grad.numpy(), rtol=1e-12)
+
+
 def test_empty_batches_give_nan_means_like_pytorch(torch):
     for call in (lambda L, T: L.cross_entropy(T.zeros(0, 4), T.zeros(0, dtype=T.int64)),
                  lambda L, T: L.cross_entropy(T.zeros(0, 4), T.zeros(0, 4)),
                  lambda L, T: L.nll_loss(T.zeros(0, 4), T.zeros(0, dtype=T.int64)),
-                 lambda L, T: L.cross_entropy(T.zeros(2, 4), T.tensor([-100, -100]))):
+                 lambda L, T: L.cross_entropy(T.zeros(2, 4), T.tensor([-100, -100])),
+                 lambda L, T: L.cross_entropy(T.zeros(2, 0), T.tensor([-100, -100]))):
         ours, theirs = call(F, ag), call(torch.nn.functional, torch)
         assert math.isnan(ours.item()) and math.isnan(theirs.item())
 

@@ -9,7 +9,11 @@ import warnings
 import numpy as np
 
 from .. import _dtype
+from ..autograd.grad_mode import is_grad_enabled
+from ..ops.linalg import Addmm
+from ..ops.loss import MseLoss, NllLoss
 from ..tensor import Tensor
+from .parameter import Parameter
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -84,7 +88,18 @@ def log_softmax(input, dim=None, dtype=None):
 
 def _check_linear(input, weight, bias, who):
     """Shapes, dtypes and devices of a linear layer's operands, checked up
-    front (the matmul's own error would not say which layer failed)."""
+    front (the matmul's own error would not say which layer failed). `who`
+    names the layer: a string, or a function making it (only for an error)."""
+    if type(input) is Tensor and type(weight) in _TENSOR_TYPES:
+        # the common case in one expression; anything else gets the checks below, which explain
+        d, w = input._data, weight._data
+        if (w.ndim == 2 and d.ndim and d.shape[-1] == w.shape[1] and d.dtype == w.dtype
+                and input._backend is weight._backend
+                and (bias is None or type(bias) in _TENSOR_TYPES and bias._backend is weight._backend
+                     and bias._data.dtype == w.dtype and bias._data.shape in ((w.shape[0],), ()))):
+            return
+    if not isinstance(who, str):
+        who = who()
     _tensor_arg(input, who, "input")
     _tensor_arg(weight, who, "weight")
     if weight.dim() != 2:
@@ -111,6 +126,9 @@ def _check_linear(input, weight, bias, who):
         _same_device(who, bias, weight, "bias", "weight")
 
 
+_TENSOR_TYPES = (Tensor, Parameter)
+
+
 def linear(input, weight, bias=None):
     """y = input @ weight.T + bias; input (*, in_features), weight (out_features, in_features)."""
     _check_linear(input, weight, bias, "linear")
@@ -118,6 +136,8 @@ def linear(input, weight, bias=None):
 
 
 def _linear(input, weight, bias):
+    if bias is not None and input.dim() == 2:
+        return Addmm.applyN((bias, input, weight.t()))     # one node, as PyTorch's F.linear
     out = input.matmul(weight.t())
     # bias first: a Parameter as the left operand works on every core version
     return out if bias is None else bias + out
@@ -142,7 +162,7 @@ def mse_loss(input, target, reduction="mean"):
     if not input.is_floating_point():
         raise RuntimeError(f"mse_loss: expected a floating point input, got {input.dtype.libtorch}")
     _same_device("mse_loss", input, target, "input", "target")
-    return _reduce((input - target).square(), reduction)
+    return MseLoss.apply2(input, target, reduction)
 
 
 def _class_layout(fn, input):
@@ -159,7 +179,9 @@ def _class_layout(fn, input):
 
 
 def _check_class_targets(fn, input, target, c_dim, n_classes, ignore_index):
-    """Class-index targets: int64 (or uint8), shaped as input without the class dim, in [0, C)."""
+    """Class-index targets: int64 (or uint8), shaped as input without the class
+    dim, in [0, C) or ignore_index. Returns the ignore_index the loss must
+    mask, None when no target can be it (the default -100 with valid targets)."""
     if target.dtype not in (_dtype.int64, _dtype.uint8):
         raise RuntimeError(f"{fn}: expected target dtype to be Long or Byte (class indices), but got "
                            f"{target.dtype.libtorch}")
@@ -174,14 +196,26 @@ def _check_class_targets(fn, input, target, c_dim, n_classes, ignore_index):
         raise RuntimeError(f"{fn}: Expected target size {list(expected)}, got {list(target.shape)} (input "
                            f"shape {list(input.shape)})")
     _same_device(fn, input, target, "input", "target")
-    if target.numel():
-        valid = target[target != ignore_index] if ignore_index is not None else target
-        if valid.numel():
-            lo, hi = int(valid.min().item()), int(valid.max().item())
-            bad = lo if lo < 0 else (hi if hi >= n_classes else None)
-            if bad is not None:
-                raise IndexError(f"{fn}: Target {bad} is out of bounds (expected class indices in "
-                                 f"[0, {n_classes}) or ignore_index={ignore_index})")
+    t = target._data
+    if not t.size:
+        return None
+    # the range first, on the arrays (on cuda: one device sync, as the check needs the answer)
+    if target._backend.is_cuda:
+        lo, hi = (int(v) for v in target._backend.to_host(target._backend.xp.stack((t.min(), t.max()))))
+    else:
+        lo, hi = int(t.min()), int(t.max())
+    if 0 <= lo and hi < n_classes:
+        return ignore_index if ignore_index is not None and lo <= ignore_index <= hi else None
+    t = t.astype(np.int64, copy=False)
+    out = (t < 0) | (t >= n_classes)
+    if ignore_index is not None:
+        out &= t != ignore_index
+    if out.any():
+        bad = t[out]
+        lo = int(bad.min())
+        raise IndexError(f"{fn}: Target {lo if lo < 0 else int(bad.max())} is out of bounds (expected class "
+                         f"indices in [0, {n_classes}) or ignore_index={ignore_index})")
+    return ignore_index
 
 
 def _check_weight(fn, weight, input, n_classes):
@@ -197,6 +231,15 @@ def _check_weight(fn, weight, input, n_classes):
     _same_device(fn, input, weight, "input", "weight")
 
 
+def _check_weight_needs_no_grad(fn, weight):
+    """Class-index losses do not differentiate the class weights (libtorch's
+    nll_loss_forward refuses a weight that requires grad, rather than drop
+    its gradient)."""
+    if weight is not None and weight.requires_grad and is_grad_enabled():
+        raise RuntimeError(f"{fn}: The function 'nll_loss_forward' is not differentiable with respect to "
+                           "argument 'weight'. This input cannot have requires_grad True.")
+
+
 def _flatten_classes(input, target, c_dim, n_classes):
     """(M, C) scores and (M,) targets: the class dim last, everything else flattened."""
     if c_dim == 0:
@@ -207,25 +250,24 @@ def _flatten_classes(input, target, c_dim, n_classes):
 
 
 def _nll(logp, target, weight, ignore_index, reduction, c_dim, n_classes):
-    """Negative log-likelihood of class indices given log-probabilities:
-    (per-element losses shaped like target or reduced, total weight of the
-    counted elements)."""
+    """Negative log-likelihood of class indices given log-probabilities, one
+    NllLossBackward0 node on (C,) or (N, C) scores (other layouts are moved
+    to (M, C) first). ignore_index: as _check_class_targets returns it."""
+    w = None if weight is None else weight._data
+    xp = logp._backend.xp
+    if logp.dim() <= 2:
+        return NllLoss.apply1(logp, target._data, w, ignore_index, reduction, xp)
     lp2, t = _flatten_classes(logp, target, c_dim, n_classes)
-    from ..creation import arange
-    valid = t != ignore_index
-    safe = _where(valid, t, 0)             # ignored positions read class 0, then are masked out
-    picked = lp2[arange(lp2.shape[0], device=t.device), safe]
+    out = NllLoss.apply1(lp2, t._data, w, ignore_index, reduction, xp)
+    return out.reshape(target.shape) if reduction == "none" else out
+
+
+def _counted_weight(target, weight, ignore_index, dtype):
+    """Per target element: its class weight (1 unweighted), 0 where ignored."""
+    valid = target != ignore_index
     if weight is None:
-        w = valid.to(logp.dtype)
-        losses = _where(valid, -picked, 0.0)
-    else:
-        w = _where(valid, weight[safe], 0.0)
-        losses = _where(valid, -(picked * w), 0.0)
-    if reduction == "none":
-        return losses.reshape(target.shape), w
-    if reduction == "sum":
-        return losses.sum(), w
-    return losses.sum() / w.sum(), w
+        return valid.to(dtype)
+    return _where(valid, weight[_where(valid, target, 0)], 0.0)
 
 
 def _where(cond, a, b):
@@ -240,8 +282,9 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     _tensor_arg(target, "nll_loss", "target")
     _check_reduction(reduction)
     _check_weight("nll_loss", weight, input, n_classes)
-    _check_class_targets("nll_loss", input, target, c_dim, n_classes, ignore_index)
-    return _nll(input, target, weight, ignore_index, reduction, c_dim, n_classes)[0]
+    masked = _check_class_targets("nll_loss", input, target, c_dim, n_classes, ignore_index)
+    _check_weight_needs_no_grad("nll_loss", weight)
+    return _nll(input, target, weight, masked, reduction, c_dim, n_classes)
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
@@ -267,12 +310,14 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
                                f"dtype {input.dtype.libtorch}")
         _same_device("cross_entropy", input, target, "input", "target")
     else:
-        _check_class_targets("cross_entropy", input, target, c_dim, n_classes, ignore_index)
+        masked = _check_class_targets("cross_entropy", input, target, c_dim, n_classes, ignore_index)
+        _check_weight_needs_no_grad("cross_entropy", weight)
 
     logp = input.log_softmax(c_dim)
-    w_b = None
-    if weight is not None:          # class weights broadcast along the class dim
-        w_b = weight.reshape((n_classes,) + (1,) * (input.dim() - c_dim - 1))
+    if probabilities or label_smoothing > 0:
+        w_b = None
+        if weight is not None:          # class weights broadcast along the class dim
+            w_b = weight.reshape((n_classes,) + (1,) * (input.dim() - c_dim - 1))
     if probabilities:
         if label_smoothing > 0:
             target = target * (1 - label_smoothing) + label_smoothing / n_classes
@@ -284,14 +329,14 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
             return losses.sum() / (input.numel() // n_classes if input.numel() else 0)
         return _reduce(losses, reduction)
 
-    nll, w = _nll(logp, target, weight, ignore_index, reduction, c_dim, n_classes)
+    nll = _nll(logp, target, weight, masked, reduction, c_dim, n_classes)
     if label_smoothing == 0:
         return nll
     valid = (target != ignore_index)
     smooth = -(logp * w_b).sum(c_dim) if w_b is not None else -logp.sum(c_dim)
     smooth = _where(valid, smooth, 0.0)
     if reduction == "mean":
-        smooth = smooth.sum() / w.sum()
+        smooth = smooth.sum() / _counted_weight(target, weight, ignore_index, input.dtype).sum()
     else:
         smooth = _reduce(smooth, reduction)
     return nll * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)

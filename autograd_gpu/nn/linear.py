@@ -38,8 +38,9 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
-        F._check_linear(input, self.weight, self.bias, self._describe())
-        return F._linear(input, self.weight, self.bias)
+        weight, bias = self.weight, self.bias
+        F._check_linear(input, weight, bias, self._describe)
+        return F._linear(input, weight, bias)
 
     def _describe(self):
         return f"Linear(in_features={self.in_features}, out_features={self.out_features})"

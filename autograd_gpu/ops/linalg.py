@@ -49,6 +49,26 @@ class Mm(Op):
                 P.matmul(a.T, g) if nf[1][0] is not None else None)
 
 
+class Addmm(Op):
+    """bias + x @ w for a batch of rows x (M, K) and w (K, N): nn.Linear's one
+    node (w is weight.t(), libtorch's addmm). The bias broadcasts, so the
+    engine sums its gradient back to the bias's shape."""
+    _name, op_name = "AddmmBackward0", "linear"
+    save_inputs = (1, 2)
+    saved_for = ((2,), (1,))          # x only for w's gradient, w only for x's
+
+    def forward(self, bias, x, w):
+        y = P.matmul(x, w)            # (nn.functional checked the shapes, dtypes and devices)
+        y += bias                     # into the fresh product: no second (M, N) array
+        return y
+
+    def backward(self, g, x, w):
+        nf = self.next_functions
+        return (g if nf[0][0] is not None else None,
+                P.matmul(g, w.T) if nf[1][0] is not None else None,
+                P.matmul(x.T, g) if nf[2][0] is not None else None)
+
+
 class Bmm(Op):
     _name, op_name = "BmmBackward0", "bmm"
     save_inputs = (0, 1)

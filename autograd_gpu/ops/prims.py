@@ -576,3 +576,20 @@ def _index_add_t(g, idx, shape):
 # scatter `g` into zeros of `shape` at `idx`, summing repeated positions
 index_add = _prim("index_add", _index_add, _index_add_t)
 zeros_like = _prim("zeros_like", np.zeros_like, lambda a: _ag.zeros_like(a))
+
+
+def _scatter_rows(vals, rows, cols, shape):
+    out = np.zeros_like(vals, shape=shape)
+    if shape[1]:                        # (no column: nothing was picked)
+        out[rows, cols] = vals          # one place per row: no repeats to sum
+    return out
+
+
+def _scatter_rows_t(vals, rows, cols, shape):
+    if not shape[1]:
+        return _ag.zeros(shape, dtype=vals.dtype, device=vals.device)
+    return _index_add_t(vals, (rows, cols), shape)
+
+
+# zeros of a 2-d `shape` with vals[i] at (rows[i], cols[i]): the gradient of picking one entry per row
+scatter_rows = _prim("scatter_rows", _scatter_rows, _scatter_rows_t)

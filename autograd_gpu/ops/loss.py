@@ -1,0 +1,100 @@
+"""Losses as single nodes, as libtorch records them: `mse_loss` is one
+MseLossBackward0, `nll_loss` one NllLossBackward0 (cross_entropy is
+LogSoftmaxBackward0 then NllLossBackward0). One node instead of the five to
+twelve small ops of the composed formula is most of a classifier's loss cost.
+
+`nn.functional` checks the arguments (shapes, dtypes, devices, target range)
+and lays the scores out as (C,) or (M, C); these ops only do the math. Their
+backward formulas are primitives, so they also run on Tensors and
+`create_graph=True` differentiates them again."""
+import numpy as np
+
+from ..autograd.op import Op
+from ..tensor import Tensor
+from . import prims as P
+
+_int64 = np.dtype(np.int64)
+
+
+class MseLoss(Op):
+    """(input - target) ** 2, reduced; target broadcasts against input (the
+    engine sums each gradient back to its operand's shape)."""
+    _name, op_name, promotes = "MseLossBackward0", "mse_loss", True
+    save_inputs = (0, 1)
+
+    def forward(self, x, t, reduction):
+        self.reduction = reduction
+        sq = P.square(P.sub(x, t))
+        self.count = sq.size
+        if reduction == "mean":
+            return P.mean(sq, None, False)
+        return P.sum(sq, None, False) if reduction == "sum" else sq
+
+    def backward(self, g, x, t):
+        # mse_loss_backward: norm * (input - target) * grad, norm = 2 / numel for the mean
+        norm = 2.0 / self.count if self.reduction == "mean" and self.count else 2.0
+        gx = P.mul(P.mul(P.sub(x, t), norm), g)
+        return gx, (P.neg(gx) if self.needs(1) else None)
+
+
+class NllLoss(Op):
+    """-logp[i, target[i]] (times the target's class weight), reduced. logp is
+    (C,) with a 0-d target or (M, C) with an (M,) target; target and weight
+    are arrays (libtorch differentiates neither); ignore_index may be None."""
+    _name, op_name = "NllLossBackward0", "nll_loss"
+    total_weight = None
+
+    def forward(self, logp, target, weight, ignore_index, reduction, xp):
+        self.shape, self.reduction = logp.shape, reduction
+        lp = logp.reshape(1, -1) if logp.ndim == 1 else logp
+        m, c = lp.shape
+        t = target.reshape(m)
+        if t.dtype != _int64:
+            t = t.astype(_int64)                     # (a uint8 target against ignore_index -100)
+        self.rows = rows = xp.arange(m)
+        valid = None if ignore_index is None else t != ignore_index
+        self.valid = valid
+        self.cols = t if valid is None else xp.where(valid, t, 0)    # ignored rows read class 0
+        picked = lp[rows, self.cols] if c else xp.zeros(m, lp.dtype)   # (no class: every row ignored)
+        w = None if weight is None else weight[self.cols]
+        losses = P.neg(picked) if w is None else P.neg(P.mul(picked, w))
+        if valid is not None:                       # ignored rows count 0, even against -inf scores
+            losses = P.where(valid, losses, 0)
+            if w is not None:
+                w = P.where(valid, w, 0)
+        self.w = w
+        if reduction == "none":
+            return losses.reshape(target.shape)
+        total = P.sum(losses, None, False)
+        if reduction == "sum":
+            return total
+        # the summed weight of the counted rows (their number, unweighted), kept for backward
+        if w is not None:
+            tw = P.sum(w, None, False)
+        else:
+            tw = m if valid is None else xp.count_nonzero(valid)
+        self.total_weight = tw = xp.asarray(tw, lp.dtype)
+        if w is None and valid is None and m:
+            return P.div(total, tw)
+        # no weight counted (every row ignored, or zero weights): 0/0, nan as PyTorch's
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return P.div(total, tw)
+
+    def backward(self, g):
+        # nll_loss_backward: grad_input[i, target[i]] = w[target[i]] * -(grad / total_weight) (the mean)
+        w, valid, tw = self.w, self.valid, self.total_weight
+        if isinstance(g, Tensor):                  # create_graph: the constants as Tensors
+            w, valid, tw = (None if a is None else Tensor._make(a, g._backend) for a in (w, valid, tw))
+        m = self.rows.shape[0]
+        if self.reduction == "mean":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                s = P.neg(P.div(g, tw))
+        else:
+            s = P.neg(P.reshape(g, (m,)) if self.reduction == "none" else g)
+        vals = s if w is None else P.mul(w, s)
+        if valid is not None:
+            vals = P.where(valid, vals, 0)           # ignored rows: exactly 0, whatever the grad
+        elif len(vals.shape) == 0:
+            vals = P.expand(vals, (m,))
+        gx = P.scatter_rows(vals, self.rows, self.cols, (m, self.shape[-1]))
+        return P.reshape(gx, self.shape) if len(self.shape) == 1 else gx
