@@ -94,7 +94,7 @@ class NllLoss(Op):
         vals = s if w is None else P.mul(w, s)
         if valid is not None:
             vals = P.where(valid, vals, 0)           # ignored rows: exactly 0, whatever the grad
-        elif len(vals.shape) == 0:
-            vals = P.expand(vals, (m,))
+        elif w is None and isinstance(vals, Tensor):
+            vals = P.expand(vals, (m,))              # (on arrays the one value is written to every row)
         gx = P.scatter_rows(vals, self.rows, self.cols, (m, self.shape[-1]))
         return P.reshape(gx, self.shape) if len(self.shape) == 1 else gx
