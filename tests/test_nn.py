@@ -678,6 +678,14 @@ LOSS_ERRORS = [
      "weight tensor should be defined either for all 3 classes"),
     ("nll batch size", lambda L: L.nll_loss(L.zeros(4, 3), L.zeros(3, dtype=L.int64)),
      r"Expected input batch_size \(4\) to match target batch_size \(3\)"),
+    # Byte targets: for (C,) and (N, C) scores only (libtorch's nll_loss2d takes Long)
+    ("ce spatial byte target", lambda L: L.cross_entropy(L.zeros(2, 3, 5), L.zeros(2, 5, dtype=L.uint8)),
+     "expected scalar type Long but found Byte"),
+    ("nll spatial byte target", lambda L: L.nll_loss(L.zeros(2, 3, 1, 2), L.zeros(2, 1, 2, dtype=L.uint8)),
+     "expected scalar type Long but found Byte"),
+    ("class-weight that requires grad", lambda L: L.nll_loss(L.zeros(4, 3), L.zeros(4, dtype=L.int64),
+                                                             weight=L.ones(3, requires_grad=True)),
+     "nll_loss_forward' is not differentiable with respect to argument 'weight'"),
 ]
 
 

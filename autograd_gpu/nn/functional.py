@@ -185,6 +185,9 @@ def _check_class_targets(fn, input, target, c_dim, n_classes, ignore_index):
     if target.dtype not in (_dtype.int64, _dtype.uint8):
         raise RuntimeError(f"{fn}: expected target dtype to be Long or Byte (class indices), but got "
                            f"{target.dtype.libtorch}")
+    if target.dtype is _dtype.uint8 and input.dim() > 2:      # (libtorch's nll_loss2d takes Long only)
+        raise RuntimeError(f"{fn}: expected scalar type Long but found Byte (the target of a loss over "
+                           f"{input.dim()}-d scores)")
     expected = tuple(input.shape[:c_dim]) + tuple(input.shape[c_dim + 1:])
     if tuple(target.shape) != expected:
         if input.dim() == 2 and target.dim() == 1:
