@@ -4,7 +4,7 @@
 What the other suites do not cover: randomly built module trees (traversal
 order, state dicts, reprs, train/eval, forward and parameter gradients),
 state-dict round trips through PyTorch, every loss option on every input
-layout, init bounds, random optimizer configurations over many steps with
+layout, random loss and linear calls (with double backward), init bounds, random optimizer configurations over many steps with
 gradients from real losses (parameter groups, zero_grad modes, missing
 gradients, lr changes, add_param_group mid-training), the update rules with
 extreme hyperparameters on identical gradients, optimizer state dicts
@@ -618,6 +618,109 @@ def test_class_weights_that_require_grad_like_pytorch(torch):
     F.cross_entropy(ag.tensor(x), ag.tensor(p), weight=aw).backward()
     torch.nn.functional.cross_entropy(torch.tensor(x), torch.tensor(p), weight=tw).backward()
     np.testing.assert_allclose(_np(aw.grad), tw.grad.numpy(), rtol=1e-12)
+
+
+def _random_loss_case(R, rng):
+    """(kind, dtype, arrays, options) of one random loss or linear call."""
+    kind, dtype = R.choice(["ce", "ce_prob", "nll", "mse", "linear"]), R.choice(["float32", "float64"])
+    d, o = {"g": rng.standard_normal(200)}, {}
+    if kind in ("ce", "ce_prob", "nll"):
+        C, N, rest = R.choice([1, 2, 5]), R.choice([0, 1, 3]), R.choice([(), (), (2,), (1, 2)])
+        shape = (N, C) + rest if rest else R.choice([(C,), (N, C)])
+        d["x"] = (rng.standard_normal(shape) * R.choice([1, 5, 50])).astype(dtype)
+        o["reduction"], o["ls"] = R.choice(["mean", "sum", "none"]), R.choice([0.0, 0.0, 0.2, 1.0])
+        d["w"] = rng.uniform(0, 2, C).astype(dtype) if R.random() < 0.4 else None
+        if d["w"] is not None and R.random() < 0.3:
+            d["w"][R.randrange(C)] = 0                                   # a class that counts nothing
+        if kind == "ce_prob":
+            p = rng.random(shape).astype(dtype)
+            d["t"] = p / np.maximum(p.sum(0 if len(shape) == 1 else 1, keepdims=True), 1e-3)
+            o["wgrad"] = R.random() < 0.5
+        else:
+            t = rng.integers(0, C, () if len(shape) == 1 else (shape[0],) + shape[2:])
+            o["ignore_index"] = R.choice([-100, -100, R.randrange(C), 7])   # (7: no class)
+            if t.size and R.random() < 0.5:
+                t.flat[R.randrange(t.size)] = o["ignore_index"]
+            if len(shape) <= 2 and (t >= 0).all() and R.random() < 0.2:
+                t = t.astype(np.uint8)
+            d["t"] = t
+    elif kind == "mse":
+        xs, ts = R.choice([((4, 3), (4, 3)), ((4, 1), (4, 3)), ((3,), (4, 3)), ((), (2,)), ((0, 2), (0, 2)),
+                           ((2, 3), ())])
+        d["x"], d["t"] = rng.standard_normal(xs).astype(dtype), rng.standard_normal(ts).astype(dtype)
+        o["reduction"], o["tgrad"] = R.choice(["mean", "sum", "none"]), R.random() < 0.5
+    else:
+        xs, out = R.choice([(3,), (4, 3), (2, 4, 3), (0, 3), (4, 0)]), R.choice([1, 2, 5])
+        d["x"], d["w"] = rng.standard_normal(xs).astype(dtype), rng.standard_normal((out, xs[-1])).astype(dtype)
+        d["b"] = R.choice([None, rng.standard_normal(out).astype(dtype), rng.standard_normal(()).astype(dtype)])
+    return kind, dtype, d, o
+
+
+def _run_loss_case(T, L, kind, d, o, double):
+    """The call on library T (functional L), its output and the gradients of
+    sum(output * g) (double: of that plus the squared norm of its gradients,
+    through create_graph) with respect to every leaf."""
+    leaves = [T.tensor(d["x"], requires_grad=True)]
+    x = leaves[0]
+    if kind in ("ce", "nll"):
+        w = None if d["w"] is None else T.tensor(d["w"])
+        inp = x if kind == "ce" else L.log_softmax(x, dim=0 if x.dim() == 1 else 1)
+        kw = dict(weight=w, reduction=o["reduction"], ignore_index=o["ignore_index"])
+        y = L.cross_entropy(inp, T.tensor(d["t"]), label_smoothing=o["ls"], **kw) if kind == "ce" else \
+            L.nll_loss(inp, T.tensor(d["t"]), **kw)
+    elif kind == "ce_prob":
+        leaves.append(T.tensor(d["t"], requires_grad=True))
+        w = None if d["w"] is None else T.tensor(d["w"], requires_grad=o["wgrad"])
+        if w is not None and o["wgrad"]:
+            leaves.append(w)
+        y = L.cross_entropy(x, leaves[1], weight=w, reduction=o["reduction"], label_smoothing=o["ls"])
+    elif kind == "mse":
+        t = T.tensor(d["t"], requires_grad=o["tgrad"])
+        leaves += [t] if o["tgrad"] else []
+        y = L.mse_loss(x, t, reduction=o["reduction"])
+    else:
+        leaves.append(T.tensor(d["w"], requires_grad=True))
+        if d["b"] is not None:
+            leaves.append(T.tensor(d["b"], requires_grad=True))
+        y = L.linear(x, *leaves[1:])
+    s = (y * T.tensor(d["g"][:y.numel()].reshape(tuple(y.shape)).astype(d["x"].dtype))).sum()
+    if double:
+        grads = T.autograd.grad(s, leaves, create_graph=True, allow_unused=True)
+        total = s + sum((g * g).sum() for g in grads if g is not None)
+        if total.requires_grad:
+            total.backward()
+    else:
+        s.backward()
+    return y, [leaf.grad for leaf in leaves]
+
+
+@pytest.mark.filterwarnings("ignore:Using a target size")
+@pytest.mark.parametrize("seed", range(200))
+def test_random_losses_match_pytorch(torch, seed):
+    """One random call of a loss (cross_entropy on class indices or
+    probabilities, nll_loss, mse_loss) or of linear: shapes from (C,) to
+    (N, C, d1, d2) with empty batches, class weights with zeros, ignore_index
+    inside and outside the classes, uint8 targets, label smoothing, every
+    reduction, broadcast targets, 0-d biases; values and gradients, half the
+    time through create_graph (the fused nodes' backward differentiated
+    again). Errors must be PyTorch's."""
+    R, rng = random.Random(seed), np.random.default_rng(seed)
+    kind, dtype, d, o = _random_loss_case(R, rng)
+    double = R.random() < 0.5
+    ours = _outcome(lambda: _run_loss_case(ag, F, kind, d, o, double))
+    theirs = _outcome(lambda: _run_loss_case(torch, torch.nn.functional, kind, d, o, double))
+    assert ours[0] is theirs[0], (kind, o, ours, theirs)
+    if ours[0] is not None:
+        return
+    (y, grads), (ty, tgrads) = (_run_loss_case(ag, F, kind, d, o, double),
+                                _run_loss_case(torch, torch.nn.functional, kind, d, o, double))
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == "float32" else dict(rtol=1e-9, atol=1e-11)
+    assert tuple(y.shape) == tuple(ty.shape)
+    np.testing.assert_allclose(_np(y), ty.detach().numpy(), **tol, err_msg=f"{kind} {o}")
+    for g, tg in zip(grads, tgrads):
+        assert (g is None) == (tg is None)
+        if g is not None:
+            np.testing.assert_allclose(_np(g), tg.numpy(), **tol, err_msg=f"{kind} {o} double={double}")
 
 
 def test_empty_batches_give_nan_means_like_pytorch(torch):
