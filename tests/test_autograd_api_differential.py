@@ -815,6 +815,40 @@ def test_error_messages_name_the_problem(torch):
             lib.autograd.grad((x * x).sum(), [x, T(lib, [1.])])
 
 
+# Bug (fixed): grad() with an input the outputs never reach said "One of the differentiated
+# Tensors ..." where PyTorch 2.13 names the index, and it ran (and freed) the graph first; it
+# now raises before any node runs. An input that is reached but gets no gradient (a backward
+# returning None) is still found after the pass, as in PyTorch.
+def test_bug_grad_names_the_unused_input_and_frees_nothing(torch):
+    def fns(lib):
+        class Half(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, a, b):
+                return a * 0.5
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 0.5, None
+        return Half
+
+    for lib in (ag, torch):
+        x, u, v = T(lib, [1., 2.]), T(lib, [1.]), T(lib, [3., 4.])
+        y = (x * x).sum()
+        seen = []
+        x.register_hook(lambda g: seen.append(1))
+        with pytest.raises(RuntimeError) as e:
+            lib.autograd.grad(y, [x, u, u])
+        assert str(e.value).startswith("The differentiated Tensor at index 1 appears to not have been used in the "
+                                       "graph. Set allow_unused=True if this is the desired behavior.")
+        if lib is ag:                  # (PyTorch has run the graph, its hooks, and freed it by then)
+            assert seen == []
+            y.backward()
+            assert seen == [1] and x.grad.tolist() == [2., 4.]
+        z = fns(lib).apply(x, v).sum()
+        with pytest.raises(RuntimeError, match="^The differentiated Tensor at index 1 appears"):
+            lib.autograd.grad(z, [x, v])
+
+
 # Bug (fixed): autograd.grad(y, []) returns (); PyTorch raises RuntimeError '`inputs` argument to
 # `grad()` cannot be empty.'
 def test_bug_grad_with_empty_inputs(torch):

@@ -111,7 +111,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if retain_graph is None:
         retain_graph = create_graph
     edges, grads = _root_grads(outputs, grad_outputs, create_graph, "grad")
-    targets = _engine.Targets([_input_edge(t, i, "grad") for i, t in enumerate(inputs)], inputs)
+    targets = _engine.Targets([_input_edge(t, i, "grad") for i, t in enumerate(inputs)], inputs,
+                              all_used=not allow_unused)
     captured = _engine.execute(edges, grads, retain_graph, create_graph, targets=targets, accumulate=False)
     result = []
     for i, (t, g) in enumerate(zip(inputs, captured)):
@@ -120,9 +121,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 from ..creation import zeros_like
                 result.append(zeros_like(t))
                 continue
-            if not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the "
-                                   "graph. Set allow_unused=True if this is the desired behavior.")
+            if not allow_unused:                # reached, but no gradient came (a None from a backward)
+                raise _engine.unused_input_error(i)
             result.append(None)
         elif create_graph:
             result.append(g)

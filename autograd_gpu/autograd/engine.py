@@ -177,6 +177,10 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
     if targets is not None:
         target_nodes = {n for n, _ in targets}
         needed = _needed_nodes(roots, target_nodes)
+        if targets.all_used:
+            unreached = [min(idx) for (n, _), idx in targets.items() if n not in needed]
+            if unreached:
+                raise unused_input_error(min(unreached))     # (before any node ran: nothing freed)
         captured = [None] * len(targets.tensors)
 
     # `buffers` holds the gradient summed so far for each node that some edge
@@ -321,13 +325,20 @@ def _before_apply(node, grad, create_graph, pending, targets, target_nodes, capt
 
 class Targets(dict):
     """(node, nr) -> indices into `tensors` (the inputs of grad(), or of
-    backward(inputs=...), whose non-leaf members get their .grad populated)."""
+    backward(inputs=...), whose non-leaf members get their .grad populated).
+    `all_used`: grad() without allow_unused, which refuses a target that the
+    outputs do not reach, before anything runs."""
 
-    def __init__(self, edges, tensors):
+    def __init__(self, edges, tensors, all_used=False):
         super().__init__()
-        self.tensors = tensors
+        self.tensors, self.all_used = tensors, all_used
         for i, e in enumerate(edges):
             self.setdefault(e, []).append(i)
+
+
+def unused_input_error(index):
+    return RuntimeError(f"The differentiated Tensor at index {index} appears to not have been used in the graph. "
+                        "Set allow_unused=True if this is the desired behavior.")
 
 
 def _call_pre_hooks(node, grads, create_graph):
