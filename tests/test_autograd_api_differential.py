@@ -24,6 +24,7 @@ Python-number operands are avoided on the torch side where it matters: torch
 wraps them in tensors (MulBackward0 saving a tensor) while API.md maps them to
 libtorch's Scalar overloads (MulBackward1, saving nothing), as R torch does.
 """
+import itertools
 import os
 import re
 import warnings
@@ -813,6 +814,31 @@ def test_error_messages_name_the_problem(torch):
             lib.autograd.grad((x * x).sum(), T(lib, [1.], False))
         with pytest.raises(RuntimeError, match="allow_unused=True"):
             lib.autograd.grad((x * x).sum(), [x, T(lib, [1.])])
+
+
+# Bug (fixed): masked_fill / masked_fill_ recorded WhereBackward0 over a logical_not of the
+# mask, with a (None, 0) edge for a number value; PyTorch records MaskedFillBackward0 (one
+# edge) or, for a tensor value, MaskedFillBackward1 (edges to input and value), and saves
+# the mask, so writing the mask in place before backward is a version error.
+def test_bug_masked_fill_records_pytorchs_node(torch):
+    def run(lib):
+        out = []
+        for val, inplace, mask in itertools.product(("n", "t", "t32"), (False, True), ((2, 3), (3,))):
+            x = T(lib, [[1., -2., 3.], [-4., 5., -6.]])
+            v = T(lib, 2.5)
+            value = 7.0 if val == "n" else (v if val == "t" else v.float())     # (t32: through ToCopyBackward0)
+            m = lib.tensor([[True, False, True], [False, False, True]]) if mask == (2, 3) else \
+                lib.tensor([False, True, True])
+            h = x.clone()
+            y = h.masked_fill_(m, value) if inplace else h.masked_fill(m, value)
+            fn = y.grad_fn
+            out.append((fn.name(), [None if f is None else f.name() for f, _ in fn.next_functions]))
+            (y * T(lib, [[1., 2., 3.], [4., 5., 6.]], False)).sum().backward(retain_graph=True)
+            out.append((x.grad.tolist(), None if v.grad is None else v.grad.item()))
+            m.zero_()
+            out.append(_outcome(lambda: y.sum().backward(), "modified by an inplace operation"))
+        return out
+    assert run(ag) == run(torch)
 
 
 # Bug (fixed): grad() with an input the outputs never reach said "One of the differentiated

@@ -277,14 +277,51 @@ def masked_fill(input, mask, value):
     except ValueError:
         raise RuntimeError(f"masked_fill: the size of tensor a {list(input.shape)} must match the size of tensor "
                            f"b (the mask) {list(mask.shape)} at each non-singleton dimension") from None
+    if mask._backend is not input._backend:
+        from ..autograd.op import device_mismatch
+        raise device_mismatch("masked_fill", input, mask)
+    # input as the node's first input: masked_fill_ rebases a view's history on input 0
     if isinstance(value, Tensor):
         if value.ndim:
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                                f"{value.ndim} dimension(s).")
-        v = value.to(device=input.device, dtype=input.dtype)
+        out = MaskedFillTensor.apply2(input, value.to(device=input.device, dtype=input.dtype), mask._data)
     else:
         npd = input._data.dtype
         n = check_fits(number(value, "masked_fill", "value"), npd, "masked_fill")
-        v = Tensor._make(input._backend.from_host(np.asarray(n).astype(npd)), input._backend)
-    # input as the node's first input: masked_fill_ rebases a view's history on input 0
-    return where(mask.logical_not(), input, v)
+        out = MaskedFill.apply1(input, mask._data, input._backend.from_host(np.asarray(n).astype(npd)))
+    if out._node is not None:
+        out._node.keep((mask,))
+    return out
+
+
+class MaskedFill(Op):
+    """input with a number where the bool mask holds (MaskedFillBackward0:
+    one edge; the mask and the value are attributes, as in libtorch)."""
+    _name, op_name = "MaskedFillBackward0", "masked_fill"
+
+    def forward(self, x, mask, value):
+        self.mask = mask
+        return P.where(mask, value, x)
+
+    def backward(self, g):
+        self.check_kept()
+        m = Tensor._make(self.mask, g._backend) if isinstance(g, Tensor) else self.mask
+        return P.where(m, 0, g)
+
+
+class MaskedFillTensor(Op):
+    """The same with a 0-d tensor value (MaskedFillBackward1: edges to input
+    and value; the value's gradient is the sum over the filled places, which
+    the engine takes when it reduces the broadcast value back to 0-d)."""
+    _name, op_name = "MaskedFillBackward1", "masked_fill"
+
+    def forward(self, x, value, mask):
+        self.mask = mask
+        return P.where(mask, value, x)
+
+    def backward(self, g):
+        self.check_kept()
+        m = Tensor._make(self.mask, g._backend) if isinstance(g, Tensor) else self.mask
+        return (P.where(m, 0, g) if self.needs(0) else None,
+                P.where(m, g, 0) if self.needs(1) else None)
