@@ -1089,3 +1089,19 @@ def test_tensor_of_ints_past_int64_into_floating_dtypes(torch, data, dt):
 def test_bug_negative_into_uint8(torch):
     check(torch, lambda m: m.tensor([-1], dtype=m.uint8))
     check(torch, lambda m: m.full((2,), -1, dtype=m.uint8))
+
+
+# Bug (fixed): x.T on a tensor of other than 2 dims reversed its shape silently; PyTorch
+# warns (UserWarning, once per process for 0-d and once for the rest: TORCH_WARN_ONCE)
+def test_bug_T_of_other_than_2_dims_warns_once_like_pytorch(torch):
+    import subprocess
+    import sys
+    code = ("import warnings\nimport {lib} as L\n"
+            "with warnings.catch_warnings(record=True) as w:\n"
+            "    warnings.simplefilter('always')\n"
+            "    for s in [(2, 3), (3,), (), (2, 3, 4), (), (5,)]:\n"
+            "        assert tuple(L.ones(s).T.shape) == s[::-1]\n"
+            "print([(x.category.__name__, str(x.message).split('. ')[0]) for x in w])\n")
+    out = [subprocess.run([sys.executable, "-c", code.format(lib=lib)], capture_output=True, text=True,
+                          timeout=120, check=True).stdout for lib in ("autograd_gpu", "torch")]
+    assert out[0] == out[1] and out[0].count("UserWarning") == 2, out

@@ -4,6 +4,7 @@ expand, split/chunk) and copies (repeat, cat, stack, clone, contiguous, to).
 A view's output shares memory and the version counter with its input; its
 backward only rearranges the gradient."""
 import math
+import warnings
 
 import numpy as np
 
@@ -215,8 +216,20 @@ def t(input):
     return T.apply1(input, tuple(range(input.ndim))[::-1])
 
 
+_T_WARNED = set()         # PyTorch warns once per process (TORCH_WARN_ONCE), each case apart
+
+
 def numpy_T(x):
-    return Permute.apply1(x, tuple(range(x.ndim))[::-1])
+    n = x.ndim
+    if n != 2 and (n == 0) not in _T_WARNED:
+        _T_WARNED.add(n == 0)
+        warnings.warn("Tensor.T is deprecated on 0-D tensors. This function is the identity in these cases."
+                      if n == 0 else
+                      "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is deprecated "
+                      "and it will throw an error in a future release. Consider `x.mT` to transpose batches of "
+                      "matrices or `x.permute(*range(x.ndim - 1, -1, -1))` to reverse the dimensions of a tensor.",
+                      UserWarning, stacklevel=2)
+    return Permute.apply1(x, tuple(range(n))[::-1])
 
 
 def mT(x):
