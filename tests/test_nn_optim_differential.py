@@ -558,6 +558,9 @@ _GRAPH_CASES = {
     "linear_no_bias": lambda L, T, x, w, b, t, yi: L.linear(x, w),
     "linear_input_grad": lambda L, T, x, w, b, t, yi: L.linear(x.requires_grad_(), w, b),
     "linear_fixed_bias": lambda L, T, x, w, b, t, yi: L.linear(x, w, b.detach()),
+    "linear_1d": lambda L, T, x, w, b, t, yi: L.linear(x[1], w, b),
+    "linear_3d": lambda L, T, x, w, b, t, yi: L.linear(x.reshape(2, 2, 3), w, b),
+    "linear_3d_input_grad": lambda L, T, x, w, b, t, yi: L.linear(x.requires_grad_().reshape(2, 2, 3), w, b),
     "mse": lambda L, T, x, w, b, t, yi: L.mse_loss(L.linear(x, w, b), t),
     "mse_target_grad_none": lambda L, T, x, w, b, t, yi: L.mse_loss(L.linear(x, w, b), t.requires_grad_(),
                                                                     reduction="none"),
@@ -573,8 +576,9 @@ _GRAPH_CASES = {
 
 @pytest.mark.parametrize("case", list(_GRAPH_CASES))
 def test_loss_and_linear_graphs_match_pytorch(torch, case):
-    """F.linear on a batch of rows is one AddmmBackward0 (over TBackward0 of
-    the weight), mse_loss one MseLossBackward0, cross_entropy
+    """F.linear with a bias is one AddmmBackward0 (over TBackward0 of the
+    weight; a contiguous input of other than 2 dims viewed as rows around it),
+    mse_loss one MseLossBackward0, cross_entropy
     NllLossBackward0 over LogSoftmaxBackward0: the graph PyTorch records,
     node for node, and the values and gradients it computes."""
     rng = np.random.default_rng(11)

@@ -4,6 +4,7 @@ stateless forms of layers, activations and losses, as in PyTorch.
 Built from public Tensor ops only, so every function is differentiable on
 either device and under `create_graph`. Arguments are checked before any
 computation, and errors name the function and the offending shapes/dtypes."""
+import math
 import warnings
 
 import numpy as np
@@ -136,8 +137,14 @@ def linear(input, weight, bias=None):
 
 
 def _linear(input, weight, bias):
-    if bias is not None and input.dim() == 2:
-        return Addmm.applyN((bias, input, weight.t()))     # one node, as PyTorch's F.linear
+    if bias is not None:
+        if input.dim() == 2:
+            return Addmm.applyN((bias, input, weight.t()))     # one node, as PyTorch's F.linear
+        if input.is_contiguous():
+            # as PyTorch: the other dims viewed as rows around one addmm (ViewBackward0 either side)
+            batch = tuple(input.shape[:-1])
+            rows = Addmm.applyN((bias, input.view(math.prod(batch), input.shape[-1]), weight.t()))
+            return rows.view(*batch, weight.shape[0])
     out = input.matmul(weight.t())
     # bias first: a Parameter as the left operand works on every core version
     return out if bias is None else bias + out
