@@ -24,7 +24,8 @@ from .ops.shape import unsqueeze, cat, concat, stack, clone
 from .ops.functions import (add, sub, mul, div, pow, maximum, minimum, rsub, clamp, clamp_min, clamp_max,
                             matmul, mm, bmm, dot, mv, reshape, flatten, squeeze, transpose, t, permute, movedim,
                             chunk, split, unbind, eq, ne, lt, le, gt, ge, isnan, isfinite, isinf, logical_and,
-                            logical_or, logical_not, logical_xor)
+                            logical_or, logical_not, logical_xor, isclose, allclose, equal, narrow, select, flip,
+                            cumsum)
 from .creation import (tensor, as_tensor, from_numpy, from_dlpack, zeros, ones, empty, full, eye, arange,
                        linspace, randn, rand, randint, randperm, zeros_like, ones_like, empty_like, full_like,
                        randn_like, rand_like, manual_seed, initial_seed, seed, get_rng_state,
@@ -87,7 +88,7 @@ __all__ = [  # the public names (API.md)
     "reshape", "flatten", "squeeze", "unsqueeze", "transpose", "t", "permute", "movedim", "cat", "concat",
     "stack", "chunk", "split", "unbind", "clone",
     "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isfinite", "isinf", "logical_and", "logical_or",
-    "logical_not", "logical_xor",
+    "logical_not", "logical_xor", "isclose", "allclose", "equal", "narrow", "select", "flip", "cumsum",
     "tensor", "as_tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "eye", "arange",
     "linspace", "randn", "rand", "randint", "randperm", "zeros_like", "ones_like", "empty_like",
     "full_like", "randn_like", "rand_like", "manual_seed", "initial_seed", "seed", "get_rng_state",

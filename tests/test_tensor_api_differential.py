@@ -1105,3 +1105,63 @@ def test_bug_T_of_other_than_2_dims_warns_once_like_pytorch(torch):
     out = [subprocess.run([sys.executable, "-c", code.format(lib=lib)], capture_output=True, text=True,
                           timeout=120, check=True).stdout for lib in ("autograd_gpu", "torch")]
     assert out[0] == out[1] and out[0].count("UserWarning") == 2, out
+
+
+# ---- narrow, select, flip, cumsum, isclose, allclose, equal -----------------------------------------
+
+def _close_pairs(m):
+    nan, inf = float("nan"), float("inf")
+    a = m.tensor([1.0, 1.0 + 1e-6, 1.0 + 1e-3, nan, inf, -inf, 0.0, 1e-9])
+    b = m.tensor([1.0, 1.0, 1.0, nan, inf, inf, 1e-9, 0.0])
+    return a, b
+
+
+@pytest.mark.parametrize("dtype", list(VALS))
+def test_new_ops_every_dtype_like_pytorch(torch, dtype):
+    """Values and result dtypes (cumsum: integers and bools in int64,
+    float16 rounded once per entry) for every dtype, and each dim form."""
+    for fn in (lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype)).reshape(2, 3).cumsum(1),
+               lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype)).cumsum(0),
+               lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype)).cumsum(-1, dtype=m.float64),
+               lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype))[0].cumsum(0),
+               lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype)).reshape(3, 2).flip(0, 1),
+               lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype)).reshape(3, 2).narrow(0, -2, 2),
+               lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype)).reshape(3, 2).select(-1, 1),
+               lambda m: m.isclose(m.tensor(VALS[dtype], dtype=getattr(m, dtype)),
+                                   m.tensor(VALS[dtype][::-1], dtype=getattr(m, dtype))),
+               lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype)).equal(
+                   m.tensor(VALS[dtype], dtype=getattr(m, dtype)))):
+        check(torch, fn, dtype, permissive=False)
+
+
+def test_isclose_allclose_equal_like_pytorch(torch):
+    for fn in (lambda m: m.isclose(*_close_pairs(m)),
+               lambda m: m.isclose(*_close_pairs(m), equal_nan=True),
+               lambda m: m.isclose(*_close_pairs(m), rtol=0.0, atol=1e-8),
+               lambda m: _close_pairs(m)[0].isclose(m.ones(1), rtol=1e-2),
+               lambda m: m.allclose(*_close_pairs(m)),
+               lambda m: m.allclose(m.ones(3), m.ones(3) + 1e-7),
+               lambda m: m.allclose(m.ones(3), m.ones(1)),
+               lambda m: m.ones(2).equal(m.ones(2, dtype=m.int64)),
+               lambda m: m.ones(2).equal(m.ones(3)),
+               lambda m: m.tensor([float("nan")]).equal(m.tensor([float("nan")])),
+               lambda m: m.equal(m.tensor([0.0]), m.tensor([-0.0]))):
+        check(torch, fn, permissive=False)
+
+
+NEW_OP_ERRORS = [
+    lambda m: m.ones(2, 3).narrow(2, 0, 1), lambda m: m.ones(2, 3).narrow(1, 4, 0),
+    lambda m: m.ones(2, 3).narrow(1, 2, 2), lambda m: m.ones(2, 3).narrow(1, 0, -1),
+    lambda m: m.ones(()).narrow(0, 0, 1), lambda m: m.ones(2, 3).narrow(1, 0.5, 1),
+    lambda m: m.ones(2, 3).select(1, 3), lambda m: m.ones(2, 3).select(-3, 0), lambda m: m.ones(()).select(0, 0),
+    lambda m: m.ones(2, 3).flip(2), lambda m: m.ones(2, 3).flip(0, 0), lambda m: m.ones(2, 3).flip(0.5),
+    lambda m: m.ones(2, 3).cumsum(2), lambda m: m.ones(2, 3).cumsum(0.5), lambda m: m.ones(2).cumsum(0, dtype="x"),
+    lambda m: m.isclose(m.ones(2), m.ones(2, dtype=m.float64)), lambda m: m.isclose(m.ones(2), m.ones(3)),
+    lambda m: m.isclose(m.ones(2), m.ones(2), rtol=-1), lambda m: m.isclose(m.ones(2), m.ones(2), atol=-1),
+    lambda m: m.isclose(m.ones(2), 1.0), lambda m: m.ones(2).equal(1.0),
+]
+
+
+@pytest.mark.parametrize("i", range(len(NEW_OP_ERRORS)))
+def test_new_ops_bad_input_like_pytorch(torch, i):
+    check(torch, NEW_OP_ERRORS[i], f"case {i}", permissive=False)

@@ -122,3 +122,46 @@ def bitwise_not(x):
         raise TypeError(f"bitwise_not: ~ (operator.invert) is only implemented on integer and Boolean-type "
                         f"tensors, not {x.dtype.libtorch}")
     return Tensor._make(_as_array(_ufunc(np.invert, x._data), x._backend), x._backend)
+
+
+# ---- closeness ------------------------------------------------------------------------
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """|input - other| <= atol + rtol * |other|, elementwise (inf equals inf of its sign)."""
+    return _isclose(input, other, rtol, atol, equal_nan, "isclose")
+
+
+def _isclose(input, other, rtol, atol, equal_nan, op_name):
+    if not isinstance(other, Tensor):
+        raise TypeError(f"{op_name}(): argument 'other' must be Tensor, not {type(other).__name__}")
+    if other._backend is not input._backend:
+        raise device_mismatch(op_name, input, other)
+    if input.dtype is not other.dtype:
+        raise RuntimeError(f"{op_name}(): {input.dtype.libtorch} did not match {other.dtype.libtorch}")
+    for name, v in (("rtol", rtol), ("atol", atol)):
+        if number(v, op_name, name) < 0:
+            raise RuntimeError(f"{op_name}(): {name} must be greater than or equal to zero, but got {v}")
+    a, b = input._data, other._data
+    if a.shape != b.shape:
+        try:
+            np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:
+            raise RuntimeError(f"{op_name}(): the size of tensor a {list(a.shape)} must match the size of tensor "
+                               f"b {list(b.shape)} at each non-singleton dimension") from None
+    if a.dtype.kind == "b":
+        return _bool(input, a == b)
+    return _bool(input, np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=bool(equal_nan)))
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether isclose holds everywhere (a Python bool)."""
+    return bool(_isclose(input, other, rtol, atol, equal_nan, "allclose")._data.all())
+
+
+def equal(input, other):
+    """Same shape and equal entries (a Python bool; dtypes are promoted, NaN equals nothing)."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"equal(): argument 'other' must be Tensor, not {type(other).__name__}")
+    if other._backend is not input._backend:
+        raise device_mismatch("equal", input, other)
+    return tuple(input.shape) == tuple(other.shape) and bool(eq(input, other)._data.all())

@@ -516,6 +516,21 @@ def _numel(shape):
 
 
 expand = _prim("expand", _expand, lambda a, shape: a.expand(shape))
+flip = _prim("flip", lambda a, axes: np.flip(a, axes).copy(), lambda a, axes: a.flip(axes))
+
+
+def _cumsum(a, axis):
+    # integers and bools sum in int64, float16 in float32 rounded once per entry, as PyTorch's CPU
+    k = a.dtype.kind
+    acc = np.int64 if k in "biu" else (np.float32 if a.dtype == _f16 else a.dtype)
+    if a.ndim == 0:
+        return a.astype(np.int64 if k in "biu" else a.dtype)
+    out = np.cumsum(a, axis, dtype=acc)
+    return out.astype(_f16) if a.dtype == _f16 else out
+
+
+# running sums along `axis` (None for a 0-d array)
+cumsum = _prim("cumsum", _cumsum, lambda a, axis: a.cumsum(0 if axis is None else axis))
 permute = _prim("permute", lambda a, axes: a.transpose(axes), lambda a, axes: a.permute(axes))
 def _getitem(a, idx):
     try:

@@ -529,6 +529,30 @@ def log_softmax(input, dim, dtype=None):
     return _along_dim(LogSoftmax, input, dim, dtype)
 
 
+class Cumsum(Op):
+    _name, op_name = "CumsumBackward0", "cumsum"
+
+    def forward(self, x, axis, keep_dtype):
+        self.axis = axis
+        y = P.cumsum(x, axis)
+        return y.astype(x.dtype) if keep_dtype and y.dtype != x.dtype else y   # (dtype= asked for it)
+
+    def backward(self, g):
+        # each input entry reaches every later running sum: the gradient's sums from the end
+        if self.axis is None:
+            return g
+        axes = (self.axis,)
+        return P.flip(P.cumsum(P.flip(g, axes), self.axis), axes)
+
+
+def cumsum(input, dim, dtype=None):
+    _check_tensor(input, "cumsum")
+    axis = wrap_dim(dim, input.ndim, "cumsum")          # checked on 0-d tensors too
+    if dtype is not None:
+        _no_grad_dtype(input, as_dtype(dtype, "cumsum").np, "cumsum")
+    return Cumsum.apply1(_cast(input, dtype, "cumsum"), axis if input.ndim else None, dtype is not None)
+
+
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     input = _cast(input, dtype, "norm")
     if p == "nuc":

@@ -397,6 +397,72 @@ def unbind(input, dim=0):
     return tuple(p.squeeze(axis) for p in split(input, 1, axis))
 
 
+def narrow(input, dim, start, length):
+    """input's `length` entries along `dim` from `start` (a view: SliceBackward0)."""
+    axis = wrap_dim(dim, input.ndim, "narrow")
+    if input.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    start, length = int_arg(start, "narrow", "start"), int_arg(length, "narrow", "length")
+    size = input.shape[axis]
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    if not -size <= start <= size:
+        raise IndexError(f"narrow(): start out of range (expected to be in range of [{-size}, {size}], but got "
+                         f"{start})")
+    if start < 0:
+        start += size
+    if start + length > size:
+        raise RuntimeError(f"narrow(): start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    return input[(slice(None),) * axis + (slice(start, start + length),)]
+
+
+def select(input, dim, index):
+    """input at `index` along `dim`, that dim removed (a view: SelectBackward0)."""
+    if input.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    axis = wrap_dim(dim, input.ndim, "select")
+    index, size = int_arg(index, "select", "index"), input.shape[axis]
+    if not -size <= index < size:
+        raise IndexError(f"select(): index {index} out of range for tensor of size {list(input.shape)} at "
+                         f"dimension {axis}")
+    return input[(slice(None),) * axis + (index,)]
+
+
+class Flip(Op):
+    """A copy with the entries of `axes` in reverse order (not a view, as PyTorch's)."""
+    _name, op_name = "FlipBackward0", "flip"
+    exact_grads = True
+
+    def forward(self, x, axes):
+        self.axes = axes
+        return P.flip(x, axes)
+
+    def backward(self, g):
+        return P.flip(g, self.axes)
+
+
+def flip(input, *dims):
+    """input.flip(0, 1) or input.flip((0, 1))."""
+    if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
+        dims = tuple(dims[0])
+    return _flip(input, dims)
+
+
+def flip_function(input, dims):
+    """ag.flip(input, dims): dims a tuple or list, as PyTorch's function."""
+    if not isinstance(dims, (list, tuple)):
+        raise TypeError(f"flip(): argument 'dims' (position 2) must be tuple of ints, not {type(dims).__name__}")
+    return _flip(input, tuple(dims))
+
+
+def _flip(input, dims):
+    axes = tuple(wrap_dim(d, input.ndim, "flip") for d in dims)
+    if len(set(axes)) != len(axes):
+        raise RuntimeError(f"flip: dim {next(a for a in axes if axes.count(a) > 1)} appears multiple times in the "
+                           "list of dims")
+    return Flip.apply1(input, axes if input.ndim else ())
+
+
 # ---- copies -------------------------------------------------------------------
 
 class Repeat(Op):
