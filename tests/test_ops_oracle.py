@@ -49,6 +49,9 @@ CASES = [
     ("pow_scalar_zero",  lambda m, x: x ** 0,                              [(4,)],    dict(torch_fn=lambda t, x: aten("pow.Tensor_Scalar")(t, x, 0))),
     ("rpow_scalar",      lambda m, x: 2 ** x,                              [(3, 2)],  dict(torch_fn=lambda t, x: aten("pow.Scalar")(t, 2, x))),
     ("neg",              lambda m, x: -x,                                  [(3, 2)],  {}),
+    ("remainder",        lambda m, a, b: a % b,                            [(3, 4), AWAY(3, 4)], {}),
+    ("remainder_fn",     lambda m, a, b: m.remainder(a, b),                [(3, 4), AWAY(4)], {}),
+    ("remainder_scalar", lambda m, x: x % 0.7,                             [(3, 2)],  dict(torch_fn=lambda t, x: aten("remainder.Scalar")(t, x, 0.7))),
     # ---- pointwise ----
     ("exp",              lambda m, x: x.exp(),                             [(3, 4)],  {}),
     ("log",              lambda m, x: m.log(x),                            [POS(3, 4)], {}),

@@ -1165,3 +1165,49 @@ NEW_OP_ERRORS = [
 @pytest.mark.parametrize("i", range(len(NEW_OP_ERRORS)))
 def test_new_ops_bad_input_like_pytorch(torch, i):
     check(torch, NEW_OP_ERRORS[i], f"case {i}", permissive=False)
+
+
+
+# ---- // and % -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", list(VALS))
+def test_floor_divide_and_remainder_every_dtype_like_pytorch(torch, dtype):
+    """Every dtype against tensors and numbers on either side (ints wrapped into
+    the tensor's type: -1 % uint8 is 255 % it), division by zero (integers:
+    PyTorch's ZeroDivisionError), bool // bool refused; float16 as PyTorch's
+    CPU (the divisor rounded to half for %, not for //)."""
+    def x(m):
+        return m.tensor(VALS[dtype], dtype=getattr(m, dtype))
+
+    def y(m):
+        return m.tensor(VALS[dtype][1:] + VALS[dtype][:1], dtype=getattr(m, dtype))
+    for op in ("__mod__", "__floordiv__"):
+        for fn in (lambda m: getattr(x(m), op)(y(m)), lambda m: getattr(x(m), op)(3),
+                   lambda m: getattr(x(m), op)(-0.7), lambda m: getattr(x(m), op)(0),
+                   lambda m: getattr(x(m), op)(True), lambda m: getattr(x(m), op)(300),
+                   lambda m: getattr(x(m), "__r" + op[2:])(7), lambda m: getattr(x(m), "__r" + op[2:])(-1),
+                   lambda m: getattr(x(m), "__r" + op[2:])(2.5),
+                   lambda m: getattr(x(m), op)(m.tensor([2.0, -3.0, 0.5, 1e-3, -0.0, 7.0]))):
+            check(torch, fn, f"{dtype} {op}", permissive=False)
+
+
+def test_floor_divide_and_remainder_graphs_like_pytorch(torch):
+    """x % y and x % 2 have PyTorch's formulas (RemainderBackward1/0); x // y,
+    x // 2 and 2 % x record a node without one (NotImplemented), which raises
+    only when a backward reaches it."""
+    def run(m):
+        a = m.tensor([7.5, -7.5, 0.25], requires_grad=True)
+        b = m.tensor([2.0, 2.0, -0.75], requires_grad=True)
+        out = []
+        for f in (lambda: a % b, lambda: a % 2, lambda: a // b, lambda: a // 2, lambda: 2 % a, lambda: 2 // a,
+                  lambda: m.remainder(a, b), lambda: m.floor_divide(a, 2)):
+            r = f()
+            out.append((r.tolist(), r.requires_grad, r.grad_fn.name()))
+            a.grad = b.grad = None
+            try:
+                (r * m.tensor([1.0, 2.0, 3.0])).sum().backward()
+                out.append(("ok", a.grad.tolist(), None if b.grad is None else b.grad.tolist()))
+            except RuntimeError as e:
+                out.append(("raised", "derivative for" in str(e) and "is not implemented" in str(e)))
+        return out
+    assert run(ag) == run(torch)

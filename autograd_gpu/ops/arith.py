@@ -11,7 +11,7 @@ from .._dtype import result_type_of
 from ..autograd.op import Op
 from ..tensor import Tensor
 from . import prims as P
-from ._util import number, promote_for_scalar, as_float, scalar_op, check_fits, half_rounded
+from ._util import number, promote_for_scalar, as_float, scalar_op, check_fits, half_rounded, wrap_int
 
 _float32 = np.dtype(np.float32)
 
@@ -294,6 +294,82 @@ class Neg(Op):
         return P.neg(g)
 
 
+# ---- floor division and remainder (// and %) --------------------------------------
+# Python's rounding: toward -inf, the remainder takes the divisor's sign (NumPy's and
+# PyTorch's alike). Integer division by zero raises, as PyTorch's (NumPy gives 0).
+
+def _check_divisor(a, b, kernel, op_name):
+    if a.dtype.kind == "b" and getattr(b, "dtype", np.dtype(type(b))).kind == "b":
+        raise NotImplementedError(f'{op_name}: "{kernel}" not implemented for \'Bool\'')
+    if getattr(b, "dtype", None) is not None and b.dtype.kind in "iub" and a.dtype.kind in "iub" and not b.all():
+        raise RuntimeError(f"{op_name}: ZeroDivisionError (an integer divisor is 0)")
+
+
+class Remainder(Op):
+    _name, op_name, promotes = "RemainderBackward1", "remainder", True
+    save_inputs = (0, 1)
+    saved_for = ((1,), (1,))          # both only for the divisor's gradient
+
+    def forward(self, a, b):
+        _check_divisor(a, b, "remainder_cpu", self.op_name)
+        return np.remainder(a, b)
+
+    def backward(self, g, a, b):
+        # d(a % b)/db = -floor(a / b): a step function of b whose own derivative is 0
+        if not self.needs(1):
+            return g, None
+        q = a.detach() // b.detach() if isinstance(a, Tensor) else np.floor_divide(a, b)
+        return g, P.neg(P.mul(g, q))
+
+
+class RemainderScalar(Op):                # x % s
+    _name, op_name = "RemainderBackward0", "remainder"
+    exact_grads = True
+
+    def forward(self, x, s):
+        if x.dtype.kind in "iub" and type(s) is not float:
+            s = wrap_int(int(s), x.dtype) if x.dtype.kind in "iu" else s
+            _check_divisor(promote_for_scalar(x, s), np.asarray(s), "remainder_cpu", self.op_name)
+        return np.remainder(x, s) if x.dtype.char in "fd" else scalar_op(np.remainder, x, s, half_scalar=True)
+
+    def backward(self, g):
+        return g
+
+
+class _NoDerivative(Op):
+    """A result PyTorch records without a formula (grad_fn NotImplemented):
+    it requires grad, and a backward through it raises, as there."""
+    _name = "torch::autograd::NotImplemented"
+    aten = ""
+
+    def backward(self, g):
+        raise RuntimeError(f"derivative for aten::{self.aten} is not implemented")
+
+
+class FloorDivide(_NoDerivative):
+    op_name, aten, promotes = "floor_divide", "floor_divide", True
+
+    def forward(self, a, b):
+        _check_divisor(a, b, "div_floor_cpu", self.op_name)
+        return np.floor_divide(a, b)
+
+
+class FloorDivideScalar(_NoDerivative):   # x // s
+    op_name, aten = "floor_divide", "floor_divide"
+
+    def forward(self, x, s):
+        if x.dtype.kind in "iub" and type(s) is not float:
+            s = wrap_int(int(s), x.dtype) if x.dtype.kind in "iu" else s
+            _check_divisor(promote_for_scalar(x, s), np.asarray(s), "div_floor_cpu", self.op_name)
+        return np.floor_divide(x, s) if x.dtype.char in "fd" else scalar_op(np.floor_divide, x, s)
+
+
+class NumberRemainder(Remainder):         # s % x: the number wrapped in a tensor, no formula
+    _name, aten = "torch::autograd::NotImplemented", "remainder.Scalar_Tensor"
+    backward = _NoDerivative.backward
+    save_inputs = ()
+
+
 # ---- the functions behind the methods and operators --------------------------------
 # A Tensor operand goes to the tensor op, a Python number to the Scalar overload.
 # Operator forms return NotImplemented for other types, so Python can try the
@@ -331,6 +407,21 @@ def _entry(name, tensor_op, scalar_op, operator):
     return fn
 
 
+remainder = _entry("remainder", Remainder, RemainderScalar, False)
+floor_divide = _entry("floor_divide", FloorDivide, FloorDivideScalar, False)
+def _refusing_complex(fn, name):
+    """An operator form that names a complex operand in its TypeError (PyTorch has
+    no complex % or //; returning NotImplemented would make Python's error vaguer)."""
+    def op(a, b):
+        if type(b) is complex:
+            number(b, name)                       # raises: "... must be Tensor or Number, not complex"
+        return fn(a, b)
+    op.__name__ = op.__qualname__ = name
+    return op
+
+
+remainder_op = _refusing_complex(_entry("remainder", Remainder, RemainderScalar, True), "remainder")
+floor_divide_op = _refusing_complex(_entry("floor_divide", FloorDivide, FloorDivideScalar, True), "floor_divide")
 mul = _entry("mul", Mul, MulScalar, False)
 div = _entry("div", Div, DivScalar, False)
 mul_op = _entry("mul", Mul, MulScalar, True)
@@ -431,6 +522,27 @@ def rdiv(a, b):
             return _not_an_operand("div", b)
         b = scalar_tensor(number(b, "div"), a)
     return Div.apply2(b, a)
+
+
+def _reflected(cls, name):
+    """b (op) a with b a Python number: libtorch wraps the number in a tensor (an
+    int into a's integer type: -1 % uint8 tensor is 255 % it)."""
+    from ..creation import scalar_tensor
+
+    def fn(a, b):
+        if isinstance(b, Tensor):
+            return cls.apply2(b, a)
+        if not _is_number(b):
+            return _not_an_operand(name, b)
+        b = number(b, name)
+        if type(b) is int and a._data.dtype.kind in "iu":
+            b = wrap_int(b, a._data.dtype)
+        return cls.apply2(scalar_tensor(b, a), a)
+    return fn
+
+
+rremainder = _refusing_complex(_reflected(NumberRemainder, "remainder"), "remainder")
+rfloor_divide = _refusing_complex(_reflected(FloorDivide, "floor_divide"), "floor_divide")
 
 
 def rpow(a, b):

@@ -71,6 +71,8 @@ def _functions(module, names):
 
 
 maximum, minimum, rsub = _functions(arith, "maximum minimum rsub")
+remainder = _function("remainder", arith.remainder, arith.rremainder)
+floor_divide = _function("floor_divide", arith.floor_divide, arith.rfloor_divide)
 clamp, clamp_min, clamp_max = _functions(pointwise, "clamp clamp_min clamp_max")
 matmul, mm, bmm, dot, mv = _functions(linalg, "matmul mm bmm dot mv")
 reshape, flatten, squeeze, transpose, t, permute, movedim, chunk, split, unbind = _functions(

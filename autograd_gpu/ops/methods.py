@@ -67,6 +67,8 @@ METHODS = {
     "__mul__": arith.mul_op, "__rmul__": arith.mul_op,
     "__truediv__": arith.div_op, "__rtruediv__": arith.rdiv,
     "__pow__": arith.pow_op, "__rpow__": arith.rpow,
+    "__mod__": arith.remainder_op, "__rmod__": arith.rremainder, "remainder": arith.remainder,
+    "__floordiv__": arith.floor_divide_op, "__rfloordiv__": arith.rfloor_divide, "floor_divide": arith.floor_divide,
     "__neg__": arith.Neg.apply1, "neg": arith.Neg.apply1, "negative": arith.Neg.apply1, "__pos__": lambda self: self, "__abs__": pointwise.abs,
     "__matmul__": linalg.matmul,
     "__rmatmul__": lambda self, other: linalg.matmul(other, self) if isinstance(other, Tensor) else NotImplemented,
