@@ -12,6 +12,7 @@ import numpy as np
 from .. import _dtype
 from ..autograd.grad_mode import is_grad_enabled
 from ..ops.linalg import Addmm
+from ..ops._util import broadcastable
 from ..ops.loss import MseLoss, NllLoss
 from ..tensor import Tensor
 from .parameter import Parameter
@@ -158,11 +159,9 @@ def mse_loss(input, target, reduction="mean"):
     _tensor_arg(target, "mse_loss", "target")
     _check_reduction(reduction)
     if input.shape != target.shape:
-        try:
-            np.broadcast_shapes(input.shape, target.shape)
-        except ValueError:
+        if not broadcastable(input.shape, target.shape):
             raise RuntimeError(f"mse_loss: the size of input {list(input.shape)} and target "
-                               f"{list(target.shape)} do not match and cannot be broadcast") from None
+                               f"{list(target.shape)} do not match and cannot be broadcast")
         warnings.warn(f"Using a target size ({list(target.shape)}) that is different to the input size "
                       f"({list(input.shape)}). This will likely lead to incorrect results due to broadcasting. "
                       "Please ensure they have the same size.", UserWarning, stacklevel=2)

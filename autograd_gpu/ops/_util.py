@@ -34,6 +34,15 @@ def wrap_dims(dim, ndim, op_name):
     return () if ndim == 0 else (d,)
 
 
+def broadcastable(*shapes):
+    """Whether the shapes broadcast together (NumPy's and PyTorch's rule)."""
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        return False
+    return True
+
+
 def number(v, op_name, arg="other"):
     """A Python number operand. NumPy scalars become Python numbers, which NumPy
     treats as weak (float32 * 2.0 stays float32, as in PyTorch)."""

@@ -4,7 +4,7 @@ import numpy as np
 from ..autograd.op import device_mismatch, promote_arrays, _as_array
 from ..tensor import Tensor
 from . import prims as P
-from ._util import number, promote_for_scalar, wrap_int
+from ._util import broadcastable, number, promote_for_scalar, wrap_int
 
 
 def _ufunc(fn, *args):
@@ -142,12 +142,9 @@ def _isclose(input, other, rtol, atol, equal_nan, op_name):
         if number(v, op_name, name) < 0:
             raise RuntimeError(f"{op_name}(): {name} must be greater than or equal to zero, but got {v}")
     a, b = input._data, other._data
-    if a.shape != b.shape:
-        try:
-            np.broadcast_shapes(a.shape, b.shape)
-        except ValueError:
-            raise RuntimeError(f"{op_name}(): the size of tensor a {list(a.shape)} must match the size of tensor "
-                               f"b {list(b.shape)} at each non-singleton dimension") from None
+    if a.shape != b.shape and not broadcastable(a.shape, b.shape):
+        raise RuntimeError(f"{op_name}(): the size of tensor a {list(a.shape)} must match the size of tensor b "
+                           f"{list(b.shape)} at each non-singleton dimension")
     if a.dtype.kind == "b":
         return _bool(input, a == b)
     return _bool(input, np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=bool(equal_nan)))

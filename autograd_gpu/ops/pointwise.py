@@ -9,7 +9,7 @@ from ..autograd.grad_mode import state as grad_state
 from ..autograd.op import Op
 from ..tensor import Tensor
 from . import prims as P
-from ._util import number, promote_for_scalar, check_fits
+from ._util import broadcastable, number, promote_for_scalar, check_fits
 
 
 class Unary(Op):
@@ -272,11 +272,9 @@ def masked_fill(input, mask, value):
         raise TypeError(f"masked_fill(): argument 'mask' must be Tensor, not {type(mask).__name__}")
     if mask._data.dtype.kind != "b":
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype.name}")
-    try:
-        np.broadcast_shapes(tuple(input.shape), tuple(mask.shape))
-    except ValueError:
+    if not broadcastable(tuple(input.shape), tuple(mask.shape)):
         raise RuntimeError(f"masked_fill: the size of tensor a {list(input.shape)} must match the size of tensor "
-                           f"b (the mask) {list(mask.shape)} at each non-singleton dimension") from None
+                           f"b (the mask) {list(mask.shape)} at each non-singleton dimension")
     if mask._backend is not input._backend:
         from ..autograd.op import device_mismatch
         raise device_mismatch("masked_fill", input, mask)
@@ -304,24 +302,24 @@ class MaskedFill(Op):
         self.mask = mask
         return P.where(mask, value, x)
 
-    def backward(self, g):
+    def _mask_like(self, g):
         self.check_kept()
-        m = Tensor._make(self.mask, g._backend) if isinstance(g, Tensor) else self.mask
-        return P.where(m, 0, g)
+        return Tensor._make(self.mask, g._backend) if isinstance(g, Tensor) else self.mask
+
+    def backward(self, g):
+        return P.where(self._mask_like(g), 0, g)
 
 
-class MaskedFillTensor(Op):
+class MaskedFillTensor(MaskedFill):
     """The same with a 0-d tensor value (MaskedFillBackward1: edges to input
     and value; the value's gradient is the sum over the filled places, which
     the engine takes when it reduces the broadcast value back to 0-d)."""
-    _name, op_name = "MaskedFillBackward1", "masked_fill"
+    _name = "MaskedFillBackward1"
 
     def forward(self, x, value, mask):
-        self.mask = mask
-        return P.where(mask, value, x)
+        return MaskedFill.forward(self, x, mask, value)
 
     def backward(self, g):
-        self.check_kept()
-        m = Tensor._make(self.mask, g._backend) if isinstance(g, Tensor) else self.mask
+        m = self._mask_like(g)
         return (P.where(m, 0, g) if self.needs(0) else None,
                 P.where(m, g, 0) if self.needs(1) else None)
