@@ -299,9 +299,10 @@ class Neg(Op):
 # PyTorch's alike). Integer division by zero raises, as PyTorch's (NumPy gives 0).
 
 def _check_divisor(a, b, kernel, op_name):
-    if a.dtype.kind == "b" and getattr(b, "dtype", np.dtype(type(b))).kind == "b":
+    """a and b: the operand arrays (b may be 0-d), in their result types."""
+    if a.dtype.kind == "b" and b.dtype.kind == "b":
         raise NotImplementedError(f'{op_name}: "{kernel}" not implemented for \'Bool\'')
-    if getattr(b, "dtype", None) is not None and b.dtype.kind in "iub" and a.dtype.kind in "iub" and not b.all():
+    if b.dtype.kind in "iub" and a.dtype.kind in "iub" and not b.all():
         raise RuntimeError(f"{op_name}: ZeroDivisionError (an integer divisor is 0)")
 
 
@@ -407,8 +408,6 @@ def _entry(name, tensor_op, scalar_op, operator):
     return fn
 
 
-remainder = _entry("remainder", Remainder, RemainderScalar, False)
-floor_divide = _entry("floor_divide", FloorDivide, FloorDivideScalar, False)
 def _refusing_complex(fn, name):
     """An operator form that names a complex operand in its TypeError (PyTorch has
     no complex % or //; returning NotImplemented would make Python's error vaguer)."""
@@ -420,6 +419,8 @@ def _refusing_complex(fn, name):
     return op
 
 
+remainder = _entry("remainder", Remainder, RemainderScalar, False)
+floor_divide = _entry("floor_divide", FloorDivide, FloorDivideScalar, False)
 remainder_op = _refusing_complex(_entry("remainder", Remainder, RemainderScalar, True), "remainder")
 floor_divide_op = _refusing_complex(_entry("floor_divide", FloorDivide, FloorDivideScalar, True), "floor_divide")
 mul = _entry("mul", Mul, MulScalar, False)
