@@ -165,6 +165,10 @@ CASES = [
     ("cumsum",           lambda m, x: x.cumsum(1),                         [(3, 4)],  {}),
     ("cumsum_fn_neg",    lambda m, x: m.cumsum(x, -3),                     [(2, 3, 4)], {}),
     ("cumsum_0d",        lambda m, x: x.cumsum(0),                         [()],      {}),
+    ("sort",             lambda m, x: x.sort(1).values,                    [(3, 4)],  {}),
+    ("sort_desc_fn",     lambda m, x: m.sort(x, 0, descending=True)[0],    [(3, 4)],  {}),
+    ("topk",             lambda m, x: x.topk(2).values,                    [(3, 4)],  {}),
+    ("topk_smallest_fn", lambda m, x: m.topk(x, 2, 0, largest=False)[0],   [(3, 2, 2)], {}),
     # ---- indexing ----
     ("select",           lambda m, x: x[1],                                [(3, 4)],  {}),
     ("select_col",       lambda m, x: x[:, 1],                             [(3, 4)],  {}),

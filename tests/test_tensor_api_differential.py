@@ -1211,3 +1211,36 @@ def test_floor_divide_and_remainder_graphs_like_pytorch(torch):
                 out.append(("raised", "derivative for" in str(e) and "is not implemented" in str(e)))
         return out
     assert run(ag) == run(torch)
+
+
+
+# ---- sort and topk --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", list(VALS))
+def test_sort_and_topk_every_dtype_like_pytorch(torch, dtype):
+    """Values and indices: PyTorch's CPU sort is stable in both directions
+    (0.0 and -0.0 tie, as do repeated values), NaN the largest. topk's
+    values always; its indices where no values tie (PyTorch leaves those
+    unspecified)."""
+    vals = VALS[dtype] + VALS[dtype][:3]
+    for fn in (lambda m: tuple(m.tensor(vals, dtype=getattr(m, dtype)).sort()),
+               lambda m: tuple(m.tensor(vals, dtype=getattr(m, dtype)).sort(descending=True)),
+               lambda m: tuple(m.tensor(vals[:8], dtype=getattr(m, dtype)).reshape(2, 4).sort(0, True)),
+               lambda m: tuple(m.tensor(vals[:8], dtype=getattr(m, dtype)).reshape(2, 2, 2).sort(dim=-2)),
+               lambda m: tuple(m.tensor(vals[0], dtype=getattr(m, dtype)).sort()),
+               lambda m: m.tensor(vals, dtype=getattr(m, dtype)).topk(4).values,
+               lambda m: m.tensor(vals, dtype=getattr(m, dtype)).topk(4, largest=False).values,
+               lambda m: tuple(m.tensor([5, 1, 7, 3, 2], dtype=getattr(m, dtype)).topk(2)) if dtype != "bool"
+               else None):
+        check(torch, fn, dtype, permissive=False)
+
+
+def test_sort_nan_and_ties_like_pytorch(torch):
+    nan = float("nan")
+    for fn in (lambda m: tuple(m.tensor([3., 1., 3., nan, 1., 2., 3., nan]).sort()),
+               lambda m: tuple(m.tensor([3., 1., 3., nan, 1., 2., 3., nan]).sort(descending=True, stable=True)),
+               lambda m: tuple(m.tensor([[2., nan, -1.], [0., -0., 0.]]).sort(1, True)),
+               lambda m: m.tensor([3., 1., 3., nan, 1., 2.]).topk(2).values,
+               lambda m: tuple(m.tensor([5., -1., 2., 7.]).topk(0)),
+               lambda m: tuple(m.ones(2, 0).topk(0, 1))):
+        check(torch, fn, permissive=False)

@@ -6,7 +6,7 @@ no check (its self always is one), so the methods' hot path stays as it is.
 As in PyTorch, a Python number may come first in `add`, `sub`, `mul`, `div`
 and `pow`: `ag.sub(1, x)` is `1 - x`, `ag.add(2, x, alpha=3)` is `2 + 3 * x`."""
 from ..tensor import Tensor
-from . import arith, compare, linalg, pointwise, reduction, shape
+from . import arith, compare, linalg, pointwise, reduction, shape, sorting
 from ..creation import scalar_tensor
 from ._util import number, wrap_int
 
@@ -84,3 +84,4 @@ isclose, allclose, equal = _functions(compare, "isclose allclose equal")
 narrow, select = _functions(shape, "narrow select")
 flip = _function("flip", shape.flip_function)
 cumsum = _function("cumsum", reduction.cumsum)
+sort, topk = _functions(sorting, "sort topk")

@@ -1,7 +1,7 @@
 """Tensor methods and operators, each delegating to the op families."""
 from ..tensor import Tensor
 from .. import creation
-from . import arith, pointwise, reduction, linalg, shape, indexing, compare, inplace
+from . import arith, pointwise, reduction, linalg, shape, indexing, compare, inplace, sorting
 
 
 def _to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
@@ -82,6 +82,7 @@ METHODS = {
     "min": reduction.min, "argmax": reduction.argmax, "argmin": reduction.argmin,
     "logsumexp": reduction.logsumexp, "softmax": reduction.softmax, "log_softmax": reduction.log_softmax,
     "norm": reduction.norm, "all": reduction.all, "any": reduction.any, "cumsum": reduction.cumsum,
+    "sort": sorting.sort, "topk": sorting.topk,
     # shape
     "reshape": shape.reshape, "view": shape.view, "flatten": shape.flatten, "unflatten": shape.unflatten,
     "view_as": lambda self, other: shape.view(self, other.shape),

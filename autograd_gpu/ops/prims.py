@@ -608,3 +608,25 @@ def _scatter_rows_t(vals, rows, cols, shape):
 
 # zeros of a 2-d `shape` with vals[i] at (rows[i], cols[i]): the gradient of picking one entry per row
 scatter_rows = _prim("scatter_rows", _scatter_rows, _scatter_rows_t)
+
+
+def _scatter_along(g, idx, axis, shape):
+    out = np.zeros_like(g, shape=shape)
+    np.put_along_axis(out, idx, g, axis)        # (distinct indices along the axis: nothing to sum)
+    return out
+
+
+def _scatter_along_t(g, idx, axis, shape):
+    from .sorting import ScatterAlong
+    return ScatterAlong.apply1(g, idx, axis, shape)
+
+
+def _take_along_t(a, idx, axis):
+    from .sorting import TakeAlong
+    return TakeAlong.apply1(a, idx, axis)
+
+
+# zeros of `shape` with g placed at idx (an index array) along `axis`: the gradient of
+# sort and topk; take_along is its transpose (the pick itself)
+scatter_along = _prim("scatter_along", _scatter_along, _scatter_along_t)
+take_along = _prim("take_along", lambda a, idx, axis: np.take_along_axis(a, idx, axis), _take_along_t)
