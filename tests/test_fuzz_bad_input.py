@@ -407,6 +407,8 @@ SPECS = {
     "topk": S([("ag.topk", lambda L, a, k, d, lg: tuple(L.topk(a, k, d, lg))),
                ("Tensor.topk", lambda L, a, k, d, lg: tuple(a.topk(k, dim=d, largest=lg)))],
               TENSORS, [1, 0, 2, 3, -1, 1.5, "a", None], DIM1, BOOLS),
+    **{c: S([(f"ag.{c}", lambda L, a, k, c=c: getattr(L, c)(a, k)), (f"Tensor.{c}", lambda L, a, k, c=c: getattr(a, c)(k))],
+            TENSORS, [0, 1, -1, 5, -5, 1.5, "a", None, True]) for c in ("tril", "triu")},
     "narrow": S([("ag.narrow", lambda L, a, d, s, n: L.narrow(a, d, s, n)),
                  ("Tensor.narrow", lambda L, a, d, s, n: a.narrow(d, s, n))],
                 TENSORS, DIM1, [0, 1, -1, 3, -4, 1.5, "a", None], [1, 0, 2, -1, 4, 1.5, None]),

@@ -1127,6 +1127,8 @@ def test_new_ops_every_dtype_like_pytorch(torch, dtype):
                lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype)).reshape(3, 2).flip(0, 1),
                lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype)).reshape(3, 2).narrow(0, -2, 2),
                lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype)).reshape(3, 2).select(-1, 1),
+               lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype)).reshape(2, 3).tril(),
+               lambda m: m.triu(m.tensor(VALS[dtype], dtype=getattr(m, dtype)).reshape(3, 2), 1),
                lambda m: m.isclose(m.tensor(VALS[dtype], dtype=getattr(m, dtype)),
                                    m.tensor(VALS[dtype][::-1], dtype=getattr(m, dtype))),
                lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype)).equal(
@@ -1159,6 +1161,8 @@ NEW_OP_ERRORS = [
     lambda m: m.isclose(m.ones(2), m.ones(2, dtype=m.float64)), lambda m: m.isclose(m.ones(2), m.ones(3)),
     lambda m: m.isclose(m.ones(2), m.ones(2), rtol=-1), lambda m: m.isclose(m.ones(2), m.ones(2), atol=-1),
     lambda m: m.isclose(m.ones(2), 1.0), lambda m: m.ones(2).equal(1.0),
+    lambda m: m.ones(3).tril(), lambda m: m.ones(()).triu(), lambda m: m.ones(2, 3).tril(1.5),
+    lambda m: m.tril([[1.0]]),
 ]
 
 

@@ -81,7 +81,7 @@ eq, ne, lt, le, gt, ge, isnan, isfinite, isinf = _functions(compare, "eq ne lt l
 logical_and, logical_or, logical_not, logical_xor = _functions(
     compare, "logical_and logical_or logical_not logical_xor")
 isclose, allclose, equal = _functions(compare, "isclose allclose equal")
-narrow, select = _functions(shape, "narrow select")
+narrow, select, tril, triu = _functions(shape, "narrow select tril triu")
 flip = _function("flip", shape.flip_function)
 cumsum = _function("cumsum", reduction.cumsum)
 sort, topk = _functions(sorting, "sort topk")

@@ -517,6 +517,9 @@ def _numel(shape):
 
 expand = _prim("expand", _expand, lambda a, shape: a.expand(shape))
 flip = _prim("flip", lambda a, axes: np.flip(a, axes).copy(), lambda a, axes: a.flip(axes))
+# the lower / upper triangle of the last two dims (the rest zeros), from diagonal k
+tril = _prim("tril", lambda a, k: np.tril(a, k), lambda a, k: a.tril(k))
+triu = _prim("triu", lambda a, k: np.triu(a, k), lambda a, k: a.triu(k))
 
 
 def _cumsum(a, axis):

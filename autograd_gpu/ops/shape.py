@@ -463,6 +463,42 @@ def _flip(input, dims):
     return Flip.apply1(input, axes if input.ndim else ())
 
 
+class Tril(Op):
+    """The lower triangle of the last two dims from diagonal k (a copy; the
+    gradient is the same triangle of g)."""
+    _name, op_name = "TrilBackward0", "tril"
+    exact_grads = True
+    triangle = staticmethod(P.tril)
+
+    def forward(self, x, k):
+        self.k = k
+        return self.triangle(x, k)
+
+    def backward(self, g):
+        return self.triangle(g, self.k)
+
+
+class Triu(Tril):
+    _name, op_name = "TriuBackward0", "triu"
+    triangle = staticmethod(P.triu)
+
+
+def tril(input, diagonal=0):
+    return _triangle(Tril, input, diagonal)
+
+
+def triu(input, diagonal=0):
+    return _triangle(Triu, input, diagonal)
+
+
+def _triangle(cls, input, diagonal):
+    k = int_arg(diagonal, cls.op_name, "diagonal")
+    if input.ndim < 2:
+        raise RuntimeError(f"{cls.op_name}: input tensor must have at least 2 dimensions (got shape "
+                           f"{list(input.shape)})")
+    return cls.apply1(input, k)
+
+
 # ---- copies -------------------------------------------------------------------
 
 class Repeat(Op):
