@@ -25,7 +25,7 @@ from .ops.functions import (add, sub, mul, div, pow, maximum, minimum, rsub, cla
                             matmul, mm, bmm, dot, mv, reshape, flatten, squeeze, transpose, t, permute, movedim,
                             chunk, split, unbind, eq, ne, lt, le, gt, ge, isnan, isfinite, isinf, logical_and,
                             logical_or, logical_not, logical_xor, isclose, allclose, equal, narrow, select, flip,
-                            cumsum, remainder, floor_divide, sort, topk, tril, triu)
+                            cumsum, remainder, floor_divide, sort, topk, tril, triu, gather, index_select)
 from .creation import (tensor, as_tensor, from_numpy, from_dlpack, zeros, ones, empty, full, eye, arange,
                        linspace, randn, rand, randint, randperm, zeros_like, ones_like, empty_like, full_like,
                        randn_like, rand_like, manual_seed, initial_seed, seed, get_rng_state,
@@ -89,7 +89,7 @@ __all__ = [  # the public names (API.md)
     "stack", "chunk", "split", "unbind", "clone",
     "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isfinite", "isinf", "logical_and", "logical_or",
     "logical_not", "logical_xor", "isclose", "allclose", "equal", "narrow", "select", "flip", "cumsum",
-    "remainder", "floor_divide", "sort", "topk", "tril", "triu",
+    "remainder", "floor_divide", "sort", "topk", "tril", "triu", "gather", "index_select",
     "tensor", "as_tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "eye", "arange",
     "linspace", "randn", "rand", "randint", "randperm", "zeros_like", "ones_like", "empty_like",
     "full_like", "randn_like", "rand_like", "manual_seed", "initial_seed", "seed", "get_rng_state",

@@ -119,6 +119,7 @@ KNOWN_KIND_DIFFERENCES = (
     "vector + matrix @ vector expected",    # mv of a 0-d tensor: PyTorch's IndexError is an artifact
     "dtype must be an autograd_gpu dtype",  # x.to("nope"): a string that is no device is taken as a dtype
     "does not support the DLPack protocol",  # TypeError (PyTorch: RuntimeError "invalid capsule")
+    "index_select(): index",                # IndexError; PyTorch's kind depends on its kernel path (dim, layout)
 )
 # ... and where PyTorch has no kernel for a dtype and we compute anyway (integer
 # and bool inputs of floating ops compute in float32, bool arithmetic as integers).
@@ -147,6 +148,8 @@ class T:
             a = np.resize(base, n)
         elif self.data == "ties":
             a = np.full(n, 0.5)
+        elif self.data == "index":             # valid indices into a dim of 2 or more
+            a = rng.integers(0, 2, n).astype(float)
         else:
             a = rng.standard_normal(n) * 2
         if self.dtype in ("int32", "int64"):
@@ -409,6 +412,15 @@ SPECS = {
               TENSORS, [1, 0, 2, 3, -1, 1.5, "a", None], DIM1, BOOLS),
     **{c: S([(f"ag.{c}", lambda L, a, k, c=c: getattr(L, c)(a, k)), (f"Tensor.{c}", lambda L, a, k, c=c: getattr(a, c)(k))],
             TENSORS, [0, 1, -1, 5, -5, 1.5, "a", None, True]) for c in ("tril", "triu")},
+    "gather": S([("ag.gather", lambda L, a, d, i: L.gather(a, d, i)), ("Tensor.gather", lambda L, a, d, i: a.gather(d, i))],
+                [T("float32", (2, 3), rg=True)] + TENSORS, DIM1,
+                [T("int64", (2, 2), data="index"), T("int64", (2, 3)), T("int32", (3,)), T("int64", ()),
+                 T("float32", (2, 3)), T("bool", (2, 3)), "a", None, [[0]]]),
+    "index_select": S([("ag.index_select", lambda L, a, d, i: L.index_select(a, d, i)),
+                       ("Tensor.index_select", lambda L, a, d, i: a.index_select(d, i))],
+                      [T("float32", (2, 3), rg=True)] + TENSORS, DIM1,
+                      [T("int64", (2,), data="index"), T("int64", ()), T("int32", (3,)), T("int64", (2, 3)),
+                       T("float32", (2,)), "a", None, [0]]),
     "narrow": S([("ag.narrow", lambda L, a, d, s, n: L.narrow(a, d, s, n)),
                  ("Tensor.narrow", lambda L, a, d, s, n: a.narrow(d, s, n))],
                 TENSORS, DIM1, [0, 1, -1, 3, -4, 1.5, "a", None], [1, 0, 2, -1, 4, 1.5, None]),

@@ -185,6 +185,10 @@ CASES = [
     ("index_bool",       lambda m, x: x[x > 0],                            [(3, 4)],  {}),
     ("index_cols",       lambda m, x: x[:, [1, 3, 1]],                     [(3, 4)],  {}),
     ("index_pairs",      lambda m, x: x[[0, 1, 1], [2, 0, 2]],             [(3, 4)],  {}),
+    ("gather",           lambda m, x, i: x.gather(1, i),                   [(3, 4), np.array([[0, 0, 3], [1, 2, 1], [3, 3, 3]])], {}),
+    ("gather_fn_dim0",   lambda m, x, i: m.gather(x, 0, i),                [(3, 4), np.array([[2, 0, 1, 2], [2, 2, 2, 0]])], {}),
+    ("index_select",     lambda m, x, i: x.index_select(1, i),             [(3, 4), np.array([3, 0, 3])], {}),
+    ("index_select_fn",  lambda m, x, i: m.index_select(x, 0, i),          [(3, 4), np.array([2, 2])], {}),
     # ---- in-place ops on non-leaves (history is rebased) ----
     ("add_",             lambda m, x, y: (x * 1).add_(y),                  [(3, 4), (4,)], {}),
     ("sub_alpha_",       lambda m, x, y: (x * 1).sub_(y, alpha=2),         [(3, 4), (3, 4)], {}),

@@ -1129,6 +1129,11 @@ def test_new_ops_every_dtype_like_pytorch(torch, dtype):
                lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype)).reshape(3, 2).select(-1, 1),
                lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype)).reshape(2, 3).tril(),
                lambda m: m.triu(m.tensor(VALS[dtype], dtype=getattr(m, dtype)).reshape(3, 2), 1),
+               lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype)).reshape(2, 3).gather(
+                   1, m.tensor([[2, 2], [0, 1]], dtype=m.int32)),
+               lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype)).reshape(3, 2).index_select(
+                   0, m.tensor([2, 0, 2])),
+               lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype)).reshape(3, 2).index_select(1, m.tensor(1)),
                lambda m: m.isclose(m.tensor(VALS[dtype], dtype=getattr(m, dtype)),
                                    m.tensor(VALS[dtype][::-1], dtype=getattr(m, dtype))),
                lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype)).equal(
@@ -1163,6 +1168,12 @@ NEW_OP_ERRORS = [
     lambda m: m.isclose(m.ones(2), 1.0), lambda m: m.ones(2).equal(1.0),
     lambda m: m.ones(3).tril(), lambda m: m.ones(()).triu(), lambda m: m.ones(2, 3).tril(1.5),
     lambda m: m.tril([[1.0]]),
+    lambda m: m.ones(2, 3).gather(1, m.tensor([[3]])), lambda m: m.ones(2, 3).gather(1, m.tensor([0])),
+    lambda m: m.ones(2, 3).gather(1, m.tensor([[-1]])), lambda m: m.ones(2, 3).gather(0, m.tensor([[0, 0, 0, 0]])),
+    lambda m: m.ones(2, 3).gather(2, m.tensor([[0]])), lambda m: m.ones(2, 3).gather(1, m.tensor([[0.0]])),
+    lambda m: m.ones(2, 3).gather(1, [[0]]),
+    lambda m: m.ones(2, 3).index_select(0, m.tensor([2])), lambda m: m.ones(2, 3).index_select(1, m.tensor([[0]])),
+    lambda m: m.ones(2, 3).index_select(1, m.tensor([0.0])), lambda m: m.ones(2, 3).index_select(2, m.tensor([0])),
 ]
 
 
@@ -1248,3 +1259,24 @@ def test_sort_nan_and_ties_like_pytorch(torch):
                lambda m: tuple(m.tensor([5., -1., 2., 7.]).topk(0)),
                lambda m: tuple(m.ones(2, 0).topk(0, 1))):
         check(torch, fn, permissive=False)
+
+
+def test_gather_and_index_select_save_their_index_like_pytorch(torch):
+    """The index is saved: writing it in place before backward is PyTorch's
+    version error; repeated indices add up in the gradient."""
+    def run(m):
+        out = []
+        for pick in (lambda x, i: x.gather(1, i), lambda x, i: x.index_select(0, i[0])):
+            x = m.tensor([[1., 2., 3.], [4., 5., 6.]], requires_grad=True)
+            i = m.tensor([[0, 0], [2, 0]])
+            y = pick(x, i)
+            (y * 2).sum().backward(retain_graph=True)
+            out.append(x.grad.tolist())
+            i.add_(0)
+            try:
+                y.sum().backward()
+                out.append("no error")
+            except RuntimeError as e:
+                out.append("modified by an inplace operation" in str(e))
+        return out
+    assert run(ag) == run(torch)

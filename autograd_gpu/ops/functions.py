@@ -6,7 +6,7 @@ no check (its self always is one), so the methods' hot path stays as it is.
 As in PyTorch, a Python number may come first in `add`, `sub`, `mul`, `div`
 and `pow`: `ag.sub(1, x)` is `1 - x`, `ag.add(2, x, alpha=3)` is `2 + 3 * x`."""
 from ..tensor import Tensor
-from . import arith, compare, linalg, pointwise, reduction, shape, sorting
+from . import arith, compare, indexing, linalg, pointwise, reduction, shape, sorting
 from ..creation import scalar_tensor
 from ._util import number, wrap_int
 
@@ -85,3 +85,4 @@ narrow, select, tril, triu = _functions(shape, "narrow select tril triu")
 flip = _function("flip", shape.flip_function)
 cumsum = _function("cumsum", reduction.cumsum)
 sort, topk = _functions(sorting, "sort topk")
+gather, index_select = _functions(indexing, "gather index_select")

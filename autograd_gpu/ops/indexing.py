@@ -664,3 +664,90 @@ def _byte_mask_in(idx):
                 hasattr(d, "__cuda_array_interface__") and d.dtype == np.uint8 and d.ndim):
             return True
     return False
+
+
+# ---- gather and index_select: picks along one dim by an index tensor ----------------
+
+class Gather(Op):
+    """x[ix] for a full advanced index ix (the grid of the other dims, the index
+    tensor along `dim`); the gradient is added back there (repeats sum)."""
+    _name, op_name = "GatherBackward0", "gather"
+
+    def forward(self, x, ix):
+        self.in_shape, self.ix = x.shape, ix
+        return x[ix]
+
+    def backward(self, g):
+        self.check_kept()
+        return P.index_add(g, self.ix, self.in_shape)
+
+
+class IndexSelect(Gather):
+    _name, op_name = "IndexSelectBackward0", "index_select"
+
+
+def _index_arg(index, op_name):
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{op_name}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    if index._data.dtype not in (np.int64, np.int32):
+        raise RuntimeError(f"{op_name}(): Expected dtype int32/int64 for index (got {index.dtype.libtorch})")
+    return index._data.astype(np.int64, copy=False)
+
+
+def _check_range(op_name, idx, size, axis, error=RuntimeError):
+    """Every index in [0, size) (no negative indices, as PyTorch's)."""
+    if idx.size:
+        lo, hi = int(idx.min()), int(idx.max())
+        if lo < 0 or hi >= size:
+            raise error(f"{op_name}(): index {lo if lo < 0 else hi} is out of bounds for dimension {axis} with "
+                        f"size {size}")
+
+
+def _picked(cls, input, index, ix):
+    from ..autograd.op import device_mismatch
+    if index._backend is not input._backend:
+        raise device_mismatch(cls.op_name, input, index)
+    out = cls.apply1(input, ix)
+    if out._node is not None:
+        out._node.keep((index,))
+    return out
+
+
+def gather(input, dim, index, *, sparse_grad=False):
+    """out[i][j] = input[index[i][j]][j] (dim 0), and so on: index has input's
+    number of dims, each no larger than input's but along `dim`."""
+    from ._util import wrap_dim
+    idx = _index_arg(index, "gather")
+    axis = wrap_dim(dim, input.ndim, "gather")
+    if input.ndim == 0 and idx.ndim <= 1:          # (PyTorch takes a 0-d input as one of one element)
+        _check_range("gather", idx, 1, axis)
+        return _picked(Gather, input.reshape(1), index, (idx.reshape(-1),)).reshape(idx.shape)
+    if idx.ndim != input.ndim:
+        raise RuntimeError(f"gather(): Index tensor must have the same number of dimensions as input tensor "
+                           f"(index {list(idx.shape)}, input {list(input.shape)})")
+    shape = tuple(input.shape) or (1,)
+    ishape = idx.shape or (1,)
+    if any(i > s for d, (i, s) in enumerate(zip(ishape, shape)) if d != axis):
+        raise RuntimeError(f"gather(): Size does not match at dimension {axis} expected index {list(idx.shape)} "
+                           f"to be no larger than self {list(input.shape)} apart from dimension {axis}")
+    _check_range("gather", idx, shape[axis], axis)
+    xp = input._backend.xp
+    n = len(ishape)
+    ix = tuple(idx if d == axis else xp.arange(s).reshape((1,) * d + (s,) + (1,) * (n - d - 1))
+               for d, s in enumerate(ishape))
+    return _picked(Gather, input, index, ix)
+
+
+def index_select(input, dim, index):
+    """input's entries at `index` (a vector, or one index) along `dim`."""
+    from ._util import wrap_dim
+    idx = _index_arg(index, "index_select")
+    if idx.ndim > 1:
+        raise IndexError(f"index_select(): Index is supposed to be a vector (got shape {list(idx.shape)})")
+    axis = wrap_dim(dim, input.ndim, "index_select")
+    if input.ndim == 0 and idx.size != 1:
+        raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {idx.size} value(s)")
+    _check_range("index_select", idx, input.shape[axis] if input.ndim else 1, axis, IndexError)
+    if input.ndim == 0:
+        return _picked(IndexSelect, input.reshape(1), index, (idx.reshape(-1),)).reshape(())
+    return _picked(IndexSelect, input, index, (slice(None),) * axis + (idx.reshape(-1),))

@@ -106,6 +106,7 @@ METHODS = {
     "new_full": creation.new_full, "new_tensor": creation.new_tensor, "masked_fill": pointwise.masked_fill,
     # indexing
     "__getitem__": indexing.getitem, "__setitem__": _setitem, "__delitem__": indexing.delitem,
+    "gather": indexing.gather, "index_select": indexing.index_select,
     # comparison and logic
     "eq": compare.eq, "ne": compare.ne, "lt": compare.lt, "le": compare.le, "gt": compare.gt, "ge": compare.ge,
     "__eq__": _cmp(compare.eq), "__ne__": _cmp(compare.ne), "__lt__": _cmp(compare.lt),
