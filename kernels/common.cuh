@@ -32,10 +32,12 @@ namespace math {
 #if defined(__CUDACC_RTC__)
 using ::exp; using ::log; using ::log1p; using ::sqrt; using ::fabs;
 using ::sin; using ::cos; using ::tanh; using ::pow;
+using ::floor; using ::ceil; using ::trunc; using ::nearbyint;
 using ::isnan; using ::isfinite;
 #else
 using std::exp; using std::log; using std::log1p; using std::sqrt; using std::fabs;
 using std::sin; using std::cos; using std::tanh; using std::pow;
+using std::floor; using std::ceil; using std::trunc; using std::nearbyint;
 using std::isnan; using std::isfinite;
 #endif
 }  // namespace math

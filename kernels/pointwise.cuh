@@ -47,6 +47,12 @@ template <typename T> AG_HD T tanh(T x) { return math::tanh(x); }
 template <typename T> AG_HD T sigmoid(T x) { return T(1) / (T(1) + math::exp(-x)); }
 // max(x, 0) with NaN passing through
 template <typename T> AG_HD T relu(T x) { return (math::isnan(x) || x > T(0)) ? x : T(0); }
+// rounding to integers; round is half to even (nearbyint in the default rounding
+// mode), as PyTorch's round and the twin's np.rint
+template <typename T> AG_HD T floor(T x) { return math::floor(x); }
+template <typename T> AG_HD T ceil(T x) { return math::ceil(x); }
+template <typename T> AG_HD T round(T x) { return math::nearbyint(x); }
+template <typename T> AG_HD T trunc(T x) { return math::trunc(x); }
 // lo / hi of None arrive as -inf / +inf; lo > hi gives hi (np.clip, torch.clamp)
 template <typename T> AG_HD T clamp(T x, T lo, T hi) { return min_nan(max_nan(x, lo), hi); }
 

@@ -304,7 +304,10 @@ SPECS = {
     **{u: S([(f"ag.{u}", lambda L, a, u=u: getattr(L, u)(a)), (f"Tensor.{u}", lambda L, a, u=u: getattr(a, u)()),
              (f"Tensor.{u}_", lambda L, a, u=u: getattr(a, u + "_")())], IP_TENSORS + JUNK[:1])
        for u in ("exp", "log", "log1p", "sqrt", "rsqrt", "square", "abs", "sign", "sin", "cos", "tanh",
-                 "sigmoid", "relu")},
+                 "sigmoid", "relu", "floor", "ceil", "round", "trunc")},
+    "round(decimals)": S([("ag.round(decimals)", lambda L, a, d: L.round(a, decimals=d)),
+                          ("Tensor.round(decimals)", lambda L, a, d: a.round(decimals=d))],
+                         TENSORS, [1, -1, 0, 3, 1.5, "a", None], msg="round"),
     "abs (aliases)": S([("Tensor.absolute", lambda L, a: a.absolute()), ("Tensor.__abs__", lambda L, a: abs(a))],
                        TENSORS, msg="abs"),
     "neg_": S([("Tensor.neg_", lambda L, a: a.neg_())], TENSORS, msg="neg"),

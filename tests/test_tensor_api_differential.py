@@ -1280,3 +1280,18 @@ def test_gather_and_index_select_save_their_index_like_pytorch(torch):
                 out.append("modified by an inplace operation" in str(e))
         return out
     assert run(ag) == run(torch)
+
+
+
+@pytest.mark.parametrize("dtype", list(VALS))
+def test_rounding_every_dtype_like_pytorch(torch, dtype):
+    """floor/ceil/round/trunc: floats rounded (round half to even, also with
+    decimals), integers copied, bool refused, as PyTorch's CPU."""
+    halves = {"float16": [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 2.75, -0.0], "float32": [-2.5, 0.5, 1.5, 2.7, -0.0, 1e10],
+              "float64": [-2.5, 0.5, 1.5, 2.675, -0.0, 1e100, 0.125]}.get(dtype, VALS[dtype])
+    for name in ("floor", "ceil", "round", "trunc"):
+        check(torch, lambda m: getattr(m.tensor(halves, dtype=getattr(m, dtype)), name)(), f"{dtype} {name}",
+              permissive=False)
+    for d in (1, 2, -1):
+        check(torch, lambda m: m.tensor(halves, dtype=getattr(m, dtype)).round(decimals=d), f"{dtype} {d}",
+              permissive=False)

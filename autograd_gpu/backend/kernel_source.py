@@ -122,7 +122,7 @@ def _pw(name, params, out="T"):
     return Pointwise(name, tuple(ps), out)
 
 
-_UNARY = "neg exp log log1p sqrt rsqrt square abs sign sin cos tanh sigmoid relu".split()
+_UNARY = "neg exp log log1p sqrt rsqrt square abs sign sin cos tanh sigmoid relu floor ceil round trunc".split()
 _BINARY = "add sub mul div maximum minimum".split()
 _COMPARE = "eq ne lt le gt ge".split()
 

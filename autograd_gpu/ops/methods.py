@@ -123,7 +123,7 @@ METHODS = {
     "copy_": inplace.copy_,
 }
 for _name in ("exp", "log", "log1p", "sqrt", "rsqrt", "square", "abs", "sign", "sin", "cos", "tanh",
-              "sigmoid", "relu"):
+              "sigmoid", "relu", "floor", "ceil", "round", "trunc"):
     METHODS[_name] = getattr(pointwise, _name)
 METHODS["absolute"] = pointwise.abs
 METHODS.update(inplace._make_methods())

@@ -26,6 +26,18 @@ def _sign_bwd(g, saved):
     return P.zeros_like(g)
 
 
+def _rounding(prim, name):
+    """floor/ceil/round/trunc: floats rounded, integers copied (already whole),
+    bool refused, as PyTorch's CPU."""
+    def forward(x):
+        if x.dtype.kind == "f":
+            return prim(x)
+        if x.dtype.kind == "b":
+            raise NotImplementedError(f'{name}: "{name}_vml_cpu" not implemented for \'Bool\'')
+        return x.copy()
+    return forward
+
+
 #   method      libtorch node       forward       backward         backward reads  float-only
 UNARY = [
     ("exp",     "ExpBackward0",     P.exp,        P.exp_bwd,       "result", True),
@@ -41,6 +53,11 @@ UNARY = [
     ("tanh",    "TanhBackward0",    P.tanh,       P.tanh_bwd,      "result", True),
     ("sigmoid", "SigmoidBackward0", P.sigmoid,    P.sigmoid_bwd,   "result", True),
     ("relu",    "ReluBackward0",    P.relu,       P.relu_bwd,      "result", False),
+    # whole numbers: the gradient is zero (except at the jumps, where PyTorch too says 0)
+    ("floor",   "FloorBackward0",   _rounding(P.floor, "floor"), _sign_bwd, None, False),
+    ("ceil",    "CeilBackward0",    _rounding(P.ceil, "ceil"),   _sign_bwd, None, False),
+    ("round",   "RoundBackward0",   _rounding(P.round, "round"), _sign_bwd, None, False),
+    ("trunc",   "TruncBackward0",   _rounding(P.trunc, "trunc"), _sign_bwd, None, False),
 ]
 
 _f32 = np.dtype(np.float32)
@@ -86,8 +103,36 @@ UNARY_OPS = {m: _unary_class(*row) for row in UNARY for m in row[:1]}
 
 # The functions (and Tensor methods) are the op classes' apply1 themselves:
 # `x.tanh()` is one call into the recording code.
-exp, log, log1p, sqrt, rsqrt, square, abs, sign, sin, cos, tanh, sigmoid, relu = (
+exp, log, log1p, sqrt, rsqrt, square, abs, sign, sin, cos, tanh, sigmoid, relu, floor, ceil, _round0, trunc = (
     UNARY_OPS[row[0]].apply1 for row in UNARY)
+
+
+class RoundDecimals(Op):
+    """round(x, decimals=d) for d != 0: x * 10**d rounded half to even, then
+    divided back (NumPy's and PyTorch's method); zero gradient."""
+    _name, op_name = "RoundBackward1", "round"
+    exact_grads = True
+
+    def forward(self, x, decimals):
+        if x.dtype.kind != "f":
+            raise NotImplementedError(f'round: "round_cpu" not implemented for \'{_dtype_name(x)}\' '
+                                      "(decimals needs a floating tensor)")
+        return np.round(x, decimals)
+
+    def backward(self, g):
+        return P.zeros_like(g)
+
+
+def _dtype_name(x):
+    from .._dtype import from_numpy_dtype
+    return from_numpy_dtype(x.dtype).libtorch
+
+
+def round(input, *, decimals=0):
+    """Half to even; with decimals, to that many digits (negative: tens, hundreds...)."""
+    from ._util import int_arg
+    decimals = int_arg(decimals, "round", "decimals")
+    return _round0(input) if decimals == 0 else RoundDecimals.apply1(input, decimals)
 
 
 def _clamped(x, lo, hi):

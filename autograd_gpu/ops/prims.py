@@ -202,6 +202,10 @@ tanh = _prim("tanh", np.tanh, lambda x: x.tanh())
 sigmoid = _prim("sigmoid", _sigmoid, lambda x: x.sigmoid())
 relu = _prim("relu", lambda x: np.maximum(x, 0), lambda x: x.relu())
 clamp = _prim("clamp", _clamp, lambda x, lo, hi: x.clamp(lo, hi))
+floor = _prim("floor", np.floor, lambda x: x.floor())
+ceil = _prim("ceil", np.ceil, lambda x: x.ceil())
+round = _prim("round", np.rint, lambda x: x.round())          # half to even, as PyTorch
+trunc = _prim("trunc", np.trunc, lambda x: x.trunc())
 
 add = _prim("add", np.add, lambda a, b: a + b)
 sub = _prim("sub", np.subtract, lambda a, b: a - b)
