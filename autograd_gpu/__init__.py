@@ -17,7 +17,8 @@ from .ops import prims as _prims
 from .ops import methods as _methods
 from .ops.arith import neg
 from .ops.pointwise import (exp, log, log1p, sqrt, rsqrt, square, abs, sign, sin, cos, tanh, sigmoid, relu, where,
-                           floor, ceil, round, trunc)
+                           floor, ceil, round, trunc, tan, asin, acos, atan, sinh, cosh, expm1, log2, log10,
+                           reciprocal)
 from .ops.reduction import (sum, mean, prod, var, std, amax, amin, max, min, argmax, argmin, logsumexp,
                             softmax, log_softmax, norm, all, any)
 from .ops.shape import unsqueeze, cat, concat, stack, clone
@@ -91,7 +92,8 @@ __all__ = [  # the public names (API.md)
     "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isfinite", "isinf", "logical_and", "logical_or",
     "logical_not", "logical_xor", "isclose", "allclose", "equal", "narrow", "select", "flip", "cumsum",
     "remainder", "floor_divide", "sort", "topk", "tril", "triu", "gather", "index_select",
-    "floor", "ceil", "round", "trunc",
+    "floor", "ceil", "round", "trunc", "tan", "asin", "acos", "atan", "sinh", "cosh", "expm1", "log2", "log10",
+    "reciprocal",
     "tensor", "as_tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "eye", "arange",
     "linspace", "randn", "rand", "randint", "randperm", "zeros_like", "ones_like", "empty_like",
     "full_like", "randn_like", "rand_like", "manual_seed", "initial_seed", "seed", "get_rng_state",

@@ -47,6 +47,16 @@ template <typename T> AG_HD T tanh(T x) { return math::tanh(x); }
 template <typename T> AG_HD T sigmoid(T x) { return T(1) / (T(1) + math::exp(-x)); }
 // max(x, 0) with NaN passing through
 template <typename T> AG_HD T relu(T x) { return (math::isnan(x) || x > T(0)) ? x : T(0); }
+template <typename T> AG_HD T tan(T x) { return math::tan(x); }
+template <typename T> AG_HD T asin(T x) { return math::asin(x); }
+template <typename T> AG_HD T acos(T x) { return math::acos(x); }
+template <typename T> AG_HD T atan(T x) { return math::atan(x); }
+template <typename T> AG_HD T sinh(T x) { return math::sinh(x); }
+template <typename T> AG_HD T cosh(T x) { return math::cosh(x); }
+template <typename T> AG_HD T expm1(T x) { return math::expm1(x); }
+template <typename T> AG_HD T log2(T x) { return math::log2(x); }
+template <typename T> AG_HD T log10(T x) { return math::log10(x); }
+template <typename T> AG_HD T reciprocal(T x) { return T(1) / x; }
 // rounding to integers; round is half to even (nearbyint in the default rounding
 // mode), as PyTorch's round and the twin's np.rint
 template <typename T> AG_HD T floor(T x) { return math::floor(x); }
@@ -104,6 +114,17 @@ template <typename T> AG_HD T abs_bwd(T g, T x) { return g * sign(x); }
 template <typename T> AG_HD T sin_bwd(T g, T x) { return g * math::cos(x); }
 template <typename T> AG_HD T cos_bwd(T g, T x) { return g * -math::sin(x); }
 template <typename T> AG_HD T tanh_bwd(T g, T y) { return g * (T(1) - y * y); }
+// derivatives.yaml's formulas, operation for operation (asin/acos: PyTorch's rsqrt is 1 / sqrt)
+template <typename T> AG_HD T tan_bwd(T g, T y) { return g * (T(1) + y * y); }
+template <typename T> AG_HD T asin_bwd(T g, T x) { return g * (T(1) / math::sqrt(-x * x + T(1))); }
+template <typename T> AG_HD T acos_bwd(T g, T x) { return g * -(T(1) / math::sqrt(-x * x + T(1))); }
+template <typename T> AG_HD T atan_bwd(T g, T x) { return g / (x * x + T(1)); }
+template <typename T> AG_HD T sinh_bwd(T g, T x) { return g * math::cosh(x); }
+template <typename T> AG_HD T cosh_bwd(T g, T x) { return g * math::sinh(x); }
+template <typename T> AG_HD T expm1_bwd(T g, T y) { return g * (y + T(1)); }
+template <typename T> AG_HD T log2_bwd(T g, T x) { return g / (x * T(0.6931471805599453)); }
+template <typename T> AG_HD T log10_bwd(T g, T x) { return g / (x * T(2.302585092994046)); }
+template <typename T> AG_HD T reciprocal_bwd(T g, T y) { return -g * (y * y); }
 template <typename T> AG_HD T sigmoid_bwd(T g, T y) { return g * ((T(1) - y) * y); }
 // threshold_backward: zero where the result is <= 0 (a NaN result lets g through)
 template <typename T> AG_HD T relu_bwd(T g, T y) { return y <= T(0) ? T(0) : g; }

@@ -227,7 +227,8 @@ EDGES = {
 # Everything else is bit exact.
 LIBM_ULPS = {"exp": 4, "log": 4, "log1p": 4, "sin": 4, "cos": 4, "tanh": 4, "sigmoid": 4,
              "pow": 4, "pow_scalar": 4, "rpow": 4, "sin_bwd": 4, "cos_bwd": 4, "pow_bwd": 8, "pow_bwd_base": 8,
-             "pow_bwd_exp": 8, "logsumexp_bwd": 8}
+             "pow_bwd_exp": 8, "logsumexp_bwd": 8, "tan": 4, "asin": 4, "acos": 4, "atan": 4, "sinh": 4, "cosh": 4,
+             "expm1": 4, "log2": 4, "log10": 4, "sinh_bwd": 4, "cosh_bwd": 4}
 
 # the scalar arguments each call form is tried with (per parameter name)
 SCALARS = {
@@ -442,6 +443,16 @@ FD_UNARY = {   # backward kernel: (forward kernel, saved value "x" or "y", sampl
     "tanh_bwd": ("tanh", "y", lambda r, n: r.uniform(-3, 3, n)),
     "sigmoid_bwd": ("sigmoid", "y", lambda r, n: r.uniform(-8, 8, n)),
     "relu_bwd": ("relu", "y", lambda r, n: r.uniform(-5, 5, n)),
+    "tan_bwd": ("tan", "y", lambda r, n: r.uniform(-1.3, 1.3, n)),
+    "asin_bwd": ("asin", "x", lambda r, n: r.uniform(-0.95, 0.95, n)),
+    "acos_bwd": ("acos", "x", lambda r, n: r.uniform(-0.95, 0.95, n)),
+    "atan_bwd": ("atan", "x", lambda r, n: r.uniform(-5, 5, n)),
+    "sinh_bwd": ("sinh", "x", lambda r, n: r.uniform(-4, 4, n)),
+    "cosh_bwd": ("cosh", "x", lambda r, n: r.uniform(-4, 4, n)),
+    "expm1_bwd": ("expm1", "y", lambda r, n: r.uniform(-5, 5, n)),
+    "log2_bwd": ("log2", "x", lambda r, n: r.uniform(0.1, 10, n)),
+    "log10_bwd": ("log10", "x", lambda r, n: r.uniform(0.1, 10, n)),
+    "reciprocal_bwd": ("reciprocal", "y", lambda r, n: r.uniform(0.2, 5, n) * r.choice([-1, 1], n)),
 }
 
 

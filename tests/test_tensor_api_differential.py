@@ -1295,3 +1295,13 @@ def test_rounding_every_dtype_like_pytorch(torch, dtype):
     for d in (1, 2, -1):
         check(torch, lambda m: m.tensor(halves, dtype=getattr(m, dtype)).round(decimals=d), f"{dtype} {d}",
               permissive=False)
+
+
+@pytest.mark.parametrize("dtype", list(VALS))
+def test_more_pointwise_math_every_dtype_like_pytorch(torch, dtype):
+    """tan, asin, acos, atan, sinh, cosh, expm1, log2, log10, reciprocal: integers
+    and bools compute in float32, float16 in float and rounded once; values
+    outside the domain give nan/inf as PyTorch's."""
+    for name in ("tan", "asin", "acos", "atan", "sinh", "cosh", "expm1", "log2", "log10", "reciprocal"):
+        check(torch, lambda m: getattr(m.tensor(VALS[dtype], dtype=getattr(m, dtype)), name)(), f"{dtype} {name}",
+              permissive=False)

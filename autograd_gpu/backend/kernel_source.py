@@ -122,7 +122,8 @@ def _pw(name, params, out="T"):
     return Pointwise(name, tuple(ps), out)
 
 
-_UNARY = "neg exp log log1p sqrt rsqrt square abs sign sin cos tanh sigmoid relu floor ceil round trunc".split()
+_UNARY = ("neg exp log log1p sqrt rsqrt square abs sign sin cos tanh sigmoid relu floor ceil round trunc "
+          "tan asin acos atan sinh cosh expm1 log2 log10 reciprocal").split()
 _BINARY = "add sub mul div maximum minimum".split()
 _COMPARE = "eq ne lt le gt ge".split()
 
@@ -151,7 +152,10 @@ for _n, _p in [("exp_bwd", "g y"), ("log_bwd", "g x"), ("log1p_bwd", "g x"), ("s
                ("clamp_bwd", "g x lo:s hi:s"), ("pow_bwd", "g x e:s em1:s"), ("pow_bwd_base", "g x e"),
                ("pow_bwd_exp", "g x e y"), ("div_bwd_a", "g b:e"), ("div_bwd_b", "g a b"),
                ("maximum_bwd", "g a b"), ("minimum_bwd", "g a b"), ("logsumexp_bwd", "g x r"),
-               ("var_bwd", "g x mean scale:e"), ("select_bwd", "g mask:bool count:e")]:
+               ("var_bwd", "g x mean scale:e"), ("select_bwd", "g mask:bool count:e"),
+               ("tan_bwd", "g y"), ("asin_bwd", "g x"), ("acos_bwd", "g x"), ("atan_bwd", "g x"),
+               ("sinh_bwd", "g x"), ("cosh_bwd", "g x"), ("expm1_bwd", "g y"), ("log2_bwd", "g x"),
+               ("log10_bwd", "g x"), ("reciprocal_bwd", "g y")]:
     POINTWISE[_n] = _pw(_n, _p)
 del _n, _p
 

@@ -72,7 +72,8 @@ def _make_methods():
         "masked_fill_": masked_fill_,
     }
     for meth in ("exp", "log", "log1p", "sqrt", "rsqrt", "square", "abs", "sign", "sin", "cos",
-                 "tanh", "sigmoid", "relu", "floor", "ceil", "round", "trunc"):
+                 "tanh", "sigmoid", "relu", "floor", "ceil", "round", "trunc", "tan", "asin", "acos", "atan",
+                 "sinh", "cosh", "expm1", "log2", "log10", "reciprocal"):
         fn = getattr(pointwise, meth)
         m[meth + "_"] = (lambda fn, n: lambda self: _run(self, n, fn, ()))(fn, meth + "_")
     return m

@@ -123,7 +123,8 @@ METHODS = {
     "copy_": inplace.copy_,
 }
 for _name in ("exp", "log", "log1p", "sqrt", "rsqrt", "square", "abs", "sign", "sin", "cos", "tanh",
-              "sigmoid", "relu", "floor", "ceil", "round", "trunc"):
+              "sigmoid", "relu", "floor", "ceil", "round", "trunc", "tan", "asin", "acos", "atan", "sinh", "cosh",
+              "expm1", "log2", "log10", "reciprocal"):
     METHODS[_name] = getattr(pointwise, _name)
 METHODS["absolute"] = pointwise.abs
 METHODS.update(inplace._make_methods())

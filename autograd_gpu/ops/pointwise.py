@@ -53,6 +53,16 @@ UNARY = [
     ("tanh",    "TanhBackward0",    P.tanh,       P.tanh_bwd,      "result", True),
     ("sigmoid", "SigmoidBackward0", P.sigmoid,    P.sigmoid_bwd,   "result", True),
     ("relu",    "ReluBackward0",    P.relu,       P.relu_bwd,      "result", False),
+    ("tan",     "TanBackward0",     P.tan,        P.tan_bwd,       "result", True),
+    ("asin",    "AsinBackward0",    P.asin,       P.asin_bwd,      "input",  True),
+    ("acos",    "AcosBackward0",    P.acos,       P.acos_bwd,      "input",  True),
+    ("atan",    "AtanBackward0",    P.atan,       P.atan_bwd,      "input",  True),
+    ("sinh",    "SinhBackward0",    P.sinh,       P.sinh_bwd,      "input",  True),
+    ("cosh",    "CoshBackward0",    P.cosh,       P.cosh_bwd,      "input",  True),
+    ("expm1",   "Expm1Backward0",   P.expm1,      P.expm1_bwd,     "result", True),
+    ("log2",    "Log2Backward0",    P.log2,       P.log2_bwd,      "input",  True),
+    ("log10",   "Log10Backward0",   P.log10,      P.log10_bwd,     "input",  True),
+    ("reciprocal", "ReciprocalBackward0", P.reciprocal, P.reciprocal_bwd, "result", True),
     # whole numbers: the gradient is zero (except at the jumps, where PyTorch too says 0)
     ("floor",   "FloorBackward0",   _rounding(P.floor, "floor"), _sign_bwd, None, False),
     ("ceil",    "CeilBackward0",    _rounding(P.ceil, "ceil"),   _sign_bwd, None, False),
@@ -103,8 +113,8 @@ UNARY_OPS = {m: _unary_class(*row) for row in UNARY for m in row[:1]}
 
 # The functions (and Tensor methods) are the op classes' apply1 themselves:
 # `x.tanh()` is one call into the recording code.
-exp, log, log1p, sqrt, rsqrt, square, abs, sign, sin, cos, tanh, sigmoid, relu, floor, ceil, _round0, trunc = (
-    UNARY_OPS[row[0]].apply1 for row in UNARY)
+(exp, log, log1p, sqrt, rsqrt, square, abs, sign, sin, cos, tanh, sigmoid, relu, tan, asin, acos, atan, sinh, cosh,
+ expm1, log2, log10, reciprocal, floor, ceil, _round0, trunc) = (UNARY_OPS[row[0]].apply1 for row in UNARY)
 
 
 class RoundDecimals(Op):

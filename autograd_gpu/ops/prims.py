@@ -206,6 +206,17 @@ floor = _prim("floor", np.floor, lambda x: x.floor())
 ceil = _prim("ceil", np.ceil, lambda x: x.ceil())
 round = _prim("round", np.rint, lambda x: x.round())          # half to even, as PyTorch
 trunc = _prim("trunc", np.trunc, lambda x: x.trunc())
+tan = _prim("tan", np.tan, lambda x: x.tan())
+asin = _prim("asin", np.arcsin, lambda x: x.asin())
+acos = _prim("acos", np.arccos, lambda x: x.acos())
+atan = _prim("atan", np.arctan, lambda x: x.atan())
+sinh = _prim("sinh", np.sinh, lambda x: x.sinh())
+cosh = _prim("cosh", np.cosh, lambda x: x.cosh())
+expm1 = _prim("expm1", np.expm1, lambda x: x.expm1())
+log2 = _prim("log2", np.log2, lambda x: x.log2())
+log10 = _prim("log10", np.log10, lambda x: x.log10())
+reciprocal = _prim("reciprocal", lambda x: 1 / x, lambda x: x.reciprocal())
+
 
 add = _prim("add", np.add, lambda a, b: a + b)
 sub = _prim("sub", np.subtract, lambda a, b: a - b)
@@ -250,6 +261,17 @@ square_bwd = _prim("square_bwd", lambda g, x: g * (x * 2))
 abs_bwd = _prim("abs_bwd", lambda g, x: g * sign(x))
 sin_bwd = _prim("sin_bwd", lambda g, x: g * cos(x))
 cos_bwd = _prim("cos_bwd", lambda g, x: g * -sin(x))
+# derivatives.yaml's formulas, operation for operation as the kernels
+tan_bwd = _prim("tan_bwd", lambda g, y: g * (1 + y * y))
+asin_bwd = _prim("asin_bwd", lambda g, x: g * (1 / sqrt(-x * x + 1)))
+acos_bwd = _prim("acos_bwd", lambda g, x: g * -(1 / sqrt(-x * x + 1)))
+atan_bwd = _prim("atan_bwd", lambda g, x: g / (x * x + 1))
+sinh_bwd = _prim("sinh_bwd", lambda g, x: g * cosh(x))
+cosh_bwd = _prim("cosh_bwd", lambda g, x: g * sinh(x))
+expm1_bwd = _prim("expm1_bwd", lambda g, y: g * (y + 1))
+log2_bwd = _prim("log2_bwd", lambda g, x: g / (x * 0.6931471805599453))
+log10_bwd = _prim("log10_bwd", lambda g, x: g / (x * 2.302585092994046))
+reciprocal_bwd = _prim("reciprocal_bwd", lambda g, y: -g * (y * y))
 
 
 def _tanh_bwd(g, y):
