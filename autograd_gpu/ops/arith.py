@@ -383,10 +383,14 @@ def _is_number(b):
 def _not_an_operand(name, other):
     """An operator's answer to an operand of another type: NotImplemented, so
     Python can try the other side; an ndarray gets our error (NumPy's own
-    would blame its ufuncs)."""
+    would blame its ufuncs), and so does a complex number (no other side
+    computes with a Tensor; Python's error would not say complex tensors are
+    not supported)."""
     if isinstance(other, np.ndarray):
         raise TypeError(f"{name}(): argument 'other' must be Tensor or Number, not ndarray (make it a tensor: "
                         f"ag.tensor(a) or ag.from_numpy(a))")
+    if isinstance(other, (complex, np.complexfloating)):
+        raise TypeError(f"{name}(): argument 'other' must be Tensor or Number, not complex (no complex dtypes)")
     return NotImplemented
 
 
@@ -408,21 +412,10 @@ def _entry(name, tensor_op, scalar_op, operator):
     return fn
 
 
-def _refusing_complex(fn, name):
-    """An operator form that names a complex operand in its TypeError (PyTorch has
-    no complex % or //; returning NotImplemented would make Python's error vaguer)."""
-    def op(a, b):
-        if type(b) is complex:
-            number(b, name)                       # raises: "... must be Tensor or Number, not complex"
-        return fn(a, b)
-    op.__name__ = op.__qualname__ = name
-    return op
-
-
 remainder = _entry("remainder", Remainder, RemainderScalar, False)
 floor_divide = _entry("floor_divide", FloorDivide, FloorDivideScalar, False)
-remainder_op = _refusing_complex(_entry("remainder", Remainder, RemainderScalar, True), "remainder")
-floor_divide_op = _refusing_complex(_entry("floor_divide", FloorDivide, FloorDivideScalar, True), "floor_divide")
+remainder_op = _entry("remainder", Remainder, RemainderScalar, True)
+floor_divide_op = _entry("floor_divide", FloorDivide, FloorDivideScalar, True)
 mul = _entry("mul", Mul, MulScalar, False)
 div = _entry("div", Div, DivScalar, False)
 mul_op = _entry("mul", Mul, MulScalar, True)
@@ -542,8 +535,8 @@ def _reflected(cls, name):
     return fn
 
 
-rremainder = _refusing_complex(_reflected(NumberRemainder, "remainder"), "remainder")
-rfloor_divide = _refusing_complex(_reflected(FloorDivide, "floor_divide"), "floor_divide")
+rremainder = _reflected(NumberRemainder, "remainder")
+rfloor_divide = _reflected(FloorDivide, "floor_divide")
 
 
 def rpow(a, b):
