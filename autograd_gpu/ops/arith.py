@@ -306,6 +306,13 @@ def _check_divisor(a, b, kernel, op_name):
         raise RuntimeError(f"{op_name}: ZeroDivisionError (an integer divisor is 0)")
 
 
+def _check_number_divisor(x, s, kernel, op_name):
+    """_check_divisor for a Python-number divisor s (an int wrapped into x's type)."""
+    if x.dtype.kind in "iub" and type(s) is not float:
+        s = wrap_int(int(s), x.dtype) if x.dtype.kind in "iu" else s
+        _check_divisor(promote_for_scalar(x, s), np.asarray(s), kernel, op_name)
+
+
 class Remainder(Op):
     _name, op_name, promotes = "RemainderBackward1", "remainder", True
     save_inputs = (0, 1)
@@ -328,9 +335,7 @@ class RemainderScalar(Op):                # x % s
     exact_grads = True
 
     def forward(self, x, s):
-        if x.dtype.kind in "iub" and type(s) is not float:
-            s = wrap_int(int(s), x.dtype) if x.dtype.kind in "iu" else s
-            _check_divisor(promote_for_scalar(x, s), np.asarray(s), "remainder_cpu", self.op_name)
+        _check_number_divisor(x, s, "remainder_cpu", self.op_name)
         return np.remainder(x, s) if x.dtype.char in "fd" else scalar_op(np.remainder, x, s, half_scalar=True)
 
     def backward(self, g):
@@ -359,9 +364,7 @@ class FloorDivideScalar(_NoDerivative):   # x // s
     op_name, aten = "floor_divide", "floor_divide"
 
     def forward(self, x, s):
-        if x.dtype.kind in "iub" and type(s) is not float:
-            s = wrap_int(int(s), x.dtype) if x.dtype.kind in "iu" else s
-            _check_divisor(promote_for_scalar(x, s), np.asarray(s), "div_floor_cpu", self.op_name)
+        _check_number_divisor(x, s, "div_floor_cpu", self.op_name)
         return np.floor_divide(x, s) if x.dtype.char in "fd" else scalar_op(np.floor_divide, x, s)
 
 
@@ -518,20 +521,23 @@ def rdiv(a, b):
     return Div.apply2(b, a)
 
 
-def _reflected(cls, name):
-    """b (op) a with b a Python number: libtorch wraps the number in a tensor (an
-    int into a's integer type: -1 % uint8 tensor is 255 % it)."""
+def wrapped_number(n, t):
+    """Python number n as libtorch wraps it next to tensor t: a 0-d tensor, an
+    int wrapped into t's integer type (-1 next to a uint8 tensor is 255)."""
     from ..creation import scalar_tensor
+    if type(n) is int and t._data.dtype.kind in "iu":
+        n = wrap_int(n, t._data.dtype)
+    return scalar_tensor(n, t)
 
+
+def _reflected(cls, name):
+    """b (op) a with b a Python number: the tensor op on the wrapped number."""
     def fn(a, b):
         if isinstance(b, Tensor):
             return cls.apply2(b, a)
         if not _is_number(b):
             return _not_an_operand(name, b)
-        b = number(b, name)
-        if type(b) is int and a._data.dtype.kind in "iu":
-            b = wrap_int(b, a._data.dtype)
-        return cls.apply2(scalar_tensor(b, a), a)
+        return cls.apply2(wrapped_number(number(b, name), a), a)
     return fn
 
 

@@ -7,8 +7,7 @@ As in PyTorch, a Python number may come first in `add`, `sub`, `mul`, `div`
 and `pow`: `ag.sub(1, x)` is `1 - x`, `ag.add(2, x, alpha=3)` is `2 + 3 * x`."""
 from ..tensor import Tensor
 from . import arith, compare, indexing, linalg, pointwise, reduction, shape, sorting
-from ..creation import scalar_tensor
-from ._util import number, wrap_int
+from ._util import number
 
 
 def _not_a_tensor(name, value):
@@ -38,25 +37,18 @@ def _function(name, method, number_first=None, second="other"):
     return function
 
 
-def _wrapped_number(n, t):
-    """n as PyTorch wraps a number next to t (an int beyond t's integer type wraps into it)."""
-    if type(n) is int and t._data.dtype.kind in "iu":
-        n = wrap_int(n, t._data.dtype)
-    return scalar_tensor(n, t)
-
-
 def _number_plus(t, n, alpha=1):                 # n + alpha * t
     if alpha is arith._ONE:
         return arith.add_op(t, n)
     alpha = arith._alpha(t, n, alpha, "add")
-    return arith.AddScaled.apply2(_wrapped_number(n, t), t, alpha)
+    return arith.AddScaled.apply2(arith.wrapped_number(n, t), t, alpha)
 
 
 def _number_minus(t, n, alpha=1):                # n - alpha * t
     if alpha is arith._ONE:
         return arith.rsub(t, n)
     alpha = arith._alpha(t, n, alpha, "sub")
-    return arith.SubScaled.apply2(_wrapped_number(n, t), t, -alpha)
+    return arith.SubScaled.apply2(arith.wrapped_number(n, t), t, -alpha)
 
 
 add = _function("add", arith.add, _number_plus)
