@@ -71,9 +71,7 @@ def _make_methods():
         "neg_": lambda self: _run(self, "neg_", arith.neg, ()),
         "masked_fill_": masked_fill_,
     }
-    for meth in ("exp", "log", "log1p", "sqrt", "rsqrt", "square", "abs", "sign", "sin", "cos",
-                 "tanh", "sigmoid", "relu", "floor", "ceil", "round", "trunc", "tan", "asin", "acos", "atan",
-                 "sinh", "cosh", "expm1", "log2", "log10", "reciprocal"):
+    for meth in pointwise.UNARY_NAMES:
         fn = getattr(pointwise, meth)
         m[meth + "_"] = (lambda fn, n: lambda self: _run(self, n, fn, ()))(fn, meth + "_")
     return m

@@ -122,9 +122,7 @@ METHODS = {
     "zero_": inplace.zero_, "fill_": inplace.fill_, "normal_": inplace.normal_, "uniform_": inplace.uniform_,
     "copy_": inplace.copy_,
 }
-for _name in ("exp", "log", "log1p", "sqrt", "rsqrt", "square", "abs", "sign", "sin", "cos", "tanh",
-              "sigmoid", "relu", "floor", "ceil", "round", "trunc", "tan", "asin", "acos", "atan", "sinh", "cosh",
-              "expm1", "log2", "log10", "reciprocal"):
+for _name in pointwise.UNARY_NAMES:
     METHODS[_name] = getattr(pointwise, _name)
 METHODS["absolute"] = pointwise.abs
 METHODS.update(inplace._make_methods())

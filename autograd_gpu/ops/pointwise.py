@@ -109,6 +109,7 @@ def _unary_class(method, node, fwd, bwd, reads, floating):
 
 
 UNARY_OPS = {m: _unary_class(*row) for row in UNARY for m in row[:1]}
+UNARY_NAMES = tuple(UNARY_OPS)        # each a Tensor method, an ag.* function and an in-place method
 
 
 # The functions (and Tensor methods) are the op classes' apply1 themselves:
