@@ -8,11 +8,11 @@ import warnings
 
 import numpy as np
 
-from ..autograd.op import Op, check_inplace, commit_inplace, check_no_partial_overlap
+from ..autograd.op import Op, check_inplace, commit_inplace, check_no_partial_overlap, device_mismatch
 from ..autograd.grad_mode import state as grad_state
 from ..tensor import Tensor
 from . import prims as P
-from ._util import check_fits, number
+from ._util import check_fits, number, wrap_dim
 
 
 def _is_basic(idx):
@@ -519,7 +519,6 @@ def setitem(x, idx, value):
             x = _name_class(first).apply1(x, first)     # (a bad int raises its IndexError first)
     check_inplace(x, "setitem", written)
     if value._backend is not x._backend:
-        from ..autograd.op import device_mismatch
         raise device_mismatch("setitem", x, value)
     if (value._base is not None or x._base is not None or value is x) and not (
             written is None and _is_masked_fill(nidx, value)):     # (masked_fill_ reads its value first)
@@ -704,7 +703,6 @@ def _check_range(op_name, idx, size, axis, error=RuntimeError):
 
 
 def _picked(cls, input, index, ix):
-    from ..autograd.op import device_mismatch
     if index._backend is not input._backend:
         raise device_mismatch(cls.op_name, input, index)
     out = cls.apply1(input, ix)
@@ -716,7 +714,6 @@ def _picked(cls, input, index, ix):
 def gather(input, dim, index, *, sparse_grad=False):
     """out[i][j] = input[index[i][j]][j] (dim 0), and so on: index has input's
     number of dims, each no larger than input's but along `dim`."""
-    from ._util import wrap_dim
     idx = _index_arg(index, "gather")
     axis = wrap_dim(dim, input.ndim, "gather")
     if input.ndim == 0 and idx.ndim <= 1:          # (PyTorch takes a 0-d input as one of one element)
@@ -740,7 +737,6 @@ def gather(input, dim, index, *, sparse_grad=False):
 
 def index_select(input, dim, index):
     """input's entries at `index` (a vector, or one index) along `dim`."""
-    from ._util import wrap_dim
     idx = _index_arg(index, "index_select")
     if idx.ndim > 1:
         raise IndexError(f"index_select(): Index is supposed to be a vector (got shape {list(idx.shape)})")
