@@ -238,6 +238,7 @@ def test_gpu_check_dry_run_on_the_cupy_emulator(tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     assert "devices 1" in (tmp_path / "machine.txt").read_text(), out
+    assert "warmup: exit 0" in out and " kernel builds in " in (tmp_path / "machine.txt").read_text(), out
     assert "gpu tests: exit 0" in out and (tmp_path / "gpu_tests.xml").exists(), out
     assert "kernel timings (cuda): exit 0" in out and "| autograd_gpu | tanh_bwd" in out, out
     assert sorted(p.name for p in tmp_path.iterdir()) == [

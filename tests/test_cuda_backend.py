@@ -27,6 +27,7 @@ library, NVRTC compilation, memory pools) still need a real GPU; they skip
 saying so. AG_CUDA_EMULATOR=0 turns the emulator off (the cuda tests skip).
 """
 import contextlib
+import io
 import math
 import sys
 import types
@@ -38,6 +39,7 @@ import autograd_gpu.cuda as ag_cuda
 from autograd_gpu.backend import cupy_backend, cupy_kernels as ck, kernel_source as ks
 from autograd_gpu.backend.device import device
 from autograd_gpu.ops import prims
+from autograd_gpu.optim import _fused
 
 from conftest import needs_cuda as needs_gpu, unavailable      # needs_cuda: a real device, or the CuPy emulator
 
@@ -469,6 +471,7 @@ def test_pack_kernels_match_the_elementwise_kernels(dtype):
     # also built alone, as on first use
     assert ck.compile_pack_kernels(dtype) == len(ks.VECTOR_KERNELS)
     ck.get("tanh_bwd").pack_kernels.pop((cupy.cuda.runtime.getDevice(), dt, "aa"))
+    cases = []                            # (label, the pack kernel's result, ElementwiseKernel, operands)
     for name, form in ks.VECTOR_KERNELS:
         impl = ck.get(name)
         impl = impl.array if isinstance(impl, ck.Pow) else impl
@@ -489,11 +492,21 @@ def test_pack_kernels_match_the_elementwise_kernels(dtype):
                     return cupy.asarray(rng.random(sh) < 0.5)
                 return cupy.asarray((rng.standard_normal(sh) * 2).astype(dt))
             ops = [operand(p, f) for p, f in zip(spec.params, form)]
-            n = shape
             got = impl.fast(ops)
-            assert got is not None, (name, form, n)
-            want = impl.kernel(dt)(*ops)
-            assert_matches(cupy.asnumpy(got), cupy.asnumpy(want), 0, f"pack {name} {dtype} {form} n={n}")
+            assert got is not None, (name, form, shape)
+            cases.append((f"pack {name} {dtype} {form} n={shape}", got, impl.kernel(dt), ops))
+    # the ElementwiseKernels' results on threads, one job per kernel (its forms and shapes in turn, so
+    # no two threads build the same one): their NVRTC builds are most of this test's time on a
+    # device, and NVRTC runs without the GIL
+    jobs = [[]]
+    for case in cases:
+        if jobs[-1] and jobs[-1][-1][2] is not case[2]:
+            jobs.append([])
+        jobs[-1].append(case)
+    wants = ck.in_parallel([lambda job=job: [k(*ops) for _, _, k, ops in job] for job in jobs])
+    for job, job_wants in zip(jobs, wants):
+        for (label, got, _, _), want in zip(job, job_wants):
+            assert_matches(cupy.asnumpy(got), cupy.asnumpy(want), 0, label)
     x = cupy.asarray(rng.standard_normal(17).astype(dt))
     width = 16 // dt.itemsize
     m = cupy.asarray(rng.standard_normal((3, 2 * width)).astype(dt))
@@ -637,3 +650,53 @@ def test_warmup_compiles_everything():
     n = ag_cuda.warmup(progress=False)
     assert n >= len(ks.POINTWISE) * len(ks.DTYPES)
     ag_cuda.synchronize()
+    bar = io.StringIO()
+    forms = sum(len(spec.forms) for spec in ks.POINTWISE.values())
+    n = ck.warmup(dtypes=("float32",), file=bar, workers=3)
+    assert n == (len(ks.VECTOR_KERNELS) + forms + len(ks.reduction_kernels("float32"))
+                 + len(ks.reduction_kernels("bool")) + len(_fused.KERNELS))
+    jobs = 1 + 2 + forms + len(_fused.KERNELS)           # the pack module, two reduction modules, ...
+    lines = bar.getvalue().split("\r")
+    assert len(lines) == jobs + 1 and lines[-1].startswith(f"autograd_gpu warmup [{'#' * 30}] {jobs}/{jobs} ")
+    assert lines[-1].endswith("\n") and "\n" not in "".join(lines[:-1])
+
+
+@pytest.mark.gpu
+@needs_gpu
+def test_in_parallel_keeps_the_order_and_raises_the_first_error():
+    """ck.in_parallel (warmup's and the pack test's builds on threads): results in
+    the calls' order, each completion told once, on the caller's device; an
+    error cancels what has not started and is raised."""
+    import threading
+    import cupy
+    started, told = [], []
+    barrier = threading.Barrier(4)
+
+    def call(i):
+        started.append(i)
+        if i < 4:
+            barrier.wait(timeout=10)      # four threads at once: they do run side by side
+        return i, cupy.cuda.runtime.getDevice()
+
+    out = ck.in_parallel([lambda i=i: call(i) for i in range(12)], workers=4,
+                         done=lambda i, k: told.append((i, k)))
+    assert out == [(i, cupy.cuda.runtime.getDevice()) for i in range(12)]
+    assert sorted(i for i, _ in told) == list(range(1, 13)) and sorted(k for _, k in told) == list(range(12))
+    started.clear()
+    gate = threading.Event()
+
+    def fails():
+        raise ValueError("bad kernel")
+
+    def waits(i):
+        started.append(i)
+        gate.wait(timeout=10)
+
+    calls = [fails] + [lambda i=i: waits(i) for i in range(1, 40)]
+    timer = threading.Timer(0.5, gate.set)
+    timer.start()
+    with pytest.raises(ValueError, match="bad kernel"):
+        ck.in_parallel(calls, workers=2)
+    timer.cancel()
+    gate.set()
+    assert len(started) < 39               # the calls not yet started were cancelled

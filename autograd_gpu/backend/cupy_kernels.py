@@ -29,7 +29,9 @@ the compiled binaries on disk, in $CUPY_CACHE_DIR (default
 ~/.cupy/kernel_cache), keyed by the full source, so later processes load them
 without compiling; `warmup()` compiles everything ahead of time.
 """
+import functools
 import math
+import os
 import sys
 
 import numpy as np
@@ -646,39 +648,68 @@ class Rowwise:
 
 # --- warmup -----------------------------------------------------------------------
 
-def warmup(progress=True, dtypes=ks.DTYPES, file=None):
+def warmup(progress=True, dtypes=ks.DTYPES, file=None, workers=None):
     """Compile every kernel for every dtype in `dtypes` on the current device
     (the pack kernels of a dtype as one module, each pointwise primitive's
     ElementwiseKernel in its usual argument forms with 1-d contiguous operands;
-    other layouts compile on first use). Compiled binaries land in
-    CuPy's on-disk cache, so this pays off across processes. Returns the
-    number of builds."""
-    cupy = _cupy()
-    file = sys.stderr if file is None else file
-    jobs = []
+    other layouts compile on first use). NVRTC runs without the GIL, so the
+    builds run on `workers` threads (default: one per CPU core, at most 32).
+    Compiled binaries land in CuPy's on-disk cache, so this pays off across
+    processes. Returns the number of builds."""
+    jobs = []                                       # (label, builds, fn, args), the largest first
     for dt in dtypes:
-        jobs.append((f"pack kernels {dt}", compile_pack_kernels, (dt,)))
+        jobs.append((f"pack kernels {dt}", len(ks.VECTOR_KERNELS), compile_pack_kernels, (dt,)))
+    for dt in tuple(dtypes) + ("bool",):
+        jobs.append((f"reductions {dt}", len(ks.reduction_kernels(dt)), _warm_reductions, (dt,)))
     for name, spec in ks.POINTWISE.items():
         impl = get(name)
         if isinstance(impl, Pow):
             impl = impl.array
         for dt in dtypes:
+            impl.kernel(np.dtype(dt))               # (made here: no two threads make one kernel)
             for form in spec.forms:
-                jobs.append((f"ag_{name}_{dt}", _warm_pointwise, (impl, np.dtype(dt), form)))
-    for dt in tuple(dtypes) + ("bool",):
-        for kname in ks.reduction_kernels(dt):
-            jobs.append((kname, _warm_reduction, (dt, kname)))
+                jobs.append((f"ag_{name}_{dt}", 1, _warm_pointwise, (impl, np.dtype(dt), form)))
     from ..optim import _fused                      # the optimizers' fused updates
-    jobs.extend((label, fn, ()) for label, fn in _fused.warmup_jobs(dtypes))
+    jobs.extend((label, 1, fn, ()) for label, fn in _fused.warmup_jobs(dtypes))
+    file = sys.stderr if file is None else file
     width = 30
-    for i, (label, fn, args) in enumerate(jobs, 1):
-        fn(*args)
+
+    def done(i, k):
         if progress:
-            done = width * i // len(jobs)
-            print(f"\rautograd_gpu warmup [{'#' * done}{'.' * (width - done)}] {i}/{len(jobs)} {label:<28}",
+            bar = "#" * (width * i // len(jobs))
+            print(f"\rautograd_gpu warmup [{bar:.<{width}}] {i}/{len(jobs)} {jobs[k][0]:<28}",
                   end="" if i < len(jobs) else "\n", file=file, flush=True)
-    cupy.cuda.runtime.deviceSynchronize()
-    return len(jobs)
+
+    in_parallel([functools.partial(fn, *args) for _, _, fn, args in jobs], workers, done)
+    _cupy().cuda.runtime.deviceSynchronize()
+    return sum(builds for _, builds, _, _ in jobs)
+
+
+def in_parallel(calls, workers=None, done=None):
+    """The results of zero-argument `calls`, in order, run on a pool of threads
+    on the current device (kernel builds: NVRTC releases the GIL). `done(i, k)`
+    is told when calls[k] has finished, the i-th to. The first error cancels
+    the calls not yet started and is raised."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+    cupy = _cupy()
+    dev = cupy.cuda.runtime.getDevice()
+    workers = max(1, min(workers or min(32, os.cpu_count() or 1), len(calls)))
+
+    def on_device(call):
+        with cupy.cuda.Device(dev):                 # (a new thread starts on device 0)
+            return call()
+
+    with ThreadPoolExecutor(workers) as pool:
+        futures = {pool.submit(on_device, c): k for k, c in enumerate(calls)}
+        try:
+            for i, f in enumerate(as_completed(futures), 1):
+                f.result()
+                if done is not None:
+                    done(i, futures[f])
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        return [f.result() for f in futures]
 
 
 def _warm_pointwise(impl, dtype, form):
@@ -706,7 +737,9 @@ def compile_pack_kernels(dtype):
     return len(ks.VECTOR_KERNELS)
 
 
-def _warm_reduction(dtype, kname):
+def _warm_reductions(dtype):
+    """The reduction module of `dtype` and each of its kernels (one job: one
+    module build, not one per kernel racing for it)."""
     prefix, suffix = "ag_", "_" + dtype
-    name = kname[len(prefix):-len(suffix)]
-    _modules.function(name, dtype)
+    for kname in ks.reduction_kernels(dtype):
+        _modules.function(kname[len(prefix):-len(suffix)], dtype)
