@@ -43,7 +43,8 @@ def _numerical_jacobians(fn, inputs, eps):
             data[idx] = orig
             cols.append(np.concatenate([(p - m) / (2 * eps) for p, m in zip(plus, minus)])
                         if plus else np.zeros(0))
-        jac.append(np.stack(cols, axis=1) if cols else np.zeros((0, 0)))
+        # (an empty input: no columns, but a row per output element still)
+        jac.append(np.stack(cols, axis=1) if cols else np.zeros((sum(map(len, _eval_flat(fn, inputs))), 0)))
     return jac
 
 
