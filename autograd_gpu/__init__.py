@@ -27,7 +27,8 @@ from .ops.functions import (add, sub, mul, div, pow, maximum, minimum, rsub, cla
                             matmul, mm, bmm, dot, mv, reshape, flatten, squeeze, transpose, t, permute, movedim,
                             chunk, split, unbind, eq, ne, lt, le, gt, ge, isnan, isfinite, isinf, logical_and,
                             logical_or, logical_not, logical_xor, isclose, allclose, equal, narrow, select, flip,
-                            cumsum, remainder, floor_divide, sort, topk, tril, triu, gather, index_select)
+                            cumsum, remainder, floor_divide, sort, topk, tril, triu, gather, index_select, scatter,
+                            scatter_add, index_add, diagonal, diag_embed, diag, trace, masked_select)
 from .creation import (tensor, as_tensor, from_numpy, from_dlpack, zeros, ones, empty, full, eye, arange,
                        linspace, randn, rand, randint, randperm, zeros_like, ones_like, empty_like, full_like,
                        randn_like, rand_like, manual_seed, initial_seed, seed, get_rng_state,
@@ -91,7 +92,8 @@ __all__ = [  # the public names (API.md)
     "stack", "chunk", "split", "unbind", "clone",
     "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isfinite", "isinf", "logical_and", "logical_or",
     "logical_not", "logical_xor", "isclose", "allclose", "equal", "narrow", "select", "flip", "cumsum",
-    "remainder", "floor_divide", "sort", "topk", "tril", "triu", "gather", "index_select",
+    "remainder", "floor_divide", "sort", "topk", "tril", "triu", "gather", "index_select", "scatter",
+    "scatter_add", "index_add", "diagonal", "diag_embed", "diag", "trace", "masked_select",
     "floor", "ceil", "round", "trunc", "tan", "asin", "acos", "atan", "sinh", "cosh", "expm1", "log2", "log10",
     "reciprocal",
     "tensor", "as_tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "eye", "arange",

@@ -327,6 +327,8 @@ def _method(name):
             r = getattr(self._a, name)(*args, **kwargs)
         if name in _C_ORDER_RESULTS and kwargs.get("out") is None:
             r = _c_order(r)
+        if name == "diagonal" and self._a.flags.writeable:
+            r.flags.writeable = True        # (NumPy's diagonal is read-only; CuPy has no read-only arrays)
         return self if r is self._a else _wrap(r)       # (CuPy too returns the array itself)
     method.__name__ = name
     return method
@@ -646,6 +648,8 @@ def _run_function(func, name, args, kwargs, real=None):
         return _wrap(_writable_broadcast(*args, **kwargs))
     with np.errstate(all="ignore"):
         r = func(*args, **kwargs)
+    if name == "diagonal" and args[0].flags.writeable:
+        r.flags.writeable = True              # (as the method's)
     for a in original:                        # an input returned as is (ascontiguousarray...): itself
         if type(a) is ndarray and r is a._a:
             return a

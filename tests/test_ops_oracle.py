@@ -204,6 +204,27 @@ CASES = [
     ("gather_fn_dim0",   lambda m, x, i: m.gather(x, 0, i),                [(3, 4), np.array([[2, 0, 1, 2], [2, 2, 2, 0]])], {}),
     ("index_select",     lambda m, x, i: x.index_select(1, i),             [(3, 4), np.array([3, 0, 3])], {}),
     ("index_select_fn",  lambda m, x, i: m.index_select(x, 0, i),          [(3, 4), np.array([2, 2])], {}),
+    ("masked_select",    lambda m, x: x.masked_select(x > 0),              [(3, 4)],  {}),
+    ("masked_select_fn_bcast", lambda m, x, k: m.masked_select(x, k),      [(3, 1), np.array([[True, False], [False, False], [True, True]])], {}),
+    ("masked_select_mask_bcast", lambda m, x, k: x.masked_select(k),       [(2, 3), np.array([False, True, True])], {}),
+    # ---- diagonals ----
+    ("diagonal",         lambda m, x: x.diagonal(),                        [(3, 4)],  {}),
+    ("diagonal_fn_neg",  lambda m, x: m.diagonal(x, -1),                   [(3, 4)],  {}),
+    ("diagonal_3d",      lambda m, x: x.diagonal(1, 2, 0),                 [(2, 3, 4)], {}),
+    ("diagonal_empty",   lambda m, x: x.diagonal(5) * 2,                   [(3, 4)],  dict(name=False)),
+    ("diag_embed",       lambda m, x: m.diag_embed(x, 1),                  [(2, 3)],  {}),
+    ("diag_embed_dims",  lambda m, x: x.diag_embed(-1, 0, 2),              [(2, 3)],  {}),
+    ("diag_vector",      lambda m, x: m.diag(x, 1),                        [(3,)],    {}),
+    ("diag_matrix",      lambda m, x: x.diag(-1),                          [(3, 4)],  {}),
+    ("trace",            lambda m, x: x.trace(),                           [(3, 4)],  {}),
+    ("trace_fn",         lambda m, x: m.trace(x),                          [(4, 2)],  {}),
+    ("scatter",          lambda m, x, s, i: x.scatter(1, i, s),            [(3, 4), (3, 2), np.array([[0, 3], [2, 1], [3, 0]])], {}),
+    ("scatter_value",    lambda m, x, i: x.scatter(0, i, 1.5),             [(3, 4), np.array([[2, 0, 1, 2]])], {}),
+    ("scatter_fn_3d",    lambda m, x, s, i: m.scatter(x, -1, i, src=s),    [(2, 2, 3), (2, 2, 2), np.array([[[2, 0], [1, 2]], [[0, 1], [2, 1]]])], {}),
+    ("scatter_add",      lambda m, x, s, i: x.scatter_add(0, i, s),        [(3, 4), (2, 4), np.array([[0, 1, 2, 0], [0, 0, 2, 2]])], {}),
+    ("scatter_add_fn",   lambda m, x, s, i: m.scatter_add(x, 1, i, s),     [(2, 3), (2, 4), np.array([[2, 2, 2, 0], [1, 0, 1, 0]])], {}),
+    ("index_add",        lambda m, x, s, i: x.index_add(0, i, s),          [(3, 4), (4, 4), np.array([0, 2, 0, 1])], {}),
+    ("index_add_alpha",  lambda m, x, s, i: m.index_add(x, 1, i, s, alpha=-1.5), [(3, 4), (3, 2), np.array([3, 3])], {}),
     # ---- in-place ops on non-leaves (history is rebased) ----
     ("add_",             lambda m, x, y: (x * 1).add_(y),                  [(3, 4), (4,)], {}),
     ("sub_alpha_",       lambda m, x, y: (x * 1).sub_(y, alpha=2),         [(3, 4), (3, 4)], {}),
@@ -218,11 +239,21 @@ CASES = [
     ("setitem_index",    lambda m, x, y: _setitem(x * 1, ([0, 2],), y),    [(3, 4), (2, 4)], {}),
     ("setitem_scalar",   lambda m, x: _setitem(x * 1, (1, 2), 5.0),        [(3, 4)],  {}),
     ("view_inplace",     lambda m, x: _view_mul(x * 1),                    [(3, 4)],  dict(name=False)),
+    ("diagonal_inplace", lambda m, x: _diagonal_mul(x * 1),                [(3, 4)],  dict(name=False)),
+    ("scatter_",         lambda m, x, s, i: (x * 1).scatter_(1, i, s),     [(3, 4), (3, 2), np.array([[0, 3], [2, 1], [3, 0]])], {}),
+    ("scatter_value_",   lambda m, x, i: (x * 1).scatter_(1, i, -2.0),     [(3, 4), np.array([[0], [3], [3]])], {}),
+    ("scatter_add_",     lambda m, x, s, i: (x * 1).scatter_add_(0, i, s), [(3, 4), (2, 4), np.array([[0, 1, 2, 0], [0, 0, 2, 2]])], {}),
+    ("index_add_",       lambda m, x, s, i: (x * 1).index_add_(1, i, s, alpha=2), [(3, 4), (3, 3), np.array([1, 1, 0])], {}),
 ]
 
 
 def _setitem(t, idx, v):
     t[idx] = v
+    return t
+
+
+def _diagonal_mul(t):
+    t.diagonal(1).mul_(3)  # in place through a diagonal: a view of t
     return t
 
 

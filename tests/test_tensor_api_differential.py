@@ -1283,6 +1283,204 @@ def test_gather_and_index_select_save_their_index_like_pytorch(torch):
 
 
 
+# ---- diagonal, diag_embed, diag, trace ----------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", list(VALS))
+def test_diagonals_every_dtype_like_pytorch(torch, dtype):
+    """Values and result dtypes (trace sums integers in int64 and refuses bool)."""
+    x = lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype))   # noqa: E731
+    for fn in (lambda m: x(m).reshape(2, 3).diagonal(), lambda m: x(m).reshape(2, 3).diagonal(1),
+               lambda m: x(m).reshape(3, 2).diagonal(-1), lambda m: x(m).reshape(1, 2, 3).diagonal(0, 2, 1),
+               lambda m: x(m).reshape(2, 3).diagonal(7),
+               lambda m: m.diag(x(m)), lambda m: m.diag(x(m)[:3], -2), lambda m: x(m).reshape(3, 2).diag(1),
+               lambda m: m.diag_embed(x(m).reshape(2, 3), 1), lambda m: x(m)[:2].diag_embed(0, 1, 0),
+               lambda m: x(m).reshape(2, 3).trace(), lambda m: m.trace(x(m).reshape(3, 2))):
+        check(torch, fn, dtype, permissive=False)
+
+
+def test_diagonal_is_a_view_like_pytorch(torch):
+    """Writes through the diagonal reach the base (and bump its version); a
+    diagonal of a leaf that requires grad refuses in-place writes; the base's
+    gradient through an in-place write on its diagonal."""
+    def run(m):
+        out = []
+        z = m.zeros(3, 4)
+        d = z.diagonal(1)
+        d.fill_(2.0)
+        d.add_(m.tensor([1.0, 2.0, 3.0]))
+        out.append((z.tolist(), z._version, d._version, d.is_contiguous()))
+        w = m.ones(2, 2, requires_grad=True)
+        try:
+            w.diagonal().mul_(2)
+            out.append("no error")
+        except RuntimeError as e:
+            out.append("leaf Variable that requires grad" in str(e))
+        x = m.arange(12.0).reshape(3, 4).requires_grad_()
+        y = x * 1
+        y.diagonal().mul_(x[0, :3])
+        (y * m.arange(12.0).reshape(3, 4)).sum().backward()
+        out.append((y.tolist(), x.grad.tolist()))
+        return out
+    assert run(ag) == run(torch)
+
+
+@pytest.mark.parametrize("dtype", list(VALS))
+def test_masked_select_every_dtype_like_pytorch(torch, dtype):
+    x = lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype))   # noqa: E731
+    for fn in (lambda m: x(m).masked_select(m.tensor([True, False, True, True, False, True])),
+               lambda m: m.masked_select(x(m).reshape(2, 3), m.tensor([[True], [False]])),
+               lambda m: x(m)[:1].masked_select(m.tensor([[True], [False], [True]])),
+               lambda m: x(m)[0].masked_select(m.tensor(True)), lambda m: x(m).masked_select(m.zeros(6, dtype=m.bool))):
+        check(torch, fn, dtype, permissive=False)
+
+
+MASKED_SELECT_ERRORS = [
+    lambda m: m.ones(2, 3).masked_select(m.tensor([1, 0, 1], dtype=m.uint8)),
+    lambda m: m.ones(2, 3).masked_select(m.tensor([1, 0, 1])), lambda m: m.ones(2, 3).masked_select(m.tensor([True, False])),
+    lambda m: m.ones(2, 3).masked_select(True), lambda m: m.ones(2, 3).masked_select(m.ones(0, dtype=m.bool)),
+    lambda m: m.masked_select([1.0], m.tensor([True])),
+]
+
+
+@pytest.mark.parametrize("i", range(len(MASKED_SELECT_ERRORS)))
+def test_masked_select_bad_input_like_pytorch(torch, i):
+    check(torch, MASKED_SELECT_ERRORS[i], f"case {i}", permissive=False)
+
+
+DIAGONAL_ERRORS = [
+    lambda m: m.ones(3, 4).diagonal(0, 0, 0), lambda m: m.ones(3, 4).diagonal(0, 0, 2),
+    lambda m: m.ones(3).diagonal(), lambda m: m.tensor(1.0).diagonal(), lambda m: m.ones(3, 4).diagonal(1.5),
+    lambda m: m.ones(3, 4).diagonal(dim1=-3), lambda m: m.diag(m.ones(2, 3, 4)), lambda m: m.diag(m.tensor(1.0)),
+    lambda m: m.ones(3).diag(1.5), lambda m: m.trace(m.ones(3)), lambda m: m.trace(m.ones(2, 2, dtype=m.bool)),
+    lambda m: m.ones(2, 3, 4).trace(), lambda m: m.diag_embed(m.ones(2, 3), 0, 0, 0),
+    lambda m: m.diag_embed(m.tensor(1.0)), lambda m: m.diag_embed(m.ones(2), 0, 0, 3),
+    lambda m: m.diag_embed(m.ones(2), "a"), lambda m: m.diagonal([[1.0]]),
+]
+
+
+@pytest.mark.parametrize("i", range(len(DIAGONAL_ERRORS)))
+def test_diagonals_bad_input_like_pytorch(torch, i):
+    check(torch, DIAGONAL_ERRORS[i], f"case {i}", permissive=False)
+
+
+# ---- scatter, scatter_add, index_add (and their in-place forms) ---------------------------------
+
+def _scatter_cases(m, dtype):
+    x = lambda: m.tensor(VALS[dtype], dtype=getattr(m, dtype)).reshape(2, 3)      # noqa: E731
+    s = lambda: m.tensor(VALS[dtype][::-1], dtype=getattr(m, dtype)).reshape(2, 3)  # noqa: E731
+    i = m.tensor([[2, 0], [1, 1]])
+    return [
+        lambda: x().scatter(1, i, s()),
+        lambda: x().scatter(0, m.tensor([[1, 0, 1]], dtype=m.int32), s()),
+        lambda: x().scatter(1, i, VALS[dtype][1]),
+        lambda: x().scatter(1, i, value=True),
+        lambda: x().scatter_add(1, i, s()),
+        lambda: x().scatter_add(0, m.tensor([[1, 1, 1], [1, 0, 1]]), s()),
+        lambda: x().index_add(0, m.tensor([1, 1]), s()),
+        lambda: x().index_add(1, m.tensor([2, 0, 2], dtype=m.int32), s(), alpha=3),
+        lambda: x().scatter_(1, i, s()),
+        lambda: x().scatter_add_(1, i, s()),
+        lambda: x().index_add_(0, m.tensor([0, 0]), s()),
+        lambda: m.scatter_add(m.tensor(VALS[dtype][0], dtype=getattr(m, dtype)), 0, m.tensor(0),
+                              m.tensor(VALS[dtype][1], dtype=getattr(m, dtype))),
+        lambda: m.index_add(m.tensor(VALS[dtype][:3], dtype=getattr(m, dtype)), 0, m.tensor(1),
+                            m.tensor(VALS[dtype][4], dtype=getattr(m, dtype))),
+        lambda: x().scatter(1, m.zeros(0, dtype=m.int64), s()),
+    ]
+
+
+@pytest.mark.parametrize("dtype", list(VALS))
+def test_scatter_family_every_dtype_like_pytorch(torch, dtype):
+    """Values and dtypes for every dtype (bool adds as or; a number written is
+    cast to the tensor's type), 0-d operands, an empty index, int32 indices."""
+    for k in range(len(_scatter_cases(ag, dtype))):
+        check(torch, lambda m: _scatter_cases(m, dtype)[k](), f"{dtype} case {k}", permissive=False)
+
+
+def test_index_add_alpha_on_integers_like_pytorch(torch):
+    for alpha in (2.5, -2.5, 2, True, 0.5):
+        check(torch, lambda m: m.zeros(3, 2, dtype=m.int32).index_add(0, m.tensor([0, 2, 0]),
+                                                                       m.ones(3, 2, dtype=m.int32), alpha=alpha),
+              f"alpha {alpha}", permissive=False)
+
+
+SCATTER_ERRORS = [
+    lambda m: m.zeros(3, 4).scatter(1, m.tensor([[0, 4]]), m.ones(1, 2)),
+    lambda m: m.zeros(3, 4).scatter(1, m.tensor([[0, -1]]), m.ones(1, 2)),
+    lambda m: m.zeros(3, 4).scatter(1, m.tensor([0, 1]), m.ones(1, 2)),
+    lambda m: m.zeros(3, 4).scatter(1, m.tensor([[0, 1]]), m.ones(2)),
+    lambda m: m.zeros(3, 4).scatter(1, m.tensor([[0, 1]]), m.ones(1, 1)),
+    lambda m: m.zeros(3, 4).scatter(1, m.tensor([[0], [1], [2], [0]]), m.ones(4, 1)),
+    lambda m: m.zeros(3, 4).scatter(1, m.tensor([[0.0, 1]]), m.ones(1, 2)),
+    lambda m: m.zeros(3, 4).scatter(1, m.tensor([[0, 1]]), m.ones(1, 2, dtype=m.float64)),
+    lambda m: m.zeros(3, 4).scatter(1, m.tensor([[0, 1]]), m.tensor(2.0)),
+    lambda m: m.zeros(3, 4).scatter(2, m.tensor([[0, 1]]), m.ones(1, 2)),
+    lambda m: m.zeros(3, 4).scatter(1, m.tensor([[0, 1]]), [1.0, 2.0]),
+    lambda m: m.zeros(3, 4).scatter(1, m.tensor([[5]]), m.ones(2, 2, 2)),
+    lambda m: m.zeros(3, 4).scatter(3, m.zeros(0, dtype=m.int64), m.ones(())),
+    lambda m: m.zeros(3, 4).scatter(1, m.zeros(0, dtype=m.int64), m.ones((), dtype=m.float64)),
+    lambda m: m.zeros(3, 4, dtype=m.int32).scatter(1, m.tensor([[0]]), float("nan")),
+    lambda m: m.zeros(3, 4).scatter_add(1, m.tensor([[0, 1]]), m.ones(1, 2, dtype=m.float64)),
+    lambda m: m.zeros(3, 4).scatter_add(1, m.tensor([[0, 1]]), 2.0),
+    lambda m: m.zeros(3, 4).scatter_add(1, m.tensor([[0, 9]]), m.ones(1, 2)),
+    lambda m: m.zeros(3, 4).scatter_add(1, m.tensor(1), m.ones(1, 2)),
+    lambda m: m.zeros(3, 4).scatter_add(1, m.tensor([[0, 1]]), m.ones(1, 2).int()),
+    lambda m: m.zeros(3, 4).index_add(0, m.tensor([0, 2]), m.ones(3, 4)),
+    lambda m: m.zeros(3, 4).index_add(0, m.tensor([0, 2]), m.ones(2, 3)),
+    lambda m: m.zeros(3, 4).index_add(0, m.tensor([0, 3]), m.ones(2, 4)),
+    lambda m: m.zeros(3, 4).index_add(0, m.tensor([[0, 2]]), m.ones(2, 4)),
+    lambda m: m.zeros(3, 4).index_add(0, m.tensor([0, 2]), m.ones(2, 4, dtype=m.float64)),
+    lambda m: m.zeros(3, 4).index_add(0, m.tensor([0, -1]), m.ones(2, 4)),
+    lambda m: m.zeros(3, 4).index_add(0, m.tensor(1), m.ones(4)),
+    lambda m: m.zeros(3, 4).index_add(1, m.tensor([0]), m.ones(3)),
+    lambda m: m.zeros(3, 4).index_add(0, m.tensor([0, 2]), m.ones(2, 4, 1)),
+    lambda m: m.zeros(3, 4).index_add(0, m.tensor([0.0, 2]), m.ones(2, 4)),
+    lambda m: m.zeros(3, 4).index_add(2, m.tensor([0, 2]), m.ones(2, 4)),
+    lambda m: m.zeros(3, 4).index_add(0, m.tensor([0, 2]), [[1.0] * 4] * 2),
+    lambda m: m.zeros(3, 4).index_add(0, m.tensor([0, 2]), m.ones(2, 4), alpha="x"),
+    lambda m: m.zeros(3, 4).scatter_(1, m.tensor([[0, 4]]), 1.0),
+    lambda m: m.zeros(3, 4).index_add_(0, m.tensor([0, 3]), m.ones(2, 4)),
+]
+
+
+@pytest.mark.parametrize("i", range(len(SCATTER_ERRORS)))
+def test_scatter_family_bad_input_like_pytorch(torch, i):
+    check(torch, SCATTER_ERRORS[i], f"case {i}", permissive=False)
+
+
+def test_scatter_family_saves_its_index_and_fails_nothing_half_done(torch):
+    """The index is saved (a later write to it is a version error); a failed
+    in-place call leaves the tensor and its version as they were (API.md:
+    stricter than PyTorch, whose scatter_ writes what precedes a bad index)."""
+    def run(m):
+        out = []
+        for op in (lambda x, i, s: x.scatter(1, i, s), lambda x, i, s: x.scatter_add(1, i, s),
+                   lambda x, i, s: x.index_add(1, i[0], s[:1].t().reshape(1, 2).expand(2, 2)),
+                   lambda x, i, s: x.scatter(1, i, 3.0)):
+            x = m.tensor([[1., 2., 3.], [4., 5., 6.]], requires_grad=True)
+            s = m.tensor([[7., 8.], [9., 10.]], requires_grad=True)
+            i = m.tensor([[0, 2], [1, 1]])
+            y = op(x, i, s)
+            (y * m.arange(6.).reshape(2, 3)).sum().backward(retain_graph=True)
+            out.append((x.grad.tolist(), None if s.grad is None else s.grad.tolist()))
+            i.add_(0)
+            try:
+                y.sum().backward()
+                out.append("no error")
+            except RuntimeError as e:
+                out.append("modified by an inplace operation" in str(e))
+        return out
+    assert run(ag) == run(torch)
+    x = ag.zeros(2, 3)
+    for bad in (lambda: x.scatter_(1, ag.tensor([[0, 3]]), ag.ones(1, 2)),
+                lambda: x.scatter_(1, ag.tensor([[0, 3]]), 2.0),
+                lambda: x.scatter_add_(1, ag.tensor([[0, 1]]), ag.ones(1, 2, dtype=ag.float64)),
+                lambda: x.index_add_(0, ag.tensor([0, 2]), ag.ones(2, 3))):
+        with pytest.raises(RuntimeError):
+            bad()
+        assert x.tolist() == [[0.0] * 3] * 2 and x._version == 0
+
+
 @pytest.mark.parametrize("dtype", list(VALS))
 def test_rounding_every_dtype_like_pytorch(torch, dtype):
     """floor/ceil/round/trunc: floats rounded (round half to even, also with

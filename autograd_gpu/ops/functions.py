@@ -7,6 +7,7 @@ As in PyTorch, a Python number may come first in `add`, `sub`, `mul`, `div`
 and `pow`: `ag.sub(1, x)` is `1 - x`, `ag.add(2, x, alpha=3)` is `2 + 3 * x`."""
 from ..tensor import Tensor
 from . import arith, compare, indexing, linalg, pointwise, reduction, shape, sorting
+from . import diagonal as diagonal_ops, scatter as scatter_ops
 from ._util import number
 
 
@@ -77,4 +78,6 @@ narrow, select, tril, triu = _functions(shape, "narrow select tril triu")
 flip = _function("flip", shape.flip_function)
 cumsum = _function("cumsum", reduction.cumsum)
 sort, topk = _functions(sorting, "sort topk")
-gather, index_select = _functions(indexing, "gather index_select")
+gather, index_select, masked_select = _functions(indexing, "gather index_select masked_select")
+scatter, scatter_add, index_add = _functions(scatter_ops, "scatter scatter_add index_add")
+diagonal, diag_embed, diag, trace = _functions(diagonal_ops, "diagonal diag_embed diag trace")

@@ -12,7 +12,7 @@ from ..autograd.op import Op, check_inplace, commit_inplace, check_no_partial_ov
 from ..autograd.grad_mode import state as grad_state
 from ..tensor import Tensor
 from . import prims as P
-from ._util import check_fits, number, wrap_dim
+from ._util import broadcastable, check_fits, number, wrap_dim
 
 
 def _is_basic(idx):
@@ -439,17 +439,20 @@ class IndexPut(Op):
 
     def backward(self, g):
         self.check_kept()
-        gx = None
-        if self.needs(0):
-            mask = _ones_like(g)
-            try:
-                mask[self.idx] = 0
-            except IndexError:
-                if _empty_result_shape(mask, self.idx) is None:     # (an empty part writes nothing)
-                    raise
-            gx = g * (Tensor._make(mask, g._backend) if isinstance(g, Tensor) else mask)
+        gx = zeroed_at(g, self.idx) if self.needs(0) else None
         gv = P.getitem(g, self.idx) if self.needs(1) else None
         return gx, gv
+
+
+def zeroed_at(g, idx):
+    """g with zeros at idx (the gradient of what a write overwrote)."""
+    mask = _ones_like(g)
+    try:
+        mask[idx] = 0
+    except IndexError:
+        if _empty_result_shape(mask, idx) is None:     # (an empty part writes nothing)
+            raise
+    return g * (Tensor._make(mask, g._backend) if isinstance(g, Tensor) else mask)
 
 
 def _ones_like(g):
@@ -728,11 +731,15 @@ def gather(input, dim, index, *, sparse_grad=False):
         raise RuntimeError(f"gather(): Size does not match at dimension {axis} expected index {list(idx.shape)} "
                            f"to be no larger than self {list(input.shape)} apart from dimension {axis}")
     _check_range("gather", idx, shape[axis], axis)
-    xp = input._backend.xp
-    n = len(ishape)
-    ix = tuple(idx if d == axis else xp.arange(s).reshape((1,) * d + (s,) + (1,) * (n - d - 1))
-               for d, s in enumerate(ishape))
-    return _picked(Gather, input, index, ix)
+    return _picked(Gather, input, index, along(idx.reshape(ishape), axis, input._backend.xp))
+
+
+def along(idx, axis, xp):
+    """The advanced index of the entries `idx` points at along `axis`: idx
+    there, each other dim indexing itself (gather's and scatter's grid)."""
+    n = idx.ndim
+    return tuple(idx if d == axis else xp.arange(s).reshape((1,) * d + (s,) + (1,) * (n - d - 1))
+                 for d, s in enumerate(idx.shape))
 
 
 def index_select(input, dim, index):
@@ -747,3 +754,36 @@ def index_select(input, dim, index):
     if input.ndim == 0:
         return _picked(IndexSelect, input.reshape(1), index, (idx.reshape(-1),)).reshape(())
     return _picked(IndexSelect, input, index, (slice(None),) * axis + (idx.reshape(-1),))
+
+
+class MaskedSelect(Op):
+    """The entries of input where the bool mask holds, input and mask
+    broadcast together, as a vector; the gradient goes back to those places
+    (the engine sums it over what was broadcast)."""
+    _name, op_name = "MaskedSelectBackward0", "masked_select"
+
+    def forward(self, x, mask):
+        shape = np.broadcast_shapes(x.shape, mask.shape)
+        self.mask, self.shape = np.broadcast_to(mask, shape), shape
+        return np.broadcast_to(x, shape)[self.mask]
+
+    def backward(self, g):
+        self.check_kept()
+        return P.index_add(g, (self.mask,), self.shape)
+
+
+def masked_select(input, mask):
+    """A vector of input's entries where the bool mask holds (they broadcast)."""
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"masked_select(): argument 'mask' (position 1) must be Tensor, not {type(mask).__name__}")
+    if mask._data.dtype.kind != "b":
+        raise RuntimeError(f"masked_select: expected BoolTensor for mask, got {mask.dtype.libtorch}")
+    if not broadcastable(tuple(input.shape), tuple(mask.shape)):
+        raise RuntimeError(f"masked_select: the size of tensor a {list(input.shape)} must match the size of "
+                           f"tensor b (the mask) {list(mask.shape)} at each non-singleton dimension")
+    if mask._backend is not input._backend:
+        raise device_mismatch("masked_select", input, mask)
+    out = MaskedSelect.apply1(input, mask._data)
+    if out._node is not None:
+        out._node.keep((mask,))
+    return out

@@ -57,8 +57,16 @@ def _binary(name, outplace):
     return method
 
 
+def _run_as(name, outplace):
+    """The in-place form of `outplace` (its arguments after self, as they come)."""
+    def method(self, *args, **kwargs):
+        return _run(self, name, outplace, args, kwargs)
+    method.__name__ = name
+    return method
+
+
 def _make_methods():
-    from . import arith, pointwise
+    from . import arith, pointwise, scatter
     m = {
         "add_": _binary("add_", arith.add),
         "sub_": _binary("sub_", arith.sub),
@@ -70,6 +78,9 @@ def _make_methods():
         "clamp_max_": lambda self, max: _run(self, "clamp_max_", pointwise.clamp_max, (max,)),
         "neg_": lambda self: _run(self, "neg_", arith.neg, ()),
         "masked_fill_": masked_fill_,
+        "scatter_": _run_as("scatter_", scatter.scatter),
+        "scatter_add_": _run_as("scatter_add_", scatter.scatter_add),
+        "index_add_": _run_as("index_add_", scatter.index_add),
     }
     for meth in pointwise.UNARY_NAMES:
         fn = getattr(pointwise, meth)

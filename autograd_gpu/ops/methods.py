@@ -1,7 +1,7 @@
 """Tensor methods and operators, each delegating to the op families."""
 from ..tensor import Tensor
 from .. import creation
-from . import arith, pointwise, reduction, linalg, shape, indexing, compare, inplace, sorting
+from . import arith, pointwise, reduction, linalg, shape, indexing, compare, inplace, sorting, scatter, diagonal
 
 
 def _to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
@@ -106,7 +106,10 @@ METHODS = {
     "new_full": creation.new_full, "new_tensor": creation.new_tensor, "masked_fill": pointwise.masked_fill,
     # indexing
     "__getitem__": indexing.getitem, "__setitem__": _setitem, "__delitem__": indexing.delitem,
-    "gather": indexing.gather, "index_select": indexing.index_select,
+    "gather": indexing.gather, "index_select": indexing.index_select, "masked_select": indexing.masked_select,
+    "scatter": scatter.scatter, "scatter_add": scatter.scatter_add, "index_add": scatter.index_add,
+    "diagonal": diagonal.diagonal, "diag_embed": diagonal.diag_embed, "diag": diagonal.diag,
+    "trace": diagonal.trace,
     # comparison and logic
     "eq": compare.eq, "ne": compare.ne, "lt": compare.lt, "le": compare.le, "gt": compare.gt, "ge": compare.ge,
     "__eq__": _cmp(compare.eq), "__ne__": _cmp(compare.ne), "__lt__": _cmp(compare.lt),

@@ -548,6 +548,32 @@ tril = _prim("tril", lambda a, k: np.tril(a, k), lambda a, k: a.tril(k))
 triu = _prim("triu", lambda a, k: np.triu(a, k), lambda a, k: a.triu(k))
 
 
+
+def _diagonal(a, offset, a1, a2):
+    """The diagonal of `a` over axes a1, a2 (the others first, in order, the
+    diagonal last): a view one can write through, as PyTorch's and CuPy's
+    (NumPy marks its own read-only)."""
+    d = a.diagonal(offset, a1, a2)
+    if type(a) is _nd and a.flags.writeable:
+        d.flags.writeable = True
+    return d
+
+
+def _embed_diagonal(g, shape, offset, a1, a2):
+    out = np.zeros_like(g, shape=shape)
+    _diagonal(out, offset, a1, a2)[...] = g
+    return out
+
+
+def _embed_diagonal_t(g, shape, offset, a1, a2):
+    from .diagonal import EmbedDiagonal
+    return EmbedDiagonal.apply1(g, shape, offset, a1, a2)
+
+
+# a diagonal (a view), and zeros of `shape` with g on that diagonal: each the other's gradient
+diagonal = _prim("diagonal", _diagonal, lambda a, offset, a1, a2: a.diagonal(offset, a1, a2))
+embed_diagonal = _prim("embed_diagonal", _embed_diagonal, _embed_diagonal_t)
+
 def _cumsum(a, axis):
     # integers and bools sum in int64, float16 in float32 rounded once per entry, as PyTorch's CPU
     k = a.dtype.kind
@@ -598,17 +624,21 @@ def concatenate(xs, axis):
     return np.concatenate(xs, axis)     # CuPy arrays: NEP 18 dispatch
 
 
+def add_at(out, idx, v):
+    """out[idx] += v in place, repeated positions of an integer index adding up.
+    (CuPy's __array_ufunc__ takes no tuple operand, so np.add.at cannot dispatch
+    to it: cupy.add.at directly.)"""
+    if builtins.any(getattr(i, "ndim", None) is not None and i.dtype.kind != "b" for i in idx):
+        (np.add.at if type(out) is _nd else sys.modules["cupy"].add.at)(out, idx, v)
+    else:
+        out[idx] += v
+
+
 def _index_add(g, idx, shape):
     out = np.zeros_like(g, shape=shape)
     if g.size == 0:
         return out                      # (nothing to add; the index values may be out of range then)
-    if builtins.any(getattr(i, "ndim", None) is not None and i.dtype.kind != "b" for i in idx):
-        # integer indices may repeat: accumulate. CuPy's __array_ufunc__ takes no
-        # tuple operand, so np.add.at cannot dispatch to it: cupy.add.at directly
-        add_at = np.add.at if type(out) is _nd else sys.modules["cupy"].add.at
-        add_at(out, idx, g)
-    else:
-        out[idx] = g
+    add_at(out, idx, g)
     return out
 
 
