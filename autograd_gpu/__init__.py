@@ -28,7 +28,7 @@ from .ops.functions import (add, sub, mul, div, pow, maximum, minimum, rsub, cla
                             chunk, split, unbind, eq, ne, lt, le, gt, ge, isnan, isfinite, isinf, logical_and,
                             logical_or, logical_not, logical_xor, isclose, allclose, equal, narrow, select, flip,
                             cumsum, remainder, floor_divide, sort, topk, tril, triu, gather, index_select, scatter,
-                            scatter_add, index_add, diagonal, diag_embed, diag, trace, masked_select)
+                            scatter_add, index_add, diagonal, diag_embed, diag, trace, masked_select, einsum)
 from .creation import (tensor, as_tensor, from_numpy, from_dlpack, zeros, ones, empty, full, eye, arange,
                        linspace, randn, rand, randint, randperm, zeros_like, ones_like, empty_like, full_like,
                        randn_like, rand_like, manual_seed, initial_seed, seed, get_rng_state,
@@ -93,7 +93,7 @@ __all__ = [  # the public names (API.md)
     "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isfinite", "isinf", "logical_and", "logical_or",
     "logical_not", "logical_xor", "isclose", "allclose", "equal", "narrow", "select", "flip", "cumsum",
     "remainder", "floor_divide", "sort", "topk", "tril", "triu", "gather", "index_select", "scatter",
-    "scatter_add", "index_add", "diagonal", "diag_embed", "diag", "trace", "masked_select",
+    "scatter_add", "index_add", "diagonal", "diag_embed", "diag", "trace", "masked_select", "einsum",
     "floor", "ceil", "round", "trunc", "tan", "asin", "acos", "atan", "sinh", "cosh", "expm1", "log2", "log10",
     "reciprocal",
     "tensor", "as_tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "eye", "arange",

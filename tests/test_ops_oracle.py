@@ -207,6 +207,15 @@ CASES = [
     ("masked_select",    lambda m, x: x.masked_select(x > 0),              [(3, 4)],  {}),
     ("masked_select_fn_bcast", lambda m, x, k: m.masked_select(x, k),      [(3, 1), np.array([[True, False], [False, False], [True, True]])], {}),
     ("masked_select_mask_bcast", lambda m, x, k: x.masked_select(k),       [(2, 3), np.array([False, True, True])], {}),
+    # ---- einsum (composite: PyTorch's nodes differ) ----
+    ("einsum_mm",        lambda m, a, b: m.einsum("ij,jk->ik", a, b),     [(2, 3), (3, 4)], dict(name=False)),
+    ("einsum_batch_bcast", lambda m, a, b: m.einsum("bij,bjk", a, b),     [(2, 2, 3), (1, 3, 4)], dict(name=False)),
+    ("einsum_trace_diag", lambda m, a: m.einsum("iij->j", a),             [(3, 3, 2)], dict(name=False)),
+    ("einsum_ellipsis",  lambda m, a, b: m.einsum("...ij,...jk", [a, b]), [(2, 2, 3), (3, 4)], dict(name=False)),
+    ("einsum_three",     lambda m, a, b, c: m.einsum("bn,anm,bm->ba", a, b, c), [(2, 3), (4, 3, 5), (2, 5)], dict(name=False)),
+    ("einsum_outer_sum", lambda m, a, b: m.einsum("i,jk->ik", a, b),      [(2,), (3, 4)], dict(name=False)),
+    ("einsum_sublist",   lambda m, a, b: m.einsum(a, [0, 1], b, [1, 2], [2, 0]), [(2, 3), (3, 4)], dict(name=False)),
+    ("einsum_bcast_inner", lambda m, a, b: m.einsum("ij,jk->ik", a, b),   [(2, 1), (3, 4)], dict(name=False)),
     # ---- diagonals ----
     ("diagonal",         lambda m, x: x.diagonal(),                        [(3, 4)],  {}),
     ("diagonal_fn_neg",  lambda m, x: m.diagonal(x, -1),                   [(3, 4)],  {}),

@@ -1347,6 +1347,37 @@ def test_masked_select_bad_input_like_pytorch(torch, i):
     check(torch, MASKED_SELECT_ERRORS[i], f"case {i}", permissive=False)
 
 
+@pytest.mark.parametrize("dtype", list(VALS))
+def test_einsum_every_dtype_like_pytorch(torch, dtype):
+    """(A bool contraction: PyTorch's bmm has no bool kernel, ours computes, as
+    our matmul does: lenient on purpose, see LENIENT_DTYPE_ERRORS in the fuzz tests.)"""
+    x = lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype))   # noqa: E731
+    for fn in (lambda m: m.einsum("ij,jk->ik", x(m).reshape(2, 3), x(m).reshape(3, 2)),
+               lambda m: m.einsum("i,j", x(m)[:2], x(m)[2:]), lambda m: m.einsum("ii", x(m)[:4].reshape(2, 2)),
+               lambda m: m.einsum("ij->j", x(m).reshape(2, 3)), lambda m: m.einsum("...->...", x(m))):
+        check(torch, fn, dtype, permissive=dtype == "bool")
+
+
+EINSUM_ERRORS = [
+    lambda m: m.einsum("ij,jk->ik", m.ones(2, 3)), lambda m: m.einsum("ij->ik", m.ones(2, 3)),
+    lambda m: m.einsum("ij->ii", m.ones(2, 3)), lambda m: m.einsum("ijk->", m.ones(2, 3)),
+    lambda m: m.einsum("i1->", m.ones(2, 3)), lambda m: m.einsum("ij,jk->ik", m.ones(2, 3), m.ones(3, 4).double()),
+    lambda m: m.einsum("ij,kj->ik", m.ones(2, 3), m.ones(3, 4)), lambda m: m.einsum("ij,jk->ik", m.ones(2, 3), m.ones(3, 4), m.ones(1)),
+    lambda m: m.einsum("ij,jk->ik", m.ones(2, 3), 3), lambda m: m.einsum("iij->j", m.ones(3, 4, 2)),
+    lambda m: m.einsum("ij,jk->->ik", m.ones(2, 3), m.ones(3, 4)), lambda m: m.einsum("i.j", m.ones(2, 3)),
+    lambda m: m.einsum("i...j...", m.ones(2, 3)), lambda m: m.einsum("ijk...", m.ones(2, 3)),
+    lambda m: m.einsum("i,i->", m.arange(3), m.ones(3)), lambda m: m.einsum("...i,...i", m.ones(2, 3), m.ones(4, 3)),
+    lambda m: m.einsum(m.ones(2, 3), [0, 60]), lambda m: m.einsum(m.ones(2, 3), [0, -1]),
+    lambda m: m.einsum(m.ones(2, 3), [0, "a"]), lambda m: m.einsum(m.ones(2, 3), 3), lambda m: m.einsum(3, m.ones(2)),
+    lambda m: m.einsum(m.ones(2, 3), [0, True], m.ones(3), [1], [...]),
+]
+
+
+@pytest.mark.parametrize("i", range(len(EINSUM_ERRORS)))
+def test_einsum_bad_input_like_pytorch(torch, i):
+    check(torch, EINSUM_ERRORS[i], f"case {i}", permissive=False)
+
+
 DIAGONAL_ERRORS = [
     lambda m: m.ones(3, 4).diagonal(0, 0, 0), lambda m: m.ones(3, 4).diagonal(0, 0, 2),
     lambda m: m.ones(3).diagonal(), lambda m: m.tensor(1.0).diagonal(), lambda m: m.ones(3, 4).diagonal(1.5),

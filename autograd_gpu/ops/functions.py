@@ -8,6 +8,7 @@ and `pow`: `ag.sub(1, x)` is `1 - x`, `ag.add(2, x, alpha=3)` is `2 + 3 * x`."""
 from ..tensor import Tensor
 from . import arith, compare, indexing, linalg, pointwise, reduction, shape, sorting
 from . import diagonal as diagonal_ops, scatter as scatter_ops
+from .einsum import einsum
 from ._util import number
 
 
