@@ -4,8 +4,9 @@ One Hypothesis-drawn *program* (a list of Python statements over `lib`) runs
 op by op on both libraries: `lib` is `autograd_gpu` in one namespace and
 `torch` in the other. Programs mix every differentiable op family of API.md
 (arithmetic with tensor and Python-number operands, pointwise, reductions with
-dim/keepdim, matrix products, shape ops, basic/advanced/boolean indexing,
-in-place ops on non-leaves and through views, `t[idx] = v`), broadcast
+dim/keepdim, matrix products and einsum, shape ops and diagonals,
+basic/advanced/boolean indexing, gather/scatter/scatter_add/index_add/
+masked_select, in-place ops on non-leaves and through views, `t[idx] = v`), broadcast
 shapes, reuse earlier values (DAGs), and call `retain_grad()` on random nodes.
 Data come from a small set of halves, so ties (max, maximum, abs/relu/clamp
 at 0 and at the bounds) and exact zeros are common.
@@ -69,7 +70,8 @@ RTOL, ATOL = 1e-6, 1e-9
 BIG = 1e4                       # values beyond this are not used as operands again
 
 STATS = {"examples": 0, "examples_2nd": 0, "examples_cuda": 0, "examples_2nd_cuda": 0, "depth": collections.Counter(), "families": collections.Counter(),
-         "ops": collections.Counter(), "statements": 0, "backward_errors": 0, "step_errors": 0,
+         "ops": collections.Counter(), "failed_ops": collections.Counter(), "statements": 0, "backward_errors": 0,
+         "step_errors": 0,
          "retained": 0, "second_order_checked": 0, "tie_ambiguous": 0, "layout_rejected": 0}
 
 
@@ -241,6 +243,8 @@ class Program:
                 f"autograd_gpu raised {type(oe).__name__}: {oe}\ntorch raised {type(te).__name__}: {te}\n{self.text()}")
             assert not type(oe).__module__.startswith("numpy"), f"NumPy exception leaked: {oe!r}"
             STATS["step_errors"] += 1
+            if op is not None:
+                STATS["failed_ops"][f"{family}: {op}"] += 1
             return False
         if op == "std" and not ambiguous:
             ambiguous = self.std_of_equal_values(new[0], inputs[0])
@@ -618,9 +622,11 @@ def gen_matmul(p):
         a = p.new_tensor((p.choice([2, 3]), p.choice([2, 3])))
     sa = p.shape(a)
     n = sa[-1]
-    form = p.choice(["@", "matmul", "mm", "bmm", "dot", "mv", "vec@"])
+    form = p.choice(["@", "matmul", "mm", "bmm", "dot", "mv", "vec@", "einsum"])
     r = p.fresh()
-    if form == "dot" and len(sa) == 1:
+    if form == "einsum":
+        code, b = einsum_statement(p, a, r)
+    elif form == "dot" and len(sa) == 1:
         b = p.pick(lambda v: p.shape(v) == (n,)) or p.new_tensor((n,))
         code = f"{r} = {a}.dot({b})"
     elif form == "mv" and len(sa) == 2:
@@ -661,6 +667,29 @@ def gen_matmul(p):
     p.run(code, (r,), (a, b), form, "matmul")
 
 
+def einsum_statement(p, a, r):
+    """lib.einsum over a and a second value: a's dims get distinct subscripts, the
+    other's dims reuse one of a's where the sizes agree (or one is 1: broadcast),
+    else new ones; the output is implicit, or a random choice of the subscripts."""
+    sa = p.shape(a)
+    b = p.pick(lambda n: len(p.shape(n)) <= 3)
+    if b is None:
+        b = p.new_tensor((p.choice([1, 2, 3]),))
+    sb = p.shape(b)
+    la = list("ijk"[:len(sa)])
+    lb = []
+    for n in sb:
+        shared = [c for c, m in zip(la, sa) if (m == n or 1 in (m, n)) and c not in lb]
+        lb.append(p.choice(shared) if shared and p.flag() else "mno"[len(lb)])
+    used = list(dict.fromkeys(la + lb))
+    if p.flag():
+        eq = f"{''.join(la)},{''.join(lb)}"
+    else:
+        out = [c for c in used if p.flag()]
+        eq = f"{''.join(la)},{''.join(lb)}->{''.join(p.draw(st.permutations(out)))}"
+    return f"{r} = lib.einsum({eq!r}, {a}, {b})", b
+
+
 def factor_shape(p, numel):
     """A random shape with `numel` elements (maybe with one -1)."""
     if numel == 0:
@@ -679,7 +708,8 @@ def factor_shape(p, numel):
 
 
 SHAPE_OPS = ["reshape", "view", "flatten", "squeeze", "unsqueeze", "transpose", "t", "T", "permute", "movedim",
-             "expand", "repeat", "cat", "stack", "chunk", "split", "unbind", "contiguous", "clone", "detach"]
+             "expand", "repeat", "cat", "stack", "chunk", "split", "unbind", "contiguous", "clone", "detach",
+             "diagonal", "diag", "diag_embed", "trace"]
 
 
 def gen_shape(p):
@@ -758,6 +788,19 @@ def gen_shape(p):
             if size == 0:
                 return
             code = f"{r} = {a}.unbind({d})[{p.integer(0, size - 1)}]"
+    elif op == "diagonal" and nd >= 2:
+        d1 = p.integer(-nd, nd - 1)
+        d2 = p.choice([d for d in range(-nd, nd) if d % nd != d1 % nd])
+        code = f"{r} = {a}.diagonal({p.integer(-2, 2)}, {d1}, {d2})" if p.flag() else \
+            f"{r} = lib.diagonal({a}, dim1={d1}, dim2={d2})"
+    elif op == "diag" and nd in (1, 2):
+        code = f"{r} = lib.diag({a}, {p.integer(-2, 2)})" if p.flag() else f"{r} = {a}.diag()"
+    elif op == "diag_embed" and 1 <= nd <= 2:
+        d1 = p.integer(-nd - 1, nd)
+        d2 = p.choice([d for d in range(-nd - 1, nd + 1) if d % (nd + 1) != d1 % (nd + 1)])
+        code = f"{r} = lib.diag_embed({a}, {p.integer(-1, 1)}, {d1}, {d2})"
+    elif op == "trace" and nd == 2:
+        code = f"{r} = {a}.trace()" if p.flag() else f"{r} = lib.trace({a})"
     elif op == "contiguous":
         code = f"{r} = {a}.contiguous()"
     elif op == "clone":
@@ -824,11 +867,62 @@ def advanced_index(p, a):
     return ints(n0, 2) if n0 else "[]"
 
 
+def along_index(p, shape, d, distinct=False):
+    """An int64 index tensor (source text) for gather/scatter along dim d of a
+    tensor of `shape`: no larger than it, values in range. `distinct`: no value
+    repeats along d (scatter's writes then never collide: which one lands is
+    undefined on a GPU)."""
+    n = shape[d]
+    ishape = [p.integer(1, s) if s else 0 for s in shape]
+    if distinct:
+        ishape[d] = min(ishape[d], n)
+        shift = p.integer(0, max(0, n - 1))
+        idx = (np.arange(ishape[d]) + shift) % max(n, 1)
+        vals = np.broadcast_to(idx.reshape([-1 if k == d else 1 for k in range(len(shape))]), ishape)
+    else:
+        vals = np.array(p.draw(st.lists(st.integers(0, max(n - 1, 0)), min_size=math.prod(ishape),
+                                        max_size=math.prod(ishape)))).reshape(ishape)
+    if vals.size == 0:
+        return f"lib.zeros({tuple(ishape)!r}, dtype=lib.int64)", tuple(ishape)
+    return f"lib.tensor({vals.tolist()!r})", tuple(ishape)
+
+
+WRITES_ALONG = ["gather", "scatter", "scatter_value", "scatter_add", "index_add", "masked_select"]
+
+
+def write_along(p, a, op, inplace=False):
+    """(an expression, the values it reads): op of a along a random dim, or its
+    in-place form (scatter, scatter_add, index_add)."""
+    sa = p.shape(a)
+    d = p.integer(0, len(sa) - 1)
+    name = ("scatter" if op == "scatter_value" else op) + ("_" if inplace else "")
+    if op == "masked_select":
+        return f"{a}.masked_select({a} > {p.choice([0, 0.5, -1])})", (a,)
+    if op == "index_add":
+        k = p.integer(0, 3)
+        idx = [p.integer(0, sa[d] - 1) for _ in range(k)] if sa[d] else []
+        src = p.new_tensor(sa[:d] + (k,) + sa[d + 1:], requires_grad=p.flag())
+        alpha = f", alpha={p.choice(SCALARS)}" if p.flag() else ""
+        return f"{a}.{name}({d}, lib.tensor({idx!r}, dtype=lib.int64), {src}{alpha})", (a, src)
+    index, ishape = along_index(p, sa, d, distinct=op in ("scatter", "scatter_value"))
+    if op == "gather":
+        return f"{a}.gather({d}, {index})", (a,)
+    if op == "scatter_value":
+        return f"{a}.{name}({d}, {index}, {p.choice(SCALARS)})", (a,)
+    src = p.new_tensor(ishape, requires_grad=p.flag())
+    return f"{a}.{name}({d}, {index}, {src})", (a, src)
+
+
 def gen_index(p):
     a = p.pick(lambda n: len(p.shape(n)) >= 1)
     if a is None:
         a = p.new_tensor((p.choice([2, 3, 4]),))
     r = p.fresh()
+    if p.integer(0, 3) == 0:
+        op = p.choice(WRITES_ALONG)
+        expr, inputs = write_along(p, a, op)
+        p.run(f"{r} = {expr}", (r,), inputs, op, "indexing")
+        return
     if p.flag():
         idx = basic_index(p, p.shape(a))
         op = "basic"
@@ -839,7 +933,8 @@ def gen_index(p):
 
 
 INPLACE = ["add_", "sub_", "mul_", "div_", "add_s", "mul_s", "pow_", "clamp_", "zero_", "fill_", "copy_",
-           "unary_", "setitem", "setitem_adv", "view_add_", "view_mul_", "masked_fill_"]
+           "unary_", "setitem", "setitem_adv", "view_add_", "view_mul_", "masked_fill_", "diagonal_",
+           "scatter_add_", "index_add_"]
 
 
 def overlapping(p, expr):
@@ -937,6 +1032,11 @@ def gen_inplace(p):
         if isinstance(v, str):
             inputs.append(v)
         code = f"{target}.masked_fill_({target} > {p.choice([0, 0.5, -1])}, {v})"
+    elif op == "diagonal_" and len(st_) >= 2 and not overlapping(p, t):
+        code = f"{t}.diagonal({p.integer(-1, 1)}).{p.choice(['mul_', 'add_'])}({p.choice(SCALARS)})"
+    elif op in ("scatter_add_", "index_add_") and st_ and not overlapping(p, t):
+        code, read = write_along(p, t, op[:-1], inplace=True)
+        inputs.extend(read[1:])
     elif op == "zero_":
         code = f"{t}.zero_()"
     elif op == "fill_":
@@ -1307,6 +1407,8 @@ def _summary_lines():
         "max depth per program: " + ", ".join(f"{d}: {c}" for d, c in depths),
         "statements per family: " + ", ".join(f"{f} {c}" for f, c in STATS["families"].most_common()),
         "ops: " + ", ".join(f"{o} {c}" for o, c in sorted(STATS["ops"].items())),
+        "ops failed on both (a statement both libraries refused: not counted above): "
+        + ", ".join(f"{o} {c}" for o, c in STATS["failed_ops"].most_common()),
     ]
 
 
