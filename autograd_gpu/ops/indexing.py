@@ -670,10 +670,10 @@ def _byte_mask_in(idx):
 
 # ---- gather and index_select: picks along one dim by an index tensor ----------------
 
-class Gather(Op):
-    """x[ix] for a full advanced index ix (the grid of the other dims, the index
-    tensor along `dim`); the gradient is added back there (repeats sum)."""
-    _name, op_name = "GatherBackward0", "gather"
+class IndexSelect(Op):
+    """x[ix] for a full advanced index ix; the gradient is added back there
+    (repeats sum). PyTorch's node keeps the index and input's sizes."""
+    _name, op_name = "IndexSelectBackward0", "index_select"
 
     def forward(self, x, ix):
         self.in_shape, self.ix = x.shape, ix
@@ -684,8 +684,15 @@ class Gather(Op):
         return P.index_add(g, self.ix, self.in_shape)
 
 
-class IndexSelect(Gather):
-    _name, op_name = "IndexSelectBackward0", "index_select"
+class Gather(IndexSelect):
+    """The same for gather (ix: the grid of the other dims, the index tensor
+    along `dim`), whose node also saves the input, as PyTorch's: writing it in
+    place before backward is a version error."""
+    _name, op_name = "GatherBackward0", "gather"
+    save_inputs = (0,)
+
+    def backward(self, g, x):
+        return IndexSelect.backward(self, g)
 
 
 def _index_arg(index, op_name):
@@ -761,13 +768,14 @@ class MaskedSelect(Op):
     broadcast together, as a vector; the gradient goes back to those places
     (the engine sums it over what was broadcast)."""
     _name, op_name = "MaskedSelectBackward0", "masked_select"
+    save_inputs = (0,)                  # (as PyTorch's: a later in-place write to it is a version error)
 
     def forward(self, x, mask):
         shape = np.broadcast_shapes(x.shape, mask.shape)
         self.mask, self.shape = np.broadcast_to(mask, shape), shape
         return np.broadcast_to(x, shape)[self.mask]
 
-    def backward(self, g):
+    def backward(self, g, x):
         self.check_kept()
         return P.index_add(g, (self.mask,), self.shape)
 

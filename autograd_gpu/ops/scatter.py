@@ -57,7 +57,12 @@ class ScatterAdd(Op):
 
 
 class IndexAdd(ScatterAdd):
+    """The same along one dim; the node also saves the source, as PyTorch's."""
     _name, op_name = "IndexAddBackward0", "index_add"
+    save_inputs = (1,)
+
+    def backward(self, g, src):
+        return ScatterAdd.backward(self, g)
 
 
 def _nonempty(shape):
