@@ -1286,13 +1286,15 @@ def test_gather_and_index_select_save_their_index_like_pytorch(torch):
 def test_what_the_new_ops_save_like_pytorch(torch):
     """Which operand a node saves shows when it is written in place before
     backward: PyTorch's version error, or a gradient as usual. (gather and
-    masked_select save their input, index_add its source; scatter, scatter_add,
+    masked_select save their input, index_add its source when that needs a
+    gradient; scatter, scatter_add,
     index_select, the diagonals and trace keep only sizes and indices.)"""
     def run(m):
         i = m.tensor([[0, 1, 2], [2, 1, 0]])
         ops = {
             "scatter": lambda a, b: a.scatter(1, i, b), "scatter_add": lambda a, b: a.scatter_add(1, i, b),
             "index_add": lambda a, b: a.index_add(0, m.tensor([1, 0]), b),
+            "index_add_const": lambda a, b: a.index_add(0, m.tensor([1, 0]), b.detach()) + b.sum(),
             "masked_select": lambda a, b: a.masked_select(m.tensor([True, False, True])) + b.sum(),
             "gather": lambda a, b: a.gather(1, i) + b.sum(), "index_select": lambda a, b: a.index_select(1, i[0]) * b,
             "diagonal": lambda a, b: a.diagonal() * b[0, :2], "diag_embed": lambda a, b: m.diag_embed(a) + b.sum(),

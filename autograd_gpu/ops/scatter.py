@@ -60,6 +60,7 @@ class IndexAdd(ScatterAdd):
     """The same along one dim; the node also saves the source, as PyTorch's."""
     _name, op_name = "IndexAddBackward0", "index_add"
     save_inputs = (1,)
+    saved_for = ((1,),)                 # (only when the source itself needs a gradient)
 
     def backward(self, g, src):
         return ScatterAdd.backward(self, g)
