@@ -23,12 +23,14 @@ from .ops.reduction import (sum, mean, prod, var, std, amax, amin, max, min, arg
                             softmax, log_softmax, norm, all, any)
 from .ops.shape import unsqueeze, cat, concat, stack, clone
 # the functions whose methods take any first operand: behind a check that it is a Tensor
-from .ops.functions import (add, sub, mul, div, pow, maximum, minimum, rsub, clamp, clamp_min, clamp_max,
+from .ops.functions import (add, sub, mul, div, pow, maximum, minimum, rsub, atan2, clamp, clamp_min, clamp_max,
                             matmul, mm, bmm, dot, mv, reshape, flatten, squeeze, transpose, t, permute, movedim,
                             chunk, split, unbind, eq, ne, lt, le, gt, ge, isnan, isfinite, isinf, logical_and,
                             logical_or, logical_not, logical_xor, isclose, allclose, equal, narrow, select, flip,
                             cumsum, remainder, floor_divide, sort, topk, tril, triu, gather, index_select, scatter,
-                            scatter_add, index_add, diagonal, diag_embed, diag, trace, masked_select, einsum)
+                            scatter_add, index_add, diagonal, diag_embed, diag, trace, masked_select)
+from .ops.einsum import einsum
+arctan2 = atan2                  # (PyTorch's NumPy-style alias)
 from .creation import (tensor, as_tensor, from_numpy, from_dlpack, zeros, ones, empty, full, eye, arange,
                        linspace, randn, rand, randint, randperm, zeros_like, ones_like, empty_like, full_like,
                        randn_like, rand_like, manual_seed, initial_seed, seed, get_rng_state,
@@ -82,7 +84,7 @@ __all__ = [  # the public names (API.md)
     "dtype", "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64",
     "float", "double", "half", "long", "int", "short", "device", "Tensor",
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-    "add", "sub", "mul", "div", "pow", "neg", "maximum", "minimum", "rsub",
+    "add", "sub", "mul", "div", "pow", "neg", "maximum", "minimum", "rsub", "atan2", "arctan2",
     "exp", "log", "log1p", "sqrt", "rsqrt", "square", "abs", "sign", "sin", "cos", "tanh", "sigmoid",
     "relu", "clamp", "clamp_min", "clamp_max", "where",
     "sum", "mean", "prod", "var", "std", "amax", "amin", "max", "min", "argmax", "argmin", "logsumexp",

@@ -33,14 +33,14 @@ namespace math {
 using ::exp; using ::log; using ::log1p; using ::sqrt; using ::fabs;
 using ::sin; using ::cos; using ::tanh; using ::pow;
 using ::floor; using ::ceil; using ::trunc; using ::nearbyint;
-using ::tan; using ::asin; using ::acos; using ::atan; using ::sinh; using ::cosh;
+using ::tan; using ::asin; using ::acos; using ::atan; using ::atan2; using ::sinh; using ::cosh;
 using ::expm1; using ::log2; using ::log10;
 using ::isnan; using ::isfinite;
 #else
 using std::exp; using std::log; using std::log1p; using std::sqrt; using std::fabs;
 using std::sin; using std::cos; using std::tanh; using std::pow;
 using std::floor; using std::ceil; using std::trunc; using std::nearbyint;
-using std::tan; using std::asin; using std::acos; using std::atan; using std::sinh; using std::cosh;
+using std::tan; using std::asin; using std::acos; using std::atan; using std::atan2; using std::sinh; using std::cosh;
 using std::expm1; using std::log2; using std::log10;
 using std::isnan; using std::isfinite;
 #endif

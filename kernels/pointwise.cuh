@@ -88,6 +88,7 @@ template <typename T> AG_HD T pow_scalar(T x, T e) {
 template <typename T> AG_HD T rpow(T e, T base) { return math::pow(base, e); }
 template <typename T> AG_HD T maximum(T a, T b) { return max_nan(a, b); }
 template <typename T> AG_HD T minimum(T a, T b) { return min_nan(a, b); }
+template <typename T> AG_HD T atan2(T a, T b) { return math::atan2(a, b); }
 template <typename T> AG_HD T add_scaled(T a, T b, T alpha) { return a + b * alpha; }
 template <typename T> AG_HD T where(bool c, T a, T b) { return c ? a : b; }
 
@@ -145,6 +146,11 @@ template <typename T> AG_HD T pow_bwd_exp(T g, T x, T e, T y) {
 }
 template <typename T> AG_HD T div_bwd_a(T g, T b) { return g / b; }
 template <typename T> AG_HD T div_bwd_b(T g, T a, T b) { return -g * ((a / b) / b); }
+// atan2_backward: grad * b * recip and grad * -a * recip, recip = 1 / (a * a + b * b) but 0
+// where that sum is 0 (at the origin, or underflowed), as PyTorch's
+template <typename T> AG_HD T atan2_recip(T a, T b) { T d = a * a + b * b; return d == T(0) ? T(0) : T(1) / d; }
+template <typename T> AG_HD T atan2_bwd_a(T g, T a, T b) { return g * b * atan2_recip(a, b); }
+template <typename T> AG_HD T atan2_bwd_b(T g, T a, T b) { return g * -a * atan2_recip(a, b); }
 // the larger (smaller) input takes the gradient, a tie splits it
 template <typename T> AG_HD T maximum_bwd(T g, T a, T b) {
     return a < b ? T(0) : (a == b ? g * T(0.5) : g);

@@ -228,7 +228,7 @@ EDGES = {
 LIBM_ULPS = {"exp": 4, "log": 4, "log1p": 4, "sin": 4, "cos": 4, "tanh": 4, "sigmoid": 4,
              "pow": 4, "pow_scalar": 4, "rpow": 4, "sin_bwd": 4, "cos_bwd": 4, "pow_bwd": 8, "pow_bwd_base": 8,
              "pow_bwd_exp": 8, "logsumexp_bwd": 8, "tan": 4, "asin": 4, "acos": 4, "atan": 4, "sinh": 4, "cosh": 4,
-             "expm1": 4, "log2": 4, "log10": 4, "sinh_bwd": 4, "cosh_bwd": 4}
+             "expm1": 4, "log2": 4, "log10": 4, "sinh_bwd": 4, "cosh_bwd": 4, "atan2": 4}
 
 # the scalar arguments each call form is tried with (per parameter name)
 SCALARS = {
@@ -480,6 +480,9 @@ def test_binary_backward_matches_finite_differences(lib):
     # div
     _check_grad(pw("div_bwd_a", g, b), g * _fd(lambda v: pw("div", v, b), a, h), "div_bwd_a")
     _check_grad(pw("div_bwd_b", g, a, b), g * _fd(lambda v: pw("div", a, v), b, hb), "div_bwd_b")
+    # atan2, both operands (b of either sign: across the branch cut's two sides, off it)
+    _check_grad(pw("atan2_bwd_a", g, a, b), g * _fd(lambda v: pw("atan2", v, b), a, h), "atan2_bwd_a")
+    _check_grad(pw("atan2_bwd_b", g, a, b), g * _fd(lambda v: pw("atan2", a, v), b, hb), "atan2_bwd_b")
     # maximum / minimum away from ties, and ties split the gradient
     c = a + np.where(rng.random(n) < 0.5, 0.5, -0.5)
     for name, fwd in (("maximum_bwd", "maximum"), ("minimum_bwd", "minimum")):

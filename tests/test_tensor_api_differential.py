@@ -1412,6 +1412,41 @@ def test_einsum_bad_input_like_pytorch(torch, i):
     check(torch, EINSUM_ERRORS[i], f"case {i}", permissive=False)
 
 
+@pytest.mark.parametrize("dtype", list(VALS))
+def test_atan2_every_dtype_like_pytorch(torch, dtype):
+    """Integers and bools compute in float32; mixed dtypes promote first; signed zeros and
+    infinities pick PyTorch's quadrants."""
+    x = lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype))   # noqa: E731
+    for fn in (lambda m: m.atan2(x(m), x(m).flip(0)), lambda m: x(m).atan2(m.tensor([1.5, -2.0, 0.0, -0.0, 3.0, -1.0])),
+               lambda m: m.atan2(x(m).reshape(2, 3), m.tensor(-1, dtype=m.int32)),
+               lambda m: m.atan2(m.tensor([0.0, -0.0, 0.0, -0.0, INF, -INF, NAN]),
+                                 m.tensor([0.0, 0.0, -0.0, -0.0, INF, INF, 1.0]))):
+        check(torch, fn, dtype, permissive=False)
+
+
+def test_atan2_gradient_at_the_origin_like_pytorch(torch):
+    """Where a * a + b * b is 0 (the origin, or underflow) the gradient is 0,
+    signed, not NaN; infinite sums give 0 too."""
+    def run(m):
+        a = m.tensor([0.0, -0.0, 1e-200, 0.0, 1e200, INF, 1.0, 0.0], dtype=m.float64, requires_grad=True)
+        b = m.tensor([0.0, -0.0, 0.0, 1e-200, 1.0, 1.0, INF, -1.0], dtype=m.float64, requires_grad=True)
+        m.atan2(a, b).backward(m.ones(8, dtype=m.float64))
+        return [str(v) for v in a.grad.tolist() + b.grad.tolist()]
+    assert run(ag) == run(torch)
+
+
+ATAN2_ERRORS = [
+    lambda m: m.atan2(m.ones(2), 1.0), lambda m: m.ones(2).atan2(2), lambda m: m.atan2(m.ones(2), m.ones(3)),
+    lambda m: m.atan2([1.0], m.ones(1)), lambda m: m.ones(2).atan2_(m.ones(2, 2)),
+    lambda m: m.arange(3).atan2_(m.ones(3)), lambda m: m.ones(2, requires_grad=True).atan2_(m.ones(2)),
+]
+
+
+@pytest.mark.parametrize("i", range(len(ATAN2_ERRORS)))
+def test_atan2_bad_input_like_pytorch(torch, i):
+    check(torch, ATAN2_ERRORS[i], f"case {i}", permissive=False)
+
+
 DIAGONAL_ERRORS = [
     lambda m: m.ones(3, 4).diagonal(0, 0, 0), lambda m: m.ones(3, 4).diagonal(0, 0, 2),
     lambda m: m.ones(3).diagonal(), lambda m: m.tensor(1.0).diagonal(), lambda m: m.ones(3, 4).diagonal(1.5),

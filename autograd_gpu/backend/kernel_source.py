@@ -140,6 +140,7 @@ POINTWISE["pow_scalar"] = _pw("pow_scalar", "x e:s")
 POINTWISE["rsub"] = _pw("rsub", "x s:s")
 POINTWISE["rpow"] = _pw("rpow", "e base:s")
 POINTWISE["add_scaled"] = _pw("add_scaled", "a b alpha:s")
+POINTWISE["atan2"] = _pw("atan2", "a b")
 POINTWISE["where"] = _pw("where", "c:bool a:e b:e")
 for _n in _COMPARE:
     POINTWISE[_n] = _pw(_n, "a b:e", out="bool")
@@ -155,7 +156,7 @@ for _n, _p in [("exp_bwd", "g y"), ("log_bwd", "g x"), ("log1p_bwd", "g x"), ("s
                ("var_bwd", "g x mean scale:e"), ("select_bwd", "g mask:bool count:e"),
                ("tan_bwd", "g y"), ("asin_bwd", "g x"), ("acos_bwd", "g x"), ("atan_bwd", "g x"),
                ("sinh_bwd", "g x"), ("cosh_bwd", "g x"), ("expm1_bwd", "g y"), ("log2_bwd", "g x"),
-               ("log10_bwd", "g x"), ("reciprocal_bwd", "g y")]:
+               ("log10_bwd", "g x"), ("reciprocal_bwd", "g y"), ("atan2_bwd_a", "g a b"), ("atan2_bwd_b", "g a b")]:
     POINTWISE[_n] = _pw(_n, _p)
 del _n, _p
 

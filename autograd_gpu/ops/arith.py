@@ -92,23 +92,41 @@ class Mul(Op):
         return (P.mul(g, b) if self.needs(0) else None), (P.mul(g, a) if self.needs(1) else None)
 
 
+def _in_float(a, b):
+    """Both operands in the float type a division computes in: each goes
+    straight there, as PyTorch's, not first to the integer result type
+    (300 // uint8 would wrap); integers and bools in float32."""
+    if a.dtype != b.dtype:
+        r = result_type_of((a, b)).np
+        r = r if r.kind == "f" else _float32
+        return a.astype(r, copy=False), b.astype(r, copy=False)
+    return as_float(a), as_float(b)
+
+
 class Div(Op):
     _name, op_name = "DivBackward0", "div"
     save_inputs = (0, 1)
     saved_for = ((1,), (0, 1))
 
     def forward(self, a, b):
-        if a.dtype != b.dtype:
-            # each operand goes straight to the float type it is divided in, as
-            # PyTorch's: not first to the integer result type (300 // uint8 would wrap)
-            r = result_type_of((a, b)).np
-            r = r if r.kind == "f" else _float32
-            return P.div(a.astype(r, copy=False), b.astype(r, copy=False))
-        return P.div(as_float(a), as_float(b))
+        return P.div(*_in_float(a, b))
 
     def backward(self, g, a, b):
         return (P.div_bwd_a(g, b) if self.needs(0) else None,
                 P.div_bwd_b(g, a, b) if self.needs(1) else None)
+
+
+class Atan2(Op):
+    """The angle of the point (b, a), in (-pi, pi]; computed as a division is."""
+    _name, op_name = "Atan2Backward0", "atan2"
+    save_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return P.atan2(*_in_float(a, b))
+
+    def backward(self, g, a, b):
+        return (P.atan2_bwd_a(g, a, b) if self.needs(0) else None,
+                P.atan2_bwd_b(g, a, b) if self.needs(1) else None)
 
 
 def _no_bool_pow():
@@ -556,6 +574,13 @@ def rpow(a, b):
 
 def neg(input):
     return Neg.apply1(input)
+
+
+def atan2(input, other):
+    """Elementwise atan2(input, other): the angle of the point (other, input)."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"atan2(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
+    return Atan2.apply2(input, other)
 
 
 def maximum(input, other):

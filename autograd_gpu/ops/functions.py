@@ -8,7 +8,6 @@ and `pow`: `ag.sub(1, x)` is `1 - x`, `ag.add(2, x, alpha=3)` is `2 + 3 * x`."""
 from ..tensor import Tensor
 from . import arith, compare, indexing, linalg, pointwise, reduction, shape, sorting
 from . import diagonal as diagonal_ops, scatter as scatter_ops
-from .einsum import einsum
 from ._util import number
 
 
@@ -64,7 +63,7 @@ def _functions(module, names):
     return [_function(name, getattr(module, name)) for name in names.split()]
 
 
-maximum, minimum, rsub = _functions(arith, "maximum minimum rsub")
+maximum, minimum, rsub, atan2 = _functions(arith, "maximum minimum rsub atan2")
 remainder = _function("remainder", arith.remainder, arith.rremainder)
 floor_divide = _function("floor_divide", arith.floor_divide, arith.rfloor_divide)
 clamp, clamp_min, clamp_max = _functions(pointwise, "clamp clamp_min clamp_max")

@@ -61,7 +61,7 @@ METHODS = {
     # arithmetic
     "add": arith.add, "sub": arith.sub, "subtract": arith.sub, "mul": arith.mul, "multiply": arith.mul,
     "div": arith.div, "divide": arith.div, "true_divide": arith.div, "pow": arith.pow,
-    "maximum": arith.maximum, "minimum": arith.minimum,
+    "maximum": arith.maximum, "minimum": arith.minimum, "atan2": arith.atan2, "arctan2": arith.atan2,
     "__add__": arith.add_op, "__radd__": arith.add_op,
     "__sub__": arith.sub_op, "__rsub__": arith.rsub,
     "__mul__": arith.mul_op, "__rmul__": arith.mul_op,

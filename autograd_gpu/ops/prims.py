@@ -230,6 +230,7 @@ rpow = _prim("rpow", lambda e, base: _int_power(e.dtype.type(base), e) if e.dtyp
              else np.power(base, e), lambda e, base: base ** e)
 maximum = _prim("maximum", np.maximum, lambda a, b: _ag.maximum(a, b))
 minimum = _prim("minimum", np.minimum, lambda a, b: _ag.minimum(a, b))
+atan2 = _prim("atan2", np.arctan2, lambda a, b: _ag.atan2(a, b))
 def _add_scaled(a, b, alpha):
     if a.dtype == _f16 and b.dtype == _f16:
         # as PyTorch's CPU and our kernel: in float32, alpha rounded to half, one rounding
@@ -328,6 +329,17 @@ pow_bwd_base = _prim("pow_bwd_base", lambda g, x, e: _where(e == 0, 0, g * (e * 
 pow_bwd_exp = _prim("pow_bwd_exp", lambda g, x, e, y: g * _where((x == 0) & (e >= 0), 0, y * log(x)))
 div_bwd_a = _prim("div_bwd_a", lambda g, b: g / b)
 div_bwd_b = _prim("div_bwd_b", lambda g, a, b: -g * ((a / b) / b))
+
+
+def _atan2_recip(a, b):
+    d = a * a + b * b
+    return _where(d == 0, 0, 1 / _where(d == 0, 1, d))
+
+
+# atan2_backward: grad * b * recip and grad * -a * recip, recip = 1 / (a * a + b * b) but 0
+# where that sum is 0 (at the origin, or underflowed), as PyTorch's
+atan2_bwd_a = _prim("atan2_bwd_a", lambda g, a, b: g * b * _atan2_recip(a, b))
+atan2_bwd_b = _prim("atan2_bwd_b", lambda g, a, b: g * -a * _atan2_recip(a, b))
 # maximum/minimum: the larger (smaller) input takes the gradient, a tie splits it
 maximum_bwd = _prim("maximum_bwd", lambda g, a, b: _where(a < b, 0, _where(a == b, g * 0.5, g)))
 minimum_bwd = _prim("minimum_bwd", lambda g, a, b: _where(a > b, 0, _where(a == b, g * 0.5, g)))
