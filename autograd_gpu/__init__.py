@@ -23,7 +23,7 @@ from .ops.reduction import (sum, mean, prod, var, std, amax, amin, max, min, arg
                             softmax, log_softmax, norm, all, any)
 from .ops.shape import unsqueeze, cat, concat, stack, clone
 # the functions whose methods take any first operand: behind a check that it is a Tensor
-from .ops.functions import (add, sub, mul, div, pow, maximum, minimum, rsub, atan2, clamp, clamp_min, clamp_max,
+from .ops.functions import (add, sub, mul, div, pow, maximum, minimum, rsub, atan2, clamp, clamp_min, clamp_max, lerp,
                             matmul, mm, bmm, dot, mv, reshape, flatten, squeeze, transpose, t, permute, movedim,
                             chunk, split, unbind, eq, ne, lt, le, gt, ge, isnan, isfinite, isinf, logical_and,
                             logical_or, logical_not, logical_xor, isclose, allclose, equal, narrow, select, flip,
@@ -86,7 +86,7 @@ __all__ = [  # the public names (API.md)
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "add", "sub", "mul", "div", "pow", "neg", "maximum", "minimum", "rsub", "atan2", "arctan2",
     "exp", "log", "log1p", "sqrt", "rsqrt", "square", "abs", "sign", "sin", "cos", "tanh", "sigmoid",
-    "relu", "clamp", "clamp_min", "clamp_max", "where",
+    "relu", "clamp", "clamp_min", "clamp_max", "where", "lerp",
     "sum", "mean", "prod", "var", "std", "amax", "amin", "max", "min", "argmax", "argmin", "logsumexp",
     "softmax", "log_softmax", "norm", "all", "any",
     "matmul", "mm", "bmm", "dot", "mv",

@@ -89,6 +89,11 @@ template <typename T> AG_HD T rpow(T e, T base) { return math::pow(base, e); }
 template <typename T> AG_HD T maximum(T a, T b) { return max_nan(a, b); }
 template <typename T> AG_HD T minimum(T a, T b) { return min_nan(a, b); }
 template <typename T> AG_HD T atan2(T a, T b) { return math::atan2(a, b); }
+// PyTorch's lerp: from whichever end the weight is nearer (exact at w = 0 and w = 1)
+template <typename T> AG_HD T lerp(T a, T b, T w) {
+    T d = b - a;
+    return math::fabs(w) < T(0.5) ? a + w * d : b - d * (T(1) - w);
+}
 template <typename T> AG_HD T add_scaled(T a, T b, T alpha) { return a + b * alpha; }
 template <typename T> AG_HD T where(bool c, T a, T b) { return c ? a : b; }
 

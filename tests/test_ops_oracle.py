@@ -35,6 +35,9 @@ CASES = [
     ("minimum",          lambda m, a, b: m.minimum(a, b),                  [(3, 4), (3, 4)],        {}),
     ("atan2",            lambda m, a, b: m.atan2(a, b),                    [(3, 4), AWAY(4)],       {}),
     ("atan2_method_bcast", lambda m, a, b: a.atan2(b),                     [(2, 1, 3), AWAY(4, 1)], {}),
+    ("lerp",             lambda m, a, b: m.lerp(a, b, 0.3),                [(3, 4), (4,)],          {}),
+    ("lerp_far_weight",  lambda m, a, b: a.lerp(b, -1.5),                  [(3, 4), (3, 1)],        {}),
+    ("lerp_tensor",      lambda m, a, b, w: m.lerp(a, b, w),               [(2, 1, 3), (4, 1), (3,)], {}),
     ("zero_dim_operand", lambda m, a, b: a * b,                            [(3,), ()],              {}),
     # ---- Python numbers: the Scalar overloads ----
     ("add_scalar",       lambda m, x: x + 2,                               [(3, 2)],  dict(torch_fn=lambda t, x: aten("add.Scalar")(t, x, 2))),
@@ -252,6 +255,7 @@ CASES = [
     ("view_inplace",     lambda m, x: _view_mul(x * 1),                    [(3, 4)],  dict(name=False)),
     ("diagonal_inplace", lambda m, x: _diagonal_mul(x * 1),                [(3, 4)],  dict(name=False)),
     ("atan2_",           lambda m, x, y: (x * 1).atan2_(y),                [(3, 4), AWAY(4)], {}),
+    ("lerp_",            lambda m, x, y, w: (x * 1).lerp_(y, w),           [(3, 4), (4,), (3, 1)], {}),
     ("scatter_",         lambda m, x, s, i: (x * 1).scatter_(1, i, s),     [(3, 4), (3, 2), np.array([[0, 3], [2, 1], [3, 0]])], {}),
     ("scatter_value_",   lambda m, x, i: (x * 1).scatter_(1, i, -2.0),     [(3, 4), np.array([[0], [3], [3]])], {}),
     ("scatter_add_",     lambda m, x, s, i: (x * 1).scatter_add_(0, i, s), [(3, 4), (2, 4), np.array([[0, 1, 2, 0], [0, 0, 2, 2]])], {}),

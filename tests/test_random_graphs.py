@@ -4,7 +4,7 @@ One Hypothesis-drawn *program* (a list of Python statements over `lib`) runs
 op by op on both libraries: `lib` is `autograd_gpu` in one namespace and
 `torch` in the other. Programs mix every differentiable op family of API.md
 (arithmetic with tensor and Python-number operands, pointwise, reductions with
-dim/keepdim, matrix products and einsum, shape ops and diagonals,
+dim/keepdim, atan2 and lerp, matrix products and einsum, shape ops and diagonals,
 basic/advanced/boolean indexing, gather/scatter/scatter_add/index_add/
 masked_select, in-place ops on non-leaves and through views, `t[idx] = v`), broadcast
 shapes, reuse earlier values (DAGs), and call `retain_grad()` on random nodes.
@@ -433,7 +433,8 @@ def dims_arg(p, nd):
 
 # ---- op generators: each draws one statement and runs it ---------------------------
 
-ARITH = ["+", "-", "*", "/", "**", "maximum", "minimum", "add_alpha", "sub_alpha", "mul_fn", "div_fn"]
+ARITH = ["+", "-", "*", "/", "**", "maximum", "minimum", "add_alpha", "sub_alpha", "mul_fn", "div_fn", "atan2",
+         "lerp"]
 
 
 def gen_arith(p):
@@ -453,6 +454,11 @@ def gen_arith(p):
         code = f"{r} = {base} ** {e}"
     elif op in ("maximum", "minimum"):
         code = f"{r} = lib.{op}({a}, {b})"
+    elif op == "atan2":
+        code = f"{r} = lib.atan2({a}, {b})" if p.flag() else f"{r} = {b}.atan2({a})"
+    elif op == "lerp":
+        w = p.choice(SCALARS) if p.flag() else partner(p, a)
+        code = f"{r} = lib.lerp({a}, {b}, {w})" if p.flag() else f"{r} = {a}.lerp({b}, {w})"
     elif op == "add_alpha":
         code = f"{r} = {a}.add({b}, alpha={p.choice(SCALARS)})"
     elif op == "sub_alpha":
@@ -793,6 +799,8 @@ def gen_shape(p):
         d2 = p.choice([d for d in range(-nd, nd) if d % nd != d1 % nd])
         code = f"{r} = {a}.diagonal({p.integer(-2, 2)}, {d1}, {d2})" if p.flag() else \
             f"{r} = lib.diagonal({a}, dim1={d1}, dim2={d2})"
+    elif op == "diagonal" and nd == 1:
+        code = f"{r} = lib.diag({a}).diagonal({p.integer(-1, 1)})"
     elif op == "diag" and nd in (1, 2):
         code = f"{r} = lib.diag({a}, {p.integer(-2, 2)})" if p.flag() else f"{r} = {a}.diag()"
     elif op == "diag_embed" and 1 <= nd <= 2:
@@ -994,6 +1002,8 @@ def gen_inplace(p):
         # Known, documented divergence (docs/nan_semantics.md, "stricter than PyTorch"):
         # PyTorch lets zero_/fill_ and advanced-index writes through an expanded tensor.
         op = "mul_s"
+    if op in ("diagonal_", "scatter_add_", "index_add_") and (not st_ or overlapping(p, t)):
+        op = "mul_s"                       # (they need a dim; writing an expanded tensor: as above)
     inputs = [t]
     if op in ("add_", "sub_", "mul_", "div_", "copy_"):
         b = partner(p, t, broadcast_to=p.integer(0, 5) != 0)
@@ -1032,9 +1042,10 @@ def gen_inplace(p):
         if isinstance(v, str):
             inputs.append(v)
         code = f"{target}.masked_fill_({target} > {p.choice([0, 0.5, -1])}, {v})"
-    elif op == "diagonal_" and len(st_) >= 2 and not overlapping(p, t):
-        code = f"{t}.diagonal({p.integer(-1, 1)}).{p.choice(['mul_', 'add_'])}({p.choice(SCALARS)})"
-    elif op in ("scatter_add_", "index_add_") and st_ and not overlapping(p, t):
+    elif op == "diagonal_":
+        through = t if len(st_) >= 2 else f"{t}.unsqueeze({p.integer(0, 1)})"
+        code = f"{through}.diagonal({p.integer(-1, 1)}).{p.choice(['mul_', 'add_'])}({p.choice(SCALARS)})"
+    elif op in ("scatter_add_", "index_add_"):
         code, read = write_along(p, t, op[:-1], inplace=True)
         inputs.extend(read[1:])
     elif op == "zero_":

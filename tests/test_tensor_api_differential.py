@@ -1435,6 +1435,32 @@ def test_atan2_gradient_at_the_origin_like_pytorch(torch):
     assert run(ag) == run(torch)
 
 
+@pytest.mark.parametrize("dtype", list(VALS))
+def test_lerp_every_dtype_like_pytorch(torch, dtype):
+    """Floating types only (integers and bools refused, as PyTorch's); the formula
+    from the nearer end; float16 computed in float32 and rounded once."""
+    x = lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype))   # noqa: E731
+    for fn in (lambda m: m.lerp(x(m), x(m).flip(0), 0.3), lambda m: x(m).lerp(x(m).flip(0), 0.75),
+               lambda m: x(m).lerp(x(m).flip(0), -2), lambda m: m.lerp(x(m), x(m).flip(0), x(m).flip(0) * 0 + 0.5),
+               lambda m: m.lerp(x(m).reshape(2, 3), x(m)[:3], x(m).reshape(2, 3)[:, :1] * 0 + 1.5),
+               lambda m: m.lerp(x(m), x(m).flip(0), NAN), lambda m: x(m).clone().lerp_(x(m).flip(0), 0.25)):
+        check(torch, fn, dtype, permissive=False)
+
+
+LERP_ERRORS = [
+    lambda m: m.lerp(m.ones(3), m.ones(3), m.ones(3, dtype=m.float64)), lambda m: m.lerp(m.ones(3), m.ones(3).double(), 0.3),
+    lambda m: m.lerp(m.ones(3), 2.0, 0.5), lambda m: m.lerp(m.ones(3), m.ones(3), "x"), lambda m: m.lerp(m.ones(3), m.ones(2), 0.5),
+    lambda m: m.ones(3).lerp_(m.ones(2, 3), 0.5), lambda m: m.ones(3).lerp_(m.ones(3), m.ones(2, 1)),
+    lambda m: m.lerp(m.ones(3), m.ones(3), 1e300), lambda m: m.lerp([1.0], m.ones(1), 0.5),
+    lambda m: m.ones(3, requires_grad=True).lerp_(m.ones(3), 0.5),
+]
+
+
+@pytest.mark.parametrize("i", range(len(LERP_ERRORS)))
+def test_lerp_bad_input_like_pytorch(torch, i):
+    check(torch, LERP_ERRORS[i], f"case {i}", permissive=False)
+
+
 ATAN2_ERRORS = [
     lambda m: m.atan2(m.ones(2), 1.0), lambda m: m.ones(2).atan2(2), lambda m: m.atan2(m.ones(2), m.ones(3)),
     lambda m: m.atan2([1.0], m.ones(1)), lambda m: m.ones(2).atan2_(m.ones(2, 2)),

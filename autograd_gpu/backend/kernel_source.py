@@ -141,6 +141,7 @@ POINTWISE["rsub"] = _pw("rsub", "x s:s")
 POINTWISE["rpow"] = _pw("rpow", "e base:s")
 POINTWISE["add_scaled"] = _pw("add_scaled", "a b alpha:s")
 POINTWISE["atan2"] = _pw("atan2", "a b")
+POINTWISE["lerp"] = _pw("lerp", "a b w:e")
 POINTWISE["where"] = _pw("where", "c:bool a:e b:e")
 for _n in _COMPARE:
     POINTWISE[_n] = _pw(_n, "a b:e", out="bool")

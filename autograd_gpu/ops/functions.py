@@ -66,7 +66,7 @@ def _functions(module, names):
 maximum, minimum, rsub, atan2 = _functions(arith, "maximum minimum rsub atan2")
 remainder = _function("remainder", arith.remainder, arith.rremainder)
 floor_divide = _function("floor_divide", arith.floor_divide, arith.rfloor_divide)
-clamp, clamp_min, clamp_max = _functions(pointwise, "clamp clamp_min clamp_max")
+clamp, clamp_min, clamp_max, lerp = _functions(pointwise, "clamp clamp_min clamp_max lerp")
 matmul, mm, bmm, dot, mv = _functions(linalg, "matmul mm bmm dot mv")
 reshape, flatten, squeeze, transpose, t, permute, movedim, chunk, split, unbind = _functions(
     shape, "reshape flatten squeeze transpose t permute movedim chunk split unbind")

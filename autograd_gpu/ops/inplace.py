@@ -79,6 +79,7 @@ def _make_methods():
         "neg_": lambda self: _run(self, "neg_", arith.neg, ()),
         "masked_fill_": masked_fill_,
         "atan2_": _run_as("atan2_", arith.atan2), "arctan2_": _run_as("arctan2_", arith.atan2),
+        "lerp_": _run_as("lerp_", pointwise.lerp),
         "scatter_": _run_as("scatter_", scatter.scatter),
         "scatter_add_": _run_as("scatter_add_", scatter.scatter_add),
         "index_add_": _run_as("index_add_", scatter.index_add),

@@ -74,7 +74,7 @@ METHODS = {
     "__rmatmul__": lambda self, other: linalg.matmul(other, self) if isinstance(other, Tensor) else NotImplemented,
     "matmul": linalg.matmul, "mm": linalg.mm, "bmm": linalg.bmm, "dot": linalg.dot, "mv": linalg.mv,
     # pointwise
-    "clamp": pointwise.clamp, "clip": pointwise.clamp, "clamp_min": pointwise.clamp_min,
+    "clamp": pointwise.clamp, "clip": pointwise.clamp, "clamp_min": pointwise.clamp_min, "lerp": pointwise.lerp,
     "clamp_max": pointwise.clamp_max, "where": _where_method,
     # reductions
     "sum": reduction.sum, "mean": reduction.mean, "prod": reduction.prod, "var": reduction.var,

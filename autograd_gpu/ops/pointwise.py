@@ -261,6 +261,53 @@ def _promoted_all(tensors):
     return tuple(t if t._data.dtype == rt.np else t.to(rt) for t in tensors)
 
 
+class Lerp(Op):
+    """input + weight * (end - input), weight a number (LerpBackward0)."""
+    _name, op_name = "LerpBackward0", "lerp"
+
+    def forward(self, a, b, w):
+        self.w = w
+        return P.lerp(a, b, w)
+
+    def backward(self, g):
+        w = self.w
+        return (P.mul(g, 1 - w) if self.needs(0) else None), (P.mul(g, w) if self.needs(1) else None)
+
+
+class LerpTensor(Op):
+    """The same with a tensor weight (LerpBackward1), all three broadcast."""
+    _name, op_name = "LerpBackward1", "lerp"
+    save_inputs = (0, 1, 2)
+    saved_for = ((2,), (2,), (0, 1))    # the ends only for the weight's gradient, the weight for theirs
+
+    def forward(self, a, b, w):
+        return P.lerp(a, b, w)
+
+    def backward(self, g, a, b, w):
+        return (P.mul(g, P.rsub(w, 1)) if self.needs(0) else None,
+                P.mul(g, w) if self.needs(1) else None,
+                P.mul(g, P.sub(b, a)) if self.needs(2) else None)
+
+
+def lerp(input, end, weight):
+    """input + weight * (end - input), all broadcast; weight a number or a tensor."""
+    if not isinstance(end, Tensor):
+        raise TypeError(f"lerp(): argument 'end' (position 1) must be Tensor, not {type(end).__name__}")
+    for name, t in (("end", end), ("weight", weight)):
+        if isinstance(t, Tensor) and t.dtype is not input.dtype:
+            raise RuntimeError(f"lerp(): expected dtype {input.dtype.name} for `{name}` but got dtype "
+                               f"{t.dtype.name}")
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f"lerp(): \"lerp_kernel\" not implemented for '{input.dtype.libtorch}'")
+    shapes = [tuple(t.shape) for t in (input, end, weight) if isinstance(t, Tensor)]
+    if not broadcastable(*shapes):
+        raise RuntimeError(f"lerp(): the shapes {', '.join(str(list(s)) for s in shapes)} do not broadcast")
+    if isinstance(weight, Tensor):
+        return LerpTensor.applyN((input, end, weight))
+    w = check_fits(number(weight, "lerp", "weight"), input._data.dtype, "lerp")
+    return Lerp.apply2(input, end, float(w))
+
+
 def clamp_min(input, min):
     if min is None:
         raise TypeError("clamp_min(): argument 'min' must be Number or Tensor, not NoneType")

@@ -231,6 +231,20 @@ rpow = _prim("rpow", lambda e, base: _int_power(e.dtype.type(base), e) if e.dtyp
 maximum = _prim("maximum", np.maximum, lambda a, b: _ag.maximum(a, b))
 minimum = _prim("minimum", np.minimum, lambda a, b: _ag.minimum(a, b))
 atan2 = _prim("atan2", np.arctan2, lambda a, b: _ag.atan2(a, b))
+
+
+def _lerp(a, b, w):
+    # PyTorch's formula: from whichever end the weight is nearer; half in float32, rounded once
+    if a.dtype == _f16:
+        return _lerp(a.astype(np.float32), b.astype(np.float32),
+                     w if not isinstance(w, _nd) else w.astype(np.float32)).astype(_f16)
+    d = b - a
+    if not isinstance(w, _nd):
+        return a + w * d if builtins.abs(w) < 0.5 else b - d * (1 - w)
+    return np.where(np.abs(w) < 0.5, a + w * d, b - d * (1 - w))
+
+
+lerp = _prim("lerp", _lerp, lambda a, b, w: _ag.lerp(a, b, w))
 def _add_scaled(a, b, alpha):
     if a.dtype == _f16 and b.dtype == _f16:
         # as PyTorch's CPU and our kernel: in float32, alpha rounded to half, one rounding
