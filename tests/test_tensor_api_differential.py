@@ -1261,6 +1261,19 @@ def test_sort_nan_and_ties_like_pytorch(torch):
         check(torch, fn, permissive=False)
 
 
+def _grads_then_index_written(y, weight, leaves, index):
+    """The leaves' gradients of (y * weight).sum(), then whether a second
+    backward after writing `index` in place is PyTorch's version error."""
+    (y * weight).sum().backward(retain_graph=True)
+    grads = [None if t.grad is None else t.grad.tolist() for t in leaves]
+    index.add_(0)
+    try:
+        y.sum().backward()
+        return grads, "no error"
+    except RuntimeError as e:
+        return grads, "modified by an inplace operation" in str(e)
+
+
 def test_gather_and_index_select_save_their_index_like_pytorch(torch):
     """The index is saved: writing it in place before backward is PyTorch's
     version error; repeated indices add up in the gradient."""
@@ -1269,15 +1282,7 @@ def test_gather_and_index_select_save_their_index_like_pytorch(torch):
         for pick in (lambda x, i: x.gather(1, i), lambda x, i: x.index_select(0, i[0])):
             x = m.tensor([[1., 2., 3.], [4., 5., 6.]], requires_grad=True)
             i = m.tensor([[0, 0], [2, 0]])
-            y = pick(x, i)
-            (y * 2).sum().backward(retain_graph=True)
-            out.append(x.grad.tolist())
-            i.add_(0)
-            try:
-                y.sum().backward()
-                out.append("no error")
-            except RuntimeError as e:
-                out.append("modified by an inplace operation" in str(e))
+            out.append(_grads_then_index_written(pick(x, i), 2, [x], i))
         return out
     assert run(ag) == run(torch)
 
@@ -1586,15 +1591,7 @@ def test_scatter_family_saves_its_index_and_fails_nothing_half_done(torch):
             x = m.tensor([[1., 2., 3.], [4., 5., 6.]], requires_grad=True)
             s = m.tensor([[7., 8.], [9., 10.]], requires_grad=True)
             i = m.tensor([[0, 2], [1, 1]])
-            y = op(x, i, s)
-            (y * m.arange(6.).reshape(2, 3)).sum().backward(retain_graph=True)
-            out.append((x.grad.tolist(), None if s.grad is None else s.grad.tolist()))
-            i.add_(0)
-            try:
-                y.sum().backward()
-                out.append("no error")
-            except RuntimeError as e:
-                out.append("modified by an inplace operation" in str(e))
+            out.append(_grads_then_index_written(op(x, i, s), m.arange(6.).reshape(2, 3), [x, s], i))
         return out
     assert run(ag) == run(torch)
     x = ag.zeros(2, 3)

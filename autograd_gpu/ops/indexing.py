@@ -780,18 +780,25 @@ class MaskedSelect(Op):
         return P.index_add(g, (self.mask,), self.shape)
 
 
+def checked_mask(op_name, input, mask, not_bool):
+    """The array of a bool mask that broadcasts with input on its device (masked_fill,
+    masked_select); `not_bool`: the message for a mask of another dtype."""
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"{op_name}(): argument 'mask' (position 1) must be Tensor, not {type(mask).__name__}")
+    if mask._data.dtype.kind != "b":
+        raise RuntimeError(f"{not_bool}, got mask with dtype {mask.dtype.libtorch}")
+    if not broadcastable(tuple(input.shape), tuple(mask.shape)):
+        raise RuntimeError(f"{op_name}: the size of tensor a {list(input.shape)} must match the size of tensor b "
+                           f"(the mask) {list(mask.shape)} at each non-singleton dimension")
+    if mask._backend is not input._backend:
+        raise device_mismatch(op_name, input, mask)
+    return mask._data
+
+
 def masked_select(input, mask):
     """A vector of input's entries where the bool mask holds (they broadcast)."""
-    if not isinstance(mask, Tensor):
-        raise TypeError(f"masked_select(): argument 'mask' (position 1) must be Tensor, not {type(mask).__name__}")
-    if mask._data.dtype.kind != "b":
-        raise RuntimeError(f"masked_select: expected BoolTensor for mask, got {mask.dtype.libtorch}")
-    if not broadcastable(tuple(input.shape), tuple(mask.shape)):
-        raise RuntimeError(f"masked_select: the size of tensor a {list(input.shape)} must match the size of "
-                           f"tensor b (the mask) {list(mask.shape)} at each non-singleton dimension")
-    if mask._backend is not input._backend:
-        raise device_mismatch("masked_select", input, mask)
-    out = MaskedSelect.apply1(input, mask._data)
+    m = checked_mask("masked_select", input, mask, "masked_select: expected BoolTensor for mask")
+    out = MaskedSelect.apply1(input, m)
     if out._node is not None:
         out._node.keep((mask,))
     return out

@@ -10,6 +10,7 @@ from ..autograd.op import Op
 from ..tensor import Tensor
 from . import prims as P
 from ._util import broadcastable, number, promote_for_scalar, check_fits
+from .indexing import checked_mask
 
 
 class Unary(Op):
@@ -371,26 +372,17 @@ def masked_fill(input, mask, value):
     """input with `value` where the bool `mask` holds (mask broadcasts). value is
     a number or a 0-d tensor (its gradient is the sum over the filled places),
     taken in input's dtype, as PyTorch's."""
-    if not isinstance(mask, Tensor):
-        raise TypeError(f"masked_fill(): argument 'mask' must be Tensor, not {type(mask).__name__}")
-    if mask._data.dtype.kind != "b":
-        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype.name}")
-    if not broadcastable(tuple(input.shape), tuple(mask.shape)):
-        raise RuntimeError(f"masked_fill: the size of tensor a {list(input.shape)} must match the size of tensor "
-                           f"b (the mask) {list(mask.shape)} at each non-singleton dimension")
-    if mask._backend is not input._backend:
-        from ..autograd.op import device_mismatch
-        raise device_mismatch("masked_fill", input, mask)
+    m = checked_mask("masked_fill", input, mask, "masked_fill_ only supports boolean masks")
     # input as the node's first input: masked_fill_ rebases a view's history on input 0
     if isinstance(value, Tensor):
         if value.ndim:
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                                f"{value.ndim} dimension(s).")
-        out = MaskedFillTensor.apply2(input, value.to(device=input.device, dtype=input.dtype), mask._data)
+        out = MaskedFillTensor.apply2(input, value.to(device=input.device, dtype=input.dtype), m)
     else:
         npd = input._data.dtype
         n = check_fits(number(value, "masked_fill", "value"), npd, "masked_fill")
-        out = MaskedFill.apply1(input, mask._data, input._backend.from_host(np.asarray(n).astype(npd)))
+        out = MaskedFill.apply1(input, m, input._backend.from_host(np.asarray(n).astype(npd)))
     if out._node is not None:
         out._node.keep((mask,))
     return out
