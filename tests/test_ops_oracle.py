@@ -221,6 +221,9 @@ CASES = [
     ("einsum_outer_sum", lambda m, a, b: m.einsum("i,jk->ik", a, b),      [(2,), (3, 4)], dict(name=False)),
     ("einsum_sublist",   lambda m, a, b: m.einsum(a, [0, 1], b, [1, 2], [2, 0]), [(2, 3), (3, 4)], dict(name=False)),
     ("einsum_bcast_inner", lambda m, a, b: m.einsum("ij,jk->ik", a, b),   [(2, 1), (3, 4)], dict(name=False)),
+    ("repeat_interleave", lambda m, x: x.repeat_interleave(2),             [(2, 3)],  {}),
+    ("repeat_interleave_dim", lambda m, x: m.repeat_interleave(x, 3, dim=-1), [(2, 2)], {}),
+    ("repeat_interleave_counts", lambda m, x, r: x.repeat_interleave(r, dim=0), [(3, 2), np.array([2, 0, 1])], {}),
     # ---- diagonals ----
     ("diagonal",         lambda m, x: x.diagonal(),                        [(3, 4)],  {}),
     ("diagonal_fn_neg",  lambda m, x: m.diagonal(x, -1),                   [(3, 4)],  {}),

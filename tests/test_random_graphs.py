@@ -632,6 +632,10 @@ def gen_matmul(p):
     r = p.fresh()
     if form == "einsum":
         code, b = einsum_statement(p, a, r)
+        # Known divergence: where a summed subscript has size 1, PyTorch's einsum keeps a view
+        # of the operand (it squeezes instead of summing) in its graph, so writing the operand
+        # in place later is a version error there; ours sums first and keeps the sum.
+        p.frozen.update(p.t(n).untyped_storage().data_ptr() for n in (a, b))
     elif form == "dot" and len(sa) == 1:
         b = p.pick(lambda v: p.shape(v) == (n,)) or p.new_tensor((n,))
         code = f"{r} = {a}.dot({b})"
@@ -715,7 +719,7 @@ def factor_shape(p, numel):
 
 SHAPE_OPS = ["reshape", "view", "flatten", "squeeze", "unsqueeze", "transpose", "t", "T", "permute", "movedim",
              "expand", "repeat", "cat", "stack", "chunk", "split", "unbind", "contiguous", "clone", "detach",
-             "diagonal", "diag", "diag_embed", "trace"]
+             "diagonal", "diag", "diag_embed", "trace", "repeat_interleave"]
 
 
 def gen_shape(p):
@@ -807,6 +811,11 @@ def gen_shape(p):
         d1 = p.integer(-nd - 1, nd)
         d2 = p.choice([d for d in range(-nd - 1, nd + 1) if d % (nd + 1) != d1 % (nd + 1)])
         code = f"{r} = lib.diag_embed({a}, {p.integer(-1, 1)}, {d1}, {d2})"
+    elif op == "repeat_interleave" and nd >= 1:
+        d = p.integer(-nd, nd - 1)
+        counts = [p.integer(0, 2) for _ in range(sa[d])]
+        reps = p.choice([str(p.integer(0, 2)), f"lib.tensor({counts!r}, dtype=lib.int64)"])
+        code = f"{r} = {a}.repeat_interleave({reps}, dim={d})" if p.flag() else f"{r} = lib.repeat_interleave({a}, {reps})"
     elif op == "trace" and nd == 2:
         code = f"{r} = {a}.trace()" if p.flag() else f"{r} = lib.trace({a})"
     elif op == "contiguous":

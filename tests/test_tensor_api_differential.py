@@ -1466,6 +1466,54 @@ def test_lerp_bad_input_like_pytorch(torch, i):
     check(torch, LERP_ERRORS[i], f"case {i}", permissive=False)
 
 
+@pytest.mark.parametrize("dtype", list(VALS))
+def test_repeat_interleave_every_dtype_like_pytorch(torch, dtype):
+    x = lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype))   # noqa: E731
+    for fn in (lambda m: x(m).repeat_interleave(2), lambda m: x(m).reshape(2, 3).repeat_interleave(2, dim=0),
+               lambda m: x(m).reshape(2, 3).repeat_interleave(m.tensor([1, 0, 3]), dim=1),
+               lambda m: x(m).reshape(2, 3).repeat_interleave(m.tensor([2]), dim=1),
+               lambda m: x(m).reshape(2, 3).repeat_interleave(m.tensor(2, dtype=m.int32), dim=-2),
+               lambda m: m.repeat_interleave(x(m)[0], 3), lambda m: x(m).repeat_interleave(0),
+               lambda m: x(m).reshape(3, 2).repeat_interleave(2, dim=1, output_size=4),
+               lambda m: _written_result(x(m), lambda t: t.repeat_interleave(1))):
+        check(torch, fn, dtype, permissive=False)
+    if dtype in ("int64", "int32"):
+        check(torch, lambda m: m.repeat_interleave(m.tensor([2, 0, 1], dtype=getattr(m, dtype))), dtype,
+              permissive=False)
+
+
+def test_clone_layout_like_pytorch(torch):
+    """clone keeps a permuted or sliced layout (preserve_format) but makes an
+    expanded tensor C-contiguous (NumPy's order "K" kept its broadcast dim's
+    place, so a view of the copy failed: repeat_interleave's did)."""
+    def run(m):
+        cases = [m.ones(2, 1, 3).expand(2, 2, 3), m.ones(3, 1).expand(3, 4).t(), m.ones(4, 6)[:, ::2].t(),
+                 m.ones(3, 4).t(), m.ones(2, 3, 4).permute(2, 0, 1), m.ones(1, 3).expand(2, 3)[:, 1:]]
+        return [(c.clone().stride(), c.clone().is_contiguous()) for c in cases]
+    assert run(ag) == run(torch)
+
+
+def _written_result(t, op):
+    """t after zeroing op(t) in place: unchanged unless op returned a view of t."""
+    op(t).zero_()
+    return t
+
+
+REPEAT_INTERLEAVE_ERRORS = [
+    lambda m: m.ones(2, 3).repeat_interleave(-1), lambda m: m.ones(2, 3).repeat_interleave(m.tensor([1, -2]), dim=0),
+    lambda m: m.ones(2, 3).repeat_interleave(m.tensor([1, 2, 3]), dim=0), lambda m: m.ones(2, 3).repeat_interleave(2.5),
+    lambda m: m.ones(2, 3).repeat_interleave(m.tensor([1.0, 2.0]), dim=0), lambda m: m.ones(2, 3).repeat_interleave(2, dim=2),
+    lambda m: m.ones(2, 3).repeat_interleave(m.tensor([[1, 2]]), dim=0), lambda m: m.repeat_interleave(m.ones(2)),
+    lambda m: m.repeat_interleave(m.tensor([[1, 2]])), lambda m: m.ones(2, 3).repeat_interleave("a"),
+    lambda m: m.repeat_interleave([1, 2], 2),
+]
+
+
+@pytest.mark.parametrize("i", range(len(REPEAT_INTERLEAVE_ERRORS)))
+def test_repeat_interleave_bad_input_like_pytorch(torch, i):
+    check(torch, REPEAT_INTERLEAVE_ERRORS[i], f"case {i}", permissive=False)
+
+
 ATAN2_ERRORS = [
     lambda m: m.atan2(m.ones(2), 1.0), lambda m: m.ones(2).atan2(2), lambda m: m.atan2(m.ones(2), m.ones(3)),
     lambda m: m.atan2([1.0], m.ones(1)), lambda m: m.ones(2).atan2_(m.ones(2, 2)),

@@ -75,6 +75,7 @@ logical_and, logical_or, logical_not, logical_xor = _functions(
     compare, "logical_and logical_or logical_not logical_xor")
 isclose, allclose, equal = _functions(compare, "isclose allclose equal")
 narrow, select, tril, triu = _functions(shape, "narrow select tril triu")
+repeat_interleave = _function("repeat_interleave", shape.repeat_interleave)
 flip = _function("flip", shape.flip_function)
 cumsum = _function("cumsum", reduction.cumsum)
 sort, topk = _functions(sorting, "sort topk")

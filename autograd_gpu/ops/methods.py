@@ -92,7 +92,7 @@ METHODS = {
     "movedim": shape.movedim, "moveaxis": shape.movedim, "expand": shape.expand, "expand_as": shape.expand_as,
     "repeat": shape.repeat, "chunk": shape.chunk, "split": shape.split, "unbind": shape.unbind,
     "contiguous": shape.contiguous, "clone": shape.clone, "narrow": shape.narrow, "select": shape.select,
-    "flip": shape.flip, "tril": shape.tril, "triu": shape.triu,
+    "flip": shape.flip, "tril": shape.tril, "triu": shape.triu, "repeat_interleave": shape.repeat_interleave,
     "T": property(shape.numpy_T), "mT": property(shape.mT),
     "to": _to, "cpu": lambda self: _to(self, "cpu"),
     "cuda": lambda self, device=None: _to(self, "cuda" if device is None else device),

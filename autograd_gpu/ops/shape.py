@@ -538,6 +538,72 @@ def repeat(input, *sizes, repeats=None):
     return Repeat.apply1(input, reps)
 
 
+_COUNTS_ONLY = object()
+
+
+def repeat_interleave(input, repeats=_COUNTS_ONLY, dim=None, *, output_size=None):
+    """Each entry along `dim` (of the flattened input when dim is None) repeated
+    `repeats` times, or repeats[i] times for entry i (a 0-d or 1-d integer
+    tensor; one count for all broadcasts). With only an integer tensor:
+    the indices 0, 1, ... each repeated as often as it says (in its dtype)."""
+    if repeats is _COUNTS_ONLY:                     # repeat_interleave(counts)
+        counts = _repeat_counts(input, None)
+        index = np.repeat(np.arange(counts.size, dtype=input._data.dtype), counts)
+        return Tensor._make(input._backend.from_host(index), input._backend)
+    if not isinstance(repeats, Tensor):
+        repeats = int_arg(repeats, "repeat_interleave", "repeats", "Tensor or int")
+        if input.ndim == 0 and dim is not None:     # (PyTorch adds a dim after `dim`, which a 0-d lacks)
+            raise IndexError(f"repeat_interleave(): Dimension out of range (expected to be in range of [-1, 0], "
+                             f"but got {dim}) for a 0-d input with int repeats")
+    x = input.flatten() if dim is None else input
+    axis = wrap_dim(0 if dim is None else dim, x.ndim, "repeat_interleave")
+    n = x.shape[axis] if x.ndim else 1
+    if isinstance(repeats, Tensor):
+        counts = _repeat_counts(repeats, n)
+        if x.ndim == 0 and int(counts.sum()) != 1:    # (as PyTorch's index_select into a 0-d tensor)
+            raise RuntimeError(f"repeat_interleave(): a 0-d input takes one repeat along dim {dim}, got "
+                               f"{int(counts.sum())}")
+        _check_output_size(output_size, int(counts.sum()))
+        if repeats._backend is not x._backend:
+            raise device_mismatch("repeat_interleave", x, repeats)
+        index = Tensor._make(x._backend.from_host(np.repeat(np.arange(n), counts)), x._backend)
+        return x.index_select(axis, index)
+    r = int_arg(repeats, "repeat_interleave", "repeats")
+    if r < 0:
+        raise RuntimeError(f"repeat_interleave(): Repeats must be non-negative, got {r}")
+    _check_output_size(output_size, n * r)
+    if x.ndim == 0:
+        return x.reshape(1).expand(r).clone()
+    # as PyTorch composes it: each entry as a new dim of r copies (a copy, never a view of the
+    # input, even for r = 1), then merged (ViewBackward0)
+    shape = tuple(x.shape)
+    wide = x.unsqueeze(axis + 1).expand(shape[:axis + 1] + (r,) + shape[axis + 1:]).clone()
+    return wide.view(shape[:axis] + (n * r,) + shape[axis + 1:])
+
+
+def _repeat_counts(repeats, n):
+    """The counts of an integer repeats tensor (0-d or 1-d, none negative), as
+    n of them (one broadcasts) unless n is None."""
+    d = repeats._data
+    if d.dtype.kind not in "iu":
+        raise NotImplementedError(f"repeat_interleave(): \"repeat_interleave_cpu\" not implemented for "
+                                  f"'{repeats.dtype.libtorch}' (repeats must be an integer tensor)")
+    if d.ndim > 1:
+        raise RuntimeError(f"repeat_interleave(): repeats must be 0-dim or 1-dim tensor, got {d.ndim}-dim")
+    counts = repeats._backend.to_host(d).reshape(-1).astype(np.int64)
+    if counts.size and counts.min() < 0:
+        raise RuntimeError("repeat_interleave(): repeats can not be negative")
+    if n is not None and counts.size not in (1, n):
+        raise RuntimeError(f"repeat_interleave(): repeats must have the same size as input along dim, but got "
+                           f"repeats.size(0) = {counts.size} and input.size(dim) = {n}")
+    return np.broadcast_to(counts, (n,)) if n is not None else counts
+
+
+def _check_output_size(output_size, size):
+    if output_size is not None and int_arg(output_size, "repeat_interleave", "output_size") != size:
+        raise RuntimeError(f"repeat_interleave(): output_size is {output_size}, but the repeats give {size}")
+
+
 class Cat(Op):
     _name, op_name = "CatBackward0", "cat"
 
@@ -656,8 +722,11 @@ class Clone(Op):
 
 def clone(input, memory_format=None):
     # PyTorch's preserve_format: a transposed or permuted x gives a copy laid out
-    # the same (NumPy's and CuPy's order "K")
-    return Clone.apply1(input, "K")
+    # the same (NumPy's and CuPy's order "K"); an expanded one (a stride 0 repeating an
+    # element) a C-contiguous copy, where "K" would keep the broadcast dim's odd place
+    d = input._data
+    overlapping = any(s == 0 and n > 1 for s, n in zip(d.strides, d.shape))
+    return Clone.apply1(input, "C" if overlapping else "K")
 
 
 def contiguous(input, memory_format=None):
