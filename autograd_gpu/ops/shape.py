@@ -724,8 +724,8 @@ def clone(input, memory_format=None):
     # PyTorch's preserve_format: a transposed or permuted x gives a copy laid out
     # the same (NumPy's and CuPy's order "K"); an expanded one (a stride 0 repeating an
     # element) a C-contiguous copy, where "K" would keep the broadcast dim's odd place
-    d = input._data
-    overlapping = any(s == 0 and n > 1 for s, n in zip(d.strides, d.shape))
+    d = input._data if isinstance(input, Tensor) else None     # (apply1 names a non-Tensor)
+    overlapping = d is not None and any(s == 0 and n > 1 for s, n in zip(d.strides, d.shape))
     return Clone.apply1(input, "C" if overlapping else "K")
 
 
