@@ -29,7 +29,7 @@ from .ops.functions import (add, sub, mul, div, pow, maximum, minimum, rsub, ata
                             logical_or, logical_not, logical_xor, isclose, allclose, equal, narrow, select, flip,
                             cumsum, remainder, floor_divide, sort, topk, tril, triu, gather, index_select, scatter,
                             scatter_add, index_add, diagonal, diag_embed, diag, trace, masked_select,
-                            repeat_interleave)
+                            repeat_interleave, unique)
 from .ops.einsum import einsum
 arctan2 = atan2                  # (PyTorch's NumPy-style alias)
 from .creation import (tensor, as_tensor, from_numpy, from_dlpack, zeros, ones, empty, full, eye, arange,
@@ -97,7 +97,7 @@ __all__ = [  # the public names (API.md)
     "logical_not", "logical_xor", "isclose", "allclose", "equal", "narrow", "select", "flip", "cumsum",
     "remainder", "floor_divide", "sort", "topk", "tril", "triu", "gather", "index_select", "scatter",
     "scatter_add", "index_add", "diagonal", "diag_embed", "diag", "trace", "masked_select", "einsum",
-    "repeat_interleave",
+    "repeat_interleave", "unique",
     "floor", "ceil", "round", "trunc", "tan", "asin", "acos", "atan", "sinh", "cosh", "expm1", "log2", "log10",
     "reciprocal",
     "tensor", "as_tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "eye", "arange",

@@ -430,6 +430,10 @@ SPECS = {
                 ("Tensor.atan2_", lambda L, a, b: a.clone().atan2_(b)),
                 ("Tensor.arctan2_", lambda L, a, b: a.clone().arctan2_(b))], TENSORS, OPERANDS,
                msg=("atan2", "arctan2")),
+    "unique": S([("ag.unique", lambda L, a, ri, rc, d: L.unique(a, return_inverse=ri, return_counts=rc, dim=d)),
+                 ("Tensor.unique", lambda L, a, ri, rc, d: a.unique(return_inverse=ri, return_counts=rc, dim=d))],
+                # (no NaN data: PyTorch's unique(dim=...) sorts NaN slices to no defined place)
+                [t for t in TENSORS if t.data != "special"], BOOLS, BOOLS, [None] + DIM1, no_grad_check=True),
     "repeat_interleave": S([("ag.repeat_interleave", lambda L, a, r, d: L.repeat_interleave(a, r, d)),
                             ("Tensor.repeat_interleave", lambda L, a, r, d: a.repeat_interleave(r, dim=d))],
                            [T("float32", (2, 3), rg=True)] + TENSORS,

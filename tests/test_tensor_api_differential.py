@@ -1493,6 +1493,52 @@ def test_clone_layout_like_pytorch(torch):
     assert run(ag) == run(torch)
 
 
+@pytest.mark.parametrize("dtype", list(VALS))
+def test_unique_every_dtype_like_pytorch(torch, dtype):
+    x = lambda m: m.tensor(VALS[dtype] * 2, dtype=getattr(m, dtype))   # noqa: E731
+    for fn in (lambda m: x(m).unique(), lambda m: m.unique(x(m), return_inverse=True, return_counts=True),
+               lambda m: x(m).reshape(3, 4).unique(return_inverse=True),
+               lambda m: x(m).reshape(2, 6).unique(dim=0, return_inverse=True, return_counts=True),
+               lambda m: m.unique(x(m).reshape(4, 3)[[0, 2, 0, 1]], dim=0, return_counts=True),
+               lambda m: x(m).reshape(2, 6).unique(dim=-1, return_counts=True), lambda m: x(m)[0].unique(),
+               lambda m: x(m)[:0].unique(return_inverse=True, return_counts=True)):
+        check(torch, fn, dtype, permissive=False)
+
+
+def test_unique_nans_zeros_and_no_gradient_like_pytorch(torch, device):
+    """Each NaN is its own value, sorted last; -0 and 0 are one (the first met),
+    also in rows; the result records PyTorch's node, whose backward raises.
+    (Rows holding NaN: PyTorch's comparison sort leaves them in no defined
+    place, so their order is not compared; docs/nan_semantics.md.)"""
+    def run(m, dev):
+        nan = float("nan")
+        x = m.tensor([3.0, 1.0, nan, -0.0, 1.0, nan, 0.0, 2.0], device=dev)
+        rows = m.tensor([[3.0, 1.0], [0.0, 2.0], [3.0, 1.0], [-0.0, 2.0], [-1.0, 5.0]], device=dev)
+        out = [[str(v) for v in t.cpu().tolist()] for t in x.unique(return_inverse=True, return_counts=True)]
+        out += [[str(v) for v in t.cpu().reshape(-1).tolist()] for t in rows.unique(dim=0, return_inverse=True,
+                                                                                      return_counts=True)]
+        w = m.tensor([1.0, 1.0, 2.0], requires_grad=True, device=dev)
+        y = w.unique()
+        try:
+            y.sum().backward()
+            out.append("no error")
+        except NotImplementedError as e:
+            out.append((y.grad_fn.name(), str(e)))
+        return out
+    assert run(ag, device) == run(torch, "cpu")
+
+
+UNIQUE_ERRORS = [
+    lambda m: m.unique(m.tensor([[1, 2], [1, 2]]), dim=2), lambda m: m.unique(m.tensor(5.0), dim=0),
+    lambda m: m.unique(m.zeros(3, 0), dim=0), lambda m: m.unique([1, 2]), lambda m: m.ones(2).unique(dim=1.5),
+]
+
+
+@pytest.mark.parametrize("i", range(len(UNIQUE_ERRORS)))
+def test_unique_bad_input_like_pytorch(torch, i):
+    check(torch, UNIQUE_ERRORS[i], f"case {i}", permissive=False)
+
+
 def _written_result(t, op):
     """t after zeroing op(t) in place: unchanged unless op returned a view of t."""
     op(t).zero_()

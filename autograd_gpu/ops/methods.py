@@ -106,7 +106,7 @@ METHODS = {
     "new_full": creation.new_full, "new_tensor": creation.new_tensor, "masked_fill": pointwise.masked_fill,
     # indexing
     "__getitem__": indexing.getitem, "__setitem__": _setitem, "__delitem__": indexing.delitem,
-    "gather": indexing.gather, "index_select": indexing.index_select, "masked_select": indexing.masked_select,
+    "unique": sorting.unique, "gather": indexing.gather, "index_select": indexing.index_select, "masked_select": indexing.masked_select,
     "scatter": scatter.scatter, "scatter_add": scatter.scatter_add, "index_add": scatter.index_add,
     "diagonal": diagonal.diagonal, "diag_embed": diagonal.diag_embed, "diag": diagonal.diag,
     "trace": diagonal.trace,

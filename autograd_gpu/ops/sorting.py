@@ -102,3 +102,65 @@ class TakeAlong(Op):
 
     def backward(self, g):
         return P.scatter_along(g, self.idx, self.axis, self.shape)
+
+
+class _Unique(Op):
+    """unique's values and, when asked, the inverse indices and the counts (no
+    gradient: PyTorch records the node and raises in backward, as here)."""
+    nondiff_outputs = (1, 2)
+    _what = "_unique2"
+
+    def forward(self, x, axis):
+        if axis is None:
+            order = _argsort(x.reshape(-1), 0, False)
+            rows = x.reshape(-1)[order]
+            fresh = rows[1:] != rows[:-1]              # (NaN != NaN: each NaN stays, as PyTorch's)
+        else:
+            a = np.moveaxis(x, axis, 0)
+            m = a.reshape(a.shape[0], -1)
+            order = np.lexsort(m.T[::-1])               # (unique() refused zero-size other dims)
+            rows = m[order]
+            fresh = (rows[1:] != rows[:-1]).any(axis=1)
+        n = rows.shape[0]
+        new = np.empty_like(fresh, shape=(n,))         # (on the input's device, as every array here)
+        new[:1] = True
+        new[1:] = fresh
+        starts = np.flatnonzero(new)
+        inverse = np.empty_like(order, shape=(n,), dtype=np.int64)
+        inverse[order] = np.cumsum(new) - 1
+        counts = np.diff(starts, append=n)
+        values = rows[starts]
+        if axis is None:
+            return values, inverse.reshape(x.shape), counts
+        values = np.moveaxis(values.reshape((starts.size,) + a.shape[1:]), 0, axis)
+        return values, inverse, counts
+
+    def backward(self, grads):
+        raise NotImplementedError(f"the derivative for '{self._what}' is not implemented.")
+
+
+class Unique(_Unique):
+    _name, op_name = "Unique2Backward0", "unique"
+
+
+class UniqueDim(_Unique):
+    _name, op_name, _what = "UniqueDimBackward0", "unique", "unique_dim"
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """The distinct values (or slices along `dim`), sorted, with the indices
+    that rebuild input from them and their counts when asked. Each NaN is
+    distinct, as in PyTorch. (sorted=False sorts too: PyTorch does not promise
+    an order then.)"""
+    if dim is None:
+        values, inverse, counts = Unique.apply1(input, None)
+    else:
+        if input.ndim == 0:
+            raise IndexError(f"unique(): Dimension specified as {dim} but tensor has no dimensions")
+        axis = wrap_dim(dim, input.ndim, "unique")
+        if any(n == 0 for d, n in enumerate(input.shape) if d != axis):
+            raise RuntimeError(f"unique(): There are 0 sized dimensions, and they aren't selected, so unique "
+                               f"cannot be applied (shape {list(input.shape)}, dim {axis})")
+        values, inverse, counts = UniqueDim.apply1(input, axis)
+    out = (values,) + ((inverse,) if return_inverse else ()) + ((counts,) if return_counts else ())
+    return out[0] if len(out) == 1 else out
