@@ -4,6 +4,7 @@ differentiable ops, as PyTorch composes it of its own: a subscript repeated in
 one operand takes the diagonal, one no other operand or the output has is
 summed away, and operands are contracted pairwise, left to right, by a batched
 matrix product. Gradients (of any order) come from those ops."""
+import math
 import string
 
 from ..autograd.op import device_mismatch
@@ -191,18 +192,12 @@ def _contract(a, la, b, lb, keep, size):
 
     a = grid(a, la, batch + left + inner)
     b = grid(b, lb, batch + inner + right)
-    nb, nl, ni, nr = (_prod(a.shape[:len(batch)]), _prod(a.shape[len(batch):len(batch) + len(left)]),
-                      _prod(a.shape[len(batch) + len(left):]), _prod(b.shape[len(batch) + len(inner):]))
-    out_shape = tuple(a.shape[:len(batch) + len(left)]) + tuple(b.shape[len(batch) + len(inner):])
+    k, kl, ki = len(batch), len(batch) + len(left), len(batch) + len(inner)
+    nb, nl, ni, nr = (math.prod(a.shape[:k]), math.prod(a.shape[k:kl]), math.prod(a.shape[kl:]),
+                      math.prod(b.shape[ki:]))
+    out_shape = tuple(a.shape[:kl]) + tuple(b.shape[ki:])
     c = a.reshape(nb, nl, ni).matmul(b.reshape(nb, ni, nr))
     return c.reshape(out_shape), batch + left + right
-
-
-def _prod(shape):
-    n = 1
-    for s in shape:
-        n *= s
-    return n
 
 
 def einsum(*args):
