@@ -346,8 +346,13 @@ div_bwd_b = _prim("div_bwd_b", lambda g, a, b: -g * ((a / b) / b))
 
 
 def _atan2_recip(a, b):
+    # 1 / d computed everywhere and masked after, as PyTorch's: recorded (create_graph), the
+    # masked 1 / 0 makes the second derivative at the origin NaN there and here alike
     d = a * a + b * b
-    return _where(d == 0, 0, 1 / _where(d == 0, 1, d))
+    if isinstance(d, Tensor):
+        return _where(d == 0, 0, 1 / d)
+    with np.errstate(divide="ignore"):
+        return np.where(d == 0, 0, 1 / d)
 
 
 # atan2_backward: grad * b * recip and grad * -a * recip, recip = 1 / (a * a + b * b) but 0
