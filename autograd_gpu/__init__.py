@@ -20,7 +20,7 @@ from .ops.pointwise import (exp, log, log1p, sqrt, rsqrt, square, abs, sign, sin
                            floor, ceil, round, trunc, tan, asin, acos, atan, sinh, cosh, expm1, log2, log10,
                            reciprocal)
 from .ops.reduction import (sum, mean, prod, var, std, amax, amin, max, min, argmax, argmin, logsumexp,
-                            softmax, log_softmax, norm, all, any)
+                            softmax, log_softmax, norm, all, any, median)
 from .ops.shape import unsqueeze, cat, concat, stack, clone
 # the functions whose methods take any first operand: behind a check that it is a Tensor
 from .ops.functions import (add, sub, mul, div, pow, maximum, minimum, rsub, atan2, clamp, clamp_min, clamp_max, lerp,
@@ -97,7 +97,7 @@ __all__ = [  # the public names (API.md)
     "logical_not", "logical_xor", "isclose", "allclose", "equal", "narrow", "select", "flip", "cumsum",
     "remainder", "floor_divide", "sort", "topk", "tril", "triu", "gather", "index_select", "scatter",
     "scatter_add", "index_add", "diagonal", "diag_embed", "diag", "trace", "masked_select", "einsum",
-    "repeat_interleave", "unique",
+    "repeat_interleave", "unique", "median",
     "floor", "ceil", "round", "trunc", "tan", "asin", "acos", "atan", "sinh", "cosh", "expm1", "log2", "log10",
     "reciprocal",
     "tensor", "as_tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "eye", "arange",

@@ -345,7 +345,7 @@ class Program:
         return f"lib.tensor({w.tolist()!r}, dtype=lib.float64)"
 
 
-TIE_SENSITIVE = re.compile(r"max|min|argm|relu|abs|sign|clamp|where|norm|[<>]|[=!]=")
+TIE_SENSITIVE = re.compile(r"max|min|argm|median|relu|abs|sign|clamp|where|norm|[<>]|[=!]=")
 _TIE_REF = np.array([0.0, 0.5, -0.5, 1.0, -1.0, 1.5, -1.5, 2.0, -2.0, 3.0, -2.5, 0.25])
 
 
@@ -555,7 +555,7 @@ def gen_pointwise(p):
 
 
 REDUCTIONS = ["sum", "mean", "prod", "var", "std", "amax", "amin", "max", "min", "max_dim", "min_dim",
-              "logsumexp", "softmax", "log_softmax", "norm", "argmax"]
+              "logsumexp", "softmax", "log_softmax", "norm", "argmax", "median", "median_dim"]
 
 
 def gen_reduction(p):
@@ -590,9 +590,15 @@ def gen_reduction(p):
         code = f"{r} = {a}.{op}()" if d is None else f"{r} = {a}.{op}({d!r}, keepdim={keep})"
     elif op in ("max", "min"):
         code = f"{r} = {a}.{op}()" if p.flag() else f"{r} = lib.{op}({a})"
-    elif op in ("max_dim", "min_dim"):
+    elif op == "median":
+        code = f"{r} = {a}.median()" if p.flag() else f"{r} = lib.median({a})"
+    elif op in ("max_dim", "min_dim", "median_dim"):
         d = p.integer(-nd, nd - 1) if nd else 0
-        m = op[:3]
+        m = op[:-4]
+        if m == "median" and overlapping(p, a):
+            # Known PyTorch bug (docs/nan_semantics.md): its CPU median(dim) of an expanded
+            # tensor reads wrong values; both libraries get a contiguous copy instead
+            a = f"{a}.contiguous()"
         if p.integer(0, 3) == 0:         # the indices: an integer value for later indexing
             code = f"{r} = {a}.{m}({d}, keepdim={keep})[1]"
         else:

@@ -1531,9 +1531,52 @@ def test_unique_nans_zeros_and_no_gradient_like_pytorch(torch, device):
     assert run(ag, device) == run(torch, "cpu")
 
 
+@pytest.mark.parametrize("dtype", list(VALS))
+def test_median_every_dtype_like_pytorch(torch, dtype):
+    """The lower median, its index (ties: PyTorch's pick), integers kept, bool refused."""
+    x = lambda m: m.tensor(VALS[dtype] * 2, dtype=getattr(m, dtype))   # noqa: E731
+    for fn in (lambda m: x(m).median(), lambda m: x(m).reshape(3, 4).median(1), lambda m: m.median(x(m).reshape(3, 4), 0, True),
+               lambda m: x(m)[:5].median(0), lambda m: x(m)[0].median(0), lambda m: x(m).reshape(2, 6).median(-1).indices):
+        check(torch, fn, dtype, permissive=False)
+
+
+def test_median_ties_nans_and_gradients_like_pytorch(torch):
+    """Ties pick PyTorch's index; a NaN gives NaN and the first NaN's index; the
+    whole-tensor median shares its gradient among the elements equal to it."""
+    nan = float("nan")
+    for v in ([1.0, 1, 2, 2], [2.0, 1, 1, 2], [1.0, nan, nan], [5.0, 1, 1, 1, 0], [1.0, 1, 1], [3.0, 1, 2, 1, 2, 3, 1],
+              [nan, 5.0, nan, 0.0], [0.0, -0.0, 0.0, -0.0]):
+        check(torch, lambda m: m.tensor(v).median(0), f"{v}", permissive=False)
+        check(torch, lambda m: m.tensor(v).median(), f"{v}", permissive=False)
+
+    def grads(m):
+        out = []
+        for v in ([1.0, 1, 2, 3, 3, 1], [1.0, nan, 2, nan], [4.0, 2, 2, 4]):
+            x = m.tensor(v, requires_grad=True)
+            x.median().backward()
+            out.append([str(g) for g in x.grad.tolist()])
+            x = m.tensor(v, requires_grad=True)
+            x.reshape(2, -1).median(1).values.sum().backward()
+            out.append([str(g) for g in x.grad.tolist()])
+        return out
+    assert grads(ag) == grads(torch)
+
+
+def test_median_of_an_expanded_tensor(torch):
+    """PyTorch 2.13's CPU median(dim) of an expanded tensor is wrong (it varies
+    between calls); ours equals the median of its contiguous copy, which is
+    checked against PyTorch."""
+    x = ag.tensor([[-2.5], [0.2]]).expand(2, 3)
+    want = torch.tensor([[-2.5], [0.2]]).expand(2, 3).contiguous().median(-1)
+    got = x.median(-1)
+    assert got.values.tolist() == want.values.tolist() and got.indices.tolist() == want.indices.tolist()
+
+
 UNIQUE_ERRORS = [
     lambda m: m.unique(m.tensor([[1, 2], [1, 2]]), dim=2), lambda m: m.unique(m.tensor(5.0), dim=0),
     lambda m: m.unique(m.zeros(3, 0), dim=0), lambda m: m.unique([1, 2]), lambda m: m.ones(2).unique(dim=1.5),
+    lambda m: m.tensor([True, False]).median(), lambda m: m.zeros(2, 0).median(1), lambda m: m.ones(2, 3).median(2),
+    lambda m: m.median([1.0]), lambda m: m.ones(2).median(dim=0.5),
 ]
 
 

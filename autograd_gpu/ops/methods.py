@@ -79,7 +79,7 @@ METHODS = {
     # reductions
     "sum": reduction.sum, "mean": reduction.mean, "prod": reduction.prod, "var": reduction.var,
     "std": reduction.std, "amax": reduction.amax, "amin": reduction.amin, "max": reduction.max,
-    "min": reduction.min, "argmax": reduction.argmax, "argmin": reduction.argmin,
+    "min": reduction.min, "argmax": reduction.argmax, "argmin": reduction.argmin, "median": reduction.median,
     "logsumexp": reduction.logsumexp, "softmax": reduction.softmax, "log_softmax": reduction.log_softmax,
     "norm": reduction.norm, "all": reduction.all, "any": reduction.any, "cumsum": reduction.cumsum,
     "sort": sorting.sort, "topk": sorting.topk,

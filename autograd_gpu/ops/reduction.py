@@ -257,6 +257,38 @@ class MinDim(MaxDim):
     pick = staticmethod(P.argmin)
 
 
+def _median_index(x, axis, keepdims=True):
+    """The index of the lower median along axis (kept as a dim of 1): the middle
+    of a stable sort (ties: the one PyTorch's CPU picks), or the first NaN."""
+    from .sorting import _argsort
+    k = (x.shape[axis] - 1) // 2
+    idx = _argsort(x, axis, False)[(slice(None),) * axis + (slice(k, k + 1),)]
+    if x.dtype.kind == "f":
+        nan = np.isnan(x)
+        idx = np.where(nan.any(axis=axis, keepdims=True), np.argmax(nan, axis=axis, keepdims=True), idx)
+    return idx
+
+
+def _median_all(x, axes, keepdim):
+    flat = x.reshape(-1)
+    if not flat.size:
+        return np.full_like(flat, np.nan, shape=())     # (PyTorch: NaN for no element)
+    return flat[_median_index(flat, 0)].reshape(())
+
+
+class MedianAll(MaxAll):
+    """median() of the whole tensor, the lower of two middle values; the
+    gradient is shared by the elements equal to it (the NaNs, for NaN)."""
+    _name, op_name = "MedianBackward0", "median"
+    reduce = staticmethod(_median_all)
+
+
+class MedianDim(MaxDim):
+    """median(dim) -> (values, indices); the gradient goes to the index."""
+    _name, op_name = "MedianBackward1", "median"
+    pick = staticmethod(_median_index)
+
+
 class Logsumexp(Reduction):
     _name, op_name = "LogsumexpBackward0", "logsumexp"
     save_inputs = (0,)
@@ -473,6 +505,25 @@ def _max_min(x, dim, keepdim, other, all_cls, dim_cls, op_name):
         return MaxMin(x.clone(), zeros_like(x, dtype="int64"))
     _nonempty(x, op_name, (axis,))
     return MaxMin(*dim_cls.apply1(x, axis, keepdim))
+
+
+Median = collections.namedtuple("median", ["values", "indices"])     # (torch.return_types.median)
+
+
+def median(input, dim=None, keepdim=False):
+    """The lower median of all elements, or (values, indices) along `dim`. A
+    NaN makes the median NaN (its index: the first NaN)."""
+    _check_tensor(input, "median")
+    if input._data.dtype.kind == "b":
+        raise NotImplementedError("median(): \"median_cpu\" not implemented for 'Bool'")
+    if dim is None:
+        return MedianAll.apply1(input, None, False)
+    axis = wrap_dim(dim, input.ndim, "median")
+    if input.ndim == 0:
+        from ..creation import zeros_like
+        return Median(input.clone(), zeros_like(input, dtype="int64"))
+    _nonempty(input, "median", (axis,))
+    return Median(*MedianDim.apply1(input, axis, keepdim))
 
 
 def max(input, dim=None, keepdim=False, *, other=None):
