@@ -712,10 +712,12 @@ def _check_range(op_name, idx, size, axis, error=RuntimeError):
                         f"size {size}")
 
 
-def _picked(cls, input, index, ix):
+def _picked(cls, input, index, *args):
+    """cls applied to input (and to args[0] too, when a tensor) with the index
+    tensor kept: a later write to it is a version error, as PyTorch saves it."""
     if index._backend is not input._backend:
         raise device_mismatch(cls.op_name, input, index)
-    out = cls.apply1(input, ix)
+    out = cls.apply2(input, *args) if isinstance(args[0], Tensor) else cls.apply1(input, *args)
     if out._node is not None:
         out._node.keep((index,))
     return out

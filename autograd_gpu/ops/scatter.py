@@ -8,7 +8,7 @@ from ..autograd.op import Op, device_mismatch
 from ..tensor import Tensor
 from . import prims as P
 from ._util import check_fits, number, wrap_dim
-from .indexing import IndexPut, along, _index_arg, _check_range, zeroed_at
+from .indexing import IndexPut, along, _index_arg, _check_range, _picked, zeroed_at
 
 
 class Scatter(IndexPut):
@@ -110,13 +110,12 @@ def _scatter_index(op_name, input, dim, index, src):
     return axis, along(idx.reshape(ishape), axis, input._backend.xp), tuple(slice(0, i) for i in ishape)
 
 
-def _written(cls, input, index, *args):
-    """cls applied with the index tensor kept (a later write to it is a version
-    error, as PyTorch saves it)."""
-    out = cls.apply2(input, *args) if isinstance(args[0], Tensor) else cls.apply1(input, *args)
-    if out._node is not None:
-        out._node.keep((index,))
-    return out
+def _written(cls, input, index, src, *args):
+    """cls applied to input and src (a tensor, or the value) with the index
+    kept; a 0-d input or src counts as one element along one dim, as PyTorch's."""
+    one = lambda t: t.reshape(1) if isinstance(t, Tensor) and t.ndim == 0 else t     # noqa: E731
+    out = _picked(cls, one(input), index, one(src), *args)
+    return out.reshape(()) if input.ndim == 0 else out
 
 
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
@@ -133,16 +132,12 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
             raise TypeError("scatter(): missing the src tensor or the value to write")
         value = number(value, "scatter", "value")
         src = None
-    axis, ix, region = _scatter_index("scatter", input, dim, index, src)
-    shaped = input.reshape(_nonempty(input.shape)) if input.ndim == 0 else input
+    _, ix, region = _scatter_index("scatter", input, dim, index, src)
     if src is None:
         npd = input._data.dtype
         v = input._backend.from_host(np.asarray(check_fits(value, npd, "scatter")).astype(npd))
-        out = _written(ScatterValue, shaped, index, ix, v)
-    else:
-        s = src.reshape(1) if src.ndim == 0 else src
-        out = _written(Scatter, shaped, index, s, ix, region)
-    return out.reshape(()) if input.ndim == 0 else out
+        return _written(ScatterValue, input, index, ix, v)
+    return _written(Scatter, input, index, src, ix, region)
 
 
 def scatter_add(input, dim, index, src):
@@ -150,10 +145,8 @@ def scatter_add(input, dim, index, src):
     positions add up)."""
     if not isinstance(src, Tensor):
         raise TypeError(f"scatter_add(): argument 'src' (position 3) must be Tensor, not {type(src).__name__}")
-    axis, ix, region = _scatter_index("scatter_add", input, dim, index, src)
-    shaped = input.reshape(1) if input.ndim == 0 else input
-    out = _written(ScatterAdd, shaped, index, src.reshape(1) if src.ndim == 0 else src, ix, region)
-    return out.reshape(()) if input.ndim == 0 else out
+    _, ix, region = _scatter_index("scatter_add", input, dim, index, src)
+    return _written(ScatterAdd, input, index, src, ix, region)
 
 
 def index_add(input, dim, index, source, *, alpha=1):
@@ -167,12 +160,11 @@ def index_add(input, dim, index, source, *, alpha=1):
                          f"{list(index.shape)}")
     idx = _index_arg(index, "index_add")
     alpha = number(alpha, "index_add", "alpha")
-    if input._data.dtype.kind in "iub" and isinstance(alpha, float) and input._data.dtype.kind != "b":
+    if input._data.dtype.kind in "iu" and isinstance(alpha, float):
         alpha = int(alpha)              # (an integer tensor takes alpha as its type: 2.5 adds twice)
     axis = wrap_dim(dim, input.ndim, "index_add")
-    for t in (index, source):
-        if t._backend is not input._backend:
-            raise device_mismatch("index_add", input, t)
+    if source._backend is not input._backend:        # (and the index's: _picked)
+        raise device_mismatch("index_add", input, source)
     sshape = _nonempty(source.shape)
     if axis >= len(sshape):
         raise RuntimeError(f"index_add(): Indexing dim {axis} is out of bounds of the source tensor with dim "
@@ -192,9 +184,6 @@ def index_add(input, dim, index, source, *, alpha=1):
                            f"specified dimension. Got self.shape = {list(input.shape)} source.shape = "
                            f"{list(source.shape)}")
     _check_range("index_add", idx, shape[axis], axis)
-    shaped = input.reshape(shape) if input.ndim == 0 else input
-    src = source.reshape(sshape) if source.ndim == 0 else source
     ix = (slice(None),) * axis + (idx.reshape(-1),)
-    out = _written(IndexAdd, shaped, index, src, ix, (slice(None),), alpha)
-    return out.reshape(()) if input.ndim == 0 else out
+    return _written(IndexAdd, input, index, source, ix, (slice(None),), alpha)
 
