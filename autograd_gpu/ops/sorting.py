@@ -14,7 +14,7 @@ SortResult = collections.namedtuple("sort", ["values", "indices"])
 TopkResult = collections.namedtuple("topk", ["values", "indices"])
 
 
-def _argsort(a, axis, descending):
+def stable_argsort(a, axis, descending=False):
     """Stable argsort along `axis`; descending keeps equal values in their order
     too (NumPy and CuPy sort NaN last: reversed, it comes first)."""
     def stable(x):     # (CuPy's argsort is stable and takes no kind)
@@ -46,7 +46,7 @@ class Sort(_Selection):
         if axis is None:
             self.axis = None
             return x.copy(), np.zeros_like(x, dtype=np.int64)
-        return self._pick(x, _argsort(x, axis, descending), axis)
+        return self._pick(x, stable_argsort(x, axis, descending), axis)
 
 
 class Topk(_Selection):
@@ -56,7 +56,7 @@ class Topk(_Selection):
         if axis is None:
             self.axis = None
             return x.copy(), np.zeros_like(x, dtype=np.int64)
-        idx = _argsort(x, axis, largest)
+        idx = stable_argsort(x, axis, largest)
         return self._pick(x, idx[(slice(None),) * axis + (slice(0, k),)], axis)
 
 
@@ -112,7 +112,7 @@ class _Unique(Op):
 
     def forward(self, x, axis):
         if axis is None:
-            order = _argsort(x.reshape(-1), 0, False)
+            order = stable_argsort(x.reshape(-1), 0)
             rows = x.reshape(-1)[order]
             fresh = rows[1:] != rows[:-1]              # (NaN != NaN: each NaN stays, as PyTorch's)
         else:
