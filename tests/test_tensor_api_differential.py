@@ -1327,7 +1327,7 @@ def test_what_the_new_ops_save_like_pytorch(torch):
 @pytest.mark.parametrize("dtype", list(VALS))
 def test_diagonals_every_dtype_like_pytorch(torch, dtype):
     """Values and result dtypes (trace sums integers in int64 and refuses bool)."""
-    x = lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype))   # noqa: E731
+    x = lambda m: mk(m, dtype)   # noqa: E731
     for fn in (lambda m: x(m).reshape(2, 3).diagonal(), lambda m: x(m).reshape(2, 3).diagonal(1),
                lambda m: x(m).reshape(3, 2).diagonal(-1), lambda m: x(m).reshape(1, 2, 3).diagonal(0, 2, 1),
                lambda m: x(m).reshape(2, 3).diagonal(7),
@@ -1365,7 +1365,7 @@ def test_diagonal_is_a_view_like_pytorch(torch):
 
 @pytest.mark.parametrize("dtype", list(VALS))
 def test_masked_select_every_dtype_like_pytorch(torch, dtype):
-    x = lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype))   # noqa: E731
+    x = lambda m: mk(m, dtype)   # noqa: E731
     for fn in (lambda m: x(m).masked_select(m.tensor([True, False, True, True, False, True])),
                lambda m: m.masked_select(x(m).reshape(2, 3), m.tensor([[True], [False]])),
                lambda m: x(m)[:1].masked_select(m.tensor([[True], [False], [True]])),
@@ -1390,7 +1390,7 @@ def test_masked_select_bad_input_like_pytorch(torch, i):
 def test_einsum_every_dtype_like_pytorch(torch, dtype):
     """(A bool contraction: PyTorch's bmm has no bool kernel, ours computes, as
     our matmul does: lenient on purpose, see LENIENT_DTYPE_ERRORS in the fuzz tests.)"""
-    x = lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype))   # noqa: E731
+    x = lambda m: mk(m, dtype)   # noqa: E731
     for fn in (lambda m: m.einsum("ij,jk->ik", x(m).reshape(2, 3), x(m).reshape(3, 2)),
                lambda m: m.einsum("i,j", x(m)[:2], x(m)[2:]), lambda m: m.einsum("ii", x(m)[:4].reshape(2, 2)),
                lambda m: m.einsum("ij->j", x(m).reshape(2, 3)), lambda m: m.einsum("...->...", x(m))):
@@ -1421,7 +1421,7 @@ def test_einsum_bad_input_like_pytorch(torch, i):
 def test_atan2_every_dtype_like_pytorch(torch, dtype):
     """Integers and bools compute in float32; mixed dtypes promote first; signed zeros and
     infinities pick PyTorch's quadrants."""
-    x = lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype))   # noqa: E731
+    x = lambda m: mk(m, dtype)   # noqa: E731
     for fn in (lambda m: m.atan2(x(m), x(m).flip(0)), lambda m: x(m).atan2(m.tensor([1.5, -2.0, 0.0, -0.0, 3.0, -1.0])),
                lambda m: m.atan2(x(m).reshape(2, 3), m.tensor(-1, dtype=m.int32)),
                lambda m: m.atan2(m.tensor([0.0, -0.0, 0.0, -0.0, INF, -INF, NAN]),
@@ -1447,7 +1447,7 @@ def test_atan2_gradient_at_the_origin_like_pytorch(torch):
 def test_lerp_every_dtype_like_pytorch(torch, dtype):
     """Floating types only (integers and bools refused, as PyTorch's); the formula
     from the nearer end; float16 computed in float32 and rounded once."""
-    x = lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype))   # noqa: E731
+    x = lambda m: mk(m, dtype)   # noqa: E731
     for fn in (lambda m: m.lerp(x(m), x(m).flip(0), 0.3), lambda m: x(m).lerp(x(m).flip(0), 0.75),
                lambda m: x(m).lerp(x(m).flip(0), -2), lambda m: m.lerp(x(m), x(m).flip(0), x(m).flip(0) * 0 + 0.5),
                lambda m: m.lerp(x(m).reshape(2, 3), x(m)[:3], x(m).reshape(2, 3)[:, :1] * 0 + 1.5),
@@ -1471,7 +1471,7 @@ def test_lerp_bad_input_like_pytorch(torch, i):
 
 @pytest.mark.parametrize("dtype", list(VALS))
 def test_repeat_interleave_every_dtype_like_pytorch(torch, dtype):
-    x = lambda m: m.tensor(VALS[dtype], dtype=getattr(m, dtype))   # noqa: E731
+    x = lambda m: mk(m, dtype)   # noqa: E731
     for fn in (lambda m: x(m).repeat_interleave(2), lambda m: x(m).reshape(2, 3).repeat_interleave(2, dim=0),
                lambda m: x(m).reshape(2, 3).repeat_interleave(m.tensor([1, 0, 3]), dim=1),
                lambda m: x(m).reshape(2, 3).repeat_interleave(m.tensor([2]), dim=1),
