@@ -31,6 +31,8 @@ from .ops.functions import (add, sub, mul, div, pow, maximum, minimum, rsub, ata
                             scatter_add, index_add, diagonal, diag_embed, diag, trace, masked_select,
                             repeat_interleave, unique)
 from .ops.einsum import einsum
+for _family in _methods.SELF_LISTING:       # the families that list their own ag.<name> functions
+    globals().update(_family.FUNCTIONS)
 arctan2 = atan2                  # (PyTorch's NumPy-style alias)
 from .creation import (tensor, as_tensor, from_numpy, from_dlpack, zeros, ones, empty, full, eye, arange,
                        linspace, randn, rand, randint, randperm, zeros_like, ones_like, empty_like, full_like,
@@ -106,4 +108,4 @@ __all__ = [  # the public names (API.md)
     "set_rng_state",
     "set_printoptions", "get_printoptions", "autograd", "cuda", "nn", "optim", "save", "load",
     "is_tensor", "numel", "get_default_dtype", "detach",
-]
+] + [name for _family in _methods.SELF_LISTING for name in _family.FUNCTIONS]

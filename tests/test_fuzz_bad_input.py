@@ -571,6 +571,11 @@ SPECS = {
 }
 
 
+# the families kept in files of their own (tests/fuzz_specs_<module>.py, one per autograd_gpu/ops/<module>.py)
+for _family in ("products", "composite_pointwise", "statistics", "rearrange", "searching"):
+    SPECS.update(__import__(f"fuzz_specs_{_family}").specs(sys.modules[__name__]))
+
+
 def all_forms():
     return [(op, form_name) for op, spec in SPECS.items() for form_name, _ in spec["names"]]
 

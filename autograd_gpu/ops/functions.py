@@ -15,7 +15,7 @@ def _not_a_tensor(name, value):
     return TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(value).__name__}")
 
 
-def _function(name, method, number_first=None, second="other"):
+def tensor_function(name, method, number_first=None, second="other"):
     """ag.<name>(input, ...): method(input, ...) for a Tensor input; for a
     Python number and a Tensor (positional or the keyword `second`),
     number_first(tensor, number, ...)."""
@@ -52,20 +52,20 @@ def _number_minus(t, n, alpha=1):                # n - alpha * t
     return arith.SubScaled.apply2(arith.wrapped_number(n, t), t, -alpha)
 
 
-add = _function("add", arith.add, _number_plus)
-sub = _function("sub", arith.sub, _number_minus)
-mul = _function("mul", arith.mul, arith.mul)
-div = _function("div", arith.div, arith.rdiv)
-pow = _function("pow", arith.pow, arith.rpow, second="exponent")
+add = tensor_function("add", arith.add, _number_plus)
+sub = tensor_function("sub", arith.sub, _number_minus)
+mul = tensor_function("mul", arith.mul, arith.mul)
+div = tensor_function("div", arith.div, arith.rdiv)
+pow = tensor_function("pow", arith.pow, arith.rpow, second="exponent")
 
 
 def _functions(module, names):
-    return [_function(name, getattr(module, name)) for name in names.split()]
+    return [tensor_function(name, getattr(module, name)) for name in names.split()]
 
 
 maximum, minimum, rsub, atan2 = _functions(arith, "maximum minimum rsub atan2")
-remainder = _function("remainder", arith.remainder, arith.rremainder)
-floor_divide = _function("floor_divide", arith.floor_divide, arith.rfloor_divide)
+remainder = tensor_function("remainder", arith.remainder, arith.rremainder)
+floor_divide = tensor_function("floor_divide", arith.floor_divide, arith.rfloor_divide)
 clamp, clamp_min, clamp_max, lerp = _functions(pointwise, "clamp clamp_min clamp_max lerp")
 matmul, mm, bmm, dot, mv = _functions(linalg, "matmul mm bmm dot mv")
 reshape, flatten, squeeze, transpose, t, permute, movedim, chunk, split, unbind = _functions(
@@ -75,9 +75,9 @@ logical_and, logical_or, logical_not, logical_xor = _functions(
     compare, "logical_and logical_or logical_not logical_xor")
 isclose, allclose, equal = _functions(compare, "isclose allclose equal")
 narrow, select, tril, triu = _functions(shape, "narrow select tril triu")
-repeat_interleave = _function("repeat_interleave", shape.repeat_interleave)
-flip = _function("flip", shape.flip_function)
-cumsum = _function("cumsum", reduction.cumsum)
+repeat_interleave = tensor_function("repeat_interleave", shape.repeat_interleave)
+flip = tensor_function("flip", shape.flip_function)
+cumsum = tensor_function("cumsum", reduction.cumsum)
 sort, topk, unique = _functions(sorting, "sort topk unique")
 gather, index_select, masked_select = _functions(indexing, "gather index_select masked_select")
 scatter, scatter_add, index_add = _functions(scatter_ops, "scatter scatter_add index_add")

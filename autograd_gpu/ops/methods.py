@@ -2,6 +2,10 @@
 from ..tensor import Tensor
 from .. import creation
 from . import arith, pointwise, reduction, linalg, shape, indexing, compare, inplace, sorting, scatter, diagonal
+from . import products, composite_pointwise, statistics, rearrange, searching
+
+# the families that list their own methods and functions (METHODS, FUNCTIONS)
+SELF_LISTING = (products, composite_pointwise, statistics, rearrange, searching)
 
 
 def _to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
@@ -131,6 +135,8 @@ METHODS["absolute"] = pointwise.abs
 METHODS.update(inplace._make_methods())
 for _op, _ip in (("__iadd__", "add_"), ("__isub__", "sub_"), ("__imul__", "mul_"), ("__itruediv__", "div_")):
     METHODS[_op] = METHODS[_ip]
+for _family in SELF_LISTING:
+    METHODS.update(_family.METHODS)
 
 
 def install():
