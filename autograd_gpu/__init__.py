@@ -108,4 +108,5 @@ __all__ = [  # the public names (API.md)
     "set_rng_state",
     "set_printoptions", "get_printoptions", "autograd", "cuda", "nn", "optim", "save", "load",
     "is_tensor", "numel", "get_default_dtype", "detach",
-] + [name for _family in _methods.SELF_LISTING for name in _family.FUNCTIONS]
+]
+__all__ += [_name for _family in _methods.SELF_LISTING for _name in _family.FUNCTIONS]
