@@ -18,7 +18,7 @@ from .ops import methods as _methods
 from .ops.arith import neg
 from .ops.pointwise import (exp, log, log1p, sqrt, rsqrt, square, abs, sign, sin, cos, tanh, sigmoid, relu, where,
                            floor, ceil, round, trunc, tan, asin, acos, atan, sinh, cosh, expm1, log2, log10,
-                           reciprocal)
+                           reciprocal, erf, erfc, erfinv)
 from .ops.reduction import (sum, mean, prod, var, std, amax, amin, max, min, argmax, argmin, logsumexp,
                             softmax, log_softmax, norm, all, any, median)
 from .ops.shape import unsqueeze, cat, concat, stack, clone
@@ -101,7 +101,7 @@ __all__ = [  # the public names (API.md)
     "scatter_add", "index_add", "diagonal", "diag_embed", "diag", "trace", "masked_select", "einsum",
     "repeat_interleave", "unique", "median",
     "floor", "ceil", "round", "trunc", "tan", "asin", "acos", "atan", "sinh", "cosh", "expm1", "log2", "log10",
-    "reciprocal",
+    "reciprocal", "erf", "erfc", "erfinv",
     "tensor", "as_tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "eye", "arange",
     "linspace", "randn", "rand", "randint", "randperm", "zeros_like", "ones_like", "empty_like",
     "full_like", "randn_like", "rand_like", "manual_seed", "initial_seed", "seed", "get_rng_state",

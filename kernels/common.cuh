@@ -34,15 +34,20 @@ using ::exp; using ::log; using ::log1p; using ::sqrt; using ::fabs;
 using ::sin; using ::cos; using ::tanh; using ::pow;
 using ::floor; using ::ceil; using ::trunc; using ::nearbyint;
 using ::tan; using ::asin; using ::acos; using ::atan; using ::atan2; using ::sinh; using ::cosh;
-using ::expm1; using ::log2; using ::log10;
+using ::expm1; using ::log2; using ::log10; using ::erf; using ::erfc;
 using ::isnan; using ::isfinite;
 #else
 using std::exp; using std::log; using std::log1p; using std::sqrt; using std::fabs;
 using std::sin; using std::cos; using std::tanh; using std::pow;
 using std::floor; using std::ceil; using std::trunc; using std::nearbyint;
 using std::tan; using std::asin; using std::acos; using std::atan; using std::atan2; using std::sinh; using std::cosh;
-using std::expm1; using std::log2; using std::log10;
+using std::expm1; using std::log2; using std::log10; using std::erf; using std::erfc;
 using std::isnan; using std::isfinite;
+#endif
+#if defined(__CUDA_ARCH__)
+// erfinv: CUDA's on the device (C++'s library has none: host_erfinv, below)
+__device__ inline float erfinv(float x) { return ::erfinvf(x); }
+__device__ inline double erfinv(double x) { return ::erfinv(x); }
 #endif
 }  // namespace math
 
@@ -67,6 +72,28 @@ template <> AG_HD double inf<double>() { return __longlong_as_double(0x7ff000000
 #else
 template <> AG_HD float inf<float>() { return std::numeric_limits<float>::infinity(); }
 template <> AG_HD double inf<double>() { return std::numeric_limits<double>::infinity(); }
+#endif
+
+#if !defined(__CUDACC_RTC__)
+// erfinv on the host, which C++'s library lacks (device code calls CUDA's):
+// the NumPy twin's method (ops/special_math.py), in double. A closed-form
+// guess (Winitzki's, relative error < 2e-3), then two Halley steps on
+// erf(y) = |x| (near 1, on erfc(y) = 1 - |x|, which is exact there).
+inline double host_erfinv(double x) {
+  double a = std::fabs(x);
+  if (!(a <= 1.0)) return std::numeric_limits<double>::quiet_NaN();
+  if (a == 1.0) return std::copysign(inf<double>(), x);
+  double ln = std::log1p(-a * a);
+  double t = 2.0 / (3.141592653589793 * 0.147) + ln / 2.0;
+  double y = std::sqrt(std::sqrt(t * t - ln / 0.147) - t);
+  for (int i = 0; i < 2; ++i) {
+    double f = a > 0.5 ? (1.0 - a) - std::erfc(y) : std::erf(y) - a;
+    double r = f / (1.1283791670955126 * std::exp(-y * y));
+    y = y - r / (1.0 + y * r);
+  }
+  return std::copysign(y, x);
+}
+inline float host_erfinv(float x) { return float(host_erfinv(double(x))); }
 #endif
 
 }  // namespace ag

@@ -57,6 +57,15 @@ template <typename T> AG_HD T expm1(T x) { return math::expm1(x); }
 template <typename T> AG_HD T log2(T x) { return math::log2(x); }
 template <typename T> AG_HD T log10(T x) { return math::log10(x); }
 template <typename T> AG_HD T reciprocal(T x) { return T(1) / x; }
+template <typename T> AG_HD T erf(T x) { return math::erf(x); }
+template <typename T> AG_HD T erfc(T x) { return math::erfc(x); }
+template <typename T> AG_HD T erfinv(T x) {
+#if defined(__CUDA_ARCH__)
+  return math::erfinv(x);
+#else
+  return host_erfinv(x);
+#endif
+}
 // rounding to integers; round is half to even (nearbyint in the default rounding
 // mode), as PyTorch's round and the twin's np.rint
 template <typename T> AG_HD T floor(T x) { return math::floor(x); }
@@ -131,6 +140,13 @@ template <typename T> AG_HD T expm1_bwd(T g, T y) { return g * (y + T(1)); }
 template <typename T> AG_HD T log2_bwd(T g, T x) { return g / (x * T(0.6931471805599453)); }
 template <typename T> AG_HD T log10_bwd(T g, T x) { return g / (x * T(2.302585092994046)); }
 template <typename T> AG_HD T reciprocal_bwd(T g, T y) { return -g * (y * y); }
+// 2 / sqrt(pi) * exp(-x^2) * grad; erfinv's from its input, as PyTorch saves it
+template <typename T> AG_HD T erf_bwd(T g, T x) { return g * (math::exp(-x * x) * T(1.1283791670955126)); }
+template <typename T> AG_HD T erfc_bwd(T g, T x) { return g * (math::exp(-x * x) * T(-1.1283791670955126)); }
+template <typename T> AG_HD T erfinv_bwd(T g, T x) {
+  T y = erfinv(x);
+  return g * (math::exp(y * y) * T(0.886226925452758));
+}
 template <typename T> AG_HD T sigmoid_bwd(T g, T y) { return g * ((T(1) - y) * y); }
 // threshold_backward: zero where the result is <= 0 (a NaN result lets g through)
 template <typename T> AG_HD T relu_bwd(T g, T y) { return y <= T(0) ? T(0) : g; }

@@ -305,7 +305,7 @@ SPECS = {
              (f"Tensor.{u}_", lambda L, a, u=u: getattr(a, u + "_")())], IP_TENSORS + JUNK[:1])
        for u in ("exp", "log", "log1p", "sqrt", "rsqrt", "square", "abs", "sign", "sin", "cos", "tanh",
                  "sigmoid", "relu", "floor", "ceil", "round", "trunc", "tan", "asin", "acos", "atan", "sinh", "cosh",
-                 "expm1", "log2", "log10", "reciprocal")},
+                 "expm1", "log2", "log10", "reciprocal", "erf", "erfc", "erfinv")},
     "round(decimals)": S([("ag.round(decimals)", lambda L, a, d: L.round(a, decimals=d)),
                           ("Tensor.round(decimals)", lambda L, a, d: a.round(decimals=d))],
                          TENSORS, [1, -1, 0, 3, 1.5, "a", None], msg="round"),

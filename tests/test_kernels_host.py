@@ -228,7 +228,10 @@ EDGES = {
 LIBM_ULPS = {"exp": 4, "log": 4, "log1p": 4, "sin": 4, "cos": 4, "tanh": 4, "sigmoid": 4,
              "pow": 4, "pow_scalar": 4, "rpow": 4, "sin_bwd": 4, "cos_bwd": 4, "pow_bwd": 8, "pow_bwd_base": 8,
              "pow_bwd_exp": 8, "logsumexp_bwd": 8, "tan": 4, "asin": 4, "acos": 4, "atan": 4, "sinh": 4, "cosh": 4,
-             "expm1": 4, "log2": 4, "log10": 4, "sinh_bwd": 4, "cosh_bwd": 4, "atan2": 4}
+             "expm1": 4, "log2": 4, "log10": 4, "sinh_bwd": 4, "cosh_bwd": 4, "atan2": 4,
+             # erf/erfc: glibc's against our NumPy twin's (special_math.py: within 2 and 6 ulp of
+             # the true values in float64); erfinv: the same method on both sides, float32 rounded once
+             "erf": 8, "erfc": 16, "erfinv": 32, "erf_bwd": 4, "erfc_bwd": 4, "erfinv_bwd": 64}
 
 # the scalar arguments each call form is tried with (per parameter name)
 SCALARS = {
@@ -453,6 +456,9 @@ FD_UNARY = {   # backward kernel: (forward kernel, saved value "x" or "y", sampl
     "log2_bwd": ("log2", "x", lambda r, n: r.uniform(0.1, 10, n)),
     "log10_bwd": ("log10", "x", lambda r, n: r.uniform(0.1, 10, n)),
     "reciprocal_bwd": ("reciprocal", "y", lambda r, n: r.uniform(0.2, 5, n) * r.choice([-1, 1], n)),
+    "erf_bwd": ("erf", "x", lambda r, n: r.uniform(-4, 4, n)),
+    "erfc_bwd": ("erfc", "x", lambda r, n: r.uniform(-4, 4, n)),
+    "erfinv_bwd": ("erfinv", "x", lambda r, n: r.uniform(-0.95, 0.95, n)),
 }
 
 

@@ -64,6 +64,9 @@ UNARY = [
     ("log2",    "Log2Backward0",    P.log2,       P.log2_bwd,      "input",  True),
     ("log10",   "Log10Backward0",   P.log10,      P.log10_bwd,     "input",  True),
     ("reciprocal", "ReciprocalBackward0", P.reciprocal, P.reciprocal_bwd, "result", True),
+    ("erf",     "ErfBackward0",     P.erf,        P.erf_bwd,       "input",  True),
+    ("erfc",    "ErfcBackward0",    P.erfc,       P.erfc_bwd,      "input",  True),
+    ("erfinv",  "ErfinvBackward0",  P.erfinv,     P.erfinv_bwd,    "input",  True),
     # whole numbers: the gradient is zero (except at the jumps, where PyTorch too says 0)
     ("floor",   "FloorBackward0",   _rounding(P.floor, "floor"), _sign_bwd, None, False),
     ("ceil",    "CeilBackward0",    _rounding(P.ceil, "ceil"),   _sign_bwd, None, False),
@@ -116,7 +119,8 @@ UNARY_NAMES = tuple(UNARY_OPS)        # each a Tensor method, an ag.* function a
 # The functions (and Tensor methods) are the op classes' apply1 themselves:
 # `x.tanh()` is one call into the recording code.
 (exp, log, log1p, sqrt, rsqrt, square, abs, sign, sin, cos, tanh, sigmoid, relu, tan, asin, acos, atan, sinh, cosh,
- expm1, log2, log10, reciprocal, floor, ceil, _round0, trunc) = (UNARY_OPS[row[0]].apply1 for row in UNARY)
+ expm1, log2, log10, reciprocal, erf, erfc, erfinv, floor, ceil, _round0, trunc) = (
+    UNARY_OPS[row[0]].apply1 for row in UNARY)
 
 
 class RoundDecimals(Op):

@@ -21,6 +21,7 @@ import sys
 import numpy as np
 
 from ._util import half_rounded
+from . import special_math
 
 _nd = np.ndarray
 Tensor = None            # bound by autograd_gpu.tensor (import cycle)
@@ -216,6 +217,9 @@ expm1 = _prim("expm1", np.expm1, lambda x: x.expm1())
 log2 = _prim("log2", np.log2, lambda x: x.log2())
 log10 = _prim("log10", np.log10, lambda x: x.log10())
 reciprocal = _prim("reciprocal", lambda x: 1 / x, lambda x: x.reciprocal())
+erf = _prim("erf", special_math.erf, lambda x: x.erf())             # (NumPy has none: special_math.py)
+erfc = _prim("erfc", special_math.erfc, lambda x: x.erfc())
+erfinv = _prim("erfinv", special_math.erfinv, lambda x: x.erfinv())
 
 
 add = _prim("add", np.add, lambda a, b: a + b)
@@ -287,6 +291,11 @@ expm1_bwd = _prim("expm1_bwd", lambda g, y: g * (y + 1))
 log2_bwd = _prim("log2_bwd", lambda g, x: g / (x * 0.6931471805599453))
 log10_bwd = _prim("log10_bwd", lambda g, x: g / (x * 2.302585092994046))
 reciprocal_bwd = _prim("reciprocal_bwd", lambda g, y: -g * (y * y))
+# 2 / sqrt(pi) * exp(-x^2) * grad (erfc: the negative); erfinv: sqrt(pi) / 2 * exp(erfinv(x)^2) * grad,
+# from the input, which PyTorch saves (not the result)
+erf_bwd = _prim("erf_bwd", lambda g, x: g * (exp(-x * x) * 1.1283791670955126))
+erfc_bwd = _prim("erfc_bwd", lambda g, x: g * (exp(-x * x) * -1.1283791670955126))
+erfinv_bwd = _prim("erfinv_bwd", lambda g, x: g * (exp(square(erfinv(x))) * 0.886226925452758))
 
 
 def _tanh_bwd(g, y):
