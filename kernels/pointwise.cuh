@@ -59,6 +59,12 @@ template <typename T> AG_HD T log10(T x) { return math::log10(x); }
 template <typename T> AG_HD T reciprocal(T x) { return T(1) / x; }
 template <typename T> AG_HD T erf(T x) { return math::erf(x); }
 template <typename T> AG_HD T erfc(T x) { return math::erfc(x); }
+// gelu: x * Phi(x) (Phi the standard normal CDF), and PyTorch's tanh approximation
+template <typename T> AG_HD T gelu(T x) { return x * T(0.5) * (math::erf(x * T(0.7071067811865476)) + T(1)); }
+template <typename T> AG_HD T gelu_tanh_inner(T x) {
+  return math::tanh((x + x * x * x * T(0.044715)) * T(0.7978845608028654));
+}
+template <typename T> AG_HD T gelu_tanh(T x) { return x * T(0.5) * (gelu_tanh_inner(x) + T(1)); }
 template <typename T> AG_HD T erfinv(T x) {
 #if defined(__CUDA_ARCH__)
   return math::erfinv(x);
@@ -140,6 +146,16 @@ template <typename T> AG_HD T expm1_bwd(T g, T y) { return g * (y + T(1)); }
 template <typename T> AG_HD T log2_bwd(T g, T x) { return g / (x * T(0.6931471805599453)); }
 template <typename T> AG_HD T log10_bwd(T g, T x) { return g / (x * T(2.302585092994046)); }
 template <typename T> AG_HD T reciprocal_bwd(T g, T y) { return -g * (y * y); }
+// GeluBackward0: Phi(x) + x * phi(x); of the tanh form, PyTorch's product rule
+template <typename T> AG_HD T gelu_bwd(T g, T x) {
+  return g * ((math::erf(x * T(0.7071067811865476)) + T(1)) * T(0.5)
+              + x * (math::exp(x * x * T(-0.5)) * T(0.3989422804014327)));
+}
+template <typename T> AG_HD T gelu_tanh_bwd(T g, T x) {
+  T t = gelu_tanh_inner(x);
+  return g * ((t + T(1)) * T(0.5)
+              + x * T(0.5) * ((-t * t + T(1)) * ((x * x * T(3 * 0.044715) + T(1)) * T(0.7978845608028654))));
+}
 // 2 / sqrt(pi) * exp(-x^2) * grad; erfinv's from its input, as PyTorch saves it
 template <typename T> AG_HD T erf_bwd(T g, T x) { return g * (math::exp(-x * x) * T(1.1283791670955126)); }
 template <typename T> AG_HD T erfc_bwd(T g, T x) { return g * (math::exp(-x * x) * T(-1.1283791670955126)); }

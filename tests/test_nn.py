@@ -493,6 +493,8 @@ def test_activations_and_softmax_match_pytorch(torch, device, dtype):
     tF = torch.nn.functional
     cases = [(nn.ReLU(), tF.relu), (nn.Tanh(), torch.tanh), (nn.Sigmoid(), torch.sigmoid),
              (F.relu, tF.relu), (F.tanh, torch.tanh), (F.sigmoid, torch.sigmoid),
+             (nn.GELU(), tF.gelu), (nn.GELU("tanh"), lambda t: tF.gelu(t, approximate="tanh")),
+             (lambda t: F.gelu(t, approximate="tanh"), lambda t: tF.gelu(t, approximate="tanh")),
              (lambda t: F.softmax(t, dim=1), lambda t: tF.softmax(t, dim=1)),
              (lambda t: F.log_softmax(t, dim=0), lambda t: tF.log_softmax(t, dim=0)),
              (lambda t: F.softmax(t, -1, dtype=ag.float64), lambda t: tF.softmax(t, -1, dtype=torch.float64))]
@@ -506,6 +508,42 @@ def test_activations_and_softmax_match_pytorch(torch, device, dtype):
         (y * ag.tensor(w, dtype=y.dtype, device=device)).sum().backward()
         (ty * torch.from_numpy(w).to(ty.dtype)).sum().backward()
         np.testing.assert_allclose(_np(x.grad), tx.grad.numpy(), **tol)
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_node_second_order_and_bad_input_like_pytorch(torch, device, approximate):
+    x_np = np.random.default_rng(5).standard_normal((3, 4)) * 3
+    x = ag.tensor(x_np, device=device, requires_grad=True)
+    tx = torch.from_numpy(x_np).requires_grad_(True)
+    y, ty = F.gelu(x, approximate=approximate), torch.nn.functional.gelu(tx, approximate=approximate)
+    assert y.grad_fn.name() == ty.grad_fn.name() == "GeluBackward0"
+    (g,) = ag.autograd.grad(y.sum(), x, create_graph=True)
+    (tg,) = torch.autograd.grad(ty.sum(), tx, create_graph=True)
+    np.testing.assert_allclose(_np(g), tg.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(_np(ag.autograd.grad(g.sum(), x)[0]), torch.autograd.grad(tg.sum(), tx)[0].numpy(),
+                               rtol=1e-10, atol=1e-12)
+    assert ag.autograd.gradgradcheck(lambda t: F.gelu(t, approximate=approximate), [x])
+    assert repr(nn.GELU(approximate)) == repr(torch.nn.GELU(approximate))
+    for bad in (dict(input=ag.tensor([1, 2], device=device)), dict(input=x, approximate="erf"),
+                dict(input=x, approximate=None), dict(input=[1.0])):
+        tbad = {k: (torch.tensor([1, 2]) if isinstance(v, ag.Tensor) and v.dtype == ag.int64 else
+                    tx if v is x else v) for k, v in bad.items()}
+        with pytest.raises(Exception) as theirs:
+            torch.nn.functional.gelu(**tbad)
+        with pytest.raises(type(theirs.value), match="gelu"):
+            F.gelu(**bad)
+
+
+def test_gelu_of_infinities(torch):
+    # PyTorch 2.13's CPU kernel gives NaN for gelu(+inf) (its vectorized erf path); the limit is +inf,
+    # which its own tanh form gives, and ours gives in both forms; -inf gives NaN (-inf * 0) in all four
+    x = ag.tensor([math.inf, -math.inf, math.nan, -40.0, 40.0])
+    tx = torch.tensor([math.inf, -math.inf, math.nan, -40.0, 40.0])
+    expected = [math.inf, math.nan, math.nan, -0.0, 40.0]
+    for approximate in ("none", "tanh"):
+        np.testing.assert_array_equal(_np(F.gelu(x, approximate=approximate)), expected)
+    np.testing.assert_array_equal(torch.nn.functional.gelu(tx, approximate="tanh").numpy(), expected)
+    assert math.isnan(torch.nn.functional.gelu(tx).numpy()[0])          # (the CPU kernel's NaN, above)
 
 
 def test_softmax_without_dim_warns_like_pytorch():

@@ -123,7 +123,7 @@ def _pw(name, params, out="T"):
 
 
 _UNARY = ("neg exp log log1p sqrt rsqrt square abs sign sin cos tanh sigmoid relu floor ceil round trunc "
-          "tan asin acos atan sinh cosh expm1 log2 log10 reciprocal erf erfc erfinv").split()
+          "tan asin acos atan sinh cosh expm1 log2 log10 reciprocal erf erfc erfinv gelu gelu_tanh").split()
 _BINARY = "add sub mul div maximum minimum".split()
 _COMPARE = "eq ne lt le gt ge".split()
 
@@ -158,7 +158,8 @@ for _n, _p in [("exp_bwd", "g y"), ("log_bwd", "g x"), ("log1p_bwd", "g x"), ("s
                ("tan_bwd", "g y"), ("asin_bwd", "g x"), ("acos_bwd", "g x"), ("atan_bwd", "g x"),
                ("sinh_bwd", "g x"), ("cosh_bwd", "g x"), ("expm1_bwd", "g y"), ("log2_bwd", "g x"),
                ("log10_bwd", "g x"), ("reciprocal_bwd", "g y"), ("atan2_bwd_a", "g a b"), ("atan2_bwd_b", "g a b"),
-               ("erf_bwd", "g x"), ("erfc_bwd", "g x"), ("erfinv_bwd", "g x")]:
+               ("erf_bwd", "g x"), ("erfc_bwd", "g x"), ("erfinv_bwd", "g x"),
+               ("gelu_bwd", "g x"), ("gelu_tanh_bwd", "g x")]:
     POINTWISE[_n] = _pw(_n, _p)
 del _n, _p
 

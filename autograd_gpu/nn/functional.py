@@ -14,6 +14,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..ops.linalg import Addmm
 from ..ops._util import broadcastable
 from ..ops.loss import MseLoss, NllLoss
+from ..ops.pointwise import Gelu
 from ..tensor import Tensor
 from .parameter import Parameter
 
@@ -60,6 +61,19 @@ def tanh(input):
 
 def sigmoid(input):
     return _tensor_arg(input, "sigmoid", "input").sigmoid()
+
+
+def gelu(input, approximate="none"):
+    """x * Phi(x), Phi the standard normal CDF; approximate="tanh": PyTorch's
+    0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    _tensor_arg(input, "gelu", "input")
+    if not isinstance(approximate, str):
+        raise TypeError(f"gelu(): argument 'approximate' must be str, not {type(approximate).__name__}")
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("gelu: approximate argument must be either none or tanh.")
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"gelu: \"GeluKernelImpl\" not implemented for '{input.dtype.libtorch}'")
+    return Gelu.apply1(input, approximate == "tanh")
 
 
 def _softmax_dim(fn, ndim, dim):

@@ -123,6 +123,20 @@ UNARY_NAMES = tuple(UNARY_OPS)        # each a Tensor method, an ag.* function a
     UNARY_OPS[row[0]].apply1 for row in UNARY)
 
 
+class Gelu(Op):
+    """nn.functional.gelu: x * Phi(x), or (approximate) PyTorch's tanh form of it."""
+    _name, op_name = "GeluBackward0", "gelu"
+    save_inputs = (0,)
+    exact_grads = True
+
+    def forward(self, x, approximate):
+        self.approximate = approximate
+        return P.gelu_tanh(x) if approximate else P.gelu(x)
+
+    def backward(self, g, x):
+        return P.gelu_tanh_bwd(g, x) if self.approximate else P.gelu_bwd(g, x)
+
+
 class RoundDecimals(Op):
     """round(x, decimals=d) for d != 0: x * 10**d rounded half to even, then
     divided back (NumPy's and PyTorch's method); zero gradient."""

@@ -319,6 +319,23 @@ sigmoid_bwd = _prim("sigmoid_bwd", _sigmoid_bwd, lambda g, y: g * ((1 - y) * y))
 # threshold_backward: zero where result <= 0 (a NaN result lets the gradient through)
 relu_bwd = _prim("relu_bwd", lambda g, y: _drop(y <= 0, g))
 
+# gelu: x * Phi(x), Phi the standard normal CDF; "tanh": PyTorch's approximation of it.
+# The backward formulas are PyTorch's GeluBackward0, operation for operation as the kernels.
+_SQRT1_2, _GELU_PDF = 0.7071067811865476, 0.3989422804014327            # 1/sqrt(2), 1/sqrt(2 pi)
+_GELU_K, _GELU_C = 0.7978845608028654, 0.044715                          # sqrt(2/pi), the cubic's weight
+
+
+def _gelu_tanh_bwd(g, x):
+    t = tanh((x + x * x * x * _GELU_C) * _GELU_K)
+    return g * ((t + 1) * 0.5 + x * 0.5 * ((-t * t + 1) * ((x * x * (3 * _GELU_C) + 1) * _GELU_K)))
+
+
+gelu = _prim("gelu", lambda x: x * 0.5 * (erf(x * _SQRT1_2) + 1), lambda x: _ag.nn.functional.gelu(x))
+gelu_bwd = _prim("gelu_bwd", lambda g, x: g * ((erf(x * _SQRT1_2) + 1) * 0.5 + x * (exp(x * x * -0.5) * _GELU_PDF)))
+gelu_tanh = _prim("gelu_tanh", lambda x: x * 0.5 * (tanh((x + x * x * x * _GELU_C) * _GELU_K) + 1),
+                  lambda x: _ag.nn.functional.gelu(x, approximate="tanh"))
+gelu_tanh_bwd = _prim("gelu_tanh_bwd", _gelu_tanh_bwd)
+
 
 def _clamp_bwd(g, x, lo, hi):
     # clamp_backward: the gradient passes where lo <= x <= hi (NaN x: blocked)
