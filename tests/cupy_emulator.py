@@ -50,6 +50,7 @@ installed CuPy package (`import cupy` works without a GPU):
 * integer power takes negative exponents (CuPy's integral_power: 1, +-1 or 0)
   where NumPy raises; no floating-point warnings (a GPU raises none);
 * type promotion is NumPy 2's (NEP 50), which CuPy 14 follows;
+* sort and argsort are stable (CuPy's only kind), where NumPy's default is not;
 * one device: cuda:0; entering `cupy.cuda.Device(1)` raises.
 
 What it cannot show: device-side behaviour (the CUDA math library, -ftz,
@@ -316,6 +317,12 @@ def _inplace(ufunc):
     return op
 
 
+def _stable_sort(name, args, kwargs, kind_position):
+    """CuPy's sorts are stable (kind=None "is equivalent to 'stable'", its only kind)."""
+    if name in ("sort", "argsort") and len(args) <= kind_position and kwargs.get("kind") is None:
+        kwargs["kind"] = "stable"
+
+
 def _method(name):
     real = getattr(_real.ndarray, name) if _real is not None else None
 
@@ -323,6 +330,7 @@ def _method(name):
         _check_call(real, f"cupy.ndarray.{name}", args, kwargs)
         args = [_dev(a) for a in args]
         kwargs = {k: _dev(v) for k, v in kwargs.items()}
+        _stable_sort(name, args, kwargs, 1)
         with np.errstate(all="ignore"):
             r = getattr(self._a, name)(*args, **kwargs)
         if name in _C_ORDER_RESULTS and kwargs.get("out") is None:
@@ -646,6 +654,7 @@ def _run_function(func, name, args, kwargs, real=None):
         _check_dtype(kwargs["dtype"])
     if name == "broadcast_to":
         return _wrap(_writable_broadcast(*args, **kwargs))
+    _stable_sort(name, args, kwargs, 2)
     with np.errstate(all="ignore"):
         r = func(*args, **kwargs)
     if name == "diagonal" and args[0].flags.writeable:
