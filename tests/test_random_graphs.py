@@ -3,7 +3,7 @@
 One Hypothesis-drawn *program* (a list of Python statements over `lib`) runs
 op by op on both libraries: `lib` is `autograd_gpu` in one namespace and
 `torch` in the other. Programs mix every differentiable op family of API.md
-(arithmetic with tensor and Python-number operands, pointwise, reductions with
+(arithmetic with tensor and Python-number operands, pointwise (erf, erfc, erfinv and gelu too), reductions with
 dim/keepdim, atan2 and lerp, matrix products and einsum, shape ops and diagonals,
 basic/advanced/boolean indexing, gather/scatter/scatter_add/index_add/
 masked_select, in-place ops on non-leaves and through views, `t[idx] = v`), broadcast
@@ -507,7 +507,7 @@ def gen_scalar(p):
 
 
 UNARY = ["exp", "log", "log1p", "sqrt", "rsqrt", "square", "abs", "sign", "sin", "cos", "tanh", "sigmoid",
-         "relu", "clamp", "clamp_tensor", "where", "where_scalar"]
+         "relu", "clamp", "clamp_tensor", "where", "where_scalar", "erf", "erfc", "erfinv", "gelu"]
 
 
 def gen_pointwise(p):
@@ -521,6 +521,8 @@ def gen_pointwise(p):
         x = a if p.minval(a) > -0.5 else f"{a}.abs()"
     elif op == "exp":
         x = a if p.maxabs(a) < 10 else f"{a}.tanh()"
+    elif op == "erfinv":
+        x = f"({a}.tanh() * 0.9)"
     else:
         x = a
     fn = p.flag()                      # method or function form
@@ -549,6 +551,8 @@ def gen_pointwise(p):
         s = p.choice(SCALARS)
         code = p.choice([f"{r} = lib.where({a} > 0, {a}, {float(s)})", f"{r} = lib.where({a} <= 0, {float(s)}, {a})",
                          f"{r} = {a}.where({a} != 0, {float(s)})"])
+    elif op == "gelu":
+        code = f"{r} = lib.nn.functional.gelu({a}, approximate={p.choice(['none', 'tanh'])!r})"
     else:
         code = f"{r} = lib.{op}({x})" if fn else f"{r} = {x}.{op}()"
     p.run(code, (r,), inputs, op, "pointwise")
