@@ -11,7 +11,6 @@ exp(-x^2) is taken in two factors, so that x^2's rounding error, which
 exp would multiply by up to 700, never arises.
 erfinv refines a closed-form first guess (rel. error ~2e-3) by Halley's method."""
 import numpy as np
-from numpy.polynomial.chebyshev import chebval
 
 # Chebyshev coefficients (generated: tests/test_special_math.py::fitted_coefficients)
 ERF_SMALL = (0.9754769393826541, -0.14226120510371365, 0.010035582187599796, -0.0005768764699767485,
@@ -34,8 +33,21 @@ FITS = {"ERF_SMALL": (ERF_SMALL, 0.0, 1.0), "ERFCX_1_2": (ERFCX_1_2, 1.0, 2.0),
 
 
 def _fit(name, v):
+    """The fit at v: Clenshaw's recurrence, in place (NumPy's chebval makes a
+    temporary per step: several times slower)."""
     c, a, b = FITS[name]
-    return chebval((2 * v - (a + b)) / (b - a), c)
+    t = (2 * v - (a + b)) / (b - a)
+    t2 = 2 * t
+    b1, b2, tmp = np.full_like(t, c[-1]), np.zeros_like(t), np.empty_like(t)
+    for ck in c[-2:0:-1]:                  # b_k = c_k + 2t b_(k+1) - b_(k+2)
+        np.multiply(t2, b1, out=tmp)
+        tmp -= b2
+        tmp += ck
+        b2, b1, tmp = b1, tmp, b2
+    np.multiply(t, b1, out=tmp)
+    tmp -= b2
+    tmp += c[0]
+    return tmp
 
 
 def _exp_minus_square(a):
@@ -52,8 +64,7 @@ def _erfc_large(a):
     am = a[mid]
     out[mid] = _exp_minus_square(am) * _fit("ERFCX_1_2", am)
     at = a[~mid]
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        out[~mid] = _exp_minus_square(at) * (_fit("ERFCX_TAIL", 1 / (at * at)) / at)
+    out[~mid] = _exp_minus_square(at) * (_fit("ERFCX_TAIL", 1 / (at * at)) / at)
     return out
 
 
@@ -61,28 +72,42 @@ def _erf_small(x):
     return x * _fit("ERF_SMALL", x * x)
 
 
-def _as_float64(x):
-    x = np.asarray(x)
-    return x.astype(np.float64), (x.dtype if x.dtype.kind == "f" else np.dtype(np.float32))
+_CHUNK = 1 << 16       # elements per pass: its float64 temporaries are reused, not faulted in afresh
+
+
+def _chunked(fn):
+    """fn (float64 array in, float64 array out) on an array of any float type,
+    a chunk at a time (the result rounded to the input's type; integers: float32).
+    Whole-array temporaries would cost more in page faults than in arithmetic."""
+    def on_array(x):
+        x = np.asarray(x)
+        flat = x.reshape(-1)
+        out = np.empty(flat.shape, x.dtype if x.dtype.kind == "f" else np.float32)
+        with np.errstate(all="ignore"):
+            for i in range(0, flat.size, _CHUNK):
+                out[i:i + _CHUNK] = fn(flat[i:i + _CHUNK].astype(np.float64))
+        return out.reshape(x.shape)
+    on_array.__name__ = fn.__name__.lstrip("_")
+    return on_array
 
 
 def _split(x, small_fn, large_fn):
     """small_fn on |x| < 1, large_fn elsewhere (NaN there)."""
-    x64, dt = _as_float64(x)
-    out = np.empty_like(x64)
-    small = np.abs(x64) < 1
-    out[small] = small_fn(x64[small])
-    out[~small] = large_fn(x64[~small])
-    return out.astype(dt, copy=False)
+    out = np.empty_like(x)
+    small = np.abs(x) < 1
+    out[small] = small_fn(x[small])
+    large = ~small
+    out[large] = large_fn(x[large])
+    return out
 
 
-def erf(x):
+def _erf(x):
     def large(v):
         return np.copysign(1 - _erfc_large(np.abs(v)), v)
     return _split(x, _erf_small, large)
 
 
-def erfc(x):
+def _erfc(x):
     def large(v):
         e = _erfc_large(np.abs(v))
         return np.where(v < 0, 2 - e, e)
@@ -92,19 +117,20 @@ def erfc(x):
 _TWO_OVER_SQRT_PI = 1.1283791670955126
 
 
-def erfinv(x):
-    x64, dt = _as_float64(x)
-    a = np.abs(x64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # Winitzki's closed form (|error| < 2e-3 relative)
-        ln = np.log1p(-a * a)
-        t = 2 / (np.pi * 0.147) + ln / 2
-        y = np.sqrt(np.sqrt(t * t - ln / 0.147) - t)
-        near_one = a > 0.5
-        c = 1 - a                                  # exact for a >= 0.5
-        for _ in range(2):                         # Halley: f'' / f' = -2y for erf
-            f = np.where(near_one, c - erfc(y), erf(y) - a)
-            r = f / (_TWO_OVER_SQRT_PI * np.exp(-y * y))
-            y = y - r / (1 + y * r)
-        y = np.where(a == 1, np.inf, np.where(a > 1, np.nan, y))
-    return np.copysign(y, x64).astype(dt, copy=False)
+def _erfinv(x):
+    a = np.abs(x)
+    # Winitzki's closed form (|error| < 2e-3 relative)
+    ln = np.log1p(-a * a)
+    t = 2 / (np.pi * 0.147) + ln / 2
+    y = np.sqrt(np.sqrt(t * t - ln / 0.147) - t)
+    near_one = a > 0.5
+    c = 1 - a                                  # exact for a >= 0.5
+    for _ in range(2):                         # Halley: f'' / f' = -2y for erf
+        f = np.where(near_one, c - _erfc(y), _erf(y) - a)
+        r = f / (_TWO_OVER_SQRT_PI * np.exp(-y * y))
+        y = y - r / (1 + y * r)
+    y = np.where(a == 1, np.inf, np.where(a > 1, np.nan, y))
+    return np.copysign(y, x)
+
+
+erf, erfc, erfinv = _chunked(_erf), _chunked(_erfc), _chunked(_erfinv)
