@@ -87,7 +87,8 @@ def _nanmedian_index(x, axis, keepdims=True):
 def _nanmedian_all(x, axes, keepdim):
     flat = x.reshape(-1)
     if not flat.size:
-        return np.full_like(flat, np.nan, shape=())
+        with np.errstate(invalid="ignore"):          # (NaN into an integer type: PyTorch's value, no warning)
+            return np.full_like(flat, np.nan, shape=())
     return flat[_nanmedian_index(flat, 0)].reshape(())
 
 
