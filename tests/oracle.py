@@ -2,6 +2,7 @@
 compare the forward values, the grad_fn name, and every input's gradient for
 a random upstream gradient (tinygrad's helper_test_op, in spirit)."""
 import numpy as np
+import pytest
 
 import autograd_gpu as ag
 
@@ -109,3 +110,30 @@ def gradcheck(fn, *shapes, low=-2.0, high=2.0, seed=0, device="cpu", second_orde
     assert ag.autograd.gradcheck(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-3)
     if second_order:
         assert ag.autograd.gradgradcheck(f, inputs, eps=1e-6, atol=1e-4, rtol=1e-3)
+
+
+_CHECK_OPTIONS = ("torch_fn", "name", "low", "high")
+
+
+def case_tests(cases):
+    """The two tests of a table of op forms, one line per form:
+    (id, fn(lib, *inputs), inputs (shapes, U(...) or constant arrays), options).
+    test_against_pytorch: check() in float64 and float32, on every device;
+    test_gradcheck: finite differences in float64, second order included.
+    Options: check()'s torch_fn, name, low, high; fd=False (no gradcheck);
+    second_order=False. A test module binds them:
+        test_against_pytorch, test_gradcheck = case_tests(CASES)"""
+    @pytest.mark.parametrize("dtype", ["float64", "float32"])
+    @pytest.mark.parametrize("case", cases, ids=[c[0] for c in cases])
+    def test_against_pytorch(torch, case, dtype, device):
+        _, fn, inputs, opts = case
+        check(torch, fn, *inputs, dtype=dtype, device=device, **{k: v for k, v in opts.items() if k in _CHECK_OPTIONS})
+
+    checked = [c for c in cases if c[3].get("fd", True)]
+
+    @pytest.mark.parametrize("case", checked, ids=[c[0] for c in checked])
+    def test_gradcheck(case, device):
+        _, fn, inputs, opts = case
+        gradcheck(fn, *inputs, device=device, low=opts.get("low", -2.0), high=opts.get("high", 2.0),
+                  second_order=opts.get("second_order", True))
+    return test_against_pytorch, test_gradcheck

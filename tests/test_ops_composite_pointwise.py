@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import autograd_gpu as ag
-from oracle import U, check, gradcheck, to_numpy
+from oracle import U, case_tests, check, to_numpy
 
 POS = lambda *s: U(s, 0.5, 2.0)        # noqa: E731
 AWAY = lambda *s: U(s, 0.3, 1.5)       # noqa: E731
@@ -81,20 +81,7 @@ CASES = [
     ("arctanh",          lambda m, x: m.arctanh(x),                                  [U((3, 4), -0.9, 0.9)],       {}),
     ("arctanh_method",   lambda m, x: x.arctanh(),                                   [U((3, 4), -0.9, 0.9)],       {}),
 ]
-IDS = [c[0] for c in CASES]
-
-
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_against_pytorch(torch, case, dtype, device):
-    _, fn, shapes, opts = case
-    check(torch, fn, *shapes, dtype=dtype, device=device, **opts)
-
-
-@pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_gradcheck(case, device):
-    _, fn, shapes, opts = case
-    gradcheck(fn, *shapes, device=device)
+test_against_pytorch, test_gradcheck = case_tests(CASES)
 
 
 # ---- helpers: the same call on both libraries -----------------------------------------------

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from oracle import U, check, gradcheck
+from oracle import U, case_tests
 
 A = torch_ops = None   # placeholder names for readability below
 POS = lambda *s: U(s, 0.5, 2.0)        # noqa: E731  strictly positive inputs
@@ -287,22 +287,7 @@ def _view_mul(t):
     return t
 
 
-IDS = [c[0] for c in CASES]
-
-
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_against_pytorch(torch, case, dtype, device):
-    _, fn, shapes, opts = case
-    opts = {k: v for k, v in opts.items() if k in ("torch_fn", "name", "low", "high")}
-    check(torch, fn, *shapes, dtype=dtype, device=device, **opts)
-
-
-@pytest.mark.parametrize("case", [c for c in CASES if c[3].get("fd", True)], ids=[c[0] for c in CASES if c[3].get("fd", True)])
-def test_gradcheck(case, device):
-    _, fn, shapes, opts = case
-    gradcheck(fn, *shapes, device=device, low=opts.get("low", -2.0), high=opts.get("high", 2.0),
-              second_order=opts.get("second_order", True))
+test_against_pytorch, test_gradcheck = case_tests(CASES)
 
 
 # Bug (fixed; found by the fuzz test with 3000 calls): the nuclear norm of a matrix holding NaN or

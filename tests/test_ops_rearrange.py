@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import autograd_gpu as ag
-from oracle import check, gradcheck, to_numpy
+from oracle import case_tests, to_numpy
 
 IX = lambda *rows: np.array(rows, dtype=np.int64)      # noqa: E731  an int64 index input
 
@@ -149,20 +149,7 @@ CASES = [
     ("select_scatter_empty",  lambda m, x, s: m.select_scatter(x, s, 0, 1),               [(2, 0), (0,)],     {}),
     ("broadcast_to_zero",     lambda m, x: m.broadcast_to(x, (0, 3)),                     [(1, 3)],           {}),
 ]
-IDS = [c[0] for c in CASES]
-
-
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_against_pytorch(torch, case, dtype, device):
-    _, fn, shapes, opts = case
-    check(torch, fn, *shapes, dtype=dtype, device=device, **opts)
-
-
-@pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_gradcheck(case, device):
-    _, fn, shapes, opts = case
-    gradcheck(fn, *shapes, device=device)
+test_against_pytorch, test_gradcheck = case_tests(CASES)
 
 
 # ---- every input dtype: the result's dtype and values (no gradient) ----
