@@ -93,13 +93,14 @@ class Dot(Op):
     saved_for = ((1,), (0,))
 
     def forward(self, a, b):
+        name = self.op_name                  # (dot, or vdot: a subclass)
         if a.ndim != 1 or b.ndim != 1:
-            raise RuntimeError(f"dot: 1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
+            raise RuntimeError(f"{name}: 1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
         if a.shape[0] != b.shape[0]:
-            raise RuntimeError(f"dot: inconsistent tensor size, expected tensor [{a.shape[0]}] and src "
+            raise RuntimeError(f"{name}: inconsistent tensor size, expected tensor [{a.shape[0]}] and src "
                                f"[{b.shape[0]}] to have the same number of elements, but got "
                                f"{a.shape[0]} and {b.shape[0]} elements respectively")
-        _same_dtype("dot", a, b)
+        _same_dtype(name, a, b)
         return P.matmul(a, b)
 
     def backward(self, g, a, b):

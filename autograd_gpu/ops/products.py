@@ -298,16 +298,7 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
 
 class Vdot(Dot):
     """The dot product (conjugating the first operand: nothing, for real data)."""
-    _name, op_name = "VdotBackward0", "vdot"
-
-    def forward(self, a, b):
-        if a.ndim != 1 or b.ndim != 1:
-            raise RuntimeError(f"vdot: 1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
-        if a.shape[0] != b.shape[0]:
-            raise RuntimeError(f"vdot: inconsistent tensor size, expected tensor [{a.shape[0]}] and src "
-                               f"[{b.shape[0]}] to have the same number of elements, but got "
-                               f"{a.shape[0]} and {b.shape[0]} elements respectively")
-        return P.matmul(a, b)
+    _name, op_name = "VdotBackward0", "vdot"      # (Dot's forward and backward, named vdot)
 
 
 def vdot(input, other):
