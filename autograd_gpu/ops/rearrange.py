@@ -516,15 +516,9 @@ def _embedded(cls, input, src, part_shape, *where):
 
 def select_scatter(input, src, dim, index):
     """A copy of input with src written over input.select(dim, index)."""
-    if input.ndim == 0:
-        raise IndexError("select_scatter(): select() cannot be applied to a 0-dim tensor.")
-    axis = wrap_dim(dim, input.ndim, "select_scatter")
-    index, size = int_arg(index, "select_scatter", "index"), input.shape[axis]
-    if not -size <= index < size:
-        raise IndexError(f"select_scatter(): index {index} out of range for tensor of size {list(input.shape)} at "
-                         f"dimension {axis}")
+    axis, index = S.select_position(input, dim, index, "select_scatter")
     part = input.shape[:axis] + input.shape[axis + 1:]
-    return _embedded(SelectScatter, input, src, part, (slice(None),) * axis + (index % size, Ellipsis))
+    return _embedded(SelectScatter, input, src, part, (slice(None),) * axis + (index % input.shape[axis], Ellipsis))
 
 
 def slice_scatter(input, src, dim=0, start=None, end=None, step=1):

@@ -416,15 +416,22 @@ def narrow(input, dim, start, length):
     return input[(slice(None),) * axis + (slice(start, start + length),)]
 
 
+def select_position(input, dim, index, op_name="select"):
+    """(axis, index) of select(dim, index), checked as PyTorch does; errors name op_name."""
+    if input.ndim == 0:
+        lead = "" if op_name == "select" else f"{op_name}(): "
+        raise IndexError(f"{lead}select() cannot be applied to a 0-dim tensor.")
+    axis = wrap_dim(dim, input.ndim, op_name)
+    index, size = int_arg(index, op_name, "index"), input.shape[axis]
+    if not -size <= index < size:
+        raise IndexError(f"{op_name}(): index {index} out of range for tensor of size {list(input.shape)} at "
+                         f"dimension {axis}")
+    return axis, index
+
+
 def select(input, dim, index):
     """input at `index` along `dim`, that dim removed (a view: SelectBackward0)."""
-    if input.ndim == 0:
-        raise IndexError("select() cannot be applied to a 0-dim tensor.")
-    axis = wrap_dim(dim, input.ndim, "select")
-    index, size = int_arg(index, "select", "index"), input.shape[axis]
-    if not -size <= index < size:
-        raise IndexError(f"select(): index {index} out of range for tensor of size {list(input.shape)} at "
-                         f"dimension {axis}")
+    axis, index = select_position(input, dim, index)
     return input[(slice(None),) * axis + (index,)]
 
 
