@@ -440,7 +440,7 @@ def _var(x, axis, keepdims, correction):
     n = 1
     for a in axes:
         n *= x.shape[a]
-    d = x - np.mean(x, axis=axis, keepdims=True)
+    d = x - _mean(x, axis, True)          # (an empty slice: NaN, without NumPy's warning)
     if isinstance(d, np.generic):         # NumPy's 0-d result: a scalar, which has no out=
         d = np.asarray(d)
     s1 = np.add.reduce(d, axis=axis, keepdims=keepdims)
@@ -637,7 +637,9 @@ def _cumsum(a, axis):
     acc = np.int64 if k in "biu" else (np.float32 if a.dtype == _f16 else a.dtype)
     if a.ndim == 0:
         return a.astype(np.int64 if k in "biu" else a.dtype)
-    out = np.cumsum(a, axis, dtype=acc)
+    if axis is None:
+        a, axis = a.reshape(-1), 0
+    out = np.add.accumulate(a, axis, dtype=acc)     # (not np.cumsum: see statistics.Cumprod.forward)
     return out.astype(_f16) if a.dtype == _f16 else out
 
 

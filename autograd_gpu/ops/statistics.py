@@ -284,11 +284,13 @@ class Cumprod(Op):
         self.axis = axis
         if axis is None:
             return x.astype(_int64) if x.dtype.kind in "biu" else x.copy()
+        # (the ufunc's method, not np.cumprod: NumPy's inf * 0 warning is then raised from
+        # this module, which the package's warning filter silences, as PyTorch is silent)
         if x.dtype.kind in "biu":                   # integers multiply as int64, as PyTorch's
-            return np.cumprod(x, axis, dtype=_int64)
+            return np.multiply.accumulate(x, axis, dtype=_int64)
         if x.dtype == np.float16:                   # (float32 running products, each rounded once)
-            return np.cumprod(x, axis, dtype=np.float32).astype(np.float16)
-        return np.cumprod(x, axis)
+            return np.multiply.accumulate(x, axis, dtype=np.float32).astype(np.float16)
+        return np.multiply.accumulate(x, axis)
 
     def backward(self, g, x, y):
         # PyTorch's cumprod_backward: sum_{j>=k} g_j y_j / x_k without zeros; with
@@ -302,10 +304,10 @@ class Cumprod(Op):
             return _rev_cumsum(g * y, ax) / x
         if isinstance(x, Tensor):
             return _cumprod_grad_recorded(g, x, ax)
-        seen = np.cumsum(zero, ax)
+        seen = np.add.accumulate(zero, ax, dtype=_int64)
         before, first = seen == 0, zero & (seen == 1)
         plain = _rev_cumsum(P.where(before, g * y, 0), ax) / P.where(before, x, 1)
-        after = np.cumprod(P.where(before | first, 1, x), ax)
+        after = np.multiply.accumulate(P.where(before | first, 1, x), ax)
         tail = P.sum(P.where(before, 0, g * after), (ax,), True)
         head = P.prod(P.where(before, x, 1), ax, True)
         return P.where(before, plain, P.where(first, head * tail, 0))
