@@ -4,10 +4,10 @@ their stateless forms in `ag.nn.functional`."""
 from .parameter import Parameter
 from .module import Module
 from .linear import Linear
-from .activation import ReLU, Tanh, Sigmoid, GELU
 from .container import Sequential
-from .loss import MSELoss, NLLLoss, CrossEntropyLoss
-from . import functional, init
+from . import activation, layers, loss, functional, init, utils
 
-__all__ = ["Parameter", "Module", "Linear", "ReLU", "Tanh", "Sigmoid", "GELU", "Sequential", "MSELoss", "NLLLoss",
-           "CrossEntropyLoss", "functional", "init"]
+__all__ = ["Parameter", "Module", "Linear", "Sequential", "functional", "init", "utils"]
+for _family in (activation, layers, loss):          # each lists its classes in __all__
+    globals().update({_name: getattr(_family, _name) for _name in _family.__all__})
+    __all__ += _family.__all__

@@ -2,6 +2,8 @@
 from . import functional as F
 from .module import Module
 
+__all__ = ["ReLU", "Tanh", "Sigmoid", "GELU"]
+
 
 class ReLU(Module):
     """max(x, 0), elementwise."""

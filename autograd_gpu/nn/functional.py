@@ -363,3 +363,9 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     else:
         smooth = _reduce(smooth, reduction)
     return nll * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)
+
+
+# the later families of functional forms, each in its own module listing them in __all__
+from . import functional_activations, functional_layers, functional_losses  # noqa: E402
+for _family in (functional_activations, functional_layers, functional_losses):
+    globals().update({_name: getattr(_family, _name) for _name in _family.__all__})

@@ -2,6 +2,8 @@
 from . import functional as F
 from .module import Module
 
+__all__ = ["MSELoss", "NLLLoss", "CrossEntropyLoss"]
+
 
 class _Loss(Module):
     def __init__(self, reduction="mean"):
