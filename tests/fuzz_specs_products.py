@@ -14,7 +14,8 @@ def _fused(f, name, shapes, int_base=False):
     dt = "int64" if int_base else "float32"
     base = [f.T(dt, s, rg=not int_base) for s in shapes]
     forms = [(f"ag.{name}", lambda L, x, a, b, be, al: getattr(L, name)(x, a, b, beta=be, alpha=al)),
-             (f"Tensor.{name}", lambda L, x, a, b, be, al: getattr(x, name)(a, b, beta=be, alpha=al))]
+             (f"Tensor.{name}", lambda L, x, a, b, be, al: getattr(x, name)(a, b, beta=be, alpha=al)),
+             (f"Tensor.{name}_", lambda L, x, a, b, be, al: getattr(x.clone(), name + "_")(a, b, beta=be, alpha=al))]
     special = [f.T("float64", s, data="special", rg=True) for s in shapes]
     pools = [[t, s] + f.TENSORS + f.JUNK[:2] for t, s in zip(base, special)]
     return f.S(forms, *pools, SCALARS, SCALARS, msg=name)

@@ -43,7 +43,8 @@ def specs(f):
         "aminmax": f.S(_forms("aminmax", lambda fn, a, d, k: tuple(fn(a, dim=d, keepdim=k))),
                        f.TENSORS + f.JUNK[:1], f.DIM1, f.BOOLS),
         "count_nonzero": f.S(_forms("count_nonzero", lambda fn, a, d: fn(a, d)), f.TENSORS + f.JUNK[:1], f.DIMS),
-        "cumprod": f.S(_forms("cumprod", lambda fn, a, d, dt: fn(a, d, dtype=dt)),
+        "cumprod": f.S(_forms("cumprod", lambda fn, a, d, dt: fn(a, d, dtype=dt))
+                       + [("Tensor.cumprod_", lambda L, a, d, dt: a.clone().cumprod_(d, dtype=dt))],
                        cum_tensors + f.JUNK[:1], f.DIM1, [None] + f.DTYPES[:6] + ["nope"]),
         **{name: f.S(_forms(name, lambda fn, a, d, pair=name != "logcumsumexp": tuple(fn(a, d)) if pair else fn(a, d)),
                      cum_tensors + f.JUNK[:1], f.DIM1)

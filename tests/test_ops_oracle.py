@@ -269,6 +269,12 @@ CASES = [
     ("scatter_value_",   lambda m, x, i: (x * 1).scatter_(1, i, -2.0),     [(3, 4), np.array([[0], [3], [3]])], {}),
     ("scatter_add_",     lambda m, x, s, i: (x * 1).scatter_add_(0, i, s), [(3, 4), (2, 4), np.array([[0, 1, 2, 0], [0, 0, 2, 2]])], {}),
     ("index_add_",       lambda m, x, s, i: (x * 1).index_add_(1, i, s, alpha=2), [(3, 4), (3, 3), np.array([1, 1, 0])], {}),
+    ("addcmul_",         lambda m, x, a, b: (x * 1).addcmul_(a, b, value=0.5), [(3, 4), (4,), (3, 1)], {}),
+    ("addcdiv_",         lambda m, x, a, b: (x * 1).addcdiv_(a, b, value=-2), [(3, 4), (3, 4), AWAY(4)], {}),
+    ("addmm_",           lambda m, x, a, b: (x * 1).addmm_(a, b, beta=0.5, alpha=2), [(2, 4), (2, 3), (3, 4)], {}),
+    ("cumprod_",         lambda m, x: (x * 1).cumprod_(1),                 [(3, 4)],  {}),
+    ("logit_",           lambda m, x: (x * 1).logit_(0.1),                 [U((3, 4), 0.05, 0.95)], {}),
+    ("xlogy_",           lambda m, x, y: (x * 1).xlogy_(y),                [(3, 4), POS(4)], {}),
 ]
 
 

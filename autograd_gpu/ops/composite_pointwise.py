@@ -640,6 +640,21 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
 
 # ---- the names ------------------------------------------------------------------------------
 
+def _float_power_inplace(self, exponent):
+    if not isinstance(exponent, Tensor):
+        number(exponent, "float_power_", "exponent")      # (a bad type first, as PyTorch's parser)
+    if self.dtype is not float64:        # (the result is float64: self must hold it already)
+        raise RuntimeError(f"float_power_: the base given to float_power_ has dtype {self.dtype.libtorch} but the "
+                           "operation's result requires dtype Double")
+
+
+# the methods that have an in-place form, x.<name>_ (ops/inplace.py makes them), with a check of what
+# the in-place form refuses
+INPLACE = dict.fromkeys(("addcmul", "addcdiv", "xlogy", "hypot", "deg2rad", "rad2deg", "exp2", "logit", "frac",
+                         "nan_to_num", "sinc", "copysign", "heaviside", "sgn", "asinh", "acosh", "atanh", "arcsinh",
+                         "arccosh", "arctanh"))
+INPLACE["float_power"] = _float_power_inplace
+
 METHODS = {
     "addcmul": addcmul, "addcdiv": addcdiv, "xlogy": xlogy, "logaddexp": logaddexp, "logaddexp2": logaddexp2,
     "hypot": hypot, "deg2rad": deg2rad, "rad2deg": rad2deg, "exp2": exp2, "logit": logit, "frac": frac,

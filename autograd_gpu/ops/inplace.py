@@ -57,9 +57,13 @@ def _binary(name, outplace):
     return method
 
 
-def _run_as(name, outplace):
-    """The in-place form of `outplace` (its arguments after self, as they come)."""
+def _run_as(name, outplace, check=None):
+    """The in-place form of `outplace` (its arguments after self, as they come);
+    `check(self, *args, **kwargs)`, when given, refuses what the in-place form
+    cannot take that the out-of-place one can."""
     def method(self, *args, **kwargs):
+        if check is not None:
+            check(self, *args, **kwargs)
         return _run(self, name, outplace, args, kwargs)
     method.__name__ = name
     return method
@@ -87,6 +91,10 @@ def _make_methods():
     for meth in pointwise.UNARY_NAMES:
         fn = getattr(pointwise, meth)
         m[meth + "_"] = (lambda fn, n: lambda self: _run(self, n, fn, ()))(fn, meth + "_")
+    from . import composite_pointwise, products, statistics
+    for family in (composite_pointwise, products, statistics):        # (their INPLACE: PyTorch's x.<name>_)
+        for meth, check in family.INPLACE.items():
+            m[meth + "_"] = _run_as(meth + "_", family.METHODS[meth], check)
     return m
 
 

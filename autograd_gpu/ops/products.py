@@ -538,6 +538,10 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     return d
 
 
+# the methods that have an in-place form, x.<name>_ (ops/inplace.py makes them), with a check of what
+# the in-place form refuses (none here)
+INPLACE = dict.fromkeys(("addmm", "addmv", "addr", "baddbmm", "addbmm"))
+
 # Tensor methods this module adds (attached by ops/methods.py)
 METHODS = {
     "addmm": addmm, "addmv": addmv, "addr": addr, "baddbmm": baddbmm, "addbmm": addbmm, "outer": outer,

@@ -466,6 +466,18 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
 
 _NAMES = ("nansum nanmean nanmedian quantile nanquantile aminmax count_nonzero cumprod logcumsumexp "
           "cummax cummin diff").split()
+
+def _cumprod_inplace(self, dim, dtype=None):
+    dt = as_dtype(dtype, "cumprod_")
+    if dt is not None and dt is not self.dtype:      # (the result would need another dtype than self's)
+        raise RuntimeError(f"cumprod_: Bad in-place call: input tensor dtype {self.dtype.libtorch} and output "
+                           f"tensor dtype {dt.libtorch} should match")
+
+
+# the methods that have an in-place form, x.<name>_ (ops/inplace.py makes them), with a check of what
+# the in-place form refuses
+INPLACE = {"cumprod": _cumprod_inplace}
+
 # Tensor methods this module adds (attached by ops/methods.py)
 METHODS = {name: globals()[name] for name in _NAMES}
 # ag.<name> functions this module adds (exported by autograd_gpu/__init__.py); those
