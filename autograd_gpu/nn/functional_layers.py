@@ -1,4 +1,390 @@
 """ag.nn.functional's forms of the layers: dropout, layer_norm, batch_norm,
-embedding, one_hot, normalize, pad (re-exported by functional.py)."""
+embedding, one_hot, normalize, pad (re-exported by functional.py).
 
-__all__ = []
+Each is composed of public Tensor ops, so gradients (of any order) and the
+CUDA path come with them. Arguments are checked before anything is computed
+or written (batch_norm's running statistics, embedding's max_norm rows)."""
+import math
+import numbers
+
+import numpy as np
+
+from .. import _dtype
+from ..autograd.function import Function
+from ..autograd.grad_mode import no_grad
+from ..creation import arange, full, rand, tensor, zeros_like
+from ..ops.pointwise import where
+from ..ops.shape import cat
+from ..tensor import Tensor
+# functional.py imports this module after defining its checks
+from .functional import _same_device, _tensor_arg
+
+__all__ = ["dropout", "layer_norm", "batch_norm", "embedding", "one_hot", "normalize", "pad"]
+
+
+def _check_operand(fn, name, t, input, shape, what):
+    """An optional per-feature operand (weight, bias, running stats): a
+    Tensor of `shape`, floating, on input's device."""
+    if t is None:
+        return
+    _tensor_arg(t, fn, name)
+    if tuple(t.shape) != tuple(shape):
+        raise RuntimeError(f"{fn}: {name} should have shape {list(shape)} ({what}), got {list(t.shape)}")
+    if not t.is_floating_point():
+        raise RuntimeError(f"{fn}: {name} must be floating point, got {t.dtype.libtorch}")
+    _same_device(fn, input, t, "input", name)
+
+
+def _require_float(fn, input):
+    if not input.is_floating_point():
+        raise RuntimeError(f"{fn}: expected a floating point input, got {input.dtype.libtorch}")
+
+
+def _wide(x):
+    """float16 data is normalised in float32 (as PyTorch's kernels accumulate) and rounded back once."""
+    return x.float() if x.dtype is _dtype.float16 else x
+
+
+def _stats(x, dims):
+    """x widened, with its mean and biased variance over dims (kept)."""
+    xs = _wide(x)
+    return xs, xs.mean(dims, keepdim=True), xs.var(dims, keepdim=True, correction=0)
+
+
+def _standardize(xs, mean, var, eps):
+    return (xs - mean) * (var + eps).rsqrt()
+
+
+def _affine(out, weight, bias, shape, dtype):
+    """out * weight + bias (each reshaped to `shape`), in out's (wide) dtype, then rounded to dtype."""
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out.to(dtype)
+
+
+def _check_dtypes(fn, input, operands):
+    """Operands share input's dtype, or are float32 for a float16 input (as PyTorch's CPU kernels allow)."""
+    allowed = (input.dtype, _dtype.float32) if input.dtype is _dtype.float16 else (input.dtype,)
+    for name, t in operands:
+        if t is not None and t.dtype not in allowed:
+            raise RuntimeError(f"{fn}: mixed dtype: input is {input.dtype.libtorch} but {name} is "
+                               f"{t.dtype.libtorch}; all inputs must share the same dtype")
+
+
+# ---- dropout ----------------------------------------------------------------------------------
+
+def _check_p(fn, p):
+    if not isinstance(p, numbers.Real) or not 0 <= p <= 1:
+        raise ValueError(f"{fn}: dropout probability has to be between 0 and 1, but got {p}")
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zero each element with probability p and scale the rest by 1/(1-p)
+    (training only; otherwise the input itself). The draws come from the
+    library's generator: ag.manual_seed makes them repeatable."""
+    _tensor_arg(input, "dropout", "input")
+    _check_p("dropout", p)
+    if not training:
+        return input
+    if not input.is_floating_point():
+        raise RuntimeError(f"dropout: result type Float can't be cast to the desired output type "
+                           f"{input.dtype.libtorch}")
+    if p == 1:
+        mask = zeros_like(input)
+    else:
+        keep = rand(tuple(input.shape), device=input.device) >= p      # P(keep) = 1 - p
+        mask = keep.to(input.dtype) / (1 - p)
+    return input.mul_(mask) if inplace else input * mask
+
+
+# ---- normalisation ------------------------------------------------------------------------------
+
+def _normalized_shape(fn, normalized_shape):
+    if isinstance(normalized_shape, numbers.Integral) and not isinstance(normalized_shape, bool):
+        return (int(normalized_shape),)
+    try:
+        shape = tuple(normalized_shape)
+    except TypeError:
+        raise TypeError(f"{fn}(): argument 'normalized_shape' must be an int or a sequence of ints, not "
+                        f"{type(normalized_shape).__name__}") from None
+    if not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) for n in shape):
+        raise TypeError(f"{fn}(): argument 'normalized_shape' must be a sequence of ints, got {shape}")
+    return tuple(int(n) for n in shape)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise over the last len(normalized_shape) dims (biased variance),
+    then scale by weight and shift by bias (both of normalized_shape)."""
+    _tensor_arg(input, "layer_norm", "input")
+    shape = _normalized_shape("layer_norm", normalized_shape)
+    if not shape:
+        raise RuntimeError("layer_norm: Expected normalized_shape to be at least 1-dimensional, i.e., containing "
+                           "at least one element, but got normalized_shape = []")
+    n = len(shape)
+    if input.dim() < n or tuple(input.shape[-n:]) != shape:
+        raise RuntimeError(f"layer_norm: Given normalized_shape={list(shape)}, expected input with shape "
+                           f"[*, {', '.join(map(str, shape))}], but got input of size{list(input.shape)}")
+    _require_float("layer_norm", input)
+    for name, t in (("weight", weight), ("bias", bias)):
+        _check_operand("layer_norm", name, t, input, shape, "normalized_shape")
+    _check_dtypes("layer_norm", input, (("weight", weight), ("bias", bias)))
+    dims = tuple(range(-n, 0))
+    xs, mean, var = _stats(input, dims)
+    return _affine(_standardize(xs, mean, var, eps), weight, bias, shape, input.dtype)
+
+
+def _check_batch_norm(fn, input, running_mean, running_var, weight, bias, training, eps):
+    """Everything batch_norm checks; returns the number of channels."""
+    _tensor_arg(input, fn, "input")
+    if input.dim() < 2:
+        raise ValueError(f"{fn}: expected an input of shape (N, C, *), got {list(input.shape)}")
+    _require_float(fn, input)
+    c = input.shape[1]
+    if training and input.numel() // max(c, 1) == 1:
+        raise ValueError(f"{fn}: Expected more than 1 value per channel when training, got input size "
+                         f"{list(input.shape)}")
+    if eps < 0 or training and eps == 0:
+        raise ValueError(f"{fn}: eps must be {'positive during training' if training else 'non-negative'}, but "
+                         f"got {eps}")
+    if not training and (running_mean is None or running_var is None):
+        raise RuntimeError(f"{fn}: running_mean and running_var must be defined in evaluation mode")
+    operands = (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias))
+    for name, t in operands:
+        if t is not None and isinstance(t, Tensor) and t.numel() != c:
+            raise RuntimeError(f"{fn}: {name} should contain {c} elements not {t.numel()}")
+        _check_operand(fn, name, t, input, (c,), "one value per channel")
+    _check_dtypes(fn, input, operands)
+    return c
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
+               eps=1e-05):
+    """Normalise each channel (dim 1) of input (N, C, *): with the batch's
+    statistics when training (biased variance; running stats, if given,
+    move towards the batch's mean and unbiased variance by `momentum`), with
+    the running statistics otherwise."""
+    _check_batch_norm("batch_norm", input, running_mean, running_var, weight, bias, training, eps)
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps):
+    c = input.shape[1]
+    shape = (1, c) + (1,) * (input.dim() - 2)
+    if training:
+        dims = (0,) + tuple(range(2, input.dim()))
+        xs, mean, var = _stats(input, dims)
+        n = input.numel() // c if c else 0
+        with no_grad():
+            if running_mean is not None:
+                running_mean.copy_(running_mean * (1 - momentum) + mean.reshape(c).to(running_mean.dtype) * momentum)
+            if running_var is not None:
+                unbiased = var.reshape(c) * (n / (n - 1) if n > 1 else math.nan)
+                running_var.copy_(running_var * (1 - momentum) + unbiased.to(running_var.dtype) * momentum)
+    else:
+        xs = _wide(input)
+        mean, var = running_mean.reshape(shape).to(xs.dtype), running_var.reshape(shape).to(xs.dtype)
+    return _affine(_standardize(xs, mean, var, eps), weight, bias, shape, input.dtype)
+
+
+# ---- embedding --------------------------------------------------------------------------------------
+
+def _check_indices(fn, input, n):
+    """Long or Int indices in [0, n); IndexError ("index out of range in self") otherwise."""
+    if input.dtype not in (_dtype.int64, _dtype.int32):
+        raise RuntimeError(f"{fn}: Expected tensor for argument #1 'indices' to have one of the following scalar "
+                           f"types: Long, Int; but got {input.dtype.libtorch} instead")
+    if input.numel():
+        lo, hi = int(input.min()), int(input.max())
+        if lo < 0 or hi >= n:
+            raise IndexError(f"{fn}: index out of range in self (index {lo if lo < 0 else hi}, {n} rows in "
+                             "weight)")
+
+
+def _padding_idx(fn, padding_idx, n):
+    """padding_idx in [-n, n) made non-negative (AssertionError otherwise, as PyTorch)."""
+    if padding_idx is None:
+        return None
+    if not -n <= padding_idx < n:
+        raise AssertionError(f"{fn}: Padding_idx must be within num_embeddings (got {padding_idx} for "
+                             f"{n} embeddings)")
+    return padding_idx % n
+
+
+def _renorm_rows(weight, idx, max_norm, norm_type):
+    """Rescale, in place, the rows of weight that idx uses whose norm exceeds max_norm."""
+    with no_grad():
+        rows = idx.unique()
+        norms = weight.index_select(0, rows).norm(norm_type, 1, keepdim=True)
+        scale = where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).to(weight.dtype)
+        weight[rows] = weight.index_select(0, rows) * scale
+
+
+class _ScaleGrad(Function):
+    """Identity forward; backward multiplies the gradient by `scale`. As in
+    PyTorch's embedding backward, the scaling itself is not differentiated
+    (a gradient of the gradient passes through it unscaled)."""
+
+    @staticmethod
+    def forward(ctx, x, scale):
+        ctx.scale = scale
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, g):
+        held = g.detach()
+        return held * ctx.scale + (g - held), None
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+              sparse=False):
+    """Rows of weight (num_embeddings, embedding_dim) picked by the integer
+    indices in input; the result has shape input.shape + (embedding_dim,).
+    The padding_idx row gets no gradient; with max_norm, the rows used are
+    first renormalised in place; scale_grad_by_freq divides each row's
+    gradient by its count in input."""
+    _tensor_arg(input, "embedding", "input")
+    _tensor_arg(weight, "embedding", "weight")
+    if weight.dim() != 2:
+        raise RuntimeError(f"embedding: 'weight' must be 2-D, got shape {list(weight.shape)}")
+    if sparse:
+        raise NotImplementedError("embedding: sparse=True is not supported (ag has no sparse tensors)")
+    _check_indices("embedding", input, weight.shape[0])
+    _same_device("embedding", input, weight, "input", "weight")
+    padding_idx = _padding_idx("embedding", padding_idx, weight.shape[0])
+    idx = input.reshape(-1).long()
+    if max_norm is not None:
+        _renorm_rows(weight, idx, max_norm, norm_type)
+    out = weight.index_select(0, idx)
+    if scale_grad_by_freq and idx.numel():
+        freq = idx.bincount(minlength=weight.shape[0]).index_select(0, idx).to(out.dtype).unsqueeze(1)
+        out = _ScaleGrad.apply(out, 1 / freq)
+    if padding_idx is not None:
+        # the padding row keeps its value but passes no gradient
+        out = where((idx != padding_idx).unsqueeze(1), out, out.detach())
+    return out.reshape(*input.shape, weight.shape[1])
+
+
+def one_hot(tensor, num_classes=-1):
+    """int64 tensor of shape tensor.shape + (num_classes,), 1 at each class
+    index; num_classes=-1 takes max + 1."""
+    _tensor_arg(tensor, "one_hot", "tensor")
+    if tensor.dtype is not _dtype.int64:
+        raise RuntimeError(f"one_hot: one_hot is only applicable to index tensor of type LongTensor, got "
+                           f"{tensor.dtype.libtorch}")
+    if not isinstance(num_classes, numbers.Integral) or isinstance(num_classes, bool):
+        raise TypeError(f"one_hot(): argument 'num_classes' must be int, not {type(num_classes).__name__}")
+    if tensor.numel() == 0:
+        if num_classes == -1:
+            raise RuntimeError("one_hot: Can not infer total number of classes from empty tensor.")
+        lo = hi = 0
+    else:
+        lo, hi = int(tensor.min()), int(tensor.max())
+    if lo < 0:
+        raise RuntimeError(f"one_hot: Class values must be non-negative (got {lo}).")
+    if num_classes == -1:
+        num_classes = hi + 1
+    elif hi >= num_classes or num_classes < 0:
+        raise RuntimeError(f"one_hot: Class values must be smaller than num_classes (got class {hi}, "
+                           f"num_classes={num_classes}).")
+    classes = arange(num_classes, device=tensor.device)
+    return (tensor.unsqueeze(-1) == classes).long()
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """input / max(||input||_p over dim, eps)."""
+    _tensor_arg(input, "normalize", "input")
+    if out is not None:
+        raise NotImplementedError("normalize: the out= argument is not supported")
+    denom = input.norm(p, dim, keepdim=True).clamp_min(eps)
+    return input / denom.expand_as(input)
+
+
+# ---- pad ------------------------------------------------------------------------------------------------
+
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def _check_pad(input, pad, mode, value):
+    try:
+        pad = [int(v) for v in pad]
+    except TypeError:
+        raise TypeError(f"pad(): argument 'pad' must be a sequence of ints, not {type(pad).__name__}") from None
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"pad: Unrecognised padding mode {mode}")
+    if len(pad) % 2:
+        raise RuntimeError(f"pad: Padding length must be divisible by 2, got {len(pad)}")
+    if len(pad) // 2 > input.dim():
+        raise RuntimeError(f"pad: Padding length should be less than or equal to two times the input dimension "
+                           f"but got padding length {len(pad)} and input of dimension {input.dim()}")
+    if mode == "constant":
+        return pad
+    if value is not None:
+        raise RuntimeError(f'pad: Padding mode "{mode}" doesn\'t take in value argument.')
+    k = len(pad) // 2
+    if k not in (1, 2, 3) or input.dim() not in (k + 1, k + 2):
+        raise NotImplementedError(
+            f"pad: Padding size {len(pad)} is not supported for {input.dim()}D input tensor.\nSupported "
+            "combinations for non-constant padding:\n  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+    for i in range(k):
+        d = input.dim() - 1 - i
+        left, right, size = pad[2 * i], pad[2 * i + 1], input.shape[d]
+        if mode == "reflect" and (left >= size or right >= size):
+            raise RuntimeError(f"pad: Argument #4: Padding size should be less than the corresponding input "
+                               f"dimension, but got: padding ({left}, {right}) at dimension {d} of input "
+                               f"{list(input.shape)}")
+        if mode == "circular" and (left > size or right > size):
+            raise RuntimeError(f"pad: Padding value causes wrapping around more than once (padding ({left}, "
+                               f"{right}) at dimension {d} of input {list(input.shape)}).")
+        if size == 0 or size + left + right < 0:
+            raise RuntimeError(f"pad: cannot pad dimension {d} of size {size} by ({left}, {right}) in "
+                               f"{mode} mode")
+    return pad
+
+
+def _source_rows(mode, size, left, right):
+    """For each output position along a dim, the input position it copies."""
+    i = np.arange(-left, size + right)
+    if mode == "replicate":
+        return np.clip(i, 0, size - 1)
+    if mode == "circular":
+        return i % size
+    i = np.abs(i)                                         # reflect: mirror at both ends, edges not repeated
+    return np.where(i > size - 1, 2 * (size - 1) - i, i)
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pad (or, with negative amounts, crop) the last len(pad)//2 dims:
+    pad = (last_left, last_right, second_last_left, ...). mode "constant"
+    fills with value (0 by default); "reflect", "replicate" and "circular"
+    copy from the input."""
+    _tensor_arg(input, "pad", "input")
+    amounts = _check_pad(input, pad, mode, value)
+    for i in range(len(amounts) // 2):
+        d = input.dim() - 1 - i
+        left, right, size = amounts[2 * i], amounts[2 * i + 1], input.shape[d]
+        if mode != "constant":
+            rows = tensor(_source_rows(mode, size, left, right), device=input.device)
+            input = input.index_select(d, rows)
+            continue
+        start, stop = max(-left, 0), size - max(-right, 0)
+        if stop < start:
+            raise RuntimeError(f"pad: padding ({left}, {right}) crops dimension {d} of size {size} to a negative "
+                               "length")
+        if start or stop != size:
+            input = input.narrow(d, start, stop - start)
+        pieces = []
+        for n in (left, None, right):
+            if n is None:
+                pieces.append(input)
+            elif n > 0:
+                shape = list(input.shape)
+                shape[d] = n
+                pieces.append(full(tuple(shape), 0 if value is None else value, dtype=input.dtype,
+                                   device=input.device))
+        if len(pieces) > 1:
+            input = cat(pieces, d)
+    return input
