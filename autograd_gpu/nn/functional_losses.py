@@ -1,4 +1,502 @@
 """ag.nn.functional's losses beyond mse_loss, nll_loss and cross_entropy
-(re-exported by functional.py)."""
+(re-exported by functional.py), and the distances they use
+(cosine_similarity, pairwise_distance).
 
-__all__ = []
+Each is composed of public Tensor ops (gradients, create_graph and the CUDA
+path come with them); binary_cross_entropy alone is a custom Function, for
+PyTorch's gradient where the input is exactly 0 or 1. Arguments are checked
+before any computation; errors name the function."""
+import math
+import warnings
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..ops._util import broadcastable
+from ..ops.pointwise import where
+from ..tensor import Tensor
+from .functional import _check_reduction, _reduce, _same_device, _tensor_arg
+
+__all__ = ["l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+           "kl_div", "soft_margin_loss", "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss",
+           "cosine_similarity", "pairwise_distance", "gaussian_nll_loss", "poisson_nll_loss",
+           "multilabel_soft_margin_loss", "triplet_margin_loss"]
+
+
+# ---- argument checks -----------------------------------------------------------------------
+
+def _legacy_reduction(size_average, reduce, reduction):
+    """PyTorch's deprecated size_average / reduce pair, turned into a reduction."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    ret = "none" if not reduce else ("mean" if size_average else "sum")
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.",
+                  UserWarning, stacklevel=3)
+    return ret
+
+
+def _tensors(fn, **named):
+    """Each named argument (None skipped) is a Tensor, all on one device."""
+    first = None
+    for name, t in named.items():
+        if t is None:
+            continue
+        _tensor_arg(t, fn, name)
+        if first is None:
+            first = (name, t)
+        else:
+            _same_device(fn, first[1], t, first[0], name)
+
+
+def _broadcast(fn, **named):
+    """The shapes broadcast together, else a RuntimeError naming them."""
+    shapes = {n: tuple(t.shape) for n, t in named.items() if t is not None}
+    if not broadcastable(*shapes.values()):
+        desc = ", ".join(f"{n} {list(s)}" for n, s in shapes.items())
+        raise RuntimeError(f"{fn}: the sizes of {desc} do not match and cannot be broadcast")
+
+
+def _pointwise_args(fn, input, target, reduction, warn=True):
+    """input and target Tensors on one device whose shapes broadcast (with
+    PyTorch's warning when they differ, for the regression losses)."""
+    _tensors(fn, input=input, target=target)
+    _check_reduction(reduction)
+    if input.shape != target.shape:
+        _broadcast(fn, input=input, target=target)
+        if warn:
+            warnings.warn(f"Using a target size ({list(target.shape)}) that is different to the input size "
+                          f"({list(input.shape)}). This will likely lead to incorrect results due to "
+                          "broadcasting. Please ensure they have the same size.", UserWarning, stacklevel=3)
+
+
+def _check_number(fn, name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{fn}(): argument '{name}' must be float, not {type(value).__name__}")
+    return float(value)
+
+
+def _weight_like_input(fn, weight, input):
+    """l1_loss / huber_loss: the weight must have the input's shape."""
+    if weight is not None and weight.shape != input.shape:
+        raise ValueError(f"{fn}: Weights and input must have the same size (weight {list(weight.shape)}, input "
+                         f"{list(input.shape)}).")
+
+
+def _weighted(loss, weight, reduction, mean_by_weight):
+    if weight is None:
+        return _reduce(loss, reduction)
+    loss = loss * weight
+    if reduction == "mean" and mean_by_weight:
+        return loss.sum() / weight.sum()
+    return _reduce(loss, reduction)
+
+
+def _not_differentiable(fn, **named):
+    """PyTorch refuses, rather than ignore, these arguments requiring grad."""
+    if not is_grad_enabled():
+        return
+    for name, t in named.items():
+        if t is not None and t.requires_grad:
+            raise RuntimeError(f"The function '{fn}' is not differentiable with respect to argument '{name}'. "
+                               "This input cannot have requires_grad True.")
+
+
+def _floating(fn, t, what="input"):
+    if not t.is_floating_point():
+        raise RuntimeError(f"{fn}: expected a floating point {what}, got {t.dtype.libtorch}")
+
+
+# ---- regression losses ---------------------------------------------------------------------
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """|input - target|, reduced; with `weight` (input's shape) the 'mean' is
+    divided by weight.sum(), as PyTorch."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _pointwise_args("l1_loss", input, target, reduction)
+    _tensors("l1_loss", input=input, weight=weight)
+    _weight_like_input("l1_loss", weight, input)
+    return _weighted((input - target).abs(), weight, reduction, True)
+
+
+def _piecewise_quadratic(input, target, k, linear_scale):
+    """0.5 d^2 / (k * linear_scale ... ) where |d| <= k, else linear: smooth_l1
+    (scale 1/beta) and huber (scale delta). The quadratic piece squares d (not
+    |d|) so its second derivative holds at d = 0; '<=' gives the boundary
+    PyTorch's backward gives it."""
+    d = input - target
+    z = d.abs()
+    if linear_scale is None:            # smooth_l1: 0.5 d^2 / beta, |d| - beta / 2
+        return where(z <= k, d.square() * (0.5 / k), z - 0.5 * k)
+    return where(z <= k, d.square() * 0.5, (z - 0.5 * k) * linear_scale)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """0.5 d^2 / beta where |d| < beta, |d| - beta / 2 elsewhere (d = input - target);
+    beta = 0 is l1_loss."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _pointwise_args("smooth_l1_loss", input, target, reduction)
+    beta = _check_number("smooth_l1_loss", "beta", beta)
+    if beta < 0:
+        raise RuntimeError(f"smooth_l1_loss does not support negative values for beta (got {beta}).")
+    if not input.is_floating_point():
+        raise NotImplementedError(f"smooth_l1_loss: \"smooth_l1\" not implemented for '{input.dtype.libtorch}'")
+    if beta == 0:
+        return _reduce((input - target).abs(), reduction)
+    return _reduce(_piecewise_quadratic(input, target, beta, None), reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """0.5 d^2 where |d| < delta, delta (|d| - delta / 2) elsewhere; with
+    `weight` (input's shape) multiplied in before an ordinary mean."""
+    _pointwise_args("huber_loss", input, target, reduction)
+    delta = _check_number("huber_loss", "delta", delta)
+    if not delta > 0:
+        raise RuntimeError(f"huber_loss does not support non-positive values for delta (got {delta}).")
+    _tensors("huber_loss", input=input, weight=weight)
+    _weight_like_input("huber_loss", weight, input)
+    if not input.is_floating_point():
+        raise NotImplementedError(f"huber_loss: \"huber\" not implemented for '{input.dtype.libtorch}'")
+    return _weighted(_piecewise_quadratic(input, target, delta, delta), weight, reduction, False)
+
+
+# ---- binary cross-entropy --------------------------------------------------------------------
+
+class _BinaryCrossEntropy(Function):
+    """-w (t log x + (1 - t) log(1 - x)), each log clamped at -100; backward
+    is PyTorch's, w (x - t) / max(x (1 - x), 1e-12), finite at x = 0 and 1
+    (the clamped logs' own derivative is not). Its formulas are Tensor ops,
+    so under create_graph they are differentiated in turn."""
+
+    @staticmethod
+    def forward(ctx, input, target, weight):
+        ctx.save_for_backward(input, target, weight)
+        loss = -(target * input.log().clamp(min=-100) + (1 - target) * (-input).log1p().clamp(min=-100))
+        return loss if weight is None else loss * weight
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t, w = ctx.saved_tensors
+        if w is not None:
+            grad = grad * w
+        gx = gt = None
+        if ctx.needs_input_grad[0]:
+            gx = grad * (x - t) / (x * (1 - x)).clamp(min=1e-12)
+        if ctx.needs_input_grad[1]:
+            gt = grad * ((-x).log1p() - x.log())
+        return gx, gt, None
+
+
+def _check_probabilities(fn, t, what):
+    """Every element in [0, 1] (NaN fails, as in PyTorch); one host sync on cuda."""
+    with no_grad():
+        bad = ((t >= 0) & (t <= 1)).logical_not().any()
+    if bool(bad.item()):
+        raise RuntimeError(f"{fn}: all elements of {what} should be between 0 and 1")
+
+
+def _check_weight_broadcasts(fn, weight, input, what="weight"):
+    """A weight that broadcasts to the input's shape (not beyond it)."""
+    if weight is None:
+        return
+    if not broadcastable(tuple(weight.shape), tuple(input.shape)) or _bshape(weight, input) != tuple(input.shape):
+        raise RuntimeError(f"{fn}: {what} of shape {list(weight.shape)} does not broadcast to the input's shape "
+                           f"{list(input.shape)}")
+
+
+def _bshape(a, b):
+    return tuple(np.broadcast_shapes(tuple(a.shape), tuple(b.shape)))
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """Binary cross-entropy of probabilities `input` against `target` in [0, 1]
+    (same shape); `weight` broadcasts to it. Logs are clamped at -100, as PyTorch."""
+    fn = "binary_cross_entropy"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _tensors(fn, input=input, target=target, weight=weight)
+    _check_reduction(reduction)
+    if target.shape != input.shape:
+        raise ValueError(f"{fn}: Using a target size ({list(target.shape)}) that is different to the input size "
+                         f"({list(input.shape)}) is deprecated. Please ensure they have the same size.")
+    _floating(fn, input)
+    for name, t in (("target", target), ("weight", weight)):
+        if t is not None and t.dtype is not input.dtype:
+            raise RuntimeError(f"{fn}: Found dtype {t.dtype.libtorch} but expected {input.dtype.libtorch} "
+                               f"(the {name}'s dtype must be the input's)")
+    _check_weight_broadcasts(fn, weight, input)
+    _check_probabilities(fn, input, "input")
+    _check_probabilities(fn, target, "target")
+    _not_differentiable(fn, weight=weight)
+    return _reduce(_BinaryCrossEntropy.apply(input, target, weight), reduction)
+
+
+def _log_sigmoid(x):
+    """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)), no overflow; |x| is
+    written as a where so that its derivative at 0 is +-1, not sign(0) = 0
+    (which would give log_sigmoid'(0) = 0 instead of 1/2)."""
+    neg = x < 0
+    return where(neg, x, 0.0) - where(neg, x, -x).exp().log1p()
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    """Binary cross-entropy of logits, (1 - t) x - (1 + (pos_weight - 1) t) log_sigmoid(x),
+    the stable form; `weight` and `pos_weight` broadcast to the input's shape."""
+    fn = "binary_cross_entropy_with_logits"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _tensors(fn, input=input, target=target, weight=weight, pos_weight=pos_weight)
+    _check_reduction(reduction)
+    if target.shape != input.shape:
+        raise ValueError(f"{fn}: Target size ({list(target.shape)}) must be the same as input size "
+                         f"({list(input.shape)})")
+    _floating(fn, input)
+    _floating(fn, target, "target")
+    _check_weight_broadcasts(fn, weight, input)
+    _check_weight_broadcasts(fn, pos_weight, input, "pos_weight")
+    _not_differentiable(fn, weight=weight, pos_weight=pos_weight)
+    log_sig = _log_sigmoid(input)
+    if pos_weight is not None:
+        log_sig = log_sig * ((pos_weight - 1) * target + 1)
+    loss = (1 - target) * input - log_sig
+    return _reduce(loss if weight is None else loss * weight, reduction)
+
+
+# ---- divergences and margins -------------------------------------------------------------------
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """KL divergence of `target` from log-probabilities `input`: target (log
+    target - input), or exp(target) (target - input) with log_target.
+    'batchmean' divides the sum by the batch size (PyTorch warns for 'mean')."""
+    fn = "kl_div"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _tensors(fn, input=input, target=target)
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                      UserWarning, stacklevel=2)
+    if reduction != "batchmean":
+        _check_reduction(reduction)
+    if not (input.is_floating_point() and target.is_floating_point()):
+        raise RuntimeError(f"kl_div: Integral inputs not supported (input {input.dtype.libtorch}, target "
+                           f"{target.dtype.libtorch}).")
+    _broadcast(fn, input=input, target=target)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        loss = target.xlogy(target) - target * input
+    if reduction != "batchmean":
+        return _reduce(loss, reduction)
+    total = loss.sum()
+    return total / input.shape[0] if input.dim() else total
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """log(1 + exp(-target * input)), PyTorch's formula (it overflows where PyTorch's does)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _pointwise_args("soft_margin_loss", input, target, reduction, warn=False)
+    _not_differentiable("soft_margin_loss", target=target)
+    loss = (-target * input).exp().log1p()
+    if input.is_floating_point() and loss.dtype is not input.dtype:
+        loss = loss.to(input.dtype)          # PyTorch's result has the input's dtype
+    return _reduce(loss, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+    """max(0, -target (input1 - input2) + margin); the three have one number of dims."""
+    fn = "margin_ranking_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _tensors(fn, input1=input1, input2=input2, target=target)
+    _check_reduction(reduction)
+    if not input1.dim() == input2.dim() == target.dim():
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+                           f"input1: {list(input1.shape)}, input2: {list(input2.shape)}, target: "
+                           f"{list(target.shape)}")
+    _broadcast(fn, input1=input1, input2=input2, target=target)
+    margin = _check_number(fn, "margin", margin)
+    return _reduce((-target * (input1 - input2) + margin).clamp_min(0), reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
+    """input where target != -1, plus max(0, margin - input) where target != 1."""
+    fn = "hinge_embedding_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _pointwise_args(fn, input, target, reduction, warn=False)
+    margin = _check_number(fn, "margin", margin)
+    return _reduce(where(target != 1, (margin - input).clamp_min(0), 0.0) + where(target != -1, input, 0.0),
+                   reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+    """1 - cos(input1, input2) where target == 1, max(0, cos - margin) where
+    target == -1; inputs (D,) with a 0-d target or (N, D) with an (N,) target."""
+    fn = "cosine_embedding_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _tensors(fn, input1=input1, input2=input2, target=target)
+    _check_reduction(reduction)
+    margin = _check_number(fn, "margin", margin)
+    tdim = target.dim()
+    if tdim > 1:
+        raise RuntimeError(f"{fn}: 0D or 1D target tensor expected, multi-target not supported (target shape "
+                           f"{list(target.shape)})")
+    if input1.dim() != tdim + 1 or input2.dim() != tdim + 1:
+        raise RuntimeError(f"{fn}: {tdim}D target tensor expects {tdim + 1}D input tensors, but found inputs with "
+                           f"sizes {list(input1.shape)} and {list(input2.shape)}.")
+    _broadcast(fn, input1=input1, input2=input2)
+    batch = _bshape(input1, input2)[:tdim]
+    if not broadcastable(tuple(batch), tuple(target.shape)):
+        raise RuntimeError(f"{fn}: the target's size {list(target.shape)} does not match the batch size "
+                           f"{list(batch)} of the inputs")
+    eps = 1e-12             # PyTorch's, added to each squared magnitude
+    prod = (input1 * input2).sum(tdim)
+    mag = ((input1 * input1).sum(tdim) + eps) * ((input2 * input2).sum(tdim) + eps)
+    cos = prod / mag.sqrt()
+    loss = where(target == 1, 1 - cos, 0.0) + where(target == -1, (cos - margin).clamp_min(0), 0.0)
+    return _reduce(loss, reduction)
+
+
+# ---- distances ---------------------------------------------------------------------------------
+
+class _ClampMinStraight(Function):
+    """max(x, eps) whose gradient is the identity: PyTorch clamps these norms
+    and variances in place under no_grad, so its gradient ignores the clamp."""
+
+    @staticmethod
+    def forward(ctx, x, eps):
+        return x.clamp(min=eps)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+
+def _check_dim(fn, dim, ndim):
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise TypeError(f"{fn}(): argument 'dim' must be int, not {type(dim).__name__}")
+    lo, hi = -max(ndim, 1), max(ndim, 1) - 1
+    if not lo <= dim <= hi:
+        raise IndexError(f"{fn}: Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})")
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """Sum over `dim` of (x1 / max(|x1|, eps)) * (x2 / max(|x2|, eps)), the
+    inputs broadcast together (PyTorch's normalise-first form)."""
+    fn = "cosine_similarity"
+    _tensors(fn, x1=x1, x2=x2)
+    _broadcast(fn, x1=x1, x2=x2)
+    if not (x1.is_floating_point() or x2.is_floating_point()):
+        raise RuntimeError(f"{fn}: expected common dtype to be floating point, yet common dtype is "
+                           f"{x1.dtype.libtorch} / {x2.dtype.libtorch}")
+    eps = _check_number(fn, "eps", eps)
+    shape = _bshape(x1, x2)
+    _check_dim(fn, dim, len(shape))
+    x1, x2 = x1.broadcast_to(shape), x2.broadcast_to(shape)
+    n1 = _ClampMinStraight.apply(x1.norm(2, dim, keepdim=True), eps)
+    n2 = _ClampMinStraight.apply(x2.norm(2, dim, keepdim=True), eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """p-norm of x1 - x2 + eps over the last dimension."""
+    fn = "pairwise_distance"
+    _tensors(fn, x1=x1, x2=x2)
+    _broadcast(fn, x1=x1, x2=x2)
+    p = _check_number(fn, "p", p)
+    eps = _check_number(fn, "eps", eps)
+    return (x1 - x2 + eps).norm(p, max(x1.dim(), x2.dim()) - 1, keepdim=keepdim)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
+                        reduce=None, reduction="mean"):
+    """max(0, margin + d(anchor, positive) - d(anchor, negative)), d the
+    pairwise distance; swap: the smaller of d(a, n) and d(p, n)."""
+    fn = "triplet_margin_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _tensors(fn, anchor=anchor, positive=positive, negative=negative)
+    _check_reduction(reduction)
+    margin = _check_number(fn, "margin", margin)
+    if margin <= 0:
+        raise ValueError(f"{fn}: margin must be greater than 0, got {margin:g}")
+    dims = (anchor.dim(), positive.dim(), negative.dim())
+    if len(set(dims)) != 1:
+        raise RuntimeError(f"{fn}: The anchor, positive, and negative tensors are expected to have the same "
+                           f"number of dimensions, but got: anchor {dims[0]}D, positive {dims[1]}D, and negative "
+                           f"{dims[2]}D inputs")
+    _broadcast(fn, anchor=anchor, positive=positive, negative=negative)
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = d_neg.minimum(pairwise_distance(positive, negative, p, eps))
+    return _reduce((d_pos - d_neg + margin).clamp_min(0), reduction)
+
+
+# ---- likelihoods --------------------------------------------------------------------------------
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """0.5 (log var + (input - target)^2 / var) (+ 0.5 log 2 pi with full);
+    var is the input's shape, one dim short of it, or 1 in one of its dims, or
+    a float; it is clamped at eps (the clamp passes gradients, as PyTorch's)."""
+    fn = "gaussian_nll_loss"
+    _tensors(fn, input=input, target=target)
+    if isinstance(var, float):
+        if var < 0:
+            raise ValueError(f"{fn}: var has negative entry/entries ({var})")
+        var = input.new_full(tuple(input.shape), var)
+    else:
+        if not isinstance(var, Tensor):
+            raise TypeError(f"{fn}(): argument 'var' must be Tensor or float, not {type(var).__name__}")
+        _tensors(fn, input=input, var=var)
+        with no_grad():
+            negative = bool((var < 0).any().item())
+        if negative:
+            raise ValueError(f"{fn}: var has negative entry/entries")
+    if var.shape != input.shape:
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif not (input.dim() == var.dim() and
+                  sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1):
+            raise ValueError(f"{fn}: var is of incorrect size (var {list(var.shape)}, input "
+                             f"{list(input.shape)})")
+    _check_reduction(reduction)
+    _broadcast(fn, input=input, target=target, var=var)
+    var = _ClampMinStraight.apply(var, _check_number(fn, "eps", eps))
+    loss = 0.5 * (var.log() + (input - target).square() / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                     reduction="mean"):
+    """exp(input) - target input (log_input), or input - target log(input + eps);
+    full adds Stirling's approximation of log(target!) where target > 1."""
+    fn = "poisson_nll_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _pointwise_args(fn, input, target, reduction, warn=False)
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + _check_number(fn, "eps", eps)).log()
+    if full:
+        stirling = target * target.log() - target + 0.5 * (2 * math.pi * target).log()
+        loss = loss + where(target <= 1, 0.0, stirling)
+    return _reduce(loss, reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """-(t log_sigmoid(x) + (1 - t) log_sigmoid(-x)), times weight, averaged
+    over the last (class) dimension, then reduced over the rest."""
+    fn = "multilabel_soft_margin_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _tensors(fn, input=input, target=target, weight=weight)
+    _check_reduction(reduction)
+    if input.dim() == 0:
+        raise IndexError(f"{fn}: input must have a class dimension (its last), got a 0-d tensor")
+    _broadcast(fn, input=input, target=target, weight=weight)
+    loss = -(target * _log_sigmoid(input) + (1 - target) * _log_sigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    class_dim = input.dim() - 1
+    return _reduce(loss.sum(class_dim) / input.shape[class_dim], reduction)
