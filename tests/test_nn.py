@@ -546,6 +546,13 @@ def test_gelu_of_infinities(torch):
     assert math.isnan(torch.nn.functional.gelu(tx).numpy()[0])          # (the CPU kernel's NaN, above)
 
 
+def test_softmax_signatures_are_pytorchs(torch):
+    import inspect
+    for name in ("softmax", "log_softmax"):
+        ours = list(inspect.signature(getattr(F, name)).parameters)
+        assert ours == list(inspect.signature(getattr(torch.nn.functional, name)).parameters)
+
+
 def test_softmax_without_dim_warns_like_pytorch():
     with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
         y = F.softmax(ag.ones(2, 4))

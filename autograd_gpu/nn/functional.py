@@ -92,11 +92,13 @@ def _softmax_like(fn, input, dim, dtype):
     return getattr(input, fn)(dim)
 
 
-def softmax(input, dim=None, dtype=None):
+# (_stacklevel: PyTorch's third parameter, for its implicit-dim warning; kept so that a
+# positional dtype lands where it does in PyTorch)
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
     return _softmax_like("softmax", input, dim, dtype)
 
 
-def log_softmax(input, dim=None, dtype=None):
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     return _softmax_like("log_softmax", input, dim, dtype)
 
 
