@@ -1416,3 +1416,17 @@ def test_no_numpy_warning_escapes_on_empty_or_infinite_input(device):
         for call in calls:
             call()
     assert [str(w.message) for w in caught] == []
+
+
+# Bug: cumprod(x, dim, dtype=...) cast x first (a ToCopyBackward0 under the CumprodBackward0), so its
+# backward divided by the cast input: 70000 became inf in float16 and inf / inf gave NaN. PyTorch's
+# node reads the input uncast. Found by the fuzz test with AG_FUZZ_SEED=dec5b.
+def test_cumprod_with_dtype_differentiates_the_uncast_input(torch, device):
+    vals = [3.0, 70000.0, 1e-3]
+    out = []
+    for lib, dev in ((ag, device), (torch, "cpu")):
+        x = lib.tensor(vals, dtype=lib.float64, device=dev, requires_grad=True)
+        y = x.cumprod(0, dtype=lib.float16)
+        y.backward(lib.ones_like(y))
+        out.append((y.cpu().tolist(), x.grad.cpu().tolist(), type(y.grad_fn.next_functions[0][0]).__name__))
+    assert out[0] == out[1] == ([3.0, math.inf, math.inf], [math.inf] * 3, "AccumulateGrad")

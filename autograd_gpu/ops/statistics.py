@@ -15,7 +15,7 @@ from ..tensor import Tensor
 from . import prims as P
 from ._util import int_arg, number, wrap_dim
 from .indexing import along
-from .reduction import (Amax, Amin, Mean, MedianAll, MedianDim, Var, Std, _axes, _cast, _check_tensor, _const,
+from .reduction import (Amax, Amin, Mean, MedianAll, MedianDim, Var, Std, _axes, _check_tensor, _const,
                         _correction, _no_grad_dtype, _nonempty)
 from .sorting import stable_argsort
 from .._dtype import as_dtype
@@ -280,8 +280,10 @@ class Cumprod(Op):
     save_inputs = (0,)
     save_result = True
 
-    def forward(self, x, axis):
+    def forward(self, x, axis, dtype=None):
         self.axis = axis
+        if dtype is not None and x.dtype != dtype:
+            x = x.astype(dtype)        # (dtype=: PyTorch casts here; the backward reads the input uncast)
         if axis is None:
             return x.astype(_int64) if x.dtype.kind in "biu" else x.copy()
         # (the ufunc's method, not np.cumprod: NumPy's inf * 0 warning is then raised from
@@ -329,12 +331,12 @@ def cumprod(input, dim, *, dtype=None):
     """Running products along dim (integers as int64, unless dtype says)."""
     _check_tensor(input, "cumprod")
     axis = wrap_dim(dim, input.ndim, "cumprod")
-    if dtype is not None:
-        _no_grad_dtype(input, as_dtype(dtype, "cumprod").np, "cumprod")
-    x = _cast(input, dtype, "cumprod")
-    y = Cumprod.apply1(x, axis if input.ndim else None)
-    if dtype is not None and y._data.dtype != x._data.dtype:   # (dtype= asked for a narrower int)
-        y = y.to(x.dtype)
+    dt = as_dtype(dtype, "cumprod")
+    if dt is not None:
+        _no_grad_dtype(input, dt.np, "cumprod")
+    y = Cumprod.apply1(input, axis if input.ndim else None, None if dt is None else dt.np)
+    if dt is not None and y.dtype is not dt:        # (dtype= asked for a narrower int: int64 made)
+        y = y.to(dt)
     return y
 
 
