@@ -139,6 +139,33 @@ for _name in ("adam", "adam_amsgrad"):
                           _adam_scalars(0.02, 0.0, 0.0, 0.0, 1e-3, 2)]
 
 
+def _adamw_scalars(lr, beta1, beta2, eps, weight_decay, step):
+    sc = _adam_scalars(lr, beta1, beta2, eps, 0.0, step)
+    del sc["weight_decay"]
+    return dict(sc, decay_keep=1 - lr * weight_decay)
+
+
+for _name in ("adamw", "adamw_amsgrad"):
+    SCALAR_SETS[_name] = [_adamw_scalars(1e-3, 0.9, 0.999, 1e-8, 1e-2, 1),
+                          _adamw_scalars(0.01, 0.9, 0.999, 1e-8, 0.0, 7),       # no decay: decay_keep == 1
+                          _adamw_scalars(0.1, 0.3, 0.9, 1e-6, 0.5, 100)]
+
+
+def _rmsprop_scalars(lr, alpha, eps, weight_decay, momentum=None):
+    sc = dict(neg_lr=-lr, alpha=alpha, alpha_weight=1 - alpha, eps=eps, weight_decay=weight_decay)
+    return sc if momentum is None else dict(sc, momentum=momentum)
+
+
+for _name in ("rmsprop", "rmsprop_centered", "rmsprop_momentum", "rmsprop_centered_momentum"):
+    _mom = (0.9, 0.0, 0.5) if _name.endswith("momentum") else (None,) * 3
+    SCALAR_SETS[_name] = [_rmsprop_scalars(1e-2, 0.99, 1e-8, 0.0, _mom[0]),
+                          _rmsprop_scalars(0.1, 0.3, 1e-6, 0.1, _mom[1]),    # lerp's large-weight branch
+                          _rmsprop_scalars(1e-3, 0.9, 0.0, 0.0, _mom[2])]
+SCALAR_SETS["adagrad"] = [dict(neg_clr=-1e-2, eps=1e-10, weight_decay=0.0),
+                          dict(neg_clr=-0.1 / (1 + 4 * 0.01), eps=1e-6, weight_decay=0.1),
+                          dict(neg_clr=-1.0, eps=0.0, weight_decay=0.0)]
+
+
 def _cases(name):
     spec = _fused.KERNELS[name]
     flags = [s for s, kind in spec.scalars if kind == "bool"]
@@ -159,7 +186,7 @@ def _ordered(name, scalars):
 
 def _inputs(name, dtype, rng, edge, n=4096):
     spec = _fused.KERNELS[name]
-    inplace = [_state_values(dtype, n, rng, edge, non_negative=a in ("v", "v_max")) for a in spec.inplace]
+    inplace = [_state_values(dtype, n, rng, edge, non_negative=a in ("v", "v_max", "sq", "sum")) for a in spec.inplace]
     arrays = [_values(dtype, n, rng, edge) for _ in spec.arrays]
     return inplace, arrays
 

@@ -1,8 +1,14 @@
-"""Optimizers (`ag.optim`), after `torch.optim`: `SGD` and `Adam` with PyTorch's
-update rules, parameter groups and state dicts. Updates run in place, without
-recording a graph; on the GPU each is one fused kernel per parameter."""
+"""Optimizers (`ag.optim`), after `torch.optim`: `SGD`, `Adam`, `AdamW`,
+`RMSprop` and `Adagrad` with PyTorch's update rules, parameter groups and
+state dicts, and learning-rate schedulers in `ag.optim.lr_scheduler`.
+Updates run in place, without recording a graph; on the GPU each is one
+fused kernel per parameter."""
 from .optimizer import Optimizer
 from .sgd import SGD
 from .adam import Adam
+from .adamw import AdamW
+from .rmsprop import RMSprop
+from .adagrad import Adagrad
+from . import lr_scheduler
 
-__all__ = ["Optimizer", "SGD", "Adam"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]

@@ -61,6 +61,21 @@ KERNELS = {
          ("bc2_sqrt", "M"), ("weight_decay", "M"), ("maximize", "bool")),
         ("p", "m", "v", "v_max")),
 }
+_ADAMW_SCALARS = (("decay_keep", "M"), ("neg_step_size", "M"), ("beta1_weight", "M"), ("beta2", "M"),
+                  ("beta2_weight", "M"), ("eps", "M"), ("bc2_sqrt", "M"), ("maximize", "bool"))
+_RMSPROP_SCALARS = (("neg_lr", "M"), ("alpha", "M"), ("alpha_weight", "M"), ("eps", "M"), ("weight_decay", "M"))
+KERNELS.update({
+    "adamw": KernelSpec(("g",), _ADAMW_SCALARS, ("p", "m", "v")),
+    "adamw_amsgrad": KernelSpec(("g",), _ADAMW_SCALARS, ("p", "m", "v", "v_max")),
+    "rmsprop": KernelSpec(("g",), _RMSPROP_SCALARS + (("maximize", "bool"),), ("p", "sq")),
+    "rmsprop_centered": KernelSpec(("g",), _RMSPROP_SCALARS + (("maximize", "bool"),), ("p", "sq", "ga")),
+    "rmsprop_momentum": KernelSpec(("g",), _RMSPROP_SCALARS + (("momentum", "M"), ("maximize", "bool")),
+                                   ("p", "sq", "buf")),
+    "rmsprop_centered_momentum": KernelSpec(
+        ("g",), _RMSPROP_SCALARS + (("momentum", "M"), ("maximize", "bool")), ("p", "sq", "ga", "buf")),
+    "adagrad": KernelSpec(("g",), (("neg_clr", "M"), ("eps", "M"), ("weight_decay", "M"), ("maximize", "bool")),
+                          ("p", "sum")),
+})
 
 ElementwiseDefinition = namedtuple(
     "ElementwiseDefinition", "in_params out_params operation name preamble options")
@@ -168,27 +183,40 @@ def sgd_momentum_twin(p, buf, g, lr, weight_decay, momentum, keep, nesterov, max
     np.add(p, np.multiply(step, -lr, out=s), out=p)
 
 
+def _lerp(m, d, w, t):
+    """m = lerp(m, d, w), t a scratch array."""
+    np.subtract(d, m, out=t)
+    if abs(m.dtype.type(w)) < 0.5:      # decided on the weight in the math type, as the kernel
+        np.add(m, np.multiply(t, w, out=t), out=m)
+    else:
+        one_minus_w = m.dtype.type(1) - m.dtype.type(w)
+        np.subtract(d, np.multiply(t, one_minus_w, out=t), out=m)
+
+
+def _ema_square(v, d, beta, weight, t):
+    """v = v * beta + (weight * d) * d, t a scratch array."""
+    np.multiply(v, beta, out=v)
+    np.multiply(d, weight, out=t)
+    np.add(v, np.multiply(t, d, out=t), out=v)
+
+
+def _addcdiv_step(p, x, k, denom, s):
+    """p += (k * x) / denom (s a scratch array, which may be x)."""
+    np.multiply(x, k, out=s)
+    np.add(p, np.divide(s, denom, out=s), out=p)
+
+
 def _adam_moments(p, m, v, g, beta1_weight, beta2, beta2_weight, weight_decay, maximize, s, t):
     d = _direction(p, g, weight_decay, maximize, s)
-    # m = lerp(m, d, w)
-    np.subtract(d, m, out=t)
-    if abs(p.dtype.type(beta1_weight)) < 0.5:      # decided on the weight in the math type, as the kernel
-        np.add(m, np.multiply(t, beta1_weight, out=t), out=m)
-    else:
-        one_minus_w = p.dtype.type(1) - p.dtype.type(beta1_weight)
-        np.subtract(d, np.multiply(t, one_minus_w, out=t), out=m)
-    # v = v * beta2 + (beta2_weight * d) * d
-    np.multiply(v, beta2, out=v)
-    np.multiply(d, beta2_weight, out=t)
-    np.add(v, np.multiply(t, d, out=t), out=v)
+    _lerp(m, d, beta1_weight, t)
+    _ema_square(v, d, beta2, beta2_weight, t)
 
 
 def _adam_step(p, m, v_hat, neg_step_size, eps, bc2_sqrt, s, t):
     denom = np.sqrt(v_hat, out=t)
     np.divide(denom, bc2_sqrt, out=denom)
     np.add(denom, eps, out=denom)
-    np.multiply(m, neg_step_size, out=s)
-    np.add(p, np.divide(s, denom, out=s), out=p)
+    _addcdiv_step(p, m, neg_step_size, denom, s)
 
 
 def adam_twin(p, m, v, g, neg_step_size, beta1_weight, beta2, beta2_weight, eps, bc2_sqrt, weight_decay,
@@ -206,8 +234,69 @@ def adam_amsgrad_twin(p, m, v, v_max, g, neg_step_size, beta1_weight, beta2, bet
     _adam_step(p, m, v_max, neg_step_size, eps, bc2_sqrt, s, t)
 
 
+def adamw_twin(p, m, v, g, decay_keep, neg_step_size, beta1_weight, beta2, beta2_weight, eps, bc2_sqrt,
+               maximize):
+    np.multiply(p, decay_keep, out=p)
+    adam_twin(p, m, v, g, neg_step_size, beta1_weight, beta2, beta2_weight, eps, bc2_sqrt, 0.0, maximize)
+
+
+def adamw_amsgrad_twin(p, m, v, v_max, g, decay_keep, neg_step_size, beta1_weight, beta2, beta2_weight, eps,
+                       bc2_sqrt, maximize):
+    np.multiply(p, decay_keep, out=p)
+    adam_amsgrad_twin(p, m, v, v_max, g, neg_step_size, beta1_weight, beta2, beta2_weight, eps, bc2_sqrt, 0.0,
+                      maximize)
+
+
+def _rmsprop(p, sq, ga, buf, g, neg_lr, alpha, alpha_weight, eps, weight_decay, momentum, maximize):
+    """Every RMSprop variant: ga is None unless centered, buf None without momentum."""
+    s, t = np.empty_like(p), np.empty_like(p)
+    d = _direction(p, g, weight_decay, maximize, s)
+    _ema_square(sq, d, alpha, alpha_weight, t)
+    if ga is None:
+        denom = np.sqrt(sq, out=t)
+    else:
+        _lerp(ga, d, alpha_weight, t)
+        denom = np.subtract(sq, np.multiply(ga, ga, out=t), out=t)
+        np.sqrt(denom, out=denom)
+    np.add(denom, eps, out=denom)
+    if buf is None:
+        _addcdiv_step(p, d, neg_lr, denom, s)
+        return
+    np.multiply(buf, momentum, out=buf)
+    np.add(buf, np.divide(d, denom, out=denom), out=buf)
+    np.add(p, np.multiply(buf, neg_lr, out=t), out=p)
+
+
+def rmsprop_twin(p, sq, g, neg_lr, alpha, alpha_weight, eps, weight_decay, maximize):
+    _rmsprop(p, sq, None, None, g, neg_lr, alpha, alpha_weight, eps, weight_decay, 0.0, maximize)
+
+
+def rmsprop_centered_twin(p, sq, ga, g, neg_lr, alpha, alpha_weight, eps, weight_decay, maximize):
+    _rmsprop(p, sq, ga, None, g, neg_lr, alpha, alpha_weight, eps, weight_decay, 0.0, maximize)
+
+
+def rmsprop_momentum_twin(p, sq, buf, g, neg_lr, alpha, alpha_weight, eps, weight_decay, momentum, maximize):
+    _rmsprop(p, sq, None, buf, g, neg_lr, alpha, alpha_weight, eps, weight_decay, momentum, maximize)
+
+
+def rmsprop_centered_momentum_twin(p, sq, ga, buf, g, neg_lr, alpha, alpha_weight, eps, weight_decay, momentum,
+                                   maximize):
+    _rmsprop(p, sq, ga, buf, g, neg_lr, alpha, alpha_weight, eps, weight_decay, momentum, maximize)
+
+
+def adagrad_twin(p, sum_, g, neg_clr, eps, weight_decay, maximize):
+    s, t = np.empty_like(p), np.empty_like(p)
+    d = _direction(p, g, weight_decay, maximize, s)
+    np.add(sum_, np.multiply(d, d, out=t), out=sum_)
+    denom = np.sqrt(sum_, out=t)
+    _addcdiv_step(p, d, neg_clr, np.add(denom, eps, out=denom), s)
+
+
 TWINS = {"sgd": sgd_twin, "sgd_momentum": sgd_momentum_twin, "adam": adam_twin,
-         "adam_amsgrad": adam_amsgrad_twin}
+         "adam_amsgrad": adam_amsgrad_twin, "adamw": adamw_twin, "adamw_amsgrad": adamw_amsgrad_twin,
+         "rmsprop": rmsprop_twin, "rmsprop_centered": rmsprop_centered_twin,
+         "rmsprop_momentum": rmsprop_momentum_twin, "rmsprop_centered_momentum": rmsprop_centered_momentum_twin,
+         "adagrad": adagrad_twin}
 
 
 # ---- the entry point ------------------------------------------------------------------------
