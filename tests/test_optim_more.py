@@ -12,7 +12,7 @@ import pytest
 import autograd_gpu as ag
 from autograd_gpu import nn, optim
 from autograd_gpu.optim import lr_scheduler
-from test_optim_oracle import _data, _mlp, _torch_copy
+from test_optim_oracle import _data, _mlp, _torch_copy, pair
 
 CONFIGS = {
     "AdamW": {"default": dict(), "lr": dict(lr=0.01), "wd": dict(lr=0.01, weight_decay=0.1),
@@ -50,27 +50,9 @@ def _compare_state(opt, topt, model, ref, tol, what):
 
 def train_both(torch, device, dtype, opt_name, kwargs, steps=12, groups=None, loss="mse"):
     """ag and torch copies trained side by side, compared after every step."""
-    model = _mlp(dtype, device, 3)
-    ref = _torch_copy(torch, model, dtype)
-    x_np, y_np = _data(dtype, loss)
-    x, y = ag.tensor(x_np, device=device), ag.tensor(y_np, device=device)
-    tx, ty = torch.from_numpy(x_np), torch.from_numpy(y_np)
-    lossf = nn.MSELoss() if loss == "mse" else nn.CrossEntropyLoss()
-    tlossf = torch.nn.MSELoss() if loss == "mse" else torch.nn.CrossEntropyLoss()
-    if groups is None:
-        params, tparams = model.parameters(), ref.parameters()
-    else:
-        params = [dict(g, params=[model[i].weight, model[i].bias]) for i, g in groups]
-        tparams = [dict(g, params=[ref[i].weight, ref[i].bias]) for i, g in groups]
-    opt = getattr(optim, opt_name)(params, **kwargs)
-    topt = getattr(torch.optim, opt_name)(tparams, **kwargs, foreach=False)
+    model, ref, opt, topt, take_step = pair(torch, device, dtype, loss, opt_name, kwargs, groups)
     for step in range(steps):
-        opt.zero_grad()
-        topt.zero_grad()
-        lossf(model(x), y).backward()
-        tlossf(ref(tx), ty).backward()
-        opt.step()
-        topt.step()
+        take_step()
         _compare_state(opt, topt, model, ref, TOL[dtype], f"{opt_name}({kwargs}) step {step + 1}")
     return model, ref, opt, topt
 

@@ -82,9 +82,9 @@ def _params_np(model):
     return [p.detach().cpu().numpy() for p in model.parameters()]
 
 
-def run_both(torch, device, dtype, loss, opt_name, kwargs, steps=STEPS, groups=None):
-    """Train the ag and torch copies side by side; returns the largest
-    parameter difference seen, asserting closeness after every step."""
+def pair(torch, device, dtype, loss, opt_name, kwargs, groups=None):
+    """The ag and torch copies of one MLP and its optimizer, and step(): one
+    training step on both. `groups`: [(layer index, group options)]."""
     model = _mlp(dtype, device, 3)
     ref = _torch_copy(torch, model, dtype)
     x_np, y_np = _data(dtype, loss)
@@ -99,14 +99,24 @@ def run_both(torch, device, dtype, loss, opt_name, kwargs, steps=STEPS, groups=N
         tparams = [dict(g, params=[ref[i].weight, ref[i].bias]) for i, g in groups]
     opt = getattr(optim, opt_name)(params, **kwargs)
     topt = getattr(torch.optim, opt_name)(tparams, **kwargs, foreach=False)
-    largest = 0.0
-    for step in range(steps):
+
+    def step():
         opt.zero_grad()
         topt.zero_grad()
         ag_loss(model(x), y).backward()
         torch_loss(ref(tx), ty).backward()
         opt.step()
         topt.step()
+    return model, ref, opt, topt, step
+
+
+def run_both(torch, device, dtype, loss, opt_name, kwargs, steps=STEPS, groups=None):
+    """Train the ag and torch copies side by side; returns the largest
+    parameter difference seen, asserting closeness after every step."""
+    model, ref, opt, topt, take_step = pair(torch, device, dtype, loss, opt_name, kwargs, groups)
+    largest = 0.0
+    for step in range(steps):
+        take_step()
         for (name, p), tp in zip(model.named_parameters(), ref.parameters()):
             got, want = p.detach().cpu().numpy(), tp.detach().numpy()
             largest = max(largest, float(np.max(np.abs(got - want))))
