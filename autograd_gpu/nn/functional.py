@@ -368,6 +368,6 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
 
 
 # the later families of functional forms, each in its own module listing them in __all__
-from . import functional_activations, functional_layers, functional_losses  # noqa: E402
-for _family in (functional_activations, functional_layers, functional_losses):
+from . import functional_activations, functional_layers, functional_losses, functional_conv  # noqa: E402
+for _family in (functional_activations, functional_layers, functional_losses, functional_conv):
     globals().update({_name: getattr(_family, _name) for _name in _family.__all__})

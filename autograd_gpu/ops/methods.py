@@ -2,10 +2,10 @@
 from ..tensor import Tensor
 from .. import creation
 from . import arith, pointwise, reduction, linalg, shape, indexing, compare, inplace, sorting, scatter, diagonal
-from . import products, composite_pointwise, statistics, rearrange, searching
+from . import products, composite_pointwise, statistics, rearrange, searching, windows, decompositions
 
 # the families that list their own methods and functions (METHODS, FUNCTIONS)
-SELF_LISTING = (products, composite_pointwise, statistics, rearrange, searching)
+SELF_LISTING = (products, composite_pointwise, statistics, rearrange, searching, windows, decompositions)
 
 
 def _to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
