@@ -1,8 +1,12 @@
 """Weight initialisation (`ag.nn.init`), as PyTorch's `torch.nn.init`: each
 function fills a tensor in place without recording a graph and returns it."""
 import math
+import warnings
+
+import numpy as np
 
 from ..autograd.grad_mode import no_grad
+from ..creation import as_tensor, empty, eye, randperm
 
 _LINEAR_GAINS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
                  "conv_transpose3d", "sigmoid")
@@ -88,3 +92,103 @@ def xavier_uniform_(tensor, gain=1.0):
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     a = gain * math.sqrt(6.0 / float(fan_in + fan_out))
     return uniform_(tensor, -a, a)
+
+
+def _no_generator(who, generator):
+    if generator is not None:
+        raise TypeError(f"{who}: generator is not supported; seed ag's generator with ag.manual_seed")
+
+
+def xavier_normal_(tensor, gain=1.0, generator=None):
+    """Glorot initialisation: N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out))."""
+    _no_generator("xavier_normal_", generator)
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)))
+
+
+def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    """He initialisation: N(0, std^2), std = gain / sqrt(fan)."""
+    _no_generator("kaiming_normal_", generator)
+    if 0 in tuple(tensor.shape):
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
+        return tensor
+    fan = _fan(tensor, mode)
+    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan))
+
+
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    """N(mean, std^2) truncated to [a, b], by the inverse CDF of a uniform draw."""
+    _no_generator("trunc_normal_", generator)
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+                      "The distribution of values may be incorrect.", stacklevel=2)
+    cdf = lambda x: (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0  # noqa: E731
+    lo, hi = cdf((a - mean) / std), cdf((b - mean) / std)
+    with no_grad():
+        tensor.uniform_(2 * lo - 1, 2 * hi - 1)
+        tensor.erfinv_()
+        tensor.mul_(std * math.sqrt(2.0))
+        tensor.add_(mean)
+        return tensor.clamp_(min=a, max=b)
+
+
+def orthogonal_(tensor, gain=1, generator=None):
+    """A (semi-)orthogonal matrix over the dims after the first, times gain:
+    the Q of a Gaussian matrix's QR with R's diagonal made positive."""
+    _no_generator("orthogonal_", generator)
+    if tensor.dim() < 2:
+        raise ValueError(f"orthogonal_: Only tensors with 2 or more dimensions are supported "
+                         f"(got shape {list(tensor.shape)})")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    with no_grad():
+        draw = empty(rows, cols, dtype=tensor.dtype, device=tensor.device).normal_(0, 1)
+        flat = draw.cpu().numpy().astype(np.float64)
+        flat = flat.T if rows < cols else flat
+        q, r = np.linalg.qr(flat)          # host QR: a one-off at initialisation
+        q = q * np.sign(np.diag(r))
+        q = q.T if rows < cols else q
+        q = as_tensor(np.ascontiguousarray(q * gain), dtype=tensor.dtype, device=tensor.device)
+        return tensor.copy_(q.reshape(tensor.shape))
+
+
+def eye_(tensor):
+    """The identity matrix (2-D only)."""
+    if tensor.dim() != 2:
+        raise ValueError(f"eye_: Only tensors with 2 dimensions are supported (got shape {list(tensor.shape)})")
+    with no_grad():
+        return tensor.copy_(eye(tensor.shape[0], tensor.shape[1], dtype=tensor.dtype, device=tensor.device))
+
+
+def dirac_(tensor, groups=1):
+    """The Dirac delta at each kernel's centre (3-, 4- or 5-D): a convolution
+    that keeps as many input channels as it can, in each of `groups` groups."""
+    if tensor.dim() not in (3, 4, 5):
+        raise ValueError(f"dirac_: Only tensors with 3, 4, or 5 dimensions are supported "
+                         f"(got shape {list(tensor.shape)})")
+    if tensor.shape[0] % groups != 0:
+        raise ValueError(f"dirac_: dim 0 must be divisible by groups (got {tensor.shape[0]} and groups={groups})")
+    per_group = tensor.shape[0] // groups
+    centre = tuple(n // 2 for n in tensor.shape[2:])
+    values = np.zeros(tuple(tensor.shape))
+    for g in range(groups):
+        for d in range(min(per_group, tensor.shape[1])):
+            values[(g * per_group + d, d) + centre] = 1
+    with no_grad():
+        return tensor.copy_(as_tensor(values, dtype=tensor.dtype, device=tensor.device))
+
+
+def sparse_(tensor, sparsity, std=0.01, generator=None):
+    """N(0, std^2) with ceil(sparsity * rows) zeros in each column (2-D only)."""
+    _no_generator("sparse_", generator)
+    if tensor.dim() != 2:
+        raise ValueError(f"sparse_: Only tensors with 2 dimensions are supported (got shape {list(tensor.shape)})")
+    rows, cols = tensor.shape
+    num_zeros = int(math.ceil(sparsity * rows))
+    with no_grad():
+        tensor.normal_(0, std)
+        for c in range(cols):
+            tensor[randperm(rows, device=tensor.device)[:num_zeros], c] = 0
+        return tensor

@@ -1,0 +1,373 @@
+"""ag.nn recurrent layers (RNN, LSTM, GRU and their cells) against PyTorch
+CPU: PyTorch's state dict loaded into ours (and ours into PyTorch's), then
+outputs, final states and every parameter's gradient compared, over the
+layer options; second order by create_graph; reprs, state-dict keys,
+initialisation bounds, exception types."""
+import warnings
+
+import numpy as np
+import pytest
+
+import autograd_gpu as ag
+from autograd_gpu import nn
+
+TOL = {"float64": dict(rtol=1e-9, atol=1e-11), "float32": dict(rtol=1e-4, atol=1e-5)}
+KINDS = ["RNN", "RNN_relu", "LSTM", "GRU"]
+
+
+def _np(t):
+    return t.detach().cpu().numpy()
+
+
+def _close(ours, theirs, dtype, what):
+    assert ours is not None and theirs is not None, what
+    a, b = _np(ours), theirs.detach().numpy()
+    assert a.shape == b.shape, f"{what}: {a.shape} != {b.shape}"
+    np.testing.assert_allclose(a, b, err_msg=what, **TOL[dtype])
+
+
+def _layers(torch, kind, *args, **kw):
+    """(ours, PyTorch's) of the same kind and options, PyTorch's weights copied into ours."""
+    name, extra = (kind, {}) if kind != "RNN_relu" else ("RNN", {"nonlinearity": "relu"})
+    dtype = kw.pop("dtype", "float64")
+    device = kw.pop("device", "cpu")
+    theirs = getattr(torch.nn, name)(*args, **kw, **extra, dtype=getattr(torch, dtype))
+    ours = getattr(nn, name)(*args, **kw, **extra, dtype=getattr(ag, dtype)).to(device)
+    result = ours.load_state_dict({k: ag.tensor(v.numpy(), device=device) for k, v in theirs.state_dict().items()})
+    assert not result.missing_keys and not result.unexpected_keys
+    return ours, theirs
+
+
+def _data(torch, shape, dtype, device, seed):
+    a = np.random.default_rng(seed).standard_normal(shape)
+    return (ag.tensor(a, dtype=getattr(ag, dtype), device=device, requires_grad=True),
+            torch.tensor(a, dtype=getattr(torch, dtype), requires_grad=True))
+
+
+def _flat(out):
+    """Output then states, as a flat list."""
+    o, h = out
+    return [o] + (list(h) if isinstance(h, tuple) else [h])
+
+
+def _compare(torch, ours, theirs, args_ours, args_theirs, dtype, what):
+    """Forward values, then the gradients of every parameter and input for a random cotangent."""
+    outs, refs = _flat(ours(*args_ours)), _flat(theirs(*args_theirs))
+    assert len(outs) == len(refs)
+    loss_o, loss_t = 0, 0
+    for i, (o, r) in enumerate(zip(outs, refs)):
+        _close(o, r, dtype, f"{what}: result {i}")
+        g = np.random.default_rng(10 + i).standard_normal(tuple(r.shape))
+        loss_o = loss_o + (o * ag.tensor(g, dtype=o.dtype, device=o.device)).sum()
+        loss_t = loss_t + (r * torch.tensor(g, dtype=r.dtype)).sum()
+    loss_o.backward()
+    loss_t.backward()
+    for (n, p), (n2, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        assert n == n2
+        _close(p.grad, q.grad, dtype, f"{what}: grad of {n}")
+    for i, (a, b) in enumerate(zip(args_ours, args_theirs)):
+        for x, y in (zip(a, b) if isinstance(a, tuple) else [(a, b)]):
+            _close(x.grad, y.grad, dtype, f"{what}: grad of argument {i}")
+
+
+def _states(torch, kind, shape, dtype, device, seed):
+    """Initial states as (ours, PyTorch's): h0, or (h0, c0) for an LSTM."""
+    h = _data(torch, shape, dtype, device, seed)
+    if kind != "LSTM":
+        return h
+    c = _data(torch, shape, dtype, device, seed + 1)
+    return (h[0], c[0]), (h[1], c[1])
+
+
+def _arguments(torch, x, kind, h_shape, device):
+    """([x], [x]) for (ours, PyTorch's), with initial states of h_shape appended unless it is None."""
+    args = [[x[0]], [x[1]]]
+    if h_shape is not None:
+        h = _states(torch, kind, h_shape, "float64", device, 1)
+        args[0].append(h[0])
+        args[1].append(h[1])
+    return args
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("layers,bidirectional,batch_first,with_h0", [
+    (1, False, False, False), (1, False, True, True), (2, True, False, True), (2, False, True, False),
+    (1, True, True, False), (2, True, True, True)])
+def test_layers_against_pytorch(torch, device, kind, layers, bidirectional, batch_first, with_h0):
+    T, B, I, H = 4, 3, 5, 6
+    ours, theirs = _layers(torch, kind, I, H, num_layers=layers, bidirectional=bidirectional,
+                           batch_first=batch_first, device=device)
+    x = _data(torch, (B, T, I) if batch_first else (T, B, I), "float64", device, 0)
+    args = _arguments(torch, x, kind, (layers * (2 if bidirectional else 1), B, H) if with_h0 else None, device)
+    _compare(torch, ours, theirs, args[0], args[1], "float64", f"{kind} {layers} {bidirectional} {batch_first}")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("with_h0,batch_first", [(False, False), (True, True)])
+def test_unbatched_input(torch, device, kind, with_h0, batch_first):
+    ours, theirs = _layers(torch, kind, 3, 4, num_layers=2, bidirectional=True, batch_first=batch_first,
+                           device=device)
+    x = _data(torch, (5, 3), "float64", device, 0)
+    args = _arguments(torch, x, kind, (4, 4) if with_h0 else None, device)
+    _compare(torch, ours, theirs, args[0], args[1], "float64", f"unbatched {kind}")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_float32_no_bias(torch, device, kind):
+    ours, theirs = _layers(torch, kind, 3, 4, num_layers=2, bias=False, dtype="float32", device=device)
+    assert [n for n, _ in ours.named_parameters()] == ["weight_ih_l0", "weight_hh_l0", "weight_ih_l1", "weight_hh_l1"]
+    x = _data(torch, (6, 2, 3), "float32", device, 0)
+    _compare(torch, ours, theirs, [x[0]], [x[1]], "float32", f"float32 {kind}")
+    assert ours(x[0])[0].dtype == ag.float32
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_ours_loaded_into_pytorch(torch, kind):
+    ag.manual_seed(3)
+    name, extra = (kind, {}) if kind != "RNN_relu" else ("RNN", {"nonlinearity": "relu"})
+    ours = getattr(nn, name)(3, 4, num_layers=2, bidirectional=True, dtype=ag.float64, **extra)
+    theirs = getattr(torch.nn, name)(3, 4, num_layers=2, bidirectional=True, dtype=torch.float64, **extra)
+    theirs.load_state_dict({k: torch.tensor(_np(v)) for k, v in ours.state_dict().items()})
+    x = _data(torch, (3, 2, 3), "float64", "cpu", 0)
+    _compare(torch, ours, theirs, [x[0]], [x[1]], "float64", f"ours into PyTorch {kind}")
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_second_order(torch, device, kind):
+    ours, theirs = _layers(torch, kind, 2, 3, device=device)
+    x = _data(torch, (3, 2, 2), "float64", device, 0)
+    results = []
+    for lib, layer, xin in ((ag, ours, x[0]), (torch, theirs, x[1])):
+        out = layer(xin)[0]
+        w = layer.weight_hh_l0
+        (g,) = lib.autograd.grad((out ** 2).sum(), [w], create_graph=True)
+        results.append(lib.autograd.grad((g * g).sum(), [xin, w]))
+    for a, b in zip(*results):
+        _close(a, b, "float64", f"{kind} second order")
+
+
+def test_empty_sequence_zero_batch_and_nan(torch):
+    for kind in ("GRU", "LSTM"):
+        ours, theirs = _layers(torch, kind, 3, 4)
+        o = _flat(ours(ag.zeros(2, 0, 3, dtype=ag.float64)))
+        t = _flat(theirs(torch.zeros(2, 0, 3, dtype=torch.float64)))
+        assert [tuple(a.shape) for a in o] == [tuple(b.shape) for b in t]
+        _raises(torch, lambda: ours(ag.zeros(0, 2, 3, dtype=ag.float64)),
+                lambda: theirs(torch.zeros(0, 2, 3, dtype=torch.float64)), "sequence length")
+        x = np.zeros((3, 2, 3))
+        x[1, 0, 2] = np.nan
+        o = _flat(ours(ag.tensor(x)))
+        t = _flat(theirs(torch.tensor(x)))
+        for a, b in zip(o, t):
+            np.testing.assert_array_equal(np.isnan(_np(a)), np.isnan(b.detach().numpy()))
+
+
+def test_proj_size_divergence(torch):
+    """PyTorch's LSTM takes proj_size > 0 (projected hidden states); ours does not."""
+    assert torch.nn.LSTM(3, 4, proj_size=2).weight_hr_l0.shape == (2, 4)
+    with pytest.raises(ValueError, match="LSTM: proj_size"):
+        nn.LSTM(3, 4, proj_size=2)
+
+
+def test_dropout_between_layers(device):
+    layer = nn.GRU(3, 8, num_layers=2, dropout=0.5, dtype=ag.float64).to(device)
+    x = ag.randn(5, 2, 3, dtype=ag.float64, device=device)
+    a, b = layer(x)[0], layer(x)[0]
+    assert not np.allclose(_np(a), _np(b))           # training: fresh masks
+    layer.eval()
+    np.testing.assert_array_equal(_np(layer(x)[0]), _np(layer(x)[0]))
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        nn.LSTM(3, 4, dropout=0.5)
+    assert w and issubclass(w[0].category, UserWarning) and "num_layers greater than 1" in str(w[0].message)
+
+
+CELLS = ["RNNCell", "RNNCell_relu", "LSTMCell", "GRUCell"]
+
+
+def _cells(torch, kind, *args, dtype="float64", device="cpu", **kw):
+    name, extra = (kind, {}) if kind != "RNNCell_relu" else ("RNNCell", {"nonlinearity": "relu"})
+    theirs = getattr(torch.nn, name)(*args, **kw, **extra, dtype=getattr(torch, dtype))
+    ours = getattr(nn, name)(*args, **kw, **extra, dtype=getattr(ag, dtype)).to(device)
+    ours.load_state_dict({k: ag.tensor(v.numpy(), device=device) for k, v in theirs.state_dict().items()})
+    return ours, theirs
+
+
+@pytest.mark.parametrize("kind", CELLS)
+@pytest.mark.parametrize("batched,with_h0,bias", [(True, True, True), (True, False, True), (False, True, False),
+                                                   (False, False, True)])
+def test_cells_against_pytorch(torch, device, kind, batched, with_h0, bias):
+    ours, theirs = _cells(torch, kind, 3, 4, bias=bias, device=device)
+    x = _data(torch, (2, 3) if batched else (3,), "float64", device, 0)
+    args = _arguments(torch, x, "LSTM" if kind == "LSTMCell" else kind,
+                      ((2, 4) if batched else (4,)) if with_h0 else None, device)
+    outs, refs = ours(*args[0]), theirs(*args[1])
+    outs, refs = (outs, refs) if isinstance(outs, tuple) else ((outs,), (refs,))
+    loss_o = sum((o * (k + 1)).sum() for k, o in enumerate(outs))
+    loss_t = sum((o * (k + 1)).sum() for k, o in enumerate(refs))
+    for o, r in zip(outs, refs):
+        _close(o, r, "float64", f"{kind} forward")
+    loss_o.backward()
+    loss_t.backward()
+    for (n, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        _close(p.grad, q.grad, "float64", f"{kind} grad of {n}")
+    _close(x[0].grad, x[1].grad, "float64", f"{kind} grad of input")
+
+
+def test_module_behaviour(torch, device):
+    cases = [(nn.RNN(3, 4, num_layers=2, nonlinearity="relu", bias=False, batch_first=True, dropout=0.5,
+                     bidirectional=True), torch.nn.RNN(3, 4, num_layers=2, nonlinearity="relu", bias=False,
+                                                       batch_first=True, dropout=0.5, bidirectional=True)),
+             (nn.LSTM(3, 4), torch.nn.LSTM(3, 4)), (nn.GRU(3, 4, 2), torch.nn.GRU(3, 4, 2)),
+             (nn.RNNCell(3, 4, bias=False, nonlinearity="relu"), torch.nn.RNNCell(3, 4, bias=False, nonlinearity="relu")),
+             (nn.LSTMCell(3, 4), torch.nn.LSTMCell(3, 4)), (nn.GRUCell(3, 4, bias=False), torch.nn.GRUCell(3, 4, False))]
+    for ours, theirs in cases:
+        assert repr(ours) == repr(theirs)
+        assert list(ours.state_dict()) == list(theirs.state_dict())
+        assert [tuple(p.shape) for p in ours.parameters()] == [tuple(p.shape) for p in theirs.parameters()]
+        bound = 1 / np.sqrt(4)
+        for p in ours.parameters():
+            assert np.abs(_np(p)).max() <= bound and p.dtype == ag.float32
+        moved = ours.to(device)
+        assert all(p.device == ag.device(device) for p in moved.parameters())
+    lstm = nn.LSTM(3, 4, 2, bidirectional=True)
+    assert [len(w) for w in lstm.all_weights] == [4, 4, 4, 4] and lstm.all_weights[3][0] is lstm.weight_ih_l1_reverse
+    assert lstm.flatten_parameters() is None
+
+
+def _raises(torch, ours_fn, theirs_fn, match):
+    with pytest.raises(Exception) as ref:
+        theirs_fn()
+    with pytest.raises(type(ref.value), match=match):
+        ours_fn()
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_bad_construction(torch, name):
+    for args, kw in [((3, 0), {}), ((3, 4), {"num_layers": 0}), ((3, 4.0), {}), ((3, 4), {"dropout": 2}),
+                     ((3, 4), {"dropout": -0.1})]:
+        _raises(torch, lambda: getattr(nn, name)(*args, **kw), lambda: getattr(torch.nn, name)(*args, **kw), name)
+    _raises(torch, lambda: nn.RNN(3, 4, nonlinearity="x"), lambda: torch.nn.RNN(3, 4, nonlinearity="x"),
+            "RNN.*nonlinearity")
+    _raises(torch, lambda: nn.RNNCell(3, 4, nonlinearity="x")(ag.zeros(2, 3)),
+            lambda: torch.nn.RNNCell(3, 4, nonlinearity="x")(torch.zeros(2, 3)), "RNNCell: Unknown nonlinearity")
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_bad_input(torch, name):
+    ag.manual_seed(0)
+    ours, theirs = getattr(nn, name)(3, 4), getattr(torch.nn, name)(3, 4)
+    lstm = name == "LSTM"
+
+    def hid(lib, *shape):
+        return (lib.zeros(*shape), lib.zeros(*shape)) if lstm else lib.zeros(*shape)
+    before = [_np(p).copy() for p in ours.parameters()]
+    bad = [lambda lib: (lib.zeros(1, 2, 3, 3),), lambda lib: (lib.zeros(2, 5),),
+           lambda lib: (lib.zeros(2, 3), hid(lib, 1, 2, 4)), lambda lib: (lib.zeros(2, 2, 3), hid(lib, 2, 4)),
+           lambda lib: (lib.zeros(2, 2, 3), hid(lib, 2, 2, 4)), lambda lib: (lib.zeros(2, 2, 3, dtype=lib.float64),)]
+    for make in bad:
+        _raises(torch, lambda: ours(*make(ag)), lambda: theirs(*make(torch)), name)
+    assert all(np.array_equal(a, _np(p)) for a, p in zip(before, ours.parameters()))
+
+
+@pytest.mark.parametrize("name", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_cells_bad_input(torch, name):
+    ours, theirs = getattr(nn, name)(3, 4), getattr(torch.nn, name)(3, 4)
+    lstm = name == "LSTMCell"
+
+    def hid(lib, *shape, c=None):
+        return (lib.zeros(*shape), lib.zeros(*(c or shape))) if lstm else lib.zeros(*shape)
+    bad = [lambda lib: (lib.zeros(1, 2, 3),), lambda lib: (lib.zeros(2, 5),),
+           lambda lib: (lib.zeros(2, 3), hid(lib, 1, 2, 4)), lambda lib: (lib.zeros(2, 3), hid(lib, 3, 4)),
+           lambda lib: (lib.zeros(2, 3), hid(lib, 2, 5))]
+    if lstm:
+        bad.append(lambda lib: (lib.zeros(2, 3), hid(lib, 2, 4, c=(2, 5))))
+    for make in bad:
+        _raises(torch, lambda: ours(*make(ag)), lambda: theirs(*make(torch)), name)
+
+
+def test_dtype_mismatch_divergence(torch):
+    """PyTorch's cells raise RuntimeError from their matmul on a float64 input
+    to float32 weights; ours raise the ValueError its full layers raise."""
+    with pytest.raises(RuntimeError):
+        torch.nn.GRUCell(3, 4)(torch.zeros(2, 3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="GRUCell: input dtype"):
+        nn.GRUCell(3, 4)(ag.zeros(2, 3, dtype=ag.float64))
+
+
+def test_device_mismatch(fake_cuda):
+    layer = nn.LSTM(3, 4)
+    with pytest.raises(RuntimeError, match="LSTM: input is on cuda:0 but the weights are on cpu"):
+        layer(ag.zeros(2, 2, 3, device="cuda"))
+
+
+# ---- ag.nn.init: the initialisers beyond the uniform ones -------------------------------
+
+def _stats(t):
+    a = _np(t).astype(np.float64)
+    return a.mean(), a.std()
+
+
+@pytest.mark.parametrize("name,kw,shape", [
+    ("xavier_normal_", {"gain": 2.0}, (300, 200)), ("kaiming_normal_", {}, (400, 50, 3)),
+    ("kaiming_normal_", {"mode": "fan_out", "nonlinearity": "relu"}, (200, 300)),
+    ("kaiming_normal_", {"a": 0.2}, (300, 300)), ("trunc_normal_", {"mean": 1.0, "std": 2.0, "a": -1, "b": 2}, (300, 300)),
+    ("trunc_normal_", {}, (300, 300)), ("sparse_", {"sparsity": 0.3, "std": 0.5}, (100, 400))])
+def test_init_statistics_as_pytorch(torch, device, name, kw, shape):
+    ours = getattr(nn.init, name)(ag.empty(*shape, device=device), **kw)
+    theirs = getattr(torch.nn.init, name)(torch.empty(*shape), **kw)
+    assert tuple(ours.shape) == shape and ours.device == ag.device(device) and ours.dtype == ag.float32
+    (m1, s1), (m2, s2) = _stats(ours), (theirs.double().mean().item(), theirs.double().std().item())
+    assert abs(m1 - m2) < 0.02 * max(s2, 1e-3) + 0.01 * s2 and abs(s1 - s2) < 0.02 * s2, (m1, m2, s1, s2)
+    a = _np(ours)
+    if name == "trunc_normal_":
+        assert a.min() >= kw.get("a", -2) and a.max() <= kw.get("b", 2)
+    if name == "sparse_":                 # exactly ceil(sparsity * rows) zeros in every column
+        assert ((a == 0).sum(0) == int(np.ceil(0.3 * shape[0]))).all()
+
+
+@pytest.mark.parametrize("shape,gain", [((6, 4), 1), ((3, 8), 2.0), ((4, 2, 3), 0.5), ((5, 5), 1)])
+def test_orthogonal(torch, device, shape, gain):
+    ours = nn.init.orthogonal_(ag.empty(*shape, dtype=ag.float64, device=device), gain=gain)
+    flat = _np(ours).reshape(shape[0], -1)
+    small = flat.T @ flat if shape[0] >= flat.shape[1] else flat @ flat.T
+    np.testing.assert_allclose(small, gain ** 2 * np.eye(small.shape[0]), atol=1e-10)
+    theirs = torch.nn.init.orthogonal_(torch.empty(*shape, dtype=torch.float64), gain=gain)
+    assert tuple(ours.shape) == tuple(theirs.shape)
+
+
+def test_eye_and_dirac(torch, device):
+    for shape in ((3, 5), (4, 2)):
+        np.testing.assert_array_equal(_np(nn.init.eye_(ag.empty(*shape, device=device))),
+                                      torch.nn.init.eye_(torch.empty(*shape)).numpy())
+    for shape, groups in (((4, 2, 3), 2), ((2, 3, 3, 3), 1), ((6, 2, 3, 2, 5), 3), ((3, 3, 4), 1)):
+        np.testing.assert_array_equal(_np(nn.init.dirac_(ag.empty(*shape, device=device), groups)),
+                                      torch.nn.init.dirac_(torch.empty(*shape), groups).numpy())
+
+
+def test_init_leaves_no_graph_and_keeps_identity():
+    p = nn.Parameter(ag.empty(3, 4))
+    for fn in (nn.init.xavier_normal_, nn.init.kaiming_normal_, nn.init.orthogonal_, nn.init.trunc_normal_,
+               nn.init.eye_, lambda t: nn.init.sparse_(t, 0.5)):
+        assert fn(p) is p and p.is_leaf and p.grad_fn is None
+
+
+def test_init_zero_element_and_errors(torch):
+    with pytest.warns(UserWarning, match="zero-element"):
+        assert nn.init.kaiming_normal_(ag.empty(0, 2)).shape == (0, 2)
+    assert nn.init.orthogonal_(ag.empty(0, 3)).shape == (0, 3)
+    with pytest.warns(UserWarning, match="more than 2 std"):
+        nn.init.trunc_normal_(ag.empty(3), mean=10)
+    bad = [("xavier_normal_", (3,), {}), ("kaiming_normal_", (3,), {}), ("kaiming_normal_", (3, 2), {"mode": "x"}),
+           ("kaiming_normal_", (3, 2), {"nonlinearity": "nope"}),
+           ("orthogonal_", (3,), {}), ("eye_", (3,), {}), ("eye_", (2, 2, 2), {}), ("dirac_", (3, 3), {}),
+           ("dirac_", (3, 3, 3), {"groups": 2}), ("sparse_", (3,), {"sparsity": 0.1})]
+    for name, shape, kw in bad:
+        with pytest.raises(Exception) as ref:
+            getattr(torch.nn.init, name)(torch.empty(*shape), **kw)
+        t = ag.zeros(*shape)
+        with pytest.raises(type(ref.value)):
+            getattr(nn.init, name)(t, **kw)
+        assert not _np(t).any() and t._version == 0, name           # a failed call changes nothing
+    with pytest.raises(TypeError, match="xavier_normal_: generator"):
+        nn.init.xavier_normal_(ag.empty(2, 2), generator=object())
