@@ -1,4 +1,437 @@
 """ag.nn.functional's convolution and pooling forms, and unfold / fold
-(re-exported by functional.py)."""
+(re-exported by functional.py).
 
-__all__ = []
+All are sliding windows (ops/windows.py) followed by Tensor ops: a matrix
+product for convolution, max or sum over the window for pooling. Adaptive
+pooling uses PyTorch's windows [floor(i L / o), ceil((i + 1) L / o)): averages
+as a product with an averaging matrix, maxima over gathered windows."""
+import math
+import numbers
+
+import numpy as np
+
+from ..ops.windows import fold_windows, make_geometry, windows
+from ..tensor import Tensor
+from .functional import _same_device, _tensor_arg
+
+__all__ = ["conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
+           "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "unfold", "fold"]
+
+
+# ---- arguments ------------------------------------------------------------------------
+
+def _is_int(v):
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _ntuple(v, n, fn, name):
+    """An int, or a list/tuple of 1 or n ints, as a tuple of n ints."""
+    if _is_int(v):
+        return (int(v),) * n
+    if isinstance(v, (tuple, list)) and all(_is_int(e) for e in v):
+        if len(v) == n:
+            return tuple(int(e) for e in v)
+        if len(v) == 1:
+            return (int(v[0]),) * n
+        raise RuntimeError(f"{fn}(): expected {name} to be a single integer value or a list of {n} values, "
+                           f"but got {name}={list(v)}")
+    raise TypeError(f"{fn}(): argument '{name}' must be int or tuple of ints, not {type(v).__name__}")
+
+
+def _positive(fn, name, vals, least=1):
+    if any(v < least for v in vals):
+        what = "greater than zero" if least == 1 else "non-negative"
+        raise RuntimeError(f"{fn}(): {name} must be {what}, but got {name}={vals}")
+
+
+def _spatial_input(fn, input, nd, kinds="f"):
+    """input as a batch (N, C, *spatial), and whether it came unbatched;
+    its dtype must be of `kinds` (NumPy's kind letters), as PyTorch's kernels."""
+    _tensor_arg(input, fn, "input")
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{fn}(): Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input, but got input "
+                           f"of size: {list(input.shape)}")
+    _check_kind(fn, input, kinds)
+    batched = input.dim() == nd + 2
+    return (input if batched else input.unsqueeze(0)), batched
+
+
+def _check_kind(fn, input, kinds):
+    if input._data.dtype.kind not in kinds:
+        raise NotImplementedError(f"{fn}(): \"{fn}\" not implemented for '{input.dtype.libtorch}'")
+
+
+def _const(x, a):
+    """A constant array as a Tensor of x's dtype on x's device."""
+    return Tensor._make(x._backend.from_host(np.ascontiguousarray(a, dtype=x._data.dtype)), x._backend)
+
+
+def _index_tensor(x, a):
+    return Tensor._make(x._backend.from_host(np.ascontiguousarray(a, dtype=np.int64)), x._backend)
+
+
+# ---- convolution ----------------------------------------------------------------------
+
+def _conv_padding(fn, padding, nd, kernel, dilation, stride):
+    """(padding before, after) per dim, for ints or "valid" / "same"."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0,) * nd, (0,) * nd
+        if padding != "same":
+            raise RuntimeError(f"{fn}(): Invalid padding string: '{padding}'")
+        if any(s != 1 for s in stride):
+            raise RuntimeError(f"{fn}(): padding='same' is not supported for strided convolutions")
+        total = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        lo = tuple(t // 2 for t in total)           # the odd one out goes after, as PyTorch's
+        return lo, tuple(t - a for t, a in zip(total, lo))
+    p = _ntuple(padding, nd, fn, "padding")
+    if any(v < 0 for v in p):
+        raise RuntimeError(f"{fn}(): negative padding is not supported, got padding={list(p)}")
+    return p, p
+
+
+def _conv(fn, nd, input, weight, bias, stride, padding, dilation, groups):
+    _tensor_arg(input, fn, "input")
+    _tensor_arg(weight, fn, "weight")
+    if bias is not None:
+        _tensor_arg(bias, fn, "bias")
+    stride = _ntuple(stride, nd, fn, "stride")
+    dilation = _ntuple(dilation, nd, fn, "dilation")
+    if not _is_int(groups):
+        raise TypeError(f"{fn}(): argument 'groups' must be int, not {type(groups).__name__}")
+    _positive(fn, "stride", stride)
+    _positive(fn, "dilation", dilation)
+    if groups < 1:
+        raise RuntimeError(f"{fn}(): non-positive groups is not supported, got groups={groups}")
+    if weight.dim() != nd + 2:
+        raise RuntimeError(f"{fn}(): expected weight to be {nd + 2}-dimensional, but got weight of size "
+                           f"{list(weight.shape)}")
+    kernel = tuple(weight.shape[2:])
+    lo, hi = _conv_padding(fn, padding, nd, kernel, dilation, stride)
+    x, batched = _spatial_input(fn, input, nd, kinds="fiu")
+    for other, what in ((weight, "weight"), (bias, "bias")):
+        if other is not None:
+            _same_device(fn, input, other, "input", what)
+            if other.dtype is not input.dtype:
+                raise RuntimeError(f"{fn}(): Input type ({input.dtype.libtorch}) and {what} type "
+                                   f"({other.dtype.libtorch}) should be the same")
+    cout, cin_g = weight.shape[0], weight.shape[1]
+    if cout % groups:
+        raise RuntimeError(f"{fn}(): Given groups={groups}, expected weight to be divisible by {groups} at "
+                           f"dimension 0, but got weight of size {list(weight.shape)} instead")
+    if x.shape[1] != cin_g * groups:
+        raise RuntimeError(f"{fn}(): Given groups={groups}, weight of size {list(weight.shape)}, expected "
+                           f"input{list(x.shape)} to have {cin_g * groups} channels, but got {x.shape[1]} "
+                           "channels instead")
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != cout):
+        raise RuntimeError(f"{fn}(): Given weight of size {list(weight.shape)}, expected bias to be "
+                           f"1-dimensional with {cout} elements, but got bias of size {list(bias.shape)} instead")
+    sizes = tuple(x.shape[2:])
+    padded = tuple(n + a + b for n, a, b in zip(sizes, lo, hi))
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    if any(p < s for p, s in zip(padded, span)):
+        raise RuntimeError(f"{fn}(): Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
+                           f"Kernel size: ({' x '.join(map(str, span))}). Kernel size can't be greater than "
+                           "actual input size")
+    geo = make_geometry(sizes, kernel, dilation, lo, hi, stride)
+    n, k = x.shape[0], cin_g * math.prod(kernel)
+    cols = windows(x, geo).reshape(n, groups, k, math.prod(geo.out))
+    y = (weight.reshape(groups, cout // groups, k) @ cols).reshape(n, cout, *geo.out)
+    if bias is not None:
+        y = y + bias.reshape(cout, *(1,) * nd)
+    return y if batched else y.squeeze(0)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution (cross-correlation) of (N, C_in, L) or (C_in, L) input
+    with weight (C_out, C_in / groups, k); padding an int or "valid" / "same"."""
+    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation) of (N, C_in, H, W) or (C_in, H, W)
+    input with weight (C_out, C_in / groups, kH, kW)."""
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+# ---- pooling --------------------------------------------------------------------------
+
+def _pool_geometry(fn, x, nd, kernel_size, stride, padding, dilation, ceil_mode, max_pool):
+    """The windows of a max or average pool, after PyTorch's checks: out
+    counts with ceil_mode's rule (a last window must start inside the input
+    or its left padding)."""
+    kernel = _ntuple(kernel_size, nd, fn, "kernel_size")
+    stride = kernel if stride is None or (isinstance(stride, (list, tuple)) and not stride) else \
+        _ntuple(stride, nd, fn, "stride")
+    pad = _ntuple(padding, nd, fn, "padding")
+    dil = _ntuple(dilation, nd, fn, "dilation")
+    _positive(fn, "kernel_size", kernel)
+    _positive(fn, "stride", stride)
+    _positive(fn, "dilation", dil)
+    _positive(fn, "padding", pad, least=0)
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dil))
+    if any(p > (s // 2 if max_pool else k // 2) for p, s, k in zip(pad, span, kernel)):
+        what = "effective kernel size" if max_pool else "kernel size"
+        raise RuntimeError(f"{fn}(): pad should be at most half of {what}, but got pad={list(pad)}, "
+                           f"kernel_size={list(kernel)} and dilation={list(dil)}")
+    sizes, out = tuple(x.shape[2:]), []
+    for n, p, s, w in zip(sizes, pad, stride, span):
+        o = (n + 2 * p - w + (s - 1 if ceil_mode else 0)) // s + 1
+        if ceil_mode and (o - 1) * s >= n + p:
+            o -= 1
+        out.append(o)
+    if any(o < 1 for o in out) or x.shape[1] == 0 or any(n == 0 for n in sizes):
+        raise RuntimeError(f"{fn}(): Given input size: ({'x'.join(map(str, x.shape[1:]))}). Calculated output "
+                           f"size: ({'x'.join(map(str, [x.shape[1]] + out))}). Output size is too small")
+    hi = tuple(max((o - 1) * s + w - n - p, 0) for o, s, w, n, p in zip(out, stride, span, sizes, pad))
+    return make_geometry(sizes, kernel, dil, pad, hi, stride, tuple(out))
+
+
+def _flat_indices(x, am, tables, sizes):
+    """Positions in the flattened input (h * W + w) of each window's maximum,
+    from its place `am` in the flattened window; tables[i][o, k] is the input
+    position of window o's k-th element along dim i. A maximum in the padding
+    (a window of -inf) reports the window's first position inside the input,
+    as PyTorch's."""
+    xp = x._backend.xp
+    am = am._data
+    kernel = [t.shape[1] for t in tables]
+    ks = []
+    for k in reversed(kernel):
+        ks.append(am % k)
+        am = am // k
+    nd, idx, first, outside = len(tables), 0, 0, False
+    for i, (t, k, n) in enumerate(zip(tables, reversed(ks), sizes)):
+        o = xp.arange(t.shape[0]).reshape([-1] + [1] * (nd - 1 - i))
+        pos = xp.asarray(t)[o, k]
+        inside = np.where(t >= 0, t, n).min(axis=1)         # each window's first position inside
+        idx, first = idx * n + pos, first * n + xp.asarray(inside)[o]
+        outside = outside | (pos < 0) | (pos >= n)
+    idx = xp.where(outside, first, idx)
+    return Tensor._make(xp.ascontiguousarray(idx, dtype=np.int64), x._backend)
+
+
+def _window_max(x, w, tables, sizes, batched, return_indices):
+    """Maxima of windows w (N, C, *out, K), the first one at ties (NaN wins)."""
+    vals, am = w.max(dim=-1)
+    if not batched:
+        vals = vals.squeeze(0)
+    if not return_indices:
+        return vals
+    idx = _flat_indices(x, am, tables, sizes)
+    return vals, (idx if batched else idx.squeeze(0))
+
+
+def _max_pool(fn, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    x, batched = _spatial_input(fn, input, nd, "f" if nd == 1 else "fiu")
+    geo = _pool_geometry(fn, x, nd, kernel_size, stride, padding, dilation, ceil_mode, True)
+    k = math.prod(geo.kernel)
+    npd = x._data.dtype
+    w = windows(x, geo, float("-inf") if npd.kind == "f" else np.iinfo(npd).min).reshape(*x.shape[:2], k, *geo.out)
+    w = w.permute(0, 1, *range(3, 3 + nd), 2)
+    tables = [np.arange(o)[:, None] * s - p + np.arange(kk)[None, :] * d
+              for o, s, p, kk, d in zip(geo.out, geo.stride, geo.pad_lo, geo.kernel, geo.dilation)]
+    return _window_max(x, w, tables, geo.sizes, batched, return_indices)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """The maximum of each window along the last dim of (N, C, L) or (C, L)."""
+    return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """The maximum of each window over the last two dims; with return_indices
+    also its position in the flattened (H * W) input."""
+    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def _avg_divisor(geo, count_include_pad):
+    """Per output position, the number avg_pool divides by (PyTorch's rule:
+    the window clipped to the padded input, or to the input itself)."""
+    div = np.ones((), dtype=np.int64)
+    for n, k, p, s, o in zip(geo.sizes, geo.kernel, geo.pad_lo, geo.stride, geo.out):
+        start = np.arange(o) * s - p
+        end = np.minimum(start + k, n + p)
+        if not count_include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, n)
+        div = np.multiply.outer(div, end - start)
+    return np.maximum(div, 1)           # (an empty window sums to 0: divide by 1)
+
+
+def _avg_pool(fn, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    x, batched = _spatial_input(fn, input, nd, "fi")
+    if x._data.dtype.kind == "i" and x._data.dtype.itemsize != 8:     # (integers: int64 only, as PyTorch's)
+        _check_kind(fn, x, "f")
+    if divisor_override is not None:
+        if not _is_int(divisor_override):
+            raise TypeError(f"{fn}(): argument 'divisor_override' must be int, not "
+                            f"{type(divisor_override).__name__}")
+        if divisor_override == 0:
+            raise RuntimeError(f"{fn}(): divisor must be not zero")
+    geo = _pool_geometry(fn, x, nd, kernel_size, stride, padding, 1, ceil_mode, False)
+    k = math.prod(geo.kernel)
+    total = windows(x, geo).reshape(*x.shape[:2], k, *geo.out).sum(dim=2)
+    div = divisor_override if divisor_override is not None else _avg_divisor(geo, count_include_pad)
+    if x._data.dtype.kind != "f":       # integers: C's division, truncating (no gradient to keep)
+        t, xp = total._data, x._backend.xp
+        q = xp.abs(t) // xp.abs(xp.asarray(div)) * xp.sign(t) * xp.sign(xp.asarray(div))
+        y = Tensor._make(xp.ascontiguousarray(q, dtype=t.dtype), x._backend)
+    else:
+        y = total / (div if divisor_override is not None else _const(x, div))
+    return y if batched else y.squeeze(0)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """The mean of each window along the last dim of (N, C, L) or (C, L)."""
+    return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """The mean of each window over the last two dims (or the sum divided by
+    divisor_override)."""
+    return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override)
+
+
+def _adaptive_args(fn, input, nd, output_size):
+    x, batched = _spatial_input(fn, input, nd)
+    if output_size is None or _is_int(output_size):
+        output_size = (output_size,) * nd
+    if not isinstance(output_size, (tuple, list)) or len(output_size) != nd or \
+            not all(o is None or _is_int(o) for o in output_size):
+        raise TypeError(f"{fn}(): output_size must be an int or a tuple of {nd} ints (or None), got "
+                        f"{output_size!r}")
+    sizes = tuple(x.shape[2:])
+    out = tuple(n if o is None else int(o) for o, n in zip(output_size, sizes))
+    if any(o < 0 for o in out):
+        raise RuntimeError(f"{fn}(): elements of output_size must be greater than or equal to 0 but received "
+                           f"{list(out)}")
+    if any(n == 0 for n in input.shape[-nd - 1:]):
+        raise RuntimeError(f"{fn}(): Expected input to have non-zero size for non-batch dimensions, but input "
+                           f"has sizes {list(input.shape)} with dimension {input.dim() - nd - 1} being empty")
+    return x, batched, sizes, out
+
+
+def _ranges(n, o):
+    """PyTorch's adaptive windows: [floor(i n / o), ceil((i + 1) n / o))."""
+    i = np.arange(o)
+    return (i * n) // o, -((-(i + 1) * n) // o)
+
+
+def _adaptive_avg(fn, nd, input, output_size):
+    x, batched, sizes, out = _adaptive_args(fn, input, nd, output_size)
+    mats = []
+    for n, o in zip(sizes, out):
+        start, end = _ranges(n, o)
+        cols = np.arange(n)
+        inside = (cols >= start[:, None]) & (cols < end[:, None])
+        mats.append(_const(x, inside / (end - start)[:, None]))
+    y = x @ mats[-1].T
+    if nd == 2:
+        y = mats[0] @ y
+    return y if batched else y.squeeze(0)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """Means over output_size windows of the last dim, as even as they can be."""
+    return _adaptive_avg("adaptive_avg_pool1d", 1, input, output_size)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Means over output_size (an int, or (h, w) where None keeps the input's
+    size) windows of the last two dims."""
+    return _adaptive_avg("adaptive_avg_pool2d", 2, input, output_size)
+
+
+def _adaptive_max(fn, nd, input, output_size, return_indices):
+    x, batched, sizes, out = _adaptive_args(fn, input, nd, output_size)
+    tables = []
+    for n, o in zip(sizes, out):
+        start, end = _ranges(n, o)
+        k = int((end - start).max()) if o else 1
+        # shorter windows repeat their last element: it never beats its first occurrence
+        tables.append(np.minimum(start[:, None] + np.arange(k)[None, :], end[:, None] - 1).clip(0))
+    lead = x.shape[:2]
+    if nd == 1:
+        w = x[..., _index_tensor(x, tables[0])]
+    else:
+        t0, t1 = tables
+        w = x[..., _index_tensor(x, t0[:, :, None, None]), _index_tensor(x, t1[None, None, :, :])]
+        w = w.permute(0, 1, 2, 4, 3, 5)
+    w = w.reshape(*lead, *out, math.prod(t.shape[1] for t in tables))
+    return _window_max(x, w, tables, sizes, batched, return_indices)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Maxima over output_size windows of the last dim."""
+    return _adaptive_max("adaptive_max_pool1d", 1, input, output_size, return_indices)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Maxima over output_size windows of the last two dims."""
+    return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
+
+
+# ---- unfold / fold --------------------------------------------------------------------
+
+def _block_args(fn, kernel_size, dilation, padding, stride):
+    k = _ntuple(kernel_size, 2, fn, "kernel_size")
+    d = _ntuple(dilation, 2, fn, "dilation")
+    p = _ntuple(padding, 2, fn, "padding")
+    s = _ntuple(stride, 2, fn, "stride")
+    _positive(fn, "kernel_size", k)
+    _positive(fn, "dilation", d)
+    _positive(fn, "padding", p, least=0)
+    _positive(fn, "stride", s)
+    return k, d, p, s
+
+
+def _geometry_of_blocks(fn, sizes, k, d, p, s):
+    geo = make_geometry(sizes, k, d, p, p, s)
+    if any(o < 1 for o in geo.out):
+        raise RuntimeError(f"{fn}(): Given input with spatial size {tuple(sizes)}, kernel_size={k}, "
+                           f"dilation={d}, padding={p}, calculated shape of the array of sliding blocks as "
+                           f"{geo.out}, but its components must be at least one.")
+    return geo
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """Sliding blocks of (N, C, H, W) (or (C, H, W)) as columns:
+    (N, C * kH * kW, L), L the number of blocks."""
+    _tensor_arg(input, "unfold", "input")
+    if input.dim() not in (3, 4):           # (PyTorch's reads a dim a 2-D input lacks: IndexError)
+        raise IndexError(f"unfold(): Input Error: Only 3D or 4D input Tensors are supported (got {input.dim()}D)")
+    _check_kind("unfold", input, "f")
+    args = _block_args("unfold", kernel_size, dilation, padding, stride)
+    batched = input.dim() == 4
+    x = input if batched else input.unsqueeze(0)
+    geo = _geometry_of_blocks("unfold", x.shape[2:], *args)
+    y = windows(x, geo).reshape(x.shape[0], x.shape[1] * math.prod(geo.kernel), math.prod(geo.out))
+    return y if batched else y.squeeze(0)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """unfold's adjoint: columns (N, C * kH * kW, L) (or unbatched) summed
+    back into (N, C, *output_size), overlapping blocks adding up."""
+    _tensor_arg(input, "fold", "input")
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"fold(): Expected 2D or 3D (batch mode) tensor for input, but got: "
+                           f"{list(input.shape)}")
+    _check_kind("fold", input, "f")
+    size = _ntuple(output_size, 2, "fold", "output_size")
+    args = _block_args("fold", kernel_size, dilation, padding, stride)
+    batched = input.dim() == 3
+    x = input if batched else input.unsqueeze(0)
+    geo = _geometry_of_blocks("fold", size, *args)
+    k, blocks = math.prod(geo.kernel), math.prod(geo.out)
+    if x.shape[1] % k:
+        raise RuntimeError(f"fold(): Expected size of input's dimension 1 to be divisible by the product of "
+                           f"kernel_size, but got input.size(1)={x.shape[1]} and kernel_size={geo.kernel}")
+    if x.shape[2] != blocks:
+        raise RuntimeError(f"fold(): Given output_size={size}, kernel_size={geo.kernel}, dilation={geo.dilation}, "
+                           f"padding={geo.pad_lo}, stride={geo.stride}, expected size of input's dimension 2 to "
+                           f"match the calculated number of sliding blocks {' * '.join(map(str, geo.out))} = "
+                           f"{blocks}, but got input.size(2)={x.shape[2]}.")
+    y = fold_windows(x.reshape(x.shape[0], x.shape[1] // k, *geo.kernel, *geo.out), geo)
+    return y if batched else y.squeeze(0)
