@@ -3,7 +3,8 @@
 One Hypothesis-drawn *program* (a list of Python statements over `lib`) runs
 op by op on both libraries: `lib` is `autograd_gpu` in one namespace and
 `torch` in the other. Programs mix every differentiable op family of API.md
-(arithmetic with tensor and Python-number operands, pointwise (erf, erfc, erfinv and gelu too), reductions with
+(arithmetic with tensor and Python-number operands, pointwise (erf, erfc, erfinv, asinh, sinc, nan_to_num, gelu, silu, softplus,
+logaddexp, hypot, fmax/fmin, addcmul/addcdiv, xlogy too), reductions with
 dim/keepdim, atan2 and lerp, matrix products and einsum, shape ops and diagonals,
 basic/advanced/boolean indexing, gather/scatter/scatter_add/index_add/
 masked_select, in-place ops on non-leaves and through views, `t[idx] = v`), broadcast
@@ -434,7 +435,7 @@ def dims_arg(p, nd):
 # ---- op generators: each draws one statement and runs it ---------------------------
 
 ARITH = ["+", "-", "*", "/", "**", "maximum", "minimum", "add_alpha", "sub_alpha", "mul_fn", "div_fn", "atan2",
-         "lerp"]
+         "lerp", "logaddexp", "hypot", "fmax", "fmin", "addcmul", "addcdiv", "xlogy"]
 
 
 def gen_arith(p):
@@ -452,8 +453,16 @@ def gen_arith(p):
         if p.maxabs(a) > 20:
             base = f"({a}.tanh() + 1.5)"
         code = f"{r} = {base} ** {e}"
-    elif op in ("maximum", "minimum"):
+    elif op in ("maximum", "minimum", "logaddexp", "hypot", "fmax", "fmin"):
         code = f"{r} = lib.{op}({a}, {b})"
+    elif op in ("addcmul", "addcdiv"):
+        c = partner(p, a)
+        c = nonzero(p, c) if op == "addcdiv" else c
+        code = f"{r} = {a}.{op}({b}, {c}, value={p.choice(SCALARS)})"
+        p.run(code, (r,), (a, b, c), op, "arithmetic")
+        return
+    elif op == "xlogy":
+        code = f"{r} = lib.xlogy({a}, {positive(p, b)})"
     elif op == "atan2":
         code = f"{r} = lib.atan2({a}, {b})" if p.flag() else f"{r} = {b}.atan2({a})"
     elif op == "lerp":
@@ -507,7 +516,8 @@ def gen_scalar(p):
 
 
 UNARY = ["exp", "log", "log1p", "sqrt", "rsqrt", "square", "abs", "sign", "sin", "cos", "tanh", "sigmoid",
-         "relu", "clamp", "clamp_tensor", "where", "where_scalar", "erf", "erfc", "erfinv", "gelu"]
+         "relu", "clamp", "clamp_tensor", "where", "where_scalar", "erf", "erfc", "erfinv", "gelu", "asinh", "sinc",
+         "deg2rad", "nan_to_num", "silu", "softplus"]
 
 
 def gen_pointwise(p):
@@ -553,6 +563,12 @@ def gen_pointwise(p):
                          f"{r} = {a}.where({a} != 0, {float(s)})"])
     elif op == "gelu":
         code = f"{r} = lib.nn.functional.gelu({a}, approximate={p.choice(['none', 'tanh'])!r})"
+    elif op in ("silu", "softplus"):
+        if op == "softplus":
+            # Known divergence: softplus is composed of ops that keep intermediates, not its
+            # input, so writing the input in place later is no error here (PyTorch raises)
+            p.frozen.add(p.t(a).untyped_storage().data_ptr())
+        code = f"{r} = lib.nn.functional.{op}({a})"
     else:
         code = f"{r} = lib.{op}({x})" if fn else f"{r} = {x}.{op}()"
     p.run(code, (r,), inputs, op, "pointwise")
