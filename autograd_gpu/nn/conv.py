@@ -1,12 +1,10 @@
 """Convolution layers: Conv1d, Conv2d (sliding windows, ops/windows.py, then a matrix product)."""
 import math
 
-from ..creation import empty
 from . import functional as F
-from . import init
 from .functional_conv import _ntuple
+from .linear import make_weight_and_bias, reset_weight_and_bias
 from .module import Module
-from .parameter import Parameter
 
 __all__ = ["Conv1d", "Conv2d"]
 
@@ -46,20 +44,11 @@ class _ConvNd(Module):
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.padding, self.padding_mode = padding, padding_mode
         self.output_padding, self.transposed = (0,) * nd, False
-        self.weight = Parameter(empty(out_channels, in_channels // groups, *self.kernel_size, device=device,
-                                      dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_channels, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        make_weight_and_bias(self, (out_channels, in_channels // groups, *self.kernel_size), bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.in_channels // self.groups * math.prod(self.kernel_size)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_weight_and_bias(self.weight, self.bias, self.in_channels // self.groups * math.prod(self.kernel_size))
 
     def _pad_amounts(self):
         """F.pad's amounts (last dim first) for a padding_mode other than zeros."""

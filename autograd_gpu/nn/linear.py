@@ -8,6 +8,25 @@ from .module import Module
 from .parameter import Parameter
 
 
+def make_weight_and_bias(module, weight_shape, bias, device, dtype):
+    """module.weight of weight_shape and module.bias of weight_shape[0] (or None),
+    not yet initialised (Linear's and Conv's)."""
+    module.weight = Parameter(empty(*weight_shape, device=device, dtype=dtype))
+    if bias:
+        module.bias = Parameter(empty(weight_shape[0], device=device, dtype=dtype))
+    else:
+        module.register_parameter("bias", None)
+
+
+def reset_weight_and_bias(weight, bias, fan_in):
+    """PyTorch's default for Linear and Conv: the weight kaiming-uniform with
+    a = sqrt(5), the bias U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        init.uniform_(bias, -bound, bound)
+
+
 class Linear(Module):
     """Affine map from `in_features` to `out_features` over the last dimension.
 
@@ -24,18 +43,11 @@ class Linear(Module):
                 raise ValueError(f"Linear(): {name} must be >= 0, got {n}")
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(empty(out_features, in_features, device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        make_weight_and_bias(self, (out_features, in_features), bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_weight_and_bias(self.weight, self.bias, self.in_features)
 
     def forward(self, input):
         weight, bias = self.weight, self.bias
