@@ -1430,3 +1430,26 @@ def test_cumprod_with_dtype_differentiates_the_uncast_input(torch, device):
         y.backward(lib.ones_like(y))
         out.append((y.cpu().tolist(), x.grad.cpu().tolist(), type(y.grad_fn.next_functions[0][0]).__name__))
     assert out[0] == out[1] == ([3.0, math.inf, math.inf], [math.inf] * 3, "AccumulateGrad")
+
+
+# Bug: the gradient through what scatter or an advanced-index write x[[i]] = v overwrote was
+# g * mask, so a NaN or inf gradient arriving there stayed NaN; PyTorch's masked_fill gives an
+# exact 0. (hypot of a zero difference sends NaN back.) Found by the random graphs on cuda in CI.
+def test_overwritten_entries_get_an_exact_zero_gradient(torch, device):
+    out = []
+    for lib, dev in ((ag, device), (torch, "cpu")):
+        grads = []
+        for write in (lambda v: v.scatter(0, lib.tensor([0], device=dev), lib.tensor([0.5], dtype=lib.float64, device=dev)),
+                      lambda v: _setitem(v, lib.tensor([0], device=dev), 3.0)):
+            x = lib.tensor([0.5, 1.0], dtype=lib.float64, device=dev, requires_grad=True)
+            z = write(x * 1)
+            z = z - z
+            lib.hypot(z, z).sum().backward()
+            grads.append(x.grad.cpu().tolist())
+        out.append(grads)
+    assert str(out[0]) == str(out[1]) == "[[0.0, nan], [0.0, nan]]"
+
+
+def _setitem(t, idx, v):
+    t[idx] = v
+    return t

@@ -445,19 +445,17 @@ class IndexPut(Op):
 
 
 def zeroed_at(g, idx):
-    """g with zeros at idx (the gradient of what a write overwrote)."""
-    mask = _ones_like(g)
-    try:
-        mask[idx] = 0
-    except IndexError:
-        if _empty_result_shape(mask, idx) is None:     # (an empty part writes nothing)
-            raise
-    return g * (Tensor._make(mask, g._backend) if isinstance(g, Tensor) else mask)
-
-
-def _ones_like(g):
+    """g with zeros at idx (the gradient of what a write overwrote): exact
+    zeros, also where g is NaN or inf, as PyTorch's masked_fill (g * mask
+    would keep a NaN there)."""
     d = g._data if isinstance(g, Tensor) else g
-    return np.ones_like(d)            # CuPy arrays: NEP 18 dispatch
+    keep = np.ones_like(d, dtype=bool)            # (CuPy arrays: NEP 18 dispatch)
+    try:
+        keep[idx] = False
+    except IndexError:
+        if _empty_result_shape(keep, idx) is None:     # (an empty part writes nothing)
+            raise
+    return P.where(Tensor._make(keep, g._backend) if isinstance(g, Tensor) else keep, g, 0)
 
 
 def _name_class(idx):
