@@ -16,7 +16,7 @@ from ._util import int_arg, number, wrap_dim, wrap_int
 from .arith import _NoDerivative
 from .functions import tensor_function
 from .reduction import MaxDim
-from .sorting import _Unique, sort, stable_argsort
+from .sorting import _Unique, sort, stable_argsort, unique_axis
 
 # the result types' names are PyTorch's (torch.return_types.kthvalue, .mode)
 KthvalueResult = collections.namedtuple("kthvalue", ["values", "indices"])
@@ -436,21 +436,6 @@ class UniqueConsecutive(_Unique):
         if axis is None:
             return values, inverse.reshape(x.shape), counts
         return np.moveaxis(values, 0, axis), inverse, counts
-
-
-def unique_axis(input, dim, op_name):
-    """The axis of unique(dim=...) and unique_consecutive (None: flattened),
-    after PyTorch's checks (the other dims must not be empty)."""
-    if dim is None:
-        return None
-    if input.ndim == 0:
-        int_arg(dim, op_name, "dim")
-        raise IndexError(f"{op_name}(): Dimension specified as {dim} but tensor has no dimensions")
-    axis = wrap_dim(dim, input.ndim, op_name)
-    if any(n == 0 for d, n in enumerate(input.shape) if d != axis):
-        raise RuntimeError(f"{op_name}(): There are 0 sized dimensions, and they aren't selected, so unique "
-                           f"cannot be applied (shape {list(input.shape)}, dim {axis})")
-    return axis
 
 
 def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):

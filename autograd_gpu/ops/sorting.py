@@ -147,20 +147,30 @@ class UniqueDim(_Unique):
     _name, op_name, _what = "UniqueDimBackward0", "unique", "unique_dim"
 
 
+def unique_axis(input, dim, op_name):
+    """The axis of unique(dim=...) and unique_consecutive (None: flattened),
+    after PyTorch's checks (the other dims must not be empty)."""
+    if dim is None:
+        return None
+    if input.ndim == 0:
+        int_arg(dim, op_name, "dim")
+        raise IndexError(f"{op_name}(): Dimension specified as {dim} but tensor has no dimensions")
+    axis = wrap_dim(dim, input.ndim, op_name)
+    if any(n == 0 for d, n in enumerate(input.shape) if d != axis):
+        raise RuntimeError(f"{op_name}(): There are 0 sized dimensions, and they aren't selected, so unique "
+                           f"cannot be applied (shape {list(input.shape)}, dim {axis})")
+    return axis
+
+
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
     """The distinct values (or slices along `dim`), sorted, with the indices
     that rebuild input from them and their counts when asked. Each NaN is
     distinct, as in PyTorch. (sorted=False sorts too: PyTorch does not promise
     an order then.)"""
-    if dim is None:
+    axis = unique_axis(input, dim, "unique")
+    if axis is None:
         values, inverse, counts = Unique.apply1(input, None)
     else:
-        if input.ndim == 0:
-            raise IndexError(f"unique(): Dimension specified as {dim} but tensor has no dimensions")
-        axis = wrap_dim(dim, input.ndim, "unique")
-        if any(n == 0 for d, n in enumerate(input.shape) if d != axis):
-            raise RuntimeError(f"unique(): There are 0 sized dimensions, and they aren't selected, so unique "
-                               f"cannot be applied (shape {list(input.shape)}, dim {axis})")
         values, inverse, counts = UniqueDim.apply1(input, axis)
     out = (values,) + ((inverse,) if return_inverse else ()) + ((counts,) if return_counts else ())
     return out[0] if len(out) == 1 else out
