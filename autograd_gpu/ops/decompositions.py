@@ -15,7 +15,10 @@ import numpy as np
 from ..autograd.op import Op, device_mismatch
 from ..tensor import Tensor
 from . import prims as P
-from . import reduction as R
+from . import products, reduction as R
+from ._util import wrap_dim
+from .pointwise import where
+from .shape import cat
 from .linalg import Svd, _eye_like
 from .functions import tensor_function
 
@@ -183,7 +186,6 @@ class Det(_Lin):
         sing = (d == 0)[..., None, None]
         if not bool(sing.any()):
             return gd * inv(a).mT
-        from .pointwise import where
         # An exactly singular matrix: PyTorch's gradient is 0 (g det A^-T, with det A = 0), but under
         # create_graph the cofactor matrix det(U) det(Vh) U adj(S) Vh (its SVD formula): both as PyTorch's
         eye = _eye_like(d, a.shape[-1])
@@ -278,7 +280,6 @@ class Qr(_Lin):
             gy = (q @ r2) @ g2.mT
             gq = gy if gq is None else gq + gy
         gx = self._tall(gq, g1, q, r1)
-        from .shape import cat
         return cat([gx, q @ g2 if g2 is not None else P.zeros_like(r2)], -1)
 
     @staticmethod
@@ -598,7 +599,6 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
 
 
 def _matrix_dims(A, dim, op_name):
-    from ._util import wrap_dim
     if not isinstance(dim, (tuple, list)) or not all(isinstance(d, int) and not isinstance(d, bool) for d in dim):
         raise TypeError(f"{op_name.replace('.', '_')}(): argument 'dim' must be tuple of ints, not "
                         f"{type(dim).__name__}")
@@ -659,7 +659,6 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
         if len(dim) not in (1, 2):
             raise RuntimeError(f"linalg.norm: If dim is specified, it must be of length 1 or 2. Got {list(dim)}")
     if ord is None:
-        from ._util import wrap_dim
         for d in dim or ():
             wrap_dim(d, A.ndim, "linalg.norm")
         if dim is not None and len(dim) == 2:
@@ -710,10 +709,9 @@ def multi_dot(tensors):
 
 def cross(input, other, *, dim=-1):
     """The cross product along dim (default the last); input and other broadcast."""
-    from .products import cross as _cross
     _tensor("linalg.cross", input, "input")
     _tensor("linalg.cross", other, "other", 2)
-    return _cross(input, other, dim)             # (which broadcasts all dims but `dim`, as PyTorch's)
+    return products.cross(input, other, dim)     # (which broadcasts all dims but `dim`, as PyTorch's)
 
 
 # ---- the top-level forms (torch.*) and Tensor methods -----------------------------------
@@ -727,7 +725,6 @@ def logdet(input):
     """log det of each square matrix: NaN for a negative determinant."""
     _matrices(input, "logdet")
     sign, logabs = slogdet(input)
-    from .pointwise import where
     return where(sign < 0, math.nan, logabs)
 
 
