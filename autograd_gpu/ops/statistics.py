@@ -17,7 +17,10 @@ from ._util import int_arg, number, wrap_dim
 from .indexing import along
 from .reduction import (Amax, Amin, Mean, MedianAll, MedianDim, Var, Std, _axes, _check_tensor, _const,
                         _correction, _no_grad_dtype, _nonempty)
+from .reduction import sum as _sum
+from .shape import cat
 from .sorting import stable_argsort
+from ..creation import zeros_like
 from .._dtype import as_dtype
 
 _int64 = np.dtype(np.int64)
@@ -48,7 +51,6 @@ def _nansum(input, dim, keepdim, dtype, op_name):
     _check_tensor(input, op_name)
     npd = None if dtype is None else as_dtype(dtype, op_name).np
     _no_grad_dtype(input, npd, op_name)
-    from .reduction import sum as _sum
     return _sum(_zero_nans(input), _axes(input, dim, op_name), bool(keepdim), dtype=dtype)
 
 
@@ -115,7 +117,6 @@ def nanmedian(input, dim=None, keepdim=False):
     if input._data.dtype.kind == "b":
         raise NotImplementedError("nanmedian(): \"median_out\" not implemented for 'Bool'")
     if input.ndim == 0:
-        from ..creation import zeros_like
         return NanmedianResult(input.clone(), zeros_like(input, dtype="int64"))
     return NanmedianResult(*NanmedianDim.apply1(input, axis, bool(keepdim)))
 
@@ -457,7 +458,6 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
         return input.clone()                        # (prepend and append ignored, as PyTorch's)
     x = input
     if prepend is not None or append is not None:
-        from .shape import cat
         x = cat([t for t in (prepend, input, append) if t is not None], axis)
     for _ in range(min(n, x.shape[axis])):
         m = x.shape[axis] - 1
