@@ -5,9 +5,10 @@ from .parameter import Parameter
 from .module import Module
 from .linear import Linear
 from .container import Sequential
-from . import activation, layers, loss, conv, pooling, rnn, functional, init, utils
+from . import activation, layers, loss, conv, pooling, rnn, normalization, resampling, transformer
+from . import functional, init, utils
 
 __all__ = ["Parameter", "Module", "Linear", "Sequential", "functional", "init", "utils"]
-for _family in (activation, layers, loss, conv, pooling, rnn):          # each lists its classes in __all__
+for _family in (activation, layers, loss, conv, pooling, rnn, normalization, resampling, transformer):          # each lists its classes in __all__
     globals().update({_name: getattr(_family, _name) for _name in _family.__all__})
     __all__ += _family.__all__
