@@ -2,7 +2,7 @@
 clipping and parameter-vector conversions."""
 import math
 
-from ..autograd.grad_mode import no_grad
+from ...autograd.grad_mode import no_grad
 
 
 def zero_grads(params, set_to_none=True):
@@ -26,7 +26,7 @@ def zero_grads(params, set_to_none=True):
 # ---- gradient clipping and flat parameter vectors (torch.nn.utils) ------------------------------
 
 def _tensor_list(parameters):
-    from ..tensor import Tensor
+    from ...tensor import Tensor
     return [parameters] if isinstance(parameters, Tensor) else list(parameters)
 
 
@@ -37,7 +37,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     `foreach` is accepted and ignored."""
     import types
     import warnings
-    from ..creation import tensor
+    from ...creation import tensor
     is_generator = isinstance(parameters, types.GeneratorType)
     params = _tensor_list(parameters)
     if is_generator and not params:
@@ -99,7 +99,7 @@ def vector_to_parameters(vec, parameters):
     """Copy consecutive slices of the 1-d tensor `vec` into the parameters'
     data (as PyTorch, `p.data` is replaced; extra elements are ignored). Every
     slice is checked before any parameter changes."""
-    from ..tensor import Tensor
+    from ...tensor import Tensor
     if not isinstance(vec, Tensor):
         raise TypeError(f"vector_to_parameters: expected Tensor, but got: {type(vec).__name__}")
     params = _tensor_list(parameters)
@@ -117,3 +117,6 @@ def vector_to_parameters(vec, parameters):
         start += p.numel()
     for p, piece in zip(params, pieces):
         p.data = piece
+
+
+from . import rnn  # noqa: E402  (ag.nn.utils.rnn, as torch.nn.utils.rnn)

@@ -1,0 +1,3 @@
+"""Sequence utilities for recurrent layers (torch.nn.utils.rnn): PackedSequence and padding/packing helpers."""
+
+__all__ = []
