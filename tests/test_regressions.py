@@ -1453,3 +1453,28 @@ def test_overwritten_entries_get_an_exact_zero_gradient(torch, device):
 def _setitem(t, idx, v):
     t[idx] = v
     return t
+
+
+# Bug: addcdiv's tensor2 and lerp's tensor weight were version-checked only when
+# a gradient that reads them was needed. PyTorch saves an input that enters two
+# derivative formulas unconditionally, so writing it in place before backward
+# raises even when only `input` (addcdiv) or only the weight (lerp) needs a
+# gradient. (found by test_random_graphs: v1.addcdiv(v2, v2), then v2.mul_(2))
+@pytest.mark.parametrize("case", ["addcdiv", "lerp"])
+def test_inputs_in_two_formulas_are_always_version_checked(torch, device, case):
+    outcomes = []
+    for lib, dev in ((torch, "cpu"), (ag, device)):
+        def T(v, rg=False):
+            return lib.tensor(v, dtype=lib.float64, device=dev, requires_grad=rg)
+        if case == "addcdiv":
+            written = T([0.7, 2.0])
+            y = T([0.5, 1.0], True).addcdiv(T([0.5, 3.0]), written)
+        else:
+            written = T([0.3, 0.2], True) * 1          # a non-leaf weight, so it may be written
+            y = T([0.5, 1.0]).lerp(T([0.7, 2.0]), written)
+        with lib.no_grad():
+            written.mul_(2)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+        outcomes.append(True)
+    assert outcomes == [True, True]

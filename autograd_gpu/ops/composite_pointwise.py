@@ -590,7 +590,8 @@ class Addcdiv(Op):
     """input + value * tensor1 / tensor2."""
     _name, op_name = "AddcdivBackward0", "addcdiv"
     save_inputs = (1, 2)
-    saved_for = ((2,), (1, 2))
+    # tensor2 enters both operands' formulas, so PyTorch saves (and version-checks) it whatever needs a gradient
+    saved_for = ((2,), (0, 1, 2))
 
     def forward(self, s, t1, t2, value):
         self.value = value

@@ -297,7 +297,9 @@ class LerpTensor(Op):
     """The same with a tensor weight (LerpBackward1), all three broadcast."""
     _name, op_name = "LerpBackward1", "lerp"
     save_inputs = (0, 1, 2)
-    saved_for = ((2,), (2,), (0, 1))    # the ends only for the weight's gradient, the weight for theirs
+    # the ends only for the weight's gradient; the weight enters both ends' formulas, so PyTorch saves
+    # (and version-checks) it whatever needs a gradient
+    saved_for = ((2,), (2,), (0, 1, 2))
 
     def forward(self, a, b, w):
         return P.lerp(a, b, w)
