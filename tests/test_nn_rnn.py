@@ -1,8 +1,9 @@
 """ag.nn recurrent layers (RNN, LSTM, GRU and their cells) against PyTorch
 CPU: PyTorch's state dict loaded into ours (and ours into PyTorch's), then
 outputs, final states and every parameter's gradient compared, over the
-layer options; second order by create_graph; reprs, state-dict keys,
-initialisation bounds, exception types."""
+layer options, padded and packed (PackedSequence) input, and LSTM
+projections (proj_size); second order by create_graph; reprs, state-dict
+keys, initialisation bounds, exception types."""
 import warnings
 
 import numpy as np
@@ -10,8 +11,10 @@ import pytest
 
 import autograd_gpu as ag
 from autograd_gpu import nn
+from autograd_gpu.nn.utils import rnn as R
 
-TOL = {"float64": dict(rtol=1e-9, atol=1e-11), "float32": dict(rtol=1e-4, atol=1e-5)}
+TOL = {"float64": dict(rtol=1e-9, atol=1e-11), "float32": dict(rtol=1e-4, atol=1e-5),
+       "float16": dict(rtol=2e-2, atol=2e-2)}
 KINDS = ["RNN", "RNN_relu", "LSTM", "GRU"]
 
 
@@ -52,7 +55,12 @@ def _flat(out):
 
 def _compare(torch, ours, theirs, args_ours, args_theirs, dtype, what):
     """Forward values, then the gradients of every parameter and input for a random cotangent."""
-    outs, refs = _flat(ours(*args_ours)), _flat(theirs(*args_theirs))
+    _compare_results(torch, ours, theirs, _flat(ours(*args_ours)), _flat(theirs(*args_theirs)), args_ours,
+                     args_theirs, dtype, what)
+
+
+def _compare_results(torch, ours, theirs, outs, refs, args_ours, args_theirs, dtype, what):
+    """Results equal, then the gradients of every parameter and argument (tensors or tuples of them)."""
     assert len(outs) == len(refs)
     loss_o, loss_t = 0, 0
     for i, (o, r) in enumerate(zip(outs, refs)):
@@ -162,20 +170,16 @@ def test_empty_sequence_zero_batch_and_nan(torch):
             np.testing.assert_array_equal(np.isnan(_np(a)), np.isnan(b.detach().numpy()))
 
 
-def test_proj_size_divergence(torch):
-    """PyTorch's LSTM takes proj_size > 0 (projected hidden states); ours does not."""
-    assert torch.nn.LSTM(3, 4, proj_size=2).weight_hr_l0.shape == (2, 4)
-    with pytest.raises(ValueError, match="LSTM: proj_size"):
-        nn.LSTM(3, 4, proj_size=2)
-
-
 def test_dropout_between_layers(device):
     layer = nn.GRU(3, 8, num_layers=2, dropout=0.5, dtype=ag.float64).to(device)
     x = ag.randn(5, 2, 3, dtype=ag.float64, device=device)
-    a, b = layer(x)[0], layer(x)[0]
-    assert not np.allclose(_np(a), _np(b))           # training: fresh masks
-    layer.eval()
-    np.testing.assert_array_equal(_np(layer(x)[0]), _np(layer(x)[0]))
+    packed = R.pack_padded_sequence(x, [3, 5], enforce_sorted=False)
+    for inp, data in ((x, lambda o: o), (packed, lambda o: o.data)):
+        layer.train()
+        a, b = data(layer(inp)[0]), data(layer(inp)[0])
+        assert not np.allclose(_np(a), _np(b))           # training: fresh masks
+        layer.eval()
+        np.testing.assert_array_equal(_np(data(layer(inp)[0])), _np(data(layer(inp)[0])))
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
         nn.LSTM(3, 4, dropout=0.5)
@@ -244,8 +248,12 @@ def _raises(torch, ours_fn, theirs_fn, match):
 
 @pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
 def test_bad_construction(torch, name):
-    for args, kw in [((3, 0), {}), ((3, 4), {"num_layers": 0}), ((3, 4.0), {}), ((3, 4), {"dropout": 2}),
-                     ((3, 4), {"dropout": -0.1})]:
+    bad = [((3, 0), {}), ((3, 4), {"num_layers": 0}), ((3, 4.0), {}), ((3, 4), {"dropout": 2}),
+           ((3, 4), {"dropout": -0.1}), ((0, 4), {}), ((3, 4), {"bias": 1}), ((3, 4), {"batch_first": 1}),
+           ((3, 4), {"foo": 1})]
+    bad += [((3, 4), {"proj_size": p}) for p in (4, 5, -1, 2.0, True)] if name == "LSTM" else \
+        [((3, 4), {"proj_size": 1}), ((3, 4), {"proj_size": 0})]
+    for args, kw in bad:
         _raises(torch, lambda: getattr(nn, name)(*args, **kw), lambda: getattr(torch.nn, name)(*args, **kw), name)
     _raises(torch, lambda: nn.RNN(3, 4, nonlinearity="x"), lambda: torch.nn.RNN(3, 4, nonlinearity="x"),
             "RNN.*nonlinearity")
@@ -293,6 +301,184 @@ def test_dtype_mismatch_divergence(torch):
         torch.nn.GRUCell(3, 4)(torch.zeros(2, 3, dtype=torch.float64))
     with pytest.raises(ValueError, match="GRUCell: input dtype"):
         nn.GRUCell(3, 4)(ag.zeros(2, 3, dtype=ag.float64))
+
+
+# ---- packed sequences ------------------------------------------------------------------
+
+def _run_packed(lib, layer, x, hx, lengths, batch_first, enforce_sorted):
+    """[packed output data, its padded form, h_n (, c_n)] for x packed with lengths."""
+    r = lib.nn.utils.rnn
+    packed = r.pack_padded_sequence(x, lengths, batch_first, enforce_sorted)
+    out, h = layer(packed, *hx)
+    assert isinstance(out, r.PackedSequence) and out.batch_sizes is packed.batch_sizes
+    assert out.sorted_indices is packed.sorted_indices and out.unsorted_indices is packed.unsorted_indices
+    padded, _ = r.pad_packed_sequence(out, batch_first, total_length=x.shape[1 if batch_first else 0])
+    return [out.data, padded] + (list(h) if isinstance(h, tuple) else [h])
+
+
+def _packed_check(torch, ours, theirs, x, hx, lengths, batch_first, enforce_sorted, what, dtype="float64"):
+    """hx: ([state args], [PyTorch's]), each [] or [h] or [(h, c)]."""
+    outs = _run_packed(ag, ours, x[0], hx[0], lengths, batch_first, enforce_sorted)
+    refs = _run_packed(torch, theirs, x[1], hx[1], lengths, batch_first, enforce_sorted)
+    _compare_results(torch, ours, theirs, outs, refs, [x[0]] + hx[0], [x[1]] + hx[1], dtype, what)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("layers,bidirectional,batch_first,with_h0,enforce_sorted", [
+    (1, False, False, False, True), (2, True, True, True, False), (2, False, False, True, False),
+    (1, True, True, False, True)])
+def test_packed_against_pytorch(torch, device, kind, layers, bidirectional, batch_first, with_h0, enforce_sorted):
+    """h_n (and c_n) at each sequence's own last step, in the original batch order; gradients to x and h0."""
+    T, B, I, H = 5, 4, 3, 4
+    lengths = [5, 3, 3, 1] if enforce_sorted else [2, 5, 1, 3]
+    ours, theirs = _layers(torch, kind, I, H, num_layers=layers, bidirectional=bidirectional,
+                           batch_first=batch_first, device=device)
+    x = _data(torch, (B, T, I) if batch_first else (T, B, I), "float64", device, 0)
+    args = _arguments(torch, x, kind, (layers * (2 if bidirectional else 1), B, H) if with_h0 else None, device)
+    _packed_check(torch, ours, theirs, x, (args[0][1:], args[1][1:]), lengths, batch_first, enforce_sorted,
+                  f"packed {kind} {layers} {bidirectional} {batch_first} {with_h0} {enforce_sorted}")
+
+
+def test_packed_float32_and_nan_in_padding(torch, device):
+    """Padding never enters the recurrence: NaN there leaves every result finite, as in PyTorch."""
+    for kind in ("LSTM", "GRU"):
+        ours, theirs = _layers(torch, kind, 3, 4, bidirectional=True, dtype="float32", device=device)
+        a = np.random.default_rng(5).standard_normal((4, 3, 3))
+        a[3:, 1], a[1:, 2] = np.nan, np.inf
+        x = (ag.tensor(a, dtype=ag.float32, device=device, requires_grad=True),
+             torch.tensor(a, dtype=torch.float32, requires_grad=True))
+        outs = _run_packed(ag, ours, x[0], [], [4, 3, 1], False, True)
+        assert all(np.isfinite(_np(o)).all() for o in outs[:1] + outs[2:])
+        _packed_check(torch, ours, theirs, x, ([], []), [4, 3, 1], False, True, f"nan {kind}", "float32")
+        assert np.isfinite(_np(x[0].grad)).all() and not _np(x[0].grad)[3:, 1].any()
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM_proj", "GRU"])
+def test_packed_float16(torch, device, kind):
+    name, extra = ("LSTM", {"proj_size": 2}) if kind == "LSTM_proj" else (kind, {})
+    ours, theirs = _layers(torch, name, 3, 4, bidirectional=True, dtype="float16", device=device, **extra)
+    x = _data(torch, (4, 3, 3), "float16", device, 0)
+    _packed_check(torch, ours, theirs, x, ([], []), [2, 4, 3], False, False, f"float16 {kind}", "float16")
+    assert ours(R.pack_sequence([x[0][:, 0]]))[0].data.dtype == ag.float16
+
+
+@pytest.mark.parametrize("kind", ["GRU", "LSTM_proj"])
+def test_packed_second_order(torch, device, kind):
+    ours, theirs = _layers(torch, "LSTM" if kind == "LSTM_proj" else kind, 2, 3, bidirectional=True,
+                           **({"proj_size": 2} if kind == "LSTM_proj" else {}), device=device)
+    x = _data(torch, (3, 2, 2), "float64", device, 0)
+    results = []
+    for lib, layer, xin in ((ag, ours, x[0]), (torch, theirs, x[1])):
+        out = layer(lib.nn.utils.rnn.pack_padded_sequence(xin, [1, 3], enforce_sorted=False))[0].data
+        w = layer.weight_hh_l0_reverse
+        (g,) = lib.autograd.grad((out ** 2).sum(), [w], create_graph=True)
+        results.append(lib.autograd.grad((g * g).sum(), [xin, w]))
+    for a, b in zip(*results):
+        _close(a, b, "float64", f"{kind} packed second order")
+
+
+# ---- LSTM projections (proj_size) ---------------------------------------------------------
+
+@pytest.mark.parametrize("layers,bidirectional,batch_first,form", [
+    (1, False, False, "padded"), (2, True, True, "padded"), (2, True, False, "packed"), (1, False, True, "packed"),
+    (2, True, False, "unbatched")])
+def test_lstm_projection_against_pytorch(torch, device, layers, bidirectional, batch_first, form):
+    T, B, I, H, P = 4, 3, 3, 5, 2
+    ours, theirs = _layers(torch, "LSTM", I, H, num_layers=layers, bidirectional=bidirectional,
+                           batch_first=batch_first, proj_size=P, device=device)
+    D = layers * (2 if bidirectional else 1)
+    batch = () if form == "unbatched" else (B,)
+    x = _data(torch, ((T,) if form == "unbatched" else (B, T) if batch_first else (T, B)) + (I,), "float64", device, 0)
+    h, c = (_data(torch, (D,) + batch + (n,), "float64", device, seed) for n, seed in ((P, 1), (H, 2)))
+    states = ([(h[0], c[0])], [(h[1], c[1])])
+    what = f"proj {layers} {bidirectional} {batch_first} {form}"
+    if form == "packed":
+        _packed_check(torch, ours, theirs, x, states, [4, 2, 3], batch_first, False, what)
+    else:
+        _compare(torch, ours, theirs, [x[0]] + states[0], [x[1]] + states[1], "float64", what)
+    assert ours(x[0])[1][0].shape[-1] == P and ours(x[0])[1][1].shape[-1] == H
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_lstm_projection_module(torch, device, bias):
+    """Names, shapes, order, init bounds, repr and all_weights as PyTorch's; state dicts load both ways."""
+    ag.manual_seed(4)
+    ours = nn.LSTM(3, 5, num_layers=2, bias=bias, bidirectional=True, proj_size=2)
+    theirs = torch.nn.LSTM(3, 5, num_layers=2, bias=bias, bidirectional=True, proj_size=2)
+    assert repr(ours) == repr(theirs) == f"LSTM(3, 5, proj_size=2, num_layers=2{'' if bias else ', bias=False'}, " \
+                                         "bidirectional=True)"
+    assert [(n, tuple(p.shape)) for n, p in ours.named_parameters()] == \
+        [(n, tuple(p.shape)) for n, p in theirs.named_parameters()]
+    assert [[tuple(w.shape) for w in ws] for ws in ours.all_weights] == \
+        [[tuple(w.shape) for w in ws] for ws in theirs.all_weights]
+    assert ours.all_weights[1][-1] is ours.weight_hr_l0_reverse
+    assert all(np.abs(_np(p)).max() <= 1 / np.sqrt(5) for p in ours.parameters())
+    theirs.load_state_dict({k: torch.tensor(_np(v)) for k, v in ours.state_dict().items()})   # ours into PyTorch's
+    ours.double().to(device)
+    theirs.double()
+    x = _data(torch, (3, 2, 3), "float64", device, 0)
+    _compare(torch, ours, theirs, [x[0]], [x[1]], "float64", "proj ours into PyTorch")
+    back = nn.LSTM(3, 5, num_layers=2, bias=bias, bidirectional=True, proj_size=2, dtype=ag.float64)
+    back.load_state_dict({k: ag.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    assert all(np.array_equal(_np(a), _np(b)) for a, b in zip(back.parameters(), ours.parameters()))
+
+
+def test_lstm_projection_bad_states(torch):
+    """h_0 is proj_size wide, c_0 hidden_size wide: each checked against its own shape."""
+    ours, theirs = nn.LSTM(3, 5, proj_size=2), torch.nn.LSTM(3, 5, proj_size=2)
+    for h, c in (((1, 2, 5), (1, 2, 5)), ((1, 2, 2), (1, 2, 2))):
+        _raises(torch, lambda: ours(ag.zeros(4, 2, 3), (ag.zeros(*h), ag.zeros(*c))),
+                lambda: theirs(torch.zeros(4, 2, 3), (torch.zeros(*h), torch.zeros(*c))), "LSTM: Expected hidden")
+
+
+def _packed_bad_table(L, lstm, common):
+    r = L.nn.utils.rnn
+    x = L.zeros(3, 4, 2)
+    p, pu = r.pack_padded_sequence(x, [3, 2, 2, 1]), r.pack_padded_sequence(x, [2, 3, 1, 2], enforce_sorted=False)
+
+    def hid(*shape):
+        return (L.zeros(*shape), L.zeros(*shape)) if lstm else L.zeros(*shape)
+    calls = [(p, hid(1, 3, 3)), (p, hid(1, 4, 4)), (r.PackedSequence(L.zeros(8, 3), p.batch_sizes),),
+             (pu, hid(1, 3, 3)), (r.PackedSequence(L.zeros(8, 2, 1), p.batch_sizes),)]
+    rest = [(p.double(),), (p, hid(4, 3))]         # PyTorch's LSTM checks neither (test_packed_divergences)
+    return calls if common else rest
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_packed_bad_input(torch, name):
+    ag.manual_seed(0)
+    ours, theirs = getattr(nn, name)(2, 3), getattr(torch.nn, name)(2, 3)
+    lstm = name == "LSTM"
+    before = [_np(p).copy() for p in ours.parameters()]
+    for common in (True, False) if not lstm else (True,):
+        for a, b in zip(_packed_bad_table(ag, lstm, common), _packed_bad_table(torch, lstm, common)):
+            _raises(torch, lambda: ours(*a), lambda: theirs(*b), name)
+    assert all(np.array_equal(a, _np(p)) for a, p in zip(before, ours.parameters()))
+
+
+def test_packed_divergences(torch):
+    """PyTorch's LSTM does not check a packed input's dtype or hx's dims (its kernels fail: RuntimeError,
+    IndexError); ours raises what its RNN and GRU raise. With an unsorted batch, PyTorch's permutation of hx
+    silently drops the rows of a larger hx batch; ours refuses it."""
+    ours, theirs = nn.LSTM(2, 3), torch.nn.LSTM(2, 3)
+    p = R.pack_padded_sequence(ag.zeros(3, 4, 2), [3, 2, 2, 1])
+    pt = torch.nn.utils.rnn.pack_padded_sequence(torch.zeros(3, 4, 2), [3, 2, 2, 1])
+    with pytest.raises(RuntimeError):
+        theirs(pt.double())
+    with pytest.raises(ValueError, match="LSTM: input dtype"):
+        ours(p.double())
+    with pytest.raises(IndexError):
+        theirs(pt, (torch.zeros(4, 3), torch.zeros(4, 3)))
+    with pytest.raises(RuntimeError, match="LSTM: For batched 3-D input"):
+        ours(p, (ag.zeros(4, 3), ag.zeros(4, 3)))
+    for name in ("RNN", "GRU", "LSTM"):
+        a, b = getattr(nn, name)(2, 3), getattr(torch.nn, name)(2, 3)
+        pu = R.pack_padded_sequence(ag.zeros(3, 4, 2), [2, 3, 1, 2], enforce_sorted=False)
+        put = torch.nn.utils.rnn.pack_padded_sequence(torch.zeros(3, 4, 2), [2, 3, 1, 2], enforce_sorted=False)
+        big = (lambda L: (L.zeros(1, 5, 3), L.zeros(1, 5, 3))) if name == "LSTM" else (lambda L: L.zeros(1, 5, 3))
+        assert tuple(_flat(b(put, big(torch)))[1].shape) == (1, 4, 3)
+        with pytest.raises(RuntimeError, match=f"{name}: Expected hidden.* size \\(1, 4, 3\\), got \\[1, 5, 3\\]"):
+            a(pu, big(ag))
 
 
 def test_device_mismatch(fake_cuda):

@@ -2,7 +2,9 @@
 
 Composed from differentiable ops (linear, sigmoid, tanh, stack), so gradients,
 create_graph and the CUDA path come from them. The input projection of a
-whole sequence is one matmul; only the hidden-to-hidden step loops over time."""
+whole sequence is one matmul; only the hidden-to-hidden step loops over time.
+A PackedSequence input runs the same steps on a batch that shrinks as
+sequences end (it is sorted by decreasing length)."""
 import math
 import numbers
 import warnings
@@ -15,6 +17,7 @@ from . import functional_layers as FL
 from . import init
 from .module import Module
 from .parameter import Parameter
+from .utils.rnn import PackedSequence
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
@@ -56,8 +59,8 @@ def _reset_uniform(module):
         init.uniform_(w, -stdv, stdv)
 
 
-def _step(mode, x_proj, h, c, w_hh, b_hh):
-    """One time step from the precomputed input projection: (h', c')."""
+def _step(mode, x_proj, h, c, w_hh, b_hh, w_hr=None):
+    """One time step from the precomputed input projection: (h', c'). w_hr projects an LSTM's h'."""
     hh = F.linear(h, w_hh, b_hh)
     if mode == "RNN_TANH":
         return (x_proj + hh).tanh(), None
@@ -66,12 +69,85 @@ def _step(mode, x_proj, h, c, w_hh, b_hh):
     if mode == "LSTM":
         i, f, g, o = (x_proj + hh).chunk(4, -1)
         c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-        return o.sigmoid() * c.tanh(), c
+        h = o.sigmoid() * c.tanh()
+        return (h if w_hr is None else F.linear(h, w_hr)), c
     xr, xz, xn = x_proj.chunk(3, -1)
     hr, hz, hn = hh.chunk(3, -1)
     r, z = (xr + hr).sigmoid(), (xz + hz).sigmoid()
     n = (xn + r * hn).tanh()
     return n + z * (h - n), None         # (1 - z) * n + z * h
+
+
+def _proj_size_arg(who, proj_size, hidden_size):
+    if not isinstance(proj_size, numbers.Integral) or isinstance(proj_size, bool):
+        raise TypeError(f"{who}: proj_size should be of type int, got: {type(proj_size).__name__}")
+    if proj_size < 0:
+        raise ValueError(f"{who}: proj_size should be a positive integer or zero to disable projections "
+                         f"(got {proj_size})")
+    if proj_size >= hidden_size:
+        raise ValueError(f"{who}: proj_size has to be smaller than hidden_size (got proj_size={proj_size}, "
+                         f"hidden_size={hidden_size})")
+    return int(proj_size)
+
+
+def _bool_arg(who, name, value):
+    if not isinstance(value, bool):
+        raise TypeError(f"{who}: {name} should be of type bool, got: {type(value).__name__}")
+    return value
+
+
+def _no_projection(who, kwargs):
+    """RNN and GRU: PyTorch's ValueError for proj_size, Python's TypeError for any other unknown keyword."""
+    if "proj_size" in kwargs:
+        raise ValueError(f"{who}: proj_size argument is only supported for LSTM, not RNN or GRU")
+    if kwargs:
+        raise TypeError(f"{who}.__init__() got an unexpected keyword argument '{next(iter(kwargs))}'")
+
+
+def _rows(t, n):
+    """The first n rows of t (t itself when it has n)."""
+    return t if t is None or t.shape[0] == n else t[:n]
+
+
+def _time_steps(proj, sizes):
+    """The rows of each time step: proj[t] of a padded (T, B, G) projection, or the consecutive blocks of
+    sizes[t] rows of a packed (N, G) one."""
+    if sizes is None:
+        return [proj[t] for t in range(proj.shape[0])]
+    return list(proj.split(sizes, 0))
+
+
+def _forward_pass(mode, steps, h, c, weights):
+    """Left to right over the steps. The batch is sorted by decreasing length, so a sequence that has ended
+    is a last row of the state: it leaves the batch and its state is final. Returns (outputs, h_n, c_n)."""
+    _, w_hh, _, b_hh, w_hr = weights
+    outputs, ended_h, ended_c = [], [], []
+    for x_t in steps:
+        n = x_t.shape[0]
+        if n < h.shape[0]:
+            ended_h.append(h[n:])
+            ended_c.append(None if c is None else c[n:])
+            h, c = h[:n], _rows(c, n)
+        h, c = _step(mode, x_t, h, c, w_hh, b_hh, w_hr)
+        outputs.append(h)
+    rejoin = lambda last, ended: cat([last] + ended[::-1]) if ended else last  # noqa: E731
+    return outputs, rejoin(h, ended_h), (None if c is None else rejoin(c, ended_c))
+
+
+def _reverse_pass(mode, steps, h0, c0, weights):
+    """Right to left: a sequence joins the batch at its own last step, from its initial state."""
+    _, w_hh, _, b_hh, w_hr = weights
+    outputs = [None] * len(steps)
+    n = steps[-1].shape[0] if steps else h0.shape[0]
+    h, c = _rows(h0, n), _rows(c0, n)
+    for t in range(len(steps) - 1, -1, -1):
+        n = steps[t].shape[0]
+        if n > h.shape[0]:
+            h = cat([h, h0[h.shape[0]:n]])
+            c = None if c is None else cat([c, c0[c.shape[0]:n]])
+        h, c = _step(mode, steps[t], h, c, w_hh, b_hh, w_hr)
+        outputs[t] = h
+    return outputs, h, c
 
 
 class RNNBase(Module):
@@ -84,33 +160,41 @@ class RNNBase(Module):
         if not isinstance(dropout, numbers.Number) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
             raise ValueError(f"{who}: dropout should be a number in range [0, 1] representing the probability "
                              "of an element being zeroed")
-        input_size = _size_arg(who, "input_size", input_size) if input_size != 0 else 0
-        hidden_size = _size_arg(who, "hidden_size", hidden_size)
-        num_layers = _size_arg(who, "num_layers", num_layers)
-        if proj_size != 0:
-            raise ValueError(f"{who}: proj_size is not supported (got {proj_size})")
         if dropout > 0 and num_layers == 1:
             warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
                           f"expects num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
                           UserWarning, stacklevel=2)
+        _bool_arg(who, "bias", bias)
+        _bool_arg(who, "batch_first", batch_first)
+        input_size = _size_arg(who, "input_size", input_size)
+        hidden_size = _size_arg(who, "hidden_size", hidden_size)
+        num_layers = _size_arg(who, "num_layers", num_layers)
+        proj_size = _proj_size_arg(who, proj_size, hidden_size)
         self.mode, self._who = mode, who
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional, self.proj_size = bidirectional, proj_size
-        gate_size = _GATES[mode] * hidden_size
-        directions = 2 if bidirectional else 1
-        self._flat_weights_names = []
-        for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else hidden_size * directions
-            for suffix in ("", "_reverse")[:directions]:
-                shapes = [("weight_ih", (gate_size, layer_input)), ("weight_hh", (gate_size, hidden_size))]
-                if bias:
-                    shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
-                for kind, shape in shapes:
-                    name = f"{kind}_l{layer}{suffix}"
-                    setattr(self, name, Parameter(empty(*shape, device=device, dtype=dtype)))
-                    self._flat_weights_names.append(name)
+        self._make_parameters(device, dtype)
         self.reset_parameters()
+
+    def _make_parameters(self, device, dtype):
+        """PyTorch's parameters, names and order: per layer and direction w_ih, w_hh, [b_ih, b_hh], [w_hr]."""
+        gate_size, real_hidden = _GATES[self.mode] * self.hidden_size, self.proj_size or self.hidden_size
+        directions = 2 if self.bidirectional else 1
+        self._flat_weights_names, self._all_weights = [], []
+        for layer in range(self.num_layers):
+            layer_input = self.input_size if layer == 0 else real_hidden * directions
+            for suffix in ("", "_reverse")[:directions]:
+                shapes = [("weight_ih", (gate_size, layer_input)), ("weight_hh", (gate_size, real_hidden))]
+                if self.bias:
+                    shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                if self.proj_size:
+                    shapes.append(("weight_hr", (self.proj_size, self.hidden_size)))
+                names = [f"{kind}_l{layer}{suffix}" for kind, _ in shapes]
+                for name, (_, shape) in zip(names, shapes):
+                    setattr(self, name, Parameter(empty(*shape, device=device, dtype=dtype)))
+                self._all_weights.append(names)
+                self._flat_weights_names.extend(names)
 
     def reset_parameters(self):
         _reset_uniform(self)
@@ -120,14 +204,27 @@ class RNNBase(Module):
 
     @property
     def all_weights(self):
-        per = 4 if self.bias else 2
-        ws = [getattr(self, n) for n in self._flat_weights_names]
-        return [ws[i:i + per] for i in range(0, len(ws), per)]
+        return [[getattr(self, name) for name in names] for names in self._all_weights]
 
     def _layer_weights(self, layer, reverse):
+        """(w_ih, w_hh, b_ih, b_hh, w_hr) of one layer and direction, None for those it does not have."""
         suffix = f"_l{layer}{'_reverse' if reverse else ''}"
-        get = lambda kind: getattr(self, kind + suffix) if self.bias or kind.startswith("weight") else None  # noqa: E731
-        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
+        return tuple(getattr(self, kind + suffix, None)
+                     for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"))
+
+    def _state_shapes(self, batch):
+        """Expected shapes of h_0 (proj_size wide when projecting) and c_0."""
+        layers = self.num_layers * (2 if self.bidirectional else 1)
+        return (layers, batch, self.proj_size or self.hidden_size), (layers, batch, self.hidden_size)
+
+    def _zero_states(self, h_shape, c_shape, like):
+        h0 = zeros(*h_shape, dtype=like.dtype, device=like.device)
+        if self.mode != "LSTM":
+            return h0, None
+        return h0, (h0 if c_shape == h_shape else zeros(*c_shape, dtype=like.dtype, device=like.device))
+
+    def _result(self, output, h_n, c_n):
+        return (output, (h_n, c_n)) if self.mode == "LSTM" else (output, h_n)
 
     def _check_hidden(self, h, expected, label, batched):
         _check_like(self._who, "hx", h, self.weight_ih_l0)
@@ -136,37 +233,69 @@ class RNNBase(Module):
             shown = list(h.shape) if batched else [expected[0]] + list(h.shape[1:])
             raise RuntimeError(f"{self._who}: Expected {label} size {expected}, got {shown}")
 
+    def _check_input_size(self, input):
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(f"{self._who}: input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {input.shape[-1]}")
+
     def forward(self, input, hx=None):
-        who, lstm = self._who, self.mode == "LSTM"
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
+        who = self._who
         _check_like(who, "input", input, self.weight_ih_l0)
         if input.dim() not in (2, 3):
             tail = " tensor" if who == "RNN" else ""
             raise ValueError(f"{who}: Expected input to be 2D or 3D, got {input.dim()}D{tail} instead")
         batched = input.dim() == 3
-        if input.shape[-1] != self.input_size:
-            raise RuntimeError(f"{who}: input.size(-1) must be equal to input_size. Expected {self.input_size}, "
-                               f"got {input.shape[-1]}")
+        self._check_input_size(input)
         if input.shape[1 if batched and self.batch_first else 0] == 0:
             raise RuntimeError(f"{who}: Expected sequence length to be larger than 0 in RNN")
-        directions = 2 if self.bidirectional else 1
         x = input if batched else input.unsqueeze(1)
         if batched and self.batch_first:
             x = x.transpose(0, 1)
-        expected = (self.num_layers * directions, x.shape[1], self.hidden_size)
+        h_shape, c_shape = self._state_shapes(x.shape[1])
         if hx is None:
-            h0 = zeros(*expected, dtype=input.dtype, device=input.device)
-            c0 = h0 if lstm else None
+            h0, c0 = self._zero_states(h_shape, c_shape, input)
         else:
-            h0, c0 = self._initial_states(hx, batched, expected)
-        out, h_n, c_n = self._run(x, h0, c0, directions)
+            h0, c0 = self._initial_states(hx, batched, h_shape, c_shape)
+        out, h_n, c_n = self._run(x, None, h0, c0)
         if batched and self.batch_first:
             out = out.transpose(0, 1)
         if not batched:
             out, h_n = out.squeeze(1), h_n.squeeze(1)
-            c_n = c_n.squeeze(1) if lstm else None
-        return (out, (h_n, c_n)) if lstm else (out, h_n)
+            c_n = c_n.squeeze(1) if c_n is not None else None
+        return self._result(out, h_n, c_n)
 
-    def _initial_states(self, hx, batched, expected):
+    def _forward_packed(self, packed, hx):
+        """A PackedSequence in, one out (same batch_sizes and indices); h_n (and c_n) hold each sequence's
+        state at its own last step, in the original batch order."""
+        who = self._who
+        data, batch_sizes, sorted_indices, unsorted_indices = packed
+        _check_like(who, "input", data, self.weight_ih_l0)
+        if data.dim() != 2:
+            raise RuntimeError(f"{who}: input must have 2 dimensions, got {data.dim()}")
+        self._check_input_size(data)
+        sizes = batch_sizes.tolist() if batch_sizes.dim() == 1 else None
+        if (not sizes or sum(sizes) != data.shape[0] or sizes[-1] <= 0
+                or any(a < b for a, b in zip(sizes, sizes[1:]))):
+            raise RuntimeError(f"{who}: batch_sizes {sizes if sizes is not None else list(batch_sizes.shape)} "
+                               f"does not describe a packed batch of {data.shape[0]} rows (positive, "
+                               "non-increasing sizes summing to the rows)")
+        h_shape, c_shape = self._state_shapes(sizes[0])
+        if hx is None:
+            h0, c0 = self._zero_states(h_shape, c_shape, data)
+        else:
+            h0, c0 = self._initial_states(hx, True, h_shape, c_shape)
+            if sorted_indices is not None:          # the user's states are in the original batch order
+                h0 = h0.index_select(1, sorted_indices)
+                c0 = None if c0 is None else c0.index_select(1, sorted_indices)
+        out, h_n, c_n = self._run(data, sizes, h0, c0)
+        if unsorted_indices is not None:
+            h_n = h_n.index_select(1, unsorted_indices)
+            c_n = None if c_n is None else c_n.index_select(1, unsorted_indices)
+        return self._result(PackedSequence(out, batch_sizes, sorted_indices, unsorted_indices), h_n, c_n)
+
+    def _initial_states(self, hx, batched, h_shape, c_shape):
         """(h0, c0) from the user's hx, checked, with a batch dim of 1 added to unbatched ones."""
         want = 3 if batched else 2
         kind = "batched 3-D" if batched else "unbatched 2-D"
@@ -178,22 +307,24 @@ class RNNBase(Module):
             if hx[0].dim() != want or hx[1].dim() != want:
                 raise RuntimeError(f"LSTM: For {kind} input, hx and cx should also be {want}-D but got "
                                    f"({hx[0].dim()}-D, {hx[1].dim()}-D) tensors")
-            for i, t in enumerate(hx):
-                self._check_hidden(t, expected, f"hidden[{i}]", batched)
+            for i, (t, shape) in enumerate(zip(hx, (h_shape, c_shape))):
+                self._check_hidden(t, shape, f"hidden[{i}]", batched)
             h0, c0 = hx
         else:
             _tensor(self._who, "hx", hx)
             if hx.dim() != want:
                 raise RuntimeError(f"{self._who}: For {kind} input, hx should also be {want}-D but got "
                                    f"{hx.dim()}-D tensor")
-            self._check_hidden(hx, expected, "hidden", batched)
+            self._check_hidden(hx, h_shape, "hidden", batched)
             h0, c0 = hx, None
         if not batched:
             h0, c0 = h0.unsqueeze(1), (c0.unsqueeze(1) if c0 is not None else None)
         return h0, c0
 
-    def _run(self, x, h0, c0, directions):
-        """The stacked layers over x (T, B, I): output (T, B, D*H), h_n and c_n (L*D, B, H)."""
+    def _run(self, x, sizes, h0, c0):
+        """The stacked layers over x, padded (T, B, I) when sizes is None, else packed (N, I) with sizes[t]
+        rows at step t. Returns the output in x's layout (last dim D*H, or D*proj_size) and h_n, c_n."""
+        directions = 2 if self.bidirectional else 1
         hs, cs = [], []
         for layer in range(self.num_layers):
             if layer > 0 and self.dropout > 0 and self.training:
@@ -201,15 +332,12 @@ class RNNBase(Module):
             outs = []
             for d in range(directions):
                 k = layer * directions + d
-                w_ih, w_hh, b_ih, b_hh = self._layer_weights(layer, d == 1)
-                proj = F.linear(x, w_ih, b_ih)              # every time step's input projection at once
-                h, c = h0[k], (c0[k] if c0 is not None else None)
-                steps = range(x.shape[0] - 1, -1, -1) if d == 1 else range(x.shape[0])
-                seq = [None] * x.shape[0]
-                for t in steps:
-                    h, c = _step(self.mode, proj[t], h, c, w_hh, b_hh)
-                    seq[t] = h
-                outs.append(stack(seq))
+                weights = self._layer_weights(layer, d == 1)
+                proj = F.linear(x, weights[0], weights[2])          # every step's input projection at once
+                steps = _time_steps(proj, sizes)
+                run = _reverse_pass if d == 1 else _forward_pass
+                seq, h, c = run(self.mode, steps, h0[k], (c0[k] if c0 is not None else None), weights)
+                outs.append(stack(seq) if sizes is None else cat(seq))
                 hs.append(h)
                 cs.append(c)
             x = outs[0] if directions == 1 else cat(outs, -1)
@@ -217,6 +345,8 @@ class RNNBase(Module):
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if self.bias is not True:
@@ -234,7 +364,8 @@ class RNN(RNNBase):
     """Elman RNN: h_t = tanh (or relu)(W_ih x_t + b_ih + W_hh h_(t-1) + b_hh)."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, device=None, dtype=None):
+                 dropout=0.0, bidirectional=False, device=None, dtype=None, **kwargs):
+        _no_projection("RNN", kwargs)
         mode = "RNN_TANH" if _nonlinearity("RNN", nonlinearity) == "tanh" else "RNN_RELU"
         self.nonlinearity = nonlinearity
         super().__init__(mode, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
@@ -242,7 +373,8 @@ class RNN(RNNBase):
 
 
 class LSTM(RNNBase):
-    """Long short-term memory; gates in PyTorch's order i, f, g, o. Returns (output, (h_n, c_n))."""
+    """Long short-term memory; gates in PyTorch's order i, f, g, o. Returns (output, (h_n, c_n)).
+    With proj_size > 0, h_t = W_hr (o_t * tanh(c_t)) is proj_size wide (weight_hr_l{k})."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, proj_size=0, device=None, dtype=None):
@@ -254,7 +386,8 @@ class GRU(RNNBase):
     """Gated recurrent unit; gates r, z, n with n = tanh(W_in x + b_in + r * (W_hn h + b_hn))."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, device=None, dtype=None):
+                 bidirectional=False, device=None, dtype=None, **kwargs):
+        _no_projection("GRU", kwargs)
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          device=device, dtype=dtype)
 
