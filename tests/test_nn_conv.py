@@ -2,6 +2,8 @@
 pools, unfold/fold; the Conv and Pool modules) against PyTorch CPU: values,
 indices, gradients (second order too), edge cases, bad input, module
 behaviour, and a small CNN trained side by side."""
+import inspect
+import math
 from collections import OrderedDict
 
 import numpy as np
@@ -14,6 +16,17 @@ from oracle import case_tests
 
 FN = lambda lib: lib.nn.functional      # noqa: E731
 NO_NAME = {"name": False}               # composites: grad_fn names are not PyTorch's
+FIRST = dict(NO_NAME, second_order=False)   # a variant of a path whose second order a case above checks
+
+
+def _distinct(shape, nd, plane, seed=0):
+    """Indices for max_unpool: for each (batch, channel) of `shape`, distinct
+    positions in a plane of `plane` elements (as a pool with stride >= kernel gives)."""
+    rng = np.random.default_rng(seed)
+    per_plane = math.prod(shape[-nd:])
+    rows = [rng.choice(plane, per_plane, replace=False) for _ in range(math.prod(shape[:-nd]))]
+    return np.array(rows, dtype=np.int64).reshape(shape)
+
 
 CASES = [
     ("conv2d", lambda L, x, w, b: FN(L).conv2d(x, w, b), [(2, 3, 5, 4), (4, 3, 3, 2), (4,)], NO_NAME),
@@ -57,6 +70,79 @@ CASES = [
     ("unfold unbatched", lambda L, x: FN(L).unfold(x, 2), [(2, 3, 3)], NO_NAME),
     ("fold", lambda L, x: FN(L).fold(x, (5, 6), (2, 3), padding=(0, 1), stride=1), [(2, 12, 24)], NO_NAME),
     ("fold strided unbatched", lambda L, x: FN(L).fold(x, (5, 5), 2, dilation=2, stride=2), [(8, 4)], NO_NAME),
+    # 3-d convolution and pooling (tiny: gradcheck perturbs every element)
+    ("conv3d stride pad dilation groups",
+     lambda L, x, w, b: FN(L).conv3d(x, w, b, stride=(1, 2, 1), padding=(1, 0, 1), dilation=(2, 1, 1), groups=2),
+     [(1, 4, 3, 3, 2), (2, 2, 2, 2, 1), (2,)], NO_NAME),
+    ("conv3d same unbatched", lambda L, x, w: FN(L).conv3d(x, w, padding="same"), [(2, 3, 2, 3), (2, 2, 2, 1, 2)],
+     FIRST),
+    ("max_pool3d indices ceil",
+     lambda L, x: FN(L).max_pool3d(x, (2, 2, 3), (2, 1, 2), (1, 0, 1), ceil_mode=True, return_indices=True),
+     [(1, 2, 3, 3, 4)], NO_NAME),
+    ("max_pool3d dilation unbatched", lambda L, x: FN(L).max_pool3d(x, 2, 1, dilation=(2, 1, 1)), [(1, 4, 3, 3)],
+     FIRST),
+    ("avg_pool3d exclude pad",
+     lambda L, x: FN(L).avg_pool3d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False), [(1, 1, 4, 3, 4)], NO_NAME),
+    ("avg_pool3d divisor_override unbatched", lambda L, x: FN(L).avg_pool3d(x, 2, 1, divisor_override=5),
+     [(2, 3, 2, 3)], FIRST),
+    ("adaptive_avg_pool3d", lambda L, x: FN(L).adaptive_avg_pool3d(x, (3, None, 2)), [(1, 2, 5, 2, 3)], NO_NAME),
+    ("adaptive_avg_pool3d grow unbatched", lambda L, x: FN(L).adaptive_avg_pool3d(x, 3), [(1, 2, 3, 2)], FIRST),
+    ("adaptive_max_pool3d", lambda L, x: FN(L).adaptive_max_pool3d(x, (2, 3, 2), return_indices=True),
+     [(1, 1, 5, 3, 3)], NO_NAME),
+    # the *_with_indices forms always return the indices (their code path is the pools' above: no gradcheck)
+    ("max_pool1d_with_indices", lambda L, x: FN(L).max_pool1d_with_indices(x, 3, 2, 1), [(2, 7)],
+     dict(NO_NAME, fd=False)),
+    ("max_pool2d_with_indices", lambda L, x: FN(L).max_pool2d_with_indices(x, 2, ceil_mode=True), [(1, 2, 5, 3)],
+     dict(NO_NAME, fd=False)),
+    ("max_pool3d_with_indices", lambda L, x: FN(L).max_pool3d_with_indices(x, 2, padding=1), [(1, 3, 2, 3)],
+     dict(NO_NAME, fd=False)),
+    ("adaptive_max_pool1d_with_indices", lambda L, x: FN(L).adaptive_max_pool1d_with_indices(x, 3), [(2, 2, 7)],
+     dict(NO_NAME, fd=False)),
+    ("adaptive_max_pool2d_with_indices", lambda L, x: FN(L).adaptive_max_pool2d_with_indices(x, (2, 3)),
+     [(2, 5, 4)], dict(NO_NAME, fd=False)),
+    ("adaptive_max_pool3d_with_indices", lambda L, x: FN(L).adaptive_max_pool3d_with_indices(x, 2),
+     [(1, 1, 3, 3, 2)], dict(NO_NAME, fd=False)),
+    # transposed convolution
+    ("conv_transpose2d stride pad output_padding groups dilation",
+     lambda L, x, w, b: FN(L).conv_transpose2d(x, w, b, stride=(2, 1), padding=(1, 0), output_padding=(1, 0),
+                                               groups=2, dilation=(1, 2)),
+     [(1, 4, 3, 3), (4, 2, 2, 2), (4,)], NO_NAME),
+    ("conv_transpose2d output_padding below dilation",
+     lambda L, x, w: FN(L).conv_transpose2d(x, w, output_padding=1, dilation=2), [(2, 2, 2, 3), (2, 1, 2, 2)],
+     FIRST),
+    ("conv_transpose2d unbatched", lambda L, x, w, b: FN(L).conv_transpose2d(x, w, b, stride=2, padding=1),
+     [(2, 3, 2), (2, 3, 3, 2), (3,)], FIRST),
+    ("conv_transpose1d", lambda L, x, w, b: FN(L).conv_transpose1d(x, w, b, 3, 1, 2, 3),
+     [(2, 3, 4), (3, 1, 3), (3,)], NO_NAME),
+    ("conv_transpose1d unbatched", lambda L, x, w: FN(L).conv_transpose1d(x, w, dilation=2), [(2, 5), (2, 3, 2)],
+     FIRST),
+    ("conv_transpose3d",
+     lambda L, x, w, b: FN(L).conv_transpose3d(x, w, b, stride=(2, 1, 2), padding=(0, 0, 1), output_padding=(1, 0, 1)),
+     [(1, 2, 2, 2, 2), (2, 2, 2, 1, 2), (2,)], NO_NAME),
+    ("conv_transpose3d groups unbatched", lambda L, x, w: FN(L).conv_transpose3d(x, w, groups=2, dilation=(1, 2, 1)),
+     [(2, 2, 1, 2), (2, 1, 1, 2, 2)], FIRST),
+    # max unpooling (distinct indices: where two coincide, which value lands is unspecified)
+    ("max_unpool2d", lambda L, x, i: FN(L).max_unpool2d(x, i, 2), [(2, 2, 2, 3), _distinct((2, 2, 2, 3), 2, 24)],
+     NO_NAME),
+    ("max_unpool2d stride padding output_size",
+     lambda L, x, i: FN(L).max_unpool2d(x, i, 3, 2, 1, output_size=(4, 6)),
+     [(1, 2, 2, 3), _distinct((1, 2, 2, 3), 2, 24)], FIRST),
+    ("max_unpool1d unbatched output_size", lambda L, x, i: FN(L).max_unpool1d(x, i, 2, output_size=[9]),
+     [(3, 4), _distinct((3, 4), 1, 9)], FIRST),
+    ("max_unpool3d", lambda L, x, i: FN(L).max_unpool3d(x, i, 2), [(1, 2, 2, 1, 2), _distinct((1, 2, 2, 1, 2), 3, 32)],
+     NO_NAME),
+    ("max_unpool3d unbatched output_size with lead dims",
+     lambda L, x, i: FN(L).max_unpool3d(x, i, (1, 2, 2), output_size=(1, 2, 1, 5, 4)),
+     [(2, 1, 2, 2), _distinct((2, 1, 2, 2), 3, 20)], FIRST),
+    # power-average pooling (odd and fractional powers on positive inputs: PyTorch's root of a
+    # negative window sum is 0, or NaN for x^1.5)
+    ("lp_pool1d", lambda L, x: FN(L).lp_pool1d(x, 2, 3, 2, ceil_mode=True), [(1, 2, 8)], NO_NAME),
+    ("lp_pool2d", lambda L, x: FN(L).lp_pool2d(x, 3, (2, 3), (1, 2)), [(1, 2, 4, 5)], dict(NO_NAME, low=0.1)),
+    ("lp_pool2d fractional unbatched", lambda L, x: FN(L).lp_pool2d(x, 1.5, 2), [(2, 4, 4)],
+     dict(FIRST, low=0.1)),
+    ("lp_pool3d", lambda L, x: FN(L).lp_pool3d(x, 2, 2, ceil_mode=True), [(1, 2, 3, 2, 3)], NO_NAME),
+    ("lp_pool2d inf", lambda L, x: FN(L).lp_pool2d(x, float("inf"), 2), [(1, 2, 4, 4)], FIRST),
+    ("lp_pool1d -inf unbatched", lambda L, x: FN(L).lp_pool1d(x, -math.inf, 2, 1), [(2, 5)], FIRST),
 ]
 
 test_against_pytorch, test_gradcheck = case_tests(CASES)
@@ -192,6 +278,188 @@ def test_fold_of_unfold_counts_overlaps(torch, device):
     _close(o, t)
 
 
+# ---- 3-d, transposed convolution, unpooling, LP pooling: edge cases ---------------------
+
+def _unpool_of_pool(L, x, nd, k, s, **kw):
+    """max_unpool of max_pool's values at its indices (stride < kernel repeats an index: the same value)."""
+    f = FN(L)
+    v, i = getattr(f, f"max_pool{nd}d")(x, k, s, return_indices=True)
+    return getattr(f, f"max_unpool{nd}d")(v, i, k, s, **kw)
+
+
+_EMPTY_CALLS = [
+    lambda L, x, w: FN(L).conv3d(x, w, padding=1),
+    lambda L, x, w: FN(L).conv_transpose3d(x, w.transpose(0, 1), stride=2),
+    lambda L, x, w: FN(L).conv_transpose2d(x[:, :, 0], w[:, :, 0].transpose(0, 1), output_padding=1, stride=2),
+    lambda L, x, w: FN(L).conv_transpose1d(x[:, :, 0, 0], w[:, :, 0, 0].transpose(0, 1)),
+    lambda L, x, w: FN(L).max_pool3d(x, 2), lambda L, x, w: FN(L).avg_pool3d(x, 2),
+    lambda L, x, w: FN(L).adaptive_avg_pool3d(x, 2), lambda L, x, w: FN(L).adaptive_max_pool3d(x, (1, 2, 3)),
+    lambda L, x, w: FN(L).lp_pool3d(x, 2, 2), lambda L, x, w: FN(L).lp_pool1d(x[:, :, 0, 0], 3, 2),
+    lambda L, x, w: FN(L).max_unpool3d(x, L.zeros(x.shape, dtype=L.int64, device=x.device), 2),
+    lambda L, x, w: FN(L).max_unpool2d(x[:, :, 0], L.zeros(x[:, :, 0].shape, dtype=L.int64, device=x.device), 2,
+                                       output_size=(7, 5))]
+
+
+@pytest.mark.parametrize("call", _EMPTY_CALLS)
+def test_empty_batch_3d_transposed_unpool_lp(torch, device, call):
+    x, w = np.zeros((0, 2, 3, 3, 3)), _rng().normal(size=(3, 2, 2, 2, 2))
+    (ox, ow), (tx, tw) = zip(_pair(torch, x, device), _pair(torch, w, device))
+    o, t = call(ag, ox, ow), call(torch, tx, tw)
+    assert tuple(o.shape) == tuple(t.shape)
+    o.sum().backward(), t.sum().backward()
+    assert tuple(ox.grad.shape) == tuple(x.shape)
+    if tw.grad is not None:         # (the weight's gradient: zeros)
+        _close(ow.grad, tw.grad)
+
+
+_HALF_CALLS = [
+    lambda L, x, w: FN(L).conv3d(x, w, stride=(1, 2, 1), padding=1),
+    lambda L, x, w: FN(L).conv_transpose3d(x, w.transpose(0, 1), stride=2, output_padding=(1, 0, 1)),
+    lambda L, x, w: FN(L).conv_transpose2d(x[0], w[:, :, 0], padding=1),
+    lambda L, x, w: FN(L).max_pool3d(x, 2, 1, 1), lambda L, x, w: FN(L).adaptive_avg_pool3d(x, (2, 1, 2)),
+    lambda L, x, w: FN(L).adaptive_max_pool3d(x, 2), lambda L, x, w: FN(L).lp_pool2d(x[0], 2, 2, 1),
+    lambda L, x, w: _unpool_of_pool(L, x[0], 2, 2, 1)]
+
+
+@pytest.mark.parametrize("call", _HALF_CALLS)
+def test_float16_3d_transposed_unpool_lp(torch, device, call):
+    x, w = _rng().normal(size=(1, 3, 3, 4, 3)), _rng(1).normal(size=(3, 3, 2, 2, 2)) / 4
+    (ox, ow), (tx, tw) = zip(_pair(torch, x, device, "float16"), _pair(torch, w, device, "float16"))
+    o, t = call(ag, ox, ow), call(torch, tx, tw)
+    assert o.dtype == ag.float16
+    _close(o, t, rtol=1e-2, atol=2e-2)
+    g = _rng(2).normal(size=t.shape)
+    o.backward(ag.tensor(g, dtype=ag.float16, device=device)), t.backward(torch.tensor(g, dtype=torch.float16))
+    _close(ox.grad, tx.grad, rtol=1e-2, atol=2e-2)
+
+
+@pytest.mark.parametrize("call", [lambda L, x: FN(L).avg_pool3d(x, 2, 1, 1, count_include_pad=False),
+                                  lambda L, x: FN(L).lp_pool3d(x, 2, 2)])
+def test_float16_avg_pool3d_divergence(torch, device, call):
+    """Kept divergence: PyTorch's CPU avg_pool3d (and so lp_pool3d) has no
+    float16 kernel (its CUDA one has); ours computes in float16 on both
+    devices. Compared with PyTorch's float32 result."""
+    x = np.abs(_rng().normal(size=(1, 2, 3, 4, 3)))
+    with pytest.raises(NotImplementedError):
+        call(torch, torch.tensor(x, dtype=torch.float16))
+    ox, tx = _pair(torch, x, device, "float16")
+    tx32 = tx.detach().float().requires_grad_()
+    o, t = call(ag, ox), call(torch, tx32)
+    assert o.dtype == ag.float16
+    _close(o, t, rtol=1e-2, atol=1e-2)
+    o.sum().backward(), t.sum().backward()
+    _close(ox.grad, tx32.grad, rtol=1e-2, atol=1e-2)
+
+
+_INT_CALLS_ND = [
+    (lambda L, x, w: FN(L).conv3d(x, w, padding=1), ("int64", "int32")),
+    (lambda L, x, w: FN(L).max_pool3d(x, 2, 1, 1), ("int64", "int32")),
+    (lambda L, x, w: FN(L).avg_pool3d(x, 2, 1, ceil_mode=True), ("int64",)),    # (PyTorch's: int64 only)
+    (lambda L, x, w: FN(L).conv_transpose3d(x, w.transpose(0, 1), stride=2), ("int64",)),
+    (lambda L, x, w: FN(L).conv_transpose2d(x[0], w[:, :, 0], stride=(1, 2), padding=1), ("int64",)),
+    (lambda L, x, w: FN(L).conv_transpose1d(x[0, :, 0], w[:, :, 0, 0], groups=1), ("int64",)),
+    (lambda L, x, w: FN(L).lp_pool2d(x[0], 2, 2), ("int64",))]      # (x^2 stays int64, the root is float32)
+
+
+@pytest.mark.parametrize("call,dtype", [(c, d) for c, ds in _INT_CALLS_ND for d in ds])
+def test_integer_inputs_3d_transposed_lp(torch, device, call, dtype):
+    x, w = _rng().integers(-9, 9, (1, 3, 3, 3, 3)), _rng(1).integers(-3, 3, (3, 3, 2, 2, 2))
+    o = call(ag, ag.tensor(x, dtype=dtype, device=device), ag.tensor(w, dtype=dtype, device=device))
+    t = call(torch, torch.tensor(x, dtype=getattr(torch, dtype)), torch.tensor(w, dtype=getattr(torch, dtype)))
+    assert str(o.dtype).split(".")[-1] == str(t.dtype).split(".")[-1]
+    np.testing.assert_allclose(_np(o), t.numpy(), rtol=1e-6)
+
+
+def test_nan_and_infinities_3d_transposed_unpool(torch, device):
+    x = np.arange(48.0).reshape(1, 1, 3, 4, 4)
+    x[0, 0, 1, 1, 1], x[0, 0, 2, 3, 0], x[0, 0, 0, 0, 3] = np.nan, -np.inf, np.inf
+    for call in (lambda L, x: FN(L).max_pool3d(x, 2, 1, 1, return_indices=True),
+                 lambda L, x: FN(L).adaptive_max_pool3d(x, (2, 3, 2), return_indices=True),
+                 lambda L, x: FN(L).conv_transpose3d(x, L.ones(1, 2, 2, 1, 2, dtype=x.dtype, device=x.device),
+                                                     stride=(1, 2, 1)),
+                 lambda L, x: FN(L).conv3d(x, L.ones(2, 1, 2, 1, 2, dtype=x.dtype, device=x.device) - 0.5),
+                 lambda L, x: _unpool_of_pool(L, x, 3, 2, 2, output_size=(3, 4, 4))):
+        o, t = call(ag, ag.tensor(x, device=device)), call(torch, torch.tensor(x))
+        for a, b in zip(o if isinstance(o, tuple) else (o,), t if isinstance(t, tuple) else (t,)):
+            _close(a, b)
+
+
+@pytest.mark.parametrize("call", [lambda L, x: FN(L).max_pool1d(x[0, 0], 5, 2, 1, return_indices=True),
+                                  lambda L, x: FN(L).max_pool2d(x[0], (2, 5), return_indices=True),
+                                  lambda L, x: FN(L).max_pool3d(x, (2, 2, 5), 1, (1, 0, 2), return_indices=True),
+                                  lambda L, x: FN(L).adaptive_max_pool1d(x[0, 0], 2, return_indices=True),
+                                  lambda L, x: FN(L).adaptive_max_pool3d(x, 1, return_indices=True)])
+def test_max_pool_several_nans_take_the_last(torch, device, call):
+    """PyTorch's kernels replace the maximum at every NaN: of several NaNs in a
+    window the last is reported, and gets the gradient (ties: the first)."""
+    x = np.tile([1.0, np.nan, 2.0, np.nan, 3.0, 3.0], (1, 1, 2, 2, 1))
+    ox, tx = _pair(torch, x, device)
+    (o, oi), (t, ti) = call(ag, ox), call(torch, tx)
+    _close(o, t)
+    np.testing.assert_array_equal(_np(oi), ti.numpy())
+    o.sum().backward(), t.sum().backward()
+    _close(ox.grad, tx.grad)
+
+
+def test_lp_pool_zero_and_negative_windows(torch, device):
+    """A window whose sum of x^p is 0 gives 0 with gradient 0 (not NaN), one
+    whose sum is negative (odd p) gives 0 with a NaN gradient: both PyTorch's
+    sign * relu(abs) before the root."""
+    x = np.array([[[0.0, 0.0, -1.0, 0.5, 2.0, -3.0, 1.0, 1.0]]])
+    for p in (2, 3):
+        ox, tx = _pair(torch, x, device)
+        o, t = F.lp_pool1d(ox, p, 2), torch.nn.functional.lp_pool1d(tx, p, 2)
+        _close(o, t)
+        o.sum().backward(), t.sum().backward()
+        _close(ox.grad, tx.grad)
+        np.testing.assert_array_equal(_np(ox.grad)[..., :2], 0)
+
+
+def test_unpool_of_pool_round_trip(torch, device):
+    """max_unpool(max_pool(x)) keeps each window's maximum in place; output_size
+    restores an odd size the pool's floor dropped."""
+    for shape, kw in (((2, 2, 4, 4), {}), ((2, 2, 5, 5), {"output_size": (5, 5)}),
+                      ((1, 2, 5, 4), {"output_size": [1, 2, 5, 4]})):
+        ox, tx = _pair(torch, _rng().normal(size=shape), device)
+        o, t = _unpool_of_pool(ag, ox, 2, 2, 2, **kw), _unpool_of_pool(torch, tx, 2, 2, 2, **kw)
+        _close(o, t)
+        g = _rng(1).normal(size=t.shape)
+        o.backward(ag.tensor(g, device=device)), t.backward(torch.tensor(g))
+        _close(ox.grad, tx.grad)
+
+
+def test_unpool_repeated_index_gradient(torch, device):
+    """Two values sent to one position: each gets that position's gradient,
+    as PyTorch's (which value lands is unspecified; on the CPU both libraries
+    keep the last)."""
+    x, idx = np.array([[[1.0, 2.0, 3.0]]]), np.array([[[1, 1, 3]]])
+    ox, tx = _pair(torch, x, device)
+    o = F.max_unpool1d(ox, ag.tensor(idx, device=device), 2)
+    t = torch.nn.functional.max_unpool1d(tx, torch.tensor(idx), 2)
+    if device == "cpu":
+        _close(o, t)
+    g = np.arange(1.0, 7.0).reshape(1, 1, 6)
+    o.backward(ag.tensor(g, device=device)), t.backward(torch.tensor(g))
+    _close(ox.grad, tx.grad)
+
+
+def test_second_order_through_transposed_conv_unpool_lp_matches_pytorch(torch, device):
+    """d/dw |d loss / dx|^2 through conv_transpose2d, max_unpool2d and lp_pool2d (create_graph)."""
+    x, w, b = _rng().normal(size=(1, 2, 3, 3)), _rng(1).normal(size=(2, 3, 3, 2)), _rng(2).normal(size=3)
+    grads = []
+    for lib, (xs, ws, bs) in ((ag, [_pair(torch, a, device)[0] for a in (x, w, b)]),
+                              (torch, [_pair(torch, a, device)[1] for a in (x, w, b)])):
+        f = lib.nn.functional
+        y = f.conv_transpose2d(xs, ws, bs, stride=2, padding=1, output_padding=1)
+        v, i = f.max_pool2d(y, 2, return_indices=True)
+        loss = (f.max_unpool2d(v.tanh(), i, 2, output_size=y.shape[-2:]) * y).sum() + f.lp_pool2d(y, 2, 2).sum()
+        (gx,) = lib.autograd.grad(loss, xs, create_graph=True)
+        (gx ** 2).sum().backward()
+        grads.append((ws.grad, bs.grad))
+    for o, t in zip(*grads):
+        _close(o, t, rtol=1e-9, atol=1e-10)
+
+
 # ---- bad input -------------------------------------------------------------------------
 
 BAD = {
@@ -254,6 +522,118 @@ BAD = {
     "Conv1d channels": lambda M, T: M.Conv1d(3, 4, 3)(T.ones(2, 4, 5)),
     "MaxPool2d too small": lambda M, T: M.MaxPool2d(3)(T.ones(1, 2, 2)),
     "AvgPool1d padding": lambda M, T: M.AvgPool1d(2, padding=2)(T.ones(1, 5)),
+    # 3-d convolution and pooling
+    "conv3d channels": lambda M, T: M.functional.conv3d(T.ones(1, 3, 3, 3, 3), T.ones(2, 2, 2, 2, 2)),
+    "conv3d 3-D input": lambda M, T: M.functional.conv3d(T.ones(3, 3, 3), T.ones(2, 3, 2, 2, 2)),
+    "conv3d kernel too large": lambda M, T: M.functional.conv3d(T.ones(1, 2, 1, 3, 3), T.ones(2, 2, 2, 2, 2)),
+    "conv3d bool": lambda M, T: M.functional.conv3d(T.ones(1, 2, 3, 3, 3, dtype=T.bool),
+                                                    T.ones(2, 2, 2, 2, 2, dtype=T.bool)),
+    "max_pool3d 3-D input": lambda M, T: M.functional.max_pool3d(T.ones(3, 3, 3), 2),
+    "max_pool3d padding": lambda M, T: M.functional.max_pool3d(T.ones(1, 4, 4, 4), 2, padding=2),
+    "max_pool3d too small": lambda M, T: M.functional.max_pool3d(T.ones(1, 1, 4, 4), 2),
+    "avg_pool3d int32": lambda M, T: M.functional.avg_pool3d(T.ones(1, 3, 3, 3, dtype=T.int32), 2),
+    "avg_pool3d divisor 0": lambda M, T: M.functional.avg_pool3d(T.ones(1, 3, 3, 3), 2, divisor_override=0),
+    "avg_pool3d padding": lambda M, T: M.functional.avg_pool3d(T.ones(1, 4, 4, 4), 3, padding=2),
+    "adaptive_avg_pool3d int64": lambda M, T: M.functional.adaptive_avg_pool3d(T.ones(1, 3, 3, 3, dtype=T.int64), 2),
+    "adaptive_avg_pool3d negative": lambda M, T: M.functional.adaptive_avg_pool3d(T.ones(1, 3, 3, 3), (2, -1, 2)),
+    "adaptive_max_pool3d int64": lambda M, T: M.functional.adaptive_max_pool3d(T.ones(1, 3, 3, 3, dtype=T.int64), 2),
+    "adaptive_max_pool3d 3-D input": lambda M, T: M.functional.adaptive_max_pool3d(T.ones(1, 3, 3), 2),
+    "adaptive_max_pool3d empty": lambda M, T: M.functional.adaptive_max_pool3d(T.ones(1, 3, 0, 3), 2),
+    # transposed convolution
+    "conv_transpose2d output_padding": lambda M, T: M.functional.conv_transpose2d(
+        T.ones(1, 2, 3, 3), T.ones(2, 3, 2, 2), stride=2, output_padding=2),
+    "conv_transpose2d output_padding stride 1": lambda M, T: M.functional.conv_transpose2d(
+        T.ones(1, 2, 3, 3), T.ones(2, 3, 2, 2), output_padding=(0, 1)),
+    "conv_transpose2d output_padding negative": lambda M, T: M.functional.conv_transpose2d(
+        T.ones(1, 2, 3, 3), T.ones(2, 3, 2, 2), stride=2, output_padding=-1),
+    "conv_transpose2d output_padding length": lambda M, T: M.functional.conv_transpose2d(
+        T.ones(1, 2, 3, 3), T.ones(2, 3, 2, 2), stride=2, output_padding=(1, 1, 1)),
+    "conv_transpose2d output_padding float": lambda M, T: M.functional.conv_transpose2d(
+        T.ones(1, 2, 3, 3), T.ones(2, 3, 2, 2), stride=2, output_padding=1.0),
+    "conv_transpose2d weight dims": lambda M, T: M.functional.conv_transpose2d(T.ones(1, 2, 3, 3), T.ones(2, 3, 2)),
+    "conv_transpose2d channels": lambda M, T: M.functional.conv_transpose2d(T.ones(1, 3, 3, 3), T.ones(2, 3, 2, 2)),
+    "conv_transpose2d groups weight": lambda M, T: M.functional.conv_transpose2d(T.ones(1, 3, 3, 3),
+                                                                                  T.ones(3, 3, 2, 2), groups=2),
+    "conv_transpose2d bias size": lambda M, T: M.functional.conv_transpose2d(T.ones(1, 4, 3, 3), T.ones(4, 3, 2, 2),
+                                                                              T.ones(3), groups=2),
+    "conv_transpose2d output too small": lambda M, T: M.functional.conv_transpose2d(T.ones(1, 2, 1, 1),
+                                                                                     T.ones(2, 3, 2, 2), padding=1),
+    "conv_transpose2d padding negative": lambda M, T: M.functional.conv_transpose2d(T.ones(1, 2, 3, 3),
+                                                                                     T.ones(2, 3, 2, 2), padding=-1),
+    "conv_transpose2d padding string": lambda M, T: M.functional.conv_transpose2d(T.ones(1, 2, 3, 3),
+                                                                                   T.ones(2, 3, 2, 2), padding="same"),
+    "conv_transpose2d stride 0": lambda M, T: M.functional.conv_transpose2d(T.ones(1, 2, 3, 3), T.ones(2, 3, 2, 2),
+                                                                             stride=0),
+    "conv_transpose2d dilation 0": lambda M, T: M.functional.conv_transpose2d(T.ones(1, 2, 3, 3), T.ones(2, 3, 2, 2),
+                                                                               dilation=0),
+    "conv_transpose2d groups 0": lambda M, T: M.functional.conv_transpose2d(T.ones(1, 2, 3, 3), T.ones(2, 3, 2, 2),
+                                                                             groups=0),
+    "conv_transpose2d 2-D input": lambda M, T: M.functional.conv_transpose2d(T.ones(2, 3), T.ones(2, 3, 2, 2)),
+    "conv_transpose2d dtypes": lambda M, T: M.functional.conv_transpose2d(T.ones(1, 2, 3, 3, dtype=T.float64),
+                                                                           T.ones(2, 3, 2, 2)),
+    "conv_transpose2d int32": lambda M, T: M.functional.conv_transpose2d(T.ones(1, 2, 3, 3, dtype=T.int32),
+                                                                          T.ones(2, 3, 2, 2, dtype=T.int32)),
+    "conv_transpose2d bool": lambda M, T: M.functional.conv_transpose2d(T.ones(1, 2, 3, 3, dtype=T.bool),
+                                                                         T.ones(2, 3, 2, 2, dtype=T.bool)),
+    "conv_transpose2d zero spatial": lambda M, T: M.functional.conv_transpose2d(T.ones(1, 2, 0, 3),
+                                                                                 T.ones(2, 3, 2, 2)),
+    "conv_transpose2d empty weight": lambda M, T: M.functional.conv_transpose2d(T.ones(1, 2, 3, 3),
+                                                                                 T.ones(2, 0, 2, 2)),
+    "conv_transpose2d weight list": lambda M, T: M.functional.conv_transpose2d(T.ones(1, 2, 3, 3), [1.0]),
+    "conv_transpose1d 4-D input": lambda M, T: M.functional.conv_transpose1d(T.ones(1, 2, 3, 3), T.ones(2, 3, 2)),
+    "conv_transpose1d output_padding": lambda M, T: M.functional.conv_transpose1d(T.ones(1, 2, 3), T.ones(2, 3, 2),
+                                                                                   stride=2, dilation=2,
+                                                                                   output_padding=2),
+    "conv_transpose3d channels": lambda M, T: M.functional.conv_transpose3d(T.ones(1, 3, 2, 2, 2),
+                                                                             T.ones(2, 3, 2, 2, 2)),
+    "conv_transpose3d int32": lambda M, T: M.functional.conv_transpose3d(T.ones(1, 2, 2, 2, 2, dtype=T.int32),
+                                                                          T.ones(2, 3, 2, 2, 2, dtype=T.int32)),
+    # max unpooling
+    "max_unpool2d indices shape": lambda M, T: M.functional.max_unpool2d(T.ones(1, 1, 2, 2),
+                                                                          T.zeros(1, 1, 2, 1, dtype=T.int64), 2),
+    "max_unpool2d indices int32": lambda M, T: M.functional.max_unpool2d(T.ones(1, 1, 2, 2),
+                                                                          T.zeros(1, 1, 2, 2, dtype=T.int32), 2),
+    "max_unpool2d indices float": lambda M, T: M.functional.max_unpool2d(T.ones(1, 1, 2, 2), T.zeros(1, 1, 2, 2), 2),
+    "max_unpool2d index too large": lambda M, T: M.functional.max_unpool2d(
+        T.ones(1, 1, 2, 2), T.full((1, 1, 2, 2), 16, dtype=T.int64), 2),
+    "max_unpool2d index negative": lambda M, T: M.functional.max_unpool2d(
+        T.ones(1, 1, 2, 2), T.full((1, 1, 2, 2), -1, dtype=T.int64), 2),
+    "max_unpool2d 2-D input": lambda M, T: M.functional.max_unpool2d(T.ones(2, 2), T.zeros(2, 2, dtype=T.int64), 2),
+    "max_unpool2d int64 input": lambda M, T: M.functional.max_unpool2d(T.ones(1, 2, 2, dtype=T.int64),
+                                                                        T.zeros(1, 2, 2, dtype=T.int64), 2),
+    "max_unpool2d output_size range": lambda M, T: M.functional.max_unpool2d(
+        T.ones(1, 2, 2), T.zeros(1, 2, 2, dtype=T.int64), 2, output_size=(6, 4)),
+    "max_unpool2d output_size length": lambda M, T: M.functional.max_unpool2d(
+        T.ones(1, 2, 2), T.zeros(1, 2, 2, dtype=T.int64), 2, output_size=(4,)),
+    "max_unpool2d empty channels": lambda M, T: M.functional.max_unpool2d(T.ones(1, 0, 2, 2),
+                                                                           T.zeros(1, 0, 2, 2, dtype=T.int64), 2),
+    "max_unpool2d indices list": lambda M, T: M.functional.max_unpool2d(T.ones(1, 2, 2), [0], 2),
+    "max_unpool1d 4-D input": lambda M, T: M.functional.max_unpool1d(T.ones(1, 1, 1, 2),
+                                                                      T.zeros(1, 1, 1, 2, dtype=T.int64), 2),
+    "max_unpool1d index too large": lambda M, T: M.functional.max_unpool1d(
+        T.ones(1, 2), T.full((1, 2), 4, dtype=T.int64), 2),
+    "max_unpool3d 3-D input": lambda M, T: M.functional.max_unpool3d(T.ones(2, 2, 2), T.zeros(2, 2, 2, dtype=T.int64),
+                                                                      2),
+    "max_unpool3d index too large": lambda M, T: M.functional.max_unpool3d(
+        T.ones(1, 1, 1, 2), T.full((1, 1, 1, 2), 16, dtype=T.int64), 2),
+    # power-average pooling
+    "lp_pool1d tuple kernel": lambda M, T: M.functional.lp_pool1d(T.ones(1, 2, 5), 2, (2,)),
+    "lp_pool2d norm string": lambda M, T: M.functional.lp_pool2d(T.ones(1, 4, 4), "a", 2),
+    "lp_pool2d 2-D input": lambda M, T: M.functional.lp_pool2d(T.ones(4, 4), 2, 2),
+    "avg_pool2d 2-D input": lambda M, T: M.functional.avg_pool2d(T.ones(4, 4), 2),
+    "lp_pool2d int32": lambda M, T: M.functional.lp_pool2d(T.ones(1, 4, 4, dtype=T.int32), 2, 2),
+    "lp_pool3d 3-D input": lambda M, T: M.functional.lp_pool3d(T.ones(3, 3, 3), 2, 2),
+    "lp_pool2d too small": lambda M, T: M.functional.lp_pool2d(T.ones(1, 1, 4), 2, 2),
+    # modules
+    "ConvTranspose2d padding_mode": lambda M, T: M.ConvTranspose2d(2, 4, 3, padding_mode="reflect"),
+    "ConvTranspose2d groups": lambda M, T: M.ConvTranspose2d(3, 4, 3, groups=2),
+    "ConvTranspose2d output_size": lambda M, T: M.ConvTranspose2d(2, 4, 3, stride=2)(T.ones(1, 2, 3, 3),
+                                                                                     output_size=(9, 8)),
+    "ConvTranspose2d output_size length": lambda M, T: M.ConvTranspose2d(2, 4, 3, stride=2)(T.ones(1, 2, 3, 3),
+                                                                                            output_size=(8,)),
+    "ConvTranspose1d channels": lambda M, T: M.ConvTranspose1d(2, 4, 3)(T.ones(1, 3, 5)),
+    "Conv3d channels": lambda M, T: M.Conv3d(2, 4, 3)(T.ones(1, 3, 5, 5, 5)),
+    "MaxUnpool2d indices": lambda M, T: M.MaxUnpool2d(2)(T.ones(1, 2, 2), T.zeros(1, 2, 2, dtype=T.int32)),
 }
 
 
@@ -285,6 +665,46 @@ def test_failed_module_call_changes_nothing(device):
         np.testing.assert_array_equal(_np(v), before[k])
 
 
+@pytest.mark.parametrize("call", [lambda M, T: M.functional.lp_pool2d(T.ones(1, 4, 4), 0, 2),
+                                  lambda M, T: M.functional.lp_pool1d(T.ones(1, 4), 0.0, 2),
+                                  lambda M, T: M.LPPool3d(0, 2)(T.ones(1, 2, 2, 2))])
+def test_lp_pool_norm_zero_divergence(torch, call):
+    """Kept divergence: norm_type 0 is a ValueError naming the function (the
+    contract's bad value); PyTorch's 1.0 / norm_type raises ZeroDivisionError."""
+    with pytest.raises(ZeroDivisionError):
+        call(torch.nn, torch)
+    with pytest.raises(ValueError, match="lp_pool"):
+        call(nn, ag)
+
+
+def test_conv_transpose_padding_string_divergence(torch):
+    """Kept divergence: a string padding makes PyTorch's ConvTranspose2d
+    padding ('s', 'a', 'm', 'e'), a module whose forward raises TypeError;
+    ours raises the TypeError in the constructor."""
+    theirs = torch.nn.ConvTranspose2d(2, 4, 3, padding="same")
+    with pytest.raises(TypeError):
+        theirs(torch.ones(1, 2, 3, 3))
+    with pytest.raises(TypeError, match="ConvTranspose2d"):
+        nn.ConvTranspose2d(2, 4, 3, padding="same")
+
+
+@pytest.mark.parametrize("call", [
+    lambda x, i, m: m(x, output_size=(20, 20)), lambda x, i, m: F.conv_transpose2d(x, m.weight, output_padding=1),
+    lambda x, i, m: F.max_unpool2d(x, i + 100, 2), lambda x, i, m: F.max_unpool2d(x, i[..., :1], 2),
+    lambda x, i, m: F.lp_pool2d(x, 0, 2)])
+def test_failed_transposed_unpool_lp_call_changes_nothing(device, call):
+    m = nn.ConvTranspose2d(2, 3, 3, stride=2).to(device)
+    before = {k: _np(v).copy() for k, v in m.state_dict().items()}
+    x = ag.ones(1, 2, 3, 3, device=device, requires_grad=True)
+    i = ag.zeros(1, 2, 3, 3, dtype=ag.int64, device=device)
+    with pytest.raises((RuntimeError, ValueError)):
+        call(x, i, m)
+    assert x.grad is None and x._version == 0 and i._version == 0 and np.all(_np(i) == 0)
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(_np(v), before[k])
+    assert all(p.grad is None for p in m.parameters())
+
+
 def test_device_mismatch(device):
     if device == "cpu":
         return                      # (the cuda run checks cpu against cuda)
@@ -303,7 +723,17 @@ REPRS = [lambda M: M.Conv2d(3, 8, 3), lambda M: M.Conv2d(4, 8, (3, 2), stride=2,
          lambda M: M.MaxPool2d(2), lambda M: M.MaxPool2d((3, 2), 1, 1, 2, True, True), lambda M: M.MaxPool1d(3),
          lambda M: M.AvgPool2d(3, 1, 1, True, False, 2), lambda M: M.AvgPool1d(3, 2, 1),
          lambda M: M.AdaptiveAvgPool2d((2, None)), lambda M: M.AdaptiveAvgPool1d(3),
-         lambda M: M.AdaptiveMaxPool2d(3, True), lambda M: M.AdaptiveMaxPool1d(2)]
+         lambda M: M.AdaptiveMaxPool2d(3, True), lambda M: M.AdaptiveMaxPool1d(2),
+         lambda M: M.Conv3d(2, 4, (1, 2, 3), stride=(1, 2, 1), padding=1, dilation=2, groups=2, bias=False),
+         lambda M: M.Conv3d(2, 2, 2, padding="same", padding_mode="replicate"), lambda M: M.ConvTranspose1d(2, 3, 2),
+         lambda M: M.ConvTranspose2d(2, 4, 3, stride=2, output_padding=1, groups=2, bias=False),
+         lambda M: M.ConvTranspose3d(2, 3, (1, 2, 3), dilation=2, padding=(0, 1, 0)),
+         lambda M: M.MaxPool3d(2), lambda M: M.MaxPool3d((3, 2, 2), 1, 1, 2, True, True),
+         lambda M: M.AvgPool3d(2, 1, 1, True, False, 3), lambda M: M.AdaptiveAvgPool3d((2, None, 3)),
+         lambda M: M.AdaptiveMaxPool3d(2, True), lambda M: M.MaxUnpool1d(3, 2, 1), lambda M: M.MaxUnpool2d(2),
+         lambda M: M.MaxUnpool3d((2, 1, 2), 1, 0), lambda M: M.LPPool1d(1.5, 2, 1, True), lambda M: M.LPPool2d(2, 3),
+         lambda M: M.LPPool3d(3, (2, 1, 2), 2), lambda M: M.Fold((4, 5), 2),
+         lambda M: M.Fold(4, (2, 3), dilation=2, padding=1, stride=2), lambda M: M.Unfold(2, padding=1)]
 
 
 @pytest.mark.parametrize("make", REPRS)
@@ -316,7 +746,15 @@ def test_reprs_match_pytorch(torch, make):
     (lambda M: M.Conv2d(2, 3, 3, padding="same", padding_mode="replicate"), (2, 2, 5, 5)),
     (lambda M: M.Conv2d(2, 3, 2, padding=1, padding_mode="circular", bias=False), (2, 4, 4)),
     (lambda M: M.Conv1d(3, 6, 3, padding=2, padding_mode="reflect", groups=3), (2, 3, 7)),
-    (lambda M: M.Conv1d(3, 2, 4, padding="same"), (3, 6))])
+    (lambda M: M.Conv1d(3, 2, 4, padding="same"), (3, 6)),
+    (lambda M: M.Conv3d(4, 2, (2, 1, 2), stride=(1, 2, 1), padding=1, dilation=(2, 1, 1), groups=2), (1, 4, 4, 3, 3)),
+    (lambda M: M.Conv3d(2, 2, 2, padding="same", padding_mode="replicate"), (2, 3, 2, 3)),
+    (lambda M: M.Conv3d(2, 2, 2, padding=1, padding_mode="circular", bias=False), (1, 2, 2, 3, 2)),
+    (lambda M: M.ConvTranspose1d(3, 6, 3, stride=2, padding=1, output_padding=1, groups=3), (2, 3, 4)),
+    (lambda M: M.ConvTranspose2d(4, 2, (3, 2), stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2),
+     (1, 4, 3, 3)),
+    (lambda M: M.ConvTranspose2d(2, 3, 2, bias=False), (2, 3, 3)),
+    (lambda M: M.ConvTranspose3d(2, 2, 2, stride=2, output_padding=(1, 0, 0)), (1, 2, 2, 2, 2))])
 def test_conv_modules_match_pytorch(torch, device, make, shape):
     theirs, ours = make(torch.nn).double(), make(nn)
     assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
@@ -346,7 +784,53 @@ def test_conv_init_bounds(cls, args):
     assert tuple(m.weight.shape) == (args[1], args[0] // 2) + tuple(np.broadcast_to(args[2], int(cls[-2])))
 
 
+@pytest.mark.parametrize("make,shape,size", [
+    (lambda M: M.ConvTranspose2d(2, 3, 3, stride=2, padding=1), (1, 2, 3, 4), (6, 8)),
+    (lambda M: M.ConvTranspose2d(2, 3, 3, stride=(3, 2)), (2, 3, 4), [3, 9, 9]),    # unbatched: C, H, W
+    (lambda M: M.ConvTranspose1d(2, 2, 2, stride=3, dilation=2), (1, 2, 3), (1, 2, 11)),
+    (lambda M: M.ConvTranspose3d(2, 2, 2, stride=2, groups=2), (1, 2, 2, 1, 2), (5, 3, 4))])
+def test_conv_transpose_output_size_and_state_dict_to_pytorch(torch, device, make, shape, size):
+    """Our state dict loads into PyTorch's module; forward(output_size=) picks
+    the same output_padding; values and every gradient agree."""
+    ours, theirs = make(nn), make(torch.nn).double()
+    theirs.load_state_dict(OrderedDict((k, torch.tensor(_np(v).astype(np.float64))) for k, v in
+                                       ours.state_dict().items()))
+    ours.to(device).double()
+    ox, tx = _pair(torch, _rng().normal(size=shape), device)
+    o, t = ours(ox, output_size=size), theirs(tx, output_size=size)
+    _close(o, t)
+    g = _rng(1).normal(size=t.shape)
+    o.backward(ag.tensor(g, device=device)), t.backward(torch.tensor(g))
+    _close(ox.grad, tx.grad)
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        _close(p.grad, q.grad)
+
+
+@pytest.mark.parametrize("cls,args,kw", [("ConvTranspose2d", (4, 6, (3, 2)), {"groups": 2}),
+                                         ("ConvTranspose1d", (2, 3, 4), {}), ("ConvTranspose3d", (2, 4, 2), {}),
+                                         ("Conv3d", (4, 2, (1, 2, 3)), {"groups": 2})])
+def test_conv_transpose_and_3d_weight_layout_and_init(torch, cls, args, kw):
+    """Weight (in, out / groups, *k) for the transposed convs, as PyTorch's;
+    weight and bias U(-b, b) with b = 1 / sqrt(weight.shape[1] * prod(k))."""
+    ag.manual_seed(0)
+    ours, theirs = getattr(nn, cls)(*args, **kw), getattr(torch.nn, cls)(*args, **kw)
+    assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == \
+        [(k, tuple(v.shape)) for k, v in theirs.state_dict().items()]
+    bound = 1 / math.sqrt(math.prod(theirs.weight.shape[1:]))
+    for p in (ours.weight, ours.bias):
+        v = _np(p)
+        assert np.all(np.abs(v) <= bound) and np.abs(v).max() > 0.5 * bound
+
+
 @pytest.mark.parametrize("make,shape", [
+    (lambda M: M.MaxPool3d(2, 1, 1, ceil_mode=True, return_indices=True), (1, 2, 3, 3, 3)),
+    (lambda M: M.AvgPool3d(2, 1, 1, True, False), (2, 3, 3, 2)), (lambda M: M.AvgPool3d(2, divisor_override=3),
+                                                                 (1, 1, 2, 4, 4)),
+    (lambda M: M.AdaptiveAvgPool3d((2, None, 1)), (1, 2, 3, 2, 3)),
+    (lambda M: M.AdaptiveMaxPool3d(2, return_indices=True), (2, 3, 3, 3)),
+    (lambda M: M.LPPool1d(2, 3, 2, True), (2, 7)), (lambda M: M.LPPool2d(2, (2, 3)), (1, 2, 4, 6)),
+    (lambda M: M.LPPool3d(1, 2), (1, 2, 2, 4)), (lambda M: M.Fold((4, 5), 2), (1, 8, 12)),
+    (lambda M: M.Unfold(2, padding=1), (1, 2, 3, 3)),
     (lambda M: M.MaxPool2d(3, 2, 1, ceil_mode=True, return_indices=True), (2, 3, 6, 7)),
     (lambda M: M.MaxPool1d(2, dilation=2), (3, 7)), (lambda M: M.AvgPool2d(3, 2, 1, True, False), (2, 5, 6)),
     (lambda M: M.AvgPool2d(2, divisor_override=3), (1, 2, 4, 4)), (lambda M: M.AvgPool1d(3, 1, 1), (2, 2, 5)),
@@ -364,6 +848,44 @@ def test_pool_modules_match_pytorch(torch, device, make, shape):
     _close(o, t)
     o.sum().backward(), t.sum().backward()
     _close(ox.grad, tx.grad)
+
+
+@pytest.mark.parametrize("nd,shape,size", [(1, (2, 3, 7), None), (2, (1, 2, 5, 5), (5, 5)),
+                                           (3, (1, 1, 4, 2, 5), (1, 1, 4, 2, 5))])
+def test_max_unpool_modules_match_pytorch(torch, device, nd, shape, size):
+    pool, unpool = f"MaxPool{nd}d", f"MaxUnpool{nd}d"
+    ox, tx = _pair(torch, _rng().normal(size=shape), device)
+    outs = []
+    for lib, x in ((nn, ox), (torch.nn, tx)):
+        v, i = getattr(lib, pool)(2, return_indices=True)(x)
+        m = getattr(lib, unpool)(2)
+        assert list(m.parameters()) == [] and list(m.state_dict()) == []
+        outs.append(m(v, i, output_size=size) if size else m(v, i))
+    _close(*outs)
+    outs[0].sum().backward(), outs[1].sum().backward()
+    _close(ox.grad, tx.grad)
+
+
+def test_exports_and_signatures_match_pytorch(torch):
+    """Every module of conv.py / pooling.py is ag.nn's, with PyTorch's
+    constructor and forward arguments; every F name of functional_conv.py is
+    F's, with PyTorch's arguments where PyTorch's has a Python signature."""
+    from autograd_gpu.nn import conv, functional_conv, pooling
+
+    def params(f):
+        return [(p.name, p.default) for p in inspect.signature(f).parameters.values()]
+    for name in conv.__all__ + pooling.__all__:
+        assert name in nn.__all__ and getattr(nn, name) is getattr(conv if name in conv.__all__ else pooling, name)
+        for part in (lambda c: c, lambda c: c.forward):
+            assert params(part(getattr(nn, name))) == params(part(getattr(torch.nn, name))), name
+    for name in functional_conv.__all__:
+        assert getattr(F, name) is getattr(functional_conv, name)
+        try:
+            theirs = params(getattr(torch.nn.functional, name))
+        except ValueError:
+            continue                                    # a builtin: no signature to read
+        if [n for n, _ in theirs] != ["args", "kwargs"]:     # (not a boolean_dispatch wrapper)
+            assert params(getattr(F, name)) == theirs, name
 
 
 def test_small_cnn_trains_like_pytorch(torch, device):
@@ -397,5 +919,6 @@ def test_grad_fn_names_are_the_last_ops(torch):
     x, w = ag.ones(1, 1, 4, 4, requires_grad=True), ag.ones(1, 1, 2, 2)
     assert F.conv2d(x, w).grad_fn.name() != "ConvolutionBackward0"
     assert F.max_pool2d(x, 2).grad_fn.name() != "MaxPool2DWithIndicesBackward0"
+    assert F.conv_transpose2d(x, w).grad_fn.name() != "ConvolutionBackward0"
     assert F.unfold(x, 2).grad_fn.name() != torch.nn.functional.unfold(torch.ones(1, 1, 4, 4, requires_grad=True),
                                                                        2).grad_fn.name()

@@ -1,21 +1,31 @@
 """ag.nn.functional's convolution and pooling forms, and unfold / fold
 (re-exported by functional.py).
 
-All are sliding windows (ops/windows.py) followed by Tensor ops: a matrix
-product for convolution, max or sum over the window for pooling. Adaptive
-pooling uses PyTorch's windows [floor(i L / o), ceil((i + 1) L / o)): averages
-as a product with an averaging matrix, maxima over gathered windows."""
+All are sliding windows (ops/windows.py) and Tensor ops, one code path for
+1, 2 and 3 spatial dims: a matrix product then for convolution, max or sum
+over the window for pooling; a transposed convolution is the matrix product
+first, then the windows summed back (fold), the adjoint of convolution.
+Adaptive pooling uses PyTorch's windows [floor(i L / o), ceil((i + 1) L / o)):
+averages as products with averaging matrices, maxima over gathered windows.
+Max unpooling scatters into zeros; LP pooling is PyTorch's composition of an
+average pool."""
 import math
 import numbers
 
 import numpy as np
 
+from ..creation import zeros
 from ..ops.windows import fold_windows, make_geometry, windows
 from ..tensor import Tensor
 from .functional import _same_device, _tensor_arg
 
-__all__ = ["conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
-           "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "unfold", "fold"]
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+           "max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
+           "max_pool3d_with_indices", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+           "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+           "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d", "adaptive_max_pool1d_with_indices",
+           "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices",
+           "max_unpool1d", "max_unpool2d", "max_unpool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d", "unfold", "fold"]
 
 
 # ---- arguments ------------------------------------------------------------------------
@@ -90,7 +100,10 @@ def _conv_padding(fn, padding, nd, kernel, dilation, stride):
     return p, p
 
 
-def _conv(fn, nd, input, weight, bias, stride, padding, dilation, groups):
+def _conv_args(fn, nd, input, weight, bias, stride, dilation, groups):
+    """The checks convolution and its transpose share, in PyTorch's order:
+    argument types, stride, dilation, groups, weight's number of dims.
+    Returns (stride, dilation) as tuples."""
     _tensor_arg(input, fn, "input")
     _tensor_arg(weight, fn, "weight")
     if bias is not None:
@@ -106,15 +119,36 @@ def _conv(fn, nd, input, weight, bias, stride, padding, dilation, groups):
     if weight.dim() != nd + 2:
         raise RuntimeError(f"{fn}(): expected weight to be {nd + 2}-dimensional, but got weight of size "
                            f"{list(weight.shape)}")
-    kernel = tuple(weight.shape[2:])
-    lo, hi = _conv_padding(fn, padding, nd, kernel, dilation, stride)
-    x, batched = _spatial_input(fn, input, nd, kinds="fiu")
+    return stride, dilation
+
+
+def _same_as_input(fn, input, weight, bias):
+    """weight and bias on input's device with input's dtype."""
     for other, what in ((weight, "weight"), (bias, "bias")):
         if other is not None:
             _same_device(fn, input, other, "input", what)
             if other.dtype is not input.dtype:
                 raise RuntimeError(f"{fn}(): Input type ({input.dtype.libtorch}) and {what} type "
                                    f"({other.dtype.libtorch}) should be the same")
+
+
+def _check_bias(fn, bias, weight, n, transposed=False):
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != n):
+        raise RuntimeError(f"{fn}(): Given {'transposed=1, ' if transposed else ''}weight of size "
+                           f"{list(weight.shape)}, expected bias to be 1-dimensional with {n} elements, but got "
+                           f"bias of size {list(bias.shape)} instead")
+
+
+def _add_bias(y, bias, nd):
+    return y if bias is None else y + bias.reshape(bias.shape[0], *(1,) * nd)
+
+
+def _conv(fn, nd, input, weight, bias, stride, padding, dilation, groups):
+    stride, dilation = _conv_args(fn, nd, input, weight, bias, stride, dilation, groups)
+    kernel = tuple(weight.shape[2:])
+    lo, hi = _conv_padding(fn, padding, nd, kernel, dilation, stride)
+    x, batched = _spatial_input(fn, input, nd, kinds="fiu")
+    _same_as_input(fn, input, weight, bias)
     cout, cin_g = weight.shape[0], weight.shape[1]
     if cout % groups:
         raise RuntimeError(f"{fn}(): Given groups={groups}, expected weight to be divisible by {groups} at "
@@ -123,9 +157,7 @@ def _conv(fn, nd, input, weight, bias, stride, padding, dilation, groups):
         raise RuntimeError(f"{fn}(): Given groups={groups}, weight of size {list(weight.shape)}, expected "
                            f"input{list(x.shape)} to have {cin_g * groups} channels, but got {x.shape[1]} "
                            "channels instead")
-    if bias is not None and (bias.dim() != 1 or bias.shape[0] != cout):
-        raise RuntimeError(f"{fn}(): Given weight of size {list(weight.shape)}, expected bias to be "
-                           f"1-dimensional with {cout} elements, but got bias of size {list(bias.shape)} instead")
+    _check_bias(fn, bias, weight, cout)
     sizes = tuple(x.shape[2:])
     padded = tuple(n + a + b for n, a, b in zip(sizes, lo, hi))
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
@@ -136,9 +168,7 @@ def _conv(fn, nd, input, weight, bias, stride, padding, dilation, groups):
     geo = make_geometry(sizes, kernel, dilation, lo, hi, stride)
     n, k = x.shape[0], cin_g * math.prod(kernel)
     cols = windows(x, geo).reshape(n, groups, k, math.prod(geo.out))
-    y = (weight.reshape(groups, cout // groups, k) @ cols).reshape(n, cout, *geo.out)
-    if bias is not None:
-        y = y + bias.reshape(cout, *(1,) * nd)
+    y = _add_bias((weight.reshape(groups, cout // groups, k) @ cols).reshape(n, cout, *geo.out), bias, nd)
     return y if batched else y.squeeze(0)
 
 
@@ -152,6 +182,89 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution (cross-correlation) of (N, C_in, H, W) or (C_in, H, W)
     input with weight (C_out, C_in / groups, kH, kW)."""
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D convolution (cross-correlation) of (N, C_in, D, H, W) or
+    (C_in, D, H, W) input with weight (C_out, C_in / groups, kD, kH, kW)."""
+    return _conv("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _transposed_padding(fn, nd, padding, output_padding, stride, dilation):
+    """padding and output_padding as tuples, after PyTorch's checks (an
+    output_padding must be below the stride or the dilation: beyond both it
+    would reach past every window)."""
+    pad = _ntuple(padding, nd, fn, "padding")
+    out_pad = _ntuple(output_padding, nd, fn, "output_padding")
+    if any(v < 0 for v in pad):
+        raise RuntimeError(f"{fn}(): negative padding is not supported, got padding={list(pad)}")
+    if any(v < 0 for v in out_pad):
+        raise RuntimeError(f"{fn}(): negative output_padding is not supported, got output_padding={list(out_pad)}")
+    if any(o >= s and o >= d for o, s, d in zip(out_pad, stride, dilation)):
+        raise RuntimeError(f"{fn}(): output padding must be smaller than either stride or dilation, but got "
+                           f"output_padding={list(out_pad)}, stride={list(stride)} and dilation={list(dilation)}")
+    return pad, out_pad
+
+
+def _conv_transpose(fn, nd, input, weight, bias, stride, padding, output_padding, groups, dilation):
+    """The adjoint of convolution: each input position spreads its weighted
+    values over a window of the output, overlaps summing (fold of the
+    weight-multiplied input; its gradient is the convolution)."""
+    stride, dilation = _conv_args(fn, nd, input, weight, bias, stride, dilation, groups)
+    pad, out_pad = _transposed_padding(fn, nd, padding, output_padding, stride, dilation)
+    x, batched = _spatial_input(fn, input, nd, kinds="fi")
+    if x._data.dtype.kind == "i" and x._data.dtype.itemsize != 8:      # (integers: int64 only, as PyTorch's)
+        _check_kind(fn, x, "f")
+    _same_as_input(fn, input, weight, bias)
+    cin, cout_g, kernel = weight.shape[0], weight.shape[1], tuple(weight.shape[2:])
+    if weight.numel() == 0:
+        raise RuntimeError(f"{fn}(): non-empty {nd + 2}D weight tensor expected, but got: {list(weight.shape)}")
+    if cin % groups:
+        raise RuntimeError(f"{fn}(): Given groups={groups}, expected weight to be divisible by {groups} at "
+                           f"dimension 0, but got weight of size {list(weight.shape)} instead")
+    if x.shape[1] != cin:
+        raise RuntimeError(f"{fn}(): Given transposed=1, weight of size {list(weight.shape)}, expected "
+                           f"input{list(x.shape)} to have {cin} channels, but got {x.shape[1]} channels instead")
+    _check_bias(fn, bias, weight, cout_g * groups, transposed=True)
+    sizes = tuple(x.shape[2:])
+    if 0 in sizes:
+        raise RuntimeError(f"{fn}(): Only zero batch or zero channel inputs are supported, but got input shape: "
+                           f"{list(input.shape)}")
+    out = tuple((n - 1) * s - 2 * p + d * (k - 1) + o + 1
+                for n, s, p, d, k, o in zip(sizes, stride, pad, dilation, kernel, out_pad))
+    if any(o < 1 for o in out):
+        raise RuntimeError(f"{fn}(): Given input size per channel: ({' x '.join(map(str, sizes))}). Calculated "
+                           f"output size per channel: ({' x '.join(map(str, out))}). Output size is too small")
+    # the convolution of an `out`-sized input with these windows has `sizes` positions
+    geo = make_geometry(out, kernel, dilation, pad, pad, stride, sizes)
+    n, cin_g = x.shape[0], cin // groups
+    w = weight.reshape(groups, cin_g, cout_g * math.prod(kernel)).transpose(1, 2)
+    cols = w @ x.reshape(n, groups, cin_g, math.prod(sizes))
+    y = fold_windows(cols.reshape(n, groups * cout_g, *kernel, *sizes), geo)
+    y = _add_bias(y, bias, nd)
+    return y if batched else y.squeeze(0)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """1-D transposed convolution of (N, C_in, L) or (C_in, L) input with
+    weight (C_in, C_out / groups, k): the gradient of conv1d with respect to
+    its input. output_padding adds positions at the end of the output."""
+    return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """2-D transposed convolution of (N, C_in, H, W) or (C_in, H, W) input
+    with weight (C_in, C_out / groups, kH, kW)."""
+    return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """3-D transposed convolution of (N, C_in, D, H, W) or (C_in, D, H, W)
+    input with weight (C_in, C_out / groups, kD, kH, kW)."""
+    return _conv_transpose("conv_transpose3d", 3, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
 
 
 # ---- pooling --------------------------------------------------------------------------
@@ -189,12 +302,11 @@ def _pool_geometry(fn, x, nd, kernel_size, stride, padding, dilation, ceil_mode,
 
 def _flat_indices(x, am, tables, sizes):
     """Positions in the flattened input (h * W + w) of each window's maximum,
-    from its place `am` in the flattened window; tables[i][o, k] is the input
-    position of window o's k-th element along dim i. A maximum in the padding
-    (a window of -inf) reports the window's first position inside the input,
-    as PyTorch's."""
+    from its place `am` (an array) in the flattened window; tables[i][o, k] is
+    the input position of window o's k-th element along dim i. A maximum in
+    the padding (a window of -inf) reports the window's first position inside
+    the input, as PyTorch's."""
     xp = x._backend.xp
-    am = am._data
     kernel = [t.shape[1] for t in tables]
     ks = []
     for k in reversed(kernel):
@@ -211,9 +323,25 @@ def _flat_indices(x, am, tables, sizes):
     return Tensor._make(xp.ascontiguousarray(idx, dtype=np.int64), x._backend)
 
 
+def _window_argmax(w, xp):
+    """Each window's place of its maximum (an array), PyTorch's kernels' rule:
+    the first of equal maxima, but the last NaN where there are NaNs."""
+    a = w._data
+    am = a.argmax(axis=-1)
+    if a.dtype.kind == "f":
+        nan = xp.isnan(a)
+        last_nan = a.shape[-1] - 1 - nan[..., ::-1].argmax(axis=-1)
+        am = xp.where(nan.any(axis=-1), last_nan, am)
+    return am
+
+
 def _window_max(x, w, tables, sizes, batched, return_indices):
-    """Maxima of windows w (N, C, *out, K), the first one at ties (NaN wins)."""
-    vals, am = w.max(dim=-1)
+    """Maxima of windows w (N, C, *out, K), picked at _window_argmax's places
+    (where the gradient goes)."""
+    xp = x._backend.xp
+    am = _window_argmax(w, xp)
+    place = Tensor._make(xp.ascontiguousarray(am[..., None], dtype=np.int64), x._backend)
+    vals = w.gather(-1, place).squeeze(-1)
     if not batched:
         vals = vals.squeeze(0)
     if not return_indices:
@@ -245,6 +373,28 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """The maximum of each window over the last three dims of (N, C, D, H, W)
+    or (C, D, H, W); indices are positions in the flattened (D * H * W) input."""
+    return _max_pool("max_pool3d", 3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+# PyTorch's forms that always return (values, indices); return_indices is ignored, as there
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=False):
+    return _max_pool("max_pool1d_with_indices", 1, input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=False):
+    return _max_pool("max_pool2d_with_indices", 2, input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=False):
+    return _max_pool("max_pool3d_with_indices", 3, input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
 def _avg_divisor(geo, count_include_pad):
     """Per output position, the number avg_pool divides by (PyTorch's rule:
     the window clipped to the padded input, or to the input itself)."""
@@ -259,6 +409,9 @@ def _avg_divisor(geo, count_include_pad):
 
 
 def _avg_pool(fn, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    if nd == 2 and isinstance(input, Tensor) and input.dim() < 3:     # (PyTorch's reads a dim it lacks)
+        raise IndexError(f"{fn}(): Dimension out of range: expected 3D (unbatched) or 4D (batched) input, but got "
+                         f"input of size: {list(input.shape)}")
     x, batched = _spatial_input(fn, input, nd, "fi")
     if x._data.dtype.kind == "i" and x._data.dtype.itemsize != 8:     # (integers: int64 only, as PyTorch's)
         _check_kind(fn, x, "f")
@@ -269,6 +422,9 @@ def _avg_pool(fn, nd, input, kernel_size, stride, padding, ceil_mode, count_incl
         if divisor_override == 0:
             raise RuntimeError(f"{fn}(): divisor must be not zero")
     geo = _pool_geometry(fn, x, nd, kernel_size, stride, padding, 1, ceil_mode, False)
+    if nd == 3 and any(n < k for n, k in zip(geo.sizes, geo.kernel)):     # (PyTorch checks this for 3-d only)
+        raise RuntimeError(f"{fn}(): input image (T: {geo.sizes[0]} H: {geo.sizes[1]} W: {geo.sizes[2]}) smaller "
+                           f"than kernel size (kT: {geo.kernel[0]} kH: {geo.kernel[1]} kW: {geo.kernel[2]})")
     k = math.prod(geo.kernel)
     total = windows(x, geo).reshape(*x.shape[:2], k, *geo.out).sum(dim=2)
     div = divisor_override if divisor_override is not None else _avg_divisor(geo, count_include_pad)
@@ -291,6 +447,14 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     """The mean of each window over the last two dims (or the sum divided by
     divisor_override)."""
     return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """The mean of each window over the last three dims (or the sum divided
+    by divisor_override)."""
+    return _avg_pool("avg_pool3d", 3, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                      divisor_override)
 
 
@@ -321,15 +485,17 @@ def _ranges(n, o):
 
 def _adaptive_avg(fn, nd, input, output_size):
     x, batched, sizes, out = _adaptive_args(fn, input, nd, output_size)
-    mats = []
-    for n, o in zip(sizes, out):
-        start, end = _ranges(n, o)
-        cols = np.arange(n)
-        inside = (cols >= start[:, None]) & (cols < end[:, None])
-        mats.append(_const(x, inside / (end - start)[:, None]))
-    y = x @ mats[-1].T
-    if nd == 2:
-        y = mats[0] @ y
+    y = x
+    for i in reversed(range(nd)):
+        start, end = _ranges(sizes[i], out[i])
+        cols = np.arange(sizes[i])
+        mat = _const(x, ((cols >= start[:, None]) & (cols < end[:, None])) / (end - start)[:, None])
+        if i == nd - 1:
+            y = y @ mat.T
+        elif i == nd - 2:
+            y = mat @ y
+        else:                       # (bring the dim next to last for the product, then back)
+            y = (mat @ y.transpose(2 + i, -2)).transpose(2 + i, -2)
     return y if batched else y.squeeze(0)
 
 
@@ -344,6 +510,12 @@ def adaptive_avg_pool2d(input, output_size):
     return _adaptive_avg("adaptive_avg_pool2d", 2, input, output_size)
 
 
+def adaptive_avg_pool3d(input, output_size):
+    """Means over output_size (an int, or (d, h, w) where None keeps the
+    input's size) windows of the last three dims."""
+    return _adaptive_avg("adaptive_avg_pool3d", 3, input, output_size)
+
+
 def _adaptive_max(fn, nd, input, output_size, return_indices):
     x, batched, sizes, out = _adaptive_args(fn, input, nd, output_size)
     tables = []
@@ -352,14 +524,16 @@ def _adaptive_max(fn, nd, input, output_size, return_indices):
         k = int((end - start).max()) if o else 1
         # shorter windows repeat their last element: it never beats its first occurrence
         tables.append(np.minimum(start[:, None] + np.arange(k)[None, :], end[:, None] - 1).clip(0))
-    lead = x.shape[:2]
-    if nd == 1:
-        w = x[..., _index_tensor(x, tables[0])]
-    else:
-        t0, t1 = tables
-        w = x[..., _index_tensor(x, t0[:, :, None, None]), _index_tensor(x, t1[None, None, :, :])]
-        w = w.permute(0, 1, 2, 4, 3, 5)
-    w = w.reshape(*lead, *out, math.prod(t.shape[1] for t in tables))
+    # one index per dim, shaped to broadcast into (N, C, o0, k0, o1, k1, ...)
+    index = []
+    for i, t in enumerate(tables):
+        shape = [1] * (2 * nd)
+        shape[2 * i:2 * i + 2] = t.shape
+        index.append(_index_tensor(x, t.reshape(shape)))
+    w = x[(Ellipsis, *index)]
+    if nd > 1:                      # windows' elements last: (N, C, o0, o1, ..., k0, k1, ...)
+        w = w.permute(0, 1, *range(2, 2 + 2 * nd, 2), *range(3, 3 + 2 * nd, 2))
+    w = w.reshape(*x.shape[:2], *out, math.prod(t.shape[1] for t in tables))
     return _window_max(x, w, tables, sizes, batched, return_indices)
 
 
@@ -371,6 +545,160 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Maxima over output_size windows of the last two dims."""
     return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """Maxima over output_size windows of the last three dims."""
+    return _adaptive_max("adaptive_max_pool3d", 3, input, output_size, return_indices)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=False):
+    return _adaptive_max("adaptive_max_pool1d_with_indices", 1, input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
+    return _adaptive_max("adaptive_max_pool2d_with_indices", 2, input, output_size, True)
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=False):
+    return _adaptive_max("adaptive_max_pool3d_with_indices", 3, input, output_size, True)
+
+
+# ---- max unpooling --------------------------------------------------------------------
+
+def _unpool_sizes(fn, input, kernel, stride, padding, output_size):
+    """The output's spatial sizes: output_size (nd values, or nd + 2 with
+    the batch and channel sizes first), within a stride of the default
+    (n - 1) * stride + kernel - 2 * padding, as PyTorch's."""
+    nd = len(kernel)
+    if input.dim() < nd:
+        raise IndexError(f"{fn}(): expected an input with at least {nd} dims, got input of size "
+                         f"{list(input.shape)}")
+    default = [(n - 1) * s + k - 2 * p for n, s, k, p in zip(input.shape[-nd:], stride, kernel, padding)]
+    sizes = default
+    if output_size is not None:
+        if not isinstance(output_size, (tuple, list)) or not all(_is_int(v) for v in output_size):
+            raise TypeError(f"{fn}(): output_size must be a tuple of ints, got {output_size!r}")
+        sizes = [int(v) for v in output_size]
+        if len(sizes) == nd + 2:
+            sizes = sizes[2:]
+        if len(sizes) != nd:
+            raise ValueError(f"{fn}(): output_size should be a sequence containing {nd} or {nd + 2} elements, but "
+                             f"it has a length of '{len(output_size)}'")
+        for d, (o, s) in enumerate(zip(sizes, stride)):
+            if not default[d] - s < o < default[d] + s:
+                raise ValueError(f"{fn}(): invalid output_size \"{tuple(output_size)}\" (dim {d} must be between "
+                                 f"{default[d] - s} and {default[d] + s})")
+    for d, o in enumerate(sizes):
+        if o < 0:
+            raise ValueError(f"{fn}(): output_size must contain non-negative spatial dimensions, but got "
+                             f"output_size[{d}]={o}")
+    return tuple(sizes)
+
+
+def _check_unpool_input(fn, nd, input, indices):
+    if indices.dtype.libtorch != "Long":
+        raise RuntimeError(f"{fn}(): elements in indices should be type int64 but got: {indices.dtype.libtorch}")
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{fn}(): Input should be a {nd + 1}d or {nd + 2}d Tensor, but got a tensor with "
+                           f"{input.dim()} dimensions.")
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"{fn}(): Expected shape of indices to be same as that of the input tensor "
+                           f"({list(input.shape)}) but got indices tensor with shape: {list(indices.shape)}")
+    empty = [d for d in range(input.dim() - nd - 1, input.dim()) if input.shape[d] == 0]
+    if empty:
+        raise RuntimeError(f"{fn}(): Expected input to have non-zero size for non-batch dimensions, but got "
+                           f"{list(input.shape)} with dimension {empty[0]} being empty.")
+    _check_kind(fn, input, "f")
+    _same_device(fn, input, indices, "input", "indices")
+
+
+def _check_unpool_indices(fn, idx, sizes):
+    """Every index inside the output plane (read back to the host, as PyTorch's CPU check)."""
+    a = idx._data
+    bad = (a < 0) | (a >= math.prod(sizes))
+    if a.size and bool(bad.any()):
+        first = int(a.reshape(-1)[int(bad.reshape(-1).argmax())])
+        raise RuntimeError(f"{fn}(): Found an invalid max index: {first} (output volumes are of size "
+                           f"{'x'.join(map(str, sizes))})")
+
+
+def _max_unpool(fn, nd, input, indices, kernel_size, stride, padding, output_size):
+    _tensor_arg(input, fn, "input")
+    _tensor_arg(indices, fn, "indices")
+    kernel = _ntuple(kernel_size, nd, fn, "kernel_size")
+    stride = kernel if stride is None else _ntuple(stride, nd, fn, "stride")
+    sizes = _unpool_sizes(fn, input, kernel, stride, _ntuple(padding, nd, fn, "padding"), output_size)
+    _check_unpool_input(fn, nd, input, indices)
+    batched = input.dim() == nd + 2
+    x, idx = (input, indices) if batched else (input.unsqueeze(0), indices.unsqueeze(0))
+    n, c = x.shape[:2]
+    k = math.prod(x.shape[2:])
+    flat, idx = x.reshape(n, c, k), idx.reshape(n, c, k)
+    if math.prod(sizes) == 0:       # an empty plane: nothing to write (nor to check, as PyTorch's)
+        y = flat[..., :0].reshape(n, c, *sizes)
+    else:
+        _check_unpool_indices(fn, idx, sizes)
+        y = zeros((n, c, math.prod(sizes)), dtype=x.dtype, device=x.device).scatter(2, idx, flat)
+        y = y.reshape(n, c, *sizes)
+    return y if batched else y.squeeze(0)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """max_pool1d's partial inverse: each value written at its index in a
+    zero output of (n - 1) * stride + kernel_size - 2 * padding (or output_size)."""
+    return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """max_pool2d's partial inverse: values written at their flat (h * W + w)
+    indices into a zero (N, C, H, W) output."""
+    return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """max_pool3d's partial inverse over the last three dims."""
+    return _max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding, output_size)
+
+
+# ---- power-average pooling ------------------------------------------------------------
+
+def _lp_pool(fn, nd, input, norm_type, kernel_size, stride, ceil_mode):
+    """(sum of x^p over each window)^(1/p), PyTorch's composition: the
+    average pool of x^p times the window size, through sign * relu(abs)
+    before the root, so a window summing to 0 gives 0 with gradient 0 (one
+    summing below 0, odd p, gives 0 with a NaN gradient, as PyTorch's).
+    p = +-inf: the max of |x| (min for -inf)."""
+    _tensor_arg(input, fn, "input")
+    if not isinstance(norm_type, (numbers.Real, Tensor)):
+        raise TypeError(f"{fn}(): norm_type must be a number, not {type(norm_type).__name__}")
+    if isinstance(norm_type, numbers.Real) and math.isinf(norm_type):
+        if norm_type > 0:
+            return _max_pool(fn, nd, input.abs(), kernel_size, stride, 0, 1, ceil_mode, False)
+        return -_max_pool(fn, nd, -input.abs(), kernel_size, stride, 0, 1, ceil_mode, False)
+    if isinstance(norm_type, numbers.Real) and norm_type == 0:
+        # (PyTorch's 1.0 / norm_type raises ZeroDivisionError: a bad value is a ValueError here)
+        raise ValueError(f"{fn}(): norm_type must not be 0 (the root taken is 1 / norm_type)")
+    k = math.prod(_ntuple(kernel_size, nd, fn, "kernel_size"))
+    out = _avg_pool(fn, nd, input.pow(norm_type), kernel_size, stride, 0, ceil_mode, True, None)
+    return (out.sign() * out.abs().relu()).mul(k).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """The p-norm of each window along the last dim (kernel_size an int, as PyTorch's)."""
+    if not _is_int(kernel_size):
+        raise TypeError(f"lp_pool1d(): kernel_size must be an int, not {type(kernel_size).__name__}")
+    return _lp_pool("lp_pool1d", 1, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """The p-norm of each window over the last two dims."""
+    return _lp_pool("lp_pool2d", 2, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """The p-norm of each window over the last three dims."""
+    return _lp_pool("lp_pool3d", 3, input, norm_type, kernel_size, stride, ceil_mode)
 
 
 # ---- unfold / fold --------------------------------------------------------------------
