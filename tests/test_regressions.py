@@ -1478,3 +1478,27 @@ def test_inputs_in_two_formulas_are_always_version_checked(torch, device, case):
             y.sum().backward()
         outcomes.append(True)
     assert outcomes == [True, True]
+
+
+# Bug: einsum without a summed subscript ("ij,", "i,j->ij") returned a view of a
+# matmul's result where PyTorch's returns a MulBackward0. Written in place through
+# a view of it, the result was then rebased as a view, and its retained gradient
+# missed what reached it through the write (PyTorch: the base takes the write's
+# history). (found by test_random_graphs from a random seed)
+@pytest.mark.parametrize("equation,shapes", [("ij,", [(2, 2), ()]), ("i,j->ij", [(2,), (2,)]),
+                                             ("bi,bj->bji", [(2, 2), (1, 2)])])
+def test_einsum_without_a_sum_is_a_product_not_a_view(torch, device, equation, shapes):
+    grads, names = [], []
+    for lib, dev in ((torch, "cpu"), (ag, device)):
+        ops = [lib.full(s, 0.5, dtype=lib.float64, device=dev, requires_grad=True) for s in shapes]
+        y = lib.einsum(equation, *ops)
+        names.append((y.grad_fn.name(), y._base is None))
+        y.retain_grad()
+        corner = y.reshape(-1)[0]
+        early = corner.reshape(1) * 3
+        corner.reshape(1).add_(2)
+        (early.sum() + (y * 1.0).sum() + corner * 5).backward()
+        grads.append([np.asarray(t.detach().cpu().numpy() if lib is torch else val(t)) for t in [y.grad] + [o.grad for o in ops]])
+    assert names[0] == names[1] == ("MulBackward0", True)
+    for o, t in zip(grads[1], grads[0]):
+        np.testing.assert_allclose(o, t, rtol=1e-12)

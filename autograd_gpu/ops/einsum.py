@@ -3,7 +3,8 @@
 differentiable ops, as PyTorch composes it of its own: a subscript repeated in
 one operand takes the diagonal, one no other operand or the output has is
 summed away, and operands are contracted pairwise, left to right, by a batched
-matrix product. Gradients (of any order) come from those ops."""
+matrix product (a broadcast product where nothing is summed). Gradients (of any
+order) come from those ops."""
 import math
 import string
 
@@ -170,9 +171,10 @@ def _permuted(t, labels, order):
     return t.permute([labels.index(c) for c in order])
 
 
-def _contract(a, la, b, lb, keep, size):
+def _contract(a, la, b, lb, keep, size, out):
     """a and b contracted over their shared labels not in `keep` (one batched
-    matrix product); returns the result and its labels."""
+    matrix product, or a broadcast product when none is summed); returns the
+    result and its labels (`out`: the output's labels, to lay a product out)."""
     # a shared label one side has as size 1 broadcasts: under contraction the other side sums it first
     for c in [c for c in la if c in lb and c not in keep]:
         na, nb = a.shape[la.index(c)], b.shape[lb.index(c)]
@@ -184,6 +186,16 @@ def _contract(a, la, b, lb, keep, size):
     inner = [c for c in la if c in lb and c not in keep]
     left = [c for c in la if c not in lb]
     right = [c for c in lb if c not in la]
+    if not inner:
+        # nothing summed: a broadcast product laid out in the output's order, as PyTorch's (a
+        # MulBackward0, not a view of a matmul's result: that matters to writes through its views)
+        order = sorted(batch + left + right, key=lambda c: out.index(c) if c in out else len(out))
+
+        def spread(t, labels):
+            mine = [c for c in order if c in labels]
+            t = _permuted(t, labels, mine)
+            return t.reshape(tuple(t.shape[mine.index(c)] if c in labels else 1 for c in order))
+        return spread(a, la) * spread(b, lb), order
 
     def grid(t, labels, order):          # permuted to `order`, batch dims broadcast to their full size
         t = _permuted(t, labels, order)
@@ -237,7 +249,7 @@ def einsum(*args):
     result, labels = ts[0]
     for k in range(1, len(ts)):
         keep = set(out).union(*(ts[j][1] for j in range(k + 1, len(ts))))
-        result, labels = _contract(result, labels, ts[k][0], ts[k][1], keep, size)
+        result, labels = _contract(result, labels, ts[k][0], ts[k][1], keep, size, out)
     result, labels = _sum_out(result, labels, set(out))
     result = _permuted(result, labels, out)
     want = tuple(size[c] for c in out)
