@@ -594,3 +594,53 @@ def test_softmax_modules_without_dim_warn_like_pytorch(torch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         nn.Softmin(1)(ag.ones(2, 3))
+
+
+# ---- H5: RReLU, Softmax2d, gumbel_softmax ---------------------------------------------------------
+
+def test_rrelu_eval_matches_pytorch_and_training_slopes(torch, device):
+    x = np.linspace(-3, 3, 25)
+    a = ag.tensor(x, dtype=ag.float64, device=device, requires_grad=True)
+    b = torch.tensor(x, requires_grad=True)
+    o, r = F.rrelu(a, 0.1, 0.3), torch.nn.functional.rrelu(b, 0.1, 0.3)
+    np.testing.assert_allclose(_np(o), r.detach().numpy(), rtol=1e-15)
+    o.sum().backward()
+    r.sum().backward()
+    np.testing.assert_allclose(_np(a.grad), b.grad.numpy(), rtol=1e-15)
+    a.grad = None
+    y = F.rrelu(a, 0.1, 0.3, training=True)
+    y.sum().backward()
+    slope = _np(a.grad)[x < 0]
+    assert np.all((slope >= 0.1) & (slope <= 0.3)) and len(set(slope.tolist())) > 1
+    np.testing.assert_allclose(_np(y)[x < 0], x[x < 0] * slope)          # the gradient is the drawn slope
+    assert np.all(_np(y)[x > 0] == x[x > 0])
+    m, t = nn.RReLU(0.2, 0.4, inplace=True), torch.nn.RReLU(0.2, 0.4, inplace=True)
+    assert repr(m) == repr(t) and repr(nn.RReLU()) == repr(torch.nn.RReLU())
+    with pytest.raises(RuntimeError, match="rrelu"):
+        F.rrelu(a, 0.5, 0.1)
+
+
+def test_softmax2d(torch):
+    x = np.random.default_rng(0).standard_normal((2, 3, 2, 2))
+    np.testing.assert_allclose(_np(nn.Softmax2d()(ag.tensor(x))), torch.nn.Softmax2d()(torch.tensor(x)).numpy(),
+                               rtol=1e-12)
+    assert repr(nn.Softmax2d()) == "Softmax2d()"
+    with pytest.raises(ValueError, match="Softmax2d"):
+        nn.Softmax2d()(ag.zeros(2, 2))
+
+
+@pytest.mark.parametrize("hard", [False, True])
+def test_gumbel_softmax_structure(device, hard):
+    ag.manual_seed(1)
+    logits = ag.randn(4, 5, dtype=ag.float64, device=device, requires_grad=True)
+    ag.manual_seed(7)
+    y = F.gumbel_softmax(logits, tau=0.5, hard=hard)
+    np.testing.assert_allclose(_np(y).sum(-1), 1.0)
+    if hard:
+        assert set(np.unique(_np(y)).tolist()) == {0.0, 1.0}
+    ag.manual_seed(7)
+    soft = F.gumbel_softmax(logits, tau=0.5)
+    g = ag.randn(4, 5, dtype=ag.float64, device=device)
+    (ga,) = ag.autograd.grad((y * g).sum(), logits)
+    (gb,) = ag.autograd.grad((soft * g).sum(), logits)
+    np.testing.assert_allclose(_np(ga), _np(gb), rtol=1e-12)              # straight-through: the soft gradient

@@ -4,7 +4,9 @@ forms (dropout, layer_norm, batch_norm, embedding, one_hot, normalize, pad),
 against PyTorch CPU: values, gradients (second order too), running
 statistics, reprs, state-dict keys, exception types. Dropout's draws are
 checked by their statistics, not against PyTorch's generator."""
+import math
 from collections import OrderedDict
+import warnings
 
 import numpy as np
 import pytest
@@ -649,3 +651,166 @@ def test_unsupported_options_say_so():
         F.embedding(ag.tensor([0]), ag.ones(2, 2), sparse=True)
     with pytest.raises(NotImplementedError, match="normalize: the out= argument"):
         F.normalize(ag.ones(2, 2), out=ag.empty(2, 2))
+
+
+# ---- H5: channel and alpha dropout, Bilinear, EmbeddingBag, ParameterList/Dict -----------------------
+
+from oracle import case_tests  # noqa: E402
+
+_BAG_IDX = np.array([1, 2, 4, 5, 4, 3, 2, 0])
+_BAG_OFF = np.array([0, 2, 2, 5])
+H5_CASES = [
+    ("bilinear", lambda L, a, b, w, c: L.nn.functional.bilinear(a, b, w, c), [(2, 3, 4), (2, 3, 5), (6, 4, 5), (6,)],
+     dict(name=False)),
+    ("bilinear_1d_nobias", lambda L, a, b, w: L.nn.functional.bilinear(a, b, w), [(4,), (5,), (2, 4, 5)],
+     dict(name=False)),
+] + [
+    (f"embedding_bag_{mode}_{pad}", (lambda mode, pad: lambda L, w, i, o: L.nn.functional.embedding_bag(
+        i, w, o, mode=mode, padding_idx=pad))(mode, pad), [(6, 3), _BAG_IDX, _BAG_OFF], dict(name=False))
+    for mode in ("sum", "mean", "max") for pad in (None, 2)
+] + [
+    ("embedding_bag_2d_psw", lambda L, w, i, p: L.nn.functional.embedding_bag(i, w, mode="sum", per_sample_weights=p),
+     [(6, 3), _BAG_IDX.reshape(2, 4), (2, 4)], dict(name=False)),
+    ("embedding_bag_last_offset", lambda L, w, i, o: L.nn.functional.embedding_bag(i, w, o, include_last_offset=True),
+     [(6, 3), _BAG_IDX, np.array([0, 3, 3, 8])], dict(name=False)),
+]
+test_h5_layers_against_pytorch, test_h5_layers_gradcheck = case_tests(H5_CASES)
+
+
+@pytest.mark.parametrize("fn,shape,spatial", [("dropout1d", (40, 30, 3), 1), ("dropout2d", (40, 30, 2, 2), 2),
+                                              ("dropout3d", (40, 30, 1, 2, 2), 3), ("dropout1d", (400, 3), 1),
+                                              ("dropout3d", (400, 1, 2, 2), 3), ("dropout2d", (40, 30, 3), 1)])
+def test_channel_dropout_structure(device, fn, shape, spatial):
+    ag.manual_seed(3)
+    x = ag.ones(*shape, device=device, dtype=ag.float64, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        y = getattr(F, fn)(x, 0.25)
+    out = _np(y)
+    chans = out.reshape(-1, int(np.prod(shape[-spatial:])))
+    assert set(np.unique(out).tolist()) <= {0.0, 1 / 0.75}
+    assert np.all(chans.min(1) == chans.max(1))                      # whole channels
+    assert abs((chans[:, 0] == 0).mean() - 0.25) < 0.1
+    y.sum().backward()
+    np.testing.assert_array_equal(_np(x.grad), out)                  # the gradient is the mask
+    ag.manual_seed(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        np.testing.assert_array_equal(_np(getattr(F, fn)(x, 0.25)), out)  # repeatable
+        assert getattr(F, fn)(x, 0.25, training=False) is x
+
+
+def test_dropout_warnings_and_errors(torch):
+    with pytest.warns(UserWarning, match="dropout2d: Received a 3D input"):
+        F.dropout2d(ag.ones(2, 3, 4))
+    with pytest.warns(UserWarning, match="dropout3d: Received a 3-D input"):
+        assert tuple(F.dropout3d(ag.ones(2, 3, 4)).shape) == (2, 3, 4)
+    with pytest.raises(RuntimeError, match="dropout1d"):
+        F.dropout1d(ag.ones(3))
+    with pytest.raises(ValueError, match="dropout"):
+        nn.Dropout2d(1.5)
+
+
+@pytest.mark.parametrize("fn", ["alpha_dropout", "feature_alpha_dropout"])
+def test_alpha_dropout_statistics(device, fn):
+    ag.manual_seed(0)
+    x = ag.randn(200, 50, 20, device=device)
+    y = _np(getattr(F, fn)(x, 0.2, True))
+    assert abs(y.mean()) < 0.03 and abs(y.std() - 1) < 0.03
+    assert getattr(F, fn)(x, 0.2) is x                               # training=False by default, as PyTorch
+    if fn == "feature_alpha_dropout":
+        kept = _np(x) != 0
+        a = 1 / math.sqrt((1.7580993408473766 ** 2 * 0.2 + 1) * 0.8)
+        dropped = np.isclose(y, -1.7580993408473766 * a * 0.8)
+        assert np.all(dropped.all(-1) | (~dropped & kept).all(-1))  # whole channels
+    assert not _np(getattr(F, fn)(x, 1.0, True)).any()
+
+
+def test_h5_module_reprs_and_state_dicts(torch):
+    pairs = [(nn.Dropout1d(0.2), torch.nn.Dropout1d(0.2)), (nn.Dropout3d(), torch.nn.Dropout3d()),
+             (nn.AlphaDropout(0.1), torch.nn.AlphaDropout(0.1)), (nn.FeatureAlphaDropout(), torch.nn.FeatureAlphaDropout()),
+             (nn.Bilinear(2, 3, 4), torch.nn.Bilinear(2, 3, 4)), (nn.Bilinear(2, 3, 4, bias=False),
+                                                                  torch.nn.Bilinear(2, 3, 4, bias=False)),
+             (nn.EmbeddingBag(5, 3, mode="max", padding_idx=1, max_norm=1.0),
+              torch.nn.EmbeddingBag(5, 3, mode="max", padding_idx=1, max_norm=1.0))]
+    for ours, theirs in pairs:
+        assert repr(ours) == repr(theirs)
+        sd = theirs.state_dict()
+        assert list(ours.state_dict()) == list(sd)
+        for k, v in ours.state_dict().items():
+            assert tuple(v.shape) == tuple(sd[k].shape)
+    assert not _np(nn.EmbeddingBag(5, 3, padding_idx=1).weight)[1].any()
+
+
+def test_bilinear_module_loads_torch_weights(torch):
+    theirs = torch.nn.Bilinear(3, 2, 4).double()
+    ours = nn.Bilinear(3, 2, 4, dtype=ag.float64)
+    ours.load_state_dict({k: ag.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    a, b = _rng(2).standard_normal((5, 3)), _rng(3).standard_normal((5, 2))
+    o, r = ours(ag.tensor(a), ag.tensor(b)), theirs(torch.tensor(a), torch.tensor(b))
+    _close(o, r, "float64")
+    o.sum().backward()
+    r.sum().backward()
+    _close(ours.weight.grad, theirs.weight.grad, "float64")
+    # initialisation: U(-1/sqrt(in1), 1/sqrt(in1))
+    w = _np(nn.Bilinear(16, 5, 200).weight)
+    assert np.abs(w).max() <= 0.25 and np.abs(w).max() > 0.24
+
+
+def test_parameter_list_and_dict_like_torch(torch):
+    pl, tl = nn.ParameterList([ag.zeros(2, 3), nn.Parameter(ag.ones(2))]), torch.nn.ParameterList(
+        [torch.zeros(2, 3), torch.nn.Parameter(torch.ones(2))])
+    pl.append("x")
+    tl.append("x")
+    assert repr(pl) == repr(tl).replace("torch.", "autograd_gpu.")
+    assert list(pl.state_dict()) == list(tl.state_dict()) == ["0", "1"]
+    assert isinstance(pl[0], nn.Parameter) and pl[-1] == "x" and len(pl[:2]) == 2
+    assert len(list(pl.parameters())) == 2
+    with pytest.raises(IndexError):
+        pl[5]
+    pd = nn.ParameterDict({"b": ag.zeros(2), "a": nn.Parameter(ag.ones(1, 2))})
+    td = torch.nn.ParameterDict({"b": torch.zeros(2), "a": torch.nn.Parameter(torch.ones(1, 2))})
+    assert repr(pd) == repr(td).replace("torch.", "autograd_gpu.")
+    assert list(pd.state_dict()) == list(td.state_dict()) == ["a", "b"]
+    pd["c"] = ag.ones(3)
+    assert "c" in pd and isinstance(pd["c"], nn.Parameter)
+    assert pd.pop("c").shape == (3,) and "c" not in pd
+    before = list(pd.keys())
+    with pytest.raises(TypeError):
+        pd.update([("z", ag.ones(1)), (3, ag.ones(1))])                # a failed update changes nothing
+    assert list(pd.keys()) == before
+    m = nn.Module()
+    m.pl = pl
+    assert list(m.state_dict()) == ["pl.0", "pl.1"]
+
+
+H5_BAD_LAYERS = [
+    ("bilinear", lambda L, f: f.bilinear(L.zeros(2, 3), L.zeros(2, 4), L.zeros(5, 3, 5))),
+    ("bilinear", lambda L, f: f.bilinear(L.zeros(2, 3), L.zeros(3, 4), L.zeros(5, 3, 4))),
+    ("embedding_bag", lambda L, f: f.embedding_bag(L.tensor([0, 9]), L.zeros(5, 2), L.tensor([0]))),
+    ("embedding_bag", lambda L, f: f.embedding_bag(L.tensor([0, 1]), L.zeros(5, 2), L.tensor([1]))),
+    ("embedding_bag", lambda L, f: f.embedding_bag(L.tensor([0, 1]), L.zeros(5, 2), L.tensor([0]), mode="x")),
+    ("embedding_bag", lambda L, f: f.embedding_bag(L.tensor([[0, 1]]), L.zeros(5, 2), L.tensor([0]))),
+    ("embedding_bag", lambda L, f: f.embedding_bag(L.tensor([0, 1]), L.zeros(5, 2), L.tensor([0]),
+                                                   per_sample_weights=L.ones(2))),
+    ("dropout1d", lambda L, f: f.dropout1d(L.zeros(3))),
+]
+
+
+@pytest.mark.parametrize("i", range(len(H5_BAD_LAYERS)))
+def test_h5_bad_layer_input_raises_like_pytorch(torch, i):
+    name, call = H5_BAD_LAYERS[i]
+    with pytest.raises(Exception) as theirs:
+        call(torch, torch.nn.functional)
+    with pytest.raises(theirs.type) as ours:
+        call(ag, F)
+    assert name in str(ours.value)
+
+
+def test_embedding_bag_failed_call_changes_nothing():
+    w = ag.randn(5, 2, requires_grad=True)
+    before = _np(w).copy()
+    with pytest.raises(RuntimeError):
+        F.embedding_bag(ag.tensor([0, 9]), w, ag.tensor([0]), max_norm=0.1)
+    np.testing.assert_array_equal(_np(w), before)
+    assert w._version == 0

@@ -568,3 +568,134 @@ def test_public_names():
         assert cls in nn.__all__ and getattr(nn, cls) is getattr(nn.loss, cls)
     for name in {v[0] for v in MODULES.values()}:
         assert getattr(F, name) is getattr(nn.functional_losses, name)
+
+
+# ---- multi_margin, multilabel_margin, triplet_with_distance, ctc, pdist (oracle tables) ------------------
+
+from oracle import case_tests  # noqa: E402
+
+_MM_T = np.array([0, 3, 2, 4])
+_ML_T = np.array([[3, 0, -1, 1, 1], [1, 2, 3, 4, 0], [-1, 0, 0, 0, 0], [2, 2, -1, 0, 0]])
+_CTC_T = np.array([[1, 2, 2], [3, 1, 0], [2, 0, 0]])
+_CTC_FLAT = np.array([1, 2, 2, 3, 1, 2])
+
+
+def _ctc(lib, x, targets, il, tl, **kw):
+    return lib.nn.functional.ctc_loss(x.log_softmax(2), targets, il, tl, **kw)
+
+
+MARGIN_CASES = [
+    ("multi_margin", lambda L, x, t: L.nn.functional.multi_margin_loss(x, t), [(4, 5), _MM_T], dict(name=False)),
+    ("multi_margin_p2_w", lambda L, x, t, w: L.nn.functional.multi_margin_loss(x, t, p=2, margin=0.7,
+                                                                                weight=w.detach(), reduction="sum"),
+     [(4, 5), _MM_T, np.linspace(0.2, 1.0, 5)], dict(name=False, fd=False)),
+    ("multi_margin_none_1d", lambda L, x, t: L.nn.functional.multi_margin_loss(x, t, reduction="none"),
+     [(5,), np.array(2)], dict(name=False)),
+    ("multilabel_margin", lambda L, x, t: L.nn.functional.multilabel_margin_loss(x, t, reduction="none"),
+     [(4, 5), _ML_T], dict(name=False)),
+    ("multilabel_margin_1d", lambda L, x, t: L.nn.functional.multilabel_margin_loss(x, t),
+     [(5,), _ML_T[0]], dict(name=False)),
+    ("triplet_dist_default", lambda L, a, p, n: L.nn.functional.triplet_margin_with_distance_loss(a, p, n),
+     [(3, 4), (3, 4), (3, 4)], dict(name=False)),
+    ("triplet_dist_cos_swap", lambda L, a, p, n: L.nn.functional.triplet_margin_with_distance_loss(
+        a, p, n, distance_function=lambda u, v: 1 - L.nn.functional.cosine_similarity(u, v), margin=0.5, swap=True,
+        reduction="none"), [(3, 4), (3, 4), (3, 4)], dict(name=False)),
+    ("ctc_padded_mean", lambda L, x, t: _ctc(L, x, t, [5, 4, 5], [3, 2, 1]), [(5, 3, 4), _CTC_T],
+     dict(name=False, second_order=False)),
+    ("ctc_flat_sum_blank", lambda L, x, t: _ctc(L, x, t, [5, 5, 3], [3, 2, 1], blank=3, reduction="sum"),
+     [(5, 3, 4), np.array([1, 2, 2, 0, 1, 2])], dict(name=False, fd=False)),
+    ("ctc_none", lambda L, x, t: _ctc(L, x, t, (4, 5, 2), (3, 0, 1), reduction="none"), [(5, 3, 4), _CTC_FLAT[:4]],
+     dict(name=False, fd=False)),
+    ("pdist", lambda L, x: L.nn.functional.pdist(x), [(5, 3)], dict(name=False)),
+    ("pdist_p1", lambda L, x: L.nn.functional.pdist(x, 1), [(4, 3)], dict(name=False, second_order=False)),
+    ("pdist_p3", lambda L, x: L.nn.functional.pdist(x, 3), [(4, 3)], dict(name=False)),
+]
+test_margin_ctc_against_pytorch, test_margin_ctc_gradcheck = case_tests(MARGIN_CASES)
+
+
+def test_ctc_unbatched_zero_infinity_and_grad(torch, device):
+    """(T, C) log_probs; an impossible alignment (target longer than the input allows) is inf, or 0 with
+    zero_infinity, and its gradient is then 0 (PyTorch's too)."""
+    x = _rng(3).standard_normal((3, 4))
+    for zi in (False, True):
+        a = ag.tensor(x, device=device, requires_grad=True)
+        b = torch.tensor(x, requires_grad=True)
+        o = F.ctc_loss(a.log_softmax(1), ag.tensor([1, 1, 2], device=device), 3, 3, reduction="sum",
+                       zero_infinity=zi)
+        r = torch.nn.functional.ctc_loss(b.log_softmax(1), torch.tensor([1, 1, 2]), (3,), (3,), reduction="sum",
+                                         zero_infinity=zi)
+        assert float(o.detach()) == float(r.detach())
+        if zi:
+            o.backward()
+            r.backward()
+            np.testing.assert_allclose(_np(a.grad), b.grad.numpy(), atol=1e-12)
+
+
+def test_ctc_gradient_taken_directly_is_the_true_derivative(torch):
+    """Divergence kept: PyTorch's gradient w.r.t. log_probs adds exp(log_probs) (it is the gradient for the
+    logits under log_softmax); ours is d loss / d log_probs. Through log_softmax both agree (tested above)."""
+    x = np.log(np.full((3, 1, 3), 1 / 3))
+    a = ag.tensor(x, requires_grad=True)
+    b = torch.tensor(x, requires_grad=True)
+    F.ctc_loss(a, ag.tensor([[1]]), [3], [1], reduction="sum").backward()
+    torch.nn.functional.ctc_loss(b, torch.tensor([[1]]), [3], [1], reduction="sum").backward()
+    np.testing.assert_allclose(_np(a.grad) + np.exp(x), b.grad.numpy(), atol=1e-12)
+
+
+def test_h5_loss_modules_repr_and_forward(torch):
+    pairs = [(nn.MultiMarginLoss(p=2, margin=0.5), torch.nn.MultiMarginLoss(p=2, margin=0.5)),
+             (nn.MultiLabelMarginLoss(reduction="sum"), torch.nn.MultiLabelMarginLoss(reduction="sum")),
+             (nn.TripletMarginWithDistanceLoss(), torch.nn.TripletMarginWithDistanceLoss()),
+             (nn.CTCLoss(blank=1, zero_infinity=True), torch.nn.CTCLoss(blank=1, zero_infinity=True))]
+    for ours, theirs in pairs:
+        assert repr(ours) == repr(theirs)
+        assert list(ours.state_dict()) == list(theirs.state_dict())
+    w = np.array([1.0, 2.0, 0.5])
+    m, t = nn.MultiMarginLoss(weight=ag.tensor(w)), torch.nn.MultiMarginLoss(weight=torch.tensor(w))
+    assert list(m.state_dict()) == list(t.state_dict()) == ["weight"]
+    x = _rng(1).standard_normal((4, 3))
+    np.testing.assert_allclose(float(m(ag.tensor(x), ag.tensor([0, 1, 2, 1]))),
+                               float(t(torch.tensor(x), torch.tensor([0, 1, 2, 1]))), rtol=1e-12)
+
+
+def test_h5_losses_empty_batch(torch):
+    # ('mean' and 'sum' of an empty batch: PyTorch's CPU kernels return uninitialised memory; ours are NaN, 0)
+    assert math.isnan(float(F.multi_margin_loss(ag.zeros(0, 3), ag.zeros(0, dtype=ag.int64))))
+    assert float(F.multilabel_margin_loss(ag.zeros(0, 3), ag.zeros(0, 3, dtype=ag.int64), reduction="sum")) == 0
+    for red in ("none",):
+        o = F.multi_margin_loss(ag.zeros(0, 3), ag.zeros(0, dtype=ag.int64), reduction=red)
+        r = torch.nn.functional.multi_margin_loss(torch.zeros(0, 3), torch.zeros(0, dtype=torch.int64),
+                                                  reduction=red)
+        np.testing.assert_array_equal(_np(o), r.numpy())
+        o = F.multilabel_margin_loss(ag.zeros(0, 3), ag.zeros(0, 3, dtype=ag.int64), reduction=red)
+        r = torch.nn.functional.multilabel_margin_loss(torch.zeros(0, 3), torch.zeros(0, 3, dtype=torch.int64),
+                                                       reduction=red)
+        np.testing.assert_array_equal(_np(o), r.numpy())
+    assert tuple(F.pdist(ag.zeros(1, 3)).shape) == (0,)
+
+
+H5_BAD = [  # (name in our message, call with (lib, F)), torch's exception type asserted equal
+    ("multi_margin_loss", lambda L, f: f.multi_margin_loss(L.zeros(2, 3), L.tensor([0, 3]))),
+    ("multi_margin_loss", lambda L, f: f.multi_margin_loss(L.zeros(2, 3), L.tensor([0, 1]), p=3)),
+    ("multi_margin_loss", lambda L, f: f.multi_margin_loss(L.zeros(2, 3), L.tensor([0, 1, 1]))),
+    ("multilabel_margin_loss", lambda L, f: f.multilabel_margin_loss(L.zeros(2, 3), L.tensor([[0, 3, -1],
+                                                                                               [0, 1, 2]]))),
+    ("triplet_margin_with_distance_loss", lambda L, f: f.triplet_margin_with_distance_loss(
+        L.zeros(2, 3), L.zeros(2, 3), L.zeros(3), margin=1.0)),
+    ("triplet_margin_with_distance_loss", lambda L, f: f.triplet_margin_with_distance_loss(
+        L.zeros(2, 3), L.zeros(2, 3), L.zeros(2, 3), margin=0.0)),
+    ("ctc_loss", lambda L, f: f.ctc_loss(L.zeros(3, 2, 4), L.tensor([[1, 2], [1, 1]]), [4, 3], [2, 2])),
+    ("ctc_loss", lambda L, f: f.ctc_loss(L.zeros(3, 2, 4), L.tensor([[1, 2], [1, 1]]), [3, 3], [2, 2], blank=4)),
+    ("pdist", lambda L, f: f.pdist(L.zeros(3))),
+    ("pdist", lambda L, f: f.pdist(L.zeros(3, 2), -1.0)),
+]
+
+
+@pytest.mark.parametrize("i", range(len(H5_BAD)))
+def test_h5_bad_input_raises_like_pytorch(torch, i):
+    name, call = H5_BAD[i]
+    with pytest.raises(Exception) as theirs:
+        call(torch, torch.nn.functional)
+    with pytest.raises(theirs.type) as ours:
+        call(ag, F)
+    assert name in str(ours.value)

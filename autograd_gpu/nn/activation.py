@@ -11,7 +11,7 @@ from .parameter import Parameter
 
 __all__ = ["ReLU", "Tanh", "Sigmoid", "GELU", "Threshold", "ReLU6", "Hardtanh", "LeakyReLU", "PReLU", "ELU",
            "SELU", "CELU", "SiLU", "Mish", "Softplus", "Softsign", "Hardsigmoid", "Hardswish", "LogSigmoid",
-           "Tanhshrink", "Softshrink", "Hardshrink", "GLU", "Softmax", "LogSoftmax", "Softmin"]
+           "Tanhshrink", "Softshrink", "Hardshrink", "GLU", "Softmax", "LogSoftmax", "Softmin", "RReLU", "Softmax2d"]
 
 
 def _activation(name, base, fn, doc):
@@ -232,3 +232,27 @@ class Softplus(Module):
 
     def extra_repr(self):
         return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class RReLU(Module):
+    """x where x > 0, else a x, a ~ U(lower, upper) per element in training
+    and (lower + upper) / 2 in eval."""
+
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
+        super().__init__()
+        self.lower, self.upper, self.inplace = lower, upper, inplace
+
+    def forward(self, input):
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self):
+        return f"lower={self.lower}, upper={self.upper}{_inplace_suffix(self.inplace)}"
+
+
+class Softmax2d(Module):
+    """Softmax over the channels (dim -3) of (N, C, H, W) or (C, H, W) input."""
+
+    def forward(self, input):
+        if input.dim() not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D instead")
+        return F.softmax(input, -3)

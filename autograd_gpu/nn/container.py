@@ -1,5 +1,6 @@
 """Containers: `Sequential` (modules applied one after another), `ModuleList`
-and `ModuleDict` (modules held, and registered, by position or by name)."""
+and `ModuleDict` (modules held, and registered, by position or by name), and
+`ParameterList` and `ParameterDict` (parameters held the same way)."""
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
@@ -218,3 +219,247 @@ class ModuleDict(Module):
             for key, module in pairs:
                 self[key] = module
         _atomically(self, change)
+
+
+def _as_parameter(value):
+    """A plain Tensor becomes a Parameter (as PyTorch's containers convert it); anything else is kept."""
+    from ..tensor import Tensor
+    from .parameter import Parameter
+    if isinstance(value, Tensor) and not isinstance(value, Parameter):
+        return Parameter(value)
+    return value
+
+
+def _describe(value):
+    """One entry of a parameter container's repr, in PyTorch's layout."""
+    from ..tensor import Tensor
+    from .parameter import Parameter
+    if not isinstance(value, Tensor):
+        return f"Object of type: {type(value).__name__}"
+    kind = "Parameter" if isinstance(value, Parameter) else "Tensor"
+    size = "x".join(str(n) for n in value.shape)
+    where = f" ({value.device})" if value.is_cuda else ""
+    return kind, size, where
+
+
+class ParameterList(Module):
+    """A list of parameters, registered as "0", "1", ...: indexing, slicing (a
+    ParameterList), `append`, `extend`, `+=`, len and iteration. Tensors
+    assigned become Parameters; other values are held as plain attributes."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        object.__setattr__(self, "_size", 0)
+        if values is not None:
+            self += values
+
+    def _index(self, idx):
+        if not isinstance(idx, int) or isinstance(idx, bool):
+            raise TypeError(f"ParameterList indices must be integers or slices, not {type(idx).__name__}")
+        if not -self._size <= idx < self._size:
+            raise IndexError(f"index {idx} is out of range for a ParameterList of {self._size} entries")
+        return str(idx % self._size)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            out = type(self)()
+            for i in range(*idx.indices(self._size)):
+                out.append(self[i])
+            return out
+        return getattr(self, self._index(idx))
+
+    def __setitem__(self, idx, param):
+        self._set(self._index(idx), param)
+
+    def _set(self, name, value):
+        value = _as_parameter(value)
+        if name in self._parameters or name in self.__dict__:
+            # the entry changes kind (parameter / plain value): forget the old one first
+            self._parameters.pop(name, None)
+            self.__dict__.pop(name, None)
+        setattr(self, name, value)
+
+    def __len__(self):
+        return self._size
+
+    def __iter__(self):
+        return iter(self[i] for i in range(self._size))
+
+    def __iadd__(self, parameters):
+        return self.extend(parameters)
+
+    def __dir__(self):
+        return [k for k in super().__dir__() if not k.isdigit()]
+
+    def append(self, value):
+        name = str(self._size)
+        self._set(name, value)
+        object.__setattr__(self, "_size", self._size + 1)
+        return self
+
+    def extend(self, values):
+        if not isinstance(values, Iterable) or _is_tensor(values):
+            raise TypeError(f"ParameterList.extend should be called with an iterable, but got "
+                            f"{type(values).__name__}")
+        values = [_as_parameter(v) for v in values]      # converted first: a bad value changes nothing
+        for v in values:
+            self.append(v)
+        return self
+
+    def extra_repr(self):
+        lines = []
+        for k, p in enumerate(self):
+            d = _describe(p)
+            text = d if isinstance(d, str) else f"{d[0]} containing: [{p.dtype} of size {d[1]}{d[2]}]"
+            lines.append(f"  ({k}): {text}")
+        return "\n".join(lines)
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("ParameterList should not be called.")
+
+
+def _is_tensor(value):
+    from ..tensor import Tensor
+    return isinstance(value, Tensor)
+
+
+class ParameterDict(Module):
+    """An ordered dict of parameters, registered under their (string) keys:
+    `d[key]`, `d[key] = p`, `del d[key]`, `in`, len, iteration over keys,
+    `keys()`, `items()`, `values()`, `get`, `pop`, `popitem`, `setdefault`,
+    `update`, `copy`, `clear`, `fromkeys`, `|`. Tensors assigned become
+    Parameters; other values are held as plain attributes."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        object.__setattr__(self, "_keys", {})
+        if parameters is not None:
+            self.update(parameters)
+
+    @staticmethod
+    def _key(key):
+        if not isinstance(key, str):
+            raise TypeError(f"Index given to ParameterDict cannot be used as a key as it is not a string (type is "
+                            f"'{type(key).__name__}'). Open an issue on github if you need non-string keys.")
+        return key
+
+    def __getitem__(self, key):
+        if self._key(key) not in self._keys:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __setitem__(self, key, value):
+        key = self._key(key)
+        value = _as_parameter(value)
+        self._parameters.pop(key, None)
+        self.__dict__.pop(key, None)
+        setattr(self, key, value)
+        self._keys[key] = None
+
+    def __delitem__(self, key):
+        if self._key(key) not in self._keys:
+            raise KeyError(key)
+        del self._keys[key]
+        delattr(self, key)
+
+    def __len__(self):
+        return len(self._keys)
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __reversed__(self):
+        return reversed(list(self._keys))
+
+    def __contains__(self, key):
+        return key in self._keys
+
+    def copy(self):
+        return type(self)(OrderedDict((k, self[k]) for k in self._keys))
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def clear(self):
+        for k in list(self._keys):
+            del self[k]
+
+    def pop(self, key):
+        value = self[key]
+        del self[key]
+        return value
+
+    def popitem(self):
+        if not self._keys:
+            raise KeyError("popitem(): dictionary is empty")
+        key = list(self._keys)[-1]
+        return key, self.pop(key)
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def fromkeys(self, keys, default=None):
+        return type(self)((k, default) for k in keys)
+
+    def keys(self):
+        return self._keys.keys()
+
+    def items(self):
+        return ((k, self[k]) for k in self._keys)
+
+    def values(self):
+        return (self[k] for k in self._keys)
+
+    def update(self, parameters):
+        """Add (or replace) entries from a mapping (a plain dict's in sorted key
+        order, as PyTorch) or from (key, value) pairs."""
+        if not isinstance(parameters, Iterable):
+            raise TypeError("ParametersDict.update should be called with an iterable of key/value pairs, but got "
+                            + type(parameters).__name__)
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            pairs = list(parameters.items())
+        elif isinstance(parameters, Mapping):
+            pairs = sorted(parameters.items())
+        else:
+            pairs = []
+            for j, p in enumerate(parameters):
+                if not isinstance(p, Iterable):
+                    raise TypeError(f"ParameterDict update sequence element #{j} should be Iterable; is "
+                                    f"{type(p).__name__}")
+                p = list(p)
+                if len(p) != 2:
+                    raise ValueError(f"ParameterDict update sequence element #{j} has length {len(p)}; 2 is "
+                                     "required")
+                pairs.append(p)
+        pairs = [(self._key(k), _as_parameter(v)) for k, v in pairs]     # checked first: a failure changes nothing
+        for k, v in pairs:
+            self[k] = v
+
+    def extra_repr(self):
+        lines = []
+        for k, p in self.items():
+            d = _describe(p)
+            if not isinstance(d, str):
+                cuda = "cuda." if p.is_cuda else ""
+                d = f"{d[0]} containing: [autograd_gpu.{cuda}{p.dtype.libtorch}Tensor of size {d[1]}{d[2]}]"
+            lines.append(f"  ({k}): {d}")
+        return "\n".join(lines)
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("ParameterDict should not be called.")
+
+    def __or__(self, other):
+        out = self.copy()
+        out.update(other)
+        return out
+
+    def __ror__(self, other):
+        out = other.copy()
+        out.update(self)
+        return out
+
+    def __ior__(self, other):
+        self.update(other)
+        return self

@@ -20,7 +20,7 @@ from .functional import _same_device, _softmax_dim, _tensor_arg, relu
 __all__ = ["threshold", "threshold_", "relu_", "hardtanh", "hardtanh_", "relu6", "elu", "elu_", "selu",
            "selu_", "celu", "celu_", "leaky_relu", "leaky_relu_", "prelu", "glu", "logsigmoid", "hardshrink",
            "tanhshrink", "softsign", "softplus", "softmin", "softshrink", "hardsigmoid", "silu", "mish",
-           "hardswish"]
+           "hardswish", "rrelu", "rrelu_", "gumbel_softmax"]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -376,3 +376,49 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
                                   f"'{input.dtype.libtorch}'")
     return (-input).softmax(dim)
 
+
+
+# ---- randomised ---------------------------------------------------------------------------------
+
+def _check_bounds(fn, lower, upper):
+    _number(fn, "lower", 2, lower)
+    _number(fn, "upper", 3, upper)
+    if lower > upper:
+        raise RuntimeError(f"{fn}: Lower bound should be less than or equal to the upper bound (lower={lower}, "
+                           f"upper={upper})")
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """x where x > 0, else a x: in training a ~ U(lower, upper) drawn per
+    element (from the library's generator), otherwise a = (lower + upper) / 2."""
+    _tensor_arg(input, "rrelu", "input")
+    _check_bounds("rrelu", lower, upper)
+    _floating("rrelu", "rrelu_with_noise", input)
+    if training:
+        from ..creation import rand
+        slope = (rand(tuple(input.shape), device=input.device, dtype=input.dtype) * (upper - lower) + lower)
+    else:
+        slope = (lower + upper) / 2
+    return _pointwise("rrelu", input, inplace, lambda x: where(x > 0, x, x * slope))
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    return rrelu(input, lower, upper, training, True)
+
+
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    """softmax((logits + g) / tau) along dim, g Gumbel(0, 1) noise from the
+    library's generator; hard=True returns the one-hot of its argmax whose
+    gradient is the soft sample's (straight-through)."""
+    _tensor_arg(logits, "gumbel_softmax", "logits")
+    if not logits.is_floating_point():
+        raise RuntimeError(f"gumbel_softmax: expected floating point logits, got {logits.dtype.libtorch}")
+    from ..creation import rand, zeros_like
+    u = rand(tuple(logits.shape), device=logits.device, dtype=logits.dtype)
+    gumbels = -(-(-u).log1p()).log()               # -log(E), E = -log(1 - u) ~ Exp(1)
+    y_soft = ((logits + gumbels) / tau).softmax(dim)
+    if not hard:
+        return y_soft
+    index = y_soft.detach().argmax(dim, keepdim=True)
+    y_hard = zeros_like(logits).scatter(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft

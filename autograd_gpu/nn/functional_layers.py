@@ -6,6 +6,7 @@ CUDA path come with them. Arguments are checked before anything is computed
 or written (batch_norm's running statistics, embedding's max_norm rows)."""
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -19,7 +20,8 @@ from ..tensor import Tensor
 # functional.py imports this module after defining its checks
 from .functional import _same_device, _tensor_arg
 
-__all__ = ["dropout", "layer_norm", "batch_norm", "embedding", "one_hot", "normalize", "pad"]
+__all__ = ["dropout", "layer_norm", "batch_norm", "embedding", "one_hot", "normalize", "pad", "dropout1d", "dropout2d",
+           "dropout3d", "alpha_dropout", "feature_alpha_dropout", "bilinear", "embedding_bag"]
 
 
 def _check_operand(fn, name, t, input, shape, what):
@@ -97,6 +99,146 @@ def dropout(input, p=0.5, training=True, inplace=False):
         keep = rand(tuple(input.shape), device=input.device) >= p      # P(keep) = 1 - p
         mask = keep.to(input.dtype) / (1 - p)
     return input.mul_(mask) if inplace else input * mask
+
+
+def _dropout_noise(input, p, per_channel):
+    """The keep mask (1 with probability 1 - p), of input's shape, or (N, C, 1, ...) for channel dropout."""
+    shape = tuple(input.shape[:2]) + (1,) * (input.dim() - 2) if per_channel else tuple(input.shape)
+    return (rand(shape, device=input.device) >= p).to(input.dtype)
+
+
+# SELU's -alpha * scale: the value alpha dropout drops to, so that a SELU network keeps its mean and variance
+_ALPHA_PRIME = 1.7580993408473766
+
+
+def _dropout_impl(fn, input, p, training, inplace, per_channel, alpha):
+    """Dropout of elements or of whole channels; alpha dropout sets the dropped
+    ones to -alpha' and rescales (a, b) to keep zero mean and unit variance."""
+    _tensor_arg(input, fn, "input")
+    _check_p(fn, p)
+    if not training or p == 0 or input.numel() == 0:
+        return input
+    if not input.is_floating_point():
+        raise RuntimeError(f"{fn}: result type Float can't be cast to the desired output type "
+                           f"{input.dtype.libtorch}")
+    if per_channel and input.dim() < 2:
+        raise RuntimeError(f"{fn}: Feature dropout requires at least 2 dimensions in the input, got "
+                           f"{list(input.shape)}")
+    if p == 1:
+        out_mask = zeros_like(input)
+        return input.mul_(out_mask) if inplace else input * out_mask
+    noise = _dropout_noise(input, p, per_channel)
+    if not alpha:
+        scale = noise / (1 - p)
+        return input.mul_(scale) if inplace else input * scale
+    a = 1.0 / math.sqrt((_ALPHA_PRIME ** 2 * p + 1) * (1 - p))
+    shift = (noise - 1) * (_ALPHA_PRIME * a) + _ALPHA_PRIME * a * p
+    if inplace:
+        return input.mul_(noise * a).add_(shift)
+    return input * (noise * a) + shift
+
+
+def _channel_dropout(fn, input, p, training, inplace, spatial):
+    """dropout1d/2d/3d: channel dropout of (N, C, *spatial) or unbatched (C, *spatial) input."""
+    _tensor_arg(input, fn, "input")
+    _check_p(fn, p)
+    dims = (spatial + 1, spatial + 2)
+    note = (f"Note that {fn} exists to provide channel-wise dropout on inputs with {spatial} spatial "
+            f"dimension{'s' if spatial > 1 else ''}, a channel dimension, and an optional batch dimension (i.e. "
+            f"{dims[0]}D or {dims[1]}D inputs).")
+    batched = input.dim() == dims[1]          # any other input gets a batch dim of 1, as in PyTorch
+    if spatial == 1 and input.dim() not in dims:
+        raise RuntimeError(f"{fn}: Expected 2D or 3D input, but received a {input.dim()}D input. {note}")
+    if spatial > 1 and input.dim() not in dims:
+        warnings.warn(f"{fn}: Received a {input.dim()}-D input to {fn}, which is deprecated and will result in an "
+                      f"error in a future release. To retain the behavior and silence this warning, please use "
+                      f"dropout instead. {note}", UserWarning, stacklevel=3)
+    if spatial == 2:
+        if input.dim() == 3:
+            warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
+                          "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel "
+                          "dim. This behavior will change in a future release to interpret the input as one without "
+                          "a batch dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout "
+                          "behavior, please switch to using dropout1d instead.", UserWarning, stacklevel=3)
+        batched = True          # PyTorch's dropout2d takes any input as batched
+    if batched:
+        return _dropout_impl(fn, input, p, training, inplace, True, False)
+    if not training or p == 0 or input.numel() == 0:
+        return input
+    if inplace:
+        # the channel mask of the unbatched input, written into it
+        _dropout_impl(fn, input.unsqueeze(0), p, training, True, True, False)
+        return input
+    return _dropout_impl(fn, input.unsqueeze(0), p, training, False, True, False).squeeze(0)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, L) or (C, L) input with probability p, scaling the rest by 1/(1-p)."""
+    return _channel_dropout("dropout1d", input, p, training, inplace, 1)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, H, W) or (C, H, W) input (a 3-D input is taken as (N, C, L), with
+    PyTorch's warning)."""
+    return _channel_dropout("dropout2d", input, p, training, inplace, 2)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) input."""
+    return _channel_dropout("dropout3d", input, p, training, inplace, 3)
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Dropout for SELU networks: dropped elements take SELU's negative
+    saturation value, then an affine map restores zero mean and unit variance."""
+    return _dropout_impl("alpha_dropout", input, p, training, inplace, False, True)
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """alpha_dropout of whole channels (dim 1)."""
+    return _dropout_impl("feature_alpha_dropout", input, p, training, inplace, True, True)
+
+
+# ---- bilinear ---------------------------------------------------------------------------------
+
+def bilinear(input1, input2, weight, bias=None):
+    """y[..., o] = sum_ij input1[..., i] weight[o, i, j] input2[..., j] + bias[o]."""
+    fn = "bilinear()"
+    for name, t in (("input1", input1), ("input2", input2), ("weight", weight)):
+        _tensor_arg(t, "bilinear", name)
+    if bias is not None:
+        _tensor_arg(bias, "bilinear", "bias")
+    if input1.dim() != input2.dim():
+        raise RuntimeError(f"{fn}: input dimensions do not match: got {input1.dim()} and {input2.dim()}")
+    if input1.dim() == 0:
+        raise RuntimeError(f"{fn}: inputs must have at least one dimension, got 0-d tensors")
+    for d in range(input1.dim() - 1):
+        if input1.shape[d] != input2.shape[d]:
+            raise RuntimeError(f"{fn}: input batch dimensions do not match at dim {d}: got {input1.shape[d]} and "
+                               f"{input2.shape[d]}")
+    if weight.dim() != 3:
+        raise RuntimeError(f"{fn}: weight must be 3-D (out, in1, in2), got shape {list(weight.shape)}")
+    out_f, in1, in2 = weight.shape
+    for k, (t, n) in enumerate(((input1, in1), (input2, in2)), 1):
+        if t.shape[-1] != n:
+            raise RuntimeError(f"{fn}: input{k} size does not match weight size: got {t.shape[-1]} but expected {n}")
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != out_f):
+        raise RuntimeError(f"{fn}: bias size does not match weight size: got {list(bias.shape)} but expected "
+                           f"[{out_f}]")
+    for name, t in (("input2", input2), ("weight", weight), ("bias", bias)):
+        if t is not None:
+            _same_device("bilinear", input1, t, "input1", name)
+            if t.dtype is not input1.dtype:
+                raise RuntimeError(f"bilinear: expected all tensors to have dtype {input1.dtype.libtorch}, but "
+                                   f"{name} is {t.dtype.libtorch}")
+    batch = tuple(input1.shape[:-1])
+    x1, x2 = input1.reshape(-1, in1), input2.reshape(-1, in2)
+    # (B, in1) @ (in1, out * in2): each row's x1^T W_o for every o, then dotted with x2
+    left = (x1 @ weight.permute(1, 0, 2).reshape(in1, out_f * in2)).reshape(-1, out_f, in2)
+    out = (left * x2.unsqueeze(1)).sum(-1)
+    if bias is not None:
+        out = out + bias
+    return out.reshape(*batch, out_f)
 
 
 # ---- normalisation ------------------------------------------------------------------------------
@@ -264,6 +406,120 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
         # the padding row keeps its value but passes no gradient
         out = where((idx != padding_idx).unsqueeze(1), out, out.detach())
     return out.reshape(*input.shape, weight.shape[1])
+
+
+_BAG_MODES = ("sum", "mean", "max")
+
+
+def _bag_offsets(input, offsets, include_last_offset):
+    """(flat indices, host offsets of each bag's start plus the end) from 1-D input with offsets or 2-D input."""
+    if input.dim() == 2:
+        if offsets is not None:
+            raise ValueError("embedding_bag: if input is 2D, then offsets has to be None, as input is treated is a "
+                             "mini-batch of fixed length sequences. However, found offsets of type "
+                             f"{type(offsets).__name__}")
+        rows, width = input.shape
+        return input.reshape(-1), np.arange(rows + 1) * width
+    if input.dim() != 1:
+        raise ValueError(f"embedding_bag: input has to be 1D or 2D Tensor, but got Tensor of dimension "
+                         f"{input.dim()}")
+    if offsets is None:
+        raise ValueError("embedding_bag: offsets has to be a 1D Tensor but got None")
+    _tensor_arg(offsets, "embedding_bag", "offsets")
+    if offsets.dim() != 1:
+        raise ValueError(f"embedding_bag: offsets has to be a 1D Tensor, got shape {list(offsets.shape)}")
+    if offsets.dtype not in (_dtype.int64, _dtype.int32):
+        raise RuntimeError(f"embedding_bag: offsets must be Long or Int, got {offsets.dtype.libtorch}")
+    _same_device("embedding_bag", input, offsets, "input", "offsets")
+    starts = np.asarray(offsets.cpu().numpy(), dtype=np.int64)
+    n = input.shape[0]
+    if include_last_offset and starts.size == 0:
+        raise RuntimeError("embedding_bag: include_last_offset: number of offsets should be at least 1")
+    if starts.size and starts[0] != 0:
+        raise RuntimeError(f"embedding_bag: offsets[0] has to be 0, i.e., the first sequence in the mini-batch has "
+                           f"to start from position 0. However, got {starts[0]}")
+    if starts.size and starts[-1] > n:
+        raise RuntimeError(f"embedding_bag: offsets[-1] can not be greater than input's length {n}, but got "
+                           f"offsets[-1] of {starts[-1]}")
+    if np.any(np.diff(starts) < 0):
+        raise RuntimeError(f"embedding_bag: offsets must be non-decreasing, got {starts.tolist()}")
+    return input, starts if include_last_offset else np.append(starts, n)
+
+
+def _bag_layout(bounds):
+    """For bags [bounds[b], bounds[b+1]): the (bags, longest) table of flat positions and its validity mask."""
+    lengths = np.diff(bounds)
+    width = int(lengths.max()) if lengths.size else 0
+    pos = bounds[:-1, None] + np.arange(width)[None, :]
+    valid = np.arange(width)[None, :] < lengths[:, None]
+    return np.where(valid, pos, 0), valid
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
+                  sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    """Sums, means or maxima of bags of embedding rows: bags are the rows of a
+    2-D input, or the runs of a 1-D input starting at `offsets`. Entries equal
+    to padding_idx are left out of their bag; an empty bag gives zeros.
+    per_sample_weights (input's shape, mode 'sum') scale each row first."""
+    fn = "embedding_bag"
+    _tensor_arg(input, fn, "input")
+    _tensor_arg(weight, fn, "weight")
+    if weight.dim() != 2:
+        raise RuntimeError(f"{fn}: 'weight' must be 2-D, got shape {list(weight.shape)}")
+    if mode not in _BAG_MODES:
+        raise ValueError(f"{fn}: mode has to be one of sum, mean or max, got {mode!r}")
+    if sparse:
+        raise NotImplementedError(f"{fn}: sparse=True is not supported (ag has no sparse tensors)")
+    if per_sample_weights is not None:
+        _tensor_arg(per_sample_weights, fn, "per_sample_weights")
+        if mode != "sum":
+            raise NotImplementedError(f"{fn}: per_sample_weights was not None. per_sample_weights is only supported "
+                                      f"for mode='sum' (got mode='{mode}'). Please open a feature request on GitHub.")
+        if per_sample_weights.shape != input.shape:
+            raise ValueError(f"{fn}: If per_sample_weights ({list(per_sample_weights.shape)}) is not None, then it "
+                             f"must have the same shape as the input ({list(input.shape)})")
+        _same_device(fn, input, per_sample_weights, "input", "per_sample_weights")
+        if per_sample_weights.dtype is not weight.dtype:
+            raise RuntimeError(f"{fn}: expected per_sample_weights of dtype {weight.dtype.libtorch}, got "
+                               f"{per_sample_weights.dtype.libtorch}")
+    flat, bounds = _bag_offsets(input, offsets, include_last_offset)
+    n_rows = weight.shape[0]
+    if flat.dtype not in (_dtype.int64, _dtype.int32):
+        raise RuntimeError(f"{fn}: Expected tensor for argument #1 'indices' to have one of the following scalar "
+                           f"types: Long, Int; but got {flat.dtype.libtorch} instead")
+    if flat.numel():
+        lo, hi = int(flat.min()), int(flat.max())
+        if lo < 0 or hi >= n_rows:
+            raise RuntimeError(f"{fn}: index {lo if lo < 0 else hi} is not in the valid range [0, {n_rows})")
+    _same_device(fn, input, weight, "input", "weight")
+    padding_idx = _padding_idx(fn, padding_idx, n_rows)
+    idx = flat.long()
+    if max_norm is not None:
+        _renorm_rows(weight, idx, max_norm, norm_type)
+    rows = weight.index_select(0, idx)
+    if scale_grad_by_freq and idx.numel():
+        freq = idx.bincount(minlength=n_rows).index_select(0, idx).to(rows.dtype).unsqueeze(1)
+        rows = _ScaleGrad.apply(rows, 1 / freq)
+    if per_sample_weights is not None:
+        rows = rows * per_sample_weights.reshape(-1, 1)
+    pos, valid = _bag_layout(bounds)
+    keep = tensor(valid, device=weight.device)
+    if padding_idx is not None:
+        keep = keep & (idx.index_select(0, tensor(pos.reshape(-1), device=weight.device)).reshape(pos.shape)
+                       != padding_idx)
+    bags, width = pos.shape
+    if bags == 0 or width == 0:
+        return weight.new_zeros((bags, weight.shape[1])) + 0 * weight.sum()
+    table = rows.index_select(0, tensor(pos.reshape(-1), device=weight.device)).reshape(bags, width, -1)
+    mask = keep.unsqueeze(-1)
+    if mode == "max":
+        best = where(mask, table, -math.inf).max(1)[0]
+        return where(keep.any(1, keepdim=True), best, 0.0)
+    total = where(mask, table, 0.0).sum(1)
+    if mode == "sum":
+        return total
+    count = keep.sum(1, keepdim=True).clamp(min=1).to(total.dtype)
+    return total / count
 
 
 def one_hot(tensor, num_classes=-1):

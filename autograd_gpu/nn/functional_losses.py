@@ -15,13 +15,15 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..ops._util import broadcastable
 from ..ops.pointwise import where
+from ..ops.shape import cat, stack
 from ..tensor import Tensor
 from .functional import _check_reduction, _reduce, _same_device, _tensor_arg
 
 __all__ = ["l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "kl_div", "soft_margin_loss", "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss",
            "cosine_similarity", "pairwise_distance", "gaussian_nll_loss", "poisson_nll_loss",
-           "multilabel_soft_margin_loss", "triplet_margin_loss"]
+           "multilabel_soft_margin_loss", "triplet_margin_loss", "multi_margin_loss", "multilabel_margin_loss",
+           "triplet_margin_with_distance_loss", "ctc_loss", "pdist"]
 
 
 # ---- argument checks -----------------------------------------------------------------------
@@ -408,6 +410,23 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     return (x1 - x2 + eps).norm(p, max(x1.dim(), x2.dim()) - 1, keepdim=keepdim)
 
 
+def pdist(input, p=2):
+    """The p-norm distances between the rows of input (N, M), for each pair
+    i < j in row-major order: N (N - 1) / 2 values."""
+    _tensor_arg(input, "pdist", "input")
+    if input.dim() != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
+    _floating("pdist", input)
+    p = _check_number("pdist", "p", p)
+    if p < 0:
+        raise RuntimeError(f"pdist only supports non-negative p values, got {p}")
+    first, second = np.triu_indices(input.shape[0], 1)
+    from ..creation import tensor
+    rows_i = input.index_select(0, tensor(first, device=input.device))
+    rows_j = input.index_select(0, tensor(second, device=input.device))
+    return (rows_i - rows_j).norm(p, 1)
+
+
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
                         reduce=None, reduction="mean"):
     """max(0, margin + d(anchor, positive) - d(anchor, negative)), d the
@@ -500,3 +519,266 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
         loss = loss * weight
     class_dim = input.dim() - 1
     return _reduce(loss.sum(class_dim) / input.shape[class_dim], reduction)
+
+
+# ---- multi-class margins ---------------------------------------------------------------------
+
+def _class_scores(fn, input, target, target_shape):
+    """input (C,) or (N, C), floating, non-empty classes; target int64 of target_shape(input) on its device.
+    Returns input and target with a batch dim (and whether it was added)."""
+    _tensors(fn, input=input, target=target)
+    if input.dim() not in (1, 2) or input.shape[-1] == 0:
+        raise RuntimeError(f"{fn}: Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
+                           f"{list(input.shape)}")
+    _floating(fn, input)
+    if target.dtype.is_floating_point or target.dtype.libtorch not in ("Long", "Int"):
+        raise RuntimeError(f"{fn}: expected target of dtype Long, got {target.dtype.libtorch}")
+    want = target_shape(input)
+    if tuple(target.shape) != want:
+        raise RuntimeError(f"{fn}: inconsistent target size: {list(target.shape)} for input of size "
+                           f"{list(input.shape)} (expected {list(want)})")
+    unbatched = input.dim() == 1
+    return (input.unsqueeze(0), target.reshape(1, -1)) if unbatched else (input, target), unbatched
+
+
+def _unbatch(loss, unbatched, reduction):
+    if unbatched and reduction == "none":
+        return loss.squeeze(0)
+    return _reduce(loss, reduction)
+
+
+def _hinge(d):
+    """max(d, 0) whose gradient at d = 0 is 0, as PyTorch's margin kernels (they test d > 0)."""
+    return where(d > 0, d, 0.0)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
+                      reduction="mean"):
+    """sum over j != y of weight[y] max(0, margin - x[y] + x[j])^p, divided by
+    the number of classes; input (C,) or (N, C), target the class indices."""
+    fn = "multi_margin_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if p not in (1, 2):
+        raise ValueError(f"{fn}: only p == 1 and p == 2 supported, got p={p}")
+    margin = _check_number(fn, "margin", margin)
+    (x, t), unbatched = _class_scores(fn, input, target, lambda i: tuple(i.shape[:-1]))
+    n_classes = x.shape[1]
+    if weight is not None:
+        _tensors(fn, input=input, weight=weight)
+        if tuple(weight.shape) != (n_classes,):
+            raise RuntimeError(f"{fn}: weight must be a 1D tensor of {n_classes} elements (one per class), got "
+                               f"{list(weight.shape)}")
+        _not_differentiable(fn, weight=weight)
+    if t.numel():
+        lo, hi = int(t.min()), int(t.max())
+        if lo < 0 or hi >= n_classes:
+            raise RuntimeError(f"{fn}: target out of range (target {lo if lo < 0 else hi}, {n_classes} classes)")
+    t = t.reshape(-1, 1).long()
+    d = _hinge(margin - x.gather(1, t) + x)
+    if p == 2:
+        d = d * d
+    if weight is not None:
+        d = d * weight.index_select(0, t.reshape(-1)).unsqueeze(1)
+    classes = _class_row(n_classes, x)
+    loss = where(classes == t, 0.0, d).sum(1) / n_classes
+    return _unbatch(loss, unbatched, reduction)
+
+
+def _class_row(n, like):
+    """(1, n): the class numbers, on like's device."""
+    from ..creation import arange
+    return arange(n, device=like.device).reshape(1, -1)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """For each listed target class j (target's entries up to the first -1)
+    and each class i not listed: max(0, 1 - (x[j] - x[i])), summed and divided
+    by the number of classes; input and target (C,) or (N, C)."""
+    fn = "multilabel_margin_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    (x, t), unbatched = _class_scores(fn, input, target, lambda i: tuple(i.shape))
+    n_classes = x.shape[1]
+    if t.numel():
+        lo, hi = int(t.min()), int(t.max())
+        if lo < -1 or hi >= n_classes:
+            raise RuntimeError(f"{fn}: argument #2 'target' is out of range (target {lo if lo < -1 else hi}, "
+                               f"{n_classes} classes)")
+    t = t.long()
+    listed = (t < 0).long().cumsum(1) == 0                    # entries before the first -1
+    classes = _class_row(n_classes, x).unsqueeze(0)         # (1, 1, C)
+    is_target = ((t.unsqueeze(-1) == classes) & listed.unsqueeze(-1)).any(1)          # (N, C)
+    x_target = x.gather(1, t.clamp(min=0))                     # (N, K)
+    d = _hinge(1 - x_target.unsqueeze(-1) + x.unsqueeze(1))    # (N, K, C)
+    pairs = listed.unsqueeze(-1) & is_target.logical_not().unsqueeze(1)
+    loss = where(pairs, d, 0.0).sum((1, 2)) / n_classes
+    return _unbatch(loss, unbatched, reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0,
+                                      swap=False, reduction="mean"):
+    """max(0, margin + d(anchor, positive) - d(anchor, negative)), d the given
+    distance function (pairwise_distance by default); swap: the smaller of
+    d(a, n) and d(p, n)."""
+    fn = "triplet_margin_with_distance_loss"
+    _tensors(fn, anchor=anchor, positive=positive, negative=negative)
+    _check_reduction(reduction)
+    margin = _check_number(fn, "margin", margin)
+    if margin <= 0:
+        raise ValueError(f"{fn}: margin must be greater than 0, got {margin:g}")
+    dims = (anchor.dim(), positive.dim(), negative.dim())
+    if len(set(dims)) != 1:
+        raise RuntimeError(f"{fn}: The anchor, positive, and negative tensors are expected to have the same "
+                           f"number of dimensions, but got: anchor {dims[0]}D, positive {dims[1]}D, and negative "
+                           f"{dims[2]}D inputs")
+    dist = pairwise_distance if distance_function is None else distance_function
+    d_pos = dist(anchor, positive)
+    d_neg = dist(anchor, negative)
+    if swap:
+        d_neg = d_neg.minimum(dist(positive, negative))
+    return _reduce((margin + d_pos - d_neg).clamp_min(0), reduction)
+
+
+# ---- connectionist temporal classification --------------------------------------------------
+
+def _lengths(fn, name, lengths, batch, device):
+    """Sequence lengths (a Tensor, list, tuple or int) as a host int array of `batch` entries."""
+    if isinstance(lengths, Tensor):
+        if lengths.is_floating_point():
+            raise RuntimeError(f"{fn}: {name} must be integral, got {lengths.dtype.libtorch}")
+        values = np.asarray(lengths.detach().cpu().numpy(), dtype=np.int64).reshape(-1)
+    else:
+        try:
+            values = np.asarray(lengths, dtype=np.int64).reshape(-1)
+        except (TypeError, ValueError):
+            raise TypeError(f"{fn}(): argument '{name}' must be a Tensor or a sequence of ints, not "
+                            f"{type(lengths).__name__}") from None
+    if values.size != batch:
+        raise RuntimeError(f"{fn}: Expected {name} to have {batch} entries (the batch size), got {values.size}")
+    return values
+
+
+def _log_add(parts, dim):
+    """logsumexp over dim with no NaN where every term is -inf: the result is
+    then -inf and the gradient 0 (the plain formula would give NaN)."""
+    peak = parts.detach().amax(dim, keepdim=True)
+    peak = where(peak.isfinite(), peak, 0.0)
+    total = (parts - peak).exp().sum(dim, keepdim=True)
+    some = total > 0
+    out = where(some, where(some, total, 1.0).log() + peak, -math.inf)
+    return out.squeeze(dim)
+
+
+def _host_tensor(array, device):
+    from ..creation import tensor
+    return tensor(array, device=device)
+
+
+def _shift_right(alpha, by):
+    """alpha's columns moved `by` places right, -inf coming in (the states by steps back)."""
+    fill = alpha.new_full((alpha.shape[0], by), -math.inf)
+    return cat([fill, alpha[:, :alpha.shape[1] - by]], 1)
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
+    """The negative log-likelihood of each target sequence summed over all its
+    CTC alignments: log_probs (T, N, C) or (T, C) (log-softmax output), targets
+    padded (N, S) or concatenated (sum(target_lengths),); 'mean' divides each
+    loss by its target length before averaging. The forward recursion runs in
+    log space with Tensor ops, one step per time step."""
+    fn = "ctc_loss"
+    _tensors(fn, log_probs=log_probs, targets=targets)
+    _check_reduction(reduction)
+    if log_probs.dim() not in (2, 3):
+        raise RuntimeError(f"{fn}: log_probs must be (T, N, C) or (T, C), got {list(log_probs.shape)}")
+    _floating(fn, log_probs, "log_probs")
+    unbatched = log_probs.dim() == 2
+    lp = log_probs.unsqueeze(1) if unbatched else log_probs
+    steps, batch, n_classes = lp.shape
+    if not isinstance(blank, int) or not 0 <= blank < n_classes:
+        raise RuntimeError(f"{fn}: blank must be in label range (blank {blank}, {n_classes} classes)")
+    in_len = _lengths(fn, "input_lengths", input_lengths, batch, lp.device)
+    tgt_len = _lengths(fn, "target_lengths", target_lengths, batch, lp.device)
+    if targets.is_floating_point() or targets.dtype.libtorch == "Bool":
+        raise RuntimeError(f"{fn}: targets must be integral, got {targets.dtype.libtorch}")
+    labels = np.asarray(targets.detach().cpu().numpy(), dtype=np.int64)
+    for name, values, most in (("input_lengths", in_len, steps), ("target_lengths", tgt_len, None)):
+        if values.size and values.min() < 0:
+            raise RuntimeError(f"{fn}: Expected {name} to be non-negative, got {values.tolist()}")
+        if most is not None and values.size and values.max() > most:
+            raise RuntimeError(f"{fn}: Expected input_lengths to have value at most {most}, but got value "
+                               f"{values.max()}")
+    longest = int(tgt_len.max()) if tgt_len.size else 0
+    table = np.full((batch, longest), blank, dtype=np.int64)
+    if labels.ndim == 2 and not unbatched:
+        if labels.shape[0] != batch or labels.shape[1] < longest:
+            raise RuntimeError(f"{fn}: Expected targets of shape ({batch}, >= {longest}) (padded) or a 1-D "
+                               f"concatenation, got {list(labels.shape)}")
+        for b in range(batch):
+            table[b, :tgt_len[b]] = labels[b, :tgt_len[b]]
+    elif labels.ndim == 1:
+        if unbatched:
+            if labels.size < tgt_len[0]:
+                raise RuntimeError(f"{fn}: Expected targets to hold at least {tgt_len[0]} labels, got "
+                                   f"{labels.size}")
+            table[0, :tgt_len[0]] = labels[:tgt_len[0]]
+        else:
+            if labels.size != tgt_len.sum():
+                raise RuntimeError(f"{fn}: concatenated targets hold {labels.size} labels but target_lengths sum "
+                                   f"to {tgt_len.sum()}")
+            starts = np.concatenate([[0], np.cumsum(tgt_len)[:-1]])
+            for b in range(batch):
+                table[b, :tgt_len[b]] = labels[starts[b]:starts[b] + tgt_len[b]]
+    else:
+        raise RuntimeError(f"{fn}: targets must be (N, S) or 1-D, got {list(labels.shape)}")
+    used = table[np.arange(longest)[None, :] < tgt_len[:, None]]
+    if used.size and (used.min() < 0 or used.max() >= n_classes):
+        raise RuntimeError(f"{fn}: target labels must be in [0, {n_classes}), got {used.min()}..{used.max()}")
+    if used.size and (used == blank).any():
+        raise RuntimeError(f"{fn}: target labels must not be the blank ({blank})")
+    loss = _ctc_nll(lp, table, in_len, tgt_len, blank)
+    if zero_infinity:
+        loss = where(loss.isinf(), 0.0, loss)
+    if reduction == "mean":
+        divisor = np.maximum(tgt_len, 1).astype(np.float64)
+        return (loss / _host_tensor(divisor, loss.device).to(loss.dtype)).mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss.squeeze(0) if unbatched else loss
+
+
+def _ctc_nll(lp, table, in_len, tgt_len, blank):
+    """-log p(target | log_probs) for each sequence: the CTC forward (alpha) recursion over the
+    extended label sequence blank, l1, blank, l2, ..., blank."""
+    steps, batch, _ = lp.shape
+    width = 2 * table.shape[1] + 1
+    ext = np.full((batch, width), blank, dtype=np.int64)
+    ext[:, 1::2] = table
+    # a label may follow the one two places back (skipping a blank) unless it repeats it
+    skip = np.zeros((batch, width), dtype=bool)
+    skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+    dev = lp.device
+    ext_t = _host_tensor(ext, dev)
+    emit = lp.gather(2, ext_t.unsqueeze(0).expand(steps, batch, width))          # (T, N, S')
+    neg_inf = -math.inf
+    start = np.full((batch, width), False)
+    start[:, :2] = True
+    start[:, 1] &= tgt_len > 0
+    alpha = where(_host_tensor(start, dev), emit[0], neg_inf) if steps else None
+    skip_t = _host_tensor(skip, dev)
+    for t in range(1, steps):
+        prev2 = where(skip_t, _shift_right(alpha, 2), neg_inf) if width > 2 else alpha.new_full(alpha.shape, neg_inf)
+        new = _log_add(stack([alpha, _shift_right(alpha, 1), prev2], -1), -1) + emit[t]
+        alpha = where(_host_tensor((t < in_len)[:, None], dev), new, alpha)
+    if alpha is None:
+        return lp.new_zeros((batch,)) + math.inf
+    last = _host_tensor(2 * tgt_len, dev).unsqueeze(1)
+    before = _host_tensor(np.maximum(2 * tgt_len - 1, 0), dev).unsqueeze(1)
+    ends = stack([alpha.gather(1, last).squeeze(1),
+                  where(_host_tensor(tgt_len > 0, dev), alpha.gather(1, before).squeeze(1), neg_inf)], -1)
+    ll = _log_add(ends, -1)
+    # a sequence of no time steps has probability 1 for the empty target only
+    empty = _host_tensor(in_len == 0, dev)
+    ll = where(empty, where(_host_tensor(tgt_len == 0, dev), 0.0, neg_inf), ll)
+    return -ll

@@ -1,5 +1,6 @@
 """Layers beyond Linear: Dropout, LayerNorm, BatchNorm1d/2d, Embedding, Flatten,
 Unflatten, Identity; and the containers ModuleList and ModuleDict."""
+import math
 import numbers
 
 from .. import _dtype
@@ -7,12 +8,13 @@ from ..autograd.grad_mode import no_grad
 from ..creation import empty, ones, tensor, zeros
 from . import functional_layers as FL
 from . import init
-from .container import ModuleDict, ModuleList
+from .container import ModuleDict, ModuleList, ParameterDict, ParameterList
 from .module import Module
 from .parameter import Parameter
 
 __all__ = ["Dropout", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "Embedding", "Flatten", "Unflatten", "Identity",
-           "ModuleList", "ModuleDict"]
+           "ModuleList", "ModuleDict", "ParameterList", "ParameterDict", "Dropout1d", "Dropout2d", "Dropout3d",
+           "AlphaDropout", "FeatureAlphaDropout", "Bilinear", "EmbeddingBag"]
 
 
 def _count_arg(who, name, n):
@@ -34,17 +36,48 @@ class Dropout(Module):
     """During training, zeroes each element with probability p and scales
     the others by 1/(1-p); in eval mode, the identity."""
 
+    _fn = staticmethod(FL.dropout)
+
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
-        FL._check_p("Dropout", p)
+        FL._check_p(type(self).__name__, p)
         self.p = p
         self.inplace = inplace
 
     def forward(self, input):
-        return FL.dropout(input, self.p, self.training, self.inplace)
+        return type(self)._fn(input, self.p, self.training, self.inplace)
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout1d(Dropout):
+    """Zeroes whole channels of (N, C, L) or (C, L) input in training."""
+    _fn = staticmethod(FL.dropout1d)
+
+
+class Dropout2d(Dropout):
+    """Zeroes whole channels of (N, C, H, W) or (C, H, W) input in training."""
+    _fn = staticmethod(FL.dropout2d)
+
+
+class Dropout3d(Dropout):
+    """Zeroes whole channels of (N, C, D, H, W) or (C, D, H, W) input in training."""
+    _fn = staticmethod(FL.dropout3d)
+
+
+class AlphaDropout(Dropout):
+    """Dropout that keeps a SELU network's mean and variance (F.alpha_dropout);
+    `inplace` is accepted and, as in PyTorch, not used."""
+    _fn = staticmethod(FL.alpha_dropout)
+
+    def forward(self, input):
+        return type(self)._fn(input, self.p, self.training)
+
+
+class FeatureAlphaDropout(AlphaDropout):
+    """Alpha dropout of whole channels (F.feature_alpha_dropout)."""
+    _fn = staticmethod(FL.feature_alpha_dropout)
 
 
 class LayerNorm(Module):
@@ -205,6 +238,97 @@ class Embedding(Module):
             s += f", scale_grad_by_freq={self.scale_grad_by_freq}"
         if self.sparse is not False:
             s += ", sparse=True"
+        return s
+
+
+class Bilinear(Module):
+    """y = x1^T A x2 + b: weight (out_features, in1_features, in2_features) and
+    bias (out_features,), both drawn from U(-1/sqrt(in1_features), 1/sqrt(in1_features))."""
+
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        self.in1_features = _count_arg("Bilinear", "in1_features", in1_features)
+        self.in2_features = _count_arg("Bilinear", "in2_features", in2_features)
+        self.out_features = _count_arg("Bilinear", "out_features", out_features)
+        kw = dict(device=device, dtype=dtype)
+        self.weight = Parameter(empty(out_features, in1_features, in2_features, **kw))
+        self.register_parameter("bias", Parameter(empty(out_features, **kw)) if bias else None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        bound = 1 / math.sqrt(self.weight.shape[1]) if self.weight.shape[1] else 0.0
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1, input2):
+        return FL.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
+
+
+class EmbeddingBag(Module):
+    """Sums, means or maxima of bags of rows of an embedding table (weight
+    drawn from N(0, 1); the padding_idx row starts at zero and is left out of
+    every bag)."""
+
+    def __init__(self, num_embeddings, embedding_dim, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+                 mode="mean", sparse=False, _weight=None, include_last_offset=False, padding_idx=None, device=None,
+                 dtype=None):
+        super().__init__()
+        self.num_embeddings = _count_arg("EmbeddingBag", "num_embeddings", num_embeddings)
+        self.embedding_dim = _count_arg("EmbeddingBag", "embedding_dim", embedding_dim)
+        self.max_norm = max_norm
+        self.norm_type = norm_type
+        self.scale_grad_by_freq = scale_grad_by_freq
+        self.padding_idx = FL._padding_idx("EmbeddingBag", padding_idx, num_embeddings)
+        if mode not in FL._BAG_MODES:
+            raise ValueError(f"EmbeddingBag: mode has to be one of sum, mean or max, got {mode!r}")
+        self.mode = mode
+        self.sparse = sparse
+        self.include_last_offset = include_last_offset
+        if _weight is None:
+            self.weight = Parameter(empty(num_embeddings, embedding_dim, device=device, dtype=dtype))
+            self.reset_parameters()
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise AssertionError("EmbeddingBag: Shape of weight does not match num_embeddings and embedding_dim "
+                                     f"(weight {list(_weight.shape)}, expected [{num_embeddings}, {embedding_dim}])")
+            self.weight = Parameter(_weight)
+
+    reset_parameters = Embedding.reset_parameters
+
+    def forward(self, input, offsets=None, per_sample_weights=None):
+        return FL.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type, self.scale_grad_by_freq,
+                                self.mode, self.sparse, per_sample_weights, self.include_last_offset,
+                                self.padding_idx)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+                        mode="mean", sparse=False, include_last_offset=False, padding_idx=None):
+        """An EmbeddingBag holding `embeddings` (2-D) as its weight; frozen by default."""
+        if embeddings.dim() != 2:
+            raise AssertionError("EmbeddingBag.from_pretrained: Embeddings parameter is expected to be "
+                                 f"2-dimensional, got shape {list(embeddings.shape)}")
+        rows, cols = embeddings.shape
+        bag = cls(rows, cols, max_norm, norm_type, scale_grad_by_freq, mode, sparse, embeddings,
+                  include_last_offset, padding_idx)
+        bag.weight.requires_grad_(not freeze)
+        return bag
+
+    def extra_repr(self):
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq is not False:
+            s += f", scale_grad_by_freq={self.scale_grad_by_freq}"
+        s += f", mode={self.mode!r}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
         return s
 
 
