@@ -688,12 +688,16 @@ def test_padding_modules_match_pytorch(torch, device, kind, nd, pad, batched):
     _close(ox.grad, tx.grad)
 
 
-@pytest.mark.xfail(strict=True, reason="F.pad (functional_layers.py) wraps a circular pad around the uncropped "
-                                       "input where another amount of the same dim is negative; PyTorch crops "
-                                       "first and wraps around the cropped input")
-def test_circular_pad_with_a_crop(torch):
+@pytest.mark.parametrize("amounts", [(-1, 1), (1, -1), (-1, 2), (2, -2), (-1, -1), (3, 2)])
+def test_circular_pad_with_a_crop(torch, device, amounts):
+    """A negative amount crops before the wrap-around, as PyTorch's (ours wrapped the uncropped input)."""
     x = np.arange(12.0).reshape(1, 3, 4)
-    _close(nn.CircularPad1d((-1, 1))(ag.tensor(x)), torch.nn.CircularPad1d((-1, 1))(torch.tensor(x)))
+    ox, tx = ag.tensor(x, device=device, requires_grad=True), torch.tensor(x, requires_grad=True)
+    o, t = nn.CircularPad1d(amounts)(ox), torch.nn.CircularPad1d(amounts)(tx)
+    _close(o, t)
+    g = _rng(2).normal(size=t.shape)
+    o.backward(ag.tensor(g, device=device)), t.backward(torch.tensor(g))
+    _close(ox.grad, tx.grad)
 
 
 @pytest.mark.parametrize("make,shape", [

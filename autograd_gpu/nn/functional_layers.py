@@ -603,11 +603,12 @@ def _check_pad(input, pad, mode, value):
 
 def _source_rows(mode, size, left, right):
     """For each output position along a dim, the input position it copies."""
+    if mode == "circular":            # PyTorch crops first (negative amounts), then wraps what is left
+        lo, hi = max(-left, 0), size - max(-right, 0)
+        return lo + np.arange(-max(left, 0), hi - lo + max(right, 0)) % (hi - lo)
     i = np.arange(-left, size + right)
     if mode == "replicate":
         return np.clip(i, 0, size - 1)
-    if mode == "circular":
-        return i % size
     i = np.abs(i)                                         # reflect: mirror at both ends, edges not repeated
     return np.where(i > size - 1, 2 * (size - 1) - i, i)
 
