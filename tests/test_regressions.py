@@ -1502,3 +1502,24 @@ def test_einsum_without_a_sum_is_a_product_not_a_view(torch, device, equation, s
     assert names[0] == names[1] == ("MulBackward0", True)
     for o, t in zip(grads[1], grads[0]):
         np.testing.assert_allclose(o, t, rtol=1e-12)
+
+
+# Bug: cat of transposed or expanded tensors kept NumPy's layout, which follows
+# the inputs' strides; PyTorch's result is contiguous. A reshape of it (or of
+# a pointwise result that inherits the layout) then copied instead of viewing,
+# so a write through the reshape did not reach the tensor.
+# (found by test_random_graphs from a random seed: cat of an expand, * 1, then
+# .reshape(-1).add_(...))
+@pytest.mark.parametrize("make", [lambda L: L.ones(1, 1, 2, dtype=L.float64).expand(1, 3, 2),
+                                  lambda L: L.ones(1, 3, 2, dtype=L.float64).transpose(1, 2)])
+def test_cat_result_is_contiguous(torch, device, make):
+    outs = []
+    for lib, dev in ((torch, "cpu"), (ag, device)):
+        part = make(lib).to(dev)
+        for joined in (lib.cat([part, part], 0), lib.stack([part, part], 1)):
+            assert joined.is_contiguous()
+            y = joined * 1
+            y.reshape(-1).add_(1.0)
+            outs.append(np.asarray(y.detach().cpu().numpy() if lib is torch else val(y)))
+    for o, t in zip(outs[2:], outs[:2]):
+        np.testing.assert_array_equal(o, t)

@@ -680,7 +680,14 @@ def concatenate(xs, axis):
     """Join arrays (or Tensors) along an existing axis."""
     if isinstance(xs[0], Tensor):
         return _ag.cat(xs, axis)
-    return np.concatenate(xs, axis)     # CuPy arrays: NEP 18 dispatch
+    return c_order(np.concatenate(xs, axis))      # CuPy arrays: NEP 18 dispatch
+
+
+def c_order(a):
+    """a, or a C-ordered copy of it: PyTorch's cat and stack lay their result out
+    so, where NumPy follows its inputs' layout (transposed or broadcast inputs
+    give a transposed result, which a reshape would then copy, not view)."""
+    return a if a.flags.c_contiguous else a.copy(order="C")
 
 
 def add_at(out, idx, v):

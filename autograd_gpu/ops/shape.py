@@ -699,7 +699,7 @@ class Stack(Op):
     def forward(self, *arrays_and_axis):
         *arrays, axis = arrays_and_axis
         self.axis, self.n = axis, len(arrays)
-        return np.stack(arrays, axis)            # CuPy arrays: NEP 18 dispatch
+        return P.c_order(np.stack(arrays, axis))            # CuPy arrays: NEP 18 dispatch
 
     def backward(self, g):
         lead = (slice(None),) * self.axis
