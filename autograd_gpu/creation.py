@@ -9,15 +9,15 @@ import numpy as np
 from . import _dtype
 from . import backend as B
 from .tensor import Tensor
-from .autograd.op import _as_array
+from .autograd.op import as_array
 
 
-def _backend_for(device):
+def backend_for(device):
     return B.cpu_backend if device is None else B.get(device)
 
 
 def _finish(data, backend, requires_grad, op_name):
-    t = Tensor._make(_as_array(data, backend), backend)
+    t = Tensor._make(as_array(data, backend), backend)
     if requires_grad:
         if data.dtype.kind != "f":
             raise RuntimeError(f"{op_name}: Only Tensors of floating point and complex dtype can require "
@@ -136,20 +136,20 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         src_backend = data._backend
         a = data._data
         npd = dt.np if dt is not None else a.dtype
-        backend = _backend_for(device) if device is not None else src_backend
+        backend = backend_for(device) if device is not None else src_backend
         if backend is not src_backend:
             a = backend.from_host(src_backend.to_host(a))
         return _finish(_copy_as(a, npd), backend, requires_grad, "tensor")
     if B.is_cuda_array(data) or (hasattr(data, "__cuda_array_interface__") and not isinstance(data, np.ndarray)):
-        backend = _backend_for(device if device is not None else _cuda_device_of(data))
+        backend = backend_for(device if device is not None else _cuda_device_of(data))
         if backend.is_cuda:
             a = backend.asarray(data)
         else:                           # a copy to the host, through the data's own GPU
-            src = _backend_for(_cuda_device_of(data))
+            src = backend_for(_cuda_device_of(data))
             a = src.to_host(src.asarray(data))
         _dtype.from_numpy_dtype(a.dtype)
         return _finish(_copy_as(a, dt.np if dt is not None else a.dtype), backend, requires_grad, "tensor")
-    backend = _backend_for(device)
+    backend = backend_for(device)
     if isinstance(data, (np.ndarray, np.generic)):
         a = np.asarray(data)
         if a.dtype == object:
@@ -284,7 +284,7 @@ def _factory(op_name, fill):
     def fn(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None, pin_memory=False):
         shape = _size(size, op_name)
         dt = _dtype.as_dtype(dtype, op_name) or _dtype.float32
-        bk = _backend_for(device)
+        bk = backend_for(device)
         data = _alloc(op_name, shape, lambda: fill(bk.xp, shape, dt.np))
         return _finish(data, bk, requires_grad, op_name)
     fn.__name__ = op_name
@@ -309,7 +309,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
             raise TypeError(f"full(): fill_value must be a number, not {type(fill_value).__name__}")
         dt = (_dtype.bool_, _dtype.int64, _dtype.float32)[k]
     fill_value = check_fits(fill_value, dt.np, "full")
-    bk = _backend_for(device)
+    bk = backend_for(device)
     data = _alloc("full", shape, lambda: bk.xp.full(shape, fill_value, dtype=dt.np))
     return _finish(data, bk, requires_grad, "full")
 
@@ -330,7 +330,7 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     if n < 0 or (m is not None and m < 0):
         raise RuntimeError(f"eye: n and m must be non-negative, got n={n}, m={m}")
     dt = _dtype.as_dtype(dtype, "eye") or _dtype.float32
-    bk = _backend_for(device)
+    bk = backend_for(device)
     shape = (n, n if m is None else m)
     return _finish(_alloc("eye", shape, lambda: bk.xp.eye(n, m, dtype=dt.np)), bk, requires_grad, "eye")
 
@@ -362,7 +362,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
             start, end, step = istart, int(end), istep
         n = _arange_length(start, end, step)
         make = lambda: (bk.xp.arange(n, dtype=np.int64) * istep + istart).astype(dt.np)      # noqa: E731
-    bk = _backend_for(device)
+    bk = backend_for(device)
     return _finish(_alloc("arange", (n,), make), bk, requires_grad, "arange")
 
 
@@ -381,7 +381,7 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     if steps < 0:
         raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
     dt = _dtype.as_dtype(dtype, "linspace") or _dtype.float32
-    bk = _backend_for(device)
+    bk = backend_for(device)
     if math.isnan(start) or math.isnan(end):       # NumPy would keep the endpoint; PyTorch gives all NaN
         start = end = math.nan
     kind = dt.np.kind
@@ -418,7 +418,7 @@ def _random(op_name, draw):
         if not dt.is_floating_point:
             raise RuntimeError(f"{op_name}: \"{op_name}\" is only defined for floating point dtypes, got "
                                f"{dt.libtorch}")
-        bk = _backend_for(device)
+        bk = backend_for(device)
         data = _alloc(op_name, shape, lambda: draw(bk, shape, dt.np))
         return _finish(data, bk, requires_grad, op_name)
     fn.__name__ = op_name
@@ -437,7 +437,7 @@ def randint(low, high=None, size=(), dtype=None, device=None, requires_grad=Fals
         raise RuntimeError(f"randint: expects 'from' to be less than 'to', but got from={low} >= to={high}")
     shape = _size((size,) if not isinstance(size, (tuple, list)) else (tuple(size),), "randint")
     dt = _dtype.as_dtype(dtype, "randint") or _dtype.int64
-    bk = _backend_for(device)
+    bk = backend_for(device)
     return _finish(_alloc("randint", shape, lambda: bk.randint(low, high, shape, dt.np)), bk, requires_grad,
                    "randint")
 
@@ -447,7 +447,7 @@ def randperm(n, dtype=None, device=None, requires_grad=False):
     if n < 0:
         raise RuntimeError(f"randperm: n must be non-negative, got {n}")
     dt = _dtype.as_dtype(dtype, "randperm") or _dtype.int64
-    bk = _backend_for(device)
+    bk = backend_for(device)
     return _finish(_alloc("randperm", (n,), lambda: bk.randperm(n, dt.np)), bk, requires_grad, "randperm")
 
 

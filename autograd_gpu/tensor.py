@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from . import _dtype
-from .autograd.graph import add_hook, _HookDict
+from .autograd.graph import add_hook, HookDict
 from . import autograd as _autograd
 from .autograd import op as _op
 from .autograd.grad_mode import state as _grad_state
@@ -260,7 +260,7 @@ class Tensor:
         node = self.grad_fn
         if node is None:
             if self._hooks is None:
-                self._hooks = _HookDict()
+                self._hooks = HookDict()
             return add_hook(self._hooks, hook)
         return add_hook(node._tensor_hook_store(self._output_nr), hook)
 

@@ -940,7 +940,7 @@ def test_index_values_never_used_are_not_bounds_checked(torch, device, idx, shap
     check(torch, put_grad(idx, shape=shape, device=device), device=device)
 
 
-# Bug (fixed; ops/indexing.py _empty_result_shape, both devices; found by
+# Bug (fixed; ops/indexing.py empty_result_shape, both devices; found by
 # test_random_host_indexes_into_cuda): an out-of-range integer index into a tensor whose result is
 # empty anyway (another dim of size 0) raised IndexError 'index 7 is out of bounds for dimension 1
 # with size 3' (NumPy's check on the CPU, ours on cuda); PyTorch reads no element then, checks

@@ -127,7 +127,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         elif create_graph:
             result.append(g)
         else:
-            result.append(Tensor._make(_op._as_array(g, t._backend), t._backend))
+            result.append(Tensor._make(_op.as_array(g, t._backend), t._backend))
     return tuple(result)
 
 

@@ -23,7 +23,7 @@ _push, _pop = heapq.heappush, heapq.heappop
 
 
 def _wrap(g, backend):
-    return _op.Tensor._make(_op._as_array(g, backend), backend)
+    return _op.Tensor._make(_op.as_array(g, backend), backend)
 
 
 def _run_tensor_hooks(node, grads, create_graph, pending):

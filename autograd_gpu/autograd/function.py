@@ -133,7 +133,7 @@ class BackwardFunction(Node):
             if g is None:
                 g = Tensor._make(bk.xp.zeros(shape, dtype=dt), bk) if ctx.materialize_grads else None
             elif not create_graph:
-                g = Tensor._make(_op._as_array(g, bk), bk)
+                g = Tensor._make(_op.as_array(g, bk), bk)
             gt.append(g)
         res = self.fn_cls.backward(ctx, *gt)
         if not isinstance(res, tuple):

@@ -58,7 +58,7 @@ class RemovableHandle:
         self.remove()
 
 
-class _HookDict(dict):
+class HookDict(dict):
     """A dict that can be weakly referenced (handles point at it weakly)."""
     __slots__ = ("__weakref__",)
 
@@ -85,7 +85,7 @@ class Node:
     _out_meta = ()              # ((shape, numpy dtype), ...) per output
     _backend = None
     _hooked = False             # any hook or retained grad
-    _tensor_hooks = None        # {output_nr: _HookDict} registered by tensors
+    _tensor_hooks = None        # {output_nr: HookDict} registered by tensors
     _retain = None              # {output_nr: weakref to the tensor retaining grad}
     _pre_hooks = None
     _post_hooks = None
@@ -106,14 +106,14 @@ class Node:
     def register_hook(self, fn):
         """fn(grad_inputs, grad_outputs) -> None or replacement grad_inputs."""
         if self._post_hooks is None:
-            self._post_hooks = _HookDict()
+            self._post_hooks = HookDict()
         self._hooked = self._slow = True
         return add_hook(self._post_hooks, fn)
 
     def register_prehook(self, fn):
         """fn(grad_outputs) -> None or replacement grad_outputs."""
         if self._pre_hooks is None:
-            self._pre_hooks = _HookDict()
+            self._pre_hooks = HookDict()
         self._hooked = self._slow = True
         return add_hook(self._pre_hooks, fn)
 
@@ -123,7 +123,7 @@ class Node:
         self._hooked = self._slow = True
         store = self._tensor_hooks.get(output_nr)
         if store is None:
-            store = self._tensor_hooks[output_nr] = _HookDict()
+            store = self._tensor_hooks[output_nr] = HookDict()
         return store
 
     def _release(self):

@@ -43,7 +43,7 @@ def edge(t):
     return NO_EDGE
 
 
-def _as_array(y, backend):
+def as_array(y, backend):
     # NumPy ufuncs return scalars for 0-d input; tensors always hold arrays.
     return y if type(y) is _ndarray or backend.is_cuda else np.asarray(y)
 
@@ -107,7 +107,7 @@ class Op(Node):
             raise node._error(e, inputs) from None
         if type(y) is tuple:
             return node._wrap_many(y, inputs, attrs)
-        out = Tensor._make(_as_array(y, bk), bk)
+        out = Tensor._make(as_array(y, bk), bk)
         if cls.is_view:
             _mark_view(out, inputs[0], cls, attrs)
         if rg and grad_state.enabled and cls.differentiable:
@@ -141,7 +141,7 @@ class Op(Node):
 
     def _wrap_many(self, ys, inputs, attrs):
         bk = inputs[0]._backend
-        outs = tuple(Tensor._make(_as_array(y, bk), bk) for y in ys)
+        outs = tuple(Tensor._make(as_array(y, bk), bk) for y in ys)
         self.n_outputs = len(outs)
         if len(outs) > 1:
             self._slow = True                # (a list of grads: the engine's slow path)
@@ -292,7 +292,7 @@ def _make_apply1(cls):
         if type(y) is not _ndarray and type(y) is not b.array_type:     # (a CuPy array: as is)
             if type(y) is tuple:
                 return node._wrap_many(y, (input,), attrs)
-            y = _as_array(y, b)
+            y = as_array(y, b)
         # Tensor._make, inlined: this runs once per op (one call frame less)
         out = _new(Tensor)
         out._data = y
@@ -344,7 +344,7 @@ def _make_apply2(cls):
         if type(y) is not _ndarray and type(y) is not bk.array_type:
             if type(y) is tuple:
                 return node._wrap_many(y, (a, b), attrs)
-            y = _as_array(y, bk)
+            y = as_array(y, bk)
         # Tensor._make, inlined: this runs once per op (one call frame less)
         out = _new(Tensor)
         out._data = y

@@ -360,7 +360,7 @@ class RemainderScalar(Op):                # x % s
         return g
 
 
-class _NoDerivative(Op):
+class NoDerivative(Op):
     """A result PyTorch records without a formula (grad_fn NotImplemented):
     it requires grad, and a backward through it raises, as there."""
     _name = "torch::autograd::NotImplemented"
@@ -370,7 +370,7 @@ class _NoDerivative(Op):
         raise RuntimeError(f"derivative for aten::{self.aten} is not implemented")
 
 
-class FloorDivide(_NoDerivative):
+class FloorDivide(NoDerivative):
     op_name, aten, promotes = "floor_divide", "floor_divide", True
 
     def forward(self, a, b):
@@ -378,7 +378,7 @@ class FloorDivide(_NoDerivative):
         return np.floor_divide(a, b)
 
 
-class FloorDivideScalar(_NoDerivative):   # x // s
+class FloorDivideScalar(NoDerivative):   # x // s
     op_name, aten = "floor_divide", "floor_divide"
 
     def forward(self, x, s):
@@ -388,7 +388,7 @@ class FloorDivideScalar(_NoDerivative):   # x // s
 
 class NumberRemainder(Remainder):         # s % x: the number wrapped in a tensor, no formula
     _name, aten = "torch::autograd::NotImplemented", "remainder.Scalar_Tensor"
-    backward = _NoDerivative.backward
+    backward = NoDerivative.backward
     save_inputs = ()
 
 

@@ -1,7 +1,7 @@
 """Comparisons and logical ops: bool results, never a gradient."""
 import numpy as np
 
-from ..autograd.op import device_mismatch, promote_arrays, _as_array
+from ..autograd.op import device_mismatch, promote_arrays, as_array
 from ..tensor import Tensor
 from . import prims as P
 from ._util import broadcastable, number, promote_for_scalar, wrap_int
@@ -17,7 +17,7 @@ def _ufunc(fn, *args):
 
 
 def _bool(x, arr):
-    return Tensor._make(_as_array(arr, x._backend), x._backend)
+    return Tensor._make(as_array(arr, x._backend), x._backend)
 
 
 def _compare(prim, op_name):
@@ -107,7 +107,7 @@ def _bitwise(np_fn, op_name):
             res = _ufunc(np_fn, da, b)
         except ValueError as e:
             raise RuntimeError(f"{op_name}: {e}") from None
-        return Tensor._make(_as_array(res, a._backend), a._backend)
+        return Tensor._make(as_array(res, a._backend), a._backend)
     fn.__name__ = op_name
     return fn
 
@@ -121,7 +121,7 @@ def bitwise_not(x):
     if x._data.dtype.kind not in "biu":
         raise TypeError(f"bitwise_not: ~ (operator.invert) is only implemented on integer and Boolean-type "
                         f"tensors, not {x.dtype.libtorch}")
-    return Tensor._make(_as_array(_ufunc(np.invert, x._data), x._backend), x._backend)
+    return Tensor._make(as_array(_ufunc(np.invert, x._data), x._backend), x._backend)
 
 
 # ---- closeness ------------------------------------------------------------------------

@@ -467,7 +467,7 @@ class _Fmin(_Fmax):
     pick = staticmethod(P.le)
 
 
-class Heaviside(arith._NoDerivative):
+class Heaviside(arith.NoDerivative):
     """0 below 0, 1 above, `values` at 0 (NaN gives 0); no derivative."""
     op_name = aten = "heaviside"
 

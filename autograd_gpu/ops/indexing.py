@@ -330,7 +330,7 @@ def _check_array_bounds(a, nidx):
                 raise IndexError(f"index {int(c[bad][0])} is out of bounds for dimension {axis} with size {n}")
 
 
-def _empty_result_shape(a, nidx):
+def empty_result_shape(a, nidx):
     """The shape of a[nidx] when it has no element, found without reading the
     integer index values (PyTorch reads, and so checks, none of them then:
     zeros(2, 3, 0)[[1], [7]] is empty, not an error); None otherwise, or when
@@ -401,7 +401,7 @@ class AdvancedIndex(Op):
             _check_array_bounds(x, idx)
             y = x[idx]
         except IndexError as e:
-            shape = _empty_result_shape(x, idx)
+            shape = empty_result_shape(x, idx)
             if shape is None:
                 raise IndexError(_index_error(e, x, idx)) from None
             return np.empty_like(x, shape=shape)       # (CuPy arrays: NEP 18 dispatch)
@@ -453,7 +453,7 @@ def zeroed_at(g, idx):
     try:
         keep[idx] = False
     except IndexError:
-        if _empty_result_shape(keep, idx) is None:     # (an empty part writes nothing)
+        if empty_result_shape(keep, idx) is None:     # (an empty part writes nothing)
             raise
     return P.where(Tensor._make(keep, g._backend) if isinstance(g, Tensor) else keep, g, 0)
 
@@ -561,7 +561,7 @@ def _write(a, nidx, v):
         _check_array_bounds(a, nidx)
         a[nidx] = v
     except IndexError as e:
-        shape = _empty_result_shape(a, nidx)
+        shape = empty_result_shape(a, nidx)
         if shape is None:
             raise IndexError(_index_error(e, a, nidx)) from None
         np.broadcast_shapes(shape, v.shape)     # nothing to write; a value that cannot fit still raises
@@ -693,7 +693,7 @@ class Gather(IndexSelect):
         return IndexSelect.backward(self, g)
 
 
-def _index_arg(index, op_name):
+def check_index_arg(index, op_name):
     if not isinstance(index, Tensor):
         raise TypeError(f"{op_name}(): argument 'index' must be Tensor, not {type(index).__name__}")
     if index._data.dtype not in (np.int64, np.int32):
@@ -701,7 +701,7 @@ def _index_arg(index, op_name):
     return index._data.astype(np.int64, copy=False)
 
 
-def _check_range(op_name, idx, size, axis, error=RuntimeError):
+def check_range(op_name, idx, size, axis, error=RuntimeError):
     """Every index in [0, size) (no negative indices, as PyTorch's)."""
     if idx.size:
         lo, hi = int(idx.min()), int(idx.max())
@@ -710,7 +710,7 @@ def _check_range(op_name, idx, size, axis, error=RuntimeError):
                         f"size {size}")
 
 
-def _picked(cls, input, index, *args):
+def picked(cls, input, index, *args):
     """cls applied to input (and to args[0] too, when a tensor) with the index
     tensor kept: a later write to it is a version error, as PyTorch saves it."""
     if index._backend is not input._backend:
@@ -724,11 +724,11 @@ def _picked(cls, input, index, *args):
 def gather(input, dim, index, *, sparse_grad=False):
     """out[i][j] = input[index[i][j]][j] (dim 0), and so on: index has input's
     number of dims, each no larger than input's but along `dim`."""
-    idx = _index_arg(index, "gather")
+    idx = check_index_arg(index, "gather")
     axis = wrap_dim(dim, input.ndim, "gather")
     if input.ndim == 0 and idx.ndim <= 1:          # (PyTorch takes a 0-d input as one of one element)
-        _check_range("gather", idx, 1, axis)
-        return _picked(Gather, input.reshape(1), index, (idx.reshape(-1),)).reshape(idx.shape)
+        check_range("gather", idx, 1, axis)
+        return picked(Gather, input.reshape(1), index, (idx.reshape(-1),)).reshape(idx.shape)
     if idx.ndim != input.ndim:
         raise RuntimeError(f"gather(): Index tensor must have the same number of dimensions as input tensor "
                            f"(index {list(idx.shape)}, input {list(input.shape)})")
@@ -737,8 +737,8 @@ def gather(input, dim, index, *, sparse_grad=False):
     if any(i > s for d, (i, s) in enumerate(zip(ishape, shape)) if d != axis):
         raise RuntimeError(f"gather(): Size does not match at dimension {axis} expected index {list(idx.shape)} "
                            f"to be no larger than self {list(input.shape)} apart from dimension {axis}")
-    _check_range("gather", idx, shape[axis], axis)
-    return _picked(Gather, input, index, along(idx.reshape(ishape), axis, input._backend.xp))
+    check_range("gather", idx, shape[axis], axis)
+    return picked(Gather, input, index, along(idx.reshape(ishape), axis, input._backend.xp))
 
 
 def along(idx, axis, xp):
@@ -751,16 +751,16 @@ def along(idx, axis, xp):
 
 def index_select(input, dim, index):
     """input's entries at `index` (a vector, or one index) along `dim`."""
-    idx = _index_arg(index, "index_select")
+    idx = check_index_arg(index, "index_select")
     if idx.ndim > 1:
         raise IndexError(f"index_select(): Index is supposed to be a vector (got shape {list(idx.shape)})")
     axis = wrap_dim(dim, input.ndim, "index_select")
     if input.ndim == 0 and idx.size != 1:
         raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {idx.size} value(s)")
-    _check_range("index_select", idx, input.shape[axis] if input.ndim else 1, axis, IndexError)
+    check_range("index_select", idx, input.shape[axis] if input.ndim else 1, axis, IndexError)
     if input.ndim == 0:
-        return _picked(IndexSelect, input.reshape(1), index, (idx.reshape(-1),)).reshape(())
-    return _picked(IndexSelect, input, index, (slice(None),) * axis + (idx.reshape(-1),))
+        return picked(IndexSelect, input.reshape(1), index, (idx.reshape(-1),)).reshape(())
+    return picked(IndexSelect, input, index, (slice(None),) * axis + (idx.reshape(-1),))
 
 
 class MaskedSelect(Op):

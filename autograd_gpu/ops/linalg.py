@@ -6,7 +6,7 @@ from . import prims as P
 from .shape import SqueezeDim
 
 
-def _mT(a):
+def matrix_transpose(a):
     """Swap the last two dims (array or Tensor)."""
     n = len(a.shape)
     return P.permute(a, tuple(range(n - 2)) + (n - 1, n - 2))
@@ -21,8 +21,8 @@ def _same_dtype(op_name, a, b):
 
 def _batched_backward(self, g, a, b):
     """bmm/matmul: swap the last two dims (batch dims are summed back by the engine)."""
-    return (P.matmul(g, _mT(b)) if self.needs(0) else None,
-            P.matmul(_mT(a), g) if self.needs(1) else None)
+    return (P.matmul(g, matrix_transpose(b)) if self.needs(0) else None,
+            P.matmul(matrix_transpose(a), g) if self.needs(1) else None)
 
 
 class Mm(Op):
@@ -123,7 +123,7 @@ class Mv(Op):
 
     def backward(self, g, m, v):
         gm = P.reshape(g, (-1, 1)) * P.reshape(v, (1, -1)) if self.needs(0) else None
-        return gm, (P.matmul(_mT(m), g) if self.needs(1) else None)
+        return gm, (P.matmul(matrix_transpose(m), g) if self.needs(1) else None)
 
 
 class Matmul(Op):
@@ -239,16 +239,16 @@ class Svd(Op):
         f = P.where(eye, 0, 1 / P.where(eye, 1, s2[..., None, :] - s2[..., :, None]))
         inner = 0 if g_s is None else g_s[..., :, None] * eye                   # diag(gS)
         if g_u is not None:
-            utgu = P.matmul(_mT(u), g_u)
-            inner = inner + f * (utgu - _mT(utgu)) * s[..., None, :]
+            utgu = P.matmul(matrix_transpose(u), g_u)
+            inner = inner + f * (utgu - matrix_transpose(utgu)) * s[..., None, :]
         if g_vh is not None:
-            vtgv = P.matmul(vh, _mT(g_vh))
-            inner = inner + s[..., :, None] * (f * (vtgv - _mT(vtgv)))
+            vtgv = P.matmul(vh, matrix_transpose(g_vh))
+            inner = inner + s[..., :, None] * (f * (vtgv - matrix_transpose(vtgv)))
         g_a = P.matmul(P.matmul(u, inner), vh)
         if g_u is not None and m > k:          # the part of gU outside U's columns
             g_a = g_a + P.matmul((g_u - P.matmul(u, utgu)) / s[..., None, :], vh)
         if g_vh is not None and n > k:         # the part of gVh outside Vh's rows
-            g_a = g_a + P.matmul(u, (g_vh - P.matmul(_mT(vtgv), vh)) / s[..., :, None])
+            g_a = g_a + P.matmul(u, (g_vh - P.matmul(matrix_transpose(vtgv), vh)) / s[..., :, None])
         return g_a
 
 

@@ -652,8 +652,8 @@ def _getitem(a, idx):
     except IndexError:
         # an out-of-range index into an empty result reads nothing (the backward
         # of such an index_put): as the forward, no error
-        from .indexing import _empty_result_shape
-        shape = _empty_result_shape(a, idx)
+        from .indexing import empty_result_shape
+        shape = empty_result_shape(a, idx)
         if shape is None:
             raise
         return np.empty_like(a, shape=shape)

@@ -13,7 +13,7 @@ from ..tensor import Tensor
 from .._dtype import result_type_of
 from . import prims as P
 from ._util import broadcastable, check_fits, half_rounded, int_arg, number, wrap_dim
-from .linalg import Dot, _mT
+from .linalg import Dot, matrix_transpose
 from .functions import tensor_function
 
 _F16, _F32 = np.dtype(np.float16), np.dtype(np.float32)
@@ -130,10 +130,10 @@ class Baddbmm(Addmm):
     blas_alpha0 = blas_scales_a = False     # (PyTorch's own kernel for small matrices: 0 * NaN is NaN)
 
     def grad_a(self, g, b):
-        return P.matmul(g, _mT(b))
+        return P.matmul(g, matrix_transpose(b))
 
     def grad_b(self, g, a):
-        return P.matmul(_mT(a), g)
+        return P.matmul(matrix_transpose(a), g)
 
     @classmethod
     def check(cls, x, a, b):

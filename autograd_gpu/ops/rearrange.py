@@ -19,7 +19,7 @@ from . import prims as P
 from . import shape as S
 from .diagonal import _dims as _diagonal_dims
 from .functions import tensor_function
-from .indexing import _check_range, _picked, gather
+from .indexing import check_range, picked, gather
 from ._util import int_arg, wrap_dim
 
 
@@ -327,7 +327,7 @@ def take(input, index):
         raise IndexError("take(): tried to take from an empty tensor")
     idx = _from_the_end(idx, n, lambda i: IndexError(f"take(): out of range: tried to access index {i} on a tensor "
                                                      f"of {n} elements."))
-    return _picked(Take, input, index, idx)
+    return picked(Take, input, index, idx)
 
 
 def take_along_dim(input, indices, dim=None):
@@ -339,7 +339,7 @@ def take_along_dim(input, indices, dim=None):
     if indices._backend is not input._backend:
         raise device_mismatch("take_along_dim", input, indices)
     if dim is None:
-        _check_range("take_along_dim", idx, input.numel(), 0)
+        check_range("take_along_dim", idx, input.numel(), 0)
         return gather(S.reshape(input, -1), 0, S.reshape(indices, -1))
     dim = int_arg(dim, "take_along_dim", "dim")
     if input.ndim != indices.ndim:

@@ -27,13 +27,13 @@ def expand_back(g, shape, axes, keepdim):
     return P.expand(g, shape)
 
 
-def _axes(x, dim, op_name):
+def reduced_axes(x, dim, op_name):
     """Reduced dims as a tuple, or None for all (an empty dim list means all)."""
     axes = wrap_dims(dim, x.ndim, op_name)
     return axes or None
 
 
-def _const(like, arr):
+def constant_like(like, arr):
     """An array used by a backward formula, as a constant Tensor in Tensor mode."""
     return Tensor._make(arr, like._backend) if isinstance(like, Tensor) else arr
 
@@ -244,7 +244,7 @@ class MaxDim(Reduction):
         axis = self.axes[0]
         pos = np.arange(self.shape[axis]).reshape((-1,) + (1,) * (len(self.shape) - axis - 1))
         xp_pos = self._backend.asarray(pos)
-        mask = _const(g, xp_pos == self.idx)
+        mask = constant_like(g, xp_pos == self.idx)
         return P.where(mask, g, 0)
 
 
@@ -383,12 +383,12 @@ class Norm(Reduction):
 
 # ---- the functions --------------------------------------------------------------
 
-def _check_tensor(x, op_name):
+def check_tensor(x, op_name):
     if not isinstance(x, Tensor):
         raise TypeError(f"{op_name}(): argument 'input' must be Tensor, not {type(x).__name__}")
 
 
-def _no_grad_dtype(x, npd, op_name):
+def check_differentiable_dtype(x, npd, op_name):
     """A reduction to a non-floating dtype cannot be differentiated (PyTorch refuses)."""
     if npd is not None and npd.kind != "f" and x._rg and grad_state.enabled:
         raise RuntimeError(f"{op_name}(): Autograd not support dtype: {from_numpy_dtype(npd).libtorch}")
@@ -397,24 +397,24 @@ def _no_grad_dtype(x, npd, op_name):
 def sum(input, dim=None, keepdim=False, dtype=None):
     if dim is None and dtype is None and type(input) is Tensor:     # x.sum(): the loss of every loop
         return Sum.apply1(input, None, keepdim, None)
-    _check_tensor(input, "sum")
+    check_tensor(input, "sum")
     npd = None if dtype is None else as_dtype(dtype, "sum").np
-    _no_grad_dtype(input, npd, "sum")
+    check_differentiable_dtype(input, npd, "sum")
     if dim is None:
         return Sum.apply1(input, None, keepdim, npd)
-    return SumDim.apply1(input, _axes(input, dim, "sum"), keepdim, npd)
+    return SumDim.apply1(input, reduced_axes(input, dim, "sum"), keepdim, npd)
 
 
 def mean(input, dim=None, keepdim=False, dtype=None):
-    _check_tensor(input, "mean")
+    check_tensor(input, "mean")
     npd = None if dtype is None else as_dtype(dtype, "mean").np
     if dim is None:
         return Mean.apply1(input, None, keepdim, npd)
-    return MeanDim.apply1(input, _axes(input, dim, "mean"), keepdim, npd)
+    return MeanDim.apply1(input, reduced_axes(input, dim, "mean"), keepdim, npd)
 
 
 def _cast(x, dtype, op_name, floating_only=False):
-    _check_tensor(x, op_name)
+    check_tensor(x, op_name)
     if dtype is not None:
         dt = as_dtype(dtype, op_name)        # (TypeError for what is no dtype)
         if floating_only and not dt.is_floating_point:
@@ -432,7 +432,7 @@ def prod(input, dim=None, keepdim=False, dtype=None):
     return ProdDim.apply1(input, axis if input.ndim else None, keepdim, keep_dtype)
 
 
-def _correction(op_name, unbiased, correction):
+def variance_correction(op_name, unbiased, correction):
     if correction is not None and unbiased is not None:
         raise TypeError(f"{op_name}(): cannot specify both 'unbiased' and 'correction'")
     if correction is not None:
@@ -442,20 +442,20 @@ def _correction(op_name, unbiased, correction):
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    _check_tensor(input, "var")
+    check_tensor(input, "var")
     if isinstance(dim, bool):                      # var(unbiased) positional form
         dim, unbiased = None, dim
-    return Var.apply1(input, _axes(input, dim, "var"), keepdim, _correction("var", unbiased, correction))
+    return Var.apply1(input, reduced_axes(input, dim, "var"), keepdim, variance_correction("var", unbiased, correction))
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    _check_tensor(input, "std")
+    check_tensor(input, "std")
     if isinstance(dim, bool):
         dim, unbiased = None, dim
-    return Std.apply1(input, _axes(input, dim, "std"), keepdim, _correction("std", unbiased, correction))
+    return Std.apply1(input, reduced_axes(input, dim, "std"), keepdim, variance_correction("std", unbiased, correction))
 
 
-def _nonempty(x, op_name, axes=None):
+def check_nonempty(x, op_name, axes=None):
     shape = x.shape
     empty = (x.numel() == 0) if axes is None else builtin_any(shape[a] == 0 for a in axes)
     if empty:
@@ -472,16 +472,16 @@ builtin_any = any
 
 
 def amax(input, dim=(), keepdim=False):
-    _check_tensor(input, "amax")
-    axes = _axes(input, dim, "amax")
-    _nonempty(input, "amax", axes)
+    check_tensor(input, "amax")
+    axes = reduced_axes(input, dim, "amax")
+    check_nonempty(input, "amax", axes)
     return Amax.apply1(input, axes, keepdim)
 
 
 def amin(input, dim=(), keepdim=False):
-    _check_tensor(input, "amin")
-    axes = _axes(input, dim, "amin")
-    _nonempty(input, "amin", axes)
+    check_tensor(input, "amin")
+    axes = reduced_axes(input, dim, "amin")
+    check_nonempty(input, "amin", axes)
     return Amin.apply1(input, axes, keepdim)
 
 
@@ -489,7 +489,7 @@ MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
 
 
 def _max_min(x, dim, keepdim, other, all_cls, dim_cls, op_name):
-    _check_tensor(x, op_name)
+    check_tensor(x, op_name)
     if isinstance(dim, Tensor):                    # max(a, b) is maximum
         from .arith import maximum, minimum
         return (maximum if op_name == "max" else minimum)(x, dim)
@@ -497,13 +497,13 @@ def _max_min(x, dim, keepdim, other, all_cls, dim_cls, op_name):
         from .arith import maximum, minimum
         return (maximum if op_name == "max" else minimum)(x, other)
     if dim is None:
-        _nonempty(x, op_name)
+        check_nonempty(x, op_name)
         return all_cls.apply1(x, None, False)
     axis = wrap_dim(dim, x.ndim, op_name)
     if x.ndim == 0:
         from ..creation import zeros_like
         return MaxMin(x.clone(), zeros_like(x, dtype="int64"))
-    _nonempty(x, op_name, (axis,))
+    check_nonempty(x, op_name, (axis,))
     return MaxMin(*dim_cls.apply1(x, axis, keepdim))
 
 
@@ -513,7 +513,7 @@ Median = collections.namedtuple("median", ["values", "indices"])     # (torch.re
 def median(input, dim=None, keepdim=False):
     """The lower median of all elements, or (values, indices) along `dim`. A
     NaN makes the median NaN (its index: the first NaN)."""
-    _check_tensor(input, "median")
+    check_tensor(input, "median")
     if input._data.dtype.kind == "b":
         raise NotImplementedError("median(): \"median_cpu\" not implemented for 'Bool'")
     if dim is None:
@@ -522,7 +522,7 @@ def median(input, dim=None, keepdim=False):
     if input.ndim == 0:
         from ..creation import zeros_like
         return Median(input.clone(), zeros_like(input, dtype="int64"))
-    _nonempty(input, "median", (axis,))
+    check_nonempty(input, "median", (axis,))
     return Median(*MedianDim.apply1(input, axis, keepdim))
 
 
@@ -535,9 +535,9 @@ def min(input, dim=None, keepdim=False, *, other=None):
 
 
 def _arg(x, dim, keepdim, prim, op_name):
-    _check_tensor(x, op_name)
+    check_tensor(x, op_name)
     if dim is None:
-        _nonempty(x, op_name)
+        check_nonempty(x, op_name)
         r = prim(x._data.reshape(-1), 0, False)
         if keepdim:
             r = r.reshape((1,) * x.ndim)
@@ -546,10 +546,10 @@ def _arg(x, dim, keepdim, prim, op_name):
         if x.ndim == 0:
             r = x._backend.xp.zeros((), dtype=np.int64)
         else:
-            _nonempty(x, op_name, (axis,))
+            check_nonempty(x, op_name, (axis,))
             r = prim(x._data, axis, keepdim)
-    from ..autograd.op import _as_array
-    return Tensor._make(_as_array(r, x._backend).astype(np.int64, copy=False), x._backend)
+    from ..autograd.op import as_array
+    return Tensor._make(as_array(r, x._backend).astype(np.int64, copy=False), x._backend)
 
 
 def argmax(input, dim=None, keepdim=False):
@@ -561,8 +561,8 @@ def argmin(input, dim=None, keepdim=False):
 
 
 def logsumexp(input, dim, keepdim=False):
-    _check_tensor(input, "logsumexp")
-    return Logsumexp.apply1(input, _axes(input, dim, "logsumexp"), keepdim)
+    check_tensor(input, "logsumexp")
+    return Logsumexp.apply1(input, reduced_axes(input, dim, "logsumexp"), keepdim)
 
 
 def _along_dim(cls, x, dim, dtype):
@@ -597,10 +597,10 @@ class Cumsum(Op):
 
 
 def cumsum(input, dim, dtype=None):
-    _check_tensor(input, "cumsum")
+    check_tensor(input, "cumsum")
     axis = wrap_dim(dim, input.ndim, "cumsum")          # checked on 0-d tensors too
     if dtype is not None:
-        _no_grad_dtype(input, as_dtype(dtype, "cumsum").np, "cumsum")
+        check_differentiable_dtype(input, as_dtype(dtype, "cumsum").np, "cumsum")
     return Cumsum.apply1(_cast(input, dtype, "cumsum"), axis if input.ndim else None, dtype is not None)
 
 
@@ -615,7 +615,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         raise RuntimeError(f"norm(): unsupported norm type {p!r} (use a number, inf, 'fro' or 'nuc')")
     if isinstance(p, Tensor) or not isinstance(p, (int, float)):
         raise TypeError(f"norm(): argument 'p' must be a number, not {type(p).__name__}")
-    axes = _axes(input, dim, "norm")
+    axes = reduced_axes(input, dim, "norm")
     if p < 0 and (input.numel() == 0 if axes is None else builtin_any(input.shape[a] == 0 for a in axes)):
         raise RuntimeError(f"norm: linalg.vector_norm cannot compute the {p} norm on an empty tensor because "
                            f"the operation does not have an identity")
@@ -623,11 +623,11 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 
 
 def _bool_reduce(x, dim, keepdim, prim, op_name):
-    _check_tensor(x, op_name)
-    axes = _axes(x, dim, op_name)
+    check_tensor(x, op_name)
+    axes = reduced_axes(x, dim, op_name)
     r = prim(x._data, axes, bool(keepdim))
-    from ..autograd.op import _as_array
-    r = _as_array(r, x._backend)
+    from ..autograd.op import as_array
+    r = as_array(r, x._backend)
     if x._data.dtype == np.uint8:
         r = r.astype(np.uint8)                 # PyTorch keeps uint8 for all/any of uint8
     return Tensor._make(r, x._backend)

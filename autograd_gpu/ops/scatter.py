@@ -8,7 +8,7 @@ from ..autograd.op import Op, device_mismatch
 from ..tensor import Tensor
 from . import prims as P
 from ._util import check_fits, number, wrap_dim
-from .indexing import IndexPut, along, _index_arg, _check_range, _picked, zeroed_at
+from .indexing import IndexPut, along, check_index_arg, check_range, picked, zeroed_at
 
 
 class Scatter(IndexPut):
@@ -75,7 +75,7 @@ def _scatter_index(op_name, input, dim, index, src):
     PyTorch's checks, in its order: dtypes, the numbers of dims, the sizes,
     the index values. An empty index is checked for its dtype only; it picks
     nothing (src's gradient has its shape, as PyTorch's) and reads no region."""
-    idx = _index_arg(index, op_name)
+    idx = check_index_arg(index, op_name)
     if index._backend is not input._backend:
         raise device_mismatch(op_name, input, index)
     if isinstance(src, Tensor):
@@ -106,7 +106,7 @@ def _scatter_index(op_name, input, dim, index, src):
                            f"{list(input.shape)} apart from dimension {axis}"
                            + (f" and to be no larger size than src {list(src.shape)}" if isinstance(src, Tensor)
                               else ""))
-    _check_range(op_name, idx, shape[axis], axis)
+    check_range(op_name, idx, shape[axis], axis)
     return axis, along(idx.reshape(ishape), axis, input._backend.xp), tuple(slice(0, i) for i in ishape)
 
 
@@ -114,7 +114,7 @@ def _written(cls, input, index, src, *args):
     """cls applied to input and src (a tensor, or the value) with the index
     kept; a 0-d input or src counts as one element along one dim, as PyTorch's."""
     one = lambda t: t.reshape(1) if isinstance(t, Tensor) and t.ndim == 0 else t     # noqa: E731
-    out = _picked(cls, one(input), index, one(src), *args)
+    out = picked(cls, one(input), index, one(src), *args)
     return out.reshape(()) if input.ndim == 0 else out
 
 
@@ -158,12 +158,12 @@ def index_add(input, dim, index, source, *, alpha=1):
     if isinstance(index, Tensor) and index.ndim > 1:
         raise IndexError(f"index_add(): Index is supposed to be a vector, but got dim: {index.ndim} with size: "
                          f"{list(index.shape)}")
-    idx = _index_arg(index, "index_add")
+    idx = check_index_arg(index, "index_add")
     alpha = number(alpha, "index_add", "alpha")
     if input._data.dtype.kind in "iu" and isinstance(alpha, float):
         alpha = int(alpha)              # (an integer tensor takes alpha as its type: 2.5 adds twice)
     axis = wrap_dim(dim, input.ndim, "index_add")
-    if source._backend is not input._backend:        # (and the index's: _picked)
+    if source._backend is not input._backend:        # (and the index's: picked)
         raise device_mismatch("index_add", input, source)
     sshape = _nonempty(source.shape)
     if axis >= len(sshape):
@@ -183,7 +183,7 @@ def index_add(input, dim, index, source, *, alpha=1):
         raise RuntimeError(f"index_add(): source tensor shape must match self tensor shape, excluding the "
                            f"specified dimension. Got self.shape = {list(input.shape)} source.shape = "
                            f"{list(source.shape)}")
-    _check_range("index_add", idx, shape[axis], axis)
+    check_range("index_add", idx, shape[axis], axis)
     ix = (slice(None),) * axis + (idx.reshape(-1),)
     return _written(IndexAdd, input, index, source, ix, (slice(None),), alpha)
 

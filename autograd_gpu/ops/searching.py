@@ -10,13 +10,13 @@ import math
 import numpy as np
 
 from .. import _dtype
-from ..autograd.op import _as_array, device_mismatch
+from ..autograd.op import as_array, device_mismatch
 from ..tensor import Tensor
 from ._util import int_arg, number, wrap_dim, wrap_int
-from .arith import _NoDerivative
+from .arith import NoDerivative
 from .functions import tensor_function
 from .reduction import MaxDim
-from .sorting import _Unique, sort, stable_argsort, unique_axis
+from .sorting import UniqueValues, sort, stable_argsort, unique_axis
 
 # the result types' names are PyTorch's (torch.return_types.kthvalue, .mode)
 KthvalueResult = collections.namedtuple("kthvalue", ["values", "indices"])
@@ -60,7 +60,7 @@ def _ints(like, arr, np_dtype=np.int64):
     """An index/count array as a tensor on `like`'s device (no gradient)."""
     if arr.dtype != np_dtype:
         arr = arr.astype(np_dtype)
-    return Tensor._make(_as_array(arr, like._backend), like._backend)
+    return Tensor._make(as_array(arr, like._backend), like._backend)
 
 
 def _operands(op_name, a, b):
@@ -299,7 +299,7 @@ def bucketize(input, boundaries, *, out_int32=False, right=False):
 
 # ---- counting: bincount, histc --------------------------------------------------------
 
-class Bincount(_NoDerivative):
+class Bincount(NoDerivative):
     """The weighted counts: PyTorch records no formula for the weights."""
     op_name, aten = "bincount", "bincount"
 
@@ -392,8 +392,8 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
 def _tri_indices(op_name, which, row, col, offset, dtype, device):
     row, col, offset = (_int(v, op_name, a) for v, a in ((row, "row"), (col, "col"), (offset, "offset")))
     dt = _dtype.as_dtype(dtype, op_name) or _dtype.int64
-    from ..creation import _backend_for
-    bk = _backend_for(device)
+    from ..creation import backend_for
+    bk = backend_for(device)
     for n, what in ((row, "row"), (col, "col")):
         if n < 0:
             raise RuntimeError(f"{op_name}(): {what} must be non-negative, got {n}")
@@ -418,7 +418,7 @@ def triu_indices(row, col, offset=0, *, dtype=None, device=None):
 
 # ---- unique_consecutive ----------------------------------------------------------------
 
-class UniqueConsecutive(_Unique):
+class UniqueConsecutive(UniqueValues):
     """The first of each run of equal values (or slices along an axis), the run
     each element is in and the runs' lengths. Each NaN is a run of its own."""
     _name, op_name, _what = "UniqueConsecutiveBackward0", "unique_consecutive", "unique_consecutive"

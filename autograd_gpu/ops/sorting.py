@@ -104,7 +104,7 @@ class TakeAlong(Op):
         return P.scatter_along(g, self.idx, self.axis, self.shape)
 
 
-class _Unique(Op):
+class UniqueValues(Op):
     """unique's values and, when asked, the inverse indices and the counts (no
     gradient: PyTorch records the node and raises in backward, as here)."""
     nondiff_outputs = (1, 2)
@@ -139,11 +139,11 @@ class _Unique(Op):
         raise NotImplementedError(f"the derivative for '{self._what}' is not implemented.")
 
 
-class Unique(_Unique):
+class Unique(UniqueValues):
     _name, op_name = "Unique2Backward0", "unique"
 
 
-class UniqueDim(_Unique):
+class UniqueDim(UniqueValues):
     _name, op_name, _what = "UniqueDimBackward0", "unique", "unique_dim"
 
 

@@ -10,13 +10,13 @@ import sys
 
 import numpy as np
 
-from ..autograd.op import Op, _as_array, device_mismatch
+from ..autograd.op import Op, as_array, device_mismatch
 from ..tensor import Tensor
 from . import prims as P
 from ._util import int_arg, number, wrap_dim
 from .indexing import along
-from .reduction import (Amax, Amin, Mean, MedianAll, MedianDim, Var, Std, _axes, _check_tensor, _const,
-                        _correction, _no_grad_dtype, _nonempty)
+from .reduction import (Amax, Amin, Mean, MedianAll, MedianDim, Var, Std, reduced_axes, check_tensor, constant_like,
+                        variance_correction, check_differentiable_dtype, check_nonempty)
 from .reduction import sum as _sum
 from .shape import cat
 from .sorting import stable_argsort
@@ -48,10 +48,10 @@ def _zero_nans(x):
 
 
 def _nansum(input, dim, keepdim, dtype, op_name):
-    _check_tensor(input, op_name)
+    check_tensor(input, op_name)
     npd = None if dtype is None else as_dtype(dtype, op_name).np
-    _no_grad_dtype(input, npd, op_name)
-    return _sum(_zero_nans(input), _axes(input, dim, op_name), bool(keepdim), dtype=dtype)
+    check_differentiable_dtype(input, npd, op_name)
+    return _sum(_zero_nans(input), reduced_axes(input, dim, op_name), bool(keepdim), dtype=dtype)
 
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
@@ -61,7 +61,7 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     """The mean of the non-NaN elements (NaN where there are none)."""
-    _check_tensor(input, "nanmean")
+    check_tensor(input, "nanmean")
     if not _is_float(input):
         raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype but got "
                            f"{input.dtype.libtorch}")
@@ -69,7 +69,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
         raise RuntimeError(f"nanmean(): could not infer output dtype. Optional dtype must be either a floating "
                            f"point or complex dtype. Got: {as_dtype(dtype).libtorch}")
     total = _nansum(input, dim, keepdim, dtype, "nanmean")
-    return total / (~input.isnan()).sum(_axes(input, dim, "nanmean"), bool(keepdim))
+    return total / (~input.isnan()).sum(reduced_axes(input, dim, "nanmean"), bool(keepdim))
 
 
 # ---- nanmedian: median's Ops, picking among the non-NaN values --------------------------
@@ -106,14 +106,14 @@ class NanmedianDim(MedianDim):
 
 def nanmedian(input, dim=None, keepdim=False):
     """The lower median of the non-NaN elements, or (values, indices) along `dim`."""
-    _check_tensor(input, "nanmedian")
+    check_tensor(input, "nanmedian")
     if dim is None:
         if input._data.dtype.kind == "b" and input.numel():      # (PyTorch's empty bool: True)
             raise NotImplementedError("nanmedian(): \"median_cpu\" not implemented for 'Bool'")
         return NanmedianAll.apply1(input, None, False)
     axis = wrap_dim(dim, input.ndim, "nanmedian")
     if input.ndim:
-        _nonempty(input, "nanmedian", (axis,))
+        check_nonempty(input, "nanmedian", (axis,))
     if input._data.dtype.kind == "b":
         raise NotImplementedError("nanmedian(): \"median_out\" not implemented for 'Bool'")
     if input.ndim == 0:
@@ -147,7 +147,7 @@ def _q_tensor(input, q, op_name):
 
 
 def _quantile(op_name, input, q, dim, keepdim, interpolation, ignore_nan):
-    _check_tensor(input, op_name)
+    check_tensor(input, op_name)
     keepdim = bool(keepdim)
     if not isinstance(interpolation, str):
         raise TypeError(f"{op_name}(): argument 'interpolation' must be str, not {type(interpolation).__name__}")
@@ -174,10 +174,10 @@ def _quantile(op_name, input, q, dim, keepdim, interpolation, ignore_nan):
     # each row's rank of q (a tensor: linear interpolation's weight is differentiable in q)
     if ignore_nan:
         last = (n - nan.sum(-1, keepdims=True) - 1).astype(sd.dtype)
-        ranks = qt * _const(qt, last)
-        ranks = ranks.where(_const(qt, ranks._data >= 0), 0)     # (no value at all: rank 0, a NaN)
+        ranks = qt * constant_like(qt, last)
+        ranks = ranks.where(constant_like(qt, ranks._data >= 0), 0)     # (no value at all: rank 0, a NaN)
     else:
-        ranks = (qt * (n - 1)).where(_const(qt, ~nan.any(-1, keepdims=True)), n - 1)
+        ranks = (qt * (n - 1)).where(constant_like(qt, ~nan.any(-1, keepdims=True)), n - 1)
     rd = ranks._data
     if interpolation in ("lower", "higher", "nearest"):
         rd = {"lower": xp.floor, "higher": xp.ceil, "nearest": xp.rint}[interpolation](rd)
@@ -185,7 +185,7 @@ def _quantile(op_name, input, q, dim, keepdim, interpolation, ignore_nan):
     picked = lambda r: srt.gather(-1, Tensor._make(r.astype(_int64), input._backend))   # noqa: E731
     out = picked(below)
     if interpolation in ("linear", "midpoint"):
-        w = 0.5 if interpolation == "midpoint" else ranks - _const(ranks, below)
+        w = 0.5 if interpolation == "midpoint" else ranks - constant_like(ranks, below)
         out = out.lerp(picked(xp.ceil(rd)), w)
     if q_dim:
         return out.movedim(-1, 0).reshape((qt.shape[0],) + out_shape)
@@ -206,14 +206,14 @@ def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
 # ---- var_mean, std_mean, aminmax, count_nonzero --------------------------------------
 
 def _spread_mean(cls, op_name, input, dim, unbiased, keepdim, correction):
-    _check_tensor(input, op_name)
+    check_tensor(input, op_name)
     if not _is_float(input):
         raise RuntimeError(f"{op_name} only support floating point and complex dtypes (got "
                            f"{input.dtype.libtorch})")
     if isinstance(dim, bool):                       # the (input, unbiased) form
         dim, unbiased = None, dim
-    axes, keepdim = _axes(input, dim, op_name), bool(keepdim)
-    spread = cls.apply1(input, axes, keepdim, _correction(op_name, unbiased, correction))
+    axes, keepdim = reduced_axes(input, dim, op_name), bool(keepdim)
+    spread = cls.apply1(input, axes, keepdim, variance_correction(op_name, unbiased, correction))
     return spread, Mean.apply1(input, axes, keepdim, None)
 
 
@@ -229,7 +229,7 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 def aminmax(input, *, dim=None, keepdim=False):
     """(min, max) over all elements or along `dim`; gradients as amin's and amax's."""
-    _check_tensor(input, "aminmax")
+    check_tensor(input, "aminmax")
     axes, keepdim = None, bool(keepdim)
     if dim is None:
         if input.numel() == 0:
@@ -239,16 +239,16 @@ def aminmax(input, *, dim=None, keepdim=False):
         axis = wrap_dim(dim, input.ndim, "aminmax")
         if input.ndim:
             axes = (axis,)
-            _nonempty(input, "aminmax", axes)
+            check_nonempty(input, "aminmax", axes)
     return AminmaxResult(Amin.apply1(input, axes, keepdim), Amax.apply1(input, axes, keepdim))
 
 
 def count_nonzero(input, dim=None):
     """The number of nonzero elements (int64) over all dims or `dim` (an int or a tuple)."""
-    _check_tensor(input, "count_nonzero")
-    axes = _axes(input, dim, "count_nonzero")
+    check_tensor(input, "count_nonzero")
+    axes = reduced_axes(input, dim, "count_nonzero")
     r = (input._data != 0).sum(axis=axes, dtype=_int64)
-    return Tensor._make(_as_array(r, input._backend), input._backend)
+    return Tensor._make(as_array(r, input._backend), input._backend)
 
 
 # ---- scans -----------------------------------------------------------------------
@@ -322,19 +322,19 @@ def _cumprod_grad_recorded(g, x, ax):
     sum_{j>=k} g_j prod_{i<=j, i!=k} x_i from n running products per slice."""
     xm, gm = x.movedim(ax, -1), g.movedim(ax, -1)
     n, xp = xm.shape[-1], x._backend.xp
-    rows = xm.unsqueeze(-2).expand(*xm.shape[:-1], n, n).where(_const(x, ~xp.eye(n, dtype=bool)), 1)
-    upper = _const(x, xp.triu(xp.ones((n, n), dtype=bool)))      # [k, j]: j >= k
+    rows = xm.unsqueeze(-2).expand(*xm.shape[:-1], n, n).where(constant_like(x, ~xp.eye(n, dtype=bool)), 1)
+    upper = constant_like(x, xp.triu(xp.ones((n, n), dtype=bool)))      # [k, j]: j >= k
     terms = cumprod(rows, -1) * gm.unsqueeze(-2)
     return terms.where(upper, 0).sum(-1).movedim(-1, ax)
 
 
 def cumprod(input, dim, *, dtype=None):
     """Running products along dim (integers as int64, unless dtype says)."""
-    _check_tensor(input, "cumprod")
+    check_tensor(input, "cumprod")
     axis = wrap_dim(dim, input.ndim, "cumprod")
     dt = as_dtype(dtype, "cumprod")
     if dt is not None:
-        _no_grad_dtype(input, dt.np, "cumprod")
+        check_differentiable_dtype(input, dt.np, "cumprod")
     y = Cumprod.apply1(input, axis if input.ndim else None, None if dt is None else dt.np)
     if dt is not None and y.dtype is not dt:        # (dtype= asked for a narrower int: int64 made)
         y = y.to(dt)
@@ -375,7 +375,7 @@ class Logcumsumexp(Op):
 
 def logcumsumexp(input, dim):
     """log(cumsum(exp(input))) along dim, computed stably."""
-    _check_tensor(input, "logcumsumexp")
+    check_tensor(input, "logcumsumexp")
     axis = wrap_dim(dim, input.ndim, "logcumsumexp")
     if not _is_float(input):
         raise NotImplementedError(f"logcumsumexp(): \"logcumsumexp_out_cpu\" not implemented for "
@@ -415,7 +415,7 @@ class Cummin(Cummax):
 
 
 def _cum_extreme(cls, result, input, dim):
-    _check_tensor(input, cls.op_name)
+    check_tensor(input, cls.op_name)
     axis = wrap_dim(dim, input.ndim, cls.op_name)
     return result(*cls.apply1(input, axis if input.ndim else None))
 
@@ -435,7 +435,7 @@ def cummin(input, dim):
 def diff(input, n=1, dim=-1, prepend=None, append=None):
     """The n-th forward difference along dim (bools: !=), after joining prepend
     and append to input there."""
-    _check_tensor(input, "diff")
+    check_tensor(input, "diff")
     n = int_arg(n, "diff", "n")
     if input.ndim == 0:
         raise RuntimeError("diff expects input to be at least one-dimensional")
