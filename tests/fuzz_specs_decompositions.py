@@ -92,4 +92,72 @@ def specs(f):
                   for n, c in _forms("svd", "some", "compute_uv")], full_rank, bools, bools, no_grad_check=True, msg=("linalg.svd", "svd")),
         "qr": S(_forms("qr", "some"), full_rank, bools, no_grad_check=True, msg=("qr",)),
     })
+    out.update(more_specs(f))
+    return out
+
+
+def more_specs(f):
+    """The LU family, triangular solves, matrix_exp, the _ex forms and the composed ag.linalg ones."""
+    S, T, JUNK = f.S, f.T, f.JUNK
+    # invertible (random) matrices, rectangular ones and what PyTorch refuses; no singular ones where the
+    # values at a zero pivot are LAPACK's leftovers
+    mats = [T("float64", (3, 3), rg=True), T("float32", (2, 3, 3), rg=True), T("float64", (3, 3), rg=True,
+            form="nonleaf"), T("float64", (4, 3), rg=True), T("float64", (2, 3, 5), rg=True), T("float64", (3,)),
+            T("float32", ()), T("float64", (0, 0)), T("float64", (2, 0, 0)), T("int64", (3, 3)),
+            T("float16", (3, 3)), T("bool", (2, 2))] + JUNK[:2]
+    square = [t for t in mats if getattr(t, "shape", ())[-2:] not in ((4, 3), (3, 5))]
+    rhs = [T("float64", (3, 2), rg=True), T("float32", (2, 3, 1)), T("float64", (3,)), T("float64", (2, 2)),
+           T("int64", (3, 2))] + JUNK[:1]
+    bools = [True, False, 1, None]
+
+    def lin(name, *kwargs):
+        return [(f"ag.linalg.{name}", lambda L, a, *args: getattr(L.linalg, name)(a, **dict(zip(kwargs, args))))]
+
+    def factored(L, a, b, left, adjoint):
+        return L.linalg.lu_solve(*L.linalg.lu_factor(a.detach()), b, left=left, adjoint=adjoint)
+
+    out = {
+        "linalg.lu_factor": S(lin("lu_factor"), mats, msg="lu"),
+        "linalg.lu_factor_ex": S(lin("lu_factor_ex"), mats, msg="lu"),
+        "linalg.lu": S(lin("lu"), mats, msg="lu"),
+        "linalg.lu_solve": S([("ag.linalg.lu_solve", factored)], [t for t in square if isinstance(t, T)], rhs, bools, [False, True, "a"], msg="lu"),
+        "lu_unpack": S([("ag.lu_unpack", lambda L, a, ud, up: L.lu_unpack(*L.linalg.lu_factor(a.detach()), ud, up))],
+                       mats[:5], [True, False, 1], [True, False, None], msg="lu"),
+        "linalg.solve_triangular": S(lin("solve_triangular", "B", "upper", "left", "unitriangular"), square,
+                                     rhs, [True, False, None], [True, False], [False, True, "a"],
+                                     msg=("solve_triangular", "triangular_solve")),
+        "triangular_solve": S([(n, lambda L, b, a, up, tr, c=c: c(L, b, a, up, tr)) for n, c in (
+            ("ag.triangular_solve", lambda L, b, a, up, tr: L.triangular_solve(b, a, up, tr)),
+            ("Tensor.triangular_solve", lambda L, b, a, up, tr: b.triangular_solve(a, up, tr)))],
+            rhs, square, [True, False, 1], [False, True], msg="triangular_solve"),
+        "linalg.matrix_exp": S(lin("matrix_exp"), [t for t in square if getattr(t, "dtype", "") != "float16"],
+                               msg="matrix_exp"),
+        "matrix_exp": S(_forms("matrix_exp"), [t for t in square if getattr(t, "dtype", "") != "float16"],
+                        msg="matrix_exp"),
+        "linalg.inv_ex": S(lin("inv_ex", "check_errors"), square, [False, True, 1], msg="inv_ex"),
+        "linalg.cholesky_ex": S([("ag.linalg.cholesky_ex", lambda L, a, up: L.linalg.cholesky_ex(
+            a @ a.mT + L.eye(a.shape[-1], dtype=a.dtype) if getattr(a, "ndim", 0) >= 2 and a.dtype.is_floating_point else a,
+            upper=up))], square, bools, msg=("cholesky", "matmul", "eye", "add")),
+        "linalg.solve_ex": S(lin("solve_ex", "B", "left"), square, rhs, bools, msg=("solve",)),
+        "linalg.vander": S(lin("vander", "N"), [T("float64", (3,), rg=True), T("float32", (2, 3), rg=True),
+                                                T("int64", (3,)), T("bool", (3,)), T("float64", ())] + JUNK[:1],
+                           [None, 4, 1, 0, 2.5, True], msg="vander"),
+        "linalg.vecdot": S(lin("vecdot", "y", "dim"), [T("float64", (2, 3), rg=True), T("float32", (3,))] + mats[9:],
+                           [T("float64", (2, 3), rg=True), T("float64", (3,)), T("float32", (2, 3)),
+                            T("float64", (2, 4))] + JUNK[:1], [-1, 0, 2, "a"], msg="vecdot"),
+        "linalg.tensorinv": S(lin("tensorinv", "ind"), [T("float64", (2, 2, 4), rg=True), T("float64", (4, 2, 2)),
+                                                        T("float64", (3, 3, 1)), T("int64", (2, 2)), T("float64", (0,))]
+                              + JUNK[:1], [2, 1, 0, -1, 1.5, None], msg=("tensorinv", "linalg.inv")),
+        "linalg.tensorsolve": S(lin("tensorsolve", "other", "dims"), [T("float64", (2, 2, 4), rg=True),
+                                                                   T("float64", (4, 2, 2)), T("int64", (2, 2))] + JUNK[:1],
+                                [T("float64", (2, 2), rg=True), T("float64", (4,)), T("float32", (2, 2)),
+                                 T("float64", (3,))], [None, (0,), (5,), "a"], msg=("tensorsolve", "solve")),
+        "linalg.cond": S(lin("cond", "p"), mats, [None, 2, -2, "fro", "nuc", math.inf, -math.inf, 1, -1, 3, "x"],
+                         msg=("cond", "svd")),
+        "linalg.diagonal": S([("ag.linalg.diagonal", lambda L, a, o, d1: L.linalg.diagonal(a, offset=o, dim1=d1))],
+                             mats[:5] + f.TENSORS[:3] + JUNK[:1], [0, 1, -1, "a"], [-2, 0, 5], msg="diagonal"),
+        "linalg.matmul": S(lin("matmul", "other"), mats[:5] + f.TENSORS[:3], rhs, msg="matmul"),
+    }
+    for name, spec in out.items():
+        spec["msg"] = ((spec["msg"],) if isinstance(spec["msg"], str) else spec["msg"]) + (name.replace(".", "_"),)
     return out

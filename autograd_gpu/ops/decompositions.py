@@ -19,7 +19,7 @@ from . import products, reduction as R
 from ._util import wrap_dim
 from .pointwise import where
 from .shape import cat
-from .linalg import Svd, _eye_like
+from .linalg import Svd, eye_like, matmul as _matmul
 from .functions import tensor_function
 
 # the result types' names are PyTorch's (torch.return_types.*)
@@ -188,7 +188,7 @@ class Det(_Lin):
             return gd * inv(a).mT
         # An exactly singular matrix: PyTorch's gradient is 0 (g det A^-T, with det A = 0), but under
         # create_graph the cofactor matrix det(U) det(Vh) U adj(S) Vh (its SVD formula): both as PyTorch's
-        eye = _eye_like(d, a.shape[-1])
+        eye = eye_like(d, a.shape[-1])
         ga = gd * inv(where(sing, where(eye, 1.0, 0.0).to(a.dtype), a)).mT
         if not self._graph:
             return ga
@@ -307,7 +307,7 @@ class Eigh(_Lin):
     def grad(self, gl, gv, lam, v):
         if gv is None:
             return (v * gl[..., None, :]) @ v.mT
-        eye = _eye_like(lam, lam.shape[-1])
+        eye = eye_like(lam, lam.shape[-1])
         e = lam[..., None, :] - lam[..., :, None]
         x = v.mT @ gv
         inner = P.where(eye, 0, (x - x.mT) / P.where(eye, 1, 2 * e))      # (its symmetric part, as PyTorch's)
@@ -369,7 +369,7 @@ class _Identity(Op):
     def forward(self, a):
         n = a.shape[-1]
         return np.broadcast_to(np.eye(n, dtype=a.dtype) if isinstance(a, np.ndarray) else
-                               _eye_like(a, n).astype(a.dtype), a.shape).copy()
+                               eye_like(a, n).astype(a.dtype), a.shape).copy()
 
     def backward(self, g):
         return P.zeros_like(g)
@@ -714,6 +714,619 @@ def cross(input, other, *, dim=-1):
     return products.cross(input, other, dim)     # (which broadcasts all dims but `dim`, as PyTorch's)
 
 
+# ---- LU, triangular solves, matrix_exp (array kernels, then the nodes, then the functions) -------------
+
+LuFactorResult = collections.namedtuple("linalg_lu_factor", ["LU", "pivots"])
+LuFactorExResult = collections.namedtuple("linalg_lu_factor_ex", ["LU", "pivots", "info"])
+LuResult = collections.namedtuple("linalg_lu", ["P", "L", "U"])
+LuUnpackResult = collections.namedtuple("lu_unpack", ["P", "L", "U"])
+TriangularSolveResult = collections.namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
+InvExResult = collections.namedtuple("linalg_inv_ex", ["inverse", "info"])
+CholeskyExResult = collections.namedtuple("linalg_cholesky_ex", ["L", "info"])
+SolveExResult = collections.namedtuple("linalg_solve_ex", ["result", "info"])
+
+
+def _xp(a):
+    from ..backend import of_array
+    return of_array(a).xp
+
+
+def _swap_rows(x, rows, i, p):
+    """x[b, i] <-> x[b, p[b]] for every batch element b (x: (batch, m, ...))."""
+    top = x[rows, i].copy()
+    x[rows, i] = x[rows, p]
+    x[rows, p] = top
+
+
+def _lu_arrays(a, pivot=True):
+    """(LU, pivots, info) of each matrix of a (..., m, n), as LAPACK's getrf: Doolittle with partial
+    pivoting (the first largest |entry| of the column), vectorised over the batch; pivots 1-based int32,
+    info the first exactly zero pivot (1-based, 0: none), where the column is left unscaled."""
+    xp = _xp(a)
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    batch = a.shape[:-2]
+    nb = math.prod(batch)
+    lu = a.reshape((nb, m, n)).copy()
+    rows = xp.arange(nb)
+    piv = xp.zeros((nb, k), dtype=np.int32)
+    info = xp.zeros(nb, dtype=np.int32)
+    with np.errstate(all="ignore"):
+        for j in range(k):
+            if pivot:
+                p = j + xp.argmax(xp.abs(lu[:, j:, j]), axis=1)
+                _swap_rows(lu, rows, j, p)
+                piv[:, j] = p + 1
+            else:
+                piv[:, j] = j + 1
+            d = lu[:, j, j]
+            zero = d == 0
+            info = xp.where((info == 0) & zero, j + 1, info).astype(np.int32)
+            col = xp.where(zero[:, None], lu[:, j + 1:, j], lu[:, j + 1:, j] / xp.where(zero, 1, d)[:, None])
+            lu[:, j + 1:, j] = col
+            lu[:, j + 1:, j + 1:] -= col[:, :, None] * lu[:, j, None, j + 1:]
+    return lu.reshape(a.shape), piv.reshape(batch + (k,)), info.reshape(batch)
+
+
+def _permutation_arrays(piv, m, dtype):
+    """P (..., m, m) with A = P L U, from LAPACK's 1-based row swaps piv (..., k)."""
+    xp = _xp(piv)
+    batch, k = piv.shape[:-1], piv.shape[-1]
+    nb = math.prod(batch)
+    flat = piv.reshape((nb, k)).astype(np.int64) - 1
+    perm = xp.broadcast_to(xp.arange(m), (nb, m)).copy()   # row i of P^T A is row perm[i] of A
+    rows = xp.arange(nb)
+    for j in range(k):
+        _swap_rows(perm, rows, j, flat[:, j])
+    pt = xp.eye(m, dtype=dtype)[perm]
+    return xp.swapaxes(pt, -1, -2).reshape(batch + (m, m))
+
+
+def _unpack_arrays(lu):
+    m, n = lu.shape[-2:]
+    k = min(m, n)
+    xp = _xp(lu)
+    low = xp.tril(lu[..., :, :k], -1) + xp.eye(m, k, dtype=lu.dtype)
+    return low, xp.triu(lu[..., :k, :])
+
+
+def _substitute(a, b, upper, unit):
+    """X with A X = B for triangular A (its other triangle ignored), by substitution as BLAS trsm
+    (a zero diagonal gives inf / NaN, no error)."""
+    xp = _xp(a)
+    n = a.shape[-1]
+    off = xp.triu(a, 1) if upper else xp.tril(a, -1)
+    x = xp.zeros(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + b.shape[-2:], dtype=b.dtype)
+    with np.errstate(all="ignore"):
+        for i in (range(n - 1, -1, -1) if upper else range(n)):
+            r = b[..., i, :] - xp.matmul(off[..., i:i + 1, :], x)[..., 0, :]
+            x[..., i, :] = r if unit else r / a[..., i, i:i + 1]
+    return x
+
+
+_PADE13 = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0,
+           129060195264000.0, 10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0, 40840800.0,
+           960960.0, 16380.0, 182.0, 1.0)
+
+
+def _expm_arrays(a):
+    """exp of each square matrix: Pade 13 with scaling and squaring (Higham 2005), each matrix scaled
+    by its own 2^-s, s from its 1-norm."""
+    xp = _xp(a)
+    if a.size == 0:
+        return a.copy()
+    b = _PADE13
+    with np.errstate(all="ignore"):
+        norm1 = xp.abs(a).sum(-2).max(-1)
+        s = xp.ceil(xp.log2(norm1 / 5.371920351148152))
+        s = xp.clip(xp.where(xp.isfinite(s), s, 0), 0, 1100)        # (NaN / inf input: NaN / inf out)
+        x = a * xp.exp2(-s)[..., None, None].astype(a.dtype)
+        eye = xp.eye(a.shape[-1], dtype=a.dtype)
+        x2 = x @ x
+        x4 = x2 @ x2
+        x6 = x4 @ x2
+        u = x @ (x6 @ (b[13] * x6 + b[11] * x4 + b[9] * x2) + b[7] * x6 + b[5] * x4 + b[3] * x2 + b[1] * eye)
+        v = x6 @ (b[12] * x6 + b[10] * x4 + b[8] * x2) + b[6] * x6 + b[4] * x4 + b[2] * x2 + b[0] * eye
+        try:
+            r = np.linalg.solve(v - u, v + u)
+        except np.linalg.LinAlgError:      # (only for non-finite input)
+            return xp.full_like(a, np.nan)
+        for i in range(int(s.max())):
+            r = xp.where((i < s)[..., None, None], r @ r, r)
+    return r.astype(a.dtype, copy=False)
+
+
+def _lu_backward(gl, gu, p, low, up):
+    """PyTorch's linalg_lu_backward: the gradient of A = P L U from those of L (m x k) and U (k x n)."""
+    m, n = low.shape[-2], up.shape[-1]
+    k = min(m, n)
+    if m == n:
+        ga = (low.mT @ gl).tril(-1) if gl is not None else None
+        if gu is not None:
+            gu_term = (gu @ up.mT).triu()
+            ga = gu_term if ga is None else ga + gu_term
+        ga = solve_triangular(up.mT, ga, upper=False, left=False)
+        ga = solve_triangular(low.mT, ga, upper=True, unitriangular=True)
+        return p @ ga
+    if m < n:                          # wide: U = [U1 U2], U1 k x k
+        u1 = up[..., :k]
+        ga = low.mT @ gl if gl is not None else None
+        if gu is not None:
+            gu_term = gu.triu() @ up.mT
+            ga = -gu_term if ga is None else ga - gu_term
+        ga = solve_triangular(u1.mT, ga.tril(-1), upper=False, left=False)
+        if gu is not None:
+            ga = cat([ga + gu[..., :k].triu(), gu[..., k:]], -1)
+        ga = solve_triangular(low.mT, ga, upper=True, unitriangular=True)
+        if gu is None:
+            ga = cat([ga, P.zeros_like(up[..., k:])], -1)
+        return p @ ga
+    l1 = low[..., :k, :]               # tall: L = [L1; L2], L1 k x k
+    ga = gu @ up.mT if gu is not None else None
+    if gl is not None:
+        gl_term = low.mT @ gl.tril(-1)
+        ga = -gl_term if ga is None else ga - gl_term
+    ga = solve_triangular(l1.mT, ga.triu(), upper=True, unitriangular=True)
+    if gl is not None:
+        ga = cat([ga + gl[..., :k, :].tril(-1), gl[..., k:, :]], -2)
+    ga = solve_triangular(up.mT, ga, upper=False, left=False)
+    if gl is None:
+        ga = cat([ga, P.zeros_like(low[..., k:, :])], -2)
+    return p @ ga
+
+
+def _unpack_tensors(lu, piv):
+    """(P, L, U) of a factor as Tensors: L and U differentiable in lu, P constant."""
+    m, n = lu.shape[-2:]
+    k = min(m, n)
+    eye = Tensor._make(lu._backend.xp.eye(m, k, dtype=lu._data.dtype), lu._backend)
+    pm = Tensor._make(_permutation_arrays(piv._data, m, lu._data.dtype), lu._backend)
+    return pm, lu[..., :, :k].tril(-1) + eye, lu[..., :k, :].triu()
+
+
+class LuFactor(_Lin):
+    _name, op_name = "LinalgLuFactorExBackward0", "linalg.lu_factor_ex"
+    save_result = True
+    nondiff_outputs = (1, 2)
+
+    def forward(self, a, pivot):
+        return _lu_arrays(a, pivot)
+
+    def grad(self, g, g_piv, g_info, lu, piv, info):
+        if g is None:
+            return None
+        k = min(lu.shape[-2:])
+        pm, low, up = _unpack_tensors(lu, piv)
+        return _lu_backward(g[..., :, :k], g[..., :k, :], pm, low, up)
+
+
+class Lu(_Lin):
+    _name, op_name = "LinalgLuBackward0", "linalg.lu"
+    save_result = True
+    nondiff_outputs = (0,)
+
+    def forward(self, a, pivot):
+        lu, piv, _ = _lu_arrays(a, pivot)
+        return (_permutation_arrays(piv, a.shape[-2], a.dtype),) + _unpack_arrays(lu)
+
+    def grad(self, g_p, g_l, g_u, pm, low, up):
+        if g_l is None and g_u is None:
+            return None
+        return _lu_backward(g_l, g_u, pm, low, up)
+
+
+class SolveTriangular(_Lin):
+    """X with A X = B (left) or X A = B, A triangular; A and B already of one batch shape."""
+    _name, op_name = "LinalgSolveTriangularBackward0", "linalg.solve_triangular"
+    save_inputs = (0,)
+    save_result = True
+
+    def forward(self, a, b, upper, left, unit):
+        self.upper, self.left, self.unit = upper, left, unit
+        if left:
+            return _substitute(a, b, upper, unit)
+        t = lambda x: np.swapaxes(x, -1, -2)        # noqa: E731  (X A = B: A^T X^T = B^T)
+        return t(_substitute(t(a), t(b), not upper, unit)).copy()
+
+    def grad(self, g, a, x):
+        gb = solve_triangular(a.mT, g, upper=not self.upper, left=self.left, unitriangular=self.unit)
+        if not self.needs(0):
+            return None, gb
+        ga = -(gb @ x.mT) if self.left else -(x.mT @ gb)
+        ga = ga.triu(int(self.unit)) if self.upper else ga.tril(-int(self.unit))
+        return ga, gb
+
+
+class MatrixExp(_Lin):
+    _name, op_name = "LinalgMatrixExpBackward0", "linalg.matrix_exp"
+    save_inputs = (0,)
+
+    def forward(self, a):
+        return _expm_arrays(a)
+
+    def grad(self, g, a):
+        # exp([[A^T, G], [0, A^T]]) has the gradient in its top-right block
+        n = a.shape[-1]
+        at = a.mT
+        top = cat([at, g], -1)
+        bottom = cat([P.zeros_like(g), at], -1)
+        return matrix_exp(cat([top, bottom], -2))[..., :n, n:]
+
+
+def _pivot_flag(op_name, fn, A, pivot):
+    if not _flag(fn, "pivot", pivot) and not A.is_cuda:
+        raise RuntimeError(f"{op_name}: LU without pivoting is not implemented on the CPU")
+    return pivot
+
+
+def _lu_input(A, op_name, name="A"):
+    _tensor(op_name, A, name)
+    if A.ndim < 2:
+        raise RuntimeError(f"{op_name}: Expected tensor with 2 or more dimensions. Got size: {list(A.shape)} instead")
+    if A._data.dtype.kind != "f" or A._data.dtype.itemsize < 4:
+        raise NotImplementedError(f"{op_name}: \"lu\" not implemented for '{A.dtype.libtorch}'")
+
+
+def lu_factor_ex(A, *, pivot=True, check_errors=False):
+    """(LU, pivots, info): the LU factorization with partial pivoting of each matrix (any m x n);
+    pivots are LAPACK's 1-based int32 row swaps, info the first zero pivot (0: none)."""
+    _lu_input(A, "linalg.lu_factor_ex")
+    _pivot_flag("linalg.lu_factor", "linalg_lu_factor_ex", A, pivot)
+    _flag("linalg_lu_factor_ex", "check_errors", check_errors)
+    return LuFactorExResult(*LuFactor.applyN((A,), bool(pivot)))
+
+
+def lu_factor(A, *, pivot=True):
+    """(LU, pivots): lu_factor_ex, raising where a U diagonal entry is exactly zero."""
+    _lu_input(A, "torch.lu_factor")
+    _pivot_flag("linalg.lu_factor", "linalg_lu_factor", A, pivot)
+    lu, piv, info = LuFactor.applyN((A,), bool(pivot))
+    bad = _host(info._data).reshape(-1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        prefix = f"(Batch element {i}): " if A.ndim > 2 else ""
+        raise RuntimeError(f"torch.linalg.lu_factor: {prefix}U[{bad[i]},{bad[i]}] is zero and using it on lu_solve "
+                           f"would result in a division by zero. If you still want to perform the factorization, "
+                           f"consider calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
+    return LuFactorResult(lu, piv)
+
+
+def lu(A, *, pivot=True):
+    """(P, L, U) with A = P L U: P a permutation, L unit lower (m x k), U upper (k x n)."""
+    _lu_input(A, "linalg.lu")
+    _pivot_flag("linalg.lu_factor", "linalg_lu", A, pivot)
+    return LuResult(*Lu.applyN((A,), bool(pivot)))
+
+
+def _check_pivots(op_name, LU, pivots, check_range):
+    _tensor(op_name, pivots, "pivots", 2)
+    if pivots.dtype.np != np.int32:
+        raise RuntimeError(f"{op_name}: pivots should be a Tensor of scalar type torch.int32")
+    if LU._backend is not pivots._backend:
+        raise device_mismatch(op_name, LU, pivots)
+    if tuple(pivots.shape) != tuple(LU.shape[:-2]) + (min(LU.shape[-2:]),):
+        raise RuntimeError(f"{op_name}: Number of pivots per batch should be same as the dimension of the matrix "
+                           f"(LU {list(LU.shape)}, pivots {list(pivots.shape)})")
+    if check_range and pivots.numel() and not bool(((pivots._data >= 1) & (pivots._data <= LU.shape[-2])).all()):
+        raise RuntimeError(f"{op_name}: pivots passed to lu_unpack must be between 1 and LU.size(-2) inclusive. "
+                           f"Did you properly pass the result of lu_factor?")
+
+
+def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
+    """(P, L, U) of lu_factor's output; an empty tensor for what is not unpacked."""
+    op = "torch.lu_unpack"
+    _tensor(op, LU_data, "LU_data")
+    if LU_data.ndim < 2:
+        raise RuntimeError(f"{op}: Expected tensor with 2 or more dimensions. Got size: {list(LU_data.shape)} instead")
+    _flag("lu_unpack", "unpack_data", unpack_data)
+    _flag("lu_unpack", "unpack_pivots", unpack_pivots)
+    if not isinstance(LU_pivots, Tensor) or LU_pivots.dtype.np != np.int32:
+        _tensor("lu_unpack", LU_pivots, "LU_pivots", 2)
+        raise RuntimeError(f"{op}: LU_pivots is expected to be a contiguous tensor of torch.int32 dtype. "
+                           f"Note: this function is intended to be used with the output produced by "
+                           f"torch.linalg.lu_factor")
+    _check_pivots(op, LU_data, LU_pivots, unpack_pivots)
+    empty = Tensor._make(np.zeros_like(LU_data._data, shape=(0,)), LU_data._backend)
+    pm, low, up = _unpack_tensors(LU_data, LU_pivots) if unpack_pivots else (empty, None, None)
+    if not unpack_data:
+        return LuUnpackResult(pm, empty, empty)
+    if low is None:
+        _, low, up = _unpack_tensors(LU_data, LU_pivots[..., :0].expand(LU_pivots.shape[:-1] + (0,)))
+    return LuUnpackResult(pm, low, up)
+
+
+def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
+    """X with A X = B (A^T X = B with adjoint; X A = B with left=False) from A's lu_factor. Written as
+    triangular solves of LU's triangles, so its gradient reaches LU (and B) through them."""
+    op = "linalg.lu_solve"
+    _tensor(op, LU, "LU")
+    _matrices(LU, "torch.linalg.lu_solve", "A")
+    _tensor(op, B, "B", 3)
+    _flag("linalg_lu_solve", "left", left)
+    _flag("linalg_lu_solve", "adjoint", adjoint)
+    if B.ndim < 2:
+        raise RuntimeError(f"{op}: The input tensor B must have at least 2 dimensions.")
+    _same_device_dtype(op, LU, B)
+    _check_pivots(op, LU, pivots, True)
+    n = LU.shape[-1]
+    if B.shape[-2 if left else -1] != n:
+        raise RuntimeError(f"{op}: Incompatible shapes of A and B for the equation {'AX = B' if left else 'XA = B'} "
+                           f"({n}x{n} and {B.shape[-2]}x{B.shape[-1]})")
+    _broadcast_batch(op, LU, B)
+    pm, low, up = _unpack_tensors(LU, pivots)
+    tri = lambda a, b, upper, unit, on_left: solve_triangular(a, b, upper=upper, left=on_left,  # noqa: E731
+                                                               unitriangular=unit)
+    if left and not adjoint:           # P L U X = B
+        return tri(up, tri(low, pm.mT @ B, False, True, True), True, False, True)
+    if left:                           # U^T L^T P^T X = B
+        return pm @ tri(low.mT, tri(up.mT, B, False, False, True), True, True, True)
+    if not adjoint:                    # X P L U = B
+        return tri(low, tri(up, B, True, False, False), False, True, False) @ pm.mT
+    return tri(up.mT, tri(low.mT, B @ pm, True, True, False), False, False, False)   # X U^T L^T P^T = B
+
+
+def _broadcast_batch(op_name, A, B):
+    try:
+        return np.broadcast_shapes(A.shape[:-2], B.shape[:-2])
+    except ValueError:
+        raise RuntimeError(f"{op_name}: the batch dimensions of A {list(A.shape)} and B {list(B.shape)} "
+                           f"do not broadcast") from None
+
+
+def _triangular_dtype(op_name, A):
+    if A._data.dtype.kind != "f" or A._data.dtype.itemsize < 4:
+        raise NotImplementedError(f"{op_name}: \"triangular_solve\" not implemented for '{A.dtype.libtorch}'")
+
+
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
+    """X with A X = B (left) or X A = B, A upper or lower triangular (the other triangle is not read;
+    with unitriangular, neither is the diagonal: taken as ones). Batch dims broadcast."""
+    op = "linalg.solve_triangular"
+    _tensor("linalg_solve_triangular", A, "input")
+    _tensor("linalg_solve_triangular", B, "B", 2)
+    for name, v in (("upper", upper), ("left", left), ("unitriangular", unitriangular)):
+        _flag("linalg_solve_triangular", name, v)
+    for name, t in (("A", A), ("B", B)):
+        if t.ndim < 2:
+            raise RuntimeError(f"{op}: The input tensor {name} must have at least 2 dimensions.")
+    if A._backend is not B._backend:
+        raise device_mismatch(op, A, B)
+    _triangular_dtype(op, A)
+    if A.dtype is not B.dtype:             # (PyTorch casts B to A's dtype here)
+        B = B.to(A.dtype)
+    _matrices(A, op)
+    n = A.shape[-1]
+    if B.shape[-2 if left else -1] != n:
+        raise RuntimeError(f"{op}: Incompatible shapes of A and B for the equation {'AX = B' if left else 'XA = B'} "
+                           f"({n}x{n} and {B.shape[-2]}x{B.shape[-1]})")
+    batch = _broadcast_batch(op, A, B)
+    A = A if tuple(A.shape[:-2]) == batch else A.expand(batch + tuple(A.shape[-2:]))
+    B = B if tuple(B.shape[:-2]) == batch else B.expand(batch + tuple(B.shape[-2:]))
+    return SolveTriangular.applyN((A, B), bool(upper), bool(left), bool(unitriangular))
+
+
+def triangular_solve(input, A, upper=True, transpose=False, unitriangular=False):
+    """torch.triangular_solve: (X with op(A) X = input, A's copy); op(A) = A^T with transpose."""
+    op = "triangular_solve"
+    _tensor(op, input, "input")
+    _tensor(op, A, "A", 2)
+    for name, v in (("upper", upper), ("transpose", transpose), ("unitriangular", unitriangular)):
+        _flag(op, name, v)
+    for t in (input, A):
+        if t.ndim < 2:
+            raise RuntimeError(f"{op}: The input tensor must have at least 2 dimensions (got {list(t.shape)})")
+    if A._backend is not input._backend:
+        raise device_mismatch(op, input, A)
+    if A.dtype is not input.dtype:
+        raise RuntimeError(f"{op}: Expected b and A to have the same dtype, but found b of type "
+                           f"{input.dtype.libtorch} and A of type {A.dtype.libtorch} instead.")
+    _triangular_dtype(op, A)
+    if A.shape[-1] != A.shape[-2] or input.shape[-2] != A.shape[-1]:
+        raise RuntimeError(f"Incompatible matrix sizes for {op}: each A matrix is {A.shape[-2]} by {A.shape[-1]} "
+                           f"but each b matrix is {input.shape[-2]} by {input.shape[-1]}")
+    coef = A.mT if transpose else A
+    x = solve_triangular(coef, input, upper=bool(upper) != bool(transpose), unitriangular=unitriangular)
+    return TriangularSolveResult(x, A.clone())
+
+
+def matrix_exp(A):
+    """The matrix exponential of each square matrix (Pade 13, scaling and squaring)."""
+    op = "linalg.matrix_exp"
+    _tensor("linalg_matrix_exp", A)
+    _matrices(A, op)
+    return MatrixExp.apply1(A)
+
+
+# ---- the _ex forms: an info tensor (int32) instead of an error, unless check_errors -----------------------
+
+def _info(A):
+    """The first zero pivot of each matrix's LU (int32 Tensor, 0: invertible)."""
+    return Tensor._make(_lu_arrays(A._data)[2], A._backend)
+
+
+def _where_info(info, singular_fill, regular):
+    """regular where info == 0, singular_fill (NaN) elsewhere."""
+    bad = (info != 0)[(...,) + (None,) * (regular.ndim - info.ndim)]
+    return where(bad, singular_fill, regular)
+
+
+def _identity_where_singular(A, info):
+    eye = Tensor._make(eye_like(A._data, A.shape[-1]), A._backend)
+    return where((info != 0)[..., None, None] | P.zeros_like(A).bool(), eye.to(A.dtype), A)
+
+
+def inv_ex(A, *, check_errors=False):
+    """(inverse, info): info > 0 marks a singular matrix (its inverse is NaN here) instead of raising."""
+    _matrices(A, "linalg.inv_ex")
+    _flag("linalg_inv_ex", "check_errors", check_errors)
+    info = _info(A)
+    if not bool(info._data.any()):
+        return InvExResult(inv(A), info)
+    if check_errors:
+        with _Named("linalg.inv_ex"):
+            inv(A)
+    return InvExResult(_where_info(info, math.nan, inv(_identity_where_singular(A, info))), info)
+
+
+def solve_ex(A, B, *, left=True, check_errors=False):
+    """(result, info): linalg.solve with info > 0 (result NaN) for singular A instead of raising."""
+    _matrices(A, "linalg.solve_ex")
+    _flag("linalg_solve_ex", "check_errors", check_errors)
+    info = _info(A)
+    if not bool(info._data.any()):
+        return SolveExResult(solve(A, B, left=left), info)
+    if check_errors:
+        with _Named("torch.linalg.solve_ex"):
+            solve(A, B, left=left)
+    x = solve(_identity_where_singular(A, info), B, left=left)
+    return SolveExResult(_where_info(info.expand(x.shape[:info.ndim]) if x.ndim > info.ndim else info,
+                                     math.nan, x), info)
+
+
+def cholesky_ex(A, *, upper=False, check_errors=False):
+    """(L, info): info > 0 is the order of the first leading minor that is not positive-definite
+    (L NaN there) instead of raising."""
+    _matrices(A, "linalg.cholesky_ex")
+    _flag("linalg_cholesky_ex", "upper", upper)
+    _flag("linalg_cholesky_ex", "check_errors", check_errors)
+    try:
+        return CholeskyExResult(cholesky(A, upper=upper), Tensor._make(
+            np.zeros_like(A._data, shape=A.shape[:-2], dtype=np.int32), A._backend))
+    except RuntimeError:
+        if check_errors:
+            with _Named("linalg.cholesky_ex"):
+                cholesky(A, upper=upper)
+    mats = _host(A._data).reshape((-1,) + A.shape[-2:]).astype(np.float64)
+    host_info = np.array([_not_pd_minor(m) for m in mats], dtype=np.int32).reshape(A.shape[:-2])
+    info = Tensor._make(host_info if A._backend.xp is np else A._backend.xp.asarray(host_info), A._backend)
+    return CholeskyExResult(_where_info(info, math.nan, cholesky(_identity_where_singular(A, info), upper=upper)),
+                            info)
+
+
+# ---- composed ones --------------------------------------------------------------------------------------
+
+def vander(x, *, N=None):
+    """x's Vandermonde matrix: columns x^0, x^1, ..., x^(N-1) (N = x.shape[-1] by default)."""
+    _tensor("linalg_vander", x, "x")
+    if x.dtype.np == np.bool_:
+        raise RuntimeError("linalg.vander supports floating point, complex, and integer tensors, but got Bool")
+    if x.ndim < 1:
+        raise RuntimeError("linalg.vander: x must have at least one dimension")
+    if N is not None and (not isinstance(N, numbers.Integral) or isinstance(N, bool)):
+        raise TypeError(f"linalg_vander(): argument 'N' must be int, not {type(N).__name__}")
+    n = x.shape[-1] if N is None else int(N)
+    if n <= 1:
+        raise RuntimeError(f"linalg.vander: N must be greater than 1 (got {n}).")
+    ones = P.zeros_like(x.unsqueeze(-1)) + 1
+    return cat([ones, x.unsqueeze(-1).expand(tuple(x.shape) + (n - 1,))], -1).cumprod(-1)
+
+
+def vecdot(x, y, *, dim=-1):
+    """sum(x * y, dim) (real: no conjugate); x and y broadcast."""
+    op = "linalg.vecdot"
+    _tensor("linalg_vecdot", x, "x")
+    _tensor("linalg_vecdot", y, "y", 2)
+    if x.dtype is not y.dtype:
+        raise RuntimeError(f"{op}: Expected x and y to have the same dtype, but found x of type {x.dtype.libtorch} "
+                           f"and y of type {y.dtype.libtorch} instead")
+    if x.dtype.np.kind != "f":
+        raise RuntimeError(f"{op}: Expected a floating point or complex tensor as input. Got {x.dtype.libtorch}")
+    with _Named(op):
+        return (x * y).sum(dim)
+
+
+def _positive_int(op_name, name, v):
+    if not isinstance(v, numbers.Integral) or isinstance(v, bool):
+        raise TypeError(f"{op_name}(): argument '{name}' must be int, not {type(v).__name__}")
+    return int(v)
+
+
+def tensorinv(A, ind=2):
+    """The inverse of A seen as a square matrix prod(shape[:ind]) x prod(shape[ind:]); the result has
+    shape shape[ind:] + shape[:ind]."""
+    op = "linalg.tensorinv"
+    _tensor("linalg_tensorinv", A, "input")
+    ind = _positive_int("linalg_tensorinv", "ind", ind)
+    if ind <= 0:
+        raise RuntimeError(f"{op}: Expected a strictly positive integer for 'ind', but got {ind}")
+    rows, cols = math.prod(A.shape[:ind]), math.prod(A.shape[ind:])
+    if rows != cols:
+        raise RuntimeError(f"{op}: Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+                           f"prod(self.shape[:ind]), but got {cols} != {rows}")
+    with _Named(op):
+        return inv(A.reshape(rows, cols)).reshape(tuple(A.shape[ind:]) + tuple(A.shape[:ind]))
+
+
+def tensorsolve(A, other, dims=None):
+    """X with tensordot(A, X, X.ndim) = other: X of shape A.shape[other.ndim:] (dims of A first moved to
+    the end)."""
+    op, B = "linalg.tensorsolve", other
+    _tensor("linalg_tensorsolve", A)
+    _tensor("linalg_tensorsolve", B, "other", 2)
+    if dims is not None:
+        if not isinstance(dims, (tuple, list)) or not all(isinstance(d, int) and not isinstance(d, bool)
+                                                          for d in dims):
+            raise TypeError(f"linalg_tensorsolve(): argument 'dims' must be tuple of ints, not {type(dims).__name__}")
+        moved = [wrap_dim(d, A.ndim, op) for d in dims]
+        A = A.permute(*[d for d in range(A.ndim) if d not in moved], *moved)
+    rows, cols = B.numel(), math.prod(A.shape[B.ndim:])
+    if math.prod(A.shape[:B.ndim]) != rows or rows != cols:
+        raise RuntimeError(f"{op}: Expected self to satisfy the requirement prod(self.shape[other.ndim:]) == "
+                           f"prod(self.shape[:other.ndim]), but got {cols} != {math.prod(A.shape[:B.ndim])} "
+                           f"(A {list(A.shape)}, B {list(B.shape)})")
+    with _Named(op):
+        return solve(A.reshape(rows, cols), B.reshape(rows)).reshape(A.shape[B.ndim:])
+
+
+def cond(A, p=None):
+    """The condition number in the p-norm: s_max / s_min for None / 2 (-2: its inverse), else
+    norm(A, p) * norm(inv(A), p) (square A; inf where A is singular)."""
+    op = "linalg.cond"
+    _tensor("linalg_cond", A)
+    if p is not None and not isinstance(p, (str, numbers.Real)):
+        raise TypeError(f"linalg_cond(): argument 'p' must be Number or str, not {type(p).__name__}")
+    if p not in (None, 2, -2, "fro", "nuc", math.inf, -math.inf, 1, -1):
+        raise RuntimeError(f"{op} got an invalid norm type: {p}")
+    if A.ndim < 2:
+        raise RuntimeError(f"{op}: The input tensor must have at least 2 dimensions.")
+    if p in (None, 2, -2):
+        _matrices(A, "linalg.svd", square=False)
+        if A.numel() == 0:
+            return Tensor._make(np.zeros_like(A._data, shape=A.shape[:-2]), A._backend)
+        s = svdvals(A)
+        big, small = s[..., 0], s[..., -1]
+        return big / small if p != -2 else small / big
+    _matrices(A, f"{op}(ord={p})")
+    if A.numel() == 0:
+        return Tensor._make(np.zeros_like(A._data, shape=A.shape[:-2]), A._backend)
+    inverse_, info = inv_ex(A)
+    c = matrix_norm(A, p) * matrix_norm(inverse_, p)
+    return where(info != 0, math.inf, c)
+
+
+def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    """The diagonal (offset) of A over dim1 and dim2 (a view)."""
+    _tensor("linalg_diagonal", A)
+    return A.diagonal(offset, dim1, dim2)
+
+
+def matmul(input, other):
+    """input @ other (ag.matmul)."""
+    _tensor("linalg_matmul", input, "input")
+    _tensor("linalg_matmul", other, "other", 2)
+    with _Named("linalg.matmul"):
+        return _matmul(input, other)
+
+
+# the ag.linalg names this module adds beyond autograd_gpu/linalg.py's import list (which should merge it)
+LINALG = {
+    "lu_factor": lu_factor, "lu_factor_ex": lu_factor_ex, "lu": lu, "lu_solve": lu_solve,
+    "solve_triangular": solve_triangular, "matrix_exp": matrix_exp, "inv_ex": inv_ex, "cholesky_ex": cholesky_ex,
+    "solve_ex": solve_ex, "vander": vander, "vecdot": vecdot, "tensorinv": tensorinv, "tensorsolve": tensorsolve,
+    "cond": cond, "diagonal": diagonal, "matmul": matmul,
+}
+
+
 # ---- the top-level forms (torch.*) and Tensor methods -----------------------------------
 
 def inverse(input):
@@ -773,8 +1386,10 @@ def qr_top(input, some=True):
 METHODS = {
     "inverse": inverse, "det": det, "logdet": logdet, "slogdet": slogdet_top, "cholesky": cholesky_top,
     "matrix_power": matrix_power, "pinverse": pinverse, "svd": svd_top, "qr": qr_top,
+    "triangular_solve": triangular_solve, "matrix_exp": matrix_exp,
 }
 # ag.<name> functions this module adds (exported by autograd_gpu/__init__.py)
 FUNCTIONS = {name: tensor_function(name, fn) for name, fn in METHODS.items()}
+FUNCTIONS["lu_unpack"] = tensor_function("lu_unpack", lu_unpack)
 # the methods that have an in-place form (none yet)
 INPLACE = {}

@@ -233,7 +233,7 @@ class Svd(Op):
         if g_u is None and g_vh is None:
             return P.matmul(u * g_s[..., None, :], vh)                         # U diag(gS) Vh
         k, m, n = s.shape[-1], u.shape[-2], vh.shape[-1]
-        eye = _eye_like(s, k)
+        eye = eye_like(s, k)
         s2 = s * s
         # F_ij = 1 / (s_j^2 - s_i^2) off the diagonal, 0 on it
         f = P.where(eye, 0, 1 / P.where(eye, 1, s2[..., None, :] - s2[..., :, None]))
@@ -252,7 +252,7 @@ class Svd(Op):
         return g_a
 
 
-def _eye_like(s, k):
+def eye_like(s, k):
     """A k x k boolean identity on s's device (a constant Tensor when s is one)."""
     from ..backend import of_array
     if isinstance(s, Tensor):
