@@ -427,12 +427,8 @@ def pdist(input, p=2):
     return (rows_i - rows_j).norm(p, 1)
 
 
-def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
-                        reduce=None, reduction="mean"):
-    """max(0, margin + d(anchor, positive) - d(anchor, negative)), d the
-    pairwise distance; swap: the smaller of d(a, n) and d(p, n)."""
-    fn = "triplet_margin_loss"
-    reduction = _legacy_reduction(size_average, reduce, reduction)
+def _check_triplet(fn, anchor, positive, negative, margin, reduction):
+    """The checks both triplet losses make; returns the margin as a number."""
     _tensors(fn, anchor=anchor, positive=positive, negative=negative)
     _check_reduction(reduction)
     margin = _check_number(fn, "margin", margin)
@@ -443,6 +439,16 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
         raise RuntimeError(f"{fn}: The anchor, positive, and negative tensors are expected to have the same "
                            f"number of dimensions, but got: anchor {dims[0]}D, positive {dims[1]}D, and negative "
                            f"{dims[2]}D inputs")
+    return margin
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
+                        reduce=None, reduction="mean"):
+    """max(0, margin + d(anchor, positive) - d(anchor, negative)), d the
+    pairwise distance; swap: the smaller of d(a, n) and d(p, n)."""
+    fn = "triplet_margin_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    margin = _check_triplet(fn, anchor, positive, negative, margin, reduction)
     _broadcast(fn, anchor=anchor, positive=positive, negative=negative)
     d_pos = pairwise_distance(anchor, positive, p, eps)
     d_neg = pairwise_distance(anchor, negative, p, eps)
@@ -622,16 +628,7 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
     distance function (pairwise_distance by default); swap: the smaller of
     d(a, n) and d(p, n)."""
     fn = "triplet_margin_with_distance_loss"
-    _tensors(fn, anchor=anchor, positive=positive, negative=negative)
-    _check_reduction(reduction)
-    margin = _check_number(fn, "margin", margin)
-    if margin <= 0:
-        raise ValueError(f"{fn}: margin must be greater than 0, got {margin:g}")
-    dims = (anchor.dim(), positive.dim(), negative.dim())
-    if len(set(dims)) != 1:
-        raise RuntimeError(f"{fn}: The anchor, positive, and negative tensors are expected to have the same "
-                           f"number of dimensions, but got: anchor {dims[0]}D, positive {dims[1]}D, and negative "
-                           f"{dims[2]}D inputs")
+    margin = _check_triplet(fn, anchor, positive, negative, margin, reduction)
     dist = pairwise_distance if distance_function is None else distance_function
     d_pos = dist(anchor, positive)
     d_neg = dist(anchor, negative)

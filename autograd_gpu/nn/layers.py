@@ -25,11 +25,19 @@ def _count_arg(who, name, n):
     return int(n)
 
 
-def _affine_parameters(module, shape, affine, bias, device, dtype):
+def affine_parameters(module, shape, affine, bias, device, dtype):
     """Register weight and bias of `shape` (bias only with `bias`; None when not affine)."""
     module.register_parameter("weight", Parameter(empty(*shape, device=device, dtype=dtype)) if affine else None)
     module.register_parameter("bias", Parameter(empty(*shape, device=device, dtype=dtype)) if affine and bias
                               else None)
+
+
+def reset_affine(module):
+    """A normalization's affine parameters back to the identity: weight 1, bias 0 (those it has)."""
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if getattr(module, "bias", None) is not None:
+        init.zeros_(module.bias)
 
 
 class Dropout(Module):
@@ -89,14 +97,11 @@ class LayerNorm(Module):
         self.normalized_shape = FL._normalized_shape("LayerNorm", normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        _affine_parameters(self, self.normalized_shape, elementwise_affine, bias, device, dtype)
+        affine_parameters(self, self.normalized_shape, elementwise_affine, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        reset_affine(self)
 
     def forward(self, input):
         return FL.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -123,7 +128,7 @@ class _BatchNorm(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         kw = dict(device=device, dtype=dtype)
-        _affine_parameters(self, (num_features,), affine, bias, device, dtype)
+        affine_parameters(self, (num_features,), affine, bias, device, dtype)
         if track_running_stats:
             self.register_buffer("running_mean", zeros(num_features, **kw))
             self.register_buffer("running_var", ones(num_features, **kw))
@@ -142,10 +147,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self):
         self.reset_running_stats()
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        reset_affine(self)
 
     def forward(self, input):
         name = type(self).__name__

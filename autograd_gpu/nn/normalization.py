@@ -5,8 +5,7 @@ import warnings
 from ..creation import empty
 from . import functional_layers as FL
 from . import functional_norms as FN
-from . import init
-from .layers import _affine_parameters, _BatchNorm
+from .layers import affine_parameters, _BatchNorm, reset_affine
 from .module import Module
 from .parameter import Parameter
 
@@ -36,14 +35,11 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        _affine_parameters(self, (num_channels,), affine, bias, device, dtype)
+        affine_parameters(self, (num_channels,), affine, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        reset_affine(self)
 
     def forward(self, input):
         return FN.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
@@ -118,8 +114,7 @@ class RMSNorm(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.weight is not None:
-            init.ones_(self.weight)
+        reset_affine(self)
 
     def forward(self, input):
         return FN.rms_norm(input, self.normalized_shape, self.weight, self.eps)
