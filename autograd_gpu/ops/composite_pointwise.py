@@ -408,6 +408,7 @@ class Hypot(_Float2):
     """sqrt(a^2 + b^2) without overflow: the larger times sqrt(1 + ratio^2); inf wins over NaN."""
     _name, op_name = "HypotBackward0", "hypot"
     save_inputs = (0, 1)
+    saved_for = ((0,), (1,))              # each operand only for its own gradient (as PyTorch saves)
     save_result = True
 
     @staticmethod
@@ -427,6 +428,7 @@ class Copysign(_Float2):
     """|a| with b's sign bit (-0 and -NaN count as negative)."""
     _name, op_name = "CopysignBackward0", "copysign"
     save_inputs = (0,)
+    saved_for = ((0,),)                   # the magnitude only for its own gradient (b's is zeros)
     save_result = True
 
     @staticmethod
