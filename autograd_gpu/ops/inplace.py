@@ -91,9 +91,9 @@ def _make_methods():
     for meth in pointwise.UNARY_NAMES:
         fn = getattr(pointwise, meth)
         m[meth + "_"] = (lambda fn, n: lambda self: _run(self, n, fn, ()))(fn, meth + "_")
-    from . import composite_pointwise, products, statistics, decompositions
-    for family in (composite_pointwise, products, statistics, decompositions):        # (their INPLACE: PyTorch's x.<name>_)
-        for meth, check in family.INPLACE.items():
+    from .methods import SELF_LISTING
+    for family in SELF_LISTING:        # (their INPLACE: PyTorch's x.<name>_)
+        for meth, check in getattr(family, "INPLACE", {}).items():
             m[meth + "_"] = _run_as(meth + "_", family.METHODS[meth], check)
     return m
 

@@ -3,9 +3,11 @@ from ..tensor import Tensor
 from .. import creation
 from . import arith, pointwise, reduction, linalg, shape, indexing, compare, inplace, sorting, scatter, diagonal
 from . import products, composite_pointwise, statistics, rearrange, searching, windows, decompositions
+from . import bitwise, gamma, aliases, constructions, sampling
 
 # the families that list their own methods and functions (METHODS, FUNCTIONS)
-SELF_LISTING = (products, composite_pointwise, statistics, rearrange, searching, windows, decompositions)
+SELF_LISTING = (products, composite_pointwise, statistics, rearrange, searching, windows, decompositions, bitwise, gamma,
+                aliases, constructions, sampling)
 
 
 def _to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
