@@ -573,7 +573,7 @@ SPECS = {
 
 # the families kept in files of their own (tests/fuzz_specs_<module>.py, one per autograd_gpu/ops/<module>.py)
 for _family in ("products", "composite_pointwise", "statistics", "rearrange", "searching", "windows", "decompositions",
-                "bitwise", "gamma", "aliases", "constructions", "sampling"):
+                "bitwise", "gamma", "aliases", "constructions", "sampling", "scatter"):
     SPECS.update(__import__(f"fuzz_specs_{_family}").specs(sys.modules[__name__]))
 
 

@@ -7,7 +7,7 @@ from . import bitwise, gamma, aliases, constructions, sampling
 
 # the families that list their own methods and functions (METHODS, FUNCTIONS)
 SELF_LISTING = (products, composite_pointwise, statistics, rearrange, searching, windows, decompositions, bitwise, gamma,
-                aliases, constructions, sampling)
+                aliases, constructions, sampling, scatter)
 
 
 def _to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):

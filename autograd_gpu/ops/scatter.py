@@ -187,3 +187,10 @@ def index_add(input, dim, index, source, *, alpha=1):
     ix = (slice(None),) * axis + (idx.reshape(-1),)
     return _written(IndexAdd, input, index, source, ix, (slice(None),), alpha)
 
+
+
+# The later indexed writes list their own Tensor methods, ag functions and in-place forms here (scatter,
+# scatter_add and index_add are wired in methods.py, functions.py and inplace.py)
+METHODS = {}
+FUNCTIONS = {}
+INPLACE = {}
