@@ -36,6 +36,7 @@ class Tensor:
     _retains_grad = False
     _hooks = None           # for leaves: hooks run before accumulation
     _acc = None             # for leaves: weakref to the AccumulateGrad node
+    _post_acc_hooks = None  # for leaves: hooks run after .grad was accumulated
     # NumPy must not treat tensors as arrays in binary ops: `ndarray + tensor`
     # then defers to Tensor.__radd__ instead of making an object array.
     __array_ufunc__ = None
@@ -263,6 +264,21 @@ class Tensor:
                 self._hooks = HookDict()
             return add_hook(self._hooks, hook)
         return add_hook(node._tensor_hook_store(self._output_nr), hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """hook(tensor) -> None, run after a backward pass accumulated into this
+        leaf's .grad (not by autograd.grad, which accumulates nothing): e.g. an
+        optimizer step per parameter inside backward. Returns a handle with .remove()."""
+        if not self._rg:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._node is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not callable(hook):
+            raise TypeError(f"register_post_accumulate_grad_hook(): hook must be callable, got "
+                            f"{type(hook).__name__}")
+        if self._post_acc_hooks is None:
+            self._post_acc_hooks = HookDict()
+        return add_hook(self._post_acc_hooks, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         if gradient is None and self._node is not None and inputs is None and not create_graph:

@@ -2429,3 +2429,71 @@ def test_backward_runs_nodes_in_pytorchs_order(torch, graph):
     that is would take the dependency count the engine does without.)"""
     theirs, ours = run(lambda lib: _hook_order(lib, graph), torch), run(lambda lib: _hook_order(lib, graph), ag)
     same(ours, theirs, f"graph {graph}")
+
+
+# ---- register_post_accumulate_grad_hook ---------------------------------------------------
+
+def _post_hook_program(kind):
+    """A program over `lib` logging what post-accumulate hooks see; returns the log (or raises)."""
+    def program(lib):
+        w, v = T(lib, [1.0, 2.0]), T(lib, [3.0, -1.0])
+        log = []
+
+        def hook(name):             # (the order of two leaves' hooks is not PyTorch's: see the top)
+            def fn(p):
+                log.append([name, p.grad.clone()])
+            return fn
+        hw = w.register_post_accumulate_grad_hook(hook("w"))
+        v.register_post_accumulate_grad_hook(hook("v"))
+        if kind == "twice":                            # accumulates into .grad, hooks see the sums
+            for _ in range(2):
+                (w * 3 + v * w).sum().backward()
+        elif kind == "removed":
+            hw.remove()
+            (w * 3 + v * w).sum().backward()
+        elif kind == "grad":                           # autograd.grad accumulates nothing: no hook
+            lib.autograd.grad((w * v).sum(), [w, v])
+        elif kind == "inputs":                         # only the leaves in `inputs` accumulate
+            (w * v).sum().backward(inputs=[v])
+        elif kind == "create_graph":
+            (w * w * v).sum().backward(create_graph=True)
+        elif kind == "step in backward":               # the use case: an update per parameter, in backward
+            def step(p):
+                p.data.sub_(0.5 * p.grad)
+            w.register_post_accumulate_grad_hook(step)
+            (w * v).sum().backward()
+            log.append(["w after", w])
+        elif kind == "backward inside":                # a hook may run a backward pass of its own
+            u = T(lib, [0.5, 0.5])
+            def inner(p):
+                assert not lib.is_grad_enabled()             # hooks run in the pass's grad mode
+                with lib.enable_grad():
+                    (u * 2).sum().backward()
+            v.register_post_accumulate_grad_hook(inner)
+            (w * v).sum().backward()
+            log.append(["u.grad", u.grad])
+        elif kind in ("returns", "returns a tensor"):
+            w.register_post_accumulate_grad_hook(lambda p: 1 if kind == "returns" else p * 1)
+            (w * v).sum().backward()
+        elif kind == "non-leaf":
+            (w * 2).register_post_accumulate_grad_hook(lambda p: None)
+        elif kind == "no grad":
+            T(lib, [1.0], rg=False).register_post_accumulate_grad_hook(lambda p: None)
+        return sorted(log, key=lambda entry: entry[0])
+    return program
+
+
+def test_post_accumulate_grad_hook_may_return_its_tensor(torch):
+    def program(lib):
+        w = T(lib, [1.0, 2.0])
+        w.register_post_accumulate_grad_hook(lambda p: p)
+        (w * 2).sum().backward()
+        return w.grad
+    check(torch, program)
+
+
+@pytest.mark.parametrize("kind", ["twice", "removed", "grad", "inputs", "create_graph", "step in backward",
+                                  "backward inside", "returns", "returns a tensor", "non-leaf",
+                                  "no grad"])
+def test_post_accumulate_grad_hooks(torch, kind):
+    check(torch, _post_hook_program(kind))

@@ -78,6 +78,7 @@ NOT_OPS = {
     "ag.set_rng_state": "random state (bad states: tests/test_tensor.py::test_rng_state_round_trip)",
     "ag.save": "file I/O", "Tensor.backward": "autograd (tests/test_autograd_engine.py)",
     "Tensor.register_hook": "autograd", "Tensor.retain_grad": "autograd",
+    "Tensor.register_post_accumulate_grad_hook": "autograd (tests/test_autograd_api_differential.py)",
     "Tensor.numpy": "conversion (tests/test_tensor.py)", "Tensor.tolist": "conversion",
     "Tensor.data_ptr": "no arguments (tests/test_regressions.py::test_data_ptr_against_pytorch)",
     "Tensor.is_contiguous": "no arguments", "Tensor.is_floating_point": "no arguments",

@@ -18,7 +18,7 @@ from .graph import AccumulateGrad
 from .grad_mode import state as grad_state
 from ..ops import prims as P
 
-_effects_lock = threading.Lock()
+_effects_lock = threading.RLock()      # (re-entrant: a post-accumulate hook may run a backward of its own)
 _push, _pop = heapq.heappush, heapq.heappop
 
 
@@ -265,7 +265,29 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
         with _effects_lock:
             for fn, t, g in pending:
                 fn(t, g, create_graph)
+                if t._post_acc_hooks and fn is not _retain:
+                    _run_post_accumulate_hooks(t, create_graph)
     return captured
+
+
+def _run_post_accumulate_hooks(t, create_graph):
+    """A leaf's register_post_accumulate_grad_hook hooks, right after its .grad
+    was accumulated, in the pass's grad mode (each gets the tensor and must
+    return None; PyTorch's exception types otherwise)."""
+    prev = grad_state.enabled
+    grad_state.enabled = create_graph
+    try:
+        for fn in list(t._post_acc_hooks.values()):
+            r = fn(t)
+            if r is None or r is t:             # (PyTorch lets a hook return the tensor it was given)
+                continue
+            if isinstance(r, _op.Tensor):
+                raise RuntimeError("register_post_accumulate_grad_hook: a hook returned a Tensor; post accumulate "
+                                   "grad hooks should return None")
+            raise TypeError(f"register_post_accumulate_grad_hook: a hook must return None, but hook returned "
+                            f"'{type(r).__name__}'")
+    finally:
+        grad_state.enabled = prev
 
 
 _DONE = object()
