@@ -1544,3 +1544,19 @@ def test_inputs_used_by_one_formula_are_checked_only_when_needed(torch, device, 
         g = (a if needing == "a" else b).grad
         grads.append(g.numpy() if lib is torch else val(g))
     np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12)
+
+
+# Bug: normal_/uniform_ on an integer tensor raised RuntimeError where PyTorch
+# raises NotImplementedError, and a generator= was silently ignored (the
+# library has no Generator objects: it is refused, as by the other samplers).
+# (found while adding the sampling family)
+@pytest.mark.parametrize("method", ["normal_", "uniform_"])
+def test_in_place_samplers_refuse_integers_and_generators(torch, method):
+    with pytest.raises(NotImplementedError):
+        getattr(torch.zeros(2, dtype=torch.int64), method)()
+    x = ag.zeros(2, dtype=ag.int64)
+    with pytest.raises(NotImplementedError, match=method):
+        getattr(x, method)()
+    with pytest.raises(TypeError, match="generator"):
+        getattr(ag.zeros(2), method)(generator=object())
+    assert x._version == 0

@@ -7,6 +7,7 @@ import numpy as np
 
 from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor, empty, eye, randperm
+from ..ops._util import no_generator
 
 _LINEAR_GAINS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
                  "conv_transpose3d", "sigmoid")
@@ -94,21 +95,16 @@ def xavier_uniform_(tensor, gain=1.0):
     return uniform_(tensor, -a, a)
 
 
-def _no_generator(who, generator):
-    if generator is not None:
-        raise TypeError(f"{who}: generator is not supported; seed ag's generator with ag.manual_seed")
-
-
 def xavier_normal_(tensor, gain=1.0, generator=None):
     """Glorot initialisation: N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out))."""
-    _no_generator("xavier_normal_", generator)
+    no_generator("xavier_normal_", generator)
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)))
 
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """He initialisation: N(0, std^2), std = gain / sqrt(fan)."""
-    _no_generator("kaiming_normal_", generator)
+    no_generator("kaiming_normal_", generator)
     if 0 in tuple(tensor.shape):
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
         return tensor
@@ -118,7 +114,7 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """N(mean, std^2) truncated to [a, b], by the inverse CDF of a uniform draw."""
-    _no_generator("trunc_normal_", generator)
+    no_generator("trunc_normal_", generator)
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
                       "The distribution of values may be incorrect.", stacklevel=2)
@@ -135,7 +131,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
 def orthogonal_(tensor, gain=1, generator=None):
     """A (semi-)orthogonal matrix over the dims after the first, times gain:
     the Q of a Gaussian matrix's QR with R's diagonal made positive."""
-    _no_generator("orthogonal_", generator)
+    no_generator("orthogonal_", generator)
     if tensor.dim() < 2:
         raise ValueError(f"orthogonal_: Only tensors with 2 or more dimensions are supported "
                          f"(got shape {list(tensor.shape)})")
@@ -182,7 +178,7 @@ def dirac_(tensor, groups=1):
 
 def sparse_(tensor, sparsity, std=0.01, generator=None):
     """N(0, std^2) with ceil(sparsity * rows) zeros in each column (2-D only)."""
-    _no_generator("sparse_", generator)
+    no_generator("sparse_", generator)
     if tensor.dim() != 2:
         raise ValueError(f"sparse_: Only tensors with 2 dimensions are supported (got shape {list(tensor.shape)})")
     rows, cols = tensor.shape

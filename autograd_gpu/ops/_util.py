@@ -157,3 +157,10 @@ def np_axis(axes):
 def check_dtype_arg(dtype, op_name):
     d = _dtype.as_dtype(dtype)
     return d
+
+
+def no_generator(op_name, generator):
+    """The library has one generator per device (ag.manual_seed), no Generator objects."""
+    if generator is not None:
+        raise TypeError(f"{op_name}(): generator is not supported (got {type(generator).__name__}); "
+                        f"seed the library's generator with ag.manual_seed")

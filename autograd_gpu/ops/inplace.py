@@ -8,7 +8,7 @@ from ..autograd.op import Op, check_inplace, commit_inplace, check_no_partial_ov
 from ..autograd.grad_mode import state as grad_state
 from ..tensor import Tensor
 from . import prims as P
-from ._util import number, check_fits
+from ._util import number, check_fits, no_generator
 
 
 def _recording(t, others=()):
@@ -119,7 +119,7 @@ class Overwrite(Op):
         return P.zeros_like(g)
 
 
-def _overwrite(t, name, node_name, make_values):
+def overwrite(t, name, node_name, make_values):
     check_inplace(t, name)
     values = make_values()
     if _recording(t):
@@ -136,7 +136,7 @@ def zero_(t):
         d.fill(0)
         t._vc[0] += 1
         return t
-    return _overwrite(t, "zero_", "ZeroBackward0", lambda: t._backend.xp.zeros_like(d))
+    return overwrite(t, "zero_", "ZeroBackward0", lambda: t._backend.xp.zeros_like(d))
 
 
 def fill_(t, value):
@@ -147,32 +147,34 @@ def fill_(t, value):
         value = value.item()
     v = check_fits(number(value, "fill_", "value"), t._data.dtype, "fill_")
     d = t._data
-    return _overwrite(t, "fill_", "FillBackward2", lambda: t._backend.xp.full_like(d, v))
+    return overwrite(t, "fill_", "FillBackward2", lambda: t._backend.xp.full_like(d, v))
 
 
 def normal_(t, mean=0.0, std=1.0, generator=None):
+    no_generator("normal_", generator)
     mean, std = number(mean, "normal_", "mean"), number(std, "normal_", "std")
     if std < 0:
         raise RuntimeError(f"normal_ expects std >= 0.0, but found std {std}")
     d = t._data
     _float_only(t, "normal_")
-    return _overwrite(t, "normal_", "NormalBackward0",
+    return overwrite(t, "normal_", "NormalBackward0",
                       lambda: (t._backend.randn(d.shape, d.dtype) * std + mean).astype(d.dtype, copy=False))
 
 
 def uniform_(t, a=0.0, b=1.0, generator=None):
+    no_generator("uniform_", generator)
     a, b = number(a, "uniform_", "from"), number(b, "uniform_", "to")
     if a > b:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
     d = t._data
     _float_only(t, "uniform_")
-    return _overwrite(t, "uniform_", "UniformBackward0",
+    return overwrite(t, "uniform_", "UniformBackward0",
                       lambda: (t._backend.rand(d.shape, d.dtype) * (b - a) + a).astype(d.dtype, copy=False))
 
 
 def _float_only(t, name):
-    if t._data.dtype.kind != "f":
-        raise RuntimeError(f"{name}: expected a floating point tensor, got {t.dtype.libtorch}")
+    if t._data.dtype.kind != "f":           # (PyTorch's kernels exist for floating types only)
+        raise NotImplementedError(f"{name}: expected a floating point tensor, got {t.dtype.libtorch}")
 
 
 # ---- copy_ ------------------------------------------------------------------
