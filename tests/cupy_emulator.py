@@ -1172,7 +1172,17 @@ class _EmulatedCupy(types.ModuleType):
         return value
 
 
+def _as_strided(x, shape=None, strides=None):
+    """cupy.lib.stride_tricks.as_strided: a view of x's memory with other strides
+    (writable, as every CuPy array is)."""
+    if type(x) is not ndarray:
+        raise TypeError(f"as_strided: expected a cupy.ndarray, got {type(x).__name__}")
+    return _wrap(np.lib.stride_tricks.as_strided(x._a, shape, strides, writeable=True))
+
+
 module = _EmulatedCupy("cupy", __doc__)
+module.lib = types.ModuleType("cupy.lib")
+module.lib.stride_tricks = types.SimpleNamespace(as_strided=_as_strided)
 module._is_emulator = True
 module._real_cupy = _real
 module.__version__ = getattr(_real, "__version__", "0")

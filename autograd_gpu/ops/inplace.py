@@ -15,14 +15,16 @@ def _recording(t, others=()):
     return grad_state.enabled and (t._rg or any(isinstance(o, Tensor) and o._rg for o in others))
 
 
-def _run(t, name, outplace, args, kwargs=None):
-    """Shared path: check, compute out of place, write back."""
+def _run(t, name, outplace, args, kwargs=None, composed=False):
+    """Shared path: check, compute out of place, write back. `composed`: the
+    out-of-place op is several nodes that may keep t (or views of it), which
+    the write would make stale: recorded, it computes from a copy of t."""
     check_inplace(t, name)
     for o in (*args, *kwargs.values()) if kwargs else args:
         if isinstance(o, Tensor) and (o._base is not None or t._base is not None):
             check_no_partial_overlap(t, o, name)
     if _recording(t, args):
-        res = outplace(t, *args, **(kwargs or {}))
+        res = outplace(t.clone() if composed else t, *args, **(kwargs or {}))
     else:
         prev = grad_state.enabled
         grad_state.enabled = False
@@ -57,16 +59,24 @@ def _binary(name, outplace):
     return method
 
 
-def _run_as(name, outplace, check=None):
+def _run_as(name, outplace, check=None, composed=False):
     """The in-place form of `outplace` (its arguments after self, as they come);
     `check(self, *args, **kwargs)`, when given, refuses what the in-place form
-    cannot take that the out-of-place one can."""
+    cannot take that the out-of-place one can; `composed`: see _run."""
     def method(self, *args, **kwargs):
         if check is not None:
             check(self, *args, **kwargs)
-        return _run(self, name, outplace, args, kwargs)
+        return _run(self, name, outplace, args, kwargs, composed)
     method.__name__ = name
     return method
+
+
+class Composed:
+    """An INPLACE entry (in place of a plain check) for an op composed of several
+    nodes: its in-place form computes from a copy of self when recorded."""
+
+    def __init__(self, check=None):
+        self.check = check
 
 
 def _make_methods():
@@ -94,7 +104,8 @@ def _make_methods():
     from .methods import SELF_LISTING
     for family in SELF_LISTING:        # (their INPLACE: PyTorch's x.<name>_)
         for meth, check in getattr(family, "INPLACE", {}).items():
-            m[meth + "_"] = _run_as(meth + "_", family.METHODS[meth], check)
+            composed = isinstance(check, Composed)
+            m[meth + "_"] = _run_as(meth + "_", family.METHODS[meth], check.check if composed else check, composed)
     return m
 
 
