@@ -1560,3 +1560,23 @@ def test_in_place_samplers_refuse_integers_and_generators(torch, method):
     with pytest.raises(TypeError, match="generator"):
         getattr(ag.zeros(2), method)(generator=object())
     assert x._version == 0
+
+
+# Bug: Tensor.div / ag.div / div_ refused rounding_mode= (only divide had it);
+# and an in-place form of an op composed of several nodes (renorm_) made the
+# input those nodes kept stale, so backward raised a version error.
+# (found while adding the aliases and constructions families)
+def test_div_rounding_mode_and_composed_in_place_forms(torch, device):
+    outs = []
+    for lib, dev in ((torch, "cpu"), (ag, device)):
+        a = lib.tensor([-7.0, 7.0, 5.5], dtype=lib.float64, device=dev, requires_grad=True)
+        b = lib.tensor([2.0, -2.0, 2.0], dtype=lib.float64, device=dev)
+        c = a.detach().clone()
+        c.div_(b, rounding_mode="floor")
+        w = lib.tensor([[3.0, 4.0], [0.3, 0.4]], dtype=lib.float64, device=dev, requires_grad=True)
+        r = (w * 2).renorm_(2, 0, 1.0)
+        (r * lib.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=lib.float64, device=dev)).sum().backward()
+        outs.append([t.detach().cpu().numpy() if lib is torch else val(t) for t in
+                     (a.div(b, rounding_mode="floor"), lib.div(a, b, rounding_mode="trunc"), c, r, w.grad)])
+    for o, t in zip(*outs[::-1]):
+        np.testing.assert_allclose(o, t, rtol=1e-12)

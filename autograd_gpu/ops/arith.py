@@ -438,7 +438,17 @@ floor_divide = _entry("floor_divide", FloorDivide, FloorDivideScalar, False)
 remainder_op = _entry("remainder", Remainder, RemainderScalar, True)
 floor_divide_op = _entry("floor_divide", FloorDivide, FloorDivideScalar, True)
 mul = _entry("mul", Mul, MulScalar, False)
-div = _entry("div", Div, DivScalar, False)
+_div = _entry("div", Div, DivScalar, False)
+
+
+def div(input, other, *, rounding_mode=None):
+    """input / other; rounding_mode "trunc" or "floor" rounds the quotient (aliases.divide's RoundedDiv)."""
+    if rounding_mode is None:
+        return _div(input, other)
+    from .aliases import divide                 # (aliases builds on this module)
+    return divide(input, other, rounding_mode=rounding_mode)
+
+
 mul_op = _entry("mul", Mul, MulScalar, True)
 div_op = _entry("div", Div, DivScalar, True)
 pow_op = _entry("pow", Pow, PowScalar, True)
