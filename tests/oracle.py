@@ -112,7 +112,7 @@ def gradcheck(fn, *shapes, low=-2.0, high=2.0, seed=0, device="cpu", second_orde
         assert ag.autograd.gradgradcheck(f, inputs, eps=1e-6, atol=1e-4, rtol=1e-3)
 
 
-_CHECK_OPTIONS = ("torch_fn", "name", "low", "high")
+_CHECK_OPTIONS = ("torch_fn", "name", "low", "high", "arrays")
 
 
 def case_tests(cases):
@@ -120,7 +120,7 @@ def case_tests(cases):
     (id, fn(lib, *inputs), inputs (shapes, U(...) or constant arrays), options).
     test_against_pytorch: check() in float64 and float32, on every device;
     test_gradcheck: finite differences in float64, second order included.
-    Options: check()'s torch_fn, name, low, high; fd=False (no gradcheck);
+    Options: check()'s torch_fn, name, low, high, arrays (fixed data); fd=False (no gradcheck);
     second_order=False. A test module binds them:
         test_against_pytorch, test_gradcheck = case_tests(CASES)"""
     @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -135,5 +135,5 @@ def case_tests(cases):
     def test_gradcheck(case, device):
         _, fn, inputs, opts = case
         gradcheck(fn, *inputs, device=device, low=opts.get("low", -2.0), high=opts.get("high", 2.0),
-                  second_order=opts.get("second_order", True))
+                  second_order=opts.get("second_order", True), arrays=opts.get("arrays"))
     return test_against_pytorch, test_gradcheck

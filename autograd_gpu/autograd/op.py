@@ -76,6 +76,7 @@ class Op(Node):
     _result_ver = 0      # the version of the saved output when saved
     _aux = None          # arrays derived in forward for backward (set with _saved = ())
     _kept = ()           # tensors backward reads that are attributes, not inputs (see keep)
+    _kept_versions = ()
     _freed = False
 
     # ---- recording ----------------------------------------------------------
