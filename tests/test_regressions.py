@@ -1580,3 +1580,18 @@ def test_div_rounding_mode_and_composed_in_place_forms(torch, device):
                      (a.div(b, rounding_mode="floor"), lib.div(a, b, rounding_mode="trunc"), c, r, w.grad)])
     for o, t in zip(*outs[::-1]):
         np.testing.assert_allclose(o, t, rtol=1e-12)
+
+
+# Bug: under create_graph, a gradient the engine had to cast back to its
+# input's dtype (float32 x times a float64 tensor) raised AttributeError: the
+# Tensor form of prims.astype called a function the package does not have.
+# (found by the gamma family's helper)
+def test_create_graph_casts_a_gradient_to_its_inputs_dtype(torch, device):
+    outs = []
+    for lib, dev in ((torch, "cpu"), (ag, device)):
+        x = lib.tensor([1.0, 2.0], device=dev, requires_grad=True)
+        w = lib.tensor([3.0, 4.0], dtype=lib.float64, device=dev)
+        (g,) = lib.autograd.grad((x * w * x).sum(), x, create_graph=True)
+        g.sum().backward()
+        outs.append((str(g.dtype).split(".")[-1], g.tolist(), x.grad.tolist()))
+    assert outs[0] == outs[1]

@@ -20,6 +20,7 @@ import sys
 
 import numpy as np
 
+from .._dtype import from_numpy_dtype
 from ._util import half_rounded
 from . import special_math
 
@@ -660,7 +661,7 @@ def _getitem(a, idx):
 
 
 getitem = _prim("getitem", _getitem, lambda a, idx: a[idx])
-astype = _prim("astype", lambda a, np_dtype: a.astype(np_dtype), lambda a, np_dtype: a.to(_ag.as_dtype(np_dtype)))
+astype = _prim("astype", lambda a, np_dtype: a.astype(np_dtype), lambda a, np_dtype: a.to(from_numpy_dtype(np_dtype)))
 
 
 def _matmul(a, b):
