@@ -1,6 +1,308 @@
-"""Bitwise and integer arithmetic, and float decomposition: bitwise_and/or/xor/not/shifts, gcd, lcm, fmod, ldexp, frexp, nextafter (torch's)."""
+"""Bitwise and integer arithmetic, and float decomposition: bitwise_and/or/xor/not/shifts, gcd, lcm, fmod, ldexp, frexp, nextafter (torch's).
 
-# the Tensor methods, ag functions and in-place forms (x.<name>_) this family adds
-METHODS = {}
-FUNCTIONS = {}
-INPLACE = {}
+The bitwise ops, shifts, gcd and lcm take integer and bool tensors (shifts,
+gcd, lcm: no bool result type) and never carry a gradient; operands are cast
+to PyTorch's result dtype first, a Python int next to an integer tensor
+wrapped into its type. fmod, ldexp and frexp are differentiable
+(derivatives.yaml's formulas); nextafter passes input's gradient where
+input != other and gives other zeros, as PyTorch 2.13 does."""
+import collections
+import math
+
+import numpy as np
+
+from .. import _dtype
+from ..autograd.op import Op, as_array, device_mismatch
+from ..tensor import Tensor
+from . import arith, prims as P
+from ._util import broadcastable, number, scalar_op, wrap_int
+from .compare import _ufunc
+from .functions import tensor_function
+from .reduction import constant_like
+
+FrexpResult = collections.namedtuple("frexp", ["mantissa", "exponent"])   # (torch.return_types.frexp)
+_LN2 = math.log(2.0)
+
+
+# ---- operands -----------------------------------------------------------------------
+
+def _tensor(v, op_name, arg, position):
+    if not isinstance(v, Tensor):
+        raise TypeError(f"{op_name}(): argument '{arg}' (position {position}) must be Tensor, not {type(v).__name__}")
+    return v
+
+
+def _operand(v, op_name, arg):
+    """A Tensor or a Python number (PyTorch's Scalar overloads)."""
+    if isinstance(v, Tensor):
+        return v
+    if not arith._is_number(v):
+        raise TypeError(f"{op_name}(): argument '{arg}' must be Tensor or Number, not {type(v).__name__}")
+    return number(v, op_name, arg)
+
+
+def _arrays(op_name, a, b):
+    """The arrays of a and b (tensors or Python numbers, at least one a tensor)
+    broadcastable, on one device, in PyTorch's result dtype; a number becomes a
+    0-d array (an int wrapped into an integer result type). Returns (a, b, like)."""
+    t = a if isinstance(a, Tensor) else b
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        if a._backend is not b._backend:
+            raise device_mismatch(op_name, a, b)
+        if not broadcastable(a.shape, b.shape):
+            raise RuntimeError(f"{op_name}(): the shapes {list(a.shape)} and {list(b.shape)} do not broadcast")
+    arrays = [x._data for x in (a, b) if isinstance(x, Tensor)]
+    kinds = [_dtype.scalar_kind(x) for x in (a, b) if not isinstance(x, Tensor)]
+    r = _dtype.result_type_of(arrays, kinds).np
+
+    def cast(x):
+        if isinstance(x, Tensor):
+            return x._data if x._data.dtype == r else x._data.astype(r)
+        if type(x) is int and r.kind in "iu":
+            x = wrap_int(x, r)
+        return t._backend.from_host(np.asarray(x, dtype=r))
+    return cast(a), cast(b), t
+
+
+def _no_kernel(op_name, kernel, dtype, kinds):
+    """PyTorch's NotImplementedError for a result dtype its kernel lacks."""
+    if dtype.kind in kinds:
+        raise NotImplementedError(f"{op_name}(): \"{kernel}\" not implemented for "
+                                  f"'{_dtype.from_numpy_dtype(dtype).libtorch}'")
+
+
+def _result(like, arr):
+    return Tensor._make(as_array(arr, like._backend), like._backend)
+
+
+# ---- bitwise and, or, xor, not; shifts ---------------------------------------------
+
+def _shift_left(a, b):
+    """a << b with PyTorch's rule: a count below 0 or past the width gives 0."""
+    bits = a.dtype.itemsize * 8
+    out_of_range = (b < 0) | (b >= bits)
+    unsigned = np.dtype(f"u{a.dtype.itemsize}")
+    # (shifting the unsigned view: a signed overflow would be undefined in C)
+    r = np.left_shift(a.view(unsigned), np.where(out_of_range, 0, b).astype(unsigned)).view(a.dtype)
+    return np.where(out_of_range, 0, r).astype(a.dtype, copy=False)
+
+
+def _shift_right(a, b):
+    """a >> b, arithmetic: a count below 0 or past the width gives the sign fill
+    (0 for unsigned types), as PyTorch's."""
+    bits = a.dtype.itemsize * 8
+    top = bits - 1 if a.dtype.kind == "i" else bits
+    out_of_range = (b < 0) | (b >= top)
+    r = np.right_shift(a, np.where(out_of_range, 0, b).astype(a.dtype))
+    fill = np.right_shift(a, bits - 1) if a.dtype.kind == "i" else np.zeros_like(a)
+    return np.where(out_of_range, fill, r).astype(a.dtype, copy=False)
+
+
+def _integer_binary(op_name, kernel, array_fn, no_kinds="f"):
+    """An op of two integer (or bool) operands, either of them a Python number."""
+    def fn(input, other):
+        other = _operand(other, op_name, "other")
+        a, b, like = _arrays(op_name, input, other)
+        _no_kernel(op_name, kernel, a.dtype, no_kinds)
+        return _result(like, array_fn(a, b))
+    fn.__name__ = fn.__qualname__ = op_name
+    return fn
+
+
+bitwise_and = _integer_binary("bitwise_and", "bitwise_and_cpu", lambda a, b: _ufunc(np.bitwise_and, a, b))
+bitwise_or = _integer_binary("bitwise_or", "bitwise_or_cpu", lambda a, b: _ufunc(np.bitwise_or, a, b))
+bitwise_xor = _integer_binary("bitwise_xor", "bitwise_xor_cpu", lambda a, b: _ufunc(np.bitwise_xor, a, b))
+bitwise_left_shift = _integer_binary("bitwise_left_shift", "lshift_cpu", _shift_left, "fb")
+bitwise_right_shift = _integer_binary("bitwise_right_shift", "rshift_cpu", _shift_right, "fb")
+bitwise_and.__doc__ = "input & other, bit by bit (integer and bool operands; other may be a Python number)."
+bitwise_or.__doc__ = "input | other, bit by bit."
+bitwise_xor.__doc__ = "input ^ other, bit by bit."
+bitwise_left_shift.__doc__ = "input << other (a shift count below 0 or past the width gives 0)."
+bitwise_right_shift.__doc__ = "input >> other, arithmetic (a count below 0 or past the width: the sign fill)."
+
+
+def bitwise_not(input):
+    """~input, bit by bit (integer and bool tensors; on bools: logical not)."""
+    _no_kernel("bitwise_not", "bitwise_not_cpu", input._data.dtype, "f")
+    a = input._data
+    return _result(input, _ufunc(np.logical_not if a.dtype.kind == "b" else np.invert, a))
+
+
+def _number_first(array_fn_name):
+    """ag.<op>(number, tensor): the number wrapped next to the tensor, first."""
+    def fn(t, n):
+        return globals()[array_fn_name](arith.wrapped_number(n, t), t)
+    return fn
+
+
+# ---- gcd, lcm -------------------------------------------------------------------------
+
+def _gcd(a, b):
+    # (NumPy's gcd; CuPy has it too. |gcd| of int64's minimum wraps, as PyTorch's)
+    return np.gcd(a, b)
+
+
+def _lcm(a, b):
+    g = np.gcd(a, b)
+    q = np.where(g == 0, 0, a // np.where(g == 0, 1, g))
+    return np.abs(q * b)
+
+
+def _integer_tensors(op_name, kernel, array_fn):
+    def fn(input, other):
+        _tensor(other, op_name, "other", 2)
+        a, b, like = _arrays(op_name, input, other)
+        _no_kernel(op_name, kernel, a.dtype, "fb")
+        return _result(like, array_fn(a, b))
+    fn.__name__ = fn.__qualname__ = op_name
+    return fn
+
+
+gcd = _integer_tensors("gcd", "gcd_cpu", _gcd)
+lcm = _integer_tensors("lcm", "lcm_cpu", _lcm)
+gcd.__doc__ = "The greatest common divisor, elementwise (integer tensors; gcd(0, 0) = 0, never negative)."
+lcm.__doc__ = "The least common multiple, elementwise (integer tensors; 0 where either is 0)."
+
+
+# ---- fmod ---------------------------------------------------------------------------------
+# C's fmod: the remainder of the quotient rounded toward zero, with the dividend's
+# sign (remainder's takes the divisor's). Integer division by zero raises.
+
+class Fmod(Op):
+    _name, op_name, promotes = "FmodBackward1", "fmod", True
+    save_inputs = (0, 1)
+    saved_for = ((1,), (1,))          # both only for the divisor's gradient
+
+    def forward(self, a, b):
+        arith._check_divisor(a, b, "fmod_cpu", self.op_name)
+        return _ufunc(np.fmod, a, b)
+
+    def backward(self, g, a, b):
+        # derivatives.yaml: other: -grad * trunc(self / other), a step function (its own derivative 0)
+        if not self.needs(1):
+            return g, None
+        q = P.trunc(P.div(a.detach(), b.detach())) if isinstance(a, Tensor) else np.trunc(a / b)
+        return g, P.neg(P.mul(g, q))
+
+
+class FmodScalar(Op):                     # fmod(x, s)
+    _name, op_name = "FmodBackward0", "fmod"
+    exact_grads = True
+
+    def forward(self, x, s):
+        arith._check_number_divisor(x, s, "fmod_cpu", self.op_name)
+        return np.fmod(x, s) if x.dtype.char in "fd" else scalar_op(np.fmod, x, s, half_scalar=True)
+
+    def backward(self, g):
+        return g
+
+
+fmod = arith._entry("fmod", Fmod, FmodScalar, False)
+fmod.__doc__ = "input - trunc(input / other) * other: C's fmod, with input's sign (other may be a Python number)."
+
+
+# ---- ldexp, frexp, nextafter ------------------------------------------------------------
+
+class Ldexp(Op):
+    _name, op_name = "LdexpBackward0", "ldexp"
+    save_inputs = (0, 1)
+    saved_for = ((1,), (0, 1))
+
+    def forward(self, a, e):
+        return P.mul(a, P.rpow(e if e.dtype == a.dtype else e.astype(a.dtype), 2.0))
+
+    def backward(self, g, a, e):
+        # self: grad * 2^other; other: grad * self * 2^other * ln 2. For an integer exponent PyTorch
+        # computes 2^other in integers: a negative one gives 0 (its gradient, reproduced)
+        scale = P.rpow(e, 2.0)
+        if isinstance(scale, Tensor):
+            scale = scale if scale.dtype is g.dtype else scale.to(g.dtype)
+        elif scale.dtype != g.dtype:
+            scale = scale.astype(g.dtype)
+        ga = P.mul(g, scale) if self.needs(0) else None
+        ge = P.mul(P.mul(g, P.mul(a, scale)), _LN2) if self.needs(1) else None
+        return ga, ge
+
+
+def ldexp(input, other):
+    """input * 2 ** other (a floating result: integers in float32)."""
+    _tensor(other, "ldexp", "other", 2)
+    if input._backend is not other._backend:
+        raise device_mismatch("ldexp", input, other)
+    if other.dtype is _dtype.bool_:
+        raise NotImplementedError("ldexp(): \"ldexp_cpu_exp\" not implemented for 'Bool'")
+    if not broadcastable(input.shape, other.shape):
+        raise RuntimeError(f"ldexp(): the shapes {list(input.shape)} and {list(other.shape)} do not broadcast")
+    rt = _dtype.result_type_of([input._data, other._data])
+    if not rt.is_floating_point:
+        rt = _dtype.float32
+    a = input if input.dtype is rt else input.to(rt)
+    e = other if not other.dtype.is_floating_point or other.dtype is rt else other.to(rt)
+    return Ldexp.apply2(a, e)
+
+
+class Frexp(Op):
+    _name, op_name = "FrexpBackward0", "frexp"
+    nondiff_outputs = (1,)
+
+    def forward(self, x):
+        m, e = np.frexp(x)
+        e = e.astype(np.int32, copy=False)
+        # 2^-exponent, exact; in float32 for half, whose range lacks 2^16 and 2^23 (PyTorch: exp2 of
+        # the int32 exponent is a float32)
+        self.half = x.dtype == np.float16
+        self.scale = np.ldexp(np.ones_like(x, dtype=np.float32 if self.half else x.dtype), -e)
+        return m, e
+
+    def backward(self, grads):
+        # derivatives.yaml: grad / exponent.exp2()
+        g = grads[0]
+        r = P.mul(g, constant_like(g, self.scale))
+        if self.half:
+            r = r.to(_dtype.float16) if isinstance(r, Tensor) else r.astype(np.float16)
+        return r
+
+
+def frexp(input):
+    """(mantissa, exponent): input = mantissa * 2 ** exponent, |mantissa| in [0.5, 1)
+    (0, inf, NaN: themselves with exponent 0); exponent int32."""
+    if not input.dtype.is_floating_point:
+        raise RuntimeError("frexp(): torch.frexp() only supports floating-point dtypes")
+    return FrexpResult(*Frexp.apply1(input))
+
+
+class Nextafter(Op):
+    _name, op_name, promotes = "NextafterBackward0", "nextafter", True
+    save_inputs = (0, 1)
+    saved_for = ((0,), (0,))          # both only for input's gradient
+
+    def forward(self, a, b):
+        return _ufunc(np.nextafter, a, b)
+
+    def backward(self, g, a, b):
+        # PyTorch 2.13's formula, measured: self takes grad where self != other (NaN included), other zeros
+        return (P.where(P.eq(a, b), 0, g) if self.needs(0) else None), (P.zeros_like(g) if self.needs(1) else None)
+
+
+def nextafter(input, other):
+    """The next float after input toward other (input's gradient passes where input != other)."""
+    _tensor(other, "nextafter", "other", 2)
+    if input._backend is not other._backend:
+        raise device_mismatch("nextafter", input, other)
+    _no_kernel("nextafter", "nextafter_cpu",
+               _dtype.result_type_of([input._data, other._data]).np, "biu")
+    return Nextafter.apply2(input, other)
+
+
+# ---- the names -------------------------------------------------------------------------------
+
+METHODS = {
+    "bitwise_and": bitwise_and, "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor, "bitwise_not": bitwise_not,
+    "bitwise_left_shift": bitwise_left_shift, "bitwise_right_shift": bitwise_right_shift,
+    "gcd": gcd, "lcm": lcm, "fmod": fmod, "ldexp": ldexp, "frexp": frexp, "nextafter": nextafter,
+}
+FUNCTIONS = {name: tensor_function(name, fn) for name, fn in METHODS.items()}
+for _name in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift"):
+    FUNCTIONS[_name] = tensor_function(_name, METHODS[_name], _number_first(_name))
+INPLACE = dict.fromkeys(("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
+                         "bitwise_right_shift", "gcd", "lcm", "fmod", "ldexp", "nextafter"))
