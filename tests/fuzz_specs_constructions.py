@@ -48,7 +48,8 @@ def specs(f):
                           [T("float32", (3, 2)), T("float64", (3, 3)), T("float32", (2, 2)), T("int64", (3, 2)), "a"],
                           msg=("chain_matmul", "mm")),
         "renorm": S([("ag.renorm", lambda L, a, p, d, m: L.renorm(a, p, d, m)),
-                     ("Tensor.renorm", lambda L, a, p, d, m: a.renorm(p, d, m))], ts, [2, 1, 0, -1, 3.5, "a"],
+                     ("Tensor.renorm", lambda L, a, p, d, m: a.renorm(p, d, m)),
+                     ("Tensor.renorm_", lambda L, a, p, d, m: a.clone().renorm_(p, d, m))], ts, [2, 1, 0, -1, 3.5, "a"],
                     f.DIM1, [1.0, 0, -1, 5, "a"]),
         # (range only when given: PyTorch's parser refuses range=None next to a tensor of bins)
         "histogram": S([("ag.histogram", lambda L, a, b, r, dens: tuple(L.histogram(a, b, density=dens, **_rng(r)))),
@@ -58,6 +59,7 @@ def specs(f):
                        [None, (0.0, 1.0), (1.0, 0.0), (0.0, float("inf"))], [False, True], no_grad_check=True),
         "unfold": S([("Tensor.unfold", lambda L, a, d, s, st: a.unfold(d, s, st))], ts, f.DIM1, [2, 0, 1, 5, -1, 1.5],
                     [1, 2, 0, -1, "a"]),
-        "unflatten": S([("ag.unflatten", lambda L, a, d, s: L.unflatten(a, d, s))], ts, f.DIM1,
-                       [(2, -1), (1, 3), (3, 1), (-1, -1), (4,), "a", 2]),
+        # (keyed apart from test_fuzz_bad_input's "unflatten", Tensor.unflatten's spec)
+        "ag.unflatten": S([("ag.unflatten", lambda L, a, d, s: L.unflatten(a, d, s))], ts, f.DIM1,
+                          [(2, -1), (1, 3), (3, 1), (-1, -1), (4,), "a", 2], msg=("unflatten",)),
     }

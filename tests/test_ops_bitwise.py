@@ -195,3 +195,27 @@ def test_bad_input(torch, device, case):
     with pytest.raises(exc, match=name):
         fn(ag, x)
     assert x.tolist() == a.tolist() and x._version == 0
+
+
+OPERATOR_EXPRS = ["t & t", "t | 1", "i & 2.5", "i << 1", "1 << i", "3 & i", "i ^ True", "~t", "~i", "~b", "b & b",
+                  "b | 1", "i & 'a'", "i >> t", "2 >> i", "i & np.int64(3)", "i ^ i", "5 | i"]
+IN_PLACE_EXPRS = ["x &= 1", "x <<= 1", "x >>= i", "x ^= i", "x |= 8"]
+
+
+def test_operators_match_pytorch(torch, device):
+    """& | ^ << >> ~, reflected and in place, against PyTorch: values, or the exception type."""
+    def run(lib, dev):
+        t, i = lib.ones(2, device=dev), lib.tensor([6, 3], device=dev)
+        b = lib.tensor([True, False], device=dev)
+        out = []
+        for expr in OPERATOR_EXPRS:
+            try:
+                out.append(eval(expr, {"np": np}, dict(t=t, i=i, b=b)).tolist())
+            except Exception as e:        # (the exception's type is part of the comparison)
+                out.append(type(e).__name__)
+        for expr in IN_PLACE_EXPRS:
+            env = dict(x=i.clone(), i=i)
+            exec(expr, {}, env)
+            out.append((env["x"].tolist(), env["x"] is not i))
+        return out
+    assert run(ag, device) == run(torch, "cpu")

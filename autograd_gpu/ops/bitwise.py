@@ -306,3 +306,40 @@ for _name in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", 
     FUNCTIONS[_name] = tensor_function(_name, METHODS[_name], _number_first(_name))
 INPLACE = dict.fromkeys(("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
                          "bitwise_right_shift", "gcd", "lcm", "fmod", "ldexp", "nextafter"))
+
+
+# ---- the operators: & | ^ << >> ~, reflected and in place ----------------------------------------
+
+def _operator(fn, symbol, reflected=False):
+    """t <symbol> other (other <symbol> t when reflected): another type of operand gives
+    NotImplemented, so Python can try the other side (an ndarray: our TypeError)."""
+    def op(self, other):
+        if not isinstance(other, Tensor) and not arith._is_number(other):
+            return arith._not_an_operand(fn.__name__, other)
+        return fn(other, self) if reflected else fn(self, other)
+    op.__name__ = symbol
+    return op
+
+
+def _in_place_operator(method, symbol):
+    def op(self, other):
+        if not isinstance(other, Tensor) and not arith._is_number(other):
+            return arith._not_an_operand(method, other)
+        return getattr(self, method)(other)
+    op.__name__ = symbol
+    return op
+
+
+def _invert(self):
+    if self._data.dtype.kind == "f":        # (the operator's TypeError, as PyTorch's)
+        raise TypeError(f"bitwise_not: ~ (operator.invert) is only implemented on integer and Boolean-type tensors, not "
+                        f"{self.dtype.libtorch}")
+    return bitwise_not(self)
+
+
+for _symbol, _fn in (("and", bitwise_and), ("or", bitwise_or), ("xor", bitwise_xor), ("lshift", bitwise_left_shift),
+                     ("rshift", bitwise_right_shift)):
+    METHODS[f"__{_symbol}__"] = _operator(_fn, f"__{_symbol}__")
+    METHODS[f"__r{_symbol}__"] = _operator(_fn, f"__r{_symbol}__", reflected=True)
+    METHODS[f"__i{_symbol}__"] = _in_place_operator(_fn.__name__ + "_", f"__i{_symbol}__")
+METHODS["__invert__"] = _invert

@@ -4,7 +4,7 @@ import numpy as np
 from ..autograd.op import device_mismatch, promote_arrays, as_array
 from ..tensor import Tensor
 from . import prims as P
-from ._util import broadcastable, number, promote_for_scalar, wrap_int
+from ._util import broadcastable, number, wrap_int
 
 
 def _ufunc(fn, *args):
@@ -86,42 +86,6 @@ logical_xor = _logical(np.logical_xor, "logical_xor")
 
 def logical_not(input):
     return _bool(input, _ufunc(np.logical_not, input._data))
-
-
-def _bitwise(np_fn, op_name):
-    def fn(a, b):
-        da = a._data
-        if isinstance(b, Tensor):
-            if b._backend is not a._backend:
-                raise device_mismatch(op_name, a, b)
-            da, b = promote_arrays(a, b) if da.dtype != b._data.dtype else (da, b._data)
-        else:
-            b = number(b, op_name)
-            da = promote_for_scalar(da, b)       # bool & 2 -> int64, as in PyTorch
-        # (b: the other operand's array, never converted to a host array, or a number)
-        for d in (da.dtype, b.dtype if hasattr(b, "dtype") else np.asarray(b).dtype):
-            if d.kind not in "biu":
-                raise RuntimeError(f"{op_name}: \"{op_name}_cpu\" not implemented for '{d}' (integer and "
-                                   f"bool tensors only)")
-        try:
-            res = _ufunc(np_fn, da, b)
-        except ValueError as e:
-            raise RuntimeError(f"{op_name}: {e}") from None
-        return Tensor._make(as_array(res, a._backend), a._backend)
-    fn.__name__ = op_name
-    return fn
-
-
-bitwise_and = _bitwise(np.bitwise_and, "bitwise_and")
-bitwise_or = _bitwise(np.bitwise_or, "bitwise_or")
-bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
-
-
-def bitwise_not(x):
-    if x._data.dtype.kind not in "biu":
-        raise TypeError(f"bitwise_not: ~ (operator.invert) is only implemented on integer and Boolean-type "
-                        f"tensors, not {x.dtype.libtorch}")
-    return Tensor._make(as_array(_ufunc(np.invert, x._data), x._backend), x._backend)
 
 
 # ---- closeness ------------------------------------------------------------------------

@@ -124,9 +124,7 @@ METHODS = {
     "isclose": compare.isclose, "allclose": compare.allclose, "equal": compare.equal,
     "logical_and": compare.logical_and, "logical_or": compare.logical_or,
     "logical_xor": compare.logical_xor, "logical_not": compare.logical_not,
-    "__invert__": lambda self: compare.logical_not(self) if self._data.dtype.kind == "b" else compare.bitwise_not(self),
-    # & | ^ are bitwise (on bools that is logical, and bool & int64 promotes, as in PyTorch)
-    "__and__": compare.bitwise_and, "__or__": compare.bitwise_or, "__xor__": compare.bitwise_xor,
+    # (& | ^ << >> ~ and their reflected and in-place forms: ops/bitwise.py)
     # in place
     "zero_": inplace.zero_, "fill_": inplace.fill_, "normal_": inplace.normal_, "uniform_": inplace.uniform_,
     "copy_": inplace.copy_,
