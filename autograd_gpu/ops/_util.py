@@ -164,3 +164,22 @@ def no_generator(op_name, generator):
     if generator is not None:
         raise TypeError(f"{op_name}(): generator is not supported (got {type(generator).__name__}); "
                         f"seed the library's generator with ag.manual_seed")
+
+
+def in_result_type(a, b):
+    """The arrays of a and b (Tensors or Python numbers, not both numbers) in
+    PyTorch's result dtype; a number becomes a 0-d array on the tensor's device
+    (an int wrapped into an integer result type, as PyTorch). Returns (a, b, the tensor)."""
+    from ..tensor import Tensor                 # (this module is imported before the Tensor exists)
+    t = a if isinstance(a, Tensor) else b
+    arrays = [x._data for x in (a, b) if isinstance(x, Tensor)]
+    kinds = [_dtype.scalar_kind(x) for x in (a, b) if not isinstance(x, Tensor)]
+    r = _dtype.result_type_of(arrays, kinds).np
+
+    def cast(x):
+        if isinstance(x, Tensor):
+            return x._data if x._data.dtype == r else x._data.astype(r)
+        if type(x) is int and r.kind in "iu":
+            x = wrap_int(x, r)
+        return t._backend.from_host(np.asarray(x, dtype=r))
+    return cast(a), cast(b), t

@@ -15,7 +15,7 @@ from .. import _dtype
 from ..autograd.op import Op, as_array, device_mismatch
 from ..tensor import Tensor
 from . import arith, prims as P
-from ._util import broadcastable, number, scalar_op, wrap_int
+from ._util import broadcastable, in_result_type, number, scalar_op
 from .compare import _ufunc
 from .functions import tensor_function
 from .reduction import constant_like
@@ -45,23 +45,12 @@ def _arrays(op_name, a, b):
     """The arrays of a and b (tensors or Python numbers, at least one a tensor)
     broadcastable, on one device, in PyTorch's result dtype; a number becomes a
     0-d array (an int wrapped into an integer result type). Returns (a, b, like)."""
-    t = a if isinstance(a, Tensor) else b
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         if a._backend is not b._backend:
             raise device_mismatch(op_name, a, b)
         if not broadcastable(a.shape, b.shape):
             raise RuntimeError(f"{op_name}(): the shapes {list(a.shape)} and {list(b.shape)} do not broadcast")
-    arrays = [x._data for x in (a, b) if isinstance(x, Tensor)]
-    kinds = [_dtype.scalar_kind(x) for x in (a, b) if not isinstance(x, Tensor)]
-    r = _dtype.result_type_of(arrays, kinds).np
-
-    def cast(x):
-        if isinstance(x, Tensor):
-            return x._data if x._data.dtype == r else x._data.astype(r)
-        if type(x) is int and r.kind in "iu":
-            x = wrap_int(x, r)
-        return t._backend.from_host(np.asarray(x, dtype=r))
-    return cast(a), cast(b), t
+    return in_result_type(a, b)
 
 
 def _no_kernel(op_name, kernel, dtype, kinds):

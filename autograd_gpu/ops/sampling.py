@@ -10,27 +10,18 @@ import math
 import numpy as np
 
 from .. import _dtype
-from ..autograd.op import Op
 from ..tensor import Tensor
-from . import prims as P
 from ._util import number, int_arg, no_generator
 from .functions import tensor_function
-from .inplace import overwrite
+from .inplace import Overwrite, overwrite
 
 
 # ---- shared pieces ----------------------------------------------------------------------
 
-class ZeroGradDraw(Op):
+class ZeroGradDraw(Overwrite):
     """Draws shaped by a parameter tensor that pass it a zero gradient (PyTorch's
     BernoulliBackward0, PoissonBackward0); the draws are made before, outside."""
     op_name = "sampling"
-
-    def forward(self, p, name, values):
-        self._name = name
-        return values
-
-    def backward(self, g):
-        return P.zeros_like(g)
 
 
 def _tensor(v, op_name, arg):

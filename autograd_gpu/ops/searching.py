@@ -12,7 +12,7 @@ import numpy as np
 from .. import _dtype
 from ..autograd.op import as_array, device_mismatch
 from ..tensor import Tensor
-from ._util import int_arg, number, wrap_dim, wrap_int
+from ._util import in_result_type, int_arg, number, wrap_dim
 from .arith import NoDerivative
 from .functions import tensor_function
 from .reduction import MaxDim
@@ -61,23 +61,6 @@ def _ints(like, arr, np_dtype=np.int64):
     if arr.dtype != np_dtype:
         arr = arr.astype(np_dtype)
     return Tensor._make(as_array(arr, like._backend), like._backend)
-
-
-def _operands(op_name, a, b):
-    """The arrays of a and b (tensors or Python numbers, not both numbers) in
-    PyTorch's result dtype; a number becomes a 0-d array on the tensor's device."""
-    t = a if isinstance(a, Tensor) else b
-    arrays = [x._data for x in (a, b) if isinstance(x, Tensor)]
-    kinds = [_dtype.scalar_kind(x) for x in (a, b) if not isinstance(x, Tensor)]
-    r = _dtype.result_type_of(arrays, kinds).np
-
-    def cast(x):
-        if isinstance(x, Tensor):
-            return x._data if x._data.dtype == r else x._data.astype(r)
-        if type(x) is int and r.kind in "iu":
-            x = wrap_int(x, r)              # (in the tensor's int type, as PyTorch: wraps)
-        return t._backend.from_host(np.asarray(x, dtype=r))
-    return cast(a), cast(b)
 
 
 # ---- sorting-based: argsort, msort, kthvalue, mode ----------------------------------
@@ -266,7 +249,7 @@ def _search(op_name, seq, input, right, out_int32, sorter):
         order = sorter._data
         if order.size and bool(((order < 0) | (order >= seq.shape[-1])).any()):
             raise RuntimeError(f"{op_name}(): sorter index out of range")
-    s, v = _operands(op_name, seq, input)
+    s, v, _ = in_result_type(seq, input)
     if s.dtype.kind == "b":                          # (in the common dtype: a bool sequence takes floats)
         raise NotImplementedError(f"{op_name}(): \"searchsorted_out_cpu\" not implemented for 'Bool'")
     if s.shape[-1] == 0 or v.size == 0:
@@ -373,7 +356,7 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
     invert = _flag(invert, "isin", "invert")
     t = elements if isinstance(elements, Tensor) else test_elements
     _same_device("isin", t, test_elements if t is elements else elements)
-    e, s = _operands("isin", *(number(v, "isin") if not isinstance(v, Tensor) else v
+    e, s, _ = in_result_type(*(number(v, "isin") if not isinstance(v, Tensor) else v
                                for v in (elements, test_elements)))
     if any(v._data.dtype.kind == "b" if isinstance(v, Tensor) else _dtype.scalar_kind(v) == 0
            for v in (elements, test_elements)):
