@@ -602,7 +602,8 @@ def _call_ufunc(ufunc, method, inputs, kwargs, via_numpy=True):
         if name == "add" and target.dtype not in _ADD_AT_DTYPES:
             raise TypeError("cupy.add.at only supports int32, int64, float16, float32, float64, uint32, "
                             "uint64, as data type")
-        getattr(ufunc, method)(*args, **kwargs)
+        with np.errstate(all="ignore"):           # a GPU raises no floating-point warnings
+            getattr(ufunc, method)(*args, **kwargs)
         return None
     if out is None and method == "__call__":
         kwargs = dict(kwargs, order="C")      # CuPy allocates ufunc outputs in C order
@@ -694,7 +695,8 @@ def _astype(a, dt, order="K", copy=True):
     (measured, CuPy 14.2 on an H200: -1.5 -> 0, 255.5 -> 255, 300.0 -> 44,
     1000.0 -> 232), where NumPy gives 255 and 44 for -1.5 and 300."""
     if a.dtype.kind != "f" or dt.kind != "u":
-        return a.astype(dt, order=order, copy=copy)
+        with np.errstate(all="ignore"):           # (no warning for a cast out of range on a GPU)
+            return a.astype(dt, order=order, copy=copy)
     if dt.itemsize < 4:
         return (_astype(a, np.dtype(np.uint32), order) & np.uint32(np.iinfo(dt).max)).astype(dt, order=order)
     top = float(np.iinfo(dt).max)
