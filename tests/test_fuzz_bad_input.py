@@ -313,6 +313,16 @@ SPECS = {
     "abs (aliases)": S([("Tensor.absolute", lambda L, a: a.absolute()), ("Tensor.__abs__", lambda L, a: abs(a))],
                        TENSORS, msg="abs"),
     "neg_": S([("Tensor.neg_", lambda L, a: a.neg_())], TENSORS, msg="neg"),
+    # comparisons in place (on a clone: the pools' leaves may require grad), their aliases named by the op
+    **{f"{c}_": S([(f"Tensor.{n}_", lambda L, a, b, n=n: getattr(a.clone(), n + "_")(b)) for n in names],
+                  TENSORS, OPERANDS, msg=(c,) + names)
+       for c, names in (("eq", ("eq",)), ("ne", ("ne", "not_equal")), ("lt", ("lt", "less")),
+                        ("le", ("le", "less_equal")), ("gt", ("gt", "greater")), ("ge", ("ge", "greater_equal")))},
+    **{f"{c}_": S([(f"Tensor.{c}_", lambda L, a, k, c=c: getattr(a.clone(), c + "_")(k))],
+                  TENSORS, [0, 1, -1, 5, -5, 1.5, "a", None, True], msg=c) for c in ("tril", "triu")},
+    "cumsum_": S([("Tensor.cumsum_", lambda L, a, d: a.clone().cumsum_(d))], TENSORS, DIM1, msg="cumsum"),
+    "remainder_": S([("Tensor.remainder_", lambda L, a, b: a.clone().remainder_(b))], TENSORS, OPERANDS,
+                    msg="remainder"),
     "clamp": S([("ag.clamp", lambda L, a, lo, hi: L.clamp(a, lo, hi)),
                 ("Tensor.clamp", lambda L, a, lo, hi: a.clamp(min=lo, max=hi)),
                 ("Tensor.clip", lambda L, a, lo, hi: a.clip(lo, hi)),

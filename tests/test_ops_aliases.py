@@ -202,3 +202,49 @@ def test_narrow_copy_divergences(torch):
         x.narrow_copy(2, 0, 1)
     with pytest.raises(RuntimeError):
         torch.ones(2, 3).narrow_copy(2, 0, 1)
+
+
+# ---- in-place comparisons, and tril_/triu_/cumsum_/remainder_ ----------------------------------------
+
+COMPARED_IN_PLACE = ["eq_", "ne_", "lt_", "le_", "gt_", "ge_", "greater_", "greater_equal_", "less_", "less_equal_",
+                     "not_equal_"]
+
+
+def _in_place_program(lib, device):
+    out = []
+    x = lib.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
+    y = lib.tensor([2.0], dtype=lib.float64, device=device, requires_grad=True)
+    for name in COMPARED_IN_PLACE:
+        a, b = x * 1, lib.tensor([1.0, 2.0, 3.0], device=device)
+        r = getattr(a, name)(lib.tensor([2.0, 2.0, 2.0], device=device))
+        r2 = getattr(x * 1, name)(2.0)
+        getattr(b, name)(y)                      # only the operand requires grad: recorded all the same
+        (r * 3 + r2 + b).sum().backward()
+        out.append([name, r.grad_fn.name(), r2.grad_fn.name(), b.grad_fn.name(), r.tolist(), x.grad.tolist(),
+                    y.grad.tolist()])
+        x.grad = y.grad = None
+    i = lib.tensor([1, 5], device=device)
+    i.lt_(3)
+    out.append(["int lt_", i.tolist(), str(i.dtype).split(".")[-1]])
+    m = (x * 1).reshape(3, 1) @ (x * 1).reshape(1, 3)
+    m.tril_(-1)
+    u = (x * 1).reshape(3, 1) @ (x * 1).reshape(1, 3)
+    u.triu_(1)
+    c = x * 1
+    c.cumsum_(0)
+    r = x * 1
+    r.remainder_(lib.tensor([2.0, 2.0, 2.0], device=device))
+    (m.sum() + (u * u).sum() + (c * c).sum() + (r * x).sum()).backward()
+    out.append([c.grad_fn.name(), r.grad_fn.name(), m.tolist(), u.tolist(), c.tolist(), r.tolist(), x.grad.tolist()])
+    for bad in (lambda: (x * 1).eq_(lib.ones(2, device=device)), lambda: lib.ones(2, device=device).eq_(
+            lib.ones(2, 2, device=device)), lambda: x.eq_(1.0)):
+        try:
+            bad()
+            out.append("no error")
+        except RuntimeError as e:
+            out.append(type(e).__name__)
+    return out
+
+
+def test_in_place_comparisons_and_friends_match_pytorch(torch, device):
+    assert _in_place_program(ag, device) == _in_place_program(torch, "cpu")

@@ -79,8 +79,30 @@ class Composed:
         self.check = check
 
 
+def _compared_in_place(name, compare_fn, node):
+    """x.eq_(y) and the like: x takes the comparison's result in its own dtype
+    (1 and 0), with a history that gives the old values no gradient
+    (EqBackward1 for a tensor operand, EqBackward0 for a number, as PyTorch's)."""
+    def method(self, other):
+        values = compare_fn(self, other)._data        # (refuses what the comparison refuses)
+        if values.shape != self._data.shape:
+            raise RuntimeError(f"{name}: output with shape {list(self.shape)} doesn't match the broadcast shape "
+                               f"{list(values.shape)}")
+        if not isinstance(other, Tensor):
+            return overwrite(self, name, f"{node}Backward0", lambda: values.astype(self._data.dtype))
+        check_inplace(self, name)
+        values = values.astype(self._data.dtype)
+        if _recording(self, (other,)):          # (recorded when either requires grad, as PyTorch's)
+            res = OverwriteFrom.applyN((self, other), f"{node}Backward1", values)
+        else:
+            res = Tensor._make(values, self._backend)
+        return commit_inplace(self, res, name)
+    method.__name__ = name
+    return method
+
+
 def _make_methods():
-    from . import arith, pointwise, scatter
+    from . import arith, compare, pointwise, reduction, scatter, shape
     m = {
         "add_": _binary("add_", arith.add),
         "sub_": _binary("sub_", arith.sub),
@@ -98,6 +120,13 @@ def _make_methods():
         "scatter_add_": _run_as("scatter_add_", scatter.scatter_add),
         "index_add_": _run_as("index_add_", scatter.index_add),
     }
+    m.update(remainder_=_run_as("remainder_", arith.remainder), cumsum_=_run_as("cumsum_", reduction.cumsum),
+             tril_=_run_as("tril_", shape.tril), triu_=_run_as("triu_", shape.triu))
+    for names, fn, node in ((("eq_",), compare.eq, "Eq"), (("ne_", "not_equal_"), compare.ne, "Ne"),
+                            (("lt_", "less_"), compare.lt, "Lt"), (("le_", "less_equal_"), compare.le, "Le"),
+                            (("gt_", "greater_"), compare.gt, "Gt"), (("ge_", "greater_equal_"), compare.ge, "Ge")):
+        for name in names:
+            m[name] = _compared_in_place(name, fn, node)
     for meth in pointwise.UNARY_NAMES:
         fn = getattr(pointwise, meth)
         m[meth + "_"] = (lambda fn, n: lambda self: _run(self, n, fn, ()))(fn, meth + "_")
@@ -128,6 +157,19 @@ class Overwrite(Op):
 
     def backward(self, g):
         return P.zeros_like(g)
+
+
+class OverwriteFrom(Op):
+    """The same for values computed from another tensor (x.eq_(y)): neither gets a gradient."""
+    op_name = "compare"
+
+    def forward(self, x, other, name, values):
+        self._name = name
+        return values
+
+    def backward(self, g):
+        z = P.zeros_like(g)
+        return z, z                 # (the engine sums and casts the other's to its shape and dtype)
 
 
 def overwrite(t, name, node_name, make_values):
