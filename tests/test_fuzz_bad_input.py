@@ -321,6 +321,8 @@ SPECS = {
     **{f"{c}_": S([(f"Tensor.{c}_", lambda L, a, k, c=c: getattr(a.clone(), c + "_")(k))],
                   TENSORS, [0, 1, -1, 5, -5, 1.5, "a", None, True], msg=c) for c in ("tril", "triu")},
     "cumsum_": S([("Tensor.cumsum_", lambda L, a, d: a.clone().cumsum_(d))], TENSORS, DIM1, msg="cumsum"),
+    "fill_diagonal_": S([("Tensor.fill_diagonal_", lambda L, a, v, w: a.clone().fill_diagonal_(v, wrap=w))],
+                        TENSORS, [1.5, 0, -2, True, 1e40, "a", None], BOOLS),
     "remainder_": S([("Tensor.remainder_", lambda L, a, b: a.clone().remainder_(b))], TENSORS, OPERANDS,
                     msg="remainder"),
     "clamp": S([("ag.clamp", lambda L, a, lo, hi: L.clamp(a, lo, hi)),

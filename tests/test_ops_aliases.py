@@ -204,7 +204,7 @@ def test_narrow_copy_divergences(torch):
         torch.ones(2, 3).narrow_copy(2, 0, 1)
 
 
-# ---- in-place comparisons, and tril_/triu_/cumsum_/remainder_ ----------------------------------------
+# ---- in-place forms kept in ops/inplace.py: comparisons, tril_/triu_/cumsum_/remainder_, fill_diagonal_ ----
 
 COMPARED_IN_PLACE = ["eq_", "ne_", "lt_", "le_", "gt_", "ge_", "greater_", "greater_equal_", "less_", "less_equal_",
                      "not_equal_"]
@@ -248,3 +248,32 @@ def _in_place_program(lib, device):
 
 def test_in_place_comparisons_and_friends_match_pytorch(torch, device):
     assert _in_place_program(ag, device) == _in_place_program(torch, "cpu")
+
+
+def _fill_diagonal_program(lib, device):
+    out = []
+    x = lib.arange(12.0, device=device).reshape(4, 3).requires_grad_()
+    y = x * 1
+    y.fill_diagonal_(7, wrap=True)
+    y.sum().backward()
+    out.append([y.grad_fn.name(), y.tolist(), x.grad.tolist()])
+    for shape, wrap in (((7, 3), True), ((7, 3), False), ((8, 3), True), ((3, 7), True), ((2, 2, 2), False),
+                        ((0, 0), False)):
+        z = lib.zeros(*shape, device=device)
+        z.fill_diagonal_(1, wrap=wrap)
+        out.append(z.tolist())
+    for bad in (lambda: lib.zeros(3, device=device).fill_diagonal_(1),
+                lambda: lib.zeros(2, 3, 2, device=device).fill_diagonal_(1),
+                lambda: lib.zeros(2, 2, device=device).fill_diagonal_(lib.ones(1, device=device)),
+                lambda: lib.zeros(2, 2, device=device, requires_grad=True).fill_diagonal_(1),
+                lambda: lib.zeros(2, 2, dtype=lib.int8, device=device).fill_diagonal_(1000)):
+        try:
+            bad()
+            out.append("no error")
+        except (RuntimeError, TypeError) as e:
+            out.append(type(e).__name__)
+    return out
+
+
+def test_fill_diagonal_matches_pytorch(torch, device):
+    assert _fill_diagonal_program(ag, device) == _fill_diagonal_program(torch, "cpu")

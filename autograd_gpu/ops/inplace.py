@@ -192,6 +192,34 @@ def zero_(t):
     return overwrite(t, "zero_", "ZeroBackward0", lambda: t._backend.xp.zeros_like(d))
 
 
+def fill_diagonal_(t, fill_value, wrap=False):
+    """Fill the main diagonal (all dims equal, or a 2-D matrix; a tall one with
+    wrap=True starts again every columns + 1 rows, as NumPy's fill_diagonal),
+    by writing through diagonal views as PyTorch does (CopySlices)."""
+    import builtins
+    from .arith import _is_number
+    if isinstance(fill_value, Tensor) or not _is_number(fill_value):
+        raise TypeError(f"fill_diagonal_(): argument 'fill_value' (position 1) must be Number, not "
+                        f"{type(fill_value).__name__}")
+    shape = t.shape
+    if len(shape) < 2:
+        raise RuntimeError(f"fill_diagonal_: dimensions must larger than 1 (got a {len(shape)}-D tensor)")
+    if len(shape) > 2 and len(set(shape)) != 1:
+        raise RuntimeError(f"fill_diagonal_: all dimensions of input must be of equal length, got {list(shape)}")
+    check_inplace(t, "fill_diagonal_")
+    check_fits(number(fill_value, "fill_diagonal_", "fill_value"), t._data.dtype, "fill_diagonal_")
+    if len(shape) > 2:                          # (one index per dim: every dim's i-th position)
+        from ..creation import arange
+        i = arange(shape[0], device=t.device)
+        t[(i,) * len(shape)] = fill_value
+        return t
+    rows, cols = shape
+    block = cols + 1 if wrap and rows > cols else max(rows, 1)      # (a wrapped tall matrix: a diagonal per block)
+    for start in builtins.range(0, rows, block):
+        t[start:start + block].diagonal().fill_(fill_value)
+    return t
+
+
 def fill_(t, value):
     if isinstance(value, Tensor):
         if value.ndim != 0:

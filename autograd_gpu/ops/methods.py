@@ -126,7 +126,7 @@ METHODS = {
     "logical_xor": compare.logical_xor, "logical_not": compare.logical_not,
     # (& | ^ << >> ~ and their reflected and in-place forms: ops/bitwise.py)
     # in place
-    "zero_": inplace.zero_, "fill_": inplace.fill_, "normal_": inplace.normal_, "uniform_": inplace.uniform_,
+    "zero_": inplace.zero_, "fill_": inplace.fill_, "fill_diagonal_": inplace.fill_diagonal_, "normal_": inplace.normal_, "uniform_": inplace.uniform_,
     "copy_": inplace.copy_,
 }
 for _name in pointwise.UNARY_NAMES:
