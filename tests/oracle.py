@@ -137,3 +137,37 @@ def case_tests(cases):
         gradcheck(fn, *inputs, device=device, low=opts.get("low", -2.0), high=opts.get("high", 2.0),
                   second_order=opts.get("second_order", True), arrays=opts.get("arrays"))
     return test_against_pytorch, test_gradcheck
+
+
+# ---- helpers the nn test files share -------------------------------------------------------------
+
+NN_TOL = {"float64": dict(rtol=1e-10, atol=1e-12), "float32": dict(rtol=2e-5, atol=2e-5),
+          "float16": dict(rtol=5e-3, atol=5e-3)}
+
+
+def tensor_pair(torch, a, device, dtype="float64", requires_grad=True):
+    """The same array as our tensor (on `device`) and as PyTorch's (on the CPU)."""
+    return (ag.tensor(a, dtype=dtype, device=device, requires_grad=requires_grad),
+            torch.tensor(a, dtype=getattr(torch, dtype), requires_grad=requires_grad))
+
+
+def assert_matches(ours, theirs, **tol):
+    """Our tensor against PyTorch's, NaN equal to NaN (float64-tight unless tolerances are given)."""
+    np.testing.assert_allclose(to_numpy(ours).astype(np.float64), theirs.detach().numpy().astype(np.float64),
+                               equal_nan=True, **(tol or NN_TOL["float64"]))
+
+
+def assert_matches_in(ours, theirs, dtype, what=""):
+    """The same with NN_TOL[dtype], both present and of one shape."""
+    assert ours is not None and theirs is not None, what
+    a, b = to_numpy(ours), theirs.detach().numpy()
+    assert a.shape == b.shape, f"{what}: {a.shape} != {b.shape}"
+    np.testing.assert_allclose(a.astype(np.float64), b.astype(np.float64), equal_nan=True, err_msg=what,
+                               **NN_TOL[dtype])
+
+
+def backward_both(torch, out, ref, seed=1):
+    """Backward of our output and PyTorch's with the same random output gradient."""
+    g = np.random.default_rng(seed).standard_normal(tuple(ref.shape))
+    out.backward(ag.tensor(g, dtype=out.dtype, device=out.device))
+    ref.backward(torch.tensor(g, dtype=ref.dtype))

@@ -14,9 +14,9 @@ import pytest
 import autograd_gpu as ag
 import autograd_gpu.nn.functional as F
 from autograd_gpu import nn
+from oracle import NN_TOL, assert_matches_in as _close, backward_both as _backward_both
 
-TOL = {"float64": dict(rtol=1e-10, atol=1e-12), "float32": dict(rtol=2e-5, atol=2e-5),
-       "float16": dict(rtol=5e-3, atol=5e-3)}
+TOL = NN_TOL
 
 
 def _np(t):
@@ -31,20 +31,6 @@ def _pair(torch, a, dtype="float64", device="cpu", requires_grad=True):
     ours = ag.tensor(a, dtype=dtype, device=device, requires_grad=requires_grad)
     theirs = torch.tensor(a, dtype=getattr(torch, dtype), requires_grad=requires_grad)
     return ours, theirs
-
-
-def _close(ours, theirs, dtype, what=""):
-    assert ours is not None and theirs is not None, what
-    a, b = _np(ours), theirs.detach().numpy()
-    assert a.shape == b.shape, f"{what}: {a.shape} != {b.shape}"
-    np.testing.assert_allclose(a.astype(np.float64), b.astype(np.float64), equal_nan=True, err_msg=what,
-                               **TOL[dtype])
-
-
-def _backward_both(torch, out, ref, seed=1):
-    g = np.random.default_rng(seed).standard_normal(tuple(ref.shape))
-    out.backward(ag.tensor(g, dtype=out.dtype, device=out.device))
-    ref.backward(torch.tensor(g, dtype=ref.dtype))
 
 
 def _compare(torch, fn, arrays, dtype, device, seed=1):

@@ -12,12 +12,10 @@ import pytest
 import autograd_gpu as ag
 import autograd_gpu.nn.functional as F
 from autograd_gpu import nn
-from oracle import case_tests
+from oracle import case_tests, assert_matches_in as _close, backward_both as _backward_both
 
 FN = lambda lib: lib.nn.functional      # noqa: E731
 NO_NAME = {"name": False}               # composites: grad_fn names are not PyTorch's
-TOL = {"float64": dict(rtol=1e-10, atol=1e-12), "float32": dict(rtol=2e-5, atol=2e-5),
-       "float16": dict(rtol=5e-3, atol=5e-3)}
 
 
 def _consts(L, x, *rows):
@@ -72,20 +70,6 @@ def _rng(seed=0):
 def _pair(torch, a, dtype="float64", device="cpu", requires_grad=True):
     return (ag.tensor(a, dtype=dtype, device=device, requires_grad=requires_grad),
             torch.tensor(a, dtype=getattr(torch, dtype), requires_grad=requires_grad))
-
-
-def _close(ours, theirs, dtype, what=""):
-    assert ours is not None and theirs is not None, what
-    a, b = _np(ours), theirs.detach().numpy()
-    assert a.shape == b.shape, f"{what}: {a.shape} != {b.shape}"
-    np.testing.assert_allclose(a.astype(np.float64), b.astype(np.float64), equal_nan=True, err_msg=what,
-                               **TOL[dtype])
-
-
-def _backward_both(torch, out, ref, seed=1):
-    g = np.random.default_rng(seed).standard_normal(tuple(ref.shape))
-    out.backward(ag.tensor(g, dtype=out.dtype, device=out.device))
-    ref.backward(torch.tensor(g, dtype=ref.dtype))
 
 
 def _to_ag(sd, device):

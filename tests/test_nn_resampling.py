@@ -12,7 +12,7 @@ import pytest
 import autograd_gpu as ag
 import autograd_gpu.nn.functional as F
 from autograd_gpu import nn
-from oracle import U, case_tests, gradcheck
+from oracle import U, case_tests, gradcheck, assert_matches as _close, tensor_pair as _pair
 
 FN = lambda lib: lib.nn.functional      # noqa: E731
 NO_NAME = {"name": False}               # composites: grad_fn names are not PyTorch's
@@ -140,16 +140,6 @@ def _np(t):
 
 def _rng(seed=0):
     return np.random.default_rng(seed)
-
-
-def _pair(torch, a, device, dtype="float64", requires_grad=True):
-    return (ag.tensor(a, dtype=dtype, device=device, requires_grad=requires_grad),
-            torch.tensor(a, dtype=getattr(torch, dtype), requires_grad=requires_grad))
-
-
-def _close(ours, theirs, **tol):
-    np.testing.assert_allclose(_np(ours).astype(np.float64), theirs.detach().numpy().astype(np.float64),
-                               equal_nan=True, **(tol or dict(rtol=1e-10, atol=1e-12)))
 
 
 def test_native_channel_shuffle_is_differentiable_divergence(torch, device):
