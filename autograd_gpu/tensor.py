@@ -278,6 +278,7 @@ class Tensor:
                             f"{type(hook).__name__}")
         if self._post_acc_hooks is None:
             self._post_acc_hooks = HookDict()
+        _autograd.engine.post_accumulate_hooks.registered = True
         return add_hook(self._post_acc_hooks, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):

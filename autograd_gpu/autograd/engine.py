@@ -263,11 +263,20 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
     # in several threads may accumulate into the same leaves, as in PyTorch)
     if pending:
         with _effects_lock:
-            for fn, t, g in pending:
-                fn(t, g, create_graph)
-                if t._post_acc_hooks and fn is not _retain:
-                    _run_post_accumulate_hooks(t, create_graph)
+            if not post_accumulate_hooks.registered:       # (the usual case: no per-leaf check)
+                for fn, t, g in pending:
+                    fn(t, g, create_graph)
+            else:
+                for fn, t, g in pending:
+                    fn(t, g, create_graph)
+                    if t._post_acc_hooks and fn is not _retain:
+                        _run_post_accumulate_hooks(t, create_graph)
     return captured
+
+
+class post_accumulate_hooks:
+    """registered: set once any tensor has had a post-accumulate hook (Tensor.register_post_accumulate_grad_hook)."""
+    registered = False
 
 
 def _run_post_accumulate_hooks(t, create_graph):
