@@ -79,7 +79,7 @@ def detach(input):
 
 from . import nn, optim  # noqa: E402  (built on the public API above)
 from . import viz  # noqa: E402  (ag.viz.draw_graph; graphviz itself is imported only when drawing)
-from . import linalg, utils  # noqa: E402  (ag.linalg, ag.utils.data)
+from . import linalg, special, utils  # noqa: E402  (ag.linalg, ag.special, ag.utils.data)
 from .serialization import save, load  # noqa: E402
 
 __version__ = "0.1.0"
@@ -108,6 +108,6 @@ __all__ = [  # the public names (API.md)
     "full_like", "randn_like", "rand_like", "manual_seed", "initial_seed", "seed", "get_rng_state",
     "set_rng_state",
     "set_printoptions", "get_printoptions", "autograd", "cuda", "nn", "optim", "save", "load",
-    "is_tensor", "numel", "get_default_dtype", "detach", "linalg", "utils",
+    "is_tensor", "numel", "get_default_dtype", "detach", "linalg", "special", "utils",
 ]
 __all__ += [_name for _family in _methods.SELF_LISTING for _name in _family.FUNCTIONS]

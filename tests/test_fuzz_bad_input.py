@@ -586,7 +586,8 @@ SPECS = {
 
 # the families kept in files of their own (tests/fuzz_specs_<module>.py, one per autograd_gpu/ops/<module>.py)
 for _family in ("products", "composite_pointwise", "statistics", "rearrange", "searching", "windows", "decompositions",
-                "bitwise", "gamma", "aliases", "constructions", "sampling", "scatter"):
+                "bitwise", "gamma", "aliases", "constructions", "sampling", "scatter", "bessel", "polynomials",
+                "inplace_views", "inplace_functions", "functional_aliases"):
     SPECS.update(__import__(f"fuzz_specs_{_family}").specs(sys.modules[__name__]))
 
 

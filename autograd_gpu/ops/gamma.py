@@ -355,3 +355,6 @@ METHODS = {"lgamma": lgamma, "digamma": digamma, "polygamma": _polygamma_method,
 FUNCTIONS = {"lgamma": tensor_function("lgamma", lgamma), "digamma": tensor_function("digamma", digamma),
              "polygamma": polygamma, "mvlgamma": tensor_function("mvlgamma", mvlgamma)}
 INPLACE = {name: _float_result(name) for name in METHODS}
+
+# {torch.special name: function} for ag.special
+SPECIAL = {}
