@@ -77,6 +77,8 @@ NOT_OPS = {
     "ag.initial_seed": "no arguments", "ag.seed": "no arguments", "ag.get_rng_state": "no arguments",
     "ag.set_rng_state": "random state (bad states: tests/test_tensor.py::test_rng_state_round_trip)",
     "ag.save": "file I/O", "Tensor.backward": "autograd (tests/test_autograd_engine.py)",
+    "ag.set_anomaly_enabled": "a mode (tests/test_anomaly_mode.py)", "ag.is_anomaly_enabled": "no arguments",
+    "ag.is_anomaly_check_nan_enabled": "no arguments",
     "Tensor.register_hook": "autograd", "Tensor.retain_grad": "autograd",
     "Tensor.register_post_accumulate_grad_hook": "autograd (tests/test_autograd_api_differential.py)",
     "Tensor.numpy": "conversion (tests/test_tensor.py)", "Tensor.tolist": "conversion",

@@ -14,6 +14,7 @@ import heapq
 import threading
 
 from . import op as _op
+from . import anomaly_mode
 from .graph import AccumulateGrad
 from .grad_mode import state as grad_state
 from ..ops import prims as P
@@ -201,7 +202,9 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
     prev_mode = grad_state.enabled
     grad_state.enabled = create_graph
     pop, push = _pop, _push
-    slow_all = target_nodes is not None
+    anomaly = anomaly_mode.state.enabled
+    slow_all = target_nodes is not None or anomaly       # (anomaly mode checks every node, on the slow path)
+    node = None
     try:
         while waiting:
             node = pop(waiting)[1]
@@ -216,13 +219,17 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
                     continue
                 if grad.__class__ is list and not _any_grad(grad):
                     grad = None                 # (a node of several outputs gets None, not [None, None])
+                slow = True
             nf = node.next_functions
             if grad is None:
                 out = (None,) * len(nf)
             else:
                 out = node._apply(grad, create_graph)
-                if slow and node._post_hooks:
-                    out = _call_post_hooks(node, out, grad, create_graph)
+                if slow:
+                    if anomaly and anomaly_mode.state.check_nan:
+                        anomaly_mode.check_nan_outputs(node, out)     # (before post hooks, as PyTorch)
+                    if node._post_hooks:
+                        out = _call_post_hooks(node, out, grad, create_graph)
                 if not retain_graph and (node._saved is not None or node._result is not None):
                     node._release()           # free saved tensors now: memory peaks no higher
             exact = node.exact_grads
@@ -253,6 +260,8 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
                     if g is not None:
                         buf[nr] = _add(buf[nr], g)
     except BaseException:
+        if anomaly:
+            anomaly_mode.warn_failed_node(node)
         if not retain_graph:             # leave the graph entirely freed, not half
             for node in _graph_nodes(roots):
                 node._release()

@@ -20,14 +20,17 @@ FREED_MSG = ("Trying to backward through the graph a second time (or directly ac
 def version_error(node, index, shape, dtype_name, device_prefix, now, expected):
     """`node`/`index`: the modified tensor's producer and its output number
     (None for a leaf: PyTorch then names none)."""
+    from .anomaly_mode import state as anomaly
     dims = "x".join(str(s) for s in shape)
     which = f", which is output {index} of {node.name()}," if node is not None else ""
+    hint = ("the backtrace further above shows the operation that failed to compute its gradient. The variable "
+            "in question was changed in there or anywhere later. Good luck!" if anomaly.enabled else
+            "the backtrace further above can be found by enabling anomaly detection... or, more simply, "
+            "avoid modifying in place a tensor that backward needs.")
     return RuntimeError(
         "one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: [{device_prefix}{dtype_name}Type [{dims}]]{which} is at version {now}; expected "
-        f"version {expected} instead. Hint: the "
-        "backtrace further above can be found by enabling anomaly detection... or, more simply, "
-        "avoid modifying in place a tensor that backward needs.")
+        f"version {expected} instead. Hint: {hint}")
 
 
 # A node's sequence number is drawn when its edges are set, so after the nodes
