@@ -870,3 +870,56 @@ def test_walkthrough_part4_prints_every_10_epochs(capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         part4("cpu", epochs=1)
+
+
+# ---- nn.Buffer ------------------------------------------------------------------------
+
+def _buffer_module(L, device_kw):
+    m = L.nn.Module()
+    m.kept = L.nn.Buffer(L.ones(2, **device_kw))
+    m.scratch = L.nn.Buffer(L.zeros(3, **device_kw), persistent=False)
+    m.register_buffer("plain", L.full((1,), 2.0, **device_kw))
+    m.kept = L.nn.Buffer(L.arange(2.0, **device_kw), persistent=False)    # reassigned: keeps its place
+    return m
+
+
+def test_buffer_assignment_registers_as_pytorch(torch, device):
+    ours, theirs = _buffer_module(ag, {"device": device}), _buffer_module(torch, {})
+    assert list(ours._buffers) == list(theirs._buffers) == ["kept", "scratch", "plain"]
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["plain"]
+    assert ours._non_persistent_buffers == theirs._non_persistent_buffers_set == {"kept", "scratch"}
+    np.testing.assert_array_equal(ours.kept.cpu().numpy(), theirs.kept.numpy())
+    assert [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()]
+
+
+def test_buffer_is_a_detached_alias_that_keeps_requires_grad(torch):
+    for L in (ag, torch):
+        t = L.ones(2, requires_grad=True)
+        b = L.nn.Buffer(t * 2)
+        assert b.requires_grad and b.is_leaf and b.grad_fn is None
+        a = L.ones(3)
+        c = L.nn.Buffer(a)
+        c[0] = 5.0                                          # same memory as the data given
+        assert a[0].item() == 5.0 and not c.requires_grad
+        assert isinstance(c, L.nn.Buffer) and isinstance(c, L.Tensor)
+        assert not isinstance(a, L.nn.Buffer) and not isinstance(L.nn.Parameter(L.ones(1)), L.nn.Buffer)
+        assert L.nn.Buffer().shape == (0,)
+
+
+def test_buffer_assignment_refusals_as_pytorch(torch):
+    for L in (ag, torch):
+        m = L.nn.Module()
+        m.w = L.nn.Parameter(L.ones(1))
+        with pytest.raises(TypeError, match="as parameter 'w'"):
+            m.w = L.nn.Buffer(L.ones(1))
+        m.sub = L.nn.Module()
+        with pytest.raises(TypeError, match="as child module 'sub'"):
+            m.sub = L.nn.Buffer(L.ones(1))
+        m.plain = 1
+        with pytest.raises(KeyError, match="attribute 'plain' already exists"):
+            m.plain = L.nn.Buffer(L.ones(1))
+        assert list(m._buffers) == [] and list(m._parameters) == ["w"] and m.plain == 1
+    with pytest.raises(TypeError, match="Buffer"):
+        ag.nn.Buffer([1.0, 2.0])            # (PyTorch: AttributeError from .detach(); ours names the class)
+    with pytest.raises(TypeError):
+        ag.nn.Buffer(ag.ones(1), True)      # persistent is keyword-only, as PyTorch's

@@ -1,14 +1,14 @@
 """Neural-network building blocks (`ag.nn`), after `torch.nn`: the `Module`
 base class, `Parameter`, layers, activations, containers and losses, with
 their stateless forms in `ag.nn.functional`."""
-from .parameter import Parameter
+from .parameter import Buffer, Parameter
 from .module import Module
 from .linear import Linear
 from .container import Sequential
 from . import activation, layers, loss, conv, pooling, rnn, normalization, resampling, transformer
 from . import functional, init, utils
 
-__all__ = ["Parameter", "Module", "Linear", "Sequential", "functional", "init", "utils"]
+__all__ = ["Parameter", "Buffer", "Module", "Linear", "Sequential", "functional", "init", "utils"]
 for _family in (activation, layers, loss, conv, pooling, rnn, normalization, resampling, transformer):          # each lists its classes in __all__
     globals().update({_name: getattr(_family, _name) for _name in _family.__all__})
     __all__ += _family.__all__

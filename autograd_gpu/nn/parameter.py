@@ -49,6 +49,32 @@ def _rebuild_parameter(array, device, dtype_name, requires_grad):
     return Parameter(tensor(array, dtype=dtype_name, device=device), requires_grad)
 
 
+class _BufferMeta(type):
+    # a Buffer is a plain Tensor marked as one (so it computes as any tensor): isinstance asks the mark
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor) and obj.__dict__.get("_is_buffer", False)
+
+
+class Buffer(metaclass=_BufferMeta):
+    """`Buffer(data=None, *, persistent=True)`: a tensor that a Module registers
+    as a buffer when assigned as an attribute (`self.mean = Buffer(t)` is
+    `self.register_buffer("mean", t, persistent)`). Returns a detached alias of
+    `data` (same memory) that keeps its requires_grad, as PyTorch's."""
+
+    def __new__(cls, data=None, *, persistent=True):
+        if data is None:
+            from ..creation import empty
+            data = empty(0)
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Buffer(): data must be a Tensor, got {type(data).__name__}")
+        if not isinstance(persistent, bool):
+            raise TypeError(f"Buffer(): persistent must be a bool, got {type(persistent).__name__}")
+        t = data.detach().requires_grad_(data.requires_grad)
+        t.persistent = persistent
+        t._is_buffer = True
+        return t
+
+
 # ---- workaround: the core's binary ops reject Tensor subclasses as the second
 # operand (`ops/arith.py` tests `type(b) is Tensor`), so `x + p` and `p1 * p2`
 # would raise TypeError. Two re-routings fix the operators (not the method and
