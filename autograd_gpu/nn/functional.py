@@ -369,7 +369,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
 
 # the later families of functional forms, each in its own module listing them in __all__
 from . import functional_activations, functional_layers, functional_losses, functional_conv  # noqa: E402
-from . import functional_norms, functional_resampling, functional_attention  # noqa: E402
+from . import functional_norms, functional_resampling, functional_attention, functional_fractional_pool  # noqa: E402
 for _family in (functional_activations, functional_layers, functional_losses, functional_conv, functional_norms,
-                functional_resampling, functional_attention):
+                functional_resampling, functional_attention, functional_fractional_pool):
     globals().update({_name: getattr(_family, _name) for _name in _family.__all__})

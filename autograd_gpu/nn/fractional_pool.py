@@ -1,0 +1,3 @@
+"""Fractional max pooling (torch.nn.FractionalMaxPool2d, FractionalMaxPool3d): pseudo-random pooling regions."""
+
+__all__ = []
