@@ -304,3 +304,79 @@ def _public(name, float64_fn, kernel, odd):
 erf = _public("erf", _chunked(_erf), _erf32_abs, True)
 erfc = _public("erfc", _chunked(_erfc), _erfc32, False)
 erfinv = _public("erfinv", _chunked(_erfinv), _erfinv32_abs, True)
+
+
+# --- erfcx, log_ndtr, ndtri (torch.special's): float64 array code --------------------------
+# These take a float64 array, NumPy's or CuPy's (every call dispatches: no np.asarray), and
+# give float64; autograd_gpu/ops/polynomials.py rounds once to the input's dtype. Each
+# range's formula runs on the whole array with its input clipped into the range, and
+# np.where picks: no masks.
+
+_SQRT1_2 = 0.70710678118654752440
+_SQRT2 = 1.41421356237309504880
+_SQRT_PI_2 = 1.25331413731550025121          # sqrt(pi / 2)
+
+
+def _exp_square(a):
+    """exp(a*a) for a >= 0, split as _exp_minus_square (no error from a*a's rounding)."""
+    h = a.astype(np.float32).astype(np.float64)
+    return np.exp(h * h) * np.exp((a - h) * (a + h))
+
+
+def erfcx64(x):
+    """erfc(x) exp(x^2): |x| < 1: exp(x^2) (1 - erf(x)); 1 <= |x| < 2 and beyond: the
+    erfcx fits above (erfcx(inf) = 0); x <= -1: 2 exp(x^2) - erfcx(-x) (no cancellation:
+    2 exp(x^2) >= 2e > 20 erfcx(-x)), overflowing to inf below -26.64."""
+    a = np.abs(x)
+    s = np.clip(x, -1.0, 1.0)
+    small = np.exp(s * s) * (1 - _erf_small(s))
+    mid = _fit("ERFCX_1_2", np.clip(a, 1.0, 2.0))
+    b = np.maximum(a, 2.0)                                       # (NaN stays NaN)
+    tail = _fit("ERFCX_TAIL", 1 / (b * b)) / b                   # (b = inf: 0)
+    large = np.where(a < 2, mid, tail)
+    negative = 2 * _exp_square(np.minimum(a, 27.0)) - large
+    return np.where(a < 1, small, np.where(x < 0, negative, large))
+
+
+def log_ndtr64(x):
+    """log(Phi(x)), Phi the standard normal CDF. x < 0: log(erfcx(-x/sqrt2) / 2) - x^2/2
+    (no underflow: exact to a few ulps down to -1e154, -inf below, as x^2 overflows);
+    x >= 0: log1p(-upper_ndtr64(x)) (-0.0 once that underflows, as PyTorch's)."""
+    neg = np.log(erfcx64(np.maximum(x * -_SQRT1_2, 0.0)) / 2) - x * x / 2
+    return np.where(x < 0, neg, np.log1p(-upper_ndtr64(np.maximum(x, 0.0))))
+
+
+def upper_ndtr64(x):
+    """1 - Phi(x) = Phi(-x) for x >= 0. Past 1 as erfcx(x/sqrt2) exp(-x^2/2) / 2, the
+    exponential from x itself (split as in _exp_minus_square): erfc(x/sqrt2) would
+    multiply x/sqrt2's rounding error by x^2."""
+    x = np.minimum(x, 40.0)                  # (0 from 38.5 on; float32(x) must not overflow)
+    h = x.astype(np.float32).astype(np.float64)
+    big = erfcx64(x * _SQRT1_2) * (np.exp(h * h * -0.5) * np.exp((x - h) * (x + h) * -0.5)) / 2
+    return np.where(x > 1, big, 0.5 * _erfc(np.minimum(x, 1.0) * _SQRT1_2))
+
+
+def _ndtri_lower(q):
+    """Phi^-1(q) for 0 < q <= 1/4: Abramowitz & Stegun 26.2.23 (|error| < 4.5e-4) as
+    the first guess, then Newton's method on log Phi(x) = log q (quadratic: four steps
+    reach rounding level; in logs, so subnormal q loses nothing). The step is
+    (log Phi(x) - log q) Phi(x)/phi(x), and Phi/phi = erfcx(-x/sqrt2) sqrt(pi/2)."""
+    t = np.sqrt(-2 * np.log(q))
+    x = -(t - (2.515517 + t * (0.802853 + t * 0.010328)) / (1 + t * (1.432788 + t * (0.189269 + t * 0.001308))))
+    log_q = np.log(q)
+    for _ in range(4):
+        x = x - (log_ndtr64(x) - log_q) * (erfcx64(x * -_SQRT1_2) * _SQRT_PI_2)
+    return x
+
+
+def ndtri64(p):
+    """Phi^-1(p): sqrt2 erfinv(2p - 1) for p in [1/4, 3/4] (2p - 1 is exact there); the
+    lower tail below, and -lower(1 - p) above (1 - p is exact for p >= 1/2).
+    -inf at 0, inf at 1, NaN outside [0, 1] and at NaN."""
+    central = _SQRT2 * _erfinv(2 * np.clip(p, 0.25, 0.75) - 1)
+    q = np.where(p < 0.5, p, 1 - p)
+    lower = _ndtri_lower(np.clip(q, 5e-324, 0.25))
+    tails = np.where(p < 0.5, lower, -lower)
+    r = np.where((p >= 0.25) & (p <= 0.75), central, tails)
+    r = np.where(p == 0, -np.inf, np.where(p == 1, np.inf, r))
+    return np.where((p < 0) | (p > 1), np.nan, r)
