@@ -54,8 +54,7 @@ CASES = [
     ("neg_",                 lambda m, x: m.neg_(x * 1),                             [(3,)],              {}),
     ("square_",              lambda m, x: m.square_(x * 1),                          [(3,)],              {}),
     ("clamp_",               lambda m, x: m.clamp_(x * 1, -0.5, 0.5),                [(3, 4)],            {}),
-    # (clamp_min_'s node: ClampBackward1 here, PyTorch's ClampMinBackward0: ops/inplace.py's, reported)
-    ("clamp_min_",           lambda m, x: m.clamp_min_(x * 1, 0.25),                 [(3, 4)],        {"name": False}),
+    ("clamp_min_",           lambda m, x: m.clamp_min_(x * 1, 0.25),                 [(3, 4)],            {}),
     ("logit_",               lambda m, x: m.logit_(x * 1),                           [U((2, 3), 0.1, 0.9)], {}),
     ("xlogy_",               lambda m, x, y: m.xlogy_(x * 1, y),                     [(2, 3), U((3,), 0.5, 2)], {}),
     ("addmv_",               lambda m, x, a, v: m.addmv_(x * 1, a, v),               [(2,), (2, 3), (3,)], {}),
@@ -113,8 +112,8 @@ SAMPLE = {"abs_": (), "sigmoid_": (), "clamp_": (-0.5, 0.5), "clamp_max_": (0.1,
           "zero_": (), "relu_": (), "neg_": (), "negative_": (), "exp_": (), "expm1_": (), "round_": (), "frac_": (),
           "trunc_": (), "fix_": (), "sinc_": (), "deg2rad_": (), "nan_to_num_": (0.0, 1.0, -1.0), "xlogy_": (2.0,),
           "atan_": (), "erf_": (), "conj_physical_": (), "detach_": ()}
-# the methods' nodes that differ from PyTorch's (ops/inplace.py, reported): name -> ours
-KNOWN_NODE_NAMES = {"clamp_max_": "ClampBackward1"}
+# the methods' nodes that differ from PyTorch's: name -> ours
+KNOWN_NODE_NAMES = {}
 
 
 @pytest.mark.parametrize("name", list(SAMPLE))

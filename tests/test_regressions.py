@@ -1595,3 +1595,18 @@ def test_create_graph_casts_a_gradient_to_its_inputs_dtype(torch, device):
         g.sum().backward()
         outs.append((str(g.dtype).split(".")[-1], g.tolist(), x.grad.tolist()))
     assert outs[0] == outs[1]
+
+
+def test_clamp_min_and_clamp_max_nodes_are_named_as_pytorchs(torch, device):
+    # they were clamp's ClampBackward1 / ClampBackward0 (found by the in-place function forms' tests)
+    forms = [lambda L, x, b: x.clamp_min(0.25), lambda L, x, b: x.clamp_max(0.25), lambda L, x, b: L.clamp_min(x, b),
+             lambda L, x, b: L.clamp_max(x, b), lambda L, x, b: (x * 1).clamp_min_(0.25),
+             lambda L, x, b: (x * 1).clamp_max_(b), lambda L, x, b: x.clamp(min=0.25), lambda L, x, b: x.clamp(b)]
+    for form in forms:
+        x, b = ag.tensor([0.1, 0.5], requires_grad=True, device=device), ag.tensor([0.2, 0.2], device=device)
+        xt, bt = torch.tensor([0.1, 0.5], requires_grad=True), torch.tensor([0.2, 0.2])
+        y, yt = form(ag, x, b), form(torch, xt, bt)
+        assert y.grad_fn.name() == yt.grad_fn.name()
+        y.sum().backward()
+        yt.sum().backward()
+        np.testing.assert_array_equal(x.grad.cpu().numpy(), xt.grad.numpy())

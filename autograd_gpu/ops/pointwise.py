@@ -227,12 +227,47 @@ class ClampTensor(Op):
                 P.where((x > hi) | (hi < lo), g, 0) if self.needs(2) else None)
 
 
+# clamp_min and clamp_max are clamp with one bound under nodes of their own names, as PyTorch's
+class ClampMin(Clamp):
+    _name = "ClampMinBackward0"
+
+
+class ClampMinSavingInput(ClampSavingInput):
+    _name = "ClampMinBackward0"
+
+
+class ClampMinTensor(ClampTensor):
+    _name = "ClampMinBackward1"
+
+
+class ClampMax(Clamp):
+    _name = "ClampMaxBackward0"
+
+
+class ClampMaxSavingInput(ClampSavingInput):
+    _name = "ClampMaxBackward0"
+
+
+class ClampMaxTensor(ClampTensor):
+    _name = "ClampMaxBackward1"
+
+
+# (number bounds on NumPy, on a device array; tensor bounds) by the function called
+_CLAMP_NODES = {"clamp": (Clamp, ClampSavingInput, ClampTensor),
+                "clamp_min": (ClampMin, ClampMinSavingInput, ClampMinTensor),
+                "clamp_max": (ClampMax, ClampMaxSavingInput, ClampMaxTensor)}
+
+
 def clamp(input, min=None, max=None):
+    return _clamp(input, min, max, _CLAMP_NODES["clamp"])
+
+
+def _clamp(input, min, max, nodes):
     if min is None and max is None:
         raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         lo, hi = _tensor_bounds(input, min, max)
-        return ClampTensor.applyN(_promoted_all((input, lo, hi)))
+        return nodes[2].applyN(_promoted_all((input, lo, hi)))
     lo = None if min is None else number(min, "clamp", "min")
     hi = None if max is None else number(max, "clamp", "max")
     c = input._data.dtype.char
@@ -240,7 +275,7 @@ def clamp(input, min=None, max=None):
     if c != "d" and (c != "f" or not (lo is None or -_F32_MAX <= lo <= _F32_MAX)
                      or not (hi is None or -_F32_MAX <= hi <= _F32_MAX)):
         lo, hi = (_bound_in(input._data.dtype, v) for v in (lo, hi))
-    return (Clamp if type(input._data) is np.ndarray else ClampSavingInput).apply1(input, lo, hi)
+    return (nodes[0] if type(input._data) is np.ndarray else nodes[1]).apply1(input, lo, hi)
 
 
 def _bound_in(np_dtype, v):
@@ -332,13 +367,13 @@ def lerp(input, end, weight):
 def clamp_min(input, min):
     if min is None:
         raise TypeError("clamp_min(): argument 'min' must be Number or Tensor, not NoneType")
-    return clamp(input, min=min)
+    return _clamp(input, min, None, _CLAMP_NODES["clamp_min"])
 
 
 def clamp_max(input, max):
     if max is None:
         raise TypeError("clamp_max(): argument 'max' must be Number or Tensor, not NoneType")
-    return clamp(input, max=max)
+    return _clamp(input, None, max, _CLAMP_NODES["clamp_max"])
 
 
 class Where(Op):
