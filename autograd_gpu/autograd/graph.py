@@ -42,17 +42,22 @@ next_sequence_nr = itertools.count().__next__
 
 
 class RemovableHandle:
-    """Returned by register_hook; `.remove()` unregisters the hook."""
+    """Returned by register_hook; `.remove()` unregisters the hook (from
+    `hooks_dict` and from `extra_dict`, a dict or a list of dicts that may
+    hold the hook's id too: a module's with_kwargs and always_call marks)."""
     _ids = itertools.count()
 
-    def __init__(self, hooks_dict):
+    def __init__(self, hooks_dict, *, extra_dict=None):
         self.id = next(RemovableHandle._ids)
         self._hooks_ref = weakref.ref(hooks_dict) if hooks_dict is not None else None
+        extras = () if extra_dict is None else extra_dict if isinstance(extra_dict, list) else [extra_dict]
+        self._extra_refs = tuple(weakref.ref(d) for d in extras)
 
     def remove(self):
-        hooks = self._hooks_ref() if self._hooks_ref is not None else None
-        if hooks is not None:
-            hooks.pop(self.id, None)
+        for ref in (self._hooks_ref, *self._extra_refs):
+            hooks = ref() if ref is not None else None
+            if hooks is not None:
+                hooks.pop(self.id, None)
 
     def __enter__(self):
         return self

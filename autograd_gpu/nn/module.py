@@ -10,9 +10,11 @@ from collections.abc import Mapping
 
 from .. import _dtype
 from ..autograd.grad_mode import no_grad
+from ..autograd.graph import RemovableHandle
 from ..backend import device as _device
 from ..tensor import Tensor
 from .parameter import Buffer, Parameter
+from . import module_hooks
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -54,8 +56,69 @@ class Module:
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
+    _hooked = False         # set when a hook is registered (on the module; on the class for global hooks)
+
     def __call__(self, *args, **kwargs):
+        if self._hooked:
+            return module_hooks.call_with_hooks(self, args, kwargs)
         return self.forward(*args, **kwargs)
+
+    # ---- hooks (nn/module_hooks.py) ---------------------------------------------------
+    def _add_hook(self, store, hook, prepend=False, extras=()):
+        handle = RemovableHandle(getattr(self, store), extra_dict=[getattr(self, e) for e in extras])
+        hooks = getattr(self, store)
+        hooks[handle.id] = hook
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        object.__setattr__(self, "_hooked", True)
+        return handle
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """hook(module, args) -> None or new args (a value or a tuple); with_kwargs:
+        hook(module, args, kwargs) -> None or (new_args, new_kwargs). Runs before forward."""
+        handle = self._add_hook("_forward_pre_hooks", hook, prepend, ("_forward_pre_hooks_with_kwargs",))
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs[handle.id] = True
+        return handle
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
+        """hook(module, args, output) (with_kwargs: hook(module, args, kwargs, output))
+        -> None or a new output. Runs after forward (always_call: even when it raised)."""
+        handle = self._add_hook("_forward_hooks", hook, prepend,
+                                ("_forward_hooks_with_kwargs", "_forward_hooks_always_called"))
+        if with_kwargs:
+            self._forward_hooks_with_kwargs[handle.id] = True
+        if always_call:
+            self._forward_hooks_always_called[handle.id] = True
+        return handle
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """hook(module, grad_output) -> None or a new grad_output, when the gradients
+        with respect to the module's outputs are known."""
+        return self._add_hook("_backward_pre_hooks", hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """hook(module, grad_input, grad_output) -> None or a new grad_input, when the
+        gradients with respect to the module's tensor inputs are known."""
+        return self._add_hook("_backward_hooks", hook, prepend)
+
+    def register_state_dict_pre_hook(self, hook):
+        """hook(module, prefix, keep_vars), before the module's state_dict entries are made."""
+        return self._add_hook("_state_dict_pre_hooks", hook)
+
+    def register_state_dict_post_hook(self, hook):
+        """hook(module, state_dict, prefix, local_metadata) -> None (may edit state_dict in place)."""
+        return self._add_hook("_state_dict_hooks", hook)
+
+    def register_load_state_dict_pre_hook(self, hook):
+        """hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs), before loading (may edit the state dict and lists)."""
+        return self._add_hook("_load_state_dict_pre_hooks", hook)
+
+    def register_load_state_dict_post_hook(self, hook):
+        """hook(module, incompatible_keys) -> None (may edit its missing_keys and
+        unexpected_keys in place), after loading."""
+        return self._add_hook("_load_state_dict_post_hooks", hook)
 
     # ---- registration -----------------------------------------------------------
     def _check_new_name(self, name, kind):
@@ -159,6 +222,9 @@ class Module:
             reg = d.get(store)
             if reg is not None and name in reg:
                 return reg[name]
+        if name in _HOOK_STORES and "_parameters" in d:     # (made on first use: most modules have none)
+            store = d[name] = OrderedDict()
+            return store
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name):
@@ -362,11 +428,25 @@ class Module:
 
     def state_dict(self, destination=None, prefix="", keep_vars=False):
         """An ordered dict from dotted names to the parameters and persistent
-        buffers (detached aliases, sharing memory, unless keep_vars)."""
+        buffers (detached aliases, sharing memory, unless keep_vars); module by
+        module, each with its state-dict hooks around its own entries."""
         if destination is None:
             destination = OrderedDict()
-        for key, t in self._state_items(prefix):
-            destination[key] = t if keep_vars else t.detach()
+        d = self.__dict__
+        for hook in list(d.get("_state_dict_pre_hooks", {}).values()):
+            hook(self, prefix, keep_vars)
+        for name, p in self._parameters.items():
+            if p is not None:
+                destination[prefix + name] = p if keep_vars else p.detach()
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent_buffers:
+                destination[prefix + name] = b if keep_vars else b.detach()
+        for name, module in self._modules.items():
+            if module is not None:
+                module.state_dict(destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars)
+        for hook in list(d.get("_state_dict_hooks", {}).values()):
+            if hook(self, destination, prefix, {}) is not None:
+                raise RuntimeError("state_dict post-hook must return None")
         return destination
 
     def _unexpected_keys(self, state_dict, prefix):
@@ -395,16 +475,23 @@ class Module:
         unexpected_keys)."""
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        hooked = [(prefix, m) for prefix, m in self._named_modules_with_prefix_dot()
+                  if m.__dict__.get("_load_state_dict_pre_hooks") or m.__dict__.get("_load_state_dict_post_hooks")]
+        hook_missing, hook_unexpected, hook_errors = [], [], []
+        if hooked:
+            state_dict = OrderedDict(state_dict)     # (the pre-hooks may edit it, as PyTorch's: a copy)
+            for prefix, m in hooked:
+                for hook in list(m.__dict__.get("_load_state_dict_pre_hooks", {}).values()):
+                    hook(m, state_dict, prefix, {}, strict, hook_missing, hook_unexpected, hook_errors)
         own = OrderedDict(self._state_items())
-        missing = [k for k in own if k not in state_dict]
-        unexpected = self._unexpected_keys(state_dict, "")
+        missing = [k for k in own if k not in state_dict] + hook_missing
+        unexpected = self._unexpected_keys(state_dict, "") + hook_unexpected
+        post_hooks = [(m, hook) for _, m in reversed(hooked)
+                      for hook in list(m.__dict__.get("_load_state_dict_post_hooks", {}).values())]
         errors = []
-        if strict:
-            if missing:
-                errors.append("Missing key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in missing)))
-            if unexpected:
-                errors.append("Unexpected key(s) in state_dict: {}. ".format(
-                    ", ".join(f'"{k}"' for k in unexpected)))
+        if strict and not post_hooks:    # (post-hooks may forgive keys: then judged after they ran)
+            errors += _key_errors(missing, unexpected)
+        errors += hook_errors
         updates = []
         for key, target in own.items():
             if key not in state_dict:
@@ -437,7 +524,26 @@ class Module:
             else:
                 for key, target, value in converted:
                     target.copy_(value)
-        return _IncompatibleKeys(missing, unexpected)
+        result = _IncompatibleKeys(missing, unexpected)
+        if post_hooks:
+            # (as PyTorch's: after the values were written; a hook may edit the lists in place)
+            for m, hook in post_hooks:
+                if hook(m, result) is not None:
+                    raise AssertionError("Hooks registered with ``register_load_state_dict_post_hook`` are not "
+                                         "expected to return new values, if incompatible_keys need to be modified, "
+                                         "it should be done inplace.")
+            errors = _key_errors(missing, unexpected) if strict else []
+            if errors:
+                raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
+                    type(self).__name__, "\n\t".join(errors)))
+        return result
+
+    def _named_modules_with_prefix_dot(self, prefix=""):
+        """(prefix with its trailing dot, module), root first, as load_state_dict's hooks see them."""
+        yield prefix, self
+        for name, module in self._modules.items():
+            if module is not None:
+                yield from module._named_modules_with_prefix_dot(prefix + name + ".")
 
     # ---- printing -------------------------------------------------------------------------
     def extra_repr(self):
@@ -457,6 +563,22 @@ class Module:
         if len(lines) == 1 and not children:
             return f"{self._get_name()}({lines[0]})"
         return self._get_name() + "(\n  " + "\n  ".join(body) + "\n)"
+
+
+def _key_errors(missing, unexpected):
+    errors = []
+    if missing:
+        errors.append("Missing key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in missing)))
+    if unexpected:
+        errors.append("Unexpected key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in unexpected)))
+    return errors
+
+
+# the hook registries a module makes on first use (module.__getattr__), PyTorch's names
+_HOOK_STORES = frozenset(("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks",
+                          "_forward_hooks_with_kwargs", "_forward_hooks_always_called", "_backward_pre_hooks",
+                          "_backward_hooks", "_state_dict_pre_hooks", "_state_dict_hooks",
+                          "_load_state_dict_pre_hooks", "_load_state_dict_post_hooks"))
 
 
 def _parse_to(args, kwargs):
