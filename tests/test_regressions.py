@@ -1610,3 +1610,12 @@ def test_clamp_min_and_clamp_max_nodes_are_named_as_pytorchs(torch, device):
         y.sum().backward()
         yt.sum().backward()
         np.testing.assert_array_equal(x.grad.cpu().numpy(), xt.grad.numpy())
+
+
+def test_float16_rand_stays_below_one(device):
+    # float32 draws just below 1 rounded up to 1.0 in float16 (PyTorch's half rand stays in [0, 1))
+    ag.manual_seed(3)
+    u = ag.rand(400_000, dtype=ag.float16, device=device).cpu().numpy()
+    assert u.dtype == np.float16 and u.min() >= 0 and u.max() < 1
+    assert abs(float(u.astype(np.float64).mean()) - 0.5) < 0.01
+    assert len(np.unique(u)) > 1500                       # (most of the 2048 grid points are drawn)

@@ -160,7 +160,9 @@ class CupyBackend:
         with self._dev:
             if np_dtype in (np.float32, np.float64):
                 return self._generator().random_sample(shape, dtype=np_dtype)
-            return self._generator().random_sample(shape, dtype=np.float32).astype(np_dtype)
+            # float16: on its 2^-11 grid below 1 (a float32 draw just below 1 would round up to 1.0)
+            u = self._generator().random_sample(shape, dtype=np.float32)
+            return (self.xp.floor(u * 2048) / 2048).astype(np_dtype)
 
     def randint(self, low, high, shape, np_dtype):
         with self._dev:

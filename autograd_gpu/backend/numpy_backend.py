@@ -49,7 +49,8 @@ class NumpyBackend:
     def rand(self, shape, np_dtype):
         if np_dtype in (np.float32, np.float64):
             return self.rng.random(shape, dtype=np_dtype)
-        return self.rng.random(shape, dtype=np.float32).astype(np_dtype)
+        # float16: on its 2^-11 grid below 1 (a float32 draw just below 1 would round up to 1.0)
+        return (np.floor(self.rng.random(shape, dtype=np.float32) * 2048) / 2048).astype(np_dtype)
 
     def randint(self, low, high, shape, np_dtype):
         return self.rng.integers(low, high, size=shape, dtype=np_dtype)
