@@ -42,6 +42,19 @@ def _by_name(name):
     return _NAMES[name]
 
 
+_F64, _F16, _F32 = np.dtype(np.float64), np.dtype(np.float16), np.dtype(np.float32)
+
+
+def as_torch_narrows(a, np_dtype):
+    """`a` ready for .astype(np_dtype): float64 going to float16 first becomes
+    float32, as PyTorch converts (c10::Half is made from a float), so the
+    value is rounded twice as there (NumPy rounds once: 1 element in 10,000
+    differs)."""
+    if np_dtype == _F16 and a.dtype == _F64:
+        return a.astype(_F32)
+    return a
+
+
 def from_numpy_dtype(np_dtype):
     """The dtype of an array; raises TypeError for dtypes we do not support."""
     try:

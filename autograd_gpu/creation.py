@@ -122,6 +122,7 @@ def _tensors_to_numbers(data):
 
 def _copy_as(a, npd):
     """A copy of array `a` in dtype `npd` (on cuda, floats to uint8 as PyTorch: cupy_backend.astype)."""
+    a = _dtype.as_torch_narrows(a, npd)
     if type(a) is np.ndarray:
         return a.astype(npd, copy=True)
     from .backend import cupy_backend
@@ -168,7 +169,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         a = _cast_array_like_torch(a, npd)
     else:
         _check_fits_array(a, npd, "tensor")
-    a = np.array(a, dtype=npd, copy=True)
+    a = np.array(_dtype.as_torch_narrows(np.asarray(a), npd), dtype=npd, copy=True)
     return _finish(backend.from_host(a), backend, requires_grad, "tensor")
 
 

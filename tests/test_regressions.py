@@ -1619,3 +1619,19 @@ def test_float16_rand_stays_below_one(device):
     assert u.dtype == np.float16 and u.min() >= 0 and u.max() < 1
     assert abs(float(u.astype(np.float64).mean()) - 0.5) < 0.01
     assert len(np.unique(u)) > 1500                       # (most of the 2048 grid points are drawn)
+
+
+def test_float64_to_float16_rounds_through_float32_as_pytorch(torch, device):
+    # NumPy rounds float64 -> float16 once; PyTorch through float32 (7 of these 60,000 differ)
+    x = np.random.default_rng(0).standard_normal(60_000) * 3
+    expected = torch.tensor(x).to(torch.float16).numpy()
+    assert (x.astype(np.float16) != expected).sum() > 0              # (the data does show the difference)
+    t64 = ag.tensor(x, device=device)
+    forms = {"to": t64.to(ag.float16), "half": t64.half(), "tensor": ag.tensor(x, dtype=ag.float16, device=device),
+             "tensor(list)": ag.tensor(x.tolist(), dtype=ag.float16, device=device),
+             "tensor(tensor)": ag.tensor(t64, dtype=ag.float16), "copy_": ag.zeros(x.size, dtype=ag.float16,
+                                                                                device=device).copy_(t64)}
+    with_grad = ag.zeros(x.size, dtype=ag.float16, device=device, requires_grad=True) * 1
+    forms["copy_ recorded"] = with_grad.copy_(t64.requires_grad_())
+    for name, t in forms.items():
+        np.testing.assert_array_equal(t.detach().cpu().numpy(), expected, err_msg=name)

@@ -4,6 +4,7 @@ bumps the version counter and, when a graph is recorded, rebases the tensor's
 history. Without a graph the write goes straight into the array."""
 import operator
 
+from .._dtype import as_torch_narrows
 from ..autograd.op import Op, check_inplace, commit_inplace, check_no_partial_overlap
 from ..autograd.grad_mode import state as grad_state
 from ..tensor import Tensor
@@ -266,7 +267,7 @@ class CopyFrom(Op):
     _name, op_name = "torch::autograd::CopyBackwards", "copy_"
 
     def forward(self, t, src):
-        return P.expand(src, t.shape).astype(t.dtype)
+        return as_torch_narrows(P.expand(src, t.shape), t.dtype).astype(t.dtype)
 
     def backward(self, g):
         return (P.zeros_like(g) if self.needs(0) else None), g   # the engine sums g to src's shape
@@ -293,6 +294,6 @@ def copy_(t, src, non_blocking=False):
     d = src._data
     if type(d) is not np.ndarray and d.dtype.kind == "f" and t._data.dtype == np.uint8:
         d = d.astype(np.int64)               # floats to uint8 through int64, as PyTorch (cupy_backend.astype)
-    t._data[...] = d
+    t._data[...] = as_torch_narrows(d, t._data.dtype)
     t._vc[0] += 1
     return t

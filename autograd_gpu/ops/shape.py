@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from ..autograd.op import Op, device_mismatch
+from .._dtype import as_torch_narrows
 from ..backend import cupy_backend as _cupy_backend
 from ..tensor import Tensor
 from . import prims as P
@@ -751,7 +752,7 @@ class ToDtype(Op):
     def forward(self, x, np_dtype):
         if np_dtype is _UINT8 and type(x) is not np.ndarray:
             return _cupy_backend.astype(x, np_dtype)      # (floats through int64, as PyTorch)
-        return x.astype(np_dtype)
+        return as_torch_narrows(x, np_dtype).astype(np_dtype)
 
     def backward(self, g):
         return g                    # the engine casts it back to the input's dtype
