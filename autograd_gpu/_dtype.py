@@ -31,6 +31,19 @@ float16 = dtype("float16", np.float16, "Half", 2)
 float32 = dtype("float32", np.float32, "Float", 2)
 float64 = dtype("float64", np.float64, "Double", 2)
 
+# The dtype of floating data made without a dtype (Python floats, the factories), and of Python floats next
+# to integer tensors: ag.set_default_dtype sets it (float32, float64 or float16, as PyTorch allows).
+_default_float = [float32]
+
+
+def get_default_float():
+    return _default_float[0]
+
+
+def set_default_float(d):
+    _default_float[0] = d
+
+
 ALL = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64)
 _FROM_NP = {d.np: d for d in ALL}
 _NAMES = {d.name: d for d in ALL}
@@ -76,7 +89,7 @@ def as_dtype(d, op_name=None):
     if isinstance(d, str) and d in _NAMES:
         return _NAMES[d]
     if d is float:
-        return float32
+        return float64                  # (PyTorch's: Python's float is a double)
     if d is int:
         return int64
     if d is bool:
@@ -135,7 +148,7 @@ def result_type_of(arrays, scalar_kinds=()):
     return result_type(dims, zero_dims, scalar_kinds)
 
 
-def result_type(dims, zero_dims, scalar_kinds, default_float=float32):
+def result_type(dims, zero_dims, scalar_kinds, default_float=None):
     """PyTorch's result_type over dtypes of dimensioned tensors, 0-d tensors and
     categories of Python scalars."""
     r = None
@@ -151,5 +164,5 @@ def result_type(dims, zero_dims, scalar_kinds, default_float=float32):
     if scalar_kinds:
         k = max(scalar_kinds)
         if r is None or k > r.kind:
-            r = (bool_, int64, default_float)[k]
+            r = (bool_, int64, default_float or _default_float[0])[k]
     return r

@@ -1635,3 +1635,10 @@ def test_float64_to_float16_rounds_through_float32_as_pytorch(torch, device):
     forms["copy_ recorded"] = with_grad.copy_(t64.requires_grad_())
     for name, t in forms.items():
         np.testing.assert_array_equal(t.detach().cpu().numpy(), expected, err_msg=name)
+
+
+def test_python_types_as_dtypes_are_pytorchs(torch):
+    # dtype=float was float32 here; PyTorch takes Python's float as float64 (reported by helper H18)
+    for py in (float, int, bool):
+        assert ag.zeros(2, dtype=py).dtype.name == str(torch.zeros(2, dtype=py).dtype).replace("torch.", "")
+        assert ag.ones(2).to(py).dtype.name == str(torch.ones(2).to(py).dtype).replace("torch.", "")
