@@ -68,7 +68,7 @@ def numel(input):
 
 
 def get_default_dtype():
-    return float32
+    return _dtype.get_default_float()
 
 
 def detach(input):

@@ -27,10 +27,10 @@ def _finish(data, backend, requires_grad, op_name):
 
 
 def _infer_python_dtype(a):
-    """dtype of Python data: floats -> float32 (the default), ints -> int64, bools -> bool."""
+    """dtype of Python data: floats -> the default dtype (float32 unless set), ints -> int64, bools -> bool."""
     k = a.dtype.kind
     if k == "f":
-        return _dtype.float32.np
+        return _dtype.get_default_float().np
     if k in "iu":
         return _dtype.int64.np
     if k == "b":
@@ -60,7 +60,7 @@ def _carried_dtype(data):
         carried = d if carried is None else _dtype.promote_pair(carried, d)
     if carried is None:
         return None, False
-    for t, d in ((bool, _dtype.bool_), (int, _dtype.int64), (float, _dtype.float32)):
+    for t, d in ((bool, _dtype.bool_), (int, _dtype.int64), (float, _dtype.get_default_float())):
         if t in kinds:
             carried = _dtype.promote_pair(carried, d)
     return carried, has_tensors
@@ -284,7 +284,7 @@ def _alloc(op_name, shape, make):
 def _factory(op_name, fill):
     def fn(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None, pin_memory=False):
         shape = _size(size, op_name)
-        dt = _dtype.as_dtype(dtype, op_name) or _dtype.float32
+        dt = _dtype.as_dtype(dtype, op_name) or _dtype.get_default_float()
         bk = backend_for(device)
         data = _alloc(op_name, shape, lambda: fill(bk.xp, shape, dt.np))
         return _finish(data, bk, requires_grad, op_name)
@@ -308,7 +308,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
         k = _dtype.scalar_kind(fill_value)
         if k is None:
             raise TypeError(f"full(): fill_value must be a number, not {type(fill_value).__name__}")
-        dt = (_dtype.bool_, _dtype.int64, _dtype.float32)[k]
+        dt = (_dtype.bool_, _dtype.int64, _dtype.get_default_float())[k]
     fill_value = check_fits(fill_value, dt.np, "full")
     bk = backend_for(device)
     data = _alloc("full", shape, lambda: bk.xp.full(shape, fill_value, dtype=dt.np))
@@ -330,7 +330,7 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     m = None if m is None else _int_arg(m, "eye", "m")
     if n < 0 or (m is not None and m < 0):
         raise RuntimeError(f"eye: n and m must be non-negative, got n={n}, m={m}")
-    dt = _dtype.as_dtype(dtype, "eye") or _dtype.float32
+    dt = _dtype.as_dtype(dtype, "eye") or _dtype.get_default_float()
     bk = backend_for(device)
     shape = (n, n if m is None else m)
     return _finish(_alloc("eye", shape, lambda: bk.xp.eye(n, m, dtype=dt.np)), bk, requires_grad, "eye")
@@ -347,7 +347,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         raise RuntimeError("arange: step must be nonzero")
     dt = _dtype.as_dtype(dtype, "arange")
     if dt is None:
-        dt = _dtype.float32 if any(isinstance(v, float) for v in vals) else _dtype.int64
+        dt = _dtype.get_default_float() if any(isinstance(v, float) for v in vals) else _dtype.int64
     if dt is _dtype.bool_:
         raise NotImplementedError("arange: not implemented for 'Bool'")
     if dt.is_floating_point:
@@ -381,7 +381,7 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     steps = _int_arg(steps, "linspace", "steps")
     if steps < 0:
         raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
-    dt = _dtype.as_dtype(dtype, "linspace") or _dtype.float32
+    dt = _dtype.as_dtype(dtype, "linspace") or _dtype.get_default_float()
     bk = backend_for(device)
     if math.isnan(start) or math.isnan(end):       # NumPy would keep the endpoint; PyTorch gives all NaN
         start = end = math.nan
@@ -415,7 +415,7 @@ def _int_linspace(xp, start, end, steps, npd):
 def _random(op_name, draw):
     def fn(*size, dtype=None, device=None, requires_grad=False, generator=None):
         shape = _size(size, op_name)
-        dt = _dtype.as_dtype(dtype, op_name) or _dtype.float32
+        dt = _dtype.as_dtype(dtype, op_name) or _dtype.get_default_float()
         if not dt.is_floating_point:
             raise RuntimeError(f"{op_name}: \"{op_name}\" is only defined for floating point dtypes, got "
                                f"{dt.libtorch}")
@@ -506,7 +506,7 @@ def scalar_tensor(value, like, float_default=False, op_name=None):
     if k <= ld.kind and not (float_default and ld.kind == 0):
         dt = ld
     else:
-        dt = (_dtype.bool_, _dtype.int64, _dtype.float32)[k]
+        dt = (_dtype.bool_, _dtype.int64, _dtype.get_default_float())[k]
     if op_name is not None and dt.np.char != "e":
         # as PyTorch: uint8 takes -1 as 255, float32 refuses 1e300 (a float16 result takes it as inf)
         from .ops._util import check_fits

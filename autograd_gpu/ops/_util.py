@@ -125,7 +125,7 @@ def half_rounded(s):
 
 def promote_for_scalar(x, s):
     """Cast array `x` if Python number `s` is of a higher category
-    (int tensor * 2.5 -> float32; bool tensor + 1 -> int64)."""
+    (int tensor * 2.5 -> the default dtype; bool tensor + 1 -> int64)."""
     k = x.dtype.kind
     if k == "f":
         return x
@@ -133,13 +133,13 @@ def promote_for_scalar(x, s):
     sk = 2 if t is float else (1 if t is int else 0)
     xk = 0 if k == "b" else 1
     if sk > xk:
-        return x.astype(np.float32 if sk == 2 else np.int64)
+        return x.astype(_dtype.get_default_float().np if sk == 2 else np.int64)
     return x
 
 
 def as_float(x):
     """Integer and bool inputs of floating ops compute in the default float dtype."""
-    return x if x.dtype.kind == "f" else x.astype(_float32)
+    return x if x.dtype.kind == "f" else x.astype(_dtype.get_default_float().np)
 
 
 def keepdim_shape(shape, axes):

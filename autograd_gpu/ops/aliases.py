@@ -198,7 +198,8 @@ def scalar_tensor(s, *, dtype=None, layout=None, device=None, pin_memory=None, r
             raise RuntimeError(f"scalar_tensor(): a Tensor with {s.numel()} elements cannot be converted to Scalar")
         s = s.item()
     s = number(s, "scalar_tensor", "s")
-    return tensor(s, dtype=_dtype.float32 if dtype is None else dtype, device=device, requires_grad=requires_grad)
+    return tensor(s, dtype=_dtype.get_default_float() if dtype is None else dtype, device=device,
+                  requires_grad=requires_grad)
 
 
 # the Tensor methods, ag functions and in-place forms (x.<name>_) this family adds

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from .. import _dtype
 from .._dtype import result_type_of
 from ..autograd.op import Op
 from ..tensor import Tensor
@@ -98,7 +99,7 @@ def _in_float(a, b):
     (300 // uint8 would wrap); integers and bools in float32."""
     if a.dtype != b.dtype:
         r = result_type_of((a, b)).np
-        r = r if r.kind == "f" else _float32
+        r = r if r.kind == "f" else _dtype.get_default_float().np
         return a.astype(r, copy=False), b.astype(r, copy=False)
     return as_float(a), as_float(b)
 

@@ -224,7 +224,7 @@ def ldexp(input, other):
         raise RuntimeError(f"ldexp(): the shapes {list(input.shape)} and {list(other.shape)} do not broadcast")
     rt = _dtype.result_type_of([input._data, other._data])
     if not rt.is_floating_point:
-        rt = _dtype.float32
+        rt = _dtype.get_default_float()
     a = input if input.dtype is rt else input.to(rt)
     e = other if not other.dtype.is_floating_point or other.dtype is rt else other.to(rt)
     return Ldexp.apply2(a, e)

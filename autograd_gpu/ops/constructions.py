@@ -264,7 +264,7 @@ def _along(axis, s):
 
 
 def _in_float(t):
-    return t if t._data.dtype.kind == "f" else t.to(_dtype.float32)
+    return t if t._data.dtype.kind == "f" else t.to(_dtype.get_default_float())
 
 
 def trapezoid(y, x=None, *, dx=None, dim=-1):
@@ -302,7 +302,7 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, layout=None, device=No
     steps = int_arg(steps, "logspace", "steps")
     if steps < 0:
         raise RuntimeError(f"logspace(): number of steps must be non-negative, got {steps}")
-    dt = _dtype.as_dtype(dtype, "logspace") or _dtype.float32
+    dt = _dtype.as_dtype(dtype, "logspace") or _dtype.get_default_float()
     if not dt.is_floating_point:         # (PyTorch's integral kernel takes start and end in the integer type)
         start, end = math.trunc(start), math.trunc(end)
     exps = np.linspace(start, end, steps, dtype=np.float64)
@@ -327,7 +327,7 @@ def range(start=0, end=None, step=1, *, dtype=None, layout=None, device=None, re
     if (end - start) * step < 0:
         raise RuntimeError("range(): upper bound and lower bound inconsistent with step sign")
     n = int(math.floor((end - start) / step)) + 1
-    dt = _dtype.as_dtype(dtype, "range") or _dtype.float32
+    dt = _dtype.as_dtype(dtype, "range") or _dtype.get_default_float()
     out = arange(n, dtype=_dtype.float64, device=device) * step + start
     return out.to(dt).requires_grad_(requires_grad) if requires_grad else out.to(dt)
 

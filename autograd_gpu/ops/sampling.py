@@ -238,7 +238,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     mean, std = number(mean, "normal", "mean"), number(std, "normal", "std")
     from ..creation import _size, backend_for, _finish
     shape = _size((size,) if not isinstance(size, (tuple, list)) else (tuple(size),), "normal")
-    dt = _dtype.as_dtype(dtype, "normal") or _dtype.float32
+    dt = _dtype.as_dtype(dtype, "normal") or _dtype.get_default_float()
     if not dt.is_floating_point:
         raise NotImplementedError(f"normal(): \"normal_kernel_cpu\" not implemented for '{dt.libtorch}'")
     _check_std_number(std)
