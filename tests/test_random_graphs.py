@@ -160,6 +160,7 @@ class Program:
         self.ops = collections.Counter()
         self.frozen = set()        # storages not to write in place (known divergences)
         self.unreliable = set()    # values whose ties differed between the libraries
+        self.torch_only_views = set()   # results that are views in PyTorch only (their retained grads differ)
 
     # drawing
     def draw(self, strategy):
@@ -700,7 +701,11 @@ def gen_matmul(p):
             # Known divergence: for broadcast batch dims PyTorch's matmul saves internal
             # copies of its operands, so writing them in place later is no error there.
             p.frozen.update(p.t(n).untyped_storage().data_ptr() for n in (a, b))
-    p.run(code, (r,), (a, b), form, "matmul")
+    if p.run(code, (r,), (a, b), form, "matmul") and form == "einsum" and p.t(r)._is_view():
+        # Known divergence: PyTorch's einsum may return a view of its internal product (ours
+        # never does); a write through a view of it later regenerates its grad_fn there, which
+        # makes its retained grad that of the view node alone (or drops it); ours is the base's
+        p.torch_only_views.add(r)
 
 
 def einsum_statement(p, a, r):
@@ -1222,8 +1227,9 @@ def check_values(p):
 
 def check_grads(p):
     for n in p.leaves + p.retained:
-        if n in p.unreliable:
-            continue
+        if n in p.unreliable or (n in p.torch_only_views and p.theirs[n].grad_fn is not None
+                                 and p.theirs[n].grad_fn.name() == "AsStridedBackward0"):
+            continue                    # (regenerated there as a view: its retained grad means another thing)
         tg = p.theirs[n].grad
         og = p.ours[n].grad
         assert (og is None) == (tg is None), f"grad of {n}: ours {'None' if og is None else 'a tensor'}, " \
