@@ -202,6 +202,7 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
     prev_mode = grad_state.enabled
     grad_state.enabled = create_graph
     pop, push = _pop, _push
+    narrowed = []           # nodes told to compute only the gradients this pass needs (undone at the end)
     anomaly = anomaly_mode.state.enabled
     slow_all = target_nodes is not None or anomaly       # (anomaly mode checks every node, on the slow path)
     node = None
@@ -217,6 +218,8 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
                                      accumulate, owned)
                 if grad is _DONE or (needed is not None and not _feeds(node, needed)):
                     continue
+                if needed is not None:
+                    _ask_only_needed(node, needed, narrowed)
                 if grad.__class__ is list and not _any_grad(grad):
                     grad = None                 # (a node of several outputs gets None, not [None, None])
                 slow = True
@@ -268,6 +271,8 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
         raise
     finally:
         grad_state.enabled = prev_mode
+        for node in narrowed:
+            del node.needs
     # the pass succeeded: make its effects visible (under a lock: backward passes
     # in several threads may accumulate into the same leaves, as in PyTorch)
     if pending:
@@ -324,6 +329,16 @@ def _any_grad(grads):
         if g is not None:
             return True
     return False
+
+
+def _ask_only_needed(node, needed, narrowed):
+    """Under grad() / backward(inputs=...), a node's backward is asked only for
+    the gradients that lead to a target (PyTorch's task_should_compute_output):
+    Op.needs(i) answers from this pass's set until the pass ends."""
+    wanted = tuple(c is not None and c in needed for c, _ in node.next_functions)
+    if isinstance(node, _op.Op) and not all(w or c is None for w, (c, _) in zip(wanted, node.next_functions)):
+        node.needs = wanted.__getitem__
+        narrowed.append(node)
 
 
 def _feeds(node, needed):
