@@ -93,6 +93,7 @@ def specs(f):
         "qr": S(_forms("qr", "some"), full_rank, bools, no_grad_check=True, msg=("qr",)),
     })
     out.update(more_specs(f))
+    out.update(qr_cholesky_specs(f))
     return out
 
 
@@ -160,4 +161,46 @@ def more_specs(f):
     }
     for name, spec in out.items():
         spec["msg"] = ((spec["msg"],) if isinstance(spec["msg"], str) else spec["msg"]) + (name.replace(".", "_"),)
+    return out
+
+
+def qr_cholesky_specs(f):
+    """householder_product / orgqr, geqrf, ormqr, cholesky_solve, cholesky_inverse. No data with ties: a
+    reflector with tau ||v||^2 = 1 has PyTorch's NaN gradient (tests/test_linalg_qr_cholesky.py), and an
+    empty `other` gives ormqr's backward uninitialized memory there. The float32 input needs no grad: with
+    these unnormalised tau, PyTorch's float32 gradient is off by 1e-4 relative (ours by 1e-7, against
+    float64)."""
+    S, T, JUNK = f.S, f.T, f.JUNK
+    tall = [T("float64", (4, 3), rg=True), T("float32", (2, 4, 3)), T("float64", (3, 3), rg=True,
+            form="nonleaf"), T("float64", (3, 3), rg=True, form="view"), T("float64", (3, 4)), T("float64", (3,)),
+            T("float32", ()), T("float64", (0, 0)), T("float64", (2, 0, 0)), T("int64", (4, 3)),
+            T("float16", (4, 3)), T("bool", (4, 3))] + JUNK[:2]
+    taus = [T("float64", (3,), rg=True), T("float64", (2,), rg=True), T("float32", (2, 3)), T("float32", (2, 2)),
+            T("float64", (4,)), T("float64", ()), T("float64", (0,)), T("int64", (3,))] + JUNK[:1]
+    others = [T("float64", (4, 2), rg=True), T("float64", (2, 4), rg=True), T("float32", (2, 4, 2), rg=True),
+              T("float64", (3, 2)), T("float64", (4,)), T("float64", (2, 4, 2)), T("int64", (4, 2))] + JUNK[:1]
+    bools = [True, False, 1, None]
+    factors = [T("float64", (3, 3), rg=True), T("float32", (3, 3), rg=True), T("float64", (2, 3, 3), rg=True),
+               T("float64", (3, 3), rg=True, form="nonleaf"), T("float64", (2, 3)), T("float64", (3,)),
+               T("float64", (0, 0)), T("int64", (3, 3)), T("float16", (3, 3)), T("bool", (3, 3))] + JUNK[:1]
+    rhs = [T("float64", (3, 2), rg=True), T("float32", (2, 3, 1), rg=True), T("float64", (4, 3, 2)),
+           T("float64", (0, 3, 2)), T("float64", (3,)), T("float64", (2, 2)), T("int64", (3, 2))] + JUNK[:1]
+    out = {
+        "linalg.householder_product": S([("ag.linalg.householder_product",
+                                          lambda L, a, t: L.linalg.householder_product(a, t))], tall, taus,
+                                        msg="householder_product"),
+        "orgqr": S([("ag.orgqr", lambda L, a, t: L.orgqr(a, t)), ("Tensor.orgqr", lambda L, a, t: a.orgqr(t))],
+                   tall, taus, msg=("orgqr", "householder_product")),
+        "geqrf": S([("ag.geqrf", lambda L, a: L.geqrf(a)), ("Tensor.geqrf", lambda L, a: a.geqrf())],
+                   tall + [T("float64", (2, 3, 5), rg=True)], no_grad_check=True),
+        "ormqr": S([("ag.ormqr", lambda L, a, t, c, left, tr: L.ormqr(a, t, c, left, tr)),
+                    ("Tensor.ormqr", lambda L, a, t, c, left, tr: a.ormqr(t, c, left=left, transpose=tr))],
+                   tall, taus, others, bools, [False, True, "a"]),
+        "cholesky_solve": S([("ag.cholesky_solve", lambda L, b, u, up: L.cholesky_solve(b, u, up)),
+                             ("Tensor.cholesky_solve", lambda L, b, u, up: b.cholesky_solve(u, upper=up))],
+                            rhs, factors, bools),
+        "cholesky_inverse": S([("ag.cholesky_inverse", lambda L, u, up: L.cholesky_inverse(u, up)),
+                               ("Tensor.cholesky_inverse", lambda L, u, up: u.cholesky_inverse(upper=up))],
+                              factors + [T("float64", (3, 3), data="special")], bools),
+    }
     return out

@@ -1318,12 +1318,328 @@ def matmul(input, other):
         return _matmul(input, other)
 
 
+# ---- Householder reflectors (geqrf, householder_product / orgqr, ormqr), cholesky_solve / inverse -----------
+
+GeqrfResult = collections.namedtuple("geqrf", ["a", "tau"])
+
+
+def _mT(x):
+    return x.mT if isinstance(x, Tensor) else np.swapaxes(x, -1, -2)
+
+
+def _householder_vectors(a, k):
+    """v_1 .. v_k as the columns of an m x k matrix: a's strictly lower part with ones on the diagonal
+    (LAPACK's convention: what geqrf leaves on and above the diagonal is not read)."""
+    m = a.shape[-2]
+    if isinstance(a, Tensor):
+        return a[..., :, :k].tril(-1) + Tensor._make(a._backend.xp.eye(m, k, dtype=a._data.dtype), a._backend)
+    xp = _xp(a)
+    return xp.tril(a[..., :, :k], -1) + xp.eye(m, k, dtype=a.dtype)
+
+
+def _reflect(v, tau, i, c):
+    """H_i c = c - tau_i v_i (v_i^T c): one reflector applied without forming it."""
+    vi = v[..., :, i:i + 1]
+    return c - tau[..., i, None, None] * (vi @ (_mT(vi) @ c))
+
+
+def _apply_reflectors(v, tau, c, order, trailing=False):
+    """H_order[0] ... H_order[-1] c on arrays (a new array). As LAPACK's orm2r / org2r, H_i touches only
+    rows i: (v_i is zero above), and with `trailing` (c the identity's first columns, reflectors in
+    increasing order) only columns i: too (the columns before are still e_j there): no work, and no NaN
+    of v_i spread through those zeros."""
+    c = c.copy()
+    for i in reversed(order):
+        vi, t = v[..., i:, i:i + 1], tau[..., i, None, None]
+        cols = slice(i + 1 if trailing else 0, None)
+        block = c[..., i:, cols]
+        c[..., i:, cols] = block - t * (vi @ (_mT(vi) @ block))
+        if trailing:                         # column i is e_i there: H_i e_i = e_i - tau_i v_i
+            c[..., i:, i:i + 1] = -t * vi
+            c[..., i, i] += 1
+    return c
+
+
+def _reflectors_grad(g, a, tau, c, order):
+    """The gradients in a, tau and c of out = H_order[0] ... H_order[-1] c from out's gradient g, in Tensor
+    ops (so they differentiate again). Walking down the product, g becomes the gradient of what the next
+    reflector is applied to; that operand (the product of the later reflectors with c) is recomputed."""
+    k = tau.shape[-1]
+    if k == 0 or not order:
+        return P.zeros_like(a), P.zeros_like(tau), g
+    v = _householder_vectors(a, k)
+    operands = [c]
+    for i in reversed(order[1:]):
+        operands.append(_reflect(v, tau, i, operands[-1]))
+    operands.reverse()
+    gv, gtau = [None] * k, [None] * k
+    for i, s in zip(order, operands):
+        vi, t = v[..., :, i:i + 1], tau[..., i, None, None]
+        vg, vs = vi.mT @ g, vi.mT @ s
+        gtau[i] = -(vg * vs).sum((-2, -1))
+        gv[i] = -t * (g @ vs.mT + s @ vg.mT)
+        g = g - t * (vi @ vg)
+    ga = cat(gv, -1).tril(-1)
+    if a.shape[-1] > k:                      # (columns past tau's length are not read)
+        ga = cat([ga, P.zeros_like(a[..., k:])], -1)
+    return ga, cat([x.unsqueeze(-1) for x in gtau], -1), g
+
+
+class HouseholderProduct(_Lin):
+    """The first n columns of H_1 ... H_k (m x n, k = tau's length)."""
+    _name, op_name = "LinalgHouseholderProductBackward0", "linalg.householder_product"
+    save_inputs = (0, 1)
+
+    def forward(self, a, tau):
+        xp = _xp(a)
+        eye = xp.broadcast_to(xp.eye(*a.shape[-2:], dtype=a.dtype), a.shape)
+        k = tau.shape[-1]
+        return _apply_reflectors(_householder_vectors(a, k), tau, eye, range(k), trailing=True)
+
+    def grad(self, g, a, tau):
+        m, n = a.shape[-2:]
+        eye = Tensor._make(a._backend.xp.eye(m, n, dtype=a._data.dtype), a._backend)
+        ga, gtau, _ = _reflectors_grad(g, a, tau, eye, list(range(tau.shape[-1])))
+        return ga, gtau
+
+
+class Ormqr(_Lin):
+    """op(Q) C (left) or C op(Q), Q = H_1 ... H_k (m x m), op transposing with `transpose`."""
+    _name, op_name = "OrmqrBackward0", "ormqr"
+    save_inputs = (0, 1, 2)
+
+    def forward(self, a, tau, c, left, transpose):
+        self.left = left
+        # Q^T = H_k ... H_1; C Q = (Q^T C^T)^T: the reflectors run backwards when left == transpose
+        self.order = list(range(tau.shape[-1]))[::-1 if left == transpose else 1]
+        out = _apply_reflectors(_householder_vectors(a, tau.shape[-1]), tau, c if left else _mT(c), self.order)
+        return out if left else _mT(out).copy()
+
+    def grad(self, g, a, tau, c):
+        if not self.left:
+            g, c = g.mT, c.mT
+        ga, gtau, gc = _reflectors_grad(g, a, tau, c, self.order)
+        return ga, gtau, (gc if self.left else gc.mT)
+
+
+class Geqrf(Op):
+    """LAPACK's geqrf: R on and above the diagonal, the reflectors' vectors below, and their tau."""
+    _name, op_name = "GeqrfBackward0", "geqrf"
+
+    def forward(self, a):
+        h, tau = np.linalg.qr(a, mode="raw")         # (h is the factor transposed: LAPACK's column order)
+        return np.swapaxes(h, -1, -2).astype(a.dtype, order="C"), tau.astype(a.dtype)
+
+    def backward(self, grads):
+        raise NotImplementedError("the derivative for 'geqrf' is not implemented.")
+
+
+def _cholesky_solve_arrays(low, b, upper):
+    """X with A X = B, A = L L^T (or U^T U): two substitutions reading only the factor's triangle."""
+    first, second = (_mT(low), low) if upper else (low, _mT(low))
+    return _substitute(second, _substitute(first, b, False, False), True, False)
+
+
+class CholeskySolve(_Lin):
+    _name, op_name = "CholeskySolveBackward0", "cholesky_solve"
+    save_inputs = (1,)
+    save_result = True
+
+    def forward(self, b, low, upper):
+        self.upper = upper
+        return _cholesky_solve_arrays(low, b, upper)
+
+    def grad(self, g, low, x):
+        # derivatives.yaml's: the factor's gradient is a full matrix, its other triangle included
+        gb = cholesky_solve(g, low, self.upper)
+        if not self.needs(1):
+            return gb, None
+        common = gb @ x.mT
+        common = common + common.mT
+        return gb, -(low @ common) if self.upper else -(common @ low)
+
+
+def _cholesky_inverse_error(low):
+    zero = _host(np.diagonal(low, 0, -2, -1) == 0).reshape(-1, low.shape[-1])
+    i = int(np.flatnonzero(zero.any(-1))[0])
+    prefix = f"(Batch element {i}): " if low.ndim > 2 else ""
+    return RuntimeError(f"cholesky_inverse: {prefix}The diagonal element {int(np.argmax(zero[i])) + 1} is zero, "
+                        f"the inversion could not be completed because the input matrix is singular.")
+
+
+class CholeskyInverse(_Lin):
+    _name, op_name = "CholeskyInverseBackward0", "cholesky_inverse"
+    save_inputs = (0,)
+    save_result = True
+
+    def forward(self, low, upper):
+        self.upper = upper
+        if bool((np.diagonal(low, 0, -2, -1) == 0).any()):     # (potri's check: an exactly zero pivot)
+            raise _cholesky_inverse_error(low)
+        xp = _xp(low)
+        eye = xp.broadcast_to(xp.eye(low.shape[-1], dtype=low.dtype), low.shape)
+        t = _substitute(low, eye, upper, False)                 # L^-1 (U^-1)
+        return t @ _mT(t) if upper else _mT(t) @ t
+
+    def grad(self, g, low, inverse):
+        common = inverse @ (g + g.mT) @ inverse
+        return -(low @ common) if self.upper else -(common @ low)
+
+
+def _lapack_dtype(op_name, kernel, t):
+    if t._data.dtype.kind != "f" or t._data.dtype.itemsize < 4:
+        raise NotImplementedError(f"{op_name}: \"{kernel}\" not implemented for '{t.dtype.libtorch}'")
+
+
+def _last_dim(op_name, t):
+    if t.ndim == 0:
+        raise IndexError(f"{op_name}: Dimension specified as -1 but tensor has no dimensions")
+    return t.shape[-1]
+
+
+def _tau_batch(op_name, A, tau):
+    if tau.ndim != A.ndim - 1:
+        raise RuntimeError(f"{op_name}: Expected tau to have one dimension less than input, but got tau.ndim equal "
+                           f"to {tau.ndim} and input.ndim is equal to {A.ndim}")
+    if A.ndim > 2 and tuple(tau.shape[:-1]) != tuple(A.shape[:-2]):
+        raise RuntimeError(f"{op_name}: Expected batch dimensions of tau to be equal to input.shape[:-2], but got "
+                           f"{list(tau.shape[:-1])}")
+
+
+def householder_product(input, tau):
+    """The first n columns of H_1 ... H_k, H_i = I - tau_i v_i v_i^T with v_i input's column i below the
+    diagonal (1 on it): Q of linalg.qr from geqrf's output. input (*, m, n), m >= n >= k = tau's length."""
+    op, A = "torch.linalg.householder_product", input
+    _tensor("linalg_householder_product", A, "input")
+    _tensor("linalg_householder_product", tau, "tau", 2)
+    if A.ndim < 2:
+        raise RuntimeError(f"{op}: input must have at least 2 dimensions.")
+    if A.shape[-2] < A.shape[-1]:
+        raise RuntimeError(f"{op}: input.shape[-2] must be greater than or equal to input.shape[-1]")
+    if A.shape[-1] < _last_dim(op, tau):
+        raise RuntimeError(f"{op}: input.shape[-1] must be greater than or equal to tau.shape[-1]")
+    _tau_batch(op, A, tau)
+    if tau.dtype is not A.dtype:
+        raise RuntimeError(f"{op}: tau dtype {tau.dtype.libtorch} does not match input dtype {A.dtype.libtorch}")
+    if A._backend is not tau._backend:
+        raise device_mismatch(op, A, tau)
+    _lapack_dtype(op, "orgqr", A)
+    return HouseholderProduct.applyN((A, tau))
+
+
+def orgqr(input, input2):
+    """torch.orgqr: linalg.householder_product(input, input2)."""
+    _tensor("orgqr", input, "input")
+    _tensor("orgqr", input2, "input2", 2)
+    return householder_product(input, input2)
+
+
+def geqrf(input):
+    """(a, tau) as LAPACK's geqrf: R on and above a's diagonal, the Householder vectors below it, tau
+    their scalars (householder_product(a, tau) is Q). No derivative, as PyTorch's."""
+    _tensor("geqrf", input, "input")
+    if input.ndim < 2:
+        raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
+    _lapack_dtype("torch.geqrf", "geqrf", input)
+    return GeqrfResult(*Geqrf.applyN((input,)))
+
+
+def ormqr(input, input2, input3, left=True, transpose=False):
+    """Q C (left) or C Q, Q^T with transpose, Q = H_1 ... H_k (m x m) given as geqrf's (input, tau = input2);
+    C = input3. No broadcasting: the batch dims are input's."""
+    op, A, tau, C = "torch.ormqr", input, input2, input3
+    for pos, (name, t) in enumerate((("input", A), ("input2", tau), ("input3", C)), 1):
+        _tensor("ormqr", t, name, pos)
+    _flag("ormqr", "left", left)
+    _flag("ormqr", "transpose", transpose)
+    for name, t in (("input", A), ("other", C)):
+        if t.ndim < 2:
+            raise RuntimeError(f"{op}: {name} must have at least 2 dimensions.")
+    side = -2 if left else -1
+    if C.shape[side] != A.shape[-2]:
+        raise RuntimeError(f"{op}: other.shape[{side}] must be equal to input.shape[-2]")
+    if min(C.shape[side], A.shape[-1]) != _last_dim(op, tau):
+        raise RuntimeError(f"{op}: tau.shape[-1] must be equal to min(other.shape[{side}], input.shape[-1])")
+    _tau_batch(op, A, tau)
+    if C.ndim != A.ndim:
+        raise RuntimeError(f"{op}: Expected other to have the same number of dimensions as input, but got "
+                           f"other.ndim equal to {C.ndim} and input.ndim is equal to {A.ndim}")
+    if tuple(C.shape[:-2]) != tuple(A.shape[:-2]):
+        raise RuntimeError(f"{op}: Expected batch dimensions of other to be equal to input.shape[:-2], but got "
+                           f"{list(C.shape[:-2])}")
+    for name, t in (("tau", tau), ("other", C)):       # (PyTorch's text, its missing space included)
+        if t.dtype is not A.dtype:
+            raise RuntimeError(f"{op}: Expected input and {name} to have the same dtype, but input has dtype"
+                               f"{A.dtype.libtorch} and {name} has dtype {t.dtype.libtorch}")
+        if t._backend is not A._backend:
+            raise device_mismatch(op, A, t)
+    _lapack_dtype(op, "ormqr", A)
+    return Ormqr.applyN((A, tau, C), bool(left), bool(transpose))
+
+
+def _broadcast_error(op_name, a, b):
+    """PyTorch's infer_size message for two batch shapes that do not broadcast (None when they do)."""
+    ndim = max(len(a), len(b))
+    for i in range(ndim - 1, -1, -1):
+        off = ndim - 1 - i
+        sa = a[len(a) - 1 - off] if len(a) - 1 - off >= 0 else 1
+        sb = b[len(b) - 1 - off] if len(b) - 1 - off >= 0 else 1
+        if sa != sb and 1 not in (sa, sb):
+            return RuntimeError(f"{op_name}: The size of tensor a ({sa}) must match the size of tensor b ({sb}) "
+                                f"at non-singleton dimension {i}")
+    return None
+
+
+def cholesky_solve(input, input2, upper=False):
+    """X with A X = B for B = input and A = L L^T, L = input2 lower triangular (A = U^T U, U upper, with
+    upper=True); only that triangle is read. Batch dims broadcast."""
+    op, B, L = "cholesky_solve", input, input2
+    _tensor(op, B, "input")
+    _tensor(op, L, "input2", 2)
+    _flag(op, "upper", upper)
+    for name, t in (("b", B), ("u", L)):
+        if t.ndim < 2:
+            raise RuntimeError(f"{op}: {name} should have at least 2 dimensions, but has {t.ndim} dimensions instead")
+    if B._backend is not L._backend:
+        raise RuntimeError(f"{op}: Expected b and A to be on the same device, but found b on {B.device} and A on "
+                           f"{L.device} instead.")
+    if B.dtype is not L.dtype:
+        raise RuntimeError(f"{op}: Expected b and A to have the same dtype, but found b of type {B.dtype.libtorch} "
+                           f"and A of type {L.dtype.libtorch} instead.")
+    n = L.shape[-1]
+    if L.shape[-2] != n:
+        raise RuntimeError(f"{op}: A must be batches of square matrices, but they are {L.shape[-2]} by {n} matrices")
+    if B.shape[-2] != n:
+        raise RuntimeError(f"Incompatible matrix sizes for {op}: each A matrix is {n} by {n} but each b matrix is "
+                           f"{B.shape[-2]} by {B.shape[-1]}")
+    bad = _broadcast_error(op, tuple(B.shape[:-2]), tuple(L.shape[:-2]))
+    if bad is not None:
+        raise bad
+    _lapack_dtype(op, "cholesky_solve", B)
+    return CholeskySolve.applyN((B, L), bool(upper))
+
+
+def cholesky_inverse(input, upper=False):
+    """(L L^T)^-1 (or (U^T U)^-1 with upper=True) from the Cholesky factor: only its triangle is read; an
+    exactly zero diagonal entry raises, as LAPACK's potri."""
+    op, L = "cholesky_inverse", input
+    _tensor(op, L, "input")
+    _flag(op, "upper", upper)
+    if L.ndim < 2:
+        raise RuntimeError(f"{op}: The input tensor A must have at least 2 dimensions.")
+    if L.shape[-1] != L.shape[-2]:
+        raise RuntimeError(f"{op}: A must be batches of square matrices, but they are {L.shape[-2]} by "
+                           f"{L.shape[-1]} matrices")
+    _lapack_dtype(op, "cholesky_inverse", L)
+    return CholeskyInverse.apply1(L, bool(upper))
+
+
 # the ag.linalg names this module adds beyond autograd_gpu/linalg.py's import list (which should merge it)
 LINALG = {
     "lu_factor": lu_factor, "lu_factor_ex": lu_factor_ex, "lu": lu, "lu_solve": lu_solve,
     "solve_triangular": solve_triangular, "matrix_exp": matrix_exp, "inv_ex": inv_ex, "cholesky_ex": cholesky_ex,
     "solve_ex": solve_ex, "vander": vander, "vecdot": vecdot, "tensorinv": tensorinv, "tensorsolve": tensorsolve,
-    "cond": cond, "diagonal": diagonal, "matmul": matmul,
+    "cond": cond, "diagonal": diagonal, "matmul": matmul, "householder_product": householder_product,
 }
 
 
@@ -1386,7 +1702,8 @@ def qr_top(input, some=True):
 METHODS = {
     "inverse": inverse, "det": det, "logdet": logdet, "slogdet": slogdet_top, "cholesky": cholesky_top,
     "matrix_power": matrix_power, "pinverse": pinverse, "svd": svd_top, "qr": qr_top,
-    "triangular_solve": triangular_solve, "matrix_exp": matrix_exp,
+    "triangular_solve": triangular_solve, "matrix_exp": matrix_exp, "geqrf": geqrf, "orgqr": orgqr,
+    "ormqr": ormqr, "cholesky_solve": cholesky_solve, "cholesky_inverse": cholesky_inverse,
 }
 # ag.<name> functions this module adds (exported by autograd_gpu/__init__.py)
 FUNCTIONS = {name: tensor_function(name, fn) for name, fn in METHODS.items()}
