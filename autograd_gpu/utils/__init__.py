@@ -1,4 +1,4 @@
 """ag.utils: data loading (ag.utils.data)."""
 from . import data, checkpoint
 
-__all__ = ["data"]
+__all__ = ["data", "checkpoint"]
