@@ -32,6 +32,16 @@ class ArrayOptimizer(Optimizer):
             if flag in group and not isinstance(group[flag], bool):
                 raise TypeError(f"{flag} must be a bool, got {type(group[flag]).__name__}")
 
+    def _check_adam_like(self, group, *more):
+        """The checks of the Adam-like optimizers (lr, eps, betas, weight_decay,
+        then `more` numbers, then the flags), in PyTorch's order."""
+        check_number("lr", group["lr"], message=f"Invalid learning rate: {group['lr']}")
+        check_number("eps", group["eps"], message=f"Invalid epsilon value: {group['eps']}")
+        self._check_betas(group)
+        for name in ("weight_decay",) + more:
+            check_number(name, group[name])
+        self._check_flags(group)
+
     def _check_betas(self, group):
         betas = group["betas"]
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
@@ -122,11 +132,7 @@ class Adamax(ArrayOptimizer):
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group):
-        check_number("lr", group["lr"], message=f"Invalid learning rate: {group['lr']}")
-        check_number("eps", group["eps"], message=f"Invalid epsilon value: {group['eps']}")
-        self._check_betas(group)
-        check_number("weight_decay", group["weight_decay"])
-        self._check_flags(group)
+        self._check_adam_like(group)
 
     def _new_state(self, p, group):
         return dict(step=tensor(0.0), exp_avg=zeros_like(p), exp_inf=zeros_like(p))

@@ -5,7 +5,7 @@ import numpy as np
 from ..creation import tensor, zeros_like
 from . import _fused
 from .adamax import ArrayOptimizer, addcdiv, decayed_grad, ema_square, restore_scalar
-from .optimizer import Optimizer, bump_version, check_number
+from .optimizer import Optimizer, bump_version
 
 
 class NAdam(ArrayOptimizer):
@@ -35,12 +35,7 @@ class NAdam(ArrayOptimizer):
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group):
-        check_number("lr", group["lr"], message=f"Invalid learning rate: {group['lr']}")
-        check_number("eps", group["eps"], message=f"Invalid epsilon value: {group['eps']}")
-        self._check_betas(group)
-        check_number("weight_decay", group["weight_decay"])
-        check_number("momentum_decay", group["momentum_decay"])
-        self._check_flags(group)
+        self._check_adam_like(group, "momentum_decay")
 
     def _new_state(self, p, group):
         return dict(step=tensor(0.0), mu_product=tensor(1.0), exp_avg=zeros_like(p), exp_avg_sq=zeros_like(p))

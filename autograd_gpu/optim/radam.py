@@ -5,7 +5,6 @@ import numpy as np
 from ..creation import tensor, zeros_like
 from . import _fused
 from .adamax import ArrayOptimizer, decayed_grad, ema_square
-from .optimizer import check_number
 
 
 class RAdam(ArrayOptimizer):
@@ -31,11 +30,7 @@ class RAdam(ArrayOptimizer):
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group):
-        check_number("lr", group["lr"], message=f"Invalid learning rate: {group['lr']}")
-        check_number("eps", group["eps"], message=f"Invalid epsilon value: {group['eps']}")
-        self._check_betas(group)
-        check_number("weight_decay", group["weight_decay"])
-        self._check_flags(group)
+        self._check_adam_like(group)
 
     def _new_state(self, p, group):
         return dict(step=tensor(0.0), exp_avg=zeros_like(p), exp_avg_sq=zeros_like(p))
