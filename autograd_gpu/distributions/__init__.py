@@ -1,0 +1,30 @@
+"""ag.distributions, after torch.distributions: probability distributions with
+sample / rsample (reparametrized draws from the library's generator, so
+ag.manual_seed repeats them), log_prob, cdf / icdf, entropy, moments, expand,
+parameter and value validation, and kl_divergence with register_kl."""
+from . import constraints
+from .bernoulli import Bernoulli
+from .beta import Beta
+from .binomial import Binomial
+from .categorical import Categorical
+from .cauchy import Cauchy
+from .dirichlet import Dirichlet
+from .distribution import Distribution
+from .exponential import Exponential
+from .gamma import Chi2, Gamma
+from .geometric import Geometric
+from .gumbel import Gumbel
+from .independent import Independent
+from .kl import kl_divergence, register_kl
+from .laplace import Laplace
+from .log_normal import LogNormal
+from .multivariate_normal import MultivariateNormal
+from .normal import Normal
+from .one_hot_categorical import OneHotCategorical
+from .poisson import Poisson
+from .studentT import StudentT
+from .uniform import Uniform
+
+__all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "Dirichlet", "Distribution", "Exponential",
+           "Gamma", "Geometric", "Gumbel", "Independent", "LogNormal", "Laplace", "MultivariateNormal", "Normal",
+           "OneHotCategorical", "Poisson", "StudentT", "Uniform", "constraints", "kl_divergence", "register_kl"]
