@@ -59,6 +59,35 @@ CASES = [
     ("view_t_then_base_write",     lambda m, x, w: _view_t_then_base_write(x, w),   [(2, 3), (2, 3)], dict(name=False)),
     ("view_t_then_view_write",     lambda m, x, w: _view_t_then_view_write(x, w),                 [(2, 3), (2, 2)], {}),
     ("view_squeeze_then_write",    lambda m, x, w: _view_squeeze_then_write(x, w),               [(2, 1, 3), (3,)], {}),
+    # a view with a node of its own, taken before its base (or the view it came from) changed layout in
+    # place: regenerated from its place in memory (AsStridedBackward0, as PyTorch), not by replaying its
+    # view ops on the new layout
+    ("old_view_t_square",          lambda m, x: _old_view(x, lambda y: y[0], lambda y: y.t_()),   [(3, 3)], {}),
+    ("old_view_t_non_square",      lambda m, x: _old_view(x, lambda y: y[1], lambda y: y.t_()),   [(2, 3)], {}),
+    ("old_view_column_t",          lambda m, x: _old_view(x, lambda y: y[:, 1], lambda y: y.t_()),  [(3, 2)], {}),
+    ("old_view_transpose_3d",      lambda m, x: _old_view(x, lambda y: y[:, 1], lambda y: y.transpose_(0, 2)),
+     [(2, 3, 4)], {}),
+    ("old_view_squeeze_",          lambda m, x: _old_view(x, lambda y: y[1], lambda y: y.squeeze_(1)),
+     [(3, 1, 3)], {}),
+    ("old_view_unsqueeze_",        lambda m, x: _old_view(x, lambda y: y[:, 1], lambda y: y.unsqueeze_(0)),
+     [(2, 3)], {}),
+    ("old_view_as_strided_",       lambda m, x: _old_view(x, lambda y: y[0], lambda y: y.as_strided_((3, 3), (1, 3))),
+     [(3, 3)], {}),
+    # (the base now covers part of the view: as PyTorch's, the rest of the view's gradient reaches nothing)
+    ("old_view_as_strided__part",
+     lambda m, x: _old_view(x, lambda y: y[0], lambda y: y.as_strided_((2, 2), (3, 1), 1)), [(3, 3)], dict(fd=False)),
+    ("old_view_chain_of_two",      lambda m, x: _old_view(x, lambda y: y[1:].t()[0], lambda y: y.t_()), [(3, 3)], {}),
+    ("old_view_of_view_t",         lambda m, x: _old_view_of_view(x),                             [(3, 4)], {}),
+    ("old_view_base_written",      lambda m, x, w: _old_view_base_written(x, w),                  [(3, 3), (3, 3)], {}),
+    ("old_view_written",           lambda m, x, w: _old_view_written(x, w, lambda y: y.t_()),     [(3, 3), (3,)], {}),
+    ("old_view_written_non_square", lambda m, x, w: _old_view_written(x, w, lambda y: y.t_()),    [(2, 3), (3,)], {}),
+    ("old_view_written_squeeze_",  lambda m, x, w: _old_view_written(x, w, lambda y: y.squeeze_()), [(2, 1, 3), (1, 3)],
+     {}),
+    ("old_view_written_unsqueeze_", lambda m, x, w: _old_view_written(x, w, lambda y: y.unsqueeze_(1)), [(2, 3), (3,)],
+     {}),
+    ("old_view_written_as_strided_", lambda m, x, w: _old_view_written(x, w, lambda y: y.as_strided_((3, 3), (1, 3))),
+     [(3, 3), (3,)], {}),
+    ("old_view_written_twice",     lambda m, x, w: _old_view_written_twice(x, w),                 [(3, 3), (3,)], {}),
     # the *_copy forms: contiguous copies, nodes named <view node>_copy
     ("view_copy",                  lambda m, x: m.view_copy(x, (3, 2)),                           [(2, 3)], {}),
     ("t_copy",                     lambda m, x: m.t_copy(x),                                      [(2, 3)], {}),
@@ -87,6 +116,47 @@ def _view_t_then_base_write(x, w):
     v.t_()
     y.mul_(w)
     return v
+
+
+def _old_view(x, take, change):
+    y = x * 1
+    v = take(y)
+    change(y)
+    return v
+
+
+def _old_view_of_view(x):
+    y = x * 1
+    u = y[1:]
+    v = u[:, 1]                 # taken from u, whose own layout then changes
+    u.t_()
+    return v * v
+
+
+def _old_view_base_written(x, w):
+    y = x * 1
+    v = y[0]
+    y.t_()
+    y.mul_(w)
+    return v
+
+
+def _old_view_written(x, w, change):
+    y = x * 1
+    v = y[0]
+    change(y)
+    v.mul_(w)                   # a write through the old view: its elements, not those of y[0] now
+    return y, v
+
+
+def _old_view_written_twice(x, w):
+    y = x * 1
+    v = y[:, 1]
+    y.t_()
+    v.mul_(w)
+    y.mul_(3.0)
+    v.add_(w)
+    return y, v
 
 
 def _scatter_reference(x, s, size, stride, offset):
@@ -336,8 +406,6 @@ def test_views_without_node_follow_a_base_whose_layout_changed(torch):
     assert_matches(grads[0], grads[1])
 
 
-@pytest.mark.xfail(strict=True, reason="core: a view that has a node of its own is not known to its base, so "
-                   "its chain of view ops is replayed on the base's new layout (see the H16 report)")
 def test_views_with_node_of_a_base_whose_layout_changed(torch):
     grads = []
     for lib in (ag, torch):
@@ -348,6 +416,39 @@ def test_views_with_node_of_a_base_whose_layout_changed(torch):
         (v * lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64)).sum().backward()
         grads.append(a.grad)
     assert_matches(grads[0], grads[1])
+
+
+def test_old_view_regenerated_only_when_its_ops_no_longer_give_it(torch):
+    """A view whose view ops still give its elements after its base was written replays them (SelectBackward0;
+    PyTorch names every regenerated view AsStridedBackward0: the kept naming divergence of
+    view_t_then_base_write); one whose base changed layout since is regenerated from its place in memory,
+    AsStridedBackward0 as PyTorch's."""
+    y = ag.ones(3, 3, requires_grad=True) * 1
+    v = y[0]
+    y.mul_(2.0)
+    assert v.grad_fn.name() == "SelectBackward0"
+    for lib in (ag, torch):
+        y = lib.ones(3, 3, requires_grad=True) * 1
+        u = y[1]
+        y.t_()
+        assert u.grad_fn.name() == "AsStridedBackward0"
+
+
+def test_old_view_written_before_its_base_start_divergence(torch):
+    """Kept divergence: a write through an old view whose first element now lies before its base's (the base
+    moved on by as_strided_ with an offset). PyTorch's backward raises (invalid storage offset -1); ours gives
+    the base's elements their gradient and the view's other elements none."""
+    def run(lib):
+        x = lib.tensor(np.arange(1.0, 10.0).reshape(3, 3), dtype=lib.float64, requires_grad=True)
+        y = x * 1
+        v = y[0]
+        y.as_strided_((2, 2), (3, 1), 1)           # y: the elements 1, 2, 4, 5 of x
+        v.mul_(lib.tensor([10.0, 20.0, 30.0], dtype=lib.float64))
+        y.sum().backward()
+        return x.grad
+    with pytest.raises(RuntimeError, match="storage offset"):
+        run(torch)
+    np.testing.assert_array_equal(to_numpy(run(ag)), [[0.0, 20.0, 30.0], [0.0, 1.0, 1.0], [0.0, 0.0, 0.0]])
 
 
 # ---- dtypes, empty, and the devices ---------------------------------------------------------------------

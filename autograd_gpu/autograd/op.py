@@ -568,6 +568,40 @@ def view_chain(t):
     return chain
 
 
+def current_view_chain(t):
+    """view_chain(t), or, where replaying it on the base no longer gives t's
+    elements (the base, or a view t was taken from, changed its layout in
+    place since: v = y[0]; y.t_()), t's place in the base's memory as one
+    view op (StorageView: PyTorch regenerates such a view as as_strided of its
+    base). The chain is checked on arrays: no node is made."""
+    chain = view_chain(t)
+    base, d = t._base._data, t._data
+    try:
+        v = replay_view(base, chain)
+    except (IndexError, ValueError, RuntimeError, TypeError):
+        v = None
+    if v is not None and _same_elements(v, d):
+        return chain
+    if d.dtype != base.dtype or (d.size and not np.may_share_memory(d, base)):
+        return chain                     # (not in the base's memory: its data was replaced, .data = ...)
+    from ..ops.inplace_views import storage_view_chain
+    return storage_view_chain(d, base)
+
+
+def _same_elements(a, b):
+    """Whether arrays a and b are the same elements of memory, in the same order."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if not a.size:
+        return True
+    if _address(a) != _address(b):
+        return False
+    for sa, sb, n in zip(a.strides, b.strides, a.shape):
+        if n > 1 and sa != sb:
+            return False
+    return True
+
+
 def replay_view(base, chain):
     """Re-derive a view from `base` (a Tensor or an array) by re-running its view ops."""
     v = base
@@ -588,7 +622,7 @@ def refresh_view(t):
         err = view_meta_error(t)
         if err is not None:
             raise err
-    chain = view_chain(t)
+    chain = current_view_chain(t)
     prev = grad_state.enabled
     grad_state.enabled = True
     try:
@@ -744,7 +778,7 @@ def rebase_history(t, node, output_nr, saves_result=False, view_input=0):
         return
     base = t._base
     cs = CopySlices.__new__(CopySlices)
-    cs.chain = view_chain(t)
+    cs.chain = current_view_chain(t)
     # As PyTorch: CopySlices runs the write's node `fn` itself and sends its
     # gradient for the view straight into the base's old history at the view's
     # place, so the view's old nodes are not visited.
@@ -828,8 +862,14 @@ class CopySlices(Node):
             raise RuntimeError(FREED_MSG)
         fn, chain = self.fn, self.chain
         gd = g._data if create_graph else g
-        mask = np.ones_like(gd, order=self.order)      # CuPy arrays take this over (NEP 18)
-        _write_view(mask, chain, 0)
+        put = getattr(chain[0][0], "put", None) if len(chain) == 1 else None
+        if put is None:
+            mask = np.ones_like(gd, order=self.order)      # CuPy arrays take this over (NEP 18)
+            _write_view(mask, chain, 0)
+        else:                            # a StorageView: the view's places in the base, by position
+            attrs = chain[0][1]
+            mask = put(self._backend.xp.ones(attrs[0], gd.dtype), attrs) == 0
+            mask = mask.astype(gd.dtype)
         g_view = replay_view(g, chain)
         dt = fn._out_meta[0][1]
         if (g_view._data if create_graph else g_view).dtype != dt:
@@ -842,13 +882,19 @@ class CopySlices(Node):
             from ..creation import zeros_like
             g_base = g * Tensor._make(mask, g._backend)
             if g_old is not None:
-                z = zeros_like(g)
-                replay_view(z, chain).copy_(g_old)      # recorded: differentiable in g_old
-                g_base = g_base + z
+                if put is not None:
+                    g_base = g_base + put(g_old, attrs)     # (zero under the view: a sum writes it)
+                else:
+                    z = zeros_like(g)
+                    replay_view(z, chain).copy_(g_old)      # recorded: differentiable in g_old
+                    g_base = g_base + z
         else:
             g_base = np.multiply(gd, mask, out=np.empty_like(mask))    # (laid out as mask)
             if g_old is not None:
-                _write_view(g_base, chain, g_old)
+                if put is not None:
+                    g_base += put(g_old, attrs)
+                else:
+                    _write_view(g_base, chain, g_old)
         return tuple(res[:k]) + (g_base,) + tuple(res[k + 1:])
 
 

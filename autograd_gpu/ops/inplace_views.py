@@ -14,8 +14,10 @@ UnsqueezeBackward1, AsStridedBackward1, as PyTorch names them). A view keeps
 its link to its base: its chain of view ops gets the new op appended (through
 a stand-in for its old self), so a later in-place write still rebases it.
 Views made earlier from the tensor without a node of their own are relinked
-to a stand-in of the tensor's old layout; views that have a node of their own
-are not known to the tensor (see the module test's pinned limitation)."""
+to a stand-in of the tensor's old layout. Views that have a node of their own
+are not known to the tensor: when their view ops, replayed on the new layout,
+no longer give their elements, they are regenerated from their place in the
+base's memory (StorageView, named AsStridedBackward0 as PyTorch's)."""
 import numpy as np
 
 from ..autograd.op import Op, view_meta_error, device_mismatch
@@ -200,6 +202,49 @@ class AsStrided(Op):
         if isinstance(g, Tensor):
             return StridedMove.apply1(g, *plan)
         return _move(g, *plan)
+
+
+class StorageView(AsStrided):
+    """A view regenerated from where its elements lie from its base's first element, as PyTorch regenerates a
+    view's grad_fn (as_strided of the base): used where replaying the view's ops no longer gives its elements
+    because a layout changed in place since it was made (v = y[0]; y.t_()). attrs: size, stride and offset
+    from the base's first element, and the base's shape and strides then (elements). On an array laid out
+    otherwise than the base (a gradient) it gathers those places by position (a copy)."""
+
+    def forward(self, x, size, stride, rel, base_shape, base_strides):
+        self.in_geom, self.out_geom = (base_shape, base_strides, 0), (size, stride, rel)
+        if x.shape == base_shape and rel >= 0 and _same_strides(x, base_strides):
+            return _relative_view(x, size, stride, rel)
+        src, dst, n, _ = _grad_plan(_xp(x), self.in_geom, self.out_geom, x.dtype)
+        return _move(x, dst, src, n, None)
+
+    @staticmethod
+    def put(g, attrs):
+        """The view's part `g` (array or Tensor) at its places in a base-shaped zero gradient (for CopySlices)."""
+        node = StorageView.__new__(StorageView)
+        size, stride, rel, base_shape, base_strides = attrs
+        node.in_geom, node.out_geom = (base_shape, base_strides, 0), (size, stride, rel)
+        return node.backward(g)
+
+
+def _same_strides(a, strides):
+    return all(s == t for s, t, n in zip(_strides(a), strides, a.shape) if n > 1)
+
+
+def _relative_view(x, size, stride, rel):
+    """A view of x's memory starting `rel` elements after x's first element (no `.base` chain needed)."""
+    tricks = _xp(x).lib.stride_tricks
+    isz = x.itemsize
+    if not all(size):
+        return tricks.as_strided(x, tuple(size), (0,) * len(size))
+    start = tricks.as_strided(x, (rel + 1,), (isz,))[rel:]
+    return tricks.as_strided(start, tuple(size), tuple(s * isz for s in stride))
+
+
+def storage_view_chain(d, base):
+    """The view chain [(StorageView, attrs)] that gives array `d` from `base` (arrays over the same memory)."""
+    rel = (_address(d) - _address(base)) // d.itemsize if d.size and base.size else 0
+    return [(StorageView, (tuple(d.shape), _strides(d), rel, tuple(base.shape), _strides(base)))]
 
 
 def as_strided(input, size, stride, storage_offset=None):
