@@ -5,6 +5,8 @@ them as attributes (`self.fc = Linear(3, 2)`, `self.w = Parameter(...)`) and
 kept in three ordered dicts, so that `named_parameters()` and `state_dict()`
 list them in the order they were assigned, recursively. Calling a module calls
 its `forward`."""
+import functools
+import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
@@ -45,13 +47,25 @@ class Module:
     `super().__init__()` first, then assign parameters and submodules, and
     define `forward`."""
 
-    def __init__(self):
+    # True: Module.__init__ passes its arguments on to the next class in the MRO (cooperative
+    # multiple inheritance); False (PyTorch's default): Module.__init__ takes no arguments
+    call_super_init = False
+
+    def __init__(self, *args, **kwargs):
+        if not self.call_super_init and kwargs:
+            raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword argument "
+                            f"'{next(iter(kwargs))}'")
+        if not self.call_super_init and args:
+            raise TypeError(f"{type(self).__name__}.__init__() takes 1 positional argument but {len(args) + 1} "
+                            "were given")
         # plain object attributes: __setattr__ below would route them otherwise
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", OrderedDict())
+        if self.call_super_init:
+            super().__init__(*args, **kwargs)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
@@ -60,8 +74,15 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         if self._hooked:
-            return module_hooks.call_with_hooks(self, args, kwargs)
+            return self._call_hooked(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    def _call_hooked(self, args, kwargs):
+        result = module_hooks.call_with_hooks(self, args, kwargs)
+        non_full = self.__dict__.get("_non_full_backward_hooks")
+        if non_full:
+            _attach_non_full_backward_hooks(self, list(non_full.values()), args, result)
+        return result
 
     # ---- hooks (nn/module_hooks.py) ---------------------------------------------------
     def _add_hook(self, store, hook, prepend=False, extras=()):
@@ -100,7 +121,19 @@ class Module:
     def register_full_backward_hook(self, hook, prepend=False):
         """hook(module, grad_input, grad_output) -> None or a new grad_input, when the
         gradients with respect to the module's tensor inputs are known."""
+        if self.__dict__.get("_non_full_backward_hooks"):
+            raise RuntimeError(_MIXED_BACKWARD_HOOKS)
         return self._add_hook("_backward_hooks", hook, prepend)
+
+    def register_backward_hook(self, hook):
+        """Deprecated (PyTorch's non-full backward hook): hook(module, grad_input,
+        grad_output) -> None or a new grad_input, registered on the grad_fn of the
+        module's (first) output at each call. grad_input are the gradients of that
+        node's inputs, grad_output of its outputs: the module's inputs and outputs
+        only when forward is a single op (a FutureWarning says when not)."""
+        if self.__dict__.get("_backward_hooks"):
+            raise RuntimeError(_MIXED_BACKWARD_HOOKS)
+        return self._add_hook("_non_full_backward_hooks", hook)
 
     def register_state_dict_pre_hook(self, hook):
         """hook(module, prefix, keep_vars), before the module's state_dict entries are made."""
@@ -236,6 +269,21 @@ class Module:
                 return
         object.__delattr__(self, name)
 
+    def __getstate__(self):
+        return self.__dict__.copy()
+
+    def __setstate__(self, state):
+        """Unpickle, also a module pickled by a version without some registries:
+        the hook registries are made on first use; the rest is filled in here."""
+        self.__dict__.update(state)
+        d = self.__dict__
+        for store in ("_parameters", "_buffers", "_modules"):
+            d.setdefault(store, OrderedDict())
+        d.setdefault("_non_persistent_buffers", set())
+        d.setdefault("training", True)
+        if any(d.get(store) for store in _HOOK_STORES):
+            d["_hooked"] = True             # (the call flag, for a module pickled with hooks but without it)
+
     def __dir__(self):
         keys = set(super().__dir__())
         for store in ("_parameters", "_buffers", "_modules"):
@@ -316,6 +364,31 @@ class Module:
             module = sub
         return module
 
+    def set_submodule(self, target, module, strict=False):
+        """Put `module` at a dotted path: replacing a submodule, or (unless strict)
+        adding one to an existing parent."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(f"{parent._get_name()} has no attribute `{name}`")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"`{name}` is not an nn.Module")
+        setattr(parent, name, module)
+
+    def get_buffer(self, target):
+        """The buffer at a dotted path (None for a declared but absent one)."""
+        mod_path, _, name = target.rpartition(".")
+        module = self.get_submodule(mod_path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
+        if name not in module._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return module._buffers[name]
+
     def get_parameter(self, target):
         mod_path, _, name = target.rpartition(".")
         module = self.get_submodule(mod_path)
@@ -381,13 +454,31 @@ class Module:
     def half(self):
         return self.to(_dtype.float16)
 
-    def _apply(self, fn):
-        """Convert every parameter (with its grad) and buffer by fn; all
-        conversions are computed before anything is replaced, so a failing
-        one (an unusable device) leaves the module as it was."""
+    def type(self, dst_type):
+        """Cast every parameter and buffer (integer ones too, as PyTorch) to dst_type. Returns self."""
+        return self._apply(lambda t: t.type(dst_type))
+
+    def to_empty(self, *, device, recurse=True):
+        """Replace every parameter and buffer (recurse=False: this module's own)
+        by an uninitialized one of the same shape and dtype on `device` (None:
+        where it is). Parameters stay the same objects. Returns self."""
+        from ..creation import empty_like
+        if device is not None:
+            device = _device(device)
+        return self._apply(lambda t: empty_like(t, device=device), recurse=recurse)
+
+    def share_memory(self):
+        """Calls share_memory_() on every parameter and buffer; returns self. Here that
+        moves nothing: NumPy and CuPy arrays stay where they are (Tensor.share_memory_)."""
+        return self._apply(lambda t: t.share_memory_())
+
+    def _apply(self, fn, recurse=True):
+        """Convert every parameter (with its grad) and buffer by fn (recurse=False:
+        only this module's own); all conversions are computed before anything is
+        replaced, so a failing one (an unusable device) leaves the module as it was."""
         plan = []          # (kind, module, name, old, new, new_grad)
         with no_grad():
-            for module in self.modules():
+            for module in (self.modules() if recurse else (self,)):
                 for name, p in module._parameters.items():
                     if p is None:
                         continue
@@ -414,14 +505,39 @@ class Module:
         return self
 
     # ---- state dict -----------------------------------------------------------------------
-    def _state_items(self, prefix=""):
-        """(key, tensor) of every parameter and persistent buffer, recursively."""
+    def get_extra_state(self):
+        """Override (with set_extra_state) to keep more state in the state dict: what it
+        returns is stored under "<prefix>_extra_state", after the module's buffers."""
+        raise RuntimeError("Reached a code path in Module.get_extra_state() that should never be called: it is "
+                           "only called for a subclass that overrides it.")
+
+    def set_extra_state(self, state):
+        """Override (with get_extra_state): load_state_dict passes it the "<prefix>_extra_state" entry."""
+        raise RuntimeError("Reached a code path in Module.set_extra_state() that should never be called: it is "
+                           "only called for a subclass that overrides it.")
+
+    def _expected_keys(self, prefix=""):
+        """The keys load_state_dict looks for, in PyTorch's order: module by module,
+        root first; each module's parameters, persistent buffers, then extra state."""
+        for key, _ in self._own_state_items(prefix):
+            yield key
+        if _overrides(self, "set_extra_state"):
+            yield prefix + _EXTRA_STATE_KEY
+        for name, module in self._modules.items():
+            if module is not None:
+                yield from module._expected_keys(prefix + name + ".")
+
+    def _own_state_items(self, prefix):
         for name, p in self._parameters.items():
             if p is not None:
                 yield prefix + name, p
         for name, b in self._buffers.items():
             if b is not None and name not in self._non_persistent_buffers:
                 yield prefix + name, b
+
+    def _state_items(self, prefix=""):
+        """(key, tensor) of every parameter and persistent buffer, recursively."""
+        yield from self._own_state_items(prefix)
         for name, module in self._modules.items():
             if module is not None:
                 yield from module._state_items(prefix + name + ".")
@@ -435,12 +551,10 @@ class Module:
         d = self.__dict__
         for hook in list(d.get("_state_dict_pre_hooks", {}).values()):
             hook(self, prefix, keep_vars)
-        for name, p in self._parameters.items():
-            if p is not None:
-                destination[prefix + name] = p if keep_vars else p.detach()
-        for name, b in self._buffers.items():
-            if b is not None and name not in self._non_persistent_buffers:
-                destination[prefix + name] = b if keep_vars else b.detach()
+        for key, t in self._own_state_items(prefix):
+            destination[key] = t if keep_vars else t.detach()
+        if _overrides(self, "get_extra_state"):
+            destination[prefix + _EXTRA_STATE_KEY] = self.get_extra_state()
         for name, module in self._modules.items():
             if module is not None:
                 module.state_dict(destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars)
@@ -453,12 +567,12 @@ class Module:
         """Keys under `prefix` that name nothing, in PyTorch's order: module by
         module, root first; each module claims its own state's names and the
         dotted keys of its children."""
-        local = {name for name, p in self._parameters.items() if p is not None}
-        local.update(name for name, b in self._buffers.items()
-                     if b is not None and name not in self._non_persistent_buffers)
-        out = []
+        local = {key[len(prefix):] for key, _ in self._own_state_items(prefix)}
+        extra_key = prefix + _EXTRA_STATE_KEY
+        # (a module without set_extra_state lists an "_extra_state" entry first, as PyTorch's)
+        out = [extra_key] if extra_key in state_dict and not _overrides(self, "set_extra_state") else []
         for key in state_dict:
-            if key.startswith(prefix):
+            if key.startswith(prefix) and key != extra_key:
                 head, dot, _ = key[len(prefix):].partition(".")
                 if head not in (self._modules if dot else local):
                     out.append(key)
@@ -484,7 +598,7 @@ class Module:
                 for hook in list(m.__dict__.get("_load_state_dict_pre_hooks", {}).values()):
                     hook(m, state_dict, prefix, {}, strict, hook_missing, hook_unexpected, hook_errors)
         own = OrderedDict(self._state_items())
-        missing = [k for k in own if k not in state_dict] + hook_missing
+        missing = [k for k in self._expected_keys() if k not in state_dict] + hook_missing
         unexpected = self._unexpected_keys(state_dict, "") + hook_unexpected
         post_hooks = [(m, hook) for _, m in reversed(hooked)
                       for hook in list(m.__dict__.get("_load_state_dict_post_hooks", {}).values())]
@@ -513,6 +627,10 @@ class Module:
         with no_grad():
             converted = [(key, target, value if assign else value.to(device=target.device, dtype=target.dtype))
                          for key, target, value in updates]
+            # extra state before the tensors: a set_extra_state that rejects its state leaves them unwritten
+            for prefix, m in self._named_modules_with_prefix_dot():
+                if prefix + _EXTRA_STATE_KEY in state_dict and _overrides(m, "set_extra_state"):
+                    m.set_extra_state(state_dict[prefix + _EXTRA_STATE_KEY])
             if assign:
                 for key, target, value in converted:
                     mod_path, _, name = key.rpartition(".")
@@ -565,6 +683,65 @@ class Module:
         return self._get_name() + "(\n  " + "\n  ".join(body) + "\n)"
 
 
+_EXTRA_STATE_KEY = "_extra_state"
+_MIXED_BACKWARD_HOOKS = ("Cannot use both regular backward hooks and full backward hooks on a single Module. "
+                         "Please use only one of them.")
+
+
+def _overrides(module, method):
+    """Whether the module's class defines its own get_extra_state / set_extra_state."""
+    return getattr(type(module), method) is not getattr(Module, method)
+
+
+def _attach_non_full_backward_hooks(module, hooks, args, result):
+    """PyTorch's deprecated backward hooks: on the grad_fn of the first tensor found
+    in the output (first entries of tuples/lists, first tensor value of dicts)."""
+    var = result
+    while not isinstance(var, Tensor):
+        if isinstance(var, dict):
+            var = next(v for v in var.values() if isinstance(v, Tensor))
+        else:
+            var = var[0]
+    grad_fn = var.grad_fn
+    if grad_fn is None:
+        return
+    for hook in hooks:
+        grad_fn.register_hook(functools.partial(hook, module))
+    _warn_non_full_backward_hook(args, result, grad_fn)
+
+
+def _warn_non_full_backward_hook(inputs, result, grad_fn):
+    """The FutureWarning PyTorch gives where the node's gradients are not the module's."""
+    def tensors(x):
+        return (x,) if isinstance(x, Tensor) else (
+            x if isinstance(x, tuple) and all(isinstance(t, Tensor) for t in x) else None)
+    outs, ins = tensors(result), tensors(inputs)
+    if outs is None or ins is None:
+        what = "return a single Tensor or a tuple of Tensors" if outs is None else \
+            "take as input a single Tensor or a tuple of Tensors"
+        part = "grad_output" if outs is None else "grad_input"
+        message = (f"Using non-full backward hooks on a Module that does not {what} is deprecated and will be "
+                   f"removed in future versions. This hook will be missing some of the {part}. Please use "
+                   "register_full_backward_hook to get the documented behavior.")
+    else:
+        out_fns = {r.grad_fn for r in outs if r.grad_fn is not None}
+        if not out_fns or (len(out_fns) == 1 and grad_fn not in out_fns):
+            message = ("Using a non-full backward hook when outputs are nested in python data structure is "
+                       "deprecated and will be removed in future versions. This hook will be missing some "
+                       "grad_output.")
+        elif len(out_fns) > 1:
+            message = ("Using a non-full backward hook when outputs are generated by different autograd Nodes is "
+                       "deprecated and will be removed in future versions. This hook will be missing some "
+                       "grad_output. Please use register_full_backward_hook to get the documented behavior.")
+        elif {i.grad_fn for i in ins if i.grad_fn is not None} != {n for n, _ in grad_fn.next_functions}:
+            message = ("Using a non-full backward hook when the forward contains multiple autograd Nodes is "
+                       "deprecated and will be removed in future versions. This hook will be missing some "
+                       "grad_input. Please use register_full_backward_hook to get the documented behavior.")
+        else:
+            return
+    warnings.warn(message, FutureWarning, stacklevel=5)     # (at the module's caller)
+
+
 def _key_errors(missing, unexpected):
     errors = []
     if missing:
@@ -578,7 +755,7 @@ def _key_errors(missing, unexpected):
 _HOOK_STORES = frozenset(("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks",
                           "_forward_hooks_with_kwargs", "_forward_hooks_always_called", "_backward_pre_hooks",
                           "_backward_hooks", "_state_dict_pre_hooks", "_state_dict_hooks",
-                          "_load_state_dict_pre_hooks", "_load_state_dict_post_hooks"))
+                          "_load_state_dict_pre_hooks", "_load_state_dict_post_hooks", "_non_full_backward_hooks"))
 
 
 def _parse_to(args, kwargs):

@@ -5,12 +5,19 @@ hyperparameters, filled from the defaults) and per-parameter state, and gives
 `zero_grad`, `state_dict` / `load_state_dict` and `add_param_group`.
 Subclasses define `_check_hyperparameters(group)` and `_update(group)`; the
 update writes the parameters in place without recording a graph, bumping
-their version counters as an in-place op does."""
+their version counters as an in-place op does.
+
+Hooks, as PyTorch's: step pre/post hooks per optimizer and global ones
+(`register_optimizer_step_pre_hook`), state-dict and load-state-dict pre/post
+hooks. Every class's `step` is wrapped once (`__init_subclass__`); with no step
+hook about, the wrapper tests one flag (`_step_hooked`) and calls straight on."""
 import copy
+import functools
 import numbers
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 import warnings
 
+from ..autograd.graph import RemovableHandle
 from ..autograd.grad_mode import no_grad, enable_grad
 from ..creation import tensor as _tensor
 from ..tensor import Tensor
@@ -21,8 +28,86 @@ def bump_version(t):
     t._vc[0] += 1           # the core's version counter: a one-element list shared with views
 
 
+# the global step hooks (register_optimizer_step_*_hook), around every optimizer's step
+_global_optimizer_pre_hooks = OrderedDict()
+_global_optimizer_post_hooks = OrderedDict()
+
+# the per-optimizer hook registries, PyTorch's names
+_HOOK_STORES = ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks", "_optimizer_state_dict_pre_hooks",
+                "_optimizer_state_dict_post_hooks", "_optimizer_load_state_dict_pre_hooks",
+                "_optimizer_load_state_dict_post_hooks")
+
+
+def register_optimizer_step_pre_hook(hook):
+    """hook(optimizer, args, kwargs) -> None or (new_args, new_kwargs), before every
+    optimizer's step (before its own pre-hooks). args start with the optimizer."""
+    return _register_global(_global_optimizer_pre_hooks, hook)
+
+
+def register_optimizer_step_post_hook(hook):
+    """hook(optimizer, args, kwargs) -> None, after every optimizer's step (after its own post-hooks)."""
+    return _register_global(_global_optimizer_post_hooks, hook)
+
+
+def _register_global(store, hook):
+    handle = RemovableHandle(store)
+    store[handle.id] = hook
+    Optimizer._step_hooked = True       # (every optimizer now takes the hooked path)
+    return handle
+
+
+def _with_step_hooks(step):
+    """`step` behind one flag test: the hooked path only when a step hook is registered."""
+    @functools.wraps(step)
+    def hooked_step(self, *args, **kwargs):
+        if self._step_hooked:
+            return _call_step_with_hooks(self, step, args, kwargs)
+        return step(self, *args, **kwargs)
+    hooked_step.step_hooks_wrapped = True
+    return hooked_step
+
+
+def _call_step_with_hooks(self, step, args, kwargs):
+    """PyTorch's hooked step: global then own pre-hooks (each may return new
+    (args, kwargs); args start with the optimizer), step, own then global post-hooks."""
+    d = self.__dict__
+    own_pre, own_post = d.get("_optimizer_step_pre_hooks"), d.get("_optimizer_step_post_hooks")
+    if not (_global_optimizer_pre_hooks or _global_optimizer_post_hooks):
+        Optimizer._step_hooked = False          # (the global hooks are all removed)
+    if not (own_pre or own_post):
+        d.pop("_step_hooked", None)
+    if d.get("_in_hooked_step"):                # a subclass's step calling super().step(): hooks ran once
+        return step(self, *args, **kwargs)
+    args = (self, *args)
+    for hook in (*_global_optimizer_pre_hooks.values(), *(own_pre or {}).values()):
+        result = hook(self, args, kwargs)
+        if result is not None:
+            if not (isinstance(result, tuple) and len(result) == 2):
+                raise RuntimeError(f"{step} must return None or a tuple of (new_args, new_kwargs), but got "
+                                   f"{result}.")
+            args, kwargs = result
+    d["_in_hooked_step"] = True
+    try:
+        out = step(*args, **kwargs)
+    finally:
+        d.pop("_in_hooked_step", None)
+    for hook in (*(own_post or {}).values(), *_global_optimizer_post_hooks.values()):
+        hook(self, args, kwargs)
+    return out
+
+
 class Optimizer:
+    _step_hooked = False    # set on an optimizer when a step hook is registered (on the class for global ones)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "step_hooks_wrapped", False):
+            cls.step = _with_step_hooks(step)
+
     def __init__(self, params, defaults):
+        for store in _HOOK_STORES:
+            setattr(self, store, OrderedDict())
         self.defaults = dict(defaults)
         self._check_hyperparameters(self.defaults)
         if isinstance(params, Tensor):
@@ -50,6 +135,60 @@ class Optimizer:
 
     def _update(self, group):
         raise NotImplementedError
+
+    # ---- hooks ----------------------------------------------------------------------------------
+    def _add_hook(self, store, hook, prepend=False):
+        hooks = self.__dict__.get(store)
+        if hooks is None:                       # (a subclass that skipped Optimizer.__init__)
+            hooks = self.__dict__[store] = OrderedDict()
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_step_pre_hook(self, hook):
+        """hook(optimizer, args, kwargs) -> None or (new_args, new_kwargs), before step;
+        args start with the optimizer."""
+        handle = self._add_hook("_optimizer_step_pre_hooks", hook)
+        self._step_hooked = True
+        return handle
+
+    def register_step_post_hook(self, hook):
+        """hook(optimizer, args, kwargs) -> None, after step."""
+        handle = self._add_hook("_optimizer_step_post_hooks", hook)
+        self._step_hooked = True
+        return handle
+
+    def register_state_dict_pre_hook(self, hook, prepend=False):
+        """hook(optimizer) -> None, before state_dict builds its dict."""
+        return self._add_hook("_optimizer_state_dict_pre_hooks", hook, prepend)
+
+    def register_state_dict_post_hook(self, hook, prepend=False):
+        """hook(optimizer, state_dict) -> None or a state dict that replaces it."""
+        return self._add_hook("_optimizer_state_dict_post_hooks", hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook, prepend=False):
+        """hook(optimizer, state_dict) -> None or a state dict that replaces it; it gets
+        a shallow copy of the dict given to load_state_dict."""
+        return self._add_hook("_optimizer_load_state_dict_pre_hooks", hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook, prepend=False):
+        """hook(optimizer) -> None, after a load."""
+        return self._add_hook("_optimizer_load_state_dict_post_hooks", hook, prepend)
+
+    def __getstate__(self):
+        # as PyTorch's: hooks are not pickled (nor deep-copied), nor is an lr scheduler's
+        # wrapper of this optimizer's step (an instance attribute "step")
+        state = self.__dict__.copy()
+        for key in (*_HOOK_STORES, "_step_hooked", "_in_hooked_step", "step"):
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        for store in _HOOK_STORES:
+            self.__dict__.setdefault(store, OrderedDict())
 
     # ---- parameter groups ------------------------------------------------------------------
     def add_param_group(self, param_group):
@@ -111,6 +250,18 @@ class Optimizer:
         """{"state": {index: per-parameter state}, "param_groups": [group with
         "params" as indices]}: parameters are numbered in group order, as
         in PyTorch. State tensors are the optimizer's own (not copies)."""
+        pre_hooks, post_hooks = self.__dict__.get("_optimizer_state_dict_pre_hooks"), \
+            self.__dict__.get("_optimizer_state_dict_post_hooks")
+        for hook in list((pre_hooks or {}).values()):
+            hook(self)
+        state_dict = self._build_state_dict()
+        for hook in list((post_hooks or {}).values()):
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        return state_dict
+
+    def _build_state_dict(self):
         index = {}
         groups = []
         for g in self.param_groups:
@@ -129,6 +280,19 @@ class Optimizer:
         """Load state saved by `state_dict()` (possibly from another device or
         dtype: state tensors are copied to each parameter's device and dtype).
         Every check runs before anything changes."""
+        pre_hooks, post_hooks = self.__dict__.get("_optimizer_load_state_dict_pre_hooks"), \
+            self.__dict__.get("_optimizer_load_state_dict_post_hooks")
+        if pre_hooks:
+            state_dict = state_dict.copy()      # (as PyTorch's: the hooks may edit a shallow copy)
+            for hook in list(pre_hooks.values()):
+                result = hook(self, state_dict)
+                if result is not None:
+                    state_dict = result
+        self._load_state_dict(state_dict)
+        for hook in list((post_hooks or {}).values()):
+            hook(self)
+
+    def _load_state_dict(self, state_dict):
         if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
             raise ValueError("optimizer state_dict must be a dict with 'state' and 'param_groups' entries")
         saved_groups = state_dict["param_groups"]
@@ -191,6 +355,9 @@ class Optimizer:
                     lines.append(f"    {k}: {g[k]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+Optimizer.step = _with_step_hooks(Optimizer.step)
 
 
 def check_number(name, value, low=0.0, high=None, high_open=True, message=None):
