@@ -121,6 +121,12 @@ def _validate(g, node, out, nxt, nr, create_graph):
     return g
 
 
+def _validated(node, out, create_graph):
+    """All of a node's input gradients made to match their inputs (_validate)."""
+    return tuple(g if g is None or nxt is None else _validate(g, node, out, nxt, nr, create_graph)
+                 for (nxt, nr), g in zip(node.next_functions, out))
+
+
 def _needed_nodes(roots, targets):
     """Nodes from which some target is reachable (only those need to run)."""
     needed = {}
@@ -231,8 +237,8 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
                 if slow:
                     if anomaly and anomaly_mode.state.check_nan:
                         anomaly_mode.check_nan_outputs(node, out)     # (before post hooks, as PyTorch)
-                    if node._post_hooks:
-                        out = _call_post_hooks(node, out, grad, create_graph)
+                    if node._post_hooks:     # (they see the gradients shaped as the inputs, as PyTorch's)
+                        out = _call_post_hooks(node, _validated(node, out, create_graph), grad, create_graph)
                 if not retain_graph and (node._saved is not None or node._result is not None):
                     node._release()           # free saved tensors now: memory peaks no higher
             exact = node.exact_grads
