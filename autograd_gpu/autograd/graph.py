@@ -152,3 +152,147 @@ class AccumulateGrad(Node):
         d = variable._data
         self._out_meta = ((d.shape, d.dtype),)
         self._backend = variable._backend
+
+
+# ---- torch.autograd.graph's helpers ------------------------------------------------
+# GradientEdge / get_gradient_edge, register_multi_grad_hook, increment_version.
+
+import threading  # noqa: E402
+import typing  # noqa: E402
+
+
+class GradientEdge(typing.NamedTuple):
+    """Where the gradient of a tensor is computed: output `output_nr` of `node`
+    (a leaf's AccumulateGrad, output 0). Holding it keeps that node alive.
+    `ownership_token` is always None here: our nodes are Python objects that
+    hold their graph themselves (PyTorch needs a token for Python nodes only)."""
+    node: Node
+    output_nr: int
+    ownership_token: typing.Optional[Node] = None
+
+
+def _grad_fn_or_grad_acc(t):
+    """The node through which gradient reaches `t` (a leaf: its AccumulateGrad)."""
+    if isinstance(t, GradientEdge):
+        return t.node
+    from .op import edge
+    node = edge(t)[0]
+    if node is None:
+        raise AssertionError("Expected gradient function to be set")     # (PyTorch's exception)
+    return node
+
+
+def get_gradient_edge(tensor):
+    """The GradientEdge for `tensor`: grad(loss, get_gradient_edge(x)) equals grad(loss, x)."""
+    if not tensor.requires_grad:
+        raise RuntimeError("It is not possible to get the gradient edge for a Tensor that does not require "
+                           "gradients")
+    from .op import edge
+    node, output_nr = edge(tensor)
+    return GradientEdge(node, output_nr)
+
+
+def increment_version(tensor):
+    """Bump the version counter of `tensor` (or of each tensor of an iterable),
+    to tell autograd about an in-place write it did not see (a custom kernel
+    writing into the array). Views share the counter of their base."""
+    from .op import Tensor
+    if isinstance(tensor, Tensor):
+        tensor = (tensor,)
+    try:
+        tensors = tuple(tensor)
+    except TypeError:
+        raise RuntimeError("increment_version expect a Iterable[Tensor] as input") from None
+    for t in tensors:             # (all checked before any is bumped: a failed call changes nothing)
+        if not isinstance(t, Tensor):
+            raise RuntimeError("increment_version expects each element of the iterable to be a tensor")
+    for t in tensors:
+        t._vc[0] += 1
+
+
+# A backward pass is identified by a token stored in the local variables of
+# its engine.execute frame: the token lives exactly as long as that pass (its
+# frame), so per-pass state kept in weak dictionaries keyed by the token goes
+# away with the pass, also when the pass failed halfway. Nested passes (a hook
+# running its own backward) and passes in other threads have their own frames.
+def _current_graph_task():
+    """The innermost backward pass running on this thread (None outside backward)."""
+    from .engine import current_pass
+    return current_pass()
+
+
+class _MultiHandle(RemovableHandle):
+    """register_multi_grad_hook's handle: removes the hook from every tensor."""
+
+    def __init__(self, handles):
+        self.handles = tuple(handles)
+
+    def remove(self):
+        for handle in self.handles:
+            handle.remove()
+
+
+def _task_in_backward():
+    task = _current_graph_task()
+    if task is None:
+        raise AssertionError("expected this hook to be called inside a backward call")
+    return task
+
+
+def _all_grads_hook(tensors, fn):
+    """mode="all": call fn once per pass, once every tensor whose node the pass
+    runs got its gradient, with the list of gradients (None where none came)."""
+    grad_fns = [_grad_fn_or_grad_acc(t) for t in tensors]     # (held: a leaf's AccumulateGrad stays the same)
+    per_task = weakref.WeakKeyDictionary()        # task -> [hooks still to come, gradients]
+    lock = threading.Lock()
+
+    def make_inner(idx):
+        def inner_hook(grad):
+            task = _task_in_backward()
+            with lock:
+                state = per_task.get(task)
+                if state is None:
+                    expected = sum(map(task.will_execute, grad_fns))
+                    state = per_task[task] = [expected, [None] * len(grad_fns)]
+                state[1][idx] = grad
+                state[0] -= 1
+                done = state[0] == 0
+                if done:
+                    del per_task[task]
+            if done:
+                fn(state[1])
+        return inner_hook
+
+    return _MultiHandle(t.register_hook(make_inner(i)) for i, t in enumerate(tensors))
+
+
+def _any_grad_hook(tensors, fn):
+    """mode="any": call fn once per pass, with the first gradient computed
+    among the tensors' (tensors not requiring grad are ignored)."""
+    ran = weakref.WeakSet()
+    lock = threading.Lock()
+
+    def wrapped_fn(grad):
+        task = _task_in_backward()
+        with lock:
+            first = task not in ran
+            ran.add(task)
+        if first:
+            fn(grad)
+
+    return _MultiHandle(t.register_hook(wrapped_fn) for t in tensors if t.requires_grad)
+
+
+def register_multi_grad_hook(tensors, fn, *, mode="all"):
+    """Register `fn` on several tensors at once. mode="all": fn(grads) after
+    the gradients of all those tensors that the pass computes arrived (None for
+    the others); mode="any": fn(grad) with the first of them. Once per backward
+    pass (passes in other threads, or nested in a hook, count apart). fn
+    returns None. Returns a handle whose .remove() unregisters it."""
+    supported_modes = ("all", "any")
+    if mode not in supported_modes:
+        raise ValueError(f"Expects mode to be one of {supported_modes} but got {mode}")
+    tensors = tuple(tensors)
+    if mode == "all":
+        return _all_grads_hook(tensors, fn)
+    return _any_grad_hook(tensors, fn)
