@@ -207,6 +207,8 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
 
     prev_mode = grad_state.enabled
     grad_state.enabled = create_graph
+    enclosing = grad_state.running_pass
+    grad_state.running_pass = [roots, needed, targets, None, enclosing]     # (current_pass reads it)
     pop, push = _pop, _push
     narrowed = []           # nodes told to compute only the gradients this pass needs (undone at the end)
     anomaly = anomaly_mode.state.enabled
@@ -277,6 +279,7 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
         raise
     finally:
         grad_state.enabled = prev_mode
+        grad_state.running_pass = enclosing
         for node in narrowed:
             del node.needs
     # the pass succeeded: make its effects visible (under a lock: backward passes
@@ -292,6 +295,35 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
                     if t._post_acc_hooks and fn is not _retain:
                         _run_post_accumulate_hooks(t, create_graph)
     return captured
+
+
+class GraphTask:
+    """The backward pass running on this thread, as hooks may ask about it
+    (PyTorch's graph task): one object per pass, alive while the pass runs."""
+    __slots__ = ("roots", "needed", "targets", "_nodes", "__weakref__")
+
+    def __init__(self, roots, needed, targets):
+        self.roots, self.needed, self.targets, self._nodes = roots, needed, targets, None
+
+    def will_execute(self, node):
+        """Whether this pass runs `node` (PyTorch's _will_engine_execute_node):
+        under grad()/backward(inputs=), the nodes leading to an input; else
+        every node reachable from the outputs."""
+        if self.needed is not None:
+            return node in self.needed
+        if self._nodes is None:
+            self._nodes = _graph_nodes(self.roots)
+        return node in self._nodes
+
+
+def current_pass():
+    """The innermost backward pass running on this thread (a GraphTask), or None."""
+    record = grad_state.running_pass
+    if record is None:
+        return None
+    if record[3] is None:
+        record[3] = GraphTask(record[0], record[1], record[2])
+    return record[3]
 
 
 class post_accumulate_hooks:
@@ -402,13 +434,26 @@ def unused_input_error(index):
                         "Set allow_unused=True if this is the desired behavior.")
 
 
+def _checked_hook_result(fn, r, grads):
+    """What a node hook returned in place of `grads`, checked as PyTorch checks it."""
+    if type(r) is not tuple:
+        raise TypeError(f"expected tuple, but hook returned '{type(r).__name__}'")
+    if len(r) != len(grads):
+        raise RuntimeError(f"hook '{getattr(fn, '__name__', fn)}' has returned an incorrect number of values "
+                           f"(got {len(r)}, but expected {len(grads)})")
+    for old, new in zip(grads, r):
+        if old is None and new is not None:
+            raise RuntimeError("can't replace a None gradient with a non-None value")
+    return r
+
+
 def _call_pre_hooks(node, grads, create_graph):
     bk = node._backend
     gt = [g if (g is None or create_graph) else _wrap(g, bk) for g in grads]
     for fn in list(node._pre_hooks.values()):
         r = fn(tuple(gt))
         if r is not None:
-            gt = list(r)
+            gt = list(_checked_hook_result(fn, r, gt))
     return [g if (g is None or create_graph) else g._data for g in gt]
 
 
@@ -422,5 +467,5 @@ def _call_post_hooks(node, out, grads, create_graph):
     for fn in list(node._post_hooks.values()):
         r = fn(gi, go)
         if r is not None:
-            gi = tuple(r)
+            gi = _checked_hook_result(fn, r, gi)
     return tuple(g if (g is None or create_graph) else g._data for g in gi)

@@ -6,6 +6,9 @@ import threading
 
 class _State(threading.local):
     enabled = True          # class attribute: every new thread starts enabled
+    # the innermost backward pass running on this thread, as the engine records it:
+    # [roots, needed, targets, its GraphTask once asked for, the enclosing pass's record]
+    running_pass = None
 
 
 state = _State()
