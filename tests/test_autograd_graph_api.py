@@ -98,9 +98,6 @@ def test_hook_on_a_dropped_edges_node_is_lost_as_in_torch(torch, device):
     assert seen == tseen == []
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="autograd.grad/backward take Tensors only: accepting a GradientEdge needs the "
-                          "change to autograd/__init__.py described in the H31 report")
 def test_grad_accepts_gradient_edges(torch, device):
     x, tx = pair(torch, [1.0, 2.0], device)
     y = x * x

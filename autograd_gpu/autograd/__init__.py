@@ -1,6 +1,8 @@
 """ag.autograd: backward(), grad(), custom Functions, gradcheck, grad mode."""
+import math
+
 from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
-from .graph import Node, AccumulateGrad
+from .graph import Node, AccumulateGrad, GradientEdge
 from . import engine as _engine
 from . import op as _op
 
@@ -8,7 +10,7 @@ from . import op as _op
 def _as_tuple(x, what):
     if x is None:
         return None
-    if isinstance(x, (list, tuple)):
+    if isinstance(x, (list, tuple)) and not isinstance(x, GradientEdge):
         return tuple(x)
     return (x,)
 
@@ -25,6 +27,10 @@ def _root_grads(outputs, grad_outputs, create_graph, op_name):
     if len(grad_outputs) != len(outputs):
         raise RuntimeError(f"{op_name}: got {len(grad_outputs)} gradients for {len(outputs)} outputs")
     for i, (t, g) in enumerate(zip(outputs, grad_outputs)):
+        if isinstance(t, GradientEdge):
+            edges.append((t.node, t.output_nr))
+            grads.append(_edge_root_grad(t, g, i, create_graph))
+            continue
         if not isinstance(t, Tensor):
             raise TypeError(f"{op_name}: expected a Tensor as output {i}, got {type(t).__name__}")
         e = _op.edge(t)
@@ -49,6 +55,23 @@ def _root_grads(outputs, grad_outputs, create_graph, op_name):
         edges.append(e)
         grads.append(g)
     return edges, grads
+
+
+def _edge_root_grad(e, g, i, create_graph):
+    """The starting gradient for a GradientEdge given as an output (its shape
+    and dtype are those its node records for that output)."""
+    shape, dtype = e.node._out_meta[e.output_nr]
+    bk = e.node._backend
+    if g is None:
+        if math.prod(shape) != 1:
+            raise RuntimeError(f"grad can be implicitly created only for scalar outputs (output {i} "
+                               f"has shape {list(shape)})")
+        g = bk.xp.ones(shape, dtype)
+        return _op.Tensor._make(g, bk) if create_graph else g
+    if tuple(g.shape) != tuple(shape):
+        raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {list(g.shape)} and "
+                           f"output[{i}] has a shape of {list(shape)}.")
+    return g if create_graph else g._data
 
 
 def _implicit_grad(t):
@@ -82,13 +105,15 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
             raise RuntimeError("backward: 'inputs' argument to backward() cannot be empty.")
         targets = _engine.Targets([_input_edge(t, i, "backward") for i, t in enumerate(inputs)], inputs)
         for t in inputs:
-            if t._node is not None:
+            if not isinstance(t, GradientEdge) and t._node is not None:
                 t.retain_grad()         # as PyTorch: a non-leaf input gets (and keeps) its .grad
     _engine.execute(edges, grads, retain_graph, create_graph, targets=targets, accumulate=True)
 
 
 def _input_edge(t, i, op_name):
     from ..tensor import Tensor
+    if isinstance(t, GradientEdge):
+        return (t.node, t.output_nr)
     if not isinstance(t, Tensor):
         raise TypeError(f"{op_name}: expected Tensors as inputs, got {type(t).__name__} at index {i}")
     if not t._rg:
@@ -117,6 +142,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     result = []
     for i, (t, g) in enumerate(zip(inputs, captured)):
         if g is None:
+            if materialize_grads and isinstance(t, GradientEdge):
+                raise RuntimeError("materialize_grads cannot be used when the given input is a GradientEdge")
             if materialize_grads:
                 from ..creation import zeros_like
                 result.append(zeros_like(t))
@@ -127,7 +154,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         elif create_graph:
             result.append(g)
         else:
-            result.append(Tensor._make(_op.as_array(g, t._backend), t._backend))
+            bk = t.node._backend if isinstance(t, GradientEdge) else t._backend
+            result.append(Tensor._make(_op.as_array(g, bk), bk))
     return tuple(result)
 
 
