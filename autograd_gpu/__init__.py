@@ -81,6 +81,7 @@ from . import nn, optim  # noqa: E402  (built on the public API above)
 from . import viz  # noqa: E402  (ag.viz.draw_graph; graphviz itself is imported only when drawing)
 from . import linalg, special, utils  # noqa: E402  (ag.linalg, ag.special, ag.utils.data)
 from . import distributions  # noqa: E402  (ag.distributions, after torch.distributions)
+from . import func  # noqa: E402  (ag.func, after torch.func: grad, vjp, jacrev, vmap, ...)
 from .autograd.anomaly_mode import set_anomaly_enabled, is_anomaly_enabled, is_anomaly_check_nan_enabled  # noqa: E402,F401
 from .serialization import save, load  # noqa: E402
 
@@ -110,7 +111,7 @@ __all__ = [  # the public names (API.md)
     "full_like", "randn_like", "rand_like", "manual_seed", "initial_seed", "seed", "get_rng_state",
     "set_rng_state",
     "set_printoptions", "get_printoptions", "autograd", "cuda", "nn", "optim", "save", "load",
-    "is_tensor", "numel", "get_default_dtype", "detach", "linalg", "special", "utils", "distributions",
+    "is_tensor", "numel", "get_default_dtype", "detach", "linalg", "special", "utils", "distributions", "func",
     "set_anomaly_enabled", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
 ]
 __all__ += [_name for _family in _methods.SELF_LISTING for _name in _family.FUNCTIONS]
