@@ -182,6 +182,7 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
             roots.append(n)
     target_nodes = needed = captured = None
     if targets is not None:
+        narrowed = []       # nodes told to compute only the gradients this pass needs (undone at the end)
         target_nodes = {n for n, _ in targets}
         needed = _needed_nodes(roots, target_nodes)
         if targets.all_used:
@@ -210,7 +211,6 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
     enclosing = grad_state.running_pass
     grad_state.running_pass = [roots, needed, targets, None, enclosing]     # (current_pass reads it)
     pop, push = _pop, _push
-    narrowed = []           # nodes told to compute only the gradients this pass needs (undone at the end)
     anomaly = anomaly_mode.state.enabled
     slow_all = target_nodes is not None or anomaly       # (anomaly mode checks every node, on the slow path)
     node = None
@@ -280,8 +280,9 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
     finally:
         grad_state.enabled = prev_mode
         grad_state.running_pass = enclosing
-        for node in narrowed:
-            del node.needs
+        if needed is not None:
+            for node in narrowed:
+                del node.needs
     # the pass succeeded: make its effects visible (under a lock: backward passes
     # in several threads may accumulate into the same leaves, as in PyTorch)
     if pending:

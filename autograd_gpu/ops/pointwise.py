@@ -253,29 +253,30 @@ class ClampMaxTensor(ClampTensor):
 
 
 # (number bounds on NumPy, on a device array; tensor bounds) by the function called
-_CLAMP_NODES = {"clamp": (Clamp, ClampSavingInput, ClampTensor),
-                "clamp_min": (ClampMin, ClampMinSavingInput, ClampMinTensor),
-                "clamp_max": (ClampMax, ClampMaxSavingInput, ClampMaxTensor)}
+def _clamp_with(on_host, on_device, with_tensors):
+    """clamp(input, min, max) recording these nodes: number bounds on a NumPy
+    array, on a device array, and tensor bounds (clamp's, clamp_min's and
+    clamp_max's own names). A closure, so clamp itself costs no extra call."""
+    def clamp(input, min=None, max=None):
+        if min is None and max is None:
+            raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            lo, hi = _tensor_bounds(input, min, max)
+            return with_tensors.applyN(_promoted_all((input, lo, hi)))
+        lo = None if min is None else number(min, "clamp", "min")
+        hi = None if max is None else number(max, "clamp", "max")
+        c = input._data.dtype.char
+        # bounds must fit x's type, as PyTorch checks (uint8 takes -1 as 255; float32 refuses 1e300)
+        if c != "d" and (c != "f" or not (lo is None or -_F32_MAX <= lo <= _F32_MAX)
+                         or not (hi is None or -_F32_MAX <= hi <= _F32_MAX)):
+            lo, hi = (_bound_in(input._data.dtype, v) for v in (lo, hi))
+        return (on_host if type(input._data) is np.ndarray else on_device).apply1(input, lo, hi)
+    return clamp
 
 
-def clamp(input, min=None, max=None):
-    return _clamp(input, min, max, _CLAMP_NODES["clamp"])
-
-
-def _clamp(input, min, max, nodes):
-    if min is None and max is None:
-        raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
-    if isinstance(min, Tensor) or isinstance(max, Tensor):
-        lo, hi = _tensor_bounds(input, min, max)
-        return nodes[2].applyN(_promoted_all((input, lo, hi)))
-    lo = None if min is None else number(min, "clamp", "min")
-    hi = None if max is None else number(max, "clamp", "max")
-    c = input._data.dtype.char
-    # bounds must fit x's type, as PyTorch checks (uint8 takes -1 as 255; float32 refuses 1e300)
-    if c != "d" and (c != "f" or not (lo is None or -_F32_MAX <= lo <= _F32_MAX)
-                     or not (hi is None or -_F32_MAX <= hi <= _F32_MAX)):
-        lo, hi = (_bound_in(input._data.dtype, v) for v in (lo, hi))
-    return (nodes[0] if type(input._data) is np.ndarray else nodes[1]).apply1(input, lo, hi)
+clamp = _clamp_with(Clamp, ClampSavingInput, ClampTensor)
+_clamp_min = _clamp_with(ClampMin, ClampMinSavingInput, ClampMinTensor)
+_clamp_max = _clamp_with(ClampMax, ClampMaxSavingInput, ClampMaxTensor)
 
 
 def _bound_in(np_dtype, v):
@@ -367,13 +368,13 @@ def lerp(input, end, weight):
 def clamp_min(input, min):
     if min is None:
         raise TypeError("clamp_min(): argument 'min' must be Number or Tensor, not NoneType")
-    return _clamp(input, min, None, _CLAMP_NODES["clamp_min"])
+    return _clamp_min(input, min, None)
 
 
 def clamp_max(input, max):
     if max is None:
         raise TypeError("clamp_max(): argument 'max' must be Number or Tensor, not NoneType")
-    return _clamp(input, None, max, _CLAMP_NODES["clamp_max"])
+    return _clamp_max(input, None, max)
 
 
 class Where(Op):
