@@ -415,20 +415,6 @@ def test_set_default_dtype_checks(torch):
     assert ag.get_default_dtype() is ag.float32
 
 
-needs_default_dtype_patch = pytest.mark.skipif(
-    not hasattr(ag._dtype, "set_default_float"),
-    reason="creation.py, _dtype.result_type and ag.get_default_dtype do not read the default dtype yet "
-           "(the shared change is in the H18 report); until then set_default_dtype refuses all but float32")
-
-
-@pytest.mark.skipif(hasattr(ag._dtype, "set_default_float"), reason="the shared change is in: float64 is accepted")
-def test_set_default_dtype_refuses_float64_until_creation_honours_it():
-    with pytest.raises(NotImplementedError, match="set_default_dtype"):
-        ag.set_default_dtype(ag.float64)
-    assert ag.tensor([1.5]).dtype is ag.float32
-
-
-@needs_default_dtype_patch
 @pytest.mark.parametrize("name", ["float64", "float16"])
 def test_set_default_dtype_is_honoured(torch, name):
     d, td = getattr(ag, name), getattr(torch, name)
