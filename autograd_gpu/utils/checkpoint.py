@@ -18,7 +18,6 @@ Two variants, as PyTorch's:
 Both restore the random generators to their state at the forward before the
 rerun (preserve_rng_state), so dropout draws the same mask."""
 import contextlib
-import sys
 import warnings
 
 from ..autograd import engine as _engine
@@ -129,17 +128,19 @@ def _unflatten(spec, it):
 
 # ---- use_reentrant=True -------------------------------------------------------------------------
 
+class _SegmentTargets(_engine.Targets):
+    """The targets of the pass a non-reentrant checkpoint runs on its recomputed
+    segment (that pass is not the user's: _in_grad_call looks past it)."""
+
+
 def _in_grad_call():
     """Whether the backward pass now running is one of autograd.grad() or
-    backward(inputs=...) (the innermost engine pass has targets)."""
-    code, ours = _engine.execute.__code__, CheckpointBackward._apply.__code__
-    frame = sys._getframe(1)
-    while frame is not None:
-        # (the pass a non-reentrant checkpoint runs on its rerun has targets of its own: it does not count)
-        if frame.f_code is code and not (frame.f_back is not None and frame.f_back.f_code is ours):
-            return frame.f_locals.get("targets") is not None
-        frame = frame.f_back
-    return False
+    backward(inputs=...): the innermost pass on this thread (the engine's
+    record of it), past the passes of non-reentrant checkpoints, has targets."""
+    record = _grad_state.running_pass
+    while record is not None and isinstance(record[2], _SegmentTargets):
+        record = record[4]
+    return record is not None and record[2] is not None
 
 
 class CheckpointFunction(Function):
@@ -277,7 +278,7 @@ class CheckpointBackward(Node):
                 root_grads.append(g)
         if not roots:
             return (None,) * len(self.next_functions)
-        targets = _engine.Targets([(c, 0) for c in cuts], cuts)
+        targets = _SegmentTargets([(c, 0) for c in cuts], cuts)
         captured = _engine.execute(roots, root_grads, create_graph, create_graph, targets=targets,
                                    accumulate=False)
         del outputs
