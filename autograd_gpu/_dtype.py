@@ -68,6 +68,17 @@ def as_torch_narrows(a, np_dtype):
     return a
 
 
+def from_type_string(name):
+    """(on cuda, dtype) of PyTorch's legacy type strings: "torch.DoubleTensor",
+    "torch.cuda.FloatTensor" (ValueError naming it otherwise, as PyTorch)."""
+    prefix = "torch.cuda." if name.startswith("torch.cuda.") else "torch."
+    stem = name[len(prefix):]
+    for d in ALL:
+        if name.startswith("torch.") and stem == d.libtorch + "Tensor":
+            return prefix == "torch.cuda.", d
+    raise ValueError(f"invalid type: '{name}'")
+
+
 def from_numpy_dtype(np_dtype):
     """The dtype of an array; raises TypeError for dtypes we do not support."""
     try:

@@ -136,9 +136,16 @@ class Tensor:
         return self._data.dtype.kind == "f"
 
     def type(self, dtype=None):
-        """Without arguments, libtorch's type name (CPUFloatType); with a dtype, a cast."""
+        """Without arguments, libtorch's type name (CPUFloatType); with a dtype, or
+        PyTorch's type string ("torch.DoubleTensor", "torch.cuda.FloatTensor"), a cast."""
         if dtype is None:
             return self._backend.type_prefix + self.dtype.libtorch + "Type"
+        if isinstance(dtype, str):
+            from . import _dtype
+            cuda, dt = _dtype.from_type_string(dtype)
+            if cuda != self.is_cuda:
+                return self.to(device="cuda" if cuda else "cpu", dtype=dt)
+            dtype = dt
         return self.to(dtype)
 
     def is_contiguous(self):

@@ -296,13 +296,14 @@ def test_type_casts_every_tensor(torch, device):
     assert ("1.0.num_batches_tracked", (), "float64") in ours[1]     # integer buffers too, as PyTorch
 
 
-def test_type_with_a_type_string_is_refused_and_changes_nothing():
-    # (kept divergence: Tensor.type takes no "torch.DoubleTensor" strings here; PyTorch's does)
-    m = _net(ag)
-    before = _described(m)
-    with pytest.raises(TypeError, match="dtype"):
-        m.type("torch.DoubleTensor")
-    assert _described(m) == before
+def test_type_with_a_type_string_casts_as_pytorch(torch):
+    # (Tensor.type took no "torch.DoubleTensor" strings here until the regression fix; PyTorch's does)
+    for L in (ag, torch):
+        m = _net(L)
+        assert m.type("torch.DoubleTensor") is m
+        assert {str(p.dtype).split(".")[-1] for p in m.parameters()} == {"float64"}
+        with pytest.raises(ValueError, match="invalid type"):
+            m.type("torch.Foo")
 
 
 def test_share_memory_returns_self_and_keeps_values(torch, device):

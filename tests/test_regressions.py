@@ -1666,3 +1666,21 @@ def test_grad_asks_each_node_only_for_the_gradients_it_needs(torch, device):
     assert "needs" not in vars(y.grad_fn)                  # (undone after the pass: a later backward asks all)
     with pytest.raises(NotImplementedError, match="igamma"):
         y.backward()
+
+
+def test_type_takes_pytorchs_type_strings(torch, device):
+    # Tensor.type("torch.DoubleTensor") raised (reported by helper H28); PyTorch casts, and refuses unknown names
+    x, tx = ag.ones(2, device=device), torch.ones(2)
+    for name in ("torch.DoubleTensor", "torch.IntTensor", "torch.HalfTensor", "torch.BoolTensor"):
+        assert x.type(name).dtype.name == str(tx.type(name).dtype).replace("torch.", "")
+        assert x.type(name).device == ag.device("cpu")             # (a CPU type name: a CUDA tensor moves)
+        if device == "cuda":
+            assert x.type(name.replace("torch.", "torch.cuda.")).device == x.device
+    assert ag.ones(2).type("torch.FloatTensor").device == ag.device("cpu")
+    assert tx.type("torch.FloatTensor") is tx and ag.ones(2).type("torch.FloatTensor").is_leaf
+    for bad in ("torch.Foo", "float"):
+        with pytest.raises(ValueError, match="invalid type"):
+            x.type(bad)
+        with pytest.raises(ValueError, match="invalid type"):
+            tx.type(bad)
+    assert ag.nn.Linear(2, 1).type("torch.DoubleTensor").weight.dtype is ag.float64
