@@ -1684,3 +1684,35 @@ def test_type_takes_pytorchs_type_strings(torch, device):
         with pytest.raises(ValueError, match="invalid type"):
             tx.type(bad)
     assert ag.nn.Linear(2, 1).type("torch.DoubleTensor").weight.dtype is ag.float64
+
+
+@pytest.mark.parametrize("case", ["hinge target None", "cosine negative eps", "pdist no columns p=inf",
+                                  "layer_norm eps str", "batch_norm momentum None", "batch_norm momentum bool",
+                                  "inf norm of an empty dim", "-1 norm of an empty dim"])
+def test_functional_argument_checks_as_pytorch(torch, case):
+    # found by the torch.* alias helpers' fuzzing (H18): NumPy's or Python's errors leaked, or a check was missing
+    calls = {
+        "hinge target None": lambda L, F: F.hinge_embedding_loss(L.ones(3), None),
+        "cosine negative eps": lambda L, F: F.cosine_similarity(L.ones(2, 3), L.ones(2, 3), eps=-1.0),
+        "pdist no columns p=inf": lambda L, F: F.pdist(L.ones(3, 0), p=math.inf),
+        "layer_norm eps str": lambda L, F: F.layer_norm(L.ones(2, 3), (3,), eps="a"),
+        "batch_norm momentum None": lambda L, F: F.batch_norm(L.ones(2, 3), L.zeros(3), L.ones(3), training=True,
+                                                              momentum=None),
+        "batch_norm momentum bool": lambda L, F: F.batch_norm(L.ones(2, 3), L.zeros(3), L.ones(3), training=True,
+                                                              momentum=True),
+        "inf norm of an empty dim": lambda L, F: L.ones(1, 0).norm(math.inf, 1),
+        "-1 norm of an empty dim": lambda L, F: L.ones(1, 0).norm(-1.0, 1),
+    }
+    import torch.nn.functional as TF
+    outcomes = []
+    for L, F in ((torch, TF), (ag, ag.nn.functional)):
+        try:
+            outcomes.append(("ok", calls[case](L, F).tolist()))
+        except Exception as e:             # noqa: BLE001 (the kinds and texts are compared)
+            outcomes.append((type(e).__name__, str(e)))
+    assert outcomes[0][0] == outcomes[1][0], outcomes
+    if outcomes[0][0] == "ok":
+        assert outcomes[0][1] == outcomes[1][1]
+    else:                                  # (PyTorch's text, where ours may name the function first)
+        theirs = outcomes[0][1].replace("(position 2) ", "")
+        assert theirs in outcomes[1][1], outcomes

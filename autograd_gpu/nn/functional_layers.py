@@ -256,10 +256,17 @@ def _normalized_shape(fn, normalized_shape):
     return tuple(int(n) for n in shape)
 
 
+def _float_number(fn, name, position, v):
+    """A float argument, as PyTorch's parser takes it (bools and ints too; anything else: TypeError)."""
+    if not isinstance(v, (int, float)):
+        raise TypeError(f"{fn}(): argument '{name}' (position {position}) must be float, not {type(v).__name__}")
+
+
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalise over the last len(normalized_shape) dims (biased variance),
     then scale by weight and shift by bias (both of normalized_shape)."""
     _tensor_arg(input, "layer_norm", "input")
+    _float_number("layer_norm", "eps", 5, eps)
     shape = _normalized_shape("layer_norm", normalized_shape)
     if not shape:
         raise RuntimeError("layer_norm: Expected normalized_shape to be at least 1-dimensional, i.e., containing "
@@ -307,6 +314,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     statistics when training (biased variance; running stats, if given,
     move towards the batch's mean and unbiased variance by `momentum`), with
     the running statistics otherwise."""
+    _float_number("batch_norm", "momentum", 7, momentum)
     _check_batch_norm("batch_norm", input, running_mean, running_var, weight, bias, training, eps)
     return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
 

@@ -64,6 +64,8 @@ def _broadcast(fn, **named):
 def _pointwise_args(fn, input, target, reduction, warn=True):
     """input and target Tensors on one device whose shapes broadcast (with
     PyTorch's warning when they differ, for the regression losses)."""
+    _tensor_arg(input, fn, "input")
+    _tensor_arg(target, fn, "target")           # (required: _tensors skips a None)
     _tensors(fn, input=input, target=target)
     _check_reduction(reduction)
     if input.shape != target.shape:
@@ -392,6 +394,8 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
         raise RuntimeError(f"{fn}: expected common dtype to be floating point, yet common dtype is "
                            f"{x1.dtype.libtorch} / {x2.dtype.libtorch}")
     eps = _check_number(fn, "eps", eps)
+    if eps < 0:
+        raise RuntimeError(f"{fn}: eps must be non-negative, got: {eps:g}")
     shape = _bshape(x1, x2)
     _check_dim(fn, dim, len(shape))
     x1, x2 = x1.broadcast_to(shape), x2.broadcast_to(shape)
@@ -424,6 +428,8 @@ def pdist(input, p=2):
     from ..creation import tensor
     rows_i = input.index_select(0, tensor(first, device=input.device))
     rows_j = input.index_select(0, tensor(second, device=input.device))
+    if input.shape[1] == 0:
+        p = 1.0                 # (rows of no columns are 0 apart for every p, inf too, as PyTorch's kernel)
     return (rows_i - rows_j).norm(p, 1)
 
 

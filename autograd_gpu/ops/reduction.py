@@ -604,6 +604,10 @@ def cumsum(input, dim, dtype=None):
     return Cumsum.apply1(_cast(input, dtype, "cumsum"), axis if input.ndim else None, dtype is not None)
 
 
+def _p_text(p):
+    return "inf" if p == math.inf else "-inf" if p == -math.inf else f"{p:g}"
+
+
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     input = _cast(input, dtype, "norm")
     if p == "nuc":
@@ -616,9 +620,13 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if isinstance(p, Tensor) or not isinstance(p, (int, float)):
         raise TypeError(f"norm(): argument 'p' must be a number, not {type(p).__name__}")
     axes = reduced_axes(input, dim, "norm")
-    if p < 0 and (input.numel() == 0 if axes is None else builtin_any(input.shape[a] == 0 for a in axes)):
-        raise RuntimeError(f"norm: linalg.vector_norm cannot compute the {p} norm on an empty tensor because "
-                           f"the operation does not have an identity")
+    if (p < 0 or p == math.inf) and (input.numel() == 0 if axes is None
+                                      else builtin_any(input.shape[a] == 0 for a in axes)):
+        # (the max/min of nothing: PyTorch refuses, naming the dimension when one was given)
+        where = "an empty tensor" if axes is None else \
+            f"the dimension {next(a for a in axes if input.shape[a] == 0)}because this dimension is empty and"
+        raise RuntimeError(f"norm: linalg.vector_norm cannot compute the {_p_text(p)} norm on {where} "
+                           f"{'because ' if axes is None else ''}the operation does not have an identity")
     return Norm.apply1(input, float(p), axes, keepdim)
 
 
