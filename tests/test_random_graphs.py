@@ -113,7 +113,13 @@ def on_device(device):
 def _np(t):
     if isinstance(t, ag.Tensor):
         return t.detach().cpu().numpy()
-    return t.detach().numpy(force=True)     # (force: PyTorch's ZeroTensors from second derivatives)
+    t = t.detach()
+    if t._is_zerotensor():
+        # PyTorch's ZeroTensors (from second derivatives) have no memory: numpy() of a sliced one reads
+        # from a null pointer and crashes the process (torch 2.13: z = torch._efficientzerotensor((3,));
+        # z[1:].numpy(force=True) segfaults), so they are made here
+        return np.zeros(tuple(t.shape), dtype=t.new_empty(0).numpy().dtype)
+    return t.numpy(force=True)
 
 
 def _close(ours, theirs, what, prog):
