@@ -1716,3 +1716,27 @@ def test_functional_argument_checks_as_pytorch(torch, case):
     else:                                  # (PyTorch's text, where ours may name the function first)
         theirs = outcomes[0][1].replace("(position 2) ", "")
         assert theirs in outcomes[1][1], outcomes
+
+
+def test_fuzz_seed_dec5pm_divergences(torch, device):
+    # three differences the fuzz test found with AG_FUZZ_SEED=dec5pm: addr promoted a 0-d input as 0-d
+    # (PyTorch expands it first), unfold of a 0-d tensor with size 0 gave shape (1,), and scatter_reduce with an
+    # empty index left src out of the graph (PyTorch records its node with src)
+    for L, dev in ((ag, device), (torch, "cpu")):
+        kw = {"device": dev} if L is ag else {}
+        v = L.tensor([1, 2, 3], dtype=L.int32, **kw)
+        assert str(L.addr(L.tensor(3, dtype=L.int64, **kw), v, v).dtype).endswith("int64")
+        f = L.ones(2, **kw)
+        assert str(L.addr(L.tensor(3.0, dtype=L.float64, **kw), f, f).dtype).endswith("float64")
+        x = L.tensor(1.0, requires_grad=True, **kw)
+        assert tuple(x.unfold(0, 0, 1).shape) == (0,) and tuple(x.unfold(0, 1, 1).shape) == (1,)
+        src = L.ones(2, 2, requires_grad=True, **kw)
+        r = L.zeros(3, **kw).scatter_reduce(0, L.zeros(0, dtype=L.int64, **kw), src, "amax")
+        assert r.requires_grad and r.grad_fn.name() == "ScatterReduceBackward0"
+    x = ag.tensor(1.0, requires_grad=True, device=device)
+    x.unfold(0, 0, 1).sum().backward()
+    assert x.grad.item() == 0.0
+    # (PyTorch's own backward of that node fails on the shapes; ours gives src zeros)
+    src = ag.ones(2, 2, requires_grad=True, device=device)
+    ag.zeros(3, device=device).scatter_reduce(0, ag.zeros(0, dtype=ag.int64, device=device), src, "sum").sum().backward()
+    assert src.grad.tolist() == [[0.0, 0.0], [0.0, 0.0]]

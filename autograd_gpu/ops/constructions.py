@@ -519,7 +519,7 @@ class UnfoldView(Op):
     def forward(self, x, axis, size, step):
         self.in_shape, self.axis, self.size, self.step = x.shape, axis, size, step
         if x.ndim == 0:
-            return x.reshape(1)
+            return x.reshape(1)[:size]          # (size 0 or 1: PyTorch's (size,))
         count = (x.shape[axis] - size) // step + 1
         shp = x.shape[:axis] + (count,) + x.shape[axis + 1:] + (size,)
         st = x.strides
@@ -528,7 +528,9 @@ class UnfoldView(Op):
 
     def backward(self, g):
         if len(self.in_shape) == 0:
-            return g.reshape(())
+            if self.size:
+                return g.reshape(())
+            return g.new_zeros(()) if isinstance(g, Tensor) else shape._xp_of(g).zeros((), g.dtype)
         return UnfoldGrad.apply1(g, self.in_shape, self.axis, self.size, self.step) if isinstance(g, Tensor) \
             else _unfold_grad(g, self.in_shape, self.axis, self.size, self.step)
 

@@ -68,9 +68,13 @@ class _Fused(Op):
     strict_scalars = False  # addr: refuses a float beta/alpha for integers, a bool one for non-bools
     half_range = False      # a beta/alpha beyond float16's range is an error (not inf) for a half result
 
+    @staticmethod
+    def result_dtype(x, a, b):
+        return result_type_of((x, a, b)).np
+
     def forward(self, x, a, b, beta, alpha):
         self.beta, self.alpha = beta, alpha
-        dt = result_type_of((x, a, b)).np
+        dt = self.result_dtype(x, a, b)
         if dt == _F16:                    # half: accumulate in float32, round once (PyTorch's opmath)
             x, a, b = (v.astype(_F32) for v in (x, a, b))
         elif a.dtype != dt or b.dtype != dt or x.dtype != dt:
@@ -224,6 +228,11 @@ class Addr(_Fused):
         return P.matmul(g.T, a)
 
     @staticmethod
+    def result_dtype(x, a, b):
+        # the input counts as dimensioned (PyTorch expands it to the product's shape before promoting)
+        return result_type_of((x.reshape(1) if x.ndim == 0 else x, a, b)).np
+
+    @staticmethod
     def check(x, a, b):
         for name, v in (("vec1", a), ("vec2", b)):
             if v.ndim != 1:
@@ -264,7 +273,7 @@ def _fused(cls, names, input, a, b, beta, alpha):
         _same_dtype(cls.op_name, input, a, b)
         _no_bool(cls.op_name, input, a, b)
     _check_expand(cls.op_name, input, shape)
-    dt = result_type_of((input._data, a._data, b._data)).np
+    dt = cls.result_dtype(input._data, a._data, b._data)
     beta, alpha = _scalar(cls, beta, "beta", dt), _scalar(cls, alpha, "alpha", dt)
     return cls.applyN((input, a, b), beta, alpha)
 

@@ -586,6 +586,24 @@ def _counts(x, ix, include_self):
     return np.maximum(count, 1)
 
 
+class EmptyScatterReduce(Op):
+    """scatter_reduce with an empty index: input's copy, src's gradient zero
+    (PyTorch records its node with src too; its own backward then fails on
+    the shapes, ours gives src zeros of its shape)."""
+    _name, op_name = "ScatterReduceBackward0", "scatter_reduce"
+
+    def forward(self, x, src):
+        self.src_shape = src.shape
+        return x.copy()
+
+    def backward(self, g):
+        if not self.needs(1):
+            return g, None
+        if isinstance(g, Tensor):
+            return g, g.new_zeros(self.src_shape)
+        return g, np.zeros_like(g, shape=self.src_shape)
+
+
 class ScatterReduce(Op):
     """x with src's entries reduced into the positions ix points at (sum,
     prod, mean, amax, amin; include_self: x's value takes part). The
@@ -679,8 +697,8 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     include_self = _flag(include_self, "scatter_reduce", "include_self")
     axis, ix, region = _scatter_index("scatter_reduce", input, dim, index, src)
     _no_mean_for_bool("scatter_reduce", input, reduce)
-    if region is None:
-        return input * 1 if input._data.dtype.kind != "b" else input.clone()     # (nothing written)
+    if region is None:                  # (nothing written; src still gets its zero gradient, as PyTorch records it)
+        return EmptyScatterReduce.apply2(input, src)
     x = _as_1d(input)
     out = picked(ScatterReduce, x, index, _as_1d(src)[region], ix, reduce, include_self)
     return out.reshape(()) if input.ndim == 0 else out
