@@ -1740,3 +1740,18 @@ def test_fuzz_seed_dec5pm_divergences(torch, device):
     src = ag.ones(2, 2, requires_grad=True, device=device)
     ag.zeros(3, device=device).scatter_reduce(0, ag.zeros(0, dtype=ag.int64, device=device), src, "sum").sum().backward()
     assert src.grad.tolist() == [[0.0, 0.0], [0.0, 0.0]]
+
+
+def test_xlogy_second_derivative_where_the_incoming_gradient_is_zero(torch, device):
+    # the x-gradient xlogy(grad, y) was computed with a mask on grad == 0, so its derivative in grad vanished
+    # there: d2/dx2 of xlogy(x, y) * x at x = 0 came out log(y), not 2 log(y) (found by the random graphs)
+    results = []
+    for L, dev in ((ag, device), (torch, "cpu")):
+        kw = {"device": dev} if L is ag else {}
+        x = L.tensor([0.0, 1.0], dtype=L.float64, requires_grad=True, **kw)
+        y = L.tensor([0.5, 2.0], dtype=L.float64, requires_grad=True, **kw)
+        gx, gy = L.autograd.grad((L.xlogy(x, y) * x).sum(), [x, y], create_graph=True)
+        h = L.autograd.grad((gx * 3 + gy).sum(), [x, y])
+        results.append([t.detach().cpu().numpy() for t in (gx, gy) + h])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)

@@ -362,8 +362,10 @@ class Xlogy(_Float2):
         return (x == 0) & (y <= 0)
 
     def backward(self, g, x, y):
-        # derivatives.yaml: xlogy(grad, y) masked where _no_grad_at; grad * x / y
-        return (P.where(self._no_grad_at(x, y), 0, self.f(g, y)) if self.needs(0) else None,
+        # derivatives.yaml: xlogy(grad, y) masked where _no_grad_at; grad * x / y. Recorded, xlogy(grad, y)
+        # is the op itself, so its derivative in grad is log(y) at grad == 0 too (as PyTorch's double backward)
+        xlogy_g = Xlogy.apply2(g, y) if isinstance(g, Tensor) else self.f(g, y)
+        return (P.where(self._no_grad_at(x, y), 0, xlogy_g) if self.needs(0) else None,
                 P.div(P.mul(g, x), y) if self.needs(1) else None)
 
 
