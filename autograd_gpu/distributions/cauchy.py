@@ -14,10 +14,6 @@ class Cauchy(LocationScale):
         return _ag.full(self._extended_shape(), math.nan, dtype=self.loc.dtype, device=self.loc.device)
 
     @property
-    def mode(self):
-        return self.loc
-
-    @property
     def variance(self):
         return _ag.full(self._extended_shape(), math.inf, dtype=self.loc.dtype, device=self.loc.device)
 

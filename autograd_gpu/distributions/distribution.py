@@ -196,3 +196,7 @@ class LocationScale(Distribution):
 
     def __init__(self, loc, scale, validate_args=None):
         init_broadcast(self, ("loc", "scale"), (loc, scale), validate_args)
+
+    @property
+    def mode(self):
+        return self.loc

@@ -21,10 +21,6 @@ class Gumbel(LocationScale):
         return self.loc + self.scale * EULER_GAMMA
 
     @property
-    def mode(self):
-        return self.loc
-
-    @property
     def stddev(self):
         return (math.pi / math.sqrt(6)) * self.scale
 

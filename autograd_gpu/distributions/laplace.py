@@ -13,10 +13,6 @@ class Laplace(LocationScale):
         return self.loc
 
     @property
-    def mode(self):
-        return self.loc
-
-    @property
     def variance(self):
         return 2 * self.scale.pow(2)
 

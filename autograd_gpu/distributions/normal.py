@@ -15,10 +15,6 @@ class Normal(LocationScale):
         return self.loc
 
     @property
-    def mode(self):
-        return self.loc
-
-    @property
     def stddev(self):
         return self.scale
 
