@@ -258,6 +258,8 @@ class Program:
             ambiguous = self.std_of_equal_values(new[0], inputs[0])
         if op == "prod" and not ambiguous:
             ambiguous = self.prod_of_rounding_residue(inputs[0])
+        if op == "atan2" and not ambiguous:
+            ambiguous = self.signed_zeros_differ(inputs)
         if op is not None:
             self.ops[(family, op)] += 1
         d = max((self.depth.get(n, 0) for n in inputs), default=0) + 1
@@ -315,6 +317,20 @@ class Program:
             if np.any((x > 0) & (x <= tiny)):
                 STATS["tie_ambiguous"] += 1
                 return True
+        return False
+
+    def signed_zeros_differ(self, names):
+        """Whether a zero has different signs on the two libraries. atan2 tells
+        -0.0 from +0.0 (atan2(-0, -0) = -pi, atan2(+0, -0) = pi), and a 1x1
+        matmul that comes to zero is -0.0 in NumPy's product and +0.0 in
+        PyTorch's BLAS. Not a bug, not comparable."""
+        for n in names:
+            if n in self.theirs and n in self.ours and self.is_float(n):
+                theirs, ours = _np(self.theirs[n]), _np(self.ours[n])
+                zeros = (theirs == 0) & (ours == 0)
+                if np.any(zeros & (np.signbit(theirs) != np.signbit(ours))):
+                    STATS["tie_ambiguous"] += 1
+                    return True
         return False
 
     def drop(self, name):
