@@ -10,6 +10,7 @@ import weakref
 from .graph import Node, FREED_MSG
 from .grad_mode import state as grad_state
 from . import op as _op
+from . import saved_hooks as _saved_hooks
 
 
 class FunctionCtx:
@@ -40,6 +41,8 @@ class FunctionCtx:
             raise RuntimeError(FREED_MSG)
         if self._saved is None:
             return ()
+        if _saved_hooks.is_packed(self._saved):
+            return _saved_hooks.unpack_function_saved(self._saved)
         out = []
         for i, (t, ver) in enumerate(zip(self._saved, self._saved_versions)):
             if isinstance(t, _SavedOutput):
@@ -260,6 +263,8 @@ class Function(metaclass=FunctionMeta):
                 # versions as the call returns (PyTorch saves then), after the writes' bumps
                 ctx._saved_versions = tuple(None if t is None else t.vc[0] if type(t) is _SavedOutput
                                             else t._vc[0] for t in ctx._saved)
+                if _op._packing:
+                    _op._pack(node)
         return outs[0] if single else outs
 
 

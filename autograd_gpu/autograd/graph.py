@@ -296,3 +296,18 @@ def register_multi_grad_hook(tensors, fn, *, mode="all"):
     if mode == "all":
         return _all_grads_hook(tensors, fn)
     return _any_grad_hook(tensors, fn)
+
+
+_SAVED_HOOKS = ("saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks")
+
+
+def __getattr__(name):
+    # the saved-tensor hooks live in saved_hooks, which imports op, which imports this module
+    if name in _SAVED_HOOKS:
+        from . import saved_hooks
+        return getattr(saved_hooks, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_SAVED_HOOKS))

@@ -19,6 +19,12 @@ _ndarray = np.ndarray
 _new = object.__new__
 _wref = weakref.ref
 NO_EDGE = (None, 0)
+_packing = False           # saved-tensor hooks are open in some thread (saved_hooks sets it)
+
+
+def _pack(node):
+    from .saved_hooks import pack_node
+    pack_node(node)
 
 
 def edge(t):
@@ -115,6 +121,8 @@ class Op(Node):
             node.next_functions = tuple([edge(t) for t in inputs])
             node._seq = _next_seq()
             node._record(out, inputs)
+            if _packing:
+                _pack(node)
         return out
 
     promotes = False     # apply2 casts both inputs to PyTorch's result dtype (cls.promote)
@@ -167,6 +175,8 @@ class Op(Node):
                 self._result = tuple(o._data for o in outs)
                 self._result_vc = tuple(o._vc for o in outs)
                 self._result_ver = tuple(o._vc[0] for o in outs)
+            if _packing:
+                _pack(self)
         return outs
 
     def _error(self, exc, inputs):
@@ -316,6 +326,8 @@ def _make_apply1(cls):
                 node._result_vc = out._vc
             out._node = node
             out._rg = True
+            if _packing:
+                _pack(node)
         elif not view:
             out._node = None
             out._rg = False
@@ -369,6 +381,8 @@ def _make_apply2(cls):
                 node._result_vc = out._vc
             out._node = node
             out._rg = True
+            if _packing:
+                _pack(node)
         else:
             out._node = None
             out._rg = False
@@ -744,7 +758,7 @@ def commit_inplace(t, res, op_name):
             raise RuntimeError(f"{op_name}: result type {rt.libtorch} can't be cast to the desired "
                                f"output type {tt.libtorch}")
     node = res._node
-    if node is not None and node._saved is not None and _any_is(node._saved, t):
+    if node is not None and type(node._saved) is tuple and _any_is(node._saved, t):     # (not packed: hooks)
         # backward needs the values t had before this write (x.mul_(y) needs x):
         # keep a snapshot, with t's old place in the graph
         # (a snapshot starts at version 0: set the versions before replacing t)

@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from ..autograd.op import Op, check_inplace, commit_inplace, check_no_partial_overlap, device_mismatch
+from ..autograd.saved_hooks import deferred
 from ..autograd.grad_mode import state as grad_state
 from ..tensor import Tensor
 from . import prims as P
@@ -538,10 +539,11 @@ def setitem(x, idx, value):
             except RuntimeError as e:
                 raise RuntimeError(f"setitem: {e}") from None
             return
-        res = IndexPut.apply2(x, value, nidx)
-        if res._node is not None:
-            res._node.keep(_index_tensors(idx))
-        commit_inplace(x, res, "setitem")
+        with deferred():                 # (saved-tensor hooks see the index tensors it keeps)
+            res = IndexPut.apply2(x, value, nidx)
+            if res._node is not None:
+                res._node.keep(_index_tensors(idx))
+            commit_inplace(x, res, "setitem")
         return
     try:
         _write(x._data, nidx, value._data)

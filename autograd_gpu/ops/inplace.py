@@ -5,7 +5,9 @@ history. Without a graph the write goes straight into the array."""
 import operator
 
 from .._dtype import as_torch_narrows
+from ..autograd import op as _op
 from ..autograd.op import Op, check_inplace, commit_inplace, check_no_partial_overlap
+from ..autograd.saved_hooks import deferred
 from ..autograd.grad_mode import state as grad_state
 from ..tensor import Tensor
 from . import prims as P
@@ -25,6 +27,10 @@ def _run(t, name, outplace, args, kwargs=None, composed=False):
         if isinstance(o, Tensor) and (o._base is not None or t._base is not None):
             check_no_partial_overlap(t, o, name)
     if _recording(t, args):
+        if _op._packing:                 # saved-tensor hooks see t's old values (saved_hooks.deferred)
+            with deferred():
+                res = outplace(t.clone() if composed else t, *args, **(kwargs or {}))
+                return commit_inplace(t, res, name)
         res = outplace(t.clone() if composed else t, *args, **(kwargs or {}))
     else:
         prev = grad_state.enabled
