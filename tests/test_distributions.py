@@ -591,13 +591,17 @@ def test_repr_and_constraints_as_torch(torch):
     assert repr(dist.Independent(dist.Normal(ag.zeros(2), 1.0), 1)) == \
         repr(tdist.Independent(tdist.Normal(torch.zeros(2), 1.0), 1))
     for name in ("real", "positive", "nonnegative", "unit_interval", "boolean", "simplex", "nonnegative_integer",
-                 "positive_integer", "real_vector", "lower_cholesky", "positive_definite", "one_hot"):
+                 "positive_integer", "real_vector", "lower_cholesky", "positive_definite", "one_hot",
+                 "lower_triangular", "square", "positive_semidefinite", "corr_cholesky"):
         c, tc = getattr(dist.constraints, name), getattr(tdist.constraints, name)
         assert repr(c) == repr(tc), name
         assert c.is_discrete == tc.is_discrete and c.event_dim == tc.event_dim, name
     assert repr(dist.constraints.interval(0, 2)) == repr(tdist.constraints.interval(0, 2))
     assert repr(dist.constraints.integer_interval(0, 4)) == repr(tdist.constraints.integer_interval(0, 4))
     assert repr(dist.constraints.greater_than(1.5)) == repr(tdist.constraints.greater_than(1.5))
+    for make in (lambda c: c.less_than(1.5), lambda c: c.multinomial(3), lambda c: c.cat([c.real]),
+                 lambda c: c.stack([c.real]), lambda c: c.MixtureSameFamilyConstraint(c.positive)):
+        assert repr(make(dist.constraints)) == repr(make(tdist.constraints))
     assert dist.constraints.is_dependent(dist.Uniform.support)
     assert dist.constraints.is_dependent(dist.Binomial.support)
     with pytest.raises(ValueError, match="dependent constraint"):
@@ -609,7 +613,11 @@ CHECKS = [("real", [0.0, math.nan, math.inf]), ("positive", [0.0, 1.0, -1.0]), (
           ("simplex", [[0.2, 0.8], [0.5, 0.6], [-0.1, 1.1]]), ("one_hot", [[0.0, 1.0], [1.0, 1.0]]),
           ("real_vector", [[0.0, math.nan], [1.0, 2.0]]),
           ("lower_cholesky", [[[1.0, 0.0], [2.0, 1.0]], [[1.0, 0.5], [0.0, 1.0]], [[-1.0, 0.0], [0.0, 1.0]]]),
-          ("positive_definite", [[[2.0, 1.0], [1.0, 2.0]], [[1.0, 2.0], [2.0, 1.0]], [[1.0, 0.5], [0.0, 1.0]]])]
+          ("positive_definite", [[[2.0, 1.0], [1.0, 2.0]], [[1.0, 2.0], [2.0, 1.0]], [[1.0, 0.5], [0.0, 1.0]]]),
+          ("positive_semidefinite", [[[1.0, 1.0], [1.0, 1.0]], [[1.0, 2.0], [2.0, 1.0]], [[1.0, 0.5], [0.0, 1.0]]]),
+          ("lower_triangular", [[[1.0, 0.0], [2.0, -1.0]], [[1.0, 0.5], [0.0, 1.0]]]),
+          ("square", [[[1.0, 0.0], [2.0, -1.0]]]), ("square", [[[1.0, 0.0, 3.0], [2.0, -1.0, 3.0]]]),
+          ("corr_cholesky", [[[1.0, 0.0], [0.6, 0.8]], [[1.0, 0.0], [0.6, 0.7]], [[1.0, 0.0], [0.6, -0.8]]])]
 
 
 @pytest.mark.parametrize("name,values", CHECKS, ids=[c[0] for c in CHECKS])
@@ -770,9 +778,9 @@ def test_kept_divergences_from_torch(torch, device):
     assert dist.Categorical(ag.ones(3, device=device)).sample((0,)).shape == (0,)
     with pytest.raises(RuntimeError):
         tdist.Categorical(torch.ones(3)).sample((0,))
-    # LogNormal is built directly (no TransformedDistribution): its repr shows its parameters
-    assert repr(dist.LogNormal(0.0, 1.0)) == "LogNormal(loc: 0.0, scale: 1.0)" and \
-        repr(tdist.LogNormal(0.0, 1.0)) == "LogNormal()"
+    # LogNormal is a TransformedDistribution of a Normal by exp, as torch's
+    assert repr(dist.LogNormal(0.0, 1.0)) == repr(tdist.LogNormal(0.0, 1.0)) == "LogNormal()"
+    assert isinstance(dist.LogNormal(0.0, 1.0), dist.TransformedDistribution)
     # shapes are tuples (torch.Size is a tuple subclass: they compare equal)
     shape = dist.Normal(ag.zeros(2, device=device), 1.0).batch_shape
     assert type(shape) is tuple and shape == (2,) == tdist.Normal(torch.zeros(2), 1.0).batch_shape

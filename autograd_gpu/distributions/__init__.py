@@ -24,7 +24,20 @@ from .one_hot_categorical import OneHotCategorical
 from .poisson import Poisson
 from .studentT import StudentT
 from .uniform import Uniform
+from . import (constraint_registry, continuous_bernoulli, fishersnedecor, half_cauchy, half_normal, kumaraswamy,
+               lkj_cholesky, logistic_normal, lowrank_multivariate_normal, mixture_same_family, multinomial,
+               negative_binomial, pareto, relaxed_bernoulli, relaxed_categorical, transformed_distribution,
+               transforms, von_mises, weibull, wishart)
 
 __all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "Dirichlet", "Distribution", "Exponential",
            "Gamma", "Geometric", "Gumbel", "Independent", "LogNormal", "Laplace", "MultivariateNormal", "Normal",
-           "OneHotCategorical", "Poisson", "StudentT", "Uniform", "constraints", "kl_divergence", "register_kl"]
+           "OneHotCategorical", "Poisson", "StudentT", "Uniform", "constraints", "kl_divergence", "register_kl", "transforms"]
+
+# Families and helpers in their own modules publish themselves through their __all__.
+for _module in (constraint_registry, continuous_bernoulli, fishersnedecor, half_cauchy, half_normal, kumaraswamy,
+                lkj_cholesky, logistic_normal, lowrank_multivariate_normal, mixture_same_family, multinomial,
+                negative_binomial, pareto, relaxed_bernoulli, relaxed_categorical, transformed_distribution,
+                transforms, von_mises, weibull, wishart):
+    globals().update({_name: getattr(_module, _name) for _name in _module.__all__})
+    __all__ += [_name for _name in _module.__all__ if _name not in __all__]
+del _module

@@ -9,7 +9,9 @@ import autograd_gpu as _ag
 __all__ = ["Constraint", "boolean", "dependent", "dependent_property", "greater_than", "greater_than_eq",
            "half_open_interval", "independent", "integer_interval", "interval", "is_dependent", "lower_cholesky",
            "nonnegative", "nonnegative_integer", "one_hot", "positive", "positive_definite", "positive_integer",
-           "real", "real_vector", "simplex", "symmetric", "unit_interval"]
+           "real", "real_vector", "simplex", "symmetric", "unit_interval", "MixtureSameFamilyConstraint", "cat",
+           "corr_cholesky", "less_than", "lower_triangular", "multinomial", "positive_semidefinite", "square",
+           "stack"]
 
 
 class Constraint:
@@ -220,6 +222,150 @@ class _PositiveDefinite(_Symmetric):
         return _ag.linalg.cholesky_ex(value).info == 0
 
 
+class _LowerTriangular(Constraint):
+    """Square lower-triangular matrices."""
+    event_dim = 2
+
+    def check(self, value):
+        return (value.tril() == value).reshape(tuple(value.shape[:-2]) + (-1,)).all(-1)
+
+
+class _Square(Constraint):
+    event_dim = 2
+
+    def check(self, value):
+        return _ag.full(tuple(value.shape[:-2]), value.shape[-2] == value.shape[-1], dtype=_ag.bool,
+                        device=value.device)
+
+
+class _PositiveSemidefinite(_Symmetric):
+    def check(self, value):
+        symmetric = super().check(value)
+        if not bool(symmetric.all().item()):
+            return symmetric
+        return (_ag.linalg.eigvalsh(value) >= 0).all(-1)
+
+
+class _LessThan(Constraint):
+    def __init__(self, upper_bound):
+        self.upper_bound = upper_bound
+
+    def check(self, value):
+        return value < self.upper_bound
+
+    def __repr__(self):
+        return f"LessThan(upper_bound={self.upper_bound})"
+
+
+class _Multinomial(Constraint):
+    """Nonnegative counts summing to at most upper_bound (torch's check: not == upper_bound)."""
+    is_discrete, event_dim = True, 1
+
+    def __init__(self, upper_bound):
+        self.upper_bound = upper_bound
+
+    def check(self, value):
+        return (value >= 0).all(-1) & (value.sum(-1) <= self.upper_bound)
+
+
+class _CorrCholesky(Constraint):
+    """Lower Cholesky factors of correlation matrices: lower_cholesky with rows of unit norm
+    (within eps * n * 10, torch's tolerance)."""
+    event_dim = 2
+
+    def check(self, value):
+        tol = _ag.finfo(value.dtype).eps * value.shape[-1] * 10
+        row_norm = _ag.linalg.norm(value.detach(), dim=-1)
+        unit_rows = ((row_norm - 1.0).abs() <= tol).all(-1)
+        return lower_cholesky.check(value) & unit_rows
+
+
+class _Cat(Constraint):
+    """Constraints cseq applied to consecutive slices of lengths `lengths` along dim."""
+
+    def __init__(self, cseq, dim=0, lengths=None):
+        self.cseq = list(cseq)
+        self.lengths = [1] * len(self.cseq) if lengths is None else list(lengths)
+        if len(self.lengths) != len(self.cseq):
+            raise AssertionError(f"cat(): {len(self.lengths)} lengths for {len(self.cseq)} constraints")
+        self.dim = dim
+
+    @property
+    def is_discrete(self):
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self):
+        return max(c.event_dim for c in self.cseq)
+
+    def check(self, value):
+        check_dim("cat", value, self.dim)
+        starts = slice_starts(self.lengths)
+        return _ag.cat([c.check(value.narrow(self.dim, s, n)) for c, s, n in zip(self.cseq, starts, self.lengths)],
+                       self.dim)
+
+
+class _Stack(Constraint):
+    """Constraint cseq[i] applied to the i-th slice along dim."""
+
+    def __init__(self, cseq, dim=0):
+        self.cseq, self.dim = list(cseq), dim
+
+    @property
+    def is_discrete(self):
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self):
+        dim = max(c.event_dim for c in self.cseq)
+        return dim + 1 if self.dim + dim < 0 else dim     # (a stacking dim inside the event adds one)
+
+    def check(self, value):
+        check_dim("stack", value, self.dim)
+        slices = [value.select(self.dim, i) for i in range(value.shape[self.dim])]
+        return _ag.stack([c.check(v) for v, c in zip(slices, self.cseq)], self.dim)
+
+
+
+
+def check_dim(name, value, dim):
+    if not -value.dim() <= dim < value.dim():
+        raise AssertionError(f"{name}: dim {dim} is out of range for a {value.dim()}-d value")
+
+
+def slice_starts(lengths):
+    starts, start = [], 0
+    for n in lengths:
+        starts.append(start)
+        start += n
+    return starts
+
+
+class MixtureSameFamilyConstraint(Constraint):
+    """A component's support, checked with the component dim put back (and then reduced)."""
+
+    def __init__(self, base_constraint):
+        self.base_constraint = base_constraint
+
+    @property
+    def is_discrete(self):
+        return self.base_constraint.is_discrete
+
+    @property
+    def event_dim(self):
+        return self.base_constraint.event_dim
+
+    def check(self, value):
+        if value.dim() < self.event_dim:
+            raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {value.dim()}")
+        result = self.base_constraint.check(value.unsqueeze(-1 - self.event_dim))
+        kept = value.dim() - self.event_dim
+        return result.reshape(tuple(result.shape[:kept]) + (-1,)).all(-1)
+
+    def __repr__(self):
+        return f"MixtureSameFamilyConstraint({self.base_constraint!r})"
+
+
 dependent = _Dependent()
 dependent_property = _DependentProperty
 independent = _IndependentConstraint
@@ -241,3 +387,11 @@ simplex = _Simplex()
 lower_cholesky = _LowerCholesky()
 symmetric = _Symmetric()
 positive_definite = _PositiveDefinite()
+lower_triangular = _LowerTriangular()
+square = _Square()
+positive_semidefinite = _PositiveSemidefinite()
+less_than = _LessThan
+multinomial = _Multinomial
+corr_cholesky = _CorrCholesky()
+cat = _Cat
+stack = _Stack

@@ -19,7 +19,6 @@ from .geometric import Geometric
 from .gumbel import Gumbel
 from .independent import Independent
 from .laplace import Laplace
-from .log_normal import LogNormal
 from .multivariate_normal import MultivariateNormal, _half_log_det, _mahalanobis
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
@@ -173,11 +172,6 @@ def _kl_laplace_laplace(p, q):
     t2 = loc_abs_diff / q.scale
     t3 = scale_ratio * _ag.exp(-loc_abs_diff / p.scale)
     return t1 + t2 + t3 - 1
-
-
-@register_kl(LogNormal, LogNormal)
-def _kl_lognormal_lognormal(p, q):
-    return _kl_normal_normal(p.base_dist, q.base_dist)        # (KL is invariant under exp)
 
 
 @register_kl(MultivariateNormal, MultivariateNormal)
