@@ -3,11 +3,13 @@
 ChainDataset, Subset, random_split), the samplers, DataLoader and
 default_collate.
 
-Loading runs in the calling process (num_workers is accepted and ignored, so
-get_worker_info() is always None); random samplers draw from ag's generator
-(ag.manual_seed), or from a `numpy.random.Generator` passed as `generator`."""
+With num_workers=0 loading runs in the calling process; with num_workers > 0
+in worker processes (data_workers.py). Random samplers draw from ag's
+generator (ag.manual_seed), or from a `numpy.random.Generator` passed as
+`generator`."""
 import collections.abc as abc
 import math
+import multiprocessing
 import numbers
 import warnings
 
@@ -18,6 +20,7 @@ from ..creation import as_tensor, randint, randperm, tensor
 from ..ops.sampling import _check_multinomial, multinomial
 from ..ops.shape import stack
 from ..tensor import Tensor
+from . import data_workers as _workers
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "ConcatDataset", "ChainDataset", "Subset",
            "random_split", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
@@ -466,8 +469,9 @@ def default_convert(data):
 
 
 def get_worker_info():
-    """None: loading always runs in the calling process (no worker processes)."""
-    return None
+    """In a DataLoader worker process, its WorkerInfo (id, num_workers, seed, and
+    dataset: this process's copy); None in the main process."""
+    return _workers.get_worker_info()
 
 
 class _InfiniteConstantSampler(Sampler):
@@ -516,31 +520,34 @@ class _MapFetcher:
         return self.collate_fn(data)
 
 
-class _LoaderIterator:
-    """One pass of a DataLoader."""
+def _fetcher_class(loader):
+    return _IterableFetcher if loader._is_iterable else _MapFetcher
+
+
+class _LoaderIterator(_workers.BaseLoaderIterator):
+    """One pass of a DataLoader, loading in this process."""
 
     def __init__(self, loader):
-        self._loader = loader
-        self._index_iter = iter(loader._index_sampler)
-        fetcher = _IterableFetcher if loader._is_iterable else _MapFetcher
-        self._fetcher = fetcher(loader.dataset, loader._auto_collation, loader.collate_fn, loader.drop_last)
-        self._reported_len = loader._IterableDataset_len_called
-        self._num_yielded = 0
+        super().__init__(loader)
+        self._fetcher = _fetcher_class(loader)(loader.dataset, loader._auto_collation, loader.collate_fn,
+                                               loader.drop_last)
 
-    def __iter__(self):
-        return self
+    def _next_data(self):
+        return self._fetcher.fetch(next(self._sampler_iter))
 
-    def __next__(self):
-        data = self._fetcher.fetch(next(self._index_iter))
-        self._num_yielded += 1
-        if self._reported_len is not None and self._num_yielded > self._reported_len:
-            warnings.warn(f"Length of IterableDataset {self._loader.dataset} was reported to be "
-                          f"{self._reported_len}(when accessing len(dataloader)), but {self._num_yielded} samples "
-                          f"have been fetched. ", stacklevel=2)
-        return data
 
-    def __len__(self):
-        return len(self._loader._index_sampler)
+def _resolve_context(context):
+    """multiprocessing_context as a context object: a start method's name is looked up, as in PyTorch."""
+    if isinstance(context, str):
+        methods = multiprocessing.get_all_start_methods()
+        if context not in methods:
+            raise ValueError(f"DataLoader: multiprocessing_context option should specify a valid start method in "
+                             f"{methods!r}, but got multiprocessing_context={context!r}")
+        context = multiprocessing.get_context(context)
+    if context is not None and not isinstance(context, multiprocessing.context.BaseContext):
+        raise TypeError(f"DataLoader: multiprocessing_context option should be a valid context object or a string "
+                        f"specifying the start method, but got multiprocessing_context={context}")
+    return context
 
 
 _FROZEN_AFTER_INIT = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset", "persistent_workers")
@@ -549,7 +556,9 @@ _FROZEN_AFTER_INIT = ("batch_size", "batch_sampler", "sampler", "drop_last", "da
 class DataLoader:
     """Iterate over `dataset` in batches of `batch_size` (None: single samples),
     optionally shuffled (a new permutation each epoch), collated by `collate_fn`.
-    An IterableDataset is read in its own order (no sampler, no shuffle)."""
+    An IterableDataset is read in its own order (no sampler, no shuffle).
+    num_workers > 0 fetches and collates in that many worker processes
+    (data_workers.py); pin_memory is accepted and does nothing."""
 
     _initialized = False
 
@@ -559,6 +568,8 @@ class DataLoader:
                  pin_memory_device="", in_order=True):
         self._check_process_options(num_workers, timeout, prefetch_factor, persistent_workers,
                                     multiprocessing_context)
+        if num_workers > 0 and prefetch_factor is None:
+            prefetch_factor = 2
         is_iterable = isinstance(dataset, IterableDataset)
         if is_iterable:
             self._check_iterable_options(shuffle, sampler, batch_sampler)
@@ -585,19 +596,20 @@ class DataLoader:
         self.dataset, self.batch_size, self.drop_last = dataset, batch_size, drop_last
         self.num_workers, self.pin_memory, self.timeout = num_workers, pin_memory, timeout
         self.worker_init_fn, self.generator = worker_init_fn, generator
-        self.multiprocessing_context, self.prefetch_factor = multiprocessing_context, prefetch_factor
+        self.multiprocessing_context = _resolve_context(multiprocessing_context)
+        self.prefetch_factor = prefetch_factor
         self.persistent_workers, self.pin_memory_device, self.in_order = persistent_workers, pin_memory_device, in_order
         self.sampler, self.batch_sampler = sampler, batch_sampler
         if collate_fn is None:
             collate_fn = default_collate if batch_sampler is not None else default_convert
         self.collate_fn = collate_fn
         self._IterableDataset_len_called = None
+        self._iterator = None           # the one iterator of persistent workers
         self._initialized = True
 
     @staticmethod
     def _check_process_options(num_workers, timeout, prefetch_factor, persistent_workers, multiprocessing_context):
-        """Worker-process options, refused as PyTorch refuses them (with num_workers > 0 they are accepted
-        and, like num_workers itself, ignored)."""
+        """Worker-process options, refused as PyTorch refuses them."""
         if not isinstance(num_workers, numbers.Integral) or num_workers < 0:
             raise ValueError("DataLoader: num_workers option should be non-negative; use num_workers=0 to "
                              "disable multiprocessing.")
@@ -630,6 +642,11 @@ class DataLoader:
         # the samplers were built from these: changing one would leave them inconsistent
         if self._initialized and name in _FROZEN_AFTER_INIT:
             raise ValueError(f"DataLoader: {name} attribute should not be set after DataLoader is initialized")
+        if self._initialized and name == "multiprocessing_context":
+            if value is not None and self.num_workers == 0:
+                raise ValueError(f"DataLoader: multiprocessing_context can only be used with multi-process "
+                                 f"loading (num_workers > 0), but got num_workers={self.num_workers}")
+            value = _resolve_context(value)
         super().__setattr__(name, value)
 
     @property
@@ -641,7 +658,20 @@ class DataLoader:
         return self.batch_sampler if self._auto_collation else self.sampler
 
     def __iter__(self):
-        return _LoaderIterator(self)
+        """A new pass; with persistent_workers, the same iterator (and worker processes) started again."""
+        if not (self.persistent_workers and self.num_workers > 0):
+            return self._get_iterator()
+        if self._iterator is None:
+            self._iterator = self._get_iterator()
+        else:
+            self._iterator._reset(self)
+        return self._iterator
+
+    def _get_iterator(self):
+        if self.num_workers == 0:
+            return _LoaderIterator(self)
+        _workers.warn_if_too_many_workers(self.num_workers)
+        return _workers.MultiProcessIterator(self, _fetcher_class(self))
 
     def __len__(self):
         if not self._is_iterable:
