@@ -382,3 +382,101 @@ def test_public_names():
     import torch.autograd.graph as tg
     for name in ("saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks"):
         assert hasattr(tg, name) and name in dir(G) and getattr(G, name) is getattr(ag.autograd.graph, name)
+
+
+# ---- allow_mutation_on_saved_tensors ------------------------------------------------
+
+def _saved_then_written(write):
+    def fn(lib):
+        a = lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64, requires_grad=True)
+        b = a.clone()
+        out = (b ** 2).sum() + (b * b.exp()).sum()
+        write(lib, b)
+        out.backward()
+        return a.grad
+    return fn
+
+
+def _saved_twice(lib):
+    a = lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64, requires_grad=True)
+    b = a.clone()
+    first = (b ** 2).sum()
+    b.mul_(2)
+    second = (b ** 3).sum()           # saved again, at its new version
+    b.add_(1)
+    (first + second).backward()
+    return a.grad
+
+
+def _saved_view_base_written(lib):
+    a = lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64, requires_grad=True)
+    b = a.clone()
+    out = (b[1:] ** 2).sum()           # the view starts elsewhere than b: PyTorch does not copy it
+    b.mul_(5)
+    out.backward()
+    return a.grad
+
+
+def _leaf_written_under_no_grad(lib):
+    w = lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64, requires_grad=True)
+    out = (w ** 2).sum()
+    with lib.no_grad():
+        w.mul_(2)
+    out.backward()
+    return w.grad
+
+
+MUTATIONS = {
+    "sin_": _saved_then_written(lambda L, b: b.sin_()),
+    "through a view": _saved_then_written(lambda L, b: b[0:2].mul_(5)),
+    "setitem": _saved_then_written(lambda L, b: b.__setitem__(0, 7.0)),
+    "copy_": _saved_then_written(lambda L, b: b.copy_(L.zeros(3, dtype=L.float64))),
+    "zero_": _saved_then_written(lambda L, b: b.zero_()),
+    "twice, saved between": _saved_twice,
+    "the base of a saved view": _saved_view_base_written,
+    "a leaf under no_grad": _leaf_written_under_no_grad,
+}
+
+
+@pytest.mark.parametrize("name", MUTATIONS)
+def test_allow_mutation_on_saved_tensors(torch, name):
+    grads = []
+    for lib in (torch, ag):
+        with lib.autograd.graph.allow_mutation_on_saved_tensors():
+            grads.append(MUTATIONS[name](lib))
+    np.testing.assert_allclose(to_numpy(grads[1]), to_numpy(grads[0]), rtol=1e-12)
+    assert _op._watching_writes is False and _op._packing is False
+
+
+def test_allow_mutation_errors(torch):
+    def outside(lib):
+        with lib.autograd.graph.allow_mutation_on_saved_tensors():
+            a = lib.tensor([1.0, 2.0], requires_grad=True)
+            out = (a.clone() ** 2).sum()
+        out.backward()
+
+    def nested(lib):
+        with lib.autograd.graph.allow_mutation_on_saved_tensors():
+            with lib.autograd.graph.allow_mutation_on_saved_tensors():
+                pass
+
+    for case in (outside, nested):
+        with pytest.raises(Exception) as theirs:
+            case(torch)
+        with pytest.raises(type(theirs.value)) as ours:
+            case(ag)
+        assert str(ours.value) == str(theirs.value)
+    with G.allow_mutation_on_saved_tensors() as ctx:
+        assert type(ctx).__name__ == "_AllowMutationOnSavedContext"
+    assert _op._watching_writes is False and _op._packing is False
+
+
+def test_allow_mutation_on_either_device(device):
+    # (data pointers of CuPy arrays too: a write through a view that starts where b starts copies b)
+    with G.allow_mutation_on_saved_tensors():
+        a = ag.tensor([1.0, 2.0, 3.0], dtype=ag.float64, requires_grad=True, device=device)
+        b = a.clone()
+        out = (b ** 2).sum()
+        b[0:2].mul_(5)
+        out.backward()
+    np.testing.assert_allclose(to_numpy(a.grad), [2.0, 4.0, 6.0])

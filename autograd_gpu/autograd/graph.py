@@ -298,7 +298,7 @@ def register_multi_grad_hook(tensors, fn, *, mode="all"):
     return _any_grad_hook(tensors, fn)
 
 
-_SAVED_HOOKS = ("saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks")
+_SAVED_HOOKS = ("saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks", "allow_mutation_on_saved_tensors")
 
 
 def __getattr__(name):

@@ -20,6 +20,7 @@ _new = object.__new__
 _wref = weakref.ref
 NO_EDGE = (None, 0)
 _packing = False           # saved-tensor hooks are open in some thread (saved_hooks sets it)
+_watching_writes = False   # allow_mutation_on_saved_tensors is open in some thread (saved_hooks sets it)
 
 
 def _pack(node):
@@ -686,6 +687,9 @@ def check_inplace(t, op_name, written=None):
     if not t._backend.is_writable(d):
         raise RuntimeError(f"{op_name}: the tensor's memory is a read-only NumPy array (shared through "
                            "from_numpy); clone() the tensor before writing to it in place.")
+    if _watching_writes:
+        from .saved_hooks import before_write
+        before_write(t)
 
 
 def check_no_partial_overlap(t, src, op_name, written=None, full_too=False):

@@ -10,6 +10,7 @@ what backward uses).
 
 Recording pays one global test for this (`op._packing`, true while any
 thread has hooks open); the work is all here."""
+import contextlib
 import functools
 import threading
 import weakref
@@ -17,7 +18,7 @@ import weakref
 from . import op as _op
 from .grad_mode import state as grad_state
 
-__all__ = ["saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks"]
+__all__ = ["saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks", "allow_mutation_on_saved_tensors"]
 
 
 class _Local(threading.local):
@@ -25,6 +26,7 @@ class _Local(threading.local):
         self.stack = []          # (pack, unpack) of the open contexts, innermost last
         self.disabled = None     # disable_saved_tensors_hooks' message
         self.deferred = None     # nodes recorded inside an in-place op, packed after its write
+        self.mutation = None     # the open allow_mutation_on_saved_tensors context
 
 
 _local = _Local()
@@ -92,6 +94,88 @@ class disable_saved_tensors_hooks:
     def __exit__(self, *exc):
         _local.disabled = self.prev
         return False
+
+
+class _AllowMutationOnSavedContext:
+    """What allow_mutation_on_saved_tensors keeps: each saved tensor under a
+    handle, and a copy of it taken before the first write to its memory after
+    the save. As PyTorch's, a write is matched to saves by (data pointer,
+    version): writing through a view that starts where the saved tensor starts
+    copies it; writing to the base of a saved view that starts elsewhere does not."""
+
+    def __init__(self):
+        self.original = {}       # handle -> the saved tensor
+        self.cloned = {}         # handle -> its values when saved (once written since)
+        self.handles = {}        # (id, data pointer, version) -> handle
+        self.by_place = {}       # (data pointer, version) -> handles not yet copied
+        self.closed = False
+
+    def pack(self, t):
+        place = (_op._address(t._data), t._vc[0])
+        key = (id(t),) + place
+        handle = self.handles.get(key)
+        if handle is None:
+            handle = self.handles[key] = len(self.handles)
+            self.original[handle] = t      # (held: its id stays its own while the save lives)
+            self.by_place.setdefault(place, []).append(handle)
+        return handle
+
+    def unpack(self, handle):
+        if self.closed:
+            raise AssertionError("Trying to backward outside of the 'allow_mutation_on_saved_tensors' context"
+                                 "in which the graph was originally recorded.")
+        return self.cloned.get(handle, self.original.get(handle))
+
+    def before_write(self, t):
+        handles = self.by_place.pop((_op._address(t._data), t._vc[0]), None)
+        if handles:
+            prev = grad_state.enabled
+            grad_state.enabled = False
+            try:
+                for handle in handles:
+                    self.cloned[handle] = self.original[handle].clone()
+            finally:
+                grad_state.enabled = prev
+
+    def clear(self):
+        for store in (self.original, self.cloned, self.handles, self.by_place):
+            store.clear()
+        self.closed = True
+
+
+@contextlib.contextmanager
+def allow_mutation_on_saved_tensors():
+    """Tensors saved for backward may be written in place: the first write after
+    a save copies them first, and backward reads the copy (both forward and
+    backward must run inside; the state is cleared on exit)."""
+    if _local.mutation is not None:
+        raise RuntimeError("allow_mutation_on_saved_tensors contexts cannot be nested")
+    ctx = _AllowMutationOnSavedContext()
+    _local.mutation = ctx
+    _count_watching(1)
+    try:
+        with saved_tensors_hooks(ctx.pack, ctx.unpack):
+            yield ctx
+    finally:
+        ctx.clear()
+        _local.mutation = None
+        _count_watching(-1)
+
+
+_watching = [0]
+
+
+def _count_watching(delta):
+    with _open_lock:
+        _watching[0] += delta
+        _op._watching_writes = _watching[0] > 0
+
+
+def before_write(t):
+    """Called by check_inplace while some thread has allow_mutation_on_saved_tensors open."""
+    ctx = _local.mutation
+    if ctx is not None:
+        ctx.before_write(t)
 
 
 # ---- recording: called by op.py and function.py when op._packing is set -----------
