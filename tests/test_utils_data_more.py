@@ -378,7 +378,7 @@ def test_loader_worker_options_refused(torch, kw):
 
 
 def test_loader_worker_options_accepted():
-    # worker options are accepted with num_workers > 0 and loading runs in worker processes now (tests/test_utils_data_workers.py)
+    # worker options are accepted with num_workers > 0 (the workers themselves: tests/test_utils_data_workers.py)
     dl = D.DataLoader(list(range(5)), batch_size=2, num_workers=2, prefetch_factor=4, persistent_workers=True)
     assert [b.tolist() for b in dl] == [[0, 1], [2, 3], [4]] and dl.prefetch_factor == 4
 
