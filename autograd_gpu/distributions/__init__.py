@@ -20,21 +20,24 @@ from .laplace import Laplace
 from .log_normal import LogNormal
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
-from .one_hot_categorical import OneHotCategorical
+from .one_hot_categorical import OneHotCategorical, OneHotCategoricalStraightThrough
 from .poisson import Poisson
 from .studentT import StudentT
 from .uniform import Uniform
-from . import (constraint_registry, continuous_bernoulli, fishersnedecor, half_cauchy, half_normal, kumaraswamy,
+from . import (constraint_registry, continuous_bernoulli, exponential_family, fishersnedecor, generalized_pareto,
+               half_cauchy, half_normal, inverse_gamma, kumaraswamy,
                lkj_cholesky, logistic_normal, lowrank_multivariate_normal, mixture_same_family, multinomial,
                negative_binomial, pareto, relaxed_bernoulli, relaxed_categorical, transformed_distribution,
                transforms, von_mises, weibull, wishart)
 
 __all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "Dirichlet", "Distribution", "Exponential",
            "Gamma", "Geometric", "Gumbel", "Independent", "LogNormal", "Laplace", "MultivariateNormal", "Normal",
-           "OneHotCategorical", "Poisson", "StudentT", "Uniform", "constraints", "kl_divergence", "register_kl", "transforms"]
+           "OneHotCategorical", "OneHotCategoricalStraightThrough", "Poisson", "StudentT", "Uniform", "constraints",
+           "kl_divergence", "register_kl", "transforms"]
 
 # Families and helpers in their own modules publish themselves through their __all__.
-for _module in (constraint_registry, continuous_bernoulli, fishersnedecor, half_cauchy, half_normal, kumaraswamy,
+for _module in (constraint_registry, continuous_bernoulli, exponential_family, fishersnedecor, generalized_pareto,
+                half_cauchy, half_normal, inverse_gamma, kumaraswamy,
                 lkj_cholesky, logistic_normal, lowrank_multivariate_normal, mixture_same_family, multinomial,
                 negative_binomial, pareto, relaxed_bernoulli, relaxed_categorical, transformed_distribution,
                 transforms, von_mises, weibull, wishart):

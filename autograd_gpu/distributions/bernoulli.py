@@ -3,6 +3,7 @@ import autograd_gpu as _ag
 import autograd_gpu.nn.functional as _F
 from . import constraints
 from .distribution import Distribution
+from .exponential_family import ExponentialFamily
 from .utils import broadcast_all, all_numbers, lazy_property, probs_to_logits, logits_to_probs
 
 __all__ = ["Bernoulli"]
@@ -35,7 +36,7 @@ class BinaryParameters:
         return tuple(self._param.shape)
 
 
-class Bernoulli(BinaryParameters, Distribution):
+class Bernoulli(BinaryParameters, ExponentialFamily):
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.boolean
     has_enumerate_support = True
@@ -77,3 +78,13 @@ class Bernoulli(BinaryParameters, Distribution):
         values = _ag.arange(2, dtype=self._param.dtype, device=self._param.device)
         values = values.reshape((-1,) + (1,) * len(self._batch_shape))
         return values.expand((-1,) + self._batch_shape) if expand else values
+
+    # ---- natural parameters (ExponentialFamily) -----------------------------------------------
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return (_ag.logit(self.probs),)
+
+    def _log_normalizer(self, x):
+        return _ag.log1p(_ag.exp(x))

@@ -11,6 +11,7 @@ from .bernoulli import one_of_probs_logits
 from .beta import Beta
 from .distribution import Distribution
 from .exponential import Exponential
+from .exponential_family import ExponentialFamily
 from .gamma import Gamma
 from .gumbel import Gumbel
 from .kl import register_kl
@@ -23,9 +24,10 @@ from .utils import all_numbers, broadcast_all, clamp_probs, is_all_true, lazy_pr
 __all__ = ["ContinuousBernoulli"]
 
 
-class ContinuousBernoulli(Distribution):
+class ContinuousBernoulli(ExponentialFamily):
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.unit_interval
+    _expand_names = ("probs", "logits")
     has_rsample = True
 
     def __init__(self, probs=None, logits=None, lims=(0.499, 0.501), validate_args=None):
@@ -41,17 +43,6 @@ class ContinuousBernoulli(Distribution):
         self._lims = lims
         batch_shape = () if all_numbers(value) else tuple(param.shape)
         Distribution.__init__(self, batch_shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(ContinuousBernoulli, _instance)
-        batch_shape = tuple(batch_shape)
-        new._given, new._lims = self._given, self._lims
-        for name in ("probs", "logits"):
-            if name in self.__dict__:
-                new.__dict__[name] = self.__dict__[name].expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
 
     @lazy_property
     def logits(self):
@@ -138,6 +129,21 @@ class ContinuousBernoulli(Distribution):
     def entropy(self):
         log_probs0, log_probs1 = _ag.log1p(-self.probs), _ag.log(self.probs)
         return self.mean * (log_probs0 - log_probs1) - self._cont_bern_log_norm() - log_probs0
+
+    # ---- natural parameters (ExponentialFamily) -----------------------------------------------
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return (self.logits,)
+
+    def _log_normalizer(self, x):
+        """log((e^x - 1) / x), by its Taylor series where x is near 0 (the lims around probs 1/2)."""
+        outside = (x <= self._lims[0] - 0.5) | (x > self._lims[1] - 0.5)
+        cut = _ag.where(outside, x, self._lims[0] - 0.5)
+        log_norm = _ag.log(_ag.abs(_ag.expm1(cut))) - _ag.log(_ag.abs(cut))
+        taylor = 0.5 * x + x.pow(2) / 24.0 - x.pow(4) / 2880.0
+        return _ag.where(outside, log_norm, taylor)
 
 
 # ---- KL pairs torch registers --------------------------------------------------------------

@@ -6,12 +6,13 @@ import autograd_gpu.nn.functional as _F
 from ..tensor import Tensor
 from . import constraints
 from .distribution import Distribution
+from .exponential_family import ExponentialFamily
 from .gamma import standard_gamma
 
 __all__ = ["Dirichlet"]
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
     has_rsample = True
@@ -59,3 +60,11 @@ class Dirichlet(Distribution):
         k, a0 = c.shape[-1], c.sum(-1)
         return _ag.lgamma(c).sum(-1) - _ag.lgamma(a0) - (k - a0) * _ag.digamma(a0) \
             - ((c - 1.0) * _ag.digamma(c)).sum(-1)
+
+    # ---- natural parameters (ExponentialFamily; no carrier measure, as torch) -------------------
+    @property
+    def _natural_params(self):
+        return (self.concentration,)
+
+    def _log_normalizer(self, x):
+        return x.lgamma().sum(-1) - _ag.lgamma(x.sum(-1))

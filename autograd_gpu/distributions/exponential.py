@@ -1,12 +1,13 @@
 """Exponential(rate): waiting times of rate `rate`, reparametrized (E / rate, E standard exponential)."""
 import autograd_gpu as _ag
 from . import constraints
-from .distribution import Distribution, init_broadcast
+from .distribution import init_broadcast
+from .exponential_family import ExponentialFamily
 
 __all__ = ["Exponential"]
 
 
-class Exponential(Distribution):
+class Exponential(ExponentialFamily):
     arg_constraints = {"rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
@@ -51,3 +52,13 @@ class Exponential(Distribution):
 
     def entropy(self):
         return 1.0 - _ag.log(self.rate)
+
+    # ---- natural parameters (ExponentialFamily) -----------------------------------------------
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return (-self.rate,)
+
+    def _log_normalizer(self, x):
+        return -_ag.log(-x)

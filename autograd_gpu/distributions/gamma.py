@@ -5,7 +5,8 @@ whose gradient in the concentration is the implicit one, dx/da = -(dF/da) / f(x)
 import autograd_gpu as _ag
 from ..autograd.function import Function, once_differentiable
 from . import constraints
-from .distribution import Distribution, init_broadcast
+from .distribution import init_broadcast
+from .exponential_family import ExponentialFamily
 
 __all__ = ["Gamma", "Chi2", "standard_gamma"]
 
@@ -66,7 +67,7 @@ def standard_gamma(alpha):
     return _StandardGamma.apply(alpha)
 
 
-class Gamma(Distribution):
+class Gamma(ExponentialFamily):
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
@@ -107,6 +108,16 @@ class Gamma(Distribution):
     def entropy(self):
         return self.concentration - _ag.log(self.rate) + _ag.lgamma(self.concentration) \
             + (1.0 - self.concentration) * _ag.digamma(self.concentration)
+
+    # ---- natural parameters (ExponentialFamily) -----------------------------------------------
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return (self.concentration - 1, -self.rate)
+
+    def _log_normalizer(self, x, y):
+        return _ag.lgamma(x + 1) + (x + 1) * _ag.log(-y.reciprocal())
 
 
 class Chi2(Gamma):

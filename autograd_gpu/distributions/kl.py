@@ -441,3 +441,10 @@ _register_infinite(Gumbel, (Beta, Exponential, Gamma, Uniform), "loc")
 _register_infinite(Laplace, (Beta, Exponential, Gamma, Uniform), "loc")
 _register_infinite(Normal, (Beta, Exponential, Gamma, Uniform), "loc")
 _register_infinite(Poisson, (Bernoulli, Binomial), "rate")
+
+
+# the generic pair of exponential families (Bregman divergence of the log normalizer); registered
+# here, after the families, since they import exponential_family
+from .exponential_family import ExponentialFamily, kl_expfamily_expfamily  # noqa: E402
+
+register_kl(ExponentialFamily, ExponentialFamily)(kl_expfamily_expfamily)

@@ -16,6 +16,7 @@ class NegativeBinomial(BinaryParameters, Distribution):
     arg_constraints = {"total_count": constraints.greater_than_eq(0),
                        "probs": constraints.half_open_interval(0.0, 1.0), "logits": constraints.real}
     support = constraints.nonnegative_integer
+    _expand_names = ("total_count", "probs", "logits")
 
     def __init__(self, total_count, probs=None, logits=None, validate_args=None):
         self._given, value = one_of_probs_logits(probs, logits)
@@ -23,18 +24,6 @@ class NegativeBinomial(BinaryParameters, Distribution):
         self.__dict__[self._given] = param
         self.total_count = total.to(param.dtype)
         Distribution.__init__(self, tuple(param.shape), validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(NegativeBinomial, _instance)
-        batch_shape = tuple(batch_shape)
-        new._given = self._given
-        new.total_count = self.total_count.expand(batch_shape)
-        for name in ("probs", "logits"):
-            if name in self.__dict__:
-                new.__dict__[name] = self.__dict__[name].expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
 
     @property
     def mean(self):

@@ -3,12 +3,13 @@ import math
 
 import autograd_gpu as _ag
 from .distribution import LocationScale
+from .exponential_family import ExponentialFamily
 from .utils import standard_normal
 
 __all__ = ["Normal"]
 
 
-class Normal(LocationScale):
+class Normal(LocationScale, ExponentialFamily):
 
     @property
     def mean(self):
@@ -42,3 +43,13 @@ class Normal(LocationScale):
 
     def entropy(self):
         return 0.5 + 0.5 * math.log(2 * math.pi) + _ag.log(self.scale)
+
+    # ---- natural parameters (ExponentialFamily) -----------------------------------------------
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return (self.loc / self.scale.pow(2), -0.5 * self.scale.pow(2).reciprocal())
+
+    def _log_normalizer(self, x, y):
+        return -0.25 * x.pow(2) / y + 0.5 * _ag.log(-math.pi / y)

@@ -1,11 +1,12 @@
-"""OneHotCategorical(probs=None, logits=None): a Categorical whose draws are one-hot vectors (event_shape (K,))."""
+"""OneHotCategorical(probs=None, logits=None): a Categorical whose draws are one-hot vectors (event_shape (K,)).
+OneHotCategoricalStraightThrough: the same, with rsample's straight-through gradient (Bengio et al., 2013)."""
 import autograd_gpu as _ag
 import autograd_gpu.nn.functional as _F
 from . import constraints
 from .categorical import Categorical
 from .distribution import Distribution
 
-__all__ = ["OneHotCategorical"]
+__all__ = ["OneHotCategorical", "OneHotCategoricalStraightThrough"]
 
 
 class OneHotCategorical(Distribution):
@@ -65,3 +66,13 @@ class OneHotCategorical(Distribution):
         values = _ag.eye(n, dtype=self._param.dtype, device=self._param.device)
         values = values.reshape((n,) + (1,) * len(self._batch_shape) + (n,))
         return values.expand((n,) + self._batch_shape + (n,)) if expand else values
+
+
+class OneHotCategoricalStraightThrough(OneHotCategorical):
+    """rsample is a one-hot draw whose gradient is that of probs (the identity from the draw to probs)."""
+    has_rsample = True
+
+    def rsample(self, sample_shape=()):
+        draws = self.sample(sample_shape)
+        probs = self._categorical.probs
+        return draws + (probs - probs.detach())

@@ -1,13 +1,14 @@
 """Poisson(rate): counts of events of mean `rate` (no rsample)."""
 import autograd_gpu as _ag
 from . import constraints
-from .distribution import Distribution, init_broadcast
+from .distribution import init_broadcast
+from .exponential_family import ExponentialFamily
 from .utils import broadcast_all
 
 __all__ = ["Poisson"]
 
 
-class Poisson(Distribution):
+class Poisson(ExponentialFamily):
     arg_constraints = {"rate": constraints.nonnegative}
     support = constraints.nonnegative_integer
     _expand_names = ("rate",)
@@ -36,3 +37,11 @@ class Poisson(Distribution):
             self._validate_sample(value)
         rate, value = broadcast_all(self.rate, value)
         return _ag.xlogy(value, rate) - rate - (value + 1).lgamma()
+
+    # ---- natural parameters (ExponentialFamily; no carrier measure, as torch) -------------------
+    @property
+    def _natural_params(self):
+        return (_ag.log(self.rate),)
+
+    def _log_normalizer(self, x):
+        return _ag.exp(x)

@@ -10,6 +10,7 @@ import autograd_gpu as _ag
 from ..tensor import Tensor
 from . import constraints
 from .distribution import Distribution
+from .exponential_family import ExponentialFamily
 from .gamma import Chi2
 from .multivariate_normal import _precision_to_scale_tril
 from .utils import lazy_property
@@ -33,7 +34,7 @@ def _bartlett_chi2(df, p, batch_shape):
     return Chi2(df=df.unsqueeze(-1) - offsets)
 
 
-class Wishart(Distribution):
+class Wishart(ExponentialFamily):
     support = constraints.positive_definite
     has_rsample = True
 
@@ -179,3 +180,15 @@ class Wishart(Distribution):
         log_det_L = _ag.diagonal(self._unbroadcasted_scale_tril, dim1=-2, dim2=-1).log().sum(-1)
         return (p + 1) * (p * _LOG_2 / 2 + log_det_L) + _ag.mvlgamma(nu / 2, p) \
             - (nu - p - 1) / 2 * _mvdigamma(nu / 2, p) + nu * p / 2
+
+    # ---- natural parameters (ExponentialFamily) -----------------------------------------------
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return -self.precision_matrix / 2, (self.df - self._event_shape[-1] - 1) / 2
+
+    def _log_normalizer(self, x, y):
+        p = self._event_shape[-1]
+        return (y + (p + 1) / 2) * (-_ag.linalg.slogdet(-2 * x).logabsdet + _LOG_2 * p) \
+            + _ag.mvlgamma(y + (p + 1) / 2, p=p)
