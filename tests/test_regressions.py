@@ -1755,3 +1755,20 @@ def test_xlogy_second_derivative_where_the_incoming_gradient_is_zero(torch, devi
         results.append([t.detach().cpu().numpy() for t in (gx, gy) + h])
     for ours, theirs in zip(*results):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_batch_norm_of_an_empty_batch_keeps_the_running_stats(torch, device):
+    # training on an empty batch wrote NaN into the running mean and variance (the mean of nothing);
+    # PyTorch leaves them as they are (found by the fuzz test, AG_FUZZ_SEED=dec5eve: ag.batch_norm)
+    for L in (ag, torch):
+        kw = {"device": device} if L is ag else {}
+        for shape in ((0, 3), (0, 3, 4), (2, 3, 0)):
+            rm, rv = L.tensor([1.0, 2.0, 3.0], **kw), L.tensor([0.5, 1.5, 2.5], **kw)
+            y = L.nn.functional.batch_norm(L.zeros(shape, **kw), rm, rv, training=True)
+            assert tuple(y.shape) == shape and rm.tolist() == [1.0, 2.0, 3.0] and rv.tolist() == [0.5, 1.5, 2.5]
+            L.batch_norm(L.zeros(shape, **kw), None, None, rm, rv, True, 0.1, 1e-5, True)
+            assert rm.tolist() == [1.0, 2.0, 3.0] and rv.tolist() == [0.5, 1.5, 2.5]
+        m = L.nn.BatchNorm1d(3).to(**kw) if L is ag else L.nn.BatchNorm1d(3)
+        m(L.zeros(0, 3, **kw))
+        assert m.running_mean.tolist() == [0.0, 0.0, 0.0] and m.running_var.tolist() == [1.0, 1.0, 1.0]
+        assert int(m.num_batches_tracked) == 1

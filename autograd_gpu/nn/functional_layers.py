@@ -326,12 +326,14 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
         dims = (0,) + tuple(range(2, input.dim()))
         xs, mean, var = _stats(input, dims)
         n = input.numel() // c if c else 0
-        with no_grad():
-            if running_mean is not None:
-                running_mean.copy_(running_mean * (1 - momentum) + mean.reshape(c).to(running_mean.dtype) * momentum)
-            if running_var is not None:
-                unbiased = var.reshape(c) * (n / (n - 1) if n > 1 else math.nan)
-                running_var.copy_(running_var * (1 - momentum) + unbiased.to(running_var.dtype) * momentum)
+        if n:                           # (an empty batch leaves the running stats as they are, as PyTorch)
+            with no_grad():
+                if running_mean is not None:
+                    running_mean.copy_(running_mean * (1 - momentum)
+                                       + mean.reshape(c).to(running_mean.dtype) * momentum)
+                if running_var is not None:
+                    unbiased = var.reshape(c) * (n / (n - 1) if n > 1 else math.nan)
+                    running_var.copy_(running_var * (1 - momentum) + unbiased.to(running_var.dtype) * momentum)
     else:
         xs = _wide(input)
         mean, var = running_mean.reshape(shape).to(xs.dtype), running_var.reshape(shape).to(xs.dtype)
