@@ -37,6 +37,7 @@ class Tensor:
     _hooks = None           # for leaves: hooks run before accumulation
     _acc = None             # for leaves: weakref to the AccumulateGrad node
     _post_acc_hooks = None  # for leaves: hooks run after .grad was accumulated
+    _fw = None              # under forward AD: the tangent (autograd/forward_ad.py)
     # NumPy must not treat tensors as arrays in binary ops: `ndarray + tensor`
     # then defers to Tensor.__radd__ instead of making an object array.
     __array_ufunc__ = None

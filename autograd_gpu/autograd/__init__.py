@@ -163,6 +163,7 @@ from .function import Function, FunctionCtx  # noqa: E402
 from .gradcheck import gradcheck, gradgradcheck  # noqa: E402
 from .anomaly_mode import detect_anomaly, set_detect_anomaly  # noqa: E402
 from . import functional  # noqa: E402,F401  (ag.autograd.functional: jacobian, hessian, vjp, jvp, hvp, vhp)
+from . import forward_ad  # noqa: E402,F401  (ag.autograd.forward_ad: dual tensors)
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "gradcheck", "gradgradcheck", "no_grad",
            "enable_grad", "set_grad_enabled", "is_grad_enabled", "Node", "AccumulateGrad", "detect_anomaly",

@@ -25,6 +25,8 @@ class FunctionCtx:
         self.materialize_grads = True
         self.needs_input_grad = ()
         self._node_ref = None           # weak: node -> ctx is the strong direction
+        self._saved_forward = ()        # save_for_forward's tensors
+        self._in_jvp = False
 
     @property
     def _node(self):
@@ -37,6 +39,8 @@ class FunctionCtx:
 
     @property
     def saved_tensors(self):
+        if self._in_jvp:
+            return self._saved_forward
         if self._freed:
             raise RuntimeError(FREED_MSG)
         if self._saved is None:
@@ -53,6 +57,10 @@ class FunctionCtx:
                 raise _op.saved_input_version_error(t, ver)
             out.append(t)
         return tuple(out)
+
+    def save_for_forward(self, *tensors):
+        """Tensors jvp reads (as saved_tensors, while it runs)."""
+        self._saved_forward = tensors
 
     def mark_non_differentiable(self, *tensors):
         self._non_diff.update(id(t) for t in tensors)
@@ -177,10 +185,24 @@ class Function(metaclass=FunctionMeta):
     def setup_context(ctx, inputs, output):
         raise NotImplementedError("setup_context is not implemented.")
 
+    jvp_from_backward = False    # (the library's own Functions: forward AD by the transpose of backward)
+
+    @staticmethod
+    def jvp(ctx, *grad_inputs):
+        raise NotImplementedError("You must implement the jvp function for custom autograd.Function to use it with "
+                                  "forward mode AD.")
+
     @classmethod
     def apply(cls, *args, **kwargs):
-        from ..tensor import Tensor
         ctx = FunctionCtx()
+        if _op._forward_ad and _op._any_tangent(args):
+            from .forward_ad import function_apply
+            return function_apply(cls, ctx, args, kwargs)
+        return cls._apply_with(ctx, args, kwargs)
+
+    @classmethod
+    def _apply_with(cls, ctx, args, kwargs):
+        from ..tensor import Tensor
         separate = cls.setup_context is not Function.setup_context
         if separate:                  # inputs as forward's signature binds them, defaults included (PyTorch's)
             bound = inspect.signature(cls.forward).bind(*args, **kwargs)

@@ -21,11 +21,24 @@ _wref = weakref.ref
 NO_EDGE = (None, 0)
 _packing = False           # saved-tensor hooks are open in some thread (saved_hooks sets it)
 _watching_writes = False   # allow_mutation_on_saved_tensors is open in some thread (saved_hooks sets it)
+_forward_ad = False        # a forward AD level is open (forward_ad sets it)
 
 
 def _pack(node):
     from .saved_hooks import pack_node
     pack_node(node)
+
+
+def _dual(apply, tensors, attrs):
+    from .forward_ad import dual_apply
+    return dual_apply(apply, tensors, attrs)
+
+
+def _any_tangent(tensors):
+    for t in tensors:
+        if getattr(t, "_fw", None) is not None:
+            return True
+    return False
 
 
 def edge(t):
@@ -102,6 +115,8 @@ class Op(Node):
     def applyN(cls, inputs, *attrs):
         """Apply to any number of tensor inputs (a sequence)."""
         inputs = tuple(inputs)
+        if _forward_ad and _any_tangent(inputs):
+            return _dual(lambda *ts: cls.applyN(ts, *attrs), inputs, ())
         bk = inputs[0]._backend
         rg = False
         for t in inputs:
@@ -290,6 +305,8 @@ def _make_apply1(cls):
     diff, save_x, save_y = cls.differentiable, bool(cls.save_inputs), cls.save_result
 
     def apply1(input, *attrs):
+        if _forward_ad and getattr(input, "_fw", None) is not None:
+            return _dual(apply1, (input,), attrs)
         node = cls()
         try:
             y = forward(node, input._data, *attrs)
@@ -343,6 +360,8 @@ def _make_apply2(cls):
     si, save_y = cls.save_inputs, cls.save_result
 
     def apply2(a, b, *attrs):
+        if _forward_ad and (a._fw is not None or b._fw is not None):
+            return _dual(apply2, (a, b), attrs)
         bk = a._backend
         if b._backend is not bk:
             raise device_mismatch(cls.op_name, a, b)
@@ -746,6 +765,9 @@ def _check_view_inplace(t, b, op_name):
 
 def commit_inplace(t, res, op_name):
     """Write the out-of-place result `res` into `t` and give `t` its history."""
+    if _forward_ad:
+        from .forward_ad import check_inplace_write
+        check_inplace_write(t, res)
     if res._rg and t._base is not None and not t._rg:
         # recorded through a view that had no history: it must be one PyTorch can rebase
         err = view_meta_error(t, op_name)

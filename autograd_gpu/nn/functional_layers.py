@@ -327,12 +327,13 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
         xs, mean, var = _stats(input, dims)
         n = input.numel() // c if c else 0
         if n:                           # (an empty batch leaves the running stats as they are, as PyTorch)
+            batch_mean, batch_var = mean.detach(), var.detach()     # (no tangent either, under forward AD)
             with no_grad():
                 if running_mean is not None:
                     running_mean.copy_(running_mean * (1 - momentum)
-                                       + mean.reshape(c).to(running_mean.dtype) * momentum)
+                                       + batch_mean.reshape(c).to(running_mean.dtype) * momentum)
                 if running_var is not None:
-                    unbiased = var.reshape(c) * (n / (n - 1) if n > 1 else math.nan)
+                    unbiased = batch_var.reshape(c) * (n / (n - 1) if n > 1 else math.nan)
                     running_var.copy_(running_var * (1 - momentum) + unbiased.to(running_var.dtype) * momentum)
     else:
         xs = _wide(input)
@@ -377,6 +378,7 @@ class _ScaleGrad(Function):
     """Identity forward; backward multiplies the gradient by `scale`. As in
     PyTorch's embedding backward, the scaling itself is not differentiated
     (a gradient of the gradient passes through it unscaled)."""
+    jvp_from_backward = True
 
     @staticmethod
     def forward(ctx, x, scale):

@@ -173,6 +173,7 @@ class _BinaryCrossEntropy(Function):
     is PyTorch's, w (x - t) / max(x (1 - x), 1e-12), finite at x = 0 and 1
     (the clamped logs' own derivative is not). Its formulas are Tensor ops,
     so under create_graph they are differentiated in turn."""
+    jvp_from_backward = True
 
     @staticmethod
     def forward(ctx, input, target, weight):
@@ -366,6 +367,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
 class _ClampMinStraight(Function):
     """max(x, eps) whose gradient is the identity: PyTorch clamps these norms
     and variances in place under no_grad, so its gradient ignores the clamp."""
+    jvp_from_backward = True
 
     @staticmethod
     def forward(ctx, x, eps):

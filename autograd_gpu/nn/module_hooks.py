@@ -142,6 +142,7 @@ def call_with_hooks(module, args, kwargs):
 class BackwardHookFunction(Function):
     """The identity on a module's tensor inputs or outputs: its node
     (BackwardHookFunctionBackward, as PyTorch's) is where the hooks sit."""
+    jvp_from_backward = True
 
     @staticmethod
     def forward(ctx, *args):

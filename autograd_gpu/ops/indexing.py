@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 
+from ..autograd import op as _op
 from ..autograd.op import Op, check_inplace, commit_inplace, check_no_partial_overlap, device_mismatch
 from ..autograd.saved_hooks import deferred
 from ..autograd.grad_mode import state as grad_state
@@ -530,6 +531,10 @@ def setitem(x, idx, value):
         value = _drop_leading_ones(value)
     if written is None:
         value = _index_put_value(x, nidx, value, idx)
+    if _op._forward_ad and _op._any_tangent((x, value)):
+        # (forward AD: the write as one out-of-place op, whose JVP is x's new tangent)
+        commit_inplace(x, IndexPut.apply2(x, value, nidx), "setitem")
+        return
     if grad_state.enabled and (x._rg or value._rg):
         if written is not None:
             view = _name_class(nidx).apply1(x, nidx)

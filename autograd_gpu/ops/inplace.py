@@ -15,7 +15,9 @@ from ._util import number, check_fits, no_generator
 
 
 def _recording(t, others=()):
-    return grad_state.enabled and (t._rg or any(isinstance(o, Tensor) and o._rg for o in others))
+    """Whether the write is computed out of place by ops (a graph, or tangents, to follow it)."""
+    return (grad_state.enabled and (t._rg or any(isinstance(o, Tensor) and o._rg for o in others))) or (
+        _op._forward_ad and _op._any_tangent((t,) + tuple(others)))
 
 
 def _run(t, name, outplace, args, kwargs=None, composed=False):
@@ -54,7 +56,8 @@ def _binary(name, outplace):
         if direct is not None and isinstance(other, Tensor) and not args and not kwargs:
             d, o = self._data, other._data
             if (o.shape == d.shape and other._backend is self._backend and o.dtype == d.dtype
-                    and d.dtype.kind == "f" and not (grad_state.enabled and (self._rg or other._rg))):
+                    and d.dtype.kind == "f" and not (grad_state.enabled and (self._rg or other._rg))
+                    and not _op._forward_ad):
                 check_inplace(self, name)
                 if self._base is not None or other._base is not None:
                     check_no_partial_overlap(self, other, name)
@@ -191,7 +194,7 @@ def overwrite(t, name, node_name, make_values):
 
 def zero_(t):
     d = t._data
-    if not (grad_state.enabled and t._rg):          # (_recording(t), inlined: the optimizer's loop)
+    if not (grad_state.enabled and t._rg) and not _op._forward_ad:     # (_recording(t), inlined: optimizers)
         check_inplace(t, "zero_")
         d.fill(0)
         t._vc[0] += 1

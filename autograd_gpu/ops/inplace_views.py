@@ -20,6 +20,7 @@ no longer give their elements, they are regenerated from their place in the
 base's memory (StorageView, named AsStridedBackward0 as PyTorch's)."""
 import numpy as np
 
+from ..autograd import op as _op
 from ..autograd.op import Op, view_meta_error, device_mismatch
 from ..backend import of_array
 from ..autograd.grad_mode import state as grad_state
@@ -378,6 +379,9 @@ def change_metadata(t, op_name, cls, *attrs):
             t._node, t._output_nr = res._node, res._output_nr
         t._nograd = t._nograd or res._nograd
         _relink_views(t, old)
+    if _op._forward_ad:
+        from ..autograd.forward_ad import take_tangent
+        take_tangent(t, res)             # (the tangent takes the new layout too)
     t._vc[0] += 1
     if t._base is not None:
         t._view_ver = t._vc[0]

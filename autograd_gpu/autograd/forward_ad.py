@@ -1,0 +1,254 @@
+"""Forward-mode AD (torch.autograd.forward_ad): dual tensors carry a tangent,
+and every op gives its output the Jacobian-vector product of its inputs'.
+
+One level at a time, as PyTorch's (`dual_level`, or enter_dual_level /
+exit_dual_level); leaving it drops every tangent. Ops need no forward
+formulas of their own: the JVP of an op is the transpose of its VJP, which
+its backward already gives. With u a dummy output gradient, backward computes
+g(u) = J^T u, linear in u, so J t = d/du <g(u), t>: one backward with
+create_graph and one more pass through that small graph. The op runs once
+for its result and once more (same random state) on inputs that require
+grad, for the graph its JVP is read from. Costly, and exact for every op
+whose backward is differentiable, to any order.
+
+Recording tests one global (`op._forward_ad`, true while a level is open);
+the work is all here. Tangents follow values, not memory: writing in place
+through a view of a dual tensor would have to update its base's tangent,
+and is refused."""
+import collections
+import weakref
+
+from . import op as _op
+from .grad_mode import state as grad_state
+
+__all__ = ["dual_level", "enter_dual_level", "exit_dual_level", "make_dual", "unpack_dual", "UnpackedDualTensor"]
+
+UnpackedDualTensor = collections.namedtuple("UnpackedDualTensor", ["primal", "tangent"])
+
+_level = None                    # the open level (0), or None
+_holders = {}                    # id -> weakref of the tensors holding a tangent at that level
+
+
+def enter_dual_level():
+    """Open the forward AD level (0); returns it."""
+    global _level
+    if _level is not None:
+        raise RuntimeError("Nested forward mode AD is not supported at the moment")
+    _level = 0
+    _op._forward_ad = True
+    return _level
+
+
+def exit_dual_level(*, level=None):
+    """Close the level: every tangent made in it is dropped."""
+    global _level
+    if level is None:
+        level = _level if _level is not None else -1
+    if level < 0:
+        raise RuntimeError("Dual level must be a positive number.")
+    if level != _level:
+        raise RuntimeError(f"Trying to exit a forward AD level ({level}) that was not the last one entered "
+                           f"({_level}).")
+    for ref in list(_holders.values()):
+        t = ref()
+        if t is not None:
+            t.__dict__.pop("_fw", None)
+    _holders.clear()
+    _level = None
+    _op._forward_ad = False
+
+
+class dual_level:
+    """Context manager: the forward AD level, closed on exit."""
+
+    def __enter__(self):
+        return enter_dual_level()
+
+    def __exit__(self, *exc):
+        exit_dual_level()
+        return False
+
+
+def _check_level(level):
+    if level is not None and level != _level:
+        raise RuntimeError(f"Invalid dual level {level}: the open level is {_level}")
+
+
+def set_tangent(t, tangent):
+    t.__dict__["_fw"] = tangent
+    _holders[id(t)] = weakref.ref(t, lambda _, key=id(t): _holders.pop(key, None))
+
+
+def make_dual(tensor, tangent, *, level=None):
+    """A view of `tensor` whose tangent is `tangent` (same shape)."""
+    from ..tensor import Tensor
+    if _level is None:
+        raise RuntimeError("Trying to create a dual Tensor for forward AD but no level exists, make sure to "
+                           "enter_dual_level() first.")
+    _check_level(level)
+    for name, t in (("primal", tensor), ("tangent", tangent)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"make_dual(): expected {name} to be a Tensor, got {type(t).__name__}")
+        if not t.dtype.is_floating_point:
+            raise ValueError(f"Expected {name} to be floating point or complex, but got: torch.{t.dtype.name}")
+    if tuple(tangent.shape) != tuple(tensor.shape):
+        raise RuntimeError("Trying to set a forward gradient that has a different size than that of the original "
+                           f"Tensor, this is not supported. Tensor is of size {list(tensor.shape)} while the given "
+                           f"forward gradient is of size {list(tangent.shape)}.")
+    if tangent.device != tensor.device:
+        raise RuntimeError(f"make_dual(): the tangent is on {tangent.device} and the primal on {tensor.device}")
+    if tangent.dtype != tensor.dtype:
+        tangent = tangent.to(tensor.dtype)
+    dual = _without_tangents((tensor,), lambda: tensor.view_as(tensor))
+    set_tangent(dual, tangent)
+    return dual
+
+
+def unpack_dual(tensor, *, level=None):
+    """(primal, tangent): a view of `tensor` without its tangent, and the tangent (None if it has none)."""
+    _check_level(level)
+    tangent = tensor.__dict__.get("_fw") if _level is not None else None
+    if tangent is None:
+        return UnpackedDualTensor(tensor, None)
+    return UnpackedDualTensor(_without_tangents((tensor,), lambda: tensor.view_as(tensor)), tangent)
+
+
+def _without_tangents(tensors, fn):
+    """fn() with the tensors' tangents set aside (so its ops do not propagate them)."""
+    kept = [t.__dict__.pop("_fw", None) for t in tensors]
+    try:
+        return fn()
+    finally:
+        for t, tangent in zip(tensors, kept):
+            if tangent is not None:
+                t.__dict__["_fw"] = tangent
+
+
+# ---- ops: called by op.py's apply functions when an input has a tangent ------------
+
+def dual_apply(apply, tensors, attrs):
+    """apply(*tensors, *attrs), its outputs given the JVP of the inputs' tangents."""
+    tangents = [t.__dict__.get("_fw") for t in tensors]
+    backend = tensors[0]._backend
+    rng = backend.get_rng_state()
+
+    def run():
+        out = apply(*tensors, *attrs)
+        after = backend.get_rng_state()
+        backend.set_rng_state(rng)       # (the second run draws what the first drew)
+        try:
+            out_tangents = _jvp(apply, tensors, tangents, attrs)
+        finally:
+            backend.set_rng_state(after)
+        return out, out_tangents
+    out, out_tangents = _without_tangents(tensors, run)
+    for o, tangent in zip(out if type(out) is tuple else (out,), out_tangents):
+        if tangent is not None:
+            set_tangent(o, tangent)
+    return out
+
+
+def _jvp(apply, tensors, tangents, attrs):
+    """J t for each output of apply at tensors, by the transpose of the op's VJP."""
+    from .. import autograd
+    from ..creation import zeros_like
+    outer_grad = grad_state.enabled
+    prev = grad_state.enabled
+    grad_state.enabled = True
+    try:
+        # one graph input per position (x * x: two), differentiable in t where t requires grad
+        # (so the tangent is too: forward-over-reverse)
+        xs = [t if tg is None else t.view_as(t) if t._rg else t.detach().requires_grad_()
+              for t, tg in zip(tensors, tangents)]
+        ys = apply(*xs, *attrs)
+        ys = ys if type(ys) is tuple else (ys,)
+        floating = [i for i, y in enumerate(ys) if y.dtype.is_floating_point and y.requires_grad]
+        result = [None] * len(ys)
+        if not floating:
+            return result
+        us = [zeros_like(ys[i]).requires_grad_() for i in floating]
+        wrt = [x for x, tg in zip(xs, tangents) if tg is not None]
+        gs = autograd.grad([ys[i] for i in floating], wrt, grad_outputs=us, create_graph=True, allow_unused=True)
+        total = None
+        for g, tg in zip(gs, [tg for tg in tangents if tg is not None]):
+            if g is not None:
+                term = (g * tg).sum()
+                total = term if total is None else total + term
+        keep_graph = outer_grad and (any(t.requires_grad for t in tensors) or
+                                     any(tg is not None and tg.requires_grad for tg in tangents))
+        if total is not None and total.requires_grad:
+            js = autograd.grad(total, us, allow_unused=True, create_graph=keep_graph)
+        else:
+            js = [None] * len(us)
+        for i, u, j in zip(floating, us, js):
+            result[i] = (zeros_like(u) if j is None else j if keep_graph else j.detach())
+    finally:
+        grad_state.enabled = prev
+    return result
+
+
+def function_apply(cls, ctx, args, kwargs):
+    """A custom Function on dual inputs: forward sees the primals, and cls.jvp(ctx, *tangents) gives the
+    outputs' tangents (zeros for a tensor input without one, None for other arguments), as PyTorch's."""
+    from ..tensor import Tensor
+    from ..creation import zeros_like
+    tensors = [a for a in args if isinstance(a, Tensor)]
+    if cls.jvp_from_backward:
+        return _function_by_transpose(cls, args, kwargs)
+    if cls.jvp is _function_base().jvp:
+        _function_base().jvp(ctx)                      # (PyTorch's NotImplementedError)
+    tangents = [(a.__dict__.get("_fw") if a.__dict__.get("_fw") is not None else zeros_like(a))
+                if isinstance(a, Tensor) else None for a in args]
+    out = _without_tangents(tensors, lambda: cls._apply_with(ctx, args, kwargs))
+    ctx._in_jvp = True
+    try:
+        out_tangents = cls.jvp(ctx, *tangents)
+    finally:
+        ctx._in_jvp = False
+    outs = out if type(out) is tuple else (out,)
+    out_tangents = out_tangents if type(out_tangents) is tuple else (out_tangents,)
+    if len(out_tangents) != len(outs):
+        raise RuntimeError(f"{cls.__name__}.jvp: returned {len(out_tangents)} tangents for {len(outs)} outputs")
+    for o, tangent in zip(outs, out_tangents):
+        if isinstance(o, Tensor) and tangent is not None:
+            set_tangent(o, tangent)
+    return out
+
+
+def _function_by_transpose(cls, args, kwargs):
+    """The library's own Functions (jvp_from_backward: their backward is made of differentiable ops):
+    the JVP by the transpose of that backward, as for any op."""
+    from ..tensor import Tensor
+    from .function import FunctionCtx
+    positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+
+    def run(*tensors):
+        full = list(args)
+        for i, t in zip(positions, tensors):
+            full[i] = t
+        return cls._apply_with(FunctionCtx(), tuple(full), kwargs)
+    return dual_apply(run, [args[i] for i in positions], ())
+
+
+def _function_base():
+    from .function import Function
+    return Function
+
+
+def check_inplace_write(t, res):
+    """An in-place write of `res` into `t` under forward AD: t takes res's tangent (refused through a view)."""
+    if res.__dict__.get("_fw") is None and t.__dict__.get("_fw") is None:
+        return
+    if t._base is not None:
+        raise NotImplementedError("forward AD: writing in place through a view of a dual tensor is not supported "
+                                  "(its base's tangent would have to change too); write to a copy")
+    take_tangent(t, res)
+
+
+def take_tangent(t, res):
+    """t (changed in place into res's values or layout) takes res's tangent."""
+    tangent = res.__dict__.get("_fw")
+    if tangent is None:
+        t.__dict__.pop("_fw", None)
+    else:
+        set_tangent(t, tangent)

@@ -1,0 +1,325 @@
+"""Forward-mode AD (ag.autograd.forward_ad) against torch.autograd.forward_ad
+(PyTorch 2.13): the tangent of every op form in the oracle tables (the
+forward derivative PyTorch computes with its own formulas, ours by the
+transpose of each op's backward), the API's behaviour and errors, in-place
+ops, custom Functions, random ops, and forward-over-reverse."""
+import importlib
+
+import numpy as np
+import pytest
+
+import autograd_gpu as ag
+from autograd_gpu.autograd import op as _op
+
+from oracle import make_inputs, random_arrays, to_numpy
+
+fwAD = ag.autograd.forward_ad
+
+# the sweep runs the tables' PyTorch forms, some deprecated there (each table filters its own)
+pytestmark = [pytest.mark.filterwarnings(f"ignore:{m}") for m in (
+    "torch.(cholesky|qr|svd|triangular_solve) is deprecated", "Using torch.cross without specifying the dim",
+    "Using padding='same' with even kernel", "`torch.jit.script` is deprecated")]
+
+# Writes through a view of a dual tensor (PyTorch updates the base's tangent; ours refuses them)
+REFUSED = {"view_inplace", "diagonal_inplace"}
+
+# the op tables the sweep reads: (module, table), each a list of (id, fn(lib, *inputs), inputs, options)
+TABLES = [("test_ops_oracle", "CASES"), ("test_ops_products", "CASES"), ("test_ops_composite_pointwise", "CASES"),
+          ("test_ops_rearrange", "CASES"), ("test_ops_aliases", "CASES"), ("test_linalg", "CASES"),
+          ("test_linalg_more", "CASES"), ("test_nn_conv", "CASES"), ("test_nn_layers", "H5_CASES"),
+          ("test_nn_losses", "MARGIN_CASES")]
+
+
+def _cases():
+    out = []
+    for module, table in TABLES:
+        for case in getattr(importlib.import_module(module), table):
+            out.append(pytest.param(case, id=f"{module[5:]}:{case[0]}"))
+    return out
+
+
+def _duals(lib, inputs, tangents):
+    return [lib.autograd.forward_ad.make_dual(x, t) if t is not None else x for x, t in zip(inputs, tangents)]
+
+
+def _run_dual(lib, fn, inputs, tangents):
+    with lib.autograd.forward_ad.dual_level():
+        out = fn(lib, *_duals(lib, inputs, tangents))
+        outs = out if isinstance(out, tuple) else (out,)
+        return [lib.autograd.forward_ad.unpack_dual(o) if _is_tensor(lib, o) else (o, None) for o in outs]
+
+
+def _is_tensor(lib, o):
+    return isinstance(o, lib.Tensor)
+
+
+@pytest.mark.parametrize("rg", [False, True], ids=["plain", "requires_grad"])
+@pytest.mark.parametrize("case", _cases())
+def test_tangents_as_torch(torch, case, device, rg):
+    """Each op form of the oracle tables, every floating input dual: primal and
+    tangent against PyTorch's (float64). Forms PyTorch has no forward
+    derivative for are skipped (its NotImplementedError)."""
+    _, fn, shapes, opts = case
+    arrays = opts.get("arrays") or random_arrays(shapes, opts.get("low", -2.0), opts.get("high", 2.0), 0)
+    floating = [isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in arrays]
+    if not any(floating):
+        pytest.skip("no floating input")
+    # (with rg, the primals require grad: the JVP is then read from a graph over them, where an
+    # input used twice, x * x, must count once per use)
+    ours, theirs = make_inputs(torch, arrays, "float64", device, [rg and f for f in floating])
+    rng = np.random.default_rng(1)
+    tangent_arrays = [rng.standard_normal(a.shape) if f else None for a, f in zip(arrays, floating)]
+    our_t = [None if t is None else ag.tensor(t, dtype=ag.float64, device=device) for t in tangent_arrays]
+    their_t = [None if t is None else torch.tensor(t, dtype=torch.float64) for t in tangent_arrays]
+    torch_fn = opts.get("torch_fn") or fn
+    try:
+        ref = _run_dual(torch, torch_fn, theirs, their_t)
+    except (NotImplementedError, RuntimeError) as e:
+        pytest.skip(f"PyTorch: {str(e).splitlines()[0][:100]}")
+    if case[0] in REFUSED:
+        with pytest.raises(NotImplementedError, match="through a view of a dual tensor"):
+            _run_dual(ag, fn, ours, our_t)
+        return
+    got = _run_dual(ag, fn, ours, our_t)
+    assert len(got) == len(ref)
+    for i, ((op, ot), (rp, rt)) in enumerate(zip(got, ref)):
+        if not _is_tensor(torch, rp):
+            continue
+        np.testing.assert_allclose(to_numpy(op), to_numpy(rp), rtol=1e-10, atol=1e-12, err_msg=f"primal {i}")
+        if rt is None or not rp.dtype.is_floating_point:
+            assert ot is None or not np.any(to_numpy(ot)), f"output {i}: torch has no tangent"
+            continue
+        assert ot is not None, f"output {i} has no tangent"
+        assert ot.dtype == op.dtype and tuple(ot.shape) == tuple(op.shape)
+        if not np.allclose(to_numpy(ot), to_numpy(rt), rtol=1e-9, atol=1e-11):
+            # judged by finite differences along the tangents: PyTorch's forward formula for
+            # triangular_solve, e.g., reads the half of A's tangent that the result ignores
+            fd = _central_difference(torch, torch_fn, theirs, their_t, i)
+            np.testing.assert_allclose(to_numpy(ot), fd, rtol=1e-5, atol=1e-7, err_msg=f"tangent {i} vs differences")
+            assert not np.allclose(to_numpy(rt), fd, rtol=1e-5, atol=1e-7), f"tangent {i} differs from torch's"
+
+
+def _central_difference(torch, fn, inputs, tangents, i, eps=1e-6):
+    def at(sign):
+        xs = [x if t is None else x + sign * eps * t for x, t in zip(inputs, tangents)]
+        out = fn(torch, *xs)
+        return (out if isinstance(out, tuple) else (out,))[i].detach().numpy()
+    return (at(1) - at(-1)) / (2 * eps)
+
+
+# ---- the API ----------------------------------------------------------------------
+
+def _raises_like(torch_call, our_call):
+    with pytest.raises(Exception) as theirs:
+        torch_call()
+    with pytest.raises(type(theirs.value)) as ours:
+        our_call()
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_levels_and_errors(torch):
+    for lib in (torch, ag):
+        F = lib.autograd.forward_ad
+        x = lib.tensor([1.0, 2.0])
+        with pytest.raises(RuntimeError):
+            F.make_dual(x, lib.ones(2))
+        assert F.unpack_dual(x).tangent is None
+        with F.dual_level() as level:
+            assert level == 0
+            with pytest.raises(RuntimeError):
+                F.enter_dual_level()
+        assert F.enter_dual_level() == 0
+        F.exit_dual_level(level=0)
+    for make in (lambda L: L.autograd.forward_ad.make_dual(L.tensor([1.0, 2.0]), L.ones(2)),
+                 lambda L: L.autograd.forward_ad.exit_dual_level()):
+        _raises_like(lambda: make(torch), lambda: make(ag))
+    for bad in (lambda L: L.autograd.forward_ad.make_dual(L.tensor([1.0, 2.0]), L.ones(3)),
+                lambda L: L.autograd.forward_ad.make_dual(L.tensor([1, 2]), L.tensor([1, 2]))):
+        for lib in (torch, ag):
+            lib.autograd.forward_ad.enter_dual_level()
+        try:
+            _raises_like(lambda: bad(torch), lambda: bad(ag))
+        finally:
+            for lib in (torch, ag):
+                lib.autograd.forward_ad.exit_dual_level()
+    assert _op._forward_ad is False
+
+
+def test_make_dual_is_a_view_and_the_level_drops_tangents(torch, device):
+    for lib in (torch, ag):
+        kw = {"device": device} if lib is ag else {}
+        F = lib.autograd.forward_ad
+        x, t = lib.tensor([1.0, 2.0], **kw), lib.tensor([0.5, -1.0], **kw)
+        xr = lib.tensor([1.0, 2.0], requires_grad=True, **kw)
+        with F.dual_level():
+            d = F.make_dual(x, t)
+            assert d is not x and d._base is x and F.unpack_dual(d).tangent is t
+            assert F.unpack_dual(x).tangent is None
+            primal = F.unpack_dual(d).primal
+            assert F.unpack_dual(primal).tangent is None and primal._base is x
+            assert F.make_dual(xr, t).grad_fn.name() == "ViewBackward0"
+            y = d.exp()
+            assert F.unpack_dual(d.detach()).tangent is None
+            assert F.unpack_dual(d.argmax()).tangent is None          # an integer result has none
+        assert F.unpack_dual(d).tangent is None and F.unpack_dual(y).tangent is None
+    assert _op._forward_ad is False
+
+
+def _both(torch, device, fn):
+    res = []
+    for lib in (torch, ag):
+        kw = {"device": device} if lib is ag else {}
+        F = lib.autograd.forward_ad
+        with F.dual_level():
+            res.append([None if v is None else to_numpy(v) for v in fn(lib, F, kw)])
+    for o, t in zip(res[1], res[0]):
+        if t is None:
+            assert o is None
+        else:
+            np.testing.assert_allclose(o, t, rtol=1e-12, atol=1e-12)
+
+
+def test_no_grad_and_in_place(torch, device):
+    def fn(L, F, kw):
+        d = F.make_dual(L.tensor([1.0, 2.0, 3.0], dtype=L.float64, **kw),
+                        L.tensor([0.5, -1.0, 2.0], dtype=L.float64, **kw))
+        with L.no_grad():
+            q = d * 3
+        w = L.zeros(3, dtype=L.float64, **kw)
+        w.add_(d)                                   # a tensor without a tangent takes one
+        w.mul_(d)
+        v = L.zeros(4, dtype=L.float64, **kw)
+        v[1:] = d                                   # basic setitem
+        u = L.ones(3, dtype=L.float64, **kw)
+        u[L.tensor([2, 0], **kw)] = d[:2] * 2       # advanced setitem
+        e = d.clone()
+        e.zero_()
+        return [F.unpack_dual(r).tangent for r in (q, w, v, u, e)]
+    _both(torch, device, fn)
+
+
+def test_writing_through_a_view_of_a_dual_tensor_is_refused(device):
+    with fwAD.dual_level():
+        d = fwAD.make_dual(ag.zeros(3, dtype=ag.float64, device=device), ag.ones(3, dtype=ag.float64, device=device))
+        c = d.clone()
+        before = to_numpy(c).copy()
+        with pytest.raises(NotImplementedError, match="through a view of a dual tensor"):
+            c[1:].mul_(2)
+        np.testing.assert_array_equal(to_numpy(c), before)
+    assert _op._forward_ad is False
+
+
+def test_random_ops_draw_once(torch, device):
+    # the op runs twice (its result, then the graph its JVP is read from) with the same random state:
+    # the tangent is masked where the result is, and the generator advanced as one draw would
+    with fwAD.dual_level():
+        x = ag.ones(1000, dtype=ag.float64, device=device)
+        d = fwAD.make_dual(x, ag.full((1000,), 3.0, dtype=ag.float64, device=device))
+        ag.manual_seed(0)
+        y = ag.nn.functional.dropout(d, 0.5)
+        after = ag.rand(3, device=device)
+    p, t = fwAD.unpack_dual(y)
+    assert t is None                               # (dropped with the level)
+    ag.manual_seed(0)
+    plain = ag.nn.functional.dropout(x, 0.5)
+    np.testing.assert_array_equal(to_numpy(plain), to_numpy(y))
+    np.testing.assert_array_equal(to_numpy(after), to_numpy(ag.rand(3, device=device)))
+    with fwAD.dual_level():
+        d = fwAD.make_dual(x, ag.full((1000,), 3.0, dtype=ag.float64, device=device))
+        y = ag.nn.functional.dropout(d, 0.5)
+        p, t = fwAD.unpack_dual(y)
+        np.testing.assert_array_equal(to_numpy(t), 3.0 * to_numpy(p))
+
+
+def test_custom_function_jvp(torch, device):
+    def make(L):
+        class Scale(L.autograd.Function):
+            @staticmethod
+            def forward(ctx, a, b, k):
+                ctx.save_for_forward(a, b)
+                ctx.saw_dual = L.autograd.forward_ad.unpack_dual(a).tangent is not None
+                return a * b * k
+
+            @staticmethod
+            def backward(ctx, g):
+                return g, g, None
+
+            @staticmethod
+            def jvp(ctx, ta, tb, tk):
+                a, b = ctx.saved_tensors
+                assert tk is None and not ctx.saw_dual
+                return (ta * b + a * tb) * 2
+
+        class NoJvp(L.autograd.Function):
+            @staticmethod
+            def forward(ctx, a):
+                return a * 2
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 2
+        return Scale, NoJvp
+
+    def fn(L, F, kw):
+        Scale, _ = make(L)
+        a = F.make_dual(L.tensor([1.0, 2.0], dtype=L.float64, **kw), L.tensor([1.0, -1.0], dtype=L.float64, **kw))
+        b = L.tensor([3.0, 4.0], dtype=L.float64, **kw)
+        return [F.unpack_dual(Scale.apply(a, b, 2.0)).tangent]
+    _both(torch, device, fn)
+
+    def no_jvp(L):
+        with L.autograd.forward_ad.dual_level():
+            a = L.autograd.forward_ad.make_dual(L.tensor([1.0, 2.0]), L.ones(2))
+            make(L)[1].apply(a)
+    _raises_like(lambda: no_jvp(torch), lambda: no_jvp(ag))
+
+
+def test_forward_over_reverse_and_reverse_over_forward(torch, device):
+    def fn(L, F, kw):
+        x = L.tensor([0.5, -1.0, 2.0], dtype=L.float64, requires_grad=True, **kw)
+        v = L.tensor([1.0, 0.5, -2.0], dtype=L.float64, **kw)
+        y = (x.sin() * x ** 2).sum()
+        g, = L.autograd.grad(y, x, create_graph=True)
+        hvp = F.unpack_dual(L.autograd.grad(y, x, create_graph=True)[0]).tangent   # none: x is not dual
+        d = F.make_dual(x, v)
+        jvp = F.unpack_dual((d.sin() * d ** 2).sum()).tangent          # d(y)/dx . v, differentiable in x
+        grad_of_jvp, = L.autograd.grad(jvp, x)                          # = H v
+        gd = F.unpack_dual(L.autograd.grad((d.sin() * d ** 2).sum(), x, create_graph=True)[0]).tangent
+        return [g, hvp, jvp, grad_of_jvp, gd]
+    _both(torch, device, fn)
+
+
+def test_public_names(torch):
+    import torch.autograd.forward_ad as tf
+    for name in ("dual_level", "enter_dual_level", "exit_dual_level", "make_dual", "unpack_dual",
+                 "UnpackedDualTensor"):
+        assert hasattr(tf, name) and hasattr(fwAD, name)
+    assert fwAD.UnpackedDualTensor._fields == tf.UnpackedDualTensor._fields
+
+
+def test_a_model_in_training_mode(torch, device):
+    """A small model (Linear, BatchNorm1d in training mode, tanh, Linear) with a dual input: the output's
+    tangent as PyTorch's, and the running statistics updated without taking a tangent."""
+    rng = np.random.default_rng(3)
+    x, tx = rng.standard_normal((5, 4)), rng.standard_normal((5, 4))
+    results, initial = [], None
+    for lib in (torch, ag):
+        kw = {"device": device} if lib is ag else {}
+        nn = lib.nn
+        model = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.Tanh(), nn.Linear(6, 2)).double()
+        if lib is torch:
+            initial = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+        else:
+            model.to(device)
+            model.load_state_dict({k: ag.tensor(v, **kw) for k, v in initial.items()})
+        F = lib.autograd.forward_ad
+        with F.dual_level():
+            y = model(F.make_dual(lib.tensor(x, **kw), lib.tensor(tx, **kw)))
+            primal, tangent = F.unpack_dual(y)
+            assert F.unpack_dual(model[1].running_mean).tangent is None
+        state = {k: to_numpy(v) for k, v in model.state_dict().items()}
+        results.append((to_numpy(primal), to_numpy(tangent), state))
+    for o, t in zip(results[1][:2], results[0][:2]):
+        np.testing.assert_allclose(o, t, rtol=1e-10, atol=1e-12)
+    for k in ("1.running_mean", "1.running_var"):
+        np.testing.assert_allclose(results[1][2][k], results[0][2][k], rtol=1e-12)
