@@ -9,7 +9,7 @@ from .bernoulli import one_of_probs_logits
 from .distribution import Distribution
 from .utils import finfo, lazy_property, probs_to_logits, logits_to_probs
 
-__all__ = ["Categorical"]
+__all__ = ["Categorical"]   # (OverCategorical: a base for the families drawn through one)
 
 
 class Categorical(Distribution):
@@ -90,3 +90,25 @@ class Categorical(Distribution):
         values = _ag.arange(self._num_events, dtype=_ag.int64, device=self._param.device)
         values = values.reshape((-1,) + (1,) * len(self._batch_shape))
         return values.expand((-1,) + self._batch_shape) if expand else values
+
+
+class OverCategorical(Distribution):
+    """A family drawn through a Categorical over the last dim (self._categorical), made in
+    __init__ from probs or logits; its parameters are that Categorical's."""
+
+    def _init_categorical(self, probs, logits, validate_args):
+        self._categorical = Categorical(probs, logits)
+        Distribution.__init__(self, self._categorical.batch_shape, self._categorical.param_shape[-1:],
+                              validate_args=validate_args)
+
+    @property
+    def param_shape(self):
+        return self._categorical.param_shape
+
+    @property
+    def probs(self):
+        return self._categorical.probs
+
+    @property
+    def logits(self):
+        return self._categorical.logits

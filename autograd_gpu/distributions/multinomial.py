@@ -5,24 +5,22 @@ import math
 import autograd_gpu as _ag
 from . import constraints
 from .binomial import Binomial
-from .categorical import Categorical
+from .categorical import OverCategorical
 from .distribution import Distribution
 from .utils import broadcast_all
 
 __all__ = ["Multinomial"]
 
 
-class Multinomial(Distribution):
+class Multinomial(OverCategorical):
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
         if not isinstance(total_count, int):
             raise NotImplementedError("inhomogeneous total_count is not supported")
         self.total_count = total_count
-        self._categorical = Categorical(probs=probs, logits=logits)
+        self._init_categorical(probs, logits, validate_args)
         self._binomial = Binomial(total_count=total_count, probs=self.probs)
-        Distribution.__init__(self, self._categorical.batch_shape, self._categorical.param_shape[-1:],
-                              validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Multinomial, _instance)
@@ -37,17 +35,8 @@ class Multinomial(Distribution):
     def support(self):
         return constraints.multinomial(self.total_count)
 
-    @property
-    def probs(self):
-        return self._categorical.probs
 
-    @property
-    def logits(self):
-        return self._categorical.logits
 
-    @property
-    def param_shape(self):
-        return self._categorical.param_shape
 
     @property
     def mean(self):

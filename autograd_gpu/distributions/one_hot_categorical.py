@@ -3,37 +3,25 @@ OneHotCategoricalStraightThrough: the same, with rsample's straight-through grad
 import autograd_gpu as _ag
 import autograd_gpu.nn.functional as _F
 from . import constraints
-from .categorical import Categorical
-from .distribution import Distribution
+from .categorical import OverCategorical
 
 __all__ = ["OneHotCategorical", "OneHotCategoricalStraightThrough"]
 
 
-class OneHotCategorical(Distribution):
+class OneHotCategorical(OverCategorical):
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.independent(constraints.real, 1)}
     support = constraints.one_hot
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        self._categorical = Categorical(probs, logits)
-        Distribution.__init__(self, self._categorical.batch_shape, self._categorical.param_shape[-1:],
-                              validate_args=validate_args)
+        self._init_categorical(probs, logits, validate_args)
 
     @property
     def _param(self):
         return self._categorical._param
 
-    @property
-    def probs(self):
-        return self._categorical.probs
 
-    @property
-    def logits(self):
-        return self._categorical.logits
 
-    @property
-    def param_shape(self):
-        return self._categorical.param_shape
 
     @property
     def mean(self):

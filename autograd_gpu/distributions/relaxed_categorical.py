@@ -3,8 +3,7 @@ relaxation of OneHotCategorical on the simplex, the exp of an ExpRelaxedCategori
 TransformedDistribution), reparametrized."""
 import autograd_gpu as _ag
 from . import constraints
-from .categorical import Categorical
-from .distribution import Distribution
+from .categorical import OverCategorical
 from .transformed_distribution import TransformedDistribution
 from .transforms import ExpTransform
 from .utils import broadcast_all, clamp_probs, uniform_draws
@@ -12,29 +11,18 @@ from .utils import broadcast_all, clamp_probs, uniform_draws
 __all__ = ["RelaxedOneHotCategorical"]       # (ExpRelaxedCategorical stays in this module, as torch's)
 
 
-class ExpRelaxedCategorical(Distribution):
+class ExpRelaxedCategorical(OverCategorical):
     """The log of a RelaxedOneHotCategorical draw: log_softmax((logits + Gumbel noise) / temperature)."""
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     support = constraints.real_vector           # (the true support is a submanifold of it)
     has_rsample = True
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
-        self._categorical = Categorical(probs, logits)
         self.temperature = temperature
-        Distribution.__init__(self, self._categorical.batch_shape, self._categorical.param_shape[-1:],
-                              validate_args=validate_args)
+        self._init_categorical(probs, logits, validate_args)
 
-    @property
-    def param_shape(self):
-        return self._categorical.param_shape
 
-    @property
-    def logits(self):
-        return self._categorical.logits
 
-    @property
-    def probs(self):
-        return self._categorical.probs
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
