@@ -16,7 +16,11 @@ from .adadelta import Adadelta
 from .asgd import ASGD
 from .rprop import Rprop
 from .lbfgs import LBFGS
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
+from . import adafactor, muon
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam", "Adadelta",
-           "ASGD", "Rprop", "LBFGS", "lr_scheduler"]
+           "ASGD", "Rprop", "LBFGS", "lr_scheduler", "swa_utils"]
+for _module in (adafactor, muon):                 # each lists its optimizer in __all__
+    globals().update({_name: getattr(_module, _name) for _name in _module.__all__})
+    __all__ += _module.__all__
