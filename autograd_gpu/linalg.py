@@ -1,4 +1,4 @@
-"""ag.linalg, after torch.linalg (the functions live in ops/decompositions.py)."""
+"""ag.linalg, after torch.linalg (the functions and LinAlgError live in ops/decompositions.py)."""
 from .ops.decompositions import (inv, det, slogdet, solve, cholesky, qr, eigh, eigvalsh, svd, svdvals,  # noqa: F401
                                  pinv, matrix_power, matrix_rank, matrix_norm, vector_norm, norm, multi_dot,
                                  cross, lstsq)

@@ -7,6 +7,7 @@ derivatives.yaml's formula written once in Tensor ops (`_Lin.grad`), so
 create_graph and higher-order gradients follow. The rest (matrix_power, norms,
 multi_dot, logdet, ...) is composed of those and of the other ops."""
 import collections
+import contextlib
 import math
 import numbers
 
@@ -21,6 +22,7 @@ from .pointwise import where
 from .shape import cat
 from .linalg import Svd, eye_like, matmul as _matmul
 from .functions import tensor_function
+from .arith import NoDerivative
 
 # the result types' names are PyTorch's (torch.return_types.*)
 SlogdetResult = collections.namedtuple("linalg_slogdet", ["sign", "logabsdet"])
@@ -31,6 +33,56 @@ SvdTop = collections.namedtuple("svd", ["U", "S", "V"])
 QrResult = collections.namedtuple("linalg_qr", ["Q", "R"])
 QrTop = collections.namedtuple("qr", ["Q", "R"])
 LstsqResult = collections.namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
+
+
+class LinAlgError(RuntimeError):
+    """A matrix a linear algebra routine cannot handle (singular, not positive-definite) or an iteration that
+    did not converge: torch.linalg.LinAlgError, a RuntimeError, so `except RuntimeError` still catches it."""
+
+
+LinAlgError.__module__ = "autograd_gpu.linalg"
+
+
+@contextlib.contextmanager
+def _renamed(op_name):
+    """Re-raise a LinAlgError of an op we call under our op's name (PyTorch's _ex forms and aliases name
+    themselves in the message of the error they share)."""
+    try:
+        yield
+    except LinAlgError as e:
+        msg = str(e)
+        raise LinAlgError(f"{op_name}{msg[msg.index(':'):]}") from None
+
+
+_SVD_NAN = "linalg.svd: The algorithm failed to converge because the input matrix contained non-finite values."
+_SVD_ILL = ("linalg.svd: The algorithm failed to converge because the input matrix is ill-conditioned or has too "
+            "many repeated singular values")
+
+
+@contextlib.contextmanager
+def _svd_errors():
+    """Svd (ops/linalg.py) raises a plain RuntimeError for NaN input and NumPy's LinAlgError (which Op turns
+    into a RuntimeError "svd: SVD did not converge") where gesdd fails: both are PyTorch's LinAlgError."""
+    try:
+        yield
+    except np.linalg.LinAlgError as e:
+        if "converge" not in str(e):
+            raise
+        raise LinAlgError(_SVD_ILL + ".") from None
+    except RuntimeError as e:
+        if isinstance(e, LinAlgError):
+            raise
+        if str(e).startswith(_SVD_NAN):
+            raise LinAlgError(_SVD_NAN) from None
+        if "did not converge" in str(e):
+            raise LinAlgError(_SVD_ILL + ".") from None
+        raise
+
+
+def _svd_input(a):
+    """PyTorch's error for an SVD of input with NaN, checked up front (NumPy raises, CuPy returns NaN)."""
+    if bool(np.isnan(a).any()):
+        raise LinAlgError(_SVD_NAN)
 
 
 # ---- argument checks ------------------------------------------------------------
@@ -113,19 +165,39 @@ def _lapack(fn, a, failed, error):
 
 def _inv_error(a):
     prefix, k = _first_failure(a, _zero_pivot)
-    return RuntimeError(f"linalg.inv: {prefix}The diagonal element {k} is zero, the inversion could not be "
+    return LinAlgError(f"linalg.inv: {prefix}The diagonal element {k} is zero, the inversion could not be "
                         f"completed because the input matrix is singular.")
 
 
 def _solve_error(a):
     prefix, _ = _first_failure(a, _zero_pivot)
-    return RuntimeError(f"torch.linalg.solve: {prefix}The solver failed because the input matrix is singular.")
+    return LinAlgError(f"torch.linalg.solve: {prefix}The solver failed because the input matrix is singular.")
 
 
-def _cholesky_error(a):
+def _cholesky_error(a, op_name="linalg.cholesky"):
     prefix, k = _first_failure(a, _not_pd_minor)
-    return RuntimeError(f"linalg.cholesky: {prefix}The factorization could not be completed because the input is "
+    return LinAlgError(f"{op_name}: {prefix}The factorization could not be completed because the input is "
                         f"not positive-definite (the leading minor of order {k} is not positive-definite).")
+
+
+def _eigh_arrays(a, uplo="L", vectors=True):
+    """np.linalg.eigh (eigvalsh without vectors), with PyTorch's LinAlgError where syevd does not converge
+    (NumPy raises its own, without syevd's info: the message has no error code; CuPy reports nothing)."""
+    fn = np.linalg.eigh if vectors else np.linalg.eigvalsh
+    try:
+        return fn(a, UPLO=uplo)
+    except np.linalg.LinAlgError as e:
+        if "converge" not in str(e):              # (NumPy's LinAlgError also says "must be square")
+            raise
+        prefix = ""
+        for i, m in enumerate(_host(a).reshape((-1,) + a.shape[-2:]) if a.ndim > 2 else ()):
+            try:
+                fn(m, UPLO=uplo)
+            except np.linalg.LinAlgError:
+                prefix = f"(Batch element {i}): "
+                break
+        raise LinAlgError(f"linalg.eigh: {prefix}The algorithm failed to converge because the input matrix is "
+                          f"ill-conditioned or has too many repeated eigenvalues.") from None
 
 
 def _nonfinite_where_finite(a):
@@ -235,7 +307,7 @@ class Cholesky(_Lin):
         d = lambda r: not bool((np.diagonal(r, 0, -2, -1) > 0).all())  # noqa: E731  (potrf stops at a pivot <= 0)
         if upper:                    # (U^T U = A from A's upper triangle: the lower factor of A^T)
             a = np.swapaxes(a, -1, -2)
-        low = _lapack(lambda: np.linalg.cholesky(a), a, d, _cholesky_error)
+        low = _lapack(lambda: np.linalg.cholesky(a), a, d, lambda a: _cholesky_error(a, self.op_name))
         return np.swapaxes(low, -1, -2).copy() if upper else low
 
     def grad(self, g, low):
@@ -301,7 +373,7 @@ class Eigh(_Lin):
     save_result = True
 
     def forward(self, a, uplo):
-        w, v = np.linalg.eigh(a, UPLO=uplo)
+        w, v = _eigh_arrays(a, uplo)
         return w, v
 
     def grad(self, gl, gv, lam, v):
@@ -344,10 +416,12 @@ class Pinv(_Lin):
         if min(m, n) == 0:
             return np.zeros_like(a, shape=a.shape[:-2] + (n, m))
         if hermitian:
-            w, v = np.linalg.eigh(a)
+            w, v = _eigh_arrays(a)
             s, u, vt = np.abs(w), v, np.swapaxes(v, -1, -2)
         else:
-            u, s, vt = np.linalg.svd(a, full_matrices=False)
+            _svd_input(a)
+            with _svd_errors():
+                u, s, vt = np.linalg.svd(a, full_matrices=False)
             w = s
         tol = np.maximum(atol, rtol * s.max(-1, keepdims=True))
         keep = s > tol
@@ -467,7 +541,8 @@ def svd(A, full_matrices=True, *, driver=None):
     _matrices(A, "linalg.svd", square=False)
     _flag("linalg_svd", "full_matrices", full_matrices)
     _no_driver(A, driver)
-    return SvdResult(*(SvdFull if full_matrices else Svd).applyN((A,)))
+    with _svd_errors():
+        return SvdResult(*(SvdFull if full_matrices else Svd).applyN((A,)))
 
 
 def _no_driver(A, driver):
@@ -480,7 +555,8 @@ def svdvals(A, *, driver=None):
     """The singular values of each matrix, descending."""
     _matrices(A, "linalg.svdvals", square=False)
     _no_driver(A, driver)
-    return Svd.applyN((A,))[1]
+    with _svd_errors():
+        return Svd.applyN((A,))[1]
 
 
 def _tolerances(op_name, A, atol, rtol):
@@ -511,7 +587,12 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
     _matrices(A, "torch.linalg.matrix_rank", "input", square=_flag("linalg_matrix_rank", "hermitian", hermitian))
     atol, rtol = _tolerances("linalg_matrix_rank", A, atol, rtol)
     a = A._data
-    s = np.abs(np.linalg.eigvalsh(a)) if hermitian else np.linalg.svd(a, compute_uv=False)
+    if hermitian:
+        s = np.abs(_eigh_arrays(a, vectors=False))
+    else:
+        _svd_input(a)
+        with _svd_errors():
+            s = np.linalg.svd(a, compute_uv=False)
     if s.shape[-1] == 0:
         return Tensor._make(np.zeros_like(a, shape=a.shape[:-2], dtype=np.int64), A._backend)
     tol = np.maximum(atol, rtol * s.max(-1, keepdims=True))
@@ -574,6 +655,7 @@ class _Named:
         return self
 
     def __exit__(self, kind, e, tb):
+        # (a LinAlgError keeps the name of the op that failed, as PyTorch's composites)
         if e is not None and kind in (IndexError, RuntimeError, TypeError, ValueError) and \
                 not str(e).startswith(self.op_name):
             raise kind(f"{self.op_name}: {e}") from None
@@ -973,7 +1055,21 @@ def lu_factor_ex(A, *, pivot=True, check_errors=False):
     _lu_input(A, "linalg.lu_factor_ex")
     _pivot_flag("linalg.lu_factor", "linalg_lu_factor_ex", A, pivot)
     _flag("linalg_lu_factor_ex", "check_errors", check_errors)
-    return LuFactorExResult(*LuFactor.applyN((A,), bool(pivot)))
+    out = LuFactorExResult(*LuFactor.applyN((A,), bool(pivot)))
+    if check_errors:
+        _check_lu_info("torch.linalg.lu_factor_ex", A, out.info)
+    return out
+
+
+def _check_lu_info(op_name, A, info):
+    """PyTorch's error for an exactly zero U diagonal entry: a plain RuntimeError there, not a LinAlgError."""
+    bad = _host(info._data).reshape(-1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        prefix = f"(Batch element {i}): " if A.ndim > 2 else ""
+        raise RuntimeError(f"{op_name}: {prefix}U[{bad[i]},{bad[i]}] is zero and using it on lu_solve "
+                           f"would result in a division by zero. If you still want to perform the factorization, "
+                           f"consider calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
 
 
 def lu_factor(A, *, pivot=True):
@@ -981,13 +1077,7 @@ def lu_factor(A, *, pivot=True):
     _lu_input(A, "torch.lu_factor")
     _pivot_flag("linalg.lu_factor", "linalg_lu_factor", A, pivot)
     lu, piv, info = LuFactor.applyN((A,), bool(pivot))
-    bad = _host(info._data).reshape(-1)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        prefix = f"(Batch element {i}): " if A.ndim > 2 else ""
-        raise RuntimeError(f"torch.linalg.lu_factor: {prefix}U[{bad[i]},{bad[i]}] is zero and using it on lu_solve "
-                           f"would result in a division by zero. If you still want to perform the factorization, "
-                           f"consider calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
+    _check_lu_info("torch.linalg.lu_factor", A, info)
     return LuFactorResult(lu, piv)
 
 
@@ -1163,7 +1253,7 @@ def inv_ex(A, *, check_errors=False):
     if not bool(info._data.any()):
         return InvExResult(inv(A), info)
     if check_errors:
-        with _Named("linalg.inv_ex"):
+        with _renamed("linalg.inv_ex"):
             inv(A)
     return InvExResult(_where_info(info, math.nan, inv(_identity_where_singular(A, info))), info)
 
@@ -1176,7 +1266,7 @@ def solve_ex(A, B, *, left=True, check_errors=False):
     if not bool(info._data.any()):
         return SolveExResult(solve(A, B, left=left), info)
     if check_errors:
-        with _Named("torch.linalg.solve_ex"):
+        with _renamed("torch.linalg.solve_ex"):
             solve(A, B, left=left)
     x = solve(_identity_where_singular(A, info), B, left=left)
     return SolveExResult(_where_info(info.expand(x.shape[:info.ndim]) if x.ndim > info.ndim else info,
@@ -1194,7 +1284,7 @@ def cholesky_ex(A, *, upper=False, check_errors=False):
             np.zeros_like(A._data, shape=A.shape[:-2], dtype=np.int32), A._backend))
     except RuntimeError:
         if check_errors:
-            with _Named("linalg.cholesky_ex"):
+            with _renamed("linalg.cholesky_ex"):
                 cholesky(A, upper=upper)
     mats = _host(A._data).reshape((-1,) + A.shape[-2:]).astype(np.float64)
     host_info = np.array([_not_pd_minor(m) for m in mats], dtype=np.int32).reshape(A.shape[:-2])
@@ -1253,7 +1343,7 @@ def tensorinv(A, ind=2):
     if rows != cols:
         raise RuntimeError(f"{op}: Expected self to satisfy the requirement prod(self.shape[ind:]) == "
                            f"prod(self.shape[:ind]), but got {cols} != {rows}")
-    with _Named(op):
+    with _Named(op), _renamed("inv"):                # (PyTorch's message names "inv" there)
         return inv(A.reshape(rows, cols)).reshape(tuple(A.shape[ind:]) + tuple(A.shape[:ind]))
 
 
@@ -1463,7 +1553,7 @@ def _cholesky_inverse_error(low):
     zero = _host(np.diagonal(low, 0, -2, -1) == 0).reshape(-1, low.shape[-1])
     i = int(np.flatnonzero(zero.any(-1))[0])
     prefix = f"(Batch element {i}): " if low.ndim > 2 else ""
-    return RuntimeError(f"cholesky_inverse: {prefix}The diagonal element {int(np.argmax(zero[i])) + 1} is zero, "
+    return LinAlgError(f"cholesky_inverse: {prefix}The diagonal element {int(np.argmax(zero[i])) + 1} is zero, "
                         f"the inversion could not be completed because the input matrix is singular.")
 
 
@@ -1634,12 +1724,290 @@ def cholesky_inverse(input, upper=False):
     return CholeskyInverse.apply1(L, bool(upper))
 
 
+# ---- LDL^T with Bunch-Kaufman pivoting (ldl_factor, ldl_factor_ex, ldl_solve) -------------------------------
+# LAPACK's sytrf / sytrs with uplo='L', as PyTorch calls them: a host loop over the matrices of the batch
+# (on CUDA too: the arrays go to the host and back). LD holds L's strictly lower part and D's blocks on and
+# below the diagonal, zeros above; pivots are sytrf's ipiv (1-based; a 2x2 block k, k+1 has both negative).
+
+LdlFactorResult = collections.namedtuple("linalg_ldl_factor", ["LD", "pivots"])
+LdlFactorExResult = collections.namedtuple("linalg_ldl_factor_ex", ["LD", "pivots", "info"])
+
+_BK_ALPHA = (1 + math.sqrt(17)) / 8       # Bunch-Kaufman's threshold: bounds the growth of L's entries
+
+
+def _amax_lapack(v):
+    """(index, |v[index]|) of BLAS idamax's choice: the first largest |v_i| (a NaN only in first place)."""
+    a = np.abs(v)
+    if a.size == 0:
+        return 0, 0.0
+    i = 0 if np.isnan(a[0]) else int(np.argmax(np.where(np.isnan(a), -1, a)))
+    return i, a[i]
+
+
+def _larger(x, y):
+    """max as x86's maxsd (and so MKL's sytrf): y where either is NaN."""
+    return x if x > y else y
+
+
+def _sym_update(w, lo, rows_a, cols_a, rows_b=None, cols_b=None):
+    """w[lo:, lo:] -= rows_a cols_a^T (+ rows_b cols_b^T), computed as sytf2's lower triangle (entry (i, j)
+    from row i and column j) and mirrored, so the working copy stays exactly symmetric."""
+    upd = w[lo:, lo:] - rows_a[:, None] * cols_a[None, :]
+    if rows_b is not None:
+        upd = upd - rows_b[:, None] * cols_b[None, :]
+    low = np.tril(upd)
+    w[lo:, lo:] = low + np.tril(upd, -1).T
+
+
+def _bunch_kaufman_step(w, k):
+    """(kp, kstep) of sytf2 at column k (0-based) of the symmetric working copy w; kp < 0: a zero column."""
+    n = w.shape[0]
+    absakk = abs(w[k, k])
+    i, colmax = _amax_lapack(w[k + 1:, k])        # (the last column has nothing below: colmax 0)
+    imax = k + 1 + i
+    if _larger(absakk, colmax) == 0:
+        return -1, 1
+    if absakk >= _BK_ALPHA * colmax:
+        return k, 1
+    rowmax = _amax_lapack(w[imax, k:imax])[1]
+    if imax < n - 1:
+        rowmax = _larger(rowmax, _amax_lapack(w[imax + 1:, imax])[1])
+    if absakk >= _BK_ALPHA * colmax * (colmax / rowmax):
+        return k, 1
+    if abs(w[imax, imax]) >= _BK_ALPHA * rowmax:
+        return imax, 1
+    return imax, 2
+
+
+def _sytrf_lower(a):
+    """(LD, ipiv, info) of one matrix (its lower triangle read), as LAPACK's sytf2 with uplo='L' in MKL's
+    variant (a NaN diagonal is no zero pivot; a zero column is left as it is and sets info)."""
+    n = a.shape[0]
+    w = np.tril(a) + np.tril(a, -1).T             # the symmetric matrix, updated in full
+    ld = np.zeros_like(a)
+    ipiv = np.zeros(n, np.int32)
+    info, k = 0, 0
+    while k < n:
+        kp, kstep = _bunch_kaufman_step(w, k)
+        if kp < 0:
+            info = info or k + 1
+            ld[k:, k] = w[k:, k]
+            ipiv[k] = k + 1
+            k += 1
+            continue
+        kk = k + kstep - 1
+        if kp != kk:                               # symmetric interchange of kk and kp in the trailing block
+            w[[kk, kp], k:] = w[[kp, kk], k:]
+            w[k:, [kk, kp]] = w[k:, [kp, kk]]
+        if kstep == 1:
+            x = w[k + 1:, k]
+            r = 1 / w[k, k]
+            _sym_update(w, k + 1, x, np.where(x != 0, r * x, 0))     # (dsyr skips zero columns)
+            ld[k, k], ld[k + 1:, k] = w[k, k], x * r
+            ipiv[k] = kp + 1
+        else:
+            d21 = w[k + 1, k]
+            d11, d22 = w[k + 1, k + 1] / d21, w[k, k] / d21
+            d21 = (1 / (d11 * d22 - 1)) / d21
+            ak, ak1 = w[k + 2:, k], w[k + 2:, k + 1]
+            wk, wkp1 = d21 * (d11 * ak - ak1), d21 * (d22 * ak1 - ak)
+            _sym_update(w, k + 2, ak, wk, ak1, wkp1)
+            ld[k:k + 2, k:k + 2] = np.tril(w[k:k + 2, k:k + 2])
+            ld[k + 2:, k], ld[k + 2:, k + 1] = wk, wkp1
+            ipiv[k] = ipiv[k + 1] = -(kp + 1)
+        k += kstep
+    return ld, ipiv, info
+
+
+def _ldl_factor_arrays(a):
+    """sytrf over the batch of a (host arrays in, host arrays out)."""
+    n = a.shape[-1]
+    mats = a.reshape((math.prod(a.shape[:-2]), n, n))
+    ld, piv = np.zeros_like(mats), np.zeros(mats.shape[:2], np.int32)
+    info = np.zeros(len(mats), np.int32)
+    with np.errstate(all="ignore"):
+        for i, m in enumerate(mats):
+            ld[i], piv[i], info[i] = _sytrf_lower(m)
+    return ld.reshape(a.shape), piv.reshape(a.shape[:-1]), info.reshape(a.shape[:-2])
+
+
+def _swap(x, i, j):
+    if i != j:
+        x[[i, j]] = x[[j, i]]
+
+
+def _sytrs_lower(ld, ipiv, b):
+    """X with A X = B from sytrf's (LD, ipiv) of A, as LAPACK's sytrs with uplo='L' (only LD's lower
+    triangle is read; a zero pivot gives inf / NaN, no error)."""
+    n, x, k = ld.shape[0], b.copy(), 0
+    while k < n:                                   # L D Y = P^T B
+        if ipiv[k] > 0:
+            _swap(x, k, ipiv[k] - 1)
+            x[k + 1:] -= ld[k + 1:, k, None] * x[k]
+            x[k] /= ld[k, k]
+            k += 1
+            continue
+        _swap(x, k + 1, -ipiv[k + 1] - 1)
+        x[k + 2:] -= ld[k + 2:, k, None] * x[k]
+        x[k + 2:] -= ld[k + 2:, k + 1, None] * x[k + 1]
+        akm1k = ld[k + 1, k]
+        akm1, ak = ld[k, k] / akm1k, ld[k + 1, k + 1] / akm1k
+        denom = akm1 * ak - 1
+        bkm1, bk = x[k] / akm1k, x[k + 1] / akm1k
+        x[k], x[k + 1] = (ak * bkm1 - bk) / denom, (akm1 * bk - bkm1) / denom
+        k += 2
+    k = n - 1
+    while k >= 0:                                  # L^T P^T X = Y
+        x[k] -= ld[k + 1:, k] @ x[k + 1:]
+        if ipiv[k] > 0:
+            _swap(x, k, ipiv[k] - 1)
+            k -= 1
+            continue
+        x[k - 1] -= ld[k + 1:, k - 1] @ x[k + 1:]
+        _swap(x, k, -ipiv[k] - 1)
+        k -= 2
+    return x
+
+
+def _ldl_solve_arrays(ld, piv, b):
+    batch = np.broadcast_shapes(ld.shape[:-2], b.shape[:-2])
+    n = ld.shape[-1]
+    ld = np.broadcast_to(ld, batch + ld.shape[-2:])
+    piv = np.broadcast_to(piv, batch + piv.shape[-1:])
+    b = np.broadcast_to(b, batch + b.shape[-2:])
+    x = np.empty(batch + b.shape[-2:], b.dtype)
+    with np.errstate(all="ignore"):
+        for i in np.ndindex(*batch):
+            x[i] = _sytrs_lower(ld[i], piv[i].astype(np.int64), b[i]) if n else b[i]
+    return x
+
+
+class LdlFactor(NoDerivative):
+    """PyTorch records ldl_factor_ex without a derivative: LD requires grad, its backward raises."""
+    op_name, aten = "linalg.ldl_factor_ex", "linalg_ldl_factor_ex"
+    nondiff_outputs = (1, 2)
+
+    def forward(self, a):
+        xp = _xp(a)
+        return tuple(xp.asarray(r) for r in _ldl_factor_arrays(_host(a)))
+
+
+class LdlSolve(NoDerivative):
+    op_name, aten = "linalg.ldl_solve", "linalg_ldl_solve"
+
+    def forward(self, ld, b, piv):
+        return _xp(b).asarray(_ldl_solve_arrays(_host(ld), _host(piv), _host(b)))
+
+
+def _ldl_kernel_dtype(kernel, t):
+    if t._data.dtype.itemsize < 4:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{t.dtype.libtorch}'")
+
+
+def _floating(op_name, t):
+    if t._data.dtype.kind not in "fc":
+        raise RuntimeError(f"{op_name}: Expected a floating point or complex tensor as input. Got {t.dtype.libtorch}")
+
+
+def ldl_factor_ex(A, *, hermitian=False, check_errors=False):
+    """(LD, pivots, info): the LDL^T factorization with Bunch-Kaufman pivoting of each symmetric matrix (its
+    lower triangle read), as LAPACK's sytrf; info > 0 is the first exactly zero diagonal entry of D (1-based).
+    Real input: hermitian changes nothing. Not differentiable (as PyTorch's: backward raises)."""
+    return _ldl_factor("linalg_ldl_factor_ex", A, hermitian, check_errors, "torch.linalg.ldl_factor_ex")
+
+
+def ldl_factor(A, *, hermitian=False):
+    """(LD, pivots) of ldl_factor_ex, raising (RuntimeError, as PyTorch) where D is exactly singular."""
+    LD, piv, _ = _ldl_factor("linalg_ldl_factor", A, hermitian, True, "torch.linalg.ldl_factor")
+    return LdlFactorResult(LD, piv)
+
+
+def _ldl_factor(fn, A, hermitian, check_errors, error_name):
+    op = "torch.linalg.ldl_factor_ex"
+    _tensor(fn, A, "input")
+    _flag(fn, "hermitian", hermitian)
+    _flag(fn, "check_errors", check_errors)
+    _matrices(A, op, floating=False)
+    _floating(op, A)
+    _ldl_kernel_dtype("ldl_factor_kernel_cpu", A)
+    out = LdlFactorExResult(*LdlFactor.applyN((A,)))
+    if check_errors:
+        _check_ldl_info(error_name, A, out.info)
+    return out
+
+
+def _check_ldl_info(op_name, A, info):
+    # (PyTorch raises an internal assert, "Unknown error code", here: ours says what sytrf's info means)
+    bad = _host(info._data).reshape(-1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        prefix = f"(Batch element {i}): " if A.ndim > 2 else ""
+        raise RuntimeError(f"{op_name}: {prefix}D[{bad[i]},{bad[i]}] is exactly zero: the factorization was "
+                           f"completed, but D is singular and using it on ldl_solve would result in a division "
+                           f"by zero (error code: {bad[i]}).")
+
+
+def _check_ldl_pivots(op_name, n, piv):
+    """PyTorch's range check of ldl_solve's pivots, and (where PyTorch reads out of bounds) that each
+    negative one opens a 2x2 block whose second pivot equals it."""
+    p = _host(piv).reshape(math.prod(piv.shape[:-1]), n).astype(np.int64)
+    if p.size and not bool((np.abs(p) >= 1).all()):
+        raise RuntimeError("Pivots given to ldl_solve must all satisfy |pivot| >= 1. Did you properly pass the "
+                           "result of ldl_factor?")
+    if p.size and not bool((np.abs(p) <= n).all()):
+        raise RuntimeError("Pivots given to ldl_solve must all satisfy |pivot| <= LD.size(-2). Did you properly "
+                           "pass the result of ldl_factor?")
+    for row in p:
+        k = 0
+        while k < n:
+            if row[k] < 0 and (k + 1 == n or row[k + 1] != row[k]):
+                raise RuntimeError(f"{op_name}: pivots[{k}] = {row[k]} opens a 2x2 block of D, so pivots[{k + 1}] "
+                                   f"must equal it. Did you properly pass the result of ldl_factor?")
+            k += 2 if row[k] < 0 else 1
+
+
+def ldl_solve(LD, pivots, B, *, hermitian=False):
+    """X with A X = B from ldl_factor's (LD, pivots) of A (only LD's lower triangle is read; batch dims of
+    LD and B broadcast). Not differentiable (as PyTorch's: backward raises)."""
+    op, fn = "torch.linalg.ldl_solve", "linalg_ldl_solve"
+    for pos, (name, t) in enumerate((("LD", LD), ("pivots", pivots), ("B", B)), 1):
+        _tensor(fn, t, name, pos)
+    _flag(fn, "hermitian", hermitian)
+    _matrices(LD, op, floating=False)
+    if tuple(pivots.shape) != tuple(LD.shape[:-1]):
+        raise RuntimeError(f"{op}: Expected LD.shape[:-1] and pivots.shape to be the same, but got pivots with "
+                           f"shape {list(pivots.shape)} instead")
+    if pivots._data.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}: Expected pivots to be integers. Got {pivots.dtype.libtorch}")
+    _floating(op, LD)
+    for t in (pivots, B):
+        if t._backend is not LD._backend:
+            raise device_mismatch(op, LD, t)
+    if B.dtype is not LD.dtype:
+        raise RuntimeError(f"{op}: Expected b and A to have the same dtype, but found b of type {B.dtype.libtorch} "
+                           f"and A of type {LD.dtype.libtorch} instead.")
+    if B.ndim < 2:
+        raise IndexError(f"{op}: Dimension out of range (expected to be in range of [{-max(B.ndim, 1)}, "
+                         f"{max(B.ndim, 1) - 1}], but got -2)")
+    n = LD.shape[-1]
+    if B.shape[-2] != n:
+        raise RuntimeError(f"Incompatible matrix sizes for {op}: each A matrix is {n} by {n} but each b matrix is "
+                           f"{B.shape[-2]} by {B.shape[-1]}")
+    bad = _broadcast_error(op, tuple(B.shape[:-2]), tuple(LD.shape[:-2]))
+    if bad is not None:
+        raise bad
+    _ldl_kernel_dtype("ldl_solve_kernel_cpu", LD)
+    _check_ldl_pivots(op, n, pivots._data)
+    return LdlSolve.applyN((LD, B), pivots._data)
+
+
 # the ag.linalg names this module adds beyond autograd_gpu/linalg.py's import list (which should merge it)
 LINALG = {
     "lu_factor": lu_factor, "lu_factor_ex": lu_factor_ex, "lu": lu, "lu_solve": lu_solve,
     "solve_triangular": solve_triangular, "matrix_exp": matrix_exp, "inv_ex": inv_ex, "cholesky_ex": cholesky_ex,
     "solve_ex": solve_ex, "vander": vander, "vecdot": vecdot, "tensorinv": tensorinv, "tensorsolve": tensorsolve,
     "cond": cond, "diagonal": diagonal, "matmul": matmul, "householder_product": householder_product,
+    "LinAlgError": LinAlgError, "ldl_factor": ldl_factor, "ldl_factor_ex": ldl_factor_ex, "ldl_solve": ldl_solve,
 }
 
 

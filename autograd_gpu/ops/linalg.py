@@ -219,8 +219,9 @@ class Svd(Op):
         # (one pass over a, next to an O(n^3) SVD)
         if not bool(np.isfinite(a).all()):
             if bool(np.isnan(a).any()):
-                raise RuntimeError("linalg.svd: The algorithm failed to converge because the input matrix "
-                                   "contained non-finite values.")
+                from .decompositions import LinAlgError      # (decompositions builds on this module)
+                raise LinAlgError("linalg.svd: The algorithm failed to converge because the input matrix "
+                                  "contained non-finite values.")
             k = min(a.shape[-2:])
             nan = np.full_like(a, np.nan, shape=a.shape[:-2] + (k,))
             return (np.full_like(a, np.nan, shape=a.shape[:-1] + (k,)), nan,
