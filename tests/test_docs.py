@@ -1125,10 +1125,12 @@ def test_nn_layers_linear_checks_its_input():
 @pytest.mark.filterwarnings("ignore:Using a target size:UserWarning")
 def test_nn_losses_signatures_and_errors(torch):
     import autograd_gpu.nn.functional as F
-    for cls, doc_sig in ((ag.nn.MSELoss, '(reduction="mean")'),
-                         (ag.nn.CrossEntropyLoss, '(weight=None, ignore_index=-100, reduction="mean", '
-                                                  'label_smoothing=0.0)'),
-                         (ag.nn.NLLLoss, '(weight=None, ignore_index=-100, reduction="mean")')):
+    # (the deprecated size_average / reduce in their places, as PyTorch's)
+    for cls, doc_sig in ((ag.nn.MSELoss, '(size_average=None, reduce=None, reduction="mean")'),
+                         (ag.nn.CrossEntropyLoss, '(weight=None, size_average=None, ignore_index=-100, reduce=None, '
+                                                  'reduction="mean", label_smoothing=0.0)'),
+                         (ag.nn.NLLLoss, '(weight=None, size_average=None, ignore_index=-100, reduce=None, '
+                                         'reduction="mean")')):
         quoted("docs/nn.md", f"`nn.{cls.__name__}{doc_sig}`")
         assert str(inspect.signature(cls)).replace("'", '"') == doc_sig
         theirs = inspect.signature(getattr(torch.nn, cls.__name__)).parameters

@@ -164,7 +164,10 @@ from .gradcheck import gradcheck, gradgradcheck  # noqa: E402
 from .anomaly_mode import detect_anomaly, set_detect_anomaly  # noqa: E402
 from . import functional  # noqa: E402,F401  (ag.autograd.functional: jacobian, hessian, vjp, jvp, hvp, vhp)
 from . import forward_ad  # noqa: E402,F401  (ag.autograd.forward_ad: dual tensors)
+from . import variable as _variable  # noqa: E402  (torch.autograd's legacy and process-wide names)
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "gradcheck", "gradgradcheck", "no_grad",
            "enable_grad", "set_grad_enabled", "is_grad_enabled", "Node", "AccumulateGrad", "detect_anomaly",
            "set_detect_anomaly"]
+globals().update({_name: getattr(_variable, _name) for _name in _variable.__all__})
+__all__ += _variable.__all__

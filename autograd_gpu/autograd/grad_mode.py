@@ -121,3 +121,54 @@ class set_grad_enabled(_GradModeContext):
     def __call__(self, fn):
         state.enabled = self._prev   # as decorator: don't leave the mode changed
         return _GradModeContext.__call__(self, fn)
+
+
+class _InferenceState(threading.local):
+    enabled = False
+
+
+_inference = _InferenceState()
+
+
+def is_inference_mode_enabled():
+    return _inference.enabled
+
+
+class inference_mode(_NoParamGradModeContext):
+    """torch.inference_mode(mode=True), as a context manager or decorator (also bare: @inference_mode): here
+    it is no_grad (mode=False: grad mode on, as torch's), and is_inference_mode_enabled() says whether it is
+    on. Tensors made inside are ordinary ones (torch's inference tensors refuse autograd later; ours do not)."""
+
+    def __new__(cls, mode=True):
+        if isinstance(mode, bool):
+            return object.__new__(cls)
+        return cls()(mode)               # @inference_mode without parentheses (torch: anything not a bool)
+
+    def __init__(self, mode=True):
+        self._mode = not mode            # the grad mode it sets
+        self._inference_mode = mode
+
+    def __enter__(self):
+        self._prev_inference = _inference.enabled
+        _inference.enabled = self._inference_mode
+        super().__enter__()
+
+    def __exit__(self, *exc):
+        _inference.enabled = self._prev_inference
+        return super().__exit__(*exc)
+
+    def __call__(self, fn):
+        wrapped = super().__call__(fn)
+        if inspect.isgeneratorfunction(fn):
+            return wrapped               # (grad mode only around a generator's steps)
+        inference = self._inference_mode
+
+        @functools.wraps(fn)
+        def with_flag(*args, **kwargs):
+            prev = _inference.enabled
+            _inference.enabled = inference
+            try:
+                return wrapped(*args, **kwargs)
+            finally:
+                _inference.enabled = prev
+        return with_flag

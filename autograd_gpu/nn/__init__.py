@@ -6,11 +6,11 @@ from .module import Module
 from .linear import Linear
 from .container import Sequential
 from . import activation, layers, loss, conv, pooling, rnn, normalization, resampling, transformer
-from . import lazy, fractional_pool, adaptive_softmax
+from . import lazy, fractional_pool, adaptive_softmax, compat
 from . import functional, init, utils
 
 __all__ = ["Parameter", "Buffer", "Module", "Linear", "Sequential", "functional", "init", "utils"]
 for _family in (activation, layers, loss, conv, pooling, rnn, normalization, resampling, transformer, lazy,
-                fractional_pool, adaptive_softmax):          # each lists its classes in __all__
+                fractional_pool, adaptive_softmax, compat):          # each lists its classes in __all__
     globals().update({_name: getattr(_family, _name) for _name in _family.__all__})
     __all__ += _family.__all__

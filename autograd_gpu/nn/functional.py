@@ -29,6 +29,18 @@ def _tensor_arg(x, fn, arg):
     return x
 
 
+def _legacy_reduction(size_average, reduce, reduction):
+    """PyTorch's deprecated size_average / reduce pair, turned into a reduction."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    ret = "none" if not reduce else ("mean" if size_average else "sum")
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.",
+                  UserWarning, stacklevel=3)
+    return ret
+
+
 def _check_reduction(reduction):
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{reduction} is not a valid value for reduction (expected 'none', 'mean' or 'sum')")
@@ -169,8 +181,10 @@ def _linear(input, weight, bias):
 
 # ---- losses ------------------------------------------------------------------------------
 
-def mse_loss(input, target, reduction="mean"):
-    """Mean squared error: ((input - target) ** 2), reduced by `reduction`."""
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean squared error: ((input - target) ** 2), reduced by `reduction`; with `weight` (input's
+    shape), weight * (input - target) ** 2, whose mean is divided by the weights' sum (PyTorch's)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _tensor_arg(input, "mse_loss", "input")
     _tensor_arg(target, "mse_loss", "target")
     _check_reduction(reduction)
@@ -184,6 +198,13 @@ def mse_loss(input, target, reduction="mean"):
     if not input.is_floating_point():
         raise RuntimeError(f"mse_loss: expected a floating point input, got {input.dtype.libtorch}")
     _same_device("mse_loss", input, target, "input", "target")
+    if weight is not None:
+        if tuple(weight.shape) != tuple(input.shape):
+            raise ValueError("Weights and input must have the same size.")
+        weighted = (input - target).pow(2) * weight
+        if reduction == "none":
+            return weighted
+        return weighted.sum() if reduction == "sum" else weighted.sum() / weight.sum()
     return MseLoss.apply2(input, target, reduction)
 
 
@@ -300,9 +321,10 @@ def _where(cond, a, b):
     return where(cond, a, b)
 
 
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     """Negative log-likelihood of class-index targets; `input` holds
     log-probabilities, shape (C,) or (N, C, d1, ...)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     c_dim, n_classes = _class_layout("nll_loss", input)
     _tensor_arg(target, "nll_loss", "target")
     _check_reduction(reduction)
@@ -312,11 +334,13 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     return _nll(input, target, weight, masked, reduction, c_dim, n_classes)
 
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
+                  label_smoothing=0.0):
     """Cross-entropy of unnormalised scores `input` (C,) or (N, C, d1, ...)
     against class indices (int64, shaped as input without the class dim) or
     class probabilities (floating, shaped as input). log_softmax then NLL, so
     large scores do not overflow."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     c_dim, n_classes = _class_layout("cross_entropy", input)
     _tensor_arg(target, "cross_entropy", "target")
     _check_reduction(reduction)
@@ -370,6 +394,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
 # the later families of functional forms, each in its own module listing them in __all__
 from . import functional_activations, functional_layers, functional_losses, functional_conv  # noqa: E402
 from . import functional_norms, functional_resampling, functional_attention, functional_fractional_pool  # noqa: E402
+from . import functional_compat  # noqa: E402
 for _family in (functional_activations, functional_layers, functional_losses, functional_conv, functional_norms,
-                functional_resampling, functional_attention, functional_fractional_pool):
+                functional_resampling, functional_attention, functional_fractional_pool, functional_compat):
     globals().update({_name: getattr(_family, _name) for _name in _family.__all__})

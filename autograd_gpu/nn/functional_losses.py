@@ -17,7 +17,7 @@ from ..ops._util import broadcastable
 from ..ops.pointwise import where
 from ..ops.shape import cat, stack
 from ..tensor import Tensor
-from .functional import _check_reduction, _reduce, _same_device, _tensor_arg
+from .functional import _check_reduction, _legacy_reduction, _reduce, _same_device, _tensor_arg
 
 __all__ = ["l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "kl_div", "soft_margin_loss", "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss",
@@ -27,18 +27,6 @@ __all__ = ["l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy", "b
 
 
 # ---- argument checks -----------------------------------------------------------------------
-
-def _legacy_reduction(size_average, reduce, reduction):
-    """PyTorch's deprecated size_average / reduce pair, turned into a reduction."""
-    if size_average is None and reduce is None:
-        return reduction
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    ret = "none" if not reduce else ("mean" if size_average else "sum")
-    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.",
-                  UserWarning, stacklevel=3)
-    return ret
-
 
 def _tensors(fn, **named):
     """Each named argument (None skipped) is a Tensor, all on one device."""

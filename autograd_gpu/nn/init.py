@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 
 from ..autograd.grad_mode import no_grad
-from ..creation import as_tensor, empty, eye, randperm
+from ..creation import as_tensor, empty, eye as _eye, randperm
 from ..ops._util import no_generator
 
 _LINEAR_GAINS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -155,7 +155,7 @@ def eye_(tensor):
     if tensor.dim() != 2:
         raise ValueError(f"eye_: Only tensors with 2 dimensions are supported (got shape {list(tensor.shape)})")
     with no_grad():
-        return tensor.copy_(eye(tensor.shape[0], tensor.shape[1], dtype=tensor.dtype, device=tensor.device))
+        return tensor.copy_(_eye(tensor.shape[0], tensor.shape[1], dtype=tensor.dtype, device=tensor.device))
 
 
 def dirac_(tensor, groups=1):
@@ -188,3 +188,32 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
         for c in range(cols):
             tensor[randperm(rows, device=tensor.device)[:num_zeros], c] = 0
         return tensor
+
+
+# ---- PyTorch's deprecated names without the trailing underscore ------------------------------------
+
+def _deprecated_alias(fill):
+    new_name = fill.__name__
+    old_name = new_name[:-1]
+
+    def deprecated_init(*args, **kwargs):
+        warnings.warn(f"`nn.init.{old_name}` is now deprecated in favor of `nn.init.{new_name}`.",
+                      FutureWarning, stacklevel=2)
+        return fill(*args, **kwargs)
+
+    deprecated_init.__name__ = deprecated_init.__qualname__ = old_name
+    deprecated_init.__doc__ = f"{old_name}(...): deprecated, use nn.init.{new_name} (same arguments)."
+    return deprecated_init
+
+
+uniform = _deprecated_alias(uniform_)
+normal = _deprecated_alias(normal_)
+constant = _deprecated_alias(constant_)
+dirac = _deprecated_alias(dirac_)
+xavier_uniform = _deprecated_alias(xavier_uniform_)
+xavier_normal = _deprecated_alias(xavier_normal_)
+kaiming_uniform = _deprecated_alias(kaiming_uniform_)
+kaiming_normal = _deprecated_alias(kaiming_normal_)
+orthogonal = _deprecated_alias(orthogonal_)
+sparse = _deprecated_alias(sparse_)
+eye = _deprecated_alias(eye_)

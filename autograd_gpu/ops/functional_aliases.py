@@ -4,17 +4,15 @@ The aliases take torch's top-level signatures (which differ from F's: torch.drop
 defaults, the losses take reduction as an int 0/1/2, batch_norm's running stats come after weight and bias) and
 call nn.functional, which is imported at the first call: ops is imported before nn, which builds on it."""
 import functools
-import inspect
 import numbers
 import os
-import threading
 
 import numpy as np
 
 from .. import _dtype
 from .. import backend as B
 from ..autograd import grad_mode
-from ..autograd.grad_mode import _NoParamGradModeContext
+from ..autograd.grad_mode import inference_mode, is_inference_mode_enabled  # noqa: F401  (published here)
 from ..tensor import Tensor
 from ._util import check_fits, int_arg, no_generator
 
@@ -739,55 +737,7 @@ def is_deterministic_algorithms_warn_only_enabled():
     return _deterministic["warn_only"]
 
 
-class _InferenceState(threading.local):
-    enabled = False
-
-
-_inference = _InferenceState()
-
-
-def is_inference_mode_enabled():
-    return _inference.enabled
-
-
-class inference_mode(_NoParamGradModeContext):
-    """torch.inference_mode(mode=True), as a context manager or decorator (also bare: @inference_mode): here
-    it is no_grad (mode=False: grad mode on, as torch's), and is_inference_mode_enabled() says whether it is
-    on. Tensors made inside are ordinary ones (torch's inference tensors refuse autograd later; ours do not)."""
-
-    def __new__(cls, mode=True):
-        if isinstance(mode, bool):
-            return object.__new__(cls)
-        return cls()(mode)               # @inference_mode without parentheses (torch: anything not a bool)
-
-    def __init__(self, mode=True):
-        self._mode = not mode            # the grad mode it sets
-        self._inference_mode = mode
-
-    def __enter__(self):
-        self._prev_inference = _inference.enabled
-        _inference.enabled = self._inference_mode
-        super().__enter__()
-
-    def __exit__(self, *exc):
-        _inference.enabled = self._prev_inference
-        return super().__exit__(*exc)
-
-    def __call__(self, fn):
-        wrapped = super().__call__(fn)
-        if inspect.isgeneratorfunction(fn):
-            return wrapped               # (grad mode only around a generator's steps)
-        inference = self._inference_mode
-
-        @functools.wraps(fn)
-        def with_flag(*args, **kwargs):
-            prev = _inference.enabled
-            _inference.enabled = inference
-            try:
-                return wrapped(*args, **kwargs)
-            finally:
-                _inference.enabled = prev
-        return with_flag
+# (inference_mode lives in autograd/grad_mode.py, beside no_grad: ag.autograd has it too)
 
 
 # ---- creation -------------------------------------------------------------------------------------

@@ -121,8 +121,8 @@ def vector_to_parameters(vec, parameters):
 
 from . import rnn  # noqa: E402  (ag.nn.utils.rnn, as torch.nn.utils.rnn)
 from . import parametrize, parametrizations, weight_norm as _weight_norm, spectral_norm as _spectral_norm  # noqa: E402
-from . import prune, stateless, fusion  # noqa: E402
+from . import prune, stateless, fusion, compat as _compat  # noqa: E402
 
 # the functions torch.nn.utils exports from its submodules (weight_norm, spectral_norm, fuse_conv_bn_eval, ...)
-for _module in (parametrize, parametrizations, _weight_norm, _spectral_norm, prune, stateless, fusion):
+for _module in (parametrize, parametrizations, _weight_norm, _spectral_norm, prune, stateless, fusion, _compat):
     globals().update(_module.EXPORTS)
