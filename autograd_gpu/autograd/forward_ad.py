@@ -12,9 +12,8 @@ grad, for the graph its JVP is read from. Costly, and exact for every op
 whose backward is differentiable, to any order.
 
 Recording tests one global (`op._forward_ad`, true while a level is open);
-the work is all here. Tangents follow values, not memory: writing in place
-through a view of a dual tensor would have to update its base's tangent,
-and is refused."""
+the work is all here. As PyTorch's, the tangent of a view is the same view of
+its input's tangent, and in-place writes update tangents in place."""
 import collections
 import weakref
 
@@ -129,23 +128,42 @@ def _without_tangents(tensors, fn):
 def dual_apply(apply, tensors, attrs):
     """apply(*tensors, *attrs), its outputs given the JVP of the inputs' tangents."""
     tangents = [t.__dict__.get("_fw") for t in tensors]
-    backend = tensors[0]._backend
-    rng = backend.get_rng_state()
-
-    def run():
-        out = apply(*tensors, *attrs)
-        after = backend.get_rng_state()
-        backend.set_rng_state(rng)       # (the second run draws what the first drew)
-        try:
-            out_tangents = _jvp(apply, tensors, tangents, attrs)
-        finally:
-            backend.set_rng_state(after)
-        return out, out_tangents
-    out, out_tangents = _without_tangents(tensors, run)
-    for o, tangent in zip(out if type(out) is tuple else (out,), out_tangents):
+    rng = tensors[0]._backend.get_rng_state()
+    out = _without_tangents(tensors, lambda: apply(*tensors, *attrs))
+    outs = out if type(out) is tuple else (out,)
+    first = outs[0]
+    if first._base is not None and first._view_of is not None and first._view_of[0] is tensors[0]:
+        # a view op: its tangent is the same view of the input's tangent (writes through either show in both)
+        return _view_tangents(out, outs, tangents[0])
+    out_tangents = _without_tangents(tensors, lambda: _jvp_same_draws(apply, tensors, tangents, attrs, rng))
+    for o, tangent in zip(outs, out_tangents):
         if tangent is not None:
             set_tangent(o, tangent)
     return out
+
+
+def _view_tangents(out, outs, tangent):
+    from .op import replay_view
+    prev = grad_state.enabled
+    grad_state.enabled = grad_state.enabled and tangent.requires_grad
+    try:
+        for o in outs:
+            _, cls, attrs = o._view_of
+            set_tangent(o, replay_view(tangent, [(cls, attrs)]))
+    finally:
+        grad_state.enabled = prev
+    return out
+
+
+def _jvp_same_draws(apply, tensors, tangents, attrs, rng):
+    """_jvp, its run of the op drawing what the first run drew (the generator left as that run left it)."""
+    backend = tensors[0]._backend
+    after = backend.get_rng_state()
+    backend.set_rng_state(rng)
+    try:
+        return _jvp(apply, tensors, tangents, attrs)
+    finally:
+        backend.set_rng_state(after)
 
 
 def _jvp(apply, tensors, tangents, attrs):
@@ -236,13 +254,47 @@ def _function_base():
 
 
 def check_inplace_write(t, res):
-    """An in-place write of `res` into `t` under forward AD: t takes res's tangent (refused through a view)."""
-    if res.__dict__.get("_fw") is None and t.__dict__.get("_fw") is None:
+    """An in-place write of `res` into `t` under forward AD: t's tangent takes res's tangent's values in
+    place, as PyTorch's (the views of that tangent see it, and the tangent of a view is a view of its
+    base's); a view without a tangent of its own writes into its base's (made zeros if it has none)."""
+    tangent = res.__dict__.get("_fw")
+    own = t.__dict__.get("_fw")
+    base = t._base
+    if tangent is None and own is None and (base is None or base.__dict__.get("_fw") is None):
         return
-    if t._base is not None:
-        raise NotImplementedError("forward AD: writing in place through a view of a dual tensor is not supported "
-                                  "(its base's tangent would have to change too); write to a copy")
-    take_tangent(t, res)
+    graph = tangent is not None and tangent.requires_grad
+    if own is not None and not own.requires_grad and not graph:
+        _write(own, tangent)
+        return
+    if base is None or own is not None:
+        take_tangent(t, res)             # (a tangent with a graph is replaced, not written)
+        return
+    whole = base.__dict__.get("_fw")
+    if graph or (whole is not None and whole.requires_grad):
+        raise NotImplementedError("forward AD: writing in place through a view of a dual tensor, with a tangent "
+                                  "that requires grad, is not supported; write to a copy")
+    if whole is None:
+        from ..creation import zeros_like
+        whole = zeros_like(base)
+        set_tangent(base, whole)
+    from .op import current_view_chain, replay_view
+    region = _no_grad(lambda: replay_view(whole, current_view_chain(t)))
+    _write(region, tangent)
+    set_tangent(t, region)
+
+
+def _write(target, tangent):
+    """target[...] = tangent (zeros for None), recorded nowhere."""
+    _no_grad(lambda: target.zero_() if tangent is None else target.copy_(tangent))
+
+
+def _no_grad(fn):
+    prev = grad_state.enabled
+    grad_state.enabled = False
+    try:
+        return fn()
+    finally:
+        grad_state.enabled = prev
 
 
 def take_tangent(t, res):
