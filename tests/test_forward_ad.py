@@ -361,3 +361,17 @@ def test_a_model_in_training_mode(torch, device):
         np.testing.assert_allclose(o, t, rtol=1e-10, atol=1e-12)
     for k in ("1.running_mean", "1.running_var"):
         np.testing.assert_allclose(results[1][2][k], results[0][2][k], rtol=1e-12)
+
+
+def test_saved_tensor_hooks_see_only_the_users_graph(torch, device):
+    # the graph each dual op reads its JVP from is internal: with nothing requiring grad no graph is
+    # recorded, and pack hooks see nothing, as PyTorch's
+    for lib in (torch, ag):
+        kw = {"device": device} if lib is ag else {}
+        F = lib.autograd.forward_ad
+        log = []
+        with F.dual_level(), lib.autograd.graph.saved_tensors_hooks(lambda t: log.append(1) or t, lambda p: p):
+            d = F.make_dual(lib.tensor([1.0, 2.0], dtype=lib.float64, **kw), lib.ones(2, dtype=lib.float64, **kw))
+            y = (d.exp() * d).sin().sum()
+            assert F.unpack_dual(y).tangent is not None
+        assert log == []

@@ -156,12 +156,15 @@ def _view_tangents(out, outs, tangent):
 
 
 def _jvp_same_draws(apply, tensors, tangents, attrs, rng):
-    """_jvp, its run of the op drawing what the first run drew (the generator left as that run left it)."""
+    """_jvp, its run of the op drawing what the first run drew (the generator left as that run left it),
+    with no saved-tensor hooks."""
+    from .saved_hooks import suspended
     backend = tensors[0]._backend
     after = backend.get_rng_state()
     backend.set_rng_state(rng)
     try:
-        return _jvp(apply, tensors, tangents, attrs)
+        with suspended():                # (the graph it reads the JVP from is not the user's: no pack hooks)
+            return _jvp(apply, tensors, tangents, attrs)
     finally:
         backend.set_rng_state(after)
 

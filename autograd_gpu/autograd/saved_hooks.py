@@ -178,6 +178,18 @@ def before_write(t):
         ctx.before_write(t)
 
 
+class suspended:
+    """No saved-tensor hooks in this thread for a while (forward AD's inner graphs are its own)."""
+
+    def __enter__(self):
+        self.stack, _local.stack = _local.stack, []
+        return self
+
+    def __exit__(self, *exc):
+        _local.stack = self.stack
+        return False
+
+
 # ---- recording: called by op.py and function.py when op._packing is set -----------
 
 def pack_node(node):
