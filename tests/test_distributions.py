@@ -12,17 +12,17 @@ import numpy as np
 import pytest
 
 import autograd_gpu as ag
+from dist_oracle import D, KS_BOUND, METHODS, N, PROPERTIES, TOL, TRIGAMMA_TOL, covariance, _evaluate, _makers, _t
 from oracle import to_numpy
 
-TOL = {"float64": dict(rtol=1e-9, atol=1e-11), "float32": dict(rtol=2e-4, atol=2e-5)}
-# torch's float64 trigamma (the gradient of digamma, in the gamma family's entropy and KL) is off by up
-# to 5e-10 relative (against mpmath; ours is within 1 ulp), so those gradients compare at 2e-8
-TRIGAMMA_TOL = dict(rtol=2e-8, atol=2e-9)      # (absolute: trigamma values of order 1 enter sums)
+# (the families whose gradients go through torch's trigamma: TRIGAMMA_TOL)
 TRIGAMMA_WORDS = ("gamma", "chi2", "beta", "dirichlet", "studentT")
 
 
 def grad_tol(case_id, dtype):
     return TRIGAMMA_TOL if dtype == "float64" and any(w in case_id for w in TRIGAMMA_WORDS) else TOL[dtype]
+
+
 RNG = np.random.default_rng(0)
 
 
@@ -38,17 +38,9 @@ def one_hot(shape, k):
     return np.eye(k)[RNG.integers(0, k, shape)]
 
 
-def D(lib):
-    return lib.distributions
-
-
 def tril_factor(L, A):
     """A lower-triangular matrix with a positive diagonal, from A (entries in (0.5, 1.5))."""
     return A.tril()
-
-
-def covariance(L, A):
-    return A @ A.mT + 0.5 * L.eye(A.shape[-1], dtype=A.dtype, device=A.device)
 
 
 # (id, make(lib, *params), params, value for log_prob/cdf, value requires grad)
@@ -90,8 +82,6 @@ CASES = [
 ]
 CASES[-2][3][...] /= CASES[-2][3].sum(-1, keepdims=True)     # (Dirichlet values on the simplex)
 NO_TORCH_GRAD = {("gamma", "cdf"), ("chi2", "cdf")}    # (torch has no igamma gradient in the concentration)
-METHODS = ("log_prob", "cdf", "icdf", "entropy")
-PROPERTIES = ("mean", "mode", "variance", "stddev")
 
 
 def _build(torch, case, dtype, device):
@@ -101,14 +91,6 @@ def _build(torch, case, dtype, device):
     vo = ag.tensor(value, dtype=dtype, device=device, requires_grad=value_grad)
     vt = torch.tensor(value, dtype=getattr(torch, dtype), requires_grad=value_grad)
     return make(ag, *ours), make(torch, *theirs), ours + [vo], theirs + [vt]
-
-
-def _evaluate(dist, name, value, quantile):
-    if name in PROPERTIES:
-        return getattr(dist, name)
-    if name == "entropy":
-        return dist.entropy()
-    return getattr(dist, name)(quantile if name == "icdf" else value)
 
 
 def _results(torch, od, td, vo, vt, qo, qt):
@@ -185,10 +167,8 @@ def test_log_prob_and_entropy_gradcheck(name, device):
 
 # ---- samples --------------------------------------------------------------------------------
 
-N = 20_000
 # the Kolmogorov-Smirnov statistic of N draws exceeds 1.95 / sqrt(N) with probability 0.001
 # (the seed is fixed, so the test is deterministic; the bound says it is not a tuned pass)
-KS_BOUND = 1.95 / math.sqrt(N)
 
 CONTINUOUS = [
     ("normal", lambda L, t: D(L).Normal(t([0.5, -1.0]), t([1.0, 2.0]))),
@@ -201,10 +181,6 @@ CONTINUOUS = [
     ("gamma", lambda L, t: D(L).Gamma(t([0.3, 4.0]), t([1.0, 2.5]))),
     ("chi2", lambda L, t: D(L).Chi2(t([1.0, 7.0]))),
 ]
-
-
-def _makers(torch, device, dtype="float64"):
-    return (lambda v: ag.tensor(v, dtype=dtype, device=device)), (lambda v: torch.tensor(v, dtype=torch.float64))
 
 
 @pytest.mark.parametrize("case", CONTINUOUS, ids=[c[0] for c in CONTINUOUS])
@@ -632,9 +608,6 @@ def test_constraint_checks_as_torch(torch, name, values, device):
 
 
 # ---- bad input ----------------------------------------------------------------------------
-
-def _t(L, v):
-    return L.tensor(v)
 
 
 BAD = [

@@ -14,11 +14,9 @@ import numpy as np
 import pytest
 
 import autograd_gpu as ag
+from dist_oracle import D, KS_BOUND, METHODS, N, PROPERTIES, TOL, TRIGAMMA_TOL, _close, _evaluate, _t
 from oracle import to_numpy
 
-TOL = {"float64": dict(rtol=1e-9, atol=1e-11), "float32": dict(rtol=2e-4, atol=2e-5)}
-# lgamma / digamma gradients go through torch's trigamma (off by up to 5e-10 relative in float64)
-TRIGAMMA_TOL = dict(rtol=2e-8, atol=2e-9)
 RNG = np.random.default_rng(0)
 
 
@@ -26,14 +24,8 @@ def U(shape, low, high):
     return RNG.uniform(low, high, shape)
 
 
-def D(lib):
-    return lib.distributions
-
-
 def STE(lib):
-    """OneHotCategoricalStraightThrough, from its module until ag.distributions publishes it."""
-    return getattr(lib.distributions, "OneHotCategoricalStraightThrough", None) or \
-        lib.distributions.one_hot_categorical.OneHotCategoricalStraightThrough
+    return lib.distributions.OneHotCategoricalStraightThrough
 
 
 @contextlib.contextmanager
@@ -52,13 +44,6 @@ def _tensors(torch, arrays, dtype, device, grad=True):
     theirs = [torch.tensor(np.asarray(a, dtype=np.float64), dtype=getattr(torch, dtype), requires_grad=grad)
               for a in arrays]
     return ours, theirs
-
-
-def _close(a, b, dtype, what, tol=None):
-    a, b = to_numpy(a), b.detach().numpy()
-    assert a.shape == b.shape, f"{what}: shape {a.shape} != {b.shape}"
-    np.testing.assert_allclose(a.astype(np.float64), b.astype(np.float64), equal_nan=True, err_msg=what,
-                               **(tol or TOL[dtype]))
 
 
 def _grads_match(torch, terms, ours, theirs, dtype, tol=None):
@@ -357,17 +342,7 @@ CASES = [
     ("straight-through probs", lambda L, p: STE(L)(p), [U((2, 4), 0.1, 1)], one_hot((3, 2), 4)),
     ("straight-through logits", lambda L, z: STE(L)(logits=z), [U((2, 4), -2, 2)], one_hot(2, 4)),
 ]
-METHODS = ("log_prob", "cdf", "icdf", "entropy")
-PROPERTIES = ("mean", "mode", "variance", "stddev")
 NO_TORCH_GRAD = ("cdf",)        # (InverseGamma's cdf is the gamma's: torch has no igamma gradient in the shape)
-
-
-def _evaluate(dist, name, value, quantile):
-    if name in PROPERTIES:
-        return getattr(dist, name)
-    if name == "entropy":
-        return dist.entropy()
-    return getattr(dist, name)(quantile if name == "icdf" else value)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -450,10 +425,8 @@ def test_gradcheck_second_order(name, device):
 
 # ---- draws ------------------------------------------------------------------------------------------------
 
-N = 20_000
 # the one-sample Kolmogorov-Smirnov statistic of N draws exceeds 1.95 / sqrt(N) with probability 0.001;
 # seeds are fixed, so the tests are deterministic, and the bound says they are not tuned passes
-KS_BOUND = 1.95 / math.sqrt(N)
 
 WITH_CDF = [
     ("inversegamma", lambda L, t: D(L).InverseGamma(t([0.7, 3.0]), t([1.0, 0.5]))),
@@ -611,9 +584,6 @@ def test_float16_as_torch(torch, device):
 
 
 # ---- bad input --------------------------------------------------------------------------------------------
-
-def _t(L, v):
-    return L.tensor(v)
 
 
 BAD = [

@@ -11,12 +11,10 @@ import numpy as np
 import pytest
 
 import autograd_gpu as ag
+from dist_oracle import D, METHODS, N, PROPERTIES, TOL, TRIGAMMA_TOL, covariance, _evaluate, _makers, _t
 from oracle import to_numpy
 
-TOL = {"float64": dict(rtol=1e-9, atol=1e-11), "float32": dict(rtol=2e-4, atol=2e-5)}
-# torch's float64 trigamma (the gradient of digamma, in Wishart's entropy) is off by up to 5e-10
-# relative (tests/test_distributions.py measures it against mpmath), so those gradients compare at 2e-8
-TRIGAMMA_TOL = dict(rtol=2e-8, atol=2e-9)
+# (Wishart's entropy gradient goes through torch's trigamma: TRIGAMMA_TOL)
 # torch's Multinomial.entropy takes lgamma(total_count + 1) of an int64 tensor, which torch computes in
 # float32 (off by up to 1e-6 for counts near 10); ours is float64 (pinned in test_kept_divergences)
 MULTINOMIAL_ENTROPY_TOL = dict(rtol=0, atol=2e-6)
@@ -25,14 +23,6 @@ RNG = np.random.default_rng(33)
 
 def U(shape, low, high):
     return RNG.uniform(low, high, shape)
-
-
-def D(lib):
-    return lib.distributions
-
-
-def covariance(L, A):
-    return A @ A.mT + 0.5 * L.eye(A.shape[-1], dtype=A.dtype, device=A.device)
 
 
 def pd_matrices(shape, n):
@@ -92,8 +82,6 @@ CASES = [
     ("lkj", lambda L, c: D(L).LKJCholesky(3, c), [U(2, 0.5, 3)], corr_cholesky((4, 2), 3), True),
     ("lkj dim 2 unbatched", lambda L, c: D(L).LKJCholesky(2, c), [U((), 0.5, 3)], corr_cholesky((3,), 2), True),
 ]
-METHODS = ("log_prob", "cdf", "icdf", "entropy")
-PROPERTIES = ("mean", "mode", "variance", "stddev")
 
 
 def _value_tol(case_id, name, dtype):
@@ -119,14 +107,6 @@ def _build(torch, case, dtype, device):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")                  # (Wishart's low-df warning)
         return make(ag, *ours), make(torch, *theirs), ours + [vo], theirs + [vt]
-
-
-def _evaluate(dist, name, value, quantile):
-    if name in PROPERTIES:
-        return getattr(dist, name)
-    if name == "entropy":
-        return dist.entropy()
-    return getattr(dist, name)(quantile if name == "icdf" else value)
 
 
 def _results(od, td, vo, vt, qo, qt):
@@ -288,15 +268,10 @@ def test_kl_event_shape_mismatch(torch):
 
 # ---- samples ------------------------------------------------------------------------------------
 
-N = 20_000
 # the two-sample Kolmogorov-Smirnov statistic of N draws each exceeds 1.95 * sqrt(2 / N) with
 # probability 0.001; the one-sample one 1.95 / sqrt(N) (seeds are fixed: the tests are deterministic,
 # and the bounds say they are not tuned passes)
 KS_ONE, KS_TWO = 1.95 / math.sqrt(N), 1.95 * math.sqrt(2 / N)
-
-
-def _makers(torch, device, dtype="float64"):
-    return (lambda v: ag.tensor(v, dtype=dtype, device=device)), (lambda v: torch.tensor(v, dtype=torch.float64))
 
 
 def _ks_two_sample(x, y):
@@ -515,9 +490,6 @@ def test_repr_and_constraints_as_torch(torch, device):
 
 
 # ---- bad input ----------------------------------------------------------------------------------
-
-def _t(L, v):
-    return L.tensor(v)
 
 
 BAD = [

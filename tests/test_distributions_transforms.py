@@ -12,11 +12,9 @@ import numpy as np
 import pytest
 
 import autograd_gpu as ag
+from dist_oracle import D, KS_BOUND, METHODS, N, PROPERTIES, TOL, TRIGAMMA_TOL, _close, _evaluate, _makers, _t
 from oracle import to_numpy
 
-TOL = {"float64": dict(rtol=1e-9, atol=1e-11), "float32": dict(rtol=2e-4, atol=2e-5)}
-# lgamma / digamma gradients go through torch's trigamma (off by up to 5e-10 relative in float64)
-TRIGAMMA_TOL = dict(rtol=2e-8, atol=2e-9)
 RNG = np.random.default_rng(0)
 
 
@@ -29,10 +27,6 @@ def simplex(shape):
     return x / x.sum(-1, keepdims=True)
 
 
-def D(lib):
-    return lib.distributions
-
-
 def T(lib):
     return lib.distributions.transforms
 
@@ -41,13 +35,6 @@ def _tensors(torch, arrays, dtype, device, grad=True):
     ours = [ag.tensor(a, dtype=dtype, device=device, requires_grad=grad) for a in arrays]
     theirs = [torch.tensor(a, dtype=getattr(torch, dtype), requires_grad=grad) for a in arrays]
     return ours, theirs
-
-
-def _close(a, b, dtype, what, tol=None):
-    a, b = to_numpy(a), b.detach().numpy()
-    assert a.shape == b.shape, f"{what}: shape {a.shape} != {b.shape}"
-    np.testing.assert_allclose(a.astype(np.float64), b.astype(np.float64), equal_nan=True, err_msg=what,
-                               **(tol or TOL[dtype]))
 
 
 def _grads_match(torch, terms, ours, theirs, dtype, tol=None):
@@ -403,8 +390,6 @@ CASES = [
     ("transformed reshape", _td_reshape, [U((2, 6), -1, 1), U((2, 6), 0.5, 1.5)], U((4, 2, 2, 3), -2, 2)),
     ("transformed broadcast", _td_broadcast, [U(3, -1, 1), U(3, 0.5, 1.5), U((2, 3), -1, 1)], U((2, 3), -2, 2)),
 ]
-METHODS = ("log_prob", "cdf", "icdf", "entropy")
-PROPERTIES = ("mean", "mode", "variance", "stddev")
 TRIGAMMA_WORDS = ("weibull", "kumaraswamy")
 
 
@@ -412,14 +397,6 @@ def _build(torch, case, dtype, device):
     _, make, params, value = case
     ours, theirs = _tensors(torch, [np.asarray(p, dtype=np.float64) for p in params] + [value], dtype, device)
     return make(ag, *ours[:-1]), make(torch, *theirs[:-1]), ours, theirs
-
-
-def _evaluate(dist, name, value, quantile):
-    if name in PROPERTIES:
-        return getattr(dist, name)
-    if name == "entropy":
-        return dist.entropy()
-    return getattr(dist, name)(quantile if name == "icdf" else value)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -469,11 +446,9 @@ def test_log_prob_gradcheck(name, device):
 
 # ---- samples --------------------------------------------------------------------------------------------
 
-N = 20_000
 # the one-sample Kolmogorov-Smirnov statistic of N draws exceeds 1.95 / sqrt(N) with probability 0.001;
 # the two-sample one (N against N) exceeds 1.95 * sqrt(2 / N) with probability 0.001. Seeds are fixed, so
 # the tests are deterministic; the bounds say they are not tuned passes.
-KS_BOUND = 1.95 / math.sqrt(N)
 
 WITH_CDF = [
     ("halfnormal", lambda L, t: D(L).HalfNormal(t([1.0, 0.3]))),
@@ -484,10 +459,6 @@ WITH_CDF = [
     ("transformed decreasing", lambda L, t: D(L).TransformedDistribution(
         D(L).Gumbel(t([0.0, 1.0]), t([1.0, 0.5])), [T(L).AffineTransform(1.0, -2.0), T(L).ExpTransform()])),
 ]
-
-
-def _makers(torch, device, dtype="float64"):
-    return (lambda v: ag.tensor(v, dtype=dtype, device=device)), (lambda v: torch.tensor(v, dtype=torch.float64))
 
 
 @pytest.mark.parametrize("case", WITH_CDF, ids=[c[0] for c in WITH_CDF])
@@ -677,9 +648,6 @@ def test_repr_and_structure_as_torch(torch):
 
 
 # ---- bad input --------------------------------------------------------------------------------------------
-
-def _t(L, v):
-    return L.tensor(v)
 
 
 BAD = [
