@@ -50,3 +50,33 @@ def _close(a, b, dtype, what, tol=None):
     assert a.shape == b.shape, f"{what}: shape {a.shape} != {b.shape}"
     np.testing.assert_allclose(a.astype(np.float64), b.astype(np.float64), equal_nan=True, err_msg=what,
                                **(tol or TOL[dtype]))
+
+
+def check_kl_against_torch(torch, kl, params, dtype, device, rng, grad_tol=None):
+    """kl(lib, *params) on both libraries: value, dtype, and the gradients of a random weighting of it
+    in every parameter (grad_tol: their tolerance, TOL[dtype] by default)."""
+    ours = [ag.tensor(p, dtype=dtype, device=device, requires_grad=True) for p in params]
+    theirs = [torch.tensor(p, dtype=getattr(torch, dtype), requires_grad=True) for p in params]
+    o, t = kl(ag, *ours), kl(torch, *theirs)
+    b = t.detach().numpy()
+    assert o.shape == b.shape and o.dtype == ag.tensor(b).dtype
+    np.testing.assert_allclose(to_numpy(o), b, **TOL[dtype])
+    if t.requires_grad and np.all(np.isfinite(b)):
+        w = rng.standard_normal(b.shape)
+        gt = torch.autograd.grad((t * torch.tensor(w, dtype=t.dtype)).sum(), theirs, allow_unused=True)
+        go = ag.autograd.grad((o * ag.tensor(w, dtype=dtype, device=device)).sum(), ours, allow_unused=True)
+        for i, (x, y) in enumerate(zip(go, gt)):
+            if y is None:
+                assert x is None or np.all(to_numpy(x) == 0)
+            else:
+                np.testing.assert_allclose(to_numpy(x), y.numpy(), err_msg=f"grad {i}", **(grad_tol or TOL[dtype]))
+
+
+def check_kl_gradcheck(kl_cases, names, params, device):
+    """Finite differences, first and second order, of the named KL cases (float64)."""
+    ps = [ag.tensor(p, dtype=ag.float64, device=device, requires_grad=True) for p in params]
+    for name in names:
+        fn = next(c[1] for c in kl_cases if c[0] == name)
+        f = lambda *xs: fn(ag, *xs).sum()  # noqa: E731
+        assert ag.autograd.gradcheck(f, ps, eps=1e-6, atol=1e-5, rtol=1e-3), name
+        assert ag.autograd.gradgradcheck(f, ps, eps=1e-6, atol=1e-4, rtol=1e-3), name

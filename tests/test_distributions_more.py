@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import autograd_gpu as ag
-from dist_oracle import D, METHODS, N, PROPERTIES, TOL, TRIGAMMA_TOL, covariance, _evaluate, _makers, _t
+from dist_oracle import check_kl_against_torch, check_kl_gradcheck, D, METHODS, N, PROPERTIES, TOL, TRIGAMMA_TOL, covariance, _evaluate, _makers, _t
 from oracle import to_numpy
 
 # (Wishart's entropy gradient goes through torch's trigamma: TRIGAMMA_TOL)
@@ -232,30 +232,11 @@ KL_CASES = [
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("case", KL_CASES, ids=[c[0] for c in KL_CASES])
 def test_kl_divergence_against_torch(torch, case, dtype, device):
-    ours = [ag.tensor(p, dtype=dtype, device=device, requires_grad=True) for p in KL_PARAMS]
-    theirs = [torch.tensor(p, dtype=getattr(torch, dtype), requires_grad=True) for p in KL_PARAMS]
-    o, t = case[1](ag, *ours), case[1](torch, *theirs)
-    b = t.detach().numpy()
-    assert o.shape == b.shape and o.dtype == ag.tensor(b).dtype
-    np.testing.assert_allclose(to_numpy(o), b, **TOL[dtype])
-    if t.requires_grad and np.all(np.isfinite(b)):
-        w = RNG.standard_normal(b.shape)
-        gt = torch.autograd.grad((t * torch.tensor(w, dtype=t.dtype)).sum(), theirs, allow_unused=True)
-        go = ag.autograd.grad((o * ag.tensor(w, dtype=dtype, device=device)).sum(), ours, allow_unused=True)
-        for i, (x, y) in enumerate(zip(go, gt)):
-            if y is None:
-                assert x is None or np.all(to_numpy(x) == 0)
-            else:
-                np.testing.assert_allclose(to_numpy(x), y.numpy(), err_msg=f"grad {i}", **TOL[dtype])
+    check_kl_against_torch(torch, case[1], KL_PARAMS, dtype, device, RNG)
 
 
 def test_kl_gradcheck(device):
-    ps = [ag.tensor(p, dtype=ag.float64, device=device, requires_grad=True) for p in KL_PARAMS]
-    for name in ("cb cb", "lowrank lowrank", "lowrank mvn"):
-        fn = next(c[1] for c in KL_CASES if c[0] == name)
-        f = lambda *xs: fn(ag, *xs).sum()  # noqa: E731
-        assert ag.autograd.gradcheck(f, ps, eps=1e-6, atol=1e-5, rtol=1e-3), name
-        assert ag.autograd.gradgradcheck(f, ps, eps=1e-6, atol=1e-4, rtol=1e-3), name
+    check_kl_gradcheck(KL_CASES, ("cb cb", "lowrank lowrank", "lowrank mvn"), KL_PARAMS, device)
 
 
 def test_kl_event_shape_mismatch(torch):
