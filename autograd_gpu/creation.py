@@ -231,8 +231,9 @@ def from_numpy(a):
     return Tensor._make(a, B.cpu_backend)
 
 
-def from_dlpack(obj):
+def from_dlpack(ext_tensor):
     """Zero-copy import of a DLPack-capable array (PyTorch, CuPy, JAX, NumPy)."""
+    obj = ext_tensor                         # (PyTorch's name for it)
     if isinstance(obj, Tensor):
         return obj.detach()
     if not hasattr(obj, "__dlpack_device__"):

@@ -721,3 +721,17 @@ def test_mse_loss_weight(torch, device):
     for L in (torch, ag):
         with pytest.raises(ValueError, match="Weights and input must have the same size"):
             L.nn.functional.mse_loss(L.ones(3), L.ones(3), weight=L.ones(2))
+
+
+def test_positional_parameters_of_optimizers_and_utilities_are_pytorchs(torch):
+    # (found with the test above: RMSprop lacked differentiable, gradcheck named its function fn,
+    # from_dlpack its argument obj; nn.init's generator arguments are left out: there is no Generator here)
+    pairs = [(getattr(ag.optim, n).__init__, getattr(torch.optim, n).__init__)
+             for n in ag.optim.__all__ if isinstance(getattr(ag.optim, n), type) and n != "Optimizer"]
+    pairs += [(ag.autograd.gradcheck, torch.autograd.gradcheck), (ag.autograd.gradgradcheck, torch.autograd.gradgradcheck),
+              (ag.from_dlpack, torch.from_dlpack)]
+    for ours, theirs in pairs:
+        expected = _positional(theirs)
+        assert _positional(ours)[:len(expected)] == expected, ours.__qualname__
+    with pytest.raises(ValueError, match="RMSprop: differentiable=True"):
+        ag.optim.RMSprop([nn.Parameter(ag.ones(1))], differentiable=True)

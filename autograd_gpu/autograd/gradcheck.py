@@ -76,8 +76,8 @@ def _analytical_jacobians(fn, inputs):
     return jac
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, **_ignored):
-    """True if fn's backward agrees with finite differences for every input
+def gradcheck(func, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, **_ignored):
+    """True if func's backward agrees with finite differences for every input
     that requires grad; otherwise raises GradcheckError listing the mismatches."""
     from ..tensor import Tensor
     inputs = _tuple(inputs)
@@ -86,8 +86,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
             import warnings
             warnings.warn(f"gradcheck: input {i} is {t.dtype.libtorch}, not float64; finite differences "
                           "will be inaccurate", UserWarning, stacklevel=2)
-    num = _numerical_jacobians(fn, inputs, eps)
-    ana = _analytical_jacobians(fn, inputs)
+    num = _numerical_jacobians(func, inputs, eps)
+    ana = _analytical_jacobians(func, inputs)
     for i, (n, a) in enumerate(zip(num, ana)):
         if n is None:
             continue
@@ -103,13 +103,13 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     return True
 
 
-def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, seed=0):
-    """Check second derivatives: gradcheck of (inputs, grad_outputs) -> grad(fn(inputs), inputs, grad_outputs)."""
+def gradgradcheck(func, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, seed=0):
+    """Check second derivatives: gradcheck of (inputs, grad_outputs) -> grad(func(inputs), inputs, grad_outputs)."""
     from ..tensor import Tensor
     from ..creation import tensor as make
     from . import grad
     inputs = _tuple(inputs)
-    outs = [o for o in _outputs(fn, inputs) if o._rg]
+    outs = [o for o in _outputs(func, inputs) if o._rg]
     if grad_outputs is None:
         rng = np.random.default_rng(seed)
         grad_outputs = tuple(make(rng.standard_normal(o.shape), dtype=o.dtype, device=o.device,
@@ -120,7 +120,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
 
     def first_grads(*args):
         ins, gos = args[:n_in], args[n_in:]
-        o = [x for x in _outputs(fn, ins) if x._rg]
+        o = [x for x in _outputs(func, ins) if x._rg]
         gs = grad(o, [ins[i] for i in diff_idx], list(gos[:len(o)]), create_graph=True, allow_unused=True)
         return tuple(g for g in gs if g is not None)
 

@@ -17,12 +17,14 @@ class RMSprop(Optimizer):
     State per parameter: "step" (float32 CPU scalar), "square_avg", and
     "momentum_buffer" / "grad_avg" when used. `foreach` is accepted and
     ignored (each parameter is one fused kernel launch on the GPU);
-    `capturable=True` (CUDA graph capture) is not supported."""
+    `capturable=True` (CUDA graph capture) and `differentiable=True` are not supported."""
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
-                 capturable=False, foreach=None, maximize=False):
+                 capturable=False, foreach=None, maximize=False, differentiable=False):
         if capturable:
             raise ValueError("RMSprop: capturable=True (CUDA graph capture) is not supported")
+        if differentiable:
+            raise ValueError("RMSprop: differentiable=True (a graph through the update) is not supported")
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
                         weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults)
