@@ -80,3 +80,35 @@ def check_kl_gradcheck(kl_cases, names, params, device):
         f = lambda *xs: fn(ag, *xs).sum()  # noqa: E731
         assert ag.autograd.gradcheck(f, ps, eps=1e-6, atol=1e-5, rtol=1e-3), name
         assert ag.autograd.gradgradcheck(f, ps, eps=1e-6, atol=1e-4, rtol=1e-3), name
+
+
+def _tensors(torch, arrays, dtype, device, grad=True):
+    """The arrays as float tensors of `dtype` on both libraries (ours on `device`)."""
+    ours = [ag.tensor(np.asarray(a, dtype=np.float64), dtype=dtype, device=device, requires_grad=grad)
+            for a in arrays]
+    theirs = [torch.tensor(np.asarray(a, dtype=np.float64), dtype=getattr(torch, dtype), requires_grad=grad)
+              for a in arrays]
+    return ours, theirs
+
+
+def grads_match(torch, terms, ours, theirs, dtype, rng, tol=None):
+    """Random weighted sums (weights from `rng`) of the paired outputs (finite ones), then every input's
+    gradient on both sides."""
+    loss_o, loss_t = 0, 0
+    for o, t in terms:
+        b = t.detach().numpy()
+        if t.requires_grad and np.all(np.isfinite(b)):
+            w = rng.standard_normal(b.shape)
+            loss_o = loss_o + (o * ag.tensor(w, dtype=o.dtype, device=o.device)).sum()
+            loss_t = loss_t + (t * torch.tensor(w, dtype=t.dtype)).sum()
+    if isinstance(loss_t, int):
+        return
+    pairs = [(x, y) for x, y in zip(ours, theirs) if y.requires_grad]
+    grads_t = torch.autograd.grad(loss_t, [y for _, y in pairs], allow_unused=True)
+    grads_o = ag.autograd.grad(loss_o, [x for x, _ in pairs], allow_unused=True)
+    for i, (go, gt) in enumerate(zip(grads_o, grads_t)):
+        if gt is None:
+            assert go is None or np.all(to_numpy(go) == 0), f"input {i}: torch gives no gradient"
+        else:
+            np.testing.assert_allclose(to_numpy(go), gt.numpy(), err_msg=f"gradient of input {i}",
+                                       **(tol or TOL[dtype]))

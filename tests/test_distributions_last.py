@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import autograd_gpu as ag
-from dist_oracle import D, KS_BOUND, METHODS, N, PROPERTIES, TOL, TRIGAMMA_TOL, _close, _evaluate, _t
+from dist_oracle import grads_match, _tensors, D, KS_BOUND, METHODS, N, PROPERTIES, TOL, TRIGAMMA_TOL, _close, _evaluate, _t
 from oracle import to_numpy
 
 RNG = np.random.default_rng(0)
@@ -36,36 +36,6 @@ def torch_default_dtype(torch, dtype):
         yield
     finally:
         torch.set_default_dtype(old)
-
-
-def _tensors(torch, arrays, dtype, device, grad=True):
-    ours = [ag.tensor(np.asarray(a, dtype=np.float64), dtype=dtype, device=device, requires_grad=grad)
-            for a in arrays]
-    theirs = [torch.tensor(np.asarray(a, dtype=np.float64), dtype=getattr(torch, dtype), requires_grad=grad)
-              for a in arrays]
-    return ours, theirs
-
-
-def _grads_match(torch, terms, ours, theirs, dtype, tol=None):
-    """Random weighted sums of the paired outputs (finite ones), then every input's gradient on both sides."""
-    loss_o, loss_t = 0, 0
-    for o, t in terms:
-        b = t.detach().numpy()
-        if t.requires_grad and np.all(np.isfinite(b)):
-            w = RNG.standard_normal(b.shape)
-            loss_o = loss_o + (o * ag.tensor(w, dtype=o.dtype, device=o.device)).sum()
-            loss_t = loss_t + (t * torch.tensor(w, dtype=t.dtype)).sum()
-    if isinstance(loss_t, int):
-        return
-    pairs = [(x, y) for x, y in zip(ours, theirs) if y.requires_grad]
-    grads_t = torch.autograd.grad(loss_t, [y for _, y in pairs], allow_unused=True)
-    grads_o = ag.autograd.grad(loss_o, [x for x, _ in pairs], allow_unused=True)
-    for i, (go, gt) in enumerate(zip(grads_o, grads_t)):
-        if gt is None:
-            assert go is None or np.all(to_numpy(go) == 0), f"input {i}: torch gives no gradient"
-        else:
-            np.testing.assert_allclose(to_numpy(go), gt.numpy(), err_msg=f"gradient of input {i}",
-                                       **(tol or TOL[dtype]))
 
 
 # ---- structure --------------------------------------------------------------------------------------------
@@ -137,7 +107,7 @@ def test_natural_parameters_and_log_normalizer_as_torch(torch, case, dtype, devi
         terms.append((a, b))
     terms.append((od._log_normalizer(*thetas_o), td._log_normalizer(*thetas_t)))
     _close(*terms[-1], dtype, "log normalizer")
-    _grads_match(torch, terms, ours, theirs, dtype, tol=_tol(name, dtype))
+    grads_match(torch, terms, ours, theirs, dtype, RNG, tol=_tol(name, dtype))
     try:
         expected = td._mean_carrier_measure
     except NotImplementedError:
@@ -223,7 +193,7 @@ def test_a_new_family_gets_entropy_and_kl_from_the_log_normalizer(torch, device)
     _close(kl, torch.distributions.kl_divergence(torch.distributions.Exponential(p_t),
                                                  torch.distributions.Exponential(q_t)), "float64", "closed form",
            tol=dict(rtol=1e-12, atol=1e-12))
-    _grads_match(torch, [(kl, kl_t)], [p_o, q_o], [p_t, q_t], "float64")
+    grads_match(torch, [(kl, kl_t)], [p_o, q_o], [p_t, q_t], "float64", RNG)
 
 
 # ---- the Bregman KL -------------------------------------------------------------------------------------
@@ -271,7 +241,7 @@ def test_bregman_kl_as_torch_and_the_closed_forms(torch, dtype, device):
         _close(got, expected, dtype, name)
         _close(ag.distributions.kl_divergence(p, q), torch.distributions.kl_divergence(tp, tq), dtype,
                f"{name} kl_divergence", tol=closed_tol)
-        _grads_match(torch, [(got, expected)], leaves_o, leaves_t, dtype, tol=_tol(name, dtype))
+        grads_match(torch, [(got, expected)], leaves_o, leaves_t, dtype, RNG, tol=_tol(name, dtype))
 
 
 def test_bregman_kl_of_a_batched_wishart_is_per_element(torch, device):
@@ -372,7 +342,7 @@ def test_values_and_gradients_against_torch(torch, case, dtype, device):
         if not (method in NO_TORCH_GRAD and name.startswith("inversegamma")):
             terms.append((got, expected))
     trigamma = dtype == "float64" and name.startswith("inversegamma")
-    _grads_match(torch, terms, ours, theirs, dtype, tol=TRIGAMMA_TOL if trigamma else None)
+    grads_match(torch, terms, ours, theirs, dtype, RNG, tol=TRIGAMMA_TOL if trigamma else None)
 
 
 def test_support_and_repr_as_torch(torch):

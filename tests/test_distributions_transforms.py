@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import autograd_gpu as ag
-from dist_oracle import D, KS_BOUND, METHODS, N, PROPERTIES, TOL, TRIGAMMA_TOL, _close, _evaluate, _makers, _t
+from dist_oracle import grads_match, _tensors, D, KS_BOUND, METHODS, N, PROPERTIES, TOL, TRIGAMMA_TOL, _close, _evaluate, _makers, _t
 from oracle import to_numpy
 
 RNG = np.random.default_rng(0)
@@ -29,34 +29,6 @@ def simplex(shape):
 
 def T(lib):
     return lib.distributions.transforms
-
-
-def _tensors(torch, arrays, dtype, device, grad=True):
-    ours = [ag.tensor(a, dtype=dtype, device=device, requires_grad=grad) for a in arrays]
-    theirs = [torch.tensor(a, dtype=getattr(torch, dtype), requires_grad=grad) for a in arrays]
-    return ours, theirs
-
-
-def _grads_match(torch, terms, ours, theirs, dtype, tol=None):
-    """Weighted sums of the paired outputs (finite ones), then every input's gradient on both sides."""
-    loss_o, loss_t = 0, 0
-    for o, t in terms:
-        b = t.detach().numpy()
-        if t.requires_grad and np.all(np.isfinite(b)):
-            w = RNG.standard_normal(b.shape)
-            loss_o = loss_o + (o * ag.tensor(w, dtype=dtype, device=o.device)).sum()
-            loss_t = loss_t + (t * torch.tensor(w, dtype=getattr(torch, dtype))).sum()
-    if isinstance(loss_t, int):
-        return
-    pairs = [(x, y) for x, y in zip(ours, theirs) if y.requires_grad]
-    grads_t = torch.autograd.grad(loss_t, [y for _, y in pairs], allow_unused=True)
-    grads_o = ag.autograd.grad(loss_o, [x for x, _ in pairs], allow_unused=True)
-    for i, (go, gt) in enumerate(zip(grads_o, grads_t)):
-        if gt is None:
-            assert go is None or np.all(to_numpy(go) == 0), f"input {i}: torch gives no gradient"
-        else:
-            np.testing.assert_allclose(to_numpy(go), gt.numpy(), err_msg=f"gradient of input {i}",
-                                       **(tol or TOL[dtype]))
 
 
 # ---- transforms ---------------------------------------------------------------------------------------
@@ -130,7 +102,7 @@ def test_transform_values_and_gradients(torch, case, dtype, device):
     else:
         terms.append((to.log_abs_det_jacobian(ours[-1], yo), ladj_t))
         _close(*terms[-1], dtype, "log_abs_det_jacobian")
-    _grads_match(torch, terms, ours + [y_leaf_o], theirs + [y_leaf_t], dtype)
+    grads_match(torch, terms, ours + [y_leaf_o], theirs + [y_leaf_t], dtype, RNG)
 
 
 GRADCHECK_TRANSFORMS = ["power", "sigmoid", "tanh", "affine tensors", "stick breaking", "corr cholesky", "compose",
@@ -420,7 +392,7 @@ def test_values_and_gradients_against_torch(torch, case, dtype, device):
         _close(got, expected, dtype, name)
         terms.append((got, expected))
     trigamma = dtype == "float64" and any(w in case[0] for w in TRIGAMMA_WORDS)
-    _grads_match(torch, terms, ours, theirs, dtype, tol=TRIGAMMA_TOL if trigamma else None)
+    grads_match(torch, terms, ours, theirs, dtype, RNG, tol=TRIGAMMA_TOL if trigamma else None)
 
 
 GRADCHECK = ["halfnormal", "pareto", "weibull", "kumaraswamy", "logisticnormal", "relaxedbernoulli logits",
