@@ -106,27 +106,8 @@ conv_transpose1d, conv_transpose2d, conv_transpose3d = (_conv_transpose(n) for n
 
 
 def conv_tbc(input, weight, bias, pad=0):
-    """1-d convolution of time-batch-channel input (T, N, Cin) with weight (K, Cin, Cout) and bias (Cout,),
-    padded by `pad` on both ends of time: (T', N, Cout)."""
-    fn = "conv_tbc"
-    for t, arg in ((input, "input"), (weight, "weight"), (bias, "bias")):
-        _tensor(t, fn, arg)
-    pad = int_arg(pad, fn, "pad")
-    if input.dim() != 3:
-        raise RuntimeError(f"{fn}: Input must have 3 dims: time, batch, in_channel (got {list(input.shape)})")
-    if weight.dim() != 3:
-        raise RuntimeError(f"{fn}: Weight tensor must have 3 dims: kernel_width, in_channels, out_channels "
-                           f"(got {list(weight.shape)})")
-    if bias.dim() != 1:
-        raise RuntimeError(f"{fn}: Bias must be 1-D (got {list(bias.shape)})")
-    if input.shape[2] != weight.shape[1]:
-        raise RuntimeError(f"{fn}: Input dim 2 (input channels) is not == dim 1 in the weight tensor "
-                           f"(input {list(input.shape)}, weight {list(weight.shape)})")
-    if weight.shape[2] != bias.shape[0]:
-        raise RuntimeError(f"{fn}: Bias size must equal dim 2 in the weight tensor (output channels) "
-                           f"(weight {list(weight.shape)}, bias {list(bias.shape)})")
-    out = _F().conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)
-    return out.permute(2, 0, 1)
+    """torch.conv_tbc: nn.functional.conv_tbc (a 1-d convolution over (time, batch, channels))."""
+    return _F().conv_tbc(input, weight, bias, pad)
 
 
 # ---- pooling -------------------------------------------------------------------------------
