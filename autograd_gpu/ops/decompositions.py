@@ -119,14 +119,28 @@ def _host(a):
     return a.get() if hasattr(a, "get") else np.asarray(a)
 
 
+def _batch_prefix(a, i):
+    """PyTorch's message prefix naming batch element i of a batch of matrices (none for one matrix)."""
+    return f"(Batch element {i}): " if a.ndim > 2 else ""
+
+
 def _first_failure(a, fails):
     """(batch prefix, fails(matrix)) of the first matrix of a (host) where fails() is nonzero."""
     mats = _host(a).reshape((-1,) + a.shape[-2:]).astype(np.float64)
     for i, m in enumerate(mats):
         k = fails(m)
         if k:
-            return (f"(Batch element {i}): " if a.ndim > 2 else ""), k
+            return _batch_prefix(a, i), k
     return "", a.shape[-1]          # (only rounding failed: name the last)
+
+
+def _first_info(A, info):
+    """(batch prefix, code) of the first nonzero LAPACK info of a factorization of A, or None."""
+    codes = _host(info._data).reshape(-1)
+    if not codes.any():
+        return None
+    i = int(np.flatnonzero(codes)[0])
+    return _batch_prefix(A, i), codes[i]
 
 
 def _zero_pivot(m):
@@ -194,7 +208,7 @@ def _eigh_arrays(a, uplo="L", vectors=True):
             try:
                 fn(m, UPLO=uplo)
             except np.linalg.LinAlgError:
-                prefix = f"(Batch element {i}): "
+                prefix = _batch_prefix(a, i)
                 break
         raise LinAlgError(f"linalg.eigh: {prefix}The algorithm failed to converge because the input matrix is "
                           f"ill-conditioned or has too many repeated eigenvalues.") from None
@@ -1063,11 +1077,10 @@ def lu_factor_ex(A, *, pivot=True, check_errors=False):
 
 def _check_lu_info(op_name, A, info):
     """PyTorch's error for an exactly zero U diagonal entry: a plain RuntimeError there, not a LinAlgError."""
-    bad = _host(info._data).reshape(-1)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        prefix = f"(Batch element {i}): " if A.ndim > 2 else ""
-        raise RuntimeError(f"{op_name}: {prefix}U[{bad[i]},{bad[i]}] is zero and using it on lu_solve "
+    failed = _first_info(A, info)
+    if failed:
+        prefix, k = failed
+        raise RuntimeError(f"{op_name}: {prefix}U[{k},{k}] is zero and using it on lu_solve "
                            f"would result in a division by zero. If you still want to perform the factorization, "
                            f"consider calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
 
@@ -1552,7 +1565,7 @@ class CholeskySolve(_Lin):
 def _cholesky_inverse_error(low):
     zero = _host(np.diagonal(low, 0, -2, -1) == 0).reshape(-1, low.shape[-1])
     i = int(np.flatnonzero(zero.any(-1))[0])
-    prefix = f"(Batch element {i}): " if low.ndim > 2 else ""
+    prefix = _batch_prefix(low, i)
     return LinAlgError(f"cholesky_inverse: {prefix}The diagonal element {int(np.argmax(zero[i])) + 1} is zero, "
                         f"the inversion could not be completed because the input matrix is singular.")
 
@@ -1938,13 +1951,12 @@ def _ldl_factor(fn, A, hermitian, check_errors, error_name):
 
 def _check_ldl_info(op_name, A, info):
     # (PyTorch raises an internal assert, "Unknown error code", here: ours says what sytrf's info means)
-    bad = _host(info._data).reshape(-1)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        prefix = f"(Batch element {i}): " if A.ndim > 2 else ""
-        raise RuntimeError(f"{op_name}: {prefix}D[{bad[i]},{bad[i]}] is exactly zero: the factorization was "
+    failed = _first_info(A, info)
+    if failed:
+        prefix, k = failed
+        raise RuntimeError(f"{op_name}: {prefix}D[{k},{k}] is exactly zero: the factorization was "
                            f"completed, but D is singular and using it on ldl_solve would result in a division "
-                           f"by zero (error code: {bad[i]}).")
+                           f"by zero (error code: {k}).")
 
 
 def _check_ldl_pivots(op_name, n, piv):
