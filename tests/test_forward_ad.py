@@ -375,3 +375,20 @@ def test_saved_tensor_hooks_see_only_the_users_graph(torch, device):
             y = (d.exp() * d).sin().sum()
             assert F.unpack_dual(y).tangent is not None
         assert log == []
+
+
+def test_setitem_on_a_dual_tensor_requiring_grad(torch, device):
+    # the write records the graph it records without forward AD (y's base takes a CopySlices; y, a view, is
+    # regenerated over it: by replay here, AsStridedBackward0 in PyTorch), and the tangent goes through the
+    # view it writes, as PyTorch's
+    names = []
+
+    def fn(L, F, kw):
+        x = L.tensor([1.0, 2.0, 3.0], dtype=L.float64, requires_grad=True, **kw)
+        y = F.make_dual(x * 1, L.tensor([0.5, 1.0, 1.5], dtype=L.float64, **kw))
+        y[1:] = F.make_dual(L.tensor([4.0, 5.0], dtype=L.float64, **kw), L.tensor([7.0, 8.0], dtype=L.float64, **kw))
+        names.append(y._base.grad_fn.name())
+        g, = L.autograd.grad((y * y).sum(), x)
+        return [F.unpack_dual(y).tangent, g]
+    _both(torch, device, fn)
+    assert names[0] == names[1] == "torch::autograd::CopySlices"

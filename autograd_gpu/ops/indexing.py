@@ -531,10 +531,6 @@ def setitem(x, idx, value):
         value = _drop_leading_ones(value)
     if written is None:
         value = _index_put_value(x, nidx, value, idx)
-    if _op._forward_ad and _op._any_tangent((x, value)):
-        # (forward AD: the write as one out-of-place op, whose JVP is x's new tangent)
-        commit_inplace(x, IndexPut.apply2(x, value, nidx), "setitem")
-        return
     if grad_state.enabled and (x._rg or value._rg):
         if written is not None:
             view = _name_class(nidx).apply1(x, nidx)
@@ -549,6 +545,10 @@ def setitem(x, idx, value):
             if res._node is not None:
                 res._node.keep(_index_tensors(idx))
             commit_inplace(x, res, "setitem")
+        return
+    if _op._forward_ad and _op._any_tangent((x, value)):
+        # (no graph, but tangents: the write as one out-of-place op, whose JVP is x's new tangent)
+        commit_inplace(x, IndexPut.apply2(x, value, nidx), "setitem")
         return
     try:
         _write(x._data, nidx, value._data)
