@@ -18,7 +18,7 @@ import collections
 import weakref
 
 from . import op as _op
-from .grad_mode import state as grad_state
+from .grad_mode import enable_grad, no_grad, set_grad_enabled, state as grad_state
 
 __all__ = ["dual_level", "enter_dual_level", "exit_dual_level", "make_dual", "unpack_dual", "UnpackedDualTensor"]
 
@@ -144,14 +144,10 @@ def dual_apply(apply, tensors, attrs):
 
 def _view_tangents(out, outs, tangent):
     from .op import replay_view
-    prev = grad_state.enabled
-    grad_state.enabled = grad_state.enabled and tangent.requires_grad
-    try:
+    with set_grad_enabled(grad_state.enabled and tangent.requires_grad):
         for o in outs:
             _, cls, attrs = o._view_of
             set_tangent(o, replay_view(tangent, [(cls, attrs)]))
-    finally:
-        grad_state.enabled = prev
     return out
 
 
@@ -174,9 +170,7 @@ def _jvp(apply, tensors, tangents, attrs):
     from .. import autograd
     from ..creation import zeros_like
     outer_grad = grad_state.enabled
-    prev = grad_state.enabled
-    grad_state.enabled = True
-    try:
+    with enable_grad():
         # one graph input per position (x * x: two), differentiable in t where t requires grad
         # (so the tangent is too: forward-over-reverse)
         xs = [t if tg is None else t.view_as(t) if t._rg else t.detach().requires_grad_()
@@ -203,8 +197,6 @@ def _jvp(apply, tensors, tangents, attrs):
             js = [None] * len(us)
         for i, u, j in zip(floating, us, js):
             result[i] = (zeros_like(u) if j is None else j if keep_graph else j.detach())
-    finally:
-        grad_state.enabled = prev
     return result
 
 
@@ -281,23 +273,16 @@ def check_inplace_write(t, res):
         whole = zeros_like(base)
         set_tangent(base, whole)
     from .op import current_view_chain, replay_view
-    region = _no_grad(lambda: replay_view(whole, current_view_chain(t)))
+    with no_grad():
+        region = replay_view(whole, current_view_chain(t))
     _write(region, tangent)
     set_tangent(t, region)
 
 
 def _write(target, tangent):
     """target[...] = tangent (zeros for None), recorded nowhere."""
-    _no_grad(lambda: target.zero_() if tangent is None else target.copy_(tangent))
-
-
-def _no_grad(fn):
-    prev = grad_state.enabled
-    grad_state.enabled = False
-    try:
-        return fn()
-    finally:
-        grad_state.enabled = prev
+    with no_grad():
+        target.zero_() if tangent is None else target.copy_(tangent)
 
 
 def take_tangent(t, res):

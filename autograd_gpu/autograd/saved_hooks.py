@@ -16,7 +16,7 @@ import threading
 import weakref
 
 from . import op as _op
-from .grad_mode import state as grad_state
+from .grad_mode import no_grad, state as grad_state
 
 __all__ = ["saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks", "allow_mutation_on_saved_tensors"]
 
@@ -30,14 +30,14 @@ class _Local(threading.local):
 
 
 _local = _Local()
-_open = [0]                      # contexts open in all threads
+_open = {"_packing": 0, "_watching_writes": 0}     # contexts open in all threads, by the op.py flag they set
 _open_lock = threading.Lock()
 
 
-def _count_open(delta):
+def _count_open(flag, delta):
     with _open_lock:
-        _open[0] += delta
-        _op._packing = _open[0] > 0
+        _open[flag] += delta
+        setattr(_op, flag, _open[flag] > 0)
 
 
 class saved_tensors_hooks:
@@ -51,12 +51,12 @@ class saved_tensors_hooks:
         if _local.disabled is not None:
             raise RuntimeError(_local.disabled)
         _local.stack.append((self.pack_hook, self.unpack_hook))
-        _count_open(1)
+        _count_open("_packing", 1)
         return self
 
     def __exit__(self, *exc):
         _local.stack.pop()
-        _count_open(-1)
+        _count_open("_packing", -1)
         return False
 
 
@@ -129,13 +129,9 @@ class _AllowMutationOnSavedContext:
     def before_write(self, t):
         handles = self.by_place.pop((_op._address(t._data), t._vc[0]), None)
         if handles:
-            prev = grad_state.enabled
-            grad_state.enabled = False
-            try:
+            with no_grad():
                 for handle in handles:
                     self.cloned[handle] = self.original[handle].clone()
-            finally:
-                grad_state.enabled = prev
 
     def clear(self):
         for store in (self.original, self.cloned, self.handles, self.by_place):
@@ -152,23 +148,14 @@ def allow_mutation_on_saved_tensors():
         raise RuntimeError("allow_mutation_on_saved_tensors contexts cannot be nested")
     ctx = _AllowMutationOnSavedContext()
     _local.mutation = ctx
-    _count_watching(1)
+    _count_open("_watching_writes", 1)
     try:
         with saved_tensors_hooks(ctx.pack, ctx.unpack):
             yield ctx
     finally:
         ctx.clear()
         _local.mutation = None
-        _count_watching(-1)
-
-
-_watching = [0]
-
-
-def _count_watching(delta):
-    with _open_lock:
-        _watching[0] += delta
-        _op._watching_writes = _watching[0] > 0
+        _count_open("_watching_writes", -1)
 
 
 def before_write(t):
@@ -241,10 +228,8 @@ def _edge_of(t):
 
 def _run_pack(pack, tensors):
     """pack(t) for each tensor, grad mode off; refuses a pack that writes to its input."""
-    prev = grad_state.enabled
-    grad_state.enabled = False
-    try:
-        out = []
+    out = []
+    with no_grad():
         for t in tensors:
             version = t._vc[0]
             out.append(pack(t))
@@ -253,18 +238,12 @@ def _run_pack(pack, tensors):
                                    "input to pack hook cannot be modified by in-place operations as this can lead "
                                    "to unexpected side-effects. Please open an issue if you need to perform "
                                    "in-place operations on the input to a pack hook.")
-        return out
-    finally:
-        grad_state.enabled = prev
+    return out
 
 
 def _run_unpack(unpack, packed):
-    prev = grad_state.enabled
-    grad_state.enabled = False
-    try:
+    with no_grad():
         t = unpack(packed)
-    finally:
-        grad_state.enabled = prev
     if not isinstance(t, _op.Tensor):
         raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but got result of type "
                         f"{type(t).__name__}")
