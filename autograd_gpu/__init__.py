@@ -84,6 +84,9 @@ from . import distributions  # noqa: E402  (ag.distributions, after torch.distri
 from . import func  # noqa: E402  (ag.func, after torch.func: grad, vjp, jacrev, vmap, ...)
 from .autograd.anomaly_mode import set_anomaly_enabled, is_anomaly_enabled, is_anomaly_check_nan_enabled  # noqa: E402,F401
 from .serialization import save, load  # noqa: E402
+from . import testing, profiler, amp, random  # noqa: E402  (ag.testing, ag.profiler, ag.amp, ag.random)
+for _module in (amp, random):     # torch.autocast, torch.Generator, torch.default_generator
+    globals().update({_name: getattr(_module, _name) for _name in _module.TOP_LEVEL})
 
 __version__ = "0.1.0"
 
@@ -113,5 +116,7 @@ __all__ = [  # the public names (API.md)
     "set_printoptions", "get_printoptions", "autograd", "cuda", "nn", "optim", "save", "load",
     "is_tensor", "numel", "get_default_dtype", "detach", "linalg", "special", "utils", "distributions", "func",
     "set_anomaly_enabled", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
+    "testing", "profiler", "amp", "random",
 ]
+__all__ += amp.TOP_LEVEL + random.TOP_LEVEL
 __all__ += [_name for _family in _methods.SELF_LISTING for _name in _family.FUNCTIONS]

@@ -111,4 +111,5 @@ def warmup(progress=True):
 
 __all__ = ["is_available", "device_count", "current_device", "synchronize", "manual_seed",
            "manual_seed_all", "get_rng_state", "set_rng_state", "get_rng_state_all", "set_rng_state_all",
-           "warmup"]
+           "warmup", "amp"]
+from . import _cuda_amp as amp  # noqa: E402  (ag.cuda.amp: deprecated forms of ag.amp)

@@ -164,6 +164,7 @@ from .gradcheck import gradcheck, gradgradcheck  # noqa: E402
 from .anomaly_mode import detect_anomaly, set_detect_anomaly  # noqa: E402
 from . import functional  # noqa: E402,F401  (ag.autograd.functional: jacobian, hessian, vjp, jvp, hvp, vhp)
 from . import forward_ad  # noqa: E402,F401  (ag.autograd.forward_ad: dual tensors)
+from . import profiler  # noqa: E402,F401  (ag.autograd.profiler: the legacy profiler API)
 from . import variable as _variable  # noqa: E402  (torch.autograd's legacy and process-wide names)
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "gradcheck", "gradgradcheck", "no_grad",

@@ -4,12 +4,12 @@ from .. import creation
 from . import arith, pointwise, reduction, linalg, shape, indexing, compare, inplace, sorting, scatter, diagonal
 from . import products, composite_pointwise, statistics, rearrange, searching, windows, decompositions
 from . import bitwise, gamma, aliases, constructions, sampling
-from . import bessel, polynomials, inplace_views, inplace_functions, functional_aliases
+from . import bessel, polynomials, inplace_views, inplace_functions, functional_aliases, lowlevel
 
 # the families that list their own methods and functions (METHODS, FUNCTIONS)
 SELF_LISTING = (products, composite_pointwise, statistics, rearrange, searching, windows, decompositions, bitwise, gamma,
                 aliases, constructions, sampling, scatter, bessel, polynomials, inplace_views,
-                inplace_functions, functional_aliases)
+                inplace_functions, functional_aliases, lowlevel)
 
 
 def _to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):

@@ -1,0 +1,2 @@
+"""ag.cuda.amp: torch.cuda.amp's deprecated forms of ag.amp's names."""
+__all__ = []

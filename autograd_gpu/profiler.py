@@ -1,0 +1,2 @@
+"""ag.profiler: the op-level profiler, as torch.profiler."""
+__all__ = []
