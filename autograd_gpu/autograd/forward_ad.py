@@ -11,13 +11,14 @@ for its result and once more (same random state) on inputs that require
 grad, for the graph its JVP is read from. Costly, and exact for every op
 whose backward is differentiable, to any order.
 
-Recording tests one global (`op._forward_ad`, true while a level is open);
-the work is all here. As PyTorch's, the tangent of a view is the same view of
+Recording finds this module through the dispatch modes (dispatch.py) while a
+level is open; the work is all here. As PyTorch's, the tangent of a view is the same view of
 its input's tangent, and in-place writes update tangents in place."""
 import collections
 import weakref
 
 from . import op as _op
+from . import dispatch
 from .grad_mode import enable_grad, no_grad, set_grad_enabled, state as grad_state
 
 __all__ = ["dual_level", "enter_dual_level", "exit_dual_level", "make_dual", "unpack_dual", "UnpackedDualTensor"]
@@ -35,6 +36,7 @@ def enter_dual_level():
         raise RuntimeError("Nested forward mode AD is not supported at the moment")
     _level = 0
     _op._forward_ad = True
+    dispatch.push(_MODE)
     return _level
 
 
@@ -55,6 +57,7 @@ def exit_dual_level(*, level=None):
     _holders.clear()
     _level = None
     _op._forward_ad = False
+    dispatch.remove(_MODE)
 
 
 class dual_level:
@@ -124,6 +127,20 @@ def _without_tangents(tensors, fn):
 
 
 # ---- ops: called by op.py's apply functions when an input has a tangent ------------
+
+class _DualMode(dispatch.Mode):
+    """The ops with an input carrying a tangent (inner to the profiler and autocast: they see the op once)."""
+    order = 20
+
+    def wants(self, cls, tensors):
+        return _op._any_tangent(tensors)
+
+    def run(self, apply, cls, tensors, attrs):
+        return dual_apply(apply, tensors, attrs)
+
+
+_MODE = _DualMode()
+
 
 def dual_apply(apply, tensors, attrs):
     """apply(*tensors, *attrs), its outputs given the JVP of the inputs' tangents."""

@@ -21,7 +21,8 @@ _wref = weakref.ref
 NO_EDGE = (None, 0)
 _packing = False           # saved-tensor hooks are open in some thread (saved_hooks sets it)
 _watching_writes = False   # allow_mutation_on_saved_tensors is open in some thread (saved_hooks sets it)
-_forward_ad = False        # a forward AD level is open (forward_ad sets it)
+_forward_ad = False        # a forward AD level is open (forward_ad sets it): in-place writes update tangents
+_intercept = False         # some dispatch mode is on: forward AD, the profiler, autocast (dispatch.py sets it)
 
 
 def _pack(node):
@@ -29,9 +30,9 @@ def _pack(node):
     pack_node(node)
 
 
-def _dual(apply, tensors, attrs):
-    from .forward_ad import dual_apply
-    return dual_apply(apply, tensors, attrs)
+def _mode_for(cls, tensors):
+    from .dispatch import mode_for
+    return mode_for(cls, tensors)
 
 
 def _any_tangent(tensors):
@@ -115,8 +116,10 @@ class Op(Node):
     def applyN(cls, inputs, *attrs):
         """Apply to any number of tensor inputs (a sequence)."""
         inputs = tuple(inputs)
-        if _forward_ad and _any_tangent(inputs):
-            return _dual(lambda *ts: cls.applyN(ts, *attrs), inputs, ())
+        if _intercept:
+            mode = _mode_for(cls, inputs)
+            if mode is not None:
+                return mode.run(lambda *ts: cls.applyN(ts, *attrs), cls, inputs, ())
         bk = inputs[0]._backend
         rg = False
         for t in inputs:
@@ -305,8 +308,10 @@ def _make_apply1(cls):
     diff, save_x, save_y = cls.differentiable, bool(cls.save_inputs), cls.save_result
 
     def apply1(input, *attrs):
-        if _forward_ad and getattr(input, "_fw", None) is not None:
-            return _dual(apply1, (input,), attrs)
+        if _intercept:
+            mode = _mode_for(cls, (input,))
+            if mode is not None:
+                return mode.run(apply1, cls, (input,), attrs)
         node = cls()
         try:
             y = forward(node, input._data, *attrs)
@@ -360,8 +365,10 @@ def _make_apply2(cls):
     si, save_y = cls.save_inputs, cls.save_result
 
     def apply2(a, b, *attrs):
-        if _forward_ad and (a._fw is not None or b._fw is not None):
-            return _dual(apply2, (a, b), attrs)
+        if _intercept:
+            mode = _mode_for(cls, (a, b))
+            if mode is not None:
+                return mode.run(apply2, cls, (a, b), attrs)
         bk = a._backend
         if b._backend is not bk:
             raise device_mismatch(cls.op_name, a, b)
