@@ -11,6 +11,7 @@ import warnings as _warnings
 from . import _dtype  # noqa: F401  (ag._dtype: promotion helpers)
 from ._dtype import (dtype, bool_ as bool, uint8, int8, int16, int32, int64, float16, float32, float64)
 from .backend import device
+from .backend.device import set_default_device, get_default_device
 from .tensor import Tensor
 from .autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from .ops import prims as _prims
@@ -92,7 +93,8 @@ __version__ = "0.1.0"
 
 __all__ = [  # the public names (API.md)
     "dtype", "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64",
-    "float", "double", "half", "long", "int", "short", "device", "Tensor",
+    "float", "double", "half", "long", "int", "short", "device", "set_default_device",
+    "get_default_device", "Tensor",
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "add", "sub", "mul", "div", "pow", "neg", "maximum", "minimum", "rsub", "atan2", "arctan2",
     "exp", "log", "log1p", "sqrt", "rsqrt", "square", "abs", "sign", "sin", "cos", "tanh", "sigmoid",

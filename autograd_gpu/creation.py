@@ -10,10 +10,17 @@ from . import _dtype
 from . import backend as B
 from .tensor import Tensor
 from .autograd.op import as_array
+from .backend.device import default_device
 
 
 def backend_for(device):
-    return B.cpu_backend if device is None else B.get(device)
+    """The backend of a factory's `device` argument: None is the thread's default device (cpu unless
+    set_default_device or a `with device(...)` block says otherwise)."""
+    if device is None:
+        device = default_device()
+        if device is None:
+            return B.cpu_backend
+    return B.get(device)
 
 
 def _finish(data, backend, requires_grad, op_name):
@@ -133,6 +140,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
     """A new tensor holding a copy of `data` (a number, nested lists, a NumPy or
     CuPy array, or a Tensor)."""
     dt = _dtype.as_dtype(dtype, "tensor")
+    if device is None:
+        device = default_device()        # (None: the data's own device, cpu for Python data)
     if isinstance(data, Tensor):
         src_backend = data._backend
         a = data._data
@@ -211,6 +220,8 @@ def _cuda_device_of(a):
 def as_tensor(data, dtype=None, device=None):
     """Like tensor(), but shares memory with a Tensor or NumPy array when it can."""
     dt = _dtype.as_dtype(dtype, "as_tensor")
+    if device is None:
+        device = default_device()
     if isinstance(data, Tensor):
         return data.to(device=device, dtype=dt) if (device is not None or dt is not None) else data
     if isinstance(data, np.ndarray) and (device is None or B.device(device).type == "cpu") and (

@@ -1,4 +1,9 @@
-"""Devices: `cpu` and `cuda:N`. Instances are interned, so `is` compares them."""
+"""Devices: `cpu` and `cuda:N`. Instances are interned, so `is` compares them.
+
+A device is also the thread's default device for the factories within a
+`with device(...)` block, and ag.set_default_device sets one for the thread
+(both thread-local, as PyTorch's)."""
+import threading
 
 
 class device:
@@ -67,5 +72,41 @@ class device:
     def __reduce__(self):
         return (device, (self._str,))
 
+    def __enter__(self):
+        _blocks().append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _blocks().pop()
+        return False
+
 
 CPU = device("cpu")
+
+
+_local = threading.local()      # this thread's defaults: .blocks (`with device` blocks), .set (set_default_device)
+
+
+def _blocks():
+    blocks = getattr(_local, "blocks", None)
+    if blocks is None:
+        blocks = _local.blocks = []
+    return blocks
+
+
+def default_device():
+    """The thread's default device for the factories, or None: none set (cpu)."""
+    blocks = getattr(_local, "blocks", None)
+    if blocks:
+        return blocks[-1]
+    return getattr(_local, "set", None)
+
+
+def set_default_device(dev):
+    """ag.set_default_device: the factories' device in this thread when they are given none (None: cpu).
+    A `with device(...)` block open in the thread still wins inside it."""
+    _local.set = None if dev is None else device(dev)
+
+
+def get_default_device():
+    return default_device() or CPU

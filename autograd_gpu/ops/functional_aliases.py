@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import _dtype
 from .. import backend as B
+from ..backend.device import default_device
 from ..autograd import grad_mode
 from ..autograd.grad_mode import inference_mode, is_inference_mode_enabled  # noqa: F401  (published here)
 from ..tensor import Tensor
@@ -724,7 +725,8 @@ def is_deterministic_algorithms_warn_only_enabled():
 # ---- creation -------------------------------------------------------------------------------------
 
 def _backend(device):
-    return B.cpu_backend if device is None else B.get(device)
+    from ..creation import backend_for
+    return backend_for(device)
 
 
 def _make(host_or_array, backend, requires_grad, op_name):
@@ -775,6 +777,8 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
         copy = _bool(copy, fn, "copy")
     if requires_grad is not None:
         requires_grad = _bool(requires_grad, fn, "requires_grad")
+    if device is None:
+        device = default_device()
     if isinstance(obj, Tensor):
         return _asarray_tensor(obj, dt, device, copy, requires_grad)
     if isinstance(obj, np.ndarray) or B.is_cuda_array(obj):

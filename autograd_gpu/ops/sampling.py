@@ -242,7 +242,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     if not dt.is_floating_point:
         raise NotImplementedError(f"normal(): \"normal_kernel_cpu\" not implemented for '{dt.libtorch}'")
     _check_std_number(std)
-    bk = backend_for(device)
+    bk = backend_for(device if device is not None else "cpu")     # (not one of PyTorch's factories: no default device)
     values = (bk.randn(shape, np.float64) * std + mean).astype(dt.np)
     return _finish(values, bk, requires_grad, "normal")
 
