@@ -86,6 +86,8 @@ from . import func  # noqa: E402  (ag.func, after torch.func: grad, vjp, jacrev,
 from .autograd.anomaly_mode import set_anomaly_enabled, is_anomaly_enabled, is_anomaly_check_nan_enabled  # noqa: E402,F401
 from .serialization import save, load  # noqa: E402
 from . import testing, profiler, amp, random  # noqa: E402  (ag.testing, ag.profiler, ag.amp, ag.random)
+from .legacy_types import *  # noqa: E402,F401,F403  (ag.FloatTensor, ...: PyTorch's legacy tensor types)
+from . import legacy_types as _legacy_types  # noqa: E402
 for _module in (amp, random):     # torch.autocast, torch.Generator, torch.default_generator
     globals().update({_name: getattr(_module, _name) for _name in _module.TOP_LEVEL})
 
@@ -120,5 +122,5 @@ __all__ = [  # the public names (API.md)
     "set_anomaly_enabled", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
     "testing", "profiler", "amp", "random",
 ]
-__all__ += amp.TOP_LEVEL + random.TOP_LEVEL
+__all__ += amp.TOP_LEVEL + random.TOP_LEVEL + _legacy_types.__all__
 __all__ += [_name for _family in _methods.SELF_LISTING for _name in _family.FUNCTIONS]

@@ -137,10 +137,12 @@ class Tensor:
         return self._data.dtype.kind == "f"
 
     def type(self, dtype=None):
-        """Without arguments, libtorch's type name (CPUFloatType); with a dtype, or
-        PyTorch's type string ("torch.DoubleTensor", "torch.cuda.FloatTensor"), a cast."""
+        """Without arguments, libtorch's type name (CPUFloatType); with a dtype, a legacy type
+        (ag.DoubleTensor) or PyTorch's type string ("torch.DoubleTensor", "torch.cuda.FloatTensor"), a cast."""
         if dtype is None:
             return self._backend.type_prefix + self.dtype.libtorch + "Type"
+        if isinstance(dtype, type):          # a legacy type (ag.DoubleTensor): its type string
+            dtype = getattr(dtype, "type_string", dtype)
         if isinstance(dtype, str):
             from . import _dtype
             cuda, dt = _dtype.from_type_string(dtype)
