@@ -1,5 +1,5 @@
 """ag.func (grad, grad_and_value, vjp, jvp, jacrev, jacfwd, hessian, vmap,
-functional_call, linearize, stack_module_state) against torch.func on the
+functional_call, linearize, stack_module_state, replace_all_batch_norm_modules_) against torch.func on the
 same functions: values, pytree structure of the results, dtypes, devices,
 requires_grad of the results, compositions (grad of grad, jacrev of grad,
 vmap of grad: per-sample gradients), vmap's in_dims/out_dims/randomness,
@@ -401,6 +401,24 @@ def test_stack_module_state_ensemble(torch, device):
         return T.vmap(lambda p: T.functional_call(base, p, (x,)))(params)
     assert_same(ensemble(AF, models[0], params, ag.tensor(x, device=device)),
                 ensemble(torch.func, tmodels[0], tparams, torch.tensor(x)), "float64", device)
+
+
+def test_replace_all_batch_norm_modules_(torch, device):
+    def build(L):
+        return L.nn.Sequential(L.nn.Linear(3, 4), L.nn.BatchNorm1d(4), L.nn.Sequential(L.nn.BatchNorm1d(4)),
+                               L.nn.InstanceNorm1d(4, track_running_stats=True), L.nn.BatchNorm1d(4, momentum=None))
+    tm = build(torch).double()
+    m = build(ag).to(device).double()
+    m.load_state_dict({k: ag.tensor(v.numpy(), device=device) for k, v in tm.state_dict().items()})
+    assert AF.replace_all_batch_norm_modules_(m) is m
+    torch.func.replace_all_batch_norm_modules_(tm)
+    assert sorted(m.state_dict()) == sorted(tm.state_dict())
+    for ours, theirs in zip(m.modules(), tm.modules()):
+        assert getattr(ours, "track_running_stats", None) == getattr(theirs, "track_running_stats", None)
+        assert (getattr(ours, "running_mean", None) is None) == (getattr(theirs, "running_mean", None) is None)
+    x, = _arrays([(5, 4, 3)])
+    m.eval(), tm.eval()          # batch statistics now, in eval too
+    assert_same(m[1:](ag.tensor(x, device=device)), tm[1:](torch.tensor(x)), "float64", device)
 
 
 # ---- vmap randomness ---------------------------------------------------------------------------------

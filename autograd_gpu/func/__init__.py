@@ -24,7 +24,7 @@ from ..autograd.graph import AccumulateGrad
 from ..nn.utils.stateless import func_functional_call as functional_call
 
 __all__ = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "vmap", "functional_call",
-           "linearize", "stack_module_state"]
+           "linearize", "stack_module_state", "replace_all_batch_norm_modules_"]
 
 
 # ---- pytrees (tuples, lists, dicts, namedtuples; None has no leaves, as in torch.utils._pytree) ----------
@@ -718,3 +718,16 @@ def stack_module_state(models):
                 out[n].requires_grad_()
         return out
     return stacked(lambda m: m.named_parameters()), stacked(lambda m: m.named_buffers())
+
+
+def replace_all_batch_norm_modules_(root):
+    """Make every BatchNorm module in `root` (root included) use batch statistics only: its running
+    statistics become None and track_running_stats False (what vmap over a batch of models needs).
+    InstanceNorm modules are left as they are, as PyTorch's. Returns root."""
+    from ..nn.layers import _BatchNorm
+    from ..nn.normalization import _InstanceNorm
+    for m in root.modules():
+        if isinstance(m, _BatchNorm) and not isinstance(m, _InstanceNorm) and m.track_running_stats:
+            m.running_mean = m.running_var = m.num_batches_tracked = None
+            m.track_running_stats = False
+    return root
