@@ -100,7 +100,10 @@ def _accumulate(var, g, create_graph, owned=False):
 
 
 def _accumulate_owned(var, g, create_graph):
-    _accumulate(var, g, create_graph, owned=True)
+    _accumulate_plain(var, g, create_graph, owned=True)
+
+
+_accumulate_plain = _accumulate      # (the names the pass looks up are rebound while profiling: profile_passes)
 
 
 def _validate(g, node, out, nxt, nr, create_graph):
@@ -296,6 +299,53 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
                     if t._post_acc_hooks and fn is not _retain:
                         _run_post_accumulate_hooks(t, create_graph)
     return captured
+
+
+_plain_execute = execute
+_plain_accumulate_owned = _accumulate_owned
+
+
+def _profiled_execute(root_edges, root_grads, retain_graph, create_graph, targets=None, accumulate=True):
+    """execute, recording each node it runs for the profiler of this thread
+    (PyTorch's "autograd::engine::evaluate_function: ..." events): the loop is
+    execute's own, each node's _apply replaced for the pass by an instance
+    attribute that records it (none is installed on a node already wrapped by
+    an enclosing pass)."""
+    from . import profiler
+    session = profiler.session_here()
+    if session is None:
+        return _plain_execute(root_edges, root_grads, retain_graph, create_graph, targets, accumulate)
+    wrapped = []
+    for node in _graph_nodes([n for n, _ in root_edges]):
+        if node.__class__ is not AccumulateGrad and "_apply" not in node.__dict__:
+            node._apply = session.node_apply(node)
+            wrapped.append(node)
+    try:
+        return _plain_execute(root_edges, root_grads, retain_graph, create_graph, targets, accumulate)
+    finally:
+        for node in wrapped:
+            del node._apply
+
+
+def _profiled_accumulate(var, g, create_graph):
+    from .profiler import accumulate_event
+    accumulate_event(_accumulate_plain, var, g, create_graph)
+
+
+def _profiled_accumulate_owned(var, g, create_graph):
+    from .profiler import accumulate_event
+    accumulate_event(_plain_accumulate_owned, var, g, create_graph)
+
+
+def profile_passes(on):
+    """Backward passes record their nodes for the profiler (on) or not: the
+    module names the callers and the pass look up (execute, and the leaf
+    accumulations) are rebound, so that a pass pays nothing when no profiler is on."""
+    global execute, _accumulate, _accumulate_owned
+    if on:
+        execute, _accumulate, _accumulate_owned = _profiled_execute, _profiled_accumulate, _profiled_accumulate_owned
+    else:
+        execute, _accumulate, _accumulate_owned = _plain_execute, _accumulate_plain, _plain_accumulate_owned
 
 
 class GraphTask:

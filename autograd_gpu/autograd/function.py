@@ -194,6 +194,13 @@ class Function(metaclass=FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        if _op._intercept:               # (a dispatch mode is on: a profiler records the call as one event)
+            from .profiler import function_call
+            return function_call(cls, cls._apply_unprofiled, args, kwargs)
+        return cls._apply_unprofiled(args, kwargs)
+
+    @classmethod
+    def _apply_unprofiled(cls, args, kwargs):
         ctx = FunctionCtx()
         if _op._forward_ad and _op._any_tangent(args):
             from .forward_ad import function_apply
