@@ -424,25 +424,31 @@ def _int_linspace(xp, start, end, steps, npd):
     return xp.trunc(vals).astype(np.int64).astype(npd)
 
 
+def _engine(op_name, generator, bk):
+    from .ops._util import generator_engine
+    return generator_engine(op_name, generator, bk)
+
+
 def _random(op_name, draw):
-    def fn(*size, dtype=None, device=None, requires_grad=False, generator=None):
+    def fn(*size, generator=None, dtype=None, device=None, requires_grad=False):
         shape = _size(size, op_name)
         dt = _dtype.as_dtype(dtype, op_name) or _dtype.get_default_float()
         if not dt.is_floating_point:
             raise RuntimeError(f"{op_name}: \"{op_name}\" is only defined for floating point dtypes, got "
                                f"{dt.libtorch}")
         bk = backend_for(device)
-        data = _alloc(op_name, shape, lambda: draw(bk, shape, dt.np))
+        engine = _engine(op_name, generator, bk)
+        data = _alloc(op_name, shape, lambda: draw(bk, shape, dt.np, engine))
         return _finish(data, bk, requires_grad, op_name)
     fn.__name__ = op_name
     return fn
 
 
-randn = _random("randn", lambda bk, s, d: bk.randn(s, d))
-rand = _random("rand", lambda bk, s, d: bk.rand(s, d))
+randn = _random("randn", lambda bk, s, d, engine: bk.randn(s, d, engine))
+rand = _random("rand", lambda bk, s, d, engine: bk.rand(s, d, engine))
 
 
-def randint(low, high=None, size=(), dtype=None, device=None, requires_grad=False):
+def randint(low, high=None, size=(), dtype=None, device=None, requires_grad=False, *, generator=None):
     if high is None:
         low, high = 0, low
     low, high = _int_arg(low, "randint", "low"), _int_arg(high, "randint", "high")
@@ -451,17 +457,20 @@ def randint(low, high=None, size=(), dtype=None, device=None, requires_grad=Fals
     shape = _size((size,) if not isinstance(size, (tuple, list)) else (tuple(size),), "randint")
     dt = _dtype.as_dtype(dtype, "randint") or _dtype.int64
     bk = backend_for(device)
-    return _finish(_alloc("randint", shape, lambda: bk.randint(low, high, shape, dt.np)), bk, requires_grad,
-                   "randint")
+    engine = _engine("randint", generator, bk)
+    return _finish(_alloc("randint", shape, lambda: bk.randint(low, high, shape, dt.np, engine)), bk,
+                   requires_grad, "randint")
 
 
-def randperm(n, dtype=None, device=None, requires_grad=False):
+def randperm(n, dtype=None, device=None, requires_grad=False, *, generator=None):
     n = _int_arg(n, "randperm", "n")
     if n < 0:
         raise RuntimeError(f"randperm: n must be non-negative, got {n}")
     dt = _dtype.as_dtype(dtype, "randperm") or _dtype.int64
     bk = backend_for(device)
-    return _finish(_alloc("randperm", (n,), lambda: bk.randperm(n, dt.np)), bk, requires_grad, "randperm")
+    engine = _engine("randperm", generator, bk)
+    return _finish(_alloc("randperm", (n,), lambda: bk.randperm(n, dt.np, engine)), bk, requires_grad,
+                   "randperm")
 
 
 def _like(fn):
@@ -530,33 +539,34 @@ def scalar_tensor(value, like, float_default=False, op_name=None):
 
 
 def manual_seed(seed):
-    """Seed the random draws of the CPU and of every GPU (repeatable runs)."""
-    seed = int(seed)
-    B.manual_seed(seed)
-    return seed
+    """Seed the default generators of the CPU and of every GPU (repeatable
+    runs); returns ag.default_generator, as torch.manual_seed."""
+    from .random import default_generator, seed_value
+    B.manual_seed(seed_value(seed, "manual_seed", strict=False))
+    return default_generator
 
 
 def initial_seed():
-    """The seed of the last manual_seed() or seed(), else the default one."""
-    from .backend.numpy_backend import DEFAULT_SEED
-    s = B.initial_seed()
-    return DEFAULT_SEED if s is None else s
+    """The CPU default generator's seed: the last manual_seed() or seed(), else the default one."""
+    return B.initial_seed()
 
 
 def seed():
-    """Seed every device from the operating system's entropy; returns the seed."""
-    import secrets
-    return manual_seed(secrets.randbits(63))
+    """Seed every device's default generator from the operating system's entropy; returns the seed."""
+    from .random import _new_seed
+    s = _new_seed()
+    manual_seed(s)
+    return s
 
 
 def get_rng_state():
-    """The CPU generator's state, as a uint8 tensor for set_rng_state()."""
+    """The CPU default generator's state, as a uint8 tensor for set_rng_state()."""
     from . import rng_state
     return rng_state.state_tensor(B.cpu_backend)
 
 
 def set_rng_state(new_state):
-    """Restore the CPU generator to a state get_rng_state() returned."""
+    """Restore the CPU default generator to a state get_rng_state() returned."""
     from . import rng_state
     rng_state.restore(B.cpu_backend, new_state, "set_rng_state")
 

@@ -50,32 +50,39 @@ def synchronize(device=None):
     _backend(device).synchronize()
 
 
-def _created():
-    from . import backend
-    return [b for d, b in backend._backends.items() if d.type == "cuda"]
+def _seed(seed):
+    from .random import seed_value
+    return seed_value(seed, "cuda.manual_seed", strict=False)
 
 
 def manual_seed(seed):
-    """Seed the random draws of the current CUDA device (remembered until the
-    device is first used if it has not been)."""
-    seed = int(seed)
+    """Seed the default generator of the current CUDA device (remembered until
+    the generator is first used if it has not been)."""
+    seed = _seed(seed)
     index = 0
     if is_available():
         index = current_device()
-    for b in _created():
-        if b.index == index:
-            b.manual_seed(seed)
-            return
-    _cb.pending_seeds[index] = seed
+    engine = _cb.default_engines.get(index)
+    if engine is not None:
+        engine.manual_seed(seed)
+    _cb.pending_seeds[index] = seed          # (the seed its generator starts from if made anew)
 
 
 def manual_seed_all(seed):
-    """Seed the random draws of every CUDA device, now and when first used."""
-    seed = int(seed)
+    """Seed the default generator of every CUDA device, now and when first used."""
+    seed = _seed(seed)
     _cb.pending_seeds.clear()
     _cb.pending_seed_all[0] = seed
-    for b in _created():
-        b.manual_seed(seed)
+    for engine in _cb.default_engines.values():
+        engine.manual_seed(seed)
+
+
+def __getattr__(name):
+    # ag.cuda.default_generators: one Generator per CUDA device (() without one), as torch's
+    if name == "default_generators":
+        from .random import cuda_default_generator
+        return tuple(cuda_default_generator(i) for i in range(device_count()))
+    raise AttributeError(f"module 'autograd_gpu.cuda' has no attribute '{name}'")
 
 
 def get_rng_state(device="cuda"):
@@ -111,5 +118,5 @@ def warmup(progress=True):
 
 __all__ = ["is_available", "device_count", "current_device", "synchronize", "manual_seed",
            "manual_seed_all", "get_rng_state", "set_rng_state", "get_rng_state_all", "set_rng_state_all",
-           "warmup", "amp"]
+           "warmup", "amp", "default_generators"]
 from . import _cuda_amp as amp  # noqa: E402  (ag.cuda.amp: deprecated forms of ag.amp)

@@ -555,5 +555,7 @@ def test_init_zero_element_and_errors(torch):
         with pytest.raises(type(ref.value)):
             getattr(nn.init, name)(t, **kw)
         assert not _np(t).any() and t._version == 0, name           # a failed call changes nothing
-    with pytest.raises(TypeError, match="xavier_normal_.*generator"):
+    with pytest.raises(TypeError, match=r"normal_\(\): argument 'generator' must be .*Generator, not object"):
+        torch.nn.init.xavier_normal_(torch.empty(2, 2), generator=object())
+    with pytest.raises(TypeError, match=r"normal_\(\): argument 'generator' must be Generator, not object"):
         nn.init.xavier_normal_(ag.empty(2, 2), generator=object())

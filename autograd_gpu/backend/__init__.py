@@ -24,22 +24,20 @@ def get(dev):
     return b
 
 
-_seed = [None]          # the last manual_seed, for GPU backends created later
-
-
 def manual_seed(seed):
-    _seed[0] = seed
-    for b in _backends.values():
-        b.manual_seed(seed)
-    # CUDA devices not used yet start from this seed too (a later ag.cuda.manual_seed wins)
+    """Seed the default generator of the CPU and of every CUDA device (those
+    whose generator does not exist yet start from this seed when created)."""
+    cpu_backend.engine.manual_seed(seed)
     from . import cupy_backend
-    cupy_backend.pending_seeds.clear()
+    for engine in cupy_backend.default_engines.values():
+        engine.manual_seed(seed)
+    cupy_backend.pending_seeds.clear()        # (a later ag.cuda.manual_seed wins)
     cupy_backend.pending_seed_all[0] = seed
 
 
 def initial_seed():
-    """The seed a newly created backend starts from (None: its default)."""
-    return _seed[0]
+    """The seed of the CPU's default generator (the last manual_seed, else the default one)."""
+    return cpu_backend.engine.seed
 
 
 def of_array(a):

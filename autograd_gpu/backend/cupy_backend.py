@@ -14,10 +14,24 @@ from .numpy_backend import DEFAULT_SEED
 INSTALL_HINT = ("pip install 'autograd_gpu[cuda13]' (NVIDIA driver for CUDA 13, R580 or newer) "
                 "or 'autograd_gpu[cuda12]' (driver for CUDA 12)")
 
-# seeds set through ag.cuda.manual_seed[_all] before a device's backend exists:
-# device index -> seed, and the seed of every device (manual_seed_all)
+# the latest seeds set through ag.cuda.manual_seed[_all], which a device's default
+# generator starts from when it is made: device index -> seed, and the seed of
+# every device (manual_seed_all, ag.manual_seed)
 pending_seeds = {}
 pending_seed_all = [None]
+default_engines = {}        # device index -> its default generator's PhiloxEngine
+
+
+def default_engine(index):
+    """The random stream of cuda:index's default generator, created (from the
+    pending seed) without CuPy: seeding a device never needs it."""
+    engine = default_engines.get(index)
+    if engine is None:
+        seed = pending_seeds.pop(index, None)
+        if seed is None:
+            seed = pending_seed_all[0]
+        engine = default_engines[index] = PhiloxEngine(DEFAULT_SEED if seed is None else seed)
+    return engine
 
 
 def import_cupy():
@@ -87,6 +101,35 @@ def _mix(seed, counter):
     return (z ^ (z >> 31)) & 0x7FFFFFFFFFFFFFFF
 
 
+class PhiloxEngine:
+    """The random stream of a CUDA generator: its state is (seed, number of
+    draws so far); draw k uses a cuRAND Philox generator seeded from both, so
+    a state is saved and restored exactly, and CuPy is needed only to draw."""
+    device_type = "cuda"
+
+    def __init__(self, seed):
+        self.manual_seed(seed)
+
+    def manual_seed(self, seed):
+        self.seed, self.draws = int(seed), 0
+
+    def get_state(self):
+        return (self.seed, self.draws)
+
+    def set_state(self, state):
+        seed, draws = int(state[0]), int(state[1])
+        if draws < 0:
+            raise ValueError(f"negative draw count {draws}")
+        self.seed, self.draws = seed, draws
+
+    def next_stream(self, cp):
+        """A CuPy RandomState for the next draw (the state advances by one)."""
+        philox = cp.cuda.curand.CURAND_RNG_PSEUDO_PHILOX4_32_10
+        rs = cp.random.RandomState(seed=_mix(self.seed, self.draws), method=philox)
+        self.draws += 1
+        return rs
+
+
 class CupyBackend:
     type_prefix = "CUDA"           # CUDAFloatType
     is_cuda = True
@@ -108,10 +151,7 @@ class CupyBackend:
         self.xp = cupy
         self.array_type = cupy.ndarray
         self._dev = cupy.cuda.Device(dev.index)
-        seed = pending_seeds.pop(dev.index, None)
-        if seed is None:
-            seed = pending_seed_all[0]
-        self.manual_seed(DEFAULT_SEED if seed is None else seed)
+        self.engine = default_engine(dev.index)
 
     # --- conversions --------------------------------------------------------
     def asarray(self, data, np_dtype=None, copy=False):
@@ -132,45 +172,40 @@ class CupyBackend:
         self._dev.synchronize()
 
     # --- random draws -------------------------------------------------------
-    # The state is (seed, number of draws so far); each draw uses a Philox
-    # generator seeded from both, so a state can be saved and restored exactly.
+    # Each draw comes from `engine` (an ag.Generator's), else the device's default generator's.
     def manual_seed(self, seed):
-        self.seed, self.draws = int(seed), 0
+        self.engine.manual_seed(seed)
 
     def get_rng_state(self):
-        return (self.seed, self.draws)
+        return self.engine.get_state()
 
     def set_rng_state(self, state):
-        self.seed, self.draws = int(state[0]), int(state[1])
+        self.engine.set_state(state)
 
-    def _generator(self):
-        cp = self.xp
-        philox = cp.cuda.curand.CURAND_RNG_PSEUDO_PHILOX4_32_10
-        rs = cp.random.RandomState(seed=_mix(self.seed, self.draws), method=philox)
-        self.draws += 1
-        return rs
+    def _generator(self, engine=None):
+        return (engine or self.engine).next_stream(self.xp)
 
-    def randn(self, shape, np_dtype):
+    def randn(self, shape, np_dtype, engine=None):
         with self._dev:
             if np_dtype in (np.float32, np.float64):
-                return self._generator().standard_normal(shape, dtype=np_dtype)
-            return self._generator().standard_normal(shape, dtype=np.float32).astype(np_dtype)
+                return self._generator(engine).standard_normal(shape, dtype=np_dtype)
+            return self._generator(engine).standard_normal(shape, dtype=np.float32).astype(np_dtype)
 
-    def rand(self, shape, np_dtype):
+    def rand(self, shape, np_dtype, engine=None):
         with self._dev:
             if np_dtype in (np.float32, np.float64):
-                return self._generator().random_sample(shape, dtype=np_dtype)
+                return self._generator(engine).random_sample(shape, dtype=np_dtype)
             # float16: on its 2^-11 grid below 1 (a float32 draw just below 1 would round up to 1.0)
-            u = self._generator().random_sample(shape, dtype=np.float32)
+            u = self._generator(engine).random_sample(shape, dtype=np.float32)
             return (self.xp.floor(u * 2048) / 2048).astype(np_dtype)
 
-    def randint(self, low, high, shape, np_dtype):
+    def randint(self, low, high, shape, np_dtype, engine=None):
         with self._dev:
-            return self._generator().randint(low, high, size=shape, dtype=np_dtype)
+            return self._generator(engine).randint(low, high, size=shape, dtype=np_dtype)
 
-    def randperm(self, n, np_dtype):
+    def randperm(self, n, np_dtype, engine=None):
         with self._dev:
-            return self._generator().permutation(n).astype(np_dtype, copy=False)
+            return self._generator(engine).permutation(n).astype(np_dtype, copy=False)
 
     # --- memory ---------------------------------------------------------------
     @staticmethod

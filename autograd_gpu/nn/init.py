@@ -1,5 +1,7 @@
 """Weight initialisation (`ag.nn.init`), as PyTorch's `torch.nn.init`: each
-function fills a tensor in place without recording a graph and returns it."""
+function fills a tensor in place without recording a graph and returns it;
+generator= (an ag.Generator of the tensor's device type) gives the draws
+their own stream instead of the device's default generator."""
 import math
 import warnings
 
@@ -7,7 +9,7 @@ import numpy as np
 
 from ..autograd.grad_mode import no_grad
 from ..creation import as_tensor, empty, eye as _eye, randperm
-from ..ops._util import no_generator
+from ..ops._util import check_generator, drawing_from, generator_engine
 
 _LINEAR_GAINS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
                  "conv_transpose3d", "sigmoid")
@@ -51,15 +53,23 @@ def _fan(tensor, mode):
     return fan_in if mode == "fan_in" else fan_out
 
 
-def uniform_(tensor, a=0.0, b=1.0):
+def _drawing(op_name, tensor, generator):
+    """A block whose draws on tensor's device come from generator (None: the default one)."""
+    check_generator(op_name, generator)
+    backend = getattr(tensor, "_backend", None)          # (not a tensor: its fill method refuses it)
+    engine = None if generator is None or backend is None else generator_engine(op_name, generator, backend)
+    return drawing_from(backend, engine)
+
+
+def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with draws from U(a, b)."""
-    with no_grad():
+    with no_grad(), _drawing("uniform_", tensor, generator):
         return tensor.uniform_(a, b)
 
 
-def normal_(tensor, mean=0.0, std=1.0):
+def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with draws from N(mean, std^2)."""
-    with no_grad():
+    with no_grad(), _drawing("normal_", tensor, generator):
         return tensor.normal_(mean, std)
 
 
@@ -78,50 +88,47 @@ def ones_(tensor):
         return tensor.fill_(1.0)
 
 
-def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """He initialisation: U(-bound, bound), bound = gain * sqrt(3 / fan)."""
     fan = _fan(tensor, mode)
     if fan == 0:
         return tensor                 # PyTorch warns and leaves a 0-element tensor alone
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     bound = math.sqrt(3.0) * std
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
-def xavier_uniform_(tensor, gain=1.0):
+def xavier_uniform_(tensor, gain=1.0, generator=None):
     """Glorot initialisation: U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     a = gain * math.sqrt(6.0 / float(fan_in + fan_out))
-    return uniform_(tensor, -a, a)
+    return uniform_(tensor, -a, a, generator)
 
 
 def xavier_normal_(tensor, gain=1.0, generator=None):
     """Glorot initialisation: N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out))."""
-    no_generator("xavier_normal_", generator)
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)))
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)), generator)
 
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """He initialisation: N(0, std^2), std = gain / sqrt(fan)."""
-    no_generator("kaiming_normal_", generator)
     if 0 in tuple(tensor.shape):
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
         return tensor
     fan = _fan(tensor, mode)
-    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan))
+    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan), generator)
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """N(mean, std^2) truncated to [a, b], by the inverse CDF of a uniform draw."""
-    no_generator("trunc_normal_", generator)
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
                       "The distribution of values may be incorrect.", stacklevel=2)
     cdf = lambda x: (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0  # noqa: E731
     lo, hi = cdf((a - mean) / std), cdf((b - mean) / std)
     with no_grad():
-        tensor.uniform_(2 * lo - 1, 2 * hi - 1)
+        uniform_(tensor, 2 * lo - 1, 2 * hi - 1, generator)
         tensor.erfinv_()
         tensor.mul_(std * math.sqrt(2.0))
         tensor.add_(mean)
@@ -131,7 +138,6 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
 def orthogonal_(tensor, gain=1, generator=None):
     """A (semi-)orthogonal matrix over the dims after the first, times gain:
     the Q of a Gaussian matrix's QR with R's diagonal made positive."""
-    no_generator("orthogonal_", generator)
     if tensor.dim() < 2:
         raise ValueError(f"orthogonal_: Only tensors with 2 or more dimensions are supported "
                          f"(got shape {list(tensor.shape)})")
@@ -140,7 +146,7 @@ def orthogonal_(tensor, gain=1, generator=None):
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
     with no_grad():
-        draw = empty(rows, cols, dtype=tensor.dtype, device=tensor.device).normal_(0, 1)
+        draw = normal_(empty(rows, cols, dtype=tensor.dtype, device=tensor.device), 0, 1, generator)
         flat = draw.cpu().numpy().astype(np.float64)
         flat = flat.T if rows < cols else flat
         q, r = np.linalg.qr(flat)          # host QR: a one-off at initialisation
@@ -178,14 +184,13 @@ def dirac_(tensor, groups=1):
 
 def sparse_(tensor, sparsity, std=0.01, generator=None):
     """N(0, std^2) with ceil(sparsity * rows) zeros in each column (2-D only)."""
-    no_generator("sparse_", generator)
     if tensor.dim() != 2:
         raise ValueError(f"sparse_: Only tensors with 2 dimensions are supported (got shape {list(tensor.shape)})")
     rows, cols = tensor.shape
     num_zeros = int(math.ceil(sparsity * rows))
     with no_grad():
-        tensor.normal_(0, std)
-        for c in range(cols):
+        normal_(tensor, 0, std, generator)
+        for c in range(cols):               # (PyTorch's zeros come from the default generator, not generator)
             tensor[randperm(rows, device=tensor.device)[:num_zeros], c] = 0
         return tensor
 

@@ -1,4 +1,5 @@
 """Argument handling shared by the op families: dims, Python scalars, dtypes."""
+import contextlib
 import math
 
 import numpy as np
@@ -159,11 +160,43 @@ def check_dtype_arg(dtype, op_name):
     return d
 
 
-def no_generator(op_name, generator):
-    """The library has one generator per device (ag.manual_seed), no Generator objects."""
-    if generator is not None:
-        raise TypeError(f"{op_name}(): generator is not supported (got {type(generator).__name__}); "
-                        f"seed the library's generator with ag.manual_seed")
+def check_generator(op_name, generator):
+    """A generator= argument must be None or an ag.Generator (PyTorch's TypeError)."""
+    from ..random import Generator                # (ag.random is imported after the ops)
+    if generator is not None and not isinstance(generator, Generator):
+        raise TypeError(f"{op_name}(): argument 'generator' must be Generator, not {type(generator).__name__}")
+
+
+def generator_engine(op_name, generator, backend):
+    """The random stream a draw on `backend` takes its values from for a
+    generator= argument: None (the device's default generator) for None, else
+    the ag.Generator's, which must be of the backend's device type (PyTorch's
+    TypeError / RuntimeError). Backends' rand / randn / randint / randperm
+    take it as their `engine` argument."""
+    if generator is None:
+        return None
+    check_generator(op_name, generator)
+    kind = backend.device.type
+    if generator.device.type != kind:
+        raise RuntimeError(f"{op_name}(): Expected a '{kind}' device type for generator but found "
+                           f"'{generator.device.type}'")
+    return generator._engine
+
+
+@contextlib.contextmanager
+def drawing_from(backend, engine):
+    """Within the block, every draw on `backend` made without an engine
+    argument (code composed of other ops) comes from `engine` (generator_engine's;
+    None: the default generator, as without the block), and the default
+    generator is left as it was. Not thread-safe: the swap is the backend's."""
+    if engine is None:
+        yield
+        return
+    default, backend.engine = backend.engine, engine
+    try:
+        yield
+    finally:
+        backend.engine = default
 
 
 def in_result_type(a, b):

@@ -15,7 +15,7 @@ from ..backend.device import default_device
 from ..autograd import grad_mode
 from ..autograd.grad_mode import inference_mode, is_inference_mode_enabled  # noqa: F401  (published here)
 from ..tensor import Tensor
-from ._util import check_fits, int_arg, no_generator
+from ._util import check_fits, int_arg, check_generator, generator_engine, drawing_from
 
 
 def _F():
@@ -295,14 +295,23 @@ def prelu(input, weight):
     return _F().prelu(input, weight)
 
 
+def _rrelu(op_name, input, lower, upper, training, generator, inplace):
+    # F.rrelu draws its slopes from input's device's default generator: swapped for generator's here
+    check_generator(op_name, generator)
+    if generator is None or not isinstance(input, Tensor):
+        engine = None                              # (F.rrelu refuses a non-tensor input itself)
+    else:
+        engine = generator_engine(op_name, generator, input._backend)
+    with drawing_from(getattr(input, "_backend", None), engine):
+        return _F().rrelu(input, lower, upper, training, inplace)
+
+
 def rrelu(input, lower=0.125, upper=1.0 / 3, training=False, generator=None):
-    no_generator("rrelu", generator)
-    return _F().rrelu(input, lower, upper, training)
+    return _rrelu("rrelu", input, lower, upper, training, generator, False)
 
 
 def rrelu_(input, lower=0.125, upper=1.0 / 3, training=False, generator=None):
-    no_generator("rrelu_", generator)
-    return _F().rrelu_(input, lower, upper, training)
+    return _rrelu("rrelu_", input, lower, upper, training, generator, True)
 
 
 def selu(input):

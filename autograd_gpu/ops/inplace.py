@@ -11,7 +11,7 @@ from ..autograd.saved_hooks import deferred
 from ..autograd.grad_mode import state as grad_state
 from ..tensor import Tensor
 from . import prims as P
-from ._util import number, check_fits, no_generator
+from ._util import number, check_fits, generator_engine
 
 
 def _recording(t, others=()):
@@ -242,25 +242,36 @@ def fill_(t, value):
 
 
 def normal_(t, mean=0.0, std=1.0, generator=None):
-    no_generator("normal_", generator)
+    engine = generator_engine("normal_", generator, t._backend)
     mean, std = number(mean, "normal_", "mean"), number(std, "normal_", "std")
     if std < 0:
         raise RuntimeError(f"normal_ expects std >= 0.0, but found std {std}")
     d = t._data
     _float_only(t, "normal_")
     return overwrite(t, "normal_", "NormalBackward0",
-                      lambda: (t._backend.randn(d.shape, d.dtype) * std + mean).astype(d.dtype, copy=False))
+                      lambda: (t._backend.randn(d.shape, d.dtype, engine) * std + mean).astype(d.dtype, copy=False))
 
 
 def uniform_(t, a=0.0, b=1.0, generator=None):
-    no_generator("uniform_", generator)
+    engine = generator_engine("uniform_", generator, t._backend)
     a, b = number(a, "uniform_", "from"), number(b, "uniform_", "to")
     if a > b:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
     d = t._data
     _float_only(t, "uniform_")
-    return overwrite(t, "uniform_", "UniformBackward0",
-                      lambda: (t._backend.rand(d.shape, d.dtype) * (b - a) + a).astype(d.dtype, copy=False))
+    return overwrite(t, "uniform_", "UniformBackward0", lambda: _uniform(t._backend, d, a, b, engine))
+
+
+def _uniform(backend, d, a, b, engine):
+    """Draws in [a, b) in d's dtype: a + (b - a) u rounds to b itself where the range is narrow next to the
+    dtype's spacing (1 + 2^-20 in float32); those become the largest value below b, as PyTorch's stay below."""
+    xp = backend.xp
+    v = (backend.rand(d.shape, d.dtype, engine) * (b - a) + a).astype(d.dtype, copy=False)
+    if a < b:
+        top = d.dtype.type(b)
+        below = xp.nextafter(top, d.dtype.type(a)) if top > d.dtype.type(a) else d.dtype.type(a)
+        v = xp.where(v >= top, below, v)
+    return v
 
 
 def _float_only(t, name):

@@ -1,8 +1,9 @@
-"""Random sampling from tensors of parameters: bernoulli, multinomial, normal, poisson, randint_like and the in-place samplers (torch's), drawing from the library's generator.
+"""Random sampling from tensors of parameters: bernoulli, multinomial, normal, poisson, randint_like and the in-place samplers (torch's), drawing from the library's generators.
 
-Every draw goes through the backend's rand / randn / randint (the generator
-that ag.manual_seed seeds, on the CPU and on each GPU), so all of these repeat
-under a seed and run on NumPy and CuPy arrays alike. Only normal(mean, std)
+Every draw goes through the backend's rand / randn / randint: from the
+device's default generator (that ag.manual_seed seeds, on the CPU and on each
+GPU), or within a drawing_from block from a generator= argument's stream, so
+all of these repeat under a seed and run on NumPy and CuPy arrays alike. Only normal(mean, std)
 passes gradient (mean + std * eps, PyTorch's reparametrisation); the others
 pass none to their parameters (PyTorch's zero gradients)."""
 import math
@@ -11,7 +12,7 @@ import numpy as np
 
 from .. import _dtype
 from ..tensor import Tensor
-from ._util import number, int_arg, no_generator
+from ._util import number, int_arg, check_generator, generator_engine, drawing_from
 from .functions import tensor_function
 from .inplace import Overwrite, overwrite
 
@@ -71,7 +72,7 @@ _FROM_INPUT = object()      # bernoulli's p when not given: input's elements are
 def bernoulli(input, p=_FROM_INPUT, *, generator=None):
     """0/1 draws, each 1 with probability p (a number) or with the probability
     held by input's element (p not given), in input's dtype."""
-    no_generator("bernoulli", generator)
+    engine = generator_engine("bernoulli", generator, input._backend)
     if p is None:
         raise TypeError("bernoulli(): argument 'p' must be float, not NoneType")
     if isinstance(p, Tensor):
@@ -84,7 +85,8 @@ def bernoulli(input, p=_FROM_INPUT, *, generator=None):
     else:
         prob = _probability(p, "bernoulli")
     bk = input._backend
-    values = (_uniform(bk, input.shape) < prob).astype(input._data.dtype)
+    with drawing_from(bk, engine):
+        values = (_uniform(bk, input.shape) < prob).astype(input._data.dtype)
     return ZeroGradDraw.apply1(input, "BernoulliBackward0" if p is _FROM_INPUT else "BernoulliBackward1", values)
 
 
@@ -109,10 +111,11 @@ def _bernoulli_values(t, p):
 def bernoulli_(self, p=0.5, *, generator=None):
     """Fill self with 0/1 draws, 1 with probability p (a number, or a tensor
     broadcast to self's shape)."""
-    no_generator("bernoulli_", generator)
+    engine = generator_engine("bernoulli_", generator, self._backend)
     make = _bernoulli_values(self, p)
     node = "BernoulliBackward1" if isinstance(p, Tensor) else "BernoulliBackward2"
-    return overwrite(self, "bernoulli_", node, make)
+    with drawing_from(self._backend, engine):
+        return overwrite(self, "bernoulli_", node, make)
 
 
 # ---- multinomial ------------------------------------------------------------------------
@@ -163,7 +166,7 @@ def _without_replacement(bk, w, n):
 def multinomial(input, num_samples, replacement=False, *, generator=None):
     """num_samples category indices per row of input (1-d or 2-d weights),
     drawn in proportion to the weights; distinct unless replacement."""
-    no_generator("multinomial", generator)
+    engine = generator_engine("multinomial", generator, input._backend)
     num_samples = int_arg(num_samples, "multinomial", "num_samples")
     if not isinstance(replacement, (bool, np.bool_)):
         raise TypeError(f"multinomial(): argument 'replacement' must be bool, not {type(replacement).__name__}")
@@ -174,7 +177,8 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
         idx = bk.xp.zeros((0, num_samples), dtype=np.int64)
     else:
         draw = _with_replacement if replacement else _without_replacement
-        idx = draw(bk, w, num_samples).astype(np.int64)
+        with drawing_from(bk, engine):
+            idx = draw(bk, w, num_samples).astype(np.int64)
     return Tensor._make(idx.reshape(input.shape[:-1] + (num_samples,)), bk)
 
 
@@ -192,7 +196,7 @@ def _check_std_number(std):
         raise RuntimeError(f"normal(): normal expects std >= 0.0, but found std {std}")
 
 
-def _normal_tensors(mean, std):
+def _normal_tensors(mean, std, generator):
     """mean + std * eps, broadcast; the dtype is mean's (a number mean: std's)."""
     t = mean if isinstance(mean, Tensor) else std
     _floating(t, "normal", "normal_kernel_cpu")
@@ -209,7 +213,7 @@ def _normal_tensors(mean, std):
     else:
         _check_std_number(std)
     bk, npd = t._backend, t._data.dtype
-    eps = Tensor._make(bk.randn(shape, np.float64).astype(npd), bk)
+    eps = Tensor._make(bk.randn(shape, np.float64, generator_engine("normal", generator, bk)).astype(npd), bk)
     if isinstance(std, Tensor) and std._data.dtype != npd:
         std = std.to(t.dtype)
     return (mean + std * eps) if isinstance(std, Tensor) else (mean + eps * std)
@@ -220,7 +224,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     """Normal draws: with tensor mean and/or std, one per element of their
     broadcast shape (differentiable: mean + std * eps); with two numbers, a
     tensor of `size` (dtype, device, requires_grad as the factories)."""
-    no_generator("normal", generator)
+    check_generator("normal", generator)
     if out is not None:
         raise TypeError("normal(): out= is not supported")
     tensors = isinstance(mean, Tensor) or isinstance(std, Tensor)
@@ -232,7 +236,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
             mean = number(mean, "normal", "mean")
         if not isinstance(std, Tensor):
             std = number(std, "normal", "std")
-        return _normal_tensors(mean, std)
+        return _normal_tensors(mean, std, generator)
     if size is None:
         raise TypeError("normal(): with a number mean and std, size is required (normal(mean, std, size))")
     mean, std = number(mean, "normal", "mean"), number(std, "normal", "std")
@@ -243,7 +247,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
         raise NotImplementedError(f"normal(): \"normal_kernel_cpu\" not implemented for '{dt.libtorch}'")
     _check_std_number(std)
     bk = backend_for(device if device is not None else "cpu")     # (not one of PyTorch's factories: no default device)
-    values = (bk.randn(shape, np.float64) * std + mean).astype(dt.np)
+    values = (bk.randn(shape, np.float64, generator_engine("normal", generator, bk)) * std + mean).astype(dt.np)
     return _finish(values, bk, requires_grad, "normal")
 
 
@@ -307,7 +311,7 @@ def _poisson_large(bk, lam):
 def poisson(input, generator=None):
     """A Poisson draw for each element's rate, in input's dtype (an infinite
     rate gives inf)."""
-    no_generator("poisson", generator)
+    engine = generator_engine("poisson", generator, input._backend)
     _floating(input, "poisson", "poisson_cpu")
     lam = input._data.astype(np.float64)
     if _any(~(lam >= 0)):
@@ -317,7 +321,8 @@ def poisson(input, generator=None):
     finite = xp.where(lam < math.inf, lam, 0)
     small = xp.where(finite < 10, finite, 0)
     large = xp.where(finite >= 10, finite, 10)
-    values = xp.where(finite < 10, _poisson_small(bk, small), _poisson_large(bk, large))
+    with drawing_from(bk, engine):
+        values = xp.where(finite < 10, _poisson_small(bk, small), _poisson_large(bk, large))
     values = xp.where(lam < math.inf, values, math.inf).astype(input._data.dtype)
     return ZeroGradDraw.apply1(input, "PoissonBackward0", values)
 
@@ -350,8 +355,8 @@ def _randint_values(bk, low, high, shape, np_dtype):
     return bk.randint(low, high, shape, np.int64).astype(np_dtype)
 
 
-def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False, layout=None,
-                 memory_format=None):
+def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=None, requires_grad=False,
+                 layout=None, memory_format=None):
     """Integers drawn uniformly from [low, high) (randint_like(x, high): from
     0), in input's shape, dtype and device unless told."""
     _tensor(input, "randint_like", "input")
@@ -365,7 +370,9 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_g
                            f"(got {dt.libtorch})")
     from ..creation import backend_for, _finish
     bk = backend_for(device) if device is not None else input._backend
-    return _finish(_randint_values(bk, low, high, tuple(input.shape), dt.np), bk, requires_grad, "randint_like")
+    with drawing_from(bk, generator_engine("randint_like", generator, bk)):
+        values = _randint_values(bk, low, high, tuple(input.shape), dt.np)
+    return _finish(values, bk, requires_grad, "randint_like")
 
 
 def _default_top(np_dtype):
@@ -399,11 +406,12 @@ def random_(self, *args, generator=None, **kwargs):
     """Fill self with integers from [from, to): random_() the dtype's default
     range (floats: 0 to 2 ** mantissa digits), random_(to) from 0,
     random_(from, None) up to the dtype's largest."""
-    no_generator("random_", generator)
+    engine = generator_engine("random_", generator, self._backend)
     npd = self._data.dtype
     low, high, node = _random_range(npd, args, kwargs)
     _integer_range(npd, low, high, "random_")
-    return overwrite(self, "random_", node, lambda: _randint_values(self._backend, low, high, self.shape, npd))
+    with drawing_from(self._backend, engine):
+        return overwrite(self, "random_", node, lambda: _randint_values(self._backend, low, high, self.shape, npd))
 
 
 # ---- continuous in-place samplers ---------------------------------------------------------
@@ -415,26 +423,27 @@ def _continuous(t, op_name, kind_error):
                            f"dtype must be a floating point but you specified {t.dtype.libtorch}")
 
 
-def _fill(t, op_name, node, draw):
-    """Overwrite t with draw(backend, shape) (float64 values), in t's dtype."""
+def _fill(t, op_name, node, draw, engine):
+    """Overwrite t with draw(backend, shape) (float64 values, from engine's stream), in t's dtype."""
     npd = t._data.dtype
-    return overwrite(t, op_name, node, lambda: draw(t._backend, tuple(t.shape)).astype(npd))
+    with drawing_from(t._backend, engine):
+        return overwrite(t, op_name, node, lambda: draw(t._backend, tuple(t.shape)).astype(npd))
 
 
 def exponential_(self, lambd=1.0, *, generator=None):
     """Fill self with exponential draws of rate lambd (mean 1 / lambd)."""
-    no_generator("exponential_", generator)
+    engine = generator_engine("exponential_", generator, self._backend)
     lambd = number(lambd, "exponential_", "lambd")
     _continuous(self, "exponential_", "Exponential")
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
     return _fill(self, "exponential_", "ExponentialBackward0",
-                 lambda bk, shape: -bk.xp.log1p(-_uniform(bk, shape)) / lambd)
+                 lambda bk, shape: -bk.xp.log1p(-_uniform(bk, shape)) / lambd, engine)
 
 
 def geometric_(self, p, *, generator=None):
     """Fill self with the number of Bernoulli(p) trials up to the first success (1, 2, ...)."""
-    no_generator("geometric_", generator)
+    engine = generator_engine("geometric_", generator, self._backend)
     p = number(p, "geometric_", "p")
     if self._data.dtype.kind == "b":
         raise NotImplementedError("geometric_(): \"geometric_cpu\" not implemented for 'Bool'")
@@ -447,29 +456,29 @@ def geometric_(self, p, *, generator=None):
         xp = bk.xp
         trials = xp.ceil(xp.log1p(-_uniform(bk, shape)) / math.log1p(-p))
         return xp.clip(trials, 1, top)                    # (u = 0 gives 0 trials: the first one succeeds)
-    return _fill(self, "geometric_", "GeometricBackward0", draw)
+    return _fill(self, "geometric_", "GeometricBackward0", draw, engine)
 
 
 def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
     """Fill self with Cauchy draws: median + sigma * tan(pi * (u - 1/2))."""
-    no_generator("cauchy_", generator)
+    engine = generator_engine("cauchy_", generator, self._backend)
     median, sigma = number(median, "cauchy_", "median"), number(sigma, "cauchy_", "sigma")
     _continuous(self, "cauchy_", "Cauchy")
     if not sigma > 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
     return _fill(self, "cauchy_", "CauchyBackward0",
-                 lambda bk, shape: median + sigma * bk.xp.tan(math.pi * (_uniform(bk, shape) - 0.5)))
+                 lambda bk, shape: median + sigma * bk.xp.tan(math.pi * (_uniform(bk, shape) - 0.5)), engine)
 
 
 def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
     """Fill self with exp(N(mean, std ** 2)) draws."""
-    no_generator("log_normal_", generator)
+    engine = generator_engine("log_normal_", generator, self._backend)
     mean, std = number(mean, "log_normal_", "mean"), number(std, "log_normal_", "std")
     _floating(self, "log_normal_", "log_normal_cpu")
     if not std > 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
     return _fill(self, "log_normal_", "LogNormalBackward0",
-                 lambda bk, shape: bk.xp.exp(mean + std * bk.randn(shape, np.float64)))
+                 lambda bk, shape: bk.xp.exp(mean + std * bk.randn(shape, np.float64)), engine)
 
 
 # the Tensor methods, ag functions and in-place forms (x.<name>_) this family adds;

@@ -4,9 +4,10 @@ ChainDataset, Subset, random_split), the samplers, DataLoader and
 default_collate.
 
 With num_workers=0 loading runs in the calling process; with num_workers > 0
-in worker processes (data_workers.py). Random samplers draw from ag's
-generator (ag.manual_seed), or from a `numpy.random.Generator` passed as
-`generator`."""
+in worker processes (data_workers.py). Random samplers, random_split and a
+DataLoader's worker base seed draw from the `generator` given (an
+ag.Generator, as PyTorch's, or a `numpy.random.Generator`), else from ag's
+default generator (ag.manual_seed)."""
 import collections.abc as abc
 import math
 import multiprocessing
@@ -185,30 +186,36 @@ class Subset(Dataset):
 
 
 def _check_generator(generator):
-    if generator is not None and not isinstance(generator, np.random.Generator):
-        raise TypeError(f"generator must be None or a numpy.random.Generator, got {type(generator).__name__}")
+    from ..random import Generator
+    if generator is not None and not isinstance(generator, (Generator, np.random.Generator)):
+        raise TypeError(f"generator must be None, an ag.Generator or a numpy.random.Generator, got "
+                        f"{type(generator).__name__}")
+
+
+def _is_numpy(generator):
+    return isinstance(generator, np.random.Generator)
 
 
 def _permutation(n, generator):
     _check_generator(generator)
-    if generator is None:
-        return randperm(n).tolist()
-    return generator.permutation(n).tolist()
+    if _is_numpy(generator):
+        return generator.permutation(n).tolist()
+    return randperm(n, generator=generator).tolist()
 
 
 def _uniform_indices(n, count, generator):
     """count draws from range(n), with replacement."""
     _check_generator(generator)
-    if generator is None:
-        return randint(0, n, (count,)).tolist()
-    return generator.integers(0, n, count).tolist()
+    if _is_numpy(generator):
+        return generator.integers(0, n, count).tolist()
+    return randint(0, n, (count,), generator=generator).tolist()
 
 
 def _weighted_indices(weights, count, replacement, generator):
     """count draws from range(len(weights)) in proportion to weights (a float64 Tensor), as multinomial."""
     _check_generator(generator)
-    if generator is None:
-        return multinomial(weights, count, replacement).tolist()
+    if not _is_numpy(generator):
+        return multinomial(weights, count, replacement, generator=generator).tolist()
     _check_multinomial(weights, count, replacement)
     w = weights.cpu().numpy()
     if replacement:

@@ -63,12 +63,14 @@ def get_worker_info():
 
 
 def draw_base_seed(generator):
-    """The iterator's base seed: one int64 draw from `generator` (a numpy Generator), else from ag's generator."""
-    if generator is None:
+    """The iterator's base seed: one int64 draw from the loader's `generator`
+    (an ag.Generator, as PyTorch's, or a numpy Generator), else from ag's default generator."""
+    from ..random import Generator
+    if generator is None or isinstance(generator, Generator):
         from ..creation import randint
-        return int(randint(0, 2 ** 63 - 1, ()).item())
+        return int(randint(0, 2 ** 63 - 1, (), generator=generator).item())
     if not isinstance(generator, np.random.Generator):
-        raise TypeError(f"DataLoader: generator must be None or a numpy.random.Generator, got "
+        raise TypeError(f"DataLoader: generator must be None, an ag.Generator or a numpy.random.Generator, got "
                         f"{type(generator).__name__}")
     return int(generator.integers(0, 2 ** 63 - 1))
 
