@@ -17,6 +17,8 @@ from ..ops.loss import MseLoss, NllLoss
 from ..ops.pointwise import Gelu
 from ..tensor import Tensor
 from .parameter import Parameter
+from ..amp import cast_at_entry
+from .._warn import warn_at_caller
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -36,8 +38,8 @@ def _legacy_reduction(size_average, reduce, reduction):
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
     ret = "none" if not reduce else ("mean" if size_average else "sum")
-    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.",
-                  UserWarning, stacklevel=3)
+    warn_at_caller(f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.",
+                   UserWarning)
     return ret
 
 
@@ -159,12 +161,14 @@ def _check_linear(input, weight, bias, who):
 _TENSOR_TYPES = (Tensor, Parameter)
 
 
+@cast_at_entry
 def linear(input, weight, bias=None):
     """y = input @ weight.T + bias; input (*, in_features), weight (out_features, in_features)."""
     _check_linear(input, weight, bias, "linear")
     return _linear(input, weight, bias)
 
 
+@cast_at_entry
 def _linear(input, weight, bias):
     if bias is not None:
         if input.dim() == 2:
@@ -192,9 +196,9 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
         if not broadcastable(input.shape, target.shape):
             raise RuntimeError(f"mse_loss: the size of input {list(input.shape)} and target "
                                f"{list(target.shape)} do not match and cannot be broadcast")
-        warnings.warn(f"Using a target size ({list(target.shape)}) that is different to the input size "
-                      f"({list(input.shape)}). This will likely lead to incorrect results due to broadcasting. "
-                      "Please ensure they have the same size.", UserWarning, stacklevel=2)
+        warn_at_caller(f"Using a target size ({list(target.shape)}) that is different to the input size "
+                       f"({list(input.shape)}). This will likely lead to incorrect results due to broadcasting. "
+                       "Please ensure they have the same size.", UserWarning)
     if not input.is_floating_point():
         raise RuntimeError(f"mse_loss: expected a floating point input, got {input.dtype.libtorch}")
     _same_device("mse_loss", input, target, "input", "target")
@@ -334,6 +338,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     return _nll(input, target, weight, masked, reduction, c_dim, n_classes)
 
 
+@cast_at_entry
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
                   label_smoothing=0.0):
     """Cross-entropy of unnormalised scores `input` (C,) or (N, C, d1, ...)

@@ -16,6 +16,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.op import check_inplace
 from ..ops.pointwise import where
 from .functional import _same_device, _softmax_dim, _tensor_arg, relu
+from ..amp import cast_at_entry
 
 __all__ = ["threshold", "threshold_", "relu_", "hardtanh", "hardtanh_", "relu6", "elu", "elu_", "selu",
            "selu_", "celu", "celu_", "leaky_relu", "leaky_relu_", "prelu", "glu", "logsigmoid", "hardshrink",
@@ -204,6 +205,7 @@ def _softplus(x, beta, threshold):
     return where(over, x, sp / beta if beta != 1 else sp)
 
 
+@cast_at_entry
 def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + exp(beta * input)) / beta; linear where beta * input > threshold."""
     _tensor_arg(input, "softplus", "input")
@@ -311,6 +313,7 @@ def hardswish(input, inplace=False):
 
 # ---- with a weight, along a dim ----------------------------------------------------------------
 
+@cast_at_entry
 def prelu(input, weight):
     """input where input > 0, else weight * input; weight has one value, or
     one per channel (dim 1 of the input)."""

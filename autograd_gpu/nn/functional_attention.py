@@ -5,7 +5,6 @@ any order and the CUDA path come with them. Every argument is checked before
 anything is computed or drawn from the generator."""
 import math
 import numbers
-import warnings
 
 import numpy as np
 
@@ -18,6 +17,8 @@ from ..tensor import Tensor
 # functional.py imports this module after defining these
 from .functional import _linear, _same_device, _tensor_arg
 from .functional_layers import dropout, pad
+from ..amp import cast_at_entry
+from .._warn import warn_at_caller
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 
@@ -168,6 +169,7 @@ def _sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, repeats=(1,
     return out if out.dtype is out_dtype else out.to(out_dtype)
 
 
+@cast_at_entry
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
                                  enable_gqa=False):
     """softmax(query @ key^T * scale + mask) @ value over the last two dims, batch dims broadcasting.
@@ -196,8 +198,8 @@ def _canonical_mask(who, mask, mask_name, other_type, other_name, target_type, c
         raise AssertionError(f"{who}: only bool and floating types of {mask_name} are supported, got "
                              f"{mask.dtype.libtorch}")
     if check_other and other_type is not None and mask.dtype is not other_type:
-        warnings.warn(f"Support for mismatched {mask_name} and {other_name} is deprecated. Use same type for both "
-                      "instead.", UserWarning, stacklevel=3)
+        warn_at_caller(f"Support for mismatched {mask_name} and {other_name} is deprecated. Use same type for both "
+                       "instead.", UserWarning)
     if mask.dtype is _dtype.bool_:
         return zeros_like(mask, dtype=target_type).masked_fill(mask, _NEG_INF)
     return mask

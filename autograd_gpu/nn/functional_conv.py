@@ -18,6 +18,7 @@ from ..creation import zeros
 from ..ops.windows import fold_windows, make_geometry, windows
 from ..tensor import Tensor
 from .functional import _same_device, _tensor_arg
+from ..amp import cast_at_entry
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
            "max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
@@ -172,18 +173,21 @@ def _conv(fn, nd, input, weight, bias, stride, padding, dilation, groups):
     return y if batched else y.squeeze(0)
 
 
+@cast_at_entry
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D convolution (cross-correlation) of (N, C_in, L) or (C_in, L) input
     with weight (C_out, C_in / groups, k); padding an int or "valid" / "same"."""
     return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
+@cast_at_entry
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution (cross-correlation) of (N, C_in, H, W) or (C_in, H, W)
     input with weight (C_out, C_in / groups, kH, kW)."""
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
+@cast_at_entry
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """3-D convolution (cross-correlation) of (N, C_in, D, H, W) or
     (C_in, D, H, W) input with weight (C_out, C_in / groups, kD, kH, kW)."""
@@ -245,6 +249,7 @@ def _conv_transpose(fn, nd, input, weight, bias, stride, padding, output_padding
     return y if batched else y.squeeze(0)
 
 
+@cast_at_entry
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """1-D transposed convolution of (N, C_in, L) or (C_in, L) input with
     weight (C_in, C_out / groups, k): the gradient of conv1d with respect to
@@ -253,6 +258,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                            dilation)
 
 
+@cast_at_entry
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """2-D transposed convolution of (N, C_in, H, W) or (C_in, H, W) input
     with weight (C_in, C_out / groups, kH, kW)."""
@@ -260,6 +266,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                            dilation)
 
 
+@cast_at_entry
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """3-D transposed convolution of (N, C_in, D, H, W) or (C_in, D, H, W)
     input with weight (C_in, C_out / groups, kD, kH, kW)."""
@@ -373,6 +380,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
+@cast_at_entry
 def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """The maximum of each window over the last three dims of (N, C, D, H, W)
     or (C, D, H, W); indices are positions in the flattened (D * H * W) input."""
@@ -450,6 +458,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
                      divisor_override)
 
 
+@cast_at_entry
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     """The mean of each window over the last three dims (or the sum divided
@@ -510,6 +519,7 @@ def adaptive_avg_pool2d(input, output_size):
     return _adaptive_avg("adaptive_avg_pool2d", 2, input, output_size)
 
 
+@cast_at_entry
 def adaptive_avg_pool3d(input, output_size):
     """Means over output_size (an int, or (d, h, w) where None keeps the
     input's size) windows of the last three dims."""
@@ -547,6 +557,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
 
 
+@cast_at_entry
 def adaptive_max_pool3d(input, output_size, return_indices=False):
     """Maxima over output_size windows of the last three dims."""
     return _adaptive_max("adaptive_max_pool3d", 3, input, output_size, return_indices)
@@ -650,12 +661,14 @@ def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_siz
     return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding, output_size)
 
 
+@cast_at_entry
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """max_pool2d's partial inverse: values written at their flat (h * W + w)
     indices into a zero (N, C, H, W) output."""
     return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding, output_size)
 
 
+@cast_at_entry
 def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """max_pool3d's partial inverse over the last three dims."""
     return _max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding, output_size)

@@ -17,6 +17,7 @@ from ..creation import rand
 from ..tensor import Tensor
 from .functional import _same_device, _tensor_arg
 from .functional_conv import _window_argmax
+from ..amp import cast_at_entry
 
 __all__ = ["fractional_max_pool2d", "fractional_max_pool3d",
            "fractional_max_pool2d_with_indices", "fractional_max_pool3d_with_indices"]
@@ -186,6 +187,7 @@ def _fractional_max_pool(fn, nd, input, kernel_size, output_size, output_ratio, 
     return (vals, idx) if return_indices else vals
 
 
+@cast_at_entry
 def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
                           _random_samples=None):
     """Max pooling of (N, C, H, W) or (C, H, W) over kH x kW windows at pseudo-random
@@ -197,6 +199,7 @@ def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=Non
                                 return_indices, _random_samples)
 
 
+@cast_at_entry
 def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
                           _random_samples=None):
     """fractional_max_pool2d over the last three dims of (N, C, T, H, W) or

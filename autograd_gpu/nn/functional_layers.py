@@ -19,6 +19,7 @@ from ..ops.shape import cat
 from ..tensor import Tensor
 # functional.py imports this module after defining its checks
 from .functional import _same_device, _tensor_arg
+from ..amp import cast_at_entry
 
 __all__ = ["dropout", "layer_norm", "batch_norm", "embedding", "one_hot", "normalize", "pad", "dropout1d", "dropout2d",
            "dropout3d", "alpha_dropout", "feature_alpha_dropout", "bilinear", "embedding_bag"]
@@ -201,6 +202,7 @@ def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
 
 # ---- bilinear ---------------------------------------------------------------------------------
 
+@cast_at_entry
 def bilinear(input1, input2, weight, bias=None):
     """y[..., o] = sum_ij input1[..., i] weight[o, i, j] input2[..., j] + bias[o]."""
     fn = "bilinear()"
@@ -262,6 +264,7 @@ def _float_number(fn, name, position, v):
         raise TypeError(f"{fn}(): argument '{name}' (position {position}) must be float, not {type(v).__name__}")
 
 
+@cast_at_entry
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalise over the last len(normalized_shape) dims (biased variance),
     then scale by weight and shift by bias (both of normalized_shape)."""

@@ -7,7 +7,6 @@ path come with them); binary_cross_entropy alone is a custom Function, for
 PyTorch's gradient where the input is exactly 0 or 1. Arguments are checked
 before any computation; errors name the function."""
 import math
-import warnings
 
 import numpy as np
 
@@ -18,6 +17,8 @@ from ..ops.pointwise import where
 from ..ops.shape import cat, stack
 from ..tensor import Tensor
 from .functional import _check_reduction, _legacy_reduction, _reduce, _same_device, _tensor_arg
+from ..amp import cast_at_entry
+from .._warn import warn_at_caller
 
 __all__ = ["l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "kl_div", "soft_margin_loss", "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss",
@@ -59,9 +60,9 @@ def _pointwise_args(fn, input, target, reduction, warn=True):
     if input.shape != target.shape:
         _broadcast(fn, input=input, target=target)
         if warn:
-            warnings.warn(f"Using a target size ({list(target.shape)}) that is different to the input size "
-                          f"({list(input.shape)}). This will likely lead to incorrect results due to "
-                          "broadcasting. Please ensure they have the same size.", UserWarning, stacklevel=3)
+            warn_at_caller(f"Using a target size ({list(target.shape)}) that is different to the input size "
+                           f"({list(input.shape)}). This will likely lead to incorrect results due to "
+                           "broadcasting. Please ensure they have the same size.", UserWarning)
 
 
 def _check_number(fn, name, value):
@@ -103,6 +104,7 @@ def _floating(fn, t, what="input"):
 
 # ---- regression losses ---------------------------------------------------------------------
 
+@cast_at_entry
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """|input - target|, reduced; with `weight` (input's shape) the 'mean' is
     divided by weight.sum(), as PyTorch."""
@@ -125,6 +127,7 @@ def _piecewise_quadratic(input, target, k, linear_scale):
     return where(z <= k, d.square() * 0.5, (z - 0.5 * k) * linear_scale)
 
 
+@cast_at_entry
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """0.5 d^2 / beta where |d| < beta, |d| - beta / 2 elsewhere (d = input - target);
     beta = 0 is l1_loss."""
@@ -140,6 +143,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return _reduce(_piecewise_quadratic(input, target, beta, None), reduction)
 
 
+@cast_at_entry
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """0.5 d^2 where |d| < delta, delta (|d| - delta / 2) elsewhere; with
     `weight` (input's shape) multiplied in before an ordinary mean."""
@@ -203,6 +207,7 @@ def _bshape(a, b):
     return tuple(np.broadcast_shapes(tuple(a.shape), tuple(b.shape)))
 
 
+@cast_at_entry
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     """Binary cross-entropy of probabilities `input` against `target` in [0, 1]
     (same shape); `weight` broadcasts to it. Logs are clamped at -100, as PyTorch."""
@@ -233,6 +238,7 @@ def _log_sigmoid(x):
     return where(neg, x, 0.0) - where(neg, x, -x).exp().log1p()
 
 
+@cast_at_entry
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction="mean", pos_weight=None):
     """Binary cross-entropy of logits, (1 - t) x - (1 + (pos_weight - 1) t) log_sigmoid(x),
@@ -258,6 +264,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 
 # ---- divergences and margins -------------------------------------------------------------------
 
+@cast_at_entry
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """KL divergence of `target` from log-probabilities `input`: target (log
     target - input), or exp(target) (target - input) with log_target.
@@ -266,10 +273,10 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _tensors(fn, input=input, target=target)
     if reduction == "mean":
-        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
-                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
-                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
-                      UserWarning, stacklevel=2)
+        warn_at_caller("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                       "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                       "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                       UserWarning)
     if reduction != "batchmean":
         _check_reduction(reduction)
     if not (input.is_floating_point() and target.is_floating_point()):
@@ -286,6 +293,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     return total / input.shape[0] if input.dim() else total
 
 
+@cast_at_entry
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """log(1 + exp(-target * input)), PyTorch's formula (it overflows where PyTorch's does)."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
@@ -297,6 +305,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     return _reduce(loss, reduction)
 
 
+@cast_at_entry
 def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
     """max(0, -target (input1 - input2) + margin); the three have one number of dims."""
     fn = "margin_ranking_loss"
@@ -312,6 +321,7 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
     return _reduce((-target * (input1 - input2) + margin).clamp_min(0), reduction)
 
 
+@cast_at_entry
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
     """input where target != -1, plus max(0, margin - input) where target != 1."""
     fn = "hinge_embedding_loss"
@@ -322,6 +332,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
                    reduction)
 
 
+@cast_at_entry
 def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
     """1 - cos(input1, input2) where target == 1, max(0, cos - margin) where
     target == -1; inputs (D,) with a 0-d target or (N, D) with an (N,) target."""
@@ -374,6 +385,7 @@ def _check_dim(fn, dim, ndim):
         raise IndexError(f"{fn}: Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})")
 
 
+@cast_at_entry
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """Sum over `dim` of (x1 / max(|x1|, eps)) * (x2 / max(|x2|, eps)), the
     inputs broadcast together (PyTorch's normalise-first form)."""
@@ -404,6 +416,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     return (x1 - x2 + eps).norm(p, max(x1.dim(), x2.dim()) - 1, keepdim=keepdim)
 
 
+@cast_at_entry
 def pdist(input, p=2):
     """The p-norm distances between the rows of input (N, M), for each pair
     i < j in row-major order: N (N - 1) / 2 values."""
@@ -438,6 +451,7 @@ def _check_triplet(fn, anchor, positive, negative, margin, reduction):
     return margin
 
 
+@cast_at_entry
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
                         reduce=None, reduction="mean"):
     """max(0, margin + d(anchor, positive) - d(anchor, negative)), d the
@@ -489,6 +503,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     return _reduce(loss, reduction)
 
 
+@cast_at_entry
 def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
                      reduction="mean"):
     """exp(input) - target input (log_input), or input - target log(input + eps);
@@ -554,6 +569,7 @@ def _hinge(d):
     return where(d > 0, d, 0.0)
 
 
+@cast_at_entry
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
                       reduction="mean"):
     """sum over j != y of weight[y] max(0, margin - x[y] + x[j])^p, divided by
@@ -593,6 +609,7 @@ def _class_row(n, like):
     return arange(n, device=like.device).reshape(1, -1)
 
 
+@cast_at_entry
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """For each listed target class j (target's entries up to the first -1)
     and each class i not listed: max(0, 1 - (x[j] - x[i])), summed and divided
@@ -674,6 +691,7 @@ def _shift_right(alpha, by):
     return cat([fill, alpha[:, :alpha.shape[1] - by]], 1)
 
 
+@cast_at_entry
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
     """The negative log-likelihood of each target sequence summed over all its
     CTC alignments: log_probs (T, N, C) or (T, C) (log-softmax output), targets

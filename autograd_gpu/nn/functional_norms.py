@@ -15,6 +15,7 @@ from ..creation import tensor
 from ..ops.windows import make_geometry, windows
 from .functional import _same_device, _tensor_arg
 from .functional_layers import _affine, _check_dtypes, _normalized_shape, _stats, _standardize, _wide
+from ..amp import cast_at_entry
 
 __all__ = ["group_norm", "instance_norm", "rms_norm", "local_response_norm"]
 
@@ -76,6 +77,7 @@ def _check_group_norm(input, num_groups, weight, bias):
     return num_groups
 
 
+@cast_at_entry
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Normalise each of num_groups groups of channels of every sample of
     input (N, C, *) by its mean and biased variance, then scale by weight
@@ -194,6 +196,7 @@ def _rms_eps(eps, dtype):
     return eps
 
 
+@cast_at_entry
 def rms_norm(input, normalized_shape, weight=None, eps=None):
     """input / sqrt(mean(input ** 2) + eps) over the last len(normalized_shape)
     dims, times weight (of normalized_shape); the result has input's dtype.

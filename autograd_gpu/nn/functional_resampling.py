@@ -16,7 +16,6 @@ found under no_grad on the device, the weights are differentiable functions of
 the grid, and the input values are gathered."""
 import math
 import numbers
-import warnings
 
 import numpy as np
 
@@ -28,6 +27,8 @@ from ..tensor import Tensor
 from .functional import _same_device, _tensor_arg
 from .functional_conv import _const, _index_tensor, _is_int
 from .functional_layers import _wide
+from ..amp import cast_at_entry
+from .._warn import warn_at_caller
 
 __all__ = ["pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle", "interpolate",
            "upsample", "upsample_nearest", "upsample_bilinear", "grid_sample", "affine_grid"]
@@ -362,6 +363,7 @@ def _apply_taps(x, d, idx, w):
     return (picked.reshape(*shape) * weights).sum(d)
 
 
+@cast_at_entry
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None,
                 antialias=False):
     """Resample the spatial dims of (N, C, *spatial) to `size`, or by `scale_factor` (output size
@@ -392,8 +394,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 
 
 def _deprecated(name):
-    warnings.warn(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` instead.", UserWarning,
-                  stacklevel=3)
+    warn_at_caller(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` instead.", UserWarning)
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
@@ -423,7 +424,7 @@ _ALIGN_WARNING = ("Default grid_sample and affine_grid behavior has changed to a
 
 def _default_align_corners(align_corners):
     if align_corners is None:
-        warnings.warn(_ALIGN_WARNING, UserWarning, stacklevel=3)
+        warn_at_caller(_ALIGN_WARNING, UserWarning)
         return False
     return align_corners
 
@@ -562,6 +563,7 @@ def _sample(flat, coords, sizes, mode, padding_mode, align_corners):
     return where(_all_true(out), out, coords[0].unsqueeze(1))    # the grid gets a zero gradient, as PyTorch's
 
 
+@cast_at_entry
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
     """Sample input (N, C, H, W) at grid (N, Ho, Wo, 2) points (x, y in [-1, 1]), or (N, C, D, H, W) at
     (N, Do, Ho, Wo, 3) points: out (N, C, Ho, Wo) / (N, C, Do, Ho, Wo). mode bilinear (trilinear for 5-D),
@@ -623,9 +625,9 @@ def affine_grid(theta, size, align_corners=None):
     size = _affine_size(theta, size)
     spatial = size[2:]
     if align_corners and min(spatial) == 1:
-        warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size grids when "
-                      "align_corners=True. This is not an intended use case of affine_grid. See the documentation "
-                      "of affine_grid for details.", UserWarning, stacklevel=2)
+        warn_at_caller("Since version 1.3.0, affine_grid behavior has changed for unit-size grids when "
+                       "align_corners=True. This is not an intended use case of affine_grid. See the documentation "
+                       "of affine_grid for details.", UserWarning)
     elif min(size) <= 0:
         raise ValueError(f"affine_grid(): Expected non-zero, positive output size. Got {tuple(size)}")
     if theta.shape[0] != size[0]:

@@ -51,6 +51,8 @@ def _function_name(frame):
     code = frame.f_code
     if code.co_name.startswith("<"):            # a comprehension or lambda: its function is further out
         return None
+    if frame.f_globals.get("__name__") == "autograd_gpu.amp":      # autocast's entry cast: the function within
+        return None
     qualname = getattr(code, "co_qualname", code.co_name)
     if "<locals>" in qualname and "name" in code.co_freevars:
         named = frame.f_locals.get("name")       # ops made by a factory carry their public name

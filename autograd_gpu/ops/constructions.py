@@ -19,6 +19,8 @@ from ._util import int_arg, number, wrap_dim
 from .arith import NoDerivative
 from .functions import tensor_function
 from .inplace import Composed
+from ..amp import cast_at_entry
+from .._warn import warn_at_caller
 
 HistogramResult = collections.namedtuple("histogram", ["hist", "bin_edges"])
 
@@ -364,11 +366,12 @@ def unravel_index(indices, shape):
 
 # ---- products: chain_matmul ----------------------------------------------------------------------
 
+@cast_at_entry
 def chain_matmul(*matrices):
     """The product of 2-d matrices, left to right (deprecated in PyTorch: use linalg.multi_dot)."""
-    warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use "
-                  "torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather than "
-                  "multiple parameters.", UserWarning, stacklevel=2)
+    warn_at_caller("torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use "
+                   "torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather than "
+                   "multiple parameters.", UserWarning)
     matrices = _tensor_list(matrices, "chain_matmul")
     if not matrices:
         raise RuntimeError("chain_matmul(): Expected one or more matrices")
@@ -385,6 +388,7 @@ def chain_matmul(*matrices):
 
 # ---- renorm --------------------------------------------------------------------------------------
 
+@cast_at_entry
 def renorm(input, p, dim, maxnorm):
     """input with each slice along dim whose p-norm exceeds maxnorm scaled down to norm maxnorm."""
     from .reduction import norm

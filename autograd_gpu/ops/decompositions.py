@@ -23,6 +23,7 @@ from .shape import cat
 from .linalg import Svd, eye_like, matmul as _matmul
 from .functions import tensor_function
 from .arith import NoDerivative
+from ..amp import cast_at_entry
 
 # the result types' names are PyTorch's (torch.return_types.*)
 SlogdetResult = collections.namedtuple("linalg_slogdet", ["sign", "logabsdet"])
@@ -706,6 +707,7 @@ def _matrix_dims(A, dim, op_name):
     return dims
 
 
+@cast_at_entry
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     """The ord-norm of the matrices over dim: 'fro', 'nuc', inf, -inf, 1, -1, 2, -2."""
     op = "linalg.matrix_norm"
@@ -772,6 +774,7 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     return vector_norm(A, ord, dim, keepdim, dtype=dtype)
 
 
+@cast_at_entry
 def multi_dot(tensors):
     """The chain product of the matrices (the first and last may be vectors)."""
     ts = list(tensors)
@@ -1324,6 +1327,7 @@ def vander(x, *, N=None):
     return cat([ones, x.unsqueeze(-1).expand(tuple(x.shape) + (n - 1,))], -1).cumprod(-1)
 
 
+@cast_at_entry
 def vecdot(x, y, *, dim=-1):
     """sum(x * y, dim) (real: no conjugate); x and y broadcast."""
     op = "linalg.vecdot"

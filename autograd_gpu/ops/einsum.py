@@ -11,6 +11,7 @@ import string
 from ..autograd.op import device_mismatch
 from ..tensor import Tensor
 from .diagonal import diagonal
+from ..amp import cast_at_entry
 
 _LETTERS = string.ascii_letters          # sublist integers 0-51 stand for a-z, A-Z
 
@@ -212,6 +213,7 @@ def _contract(a, la, b, lb, keep, size, out):
     return c.reshape(out_shape), batch + left + right
 
 
+@cast_at_entry
 def einsum(*args):
     """Sum of products over subscripts: einsum("ij,jk->ik", a, b) is a @ b,
     einsum("ii", a) its trace, einsum("bij->bji", a) a transpose, ... Without

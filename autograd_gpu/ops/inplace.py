@@ -12,6 +12,7 @@ from ..autograd.grad_mode import state as grad_state
 from ..tensor import Tensor
 from . import prims as P
 from ._util import number, check_fits, generator_engine
+from .. import amp as _amp
 
 
 def _recording(t, others=()):
@@ -24,6 +25,9 @@ def _run(t, name, outplace, args, kwargs=None, composed=False):
     """Shared path: check, compute out of place, write back. `composed`: the
     out-of-place op is several nodes that may keep t (or views of it), which
     the write would make stale: recorded, it computes from a copy of t."""
+    if _op._intercept and not _amp.suspended_here():      # autocast casts no in-place op (PyTorch's)
+        with _amp.suspended():
+            return _run(t, name, outplace, args, kwargs, composed)
     check_inplace(t, name)
     for o in (*args, *kwargs.values()) if kwargs else args:
         if isinstance(o, Tensor) and (o._base is not None or t._base is not None):

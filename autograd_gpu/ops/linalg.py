@@ -4,6 +4,7 @@ from ..autograd.op import Op
 from ..tensor import Tensor
 from . import prims as P
 from .shape import SqueezeDim
+from ..amp import cast_at_entry
 
 
 def matrix_transpose(a):
@@ -179,6 +180,7 @@ def _squeezed(r, dim):
     return _SqueezeResult.apply1(r, (dim % r.ndim,))
 
 
+@cast_at_entry
 def matmul(input, other):
     """a @ b with NumPy/PyTorch semantics for 1-d and batched operands."""
     _check(other, "matmul")

@@ -15,6 +15,7 @@ from . import prims as P
 from ._util import broadcastable, check_fits, half_rounded, int_arg, number, wrap_dim
 from .linalg import Dot, matrix_transpose
 from .functions import tensor_function
+from ..amp import cast_at_entry
 
 _F16, _F32 = np.dtype(np.float16), np.dtype(np.float32)
 
@@ -413,6 +414,7 @@ def _permuted(t, order):
     return t if order == list(range(t.ndim)) else t.permute(*order)
 
 
+@cast_at_entry
 def tensordot(a, b, dims=2, out=None):
     """The sum over the last `dims` dims of a and the first of b, or over the
     dims listed in dims = (dims_a, dims_b)."""
@@ -492,6 +494,7 @@ def _float_p(p, op_name, kind="Number"):
     raise TypeError(f"{op_name}(): argument 'p' (position 3) must be {kind}, not {type(p).__name__}")
 
 
+@cast_at_entry
 def dist(input, other, p=2):
     """The p-norm of input - other (broadcast)."""
     _tensors("dist", (("input", input), ("other", other)))
@@ -513,6 +516,7 @@ def dist(input, other, p=2):
 _COMPUTE_MODES = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist", "donot_use_mm_for_euclid_dist")
 
 
+@cast_at_entry
 def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     """The p-norm distance of each row of x1 to each row of x2, over batch dims
     that broadcast: (..., P, M) and (..., R, M) give (..., P, R). compute_mode

@@ -22,6 +22,7 @@ from .shape import cat
 from .sorting import stable_argsort
 from ..creation import zeros_like
 from .._dtype import as_dtype
+from ..amp import cast_at_entry
 
 _int64 = np.dtype(np.int64)
 
@@ -192,12 +193,14 @@ def _quantile(op_name, input, q, dim, keepdim, interpolation, ignore_nan):
     return out.reshape(out_shape)
 
 
+@cast_at_entry
 def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
     """The q-th quantiles (q a number or a 1-d tensor, its dim first in the
     result) over all elements or along `dim`; a NaN in a row makes it NaN."""
     return _quantile("quantile", input, q, dim, keepdim, interpolation, False)
 
 
+@cast_at_entry
 def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
     """quantile of the non-NaN values (NaN for a row of NaNs only)."""
     return _quantile("nanquantile", input, q, dim, keepdim, interpolation, True)
