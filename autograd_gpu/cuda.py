@@ -120,3 +120,6 @@ __all__ = ["is_available", "device_count", "current_device", "synchronize", "man
            "manual_seed_all", "get_rng_state", "set_rng_state", "get_rng_state_all", "set_rng_state_all",
            "warmup", "amp", "default_generators"]
 from . import _cuda_amp as amp  # noqa: E402  (ag.cuda.amp: deprecated forms of ag.amp)
+from .legacy_types import CUDA_TYPES as _LEGACY_TYPES  # noqa: E402  (ag.cuda.FloatTensor, ...)
+globals().update(_LEGACY_TYPES)
+__all__ += sorted(_LEGACY_TYPES)

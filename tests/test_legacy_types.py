@@ -73,6 +73,8 @@ def test_a_cpu_type_refuses_a_cuda_device(torch):
 
 
 def test_the_cuda_types_make_cuda_tensors(device):
+    assert all(getattr(ag.cuda, n) is t for n, t in legacy_types.CUDA_TYPES.items())
+    assert repr(ag.cuda.FloatTensor) == "<class 'autograd_gpu.cuda.FloatTensor'>"
     kind = legacy_types.CUDA_TYPES if device == "cuda" else legacy_types.CPU_TYPES
     t = kind["DoubleTensor"]([1.0, 2.0])
     assert t.device.type == device and t.dtype is ag.float64

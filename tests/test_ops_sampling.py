@@ -362,8 +362,8 @@ def test_failed_in_place_call_changes_nothing(device):
         assert t._version == 0 and host(t).tolist() == [0.25, 0.5]
 
 
-def test_generator_objects_are_refused():
-    # the library seeds one generator per device (ag.manual_seed); no Generator objects
+def test_generators_that_are_not_ag_generators_are_refused():
+    # (ag.Generator draws: tests/test_generator.py)
     with pytest.raises(TypeError, match="multinomial"):
         ag.multinomial(ag.ones(3), 1, generator=object())
     assert ag.bernoulli(ag.ones(3), generator=None).shape == (3,)

@@ -1547,8 +1547,8 @@ def test_inputs_used_by_one_formula_are_checked_only_when_needed(torch, device, 
 
 
 # Bug: normal_/uniform_ on an integer tensor raised RuntimeError where PyTorch
-# raises NotImplementedError, and a generator= was silently ignored (the
-# library has no Generator objects: it is refused, as by the other samplers).
+# raises NotImplementedError, and a generator= was silently ignored (one that
+# is not an ag.Generator is refused now, as by the other samplers).
 # (found while adding the sampling family)
 @pytest.mark.parametrize("method", ["normal_", "uniform_"])
 def test_in_place_samplers_refuse_integers_and_generators(torch, method):

@@ -725,11 +725,13 @@ def test_mse_loss_weight(torch, device):
 
 def test_positional_parameters_of_optimizers_and_utilities_are_pytorchs(torch):
     # (found with the test above: RMSprop lacked differentiable, gradcheck named its function fn,
-    # from_dlpack its argument obj; nn.init's generator arguments are left out: there is no Generator here)
+    # from_dlpack its argument obj); nn.init's functions, now that they take generator= too
     pairs = [(getattr(ag.optim, n).__init__, getattr(torch.optim, n).__init__)
              for n in ag.optim.__all__ if isinstance(getattr(ag.optim, n), type) and n != "Optimizer"]
     pairs += [(ag.autograd.gradcheck, torch.autograd.gradcheck), (ag.autograd.gradgradcheck, torch.autograd.gradgradcheck),
               (ag.from_dlpack, torch.from_dlpack)]
+    pairs += [(getattr(ag.nn.init, n), getattr(torch.nn.init, n)) for n in dir(torch.nn.init)
+              if n.endswith("_") and not n.startswith("_") and callable(getattr(torch.nn.init, n))]
     for ours, theirs in pairs:
         expected = _positional(theirs)
         assert _positional(ours)[:len(expected)] == expected, ours.__qualname__
