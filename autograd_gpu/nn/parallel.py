@@ -1,0 +1,2 @@
+"""ag.nn.parallel: torch.nn.parallel's import path."""
+__all__ = []
