@@ -762,23 +762,9 @@ _GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
 
 
 def _cell(mode, x, h, c, w_ih, w_hh, b_ih, b_hh, w_hr=None):
-    """One step of an RNN/LSTM/GRU cell: the new (h, c) (c None except LSTM)."""
-    F = _F()
-    gi, gh = F.linear(x, w_ih, b_ih), F.linear(h, w_hh, b_hh)
-    if mode == "rnn_tanh":
-        return (gi + gh).tanh(), None
-    if mode == "rnn_relu":
-        return (gi + gh).relu(), None
-    if mode == "lstm":
-        i, f, g, o = (gi + gh).chunk(4, -1)
-        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-        h = o.sigmoid() * c.tanh()
-        return (h if w_hr is None else F.linear(h, w_hr)), c
-    r_i, z_i, n_i = gi.chunk(3, -1)
-    r_h, z_h, n_h = gh.chunk(3, -1)
-    r, z = (r_i + r_h).sigmoid(), (z_i + z_h).sigmoid()
-    n = (n_i + r * n_h).tanh()
-    return (1 - z) * n + z * h, None
+    """One step of an RNN/LSTM/GRU cell: the new (h, c) (c None except LSTM), by nn.RNNBase's own step."""
+    from ..nn.rnn import _step
+    return _step(mode.upper(), _F().linear(x, w_ih, b_ih), h, c, w_hh, b_hh, w_hr)
 
 
 def _check_cell(fn, input, hx, w_ih, w_hh):
