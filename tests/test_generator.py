@@ -520,3 +520,23 @@ def test_uniform_stays_below_its_upper_bound_as_pytorch(torch, device, dtype, a,
     assert o.min() >= np.asarray(a, dtype) and t.min() >= np.asarray(a, dtype)
     assert o.max() < np.asarray(b, dtype) if a < b else o.max() == np.float32(a)
     assert set(o.tolist()) <= set(t.tolist()) or len(o) > 100            # the narrow ranges: the same values
+
+
+def test_a_generator_block_redirects_only_its_own_threads_draws(device):
+    # nn.init / sampling ops built of other ops draw from generator= through ops._util.drawing_from
+    import threading
+    from autograd_gpu.ops._util import drawing_from, generator_engine
+    backend = ag.zeros(1, device=device)._backend
+    g = ag.Generator(device).manual_seed(5)
+    ag.manual_seed(3)
+    want_default = host(ag.rand(4, device=device))
+    want_g = host(ag.rand(4, device=device, generator=ag.Generator(device).manual_seed(5)))
+    ag.manual_seed(3)
+    seen = {}
+    with drawing_from(backend, generator_engine("test", g, backend)):
+        other = threading.Thread(target=lambda: seen.update(other=host(ag.rand(4, device=device))))
+        other.start()
+        other.join()
+        seen["here"] = host(ag.rand(4, device=device))
+    np.testing.assert_array_equal(seen["other"], want_default)      # the other thread drew from the default
+    np.testing.assert_array_equal(seen["here"], want_g)

@@ -6,6 +6,8 @@ which piece is missing (CuPy, a usable driver, a device) and how to fix it.
 """
 import re
 
+import threading
+
 import numpy as np
 
 from .device import device as _device
@@ -152,6 +154,7 @@ class CupyBackend:
         self.array_type = cupy.ndarray
         self._dev = cupy.cuda.Device(dev.index)
         self.engine = default_engine(dev.index)
+        self.drawing = threading.local()            # .engine: a drawing_from block's in this thread (ops/_util.py)
 
     # --- conversions --------------------------------------------------------
     def asarray(self, data, np_dtype=None, copy=False):
@@ -183,7 +186,8 @@ class CupyBackend:
         self.engine.set_state(state)
 
     def _generator(self, engine=None):
-        return (engine or self.engine).next_stream(self.xp)
+        engine = engine or getattr(self.drawing, "engine", None) or self.engine
+        return engine.next_stream(self.xp)
 
     def randn(self, shape, np_dtype, engine=None):
         with self._dev:

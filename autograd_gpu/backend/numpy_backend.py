@@ -1,4 +1,6 @@
 """The CPU backend: NumPy arrays, NumPy's random generator."""
+import threading
+
 import numpy as np
 
 from .device import CPU
@@ -40,6 +42,7 @@ class NumpyBackend:
 
     def __init__(self):
         self.engine = CpuEngine(DEFAULT_SEED)      # the default generator's (ag.default_generator)
+        self.drawing = threading.local()            # .engine: a drawing_from block's in this thread (ops/_util.py)
 
     @property
     def rng(self):
@@ -63,6 +66,9 @@ class NumpyBackend:
 
     # --- random draws -------------------------------------------------------
     # Each draw comes from `engine` (an ag.Generator's), else the default generator's.
+    def _pick(self, engine):
+        return engine or getattr(self.drawing, "engine", None) or self.engine
+
     def manual_seed(self, seed):
         self.engine.manual_seed(seed)
 
@@ -73,23 +79,23 @@ class NumpyBackend:
         self.engine.set_state(state)
 
     def randn(self, shape, np_dtype, engine=None):
-        rng = (engine or self.engine).rng
+        rng = self._pick(engine).rng
         if np_dtype in (np.float32, np.float64):
             return rng.standard_normal(shape, dtype=np_dtype)
         return rng.standard_normal(shape, dtype=np.float32).astype(np_dtype)
 
     def rand(self, shape, np_dtype, engine=None):
-        rng = (engine or self.engine).rng
+        rng = self._pick(engine).rng
         if np_dtype in (np.float32, np.float64):
             return rng.random(shape, dtype=np_dtype)
         # float16: on its 2^-11 grid below 1 (a float32 draw just below 1 would round up to 1.0)
         return (np.floor(rng.random(shape, dtype=np.float32) * 2048) / 2048).astype(np_dtype)
 
     def randint(self, low, high, shape, np_dtype, engine=None):
-        return (engine or self.engine).rng.integers(low, high, size=shape, dtype=np_dtype)
+        return self._pick(engine).rng.integers(low, high, size=shape, dtype=np_dtype)
 
     def randperm(self, n, np_dtype, engine=None):
-        return (engine or self.engine).rng.permutation(n).astype(np_dtype, copy=False)
+        return self._pick(engine).rng.permutation(n).astype(np_dtype, copy=False)
 
     # --- memory ---------------------------------------------------------------
     @staticmethod

@@ -185,18 +185,19 @@ def generator_engine(op_name, generator, backend):
 
 @contextlib.contextmanager
 def drawing_from(backend, engine):
-    """Within the block, every draw on `backend` made without an engine
-    argument (code composed of other ops) comes from `engine` (generator_engine's;
-    None: the default generator, as without the block), and the default
-    generator is left as it was. Not thread-safe: the swap is the backend's."""
+    """Within the block, every draw on `backend` made in this thread without an
+    engine argument (code composed of other ops) comes from `engine`
+    (generator_engine's; None: the default generator, as without the block);
+    the default generator and other threads' draws are left as they were."""
     if engine is None:
         yield
         return
-    default, backend.engine = backend.engine, engine
+    outer = getattr(backend.drawing, "engine", None)
+    backend.drawing.engine = engine
     try:
         yield
     finally:
-        backend.engine = default
+        backend.drawing.engine = outer
 
 
 def in_result_type(a, b):
