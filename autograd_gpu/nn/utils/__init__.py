@@ -126,3 +126,6 @@ from . import prune, stateless, fusion, compat as _compat  # noqa: E402
 # the functions torch.nn.utils exports from its submodules (weight_norm, spectral_norm, fuse_conv_bn_eval, ...)
 for _module in (parametrize, parametrizations, _weight_norm, _spectral_norm, prune, stateless, fusion, _compat):
     globals().update(_module.EXPORTS)
+
+# torch.nn.utils' submodule paths (aliases of the functions above)
+from . import clip_grad, convert_parameters, init, memory_format  # noqa: E402

@@ -16,12 +16,12 @@ import warnings
 
 import numpy as np
 
-from .. import _dtype
-from ..creation import as_tensor, randint, randperm, tensor
-from ..ops.sampling import _check_multinomial, multinomial
-from ..ops.shape import stack
-from ..tensor import Tensor
-from . import data_workers as _workers
+from ... import _dtype
+from ...creation import as_tensor, randint, randperm, tensor
+from ...ops.sampling import _check_multinomial, multinomial
+from ...ops.shape import stack
+from ...tensor import Tensor
+from .. import data_workers as _workers
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "ConcatDataset", "ChainDataset", "Subset",
            "random_split", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
@@ -186,7 +186,7 @@ class Subset(Dataset):
 
 
 def _check_generator(generator):
-    from ..random import Generator
+    from ...random import Generator
     if generator is not None and not isinstance(generator, (Generator, np.random.Generator)):
         raise TypeError(f"generator must be None, an ag.Generator or a numpy.random.Generator, got "
                         f"{type(generator).__name__}")
@@ -687,3 +687,7 @@ class DataLoader:
         if self.batch_size is None:
             return length
         return length // self.batch_size if self.drop_last else math.ceil(length / self.batch_size)
+
+
+# torch.utils.data's submodule paths (aliases of the names above), imported last: they import from this package
+from . import _utils, dataloader, dataset, distributed, sampler  # noqa: E402

@@ -1,0 +1,4 @@
+"""torch.nn.modules.channelshuffle's names."""
+from ..resampling import ChannelShuffle
+
+__all__ = ["ChannelShuffle"]

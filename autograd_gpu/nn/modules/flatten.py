@@ -1,0 +1,4 @@
+"""torch.nn.modules.flatten's names."""
+from ..layers import Flatten, Unflatten
+
+__all__ = ["Flatten", "Unflatten"]
