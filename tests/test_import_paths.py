@@ -66,7 +66,6 @@ PRIVATE = {
 # private names ported code uses that we lack (pinned: adding one must update this table)
 PRIVATE_LACKING = {
     ("nn.modules.pooling", "_AvgPoolNd"),           # our AvgPool1d/2d derive from Module
-    ("nn.modules.conv", "Conv2d._conv_forward"),    # Conv subclasses (weight standardisation) call it
 }
 # (class, base) where issubclass differs from PyTorch's, because of how ag.nn's classes derive
 ISSUBCLASS_DIVERGENCES = {
@@ -267,16 +266,15 @@ def test_custom_loss_on_Loss(torch, device, reduction):
     assert repr(_power_loss(ag)()) == repr(_power_loss(torch)()) == "PowerLoss()"
 
 
-def test_custom_loss_reduction_divergences_pinned(torch):
-    """Ours checks `reduction` at construction and takes it alone; PyTorch's _Loss takes any string and the
-    legacy (size_average, reduce, reduction) positionally. Pinned until nn/loss.py's _Loss takes them."""
-    assert _power_loss(torch)(reduction="batchmean").reduction == "batchmean"
+def test_custom_loss_takes_its_own_reduction_and_the_legacy_arguments(torch):
+    """_Loss takes any reduction string (a custom loss may define its own) and the legacy (size_average,
+    reduce, reduction) positionally, as PyTorch's; our built-in losses still check theirs when built."""
+    for lib in (torch, ag):
+        assert _power_loss(lib)(reduction="batchmean").reduction == "batchmean"
+        with pytest.warns(UserWarning, match="size_average"):
+            assert _at(lib, "nn.modules.loss")._Loss(None, False, "mean").reduction == "none"
     with pytest.raises(ValueError, match="reduction"):
-        _power_loss(ag)(reduction="batchmean")
-    with pytest.warns(UserWarning, match="size_average"):
-        assert torch.nn.modules.loss._Loss(None, False, "mean").reduction == "none"
-    with pytest.raises(TypeError):
-        ag.nn.modules.loss._Loss(None, False, "mean")
+        ag.nn.MSELoss(reduction="batchmean")
 
 
 def _weighted_square_loss(lib):
@@ -305,8 +303,7 @@ def _batchnorm4d(lib):
     _BatchNorm = _at(lib, "nn.modules.batchnorm")._BatchNorm
 
     class BatchNorm4d(_BatchNorm):
-        """Batch norm of 4-D input only: PyTorch reads _check_input_dim, ours _dims."""
-        _dims = (4,)
+        """Batch norm of 4-D input only, through PyTorch's hook _check_input_dim."""
 
         def _check_input_dim(self, input):
             if input.dim() != 4:
@@ -339,18 +336,21 @@ def test_custom_batchnorm_on_BatchNorm(torch, device, momentum):
                    lib.zeros(2, 3, 4, dtype=lib.float64, device=device))
 
 
-def test_batchnorm_subclass_without_dims_rejects_everything_pinned(torch):
-    """PyTorch's _BatchNorm.forward calls _check_input_dim; ours checks the class attribute _dims (empty on
-    _BatchNorm), so a subclass defining only _check_input_dim refuses every input. Pinned until
-    nn/layers.py's forward calls _check_input_dim."""
+def test_batchnorm_subclass_with_only_check_input_dim(torch, device):
+    """_BatchNorm.forward asks _check_input_dim, as PyTorch's: a subclass defining only that works."""
     def only_check(lib):
         class Norm(_at(lib, "nn.modules.batchnorm")._BatchNorm):
             def _check_input_dim(self, input):
-                pass
+                if input.dim() != 4:
+                    raise ValueError(f"expected 4D input (got {input.dim()}D input)")
         return Norm
-    only_check(torch)(3)(torch.zeros(2, 3, 2, 2))
-    with pytest.raises(ValueError):
-        only_check(ag)(3)(ag.zeros(2, 3, 2, 2))
+    rng = np.random.default_rng(6)
+    ours, theirs = only_check(ag)(3), only_check(torch)(3).double()
+    _load_theirs(ours, theirs, device)
+    x, tx = _same_data(torch, rng.standard_normal((2, 3, 2, 2)), device)
+    assert_matches_in(ours(x), theirs(tx), "float64", "value")
+    with pytest.raises(ValueError, match="4D"):
+        ours(ag.zeros(2, 3, device=device))
 
 
 def _plain_norm(lib):
@@ -383,8 +383,6 @@ def test_custom_module_on_NormBase(torch, device):
 
 def _instance_norm_2d(lib):
     class MyInstanceNorm2d(_at(lib, "nn.modules.instancenorm")._InstanceNorm):
-        _dims = (3, 4)          # ours: (unbatched, batched) ranks
-
         def _check_input_dim(self, input):
             if input.dim() not in (3, 4):
                 raise ValueError(f"expected 3D or 4D input (got {input.dim()}D input)")
@@ -411,14 +409,13 @@ def _standardized_conv(lib):
     F = lib.nn.functional
 
     class StdConv2d(_at(lib, "nn.modules.conv").Conv2d):
-        """Weight standardisation, as timm writes it (without _conv_forward, which ours lacks)."""
+        """Weight standardisation, as timm writes it (through _conv_forward)."""
 
         def forward(self, input):
             w = self.weight
             mean = w.mean(dim=(1, 2, 3), keepdim=True)
             std = ((w - mean) ** 2).mean(dim=(1, 2, 3), keepdim=True).add(1e-5).sqrt()
-            return F.conv2d(input, (w - mean) / std, self.bias, self.stride, self.padding, self.dilation,
-                            self.groups)
+            return self._conv_forward(input, (w - mean) / std, self.bias)
     return StdConv2d
 
 

@@ -82,11 +82,16 @@ class _ConvNd(Module):
         return tuple(p for p in reversed(self.padding) for _ in range(2))
 
     def forward(self, input):
+        return self._conv_forward(input, self.weight, self.bias)
+
+    def _conv_forward(self, input, weight, bias):
+        """The convolution with this weight and bias: PyTorch's hook for subclasses that change the weight
+        first (weight standardisation, ...)."""
         conv = (F.conv1d, F.conv2d, F.conv3d)[self._nd - 1]
         if self.padding_mode != "zeros":
             input = F.pad(input, self._pad_amounts(), mode=self.padding_mode)
-            return conv(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
-        return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+            return conv(input, weight, bias, self.stride, 0, self.dilation, self.groups)
+        return conv(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self):
         nd = self._nd

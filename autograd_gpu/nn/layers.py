@@ -149,11 +149,15 @@ class _BatchNorm(Module):
         self.reset_running_stats()
         reset_affine(self)
 
+    def _check_input_dim(self, input):
+        """The input dims a subclass accepts (its _dims): PyTorch's hook, which a subclass may override."""
+        if input.dim() not in self._dims:
+            want = " or ".join(f"{d}D" for d in self._dims)
+            raise ValueError(f"{type(self).__name__}: expected {want} input (got {input.dim()}D input)")
+
     def forward(self, input):
         name = type(self).__name__
-        if not FL._tensor_arg(input, name, "input").dim() in self._dims:
-            want = " or ".join(f"{d}D" for d in self._dims)
-            raise ValueError(f"{name}: expected {want} input (got {input.dim()}D input)")
+        self._check_input_dim(FL._tensor_arg(input, name, "input"))
         # batch statistics in training, or when there are no running ones
         use_batch = self.training or self.running_mean is None
         stats = (None, None) if self.training and not self.track_running_stats else (

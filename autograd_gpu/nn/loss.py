@@ -11,26 +11,25 @@ __all__ = ["MSELoss", "NLLLoss", "CrossEntropyLoss", "L1Loss", "SmoothL1Loss", "
 
 
 class _Loss(Module):
-    def __init__(self, reduction="mean"):
+    """PyTorch's base of the losses: (size_average, reduce, reduction), the deprecated pair folded into
+    reduction. Our losses check their reduction when built (PyTorch's at the call); a subclass written
+    elsewhere may define reductions of its own, as with PyTorch's."""
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean"):
         super().__init__()
-        F._check_reduction(reduction)
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+        if type(self).__module__.startswith("autograd_gpu."):
+            F._check_reduction(reduction)
         self.reduction = reduction
 
 
-class _LegacyLoss(_Loss):
-    """A loss taking PyTorch's positional (size_average, reduce) before reduction."""
-
-    def __init__(self, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(_legacy_reduction(size_average, reduce, reduction))
-
-
-class _WeightedLoss(_LegacyLoss):
+class _WeightedLoss(_Loss):
     def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
         super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
 
 
-class MSELoss(_LegacyLoss):
+class MSELoss(_Loss):
     """Mean squared error between input and target (reduction 'mean', 'sum' or 'none')."""
 
     def forward(self, input, target):
@@ -67,14 +66,14 @@ class CrossEntropyLoss(_WeightedLoss):
                                reduction=self.reduction, label_smoothing=self.label_smoothing)
 
 
-class L1Loss(_LegacyLoss):
+class L1Loss(_Loss):
     """Mean absolute error between input and target."""
 
     def forward(self, input, target):
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
-class SmoothL1Loss(_LegacyLoss):
+class SmoothL1Loss(_Loss):
     """Squared error below `beta`, absolute error above it."""
 
     def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
@@ -89,7 +88,7 @@ class HuberLoss(_Loss):
     """Squared error below `delta`, delta-scaled absolute error above it."""
 
     def __init__(self, reduction="mean", delta=1.0):
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         self.delta = delta
 
     def forward(self, input, target):
@@ -122,7 +121,7 @@ class MultiLabelSoftMarginLoss(_WeightedLoss):
         return F.multilabel_soft_margin_loss(input, target, weight=self.weight, reduction=self.reduction)
 
 
-class KLDivLoss(_LegacyLoss):
+class KLDivLoss(_Loss):
     """KL divergence of target from log-probabilities; reduction may be 'batchmean'."""
 
     def __init__(self, size_average=None, reduce=None, reduction="mean", log_target=False):
@@ -136,14 +135,14 @@ class KLDivLoss(_LegacyLoss):
         return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
 
 
-class SoftMarginLoss(_LegacyLoss):
+class SoftMarginLoss(_Loss):
     """Two-class logistic loss, log(1 + exp(-target * input))."""
 
     def forward(self, input, target):
         return F.soft_margin_loss(input, target, reduction=self.reduction)
 
 
-class _MarginLoss(_LegacyLoss):
+class _MarginLoss(_Loss):
     def __init__(self, margin, size_average, reduce, reduction):
         super().__init__(size_average, reduce, reduction)
         self.margin = margin
@@ -210,7 +209,7 @@ class GaussianNLLLoss(_Loss):
     """Negative log-likelihood of target under N(input, var)."""
 
     def __init__(self, *, full=False, eps=1e-6, reduction="mean"):
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         self.full = full
         self.eps = eps
 
@@ -218,7 +217,7 @@ class GaussianNLLLoss(_Loss):
         return F.gaussian_nll_loss(input, target, var, full=self.full, eps=self.eps, reduction=self.reduction)
 
 
-class PoissonNLLLoss(_LegacyLoss):
+class PoissonNLLLoss(_Loss):
     """Negative log-likelihood of target under Poisson(input) (or Poisson(exp(input)), log_input)."""
 
     def __init__(self, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None, reduction="mean"):
@@ -249,7 +248,7 @@ class TripletMarginLoss(_MarginLoss):
                                      swap=self.swap, reduction=self.reduction)
 
 
-class MultiMarginLoss(_LegacyLoss):
+class MultiMarginLoss(_Loss):
     """Multi-class hinge loss: sum over j != y of weight[y] max(0, margin - x[y] + x[j])^p / C."""
 
     def __init__(self, p=1, margin=1.0, weight=None, size_average=None, reduce=None, reduction="mean"):
@@ -267,7 +266,7 @@ class MultiMarginLoss(_LegacyLoss):
                                    reduction=self.reduction)
 
 
-class MultiLabelMarginLoss(_LegacyLoss):
+class MultiLabelMarginLoss(_Loss):
     """Multi-label hinge loss between each listed target class and each other class."""
 
     def forward(self, input, target):
@@ -280,7 +279,7 @@ class TripletMarginWithDistanceLoss(_Loss):
     when it is a Module, as in PyTorch)."""
 
     def __init__(self, *, distance_function=None, margin=1.0, swap=False, reduction="mean"):
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         if not margin > 0:
             raise ValueError(f"TripletMarginWithDistanceLoss: expected margin to be greater than 0, got {margin} "
                              "instead")
@@ -298,7 +297,7 @@ class CTCLoss(_Loss):
     """Connectionist temporal classification loss (F.ctc_loss)."""
 
     def __init__(self, blank=0, reduction="mean", zero_infinity=False):
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         self.blank = blank
         self.zero_infinity = zero_infinity
 

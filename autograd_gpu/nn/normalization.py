@@ -62,13 +62,20 @@ class _InstanceNorm(_BatchNorm):
                  dtype=None, *, bias=True):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
 
+    def _get_no_batch_dim(self):
+        """The dims of unbatched input (PyTorch's hook, with _check_input_dim)."""
+        return self._dims[0]
+
+    def _check_input_dim(self, input):
+        if input.dim() not in self._dims:
+            raise ValueError(f"{type(self).__name__}: expected {self._dims[0]}D or {self._dims[1]}D input (got "
+                             f"{input.dim()}D input)")
+
     def forward(self, input):
         name = type(self).__name__
-        FL._tensor_arg(input, name, "input")
-        if input.dim() not in self._dims:
-            raise ValueError(f"{name}: expected {self._dims[0]}D or {self._dims[1]}D input (got {input.dim()}D "
-                             "input)")
-        feature_dim = input.dim() - self._dims[0]
+        self._check_input_dim(FL._tensor_arg(input, name, "input"))
+        no_batch = self._get_no_batch_dim()
+        feature_dim = input.dim() - no_batch
         if input.shape[feature_dim] != self.num_features:
             if self.affine:
                 raise ValueError(f"{name}: expected input's size at dim={feature_dim} to match num_features "
@@ -76,7 +83,7 @@ class _InstanceNorm(_BatchNorm):
             warnings.warn(f"{name}: input's size at dim={feature_dim} does not match num_features. You can silence "
                           "this warning by not passing in num_features, which is not used because affine=False",
                           UserWarning, stacklevel=3)
-        unbatched = input.dim() == self._dims[0]
+        unbatched = input.dim() == no_batch
         batch = input.unsqueeze(0) if unbatched else input
         out = FN._instance_norm(name, batch, self.running_mean, self.running_var, self.weight, self.bias,
                                 self.training or not self.track_running_stats,
