@@ -18,6 +18,8 @@ from ..tensor import Tensor
 from .functional import _linear, _same_device, _tensor_arg
 from .functional_layers import dropout, pad
 from ..amp import cast_at_entry
+from .attention import _check_backends
+from .attention.bias import CausalBias
 from .._warn import warn_at_caller
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
@@ -112,6 +114,10 @@ def _check_sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enabl
     if not isinstance(is_causal, (bool, np.bool_)):
         raise TypeError(f"{fn}(): argument 'is_causal' must be bool, not {type(is_causal).__name__}")
     if attn_mask is not None:
+        _sdpa_tensor(fn, attn_mask, "attn_mask", 4)
+    # (torch chooses the backend after checking q, k and v, before checking the mask against them)
+    _check_backends(query, key, value, attn_mask, dropout_p, enable_gqa)
+    if attn_mask is not None:
         if is_causal:
             raise RuntimeError(f"{fn}: Explicit attn_mask should not be set when is_causal=True")
         _check_attn_mask(fn, attn_mask, query, scores_shape)
@@ -178,7 +184,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     attends) or float (added to the scores), broadcasting to (..., L, S); is_causal: the lower
     triangle (no attn_mask then); scale: 1/sqrt(E) by default; enable_gqa: key's and value's
     heads (dim -3) repeated to query's. dropout_p applies always (pass 0 in eval). A query row
-    that can attend to nothing gives zeros, as PyTorch's CPU kernels."""
+    that can attend to nothing gives zeros, as PyTorch's CPU kernels. attn_mask may be an
+    ag.nn.attention.bias.CausalBias; ag.nn.attention.sdpa_kernel's flags refuse calls as torch's."""
+    if isinstance(attn_mask, CausalBias):
+        return attn_mask._dispatch(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
     repeats = _check_sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
     return _sdpa(query, key, value, attn_mask, dropout_p, bool(is_causal), scale, repeats)
 
@@ -439,6 +448,7 @@ def _attend(q, k, v, attn_mask, dropout_p, is_causal, bsz, num_heads):
         attn_mask = attn_mask.unsqueeze(0) if attn_mask.shape[0] == 1 else attn_mask.view(bsz, num_heads, -1,
                                                                                         k.shape[1])
     heads = [x.reshape(bsz, num_heads, x.shape[1], x.shape[2]) for x in (q, k, v)]
+    _check_backends(*heads, attn_mask, dropout_p, False)
     return _sdpa(*heads, attn_mask, dropout_p, is_causal, None).permute(2, 0, 1, 3)
 
 
