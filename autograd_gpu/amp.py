@@ -330,6 +330,16 @@ def cast_at_entry(fn):
     return entry
 
 
+def casts_at_entry(tensors):
+    """Whether an entry-cast function called now casts these tensors to one dtype (autocast on for their
+    device in this thread, not suspended, all eligible): a dtype check made before that function's
+    entry (nn.Linear's) lets their mismatch through, as PyTorch's autocast does."""
+    if not _enabled_count or _state.suspended:
+        return False
+    dev = _dev(tensors[0])
+    return _state.enabled[dev] and all(_eligible(t, dev) for t in tensors)
+
+
 def suspended_here():
     """Whether the calling thread runs with autocast suspended (inside an entry-cast function or an
     in-place op), or has no region on."""

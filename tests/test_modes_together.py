@@ -519,9 +519,6 @@ def test_functional_call_and_vmap_ensemble_under_autocast(torch):
 
 # ---- autocast + nn modules ------------------------------------------------------------------------------
 
-@_bug("bug: nn.Linear.forward (nn/linear.py:54) checks that the input's dtype "
-      "equals the weight's before autocast casts them (F._linear casts at its "
-      "entry), so a float16 input under autocast raises; PyTorch casts both")
 def test_linear_module_takes_a_half_input_under_autocast(torch):
     for L in (ag, torch):
         lin = L.nn.Linear(3, 2)
@@ -537,8 +534,6 @@ def _mlp(L):
 XM = np.random.default_rng(2).standard_normal((6, 4)).astype(np.float32)
 
 
-@_bug("bug: nn.Linear under autocast refuses the float16 output of the "
-      "layers before it (nn/linear.py:54, see the test above)")
 def test_mlp_under_autocast_with_grad_scaler(torch):
     device = "cpu"
     torch.manual_seed(0)
@@ -557,8 +552,6 @@ def test_mlp_under_autocast_with_grad_scaler(torch):
         _close(o, t, F16)
 
 
-@_bug("bug: TransformerEncoderLayer under autocast hits the nn.Linear dtype "
-      "check (nn/linear.py:54) in its feed-forward block")
 def test_transformer_encoder_layer_under_autocast(torch):
     torch.manual_seed(0)
     te = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)

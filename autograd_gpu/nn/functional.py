@@ -17,7 +17,7 @@ from ..ops.loss import MseLoss, NllLoss
 from ..ops.pointwise import Gelu
 from ..tensor import Tensor
 from .parameter import Parameter
-from ..amp import cast_at_entry
+from ..amp import cast_at_entry, casts_at_entry
 from .._warn import warn_at_caller
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -143,7 +143,7 @@ def _check_linear(input, weight, bias, who):
     if input.shape[-1] != in_features:
         raise RuntimeError(f"{who}: expected input with {in_features} features in its last dimension, "
                            f"got input of shape {list(input.shape)} (weight shape {list(weight.shape)})")
-    if input.dtype is not weight.dtype:
+    if input.dtype is not weight.dtype and not casts_at_entry((input, weight)):      # (autocast: cast next)
         raise RuntimeError(f"{who}: input dtype {input.dtype.libtorch} does not match the weight dtype "
                            f"{weight.dtype.libtorch}; convert one of them, e.g. input.to({weight.dtype})")
     _same_device(who, input, weight, "input", "weight")
@@ -152,7 +152,7 @@ def _check_linear(input, weight, bias, who):
         if tuple(bias.shape) not in ((weight.shape[0],), ()):
             raise RuntimeError(f"{who}: bias must have shape [{weight.shape[0]}] (out_features), got "
                                f"{list(bias.shape)}")
-        if bias.dtype is not weight.dtype:
+        if bias.dtype is not weight.dtype and not casts_at_entry((bias, weight)):
             raise RuntimeError(f"{who}: bias dtype {bias.dtype.libtorch} does not match the weight dtype "
                                f"{weight.dtype.libtorch}")
         _same_device(who, bias, weight, "bias", "weight")
