@@ -110,9 +110,6 @@ W = np.random.default_rng(1).standard_normal((3, 4)) * 0.5
 # ---- checkpoint + autocast ------------------------------------------------------------------------------
 
 @REENTRANT
-@_bug("bug: checkpoint's recompute runs outside the forward's autocast state "
-      "(utils/checkpoint.py: CheckpointFunction.backward and "
-      "CheckpointBackward._recompute do not re-enter autocast)")
 def test_checkpoint_under_autocast_recomputes_in_the_forwards_dtype(torch, reentrant):
     def run(L):
         seen = []
@@ -208,9 +205,6 @@ def test_checkpoint_under_disable_saved_tensors_hooks(torch):
 
 # ---- checkpoint + in-place writes, allow_mutation_on_saved_tensors ----------------------------------------
 
-@_bug("bug: a non-reentrant checkpoint does not check its inputs' versions: "
-      "an input written in place after the forward is recomputed from the new "
-      "values (wrong gradient) where PyTorch raises the in-place error")
 def test_checkpoint_input_written_in_place_after_the_forward(torch):
     for L in (ag, torch):
         x = L.tensor([1.0, 2.0, 3.0], requires_grad=True)
@@ -904,15 +898,10 @@ def test_checkpoint_with_a_seeded_generator_in_the_segment(torch, device):
 
 # ---- the default device + checkpoint -----------------------------------------------------------------
 
-def test_checkpoint_recompute_keeps_the_default_device_of_its_forward(request, device):
+def test_checkpoint_recompute_keeps_the_default_device_of_its_forward(device):
     """PyTorch's non-reentrant recompute re-enters the forward's device context (torch/utils/checkpoint.py:
     "recompute_fn should respect the device context of the original forward"). Here the backward runs
     outside the `with ag.device(...)` block the forward ran in."""
-    if device != "cpu":
-        request.applymarker(_bug((
-            "bug: a non-reentrant checkpoint's recompute runs with the default device of the backward's "
-            "caller, not the forward's: factories in the segment make cpu tensors (utils/checkpoint.py, "
-            "CheckpointBackward._recompute)")))
     with ag.device(device):
         x = ag.tensor(X, requires_grad=True)
         y = checkpoint(lambda a: a * ag.ones(3) + ag.arange(3.0), x, use_reentrant=False)

@@ -86,6 +86,29 @@ class _RngStates:
             ag.cuda.set_rng_state(s, d)
 
 
+class _ForwardState:
+    """What a segment's forward ran under, which its recompute runs under again (as PyTorch's checkpoint
+    re-enters them): the random states (when preserved), autocast's state, the default device."""
+
+    def __init__(self, tensors, preserve_rng_state):
+        from .. import amp
+        from ..backend.device import default_device, CPU
+        self.rng = _RngStates.of(tensors) if preserve_rng_state else None
+        self.autocast = [(dev, amp.is_autocast_enabled(dev), amp.get_autocast_dtype(dev)) for dev in ("cpu", "cuda")]
+        self.cache = amp.is_autocast_cache_enabled()
+        self.device = default_device() or CPU
+
+    @contextlib.contextmanager
+    def entered(self):
+        from .. import amp
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(_forked_rng(self.rng))
+            for dev, enabled, dtype in self.autocast:
+                stack.enter_context(amp.autocast(dev, dtype=dtype, enabled=enabled, cache_enabled=self.cache))
+            stack.enter_context(self.device)
+            yield
+
+
 @contextlib.contextmanager
 def _forked_rng(saved):
     """Run with the generators as `saved` has them, then put back the current states."""
@@ -150,7 +173,7 @@ class CheckpointFunction(Function):
     def forward(ctx, run_function, preserve_rng_state, *args):
         check_backward_validity(args)
         ctx.run_function = run_function
-        ctx.rng = _RngStates.of([a for a in args if isinstance(a, Tensor)]) if preserve_rng_state else None
+        ctx.state = _ForwardState([a for a in args if isinstance(a, Tensor)], preserve_rng_state)
         ctx.inputs = [None if isinstance(a, Tensor) else a for a in args]
         ctx.tensor_indices = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         ctx.save_for_backward(*(a for a in args if isinstance(a, Tensor)))
@@ -168,7 +191,7 @@ class CheckpointFunction(Function):
         inputs = list(ctx.inputs)
         for i, t in zip(ctx.tensor_indices, ctx.saved_tensors):
             inputs[i] = t
-        with _forked_rng(ctx.rng):
+        with ctx.state.entered():
             detached = detach_variable(tuple(inputs))
             with enable_grad():
                 outputs = ctx.run_function(*detached)
@@ -301,8 +324,9 @@ class CheckpointBackward(Node):
             return t
         new_args = tuple(attached(a, ("arg", i)) for i, a in enumerate(args))
         new_kwargs = {k: attached(v, ("kwarg", k)) for k, v in kwargs.items()}
+        self._check_versions()
         start = next_sequence_nr()
-        with _forked_rng(self._rng):
+        with self._state.entered():
             with enable_grad(), self._recompute_context:
                 result = self._fn(*new_args, **new_kwargs)
         flat = []
@@ -324,6 +348,13 @@ class CheckpointBackward(Node):
                 holder.next_functions = tuple(nf)
         _walk(out_edges, start, {}, rewire)
         return flat, [e if e[0] is not None else None for e in roots]
+
+    def _check_versions(self):
+        """The inputs as the forward saw them: one written in place since raises PyTorch's error."""
+        args, kwargs = self._inputs
+        for t, v in zip([a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)], self._versions):
+            if t._vc[0] != v:
+                raise _op.saved_input_version_error(t, v)
 
     def _check_outputs(self, flat):
         if not self._check:
@@ -351,7 +382,7 @@ def _checkpoint_without_reentrant(function, preserve, context_fn, determinism_ch
         with forward_context:
             return function(*args, **kwargs)
     tensors = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
-    rng = _RngStates.of(tensors) if preserve else None
+    state = _ForwardState(tensors, preserve)
     start = next_sequence_nr()
     new_args, new_kwargs, arg_keys = _detach_args(args, kwargs)
     with forward_context:
@@ -375,7 +406,8 @@ def _checkpoint_without_reentrant(function, preserve, context_fn, determinism_ch
                                 for key, n, nr in boundary)
     node._boundary_index = index
     node._seq = next_sequence_nr()
-    node._fn, node._inputs, node._rng = function, (args, dict(kwargs)), rng
+    node._fn, node._inputs, node._state = function, (args, dict(kwargs)), state
+    node._versions = [t._vc[0] for t in tensors]
     node._recompute_context, node._check = recompute_context, determinism_check == "default"
     node._freed, node._saved = False, True
     node._out_metas = [_meta(t) for t in flat]
