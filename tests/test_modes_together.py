@@ -933,7 +933,6 @@ _SAVED_REQUIRES_GRAD = ("bug: a custom Function's ctx.saved_tensors unpacked thr
                         "tensors keep it")
 
 
-@_bug(_SAVED_REQUIRES_GRAD)
 def test_function_saved_tensors_keep_requires_grad_through_hooks(torch):
     seen = {}
     for L in (ag, torch):
@@ -956,8 +955,6 @@ def test_function_saved_tensors_keep_requires_grad_through_hooks(torch):
     assert seen[ag] == seen[torch]
 
 
-@_bug(_SAVED_REQUIRES_GRAD + ": so a reentrant "
-      "checkpoint under save_on_cpu gives its inputs no gradient")
 def test_reentrant_checkpoint_inside_save_on_cpu(torch, device):
     def run(L, dev):
         x = _t(L, X, dev, requires_grad=True)

@@ -16,7 +16,6 @@ import threading
 import weakref
 
 from . import op as _op
-from .grad_mode import no_grad, state as grad_state
 
 __all__ = ["saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks", "allow_mutation_on_saved_tensors"]
 
@@ -363,7 +362,7 @@ def unpack_function_saved(p):
             out.append(None)
             continue
         t = _run_unpack(p.unpack, q)
-        out.append(_at_place(t, e) if grad_state.enabled and e is not None else t)
+        out.append(_at_place(t, e) if e is not None else t)     # (in any grad mode: PyTorch's keep requires_grad)
     return tuple(out)
 
 
