@@ -16,6 +16,7 @@ import threading
 import weakref
 
 from . import op as _op
+from .grad_mode import no_grad
 
 __all__ = ["saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks", "allow_mutation_on_saved_tensors"]
 
