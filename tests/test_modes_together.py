@@ -170,9 +170,6 @@ def test_reentrant_checkpoint_inside_saved_tensor_hooks(torch, device, backward_
 
 
 @pytest.mark.parametrize("backward_inside", [True, False], ids=["backward_inside", "backward_after"])
-@_bug("bug: a non-reentrant checkpoint sends its segment's saved tensors "
-      "through the user's saved-tensor hooks, in the forward and again in the "
-      "recompute; PyTorch packs only the segment's inputs, once")
 def test_non_reentrant_checkpoint_inside_saved_tensor_hooks(torch, device, backward_inside):
     ours = _hooks_around_checkpoint(ag, device, False, backward_inside)
     theirs = _hooks_around_checkpoint(torch, "cpu", False, backward_inside)
@@ -215,9 +212,6 @@ def test_checkpoint_input_written_in_place_after_the_forward(torch):
             y.sum().backward()
 
 
-@_bug("bug: under allow_mutation_on_saved_tensors a non-reentrant checkpoint "
-      "recomputes from its input's values after a later in-place write; "
-      "PyTorch keeps (copies) the values the forward saw")
 def test_checkpoint_with_allow_mutation_on_saved_tensors(torch):
     def run(L):
         x = L.tensor([1.0, 2.0, 3.0], dtype=L.float64, requires_grad=True)

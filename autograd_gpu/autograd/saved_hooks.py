@@ -177,6 +177,20 @@ class suspended:
         return False
 
 
+def pack_now(tensors):
+    """`tensors` packed with this thread's innermost hooks, as (unpack, packs); None without hooks.
+    (A non-reentrant checkpoint saves its inputs this way, once, as PyTorch's.)"""
+    if not _local.stack:
+        return None
+    pack, unpack = _local.stack[-1]
+    return unpack, _run_pack(pack, tensors)
+
+
+def unpack_now(saved):
+    unpack, packs = saved
+    return [_run_unpack(unpack, p) for p in packs]
+
+
 # ---- recording: called by op.py and function.py when op._packing is set -----------
 
 def pack_node(node):

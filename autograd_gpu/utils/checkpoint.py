@@ -22,6 +22,7 @@ import warnings
 
 from ..autograd import engine as _engine
 from ..autograd import op as _op
+from ..autograd import saved_hooks
 from ..autograd.function import Function
 from ..autograd.graph import AccumulateGrad, FREED_MSG, Node, next_sequence_nr
 from ..autograd.grad_mode import enable_grad, no_grad, state as _grad_state
@@ -312,21 +313,27 @@ class CheckpointBackward(Node):
         boundary edges end at `cuts`."""
         args, kwargs = self._inputs
         index = self._boundary_index
+        if self._packed is None:
+            self._check_versions()
+            values = {}
+        else:                    # (saved through the user's hooks, which own the values: no version check)
+            inputs = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
+            values = {id(a): u for a, u in zip(inputs, saved_hooks.unpack_now(self._packed))}
 
         def attached(a, key):
             """The input as the rerun sees it: a tensor whose node is the input's cut (so that
             graphs built from the rerun's saved tensors reach the input's history)."""
             pos = index.get(key)
             if not isinstance(a, Tensor) or pos is None:
-                return _detached(a)
-            t = Tensor._make(a._data, a._backend)
-            t._vc, t._node, t._output_nr, t._rg = a._vc, cuts[pos], 0, True
+                return _detached(values.get(id(a), a))
+            src = values.get(id(a), a)
+            t = Tensor._make(src._data, src._backend)
+            t._vc, t._node, t._output_nr, t._rg = src._vc, cuts[pos], 0, True
             return t
         new_args = tuple(attached(a, ("arg", i)) for i, a in enumerate(args))
         new_kwargs = {k: attached(v, ("kwarg", k)) for k, v in kwargs.items()}
-        self._check_versions()
         start = next_sequence_nr()
-        with self._state.entered():
+        with self._state.entered(), saved_hooks.suspended():       # (the segment's saves are its own)
             with enable_grad(), self._recompute_context:
                 result = self._fn(*new_args, **new_kwargs)
         flat = []
@@ -367,7 +374,7 @@ class CheckpointBackward(Node):
                 f"{self._out_metas}\nin the recomputation: {got}")
 
     def _release(self):
-        self._inputs = None
+        self._inputs = self._packed = None
         self._freed = True
 
 
@@ -385,7 +392,7 @@ def _checkpoint_without_reentrant(function, preserve, context_fn, determinism_ch
     state = _ForwardState(tensors, preserve)
     start = next_sequence_nr()
     new_args, new_kwargs, arg_keys = _detach_args(args, kwargs)
-    with forward_context:
+    with forward_context, saved_hooks.suspended():      # (the user's hooks see the inputs only, below)
         result = function(*new_args, **new_kwargs)
     flat = []
     spec = _flatten(result, flat)
@@ -408,6 +415,7 @@ def _checkpoint_without_reentrant(function, preserve, context_fn, determinism_ch
     node._seq = next_sequence_nr()
     node._fn, node._inputs, node._state = function, (args, dict(kwargs)), state
     node._versions = [t._vc[0] for t in tensors]
+    node._packed = saved_hooks.pack_now(tensors)        # the inputs, once, through the user's hooks
     node._recompute_context, node._check = recompute_context, determinism_check == "default"
     node._freed, node._saved = False, True
     node._out_metas = [_meta(t) for t in flat]
