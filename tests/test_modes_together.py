@@ -286,9 +286,6 @@ def test_reentrant_checkpoint_refuses_forward_ad(torch):
                 _ck(L)(lambda a: a.sin() * a, d, use_reentrant=True)
 
 
-@_bug("bug: a non-reentrant checkpoint drops forward-AD tangents (its outputs "
-      "are fresh tensors hung from CheckpointBackward): unpack_dual gives "
-      "tangent None where PyTorch gives the JVP")
 def test_non_reentrant_checkpoint_carries_forward_ad_tangents(torch):
     res = {}
     for L in (ag, torch):
@@ -355,10 +352,6 @@ def _profile_with_hooks(L, pack, unpack):
     return prof, x.grad
 
 
-@_bug("bug: under the profiler, backward nodes recorded inside "
-      "saved_tensors_hooks get no evaluate_function events: "
-      "engine._profiled_execute skips every node with _apply in its __dict__, "
-      "and a packed node has one (saved_hooks._pack_op)")
 def test_profiler_records_the_backward_nodes_of_a_packed_graph(torch):
     identity = lambda L: (lambda t: t)               # noqa: E731
     ours, g = _profile_with_hooks(ag, identity, identity)

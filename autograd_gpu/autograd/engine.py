@@ -309,22 +309,30 @@ def _profiled_execute(root_edges, root_grads, retain_graph, create_graph, target
     """execute, recording each node it runs for the profiler of this thread
     (PyTorch's "autograd::engine::evaluate_function: ..." events): the loop is
     execute's own, each node's _apply replaced for the pass by an instance
-    attribute that records it (none is installed on a node already wrapped by
-    an enclosing pass)."""
+    attribute that records it and calls the node's own (its class's, or the
+    instance's of a node packed by saved-tensor hooks); a node already wrapped
+    by an enclosing pass keeps that wrapper."""
     from . import profiler
     session = profiler.session_here()
     if session is None:
         return _plain_execute(root_edges, root_grads, retain_graph, create_graph, targets, accumulate)
     wrapped = []
     for node in _graph_nodes([n for n, _ in root_edges]):
-        if node.__class__ is not AccumulateGrad and "_apply" not in node.__dict__:
-            node._apply = session.node_apply(node)
-            wrapped.append(node)
+        if node.__class__ is AccumulateGrad:
+            continue
+        own = node.__dict__.get("_apply")          # (a node packed by saved-tensor hooks has its own)
+        if getattr(own, "profiled", False):         # (wrapped by an enclosing pass)
+            continue
+        node._apply = session.node_apply(node, own)
+        wrapped.append((node, own))
     try:
         return _plain_execute(root_edges, root_grads, retain_graph, create_graph, targets, accumulate)
     finally:
-        for node in wrapped:
-            del node._apply
+        for node, own in wrapped:
+            if own is None:
+                del node._apply
+            else:
+                node._apply = own
 
 
 def _profiled_accumulate(var, g, create_graph):

@@ -536,9 +536,10 @@ class _Session(dispatch.Mode):
             for ev in reversed(evs):
                 self.end(ev)
 
-    def node_apply(self, node):
-        """A replacement for node._apply recording the engine's evaluation of it."""
-        apply = type(node)._apply
+    def node_apply(self, node, own=None):
+        """A replacement for node._apply recording the engine's evaluation of it; `own`: the node's
+        instance-level _apply to call (else its class's)."""
+        apply = type(node)._apply if own is None else (lambda _node, grad, create_graph: own(grad, create_graph))
         name = node.name()
         names = (EVALUATE_FUNCTION + name, name)
 
@@ -547,6 +548,7 @@ class _Session(dispatch.Mode):
                 return apply(node, grad, create_graph)
             grads = grad if isinstance(grad, list) else [grad]
             return self.around(names, [g for g in grads if g is not None], apply, node, grad, create_graph)
+        traced.profiled = True
         return traced
 
     def finish(self):

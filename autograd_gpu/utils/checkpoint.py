@@ -385,7 +385,9 @@ def _checkpoint_without_reentrant(function, preserve, context_fn, determinism_ch
     if debug and context_fn is not noop_context_fn:
         raise ValueError("debug=True is incompatible with non-default context_fn")
     forward_context, recompute_context = context_fn()
-    if not _grad_state.enabled:
+    if not _grad_state.enabled or (_op._forward_ad and _op._any_tangent((*args, *kwargs.values()))):
+        # (dual inputs: run the segment as it is, so its outputs carry their tangents; nothing is saved
+        # for a recompute)
         with forward_context:
             return function(*args, **kwargs)
     tensors = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
