@@ -17,6 +17,12 @@ import pytest
 import autograd_gpu as ag
 from autograd_gpu.utils.checkpoint import checkpoint
 
+# PyTorch's own warnings on the oracle side (its forward AD scripts a helper; its CPU build mentions TF32;
+# its reentrant checkpoint warns on inputs without requires_grad, as ours does: that test checks ours)
+pytestmark = [pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning"),
+              pytest.mark.filterwarnings("ignore:TF32 acceleration:UserWarning"),
+              pytest.mark.filterwarnings("ignore:None of the inputs have requires_grad:UserWarning")]
+
 F16 = dict(rtol=2e-2, atol=2e-2)
 F32 = dict(rtol=2e-4, atol=2e-5)
 F64 = dict(rtol=1e-9, atol=1e-11)
