@@ -367,9 +367,6 @@ def test_profiler_records_the_backward_nodes_of_a_packed_graph(torch):
     assert names(ours) == names(theirs)
 
 
-@_bug("bug: ops run by a saved-tensor pack hook are not recorded by the "
-      "profiler (its session is `busy` while the op that saves runs); PyTorch "
-      "records them nested under that op")
 def test_profiler_records_the_ops_of_pack_hooks(torch):
     pack = lambda L: (lambda t: t * 1)               # noqa: E731
     unpack = lambda L: (lambda t: t)                 # noqa: E731

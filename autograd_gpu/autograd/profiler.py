@@ -436,6 +436,23 @@ def session_here():
     return None
 
 
+class recording_user_code:
+    """Around user code an op calls while it runs (saved-tensor pack hooks): the ops it applies are recorded,
+    nested under that op's event, as PyTorch's (the session is busy during the op otherwise)."""
+
+    def __enter__(self):
+        s = _session
+        self.session = s if s is not None and s.busy and s.tid == _get_ident() else None
+        if self.session is not None:
+            self.session.busy = False
+        return self
+
+    def __exit__(self, *exc):
+        if self.session is not None:
+            self.session.busy = True
+        return False
+
+
 def _python_stack():
     """The Python frames outside the library, innermost first, as PyTorch writes them ("file.py(12): fn")."""
     out = []

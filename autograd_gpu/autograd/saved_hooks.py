@@ -243,7 +243,7 @@ def _edge_of(t):
 def _run_pack(pack, tensors):
     """pack(t) for each tensor, grad mode off; refuses a pack that writes to its input."""
     out = []
-    with no_grad():
+    with no_grad(), _user_code():
         for t in tensors:
             version = t._vc[0]
             out.append(pack(t))
@@ -253,6 +253,14 @@ def _run_pack(pack, tensors):
                                    "to unexpected side-effects. Please open an issue if you need to perform "
                                    "in-place operations on the input to a pack hook.")
     return out
+
+
+def _user_code():
+    """The profiler records the ops of a hook run inside an op (only while a dispatch mode is on)."""
+    if _op._intercept:
+        from .profiler import recording_user_code
+        return recording_user_code()
+    return contextlib.nullcontext()
 
 
 def _run_unpack(unpack, packed):
