@@ -17,6 +17,7 @@ import numbers
 from collections import OrderedDict, defaultdict
 import warnings
 
+from ..autograd import op as _op
 from ..autograd.graph import RemovableHandle
 from ..autograd.grad_mode import no_grad, enable_grad
 from ..creation import tensor as _tensor
@@ -60,11 +61,26 @@ def _with_step_hooks(step):
     """`step` behind one flag test: the hooked path only when a step hook is registered."""
     @functools.wraps(step)
     def hooked_step(self, *args, **kwargs):
+        if _op._intercept and _profiling():
+            with _profiled_range(self, "step"):
+                return _call_step_with_hooks(self, step, args, kwargs) if self._step_hooked else \
+                    step(self, *args, **kwargs)
         if self._step_hooked:
             return _call_step_with_hooks(self, step, args, kwargs)
         return step(self, *args, **kwargs)
     hooked_step.step_hooks_wrapped = True
     return hooked_step
+
+
+def _profiling():
+    from ..autograd.profiler import session_here
+    return session_here() is not None
+
+
+def _profiled_range(self, what):
+    """PyTorch's profiler range around an optimizer's step or zero_grad: "Optimizer.step#SGD.step"."""
+    from ..autograd.profiler import record_function
+    return record_function(f"Optimizer.{what}#{type(self).__name__}.{what}")
 
 
 def _call_step_with_hooks(self, step, args, kwargs):
@@ -243,6 +259,9 @@ class Optimizer:
     def zero_grad(self, set_to_none=True):
         """Reset the gradients of all parameters: to None (default), or to zeros."""
         from ..nn.utils import zero_grads
+        if _op._intercept and _profiling():
+            with _profiled_range(self, "zero_grad"):
+                return zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
         zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     # ---- state dict ------------------------------------------------------------------------------
