@@ -143,8 +143,7 @@ def _synthetic(L, profile_memory=False):
     """The same hand-made events in both libraries: the table is then comparable character for character."""
     if L is ag:
         def ev(i, name, start, end, shapes, parent=None):
-            e = agp.FunctionEvent(i, name, 1, start, shapes)
-            e.time_range.end = end
+            e = agp.FunctionEvent(i, name, 1, start, end, input_shapes=shapes)
             e.cpu_memory_usage = 1536 * i if profile_memory else 0
             if parent is not None:
                 e.cpu_parent = parent

@@ -737,3 +737,53 @@ def test_positional_parameters_of_optimizers_and_utilities_are_pytorchs(torch):
         assert _positional(ours)[:len(expected)] == expected, ours.__qualname__
     with pytest.raises(ValueError, match="RMSprop: differentiable=True"):
         ag.optim.RMSprop([nn.Parameter(ag.ones(1))], differentiable=True)
+
+
+_NEW_NAMESPACES = ["profiler", "autograd.profiler", "amp", "random", "testing", "nn.attention",
+                   "nn.attention.flex_attention", "nn.attention.bias", "nn.grad", "utils.data", "func"]
+
+
+def _signature_pairs(torch, namespace):
+    """(name, ours, theirs) for the public callables of a namespace both have, classes by __init__;
+    PyTorch's builtins without a Python signature are left out."""
+    import importlib
+    import inspect
+    ours_ns = importlib.import_module(f"autograd_gpu.{namespace}")
+    theirs_ns = importlib.import_module(f"torch.{namespace}")
+    names = getattr(ours_ns, "__all__", None) or [n for n in dir(ours_ns) if not n.startswith("_")]
+    for name in names:
+        ours, theirs = getattr(ours_ns, name, None), getattr(theirs_ns, name, None)
+        if not callable(ours) or not callable(theirs) or isinstance(ours, type) != isinstance(theirs, type):
+            continue
+        a, b = (ours.__init__, theirs.__init__) if isinstance(ours, type) else (ours, theirs)
+        try:
+            inspect.signature(b)
+            inspect.signature(a)
+        except (TypeError, ValueError):
+            continue
+        yield name, a, b
+
+
+@pytest.mark.parametrize("namespace", _NEW_NAMESPACES)
+def test_positional_parameters_of_the_newer_namespaces_are_pytorchs(torch, namespace):
+    differ = [(name, _positional(a), _positional(b)) for name, a, b in _signature_pairs(torch, namespace)
+              if _positional(a)[:len(_positional(b))] != _positional(b)]
+    assert not differ, differ
+
+
+def test_positional_parameters_of_the_lowlevel_functions_are_pytorchs(torch):
+    import inspect
+    from autograd_gpu.ops import lowlevel
+    differ = []
+    for name, ours in lowlevel.FUNCTIONS.items():
+        theirs = getattr(torch, name, None)
+        if name in ("solve", "eig", "symeig", "lstsq", "matrix_rank"):
+            continue                      # (removed in PyTorch: every call raises, pointing to ag.linalg)
+        try:
+            expected = _positional(theirs)
+        except (TypeError, ValueError):
+            continue                      # (a builtin without a Python signature)
+        if _positional(ours)[:len(expected)] != expected:
+            differ.append((name, _positional(ours), expected))
+    assert not differ, differ
+    assert inspect.signature(ag.vmap) == inspect.signature(ag.func.vmap)

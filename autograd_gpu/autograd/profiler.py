@@ -117,33 +117,31 @@ class _Times:
 class FunctionEvent(_Times):
     """One recorded range: an op, a Function, a record_function, a backward node."""
     count = 1
-    node_id = -1
-    sequence_nr = -1
-    is_async = False
-    is_remote = False
-    is_legacy = False
-    overload_name = ""
-    scope = 0
-    flops = 0
-    device_index = 0
-    device_type = DeviceType.CPU
 
-    def __init__(self, id, name, thread, start_us, input_shapes=None, stack=None, use_device=None,
-                 is_user_annotation=False):
+    def __init__(self, id, name, thread, start_us, end_us=None, overload_name="", fwd_thread=None, input_shapes=None,
+                 stack=None, scope=0, use_device=None, cpu_memory_usage=0, device_memory_usage=0, is_async=False,
+                 is_remote=False, sequence_nr=-1, node_id=-1, device_type=DeviceType.CPU, device_index=0,
+                 device_resource_id=None, is_legacy=False, flops=0, trace_name=None, concrete_inputs=None,
+                 kwinputs=None, is_user_annotation=False):
+        # (PyTorch's parameters, in its order; the ones about tracing we do not model are accepted and dropped)
         self.id, self.name, self.thread = id, name, thread
-        self.time_range = Interval(start_us, start_us)
+        self.time_range = Interval(start_us, start_us if end_us is None else end_us)   # (open: ends at its start)
+        self.overload_name, self.fwd_thread, self.scope = overload_name, fwd_thread, scope
         self.input_shapes = input_shapes if input_shapes is not None else []
         self.stack = stack if stack is not None else []
         self.use_device = use_device
+        self.is_async, self.is_remote, self.is_legacy = is_async, is_remote, is_legacy
+        self.sequence_nr, self.node_id, self.flops = sequence_nr, node_id, flops
+        self.device_type, self.device_index = device_type, device_index
         self.is_user_annotation = is_user_annotation
-        self.trace_name = name
+        self.trace_name = name if trace_name is None else trace_name
         if name.startswith("ProfilerStep#"):       # (PyTorch groups the steps under one key; the trace keeps #N)
             self.name = "ProfilerStep*"
         self.cpu_children = []
         self.cpu_parent = None
         self.kernels = []
-        self.cpu_memory_usage = 0
-        self.device_memory_usage = 0
+        self.cpu_memory_usage = cpu_memory_usage
+        self.device_memory_usage = device_memory_usage
         self.own_device_time_us = 0.0     # measured on the device for this op itself (CuPy events)
 
     @property
@@ -527,8 +525,9 @@ class _Session(dispatch.Mode):
     def begin(self, name, inputs=(), annotation=False):
         now = (_now_ns() - self.t0) / 1e3
         ev = FunctionEvent(len(self.events) + 1, name, self.thread, now,
-                           _shapes(inputs) if self.record_shapes else [],
-                           _python_stack() if self.with_stack else [], self.use_device, annotation)
+                           input_shapes=_shapes(inputs) if self.record_shapes else [],
+                           stack=_python_stack() if self.with_stack else [], use_device=self.use_device,
+                           is_user_annotation=annotation)
         if self.open:
             parent = self.open[-1]
             ev.cpu_parent = parent
