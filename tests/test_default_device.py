@@ -65,7 +65,7 @@ def test_the_factories_that_follow_the_default_device_are_pytorchs(torch, name, 
 def test_range_follows_the_default_device(torch):
     # a kept divergence: torch 2.13's deprecated torch.range ignores `with torch.device(...)` (its Python
     # wrapper is not the function its device mode looks for); ours is a factory like arange
-    with ag.device("cuda"):
+    with ag.device("cuda"), pytest.warns(UserWarning, match="range is deprecated"):
         assert ag.range(0, 2).device.type == "cuda"
 
 

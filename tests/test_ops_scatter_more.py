@@ -12,6 +12,8 @@ import autograd_gpu as ag
 from oracle import case_tests, check, to_numpy
 
 warnings.filterwarnings("ignore", "index_reduce\\(\\) is in beta")
+# (pytest resets the filters for each test: PyTorch warns once per process, in whichever test runs it first)
+pytestmark = pytest.mark.filterwarnings("ignore:index_reduce\\(\\) is in beta:UserWarning")
 
 
 _DEVICE = {"now": "cpu"}
