@@ -89,7 +89,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
     library's generator: ag.manual_seed makes them repeatable."""
     _tensor_arg(input, "dropout", "input")
     _check_p("dropout", p)
-    if not training:
+    if not training or p == 0 or input.numel() == 0:       # (no draw: the generator is left as it was)
         return input
     if not input.is_floating_point():
         raise RuntimeError(f"dropout: result type Float can't be cast to the desired output type "

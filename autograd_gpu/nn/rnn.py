@@ -9,6 +9,7 @@ import math
 import numbers
 import warnings
 
+from ..amp import casts_at_entry
 from ..creation import empty, zeros
 from ..ops.shape import cat, stack
 from ..tensor import Tensor
@@ -46,7 +47,7 @@ def _tensor(who, name, t):
 def _check_like(who, name, t, weight):
     """dtype and device of `t` against the layer's weights (up front: a matmul's error would not name the layer)."""
     _tensor(who, name, t)
-    if t.dtype != weight.dtype:
+    if t.dtype != weight.dtype and not casts_at_entry((t, weight)):      # (autocast: cast by the ops inside)
         raise ValueError(f"{who}: {name} dtype ({t.dtype}) does not match weight dtype ({weight.dtype}). "
                          f"Convert {name}: {name}.to({weight.dtype}), or convert model: model.to({t.dtype})")
     if t.device != weight.device:
