@@ -106,6 +106,19 @@ NOT_OPS = {
     "Tensor.__len__": "no arguments",
     "Tensor.__iter__": "no arguments", "Tensor.__bool__": "no arguments", "Tensor.__float__": "no arguments",
     "Tensor.__int__": "no arguments", "Tensor.item": "no arguments",
+    # ops/lowlevel.py's switches and getters, the autocast state, and what PyTorch runs on CUDA only
+    **{f"ag.{n}": "no arguments" for n in ("get_default_device", "get_deterministic_debug_mode",
+                                          "get_float32_matmul_precision", "is_warn_always_enabled",
+                                          "init_num_threads", "clear_autocast_cache", "is_autocast_cache_enabled",
+                                          "autocast_increment_nesting", "autocast_decrement_nesting")},
+    **{f"ag.{n}": "autocast state (tests/test_amp.py)" for n in (
+        "get_autocast_dtype", "set_autocast_dtype", "is_autocast_enabled", "set_autocast_enabled",
+        "set_autocast_cache_enabled")},
+    "ag.vmap": "= ag.func.vmap, a transform (tests/test_func.py)",
+    **{f"ag.{n}": "CUDA only in PyTorch (tests/test_lowlevel_functions.py::"
+                  "test_sync_batch_norm_pieces_agree_with_native_batch_norm, test_bad_input)"
+       for n in ("batch_norm_stats", "batch_norm_elemt", "batch_norm_gather_stats",
+                 "batch_norm_gather_stats_with_counts", "batch_norm_backward_reduce", "batch_norm_backward_elemt")},
 }
 
 # Where we succeed and PyTorch's Python argument parser raises, on purpose: we are
@@ -596,7 +609,7 @@ SPECS = {
 # the families kept in files of their own (tests/fuzz_specs_<module>.py, one per autograd_gpu/ops/<module>.py)
 for _family in ("products", "composite_pointwise", "statistics", "rearrange", "searching", "windows", "decompositions",
                 "bitwise", "gamma", "aliases", "constructions", "sampling", "scatter", "bessel", "polynomials",
-                "inplace_views", "inplace_functions", "functional_aliases"):
+                "inplace_views", "inplace_functions", "functional_aliases", "lowlevel"):
     SPECS.update(__import__(f"fuzz_specs_{_family}").specs(sys.modules[__name__]))
 
 

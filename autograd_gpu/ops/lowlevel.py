@@ -11,6 +11,7 @@ raise as PyTorch's do), eager cond / while_loop, and the process-wide switches
 mode). Everything differentiable is composed of the public differentiable ops,
 so gradients of any order and the CUDA path come with them."""
 import collections
+import functools
 import importlib
 import math
 import warnings
@@ -177,8 +178,6 @@ def _gradient_spacings(input, spacing, dims, dim_given):
         raise TypeError("gradient(): argument 'spacing' must be a number or a list of numbers or tensors, not Tensor")
     if not isinstance(spacing, (list, tuple)):
         return [spacing] * len(dims)
-    if len(spacing) == 1 and len(dims) > 1 and not isinstance(spacing[0], Tensor):
-        return [spacing[0]] * len(dims)
     if len(spacing) != len(dims):
         if dim_given:
             raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar or it's spacing and dim "
@@ -218,7 +217,11 @@ def _coordinate_gradient(f, d, coords, edge_order):
     n = f.shape[d]
     shape = [1] * f.dim()
     shape[d] = n - 1
-    dx = (coords[1:] - coords[:-1]).to(f.dtype).reshape(shape)
+    if coords.shape[0] != n:
+        raise RuntimeError(f"torch.gradient expected each tensor to be on the same device and to have as many "
+                           f"elements as the dimension it spaces: {coords.shape[0]} coordinates for size {n} in dim "
+                           f"{d} (gradient)")
+    dx = (coords[1:] - coords[:-1]).reshape(shape)
     dx1, dx2 = _along(dx, d, 0, n - 2), _along(dx, d, 1, n - 1)
     a = -dx2 / (dx1 * (dx1 + dx2))
     b = (dx2 - dx1) / (dx1 * dx2)
@@ -240,6 +243,9 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
     """Central differences inside, one-sided differences of order edge_order at
     the ends (numpy.gradient's formulas); one tensor per dim, as a tuple."""
     _tensor(input, "gradient")
+    if input.dtype is _dtype.bool_:
+        raise RuntimeError("gradient(): Subtraction, the `-` operator, with two bool tensors is not supported. Use "
+                           "the `^` or `logical_xor()` operator instead.")
     if edge_order not in (1, 2):
         raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
     dims, dim_given = _gradient_dims(input, dim)
@@ -277,19 +283,31 @@ def nuclear_norm(input, dim=None, keepdim=False):
     _warn_once("nuclear_norm", "at::nuclear_norm is deprecated and it is just left for JIT compatibility. It will "
                                "be removed in a future PyTorch release. Please use "
                                "`ag.linalg.matrix_norm(A, 'nuc', dim, keepdim)` instead")
-    return _ag().linalg.matrix_norm(input, "nuc", (-2, -1) if dim is None else tuple(dim), keepdim)
+    dim = (-2, -1) if dim is None else (dim, dim) if isinstance(dim, int) else tuple(dim)   # (int: PyTorch's int[2])
+    return _ag().linalg.matrix_norm(input, "nuc", dim, keepdim)
 
 
 def norm_except_dim(v, pow=2, dim=0):
     """The pow-norm over every dim but `dim`, kept as size-1 dims (weight_norm's
     helper); dim=-1: the norm of the whole tensor."""
-    _tensor(v, "norm_except_dim", "v")
+    fn = "norm_except_dim"
+    _tensor(v, fn, "v")
+    if not isinstance(pow, int) or isinstance(pow, bool):
+        raise TypeError(f"{fn}(): argument 'pow' (position 2) must be int, not {type(pow).__name__}")
+    if v.dim() == 0 and dim != -1:
+        raise IndexError(f"{fn}(): Dimension specified as {dim} but tensor has no dimensions")
+    if not _is_float(v):
+        raise RuntimeError(f"{fn}(): norm(): input dtype should be either floating point or complex. Got "
+                           f"{v.dtype.libtorch} instead.")
     if dim == -1:
         return _ag().linalg.vector_norm(v, pow)
-    d = wrap_dim(dim, v.dim(), "norm_except_dim")
+    d = wrap_dim(dim, v.dim(), fn)
+    if v.shape[d] == 0:             # PyTorch views v as (size(d), -1): ambiguous with no elements
+        raise RuntimeError(f"{fn}(): cannot reshape tensor of 0 elements into shape [0, -1] because the "
+                           f"unspecified dimension size -1 can be any value and is ambiguous")
     others = tuple(i for i in range(v.dim()) if i != d)
-    if not others:
-        return v.abs()
+    if not others:                  # each element its own norm (pow 0 counts it: 1 or 0)
+        return _ag().linalg.vector_norm(v.unsqueeze(-1), pow, -1)
     return _ag().linalg.vector_norm(v, pow, others, True)
 
 
@@ -303,7 +321,12 @@ def _histogramdd_edges(points, bins, range, d):
         if len(bins) != d:
             raise RuntimeError(f"histogramdd: The size of bins must be equal to the innermost dimension of the "
                                f"input, got {len(bins)} for {d}.")
-        return [b.to(points.dtype) for b in bins]
+        for i, b in enumerate(bins):
+            if not isinstance(b, Tensor) or b.dtype is not points.dtype:
+                raise RuntimeError(f"torch.histogramdd: input tensor and bins tensors should have the same dtype, "
+                                   f"but got input with dtype {points.dtype} and bins for dimension {i} with dtype "
+                                   f"{getattr(b, 'dtype', type(b).__name__)}")
+        return list(bins)
     counts = [bins] * d if isinstance(bins, int) else list(bins)
     if len(counts) != d:
         raise RuntimeError(f"histogramdd: The size of bins must be equal to the innermost dimension of the input, "
@@ -320,7 +343,7 @@ def _histogramdd_edges(points, bins, range, d):
         elif points.shape[0]:
             lo, hi = points[:, i].min().item(), points[:, i].max().item()
         else:
-            lo, hi = 0.0, 0.0
+            lo, hi = 0.0, 1.0           # PyTorch's edges for no points
         if lo > hi:
             raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got min {lo} max {hi} for "
                                f"dimension {i}")
@@ -332,6 +355,24 @@ def _histogramdd_edges(points, bins, range, d):
     return edges
 
 
+def _histogramdd_argument_types(bins, range, weight, density):
+    """PyTorch's argument parser: bins an int, ints or tensors; range numbers; weight a tensor."""
+    def ints(v):
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    seq = isinstance(bins, (list, tuple))
+    if not (ints(bins) or seq and (all(ints(b) for b in bins) or all(isinstance(b, Tensor) for b in bins))):
+        raise TypeError(f"histogramdd(): argument 'bins' must be int, tuple of ints or tuple of Tensors, not "
+                        f"{type(bins).__name__}")
+    if range is not None and not (isinstance(range, (list, tuple)) and all(
+            isinstance(r, (int, float)) and not isinstance(r, bool) for r in range)):
+        raise TypeError(f"histogramdd(): argument 'range' must be tuple of floats, not {type(range).__name__}")
+    if weight is not None and not isinstance(weight, Tensor):
+        raise TypeError(f"histogramdd(): argument 'weight' must be Tensor, not {type(weight).__name__}")
+    if not isinstance(density, bool):
+        raise TypeError(f"histogramdd(): argument 'density' must be bool, not {type(density).__name__}")
+
+
 def histogramdd(input, bins, *, range=None, weight=None, density=False):
     """A D-dimensional histogram of the points input[..., :] (D = the last dim).
     A bin holds [left, right), the last one its right edge too; points outside
@@ -341,8 +382,13 @@ def histogramdd(input, bins, *, range=None, weight=None, density=False):
     if input.dim() < 2:
         raise RuntimeError(f"torch.histogramdd: input tensor should have at least 2 dimensions, got {input.dim()}")
     if not _is_float(input):
-        raise NotImplementedError(f"\"histogramdd\" not implemented for '{input.dtype.libtorch[:-4]}'")
+        raise NotImplementedError(f"\"histogramdd\" not implemented for '{input.dtype.libtorch}'")
+    _histogramdd_argument_types(bins, range, weight, density)
     d = input.shape[-1]
+    if weight is not None and (weight.dtype is not input.dtype or tuple(weight.shape) != tuple(input.shape[:-1])):
+        raise RuntimeError(f"torch.histogramdd: if weight tensor is provided, it should have the input's dtype "
+                           f"({input.dtype}) and shape excluding its innermost dimension ({list(input.shape[:-1])}), "
+                           f"but got {weight.dtype} {list(weight.shape)}")
     with no_grad():
         points = input.detach().reshape(-1, d)
         edges = _histogramdd_edges(points, bins, range, d)
@@ -383,7 +429,7 @@ def _segment_lengths(data, lengths, offsets, axis):
     _tensor(given, fn, "lengths" if lengths is not None else "offsets")
     if given.dtype not in (_dtype.int64, _dtype.int32):
         raise NotImplementedError(f"{fn}(): lengths/offsets must be an integer tensor, got "
-                                  f"'{given.dtype.libtorch[:-4]}'")
+                                  f"'{given.dtype.libtorch}'")
     if given.device != data.device:
         raise RuntimeError(f"{fn}(): expected lengths/offsets on {data.device}, got {given.device}")
     if lengths is None:
@@ -409,7 +455,7 @@ def segment_reduce(data, reduce, *, lengths=None, indices=None, offsets=None, ax
     if lengths is None and offsets is None:
         raise RuntimeError(f"{fn}(): Either lengths or offsets must be defined.")
     if not _is_float(data):
-        raise NotImplementedError(f"{fn}(): not implemented for '{data.dtype.libtorch[:-4]}'")
+        raise NotImplementedError(f"{fn}(): not implemented for '{data.dtype.libtorch}'")
     axis = wrap_dim(axis, data.dim(), fn)
     lengths = _segment_lengths(data, lengths, offsets, axis)
     if not unsafe:
@@ -447,7 +493,10 @@ def nonzero_static(input, *, size, fill_value=-1):
     """nonzero(input) cut or padded with fill_value rows to exactly `size` rows."""
     ag = _ag()
     _tensor(input, "nonzero_static")
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+    for name, v in (("size", size), ("fill_value", fill_value)):
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise TypeError(f"nonzero_static(): argument '{name}' must be int, not {type(v).__name__}")
+    if size < 0:
         raise RuntimeError(f"nonzero_static: 'size' must be an non-negative integer, got {size}")
     found = ag.nonzero(input)
     if found.shape[0] >= size:
@@ -461,12 +510,20 @@ def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=Non
     """An uninitialised tensor of shape `size` laid out in memory in the dim
     order physical_layout (outermost first)."""
     ag = _ag()
+    for name, v in (("size", size), ("physical_layout", physical_layout)):
+        if not isinstance(v, (list, tuple)) or any(not isinstance(i, int) or isinstance(i, bool) for i in v):
+            raise TypeError(f"empty_permuted(): argument '{name}' must be tuple of ints, not {v!r}")
     size, physical_layout = tuple(size), tuple(physical_layout)
     if len(size) != len(physical_layout):
         raise RuntimeError(f"empty_permuted(): Number of dimensions in size does not match the length of the "
                            f"physical_layout; i.e. len(size) = {len(size)} is not equal to len(physical_layout) = "
                            f"{len(physical_layout)}")
-    order = [wrap_dim(d, len(size), "empty_permuted") for d in physical_layout]
+    for i, d in enumerate(physical_layout):
+        if not 0 <= d < len(size):
+            raise RuntimeError(f"empty_permuted(): Dimension out of range (expected to be between 0 and "
+                               f"{len(size) - 1}, but got {d} at index {i}).  NB: negative dims not currently "
+                               f"supported")
+    order = list(physical_layout)
     if len(set(order)) != len(order):
         raise RuntimeError(f"empty_permuted(): Duplicate dim not allowed, got physical_layout {list(physical_layout)}")
     inverse = [order.index(d) for d in range(len(size))]
@@ -508,6 +565,7 @@ def slice_inverse(input, src, dim=0, start=None, end=None, step=1):
     view of input's memory with src's size, strides and offset."""
     _tensor(input, "slice_inverse")
     _tensor(src, "slice_inverse", "src")
+    wrap_dim(dim, src.dim(), "slice_inverse")
     return _ag().as_strided(input, tuple(src.shape), src.stride(), src.storage_offset())
 
 
@@ -522,13 +580,27 @@ def _stats_dims(x):
     return (0,) + tuple(range(2, x.dim()))
 
 
+def _check_param_dtypes(fn, input, *params):
+    """PyTorch's CPU kernels: parameters of the input's dtype, or float32 ones with
+    a float16 input (then the statistics are float32: True is returned)."""
+    given = [p.dtype for p in params if isinstance(p, Tensor)]
+    if all(d is input.dtype for d in given):
+        return False
+    if input.dtype is _dtype.float16 and all(d is _dtype.float32 for d in given):
+        return True
+    if input.dtype is _dtype.float64 and all(d is _dtype.float32 for d in given):
+        raise RuntimeError(f"{fn}(): mixed dtype (CPU): all inputs must share same datatype.")
+    raise RuntimeError(f"{fn}(): mixed dtype (CPU): expect parameter to have scalar type of Float")
+
+
 def native_layer_norm(input, normalized_shape, weight, bias, eps):
     """(layer_norm's output, mean, rstd); mean and rstd keep the normalized dims
     as size 1 and, as PyTorch's, carry no gradient."""
     out = _F().layer_norm(input, normalized_shape, weight, bias, eps)
+    mixed = _check_param_dtypes("native_layer_norm", input, weight, bias)
     dims = tuple(range(input.dim() - len(tuple(normalized_shape)), input.dim()))
     with no_grad():
-        x = input.detach()
+        x = input.detach().to(_dtype.float32) if mixed else input.detach()
         mean = x.mean(dims, keepdim=True) if dims else x.clone()
         var = x.var(dims, correction=0, keepdim=True) if dims else _ag().zeros_like(x)
     return out, mean, (var + eps).rsqrt()
@@ -538,12 +610,25 @@ def native_batch_norm(input, weight, bias, running_mean, running_var, training, 
     """(batch_norm's output, batch mean, 1/sqrt(batch variance + eps)); outside
     training the two statistics are empty. running stats update as batch_norm's."""
     ag = _ag()
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("native_batch_norm(): running_mean and running_var must either both be None or neither be "
+                         "None")
+    if isinstance(input, Tensor) and input.dim() < 2:
+        raise IndexError(f"native_batch_norm(): Dimension out of range (expected to be in range of "
+                         f"[{-max(input.dim(), 1)}, {max(input.dim(), 1) - 1}], but got 1)")
+    if isinstance(input, Tensor) and training and input.numel() == 0:
+        raise RuntimeError(f"native_batch_norm(): input tensor must have at least one element, but got input_sizes "
+                           f"= {list(input.shape)}")
     out = _F().batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+    # float32 parameters with a float16 input: float32 statistics (PyTorch's CPU kernel)
+    params = (weight, bias, running_mean, running_var)
+    stats = ag.float32 if input.dtype is ag.float16 and any(
+        isinstance(p, Tensor) and p.dtype is ag.float32 for p in params) else input.dtype
     if not training:
-        empty = ag.empty(0, dtype=input.dtype, device=input.device)
+        empty = ag.empty(0, dtype=stats, device=input.device)
         return out, empty, empty.clone()
     with no_grad():
-        mean, invstd = batch_norm_stats(input.detach(), eps)
+        mean, invstd = batch_norm_stats(input.detach().to(stats), eps)
     return out, mean, invstd
 
 
@@ -557,16 +642,18 @@ def native_group_norm(input, weight, bias, N, C, HxW, group, eps):
     if group <= 0 or C % group:
         raise RuntimeError(f"native_group_norm(): Expected number of channels in input to be divisible by "
                            f"num_groups, but got input of shape {list(input.shape)} and num_groups={group}")
+    mixed = _check_param_dtypes("native_group_norm", input, weight, bias)
     x = input.reshape(N, group, -1)
+    x = x.to(_dtype.float32) if mixed else x            # float32 statistics, the output in the input's dtype
     mean = x.mean(-1)
     rstd = (x.var(-1, correction=0) + eps).rsqrt()
-    out = ((x - mean.unsqueeze(-1)) * rstd.unsqueeze(-1)).reshape(input.shape)
-    shape = (1, C) + (1,) * (input.dim() - 2)
+    # channels are N, C, HxW's (the input's own shape aside), as PyTorch's kernel reads them
+    out = ((x - mean.unsqueeze(-1)) * rstd.unsqueeze(-1)).reshape(N, C, HxW)
     if weight is not None:
-        out = out * weight.reshape(shape)
+        out = out * weight.reshape(1, C, 1)
     if bias is not None:
-        out = out + bias.reshape(shape)
-    return out, mean, rstd
+        out = out + bias.reshape(1, C, 1)
+    return out.reshape(input.shape).to(input.dtype), mean, rstd
 
 
 def native_dropout(input, p, train):
@@ -575,6 +662,15 @@ def native_dropout(input, p, train):
     gives a copy and an all-True mask."""
     ag = _ag()
     _tensor(input, "native_dropout")
+    if not isinstance(p, (int, float)):
+        raise TypeError(f"native_dropout(): argument 'p' (position 2) must be float, not {type(p).__name__}")
+    if train is not None and not isinstance(train, bool):
+        raise TypeError(f"native_dropout(): argument 'train' (position 3) must be bool, not {type(train).__name__}")
+    if input.numel() == 0:
+        return input, ag.empty_like(input)            # PyTorch's early return: the mask has the input's dtype
+    if train is not False and not _is_float(input):
+        raise RuntimeError(f"native_dropout(): result type Float can't be cast to the desired output type "
+                           f"{input.dtype.libtorch}")
     if train is not None and not train:
         return input.clone(), ag.ones(input.shape, dtype=ag.bool, device=input.device)
     if not 0 <= p <= 1:
@@ -630,15 +726,29 @@ def batch_norm_gather_stats(input, mean, invstd, running_mean, running_var, mome
 def batch_norm_update_stats(input, running_mean, running_var, momentum):
     """(mean, biased variance) per channel; the running stats move toward the
     mean and the unbiased variance by `momentum`, in place."""
-    _tensor(input, "batch_norm_update_stats")
+    fn = "batch_norm_update_stats"
+    _tensor(input, fn)
+    if not isinstance(momentum, (int, float)):
+        raise TypeError(f"{fn}(): argument 'momentum' (position 4) must be float, not {type(momentum).__name__}")
+    if input.dim() < 2:
+        raise IndexError(f"{fn}(): Dimension out of range (expected to be in range of [-1, 0], but got 1)")
+    if input.numel() == 0:
+        raise RuntimeError(f"{fn}(): input tensor must have at least one element, but got input_sizes = "
+                           f"{list(input.shape)}")
+    mixed = _check_param_dtypes(fn, input, running_mean, running_var)
+    for name, r in (("running_mean", running_mean), ("running_var", running_var)):
+        if r is not None and tuple(r.shape) != (input.shape[1],):
+            raise RuntimeError(f"{fn}(): expected {name} of shape [{input.shape[1]}], got {list(r.shape)}")
     dims = _stats_dims(input)
-    mean, var = input.mean(dims), input.var(dims, correction=0)
-    n = input.numel() // max(input.shape[1], 1)
+    x = input.to(_dtype.float32) if mixed else input
+    mean, var = x.mean(dims), x.var(dims, correction=0)
+    n = input.numel() // input.shape[1]
     with no_grad():
         if running_mean is not None:
             running_mean.mul_(1 - momentum).add_(mean.detach() * momentum)
         if running_var is not None:
-            running_var.mul_(1 - momentum).add_(var.detach() * (n / max(n - 1, 1)) * momentum)
+            running_var.mul_(1 - momentum).add_(var.detach() * n / (n - 1) * momentum if n > 1 else
+                                                var.detach() * math.nan)
     return mean, var
 
 
@@ -673,6 +783,10 @@ def convolution(input, weight, bias, stride, padding, dilation, transposed, outp
     n = weight.dim() - 2
     if n not in (1, 2, 3):
         raise RuntimeError(f"convolution(): expected a weight of 3, 4 or 5 dims, got shape {list(weight.shape)}")
+    if isinstance(input, Tensor) and input.dim() != weight.dim():
+        raise RuntimeError(f"convolution(): Expected {weight.dim()}-dimensional input for {weight.dim()}-dimensional "
+                           f"weight {list(weight.shape)}, but got {input.dim()}-dimensional input of size "
+                           f"{list(input.shape)} instead")
     F = _F()
     if transposed:
         return getattr(F, f"conv_transpose{n}d")(input, weight, bias, tuple(stride), tuple(padding),
@@ -694,6 +808,13 @@ def embedding_bag(weight, indices, offsets, scale_grad_by_freq=False, mode=0, sp
     _tensor(offsets, "embedding_bag", "offsets")
     if indices.dim() != 1:
         raise RuntimeError(f"embedding_bag(): input has to be 1D with offsets, got shape {list(indices.shape)}")
+    if isinstance(weight, Tensor) and not _is_float(weight):
+        raise RuntimeError(f"Expected tensor for argument #1 'weight' to have one of the following scalar types: "
+                           f"Half, BFloat16, Float, Double; but got {weight.dtype} instead (while checking arguments "
+                           f"for embedding_bag)")
+    if isinstance(per_sample_weights, Tensor) and per_sample_weights.numel() != indices.numel():
+        raise RuntimeError(f"embedding_bag(): Expected per_sample_weights.numel() == indices.numel(), got "
+                           f"{per_sample_weights.numel()} and {indices.numel()}")
     output = _F().embedding_bag(indices, weight, offsets, None, 2, scale_grad_by_freq, _BAG_MODES[mode], sparse,
                                 per_sample_weights, include_last_offset, padding_idx)
     with no_grad():
@@ -746,6 +867,11 @@ def embedding_renorm_(input, indices, max_norm, norm_type):
     if indices.dtype not in (_dtype.int64, _dtype.int32):
         raise RuntimeError(f"Expected tensor for argument #2 'indices' to have one of the following scalar types: "
                            f"Long, Int; but got {indices.dtype.libtorch} instead (while checking arguments for {fn})")
+    for pos, name, v in ((3, "max_norm", max_norm), (4, "norm_type", norm_type)):
+        if not isinstance(v, (int, float)):
+            raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be float, not {type(v).__name__}")
+    if input.requires_grad and input.is_leaf and _ag().is_grad_enabled():
+        raise RuntimeError(f"{fn}(): a leaf Variable that requires grad is being used in an in-place operation.")
     rows = ag.unique(indices.reshape(-1)).to(ag.int64)
     if rows.numel() == 0:
         return input
@@ -771,6 +897,13 @@ def _check_cell(fn, input, hx, w_ih, w_hh):
     _tensor(input, fn)
     if input.dim() not in (1, 2):
         raise RuntimeError(f"{fn}(): Expected input to be 1D or 2D, got {input.dim()}D instead")
+    gates, hidden = _GATES[fn[:-5]], hx[0].shape[-1] if hx[0].dim() else 0
+    for name, w in (("weight_ih", w_ih), ("weight_hh", w_hh)):
+        if w.dim() != 2 or w.shape[0] != gates * hidden:
+            # (PyTorch's GRU and LSTM cells read a 1-d weight's dim 1 first)
+            kind = IndexError if w.dim() < 2 and gates > 1 else RuntimeError
+            raise kind(f"{fn}(): {name} first dim must be {gates} * hidden_size = {gates * hidden}, but got "
+                       f"{w.shape[0] if w.dim() else 0} (shape {list(w.shape)})")
     if input.shape[-1] != w_ih.shape[1]:
         raise RuntimeError(f"{fn}(): input has inconsistent input_size: got {input.shape[-1]} expected "
                            f"{w_ih.shape[1]}")
@@ -797,6 +930,8 @@ def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
 
 def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     """(h', c') of one LSTM step; hx = (h, c)."""
+    if not isinstance(hx, (list, tuple)):
+        raise TypeError(f"lstm_cell(): argument 'hx' (position 2) must be tuple of Tensors, not {type(hx).__name__}")
     if len(hx) != 2:
         raise RuntimeError(f"lstm_cell(): lstm_cell expects two hidden states, got {len(hx)}")
     _check_cell("lstm_cell", input, list(hx), w_ih, w_hh)
@@ -900,6 +1035,31 @@ def _bind(fn, names, args, kwargs):
     return bound
 
 
+def _check_rnn(mode, x, h0, c0, params, packed, batch_sizes, batch_first):
+    """PyTorch's refusals: no time steps, hidden states of another batch size, mixed dtypes."""
+    if not packed and x.dim() != 3:
+        raise IndexError(f"{mode}(): input must have 3 dimensions (seq, batch, feature), got shape {list(x.shape)}")
+    for h in (h0, c0):
+        if h is not None and (not isinstance(h, Tensor) or h.dim() != 3):
+            kind = IndexError if mode == "lstm" else RuntimeError
+            raise kind(f"{mode}(): expected hidden states of 3 dims (layers * directions, batch, hidden), got "
+                       f"{list(getattr(h, 'shape', [])) or type(h).__name__}")
+    if packed:
+        batch = int(batch_sizes[0]) if batch_sizes.numel() else 0
+    else:
+        if x.shape[0 if not batch_first else 1] == 0:
+            raise RuntimeError(f"{mode}(): Expected sequence length to be larger than 0 in RNN")
+        batch = x.shape[1 if not batch_first else 0]
+    for h in (h0, c0):
+        if h is not None and h.shape[1] != batch:
+            raise RuntimeError(f"{mode}(): The size of tensor a ({h.shape[1]}) must match the size of tensor b "
+                               f"({batch}) at non-singleton dimension 0 (hidden state batch vs input batch)")
+    for t in [h0, c0] + list(params):
+        if isinstance(t, Tensor) and t.dtype is not x.dtype:
+            raise RuntimeError(f"{mode}(): expected m1 and m2 to have the same dtype, but got: {x.dtype} != "
+                               f"{t.dtype}")
+
+
 def _rnn(mode, args, kwargs):
     """The input form (input, hx, params, ..., batch_first) or the packed data
     form (data, batch_sizes, hx, params, ...), told apart as PyTorch's overloads."""
@@ -911,14 +1071,12 @@ def _rnn(mode, args, kwargs):
     x = _tensor(a["data" if packed else "input"], mode)
     h0, c0 = (a["hx"][0], a["hx"][1]) if hx_is_list else (a["hx"], None)
     rest = (a["params"], a["has_biases"], a["num_layers"], a["dropout"], a["train"], a["bidirectional"])
+    _check_rnn(mode, x, h0, c0, a["params"], packed, a.get("batch_sizes"), a.get("batch_first"))
     if packed:
         steps = list(x.split(a["batch_sizes"].tolist(), 0))
         outs, h, c = _stacked_rnn(mode, steps, h0, c0, *rest)
         output = ag.cat(outs, 0)
     else:
-        if x.dim() != 3:
-            raise RuntimeError(f"{mode}(): input must have 3 dimensions (seq, batch, feature), got shape "
-                               f"{list(x.shape)}")
         seq = x.transpose(0, 1) if a["batch_first"] else x
         outs, h, c = _stacked_rnn(mode, list(seq.unbind(0)), h0, c0, *rest)
         output = ag.stack(outs, 0) if outs else seq.new_zeros(
@@ -1005,7 +1163,8 @@ def svd_lowrank(A, q=6, niter=2, M=None):
     q = 6 if q is None else q
     niter = 2 if niter is None else niter
     if not _is_float(A):
-        A = A.to(_dtype.get_default_float())
+        raise RuntimeError(f"svd_lowrank(): expected m1 and m2 to have the same dtype, but got: {A.dtype} != "
+                           f"{_dtype.get_default_float()}")
     m, n = A.shape[-2:]
     if M is not None:
         M = M.to(A.dtype).broadcast_to(A.shape)
@@ -1024,6 +1183,11 @@ def pca_lowrank(A, q=None, center=True, niter=2):
     min(6, m, n)."""
     _tensor(A, "pca_lowrank", "A")
     m, n = A.shape[-2:]
+    for name, v in (("q", q), ("niter", niter)):
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
+            raise TypeError(f"pca_lowrank(): {name} must be an int, not {type(v).__name__}")
+    if niter is None:
+        raise TypeError("pca_lowrank(): '>=' not supported between instances of 'NoneType' and 'int' (niter)")
     if q is None:
         q = min(6, m, n)
     elif not (isinstance(q, int) and 0 <= q <= min(m, n)):
@@ -1039,7 +1203,7 @@ def _removed(name, message):
     def removed(*args, **kwargs):
         raise RuntimeError(message)
     removed.__name__ = removed.__qualname__ = name
-    removed.__doc__ = f"Removed in PyTorch 1.9: raises RuntimeError pointing to its ag.linalg replacement."
+    removed.__doc__ = "Removed in PyTorch 1.9: raises RuntimeError pointing to its ag.linalg replacement."
     return removed
 
 
@@ -1166,10 +1330,33 @@ def _slice_inverse_method(self, src, dim=0, start=None, end=None, step=1):
     return slice_inverse(self, src, dim, start, end, step)
 
 
-METHODS = {"nonzero_static": _nonzero_static_method, "lu": _lu_method, "lu_solve": _lu_solve_method,
-           "is_distributed": _is_distributed_method, "slice_inverse": _slice_inverse_method}
+def _named_errors(fn, name):
+    """fn whose errors name it (an error of an op it is built on names that op) and
+    are of PyTorch's kinds: a wrong argument's AttributeError is a TypeError."""
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (TypeError, ValueError, RuntimeError, IndexError) as e:
+            if name.rstrip("_") in str(e):
+                raise
+            try:
+                renamed = type(e)(f"{name}(): {e}")
+            except Exception:
+                renamed = next(k for k in (NotImplementedError, RuntimeError, TypeError, ValueError, IndexError)
+                               if isinstance(e, k))(f"{name}(): {e}")
+            raise renamed from None
+        except (AttributeError, ZeroDivisionError, OverflowError) as e:
+            kind = TypeError if isinstance(e, AttributeError) else RuntimeError
+            raise kind(f"{name}(): {e}") from None
+    return call
 
-FUNCTIONS = {f.__name__: f for f in (
+
+METHODS = {name: _named_errors(f, name) for name, f in (
+    ("nonzero_static", _nonzero_static_method), ("lu", _lu_method), ("lu_solve", _lu_solve_method),
+    ("is_distributed", _is_distributed_method), ("slice_inverse", _slice_inverse_method))}
+
+FUNCTIONS = {f.__name__: _named_errors(f, f.__name__) for f in (
     vander, gradient, frobenius_norm, nuclear_norm, norm_except_dim, histogramdd, segment_reduce, nonzero_static,
     empty_permuted, frombuffer, slice_inverse,
     native_layer_norm, native_batch_norm, native_group_norm, native_dropout, batch_norm_stats, batch_norm_elemt,
