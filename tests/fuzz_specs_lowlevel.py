@@ -279,8 +279,8 @@ def specs(f):
                                 msg=("flush_denormal", "bool")),
         "set_deterministic_debug_mode": S([ag("set_deterministic_debug_mode")],
                                           [0, "default", "bad", 3, -1, 1.5, None, True], msg="debug_mode"),
-        # (no bad device strings: ag.device raises ValueError for them, PyTorch RuntimeError; see the report)
-        "set_default_device": S([ag("set_default_device")], [None, 3.5, [1], ("cpu",)], msg="device"),
+        "set_default_device": S([ag("set_default_device")], [None, 3.5, [1], ("cpu",), "nope", "cuda:x", "cpu:-3"],
+                                msg="device"),
     })
     # keyed "<name> (lowlevel)": `-k lowlevel` selects them all, and no other family's key is taken
     return {f"{op} (lowlevel)": spec for op, spec in specs.items()}

@@ -92,8 +92,9 @@ def test_wrong_argument_types(xy):
 
 def test_bad_values(xy):
     x, _ = xy
-    with pytest.raises(ValueError, match="device"):
+    with pytest.raises(RuntimeError, match="device"):       # (PyTorch's type; a ValueError too, as before)
         ag.device("gpu")
+    assert issubclass(type(pytest.raises(ValueError, ag.device, "cuda:x").value), RuntimeError)
     fails(RuntimeError, r"norm\(\): unsupported norm type 'abc'", lambda: x.norm(p="abc"), x)
     fails(RuntimeError, r"softmax\(\): dtype must be a floating point dtype, got Long",
           lambda: x.softmax(0, dtype=ag.int64), x)

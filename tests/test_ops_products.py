@@ -339,3 +339,15 @@ def test_cdist_of_nan_data(torch):
     a = ag.tensor(x, requires_grad=True)
     ag.cdist(a, ag.tensor(y), 1).sum().backward()
     assert a.grad.tolist() == [[1.0, 0.0, 2.0], [1.0, -2.0, 2.0]]
+
+
+def test_addmv_with_empty_k_broadcasts(torch, device):
+    # PyTorch 2.13 returns beta * input unbroadcast for a matrix with no columns (shape (1,) here, with a
+    # resize warning; it broadcasts when beta == 0 or k > 0): ours broadcasts, as the formula says
+    base = ag.tensor([1.5], device=device, requires_grad=True)
+    mat = ag.ones(2, 0, device=device, requires_grad=True)
+    out = ag.addmv(base, mat, ag.ones(0, device=device), beta=2)
+    assert out.shape == (2,) and out.tolist() == [3.0, 3.0]
+    out.sum().backward()
+    assert base.grad.tolist() == [4.0] and mat.grad.shape == (2, 0)
+    assert torch.addmv(torch.ones(1), torch.ones(2, 1), torch.ones(1), beta=2).shape == (2,)     # (k > 0)

@@ -6,6 +6,11 @@ A device is also the thread's default device for the factories within a
 import threading
 
 
+class DeviceError(RuntimeError, ValueError):
+    """A malformed device: PyTorch's RuntimeError, and the ValueError this library raised before (code
+    that parses a device or else a dtype catches that)."""
+
+
 class device:
     __slots__ = ("type", "index", "_str")
     _cache = {}
@@ -26,20 +31,20 @@ class device:
         kind = kind.strip()
         if idx:
             if index is not None:
-                raise ValueError(f"device(): index given twice in {spec!r} and index={index}")
+                raise DeviceError(f"device(): index given twice in {spec!r} and index={index}")
             if not idx.isdigit():
-                raise ValueError(f"device(): invalid device string {spec!r}")
+                raise DeviceError(f"device(): invalid device string {spec!r}")
             index = int(idx)
         if kind not in ("cpu", "cuda"):
-            raise ValueError(f"device(): expected 'cpu' or 'cuda[:N]', got {spec!r}")
+            raise DeviceError(f"device(): expected 'cpu' or 'cuda[:N]', got {spec!r}")
         if kind == "cpu":
             if index not in (None, 0):
-                raise ValueError(f"device(): cpu has no index {index}")
+                raise DeviceError(f"device(): cpu has no index {index}")
             index = None
         elif index is None:
             index = 0
         if index is not None and index < 0:
-            raise ValueError(f"device(): negative index {index}")
+            raise DeviceError(f"device(): negative index {index}")
         canon = cls._cache.get((kind, index))
         if canon is None:
             canon = object.__new__(cls)
