@@ -18,6 +18,8 @@ import numpy as np
 import pytest
 
 import autograd_gpu as ag
+from together import (F16, F32, F64, to_np as _np, dtype_name as _dt, tensor_of as _t,
+                      close as _close, all_close as _all_close, copy_module as _copy_module, forward_ad as _fw)
 
 pytestmark = [pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning"),
               pytest.mark.filterwarnings("ignore:TF32 acceleration:UserWarning"),
@@ -26,57 +28,8 @@ pytestmark = [pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecate
               # (a GradScaler-skipped first step: both libraries warn that the scheduler stepped first)
               pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler:UserWarning")]
 
-F16 = dict(rtol=2e-2, atol=2e-2)
-F32 = dict(rtol=2e-4, atol=2e-5)
-F64 = dict(rtol=1e-9, atol=1e-11)
-XFAIL_RAISES = (AssertionError, RuntimeError, pytest.fail.Exception)
-
-
-def _bug(reason):
-    """A divergence from PyTorch found here and reported, not fixed: the test fails until it is fixed."""
-    return pytest.mark.xfail(strict=True, raises=XFAIL_RAISES, reason=reason)
-
 
 # ---- helpers ------------------------------------------------------------------------------------------
-
-def _np(t):
-    if t is None:
-        return None
-    return t.detach().cpu().float().numpy() if t.dtype.itemsize == 2 else t.detach().cpu().numpy()
-
-
-def _dt(t):
-    return str(t.dtype).split(".")[-1]
-
-
-def _t(L, a, device, **kw):
-    """A tensor of library L from a NumPy array (ours on `device`, PyTorch's on cpu)."""
-    return L.tensor(a, device=device, **kw) if L is ag else L.tensor(a, **kw)
-
-
-def _close(ours, theirs, tol):
-    assert ours is not None and theirs is not None
-    a, b = _np(ours), _np(theirs)
-    assert a.shape == b.shape
-    np.testing.assert_allclose(a.astype(np.float64), b.astype(np.float64), **tol)
-
-
-def _all_close(ours, theirs, tol):
-    assert len(ours) == len(theirs)
-    for o, t in zip(ours, theirs):
-        _close(o, t, tol)
-
-
-def _copy_module(module, torch_module, device):
-    module.load_state_dict({k: ag.tensor(v.detach().numpy()) for k, v in torch_module.state_dict().items()})
-    return module.to(device)
-
-
-def _fw(L):
-    if L is ag:
-        return ag.autograd.forward_ad
-    import torch.autograd.forward_ad
-    return torch.autograd.forward_ad
 
 
 def _fm(L):

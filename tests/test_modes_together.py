@@ -16,6 +16,9 @@ import pytest
 
 import autograd_gpu as ag
 from autograd_gpu.utils.checkpoint import checkpoint
+from together import (F16, F32, F64, to_np as _np, dtype_name as _dt, forward_ad as _fw,
+                      profiler as _prof, tensor_of as _t, run_both as _run_both, close as _close,
+                      copy_module as _copy_module, counts as _counts, event_name as _nm)
 
 # PyTorch's own warnings on the oracle side (its forward AD scripts a helper; its CPU build mentions TF32;
 # its reentrant checkpoint warns on inputs without requires_grad, as ours does: that test checks ours)
@@ -23,78 +26,15 @@ pytestmark = [pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecate
               pytest.mark.filterwarnings("ignore:TF32 acceleration:UserWarning"),
               pytest.mark.filterwarnings("ignore:None of the inputs have requires_grad:UserWarning")]
 
-F16 = dict(rtol=2e-2, atol=2e-2)
-F32 = dict(rtol=2e-4, atol=2e-5)
-F64 = dict(rtol=1e-9, atol=1e-11)
-XFAIL_RAISES = (AssertionError, RuntimeError, pytest.fail.Exception)   # (never a slip in the test itself)
-
-
-def _bug(reason):
-    """A divergence from PyTorch found here and reported, not fixed: the test fails until it is fixed."""
-    return pytest.mark.xfail(strict=True, raises=XFAIL_RAISES, reason=reason)
-
 
 REENTRANT = pytest.mark.parametrize("reentrant", [True, False], ids=["reentrant", "non_reentrant"])
 
 
 # ---- helpers ------------------------------------------------------------------------------------------
 
-def _np(t):
-    return None if t is None else t.detach().cpu().float().numpy() if t.dtype.itemsize == 2 \
-        else t.detach().cpu().numpy()
-
-
-def _dt(t):
-    return str(t.dtype).split(".")[-1]
-
 
 def _ck(L):
     return checkpoint if L is ag else L.utils.checkpoint.checkpoint
-
-
-def _fw(L):
-    if L is ag:
-        return ag.autograd.forward_ad
-    import torch.autograd.forward_ad
-    return torch.autograd.forward_ad
-
-
-def _prof(L):
-    if L is ag:
-        return ag.profiler
-    import torch.profiler
-    return torch.profiler
-
-
-def _t(L, a, device, **kw):
-    """A tensor of library L from a NumPy array (ours on `device`, PyTorch's on cpu)."""
-    return L.tensor(a, device=device, **kw) if L is ag else L.tensor(a, **kw)
-
-
-def _run_both(torch, device, fn):
-    """fn(L, dev) on PyTorch (cpu) and on us (device): (ours, theirs)."""
-    return fn(ag, device), fn(torch, "cpu")
-
-
-def _close(ours, theirs, tol):
-    assert ours is not None and theirs is not None
-    np.testing.assert_allclose(_np(ours).astype(np.float64), _np(theirs).astype(np.float64), **tol)
-
-
-def _copy_module(module, torch_module, device):
-    """Our module with PyTorch's weights and buffers, on device (state_dict keys load both ways)."""
-    module.load_state_dict({k: ag.tensor(v.numpy()) for k, v in torch_module.state_dict().items()})
-    return module.to(device)
-
-
-def _counts(prof, names=None):
-    """Events per op name (PyTorch's aten::x counted as x)."""
-    c = collections.Counter()
-    for e in prof.events():
-        n = e.name[6:] if e.name.startswith("aten::") else e.name
-        if names is None or n in names:
-            c[n] += 1
-    return dict(c)
 
 
 def _tree(prof, skip=()):
@@ -103,10 +43,6 @@ def _tree(prof, skip=()):
         n = e.name[6:] if e.name.startswith("aten::") else e.name
         return (n, [walk(c) for c in e.cpu_children if _nm(c) not in skip])
     return [walk(e) for e in prof.events() if e.cpu_parent is None and _nm(e) not in skip]
-
-
-def _nm(e):
-    return e.name[6:] if e.name.startswith("aten::") else e.name
 
 
 X = np.random.default_rng(0).standard_normal((2, 3))
