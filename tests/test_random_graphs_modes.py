@@ -110,17 +110,10 @@ def _writes_twice(p, code, t):
 
 # Statement kinds left out of the forward AD programs where they meet a bug of ours:
 # op -> (p, result name, inputs, code) -> whether the result is affected (then it is dropped).
-# The first three are one bug: a backward formula masks a quotient by zero with where(cond, 0, g / d);
-# its derivative in g is 0 * inf = NaN there, and our JVP is that derivative (PyTorch's own
-# double backward is NaN there too; its forward formulas give 0).
 KNOWN_BUGS = {
-    # bug: std's tangent where std == 0 is NaN (PyTorch: 0): Std.backward, ops/reduction.py
-    "std": lambda p, n, inputs, code: _has(p, n, lambda t: t == 0),
-    # bug: sinc's tangent at x == 0 is NaN (PyTorch: 0): Sinc.backward, ops/composite_pointwise.py
+    # (not a bug: at x == 0 PyTorch's forward formula gives 0 and its own double backward NaN; ours follows
+    # the backward, as TRANSPOSED_BACKWARD's cases)
     "sinc": lambda p, n, inputs, code: _has(p, inputs[0], lambda t: t == 0),
-    # bug: norm(p=3)'s tangent where the norm is 0 is NaN (PyTorch: 0): Norm.backward's last line,
-    # ops/reduction.py (p = 2 has the safe form g * where(y == 0, 0, x / y))
-    "norm": lambda p, n, inputs, code: "p=3" in code and _has(p, n, lambda t: t == 0),
     # bug: median() of an empty tensor: tangent NaN (PyTorch: 0)
     "median": lambda p, n, inputs, code: p.t(inputs[0]).numel() == 0,
     # bug: logsumexp over an empty dim (-inf): tangent 0 (PyTorch: NaN)

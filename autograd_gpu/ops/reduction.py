@@ -178,8 +178,11 @@ class Std(Var):
         return y if y.dtype == dt else y.astype(dt)
 
     def backward(self, g, x, y):
-        # std_backward: var_backward(grad / (2 * std)), zero where std == 0
-        g = P.where(y == 0, 0, g / (y * 2))
+        # std_backward: var_backward(grad / (2 * std)), zero where std == 0. Both g and the divisor are
+        # masked there, so that neither derivative meets 0 * inf: the JVP (in g) and the second derivative
+        # (in std) are 0 at std == 0, as PyTorch's forward formula and double backward
+        zero = y == 0
+        g = P.where(zero, 0, g) / (P.where(zero, 1, y) * 2)
         return Var.backward(self, g, x)
 
 
@@ -378,7 +381,8 @@ class Norm(Reduction):
             scaled = P.sign(x) * P.where(x == 0, 0, P.pow(P.abs(x), p - 1))
             return scaled * g * P.pow(y, 1 - p)
         scaled = P.sign(x) * P.pow(P.abs(x), p - 1) if p < 2 else x * P.pow(P.abs(x), p - 2)
-        return scaled * P.where(y == 0, 0, g / P.pow(y, p - 1))
+        zero = y == 0               # (g and the divisor both masked, as std's: no 0 * inf in either derivative)
+        return scaled * P.where(zero, 0, g) / P.pow(P.where(zero, 1, y), p - 1)
 
 
 # ---- the functions --------------------------------------------------------------
