@@ -1772,3 +1772,21 @@ def test_batch_norm_of_an_empty_batch_keeps_the_running_stats(torch, device):
         m(L.zeros(0, 3, **kw))
         assert m.running_mean.tolist() == [0.0, 0.0, 0.0] and m.running_var.tolist() == [1.0, 1.0, 1.0]
         assert int(m.num_batches_tracked) == 1
+
+
+# Bug: lerp refused a 0-d weight of another dtype (PyTorch takes any 0-d weight: lerp(half, half,
+# tensor(0.5)) is half, the weight's gradient in its own dtype), and einsum under autocast refused
+# operands of two dtypes that its bmm casts (found by tests/test_random_graphs_modes.py)
+def test_lerp_takes_a_0d_weight_of_any_dtype_and_einsum_mixed_under_autocast(torch):
+    for L in (ag, torch):
+        w = L.tensor(0.25, requires_grad=True)
+        a = L.ones(2, dtype=L.float16, requires_grad=True)
+        r = L.lerp(a, a * 3, w)
+        r.sum().backward()
+        assert (str(r.dtype)[-7:], r.tolist(), w.grad.item(), str(w.grad.dtype)[-7:]) == ("float16", [1.5, 1.5], 4.0,
+                                                                                          "float32")
+        with pytest.raises(RuntimeError, match="weight"):
+            L.lerp(a, a, L.ones(2))
+        with L.autocast("cpu", dtype=L.float16):
+            out = L.einsum("ij,jk->ik", L.ones(2, 3, dtype=L.float16), L.ones(3, 4))
+        assert str(out.dtype)[-7:] == "float16" and out.tolist() == [[3.0] * 4] * 2

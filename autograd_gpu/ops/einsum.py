@@ -11,7 +11,7 @@ import string
 from ..autograd.op import device_mismatch
 from ..tensor import Tensor
 from .diagonal import diagonal
-from ..amp import cast_at_entry
+from ..amp import cast_at_entry, casts_at_entry
 
 _LETTERS = string.ascii_letters          # sublist integers 0-51 stand for a-z, A-Z
 
@@ -237,7 +237,7 @@ def einsum(*args):
     for t in operands[1:]:
         if t._backend is not operands[0]._backend:
             raise device_mismatch("einsum", operands[0], t)
-        if t.dtype is not operands[0].dtype:
+        if t.dtype is not operands[0].dtype and not casts_at_entry((operands[0], t)):   # (autocast casts inside)
             raise RuntimeError(f"einsum(): expected scalar type {operands[0].dtype.libtorch} but found "
                                f"{t.dtype.libtorch}")
     dims, width = _dims_of(terms, operands)

@@ -351,7 +351,7 @@ def lerp(input, end, weight):
     if not isinstance(end, Tensor):
         raise TypeError(f"lerp(): argument 'end' (position 1) must be Tensor, not {type(end).__name__}")
     for name, t in (("end", end), ("weight", weight)):
-        if isinstance(t, Tensor) and t.dtype is not input.dtype:
+        if isinstance(t, Tensor) and t.dtype is not input.dtype and not (t is weight and t.dim() == 0):
             raise RuntimeError(f"lerp(): expected dtype {input.dtype.name} for `{name}` but got dtype "
                                f"{t.dtype.name}")
     if input._data.dtype.kind != "f":
@@ -360,6 +360,8 @@ def lerp(input, end, weight):
     if not broadcastable(*shapes):
         raise RuntimeError(f"lerp(): the shapes {', '.join(str(list(s)) for s in shapes)} do not broadcast")
     if isinstance(weight, Tensor):
+        if weight.dtype is not input.dtype:      # a 0-d weight of any dtype, as PyTorch's (its gradient in its own)
+            weight = weight.to(input.dtype)
         return LerpTensor.applyN((input, end, weight))
     w = check_fits(number(weight, "lerp", "weight"), input._data.dtype, "lerp")
     return Lerp.apply2(input, end, float(w))

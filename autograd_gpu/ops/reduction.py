@@ -381,8 +381,9 @@ class Norm(Reduction):
             scaled = P.sign(x) * P.where(x == 0, 0, P.pow(P.abs(x), p - 1))
             return scaled * g * P.pow(y, 1 - p)
         scaled = P.sign(x) * P.pow(P.abs(x), p - 1) if p < 2 else x * P.pow(P.abs(x), p - 2)
-        zero = y == 0               # (g and the divisor both masked, as std's: no 0 * inf in either derivative)
-        return scaled * P.where(zero, 0, g) / P.pow(P.where(zero, 1, y), p - 1)
+        # (at y == 0 this form's derivative in g is 0 * inf = NaN, so the JVP is NaN there where PyTorch's
+        # forward formula gives 0; its derivative in x is NaN as PyTorch's double backward: that is kept)
+        return scaled * P.where(y == 0, 0, g / P.pow(y, p - 1))
 
 
 # ---- the functions --------------------------------------------------------------
