@@ -70,6 +70,16 @@ class CausalBias:
         return repr(self._materialize())
 
 
+def check_same_device_and_2d(query, key, value):
+    """PyTorch's checks of q, k, v shared by the causal bias and flex_attention (its messages, ValueError)."""
+    if not query.device == key.device == value.device:
+        raise ValueError(f"Expected query, key, and value to have the same device type, but got query.device: "
+                         f"{query.device}, key.device: {key.device}, and value.device: {value.device} instead.")
+    if min(query.dim(), key.dim(), value.dim()) < 2:
+        raise ValueError(f"Expected query, key, and value to all be  at least 2 dimensional, but got query.dim: "
+                         f"{query.dim()}, key.dim: {key.dim()} and value.dim: {value.dim()} instead.")
+
+
 def _validate_sdpa_input(query, key, value):
     """torch's checks before the lower-right path (ValueError, unlike scaled_dot_product_attention's)."""
     from ...tensor import Tensor
@@ -80,12 +90,7 @@ def _validate_sdpa_input(query, key, value):
     if not query.dtype is key.dtype is value.dtype:
         raise ValueError(f"Expected query, key, and value to have the same dtype, but got query.dtype: {query.dtype}, "
                          f"key.dtype: {key.dtype}, and value.dtype: {value.dtype} instead.")
-    if not query.device == key.device == value.device:
-        raise ValueError(f"Expected query, key, and value to have the same device type, but got query.device: "
-                         f"{query.device}, key.device: {key.device}, and value.device: {value.device} instead.")
-    if min(query.dim(), key.dim(), value.dim()) < 2:
-        raise ValueError(f"Expected query, key, and value to all be  at least 2 dimensional, but got query.dim: "
-                         f"{query.dim()}, key.dim: {key.dim()} and value.dim: {value.dim()} instead.")
+    check_same_device_and_2d(query, key, value)
 
 
 def causal_upper_left(*size):

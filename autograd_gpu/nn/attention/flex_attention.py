@@ -20,6 +20,7 @@ from ...creation import arange, ones, zeros
 from ...ops.pointwise import where
 from ...tensor import Tensor
 from ..._warn import warn_at_caller
+from .bias import check_same_device_and_2d
 
 __all__ = ["BlockMask", "flex_attention", "AuxOutput", "AuxRequest", "FlexKernelOptions", "create_block_mask",
            "create_mask", "or_masks", "and_masks", "noop_mask"]
@@ -375,12 +376,7 @@ def _check_tensors(query, key, value):
     for name, x in (("query", query), ("key", key), ("value", value)):
         if not isinstance(x, Tensor):
             raise TypeError(f"flex_attention(): argument '{name}' must be Tensor, not {type(x).__name__}")
-    if not query.device == key.device == value.device:
-        raise ValueError(f"Expected query, key, and value to have the same device type, but got query.device: "
-                         f"{query.device}, key.device: {key.device}, and value.device: {value.device} instead.")
-    if min(query.dim(), key.dim(), value.dim()) < 2:
-        raise ValueError(f"Expected query, key, and value to all be  at least 2 dimensional, but got query.dim: "
-                         f"{query.dim()}, key.dim: {key.dim()} and value.dim: {value.dim()} instead.")
+    check_same_device_and_2d(query, key, value)
     if query.shape[-1] != key.shape[-1]:
         raise ValueError(f"Expect query and key/value to have the same embedding dimension but got "
                          f"E={query.shape[-1]} and E={key.shape[-1]}.")
