@@ -117,6 +117,8 @@ KNOWN_BUGS = {
     "sinc": lambda p, n, inputs, code: _has(p, inputs[0], lambda t: t == 0),
     # (the same for norm(p=3) where the norm is 0: PyTorch's forward formula 0, its double backward NaN)
     "norm": lambda p, n, inputs, code: "p=3" in code and _has(p, n, lambda t: t == 0),
+    # (and for std where std == 0)
+    "std": lambda p, n, inputs, code: _has(p, n, lambda t: t == 0),
     # bug: median() of an empty tensor: tangent NaN (PyTorch: 0)
     "median": lambda p, n, inputs, code: p.t(inputs[0]).numel() == 0,
     # bug: logsumexp over an empty dim (-inf): tangent 0 (PyTorch: NaN)
