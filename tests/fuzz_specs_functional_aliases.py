@@ -9,17 +9,7 @@ def specs(f):
     """{op: f.S(...)}; `f` is the fuzz test module (its S, T, Lst, pools: TENSORS, DIM1, ...)."""
     S, T, D = f.S, f.T, f.D
 
-    def f32(*shape, **kw):
-        return T("float32", shape, **kw)
-
-    def f64(*shape, **kw):
-        return T("float64", shape, **kw)
-
-    def ag(name):
-        return (f"ag.{name}", lambda L, *a: getattr(L, name)(*a))
-
-    def odd(*shape):          # a float16, an integer and a bool tensor of one shape (dtype refusals)
-        return [T("float16", shape), T("int64", shape), T("bool", shape)]
+    f32, f64, ag, odd = f.f32, f.f64, f.ag_form, f.odd_dtypes
 
     signals = [f32(2, 3, 5, rg=True), f64(1, 3, 4, rg=True), f32(3, 5), f32(0, 3, 5), f32(2, 3, 0),
                f64(1, 3, 4, data="special", rg=True), *odd(2, 3, 5), "a"]

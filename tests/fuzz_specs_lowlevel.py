@@ -49,17 +49,7 @@ def specs(f):
         def __repr__(self):
             return f"LU{self.part}" + super().__repr__()
 
-    def f32(*shape, **kw):
-        return T("float32", shape, **kw)
-
-    def f64(*shape, **kw):
-        return T("float64", shape, **kw)
-
-    def ag(name):
-        return (f"ag.{name}", lambda L, *a: getattr(L, name)(*a))
-
-    def odd(*shape):          # a float16, an integer and a bool tensor of one shape (dtype refusals)
-        return [T("float16", shape), T("int64", shape), T("bool", shape)]
+    f32, f64, ag, odd = f.f32, f.f64, f.ag_form, f.odd_dtypes
 
     # ---- numerics
     specs = {

@@ -262,6 +262,24 @@ INDICES = [0, -1, 5, (0, 0), (0, 0, 0, 0), slice(None, None, -1), slice(1, None)
 
 # ---- the specs: op name -> forms (name, call) and argument pools ------------------------
 
+def f32(*shape, **kw):
+    return T("float32", shape, **kw)
+
+
+def f64(*shape, **kw):
+    return T("float64", shape, **kw)
+
+
+def odd_dtypes(*shape):
+    """A float16, an integer and a bool tensor of one shape (for the dtype refusals)."""
+    return [T("float16", shape), T("int64", shape), T("bool", shape)]
+
+
+def ag_form(name):
+    """The form ag.<name>(*args) (torch.<name> on PyTorch's side)."""
+    return (f"ag.{name}", lambda L, *a: getattr(L, name)(*a))
+
+
 def S(forms, *pools, random_values=False, msg=None, no_grad_check=False, base=None):
     """An op: its forms [(name, call(lib, *args))], one argument pool per argument.
     `base` is a valid call (by default the first entry of each pool); the
