@@ -1,8 +1,10 @@
 """Forward-mode AD (ag.autograd.forward_ad) against torch.autograd.forward_ad
 (PyTorch 2.13): the tangent of every op form in the oracle tables (the
 forward derivative PyTorch computes with its own formulas, ours by the
-transpose of each op's backward), the API's behaviour and errors, in-place
-ops, custom Functions, random ops, and forward-over-reverse."""
+transpose of each op's backward, or the op's own formula where PyTorch's
+disagrees with that transpose: at ties, NaNs, zeros, empty reductions), the
+API's behaviour and errors, in-place ops, custom Functions, random ops, and
+forward-over-reverse."""
 import importlib
 
 import numpy as np
@@ -392,3 +394,115 @@ def test_setitem_on_a_dual_tensor_requiring_grad(torch, device):
         return [F.unpack_dual(y).tangent, g]
     _both(torch, device, fn)
     assert names[0] == names[1] == "torch::autograd::CopySlices"
+
+
+# ---- the ops with a forward formula of their own (Op.jvp) -----------------------------
+# At ties, NaNs, zeros and empty reductions PyTorch's forward formula and the transpose of its backward
+# disagree; these ops follow the formula. Each case: (id, fn(lib, *duals), [(primal, tangent), ...]).
+NAN, INF = float("nan"), float("inf")
+_PAIRS = ([1.0, 2.0, NAN, 1.0, -0.0], [1.0, 1.0, 1.0, NAN, 0.0])     # a tie, a win, a NaN on each side
+_TIES = ([0.0, 5.0, 1.0, 2.0, 2.0, NAN], [2.0, 2.0, 3.0, 1.0, 2.0, 0.0], [2.0, 2.0, 1.0, 3.0, 2.0, 1.0])
+_SPREAD = [[1.0, 3.0, 3.0, -3.0], [0.0, 0.0, 0.0, 0.0], [NAN, 1.0, 2.0, 2.0]]
+FORMULA_CASES = [
+    ("maximum", lambda L, a, b: L.maximum(a, b), _PAIRS),
+    ("minimum", lambda L, a, b: L.minimum(a, b), _PAIRS),
+    ("fmax", lambda L, a, b: L.fmax(a, b), _PAIRS),
+    ("fmin", lambda L, a, b: L.fmin(a, b), _PAIRS),
+    ("atan2", lambda L, a, b: L.atan2(a, b), ([0.0, 1.0, -0.0], [0.0, 1.0, 2.0])),
+    ("sinc", lambda L, x: L.sinc(x), ([0.0, 1.0, 0.5],)),
+    ("clamp", lambda L, x, lo, hi: L.clamp(x, lo, hi), _TIES),
+    ("clamp_min_only", lambda L, x, lo, hi: L.clamp(x, min=lo), _TIES),
+    ("clamp_max_only", lambda L, x, lo, hi: L.clamp(x, max=hi), _TIES),
+    ("clamp_min", lambda L, x, lo, hi: L.clamp_min(x, lo), _TIES),
+    ("clamp_max", lambda L, x, lo, hi: L.clamp_max(x, hi), _TIES),
+    ("clamp_method", lambda L, x, lo, hi: x.clamp(max=hi), _TIES),
+    ("std", lambda L, x: x.std(1), (_SPREAD,)),
+    ("std_all_zero", lambda L, x: x[1].std(), (_SPREAD,)),
+    ("std_one", lambda L, x: x[0, :1].std(), (_SPREAD,)),
+    ("std_mean", lambda L, x: L.std_mean(x, 1)[0], (_SPREAD,)),
+    ("amax", lambda L, x: x.amax(1), (_SPREAD,)),
+    ("amin_keepdim", lambda L, x: x.amin(1, keepdim=True), (_SPREAD,)),
+    ("max_all", lambda L, x: x[0].max(), (_SPREAD,)),
+    ("max_all_nan", lambda L, x: x[2].max(), (_SPREAD,)),
+    ("min_all", lambda L, x: x.min(), (_SPREAD,)),
+    ("median", lambda L, x: x[0].median(), (_SPREAD,)),
+    ("median_empty", lambda L, x: x[:0].median(), (_SPREAD,)),
+    ("nanmedian", lambda L, x: x[2].nanmedian(), (_SPREAD,)),
+    ("logsumexp", lambda L, x: x.logsumexp(1), (_SPREAD,)),
+    ("logsumexp_empty_dim", lambda L, x: x[:, :0].logsumexp(1), (_SPREAD,)),
+    ("logsumexp_minus_inf", lambda L, x: (x[1] - INF).logsumexp(0), (_SPREAD,)),
+] + [(f"norm_p{p}", (lambda p: lambda L, x: x.norm(p=p, dim=1))(p), (_SPREAD,))
+     for p in (0, 1, 2, 3, 1.5, 0.5, -1, INF, -INF)] + [
+    ("vector_norm_all", lambda L, x: L.linalg.vector_norm(x[1], ord=3), (_SPREAD,)),
+    ("setitem_repeated", lambda L, x, v: _written(L, x, v), ([0.0, 0.0, 0.0], [1.0, 2.0, 3.0])),
+    ("index_put_repeated", lambda L, x, v: x.index_put((L.tensor([2, 0, 2], device=x.device),), v), ([0.0, 0.0, 0.0], [1.0, 2.0, 3.0])),
+    ("index_fill_tensor", lambda L, x, v: x.index_fill(0, L.tensor([1, 1], device=x.device), v[0]), ([0.0, 0.0, 0.0], [1.0, 2.0, 3.0])),
+    ("scatter_value", lambda L, x, v: x.scatter(0, L.tensor([1, 1], device=x.device), 5.0) * v, ([0.0, 1.0, 0.0], [1.0, 2.0, 3.0])),
+]
+
+
+def _written(L, x, v):
+    y = x.clone()
+    y[L.tensor([0, 0, 2], device=x.device)] = v
+    return y
+
+
+def _formula_tangents(rng, primals):
+    t = rng.standard_normal(np.shape(primals)).round(2)
+    t.flat[0] = NAN if np.size(t) > 4 else t.flat[0]          # (a NaN tangent where no input is selected)
+    return t
+
+
+@pytest.mark.filterwarnings(r"ignore:std\(\). degrees of freedom is <= 0")
+@pytest.mark.parametrize("rg", [False, True], ids=["plain", "forward_over_reverse"])
+@pytest.mark.parametrize("case", FORMULA_CASES, ids=[c[0] for c in FORMULA_CASES])
+def test_forward_formulas_at_ties_nans_zeros_and_empty(torch, case, device, rg):
+    """The tangent (and, for forward-over-reverse, its gradients in the primals and tangents) as
+    PyTorch's, NaNs included."""
+    _, fn, primals = case
+    for nan_tangent in (False, True):
+        rng = np.random.default_rng(3)
+        tangents = [_formula_tangents(rng, p) if nan_tangent else rng.standard_normal(np.shape(p)).round(2)
+                    for p in primals]
+        got = []
+        for lib in (torch, ag):
+            kw = {"device": device} if lib is ag else {}
+            F = lib.autograd.forward_ad
+            with F.dual_level():
+                xs = [lib.tensor(p, dtype=lib.float64, requires_grad=rg, **kw) for p in primals]
+                ts = [lib.tensor(t, dtype=lib.float64, requires_grad=rg, **kw) for t in tangents]
+                tangent = F.unpack_dual(fn(lib, *[F.make_dual(x, t) for x, t in zip(xs, ts)])).tangent
+                vals = [tangent]
+                if rg and tangent.requires_grad and not (lib is ag and len(got[0]) == 1):
+                    w = lib.arange(1, tangent.numel() + 1, dtype=lib.float64, **kw).reshape(tangent.shape)
+                    try:
+                        vals += lib.autograd.grad((tangent * w).sum(), xs + ts, allow_unused=True)
+                    except RuntimeError as e:
+                        # PyTorch's own formulas for logsumexp and norm(p=1, inf) write in place into
+                        # what their graph saved: its forward-over-reverse fails; the tangents compare
+                        assert lib is torch and "modified by an inplace operation" in str(e), e
+                got.append([None if v is None else to_numpy(v.detach() + 0) for v in vals])   # (+ 0: torch's
+        theirs, ours = got                                                                    # ZeroTensors)
+        assert len(ours) == len(theirs)
+        for i, (o, t) in enumerate(zip(ours, theirs)):
+            if t is None or o is None:          # (an unused input: None or zeros)
+                assert not np.any(o if t is None else t), f"value {i}"
+                continue
+            np.testing.assert_allclose(o, t, rtol=1e-12, atol=1e-12, equal_nan=True,
+                                       err_msg=f"value {i} (nan tangent: {nan_tangent})")
+
+
+def test_a_broadcast_tangent_is_written_in_place_later(torch, device):
+    # the transposed backward of a broadcasting op leaves an expanded (or read-only) tangent: the result's
+    # tangent must still take an in-place write, as PyTorch's
+    def fn(L, F, kw):
+        d = F.make_dual(L.tensor([1.0, 2.0], dtype=L.float64, **kw), L.tensor([0.5, -1.0], dtype=L.float64, **kw))
+        y = d + L.ones(2, 1, 1, dtype=L.float64, **kw)
+        y.mul_(2)
+        z = F.make_dual(L.tensor(3.0, dtype=L.float64, **kw), L.tensor(2.0, dtype=L.float64, **kw)).repeat(())
+        z.zero_()
+        w = d + L.ones(3, 1, dtype=L.float64, **kw)
+        with L.no_grad():
+            w[1].add_(d)
+        return [F.unpack_dual(y).tangent, F.unpack_dual(z).tangent, F.unpack_dual(w).tangent]
+    _both(torch, device, fn)

@@ -26,10 +26,7 @@ advises) a projection of some outputs is backpropagated and the leaves'
 gradients compared: dtypes exactly, values within 5e-2.
 
 Statement kinds that meet a bug of ours are left out where they meet it and
-counted (KNOWN_BUGS, nan_tangent_selected, empty_write_tangent,
-_unwritable_tangent, einsum_bug: each says what the bug is); so are
-the ties where PyTorch's forward formula and its own backward disagree
-(TRANSPOSED_BACKWARD: our JVP transposes the backward).
+counted (einsum_bug says what the bug is).
 
 Examples: AG_HYPOTHESIS_EXAMPLES / 6 each (500 by default); random seeds with
 AG_HYPOTHESIS_RANDOM=1, as for the harness.
@@ -98,79 +95,6 @@ def _tangent(env, name):
     return env["lib"].autograd.forward_ad.unpack_dual(t).tangent
 
 
-def _has(p, name, pred):
-    t = p.t(name).detach()
-    return bool(pred(t).any()) if t.numel() else False
-
-
-def _writes_twice(p, code, t):
-    """`t[idx] = tensor` writing some element of t more than once."""
-    lhs, _, value = code.partition("] = ")
-    return not re.fullmatch(r"-?[\d.]+", value) and RG.writes_twice(p, t, lhs[len(t) + 1:])
-
-
-# Statement kinds left out of the forward AD programs where they meet a bug of ours:
-# op -> (p, result name, inputs, code) -> whether the result is affected (then it is dropped).
-KNOWN_BUGS = {
-    # (not a bug: at x == 0 PyTorch's forward formula gives 0 and its own double backward NaN; ours follows
-    # the backward, as TRANSPOSED_BACKWARD's cases)
-    "sinc": lambda p, n, inputs, code: _has(p, inputs[0], lambda t: t == 0),
-    # (the same for norm(p=3) where the norm is 0: PyTorch's forward formula 0, its double backward NaN)
-    "norm": lambda p, n, inputs, code: "p=3" in code and _has(p, n, lambda t: t == 0),
-    # (and for std where std == 0)
-    "std": lambda p, n, inputs, code: _has(p, n, lambda t: t == 0),
-    # bug: median() of an empty tensor: tangent NaN (PyTorch: 0)
-    "median": lambda p, n, inputs, code: p.t(inputs[0]).numel() == 0,
-    # bug: logsumexp over an empty dim (-inf): tangent 0 (PyTorch: NaN)
-    "logsumexp": lambda p, n, inputs, code: _has(p, n, lambda t: t == -math.inf),
-    # bug: t[idx] = v with idx repeating an element: our tangent there is the sum of the tangents of
-    # the values written to it (the transpose of index_put's backward, which sends each value the
-    # gradient); PyTorch's is the tangent of the value that lands, as the primal
-    "setitem_adv": lambda p, n, inputs, code: _writes_twice(p, code, n),
-}
-
-
-def _ties(p, a, b):
-    return bool((p.t(a).detach() == p.t(b).detach()).any())
-
-
-# Divergences kept, left out the same way: at these ties and singular points PyTorch's forward
-# formula and its own backward disagree; our JVP is the transpose of the backward (which the harness
-# checks against PyTorch's), so it follows the backward. Elsewhere the two agree.
-TRANSPOSED_BACKWARD = {
-    # fmax/fmin(a, b) at a == b: PyTorch's backward sends the gradient to a (self >= other), its
-    # forward formula takes b's tangent (self > other); ours: a's
-    "fmax": lambda p, n, inputs, code: _ties(p, inputs[0], inputs[1]),
-    "fmin": lambda p, n, inputs, code: _ties(p, inputs[0], inputs[1]),
-    # x.clamp(lo, hi) where lo == hi and x is outside: PyTorch's backward sends no gradient to x, lo
-    # or hi (it wants min < max); its forward formula takes lo's tangent; ours: 0
-    "clamp_tensor": lambda p, n, inputs, code: _ties(p, inputs[1], inputs[2]),
-    # atan2(a, b) at a == b == 0: PyTorch's backward gives 0 there, its forward formula
-    # (b * a_t - a * b_t) / (a^2 + b^2) NaN; ours: 0
-    "atan2": lambda p, n, inputs, code: bool(((p.t(inputs[0]).detach() == 0) & (p.t(inputs[1]).detach() == 0)).any()),
-}
-
-_WRITES = re.compile(r"\w_\(|\] = ")
-
-
-def _unwritable_tangent(p, code):
-    """Whether a statement writing in place names a value whose tangent (ours) is read-only or
-    expanded. Bug: the tangent of a broadcasting op with one dual operand (v1 + c, v1 of shape
-    (2,), c a constant of shape (1, 1) or (2, 1, 1)), and of x.repeat(()), is a broadcast view:
-    a later in-place write of the result (v3.zero_(), v3.mul_(2), also under no_grad) raises
-    RuntimeError "copy_: the tensor's memory is a read-only NumPy array" or "more than one element
-    of the written-to tensor refers to a single memory location"; PyTorch writes."""
-    if not _WRITES.search(code):
-        return False
-    for n in set(re.findall(r"\bv\d+\b", code)):
-        t = _tangent(p.ours, n) if n in p.ours else None
-        arr = getattr(t, "_data", None)
-        if arr is not None and (not arr.flags.writeable or any(
-                st_ == 0 and k > 1 for st_, k in zip(arr.strides, arr.shape))):
-            return True
-    return False
-
-
 class DualProgram(RG.Program):
     """A harness program whose leaves are dual tensors (they do not require grad)."""
 
@@ -189,9 +113,6 @@ class DualProgram(RG.Program):
         return name
 
     def run(self, code, new=(), inputs=(), op=None, family=None):
-        if _unwritable_tangent(self, code):
-            STATS["known_bug"] += 1
-            return False
         try:
             ok = super().run(code, new, inputs, op, family)
         except AssertionError as e:
@@ -209,38 +130,8 @@ class DualProgram(RG.Program):
             for n in new:
                 if n in self.unreliable:
                     continue
-                if self.nan_tangent_selected(inputs) or self.empty_write_tangent(n, family):
-                    STATS["known_bug"] += 1
-                    self.drop(n)
-                    continue
-                if op in KNOWN_BUGS and KNOWN_BUGS[op](self, n, inputs, code):
-                    STATS["known_bug"] += 1
-                    self.drop(n)
-                    continue
-                if op in TRANSPOSED_BACKWARD and TRANSPOSED_BACKWARD[op](self, n, inputs, code):
-                    STATS["torch_inconsistent"] += 1
-                    self.drop(n)
-                    continue
                 self.check_tangent(n, f"tangent of {n} after: {code}")
         return ok
-
-    def nan_tangent_selected(self, inputs):
-        """Bug: a NaN tangent in an operand leaks into what ours selects from it: hypot(v, v) with
-        a 0 in v has a NaN tangent there (both), and v.amax()'s tangent is then NaN in ours (the
-        transpose of the backward sums mask * tangent: 0 * NaN), PyTorch's the max's tangent."""
-        for n in inputs:
-            t = _tangent(self.theirs, n) if n in self.theirs else None
-            if t is not None and t.numel() and not bool(t.isfinite().all()):
-                return True
-        return False
-
-    def empty_write_tangent(self, n, family):
-        """Bug: a dual written in place through an empty view (c.flatten()[1:].add_(d), c a 0-d
-        constant) gives PyTorch's c a zero tangent, ours none."""
-        if family != "in-place" or _tangent(self.ours, n) is not None:
-            return False
-        tt = _tangent(self.theirs, n)
-        return tt is not None and not bool(tt.detach().any())
 
     def check_tangent(self, n, what):
         ot, tt = _tangent(self.ours, n), _tangent(self.theirs, n)
@@ -429,11 +320,11 @@ def _summary_lines():
         f"programs: {STATS['fwd_programs']} under forward AD, {STATS['cast_programs']} under autocast; "
         f"{STATS['statements']} statements; {STATS['step_errors']} failed on both; "
         f"{STATS['torch_refused']} skipped (PyTorch has no forward formula); {STATS['known_bug']} left out "
-        f"(KNOWN_BUGS, einsum_bug); {STATS['tie_ambiguous']} skipped "
+        f"(einsum_bug); {STATS['tie_ambiguous']} skipped "
         f"(ties rounded differently); {STATS['layout_rejected']} programs rejected (view() of a result laid "
         f"out differently)",
         f"forward AD: {STATS['tangents']} tangents compared, {STATS['no_tangent']} values without a tangent "
-        f"on both, {STATS['torch_inconsistent']} left out (TRANSPOSED_BACKWARD)",
+        "on both",
         f"autocast: {STATS['cast_compared']} values compared, {STATS['ill_conditioned']} dropped as "
         f"ill-conditioned (torch on our operands agreed), {STATS['fp16_overflow']} overflowed float16 on one "
         f"side; {STATS['grads_compared']} leaf gradients compared, {STATS['backward_errors']} backward passes "

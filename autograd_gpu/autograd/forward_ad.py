@@ -136,14 +136,15 @@ class _DualMode(dispatch.Mode):
         return _op._any_tangent(tensors)
 
     def run(self, apply, cls, tensors, attrs):
-        return dual_apply(apply, tensors, attrs)
+        return dual_apply(apply, tensors, attrs, cls.jvp)
 
 
 _MODE = _DualMode()
 
 
-def dual_apply(apply, tensors, attrs):
-    """apply(*tensors, *attrs), its outputs given the JVP of the inputs' tangents."""
+def dual_apply(apply, tensors, attrs, formula=None):
+    """apply(*tensors, *attrs), its outputs given the JVP of the inputs' tangents (by the op's own
+    forward formula where it has one)."""
     tangents = [t.__dict__.get("_fw") for t in tensors]
     rng = tensors[0]._backend.get_rng_state()
     out = _without_tangents(tensors, lambda: apply(*tensors, *attrs))
@@ -152,11 +153,35 @@ def dual_apply(apply, tensors, attrs):
     if first._base is not None and first._view_of is not None and first._view_of[0] is tensors[0]:
         # a view op: its tangent is the same view of the input's tangent (writes through either show in both)
         return _view_tangents(out, outs, tangents[0])
-    out_tangents = _without_tangents(tensors, lambda: _jvp_same_draws(apply, tensors, tangents, attrs, rng))
+    if formula is not None:
+        out_tangents = _without_tangents(tensors, lambda: _by_formula(formula, outs, tensors, tangents, attrs))
+    else:
+        out_tangents = _without_tangents(tensors, lambda: _jvp_same_draws(apply, tensors, tangents, attrs, rng))
     for o, tangent in zip(outs, out_tangents):
         if tangent is not None:
-            set_tangent(o, tangent)
+            set_tangent(o, _writable(tangent))
     return out
+
+
+def _by_formula(formula, outs, tensors, tangents, attrs):
+    """The op's forward formula (Op.jvp), in the outputs' dtypes; with a graph where grad mode and
+    the primals or tangents ask for one (forward-over-reverse)."""
+    from ..creation import zeros_like
+    filled = [zeros_like(t) if tg is None else tg for t, tg in zip(tensors, tangents)]
+    got = formula(outs[0] if len(outs) == 1 else outs, tensors, filled, *attrs)
+    got = got if type(got) is tuple else (got,)
+    return [None if g is None or not o.dtype.is_floating_point else g if g.dtype == o.dtype else g.to(o.dtype)
+            for o, g in zip(outs, got)]
+
+
+def _writable(tangent):
+    """A tangent the transposed backward left as a broadcast (expanded or read-only) view, as memory
+    of its own: a later in-place op on the result writes into its tangent."""
+    arr = tangent._data
+    writeable = getattr(arr.flags, "writeable", True)        # (CuPy's arrays always are)
+    if writeable and not any(st == 0 and k > 1 for st, k in zip(arr.strides, arr.shape)):
+        return tangent
+    return tangent.clone()
 
 
 def _view_tangents(out, outs, tangent):

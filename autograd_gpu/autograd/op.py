@@ -84,6 +84,11 @@ class Op(Node):
                    uses is neither version-checked nor passed (None): PyTorch
                    does not save it, so modifying it in place is no error.
                    (Outputs are always saved, as PyTorch saves them.)
+    jvp            optional: jvp(out, inputs, tangents, *attrs), the outputs' tangents
+                   by PyTorch's forward formula, made of differentiable ops (tangents:
+                   zeros for inputs without one). Only where that formula and the
+                   transpose of PyTorch's backward (the default JVP) disagree: at
+                   ties, NaNs, zeros and empty reductions.
 
     forward returns an array, or a tuple of arrays for several outputs.
     """
@@ -94,6 +99,7 @@ class Op(Node):
     differentiable = True
     nondiff_outputs = ()
     saved_for = None
+    jvp = None
     _result_ver = 0      # the version of the saved output when saved
     _aux = None          # arrays derived in forward for backward (set with _saved = ())
     _kept = ()           # tensors backward reads that are attributes, not inputs (see keep)
@@ -119,7 +125,8 @@ class Op(Node):
         if _intercept:
             mode = _mode_for(cls, inputs)
             if mode is not None:
-                return mode.run(lambda *ts: cls.applyN(ts, *attrs), cls, inputs, ())
+                n = len(inputs)
+                return mode.run(lambda *args: cls.applyN(args[:n], *args[n:]), cls, inputs, attrs)
         bk = inputs[0]._backend
         rg = False
         for t in inputs:

@@ -4,6 +4,7 @@ Names follow libtorch: a tensor operand gives the `...Backward0` node, a Python
 number the Scalar overload (`x * 3` is MulBackward1, `1 - x` RsubBackward1).
 Broadcast inputs get their gradients summed back by the engine, not here."""
 import math
+import operator
 
 import numpy as np
 
@@ -129,6 +130,12 @@ class Atan2(Op):
         return (P.atan2_bwd_a(g, a, b) if self.needs(0) else None,
                 P.atan2_bwd_b(g, a, b) if self.needs(1) else None)
 
+    @staticmethod
+    def jvp(y, inputs, tangents):
+        # PyTorch's forward formula: NaN at a == b == 0, where its backward (transposed) gives 0
+        (a, b), (ta, tb) = inputs, tangents
+        return (b * ta - a * tb) / (a * a + b * b)
+
 
 def _no_bool_pow():
     return NotImplementedError("pow: \"pow\" not implemented for 'Bool'")
@@ -149,6 +156,13 @@ class Pow(Op):
                 P.pow_bwd_exp(g, a, b, y) if self.needs(1) else None)
 
 
+def _pick_jvp(y, inputs, tangents, beats):
+    """maximum/minimum's forward formula: the tangent of the operand picked (a's where beats(a, b)),
+    the mean of both at ties and b's where either is NaN (the transposed backward: their sum there)."""
+    (a, b), (ta, tb) = inputs, tangents
+    return tb + beats(a, b).to(y.dtype).masked_fill(a == b, 0.5) * (ta - tb)
+
+
 class Maximum(Op):
     _name, op_name, promotes = "MaximumBackward0", "maximum", True
     save_inputs = (0, 1)
@@ -159,6 +173,10 @@ class Maximum(Op):
     def backward(self, g, a, b):
         return (P.maximum_bwd(g, a, b) if self.needs(0) else None,
                 P.maximum_bwd(g, b, a) if self.needs(1) else None)
+
+    @staticmethod
+    def jvp(y, inputs, tangents):
+        return _pick_jvp(y, inputs, tangents, operator.gt)
 
 
 class Minimum(Op):
@@ -171,6 +189,10 @@ class Minimum(Op):
     def backward(self, g, a, b):
         return (P.minimum_bwd(g, a, b) if self.needs(0) else None,
                 P.minimum_bwd(g, b, a) if self.needs(1) else None)
+
+    @staticmethod
+    def jvp(y, inputs, tangents):
+        return _pick_jvp(y, inputs, tangents, operator.lt)
 
 
 # ---- tensor (op) Python number ------------------------------------------------------

@@ -7,6 +7,7 @@ Tensor-level composition where that is already exact (float_power, sgn).
 Operands are first cast, as tensors, to PyTorch's result dtype: the ops then
 see one dtype, and the casts' nodes return each gradient in its input's dtype."""
 import math
+import operator
 
 import numpy as np
 
@@ -136,9 +137,19 @@ class Sinc(_Float1):
         return P.where(x == 0, 1, P.div(P.sin(px), px))
 
     def backward(self, g, x):
-        px, pxx = P.mul(x, math.pi), P.mul(P.mul(x, x), math.pi)
-        d = P.div(P.mul(g, P.sub(P.mul(px, P.cos(px)), P.sin(px))), pxx)
-        return P.where(pxx == 0, 0, d)
+        return _sinc_times_derivative(g, x)
+
+    @staticmethod
+    def jvp(y, inputs, tangents):
+        # (PyTorch's forward formula is its backward at the tangent: 0 at x == 0, where the transpose of
+        # the backward is NaN)
+        return _sinc_times_derivative(tangents[0], inputs[0])
+
+
+def _sinc_times_derivative(g, x):
+    px, pxx = P.mul(x, math.pi), P.mul(P.mul(x, x), math.pi)
+    d = P.div(P.mul(g, P.sub(P.mul(px, P.cos(px)), P.sin(px))), pxx)
+    return P.where(pxx == 0, 0, d)
 
 
 class Logit(_Float1):
@@ -453,6 +464,7 @@ class _Fmax(Op):
     _name, op_name = "FmaxBackward0", "fmax"
     save_inputs = (0, 1)
     pick = staticmethod(P.ge)
+    beats = staticmethod(operator.gt)
 
     def _first(self, a, b):               # where `a` is the result (and takes the gradient)
         return self.pick(a, b) | (b != b)
@@ -465,10 +477,19 @@ class _Fmax(Op):
         return (P.where(first, g, 0) if self.needs(0) else None,
                 P.where(first, 0, g) if self.needs(1) else None)
 
+    @classmethod
+    def jvp(cls, y, inputs, tangents):
+        # PyTorch's forward formula takes b's tangent at ties (its backward a's gradient) and a's where
+        # b is NaN
+        (a, b), (ta, tb) = inputs, tangents
+        first = cls.beats(a, b) | b.isnan()
+        return tb + first.to(y.dtype) * (ta - tb)
+
 
 class _Fmin(_Fmax):
     _name, op_name = "FminBackward0", "fmin"
     pick = staticmethod(P.le)
+    beats = staticmethod(operator.le)      # (sic: fmin takes a's tangent at ties, fmax b's)
 
 
 class Heaviside(arith.NoDerivative):

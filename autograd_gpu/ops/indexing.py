@@ -445,6 +445,12 @@ class IndexPut(Op):
         gv = P.getitem(g, self.idx) if self.needs(1) else None
         return gx, gv
 
+    @classmethod
+    def jvp(cls, y, inputs, tangents, *attrs):
+        # linear in its tensor inputs: the write itself, of the tangents. Where an index repeats, the
+        # tangent of the value that lands, as the primal (PyTorch's); the transposed backward sums them
+        return cls.applyN(tangents, *attrs)
+
 
 def zeroed_at(g, idx):
     """g with zeros at idx (the gradient of what a write overwrote): exact

@@ -212,12 +212,12 @@ class ClampSavingInput(Clamp):
 
 
 class ClampTensor(Op):
-    """clamp with tensor bounds (ClampBackward0); inputs x, lo, hi (missing
-    bounds are passed as None-valued attributes)."""
+    """clamp with tensor bounds (ClampBackward0); inputs x, lo, hi (a missing
+    bound is its dtype's extreme, and has_lo/has_hi say which were given)."""
     _name, op_name = "ClampBackward0", "clamp"
     save_inputs = (0, 1, 2)
 
-    def forward(self, x, lo, hi):
+    def forward(self, x, lo, hi, has_lo=True, has_hi=True):
         return P.minimum(P.maximum(x, lo), hi)
 
     def backward(self, g, x, lo, hi):
@@ -225,6 +225,17 @@ class ClampTensor(Op):
         return (P.where((x >= lo) & (x <= hi), g, 0) if self.needs(0) else None,
                 P.where((x < lo) & (lo < hi), g, 0) if self.needs(1) else None,
                 P.where((x > hi) | (hi < lo), g, 0) if self.needs(2) else None)
+
+    @staticmethod
+    def jvp(y, inputs, tangents, has_lo=True, has_hi=True):
+        # PyTorch's forward formula (clamp_jvp): at ties a given bound's tangent where the backward
+        # sends no gradient to it (x == lo == hi, or a bound alone)
+        (x, lo, hi), (tx, tlo, thi) = inputs, tangents
+        if not has_hi:
+            return tx.where(x > lo, tlo)
+        if not has_lo:
+            return tx.where(x < hi, thi)
+        return thi.where(lo > hi, tlo.where(x < lo, thi.where(x > hi, tx)))
 
 
 # clamp_min and clamp_max are clamp with one bound under nodes of their own names, as PyTorch's
@@ -239,6 +250,11 @@ class ClampMinSavingInput(ClampSavingInput):
 class ClampMinTensor(ClampTensor):
     _name = "ClampMinBackward1"
 
+    @staticmethod
+    def jvp(y, inputs, tangents, *given):
+        (x, lo, _), (tx, tlo, _) = inputs, tangents
+        return tx.where(x >= lo, tlo)          # (clamp_min's formula: x's tangent at ties, unlike clamp's)
+
 
 class ClampMax(Clamp):
     _name = "ClampMaxBackward0"
@@ -251,6 +267,11 @@ class ClampMaxSavingInput(ClampSavingInput):
 class ClampMaxTensor(ClampTensor):
     _name = "ClampMaxBackward1"
 
+    @staticmethod
+    def jvp(y, inputs, tangents, *given):
+        (x, _, hi), (tx, _, thi) = inputs, tangents
+        return tx.where(x <= hi, thi)
+
 
 # (number bounds on NumPy, on a device array; tensor bounds) by the function called
 def _clamp_with(on_host, on_device, with_tensors):
@@ -262,7 +283,7 @@ def _clamp_with(on_host, on_device, with_tensors):
             raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
         if isinstance(min, Tensor) or isinstance(max, Tensor):
             lo, hi = _tensor_bounds(input, min, max)
-            return with_tensors.applyN(_promoted_all((input, lo, hi)))
+            return with_tensors.applyN(_promoted_all((input, lo, hi)), min is not None, max is not None)
         lo = None if min is None else number(min, "clamp", "min")
         hi = None if max is None else number(max, "clamp", "max")
         c = input._data.dtype.char

@@ -45,9 +45,12 @@ class Reduction(Op):
         self.shape, self.axes, self.keepdim = x.shape, axes, keepdim
 
     def count(self):
-        if self.axes is None:
-            return math.prod(self.shape)
-        return math.prod(self.shape[a] for a in self.axes)
+        return _count(self.shape, self.axes)
+
+
+def _count(shape, axes):
+    """The number of elements a reduction over `axes` (None: all) of a `shape`d input reads per result."""
+    return math.prod(shape) if axes is None else math.prod(shape[a] for a in axes)
 
 
 class Sum(Reduction):
@@ -184,6 +187,14 @@ class Std(Var):
         g = P.where(y == 0, 0, g / (y * 2))
         return Var.backward(self, g, x)
 
+    @staticmethod
+    def jvp(y, inputs, tangents, axes, keepdim, correction):
+        # PyTorch's forward formula: var's tangent / (2 std), 0 where std == 0
+        (x,), (t,) = inputs, tangents
+        dof = _count(x.shape, axes) - correction
+        var_t = P.sum((x - P.mean(x, axes, True)) * t, axes, keepdim) * (2.0 / dof if dof > 0 else math.inf)
+        return P.where(y == 0, 0, var_t / (y * 2))
+
 
 class Amax(Reduction):
     _name, op_name = "AmaxBackward0", "amax"
@@ -204,6 +215,14 @@ class Amax(Reduction):
         # NaN or infinite gradient gives NaN gradients
         return P.select_bwd(g, mask, P.sum(mask, self.axes, True))
 
+    @staticmethod
+    def jvp(y, inputs, tangents, axes, keepdim):
+        # PyTorch's forward formula: the mean of the tied elements' tangents, read by `where` (a NaN
+        # tangent elsewhere stays out, where the transposed backward's product keeps it)
+        (x,), (t,) = inputs, tangents
+        mask = x == expand_back(y, x.shape, axes, keepdim)
+        return P.sum(P.where(mask, t, 0), axes, keepdim) / P.sum(mask, axes, keepdim)
+
 
 class Amin(Amax):
     _name, op_name = "AminBackward0", "amin"
@@ -219,6 +238,16 @@ class MaxAll(Amax):
         mask = (x == y) | (P.isnan(x) & P.isnan(y))
         # (PyTorch's CPU evenly_distribute_backward writes g / count where mask: no NaN elsewhere)
         return P.where(mask, g / P.sum(mask, None, False), 0)
+
+    @staticmethod
+    def jvp(y, inputs, tangents, *reduced):
+        # PyTorch's evenly_read_jvp: the tied elements' tangents, by a product (NaN tangents anywhere, or
+        # a NaN result, give NaN), and 0 for an empty input (median)
+        (x,), (t,) = inputs, tangents
+        if not x.numel():
+            return P.sum(t, None, False)
+        mask = x == y
+        return P.sum(t * mask, None, False) / P.sum(mask, None, False)
 
 
 class MinAll(MaxAll):
@@ -304,6 +333,14 @@ class Logsumexp(Reduction):
         g = expand_back(g, self.shape, self.axes, self.keepdim)
         return P.logsumexp_bwd(g, x, expand_back(y, self.shape, self.axes, self.keepdim))
 
+    @staticmethod
+    def jvp(y, inputs, tangents, axes, keepdim):
+        # PyTorch's logsumexp_jvp: the softmax-weighted tangents; NaN over an empty dim (0 / 0), where
+        # the transposed backward sums nothing
+        (x,), (t,) = inputs, tangents
+        e = P.exp(x - P.amax(x, axes, True)) if x.numel() else P.exp(x)
+        return P.sum(e * t, axes, keepdim) / P.sum(e, axes, keepdim)
+
 
 class Softmax(Op):
     _name, op_name = "SoftmaxBackward0", "softmax"
@@ -380,9 +417,28 @@ class Norm(Reduction):
             scaled = P.sign(x) * P.where(x == 0, 0, P.pow(P.abs(x), p - 1))
             return scaled * g * P.pow(y, 1 - p)
         scaled = P.sign(x) * P.pow(P.abs(x), p - 1) if p < 2 else x * P.pow(P.abs(x), p - 2)
-        # (at y == 0 this form's derivative in g is 0 * inf = NaN, so the JVP is NaN there where PyTorch's
-        # forward formula gives 0; its derivative in x is NaN as PyTorch's double backward: that is kept)
+        # (at y == 0 this form's derivative in g is 0 * inf = NaN, where PyTorch's forward formula, jvp
+        # below, gives 0; its derivative in x is NaN as PyTorch's double backward)
         return scaled * P.where(y == 0, 0, g / P.pow(y, p - 1))
+
+    @staticmethod
+    def jvp(y, inputs, tangents, p, axes, keepdim):
+        # PyTorch's norm_jvp: 0 where the norm is 0 (the transposed backward: NaN for p > 1 there), and
+        # NaN tangents spread by products
+        (x,), (t,) = inputs, tangents
+        if p == 0:
+            return P.zeros_like(y)
+        if p == 1:
+            return P.sum(P.sign(x) * t, axes, keepdim)
+        if p in (math.inf, -math.inf):
+            peak = expand_back(y, x.shape, axes, keepdim)
+            mask = (P.abs(x) == peak) | (P.isnan(x) & P.isnan(peak))
+            return P.sum(P.sign(x) * t * mask / P.sum(mask, axes, True), axes, keepdim)
+        if p < 1:
+            powed = P.where(x == 0, 0, P.pow(P.abs(x), p - 1))
+            return P.sum(powed * P.sign(x) * t, axes, keepdim) * P.pow(y, 1 - p)
+        powed = P.pow(P.abs(x), p - 1) * P.sign(x) if p < 2 else P.pow(P.abs(x), p - 2) * x
+        return P.where(y == 0, 0, P.sum(powed * t, axes, keepdim) / P.pow(y, p - 1))
 
 
 # ---- the functions --------------------------------------------------------------

@@ -32,6 +32,7 @@ class Scatter(IndexPut):
 class ScatterValue(IndexPut):
     """The same with one number written (ScatterBackward1: the input only)."""
     _name, op_name = "ScatterBackward1", "scatter"
+    jvp = None                      # (affine in x: the transposed backward is its JVP)
 
     def forward(self, x, ix, value):
         return IndexPut.forward(self, x, value, ix)
