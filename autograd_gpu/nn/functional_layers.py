@@ -458,6 +458,11 @@ def _bag_offsets(input, offsets, include_last_offset):
                            f"offsets[-1] of {starts[-1]}")
     if np.any(np.diff(starts) < 0):
         raise RuntimeError(f"embedding_bag: offsets must be non-decreasing, got {starts.tolist()}")
+    if include_last_offset and starts[-1] != n:
+        # (PyTorch does not check; its CPU results then disagree among dtypes and modes: float32 sums end
+        # the last bag at the offset, float64 sums and max run it to the input's end, means divide by that)
+        raise RuntimeError(f"embedding_bag: with include_last_offset=True the last offset must be the input's "
+                           f"length {n}, but got {starts[-1]}")
     return input, starts if include_last_offset else np.append(starts, n)
 
 
@@ -485,6 +490,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         raise ValueError(f"{fn}: mode has to be one of sum, mean or max, got {mode!r}")
     if sparse:
         raise NotImplementedError(f"{fn}: sparse=True is not supported (ag has no sparse tensors)")
+    if scale_grad_by_freq and mode == "max":
+        raise ValueError("max mode does not support scaling the gradient by the frequency")
     if per_sample_weights is not None:
         _tensor_arg(per_sample_weights, fn, "per_sample_weights")
         if mode != "sum":
