@@ -506,3 +506,107 @@ def test_a_broadcast_tangent_is_written_in_place_later(torch, device):
             w[1].add_(d)
         return [F.unpack_dual(y).tangent, F.unpack_dual(z).tangent, F.unpack_dual(w).tangent]
     _both(torch, device, fn)
+
+
+# ---- forward-over-reverse: the tangent of every op form's gradient ----------------------------------
+
+def _gradient_tangents(lib, fn, inputs, tangents, floating, weights):
+    """With duals of the inputs (leaves requiring grad) and their tangents: the tangents of the gradient of
+    sum(out * w) in each floating input (None where it has none)."""
+    F = lib.autograd.forward_ad
+    with F.dual_level():
+        duals = [F.make_dual(x, t) if f else x for x, t, f in zip(inputs, tangents, floating)]
+        outs = fn(lib, *duals)
+        outs = outs if isinstance(outs, tuple) else (outs,)
+        outs = [o for o in outs if isinstance(o, lib.Tensor) and o.dtype.is_floating_point and o.requires_grad]
+        if not outs:
+            return None
+        loss = sum((o * lib.tensor(w, dtype=o.dtype, device=o.device)).sum() for o, w in zip(outs, weights(outs)))
+        leaves = [x for x, f in zip(inputs, floating) if f]
+        grads = lib.autograd.grad(loss, leaves, create_graph=True, allow_unused=True)
+        return [None if g is None else F.unpack_dual(g).tangent for g in grads]
+
+
+def _gradients(lib, fn, inputs, floating, weights):
+    outs = fn(lib, *inputs)
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    outs = [o for o in outs if isinstance(o, lib.Tensor) and o.dtype.is_floating_point and o.requires_grad]
+    loss = sum((o * lib.tensor(w, dtype=o.dtype)).sum() for o, w in zip(outs, weights(outs)))
+    return lib.autograd.grad(loss, [x for x, f in zip(inputs, floating) if f], allow_unused=True)
+
+
+@pytest.mark.parametrize("case", _cases())
+def test_forward_over_reverse_as_torch(torch, case, device):
+    """The tangent of each op form's input gradients (a Hessian-vector product, forward over reverse) against
+    PyTorch's; where PyTorch has no forward derivative of its backward, against central differences of
+    PyTorch's gradients along the tangents."""
+    _, fn, shapes, opts = case
+    arrays = _arrays(case)
+    floating = [_floating(a) for a in arrays]
+    if opts.get("fd") is False:
+        pytest.skip("the table marks this form as not differentiable in every input")
+    ours, theirs = make_inputs(torch, arrays, "float64", device, floating)
+    rng = np.random.default_rng(2)
+    tangent_arrays = [rng.standard_normal(a.shape) if f else None for a, f in zip(arrays, floating)]
+    our_t = [None if t is None else ag.tensor(t, dtype=ag.float64, device=device) for t in tangent_arrays]
+    their_t = [None if t is None else torch.tensor(t, dtype=torch.float64) for t in tangent_arrays]
+    drawn = {}
+
+    def weights(outs):          # the same upstream weights on both sides
+        for i, o in enumerate(outs):
+            drawn.setdefault(i, np.random.default_rng(10 + i).standard_normal(tuple(o.shape)))
+        return [drawn[i] for i in range(len(outs))]
+    got = _gradient_tangents(ag, fn, ours, our_t, floating, weights)
+    try:
+        ref = _gradient_tangents(torch, fn, theirs, their_t, floating, weights)
+    except (NotImplementedError, RuntimeError) as e:
+        # (no forward derivative of its backward; or, for linalg.cond, its formulas write in place into what
+        # they saved)
+        assert any(m in str(e) for m in ("forward AD", "modified by an inplace operation")), e
+        ref = "fd"
+    if got is None:
+        assert ref is None or ref == "fd"
+        return
+    def differences():
+        eps = 1e-6
+
+        def at(sign):
+            xs = [torch.tensor(a + sign * eps * t, requires_grad=True) if f else x
+                  for a, t, f, x in zip(arrays, tangent_arrays, floating, theirs)]
+            return _gradients(torch, fn, xs, floating, weights)
+        try:
+            plus, minus = at(1), at(-1)
+        except RuntimeError as e:
+            # PyTorch 2.13's linalg.cond(p in 1, -1, inf, -inf, fro): its own backward writes in place into
+            # what it saved. No oracle for the second derivative here
+            assert "modified by an inplace operation" in str(e), e
+            pytest.skip("PyTorch cannot differentiate this form")
+        return [None if p is None else (p - m) / (2 * eps) for p, m in zip(plus, minus)]
+    fd = differences() if ref == "fd" else None
+    for i, (o, t) in enumerate(zip(got, fd or ref)):
+        o = None if o is None else to_numpy(o)
+        t = None if t is None else to_numpy(t.detach() + 0)
+        if o is None or t is None:
+            assert not np.any(o if t is None else t), f"gradient {i}: one side has no tangent"
+            continue
+        if fd is None and not np.allclose(o, t, rtol=1e-9, atol=1e-10):
+            # judged by differences of PyTorch's gradients: its forward formula for triangular_solve reads
+            # the half of A's tangent that the result ignores (as in test_tangents_as_torch)
+            fd = differences()
+            assert not np.allclose(t, to_numpy(fd[i]), rtol=1e-4, atol=1e-6), f"tangent of gradient {i}"
+        if fd is not None:
+            np.testing.assert_allclose(o, to_numpy(fd[i]), rtol=1e-4, atol=1e-6, err_msg=f"tangent of gradient {i}")
+
+
+def test_a_failed_in_place_write_leaves_the_tangent(torch, device):
+    # (the out-of-place result broadcasts to a shape the written tensor cannot hold: the write fails, and
+    # changes nothing, its tangent included)
+    for lib in (torch, ag):
+        kw = {"device": device} if lib is ag else {}
+        F = lib.autograd.forward_ad
+        with F.dual_level():
+            c = lib.full((2, 1), 0.5, dtype=lib.float64, **kw)
+            d = F.make_dual(lib.ones(2, 3, dtype=lib.float64, **kw), lib.ones(2, 3, dtype=lib.float64, **kw))
+            with pytest.raises(RuntimeError):
+                c.add_(d)
+            assert F.unpack_dual(c).tangent is None and c._version == 0

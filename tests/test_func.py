@@ -535,3 +535,54 @@ def test_bad_input(torch, case, device):
     assert text in str(ours.value), f"our message {ours.value!r} lacks {text!r}"
     assert not x.requires_grad and x.grad is None
     np.testing.assert_array_equal(to_numpy(x), np.ones(3))
+
+
+# jvp and jacfwd by forward-mode AD, as PyTorch's: at ties and NaNs they follow the ops' forward formulas
+# (where those differ from the transposed backward), and forward over reverse (hessian, jvp of grad) carries
+# tangents through saved outputs (exp, tanh, prod keep their result for backward)
+_TIE = np.array([0.0, 1.0, np.nan, 1.0])
+_OTHER = np.array([0.0, 1.0, 1.0, np.nan])
+_T1, _T2 = np.array([1.0, -0.5, 2.0, 0.25]), np.array([0.5, 3.0, -1.0, 1.5])
+FORWARD_CASES = [
+    ("jvp_maximum_ties_and_nans", lambda L, T, x, y, s, t: T.jvp(L.maximum, (x, y), (s, t)), [_TIE, _OTHER, _T1, _T2]),
+    ("jvp_clamp_tensor_bounds", lambda L, T, x, y, s, t: T.jvp(lambda a, b: a.clamp(min=b), (x, y), (s, t)),
+     [_TIE, _OTHER, _T1, _T2]),
+    ("jvp_amax_nan_tangent", lambda L, T, x, s: T.jvp(lambda a: a.amax(), (x,), (s,)),
+     [np.array([1.0, 3.0, 3.0]), np.array([np.nan, 1.0, 2.0])]),
+    ("jacfwd_atan2_at_zero", lambda L, T, x: T.jacfwd(lambda z: L.atan2(z, z + 1) + L.atan2(z, z))(x),
+     [np.array([0.0, 1.0])]),
+    ("jacfwd_argnums_pytree", lambda L, T, x, y: T.jacfwd(lambda a, d: (a * d["b"]).sin(), argnums=(0, 1))(
+        x, {"b": y}), [_T1, _T2]),
+    ("hessian_saved_outputs", lambda L, T, x: T.hessian(lambda z: z.exp().prod() + z.tanh().sum() +
+                                                        z.sigmoid().pow(2).sum())(x), [_T1]),
+    ("jvp_of_grad_saved_outputs", lambda L, T, x, s: T.jvp(T.grad(lambda z: (z.exp() * z.softmax(0)).sum()),
+                                                           (x,), (s,)), [_T1, _T2]),
+    ("jvp_of_jvp", lambda L, T, x, s: T.jvp(lambda z: T.jvp(lambda w: w.exp().sum(), (z,), (s,))[1], (x,), (s,)),
+     [_T1, _T2]),
+    ("jacfwd_of_jacrev_in_place", lambda L, T, x: T.jacfwd(T.jacrev(lambda z: (z * 1).mul_(z).sin_()))(x), [_T1]),
+]
+
+
+@pytest.mark.parametrize("case", FORWARD_CASES, ids=[c[0] for c in FORWARD_CASES])
+def test_forward_transforms_against_torch_func(torch, case, device):
+    _, run, arrays = case
+    ours = run(ag, AF, *_inputs(ag, arrays, "float64", device))
+    theirs = run(torch, torch.func, *_inputs(torch, arrays, "float64", device))
+    assert_same(ours, theirs, "float64", device)
+
+
+def test_transforms_on_dual_inputs_keep_their_tangents(torch, device):
+    # grad inside the user's own dual level: the gradient carries the tangent (forward over reverse), as
+    # PyTorch's, without a graph
+    got = []
+    for lib in (torch, ag):
+        kw = {"device": device} if lib is ag else {}
+        F = lib.autograd.forward_ad
+        with F.dual_level():
+            d = F.make_dual(lib.tensor([0.5, -1.0], dtype=lib.float64, **kw),
+                            lib.tensor([1.0, 2.0], dtype=lib.float64, **kw))
+            g = lib.func.grad(lambda z: (z.exp() * z).sum())(d)
+            got.append((g.requires_grad, to_numpy(F.unpack_dual(g).primal), to_numpy(F.unpack_dual(g).tangent)))
+    assert got[0][0] is got[1][0] is False
+    for a, b in zip(got[0][1:], got[1][1:]):
+        np.testing.assert_allclose(b, a, rtol=1e-12)

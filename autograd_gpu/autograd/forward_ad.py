@@ -157,10 +157,28 @@ def dual_apply(apply, tensors, attrs, formula=None):
         out_tangents = _without_tangents(tensors, lambda: _by_formula(formula, outs, tensors, tangents, attrs))
     else:
         out_tangents = _without_tangents(tensors, lambda: _jvp_same_draws(apply, tensors, tangents, attrs, rng))
-    for o, tangent in zip(outs, out_tangents):
+    for i, (o, tangent) in enumerate(zip(outs, out_tangents)):
         if tangent is not None:
             set_tangent(o, _writable(tangent))
+            if getattr(o._node, "save_result", False):
+                _remember_result_tangent(o._node, i, o.__dict__["_fw"])
     return out
+
+
+def _remember_result_tangent(node, i, tangent):
+    """A node that saves its output keeps the output's tangent too: a recorded backward unpacks that output
+    as a new tensor (op.saved_output), which must carry it (forward-over-reverse through exp, prod, ...)."""
+    kept = node.__dict__.get("_fw")
+    if kept is None:
+        kept = node.__dict__["_fw"] = {}
+        _holders[id(node)] = weakref.ref(node, lambda _, key=id(node): _holders.pop(key, None))
+    kept[i] = tangent
+
+
+def saved_result_tangent(node, i):
+    """The tangent of node's saved output i (None if it has none at the open level)."""
+    kept = node.__dict__.get("_fw")
+    return None if kept is None else kept.get(i)
 
 
 def _by_formula(formula, outs, tensors, tangents, attrs):
@@ -319,6 +337,18 @@ def check_inplace_write(t, res):
         region = replay_view(whole, current_view_chain(t))
     _write(region, tangent)
     set_tangent(t, region)
+
+
+def tangent_before_write(t):
+    """A copy of t's tangent as it stands (its region of its base's, for a view without one of its own; None
+    if neither has one): what the copy of t's old values saved for backward carries."""
+    own = t.__dict__.get("_fw")
+    base = t._base
+    if own is None and base is not None and base.__dict__.get("_fw") is not None:
+        from .op import current_view_chain, replay_view
+        with no_grad():
+            own = replay_view(base.__dict__["_fw"], current_view_chain(t))
+    return None if own is None else own.clone()
 
 
 def _write(target, tangent):

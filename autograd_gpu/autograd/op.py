@@ -254,12 +254,13 @@ class Op(Node):
                 if self._result_vc[0] != self._result_ver:
                     raise _version_error_for(self, self._result, 0, self._result_ver, self._result_vc[0])
                 r = self._result
-                vals.append(saved_output(self, r, 0) if create_graph else r)
+                vals.append(_with_result_tangent(self, saved_output(self, r, 0), 0) if create_graph else r)
             else:
                 for i, (r, vc, ver) in enumerate(zip(self._result, self._result_vc, self._result_ver)):
                     if vc[0] != ver:
                         raise _version_error_for(self, r, i, ver, vc[0])
-                    vals.append(Tensor._make_output(r, self, i) if create_graph else r)
+                    vals.append(_with_result_tangent(self, Tensor._make_output(r, self, i), i) if create_graph
+                                else r)
         return vals
 
     def _apply(self, g, create_graph):
@@ -779,9 +780,6 @@ def _check_view_inplace(t, b, op_name):
 
 def commit_inplace(t, res, op_name):
     """Write the out-of-place result `res` into `t` and give `t` its history."""
-    if _forward_ad:
-        from .forward_ad import check_inplace_write
-        check_inplace_write(t, res)
     if res._rg and t._base is not None and not t._rg:
         # recorded through a view that had no history: it must be one PyTorch can rebase
         err = view_meta_error(t, op_name)
@@ -798,13 +796,19 @@ def commit_inplace(t, res, op_name):
             raise RuntimeError(f"{op_name}: result type {rt.libtorch} can't be cast to the desired "
                                f"output type {tt.libtorch}")
     node = res._node
-    if node is not None and type(node._saved) is tuple and _any_is(node._saved, t):     # (not packed: hooks)
+    saves_t = node is not None and type(node._saved) is tuple and _any_is(node._saved, t)    # (not packed: hooks)
+    before = None
+    if _forward_ad:                      # (after the checks: a failed write leaves t's tangent too)
+        from .forward_ad import check_inplace_write, tangent_before_write
+        before = tangent_before_write(t) if saves_t else None
+        check_inplace_write(t, res)
+    if saves_t:
         # backward needs the values t had before this write (x.mul_(y) needs x):
-        # keep a snapshot, with t's old place in the graph
+        # keep a snapshot, with t's old place in the graph (and its old tangent)
         # (a snapshot starts at version 0: set the versions before replacing t)
         saved = node._saved
         node._versions = tuple(0 if s is t else v for s, v in zip(saved, node._versions))
-        node._saved = tuple(_snapshot(s) if s is t else s for s in saved)
+        node._saved = tuple(_snapshot(s, before) if s is t else s for s in saved)
     t._data[...] = d
     t._vc[0] += 1
     if res._rg:
@@ -863,6 +867,16 @@ def rebase_history(t, node, output_nr, saves_result=False, view_input=0):
     refresh_view(t)
 
 
+def _with_result_tangent(node, t, i):
+    """t, node's saved output i, with that output's tangent under forward AD."""
+    if _forward_ad:
+        from .forward_ad import saved_result_tangent, set_tangent
+        tangent = saved_result_tangent(node, i)
+        if tangent is not None:
+            set_tangent(t, tangent)
+    return t
+
+
 def saved_output(node, data, output_nr):
     """A saved output of `node` as a tensor at its place in the graph (under
     create_graph): node's output or, when node wrote a view in place, that
@@ -888,9 +902,12 @@ def _any_is(seq, obj):
     return False
 
 
-def _snapshot(t):
+def _snapshot(t, tangent=None):
     s = Tensor._make(t._data.copy(), t._backend)
     s._node, s._output_nr, s._rg = t._node, t._output_nr, t._rg
+    if tangent is not None:
+        from .forward_ad import set_tangent
+        set_tangent(s, tangent)
     return s
 
 

@@ -10,16 +10,19 @@ an input that requires grad, the fresh input of an enclosing transform): that
 is what lets grad of grad, jacrev of grad and vmap of grad compose, and what
 makes a top-level result a plain tensor, as PyTorch's is.
 
-jvp uses the double backward trick (no forward-mode AD); jacfwd computes the
-same Jacobian as jacrev, by reverse mode (one backward per output element).
-vmap runs the function once per batch element and stacks the results (no
+jvp runs the function under forward-mode AD (ag.autograd.forward_ad, in a dual
+level of its own), as PyTorch's does, so its values follow the ops' forward
+formulas where they differ from the transposed backward (ties, NaNs); inside a
+dual level already open (the user's, or an enclosing jvp's) it uses the double
+backward trick instead. jacfwd is jvp, one input element at a time; jacrev one
+backward per output element. vmap runs the function once per batch element and stacks the results (no
 batching rules): same values as PyTorch's, at the cost of a Python loop."""
 import functools
 from collections import OrderedDict
 
 from ..autograd.grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
 from ..autograd.functional import _grad_or_none, _jacobian_rows
-from ..autograd import op as _op
+from ..autograd import forward_ad as _fw, op as _op
 from ..autograd.graph import AccumulateGrad
 from ..nn.utils.stateless import func_functional_call as functional_call
 
@@ -180,6 +183,7 @@ class _Level:
     def __init__(self):
         self.outer_grad = is_grad_enabled()
         self.own = set()            # ids of the leaves this level made
+        self.dual = False           # some input carries a forward-AD tangent: results keep their graph
 
     def fresh(self, x):
         """The tensor the function sees for differentiated input x."""
@@ -192,7 +196,7 @@ class _Level:
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         leaf = x.detach().requires_grad_()
         self.own.add(id(leaf))
-        return leaf
+        return _with_tangent_of(x, leaf, self)
 
     def own_leaf(self, t):
         self.own.add(id(t))
@@ -216,6 +220,20 @@ class _Level:
             todo.extend(n for n, _ in node.next_functions)
         return False
 
+    def _detached(self, t):
+        """t without its graph, and with its tangent (itself without a graph that stays inside) if it has one."""
+        tangent = t.__dict__.get("_fw") if self.dual else None
+        if tangent is None:
+            return t.detach()
+        if tangent.requires_grad and not self.reaches_outside([tangent]):
+            tangent = tangent.detach()
+        return _fw.make_dual(t.detach(), tangent)
+
+    def keeps_graph(self, tensors):
+        """Whether a backward inside this level must record its graph: its results reach outside, or its
+        inputs carry tangents (which only a recorded backward carries on)."""
+        return self.dual or self.reaches_outside(tensors)
+
     def lift_aux(self, aux):
         """aux as lift gives it; like PyTorch's, it may hold only Tensors."""
         from ..tensor import Tensor
@@ -231,9 +249,18 @@ class _Level:
 
         def one(t):
             if isinstance(t, Tensor) and t.requires_grad and not self.reaches_outside([t]):
-                return t.detach()
+                return self._detached(t)
             return t
         return tree_map(one, tree)
+
+
+def _with_tangent_of(x, leaf, level):
+    """leaf, a dual tensor with x's tangent where x has one (a transform on dual inputs: the tangent goes on,
+    through a backward that keeps its graph)."""
+    if _fw._level is None or x.__dict__.get("_fw") is None:
+        return leaf
+    level.dual = True
+    return _fw.make_dual(leaf, x.__dict__["_fw"])
 
 
 def _differentiable_dtype(dtype):
@@ -273,7 +300,7 @@ def _grad_and_value(func, argnums, has_aux, args, kwargs):
         if output.dim() != 0:
             raise RuntimeError(f"grad_and_value(f)(*args): Expected f(*args) to return a scalar Tensor, got tensor "
                                f"with {output.dim()} dims. Maybe you wanted to use the vjp or jacrev APIs instead?")
-        keep = level.reaches_outside([output])
+        keep = level.keeps_graph([output])
         grads = _grad_or_none((output,), tuple(flat_in), create_graph=keep, retain_graph=keep)
     with set_grad_enabled(level.outer_grad):
         grads = tree_unflatten(_zeros_for_none(grads, flat_in), spec)
@@ -350,7 +377,7 @@ def _differentiable_call(func, primals, argnums, has_aux):
 def _vjp(func, primals, argnums, has_aux):
     """(output, vjp_fn, aux) of func at primals."""
     level, flat_in, spec, flat_out, out_spec, output, aux = _differentiable_call(func, primals, argnums, has_aux)
-    outside = level.reaches_outside(flat_out)
+    outside = level.keeps_graph(flat_out)
 
     def vjp_fn(cotangents, retain_graph=True, create_graph=None):
         if create_graph is None:
@@ -407,24 +434,19 @@ def _jvp(func, primals, tangents, strict, has_aux):
             raise RuntimeError(f"{_JVP}: Trying to set a forward gradient that has a different size than that of "
                                f"the original Tensor, this is not supported. Tensor is of size {list(p.shape)} "
                                f"while the given forward gradient is of size {list(t.shape)}.")
+    if _fw._level is None:
+        return _jvp_by_forward_ad(func, flat_p, p_spec, flat_t, strict, has_aux)
     from ..creation import zeros_like
     level = _Level()
     with enable_grad():
         flat_in = [level.fresh(p) for p in flat_p]
         output, aux = _split_aux(func(*tree_unflatten(flat_in, p_spec)), has_aux, _JVP)
-        flat_out, out_spec = tree_flatten(output)
-        from ..tensor import Tensor
-        for o in flat_out:
-            if not isinstance(o, Tensor):
-                raise RuntimeError(f"{_JVP}: expected f(*args) to return only tensors, got unsupported type {type(o)}")
-        if not flat_out:
-            raise RuntimeError(f"{_JVP}: Expected f to be a function that has non-empty output (got output = "
-                               f"{flat_out})")
+        flat_out, out_spec = _jvp_outputs(output)
         # J^T u is linear in u, so d(J^T u)/du . t = J t; the value of u never enters (zeros: finite).
         upstream = [level.own_leaf(zeros_like(o, requires_grad=o.dtype.is_floating_point)) for o in flat_out]
         differentiable = [o if o.dtype.is_floating_point else None for o in flat_out]
         back = _grad_or_none(tuple(differentiable), tuple(flat_in), tuple(upstream), create_graph=True)
-        keep = level.reaches_outside(flat_out) or (level.outer_grad and any(t.requires_grad for t in flat_t))
+        keep = level.keeps_graph(flat_out) or (level.outer_grad and any(t.requires_grad for t in flat_t))
         pairs = [(b, t) for b, t in zip(back, flat_t) if b is not None]
         floating = [u if u.requires_grad else None for u in upstream]
         if pairs and any(f is not None for f in floating):
@@ -434,15 +456,45 @@ def _jvp(func, primals, tangents, strict, has_aux):
             tangents_out = [next(got) if f is not None else None for f in floating]
         else:
             tangents_out = [None] * len(flat_out)
-        if strict and any(t is None for t in tangents_out):
-            raise RuntimeError("jvp(f, primals, tangents, strict=True): The output of f is independent of the "
-                               "inputs. This is not allowed with strict=True.")
+    return _jvp_result(level, output, flat_out, out_spec, tangents_out, keep, strict, has_aux, aux)
+
+
+def _jvp_outputs(output):
+    from ..tensor import Tensor
+    flat_out, out_spec = tree_flatten(output)
+    for o in flat_out:
+        if not isinstance(o, Tensor):
+            raise RuntimeError(f"{_JVP}: expected f(*args) to return only tensors, got unsupported type {type(o)}")
+    if not flat_out:
+        raise RuntimeError(f"{_JVP}: Expected f to be a function that has non-empty output (got output = "
+                           f"{flat_out})")
+    return flat_out, out_spec
+
+
+def _jvp_result(level, output, flat_out, out_spec, tangents_out, keep, strict, has_aux, aux):
+    if strict and any(t is None for t in tangents_out):
+        raise RuntimeError("jvp(f, primals, tangents, strict=True): The output of f is independent of the "
+                           "inputs. This is not allowed with strict=True.")
     with set_grad_enabled(level.outer_grad):
         tangents_out = _zeros_for_none(tangents_out, flat_out)
         if not keep:
             tangents_out = [t.detach() for t in tangents_out]
         result = (level.lift(output), tree_unflatten(level.lift(tangents_out), out_spec))
     return result + (level.lift_aux(aux),) if has_aux else result
+
+
+def _jvp_by_forward_ad(func, flat_p, p_spec, flat_t, strict, has_aux):
+    """jvp in a dual level of its own: the inputs dual, the outputs' tangents read at the end."""
+    level = _Level()
+    with enable_grad(), _fw.dual_level():
+        # (fresh leaves, as the other transforms': a transform inside then sees them through views and
+        # keeps its graph, which carries the tangents through its backward)
+        flat_in = [_fw.make_dual(level.fresh(p), t) for p, t in zip(flat_p, flat_t)]
+        output, aux = _split_aux(func(*tree_unflatten(flat_in, p_spec)), has_aux, _JVP)
+        flat_out, out_spec = _jvp_outputs(output)
+        tangents_out = [o.__dict__.get("_fw") if o.dtype.is_floating_point else None for o in flat_out]
+    keep = level.reaches_outside(flat_out) or (level.outer_grad and any(t.requires_grad for t in flat_t))
+    return _jvp_result(level, output, flat_out, out_spec, tangents_out, keep, strict, has_aux, aux)
 
 
 def jvp(func, primals, tangents, *, strict=False, has_aux=False):
@@ -471,7 +523,7 @@ def _jacobian(func, argnums, has_aux, api):
     @functools.wraps(func)
     def wrapper(*args):
         level, flat_in, in_spec, flat_out, out_spec, _, aux = _differentiable_call(func, args, argnums, has_aux)
-        keep = level.reaches_outside(flat_out)
+        keep = level.keeps_graph(flat_out)
         with enable_grad():
             blocks = [_jacobian_rows(o, i, tuple(flat_in), keep, False, api) for i, o in enumerate(flat_out)]
         with set_grad_enabled(level.outer_grad):
@@ -492,10 +544,46 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
 
 
 def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
-    """torch.func.jacfwd: jacrev's values and structure. Computed by reverse
-    mode here (one backward per output element; no forward-mode AD)."""
+    """torch.func.jacfwd: jacrev's structure, a column per input element by forward-mode AD (a jvp with that
+    element's basis tangent: func runs once per element, as PyTorch's vmap of jvp does with randomness);
+    inside an open dual level, by reverse mode (one backward per output element)."""
     _check_randomness(randomness)
-    return _jacobian(func, argnums, has_aux, "jacfwd")
+    by_rows = _jacobian(func, argnums, has_aux, "jacfwd")
+
+    @functools.wraps(func)
+    def wrapper(*args):
+        if _fw._level is not None:
+            return by_rows(*args)
+        wrapped = _wrap_argnums(argnums, len(args))
+        flat_in, in_spec = tree_flatten(_select_args(args, wrapped))
+        for x in flat_in:
+            _Level().fresh(x)                  # (the transforms' input checks and messages)
+
+        def at(*flat):
+            return func(*_replace_args(args, wrapped, tree_unflatten(list(flat), in_spec)))
+        return _jacobian_by_columns(at, flat_in, in_spec, has_aux, _Randomness(randomness))
+    return wrapper
+
+
+def _jacobian_by_columns(at, flat_in, in_spec, has_aux, draws):
+    from ..creation import zeros, zeros_like
+    from ..ops.shape import stack
+    columns, first = [[] for _ in flat_in], None
+    bases = [(j, k) for j, x in enumerate(flat_in) for k in range(x.numel())] or [None]
+    for basis in bases:
+        tangents = [zeros_like(x) for x in flat_in]
+        if basis is not None:
+            tangents[basis[0]].view(-1)[basis[1]] = 1
+        got = draws.call(_jvp, at, tuple(flat_in), tuple(tangents), False, has_aux)
+        first = first or got
+        if basis is not None:
+            columns[basis[0]].append(tree_flatten(got[1])[0])
+    flat_out, out_spec = tree_flatten(first[0])
+    blocks = [[stack([col[i] for col in columns[j]], -1).reshape(o.shape + x.shape) if columns[j] else
+               zeros(o.shape + x.shape, dtype=o.dtype, device=o.device) for j, x in enumerate(flat_in)]
+              for i, o in enumerate(flat_out)]
+    jac = tree_unflatten([tree_unflatten(row, in_spec) for row in blocks], out_spec)
+    return (jac, first[2]) if has_aux else jac
 
 
 def hessian(func, argnums=0):
