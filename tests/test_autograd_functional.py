@@ -264,15 +264,44 @@ def test_hessian_of_a_power_two_is_constant(torch):
         AF.hessian(fn, ag.ones(2, dtype=ag.float64), create_graph=True, strict=True)
 
 
-def test_forward_mode_with_vectorize_is_not_implemented(torch):
-    """PyTorch computes it with forward-mode AD; we have none."""
-    x = torch.randn(3, dtype=torch.float64)
-    TF(torch).jacobian(torch.sin, x, vectorize=True, strategy="forward-mode")
-    TF(torch).hessian(lambda t: t.sin().sum(), x, vectorize=True, outer_jacobian_strategy="forward-mode")
-    with pytest.raises(NotImplementedError, match="jacobian.*forward-mode AD"):
-        AF.jacobian(ag.sin, ag.randn(3), vectorize=True, strategy="forward-mode")
-    with pytest.raises(NotImplementedError, match="hessian.*forward-mode AD"):
-        AF.hessian(lambda t: t.sin().sum(), ag.randn(3), vectorize=True, outer_jacobian_strategy="forward-mode")
+FORWARD_MODE_CASES = [
+    # (id, fn(L, x, y), kind): ties, NaN-free singular points and saved outputs, where forward mode
+    # follows the ops' forward formulas and carries tangents through saved results
+    ("jacobian_atan2_at_zero", lambda L, x, y: L.atan2(x, x) + x.exp() * y.sum(), "jacobian"),
+    ("jacobian_maximum_ties", lambda L, x, y: L.maximum(x, y).clamp(max=y), "jacobian"),
+    ("jacobian_two_outputs", lambda L, x, y: (x.sigmoid() * y, (x * y).prod().reshape(1)), "jacobian"),
+    ("hessian_saved_outputs", lambda L, x, y: (x.exp().prod() + (x * y).tanh().sum()).reshape(()), "hessian"),
+    ("hessian_softmax", lambda L, x, y: (x.softmax(0) * y).sum(), "hessian"),
+]
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
+@pytest.mark.parametrize("case", FORWARD_MODE_CASES, ids=[c[0] for c in FORWARD_MODE_CASES])
+def test_forward_mode_strategy(torch, case, device):
+    """strategy="forward-mode" (vectorize=True): PyTorch's values, by forward-mode AD on both sides."""
+    _, fn, kind = case
+    x0, y0 = np.array([0.0, 1.0, 2.0]), np.array([0.0, 2.0, 2.0])
+    results = []
+    for lib in (torch, ag):
+        kw = {"device": device} if lib is ag else {}
+        x, y = (lib.tensor(a, dtype=lib.float64, **kw) for a in (x0, y0))
+        if kind == "jacobian":
+            got = F(lib).jacobian(lambda a, b: fn(lib, a, b), (x, y), vectorize=True, strategy="forward-mode")
+        else:
+            got = F(lib).hessian(lambda a: fn(lib, a, y), x, vectorize=True, outer_jacobian_strategy="forward-mode")
+        results.append(got)
+    theirs, ours = results
+    # (PyTorch's forward mode hands back lists where its reverse mode has tuples, and a hessian with a
+    # graph: compared by values)
+    flat_t, flat_o = _flat(theirs), _flat(ours)
+    assert len(flat_t) == len(flat_o)
+    for t, o in zip(flat_t, flat_o):
+        assert tuple(o.shape) == tuple(t.shape) and not o.requires_grad
+        np.testing.assert_allclose(to_numpy(o), t.detach().numpy(), rtol=1e-12, atol=1e-12, equal_nan=True)
+
+
+def _flat(r):
+    return [t for x in r for t in _flat(x)] if isinstance(r, (tuple, list)) else [r]
 
 
 # ---- strict mode and bad input -----------------------------------------------------------------

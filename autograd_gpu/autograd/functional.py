@@ -6,9 +6,11 @@ function that also closes over the originals is differentiated only through
 its arguments), then calls ag.autograd.grad. jvp and hvp use the double
 backward trick, as PyTorch does: the backward of a backward is linear in its
 upstream gradient, so differentiating it with respect to that gradient gives a
-forward-mode product. There is no forward-mode AD here: strategy="forward-mode"
-raises NotImplementedError. vectorize=True is accepted and computes the
-Jacobian row by row, as vectorize=False does (same values)."""
+forward-mode product. strategy="forward-mode" (PyTorch's: with vectorize=True)
+computes the Jacobian a column per input element by forward-mode AD
+(ag.autograd.forward_ad; the hessian's outer Jacobian so: forward over reverse).
+vectorize=True is accepted and computes the reverse-mode Jacobian row by row,
+as vectorize=False does (same values)."""
 from .grad_mode import enable_grad, set_grad_enabled, is_grad_enabled
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
@@ -231,9 +233,8 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
 
 
 def _check_strategy(strategy, create_graph, strict, vectorize, fn_name, arg_name="strategy"):
-    """PyTorch's checks of the strategy argument, in its order; forward mode
-    then always raises: PyTorch has it only with vectorize=True, and we have
-    no forward-mode AD at all."""
+    """PyTorch's checks of the strategy argument, in its order (forward mode only with vectorize=True, and
+    neither create_graph nor strict)."""
     if strategy not in _STRATEGIES:
         raise AssertionError(f'{fn_name}: Expected {arg_name} to be either "forward-mode" or "reverse-mode". '
                              'Hint: If your function has more outputs than inputs, "forward-mode" tends to be '
@@ -250,8 +251,6 @@ def _check_strategy(strategy, create_graph, strict, vectorize, fn_name, arg_name
     if not vectorize:
         raise NotImplementedError(f"{fn_name}: Computing Jacobian using forward-AD or forward-over-reverse "
                                   "Hessian is only implemented for `vectorize=True`.")
-    raise NotImplementedError(f'{fn_name}: `strategy="forward-mode"` needs forward-mode AD, which '
-                              'autograd_gpu does not have; use `strategy="reverse-mode"` (same values).')
 
 
 def _jacobian_rows(out, i, inputs, create_graph, strict, fn_name):
@@ -278,8 +277,39 @@ def _jacobian_rows(out, i, inputs, create_graph, strict, fn_name):
                  zeros(out.shape + x.shape, dtype=x.dtype, device=x.device) for r, x in zip(rows, inputs))
 
 
+def _jacobian_columns(func, inputs, fn_name):
+    """(outputs were a tuple, the Jacobian blocks): a column per input element, each by one forward-mode
+    pass with that element's basis tangent (func runs once per element)."""
+    from . import forward_ad
+    from ..creation import zeros, zeros_like
+    from ..ops.shape import stack
+    leaves = tuple(x.detach().requires_grad_() for x in inputs)    # (a hessian's gradient inside needs a graph)
+    columns, first = [[] for _ in inputs], None
+    for basis in [(j, k) for j, x in enumerate(inputs) for k in range(x.numel())] or [None]:
+        tangents = [zeros_like(x) for x in leaves]
+        if basis is not None:
+            tangents[basis[0]].view(-1)[basis[1]] = 1
+        with forward_ad.dual_level():
+            was_tuple, outputs = _call(func, tuple(map(forward_ad.make_dual, leaves, tangents)), False, fn_name)
+            got = [forward_ad.unpack_dual(o).tangent for o in outputs]
+        first = first or (was_tuple, outputs)
+        if basis is not None:
+            columns[basis[0]].append([zeros_like(o) if t is None else t.detach() for o, t in zip(outputs, got)])
+    was_tuple, outputs = first
+    return was_tuple, tuple(tuple(stack([col[i] for col in columns[j]], -1).reshape(o.shape + x.shape)
+                                  if columns[j] else zeros(o.shape + x.shape, dtype=o.dtype, device=o.device)
+                                  for j, x in enumerate(inputs)) for i, o in enumerate(outputs))
+
+
 def _jacobian(func, inputs, create_graph, strict, vectorize, strategy, fn_name):
     _check_strategy(strategy, create_graph, strict, vectorize, fn_name)
+    from . import forward_ad
+    if strategy == "forward-mode" and forward_ad._level is None:     # (in an open level: by rows)
+        with enable_grad():
+            inputs_were_tuple, inputs = _tensor_tuple(inputs, "inputs", fn_name)
+            _fresh_inputs(inputs, False, True, fn_name)                # (its checks)
+            outputs_were_tuple, result = _jacobian_columns(func, inputs, fn_name)
+        return _untuple(_detached(result, False), (outputs_were_tuple, inputs_were_tuple))
     with enable_grad():
         inputs_were_tuple, inputs = _tensor_tuple(inputs, "inputs", fn_name)
         inputs = _fresh_inputs(inputs, create_graph, True, fn_name)
@@ -297,7 +327,8 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, st
     for one input and one output; a tuple over the inputs or the outputs
     where one of them is a tuple; a tuple (over outputs) of tuples (over
     inputs) where both are. vectorize=True gives the same values, computed
-    row by row here. strategy="forward-mode" raises NotImplementedError."""
+    row by row here; strategy="forward-mode" (with vectorize=True), column by
+    column by forward-mode AD."""
     return _jacobian(func, inputs, create_graph, strict, vectorize, strategy, "jacobian")
 
 
