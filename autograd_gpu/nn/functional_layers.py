@@ -377,21 +377,29 @@ def _renorm_rows(weight, idx, max_norm, norm_type):
         weight[rows] = weight.index_select(0, rows) * scale
 
 
-class _ScaleGrad(Function):
-    """Identity forward; backward multiplies the gradient by `scale`. As in
-    PyTorch's embedding backward, the scaling itself is not differentiated
-    (a gradient of the gradient passes through it unscaled)."""
-    jvp_from_backward = True
+class _RowGrad(Function):
+    """Identity forward; backward multiplies the gradient by `scale` (None: 1)
+    and zeroes it where `keep` is False (None: nowhere), exactly. As in
+    PyTorch's embedding backward, this is not differentiated (a gradient of
+    the gradient passes through unchanged), and its tangent is the input's
+    (PyTorch's embedding JVP reads the weight's tangent as is)."""
 
     @staticmethod
-    def forward(ctx, x, scale):
-        ctx.scale = scale
+    def forward(ctx, x, scale, keep):
+        ctx.scale, ctx.keep = scale, keep
         return x.clone()
 
     @staticmethod
     def backward(ctx, g):
         held = g.detach()
-        return held * ctx.scale + (g - held), None
+        first = held if ctx.scale is None else held * ctx.scale
+        if ctx.keep is not None:
+            first = where(ctx.keep, first, 0.0)
+        return first + (g - held), None, None
+
+    @staticmethod
+    def jvp(ctx, x_t, scale_t, keep_t):
+        return x_t.clone()
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
@@ -414,12 +422,13 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     if max_norm is not None:
         _renorm_rows(weight, idx, max_norm, norm_type)
     out = weight.index_select(0, idx)
+    scale = keep = None
     if scale_grad_by_freq and idx.numel():
-        freq = idx.bincount(minlength=weight.shape[0]).index_select(0, idx).to(out.dtype).unsqueeze(1)
-        out = _ScaleGrad.apply(out, 1 / freq)
+        scale = 1 / idx.bincount(minlength=weight.shape[0]).index_select(0, idx).to(out.dtype).unsqueeze(1)
     if padding_idx is not None:
-        # the padding row keeps its value but passes no gradient
-        out = where((idx != padding_idx).unsqueeze(1), out, out.detach())
+        keep = (idx != padding_idx).unsqueeze(1)          # the padding row keeps its value, passes no gradient
+    if scale is not None or keep is not None:
+        out = _RowGrad.apply(out, scale, keep)
     return out.reshape(*input.shape, weight.shape[1])
 
 
@@ -491,7 +500,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     if sparse:
         raise NotImplementedError(f"{fn}: sparse=True is not supported (ag has no sparse tensors)")
     if scale_grad_by_freq and mode == "max":
-        raise ValueError("max mode does not support scaling the gradient by the frequency")
+        raise ValueError(f"{fn}: max mode does not support scaling the gradient by the frequency")
     if per_sample_weights is not None:
         _tensor_arg(per_sample_weights, fn, "per_sample_weights")
         if mode != "sum":
@@ -521,7 +530,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     rows = weight.index_select(0, idx)
     if scale_grad_by_freq and idx.numel():
         freq = idx.bincount(minlength=n_rows).index_select(0, idx).to(rows.dtype).unsqueeze(1)
-        rows = _ScaleGrad.apply(rows, 1 / freq)
+        rows = _RowGrad.apply(rows, 1 / freq, None)
     if per_sample_weights is not None:
         rows = rows * per_sample_weights.reshape(-1, 1)
     pos, valid = _bag_layout(bounds)
