@@ -27,7 +27,25 @@ pytestmark = [pytest.mark.filterwarnings(f"ignore:{m}") for m in (
 TABLES = [("test_ops_oracle", "CASES"), ("test_ops_products", "CASES"), ("test_ops_composite_pointwise", "CASES"),
           ("test_ops_rearrange", "CASES"), ("test_ops_aliases", "CASES"), ("test_linalg", "CASES"),
           ("test_linalg_more", "CASES"), ("test_nn_conv", "CASES"), ("test_nn_layers", "H5_CASES"),
-          ("test_nn_losses", "MARGIN_CASES")]
+          ("test_nn_losses", "MARGIN_CASES"), ("test_linalg_qr_cholesky", "CASES"),
+          ("test_lowlevel_functions", "CASES"), ("test_nn_attention", "CASES"),
+          ("test_nn_fractional_adaptive", "CASES"), ("test_nn_normalization", "CASES"),
+          ("test_nn_resampling", "CASES"), ("test_nn_transformer", "CASES"), ("test_nn_utils_rnn", "CASES"),
+          ("test_ops_bessel", "CASES"), ("test_ops_bitwise", "CASES"), ("test_ops_constructions", "CASES"),
+          ("test_ops_functional_aliases", "CASES"), ("test_ops_gamma", "CASES"), ("test_ops_gamma", "INCOMPLETE_CASES"),
+          ("test_ops_inplace_functions", "CASES"), ("test_ops_inplace_views", "CASES"),
+          ("test_ops_polynomials", "CASES"), ("test_ops_scatter_more", "CASES"), ("test_torch_compat_names", "CASES")]
+
+
+@pytest.fixture(autouse=True)
+def _tables_on_the_device(request):
+    """Tables whose forms make index tensors on the test's device read it from their module's _DEVICE (their
+    own autouse fixture sets it for their tests): set it for ours."""
+    device = request.getfixturevalue("device") if "device" in request.fixturenames else "cpu"
+    for module, _ in TABLES:
+        where = getattr(importlib.import_module(module), "_DEVICE", None)
+        if where is not None:
+            where["now"] = device
 
 
 def _cases():
@@ -83,8 +101,10 @@ def test_tangents_as_torch(torch, case, device, rg):
     torch_fn = opts.get("torch_fn") or fn
     try:
         ref = _run_dual(torch, torch_fn, theirs, their_t)
-    except (NotImplementedError, RuntimeError) as e:
-        assert "forward AD" in str(e), e
+    except (NotImplementedError, RuntimeError, AssertionError, ValueError):
+        # no forward formula ("forward AD ... not implemented"), or PyTorch's own forward AD failing on a
+        # valid call (norm_except_dim: a tangent of the wrong size; vmap inside a flex_attention
+        # reference): judged by central differences below
         ref = None
     if ref is None:
         if opts.get("fd") is False:
@@ -104,13 +124,21 @@ def test_tangents_as_torch(torch, case, device, rg):
     for i, ((op, ot), (rp, rt)) in enumerate(zip(got, ref)):
         if not _is_tensor(torch, rp):
             continue
-        np.testing.assert_allclose(to_numpy(op), to_numpy(rp), rtol=1e-10, atol=1e-12, err_msg=f"primal {i}")
+        # (1e-8: polygamma's series and PyTorch's agree to 5e-10 in float64)
+        np.testing.assert_allclose(to_numpy(op), to_numpy(rp), rtol=1e-8, atol=1e-12, err_msg=f"primal {i}")
+        if rt is None and rp.dtype.is_floating_point and ot is not None and np.any(to_numpy(ot)):
+            # PyTorch leaves it without one (scatter_reduce "prod" has no forward formula there, and says
+            # nothing): judged by central differences of PyTorch's function
+            fd = _central_difference(torch, torch_fn, theirs, their_t, i)
+            np.testing.assert_allclose(to_numpy(ot), fd, rtol=1e-5, atol=1e-7, err_msg=f"tangent {i} vs differences")
+            continue
         if rt is None or not rp.dtype.is_floating_point:
             assert ot is None or not np.any(to_numpy(ot)), f"output {i}: torch has no tangent"
             continue
         assert ot is not None, f"output {i} has no tangent"
         assert ot.dtype == op.dtype and tuple(ot.shape) == tuple(op.shape)
-        if not np.allclose(to_numpy(ot), to_numpy(rt), rtol=1e-9, atol=1e-11):
+        # (1e-7: PyTorch's celu scales by 1 / alpha rounded to float32, up to 6e-8 off in float64)
+        if not np.allclose(to_numpy(ot), to_numpy(rt), rtol=1e-7, atol=1e-11):
             # judged by finite differences along the tangents: PyTorch's forward formula for
             # triangular_solve, e.g., reads the half of A's tangent that the result ignores
             fd = _central_difference(torch, torch_fn, theirs, their_t, i)
@@ -556,13 +584,13 @@ def test_forward_over_reverse_as_torch(torch, case, device):
         for i, o in enumerate(outs):
             drawn.setdefault(i, np.random.default_rng(10 + i).standard_normal(tuple(o.shape)))
         return [drawn[i] for i in range(len(outs))]
+    torch_fn = opts.get("torch_fn") or fn
     got = _gradient_tangents(ag, fn, ours, our_t, floating, weights)
     try:
-        ref = _gradient_tangents(torch, fn, theirs, their_t, floating, weights)
-    except (NotImplementedError, RuntimeError) as e:
-        # (no forward derivative of its backward; or, for linalg.cond, its formulas write in place into what
-        # they saved)
-        assert any(m in str(e) for m in ("forward AD", "modified by an inplace operation")), e
+        ref = _gradient_tangents(torch, torch_fn, theirs, their_t, floating, weights)
+    except (NotImplementedError, RuntimeError, AssertionError, ValueError):
+        # (no forward derivative of its backward; or PyTorch's own failing: linalg.cond's formulas write in
+        # place into what they saved, group_norm's reshape a tangent to the wrong size)
         ref = "fd"
     if got is None:
         assert ref is None or ref == "fd"
@@ -573,7 +601,7 @@ def test_forward_over_reverse_as_torch(torch, case, device):
         def at(sign):
             xs = [torch.tensor(a + sign * eps * t, requires_grad=True) if f else x
                   for a, t, f, x in zip(arrays, tangent_arrays, floating, theirs)]
-            return _gradients(torch, fn, xs, floating, weights)
+            return _gradients(torch, torch_fn, xs, floating, weights)
         try:
             plus, minus = at(1), at(-1)
         except RuntimeError as e:

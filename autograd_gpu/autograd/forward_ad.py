@@ -76,6 +76,20 @@ def _check_level(level):
         raise RuntimeError(f"Invalid dual level {level}: the open level is {_level}")
 
 
+def tangent_of(t):
+    """t's tangent: its own, or for a view without one whose base has one, that view of the base's tangent
+    (made when read, as PyTorch's: a view taken before its base had a tangent sees the base's later one)."""
+    own = t.__dict__.get("_fw")
+    if own is not None or t._base is None:
+        return own
+    whole = t._base.__dict__.get("_fw")
+    if whole is None:
+        return None
+    from .op import current_view_chain, replay_view
+    with set_grad_enabled(grad_state.enabled and whole.requires_grad):
+        return replay_view(whole, current_view_chain(t))
+
+
 def set_tangent(t, tangent):
     t.__dict__["_fw"] = tangent
     _holders[id(t)] = weakref.ref(t, lambda _, key=id(t): _holders.pop(key, None))
@@ -109,19 +123,20 @@ def make_dual(tensor, tangent, *, level=None):
 def unpack_dual(tensor, *, level=None):
     """(primal, tangent): a view of `tensor` without its tangent, and the tangent (None if it has none)."""
     _check_level(level)
-    tangent = tensor.__dict__.get("_fw") if _level is not None else None
+    tangent = tangent_of(tensor) if _level is not None else None
     if tangent is None:
         return UnpackedDualTensor(tensor, None)
     return UnpackedDualTensor(_without_tangents((tensor,), lambda: tensor.view_as(tensor)), tangent)
 
 
 def _without_tangents(tensors, fn):
-    """fn() with the tensors' tangents set aside (so its ops do not propagate them)."""
-    kept = [t.__dict__.pop("_fw", None) for t in tensors]
+    """fn() with the tensors' tangents, and their bases', set aside (so its ops do not propagate them)."""
+    holders = list(tensors) + [b for b in (getattr(t, "_base", None) for t in tensors) if b is not None]
+    kept = [t.__dict__.pop("_fw", None) for t in holders]
     try:
         return fn()
     finally:
-        for t, tangent in zip(tensors, kept):
+        for t, tangent in zip(holders, kept):
             if tangent is not None:
                 t.__dict__["_fw"] = tangent
 
@@ -145,7 +160,7 @@ _MODE = _DualMode()
 def dual_apply(apply, tensors, attrs, formula=None):
     """apply(*tensors, *attrs), its outputs given the JVP of the inputs' tangents (by the op's own
     forward formula where it has one)."""
-    tangents = [t.__dict__.get("_fw") for t in tensors]
+    tangents = [tangent_of(t) for t in tensors]
     rng = tensors[0]._backend.get_rng_state()
     out = _without_tangents(tensors, lambda: apply(*tensors, *attrs))
     outs = out if type(out) is tuple else (out,)
@@ -270,7 +285,7 @@ def function_apply(cls, ctx, args, kwargs):
         return _function_by_transpose(cls, args, kwargs)
     if cls.jvp is _function_base().jvp:
         _function_base().jvp(ctx)                      # (PyTorch's NotImplementedError)
-    tangents = [(a.__dict__.get("_fw") if a.__dict__.get("_fw") is not None else zeros_like(a))
+    tangents = [(tangent_of(a) if tangent_of(a) is not None else zeros_like(a))
                 if isinstance(a, Tensor) else None for a in args]
     out = _without_tangents(tensors, lambda: cls._apply_with(ctx, args, kwargs))
     ctx._in_jvp = True
@@ -321,8 +336,19 @@ def check_inplace_write(t, res):
     if own is not None and not own.requires_grad and not graph:
         _write(own, tangent)
         return
-    if base is None or own is not None:
-        take_tangent(t, res)             # (a tangent with a graph is replaced, not written)
+    if own is not None and own.grad_fn is None and own.requires_grad:
+        take_tangent(t, res)             # (a tangent the user made a leaf requiring grad is replaced)
+        return
+    if own is not None:
+        # written in place, so the views of this tangent (and, for a view, its base's) see it, as PyTorch's;
+        # replacing it would part them. Recorded where the tangent has a graph to take the write (a tangent
+        # made without one, or a view of such, takes the values: its gradient then misses the new part)
+        from ..creation import zeros_like
+        with enable_grad() if own.grad_fn is not None else no_grad():
+            own.copy_(zeros_like(own) if tangent is None else tangent)
+        return
+    if base is None:
+        take_tangent(t, res)
         return
     whole = base.__dict__.get("_fw")
     if graph or (whole is not None and whole.requires_grad):

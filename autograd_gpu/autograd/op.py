@@ -37,8 +37,8 @@ def _mode_for(cls, tensors):
 
 def _any_tangent(tensors):
     for t in tensors:
-        if getattr(t, "_fw", None) is not None:
-            return True
+        if getattr(t, "_fw", None) is not None or getattr(getattr(t, "_base", None), "_fw", None) is not None:
+            return True          # (a view's tangent may be its base's, seen through it: forward_ad.tangent_of)
     return False
 
 

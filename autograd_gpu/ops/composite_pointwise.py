@@ -372,12 +372,26 @@ class Xlogy(_Float2):
     def _no_grad_at(x, y):                # where x's gradient is 0 (y a tensor: also NaN y passes)
         return (x == 0) & (y <= 0)
 
+    @staticmethod
+    def _times_d_other(g, x, y):         # g times the derivative in y
+        return P.div(P.mul(g, x), y)
+
     def backward(self, g, x, y):
         # derivatives.yaml: xlogy(grad, y) masked where _no_grad_at; grad * x / y. Recorded, xlogy(grad, y)
         # is the op itself, so its derivative in grad is log(y) at grad == 0 too (as PyTorch's double backward)
-        xlogy_g = Xlogy.apply2(g, y) if isinstance(g, Tensor) else self.f(g, y)
-        return (P.where(self._no_grad_at(x, y), 0, xlogy_g) if self.needs(0) else None,
-                P.div(P.mul(g, x), y) if self.needs(1) else None)
+        f_g = self._base.apply2(g, y) if isinstance(g, Tensor) else self.f(g, y)
+        return (P.where(self._no_grad_at(x, y), 0, f_g) if self.needs(0) else None,
+                self._times_d_other(g, x, y) if self.needs(1) else None)
+
+    @classmethod
+    def jvp(cls, out, inputs, tangents):
+        # PyTorch's forward formula: the backward's terms at the tangents. (The transpose reads the first at
+        # a zero upstream gradient, where xlogy(0, y) is 0 and its mask, x == 0 and y <= 0, holds)
+        (x, y), (tx, ty) = inputs, tangents
+        return P.where(cls._no_grad_at(x, y), 0, cls.f(tx, y)) + cls._times_d_other(ty, x, y)
+
+
+Xlogy._base = Xlogy
 
 
 class XlogyNumberX(Xlogy):

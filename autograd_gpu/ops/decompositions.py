@@ -1592,6 +1592,15 @@ class CholeskyInverse(_Lin):
         common = inverse @ (g + g.mT) @ inverse
         return -(low @ common) if self.upper else -(common @ low)
 
+    @staticmethod
+    def jvp(inverse, inputs, tangents, upper):
+        # the derivative of the function, which reads the factor's triangle only (the transposed backward, as
+        # PyTorch's backward, reads the other half too; PyTorch's forward formula reads it from the factor)
+        (low,), (t,) = inputs, tangents
+        factor, dfactor = (low.mT.tril(), t.mT.tril()) if upper else (low.tril(), t.tril())
+        partial = -(inverse @ factor @ dfactor.mT @ inverse)
+        return partial + partial.mT
+
 
 def _lapack_dtype(op_name, kernel, t):
     if t._data.dtype.kind != "f" or t._data.dtype.itemsize < 4:

@@ -395,10 +395,12 @@ class Xlog1py(Xlogy):
     def _no_grad_at(x, y):
         return (x == 0) & (y <= -1)
 
-    def backward(self, g, x, y):
-        # derivatives.yaml: xlog1py(grad, y) masked where _no_grad_at; grad * x / (y + 1)
-        return (P.where(self._no_grad_at(x, y), 0, self.f(g, y)) if self.needs(0) else None,
-                P.div(P.mul(g, x), P.add(y, 1)) if self.needs(1) else None)
+    @staticmethod
+    def _times_d_other(g, x, y):         # derivatives.yaml: xlog1py(grad, y) masked; grad * x / (y + 1)
+        return P.div(P.mul(g, x), P.add(y, 1))
+
+
+Xlog1py._base = Xlog1py
 
 
 class Xlog1pyNumberX(Xlog1py):
