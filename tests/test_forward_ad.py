@@ -638,3 +638,18 @@ def test_a_failed_in_place_write_leaves_the_tangent(torch, device):
             with pytest.raises(RuntimeError):
                 c.add_(d)
             assert F.unpack_dual(c).tangent is None and c._version == 0
+
+
+def test_a_view_sees_the_tangent_its_base_gets_later(torch, device):
+    # (found by the random programs) views taken before their base had a tangent: a write through one of
+    # them gives the base one, and every view of it then reads its part, as in PyTorch
+    def fn(L, F, kw):
+        d = F.make_dual(L.tensor([[0.5], [1.5]], dtype=L.float64, **kw), L.tensor([[1.0], [2.0]], dtype=L.float64, **kw))
+        c = L.tensor([[0.5], [0.5]], dtype=L.float64, **kw)
+        whole, first = c[None], c.flatten()
+        part = whole[0]
+        part.add_(d * 3)
+        s = whole.sum() + first
+        return [F.unpack_dual(whole).tangent, F.unpack_dual(first).tangent, F.unpack_dual(s).tangent,
+                F.unpack_dual(c).tangent]
+    _both(torch, device, fn)
