@@ -351,17 +351,17 @@ def check_inplace_write(t, res):
         take_tangent(t, res)
         return
     whole = base.__dict__.get("_fw")
-    if graph or (whole is not None and whole.requires_grad):
-        raise NotImplementedError("forward AD: writing in place through a view of a dual tensor, with a tangent "
-                                  "that requires grad, is not supported; write to a copy")
+    from ..creation import zeros_like
     if whole is None:
-        from ..creation import zeros_like
         whole = zeros_like(base)
         set_tangent(base, whole)
     from .op import current_view_chain, replay_view
-    with no_grad():
+    # (recorded: the base's tangent takes the write's history; a leaf tangent requiring grad refuses it with
+    # PyTorch's error for a view of a leaf)
+    recorded = graph or whole.requires_grad
+    with enable_grad() if recorded else no_grad():
         region = replay_view(whole, current_view_chain(t))
-    _write(region, tangent)
+        region.copy_(zeros_like(region) if tangent is None else tangent)
     set_tangent(t, region)
 
 
