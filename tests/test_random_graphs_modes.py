@@ -96,19 +96,22 @@ def _tangent(env, name):
 
 
 class DualProgram(RG.Program):
-    """A harness program whose leaves are dual tensors (they do not require grad)."""
+    """A harness program whose leaves are dual tensors (they do not require grad; with `leaves_rg`, each is
+    a leaf that requires grad and the program reads its dual view, for forward over reverse)."""
+    leaves_rg = False
 
     def __init__(self, torch, data):
         super().__init__(torch, data)
         self.duals = []
 
     def new_tensor(self, shape, requires_grad=True, halves=None):
-        name = super().new_tensor(shape, requires_grad=False, halves=halves)
-        if requires_grad and name in self.vals:
+        leaf = super().new_tensor(shape, requires_grad=self.leaves_rg and requires_grad, halves=halves)
+        name = self.fresh() if self.leaves_rg and requires_grad else leaf
+        if requires_grad and leaf in self.vals:
             n = math.prod(shape)
             tangent = self.draw(st.lists(st.sampled_from(TANGENTS), min_size=n, max_size=n))
-            self.run(f"{name} = lib.autograd.forward_ad.make_dual({name}, {_tensor_code(tangent, shape)})",
-                     (name,), (name,), "make_dual", "forward AD")
+            self.run(f"{name} = lib.autograd.forward_ad.make_dual({leaf}, {_tensor_code(tangent, shape)})",
+                     (name,), (leaf,), "make_dual", "forward AD")
             self.duals.append(name)
         return name
 
@@ -162,6 +165,50 @@ def forward_ad_program(torch, data):
 @given(data=st.data())
 def test_random_programs_forward_ad(torch, data):
     forward_ad_program(torch, data)
+
+
+class ForwardOverReverseProgram(DualProgram):
+    leaves_rg = True
+
+
+def forward_over_reverse_program(torch, data):
+    """A program on dual views of leaves that require grad; then the gradient of a projection of its outputs
+    in the leaves, with create_graph, and that gradient's tangents (a Hessian-vector product) against
+    PyTorch's."""
+    fw_t, fw_o = torch.autograd.forward_ad, ag.autograd.forward_ad
+    with own_counts(), fw_t.dual_level(), fw_o.dual_level():
+        p = ForwardOverReverseProgram(torch, data)
+        RG.build(p, 10)
+        outs = RG.outputs(p)
+        note(p.text())
+        STATS["for_programs"] += 1
+        RG.check_values(p)
+        if not outs or not p.leaves or not p.run(f"loss = {RG.projection(p, outs)}", (), outs):
+            return
+        leaves = ", ".join(p.leaves)
+        if not p.run(f"g1 = lib.autograd.grad(loss, [{leaves}], create_graph=True, allow_unused=True)", (), ()):
+            STATS["for_backward_errors"] += 1
+            return
+        for i, (a, b) in enumerate(zip(p.ours["g1"], p.theirs["g1"])):
+            assert (a is None) == (b is None), f"gradient {i}: None on one side only\n{p.text()}"
+            if b is None:
+                continue
+            RG._close(a, b, f"gradient of {p.leaves[i]}", p)
+            ta, tb = fw_o.unpack_dual(a).tangent, fw_t.unpack_dual(b).tangent
+            if tb is None and ta is None:
+                continue
+            if tb is None or ta is None:
+                assert not np.any(RG._np(tb if ta is None else ta)), \
+                    f"tangent of the gradient of {p.leaves[i]}: only one side has one\n{p.text()}"
+                continue
+            RG._close(ta, tb, f"tangent of the gradient of {p.leaves[i]}", p)
+            STATS["hvp_compared"] += 1
+
+
+@settings(max_examples=EXAMPLES, **RG.SETTINGS)
+@given(data=st.data())
+def test_random_programs_forward_over_reverse(torch, data):
+    forward_over_reverse_program(torch, data)
 
 
 # ---- autocast ----------------------------------------------------------------------
@@ -314,7 +361,7 @@ def test_random_programs_autocast_cpu_float16(torch, data):
 # ---- the summary -------------------------------------------------------------------
 
 def _summary_lines():
-    if not (STATS["fwd_programs"] or STATS["cast_programs"]):
+    if not (STATS["fwd_programs"] or STATS["cast_programs"] or STATS["for_programs"]):
         return []
     return [
         f"programs: {STATS['fwd_programs']} under forward AD, {STATS['cast_programs']} under autocast; "
@@ -323,6 +370,8 @@ def _summary_lines():
         f"(einsum_bug); {STATS['tie_ambiguous']} skipped "
         f"(ties rounded differently); {STATS['layout_rejected']} programs rejected (view() of a result laid "
         f"out differently)",
+        f"forward over reverse: {STATS['for_programs']} programs, {STATS['hvp_compared']} tangents of gradients "
+        f"compared, {STATS['for_backward_errors']} backward passes failed on both",
         f"forward AD: {STATS['tangents']} tangents compared, {STATS['no_tangent']} values without a tangent "
         "on both",
         f"autocast: {STATS['cast_compared']} values compared, {STATS['ill_conditioned']} dropped as "
