@@ -285,8 +285,9 @@ def function_apply(cls, ctx, args, kwargs):
         return _function_by_transpose(cls, args, kwargs)
     if cls.jvp is _function_base().jvp:
         _function_base().jvp(ctx)                      # (PyTorch's NotImplementedError)
-    tangents = [(tangent_of(a) if tangent_of(a) is not None else zeros_like(a))
-                if isinstance(a, Tensor) else None for a in args]
+    tangents = [tangent_of(a) if isinstance(a, Tensor) else None for a in args]
+    tangents = [zeros_like(a) if tangent is None and isinstance(a, Tensor) else tangent
+                for a, tangent in zip(args, tangents)]
     out = _without_tangents(tensors, lambda: cls._apply_with(ctx, args, kwargs))
     ctx._in_jvp = True
     try:
@@ -366,15 +367,10 @@ def check_inplace_write(t, res):
 
 
 def tangent_before_write(t):
-    """A copy of t's tangent as it stands (its region of its base's, for a view without one of its own; None
-    if neither has one): what the copy of t's old values saved for backward carries."""
-    own = t.__dict__.get("_fw")
-    base = t._base
-    if own is None and base is not None and base.__dict__.get("_fw") is not None:
-        from .op import current_view_chain, replay_view
-        with no_grad():
-            own = replay_view(base.__dict__["_fw"], current_view_chain(t))
-    return None if own is None else own.clone()
+    """A copy of t's tangent as it stands (None if it has none): what the copy of t's old values saved for
+    backward carries."""
+    tangent = tangent_of(t)
+    return None if tangent is None else tangent.clone()
 
 
 def _write(target, tangent):
