@@ -342,10 +342,11 @@ def check_inplace_write(t, res):
         return
     if own is not None:
         # written in place, so the views of this tangent (and, for a view, its base's) see it, as PyTorch's;
-        # replacing it would part them. Recorded where the tangent has a graph to take the write (a tangent
-        # made without one, or a view of such, takes the values: its gradient then misses the new part)
+        # replacing it would part them. Recorded where the tangent has a graph to take the write and grad mode
+        # is on (a tangent made without one, or a view of such, takes the values: its gradient then misses
+        # the new part)
         from ..creation import zeros_like
-        with enable_grad() if own.grad_fn is not None else no_grad():
+        with enable_grad() if own.grad_fn is not None and grad_state.enabled else no_grad():
             own.copy_(zeros_like(own) if tangent is None else tangent)
         return
     if base is None:
@@ -359,7 +360,7 @@ def check_inplace_write(t, res):
     from .op import current_view_chain, replay_view
     # (recorded: the base's tangent takes the write's history; a leaf tangent requiring grad refuses it with
     # PyTorch's error for a view of a leaf)
-    recorded = graph or whole.requires_grad
+    recorded = (graph or whole.requires_grad) and grad_state.enabled      # (a write under no_grad records none)
     with enable_grad() if recorded else no_grad():
         region = replay_view(whole, current_view_chain(t))
         region.copy_(zeros_like(region) if tangent is None else tangent)
