@@ -149,6 +149,15 @@ def _needed_nodes(roots, targets):
     return {n for n, v in needed.items() if v}
 
 
+def _check_saved(nodes):
+    """Raise what the pass would raise unpacking the saved tensors of these nodes (a tensor modified in
+    place since it was saved, a freed graph), in the order the pass runs them; change nothing."""
+    for node in sorted(nodes, key=lambda n: -getattr(n, "_seq", 0)):
+        unpack = getattr(node, "_unpack", None)
+        if unpack is not None and (node._saved or node.save_result or node._freed) and _feeds(node, nodes):
+            unpack(False)           # (a node that feeds nothing needed does not run: a target's own node)
+
+
 def _graph_nodes(roots):
     """Every node reachable from `roots`, roots included."""
     seen = set(roots)
@@ -191,6 +200,7 @@ def execute(root_edges, root_grads, retain_graph, create_graph, targets=None, ac
         if targets.all_used:
             unreached = [min(idx) for (n, _), idx in targets.items() if n not in needed]
             if unreached:
+                _check_saved(needed)      # (PyTorch runs the pass first: its errors come before this one)
                 raise unused_input_error(min(unreached))     # (before any node ran: nothing freed)
         captured = [None] * len(targets.tensors)
 

@@ -230,6 +230,8 @@ class Op(Node):
         create_graph. Raises if the graph was freed or a saved tensor was
         modified in place since it was saved."""
         if self._freed:
+            if self._saved_nothing():
+                return [None] * len(self.save_inputs)       # (nothing was freed: PyTorch walks again)
             raise RuntimeError(FREED_MSG)
         vals = []
         saved = self._saved
@@ -262,6 +264,16 @@ class Op(Node):
                     vals.append(_with_result_tangent(self, Tensor._make_output(r, self, i), i) if create_graph
                                 else r)
         return vals
+
+    def _saved_nothing(self):
+        """Whether PyTorch's node saved nothing here: its generated code saves an input that one gradient
+        formula alone reads only when that gradient is needed (MulBackward0 with no input taking a
+        gradient saves neither), the others always, and outputs always."""
+        sf = self.saved_for
+        if sf is None or self.save_result:
+            return False
+        nf = self.next_functions
+        return all(len(s) == 1 and nf[s[0]][0] is None for s in sf)
 
     def _apply(self, g, create_graph):
         saved = self._saved
