@@ -148,6 +148,15 @@ def _exc_kind(e):
 
 # ---- the program -------------------------------------------------------------------
 
+def reject_layout_divergence(code, te, oe, stats):
+    """Known divergence (CPU): elementwise results are laid out by NumPy's rules, not PyTorch's (x.t() + y
+    is C-contiguous), so view() of them may work on one library only: such a program is rejected. (On cuda
+    they follow PyTorch's rule: cupy_kernels._result_layout.)"""
+    if (te is None) != (oe is None) and ".view(" in code and "view size is not compatible" in str(te or oe):
+        stats["layout_rejected"] += 1
+        reject()
+
+
 class Program:
     """Statements drawn one at a time and run at once on both libraries."""
 
@@ -238,12 +247,7 @@ class Program:
             except Exception as e:          # compared below
                 errors.append(e)
         te, oe = errors
-        if (te is None) != (oe is None) and ".view(" in code and "view size is not compatible" in str(te or oe):
-            # Known divergence (CPU): elementwise results are laid out by NumPy's rules, not
-            # PyTorch's (x.t() + y is C-contiguous), so view() of them may work on one library
-            # only. (On cuda they follow PyTorch's rule: cupy_kernels._result_layout.)
-            STATS["layout_rejected"] += 1
-            reject()
+        reject_layout_divergence(code, te, oe, STATS)
         if te is not None or oe is not None:
             assert te is not None, f"autograd_gpu raised {type(oe).__name__}: {oe}\nwhere torch succeeded\n{self.text()}"
             assert oe is not None, f"autograd_gpu succeeded where torch raised {type(te).__name__}: {te}\n{self.text()}"

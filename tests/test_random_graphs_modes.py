@@ -287,6 +287,7 @@ class CastProgram(RG.Program):
         te, oe = errors
         if te is None and oe is None:
             return True
+        RG.reject_layout_divergence(code, te, oe, STATS)
         assert te is not None, f"autograd_gpu raised {type(oe).__name__}: {oe}\nwhere torch succeeded\n{self.text()}"
         assert oe is not None, f"autograd_gpu succeeded where torch raised {type(te).__name__}: {te}\n{self.text()}"
         assert RG._exc_kind(oe) is RG._exc_kind(te), (
