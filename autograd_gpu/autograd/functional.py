@@ -277,28 +277,40 @@ def _jacobian_rows(out, i, inputs, create_graph, strict, fn_name):
                  zeros(out.shape + x.shape, dtype=x.dtype, device=x.device) for r, x in zip(rows, inputs))
 
 
-def _jacobian_columns(func, inputs, fn_name):
-    """(outputs were a tuple, the Jacobian blocks): a column per input element, each by one forward-mode
-    pass with that element's basis tangent (func runs once per element)."""
-    from . import forward_ad
+def columns_by_basis(inputs, column):
+    """(the first call's result, Jacobian blocks [output i][input j] shaped out_i.shape + in_j.shape): one
+    call column(tangents) per element of the inputs, with that element's basis tangent (zeros elsewhere),
+    returning (result, output tensors, their tangents); with no element at all, one call with zeros."""
     from ..creation import zeros, zeros_like
     from ..ops.shape import stack
-    leaves = tuple(x.detach().requires_grad_() for x in inputs)    # (a hessian's gradient inside needs a graph)
     columns, first = [[] for _ in inputs], None
     for basis in [(j, k) for j, x in enumerate(inputs) for k in range(x.numel())] or [None]:
-        tangents = [zeros_like(x) for x in leaves]
+        tangents = [zeros_like(x) for x in inputs]
         if basis is not None:
             tangents[basis[0]].view(-1)[basis[1]] = 1
+        result, outputs, got = column(tangents)
+        first = first or (result, outputs)
+        if basis is not None:
+            columns[basis[0]].append(got)
+    result, outputs = first
+    return result, [[stack([col[i] for col in columns[j]], -1).reshape(o.shape + x.shape) if columns[j] else
+                     zeros(o.shape + x.shape, dtype=o.dtype, device=o.device) for j, x in enumerate(inputs)]
+                    for i, o in enumerate(outputs)]
+
+
+def _jacobian_columns(func, inputs, fn_name):
+    """(outputs were a tuple, the Jacobian blocks), a column per input element by forward-mode AD."""
+    from . import forward_ad
+    from ..creation import zeros_like
+    leaves = tuple(x.detach().requires_grad_() for x in inputs)    # (a hessian's gradient inside needs a graph)
+
+    def column(tangents):
         with forward_ad.dual_level():
             was_tuple, outputs = _call(func, tuple(map(forward_ad.make_dual, leaves, tangents)), False, fn_name)
             got = [forward_ad.unpack_dual(o).tangent for o in outputs]
-        first = first or (was_tuple, outputs)
-        if basis is not None:
-            columns[basis[0]].append([zeros_like(o) if t is None else t.detach() for o, t in zip(outputs, got)])
-    was_tuple, outputs = first
-    return was_tuple, tuple(tuple(stack([col[i] for col in columns[j]], -1).reshape(o.shape + x.shape)
-                                  if columns[j] else zeros(o.shape + x.shape, dtype=o.dtype, device=o.device)
-                                  for j, x in enumerate(inputs)) for i, o in enumerate(outputs))
+        return was_tuple, outputs, [zeros_like(o) if t is None else t.detach() for o, t in zip(outputs, got)]
+    was_tuple, blocks = columns_by_basis(leaves, column)
+    return was_tuple, tuple(tuple(row) for row in blocks)
 
 
 def _jacobian(func, inputs, create_graph, strict, vectorize, strategy, fn_name):

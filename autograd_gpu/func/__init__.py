@@ -21,7 +21,7 @@ import functools
 from collections import OrderedDict
 
 from ..autograd.grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
-from ..autograd.functional import _grad_or_none, _jacobian_rows
+from ..autograd.functional import _grad_or_none, _jacobian_rows, columns_by_basis
 from ..autograd import forward_ad as _fw, op as _op
 from ..autograd.graph import AccumulateGrad
 from ..nn.utils.stateless import func_functional_call as functional_call
@@ -566,23 +566,11 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
 
 
 def _jacobian_by_columns(at, flat_in, in_spec, has_aux, draws):
-    from ..creation import zeros, zeros_like
-    from ..ops.shape import stack
-    columns, first = [[] for _ in flat_in], None
-    bases = [(j, k) for j, x in enumerate(flat_in) for k in range(x.numel())] or [None]
-    for basis in bases:
-        tangents = [zeros_like(x) for x in flat_in]
-        if basis is not None:
-            tangents[basis[0]].view(-1)[basis[1]] = 1
+    def column(tangents):
         got = draws.call(_jvp, at, tuple(flat_in), tuple(tangents), False, has_aux)
-        first = first or got
-        if basis is not None:
-            columns[basis[0]].append(tree_flatten(got[1])[0])
-    flat_out, out_spec = tree_flatten(first[0])
-    blocks = [[stack([col[i] for col in columns[j]], -1).reshape(o.shape + x.shape) if columns[j] else
-               zeros(o.shape + x.shape, dtype=o.dtype, device=o.device) for j, x in enumerate(flat_in)]
-              for i, o in enumerate(flat_out)]
-    jac = tree_unflatten([tree_unflatten(row, in_spec) for row in blocks], out_spec)
+        return got, tree_flatten(got[0])[0], tree_flatten(got[1])[0]
+    first, blocks = columns_by_basis(flat_in, column)
+    jac = tree_unflatten([tree_unflatten(row, in_spec) for row in blocks], tree_flatten(first[0])[1])
     return (jac, first[2]) if has_aux else jac
 
 
