@@ -1461,6 +1461,9 @@ LERP_ERRORS = [
     lambda m: m.ones(3).lerp_(m.ones(2, 3), 0.5), lambda m: m.ones(3).lerp_(m.ones(3), m.ones(2, 1)),
     lambda m: m.lerp(m.ones(3), m.ones(3), 1e300), lambda m: m.lerp([1.0], m.ones(1), 0.5),
     lambda m: m.ones(3, requires_grad=True).lerp_(m.ones(3), 0.5),
+    # end and weight one 0-d half tensor: the weight may be any dtype, the end may not
+    lambda m: (lambda h: m.ones(3).lerp(h, h))(m.tensor(2.0, dtype=m.float16)),
+    lambda m: (lambda h: m.ones(3).lerp_(h, h))(m.tensor(2.0, dtype=m.float16)),
 ]
 
 

@@ -372,7 +372,8 @@ def lerp(input, end, weight):
     if not isinstance(end, Tensor):
         raise TypeError(f"lerp(): argument 'end' (position 1) must be Tensor, not {type(end).__name__}")
     for name, t in (("end", end), ("weight", weight)):
-        if isinstance(t, Tensor) and t.dtype is not input.dtype and not (t is weight and t.dim() == 0):
+        # a 0-d weight may have any dtype; asked by name, since end and weight may be one tensor
+        if isinstance(t, Tensor) and t.dtype is not input.dtype and not (name == "weight" and t.dim() == 0):
             raise RuntimeError(f"lerp(): expected dtype {input.dtype.name} for `{name}` but got dtype "
                                f"{t.dtype.name}")
     if input._data.dtype.kind != "f":
