@@ -373,6 +373,13 @@ def _bad_calls(L, x, f32):
         "index_reduce dtype": lambda: x.index_reduce(0, i([0]), f32, "prod"),
         "index_reduce 2-d index": lambda: x.index_reduce(0, i([[0, 1]]), x[:2], "prod"),
         "index_reduce slice": lambda: x.index_reduce(0, i([0]), L.ones(1, 3, dtype=L.float64), "prod"),
+        # a 0-d input takes a 0-d source only, as index_add's (found by the fuzz: a (2,) source was taken)
+        "index_reduce 0-d input 1-d source": lambda: x[0, 0].index_reduce(0, i([0, 0]), L.ones(2, dtype=L.float64),
+                                                                          "mean"),
+        "index_reduce 0-d input (1,) source": lambda: x[0, 0].index_reduce(0, i([0]), L.ones(1, dtype=L.float64),
+                                                                           "amax"),
+        "index_reduce 0-d source, two indices": lambda: x[0, 0].index_reduce(0, i([0, 0]), x[0, 1], "mean"),
+        "index_reduce 0-d source": lambda: x[0].index_reduce(0, i([0]), x[0, 1], "prod"),
     }
 
 

@@ -156,6 +156,30 @@ def scatter_add(input, dim, index, src):
     return _written(ScatterAdd, input, index, src, ix, region)
 
 
+def _check_source(api, input, axis, idx, source):
+    """PyTorch's checks, in its order, of the slices index_add and index_reduce write along `axis`:
+    one per index, input's dtype, input's shape but along `axis`. Returns input's shape (0-d as (1,))."""
+    sshape = _nonempty(source.shape)
+    if axis >= len(sshape):
+        raise RuntimeError(f"{api}(): Indexing dim {axis} is out of bounds of the source tensor with dim "
+                           f"{source.ndim}")
+    if idx.size != sshape[axis]:
+        if source.ndim == 0:                # (PyTorch's message reads the size a 0-d source lacks)
+            raise IndexError(f"{api}(): Dimension specified as {axis} but tensor has no dimensions "
+                             f"(source is 0-d, {idx.size} indices)")
+        raise RuntimeError(f"{api}(): Number of indices ({idx.size}) should be equal to source.size(dim): "
+                           f"({sshape[axis]}), for dim: {axis}")
+    if source.dtype is not input.dtype:
+        raise RuntimeError(f"{api}(): self ({input.dtype.libtorch}) and source ({source.dtype.libtorch}) must "
+                           "have the same scalar type")
+    shape = _nonempty(input.shape)
+    if source.ndim != input.ndim or any(a != b for d, (a, b) in enumerate(zip(shape, sshape)) if d != axis):
+        raise RuntimeError(f"{api}(): source tensor shape must match self tensor shape, excluding the "
+                           f"specified dimension. Got self.shape = {list(input.shape)} source.shape = "
+                           f"{list(source.shape)}")
+    return shape
+
+
 def index_add(input, dim, index, source, *, alpha=1):
     """input with alpha * source added along dim at the positions index lists:
     out[index[i]] += alpha * source[i] for dim 0 (repeats add up)."""
@@ -172,24 +196,7 @@ def index_add(input, dim, index, source, *, alpha=1):
     axis = wrap_dim(dim, input.ndim, "index_add")
     if source._backend is not input._backend:        # (and the index's: picked)
         raise device_mismatch("index_add", input, source)
-    sshape = _nonempty(source.shape)
-    if axis >= len(sshape):
-        raise RuntimeError(f"index_add(): Indexing dim {axis} is out of bounds of the source tensor with dim "
-                           f"{source.ndim}")
-    if idx.size != sshape[axis]:
-        if source.ndim == 0:                # (PyTorch's message reads the size a 0-d source lacks)
-            raise IndexError(f"index_add(): Dimension specified as {axis} but tensor has no dimensions "
-                             f"(source is 0-d, {idx.size} indices)")
-        raise RuntimeError(f"index_add(): Number of indices ({idx.size}) should be equal to source.size(dim): "
-                           f"({sshape[axis]}), for dim: {axis}")
-    if source.dtype is not input.dtype:
-        raise RuntimeError(f"index_add(): self ({input.dtype.libtorch}) and source ({source.dtype.libtorch}) must "
-                           "have the same scalar type")
-    shape = _nonempty(input.shape)
-    if source.ndim != input.ndim or any(a != b for d, (a, b) in enumerate(zip(shape, sshape)) if d != axis):
-        raise RuntimeError(f"index_add(): source tensor shape must match self tensor shape, excluding the "
-                           f"specified dimension. Got self.shape = {list(input.shape)} source.shape = "
-                           f"{list(source.shape)}")
+    shape = _check_source("index_add", input, axis, idx, source)
     check_range("index_add", idx, shape[axis], axis)
     ix = (slice(None),) * axis + (idx.reshape(-1),)
     return _written(IndexAdd, input, index, source, ix, (slice(None),), alpha)
@@ -718,20 +725,8 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     idx = check_index_arg(index, "index_reduce").reshape(-1)
     axis = wrap_dim(dim, input.ndim, "index_reduce")
     _same_device("index_reduce", input, index, source)
-    if source.ndim == 0 and input.ndim:
-        raise IndexError(f"index_reduce(): Dimension specified as {axis} but source tensor has no dimensions")
+    shape = _check_source("index_reduce", input, axis, idx, source)
     sshape = _nonempty(source.shape)
-    if axis >= len(sshape) or idx.size != sshape[axis]:
-        raise RuntimeError(f"index_reduce(): Number of indices ({idx.size}) should be equal to source.size(dim) "
-                           f"({sshape[axis] if axis < len(sshape) else None}), for dim: {axis}")
-    if source.dtype is not input.dtype:
-        raise RuntimeError(f"index_reduce(): self ({input.dtype.libtorch}) and source ({source.dtype.libtorch}) "
-                           "must have the same scalar type")
-    shape = _nonempty(input.shape)
-    if len(sshape) != len(shape) or any(a != b for d, (a, b) in enumerate(zip(shape, sshape)) if d != axis):
-        raise RuntimeError(f"index_reduce(): source tensor shape must match self tensor shape, excluding the "
-                           f"specified dimension. Got self.shape = {list(input.shape)} source.shape = "
-                           f"{list(source.shape)}")
     check_range("index_reduce", idx, shape[axis], axis, IndexError)
     _no_mean_for_bool("index_reduce", input, reduce)
     if idx.size == 0:
