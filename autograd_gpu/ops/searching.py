@@ -16,7 +16,7 @@ from ._util import in_result_type, int_arg, number, wrap_dim
 from .arith import NoDerivative
 from .functions import tensor_function
 from .reduction import MaxDim
-from .sorting import UniqueValues, sort, stable_argsort, unique_axis
+from .sorting import _UNSET, UniqueValues, sort, sort_arguments, stable_argsort, unique_axis
 
 # the result types' names are PyTorch's (torch.return_types.kthvalue, .mode)
 KthvalueResult = collections.namedtuple("kthvalue", ["values", "indices"])
@@ -65,11 +65,11 @@ def _ints(like, arr, np_dtype=np.int64):
 
 # ---- sorting-based: argsort, msort, kthvalue, mode ----------------------------------
 
-def argsort(input, dim=-1, descending=False, *, stable=False):
+def argsort(input, *positional, dim=_UNSET, descending=_UNSET, stable=_UNSET):
     """The indices that sort input along `dim` (stable whatever `stable` says, as
     PyTorch's CPU sort; NaN counts as the largest value)."""
+    dim, descending, stable = sort_arguments("argsort", positional, dim, descending, stable)
     axis = wrap_dim(dim, input.ndim, "argsort")
-    descending, _ = _flag(descending, "argsort", "descending"), _flag(stable, "argsort", "stable")
     a = input._data
     if input.ndim == 0:
         return _ints(input, np.zeros_like(a, dtype=np.int64))

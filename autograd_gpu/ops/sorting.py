@@ -60,8 +60,36 @@ class Topk(_Selection):
         return self._pick(x, idx[(slice(None),) * axis + (slice(0, k),)], axis)
 
 
-def sort(input, dim=-1, descending=False, stable=False):
+_UNSET = object()
+
+
+def sort_arguments(api, positional, dim, descending, stable):
+    """(dim, descending, stable) by PyTorch's two signatures of sort and argsort: (dim=-1,
+    descending=False), and (*, stable, dim=-1, descending=False): with `stable`, both are keywords."""
+    if len(positional) > 2:
+        raise TypeError(f"{api}() takes from 1 to 3 positional arguments but {len(positional) + 1} were given")
+    if positional and stable is not _UNSET:
+        raise TypeError(f"{api}() received an invalid combination of arguments: with the keyword `stable`, "
+                        f"dim and descending are keywords too, but {len(positional)} came by position")
+    for name, value in zip(("dim", "descending"), positional):
+        if (dim if name == "dim" else descending) is not _UNSET:
+            raise TypeError(f"{api}() got multiple values for argument '{name}'")
+        if name == "dim":
+            dim = value
+        else:
+            descending = value
+    descending = False if descending is _UNSET else descending
+    stable = False if stable is _UNSET else stable
+    for name, value in (("descending", descending), ("stable", stable)):
+        if type(value) is not bool and not isinstance(value, np.bool_) and not (
+                value is None and name == "stable" and api == "sort"):     # (sort's is `bool?`, argsort's `bool`)
+            raise TypeError(f"{api}(): argument '{name}' must be bool, not {type(value).__name__}")
+    return -1 if dim is _UNSET else dim, bool(descending), bool(stable)
+
+
+def sort(input, *positional, dim=_UNSET, descending=_UNSET, stable=_UNSET):
     """(values, indices) sorted along `dim` (stable whatever `stable` says, as PyTorch's CPU)."""
+    dim, descending, _ = sort_arguments("sort", positional, dim, descending, stable)
     axis = wrap_dim(dim, input.ndim, "sort")
     return SortResult(*Sort.apply1(input, axis if input.ndim else None, bool(descending)))
 
