@@ -382,8 +382,10 @@ def lerp(input, end, weight):
     if not broadcastable(*shapes):
         raise RuntimeError(f"lerp(): the shapes {', '.join(str(list(s)) for s in shapes)} do not broadcast")
     if isinstance(weight, Tensor):
-        if weight.dtype is not input.dtype:      # a 0-d weight of any dtype, as PyTorch's (its gradient in its own)
-            weight = weight.to(input.dtype)
+        if weight.dtype is not input.dtype:
+            # a 0-d weight of any dtype, as PyTorch's (its gradient in its own); the result's dtype is the
+            # three's result type, which the weight decides when all three are 0-d (lerp(half, half, float) is float)
+            return LerpTensor.applyN(_promoted_all((input, end, weight)))
         return LerpTensor.applyN((input, end, weight))
     w = check_fits(number(weight, "lerp", "weight"), input._data.dtype, "lerp")
     return Lerp.apply2(input, end, float(w))
