@@ -1261,6 +1261,25 @@ def test_sort_nan_and_ties_like_pytorch(torch):
         check(torch, fn, permissive=False)
 
 
+# PyTorch's two signatures of sort and argsort: (dim, descending), and (*, stable, dim, descending):
+# with `stable`, nothing comes by position (found by the random programs: we took `x.sort(0, stable=True)`)
+SORT_CALLS = [
+    lambda m: m.tensor([2., 1., 3.]).sort(0, stable=True), lambda m: m.sort(m.tensor([2., 1.]), 0, True, True),
+    lambda m: m.tensor([2., 1.]).sort(0, False, stable=None), lambda m: m.tensor([2., 1.]).argsort(0, stable=True),
+    lambda m: m.argsort(m.tensor([2., 1.]), 0, True, True), lambda m: m.tensor([2., 1.]).sort(0, dim=0),
+    lambda m: m.tensor([2., 1.]).sort(stable="x"), lambda m: m.tensor([2., 1.]).sort(descending=None),
+    lambda m: m.tensor([2., 1.]).argsort(stable=None), lambda m: m.tensor([2., 1.]).sort(-1, m.tensor(True)),
+    lambda m: tuple(m.tensor([2., 1., 2.]).sort(stable=None, dim=0, descending=True)),
+    lambda m: tuple(m.tensor([2., 1., 2.]).sort(-1, True)), lambda m: m.tensor([2., 1., 2.]).argsort(0, True),
+    lambda m: m.tensor([[2., 1.], [0., 3.]]).argsort(stable=True, dim=0),
+]
+
+
+@pytest.mark.parametrize("i", range(len(SORT_CALLS)))
+def test_sort_signatures_like_pytorch(torch, i):
+    check(torch, SORT_CALLS[i], f"case {i}", permissive=False)
+
+
 def _grads_then_index_written(y, weight, leaves, index):
     """The leaves' gradients of (y * weight).sum(), then whether a second
     backward after writing `index` in place is PyTorch's version error."""
@@ -1465,6 +1484,27 @@ LERP_ERRORS = [
     lambda m: (lambda h: m.ones(3).lerp(h, h))(m.tensor(2.0, dtype=m.float16)),
     lambda m: (lambda h: m.ones(3).lerp_(h, h))(m.tensor(2.0, dtype=m.float16)),
 ]
+
+
+def _lerp_with_grads(m, shapes, dtypes):
+    """lerp of leaves of these shapes and dtypes (a 0-d weight of another dtype), its gradients' dtypes."""
+    leaves = [m.full(s, v, dtype=getattr(m, d), requires_grad=d != "int64")
+              for s, v, d in zip(shapes, (2.0, -1.5, 0.25), dtypes)]
+    r = m.lerp(*leaves)
+    r.sum().backward()
+    return [r] + [t.grad for t in leaves if t.requires_grad]
+
+
+# the result's dtype is the three's result type: the weight's when all three are 0-d
+# (found by random autocast programs: lerp(half, half, float32) is float32)
+LERP_MIXED = [((), (), ()), ((2,), (2,), ()), ((), (2,), ()), ((2,), (), ())]
+
+
+@pytest.mark.parametrize("dtypes", [("float16", "float16", "float32"), ("float32", "float32", "float64"),
+                                    ("float32", "float32", "float16"), ("float64", "float64", "int64")])
+@pytest.mark.parametrize("shapes", LERP_MIXED)
+def test_lerp_result_type_with_a_0d_weight_like_pytorch(torch, shapes, dtypes):
+    check(torch, lambda m: _lerp_with_grads(m, shapes, dtypes), f"{shapes} {dtypes}", permissive=False)
 
 
 @pytest.mark.parametrize("i", range(len(LERP_ERRORS)))
