@@ -426,6 +426,34 @@ def test_pad_integer_data_and_empty(torch, device):
     assert e.shape == tuple(torch.nn.functional.pad(torch.zeros(0, 2), (1, 1)).shape)
 
 
+@pytest.mark.parametrize("amounts", [(0, 0), (-1, 0), (-1, -1, 0, 0), (1, -1), (0, 0, 0, 0), (2, -3, -1, 1)])
+def test_constant_pad_is_one_node_and_a_copy(torch, device, amounts):
+    """PyTorch's constant pad: one ConstantPadNdBackward0 node, a new tensor even with no padding or only
+    cropping (we returned the input itself for zero amounts, and a view sharing its memory for crops:
+    found by the random programs)."""
+    x0 = np.arange(12.0).reshape(3, 4)
+    results = {}
+    for lib, x in ((torch, torch.tensor(x0, requires_grad=True)), (ag, ag.tensor(x0, device=device, requires_grad=True))):
+        y = lib.nn.functional.pad(x, list(amounts), value=0.5)
+        assert y is not x and not y.is_leaf and y.grad_fn.name() == "ConstantPadNdBackward0"
+        y.detach().add_(100)                          # the input's memory is not the result's
+        assert np.array_equal(_np(x.detach()), x0)
+        results[lib] = _np(y.detach())
+    np.testing.assert_array_equal(results[ag], results[torch])
+
+
+@pytest.mark.parametrize("value,dtype", [(-1, "uint8"), (1e20, "int64"), (1e6, "float16"), (-0.5, "uint8"), (2.5, "int64"),
+                                         (True, "int64"), (2, "bool")])
+def test_constant_pad_value_must_fit_the_dtype(torch, value, dtype):
+    outcomes = []
+    for lib in (torch, ag):
+        try:
+            outcomes.append(lib.nn.functional.pad(lib.ones(2, dtype=getattr(lib, dtype)), [1, 0], value=value).tolist())
+        except RuntimeError:
+            outcomes.append("RuntimeError")
+    assert outcomes[0] == outcomes[1]
+
+
 # ---- Flatten, Unflatten, Identity ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("make,shape", [

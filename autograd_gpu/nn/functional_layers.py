@@ -13,9 +13,10 @@ import numpy as np
 from .. import _dtype
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
-from ..creation import arange, full, rand, tensor, zeros_like
+from ..creation import arange, rand, tensor, zeros_like
 from ..ops.pointwise import where
-from ..ops.shape import cat
+from ..ops._util import check_fits
+from ..ops.shape import ConstantPadNd
 from ..tensor import Tensor
 # functional.py imports this module after defining its checks
 from .functional import _same_device, _tensor_arg
@@ -606,6 +607,12 @@ def _check_pad(input, pad, mode, value):
         raise RuntimeError(f"pad: Padding length should be less than or equal to two times the input dimension "
                            f"but got padding length {len(pad)} and input of dimension {input.dim()}")
     if mode == "constant":
+        for i in range(len(pad) // 2):
+            d = input.dim() - 1 - i
+            left, right, size = pad[2 * i], pad[2 * i + 1], input.shape[d]
+            if max(-left, 0) + max(-right, 0) > size:
+                raise RuntimeError(f"pad: padding ({left}, {right}) crops dimension {d} of size {size} to a "
+                                   "negative length")
         return pad
     if value is not None:
         raise RuntimeError(f'pad: Padding mode "{mode}" doesn\'t take in value argument.')
@@ -651,28 +658,20 @@ def pad(input, pad, mode="constant", value=None):
     copy from the input."""
     _tensor_arg(input, "pad", "input")
     amounts = _check_pad(input, pad, mode, value)
+    if mode == "constant":
+        return ConstantPadNd.apply1(input, tuple(amounts), _pad_value(input, value))
     for i in range(len(amounts) // 2):
         d = input.dim() - 1 - i
-        left, right, size = amounts[2 * i], amounts[2 * i + 1], input.shape[d]
-        if mode != "constant":
-            rows = tensor(_source_rows(mode, size, left, right), device=input.device)
-            input = input.index_select(d, rows)
-            continue
-        start, stop = max(-left, 0), size - max(-right, 0)
-        if stop < start:
-            raise RuntimeError(f"pad: padding ({left}, {right}) crops dimension {d} of size {size} to a negative "
-                               "length")
-        if start or stop != size:
-            input = input.narrow(d, start, stop - start)
-        pieces = []
-        for n in (left, None, right):
-            if n is None:
-                pieces.append(input)
-            elif n > 0:
-                shape = list(input.shape)
-                shape[d] = n
-                pieces.append(full(tuple(shape), 0 if value is None else value, dtype=input.dtype,
-                                   device=input.device))
-        if len(pieces) > 1:
-            input = cat(pieces, d)
+        rows = tensor(_source_rows(mode, input.shape[d], amounts[2 * i], amounts[2 * i + 1]), device=input.device)
+        input = input.index_select(d, rows)
     return input
+
+
+def _pad_value(input, value):
+    """The fill of a constant pad, as input's dtype holds it (PyTorch refuses what overflows it, and a
+    negative value for an unsigned type, which fill_ would wrap)."""
+    npd = input._data.dtype
+    value = 0 if value is None else value
+    if npd.kind == "u" and not isinstance(value, bool) and value < 0:
+        raise RuntimeError(f"pad: value {value} cannot be converted to type {npd} without overflow")
+    return check_fits(value, npd, "pad")

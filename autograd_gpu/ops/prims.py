@@ -601,6 +601,27 @@ def _numel(shape):
 
 expand = _prim("expand", _expand, lambda a, shape: a.expand(shape))
 flip = _prim("flip", lambda a, axes: np.flip(a, axes).copy(), lambda a, axes: a.flip(axes))
+
+
+def _constant_pad(a, amounts, value):
+    """a padded with `value` by amounts (left, right) per dim from the last; negative amounts crop."""
+    crop, place, shape = [slice(None)] * a.ndim, [slice(None)] * a.ndim, list(a.shape)
+    for i in range(len(amounts) // 2):
+        d, left, right = a.ndim - 1 - i, amounts[2 * i], amounts[2 * i + 1]
+        crop[d] = slice(max(-left, 0), a.shape[d] - max(-right, 0))
+        shape[d] = a.shape[d] + left + right
+        place[d] = slice(max(left, 0), shape[d] - max(right, 0))
+    out = np.full_like(a, value, shape=tuple(shape))       # (a CuPy array: CuPy's, by NEP 18)
+    out[tuple(place)] = a[tuple(crop)]
+    return out
+
+
+def _constant_pad_t(a, amounts, value):
+    from .shape import ConstantPadNd
+    return ConstantPadNd.apply1(a, amounts, value)
+
+
+constant_pad = _prim("constant_pad", _constant_pad, _constant_pad_t)
 # the lower / upper triangle of the last two dims (the rest zeros), from diagonal k
 tril = _prim("tril", lambda a, k: np.tril(a, k), lambda a, k: a.tril(k))
 triu = _prim("triu", lambda a, k: np.triu(a, k), lambda a, k: a.triu(k))

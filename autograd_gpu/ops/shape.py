@@ -471,6 +471,20 @@ def _flip(input, dims):
     return Flip.apply1(input, axes if input.ndim else ())
 
 
+class ConstantPadNd(Op):
+    """nn.functional.pad's constant mode: amounts (left, right) per dim from the last, negative ones crop;
+    a new tensor even when nothing changes (as PyTorch's). Its gradient is the same pad with the amounts
+    negated: the padding cropped off, zeros where the input was cropped."""
+    _name, op_name = "ConstantPadNdBackward0", "constant_pad_nd"
+
+    def forward(self, x, amounts, value):
+        self.amounts = amounts
+        return P.constant_pad(x, amounts, value)
+
+    def backward(self, g):
+        return P.constant_pad(g, tuple(-a for a in self.amounts), 0)
+
+
 class Tril(Op):
     """The lower triangle of the last two dims from diagonal k (a copy; the
     gradient is the same triangle of g)."""
