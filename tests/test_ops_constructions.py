@@ -38,8 +38,11 @@ CASES = [
     ("cumulative_trapezoid_x", lambda m, y, x: m.cumulative_trapezoid(y, x),                  [(2, 4), (4,)], dict(name=False)),
     ("chain_matmul",       lambda m, a, b, c: m.chain_matmul(a, b, c),                        [(2, 3), (3, 4), (4, 2)],
      dict(name=False)),
-    ("renorm",             lambda m, x: m.renorm(x, 2, 0, 1.5),                               [(3, 4)],     dict(name=False)),
-    ("renorm_p1_dim1",     lambda m, x: x.renorm(1, 1, 2.0),                                  [(2, 3, 2)],  dict(name=False)),
+    ("renorm",             lambda m, x: m.renorm(x, 2, 0, 1.5),                               [(3, 4)],     {}),
+    ("renorm_p1_dim1",     lambda m, x: x.renorm(1, 1, 2.0),                                  [(2, 3, 2)],  {}),
+    ("renorm_p3_dim-1",    lambda m, x: x.renorm(3, -1, 0.5),                                 [(2, 3)],     {}),
+    ("renorm_pinf",        lambda m, x: x.renorm(float("inf"), 0, 0.5),                       [(3, 2)],     {}),
+    ("renorm_p0.5",        lambda m, x: x.renorm(0.5, 1, 2.0),                                [(2, 3)],     {}),
     ("unflatten",          lambda m, x: m.unflatten(x, 1, (2, -1)),                           [(3, 4)],     {}),
 ]
 test_against_pytorch, test_gradcheck = case_tests(CASES)
@@ -230,3 +233,19 @@ def test_bad_input(torch, i):
             call(torch)
         with pytest.raises(kind, match=word):
             call(ag)
+
+
+def test_renorm_saves_its_input_as_pytorch(torch):
+    """One RenormBackward0 node that saves the input: writing the input in place later is a version error
+    at backward (ours was composed of where/norm nodes that did not keep it: found by the random programs)."""
+    outcomes = []
+    for lib in (torch, ag):
+        x = lib.tensor([[0.5, 1.5], [2.0, -1.0]], dtype=lib.float64, requires_grad=True) + 0
+        y = x.renorm(1, 0, 0.5)
+        x.add_(1)
+        try:
+            y.sum().backward()
+            outcomes.append("ran")
+        except RuntimeError as e:
+            outcomes.append("modified by an inplace operation" in str(e))
+    assert outcomes == [True, True]

@@ -11,14 +11,15 @@ import warnings
 import numpy as np
 
 from .. import _dtype
-from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.op import Op, device_mismatch
 from ..tensor import Tensor
-from . import shape
+from . import prims as P, shape
 from ._util import int_arg, number, wrap_dim
 from .arith import NoDerivative
 from .functions import tensor_function
 from .inplace import Composed
+from .reduction import norm_backward, p_norm
 from ..amp import cast_at_entry
 from .._warn import warn_at_caller
 
@@ -391,7 +392,6 @@ def chain_matmul(*matrices):
 @cast_at_entry
 def renorm(input, p, dim, maxnorm):
     """input with each slice along dim whose p-norm exceeds maxnorm scaled down to norm maxnorm."""
-    from .reduction import norm
     p, maxnorm = number(p, "renorm", "p"), number(maxnorm, "renorm", "maxnorm")
     axis = wrap_dim(dim, input.ndim, "renorm")
     if input.ndim < 2:
@@ -402,15 +402,28 @@ def renorm(input, p, dim, maxnorm):
         raise RuntimeError(f"renorm(): expected maxnorm to be >= 0 but got {maxnorm}")
     if input._data.dtype.kind != "f":
         raise RuntimeError(f"renorm(): expected a floating point tensor, got {input.dtype.libtorch}")
-    others = tuple(d for d in builtins.range(input.ndim) if d != axis)
-    # only the slices over maxnorm are scaled, and only they take part in the graph of the factor (a NaN or inf
-    # in the other slices then does not reach the gradient, as in PyTorch)
-    with no_grad():
-        over = norm(input, p, others, keepdim=True) > maxnorm
-    kept = input.where(over, input.new_zeros(()))
-    norms = norm(kept, p, others, keepdim=True)
-    factor = maxnorm / (norms.where(over, norms.new_ones(())) + 1e-7)
-    return (kept * factor).where(over, input)
+    return Renorm.apply1(input, float(p), tuple(d for d in builtins.range(input.ndim) if d != axis), float(maxnorm))
+
+
+class Renorm(Op):
+    """Each slice (over `others`, the dims but one) whose p-norm n exceeds maxnorm, times maxnorm / (n + 1e-7).
+    One node that saves the input, as PyTorch's; the gradient where a slice was scaled is
+    factor * g - maxnorm / (n + 1e-7)^2 * norm_backward(sum(g * x)), elsewhere g."""
+    _name, op_name = "RenormBackward0", "renorm"
+    save_inputs = (0,)
+
+    def forward(self, x, p, others, maxnorm):
+        self.p, self.others, self.maxnorm = p, others, maxnorm
+        n = p_norm(x.astype(np.float32) if x.dtype == np.float16 else x, p, others)     # (half: in float32)
+        factor = P.where(n > maxnorm, maxnorm / (n + 1e-7), 1.0).astype(x.dtype)
+        return x * factor
+
+    def backward(self, g, x):
+        p, others, maxnorm = self.p, self.others, self.maxnorm
+        n = p_norm(x, p, others)
+        inv = 1.0 / (n + 1e-7)
+        nb = norm_backward(P.sum(g * x, others, True), x, n, p, others)
+        return P.where(n > maxnorm, inv * maxnorm * g - maxnorm * inv * inv * nb, g)
 
 
 # ---- histogram -------------------------------------------------------------------------------------

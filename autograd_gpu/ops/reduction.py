@@ -366,6 +366,43 @@ class LogSoftmax(Op):
         return P.log_softmax_bwd(g, y, self.axis)
 
 
+def norm_backward(g, x, y, p, axes):
+    """The gradient of y, x's p-norm over `axes` (p != 0), for an incoming g; g and y keep x's dims
+    (PyTorch's norm_backward; arrays, or Tensors under create_graph)."""
+    if p == 1:
+        return P.sign(x) * g
+    if p == 2:
+        # g * (x / y), not x * (g / y): at y == 0 the derivative in g is then 0,
+        # not 0 * (0 / 0) (PyTorch's form; second derivatives through g need it)
+        return g * P.where(y == 0, 0, x / y)
+    if p in (math.inf, -math.inf):
+        ax = P.abs(x)
+        mask = (ax == y) | P.isnan(ax)      # (PyTorch's: a NaN is the norm; sign(NaN) is 0)
+        return P.sign(x) * P.select_bwd(g, mask, P.sum(mask, axes, True))
+    # PyTorch's norm_backward for other p: the forms differ at x == 0 (0, not 0 * inf)
+    if p < 1:
+        scaled = P.sign(x) * P.where(x == 0, 0, P.pow(P.abs(x), p - 1))
+        return scaled * g * P.pow(y, 1 - p)
+    scaled = P.sign(x) * P.pow(P.abs(x), p - 1) if p < 2 else x * P.pow(P.abs(x), p - 2)
+    # (at y == 0 this form's derivative in g is 0 * inf = NaN, where PyTorch's forward formula, jvp
+    # below, gives 0; its derivative in x is NaN as PyTorch's double backward)
+    return scaled * P.where(y == 0, 0, g / P.pow(y, p - 1))
+
+
+def p_norm(x, p, axes):
+    """x's p-norm (p > 0) over `axes`, keeping the dims, of arrays or (differentiable) Tensors."""
+    a = P.abs(x)
+    if math.prod(x.shape[i] for i in axes) == 1:
+        return P.sum(a, axes, True)             # (one element: exactly its size, as Norm's)
+    if p == 2:
+        return P.sqrt(P.sum(a * a, axes, True))
+    if p == 1:
+        return P.sum(a, axes, True)
+    if p == math.inf:
+        return P.amax(a, axes, True)
+    return P.pow(P.sum(P.pow(a, p), axes, True), 1.0 / p)
+
+
 class Norm(Reduction):
     """Vector p-norm over `axes` (linalg_vector_norm); norm_backward of derivatives.yaml."""
     _name, op_name = "LinalgVectorNormBackward0", "norm"
@@ -397,29 +434,10 @@ class Norm(Reduction):
         return P.pow(P.sum(P.pow(a, p), axes, keepdim), 1.0 / p)
 
     def backward(self, g, x, y):
-        p = self.p
-        g = expand_back(g, self.shape, self.axes, self.keepdim)
-        y = expand_back(y, self.shape, self.axes, self.keepdim)
-        if p == 0:
+        if self.p == 0:
             return None          # a count of nonzeros: no gradient at all (PyTorch's is undefined)
-        if p == 1:
-            return P.sign(x) * g
-        if p == 2:
-            # g * (x / y), not x * (g / y): at y == 0 the derivative in g is then 0,
-            # not 0 * (0 / 0) (PyTorch's form; second derivatives through g need it)
-            return g * P.where(y == 0, 0, x / y)
-        if p in (math.inf, -math.inf):
-            ax = P.abs(x)
-            mask = (ax == y) | P.isnan(ax)      # (PyTorch's: a NaN is the norm; sign(NaN) is 0)
-            return P.sign(x) * P.select_bwd(g, mask, P.sum(mask, self.axes, True))
-        # PyTorch's norm_backward for other p: the forms differ at x == 0 (0, not 0 * inf)
-        if p < 1:
-            scaled = P.sign(x) * P.where(x == 0, 0, P.pow(P.abs(x), p - 1))
-            return scaled * g * P.pow(y, 1 - p)
-        scaled = P.sign(x) * P.pow(P.abs(x), p - 1) if p < 2 else x * P.pow(P.abs(x), p - 2)
-        # (at y == 0 this form's derivative in g is 0 * inf = NaN, where PyTorch's forward formula, jvp
-        # below, gives 0; its derivative in x is NaN as PyTorch's double backward)
-        return scaled * P.where(y == 0, 0, g / P.pow(y, p - 1))
+        return norm_backward(expand_back(g, self.shape, self.axes, self.keepdim), x,
+                             expand_back(y, self.shape, self.axes, self.keepdim), self.p, self.axes)
 
     @staticmethod
     def jvp(y, inputs, tangents, p, axes, keepdim):
