@@ -373,3 +373,31 @@ def test_nanmedian_of_an_expanded_input(torch, device):
     tv, ti = torch.nanmedian(torch.tensor(a).expand(2, 3).contiguous(), 1)
     np.testing.assert_array_equal(to_numpy(v), tv.numpy())
     np.testing.assert_array_equal(to_numpy(i), ti.numpy())
+
+
+# What each node saves decides whether writing its input in place before backward is a version error:
+# ours must save what PyTorch's saves (found by the random programs: cummax/cummin and nansum, composed or
+# saving nothing, let the write through)
+WRITTEN_AFTER = {
+    "cummax": lambda L, x: x.cummax(0)[0], "cummin": lambda L, x: L.cummin(x, 1).values,
+    "nansum": lambda L, x: x.nansum(0), "nansum all": lambda L, x: L.nansum(x),
+    "nanmean": lambda L, x: x.nanmean(), "cumsum": lambda L, x: x.cumsum(0), "cumprod": lambda L, x: x.cumprod(1),
+    "logcumsumexp": lambda L, x: x.logcumsumexp(0), "var_mean": lambda L, x: sum(L.var_mean(x, 0)),
+    "aminmax": lambda L, x: x.aminmax(dim=0).max, "sort": lambda L, x: x.sort(0).values,
+}
+
+
+@pytest.mark.parametrize("case", list(WRITTEN_AFTER))
+def test_input_written_before_backward_as_pytorch(torch, case):
+    outcomes = []
+    for L in (torch, ag):
+        x = L.tensor([[0.5, 1.5], [2.0, 0.25]], dtype=L.float64, requires_grad=True) + 0
+        y = WRITTEN_AFTER[case](L, x)
+        x.add_(1)
+        try:
+            y.sum().backward()
+            outcomes.append("ran")
+        except RuntimeError as e:
+            assert "modified by an inplace operation" in str(e), str(e)
+            outcomes.append("version error")
+    assert outcomes[1] == outcomes[0]

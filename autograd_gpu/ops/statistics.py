@@ -17,7 +17,7 @@ from ._util import int_arg, number, wrap_dim
 from .indexing import along
 from .reduction import (Amax, Amin, Mean, MedianAll, MedianDim, Var, Std, reduced_axes, check_tensor, constant_like,
                         variance_correction, check_differentiable_dtype, check_nonempty)
-from .reduction import sum as _sum
+from .reduction import Sum, expand_back
 from .shape import cat
 from .sorting import stable_argsort
 from ..creation import zeros_like
@@ -43,16 +43,25 @@ def _is_float(x):
 
 # ---- NaN-aware sums and means ------------------------------------------------------
 
-def _zero_nans(x):
-    """x with NaNs replaced by 0 (their gradient: 0, as PyTorch's nansum)."""
-    return x.where(~x.isnan(), 0) if _is_float(x) else x
+class Nansum(Sum):
+    """The sum with NaNs counted as 0, which take no gradient; one node that saves the input, as PyTorch's."""
+    _name, op_name = "NansumBackward0", "nansum"
+    save_inputs = (0,)
+
+    def forward(self, x, axes, keepdim, np_dtype):
+        if x.dtype.kind == "f":
+            x = P.where(P.isnan(x), 0, x)
+        return Sum.forward(self, x, axes, keepdim, np_dtype)
+
+    def backward(self, g, x):
+        return P.where(P.isnan(x), 0, expand_back(g, self.shape, self.axes, self.keepdim))
 
 
 def _nansum(input, dim, keepdim, dtype, op_name):
     check_tensor(input, op_name)
     npd = None if dtype is None else as_dtype(dtype, op_name).np
     check_differentiable_dtype(input, npd, op_name)
-    return _sum(_zero_nans(input), reduced_axes(input, dim, op_name), bool(keepdim), dtype=dtype)
+    return Nansum.apply1(input, reduced_axes(input, dim, op_name), bool(keepdim), npd)
 
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
@@ -391,6 +400,7 @@ class Cummax(Op):
     PyTorch's; the gradient adds up at the indices."""
     _name, op_name = "CummaxBackward0", "cummax"
     nondiff_outputs = (1,)
+    save_inputs = (0,)            # (read for its shape only, but PyTorch saves it: writing it is a version error)
     ufunc = np.maximum
 
     def forward(self, x, axis):
@@ -405,7 +415,7 @@ class Cummax(Op):
         self.idx = _scan(np.where(hit, _positions(x, axis), 0), axis, np.maximum)
         return v, self.idx
 
-    def backward(self, grads):
+    def backward(self, grads, x):
         g = grads[0]
         if self.axis is None:
             return g
