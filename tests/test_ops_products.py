@@ -351,3 +351,15 @@ def test_addmv_with_empty_k_broadcasts(torch, device):
     out.sum().backward()
     assert base.grad.tolist() == [4.0] and mat.grad.shape == (2, 0)
     assert torch.addmv(torch.ones(1), torch.ones(2, 1), torch.ones(1), beta=2).shape == (2,)     # (k > 0)
+
+
+@pytest.mark.parametrize("shapes", [((), ()), ((), (2,)), ((2,), (3,)), ((2, 1), (2,))])
+def test_kron_result_is_no_view(torch, shapes):
+    """PyTorch's kron ends in _unsafe_view: a new tensor (UnsafeViewBackward0), not a view of its product
+    (ours was a view: writing it in place rebased its history; found by the random programs)."""
+    for L in (torch, ag):
+        a, b = (L.ones(s, dtype=L.float64, requires_grad=True) * 2 for s in shapes)
+        k = L.kron(a, b)
+        assert k._base is None and k.grad_fn.name() == "UnsafeViewBackward0"
+        k.mul_(3)
+        assert k.grad_fn.name().startswith("MulBackward")     # (CopySlices, were it a view)

@@ -14,6 +14,7 @@ from .._dtype import result_type_of
 from . import prims as P
 from ._util import broadcastable, check_fits, half_rounded, int_arg, number, wrap_dim
 from .linalg import Dot, matrix_transpose
+from .shape import ReshapeCopy
 from .functions import tensor_function
 from ..amp import cast_at_entry
 
@@ -433,7 +434,8 @@ def kron(input, other):
     sa = (1,) * (n - input.ndim) + tuple(input.shape)
     sb = (1,) * (n - other.ndim) + tuple(other.shape)
     pairs = (input.reshape([s for d in sa for s in (d, 1)]) * other.reshape([s for d in sb for s in (1, d)]))
-    return pairs.reshape([i * j for i, j in zip(sa, sb)])
+    # (PyTorch's _unsafe_view: a new tensor, not a view of the product, which nothing else sees)
+    return ReshapeCopy.apply1(pairs, tuple(i * j for i, j in zip(sa, sb)))
 
 
 # ---- cross -----------------------------------------------------------------------
