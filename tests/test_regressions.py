@@ -1790,3 +1790,34 @@ def test_lerp_takes_a_0d_weight_of_any_dtype_and_einsum_mixed_under_autocast(tor
         with L.autocast("cpu", dtype=L.float16):
             out = L.einsum("ij,jk->ik", L.ones(2, 3, dtype=L.float16), L.ones(3, 4))
         assert str(out.dtype)[-7:] == "float16" and out.tolist() == [[3.0] * 4] * 2
+
+
+# Bug: the gradient a write through a view sends to the base was g times a 0/1 mask, so a NaN or inf of g
+# under the written view leaked (0 * NaN) where PyTorch's is 0 (under create_graph). Found by random programs.
+def _nan_under_written_view(L, form):
+    """(loss, leaf): the loss's gradient is NaN under a view written in place."""
+    nan = float("nan")
+    x = L.tensor([1.0, 2.0, 3.0], dtype=L.float64, requires_grad=True)
+    y = x * 1
+    if form == "fill":
+        y[1:].fill_(0.0)
+    elif form == "mask":
+        y[L.tensor([True, False, True])] = 0.0
+    elif form == "mul":
+        y[:2].mul_(2)
+    else:                                                       # the whole of a 0-d tensor
+        y = x[0] * 1
+        y[...] = 2
+        return (L.hypot(y - y, y - y) + x.sum()).sum(), x
+    return (y * L.tensor([nan, nan, 2.0], dtype=L.float64)).sum(), x
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+@pytest.mark.parametrize("form", ["fill", "mask", "mul", "0-d"])
+def test_nan_gradient_under_a_written_view_does_not_leak(torch, form, create_graph):
+    grads = []
+    for L in (torch, ag):
+        loss, x = _nan_under_written_view(L, form)
+        (g,) = L.autograd.grad(loss, [x], create_graph=create_graph)
+        grads.append(np.asarray(g.tolist()))
+    np.testing.assert_array_equal(grads[1], grads[0])

@@ -961,9 +961,12 @@ class CopySlices(Node):
         res = fn._apply(g_view, create_graph)
         k = self.view_input
         g_old = res[k] if res else None
+        # the base's gradient is g outside the view and zero under it, by selection, not a product with the
+        # mask: a NaN or inf of g under the view must not leak (0 * NaN)
         if create_graph:
             from ..creation import zeros_like
-            g_base = g * Tensor._make(mask, g._backend)
+            from ..ops import prims as P
+            g_base = P.where(Tensor._make(mask != 0, g._backend), g, 0)
             if g_old is not None:
                 if put is not None:
                     g_base = g_base + put(g_old, attrs)     # (zero under the view: a sum writes it)
@@ -972,12 +975,14 @@ class CopySlices(Node):
                     replay_view(z, chain).copy_(g_old)      # recorded: differentiable in g_old
                     g_base = g_base + z
         else:
-            g_base = np.multiply(gd, mask, out=np.empty_like(mask))    # (laid out as mask)
-            if g_old is not None:
-                if put is not None:
+            g_base = np.empty_like(mask)                                # (laid out as mask)
+            g_base[...] = gd
+            if put is None:
+                _write_view(g_base, chain, 0 if g_old is None else g_old)
+            else:
+                g_base[mask == 0] = 0
+                if g_old is not None:
                     g_base += put(g_old, attrs)
-                else:
-                    _write_view(g_base, chain, g_old)
         return tuple(res[:k]) + (g_base,) + tuple(res[k + 1:])
 
 
