@@ -34,7 +34,8 @@ TABLES = [("test_ops_oracle", "CASES"), ("test_ops_products", "CASES"), ("test_o
           ("test_ops_bessel", "CASES"), ("test_ops_bitwise", "CASES"), ("test_ops_constructions", "CASES"),
           ("test_ops_functional_aliases", "CASES"), ("test_ops_gamma", "CASES"), ("test_ops_gamma", "INCOMPLETE_CASES"),
           ("test_ops_inplace_functions", "CASES"), ("test_ops_inplace_views", "CASES"),
-          ("test_ops_polynomials", "CASES"), ("test_ops_scatter_more", "CASES"), ("test_torch_compat_names", "CASES")]
+          ("test_ops_polynomials", "CASES"), ("test_ops_scatter_more", "CASES"), ("test_torch_compat_names", "CASES"),
+          ("test_ops_statistics", "CASES"), ("test_ops_searching", "CASES"), ("test_special_namespace", "CASES")]
 
 
 @pytest.fixture(autouse=True)
@@ -61,7 +62,8 @@ def _cases(differentiable_only=False):
 
 def _arrays(case):
     _, _, shapes, opts = case
-    return opts.get("arrays") or random_arrays(shapes, opts.get("low", -2.0), opts.get("high", 2.0), 0)
+    arrays = opts.get("arrays") or random_arrays(shapes, opts.get("low", -2.0), opts.get("high", 2.0), 0)
+    return list(arrays) + ([opts["qs"]] if "qs" in opts else [])      # (quantile's q: an input of its table's)
 
 
 def _floating(a):
@@ -461,6 +463,9 @@ FORMULA_CASES = [
     ("fmin", lambda L, a, b: L.fmin(a, b), _PAIRS),
     ("atan2", lambda L, a, b: L.atan2(a, b), ([0.0, 1.0, -0.0], [0.0, 1.0, 2.0])),
     ("sinc", lambda L, x: L.sinc(x), ([0.0, 1.0, 0.5],)),
+    # logcumsumexp: PyTorch's formula (its + 1e-13 included), also for a 0-d input and past -inf
+    ("logcumsumexp", lambda L, x: L.logcumsumexp(x, 0), ([0.5, 0.5, -float("inf"), 1000.0],)),
+    ("logcumsumexp_0d", lambda L, x: x[1].logcumsumexp(0), ([0.5, 2.0],)),
     ("clamp", lambda L, x, lo, hi: L.clamp(x, lo, hi), _TIES),
     ("clamp_min_only", lambda L, x, lo, hi: L.clamp(x, min=lo), _TIES),
     ("clamp_max_only", lambda L, x, lo, hi: L.clamp(x, max=hi), _TIES),

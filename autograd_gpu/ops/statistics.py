@@ -384,6 +384,19 @@ class Logcumsumexp(Op):
         part = lambda mask: P.exp(rev(P.where(mask, log_g, low) - y) + x)        # noqa: E731
         return part(g > 0) - part(g < 0)
 
+    @staticmethod
+    def jvp(y, inputs, tangents, axis):
+        # PyTorch's logcumsumexp_jvp: running sums of exp(x - max) * t over those of exp(x - max), + 1e-13 (the
+        # transposed backward takes log|g| of its dummy g: NaN everywhere)
+        (x,), (t,) = inputs, tangents
+        if x.numel() == 0:
+            return t * 1                     # (PyTorch's max of the empty dim raises)
+        if axis is None:                     # 0-d: one term
+            e = (x - x).exp()
+            return e * t / (e + 1e-13)
+        e = (x - x.amax(axis, keepdim=True)).exp()
+        return (e * t).cumsum(axis) / (e.cumsum(axis) + 1e-13)
+
 
 def logcumsumexp(input, dim):
     """log(cumsum(exp(input))) along dim, computed stably."""
