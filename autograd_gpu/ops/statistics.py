@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 
-from ..autograd.op import Op, as_array, device_mismatch
+from ..autograd.op import Op, _version_error_for, as_array, device_mismatch
 from ..tensor import Tensor
 from . import prims as P
 from ._util import int_arg, number, wrap_dim
@@ -217,6 +217,50 @@ def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
 
 # ---- var_mean, std_mean, aminmax, count_nonzero --------------------------------------
 
+class VarMean(Var):
+    """(var, mean) as one node that saves the input, as PyTorch's VarMeanBackward0 (a write to the input
+    before backward is a version error through either output); the gradient is the two outputs' summed."""
+    _name, op_name = "VarMeanBackward0", "var_mean"
+    spread = Var
+
+    def forward(self, x, axes, keepdim, correction):
+        return self.spread.forward(self, x, axes, keepdim, correction), Mean.forward(self, x, axes, keepdim, None)
+
+    def backward(self, grads, x):
+        g_spread, g_mean = grads
+        gx = None if g_spread is None else self.spread_backward(g_spread, x)
+        if g_mean is not None:
+            gm = Mean.backward(self, g_mean)
+            gx = gm if gx is None else gx + gm
+        return gx
+
+    def spread_backward(self, g, x):
+        return Var.backward(self, g, x)
+
+
+class StdMean(VarMean):
+    _name, op_name = "StdMeanBackward0", "std_mean"
+    spread = Std
+    std_version = None           # (the std output's version counter, its version, the std: recorded nodes only)
+
+    @staticmethod
+    def jvp(y, inputs, tangents, axes, keepdim, correction):
+        # std's forward formula (0 where the std is 0) and the mean's
+        return Std.jvp(y[0], inputs, tangents, axes, keepdim, correction), P.mean(tangents[0], axes, keepdim)
+
+    def spread_backward(self, g, x):
+        # PyTorch saves the std output alone: a write to it is a version error, to the mean none (our node
+        # saves outputs all or none, so the std's version is kept apart, by _spread_mean). The std is
+        # recomputed from the input; where it is 0 its derivative is 0, not sqrt's inf: std's backward
+        # reads it only where it is not 0, so PyTorch's saved std passes nothing back there either
+        if self.std_version is not None and self.std_version[0][0] != self.std_version[1]:
+            vc, version, std = self.std_version
+            raise _version_error_for(self, std, 0, version, vc[0])
+        v = P.var(x, self.axes, self.keepdim, self.correction)
+        zero = v == 0
+        return Std.backward(self, g, x, P.where(zero, 0, P.sqrt(P.where(zero, 1, v))))
+
+
 def _spread_mean(cls, op_name, input, dim, unbiased, keepdim, correction):
     check_tensor(input, op_name)
     if not _is_float(input):
@@ -225,18 +269,20 @@ def _spread_mean(cls, op_name, input, dim, unbiased, keepdim, correction):
     if isinstance(dim, bool):                       # the (input, unbiased) form
         dim, unbiased = None, dim
     axes, keepdim = reduced_axes(input, dim, op_name), bool(keepdim)
-    spread = cls.apply1(input, axes, keepdim, variance_correction(op_name, unbiased, correction))
-    return spread, Mean.apply1(input, axes, keepdim, None)
+    out = cls.apply1(input, axes, keepdim, variance_correction(op_name, unbiased, correction))
+    if cls is StdMean and out[0]._node is not None:
+        out[0]._node.std_version = (out[0]._vc, out[0]._vc[0], out[0]._data)
+    return out
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """(var, mean) over dim (all by default), as var and mean."""
-    return _spread_mean(Var, "var_mean", input, dim, unbiased, keepdim, correction)
+    return _spread_mean(VarMean, "var_mean", input, dim, unbiased, keepdim, correction)
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """(std, mean) over dim (all by default), as std and mean."""
-    return _spread_mean(Std, "std_mean", input, dim, unbiased, keepdim, correction)
+    return _spread_mean(StdMean, "std_mean", input, dim, unbiased, keepdim, correction)
 
 
 def aminmax(input, *, dim=None, keepdim=False):
