@@ -19,7 +19,7 @@ from ._util import int_arg, number, wrap_dim
 from .arith import NoDerivative
 from .functions import tensor_function
 from .inplace import Composed
-from .reduction import norm_backward, p_norm
+from .reduction import Norm, norm_backward, p_norm
 from ..amp import cast_at_entry
 from .._warn import warn_at_caller
 
@@ -424,6 +424,16 @@ class Renorm(Op):
         inv = 1.0 / (n + 1e-7)
         nb = norm_backward(P.sum(g * x, others, True), x, n, p, others)
         return P.where(n > maxnorm, inv * maxnorm * g - maxnorm * inv * inv * nb, g)
+
+    @staticmethod
+    def jvp(y, inputs, tangents, p, others, maxnorm):
+        # the same derivative forward, with the norm's forward formula (0 where a slice's norm is 0: the
+        # transposed backward gives NaN there)
+        (x,), (t,) = inputs, tangents
+        n = p_norm(x, p, others)
+        inv = 1.0 / (n + 1e-7)
+        n_t = Norm.jvp(n, inputs, tangents, p, others, True)
+        return P.where(n > maxnorm, inv * maxnorm * t - maxnorm * inv * inv * n_t * x, t)
 
 
 # ---- histogram -------------------------------------------------------------------------------------
