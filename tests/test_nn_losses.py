@@ -699,3 +699,40 @@ def test_h5_bad_input_raises_like_pytorch(torch, i):
     with pytest.raises(theirs.type) as ours:
         call(ag, F)
     assert name in str(ours.value)
+
+
+# smooth_l1_loss, huber_loss and soft_margin_loss are one node each, as PyTorch's (they were composed of our
+# ops): the same grad_fn, a write to the input before backward is a version error, the second derivative
+# at |input - target| == beta (delta) is 0 as PyTorch's double backward, and huber's result has the input's
+# dtype. Found by the random programs.
+ONE_NODE = {"smooth_l1_loss": (dict(beta=0.5), "SmoothL1LossBackward0"),
+            "huber_loss": (dict(delta=0.5), "HuberLossBackward0"), "soft_margin_loss": ({}, "SoftMarginLossBackward0")}
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name", list(ONE_NODE))
+def test_pointwise_losses_are_one_node_as_pytorch(torch, name, reduction):
+    kw, node = ONE_NODE[name]
+    results = []
+    for L in (torch, ag):
+        x = L.tensor([0.5, -0.5, 0.25, 1.0, 0.0], dtype=L.float64, requires_grad=True)
+        t = L.tensor([0.0, 0.0, 0.0, -1.0, 0.0] if name != "soft_margin_loss" else [1.0, -1.0, 1.0, -1.0, 1.0],
+                     dtype=L.float64)
+        y = getattr(L.nn.functional, name)(x, t, reduction=reduction, **kw)
+        assert y.grad_fn.name() == node
+        (g,) = L.autograd.grad(y.sum(), x, create_graph=True)
+        (h,) = L.autograd.grad((g * L.tensor([1.0, 2.0, 3.0, 4.0, 5.0], dtype=L.float64)).sum(), x)
+        x2 = x * 1
+        y2 = getattr(L.nn.functional, name)(x2, t, reduction=reduction, **kw)
+        x2.add_(1)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y2.sum().backward()
+        results.append([np.asarray(v.tolist()) for v in (y, g, h)])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+
+
+def test_huber_loss_has_the_inputs_dtype(torch):
+    for L in (torch, ag):
+        y = L.nn.functional.huber_loss(L.ones(2, dtype=L.float32), L.zeros(2, dtype=L.float64))
+        assert str(y.dtype).endswith("float32")

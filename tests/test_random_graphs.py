@@ -1317,10 +1317,10 @@ def gen_more(p):
                       "soft_margin_loss({a}, {b}, reduction={red!r})"])
         code = f"{r} = {F}." + f.format(a=a, b=b, red=p.choice(["mean", "sum", "none"]))
         inputs = (a, b)
-        if not f.startswith(("mse", "l1")):
-            # Known divergence: these losses are composed of our ops, which keep intermediates, not the
-            # operands; PyTorch's one node saves both, so writing one in place later is a version error
-            # there only. Not written in place then.
+        if f.startswith("binary"):
+            # Known divergence: this loss is composed of our ops, which keep intermediates, not the operands;
+            # PyTorch's one node saves both, so writing one in place later is a version error there only.
+            # Not written in place then.
             p.frozen.update(p.t(n).untyped_storage().data_ptr() for n in (a, b))
     elif op == "cosine_similarity" and nd >= 1:
         b = p.pick(lambda n: broadcasts(p.shape(n), sa) and len(p.shape(n)) >= 1) or a

@@ -10,9 +10,11 @@ import math
 
 import numpy as np
 
+from .. import _dtype
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..ops._util import broadcastable
+from ..ops.loss import HuberLoss, SmoothL1Loss, SoftMarginLoss
 from ..ops.pointwise import where
 from ..ops.shape import cat, stack
 from ..tensor import Tensor
@@ -115,18 +117,6 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     return _weighted((input - target).abs(), weight, reduction, True)
 
 
-def _piecewise_quadratic(input, target, k, linear_scale):
-    """0.5 d^2 / (k * linear_scale ... ) where |d| <= k, else linear: smooth_l1
-    (scale 1/beta) and huber (scale delta). The quadratic piece squares d (not
-    |d|) so its second derivative holds at d = 0; '<=' gives the boundary
-    PyTorch's backward gives it."""
-    d = input - target
-    z = d.abs()
-    if linear_scale is None:            # smooth_l1: 0.5 d^2 / beta, |d| - beta / 2
-        return where(z <= k, d.square() * (0.5 / k), z - 0.5 * k)
-    return where(z <= k, d.square() * 0.5, (z - 0.5 * k) * linear_scale)
-
-
 @cast_at_entry
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """0.5 d^2 / beta where |d| < beta, |d| - beta / 2 elsewhere (d = input - target);
@@ -140,7 +130,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
         raise NotImplementedError(f"smooth_l1_loss: \"smooth_l1\" not implemented for '{input.dtype.libtorch}'")
     if beta == 0:
         return _reduce((input - target).abs(), reduction)
-    return _reduce(_piecewise_quadratic(input, target, beta, None), reduction)
+    return SmoothL1Loss.apply2(input, target, reduction, beta, _dtype.promote_pair(input.dtype, target.dtype).np)
 
 
 @cast_at_entry
@@ -155,7 +145,9 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     _weight_like_input("huber_loss", weight, input)
     if not input.is_floating_point():
         raise NotImplementedError(f"huber_loss: \"huber\" not implemented for '{input.dtype.libtorch}'")
-    return _weighted(_piecewise_quadratic(input, target, delta, delta), weight, reduction, False)
+    if weight is None:
+        return HuberLoss.apply2(input, target, reduction, delta, input._data.dtype)
+    return _weighted(HuberLoss.apply2(input, target, "none", delta, input._data.dtype), weight, reduction, False)
 
 
 # ---- binary cross-entropy --------------------------------------------------------------------
@@ -299,10 +291,9 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _pointwise_args("soft_margin_loss", input, target, reduction, warn=False)
     _not_differentiable("soft_margin_loss", target=target)
-    loss = (-target * input).exp().log1p()
-    if input.is_floating_point() and loss.dtype is not input.dtype:
-        loss = loss.to(input.dtype)          # PyTorch's result has the input's dtype
-    return _reduce(loss, reduction)
+    if not input.is_floating_point():
+        return _reduce((-target * input).exp().log1p(), reduction)
+    return SoftMarginLoss.apply2(input, target, reduction, None, input._data.dtype)    # (the input's dtype)
 
 
 @cast_at_entry

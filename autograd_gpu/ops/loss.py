@@ -37,6 +37,79 @@ class MseLoss(Op):
         return gx, (P.neg(gx) if self.needs(1) else None)
 
 
+class _PointwiseLoss(Op):
+    """A loss of input x and target t elementwise, reduced, as one node saving both (PyTorch's
+    SmoothL1LossBackward0, HuberLossBackward0, SoftMarginLossBackward0). `k` is beta, delta or None; the
+    result takes `dtype` (huber's and soft_margin's: the input's). Subclasses give the loss and its
+    derivative in x, both of arrays or Tensors."""
+    promotes = True
+    save_inputs = (0, 1)
+    target_differentiable = True
+
+    def forward(self, x, t, reduction, k, dtype):
+        self.reduction, self.k, self.count = reduction, k, x.size if x.size >= t.size else t.size
+        loss = self.loss(x, t, k)
+        if reduction == "mean":
+            loss = P.mean(loss, None, False)
+        elif reduction == "sum":
+            loss = P.sum(loss, None, False)
+        return loss if loss.dtype == dtype else loss.astype(dtype)
+
+    def backward(self, g, x, t):
+        if self.reduction == "mean":
+            g = g / self.count if self.count else g
+        gx = self.dloss(x, t, self.k) * g
+        return gx, (P.neg(gx) if self.target_differentiable and self.needs(1) else None)
+
+
+class SmoothL1Loss(_PointwiseLoss):
+    """0.5 d^2 / beta where |d| < beta, |d| - beta / 2 elsewhere (d = x - t); its derivative d / beta or
+    sign(d): at |d| == beta the sign, so the second derivative there is 0, as PyTorch's double backward."""
+    _name, op_name = "SmoothL1LossBackward0", "smooth_l1_loss"
+
+    @staticmethod
+    def loss(x, t, beta):
+        d = P.sub(x, t)
+        z = P.abs(d)
+        return P.where(z < beta, d * d * (0.5 / beta), z - 0.5 * beta)
+
+    @staticmethod
+    def dloss(x, t, beta):
+        d = P.sub(x, t)
+        return P.where(P.abs(d) < beta, d / beta, P.sign(d))
+
+
+class HuberLoss(_PointwiseLoss):
+    """0.5 d^2 where |d| < delta, delta (|d| - delta / 2) elsewhere; derivative d or delta sign(d)."""
+    _name, op_name = "HuberLossBackward0", "huber_loss"
+
+    @staticmethod
+    def loss(x, t, delta):
+        d = P.sub(x, t)
+        z = P.abs(d)
+        return P.where(z < delta, d * d * 0.5, (z - 0.5 * delta) * delta)
+
+    @staticmethod
+    def dloss(x, t, delta):
+        d = P.sub(x, t)
+        return P.where(P.abs(d) < delta, d, P.sign(d) * delta)
+
+
+class SoftMarginLoss(_PointwiseLoss):
+    """log(1 + exp(-t x)), PyTorch's formula (it overflows where PyTorch's does); no gradient to t."""
+    _name, op_name = "SoftMarginLossBackward0", "soft_margin_loss"
+    target_differentiable = False
+
+    @staticmethod
+    def loss(x, t, _):
+        return P.log1p(P.exp(P.neg(P.mul(t, x))))
+
+    @staticmethod
+    def dloss(x, t, _):
+        z = P.exp(P.neg(P.mul(t, x)))
+        return P.neg(t) * z / (z + 1)
+
+
 class NllLoss(Op):
     """-logp[i, target[i]] (times the target's class weight), reduced. logp is
     (C,) with a 0-d target or (M, C) with an (M,) target; target and weight
