@@ -389,18 +389,28 @@ def norm_backward(g, x, y, p, axes):
     return scaled * P.where(y == 0, 0, g / P.pow(y, p - 1))
 
 
-def p_norm(x, p, axes):
-    """x's p-norm (p > 0) over `axes`, keeping the dims, of arrays or (differentiable) Tensors."""
-    a = P.abs(x)
-    if math.prod(x.shape[i] for i in axes) == 1:
-        return P.sum(a, axes, True)             # (one element: exactly its size, as Norm's)
+def norm_of_abs(a, p, axes, keepdim):
+    """The p-norm over `axes` (None: all) of `a`, entries already absolute (arrays, or differentiable Tensors
+    for p != 0)."""
+    if p != 0 and _count(a.shape, axes) == 1:
+        # one element: its absolute value, exactly (PyTorch's too; x * x would overflow at 1e30)
+        return P.sum(a, axes, keepdim)
     if p == 2:
-        return P.sqrt(P.sum(a * a, axes, True))
+        return P.sqrt(P.sum(a * a, axes, keepdim))
     if p == 1:
-        return P.sum(a, axes, True)
+        return P.sum(a, axes, keepdim)
     if p == math.inf:
-        return P.amax(a, axes, True)
-    return P.pow(P.sum(P.pow(a, p), axes, True), 1.0 / p)
+        return P.amax(a, axes, keepdim)
+    if p == -math.inf:
+        return P.amin(a, axes, keepdim)
+    if p == 0:
+        return P.sum((a != 0).astype(a.dtype), axes, keepdim)
+    return P.pow(P.sum(P.pow(a, p), axes, keepdim), 1.0 / p)
+
+
+def p_norm(x, p, axes):
+    """x's p-norm over `axes`, keeping the dims (renorm's)."""
+    return norm_of_abs(P.abs(x), p, axes, True)
 
 
 class Norm(Reduction):
@@ -414,24 +424,8 @@ class Norm(Reduction):
         self.p = p
         xf = as_float(x)
         if xf.dtype == np.float16:             # PyTorch's half opmath: squares and sums in float32
-            return self._norm(P.abs(xf.astype(np.float32)), p, axes, keepdim).astype(np.float16)
-        return self._norm(P.abs(xf), p, axes, keepdim)
-
-    def _norm(self, a, p, axes, keepdim):
-        if p != 0 and self.count() == 1:
-            # one element: its absolute value, exactly (PyTorch's too; x * x would overflow at 1e30)
-            return P.sum(a, self.axes, keepdim)
-        if p == 2:
-            return P.sqrt(P.sum(a * a, axes, keepdim))
-        if p == 1:
-            return P.sum(a, axes, keepdim)
-        if p == math.inf:
-            return P.amax(a, axes, keepdim)
-        if p == -math.inf:
-            return P.amin(a, axes, keepdim)
-        if p == 0:
-            return P.sum((a != 0).astype(a.dtype), axes, keepdim)
-        return P.pow(P.sum(P.pow(a, p), axes, keepdim), 1.0 / p)
+            return norm_of_abs(P.abs(xf.astype(np.float32)), p, axes, keepdim).astype(np.float16)
+        return norm_of_abs(P.abs(xf), p, axes, keepdim)
 
     def backward(self, g, x, y):
         if self.p == 0:
