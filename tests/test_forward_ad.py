@@ -466,6 +466,10 @@ FORMULA_CASES = [
     # logcumsumexp: PyTorch's formula (its + 1e-13 included), also for a 0-d input and past -inf
     ("logcumsumexp", lambda L, x: L.logcumsumexp(x, 0), ([0.5, 0.5, -float("inf"), 1000.0],)),
     ("logcumsumexp_0d", lambda L, x: x[1].logcumsumexp(0), ([0.5, 2.0],)),
+    # losses over nothing: the mean's tangent is NaN, as the mean itself (the transposed backward gave 0)
+    ("mse_loss_empty", lambda L, x, t: L.nn.functional.mse_loss(x[:0], t[:0]), ([0.5], [1.0])),
+    ("smooth_l1_loss_empty", lambda L, x, t: L.nn.functional.smooth_l1_loss(x[:0], t[:0]), ([0.5], [1.0])),
+    ("huber_loss_empty", lambda L, x, t: L.nn.functional.huber_loss(x[:0], t[:0]), ([0.5], [1.0])),
     # renorm with a slice whose norm is 0 (the transposed backward: NaN there), p 3 and inf
     ("renorm_zero_slice", lambda L, x: x.reshape(2, 2).renorm(3, 0, 0.5), ([0.5, 1.5, 0.0, 0.0],)),
     ("renorm_inf", lambda L, x: x.reshape(2, 2).renorm(float("inf"), 1, 0.25), ([0.5, 0.0, -1.5, 0.0],)),

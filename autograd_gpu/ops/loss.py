@@ -26,15 +26,26 @@ class MseLoss(Op):
         self.reduction = reduction
         sq = P.square(P.sub(x, t))
         self.count = sq.size
-        if reduction == "mean":
-            return P.mean(sq, None, False)
-        return P.sum(sq, None, False) if reduction == "sum" else sq
+        return _reduced(sq, reduction)
 
     def backward(self, g, x, t):
         # mse_loss_backward: norm * (input - target) * grad, norm = 2 / numel for the mean
         norm = 2.0 / self.count if self.reduction == "mean" and self.count else 2.0
         gx = P.mul(P.mul(P.sub(x, t), norm), g)
         return gx, (P.neg(gx) if self.needs(1) else None)
+
+    @staticmethod
+    def jvp(y, inputs, tangents, reduction):
+        # PyTorch's forward formula, the tangents' terms reduced as the loss (the mean of none: NaN)
+        (x, t), (tx, tt) = inputs, tangents
+        return _reduced(2 * (x - t) * (tx - tt), reduction)
+
+
+def _reduced(loss, reduction):
+    """The elementwise loss reduced (arrays, or Tensors)."""
+    if reduction == "mean":
+        return P.mean(loss, None, False)
+    return P.sum(loss, None, False) if reduction == "sum" else loss
 
 
 class _PointwiseLoss(Op):
@@ -48,11 +59,7 @@ class _PointwiseLoss(Op):
 
     def forward(self, x, t, reduction, k, dtype):
         self.reduction, self.k, self.count = reduction, k, x.size if x.size >= t.size else t.size
-        loss = self.loss(x, t, k)
-        if reduction == "mean":
-            loss = P.mean(loss, None, False)
-        elif reduction == "sum":
-            loss = P.sum(loss, None, False)
+        loss = _reduced(self.loss(x, t, k), reduction)
         return loss if loss.dtype == dtype else loss.astype(dtype)
 
     def backward(self, g, x, t):
@@ -60,6 +67,12 @@ class _PointwiseLoss(Op):
             g = g / self.count if self.count else g
         gx = self.dloss(x, t, self.k) * g
         return gx, (P.neg(gx) if self.target_differentiable and self.needs(1) else None)
+
+    @classmethod
+    def jvp(cls, y, inputs, tangents, reduction, k, dtype):
+        # the derivative times the tangents, reduced as the loss (the mean of none: NaN, as PyTorch's)
+        (x, t), (tx, tt) = inputs, tangents
+        return _reduced(cls.dloss(x, t, k) * ((tx - tt) if cls.target_differentiable else tx), reduction)
 
 
 class SmoothL1Loss(_PointwiseLoss):
