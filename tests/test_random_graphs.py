@@ -273,8 +273,8 @@ class Program:
             return False
         if op == "std" and not ambiguous:
             ambiguous = self.std_of_equal_values(new[0], inputs[0])
-        if op == "prod" and not ambiguous:
-            ambiguous = self.prod_of_rounding_residue(inputs[0])
+        if op in ("prod", "sinc") and not ambiguous:
+            ambiguous = self.holds_rounding_residue(inputs[0])
         if op == "atan2" and not ambiguous:
             ambiguous = self.signed_zeros_differ(inputs)
         if op is not None:
@@ -320,14 +320,18 @@ class Program:
             return True
         return False
 
-    def prod_of_rounding_residue(self, a):
+    def holds_rounding_residue(self, a):
         """Whether `a` holds a rounding residue (0 < |x| <= 1e-12 of its scale)
         on either library: `v @ [[-1.5, .5], [1.5, .5]]` is an exact 0 in
         PyTorch's matmul and 1e-17 in NumPy's. With the exact 0 prod's backward
         takes its zero-safe path; with the residue it takes PyTorch's
         result / x, whose second derivative is a difference of terms of size
         1 / x (found: second derivatives -0.11 here, -1.23 in PyTorch and by
-        finite differences). Not comparable; prod's formula is PyTorch's."""
+        finite differences). Not comparable; prod's formula is PyTorch's.
+        Likewise sinc at a residue (sinc(-1) is 3.9e-17, not 0): its derivatives
+        there are differences of nearly equal terms over x^2 and x^3, rounding
+        noise on both libraries (second derivatives -520 here, 57 in PyTorch;
+        the true value is near -210)."""
         tiny = 1e-12 * max(self.maxabs(a), 1e-300)
         for lib_vals in (self.theirs[a], self.ours[a]):
             x = np.abs(_np(lib_vals))
