@@ -273,8 +273,10 @@ class Program:
             return False
         if op == "std" and not ambiguous:
             ambiguous = self.std_of_equal_values(new[0], inputs[0])
-        if op in ("prod", "sinc") and not ambiguous:
+        if op == "prod" and not ambiguous:
             ambiguous = self.holds_rounding_residue(inputs[0])
+        if op == "sinc" and not ambiguous:
+            ambiguous = self.holds_rounding_residue(inputs[0], absolute=1e-4)
         if op == "atan2" and not ambiguous:
             ambiguous = self.signed_zeros_differ(inputs)
         if op is not None:
@@ -320,7 +322,7 @@ class Program:
             return True
         return False
 
-    def holds_rounding_residue(self, a):
+    def holds_rounding_residue(self, a, absolute=0.0):
         """Whether `a` holds a rounding residue (0 < |x| <= 1e-12 of its scale)
         on either library: `v @ [[-1.5, .5], [1.5, .5]]` is an exact 0 in
         PyTorch's matmul and 1e-17 in NumPy's. With the exact 0 prod's backward
@@ -331,8 +333,9 @@ class Program:
         Likewise sinc at a residue (sinc(-1) is 3.9e-17, not 0): its derivatives
         there are differences of nearly equal terms over x^2 and x^3, rounding
         noise on both libraries (second derivatives -520 here, 57 in PyTorch;
-        the true value is near -210)."""
-        tiny = 1e-12 * max(self.maxabs(a), 1e-300)
+        the true value is near -210): `absolute` flags any 0 < |x| < it (sinc's
+        error grows as 1e-16 / x^2, past the tolerance below 1e-4)."""
+        tiny = max(1e-12 * max(self.maxabs(a), 1e-300), absolute)
         for lib_vals in (self.theirs[a], self.ours[a]):
             x = np.abs(_np(lib_vals))
             if np.any((x > 0) & (x <= tiny)):
