@@ -380,7 +380,7 @@ def _summary_lines():
         f"{STATS['torch_refused']} skipped (PyTorch has no forward formula); {STATS['known_bug']} left out "
         f"(einsum_bug); {STATS['tie_ambiguous']} skipped "
         f"(ties rounded differently); {STATS['layout_rejected']} programs rejected (view() of a result laid "
-        f"out differently), {STATS['torch_asserted']} (PyTorch's internal assert or missing derivative)",
+        f"out differently), {STATS['torch_asserted']} (PyTorch's own failure)",
         f"forward over reverse: {STATS['for_programs']} programs, {STATS['hvp_compared']} tangents of gradients "
         f"compared, {STATS['for_backward_errors']} backward passes failed on both",
         f"forward AD: {STATS['tangents']} tangents compared, {STATS['no_tangent']} values without a tangent "
