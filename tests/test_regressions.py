@@ -1821,3 +1821,30 @@ def test_nan_gradient_under_a_written_view_does_not_leak(torch, form, create_gra
         (g,) = L.autograd.grad(loss, [x], create_graph=create_graph)
         grads.append(np.asarray(g.tolist()))
     np.testing.assert_array_equal(grads[1], grads[0])
+
+
+# Bug: exp2 saved its input and ldexp its input too, where PyTorch's save the result (and ldexp the
+# exponent): a write to the input before backward raised here only. Found by sweeping the op tables.
+SAVED_AS_PYTORCH = {
+    "exp2, input written": lambda L, x, e: (L.exp2(x), x), "exp2, result written": lambda L, x, e: (L.exp2(x),) * 2,
+    "ldexp, input written": lambda L, x, e: (L.ldexp(x, e), x), "ldexp, exponent written": lambda L, x, e: (L.ldexp(x, e), e),
+    "ldexp, result written": lambda L, x, e: (L.ldexp(x, e),) * 2,
+}
+
+
+@pytest.mark.parametrize("exponent_grad", [False, True])
+@pytest.mark.parametrize("case", list(SAVED_AS_PYTORCH))
+def test_exp2_and_ldexp_save_what_pytorch_saves(torch, case, exponent_grad):
+    outcomes = []
+    for L in (torch, ag):
+        x = L.tensor([0.5, 1.0], dtype=L.float64, requires_grad=True) * 1
+        e = L.tensor([1.0, -2.0], dtype=L.float64, requires_grad=exponent_grad) * 1
+        y, written = SAVED_AS_PYTORCH[case](L, x, e)
+        written.add_(1)
+        try:
+            y.sum().backward()
+            outcomes.append("ran")
+        except RuntimeError as err:
+            assert "modified by an inplace operation" in str(err)
+            outcomes.append("version error")
+    assert outcomes[1] == outcomes[0]

@@ -193,15 +193,16 @@ fmod.__doc__ = "input - trunc(input / other) * other: C's fmod, with input's sig
 # ---- ldexp, frexp, nextafter ------------------------------------------------------------
 
 class Ldexp(Op):
+    """a * 2^e. Saves the exponent and the result, as PyTorch's: a write to `a` before backward is no error."""
     _name, op_name = "LdexpBackward0", "ldexp"
-    save_inputs = (0, 1)
-    saved_for = ((1,), (0, 1))
+    save_inputs = (1,)
+    save_result = True
 
     def forward(self, a, e):
         return P.mul(a, P.rpow(e if e.dtype == a.dtype else e.astype(a.dtype), 2.0))
 
-    def backward(self, g, a, e):
-        # self: grad * 2^other; other: grad * self * 2^other * ln 2. For an integer exponent PyTorch
+    def backward(self, g, e, y):
+        # self: grad * 2^other; other: grad * result * ln 2. For an integer exponent PyTorch
         # computes 2^other in integers: a negative one gives 0 (its gradient, reproduced)
         scale = P.rpow(e, 2.0)
         if isinstance(scale, Tensor):
@@ -209,7 +210,7 @@ class Ldexp(Op):
         elif scale.dtype != g.dtype:
             scale = scale.astype(g.dtype)
         ga = P.mul(g, scale) if self.needs(0) else None
-        ge = P.mul(P.mul(g, P.mul(a, scale)), _LN2) if self.needs(1) else None
+        ge = P.mul(P.mul(g, y), _LN2) if self.needs(1) else None
         return ga, ge
 
 

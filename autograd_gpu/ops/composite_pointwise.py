@@ -218,11 +218,16 @@ class Rad2Deg(arith.MulScalar):
 
 
 class Exp2(arith.RpowScalar):
-    """2 ** x; integers and bools in float32."""
+    """2 ** x; integers and bools in float32. Saves its result only, as PyTorch's (grad * result * ln 2):
+    a write to the input before backward is no error."""
     _name, op_name = "Exp2Backward0", "exp2"
+    save_inputs = ()
 
     def forward(self, x, base):
         return arith.RpowScalar.forward(self, as_float(x), base)
+
+    def backward(self, g, y):
+        return g * (y * math.log(2.0))
 
 
 class Sgn(pointwise.UNARY_OPS["sign"]):
