@@ -736,3 +736,20 @@ def test_huber_loss_has_the_inputs_dtype(torch):
     for L in (torch, ag):
         y = L.nn.functional.huber_loss(L.ones(2, dtype=L.float32), L.zeros(2, dtype=L.float64))
         assert str(y.dtype).endswith("float32")
+
+
+@pytest.mark.parametrize("name", ["smooth_l1_loss", "huber_loss", "mse_loss"])
+def test_pointwise_loss_mean_over_the_broadcast_shape(torch, name):
+    """The mean's gradient divides by the broadcast size ((2, 1) against (1, 3): 6), not by the larger
+    operand's (found reviewing the one-node losses: it divided by 3)."""
+    grads = []
+    for L in (torch, ag):
+        x = L.tensor([[0.5], [1.5]], dtype=L.float64, requires_grad=True)
+        t = L.tensor([[1.0, -1.0, 0.25]], dtype=L.float64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            y = getattr(L.nn.functional, name)(x, t)
+        y.backward()
+        grads.append((float(y.detach()), x.grad.tolist()))
+    assert grads[1][0] == pytest.approx(grads[0][0], rel=1e-12)
+    np.testing.assert_allclose(grads[1][1], grads[0][1], rtol=1e-12)

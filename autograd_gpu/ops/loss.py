@@ -58,8 +58,9 @@ class _PointwiseLoss(Op):
     target_differentiable = True
 
     def forward(self, x, t, reduction, k, dtype):
-        self.reduction, self.k, self.count = reduction, k, x.size if x.size >= t.size else t.size
-        loss = _reduced(self.loss(x, t, k), reduction)
+        elementwise = self.loss(x, t, k)
+        self.reduction, self.k, self.count = reduction, k, elementwise.size      # (the broadcast size)
+        loss = _reduced(elementwise, reduction)
         return loss if loss.dtype == dtype else loss.astype(dtype)
 
     def backward(self, g, x, t):
