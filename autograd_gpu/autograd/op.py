@@ -940,19 +940,22 @@ class CopySlices(Node):
         self.fn._release()
         self._freed = True               # as PyTorch (its fn is dropped): a second pass raises
 
+    def _outside(self, gd, put):
+        """A bool mask of the base's shape, laid out as the base: True where the view does not reach."""
+        if put is None:
+            mask = np.ones_like(gd, dtype=bool, order=self.order)     # CuPy arrays take this over (NEP 18)
+            _write_view(mask, self.chain, False)
+            return mask
+        attrs = self.chain[0][1]                          # a StorageView: the view's places in the base, by position
+        return put(self._backend.xp.ones(attrs[0], gd.dtype), attrs) == 0
+
     def _apply(self, g, create_graph):
         if self._freed:
             raise RuntimeError(FREED_MSG)
         fn, chain = self.fn, self.chain
         gd = g._data if create_graph else g
         put = getattr(chain[0][0], "put", None) if len(chain) == 1 else None
-        if put is None:
-            mask = np.ones_like(gd, order=self.order)      # CuPy arrays take this over (NEP 18)
-            _write_view(mask, chain, 0)
-        else:                            # a StorageView: the view's places in the base, by position
-            attrs = chain[0][1]
-            mask = put(self._backend.xp.ones(attrs[0], gd.dtype), attrs) == 0
-            mask = mask.astype(gd.dtype)
+        attrs = chain[0][1]
         g_view = replay_view(g, chain)
         dt = fn._out_meta[0][1]
         if (g_view._data if create_graph else g_view).dtype != dt:
@@ -961,12 +964,12 @@ class CopySlices(Node):
         res = fn._apply(g_view, create_graph)
         k = self.view_input
         g_old = res[k] if res else None
-        # the base's gradient is g outside the view and zero under it, by selection, not a product with the
+        # the base's gradient is g outside the view and zero under it, by selection, not a product with a
         # mask: a NaN or inf of g under the view must not leak (0 * NaN)
         if create_graph:
             from ..creation import zeros_like
             from ..ops import prims as P
-            g_base = P.where(Tensor._make(mask != 0, g._backend), g, 0)
+            g_base = P.where(Tensor._make(self._outside(gd, put), g._backend), g, 0)
             if g_old is not None:
                 if put is not None:
                     g_base = g_base + put(g_old, attrs)     # (zero under the view: a sum writes it)
@@ -974,15 +977,15 @@ class CopySlices(Node):
                     z = zeros_like(g)
                     replay_view(z, chain).copy_(g_old)      # recorded: differentiable in g_old
                     g_base = g_base + z
-        else:
-            g_base = np.empty_like(mask)                                # (laid out as mask)
+        elif put is None:
+            g_base = np.empty_like(gd, order=self.order)    # (CuPy arrays take this over: NEP 18)
             g_base[...] = gd
-            if put is None:
-                _write_view(g_base, chain, 0 if g_old is None else g_old)
-            else:
-                g_base[mask == 0] = 0
-                if g_old is not None:
-                    g_base += put(g_old, attrs)
+            _write_view(g_base, chain, 0 if g_old is None else g_old)
+        else:
+            g_base = gd * 1                                  # (a copy: g may be another node's too)
+            g_base[~self._outside(gd, put)] = 0
+            if g_old is not None:
+                g_base += put(g_old, attrs)
         return tuple(res[:k]) + (g_base,) + tuple(res[k + 1:])
 
 
