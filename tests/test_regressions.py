@@ -1848,3 +1848,63 @@ def test_exp2_and_ldexp_save_what_pytorch_saves(torch, case, exponent_grad):
             assert "modified by an inplace operation" in str(err)
             outcomes.append("version error")
     assert outcomes[1] == outcomes[0]
+
+
+# Bug: matmul of a >= 3-d operand with batch dims that broadcast, and tensordot with a size-1
+# contracted dim, saved the operand itself where PyTorch's save a copy (its matmul expands and
+# flattens the batch, and a reshape that cannot view copies; its tensordot sums the partner of a
+# size-1 dim first): an in-place write to that operand before backward raised here only (30 of
+# these 80 tests failed). Found by sweeping the op tables.
+MATMUL_SHAPES = [((2, 3, 4), (2, 4, 5)), ((2, 1, 3, 4), (5, 4, 2)), ((2, 3, 4), (4, 5)), ((3, 4), (2, 4, 5)),
+                 ((2, 3, 4), (4,)), ((4,), (2, 4, 5)), ((1, 3, 4), (2, 4, 5)), ((2, 3, 4), (1, 4, 5)),
+                 ((1, 2, 3, 4), (2, 1, 4, 5)), ((3, 4), (1, 4, 5)), ((1, 3, 4), (4,)), ((4,), (1, 4, 5)),
+                 ((2, 2, 3, 4), (4, 5)), ((4,), (3, 2, 4, 5)), ((0, 3, 4), (4, 5)), ((2, 3, 4), (2, 4, 1)),
+                 ((2, 1, 4), (2, 4, 5)), ((1, 1, 3, 4), (1, 4, 5)), ((2, 3, 1), (2, 1, 5)), ((3, 1, 4), (4, 2)),
+                 ((2, 3, 4), (3, 2, 4, 5))]
+
+
+def _after_writing_an_operand(L, product, a, b, layouts, requires, written):
+    """Backward of product(a, b) after an in-place write to one operand: its leaves' gradients, or
+    "version error"."""
+    leaves = [L.tensor(v).requires_grad_(r) for v, r in zip((a, b), requires)]
+    ops = [t * 1 if r else t.clone() for t, r in zip(leaves, requires)]
+    r = product(L, *[t.mT if mt else t for t, mt in zip(ops, layouts)])
+    with L.no_grad():
+        ops[written].add_(1)
+    try:
+        r.sum().backward()
+    except RuntimeError as err:
+        assert "modified by an inplace operation" in str(err)
+        return "version error"
+    return [None if t.grad is None else np.asarray(t.grad.tolist()) for t in leaves]
+
+
+def _compare_after_writes(torch, product, a, b, layouts):
+    for requires in ((True, True), (True, False), (False, True)):
+        for written in (0, 1):
+            theirs, ours = (_after_writing_an_operand(L, product, a, b, layouts, requires, written) for L in (torch, ag))
+            if isinstance(theirs, str) or isinstance(ours, str):
+                assert ours == theirs, (requires, written)
+            else:
+                for g, want in zip(ours, theirs):
+                    assert (g is None) == (want is None)
+                    if want is not None:
+                        np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("shapes,layouts", [(s, mts) for s in MATMUL_SHAPES for mts in
+                                             ((False, False), (True, False), (False, True), (True, True))
+                                             if not any(mt and len(n) < 2 for n, mt in zip(s, mts))])
+def test_matmul_saves_copies_where_pytorch_does(torch, shapes, layouts):
+    rng = np.random.default_rng(len(shapes[0]) * 10 + len(shapes[1]))
+    a, b = (rng.standard_normal(s[:-2] + s[:-3:-1] if mt else s) for s, mt in zip(shapes, layouts))
+    _compare_after_writes(torch, lambda L, x, y: x @ y, a, b, layouts)
+
+
+@pytest.mark.parametrize("shapes,dims", [(((2, 1), (3, 2)), 1), (((2, 1), (1, 3)), 1), (((2, 3), (1, 4)), 1),
+                                         (((2, 1, 4), (1, 4, 3)), ([1, 2], [0, 1])), (((3, 1), (2, 1)), ([1], [1])),
+                                         (((2, 3), (3, 1)), 1)])
+def test_tensordot_sums_a_size_one_dims_partner_first(torch, shapes, dims):
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal(s) for s in shapes)
+    _compare_after_writes(torch, lambda L, x, y: L.tensordot(x, y, dims), a, b, (False, False))

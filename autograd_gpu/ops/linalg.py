@@ -1,6 +1,12 @@
 """Matrix products: mm, bmm, dot, mv and matmul (which picks one of them, as
 libtorch does). On the GPU these are CuPy's cuBLAS calls."""
+import math
+
+import numpy as np
+
+from ..autograd.grad_mode import state as grad_state
 from ..autograd.op import Op
+from ..backend.cupy_backend import strides_allow_view
 from ..tensor import Tensor
 from . import prims as P
 from .shape import SqueezeDim
@@ -180,6 +186,74 @@ def _squeezed(r, dim):
     return _SqueezeResult.apply1(r, (dim % r.ndim,))
 
 
+# ---- which operand PyTorch's batched matmul saves as a copy ---------------------------
+# PyTorch's matmul of a >= 3-d operand folds it into a matrix (mm) or expands both operands
+# to the common batch and flattens it (bmm); where that reshape cannot be a view it copies,
+# and its backward then saves the copy: an in-place write to that operand before backward
+# is no error there. Our Matmul broadcasts without copying, so it saves a copy of exactly
+# those operands, found by the same rules on shapes and strides (in elements).
+
+def _layout(t):
+    d = t._data
+    return d.shape, tuple(s // d.itemsize for s in d.strides)
+
+
+def _mT(shape, strides):
+    return shape[:-2] + shape[:-3:-1], strides[:-2] + strides[:-3:-1]
+
+
+def _folds(s1, t1, other_rg, dim_a):
+    """PyTorch's should_fold, given that the larger operand (its shape s1 and strides t1,
+    transposed if it is the second) has >= 3 dims and the other <= 2."""
+    if other_rg:
+        return True                    # (folding keeps the other's gradient from a batch-sized copy)
+    if dim_a == 2:
+        return False
+    return 0 in s1 or all(t1[i] == t1[i + 1] * s1[i + 1] for i in range(len(s1) - 2))
+
+
+def _expanded(shape, strides, to):
+    """The strides of `shape`/`strides` expanded to `to` (new and broadcast dims: stride 0)."""
+    out, k = [], len(to) - len(shape)
+    for i, n in enumerate(to):
+        j = i - k
+        out.append(strides[j] if j >= 0 and shape[j] == n else 0)
+    return tuple(to), tuple(out)
+
+
+def _copies(sa, ta, ra, sb, tb, rb):
+    """(a copied, b copied) for matmul of operands with shapes s, strides t and requires_grad r."""
+    da, db = len(sa), len(sb)
+    larger = da >= db
+    s1, t1 = (sa, ta) if larger else _mT(sb, tb)
+    if len(s1) >= 3 and min(da, db) <= 2 and _folds(s1, t1, rb if larger else ra, da):
+        copied = not strides_allow_view(s1, t1, (math.prod(s1[:-1]), s1[-1]))
+        return (copied, False) if larger else (False, copied)
+    if da == 3 and db == 3 and sa[0] != sb[0]:           # a batch of one with grad: squeezed first
+        if sa[0] == 1 and ra:
+            return _copies(sa[1:], ta[1:], ra, sb, tb, rb)
+        if sb[0] == 1 and rb:
+            return _copies(sa, ta, ra, sb[1:], tb[1:], rb)
+    try:
+        batch = tuple(np.broadcast_shapes(sa[:-2], sb[:-2]))
+    except ValueError:
+        return False, False                              # (Matmul raises PyTorch's error)
+    n_batch = math.prod(batch)
+    rows = batch + ((sa[-2] if da > 1 else 1), sa[-1])
+    copied_a = not strides_allow_view(*_expanded(sa, ta, rows), (n_batch,) + rows[-2:])
+    cols = batch + (sb[-2:] if db > 1 else sb)
+    copied_b = not strides_allow_view(*_expanded(sb, tb, cols), (n_batch,) + cols[len(batch):])
+    return copied_a, copied_b
+
+
+def _saving_as_pytorch(a, b):
+    """a and b, each cloned where PyTorch's matmul would save a copy of it (when a graph is recorded)."""
+    if not (grad_state.enabled and (a._rg or b._rg)):
+        return a, b
+    copied_a, copied_b = _copies(*_layout(a), a._rg, *_layout(b), b._rg)
+    return (a.clone() if copied_a else a), (b.clone() if copied_b else b)
+
+
 @cast_at_entry
 def matmul(input, other):
     """a @ b with NumPy/PyTorch semantics for 1-d and batched operands."""
@@ -196,6 +270,7 @@ def matmul(input, other):
         return _squeezed(Mm.apply2(input.unsqueeze(0), other), 0)
     if da == 2 and db == 2:
         return Mm.apply2(input, other)
+    input, other = _saving_as_pytorch(input, other)
     if da == 1:
         return _squeezed(Matmul.apply2(input.unsqueeze(0), other), -2)
     if db == 1:

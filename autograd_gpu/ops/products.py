@@ -391,17 +391,19 @@ def _contract(op_name, a, b, da, db):
     for ds in (da, db):
         if len(set(ds)) != len(ds):
             raise RuntimeError(f"{op_name}: dim {ds} appears multiple times in the list of dims")
-    sa, sb = list(a.shape), list(b.shape)
     for i, j in zip(da, db):
-        if sa[i] != sb[j]:
-            if sa[i] != 1 and sb[j] != 1:
-                raise RuntimeError(f"{op_name}: contracted dimensions need to match, but first has size {sa[i]} "
-                                   f"in dim {i} and second has size {sb[j]} in dim {j}")
-            sa[i] = sb[j] = sb[j] if sa[i] == 1 else sa[i]
-    if sa != list(a.shape):
-        a = a.expand(*sa)
-    if sb != list(b.shape):
-        b = b.expand(*sb)
+        n, m = a.shape[i], b.shape[j]
+        if n != m and n != 1 and m != 1:
+            raise RuntimeError(f"{op_name}: contracted dimensions need to match, but first has size {n} "
+                               f"in dim {i} and second has size {m} in dim {j}")
+    # A size-1 dim against its partner: the partner is summed right away, as PyTorch does (the
+    # summed operand is then a new tensor, which a later in-place write to the input does not reach)
+    for i, j in zip(da, db):
+        if b.shape[j] == 1:
+            a = a.sum(i, keepdim=True, dtype=a.dtype)
+        elif a.shape[i] == 1:
+            b = b.sum(j, keepdim=True, dtype=b.dtype)
+    sa, sb = a.shape, b.shape
     fa = [d for d in range(a.ndim) if d not in da]
     fb = [d for d in range(b.ndim) if d not in db]
     k = math.prod(sa[d] for d in da)
