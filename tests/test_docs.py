@@ -899,13 +899,6 @@ def _rdiv(L):
     return [y], 2 / y
 
 
-def _matmul(sa, sb):
-    def make(L):
-        a, b = L.ones(*sa, requires_grad=True) * 1, L.ones(*sb, requires_grad=True) * 1
-        return [a, b], a @ b
-    return make
-
-
 # "stricter": (doc text, fn(L) that PyTorch accepts and we refuse with RuntimeError)
 STRICTER = [
     ("`x.expand(3, 4).zero_()`", lambda L: L.ones(4).expand(3, 4).zero_()),
@@ -914,9 +907,6 @@ STRICTER = [
     ("`masked_fill_()`", lambda L: (lambda t: t.masked_fill_(t == 0, 2.0))(L.zeros(4).expand(3, 4))),
     ("`x.expand(...).copy_(itself)`", lambda L: (lambda t: t.copy_(t))(L.zeros(4).expand(3, 4))),
     ("Writing `x` in place afterwards fails here and not there", lambda L: _write_after(L, _rdiv, 0)()),
-    ("both operands of `(2, 1, 3, 4) @ (5, 4, 2)`", lambda L: _write_after(L, _matmul((2, 1, 3, 4), (5, 4, 2)), 0)()),
-    ("both operands of `(2, 1, 3, 4) @ (5, 4, 2)`", lambda L: _write_after(L, _matmul((2, 1, 3, 4), (5, 4, 2)), 1)()),
-    ("the `a` of `v @ a`", lambda L: _write_after(L, _matmul((4,), (2, 4, 3)), 1)()),
 ]
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from .. import _dtype
 from ..creation import ones, zeros, zeros_like
 from ..ops.pointwise import where
+from ..ops.linalg import saving_operands
 from ..ops.products import baddbmm
 from ..ops.shape import cat
 from ..tensor import Tensor
@@ -18,7 +19,7 @@ from ..tensor import Tensor
 from .functional import _linear, _same_device, _tensor_arg
 from .functional_layers import dropout, pad
 from ..amp import cast_at_entry
-from .attention import _check_backends
+from .attention import _select_backend
 from .attention.bias import CausalBias
 from .._warn import warn_at_caller
 
@@ -105,7 +106,8 @@ def _scores_shape(fn, query, key, value, repeats, enable_gqa):
 
 
 def _check_sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa):
-    """PyTorch's checks, before any computation. Returns the repeats of key's and value's heads."""
+    """PyTorch's checks, before any computation. Returns the repeats of key's and value's heads, and
+    whether PyTorch's fused kernel takes the call."""
     fn = "scaled_dot_product_attention"
     _check_qkv(fn, query, key, value)
     repeats = _gqa_heads(fn, query, key, value) if enable_gqa else (1, 1)
@@ -116,14 +118,14 @@ def _check_sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enabl
     if attn_mask is not None:
         _sdpa_tensor(fn, attn_mask, "attn_mask", 4)
     # (torch chooses the backend after checking q, k and v, before checking the mask against them)
-    _check_backends(query, key, value, attn_mask, dropout_p, enable_gqa)
+    fused = _select_backend(query, key, value, attn_mask, dropout_p, enable_gqa)
     if attn_mask is not None:
         if is_causal:
             raise RuntimeError(f"{fn}: Explicit attn_mask should not be set when is_causal=True")
         _check_attn_mask(fn, attn_mask, query, scores_shape)
     if scale is not None and (not isinstance(scale, numbers.Real) or isinstance(scale, bool)):
         raise TypeError(f"{fn}(): argument 'scale' must be float, not {type(scale).__name__}")
-    return repeats
+    return repeats, fused
 
 
 def _mask_bias(attn_mask, is_causal, length, source, dtype, device):
@@ -147,31 +149,53 @@ def _safe_softmax(scores):
     return where(dead, 0.0, where(dead, 0.0, scores).softmax(-1))
 
 
-def _attention(query, key, value, bias, dropout_p, scale):
-    """softmax(query @ key^T * scale + bias) @ value, the weights dropped out with dropout_p."""
-    weights = (query * scale).matmul(key.transpose(-2, -1))
+def _weighted(weights, bias, dropout_p):
     if bias is not None:
         weights = weights + bias
     weights = _safe_softmax(weights)
-    if dropout_p > 0:
-        weights = dropout(weights, dropout_p)
-    return weights.matmul(value)
+    return dropout(weights, dropout_p) if dropout_p > 0 else weights
 
 
-def _sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, repeats=(1, 1)):
+def _math_attention(query, key, value, bias, dropout_p, scale):
+    """softmax(query @ key^T * scale + bias) @ value as PyTorch's math kernel: its backward saves
+    copies of query and key scaled by sqrt(scale) (scale's sign on query's), and value."""
+    root = math.sqrt(abs(scale))
+    weights = (query * math.copysign(root, scale)).matmul(key.transpose(-2, -1) * root)
+    return _weighted(weights, bias, dropout_p).matmul(value)
+
+
+def _fused_attention(query, key, value, bias, scale, groups):
+    """The same as PyTorch's fused CPU kernel: its backward saves query, key and value themselves.
+    With grouped heads (enable_gqa), each head of key and value serves `groups` consecutive heads of
+    query without being repeated."""
+    (b, h, n, e), m, ev = query.shape, key.shape[-2], value.shape[-1]
+    if groups > 1:
+        query = query.reshape(b, h // groups, groups, n, e)
+        key, value = key.unsqueeze(2), value.unsqueeze(2)
+    weights = saving_operands(query, key.transpose(-2, -1))
+    weights = _weighted((weights * scale if e else weights).reshape(b, h, n, m), bias, 0)
+    if groups > 1:
+        return saving_operands(weights.reshape(b, h // groups, groups, n, m), value).reshape(b, h, n, ev)
+    return saving_operands(weights, value)
+
+
+def _sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, repeats, fused):
     """scaled_dot_product_attention on checked arguments. float16 is computed in float32 and rounded once."""
     out_dtype = query.dtype
     if out_dtype is _dtype.float16:
         query, key, value = query.float(), key.float(), value.float()
-    if repeats[0] > 1:
-        key = key.repeat_interleave(repeats[0], dim=-3)
-    if repeats[1] > 1:
-        value = value.repeat_interleave(repeats[1], dim=-3)
     e = query.shape[-1]
     if scale is None:
         scale = 1 / math.sqrt(e) if e else math.inf     # (an empty product is 0 whatever the scale)
     bias = _mask_bias(attn_mask, is_causal, query.shape[-2], key.shape[-2], query.dtype, query.device)
-    out = _attention(query, key, value, bias, dropout_p, scale)
+    if fused:                                           # (4-d, no dropout, key and value heads alike)
+        out = _fused_attention(query, key, value, bias, scale, repeats[0])
+    else:
+        if repeats[0] > 1:
+            key = key.repeat_interleave(repeats[0], dim=-3)
+        if repeats[1] > 1:
+            value = value.repeat_interleave(repeats[1], dim=-3)
+        out = _math_attention(query, key, value, bias, dropout_p, scale)
     return out if out.dtype is out_dtype else out.to(out_dtype)
 
 
@@ -188,8 +212,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     ag.nn.attention.bias.CausalBias; ag.nn.attention.sdpa_kernel's flags refuse calls as torch's."""
     if isinstance(attn_mask, CausalBias):
         return attn_mask._dispatch(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
-    repeats = _check_sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
-    return _sdpa(query, key, value, attn_mask, dropout_p, bool(is_causal), scale, repeats)
+    repeats, fused = _check_sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
+    return _sdpa(query, key, value, attn_mask, dropout_p, bool(is_causal), scale, repeats, fused)
 
 
 # ---- multi_head_attention_forward: argument checks ---------------------------------------
@@ -448,8 +472,8 @@ def _attend(q, k, v, attn_mask, dropout_p, is_causal, bsz, num_heads):
         attn_mask = attn_mask.unsqueeze(0) if attn_mask.shape[0] == 1 else attn_mask.view(bsz, num_heads, -1,
                                                                                         k.shape[1])
     heads = [x.reshape(bsz, num_heads, x.shape[1], x.shape[2]) for x in (q, k, v)]
-    _check_backends(*heads, attn_mask, dropout_p, False)
-    return _sdpa(*heads, attn_mask, dropout_p, is_causal, None).permute(2, 0, 1, 3)
+    fused = _select_backend(*heads, attn_mask, dropout_p, False)
+    return _sdpa(*heads, attn_mask, dropout_p, is_causal, None, (1, 1), fused).permute(2, 0, 1, 3)
 
 
 def _check_mha(query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_proj_bias, bias_k, bias_v,

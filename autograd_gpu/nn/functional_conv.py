@@ -15,6 +15,7 @@ import numbers
 import numpy as np
 
 from ..creation import zeros
+from ..ops.linalg import saving_operands
 from ..ops.windows import fold_windows, make_geometry, windows
 from ..tensor import Tensor
 from .functional import _same_device, _tensor_arg
@@ -169,7 +170,9 @@ def _conv(fn, nd, input, weight, bias, stride, padding, dilation, groups):
     geo = make_geometry(sizes, kernel, dilation, lo, hi, stride)
     n, k = x.shape[0], cin_g * math.prod(kernel)
     cols = windows(x, geo).reshape(n, groups, k, math.prod(geo.out))
-    y = _add_bias((weight.reshape(groups, cout // groups, k) @ cols).reshape(n, cout, *geo.out), bias, nd)
+    # (one product saving the weight itself, as PyTorch's convolution node does)
+    y = saving_operands(weight.reshape(groups, cout // groups, k), cols).reshape(n, cout, *geo.out)
+    y = _add_bias(y, bias, nd)
     return y if batched else y.squeeze(0)
 
 
@@ -243,7 +246,7 @@ def _conv_transpose(fn, nd, input, weight, bias, stride, padding, output_padding
     geo = make_geometry(out, kernel, dilation, pad, pad, stride, sizes)
     n, cin_g = x.shape[0], cin // groups
     w = weight.reshape(groups, cin_g, cout_g * math.prod(kernel)).transpose(1, 2)
-    cols = w @ x.reshape(n, groups, cin_g, math.prod(sizes))
+    cols = saving_operands(w, x.reshape(n, groups, cin_g, math.prod(sizes)))
     y = fold_windows(cols.reshape(n, groups * cout_g, *kernel, *sizes), geo)
     y = _add_bias(y, bias, nd)
     return y if batched else y.squeeze(0)

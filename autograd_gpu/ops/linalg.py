@@ -246,6 +246,12 @@ def _copies(sa, ta, ra, sb, tb, rb):
     return copied_a, copied_b
 
 
+def saving_operands(a, b):
+    """a @ b for >= 2-d operands as one node that saves both operands themselves: for ops composed
+    here of a product where PyTorch's one node saves its inputs (convolution)."""
+    return Matmul.apply2(a, b)
+
+
 def _saving_as_pytorch(a, b):
     """a and b, each cloned where PyTorch's matmul would save a copy of it (when a graph is recorded)."""
     if not (grad_state.enabled and (a._rg or b._rg)):

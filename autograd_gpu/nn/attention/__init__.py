@@ -161,22 +161,27 @@ def _cpu_flash_refusal(query, key, value, attn_mask, dropout_p, enable_gqa):
     return None
 
 
-def _check_backends(query, key, value, attn_mask, dropout_p, enable_gqa):
-    """Raise where torch's backend selection finds no kernel for this call; nothing otherwise.
-    On CPU torch tries its flash kernel, then the math one; on CUDA any enabled fused backend is
-    taken to accept the call (torch's CUDA gating by dtype, architecture and head size is not
-    reproduced)."""
+def _select_backend(query, key, value, attn_mask, dropout_p, enable_gqa):
+    """Whether torch's backend selection takes its fused kernel for this call (True) or the math one
+    (False); raises where it finds none. The choice shows in what backward saves: the fused kernel
+    saves query, key and value themselves, the math one scaled copies of query and key (an in-place
+    write to those before backward is no error there). On CPU torch tries its flash kernel, then the
+    math one; on CUDA any enabled fused backend is taken to accept the call where the CPU's would
+    (torch's CUDA gating by dtype, architecture and head size is not reproduced)."""
+    if SDPBackend.FLASH_ATTENTION in _enabled:
+        reason = _cpu_flash_refusal(query, key, value, attn_mask, dropout_p, enable_gqa)
+        if reason is None:
+            return query.shape[-2] > 0 and key.shape[-2] > 0       # (empty sequences: torch's own path)
+    else:
+        reason = None
     if SDPBackend.MATH in _enabled:
-        return
+        return False
     if query.is_cuda:
         if not _enabled.intersection(_FUSED):
             raise RuntimeError(_NO_VIABLE)
-        return
+        return True
     if SDPBackend.FLASH_ATTENTION not in _enabled:
         raise RuntimeError(_NO_VIABLE)
-    reason = _cpu_flash_refusal(query, key, value, attn_mask, dropout_p, enable_gqa)
-    if reason is None:
-        return
     warn_at_caller("Flash attention kernel not used because:", UserWarning)
     if reason:
         warn_at_caller(reason, UserWarning)
