@@ -1346,10 +1346,13 @@ def gen_more(p):
     elif op == "glu" and nd >= 1 and sa[d] % 2 == 0:
         code = f"{r} = {F}.glu({a}, {d})"
     elif op == "activation":
-        code = f"{r} = {F}." + p.choice(ACTIVATIONS).format(x=a, d=d)
+        act = p.choice(ACTIVATIONS)
+        code = f"{r} = {F}." + act.format(x=a, d=d)
         # Known divergence: most of these keep a mask or their result, not the input; PyTorch's saves the
-        # input, so writing it in place later is a version error there only. Not written in place then.
-        p.frozen.add(p.t(a).untyped_storage().data_ptr())
+        # input, so writing it in place later is a version error there only. Not written in place then
+        # (elu, celu and selu save the input, as PyTorch's)
+        if not act.startswith(("elu", "celu", "selu")):
+            p.frozen.add(p.t(a).untyped_storage().data_ptr())
     elif op == "var_mean":
         code = f"{r} = lib.{p.choice(['var_mean', 'std_mean'])}({a}, {d}, correction={p.choice([0, 1])})" \
                f"[{p.integer(0, 1)}]"

@@ -1963,3 +1963,36 @@ def test_sdpa_saves_what_pytorchs_kernel_saves(torch, case, written):
         for g, want in zip(ours, theirs):
             np.testing.assert_allclose(g, want, rtol=1e-10, atol=1e-12)
 
+
+# Bug: elu, celu and selu were composed (where, expm1): the second derivative at the kink x == 0 was
+# alpha * scale * input_scale**2 where PyTorch's elu_double_backward gives 0 (its first derivative
+# takes the exp side there, its second only where x < 0); and they kept no input, so a write to it
+# before backward was PyTorch's version error only. Now one node each (EluBackward0, CeluBackward0).
+# Found by the random programs.
+@pytest.mark.parametrize("fn,kwargs", [("elu", {}), ("elu", {"alpha": 2.0}), ("elu", {"alpha": -0.5}),
+                                       ("celu", {}), ("celu", {"alpha": -0.5}), ("celu", {"alpha": 2.0}),
+                                       ("selu", {})])
+def test_elu_family_second_derivative_at_the_kink_and_saved_input(torch, device, fn, kwargs):
+    values = [0.0, -0.0, -0.5, 0.5, -3.0, float("nan"), float("inf"), float("-inf")]
+    results = []
+    for L, dev in ((torch, "cpu"), (ag, device)):
+        x = L.tensor(values, dtype=L.float64, requires_grad=True, device=dev)
+        y = getattr(L.nn.functional, fn)(x, **kwargs)
+        w = L.tensor([0.3, -1.2, 0.7, 1.1, 0.4, 0.9, -0.6, 0.8], dtype=L.float64, device=dev)
+        (g,) = L.autograd.grad((y * w).sum(), x, create_graph=True)
+        (g2,) = L.autograd.grad((g * w).sum(), x)
+        x2 = x.detach().clone().requires_grad_() * 1
+        y2 = getattr(L.nn.functional, fn)(x2, **kwargs)
+        with L.no_grad():
+            x2.add_(1)
+        try:
+            y2.sum().backward()
+            written = "ran"
+        except RuntimeError as err:
+            written = "version error" if "inplace" in str(err) else str(err)
+        results.append((y.grad_fn.name(), np.asarray(y.tolist()), np.asarray(g.tolist()), np.asarray(g2.tolist()),
+                        written))
+    theirs, ours = results
+    assert ours[0] == theirs[0] and ours[4] == theirs[4] == "version error"
+    for a, b in zip(ours[1:4], theirs[1:4]):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=0)

@@ -14,7 +14,7 @@ import numpy as np
 from .. import _dtype
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.op import check_inplace
-from ..ops.pointwise import where
+from ..ops.pointwise import Celu, Elu, where
 from .functional import _same_device, _softmax_dim, _tensor_arg, relu
 from ..amp import cast_at_entry
 
@@ -153,15 +153,9 @@ def _elu(fn, input, alpha, scale, input_scale, inplace):
     """scale * (x if x > 0 else alpha * (exp(x * input_scale) - 1)): elu, selu, celu."""
     _tensor_arg(input, fn, "input")
     _floating(fn, "elu", input)
-
-    def f(x):
-        neg = x <= 0                        # (PyTorch's test: the kink and NaN take these sides)
-        xn = where(neg, x, 0.0)
-        if input_scale != 1:
-            xn = xn * input_scale
-        pos = x * scale if scale != 1 else x
-        return where(neg, xn.expm1() * (alpha * scale), pos)
-    return _pointwise(fn, input, inplace, f, "elu" if alpha < 0 else None)
+    op = Celu if fn == "celu" else Elu
+    return _pointwise(fn, input, inplace, lambda x: op.apply1(x, alpha, scale, input_scale),
+                      "elu" if alpha < 0 else None)
 
 
 def elu(input, alpha=1.0, inplace=False):

@@ -137,6 +137,25 @@ class Gelu(Op):
         return P.gelu_tanh_bwd(g, x) if self.approximate else P.gelu_bwd(g, x)
 
 
+class Elu(Op):
+    """nn.functional.elu, selu and celu: scale * (x if x > 0 else alpha * (exp(x * input_scale) - 1)),
+    one node saving the input, as PyTorch's."""
+    _name, op_name = "EluBackward0", "elu"
+    save_inputs = (0,)
+    exact_grads = True
+
+    def forward(self, x, alpha, scale, input_scale):
+        self.coefficients = alpha, scale, input_scale
+        return P.elu(x, alpha, scale, input_scale)
+
+    def backward(self, g, x):
+        return P.elu_bwd(g, x, *self.coefficients)
+
+
+class Celu(Elu):
+    _name, op_name = "CeluBackward0", "celu"
+
+
 class RoundDecimals(Op):
     """round(x, decimals=d) for d != 0: x * 10**d rounded half to even, then
     divided back (NumPy's and PyTorch's method); zero gradient."""

@@ -338,6 +338,30 @@ gelu_tanh = _prim("gelu_tanh", lambda x: x * 0.5 * (tanh((x + x * x * x * _GELU_
 gelu_tanh_bwd = _prim("gelu_tanh_bwd", _gelu_tanh_bwd)
 
 
+# elu (and selu, celu): scale * x where x > 0, else alpha * scale * expm1(x * input_scale). PyTorch's
+# EluBackward0 takes the exp side at the kink and at NaN the linear one (x <= 0); the derivative's own
+# derivative (elu_double_backward) lives where x < 0 only: 0 at the kink. The branch not taken sees 0.
+def _elu(x, alpha, scale, input_scale):
+    neg = le(x, 0)
+    return where(neg, mul(expm1(mul(where(neg, x, 0), input_scale)), alpha * scale), mul(x, scale))
+
+
+def _elu_bwd(g, x, alpha, scale, input_scale):
+    neg = le(x, 0)
+    return mul(g, where(neg, mul(exp(mul(where(neg, x, 0), input_scale)), alpha * scale * input_scale), scale))
+
+
+def _elu_bwd_tensor(g, x, alpha, scale, input_scale):
+    c = alpha * scale * input_scale
+    below = x < 0
+    linear = where(x == 0, c, _ag.full_like(x, scale))          # (x's dtype: two numbers would give float32)
+    return g * where(below, exp(where(below, x, 0) * input_scale) * c, linear)
+
+
+elu = _prim("elu", _elu)
+elu_bwd = _prim("elu_bwd", _elu_bwd, _elu_bwd_tensor)
+
+
 def _clamp_bwd(g, x, lo, hi):
     # clamp_backward: the gradient passes where lo <= x <= hi (NaN x: blocked)
     if lo is None:
