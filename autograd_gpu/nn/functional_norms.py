@@ -161,6 +161,8 @@ def _instance_norm(fn, input, running_mean, running_var, weight, bias, use_input
     else:
         xs = _wide(input)
         mean, var = running_mean.reshape(shape).to(xs.dtype), running_var.reshape(shape).to(xs.dtype)
+    if weight is not None:      # (PyTorch's batch_norm gets the weight repeated per sample: a copy, saved)
+        weight = weight.clone()
     return _affine(_standardize(xs, mean, var, eps), weight, bias, shape, input.dtype)
 
 

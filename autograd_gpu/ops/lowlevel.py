@@ -299,16 +299,25 @@ def norm_except_dim(v, pow=2, dim=0):
     if not _is_float(v):
         raise RuntimeError(f"{fn}(): norm(): input dtype should be either floating point or complex. Got "
                            f"{v.dtype.libtorch} instead.")
-    if dim == -1:
-        return _ag().linalg.vector_norm(v, pow)
-    d = wrap_dim(dim, v.dim(), fn)
-    if v.shape[d] == 0:             # PyTorch views v as (size(d), -1): ambiguous with no elements
+    if dim != -1 and v.shape[wrap_dim(dim, v.dim(), fn)] == 0:    # (PyTorch views v as (0, -1): ambiguous)
         raise RuntimeError(f"{fn}(): cannot reshape tensor of 0 elements into shape [0, -1] because the "
                            f"unspecified dimension size -1 can be any value and is ambiguous")
-    others = tuple(i for i in range(v.dim()) if i != d)
-    if not others:                  # each element its own norm (pow 0 counts it: 1 or 0)
-        return _ag().linalg.vector_norm(v.unsqueeze(-1), pow, -1)
-    return _ag().linalg.vector_norm(v, pow, others, True)
+    return flat_norm_except_dim(v, pow, dim)
+
+
+def flat_norm_except_dim(v, pow, dim):
+    """norm_except_dim without its checks (weight_norm takes a weight with no rows), composed as
+    PyTorch's: a contiguous copy of v (where it is not one) flattened around dim, so its norm
+    saves that copy; dim=-1: v.norm(pow)."""
+    if dim == -1:
+        return v.norm(pow)
+    n, size = v.dim(), v.shape[dim] if v.dim() else 1
+    rest = v.numel() // size if size else math.prod(s for i, s in enumerate(v.shape) if i != dim % n)
+    if dim == 0:
+        return v.contiguous().view(size, rest).norm(pow, 1).view((size,) + (1,) * (n - 1))
+    if dim == n - 1:
+        return v.contiguous().view(rest, size).norm(pow, 0).view((1,) * (n - 1) + (size,))
+    return flat_norm_except_dim(v.transpose(0, dim), pow, 0).transpose(0, dim)
 
 
 HistogramddResult = collections.namedtuple("histogramdd", ["hist", "bin_edges"])

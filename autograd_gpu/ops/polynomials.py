@@ -34,6 +34,7 @@ _f16, _f32, _f64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float
 _INT64_MIN = -2 ** 63
 _FLOAT32_OVERFLOW = float(np.finfo(np.float32).max) * (1 + 2.0 ** -25)    # rounds to inf in float32
 _SQRT_2PI = math.sqrt(2 * math.pi)
+_SQRT_PI, _SQRT1_2 = math.sqrt(math.pi), math.sqrt(0.5)
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 
 
@@ -300,17 +301,24 @@ class _Float64Unary(Op):
         return _in_float64(self.f, x)
 
 
-class Ndtr(_Float64Unary):
+def _ndtr64(x):
+    return np.where(x < 0, SM.upper_ndtr64(np.maximum(-x, 0.0)), 1 - SM.upper_ndtr64(np.maximum(x, 0.0)))
+
+
+class Ndtr(Op):
     """Phi(x) = erfc(-x/sqrt2) / 2, accurate in both tails (PyTorch's (1 + erf(x/sqrt2)) / 2
-    is 0 below -8.3). The grad_fn name is PyTorch's: its composite ends in a multiplication."""
+    is 0 below -8.3). PyTorch composes it, so its backward saves x/sqrt2, not x (a write to x
+    before backward is no error there): this node takes x for the value and u = x/sqrt2 (a node
+    of its own) for the gradient, which reaches x through u. The grad_fn name is PyTorch's: its
+    composite ends in a multiplication."""
     _name, op_name = "MulBackward1", "special_ndtr"
+    save_inputs = (1,)
 
-    @staticmethod
-    def f(x):
-        return np.where(x < 0, SM.upper_ndtr64(np.maximum(-x, 0.0)), 1 - SM.upper_ndtr64(np.maximum(x, 0.0)))
+    def forward(self, x, u):
+        return _in_float64(_ndtr64, x)
 
-    def backward(self, g, x):
-        return P.mul(g, P.mul(P.exp(P.mul(P.square(x), -0.5)), 1 / _SQRT_2PI))
+    def backward(self, g, u):
+        return None, P.mul(g, P.mul(P.exp(P.neg(P.square(u))), 1 / _SQRT_PI))       # dPhi/du
 
 
 class Ndtri(_Float64Unary):
@@ -371,7 +379,11 @@ def _unary(cls, name, half=True):
     return fn
 
 
-ndtr = _unary(Ndtr, "ndtr")
+def ndtr(input):
+    x = _tensor_input(input, Ndtr.op_name)
+    return Ndtr.apply2(x, x * _SQRT1_2)
+
+
 ndtri = _unary(Ndtri, "ndtri", half=False)
 log_ndtr = _unary(LogNdtr, "log_ndtr", half=False)
 erfcx = _unary(Erfcx, "erfcx", half=False)

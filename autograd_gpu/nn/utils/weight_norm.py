@@ -1,29 +1,15 @@
 """torch.nn.utils.weight_norm (the old, hook-based form, deprecated in PyTorch for
 nn.utils.parametrizations.weight_norm): weight = g * v / ||v||, with g and v the parameters
 `weight_g` and `weight_v` and the weight recomputed by a forward pre-hook before each call."""
-import math
 import warnings
 from contextlib import contextmanager
 
 from ...autograd.grad_mode import no_grad
+from ...ops.lowlevel import flat_norm_except_dim as norm_except_dim
 from ..parameter import Parameter
 
 # the names ag.nn.utils itself exports from this module (as torch.nn.utils does)
 EXPORTS = {}
-
-
-def norm_except_dim(v, pow=2, dim=0):
-    """torch.norm_except_dim: the `pow`-norm of v over every dimension but `dim`, shaped to broadcast
-    against v (1 everywhere but dim); dim=-1 means the norm of the whole tensor (a 0-d tensor)."""
-    if dim == -1:
-        return v.norm(pow)
-    size = v.shape[dim] if v.dim() else 1
-    rest = v.numel() // size if size else math.prod(s for i, s in enumerate(v.shape) if i != dim % v.dim())
-    if dim == 0:
-        return v.reshape(size, rest).norm(pow, dim=1).reshape(size, *([1] * (v.dim() - 1)))
-    if dim == v.dim() - 1:
-        return v.reshape(rest, size).norm(pow, dim=0).reshape(*([1] * (v.dim() - 1)), size)
-    return norm_except_dim(v.transpose(0, dim), pow, 0).transpose(0, dim)
 
 
 def _weight_norm(v, g, dim=0):
