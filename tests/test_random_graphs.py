@@ -1350,8 +1350,8 @@ def gen_more(p):
         code = f"{r} = {F}." + act.format(x=a, d=d)
         # Known divergence: most of these keep a mask or their result, not the input; PyTorch's saves the
         # input, so writing it in place later is a version error there only. Not written in place then
-        # (elu, celu and selu save the input, as PyTorch's)
-        if not act.startswith(("elu", "celu", "selu")):
+        # (elu, celu, selu and the piecewise-linear ones save the input, as PyTorch's)
+        if not act.startswith(("elu", "celu", "selu", "hardtanh", "leaky_relu", "threshold", "relu6", "softshrink")):
             p.frozen.add(p.t(a).untyped_storage().data_ptr())
     elif op == "var_mean":
         code = f"{r} = lib.{p.choice(['var_mean', 'std_mean'])}({a}, {d}, correction={p.choice([0, 1])})" \

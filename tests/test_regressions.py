@@ -2037,3 +2037,44 @@ def test_composites_save_what_pytorchs_save(torch, case):
         else:
             for g, want in zip(ours, theirs):
                 np.testing.assert_allclose(g, want, rtol=1e-10, atol=1e-12)
+
+
+# Bug: threshold, hardtanh, relu6, leaky_relu, rrelu (evaluation), softshrink and hardshrink were
+# composed of where(mask, ...) and relu's gradient under create_graph was a masked copy of g: the
+# gradient of a function of x alone did not require grad, so differentiating it again raised ("does
+# not require grad") where PyTorch's (ThresholdBackwardBackward0, ...) takes x and gives zeros; and
+# a write to the input before backward was PyTorch's version error only. Now one node each saving
+# the input, and the gradient is a node taking g and x. Found by probing the activations' kinks.
+PIECEWISE = {
+    "relu": lambda F, x: F.relu(x), "threshold": lambda F, x: F.threshold(x, 0.5, -1.0),
+    "hardtanh": lambda F, x: F.hardtanh(x, -0.5, 2.0), "relu6": lambda F, x: F.relu6(x),
+    "leaky_relu": lambda F, x: F.leaky_relu(x, 0.1), "leaky_relu negative": lambda F, x: F.leaky_relu(x, -0.5),
+    "rrelu": lambda F, x: F.rrelu(x), "softshrink": lambda F, x: F.softshrink(x, 0.5),
+    "hardshrink": lambda F, x: F.hardshrink(x, 0.5),
+}
+
+
+@pytest.mark.parametrize("name", list(PIECEWISE))
+def test_piecewise_linear_activations_gradients_require_grad(torch, device, name):
+    values = [0.0, -0.0, 0.5, -0.5, 2.0, -2.0, 6.0, 0.3, float("nan"), float("inf"), float("-inf")]
+    results = []
+    for L, dev in ((torch, "cpu"), (ag, device)):
+        x = L.tensor(values, dtype=L.float64, requires_grad=True, device=dev)
+        y = PIECEWISE[name](L.nn.functional, x)
+        (g,) = L.autograd.grad(y.sum(), x, create_graph=True)
+        (g2,) = L.autograd.grad((g * 3).sum(), x)
+        x2 = L.tensor(values, dtype=L.float64, requires_grad=True, device=dev) * 1
+        y2 = PIECEWISE[name](L.nn.functional, x2)
+        with L.no_grad():
+            x2.add_(1)
+        try:
+            y2.sum().backward()
+            written = "ran"
+        except RuntimeError as err:
+            written = "version error" if "inplace" in str(err) else str(err)
+        results.append((y.grad_fn.name(), g.requires_grad, written, np.asarray(y.tolist()), np.asarray(g.tolist()),
+                        np.asarray(g2.tolist())))
+    theirs, ours = results
+    assert ours[:3] == theirs[:3]
+    for a, b in zip(ours[3:], theirs[3:]):
+        np.testing.assert_array_equal(a, b)

@@ -1,7 +1,10 @@
 """ag.nn.functional's activations beyond relu/tanh/sigmoid/gelu (re-exported by
 functional.py).
 
-Each is composed of public Tensor ops (mostly `where`), so gradients,
+The ones PyTorch records as one node saving the input are one node here too
+(ops/pointwise.py: the ELU family and the piecewise-linear ones, whose
+gradient under create_graph is a node taking the input, as PyTorch's). The
+others are composed of public Tensor ops (mostly `where`), so gradients,
 create_graph and the CUDA path come with them. Two rules keep the gradients
 PyTorch's: the branch conditions are PyTorch's own comparisons (which side a
 kink or a NaN falls on), and a branch that is not taken never sees an input
@@ -14,7 +17,7 @@ import numpy as np
 from .. import _dtype
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.op import check_inplace
-from ..ops.pointwise import Celu, Elu, where
+from ..ops.pointwise import Celu, Elu, Hardshrink, Hardtanh, LeakyRelu, RreluWithNoise, Softshrink, Threshold, where
 from .functional import _same_device, _softmax_dim, _tensor_arg, relu
 from ..amp import cast_at_entry
 
@@ -92,7 +95,7 @@ def _threshold(input, threshold, value, inplace):
         if not info.min <= value <= info.max:
             raise RuntimeError(f"threshold: value cannot be converted to type {_C_TYPES[input.dtype.name]} "
                                f"without overflow (value {value})")
-    return _pointwise("threshold", input, inplace, lambda x: where(x <= threshold, value, x))
+    return _pointwise("threshold", input, inplace, lambda x: Threshold.apply1(x, threshold, value))
 
 
 def relu_(input):
@@ -114,10 +117,8 @@ def _hardtanh(fn, input, min_val, max_val, inplace):
         lo, hi = int(min_val), int(max_val)
         return _pointwise(fn, input, inplace, lambda x: x.clamp(lo, hi))
 
-    def f(x):
-        # no gradient at either bound (clamp's passes there); NaN passes through
-        return where(x <= min_val, min_val, where(x >= max_val, max_val, x))
-    return _pointwise(fn, input, inplace, f)
+    # (no gradient at either bound, where clamp's passes; NaN passes through)
+    return _pointwise(fn, input, inplace, lambda x: Hardtanh.apply1(x, min_val, max_val))
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
@@ -139,7 +140,7 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     _tensor_arg(input, "leaky_relu", "input")
     _number("leaky_relu", "negative_slope", 2, negative_slope)
     _floating("leaky_relu", "leaky_relu", input)
-    return _pointwise("leaky_relu", input, inplace, lambda x: where(x > 0, x, x * negative_slope),
+    return _pointwise("leaky_relu", input, inplace, lambda x: LeakyRelu.apply1(x, negative_slope),
                       "leakyReLu" if negative_slope < 0 else None)
 
 
@@ -260,9 +261,7 @@ def softshrink(input, lambd=0.5):
     if not 0 <= lambd <= top:
         raise RuntimeError(f"softshrink: lambda must be in range [0, {top:g}] for input dtype "
                            f"{input.dtype.libtorch}, but found {lambd}")
-    band = (input >= -lambd) & (input <= lambd)
-    # x * 0 in the band: PyTorch's signed zero; NaN is outside it, keeping value and gradient
-    return where(band, input * 0, where(input > lambd, input - lambd, input + lambd))
+    return Softshrink.apply1(input, lambd)
 
 
 def hardshrink(input, lambd=0.5):
@@ -270,7 +269,7 @@ def hardshrink(input, lambd=0.5):
     _tensor_arg(input, "hardshrink", "input")
     _number("hardshrink", "lambd", 2, lambd)
     _floating("hardshrink", "hardshrink", input)
-    return where((input >= -lambd) & (input <= lambd), 0.0, input)
+    return Hardshrink.apply1(input, lambd)
 
 
 # ---- piecewise-linear sigmoid and swish ----------------------------------------------------
@@ -394,9 +393,8 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     if training:
         from ..creation import rand
         slope = (rand(tuple(input.shape), device=input.device, dtype=input.dtype) * (upper - lower) + lower)
-    else:
-        slope = (lower + upper) / 2
-    return _pointwise("rrelu", input, inplace, lambda x: where(x > 0, x, x * slope))
+        return _pointwise("rrelu", input, inplace, lambda x: where(x > 0, x, x * slope))
+    return _pointwise("rrelu", input, inplace, lambda x: RreluWithNoise.apply1(x, (lower + upper) / 2))
 
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):

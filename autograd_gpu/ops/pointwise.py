@@ -156,6 +156,72 @@ class Celu(Elu):
     _name, op_name = "CeluBackward0", "celu"
 
 
+# ---- activations made of linear pieces -------------------------------------------------------
+# threshold (relu's gradient too), hardtanh (relu6), leaky_relu, rrelu in evaluation, softshrink and
+# hardshrink: one node each saving the input, as PyTorch's. Under create_graph the gradient, g times
+# the piece's slope, is a node of its own taking g and the input (PyTorch's *BackwardBackward0), so
+# it requires grad and reaches the input (with derivative zero there), as PyTorch's does.
+# value(x, *params) and grad(g, x, *params) take arrays (NumPy or CuPy) or Tensors alike.
+
+class _PiecewiseLinear(Op):
+    save_inputs = (0,)
+    exact_grads = True
+
+    def forward(self, x, *params):
+        self.params = params
+        return self.value(x, *params)
+
+    def backward(self, g, x):
+        return self.Gradient.apply2(g, x, *self.params) if type(g) is Tensor else self.grad(g, x, *self.params)
+
+
+class _SlopeTimesGradient(Op):
+    save_inputs = (1,)
+    exact_grads = True
+
+    def forward(self, g, x, *params):
+        self.params = params
+        return self.grad(g, x, *params)
+
+    def backward(self, gg, x):
+        if not self.needs(0):
+            return None, P.zeros_like(x)
+        again = self.apply2(gg, x, *self.params) if type(gg) is Tensor else self.grad(gg, x, *self.params)
+        return again, (P.zeros_like(x) if self.needs(1) else None)
+
+
+def _piecewise_linear(name, op_name, value, grad):
+    gradient = type(name + "Gradient", (_SlopeTimesGradient,), dict(
+        _name=name + "BackwardBackward0", op_name=op_name + "_backward", grad=staticmethod(grad)))
+    return type(name, (_PiecewiseLinear,), dict(_name=name + "Backward0", op_name=op_name, Gradient=gradient,
+                                                 value=staticmethod(value), grad=staticmethod(grad)))
+
+
+def _band(x, lambd):
+    return P.ge(x, -lambd) & P.le(x, lambd)
+
+
+def _leaky(x, slope):                    # (NaN takes the slope side, as PyTorch's)
+    return P.where(P.gt(x, 0), x, P.mul(x, slope))
+
+
+Threshold = _piecewise_linear("Threshold", "threshold", lambda x, th, v: P.where(P.le(x, th), v, x),
+                              lambda g, x, th, v: P.where(P.le(x, th), 0, g))
+Hardtanh = _piecewise_linear("Hardtanh", "hardtanh",
+                             lambda x, lo, hi: P.where(P.le(x, lo), lo, P.where(P.ge(x, hi), hi, x)),
+                             lambda g, x, lo, hi: P.where(P.le(x, lo) | P.ge(x, hi), 0, g))
+LeakyRelu = _piecewise_linear("LeakyRelu", "leaky_relu", _leaky,
+                              lambda g, x, slope: P.where(P.gt(x, 0), g, P.mul(g, slope)))
+RreluWithNoise = _piecewise_linear("RreluWithNoise", "rrelu_with_noise", _leaky, LeakyRelu.grad)
+# (x * 0 in the band: PyTorch's signed zero; NaN is outside the band)
+Softshrink = _piecewise_linear(
+    "Softshrink", "softshrink",
+    lambda x, l: P.where(_band(x, l), P.mul(x, 0), P.where(P.gt(x, l), P.sub(x, l), P.add(x, l))),
+    lambda g, x, l: P.where(_band(x, l), 0, g))
+Hardshrink = _piecewise_linear("Hardshrink", "hardshrink", lambda x, l: P.where(_band(x, l), 0, x),
+                               Softshrink.grad)
+
+
 class RoundDecimals(Op):
     """round(x, decimals=d) for d != 0: x * 10**d rounded half to even, then
     divided back (NumPy's and PyTorch's method); zero gradient."""

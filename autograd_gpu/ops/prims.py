@@ -318,7 +318,9 @@ def _sigmoid_bwd(g, y):
 tanh_bwd = _prim("tanh_bwd", _tanh_bwd, lambda g, y: g * (1 - y * y))
 sigmoid_bwd = _prim("sigmoid_bwd", _sigmoid_bwd, lambda g, y: g * ((1 - y) * y))
 # threshold_backward: zero where result <= 0 (a NaN result lets the gradient through)
-relu_bwd = _prim("relu_bwd", lambda g, y: _drop(y <= 0, g))
+# (under create_graph threshold_backward's node, which takes y: the gradient requires grad, as PyTorch's)
+relu_bwd = _prim("relu_bwd", lambda g, y: _drop(y <= 0, g),
+                 lambda g, y: _ag.ops.pointwise.Threshold.Gradient.apply2(g, y, 0, 0))
 
 # gelu: x * Phi(x), Phi the standard normal CDF; "tanh": PyTorch's approximation of it.
 # The backward formulas are PyTorch's GeluBackward0, operation for operation as the kernels.
