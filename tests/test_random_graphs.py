@@ -616,10 +616,6 @@ def gen_pointwise(p):
     elif op == "gelu":
         code = f"{r} = lib.nn.functional.gelu({a}, approximate={p.choice(['none', 'tanh'])!r})"
     elif op in ("silu", "softplus"):
-        if op == "softplus":
-            # Known divergence: softplus is composed of ops that keep intermediates, not its
-            # input, so writing the input in place later is no error here (PyTorch raises)
-            p.frozen.add(p.t(a).untyped_storage().data_ptr())
         code = f"{r} = lib.nn.functional.{op}({a})"
     else:
         code = f"{r} = lib.{op}({x})" if fn else f"{r} = {x}.{op}()"
@@ -1348,10 +1344,10 @@ def gen_more(p):
     elif op == "activation":
         act = p.choice(ACTIVATIONS)
         code = f"{r} = {F}." + act.format(x=a, d=d)
-        # Known divergence: most of these keep a mask or their result, not the input; PyTorch's saves the
-        # input, so writing it in place later is a version error there only. Not written in place then
-        # (elu, celu, selu and the piecewise-linear ones save the input, as PyTorch's)
-        if not act.startswith(("elu", "celu", "selu", "hardtanh", "leaky_relu", "threshold", "relu6", "softshrink")):
+        # Known divergence: hardsigmoid, hardswish and logsigmoid keep a mask or intermediates, not the
+        # input; PyTorch's saves the input, so writing it in place later is a version error there only.
+        # Not written in place then
+        if act.startswith(("hardsigmoid", "hardswish", "logsigmoid")):
             p.frozen.add(p.t(a).untyped_storage().data_ptr())
     elif op == "var_mean":
         code = f"{r} = lib.{p.choice(['var_mean', 'std_mean'])}({a}, {d}, correction={p.choice([0, 1])})" \

@@ -2078,3 +2078,33 @@ def test_piecewise_linear_activations_gradients_require_grad(torch, device, name
     assert ours[:3] == theirs[:3]
     for a, b in zip(ours[3:], theirs[3:]):
         np.testing.assert_array_equal(a, b)
+
+
+# Bug: softplus was composed: its second derivative where beta * x == threshold was the smooth
+# side's, where PyTorch's softplus_double_backward gives 0 (its first derivative takes the smooth
+# side there, its second only where beta * x < threshold); and it kept no input, so a write to it
+# before backward was PyTorch's version error only. Now one node (SoftplusBackward0). Found by
+# probing the activations' kinks.
+@pytest.mark.parametrize("beta,threshold", [(1.0, 20.0), (2.0, 10.0), (0.5, 1.0), (-1.0, 3.0)])
+def test_softplus_second_derivative_at_the_threshold_and_saved_input(torch, device, beta, threshold):
+    values = [threshold / beta, threshold / beta * (1 - 1e-9), 0.0, -3.0, 25.0, float("nan"), float("inf"),
+              float("-inf"), -40.0]
+    results = []
+    for L, dev in ((torch, "cpu"), (ag, device)):
+        x = L.tensor(values, dtype=L.float64, requires_grad=True, device=dev)
+        y = L.nn.functional.softplus(x, beta, threshold)
+        (g,) = L.autograd.grad(y.sum(), x, create_graph=True)
+        (g2,) = L.autograd.grad(g.sum(), x)
+        x2 = L.tensor(values, dtype=L.float64, requires_grad=True, device=dev) * 1
+        y2 = L.nn.functional.softplus(x2, beta, threshold)
+        with L.no_grad():
+            x2.add_(1)
+        with pytest.raises(RuntimeError, match="inplace"):
+            y2.sum().backward()
+        results.append((y.grad_fn.name(), [np.asarray(t.tolist()) for t in (y, g, g2)]))
+    (their_name, theirs), (our_name, ours) = results
+    assert our_name == their_name
+    # (the second derivative near the threshold cancels in both libraries: z'(z + 1) - z z' here,
+    # sigma (1 - sigma) there, with z = exp(beta x) near 5e8)
+    for a, b, rtol in zip(ours, theirs, (1e-12, 1e-12, 1e-7)):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-300)

@@ -17,7 +17,8 @@ import numpy as np
 from .. import _dtype
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.op import check_inplace
-from ..ops.pointwise import Celu, Elu, Hardshrink, Hardtanh, LeakyRelu, RreluWithNoise, Softshrink, Threshold, where
+from ..ops.pointwise import (Celu, Elu, Hardshrink, Hardtanh, LeakyRelu, RreluWithNoise, Softplus, Softshrink,
+                             Threshold, where)
 from .functional import _same_device, _softmax_dim, _tensor_arg, relu
 from ..amp import cast_at_entry
 
@@ -207,7 +208,7 @@ def softplus(input, beta=1.0, threshold=20.0):
     _number("softplus", "beta", 2, beta)
     _number("softplus", "threshold", 3, threshold)
     _floating("softplus", "softplus", input)
-    return _softplus(input, beta, threshold)
+    return Softplus.apply1(input, beta, threshold)
 
 
 def silu(input, inplace=False):

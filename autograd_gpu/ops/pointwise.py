@@ -156,6 +156,21 @@ class Celu(Elu):
     _name, op_name = "CeluBackward0", "celu"
 
 
+class Softplus(Op):
+    """nn.functional.softplus: log(1 + exp(beta x)) / beta, x itself where beta x > threshold;
+    one node saving the input, as PyTorch's."""
+    _name, op_name = "SoftplusBackward0", "softplus"
+    save_inputs = (0,)
+    exact_grads = True
+
+    def forward(self, x, beta, threshold):
+        self.beta, self.threshold = beta, threshold
+        return P.softplus(x, beta, threshold)
+
+    def backward(self, g, x):
+        return P.softplus_bwd(g, x, self.beta, self.threshold)
+
+
 # ---- activations made of linear pieces -------------------------------------------------------
 # threshold (relu's gradient too), hardtanh (relu6), leaky_relu, rrelu in evaluation, softshrink and
 # hardshrink: one node each saving the input, as PyTorch's. Under create_graph the gradient, g times

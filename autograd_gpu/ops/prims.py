@@ -364,6 +364,35 @@ elu = _prim("elu", _elu)
 elu_bwd = _prim("elu_bwd", _elu_bwd, _elu_bwd_tensor)
 
 
+# softplus: log1p(exp(beta x)) / beta, x itself where beta x > threshold. PyTorch's SoftplusBackward0:
+# g * z / (z + 1), z = exp(beta x), and g where beta x > threshold; the derivative's own derivative
+# (softplus_double_backward) only where beta x < threshold: 0 at beta x == threshold.
+def _softplus(x, beta, threshold):
+    xb = mul(x, beta)
+    over = gt(xb, threshold)
+    return where(over, x, div(log1p(exp(where(over, 0, xb))), beta))
+
+
+def _softplus_slope(x, beta, threshold):
+    xb = mul(x, beta)
+    z = exp(where(gt(xb, threshold), 0, xb))
+    return xb, div(z, add(z, 1))
+
+
+def _softplus_bwd(g, x, beta, threshold):
+    xb, s = _softplus_slope(x, beta, threshold)
+    return mul(g, where(gt(xb, threshold), 1, s))
+
+
+def _softplus_bwd_tensor(g, x, beta, threshold):
+    xb, s = _softplus_slope(x, beta, threshold)
+    return g * where(xb > threshold, 1, where(xb == threshold, s.detach(), s))
+
+
+softplus = _prim("softplus", _softplus)
+softplus_bwd = _prim("softplus_bwd", _softplus_bwd, _softplus_bwd_tensor)
+
+
 def _clamp_bwd(g, x, lo, hi):
     # clamp_backward: the gradient passes where lo <= x <= hi (NaN x: blocked)
     if lo is None:
