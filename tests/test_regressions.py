@@ -1863,33 +1863,38 @@ MATMUL_SHAPES = [((2, 3, 4), (2, 4, 5)), ((2, 1, 3, 4), (5, 4, 2)), ((2, 3, 4), 
                  ((2, 3, 4), (3, 2, 4, 5))]
 
 
-def _after_writing_an_operand(L, product, a, b, layouts, requires, written):
-    """Backward of product(a, b) after an in-place write to one operand: its leaves' gradients, or
-    "version error"."""
-    leaves = [L.tensor(v).requires_grad_(r) for v, r in zip((a, b), requires)]
-    ops = [t * 1 if r else t.clone() for t, r in zip(leaves, requires)]
-    r = product(L, *[t.mT if mt else t for t, mt in zip(ops, layouts)])
+def _grads_after_writing(L, fn, arrays, written, requires=None):
+    """The leaves' gradients of sum(fn(L, *operands)**2), each operand a non-leaf copy of its leaf
+    (arrays), after an in-place write to operand `written` before backward; or "version error"."""
+    requires = requires or (True,) * len(arrays)
+    leaves = [L.tensor(a).requires_grad_(r) for a, r in zip(arrays, requires)]
+    operands = [t * 1 if r else t.clone() for t, r in zip(leaves, requires)]
+    out = fn(L, *operands)
     with L.no_grad():
-        ops[written].add_(1)
+        operands[written].mul_(2)
     try:
-        r.sum().backward()
+        (out * out).sum().backward()
     except RuntimeError as err:
         assert "modified by an inplace operation" in str(err)
         return "version error"
     return [None if t.grad is None else np.asarray(t.grad.tolist()) for t in leaves]
 
 
-def _compare_after_writes(torch, product, a, b, layouts):
+def _same_after_writing(torch, fn, arrays, written, requires=None, rtol=1e-10):
+    theirs, ours = (_grads_after_writing(L, fn, arrays, written, requires) for L in (torch, ag))
+    if isinstance(theirs, str) or isinstance(ours, str):
+        assert ours == theirs, (written, requires)
+        return
+    for g, want in zip(ours, theirs):
+        assert (g is None) == (want is None)
+        if want is not None:
+            np.testing.assert_allclose(g, want, rtol=rtol, atol=1e-12)
+
+
+def _same_after_writing_either(torch, fn, a, b):
     for requires in ((True, True), (True, False), (False, True)):
         for written in (0, 1):
-            theirs, ours = (_after_writing_an_operand(L, product, a, b, layouts, requires, written) for L in (torch, ag))
-            if isinstance(theirs, str) or isinstance(ours, str):
-                assert ours == theirs, (requires, written)
-            else:
-                for g, want in zip(ours, theirs):
-                    assert (g is None) == (want is None)
-                    if want is not None:
-                        np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-12)
+            _same_after_writing(torch, fn, (a, b), written, requires)
 
 
 @pytest.mark.parametrize("shapes,layouts", [(s, mts) for s in MATMUL_SHAPES for mts in
@@ -1898,7 +1903,7 @@ def _compare_after_writes(torch, product, a, b, layouts):
 def test_matmul_saves_copies_where_pytorch_does(torch, shapes, layouts):
     rng = np.random.default_rng(len(shapes[0]) * 10 + len(shapes[1]))
     a, b = (rng.standard_normal(s[:-2] + s[:-3:-1] if mt else s) for s, mt in zip(shapes, layouts))
-    _compare_after_writes(torch, lambda L, x, y: x @ y, a, b, layouts)
+    _same_after_writing_either(torch, lambda L, x, y: (x.mT if layouts[0] else x) @ (y.mT if layouts[1] else y), a, b)
 
 
 @pytest.mark.parametrize("shapes,dims", [(((2, 1), (3, 2)), 1), (((2, 1), (1, 3)), 1), (((2, 3), (1, 4)), 1),
@@ -1907,7 +1912,7 @@ def test_matmul_saves_copies_where_pytorch_does(torch, shapes, layouts):
 def test_tensordot_sums_a_size_one_dims_partner_first(torch, shapes, dims):
     rng = np.random.default_rng(0)
     a, b = (rng.standard_normal(s) for s in shapes)
-    _compare_after_writes(torch, lambda L, x, y: L.tensordot(x, y, dims), a, b, (False, False))
+    _same_after_writing_either(torch, lambda L, x, y: L.tensordot(x, y, dims), a, b)
 
 
 # Bug: scaled_dot_product_attention saved key itself always: where PyTorch takes its math kernel (not
@@ -1939,29 +1944,34 @@ def test_sdpa_saves_what_pytorchs_kernel_saves(torch, case, written):
     arrays = [rng.standard_normal(s) for s in shapes]
     mask = kwargs.get("attn_mask")
     mask_array = None if mask is None else rng.standard_normal(eval(mask.split(" ", 1)[1]))
-    outcomes = []
-    for L in (torch, ag):
-        leaves = [L.tensor(a, requires_grad=True) for a in arrays]
-        qkv = [t * 1 for t in leaves]
+
+    def attention(L, *qkv):
         kw = dict(kwargs)
         if mask is not None:
             m = L.tensor(mask_array)
             kw["attn_mask"] = m > 0 if mask.startswith("bool") else m.requires_grad_(mask.startswith("grad"))
-        out = L.nn.functional.scaled_dot_product_attention(*qkv, **kw)
-        with L.no_grad():
-            qkv[["query", "key", "value"].index(written)].mul_(2)
-        try:
-            out.pow(2).sum().backward()
-            outcomes.append([np.asarray(t.grad.tolist()) for t in leaves])
-        except RuntimeError as err:
-            assert "modified by an inplace operation" in str(err)
-            outcomes.append("version error")
-    theirs, ours = outcomes
-    if isinstance(theirs, str) or isinstance(ours, str):
-        assert ours == theirs
-    else:
-        for g, want in zip(ours, theirs):
-            np.testing.assert_allclose(g, want, rtol=1e-10, atol=1e-12)
+        return L.nn.functional.scaled_dot_product_attention(*qkv, **kw)
+    _same_after_writing(torch, attention, arrays, ["query", "key", "value"].index(written))
+
+
+def _activation_derivatives(L, dev, f, values, weights=None):
+    """f(F, x) on values: grad_fn name, whether the gradient under create_graph requires grad, what a
+    write to the input before backward does, then the values, first and second derivatives."""
+    x = L.tensor(values, dtype=L.float64, requires_grad=True, device=dev)
+    w = 1 if weights is None else L.tensor(weights, dtype=L.float64, device=dev)
+    y = f(L.nn.functional, x)
+    (g,) = L.autograd.grad((y * w).sum(), x, create_graph=True)
+    (g2,) = L.autograd.grad((g * w).sum(), x)
+    x2 = L.tensor(values, dtype=L.float64, requires_grad=True, device=dev) * 1
+    y2 = f(L.nn.functional, x2)
+    with L.no_grad():
+        x2.add_(1)
+    try:
+        y2.sum().backward()
+        written = "ran"
+    except RuntimeError as err:
+        written = "version error" if "inplace" in str(err) else str(err)
+    return (y.grad_fn.name(), g.requires_grad, written) + tuple(np.asarray(t.tolist()) for t in (y, g, g2))
 
 
 # Bug: elu, celu and selu were composed (where, expm1): the second derivative at the kink x == 0 was
@@ -1974,27 +1984,11 @@ def test_sdpa_saves_what_pytorchs_kernel_saves(torch, case, written):
                                        ("selu", {})])
 def test_elu_family_second_derivative_at_the_kink_and_saved_input(torch, device, fn, kwargs):
     values = [0.0, -0.0, -0.5, 0.5, -3.0, float("nan"), float("inf"), float("-inf")]
-    results = []
-    for L, dev in ((torch, "cpu"), (ag, device)):
-        x = L.tensor(values, dtype=L.float64, requires_grad=True, device=dev)
-        y = getattr(L.nn.functional, fn)(x, **kwargs)
-        w = L.tensor([0.3, -1.2, 0.7, 1.1, 0.4, 0.9, -0.6, 0.8], dtype=L.float64, device=dev)
-        (g,) = L.autograd.grad((y * w).sum(), x, create_graph=True)
-        (g2,) = L.autograd.grad((g * w).sum(), x)
-        x2 = x.detach().clone().requires_grad_() * 1
-        y2 = getattr(L.nn.functional, fn)(x2, **kwargs)
-        with L.no_grad():
-            x2.add_(1)
-        try:
-            y2.sum().backward()
-            written = "ran"
-        except RuntimeError as err:
-            written = "version error" if "inplace" in str(err) else str(err)
-        results.append((y.grad_fn.name(), np.asarray(y.tolist()), np.asarray(g.tolist()), np.asarray(g2.tolist()),
-                        written))
-    theirs, ours = results
-    assert ours[0] == theirs[0] and ours[4] == theirs[4] == "version error"
-    for a, b in zip(ours[1:4], theirs[1:4]):
+    weights = [0.3, -1.2, 0.7, 1.1, 0.4, 0.9, -0.6, 0.8]
+    theirs, ours = (_activation_derivatives(L, dev, lambda F, x: getattr(F, fn)(x, **kwargs), values, weights)
+                    for L, dev in ((torch, "cpu"), (ag, device)))
+    assert ours[:3] == theirs[:3] and ours[2] == "version error"
+    for a, b in zip(ours[3:], theirs[3:]):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=0)
 
 
@@ -2018,25 +2012,7 @@ def test_composites_save_what_pytorchs_save(torch, case):
     rng = np.random.default_rng(3)
     arrays = [rng.standard_normal(s) for s in shapes]
     for written in range(len(arrays)):
-        outcomes = []
-        for L in (torch, ag):
-            leaves = [L.tensor(a, requires_grad=True) for a in arrays]
-            xs = [t * 1 for t in leaves]
-            out = fn(L, *xs)
-            with L.no_grad():
-                xs[written].mul_(2)
-            try:
-                (out * out).sum().backward()
-                outcomes.append([np.asarray(t.grad.tolist()) for t in leaves])
-            except RuntimeError as err:
-                assert "modified by an inplace operation" in str(err)
-                outcomes.append("version error")
-        theirs, ours = outcomes
-        if isinstance(theirs, str) or isinstance(ours, str):
-            assert ours == theirs, written
-        else:
-            for g, want in zip(ours, theirs):
-                np.testing.assert_allclose(g, want, rtol=1e-10, atol=1e-12)
+        _same_after_writing(torch, fn, arrays, written)
 
 
 # Bug: threshold, hardtanh, relu6, leaky_relu, rrelu (evaluation), softshrink and hardshrink were
@@ -2057,24 +2033,7 @@ PIECEWISE = {
 @pytest.mark.parametrize("name", list(PIECEWISE))
 def test_piecewise_linear_activations_gradients_require_grad(torch, device, name):
     values = [0.0, -0.0, 0.5, -0.5, 2.0, -2.0, 6.0, 0.3, float("nan"), float("inf"), float("-inf")]
-    results = []
-    for L, dev in ((torch, "cpu"), (ag, device)):
-        x = L.tensor(values, dtype=L.float64, requires_grad=True, device=dev)
-        y = PIECEWISE[name](L.nn.functional, x)
-        (g,) = L.autograd.grad(y.sum(), x, create_graph=True)
-        (g2,) = L.autograd.grad((g * 3).sum(), x)
-        x2 = L.tensor(values, dtype=L.float64, requires_grad=True, device=dev) * 1
-        y2 = PIECEWISE[name](L.nn.functional, x2)
-        with L.no_grad():
-            x2.add_(1)
-        try:
-            y2.sum().backward()
-            written = "ran"
-        except RuntimeError as err:
-            written = "version error" if "inplace" in str(err) else str(err)
-        results.append((y.grad_fn.name(), g.requires_grad, written, np.asarray(y.tolist()), np.asarray(g.tolist()),
-                        np.asarray(g2.tolist())))
-    theirs, ours = results
+    theirs, ours = (_activation_derivatives(L, dev, PIECEWISE[name], values) for L, dev in ((torch, "cpu"), (ag, device)))
     assert ours[:3] == theirs[:3]
     for a, b in zip(ours[3:], theirs[3:]):
         np.testing.assert_array_equal(a, b)
@@ -2089,22 +2048,10 @@ def test_piecewise_linear_activations_gradients_require_grad(torch, device, name
 def test_softplus_second_derivative_at_the_threshold_and_saved_input(torch, device, beta, threshold):
     values = [threshold / beta, threshold / beta * (1 - 1e-9), 0.0, -3.0, 25.0, float("nan"), float("inf"),
               float("-inf"), -40.0]
-    results = []
-    for L, dev in ((torch, "cpu"), (ag, device)):
-        x = L.tensor(values, dtype=L.float64, requires_grad=True, device=dev)
-        y = L.nn.functional.softplus(x, beta, threshold)
-        (g,) = L.autograd.grad(y.sum(), x, create_graph=True)
-        (g2,) = L.autograd.grad(g.sum(), x)
-        x2 = L.tensor(values, dtype=L.float64, requires_grad=True, device=dev) * 1
-        y2 = L.nn.functional.softplus(x2, beta, threshold)
-        with L.no_grad():
-            x2.add_(1)
-        with pytest.raises(RuntimeError, match="inplace"):
-            y2.sum().backward()
-        results.append((y.grad_fn.name(), [np.asarray(t.tolist()) for t in (y, g, g2)]))
-    (their_name, theirs), (our_name, ours) = results
-    assert our_name == their_name
+    theirs, ours = (_activation_derivatives(L, dev, lambda F, x: F.softplus(x, beta, threshold), values)
+                    for L, dev in ((torch, "cpu"), (ag, device)))
+    assert ours[:3] == theirs[:3] and ours[2] == "version error"
     # (the second derivative near the threshold cancels in both libraries: z'(z + 1) - z z' here,
     # sigma (1 - sigma) there, with z = exp(beta x) near 5e8)
-    for a, b, rtol in zip(ours, theirs, (1e-12, 1e-12, 1e-7)):
+    for a, b, rtol in zip(ours[3:], theirs[3:], (1e-12, 1e-12, 1e-7)):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-300)
