@@ -2055,3 +2055,22 @@ def test_softplus_second_derivative_at_the_threshold_and_saved_input(torch, devi
     # sigma (1 - sigma) there, with z = exp(beta x) near 5e8)
     for a, b, rtol in zip(ours[3:], theirs[3:], (1e-12, 1e-12, 1e-7)):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-300)
+
+
+# Bug: remainder's and fmod's divisor gradient under create_graph was -g times a detached quotient,
+# so it did not require grad where PyTorch's (-grad * self.div(other, rounding_mode=...)) does, and
+# differentiating it again raised where PyTorch gives zeros. Found by comparing which gradients
+# require grad across the op tables.
+@pytest.mark.parametrize("op", ["remainder", "fmod"])
+def test_divisor_gradient_of_remainder_requires_grad(torch, device, op):
+    results = []
+    for L, dev in ((torch, "cpu"), (ag, device)):
+        a = L.tensor([5.5, -3.25, 7.0], dtype=L.float64, requires_grad=True, device=dev)
+        b = L.tensor([2.0, 1.5, -2.5], dtype=L.float64, requires_grad=True, device=dev)
+        (ga, gb) = L.autograd.grad(getattr(L, op)(a, b).sum(), [a, b], create_graph=True)
+        second = L.autograd.grad(gb.sum(), [a, b])
+        results.append((ga.requires_grad, gb.requires_grad, [np.asarray(t.tolist()) for t in (ga, gb, *second)]))
+    (*their_flags, theirs), (*our_flags, ours) = results
+    assert our_flags == their_flags
+    for x, y in zip(ours, theirs):
+        np.testing.assert_array_equal(x, y)

@@ -364,10 +364,11 @@ class Remainder(Op):
         return np.remainder(a, b)
 
     def backward(self, g, a, b):
-        # d(a % b)/db = -floor(a / b): a step function of b whose own derivative is 0
+        # d(a % b)/db = -floor(a / b): a step function of b whose own derivative is 0 (under create_graph
+        # a node of a and b all the same, as PyTorch's div(rounding_mode="floor"): the gradient requires grad)
         if not self.needs(1):
             return g, None
-        q = a.detach() // b.detach() if isinstance(a, Tensor) else np.floor_divide(a, b)
+        q = a.div(b, rounding_mode="floor") if isinstance(a, Tensor) else np.floor_divide(a, b)
         return g, P.neg(P.mul(g, q))
 
 

@@ -167,10 +167,11 @@ class Fmod(Op):
         return _ufunc(np.fmod, a, b)
 
     def backward(self, g, a, b):
-        # derivatives.yaml: other: -grad * trunc(self / other), a step function (its own derivative 0)
+        # derivatives.yaml: other: -grad * self.div(other, rounding_mode="trunc"), a step function (its own
+        # derivative 0; under create_graph a node of a and b all the same: the gradient requires grad)
         if not self.needs(1):
             return g, None
-        q = P.trunc(P.div(a.detach(), b.detach())) if isinstance(a, Tensor) else np.trunc(a / b)
+        q = a.div(b, rounding_mode="trunc") if isinstance(a, Tensor) else np.trunc(a / b)
         return g, P.neg(P.mul(g, q))
 
 
