@@ -201,6 +201,46 @@ template <typename T> AG_HD T var_bwd(T g, T x, T mean, T scale) { return (x - m
 // (grad / count) * mask: a NaN or infinite gradient reaches every element (x * 0)
 template <typename T> AG_HD T select_bwd(T g, bool mask, T count) { return (g / count) * T(mask ? 1 : 0); }
 
+
+// ---- activations of nn.functional, forward and backward (the twins in prims.py) --------------
+// the ELU family: scale * x where x > 0, else neg_coef * expm1(x * input_scale), neg_coef = alpha *
+// scale (NaN: the linear side); EluBackward0: the exp side at 0, neg_slope = neg_coef * input_scale
+template <typename T> AG_HD T elu(T x, T neg_coef, T scale, T input_scale) {
+    return x <= T(0) ? math::expm1(x * input_scale) * neg_coef : x * scale;
+}
+template <typename T> AG_HD T elu_bwd(T g, T x, T neg_slope, T scale, T input_scale) {
+    return x <= T(0) ? g * (math::exp(x * input_scale) * neg_slope) : g * scale;
+}
+// softplus: log1p(exp(beta x)) / beta, x itself where beta x > threshold; SoftplusBackward0
+template <typename T> AG_HD T softplus(T x, T beta, T threshold) {
+    T xb = x * beta;
+    return xb > threshold ? x : math::log1p(math::exp(xb)) / beta;
+}
+template <typename T> AG_HD T softplus_bwd(T g, T x, T beta, T threshold) {
+    T xb = x * beta;
+    if (xb > threshold) return g;
+    T z = math::exp(xb);
+    return g * (z / (z + T(1)));
+}
+// made of linear pieces: the kinks and NaN take PyTorch's sides
+template <typename T> AG_HD T threshold(T x, T th, T value) { return x <= th ? value : x; }
+template <typename T> AG_HD T threshold_bwd(T g, T x, T th) { return x <= th ? T(0) : g; }
+template <typename T> AG_HD T hardtanh(T x, T min_val, T max_val) {
+    return x <= min_val ? min_val : (x >= max_val ? max_val : x);
+}
+template <typename T> AG_HD T hardtanh_bwd(T g, T x, T min_val, T max_val) {
+    return (x <= min_val || x >= max_val) ? T(0) : g;
+}
+template <typename T> AG_HD T leaky_relu(T x, T slope) { return x > T(0) ? x : x * slope; }
+template <typename T> AG_HD T leaky_relu_bwd(T g, T x, T slope) { return x > T(0) ? g : g * slope; }
+// softshrink: x * 0 in the band (PyTorch's signed zero)
+template <typename T> AG_HD bool in_band(T x, T lambd) { return x >= -lambd && x <= lambd; }
+template <typename T> AG_HD T softshrink(T x, T lambd) {
+    return in_band(x, lambd) ? x * T(0) : (x > lambd ? x - lambd : x + lambd);
+}
+template <typename T> AG_HD T hardshrink(T x, T lambd) { return in_band(x, lambd) ? T(0) : x; }
+template <typename T> AG_HD T shrink_bwd(T g, T x, T lambd) { return in_band(x, lambd) ? T(0) : g; }
+
 }  // namespace ag
 
 #endif  // AG_POINTWISE_CUH

@@ -232,7 +232,8 @@ LIBM_ULPS = {"exp": 4, "log": 4, "log1p": 4, "sin": 4, "cos": 4, "tanh": 4, "sig
              # erf/erfc/erfinv: glibc's (the host build's erfinv: ours) against our NumPy twin's
              # (special_math.py: float64 within 2, 6 and 16 ulp of the true values; float32 within 1)
              "erf": 8, "erfc": 16, "erfinv": 32, "erf_bwd": 4, "erfc_bwd": 4, "erfinv_bwd": 64,
-             "gelu": 8, "gelu_bwd": 8, "gelu_tanh": 4, "gelu_tanh_bwd": 8}
+             "gelu": 8, "gelu_bwd": 8, "gelu_tanh": 4, "gelu_tanh_bwd": 8,
+             "elu": 4, "elu_bwd": 4, "softplus": 8, "softplus_bwd": 8}
 
 # the scalar arguments each call form is tried with (per parameter name)
 SCALARS = {
@@ -245,6 +246,21 @@ SCALARS = {
                    (2.5,), (-0.25,)],
 }
 SCALARS["clamp_bwd"] = SCALARS["clamp"]
+# activations: elu's (neg_coef, scale, input_scale) for elu (alpha 1, 2, -0.5), selu and celu (alpha 0.5, -0.5)
+_ELU = [(1.0, 1.0, 1.0), (2.0, 1.0, 1.0), (-0.5, 1.0, 1.0), (1.7580993408473766, 1.0507009873554805, 1.0),
+        (0.5, 1.0, 2.0), (-0.5, 1.0, -2.0)]
+SCALARS.update({
+    "elu": _ELU, "elu_bwd": [(c * i, s, i) for c, s, i in _ELU],
+    "softplus": [(1.0, 20.0), (2.0, 10.0), (0.5, 1.0), (-1.0, 3.0)],
+    "threshold": [(0.5, -1.0), (0.0, 0.0), (-1.0, 2.0)], "threshold_bwd": [(0.5,), (0.0,), (-1.0,)],
+    "hardtanh": [(-1.0, 1.0), (0.0, 6.0), (-0.5, 2.0)],
+    "leaky_relu": [(0.01,), (0.1,), (-0.5,), (1.5,)],
+    "softshrink": [(0.5,), (0.0,), (2.0,)],
+})
+SCALARS["softplus_bwd"] = SCALARS["softplus"]
+SCALARS["hardtanh_bwd"] = SCALARS["hardtanh"]
+SCALARS["leaky_relu_bwd"] = SCALARS["leaky_relu"]
+SCALARS["hardshrink"] = SCALARS["shrink_bwd"] = SCALARS["softshrink"]
 
 
 def _random_values(rng, n, dtype):
@@ -492,6 +508,34 @@ def test_unary_backward_matches_finite_differences(lib, name):
     f = lambda v: run_pointwise(lib, fwd, "float64", [v])
     s = x if saved == "x" else f(x)
     _check_grad(run_pointwise(lib, name, "float64", [g, s]), g * _fd(f, x, h), name)
+
+
+# the activations' backward kernels: (forward kernel, its scalars -> the backward's, sampling of x)
+FD_ACTIVATIONS = {
+    "elu_bwd": ("elu", lambda c, s, i: (c * i, s, i), lambda r, n: r.uniform(-5, 5, n)),
+    "softplus_bwd": ("softplus", lambda b, t: (b, t), lambda r, n: r.uniform(-30, 30, n)),
+    "threshold_bwd": ("threshold", lambda th, v: (th,), lambda r, n: r.uniform(-3, 3, n)),
+    "hardtanh_bwd": ("hardtanh", lambda lo, hi: (lo, hi), lambda r, n: r.uniform(-8, 8, n)),
+    "leaky_relu_bwd": ("leaky_relu", lambda a: (a,), lambda r, n: r.uniform(-5, 5, n)),
+    "shrink_bwd": ("softshrink", lambda a: (a,), lambda r, n: r.uniform(-5, 5, n)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FD_ACTIVATIONS))
+def test_activation_backward_matches_finite_differences(lib, name):
+    fwd, bwd_scalars, sample = FD_ACTIVATIONS[name]
+    rng = np.random.default_rng(9)
+    for scalars in SCALARS[fwd]:
+        x = sample(rng, 500)
+        kinks = [0.0] + [v for v in scalars if abs(v) < 100] + [-v for v in scalars if abs(v) < 100]
+        if fwd == "softplus":
+            kinks = [scalars[1] / scalars[0]]
+        x = x[np.min(np.abs(x[:, None] - np.array(kinks)[None, :]), axis=1) > 1e-3]   # away from the kinks
+        g = rng.standard_normal(x.size)
+        h = 1e-6 * np.maximum(1, np.abs(x))
+        f = lambda v: run_pointwise(lib, fwd, "float64", [v, *scalars])
+        _check_grad(run_pointwise(lib, name, "float64", [g, x, *bwd_scalars(*scalars)]), g * _fd(f, x, h),
+                    f"{name} {scalars}")
 
 
 def test_binary_backward_matches_finite_differences(lib):

@@ -145,11 +145,12 @@ class Elu(Op):
     exact_grads = True
 
     def forward(self, x, alpha, scale, input_scale):
-        self.coefficients = alpha, scale, input_scale
-        return P.elu(x, alpha, scale, input_scale)
+        neg_coef = alpha * scale
+        self.slopes = neg_coef * input_scale, scale, input_scale
+        return P.elu(x, neg_coef, scale, input_scale)
 
     def backward(self, g, x):
-        return P.elu_bwd(g, x, *self.coefficients)
+        return P.elu_bwd(g, x, *self.slopes)
 
 
 class Celu(Elu):
@@ -176,21 +177,24 @@ class Softplus(Op):
 # hardshrink: one node each saving the input, as PyTorch's. Under create_graph the gradient, g times
 # the piece's slope, is a node of its own taking g and the input (PyTorch's *BackwardBackward0), so
 # it requires grad and reaches the input (with derivative zero there), as PyTorch's does.
-# value(x, *params) and grad(g, x, *params) take arrays (NumPy or CuPy) or Tensors alike.
 
 class _PiecewiseLinear(Op):
+    """value(x, *params); grad(g, x, *params[:n_grad_params]) (prims: kernels on the GPU)."""
     save_inputs = (0,)
     exact_grads = True
+    n_grad_params = None
 
     def forward(self, x, *params):
         self.params = params
         return self.value(x, *params)
 
     def backward(self, g, x):
-        return self.Gradient.apply2(g, x, *self.params) if type(g) is Tensor else self.grad(g, x, *self.params)
+        params = self.params[:self.n_grad_params]
+        return self.Gradient.apply2(g, x, *params) if type(g) is Tensor else self.grad(g, x, *params)
 
 
-class _SlopeTimesGradient(Op):
+class _SlopeTimes(Op):
+    """grad(g, x, *params) as a node of g and x: the same in g, zero in x."""
     save_inputs = (1,)
     exact_grads = True
 
@@ -199,42 +203,26 @@ class _SlopeTimesGradient(Op):
         return self.grad(g, x, *params)
 
     def backward(self, gg, x):
+        zeros = P.zeros_like(x) if self.needs(1) else None
         if not self.needs(0):
-            return None, P.zeros_like(x)
-        again = self.apply2(gg, x, *self.params) if type(gg) is Tensor else self.grad(gg, x, *self.params)
-        return again, (P.zeros_like(x) if self.needs(1) else None)
+            return None, zeros
+        return (self.apply2(gg, x, *self.params) if type(gg) is Tensor else self.grad(gg, x, *self.params)), zeros
 
 
-def _piecewise_linear(name, op_name, value, grad):
-    gradient = type(name + "Gradient", (_SlopeTimesGradient,), dict(
+def _piecewise_linear(name, op_name, value, grad, n_grad_params=None):
+    gradient = type(name + "Gradient", (_SlopeTimes,), dict(
         _name=name + "BackwardBackward0", op_name=op_name + "_backward", grad=staticmethod(grad)))
-    return type(name, (_PiecewiseLinear,), dict(_name=name + "Backward0", op_name=op_name, Gradient=gradient,
-                                                 value=staticmethod(value), grad=staticmethod(grad)))
+    return type(name, (_PiecewiseLinear,), dict(
+        _name=name + "Backward0", op_name=op_name, Gradient=gradient, n_grad_params=n_grad_params,
+        value=staticmethod(value), grad=staticmethod(grad)))
 
 
-def _band(x, lambd):
-    return P.ge(x, -lambd) & P.le(x, lambd)
-
-
-def _leaky(x, slope):                    # (NaN takes the slope side, as PyTorch's)
-    return P.where(P.gt(x, 0), x, P.mul(x, slope))
-
-
-Threshold = _piecewise_linear("Threshold", "threshold", lambda x, th, v: P.where(P.le(x, th), v, x),
-                              lambda g, x, th, v: P.where(P.le(x, th), 0, g))
-Hardtanh = _piecewise_linear("Hardtanh", "hardtanh",
-                             lambda x, lo, hi: P.where(P.le(x, lo), lo, P.where(P.ge(x, hi), hi, x)),
-                             lambda g, x, lo, hi: P.where(P.le(x, lo) | P.ge(x, hi), 0, g))
-LeakyRelu = _piecewise_linear("LeakyRelu", "leaky_relu", _leaky,
-                              lambda g, x, slope: P.where(P.gt(x, 0), g, P.mul(g, slope)))
-RreluWithNoise = _piecewise_linear("RreluWithNoise", "rrelu_with_noise", _leaky, LeakyRelu.grad)
-# (x * 0 in the band: PyTorch's signed zero; NaN is outside the band)
-Softshrink = _piecewise_linear(
-    "Softshrink", "softshrink",
-    lambda x, l: P.where(_band(x, l), P.mul(x, 0), P.where(P.gt(x, l), P.sub(x, l), P.add(x, l))),
-    lambda g, x, l: P.where(_band(x, l), 0, g))
-Hardshrink = _piecewise_linear("Hardshrink", "hardshrink", lambda x, l: P.where(_band(x, l), 0, x),
-                               Softshrink.grad)
+Threshold = _piecewise_linear("Threshold", "threshold", P.threshold, P.threshold_bwd, 1)
+Hardtanh = _piecewise_linear("Hardtanh", "hardtanh", P.hardtanh, P.hardtanh_bwd)
+LeakyRelu = _piecewise_linear("LeakyRelu", "leaky_relu", P.leaky_relu, P.leaky_relu_bwd)
+RreluWithNoise = _piecewise_linear("RreluWithNoise", "rrelu_with_noise", P.leaky_relu, P.leaky_relu_bwd)
+Softshrink = _piecewise_linear("Softshrink", "softshrink", P.softshrink, P.shrink_bwd)
+Hardshrink = _piecewise_linear("Hardshrink", "hardshrink", P.hardshrink, P.shrink_bwd)
 
 
 class RoundDecimals(Op):

@@ -320,7 +320,7 @@ sigmoid_bwd = _prim("sigmoid_bwd", _sigmoid_bwd, lambda g, y: g * ((1 - y) * y))
 # threshold_backward: zero where result <= 0 (a NaN result lets the gradient through)
 # (under create_graph threshold_backward's node, which takes y: the gradient requires grad, as PyTorch's)
 relu_bwd = _prim("relu_bwd", lambda g, y: _drop(y <= 0, g),
-                 lambda g, y: _ag.ops.pointwise.Threshold.Gradient.apply2(g, y, 0, 0))
+                 lambda g, y: _ag.ops.pointwise.Threshold.Gradient.apply2(g, y, 0))
 
 # gelu: x * Phi(x), Phi the standard normal CDF; "tanh": PyTorch's approximation of it.
 # The backward formulas are PyTorch's GeluBackward0, operation for operation as the kernels.
@@ -340,24 +340,24 @@ gelu_tanh = _prim("gelu_tanh", lambda x: x * 0.5 * (tanh((x + x * x * x * _GELU_
 gelu_tanh_bwd = _prim("gelu_tanh_bwd", _gelu_tanh_bwd)
 
 
-# elu (and selu, celu): scale * x where x > 0, else alpha * scale * expm1(x * input_scale). PyTorch's
-# EluBackward0 takes the exp side at the kink and at NaN the linear one (x <= 0); the derivative's own
-# derivative (elu_double_backward) lives where x < 0 only: 0 at the kink. The branch not taken sees 0.
-def _elu(x, alpha, scale, input_scale):
+# elu (and selu, celu): scale * x where x > 0, else neg_coef * expm1(x * input_scale), neg_coef =
+# alpha * scale. PyTorch's EluBackward0 takes the exp side at the kink and at NaN the linear one
+# (x <= 0), neg_slope = neg_coef * input_scale; the derivative's own derivative (elu_double_backward)
+# lives where x < 0 only: 0 at the kink. The branch not taken sees 0.
+def _elu(x, neg_coef, scale, input_scale):
     neg = le(x, 0)
-    return where(neg, mul(expm1(mul(where(neg, x, 0), input_scale)), alpha * scale), mul(x, scale))
+    return where(neg, mul(expm1(mul(where(neg, x, 0), input_scale)), neg_coef), mul(x, scale))
 
 
-def _elu_bwd(g, x, alpha, scale, input_scale):
+def _elu_bwd(g, x, neg_slope, scale, input_scale):
     neg = le(x, 0)
-    return mul(g, where(neg, mul(exp(mul(where(neg, x, 0), input_scale)), alpha * scale * input_scale), scale))
+    return mul(g, where(neg, mul(exp(mul(where(neg, x, 0), input_scale)), neg_slope), scale))
 
 
-def _elu_bwd_tensor(g, x, alpha, scale, input_scale):
-    c = alpha * scale * input_scale
+def _elu_bwd_tensor(g, x, neg_slope, scale, input_scale):
     below = x < 0
-    linear = where(x == 0, c, _ag.full_like(x, scale))          # (x's dtype: two numbers would give float32)
-    return g * where(below, exp(where(below, x, 0) * input_scale) * c, linear)
+    linear = where(x == 0, neg_slope, _ag.full_like(x, scale))     # (x's dtype: two numbers would give float32)
+    return g * where(below, exp(where(below, x, 0) * input_scale) * neg_slope, linear)
 
 
 elu = _prim("elu", _elu)
@@ -391,6 +391,29 @@ def _softplus_bwd_tensor(g, x, beta, threshold):
 
 softplus = _prim("softplus", _softplus)
 softplus_bwd = _prim("softplus_bwd", _softplus_bwd, _softplus_bwd_tensor)
+
+
+# activations made of linear pieces (ops/pointwise.py's _PiecewiseLinear: under create_graph their
+# gradients are nodes of their own, so the Tensor forms here are the twins, unused)
+def _in_band(x, lambd):
+    return ge(x, -lambd) & le(x, lambd)
+
+
+def _shrink_bwd(g, x, lambd):
+    return where(_in_band(x, lambd), 0, g)
+
+
+threshold = _prim("threshold", lambda x, th, value: where(le(x, th), value, x))
+threshold_bwd = _prim("threshold_bwd", lambda g, x, th: where(le(x, th), 0, g))
+hardtanh = _prim("hardtanh", lambda x, lo, hi: where(le(x, lo), lo, where(ge(x, hi), hi, x)))
+hardtanh_bwd = _prim("hardtanh_bwd", lambda g, x, lo, hi: where(le(x, lo) | ge(x, hi), 0, g))
+leaky_relu = _prim("leaky_relu", lambda x, slope: where(gt(x, 0), x, mul(x, slope)))
+leaky_relu_bwd = _prim("leaky_relu_bwd", lambda g, x, slope: where(gt(x, 0), g, mul(g, slope)))
+# (x * 0 in the band: PyTorch's signed zero; NaN is outside the band)
+softshrink = _prim("softshrink", lambda x, lambd: where(_in_band(x, lambd), mul(x, 0),
+                                                        where(gt(x, lambd), sub(x, lambd), add(x, lambd))))
+hardshrink = _prim("hardshrink", lambda x, lambd: where(_in_band(x, lambd), 0, x))
+shrink_bwd = _prim("shrink_bwd", _shrink_bwd)
 
 
 def _clamp_bwd(g, x, lo, hi):
