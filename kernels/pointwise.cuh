@@ -222,6 +222,28 @@ template <typename T> AG_HD T softplus_bwd(T g, T x, T beta, T threshold) {
     T z = math::exp(xb);
     return g * (z / (z + T(1)));
 }
+// hardsigmoid and hardswish: relu6(x + 3) / 6 and x * relu6(x + 3) / 6, PyTorch's operations; their
+// derivatives strictly inside (-3, 3) (hardsigmoid's 1/6 is a float in every dtype, as PyTorch's)
+template <typename T> AG_HD T relu6_shifted(T x) { T t = x + T(3); return t < T(0) ? T(0) : (t > T(6) ? T(6) : t); }
+template <typename T> AG_HD T hardsigmoid(T x) { return relu6_shifted(x) / T(6); }
+template <typename T> AG_HD T hardsigmoid_bwd(T g, T x) {
+    return (x > T(-3) && x < T(3)) ? g * T(float(1.0 / 6.0)) : T(0);
+}
+template <typename T> AG_HD T hardswish(T x) { return x * relu6_shifted(x) / T(6); }
+template <typename T> AG_HD T hardswish_bwd(T g, T x) {
+    return x <= T(-3) ? T(0) : (x < T(3) ? g * (x / T(3) + T(0.5)) : g);
+}
+// logsigmoid: min(x, 0) - log1p(exp(-|x|)); LogSigmoidBackward0: g (1 - q) below 0, g q from 0 on
+template <typename T> AG_HD T logsigmoid(T x) {
+    bool below = x < T(0);
+    return (below ? x : T(0)) - math::log1p(math::exp(below ? x : -x));
+}
+template <typename T> AG_HD T logsigmoid_bwd(T g, T x) {
+    bool below = x < T(0);
+    T z = math::exp(below ? x : -x);
+    T q = z / (z + T(1));
+    return g * (below ? T(1) - q : q);
+}
 // made of linear pieces: the kinks and NaN take PyTorch's sides
 template <typename T> AG_HD T threshold(T x, T th, T value) { return x <= th ? value : x; }
 template <typename T> AG_HD T threshold_bwd(T g, T x, T th) { return x <= th ? T(0) : g; }

@@ -233,7 +233,7 @@ LIBM_ULPS = {"exp": 4, "log": 4, "log1p": 4, "sin": 4, "cos": 4, "tanh": 4, "sig
              # (special_math.py: float64 within 2, 6 and 16 ulp of the true values; float32 within 1)
              "erf": 8, "erfc": 16, "erfinv": 32, "erf_bwd": 4, "erfc_bwd": 4, "erfinv_bwd": 64,
              "gelu": 8, "gelu_bwd": 8, "gelu_tanh": 4, "gelu_tanh_bwd": 8,
-             "elu": 4, "elu_bwd": 4, "softplus": 8, "softplus_bwd": 8}
+             "elu": 4, "elu_bwd": 4, "softplus": 8, "softplus_bwd": 8, "logsigmoid": 8, "logsigmoid_bwd": 8}
 
 # the scalar arguments each call form is tried with (per parameter name)
 SCALARS = {
@@ -494,6 +494,9 @@ FD_UNARY = {   # backward kernel: (forward kernel, saved value "x" or "y", sampl
     "erfinv_bwd": ("erfinv", "x", lambda r, n: r.uniform(-0.95, 0.95, n)),
     "gelu_bwd": ("gelu", "x", lambda r, n: r.uniform(-6, 6, n)),
     "gelu_tanh_bwd": ("gelu_tanh", "x", lambda r, n: r.uniform(-6, 6, n)),
+    "hardsigmoid_bwd": ("hardsigmoid", "x", lambda r, n: r.uniform(-6, 6, n)),
+    "hardswish_bwd": ("hardswish", "x", lambda r, n: r.uniform(-6, 6, n)),
+    "logsigmoid_bwd": ("logsigmoid", "x", lambda r, n: r.uniform(-30, 30, n)),
 }
 
 

@@ -1343,13 +1343,7 @@ def gen_more(p):
     elif op == "glu" and nd >= 1 and sa[d] % 2 == 0:
         code = f"{r} = {F}.glu({a}, {d})"
     elif op == "activation":
-        act = p.choice(ACTIVATIONS)
-        code = f"{r} = {F}." + act.format(x=a, d=d)
-        # Known divergence: hardsigmoid, hardswish and logsigmoid keep a mask or intermediates, not the
-        # input; PyTorch's saves the input, so writing it in place later is a version error there only.
-        # Not written in place then
-        if act.startswith(("hardsigmoid", "hardswish", "logsigmoid")):
-            p.frozen.add(p.t(a).untyped_storage().data_ptr())
+        code = f"{r} = {F}." + p.choice(ACTIVATIONS).format(x=a, d=d)
     elif op == "var_mean":
         code = f"{r} = lib.{p.choice(['var_mean', 'std_mean'])}({a}, {d}, correction={p.choice([0, 1])})" \
                f"[{p.integer(0, 1)}]"

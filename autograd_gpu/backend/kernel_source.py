@@ -163,13 +163,15 @@ for _n, _p in [("exp_bwd", "g y"), ("log_bwd", "g x"), ("log1p_bwd", "g x"), ("s
     POINTWISE[_n] = _pw(_n, _p)
 del _n, _p
 
-# activations of nn.functional (ops/pointwise.py's Elu, Softplus and the piecewise-linear ones)
+# activations of nn.functional (ops/pointwise.py's Elu, Softplus, the piecewise-linear ones, ...)
 for _n, _p in [("elu", "x neg_coef:s scale:s input_scale:s"), ("elu_bwd", "g x neg_slope:s scale:s input_scale:s"),
                ("softplus", "x beta:s threshold:s"), ("softplus_bwd", "g x beta:s threshold:s"),
                ("threshold", "x th:s value:s"), ("threshold_bwd", "g x th:s"),
                ("hardtanh", "x min_val:s max_val:s"), ("hardtanh_bwd", "g x min_val:s max_val:s"),
                ("leaky_relu", "x slope:s"), ("leaky_relu_bwd", "g x slope:s"),
-               ("softshrink", "x lambd:s"), ("hardshrink", "x lambd:s"), ("shrink_bwd", "g x lambd:s")]:
+               ("softshrink", "x lambd:s"), ("hardshrink", "x lambd:s"), ("shrink_bwd", "g x lambd:s"),
+               ("hardsigmoid", "x"), ("hardsigmoid_bwd", "g x"), ("hardswish", "x"), ("hardswish_bwd", "g x"),
+               ("logsigmoid", "x"), ("logsigmoid_bwd", "g x")]:
     POINTWISE[_n] = _pw(_n, _p)
 del _n, _p
 

@@ -17,8 +17,8 @@ import numpy as np
 from .. import _dtype
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.op import check_inplace
-from ..ops.pointwise import (Celu, Elu, Hardshrink, Hardtanh, LeakyRelu, RreluWithNoise, Softplus, Softshrink,
-                             Threshold, where)
+from ..ops.pointwise import (Celu, Elu, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyRelu, LogSigmoid,
+                             RreluWithNoise, Softplus, Softshrink, Threshold, where)
 from .functional import _same_device, _softmax_dim, _tensor_arg, relu
 from ..amp import cast_at_entry
 
@@ -30,8 +30,6 @@ __all__ = ["threshold", "threshold_", "relu_", "hardtanh", "hardtanh_", "relu6",
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 _C_TYPES = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t"}
-# PyTorch's hardsigmoid backward multiplies by 1/6 rounded to float32, in every dtype
-_SIXTH_F32 = float(np.float32(1.0 / 6.0))
 
 
 # ---- argument checks -------------------------------------------------------------------
@@ -230,8 +228,7 @@ def logsigmoid(input):
     """log(sigmoid(input)), as min(x, 0) - log1p(exp(-|x|)): no overflow."""
     _tensor_arg(input, "logsigmoid", "input")
     _floating("logsigmoid", "log_sigmoid", input)
-    neg = input < 0
-    return where(neg, input, 0.0) - where(neg, input, -input).exp().log1p()
+    return LogSigmoid.apply1(input)
 
 
 def softsign(input):
@@ -275,34 +272,18 @@ def hardshrink(input, lambd=0.5):
 
 # ---- piecewise-linear sigmoid and swish ----------------------------------------------------
 
-def _hardsigmoid(x):
-    inside = (x > -3) & (x < 3)
-    xd = x.detach()
-    # value (x + 3) / 6 exactly; gradient PyTorch's float32 1/6, strictly inside only (not NaN)
-    mid = (xd + 3) / 6 + (where(inside, x, xd) - xd) * _SIXTH_F32
-    return where(x <= -3, 0.0, where(x >= 3, 1.0, mid))
-
-
 def hardsigmoid(input, inplace=False):
     """relu6(input + 3) / 6."""
     _tensor_arg(input, "hardsigmoid", "input")
     _floating("hardsigmoid", "hardsigmoid", input)
-    return _pointwise("hardsigmoid", input, inplace, _hardsigmoid)
-
-
-def _hardswish(x):
-    low = x <= -3
-    mid = (x > -3) & (x < 3)                # gradient 0 at -3 and 1 at 3, as PyTorch's; NaN passes
-    xm = where(mid, x, 0.0)
-    # x * 0 below: -0.0, and NaN at -inf, as PyTorch's x * relu6(x + 3) / 6
-    return where(low, x * 0, where(mid, xm * (xm + 3) / 6, x))
+    return _pointwise("hardsigmoid", input, inplace, Hardsigmoid.apply1)
 
 
 def hardswish(input, inplace=False):
     """input * relu6(input + 3) / 6."""
     _tensor_arg(input, "hardswish", "input")
     _floating("hardswish", "hardswish", input)
-    return _pointwise("hardswish", input, inplace, _hardswish)
+    return _pointwise("hardswish", input, inplace, Hardswish.apply1)
 
 
 # ---- with a weight, along a dim ----------------------------------------------------------------

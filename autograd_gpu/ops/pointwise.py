@@ -172,6 +172,34 @@ class Softplus(Op):
         return P.softplus_bwd(g, x, self.beta, self.threshold)
 
 
+class _SavesInput(Op):
+    """A unary activation recorded as PyTorch records it: one node saving the input, its forward
+    and backward one primitive each (a kernel each on the GPU)."""
+    save_inputs = (0,)
+    exact_grads = True
+
+    def forward(self, x):
+        return self.value(x)
+
+    def backward(self, g, x):
+        return self.grad(g, x)
+
+
+class Hardsigmoid(_SavesInput):
+    _name, op_name = "HardsigmoidBackward0", "hardsigmoid"
+    value, grad = staticmethod(P.hardsigmoid), staticmethod(P.hardsigmoid_bwd)
+
+
+class Hardswish(_SavesInput):
+    _name, op_name = "HardswishBackward0", "hardswish"
+    value, grad = staticmethod(P.hardswish), staticmethod(P.hardswish_bwd)
+
+
+class LogSigmoid(_SavesInput):
+    _name, op_name = "LogSigmoidBackward0", "log_sigmoid"
+    value, grad = staticmethod(P.logsigmoid), staticmethod(P.logsigmoid_bwd)
+
+
 # ---- activations made of linear pieces -------------------------------------------------------
 # threshold (relu's gradient too), hardtanh (relu6), leaky_relu, rrelu in evaluation, softshrink and
 # hardshrink: one node each saving the input, as PyTorch's. Under create_graph the gradient, g times

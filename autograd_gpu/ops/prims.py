@@ -393,6 +393,43 @@ softplus = _prim("softplus", _softplus)
 softplus_bwd = _prim("softplus_bwd", _softplus_bwd, _softplus_bwd_tensor)
 
 
+# hardsigmoid, hardswish: relu6(x + 3) / 6 and x * relu6(x + 3) / 6, PyTorch's operations (x * 6 / 6
+# is not always x); their derivatives strictly inside (-3, 3) (NaN: hardswish's passes g, hardsigmoid's
+# 0). HardsigmoidBackward0 multiplies by 1/6 rounded to float32 in every dtype. PyTorch has no second
+# derivative of hardsigmoid (0 here); hardswish's Tensor form is its twin: derivative g / 3 inside.
+_SIXTH_F32 = float(np.float32(1.0 / 6.0))
+
+
+def _relu6_shifted(x):
+    t = add(x, 3)
+    return where(lt(t, 0), 0, where(gt(t, 6), 6, t))
+
+
+hardsigmoid = _prim("hardsigmoid", lambda x: div(_relu6_shifted(x), 6))
+hardsigmoid_bwd = _prim("hardsigmoid_bwd", lambda g, x: where(gt(x, -3) & lt(x, 3), mul(g, _SIXTH_F32), 0))
+hardswish = _prim("hardswish", lambda x: div(mul(x, _relu6_shifted(x)), 6))
+hardswish_bwd = _prim("hardswish_bwd", lambda g, x: where(le(x, -3), 0, where(lt(x, 3), mul(g, add(div(x, 3), 0.5)), g)))
+
+
+# logsigmoid: min(x, 0) - log1p(exp(-|x|)); LogSigmoidBackward0: g * (1 - q) below 0, g * q from 0 on,
+# q = z / (z + 1), z = exp(-|x|). Under create_graph g * sigmoid(-x), whose derivative is PyTorch's
+# log_sigmoid_double_backward, (sigmoid(x) - 1) sigmoid(x) (also at 0, where |x| has none).
+def _logsigmoid(x):
+    below = lt(x, 0)
+    return sub(where(below, x, 0), log1p(exp(where(below, x, neg(x)))))
+
+
+def _logsigmoid_bwd(g, x):
+    below = lt(x, 0)
+    z = exp(where(below, x, neg(x)))
+    q = div(z, add(z, 1))
+    return mul(g, where(below, rsub(q, 1), q))
+
+
+logsigmoid = _prim("logsigmoid", _logsigmoid)
+logsigmoid_bwd = _prim("logsigmoid_bwd", _logsigmoid_bwd, lambda g, x: g * (-x).sigmoid())
+
+
 # activations made of linear pieces (ops/pointwise.py's _PiecewiseLinear: under create_graph their
 # gradients are nodes of their own, so the Tensor forms here are the twins, unused)
 def _in_band(x, lambd):
