@@ -282,6 +282,8 @@ class Program:
             ambiguous = self.holds_rounding_residue(inputs[0])
         if op == "sinc" and not ambiguous:
             ambiguous = self.holds_rounding_residue(inputs[0], absolute=1e-4)
+        if op == "**" and len(inputs) == 2 and not ambiguous:
+            ambiguous = self.holds_rounding_residue(inputs[1])
         if op == "atan2" and not ambiguous:
             ambiguous = self.signed_zeros_differ(inputs)
         if op is not None:
@@ -335,6 +337,10 @@ class Program:
         result / x, whose second derivative is a difference of terms of size
         1 / x (found: second derivatives -0.11 here, -1.23 in PyTorch and by
         finite differences). Not comparable; prod's formula is PyTorch's.
+        Likewise a tensor exponent at a residue: pow's backward takes the base's
+        gradient as 0 where the exponent is exactly 0 (PyTorch's formula), so
+        its derivative in the exponent is lost on one side only (found: a
+        matmul that is 0 here, 2e-19 in PyTorch, then exp(t) ** t).
         Likewise sinc at a residue (sinc(-1) is 3.9e-17, not 0): its derivatives
         there are differences of nearly equal terms over x^2 and x^3, rounding
         noise on both libraries (second derivatives -520 here, 57 in PyTorch;
