@@ -2102,3 +2102,30 @@ def test_hard_and_log_sigmoid_family_as_pytorch(torch, device, fn):
         np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-16)
     big = [ag.tensor([1e38], device=device), torch.tensor([1e38])]
     assert ag.nn.functional.hardswish(big[0]).tolist() == torch.nn.functional.hardswish(big[1]).tolist()
+
+
+# Bug (this session's one-node activations, before this fix): their NumPy forms computed float16
+# arrays in float16, where PyTorch's CPU kernels (and ours on the GPU) compute half in float32 and
+# round once: softplus(15) in float16 was inf (exp(15) overflows half), and so was hardswish(60000)
+# (x * relu6(x + 3) overflows before the / 6). Found by comparing float16 values with PyTorch's.
+HALF_ACTIVATIONS = {
+    "softplus": lambda F, x: F.softplus(x), "softplus beta": lambda F, x: F.softplus(x, 2.0, 10.0),
+    "elu": lambda F, x: F.elu(x), "selu": lambda F, x: F.selu(x), "celu": lambda F, x: F.celu(x, 0.5),
+    "logsigmoid": lambda F, x: F.logsigmoid(x), "hardswish": lambda F, x: F.hardswish(x),
+    "hardsigmoid": lambda F, x: F.hardsigmoid(x), "leaky_relu": lambda F, x: F.leaky_relu(x, 0.013),
+    "softshrink": lambda F, x: F.softshrink(x, 0.3), "hardtanh": lambda F, x: F.hardtanh(x, -0.7, 2.1),
+    "threshold": lambda F, x: F.threshold(x, 0.3, -1.5), "hardshrink": lambda F, x: F.hardshrink(x, 0.3),
+}
+
+
+@pytest.mark.parametrize("name", list(HALF_ACTIVATIONS))
+def test_activations_compute_half_as_pytorch(torch, device, name):
+    values = [15.0, 12.0, 9.5, -3.0, 0.5, -0.7, 2.9, -2.9, 0.0, -11.0, 60000.0]
+    results = []
+    for L, dev in ((torch, "cpu"), (ag, device)):
+        x = L.tensor(values, dtype=L.float16, requires_grad=True, device=dev)
+        y = HALF_ACTIVATIONS[name](L.nn.functional, x)
+        (g,) = L.autograd.grad((y * 1.7).sum(), x)
+        results.append([np.asarray(t.float().tolist()) for t in (y, g)])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-7)      # (1 ulp of half at most)

@@ -124,6 +124,19 @@ def _drop(mask, g):
     return where(mask, 0, g)
 
 
+def _half_in_float32(f):
+    """f computing float16 arrays in float32 and rounding once, as PyTorch's CPU
+    (its opmath) and our kernels do: for multi-step row formulas, where rounding
+    every step to half would cost several ulp."""
+    def g(*args):
+        if args[0].dtype != _f16:
+            return f(*args)
+        up = [a.astype(np.float32) if isinstance(a, _nd) and a.dtype == _f16 else a for a in args]
+        return f(*up).astype(_f16)
+    g.__name__ = f.__name__
+    return g
+
+
 # --- forward: pointwise -------------------------------------------------------
 
 def _sigmoid(x):
@@ -360,8 +373,8 @@ def _elu_bwd_tensor(g, x, neg_slope, scale, input_scale):
     return g * where(below, exp(where(below, x, 0) * input_scale) * neg_slope, linear)
 
 
-elu = _prim("elu", _elu)
-elu_bwd = _prim("elu_bwd", _elu_bwd, _elu_bwd_tensor)
+elu = _prim("elu", _half_in_float32(_elu))
+elu_bwd = _prim("elu_bwd", _half_in_float32(_elu_bwd), _elu_bwd_tensor)
 
 
 # softplus: log1p(exp(beta x)) / beta, x itself where beta x > threshold. PyTorch's SoftplusBackward0:
@@ -389,8 +402,8 @@ def _softplus_bwd_tensor(g, x, beta, threshold):
     return g * where(xb > threshold, 1, where(xb == threshold, s.detach(), s))
 
 
-softplus = _prim("softplus", _softplus)
-softplus_bwd = _prim("softplus_bwd", _softplus_bwd, _softplus_bwd_tensor)
+softplus = _prim("softplus", _half_in_float32(_softplus))
+softplus_bwd = _prim("softplus_bwd", _half_in_float32(_softplus_bwd), _softplus_bwd_tensor)
 
 
 # hardsigmoid, hardswish: relu6(x + 3) / 6 and x * relu6(x + 3) / 6, PyTorch's operations (x * 6 / 6
@@ -405,10 +418,12 @@ def _relu6_shifted(x):
     return where(lt(t, 0), 0, where(gt(t, 6), 6, t))
 
 
-hardsigmoid = _prim("hardsigmoid", lambda x: div(_relu6_shifted(x), 6))
-hardsigmoid_bwd = _prim("hardsigmoid_bwd", lambda g, x: where(gt(x, -3) & lt(x, 3), mul(g, _SIXTH_F32), 0))
-hardswish = _prim("hardswish", lambda x: div(mul(x, _relu6_shifted(x)), 6))
-hardswish_bwd = _prim("hardswish_bwd", lambda g, x: where(le(x, -3), 0, where(lt(x, 3), mul(g, add(div(x, 3), 0.5)), g)))
+hardsigmoid = _prim("hardsigmoid", _half_in_float32(lambda x: div(_relu6_shifted(x), 6)))
+hardsigmoid_bwd = _prim("hardsigmoid_bwd", _half_in_float32(
+    lambda g, x: where(gt(x, -3) & lt(x, 3), mul(g, _SIXTH_F32), 0)))
+hardswish = _prim("hardswish", _half_in_float32(lambda x: div(mul(x, _relu6_shifted(x)), 6)))
+hardswish_bwd = _prim("hardswish_bwd", _half_in_float32(
+    lambda g, x: where(le(x, -3), 0, where(lt(x, 3), mul(g, add(div(x, 3), 0.5)), g))))
 
 
 # logsigmoid: min(x, 0) - log1p(exp(-|x|)); LogSigmoidBackward0: g * (1 - q) below 0, g * q from 0 on,
@@ -426,8 +441,9 @@ def _logsigmoid_bwd(g, x):
     return mul(g, where(below, rsub(q, 1), q))
 
 
-logsigmoid = _prim("logsigmoid", _logsigmoid)
-logsigmoid_bwd = _prim("logsigmoid_bwd", _logsigmoid_bwd, lambda g, x: g * (-x).sigmoid())
+logsigmoid = _prim("logsigmoid", _half_in_float32(_logsigmoid))
+logsigmoid_bwd = _prim("logsigmoid_bwd", _half_in_float32(_logsigmoid_bwd),
+                        lambda g, x: g * (-x).sigmoid())
 
 
 # activations made of linear pieces (ops/pointwise.py's _PiecewiseLinear: under create_graph their
@@ -444,11 +460,11 @@ threshold = _prim("threshold", lambda x, th, value: where(le(x, th), value, x))
 threshold_bwd = _prim("threshold_bwd", lambda g, x, th: where(le(x, th), 0, g))
 hardtanh = _prim("hardtanh", lambda x, lo, hi: where(le(x, lo), lo, where(ge(x, hi), hi, x)))
 hardtanh_bwd = _prim("hardtanh_bwd", lambda g, x, lo, hi: where(le(x, lo) | ge(x, hi), 0, g))
-leaky_relu = _prim("leaky_relu", lambda x, slope: where(gt(x, 0), x, mul(x, slope)))
-leaky_relu_bwd = _prim("leaky_relu_bwd", lambda g, x, slope: where(gt(x, 0), g, mul(g, slope)))
+leaky_relu = _prim("leaky_relu", _half_in_float32(lambda x, slope: where(gt(x, 0), x, mul(x, slope))))
+leaky_relu_bwd = _prim("leaky_relu_bwd", _half_in_float32(lambda g, x, slope: where(gt(x, 0), g, mul(g, slope))))
 # (x * 0 in the band: PyTorch's signed zero; NaN is outside the band)
-softshrink = _prim("softshrink", lambda x, lambd: where(_in_band(x, lambd), mul(x, 0),
-                                                        where(gt(x, lambd), sub(x, lambd), add(x, lambd))))
+softshrink = _prim("softshrink", _half_in_float32(lambda x, lambd: where(_in_band(x, lambd), mul(x, 0), where(
+    gt(x, lambd), sub(x, lambd), add(x, lambd)))))
 hardshrink = _prim("hardshrink", lambda x, lambd: where(_in_band(x, lambd), 0, x))
 shrink_bwd = _prim("shrink_bwd", _shrink_bwd)
 
@@ -605,19 +621,6 @@ def _log_softmax(x, axis):
         return np.subtract(s, np.log(np.add.reduce(np.exp(s), axis=axis, keepdims=True)), out=s)
     s = x - np.amax(x, axis=axis, keepdims=True)
     return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
-
-
-def _half_in_float32(f):
-    """f computing float16 arrays in float32 and rounding once, as PyTorch's CPU
-    (its opmath) and our kernels do: for multi-step row formulas, where rounding
-    every step to half would cost several ulp."""
-    def g(*args):
-        if args[0].dtype != _f16:
-            return f(*args)
-        up = [a.astype(np.float32) if isinstance(a, _nd) and a.dtype == _f16 else a for a in args]
-        return f(*up).astype(_f16)
-    g.__name__ = f.__name__
-    return g
 
 
 def _softmax_bwd(g, y, axis):
