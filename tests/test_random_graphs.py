@@ -1374,7 +1374,11 @@ def gen_more(p):
     else:
         code = f"{r} = {a}.cumsum({d})"
         op = "cumsum"
-    p.run(code, (r,), inputs, op, "more")
+    if p.run(code, (r,), inputs, op, "more") and op == "aminmax":
+        # PyTorch 2.13's bug: an in-place write through a view of an aminmax output that is retained
+        # (aminmax().max.flatten().narrow(...).abs_()) crashes its backward with a segfault, which no
+        # test can catch; ours raises the version error. Not written in place then
+        p.frozen.add(p.t(r).untyped_storage().data_ptr())
 
 
 GENERATORS = [gen_arith, gen_scalar, gen_pointwise, gen_reduction, gen_matmul, gen_shape, gen_index,

@@ -2129,3 +2129,22 @@ def test_activations_compute_half_as_pytorch(torch, device, name):
         results.append([np.asarray(t.float().tolist()) for t in (y, g)])
     for ours, theirs in zip(results[1], results[0]):
         np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-7)      # (1 ulp of half at most)
+
+
+# Bug: index_select along a dim other than the first returned NumPy's layout of x[:, idx] (the
+# indexed dim outermost), not contiguous as PyTorch's: view() of it raised here, and an in-place
+# write through reshape() landed in a copy (v11 = v10 * 1 kept the layout). Found by a random run.
+@pytest.mark.parametrize("dim", [0, 1, 2, -1])
+def test_index_select_result_is_contiguous(torch, device, dim):
+    results = []
+    for L, dev in ((torch, "cpu"), (ag, device)):
+        x = L.arange(24.0, dtype=L.float64, device=dev).reshape(2, 3, 4).requires_grad_()
+        y = x.index_select(dim, L.tensor([1, 0, 1], device=dev)) * 1
+        y.reshape(-1).add_(0.5)
+        flat = y.view(-1)
+        (flat * L.arange(flat.numel(), dtype=L.float64, device=dev)).sum().backward()
+        results.append((y.is_contiguous(), np.asarray(y.tolist()), np.asarray(x.grad.tolist())))
+    (c1, y1, g1), (c0, y0, g0) = results
+    assert c1 == c0
+    np.testing.assert_array_equal(y1, y0)
+    np.testing.assert_array_equal(g1, g0)

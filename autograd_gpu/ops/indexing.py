@@ -688,7 +688,10 @@ class IndexSelect(Op):
 
     def forward(self, x, ix):
         self.in_shape, self.ix = x.shape, ix
-        return x[ix]
+        r = x[ix]
+        # (NumPy lays x[:, idx] out with the indexed dim outermost; PyTorch's result is contiguous, so
+        # that view() and a write through reshape() act on it as there)
+        return r if r.flags.c_contiguous else r.copy()
 
     def backward(self, g):
         self.check_kept()
