@@ -157,32 +157,24 @@ class Celu(Elu):
     _name, op_name = "CeluBackward0", "celu"
 
 
-class Softplus(Op):
-    """nn.functional.softplus: log(1 + exp(beta x)) / beta, x itself where beta x > threshold;
-    one node saving the input, as PyTorch's."""
-    _name, op_name = "SoftplusBackward0", "softplus"
-    save_inputs = (0,)
-    exact_grads = True
-
-    def forward(self, x, beta, threshold):
-        self.beta, self.threshold = beta, threshold
-        return P.softplus(x, beta, threshold)
-
-    def backward(self, g, x):
-        return P.softplus_bwd(g, x, self.beta, self.threshold)
-
-
 class _SavesInput(Op):
-    """A unary activation recorded as PyTorch records it: one node saving the input, its forward
-    and backward one primitive each (a kernel each on the GPU)."""
+    """An activation recorded as PyTorch records it: one node saving the input; value(x, *params)
+    and grad(g, x, *params) are one primitive each (a kernel each on the GPU)."""
     save_inputs = (0,)
     exact_grads = True
 
-    def forward(self, x):
-        return self.value(x)
+    def forward(self, x, *params):
+        self.params = params
+        return self.value(x, *params)
 
     def backward(self, g, x):
-        return self.grad(g, x)
+        return self.grad(g, x, *self.params)
+
+
+class Softplus(_SavesInput):
+    """log(1 + exp(beta x)) / beta, x itself where beta x > threshold (params: beta, threshold)."""
+    _name, op_name = "SoftplusBackward0", "softplus"
+    value, grad = staticmethod(P.softplus), staticmethod(P.softplus_bwd)
 
 
 class Hardsigmoid(_SavesInput):
@@ -206,15 +198,9 @@ class LogSigmoid(_SavesInput):
 # the piece's slope, is a node of its own taking g and the input (PyTorch's *BackwardBackward0), so
 # it requires grad and reaches the input (with derivative zero there), as PyTorch's does.
 
-class _PiecewiseLinear(Op):
-    """value(x, *params); grad(g, x, *params[:n_grad_params]) (prims: kernels on the GPU)."""
-    save_inputs = (0,)
-    exact_grads = True
+class _PiecewiseLinear(_SavesInput):
+    """grad takes params[:n_grad_params]; under create_graph it is the Gradient node."""
     n_grad_params = None
-
-    def forward(self, x, *params):
-        self.params = params
-        return self.value(x, *params)
 
     def backward(self, g, x):
         params = self.params[:self.n_grad_params]
