@@ -343,6 +343,7 @@ def autocast_program(torch, data):
         if not p.run("loss.backward()", (), ()):
             STATS["backward_errors"] += 1
             return
+        rounding = RG._gradient_rounding(p)
         for n in p.leaves:
             if n in p.unreliable:
                 continue
@@ -358,7 +359,7 @@ def autocast_program(torch, data):
                 STATS["grad_fp16_overflow"] += 1
                 continue
             scale = max(1.0, float(np.abs(b[np.isfinite(b)]).max(initial=0.0)))
-            np.testing.assert_allclose(a, b, rtol=GRAD_TOL, atol=GRAD_TOL * scale, equal_nan=True,
+            np.testing.assert_allclose(a, b, rtol=GRAD_TOL, atol=max(GRAD_TOL * scale, rounding), equal_nan=True,
                                        err_msg=f"grad of {n}\n{p.text()}")
             STATS["grads_compared"] += 1
 
