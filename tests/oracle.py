@@ -112,17 +112,75 @@ def gradcheck(fn, *shapes, low=-2.0, high=2.0, seed=0, device="cpu", second_orde
         assert ag.autograd.gradgradcheck(f, inputs, eps=1e-6, atol=1e-4, rtol=1e-3)
 
 
+def _host_or_none(t, torch):
+    if t is None:
+        return None
+    if isinstance(t, torch.Tensor) and t._is_zerotensor():        # (PyTorch's lazy zeros)
+        return np.zeros(tuple(t.shape))
+    return to_numpy(t)
+
+
+def _first_and_second_order(lib, fn, inputs, rg, seed):
+    """Under create_graph: whether each first gradient (of the first output, for
+    a constant upstream gradient) requires grad, and the gradients of their
+    random weighted sum (second order; None: PyTorch's or ours undefined)."""
+    out = fn(lib, *inputs)
+    out = out[0] if isinstance(out, tuple) else out
+    leaves = [x for x, r in zip(inputs, rg) if r]
+    if not out.requires_grad:
+        return None, None
+    firsts = lib.autograd.grad(out, leaves, lib.ones_like(out), create_graph=True, allow_unused=True)
+    needs = tuple(None if g is None else g.requires_grad for g in firsts)
+    rng = np.random.default_rng(seed)
+    total = None
+    for g in firsts:
+        if g is not None and g.requires_grad:
+            w = lib.tensor(rng.standard_normal(tuple(g.shape)), dtype=g.dtype).to(g.device)
+            total = (g * w).sum() if total is None else total + (g * w).sum()
+    if total is None:
+        return needs, None
+    try:
+        return needs, lib.autograd.grad(total, leaves, allow_unused=True)
+    except RuntimeError as e:
+        if lib is ag or not ("not implemented" in str(e) or "no autograd formula" in str(e)):
+            raise
+        return needs, "PyTorch has no double backward here"
+
+
+def check_second_order(torch, fn, *shapes, torch_fn=None, device="cpu", low=-2.0, high=2.0, seed=0, arrays=None):
+    """Double backward against PyTorch's in float64: the first gradients
+    under create_graph require grad as PyTorch's (a gradient linear in the
+    upstream one still depends on the inputs PyTorch's backward node takes),
+    and the second-order gradients are PyTorch's values (None where its are)."""
+    arrays = random_arrays(shapes, low, high, seed) if arrays is None else arrays
+    rg = [isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in arrays]
+    ours, theirs = make_inputs(torch, arrays, "float64", device, rg)
+    needs, seconds = _first_and_second_order(ag, fn, ours, rg, seed + 2)
+    ref_needs, ref_seconds = _first_and_second_order(torch, torch_fn or fn, theirs, rg, seed + 2)
+    assert needs == ref_needs, f"first gradients require grad: {needs}, PyTorch's: {ref_needs}"
+    if isinstance(ref_seconds, str) or ref_seconds is None:
+        return
+    for i, (a, b) in enumerate(zip(seconds, ref_seconds)):
+        a, b = _host_or_none(a, torch), _host_or_none(b, torch)
+        assert (a is None) == (b is None), f"second-order gradient of input {i}: {a}, PyTorch's: {b}"
+        if a is not None:
+            assert a.shape == b.shape, f"second-order gradient of input {i}: shape {a.shape} != {b.shape}"
+            np.testing.assert_allclose(a, b, equal_nan=True, err_msg=f"second-order gradient of input {i}",
+                                       **TOL["float64"])
+
+
 _CHECK_OPTIONS = ("torch_fn", "name", "low", "high", "arrays")
 
 
 def case_tests(cases):
-    """The two tests of a table of op forms, one line per form:
+    """The three tests of a table of op forms, one line per form:
     (id, fn(lib, *inputs), inputs (shapes, U(...) or constant arrays), options).
     test_against_pytorch: check() in float64 and float32, on every device;
-    test_gradcheck: finite differences in float64, second order included.
+    test_gradcheck: finite differences in float64, second order included;
+    test_second_order: check_second_order() on every device.
     Options: check()'s torch_fn, name, low, high, arrays (fixed data); fd=False (no gradcheck);
     second_order=False. A test module binds them:
-        test_against_pytorch, test_gradcheck = case_tests(CASES)"""
+        test_against_pytorch, test_gradcheck, test_second_order = case_tests(CASES)"""
     @pytest.mark.parametrize("dtype", ["float64", "float32"])
     @pytest.mark.parametrize("case", cases, ids=[c[0] for c in cases])
     def test_against_pytorch(torch, case, dtype, device):
@@ -136,7 +194,13 @@ def case_tests(cases):
         _, fn, inputs, opts = case
         gradcheck(fn, *inputs, device=device, low=opts.get("low", -2.0), high=opts.get("high", 2.0),
                   second_order=opts.get("second_order", True), arrays=opts.get("arrays"))
-    return test_against_pytorch, test_gradcheck
+
+    @pytest.mark.parametrize("case", cases, ids=[c[0] for c in cases])
+    def test_second_order(torch, case, device):
+        _, fn, inputs, opts = case
+        check_second_order(torch, fn, *inputs, device=device,
+                           **{k: v for k, v in opts.items() if k in ("torch_fn", "low", "high", "arrays")})
+    return test_against_pytorch, test_gradcheck, test_second_order
 
 
 # ---- helpers the nn test files share -------------------------------------------------------------

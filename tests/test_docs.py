@@ -418,7 +418,7 @@ def test_architecture_views_and_in_place_writes(torch):
 
 def test_architecture_tests_section():
     assert (ROOT / "tests/oracle.py").is_file()
-    covered("test_ops_oracle.py", "test_against_pytorch, test_gradcheck = case_tests(CASES)")
+    covered("test_ops_oracle.py", "test_against_pytorch, test_gradcheck, test_second_order = case_tests(CASES)")
     covered("oracle.py", "def case_tests", "def test_against_pytorch", "def test_gradcheck")
     covered("conftest.py", "pytest.mark.gpu")
 

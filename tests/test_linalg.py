@@ -133,7 +133,7 @@ CASES = [
     ("cross_dim",          lambda m, a, b: m.linalg.cross(a, b, dim=1),                   [SQB, SQ[None]],  {}),
 ]
 
-test_against_pytorch, test_gradcheck = case_tests(CASES)
+test_against_pytorch, test_gradcheck, test_second_order = case_tests(CASES)
 
 
 def test_det_of_singular_matrices_and_its_gradient(torch, device):

@@ -104,7 +104,7 @@ CASES = [
     ("matmul",                 lambda m, a, b: m.linalg.matmul(a, b),                           [SQB, RHS],   dict(name=False)),
 ]
 
-test_against_pytorch, test_gradcheck = case_tests(CASES)
+test_against_pytorch, test_gradcheck, test_second_order = case_tests(CASES)
 
 
 # matrices whose partial pivots are unambiguous (each column's largest entry is unique by a margin)

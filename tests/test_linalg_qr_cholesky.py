@@ -70,7 +70,7 @@ CASES = [
     ("cholesky_inverse_upper_full", lambda m, l: m.cholesky_inverse(l, True),                    [W],           dict(fd=False)),
 ]
 
-test_against_pytorch, test_gradcheck = case_tests(CASES)
+test_against_pytorch, test_gradcheck, test_second_order = case_tests(CASES)
 
 
 @pytest.mark.parametrize("shape", [(5, 3), (3, 3), (3, 5), (2, 4, 3), (2, 3, 4), (1, 1)])

@@ -59,18 +59,18 @@ CASES = [
     ("nuclear_norm_dim",      lambda m, x: m.nuclear_norm(x, (0, 2), True),                            [(3, 2, 4)],           dict(name=False)),
     ("norm_except_dim",       lambda m, x: m.norm_except_dim(x, 2, 1),                                 [(2, 3, 4)],           dict(name=False)),
     ("norm_except_dim_all",   lambda m, x: m.norm_except_dim(x, 3, -1),                                [(2, 3)],              dict(name=False)),
-    ("segment_sum",           lambda m, x, n: m.segment_reduce(x, "sum", lengths=n),                   [(6, 2), I(2, 0, 4)],  dict(name=False)),
-    ("segment_mean_init",     lambda m, x, n: m.segment_reduce(x, "mean", lengths=n, initial=1.0),     [(6,), I(3, 0, 3)],    dict(name=False)),
-    ("segment_max_offsets",   lambda m, x, o: m.segment_reduce(x, "max", offsets=o, axis=1),           [(2, 5), np.array([[0, 2, 5], [0, 1, 5]])], dict(name=False)),
-    ("segment_min_2d_lengths", lambda m, x, n: m.segment_reduce(x, "min", lengths=n, axis=1),          [(2, 5), np.array([[2, 3], [4, 1]])], dict(name=False)),
-    ("segment_prod",          lambda m, x, n: m.segment_reduce(x, "prod", lengths=n),                  [(5,), I(2, 3)],       dict(name=False)),
-    ("layer_norm",            lambda m, x, w, b: m.native_layer_norm(x, [4], w, b, 1e-5)[0],              [(2, 3, 4), (4,), (4,)], dict(name=False)),
-    ("group_norm",            lambda m, x, w, b: m.native_group_norm(x, w, b, 2, 4, 3, 2, 1e-5),       [(2, 4, 3), (4,), (4,)], dict(name=False)),
-    ("batch_norm_train",      lambda m, x, w, b: m.native_batch_norm(x, w, b, None, None, True, 0.1, 1e-5)[0], [(4, 3, 2), (3,), (3,)], dict(name=False)),
-    ("convolution",           lambda m, x, w, b: m.convolution(x, w, b, [1], [1], [1], False, [0], 1), [(2, 2, 5), (6, 2, 3), (6,)], dict(name=False)),
-    ("convolution_groups",    lambda m, x, w: m.convolution(x, w, None, [2, 1], [1, 0], [1, 2], False, [0, 0], 2), [(1, 4, 5, 6), (2, 2, 3, 2)], dict(name=False)),
-    ("conv_transposed",       lambda m, x, w, b: m.convolution(x, w, b, [2], [1], [1], True, [1], 1),  [(2, 3, 4), (3, 2, 3), (2,)], dict(name=False)),
-    ("conv_transposed_2d",    lambda m, x, w: m.convolution(x, w, None, [2, 2], [0, 1], [1, 1], True, [1, 0], 2), [(1, 4, 3, 3), (4, 1, 2, 2)], dict(name=False)),
+    ("segment_sum",           lambda m, x, n: m.segment_reduce(x, "sum", lengths=n),                   [(6, 2), I(2, 0, 4)],  {}),
+    ("segment_mean_init",     lambda m, x, n: m.segment_reduce(x, "mean", lengths=n, initial=1.0),     [(6,), I(3, 0, 3)],    {}),
+    ("segment_max_offsets",   lambda m, x, o: m.segment_reduce(x, "max", offsets=o, axis=1),           [(2, 5), np.array([[0, 2, 5], [0, 1, 5]])], {}),
+    ("segment_min_2d_lengths", lambda m, x, n: m.segment_reduce(x, "min", lengths=n, axis=1),          [(2, 5), np.array([[2, 3], [4, 1]])], {}),
+    ("segment_prod",          lambda m, x, n: m.segment_reduce(x, "prod", lengths=n),                  [(5,), I(2, 3)],       {}),
+    ("layer_norm",            lambda m, x, w, b: m.native_layer_norm(x, [4], w, b, 1e-5)[0],              [(2, 3, 4), (4,), (4,)], {}),
+    ("group_norm",            lambda m, x, w, b: m.native_group_norm(x, w, b, 2, 4, 3, 2, 1e-5),       [(2, 4, 3), (4,), (4,)], {}),
+    ("batch_norm_train",      lambda m, x, w, b: m.native_batch_norm(x, w, b, None, None, True, 0.1, 1e-5)[0], [(4, 3, 2), (3,), (3,)], {}),
+    ("convolution",           lambda m, x, w, b: m.convolution(x, w, b, [1], [1], [1], False, [0], 1), [(2, 2, 5), (6, 2, 3), (6,)], {}),
+    ("convolution_groups",    lambda m, x, w: m.convolution(x, w, None, [2, 1], [1, 0], [1, 2], False, [0, 0], 2), [(1, 4, 5, 6), (2, 2, 3, 2)], {}),
+    ("conv_transposed",       lambda m, x, w, b: m.convolution(x, w, b, [2], [1], [1], True, [1], 1),  [(2, 3, 4), (3, 2, 3), (2,)], {}),
+    ("conv_transposed_2d",    lambda m, x, w: m.convolution(x, w, None, [2, 2], [0, 1], [1, 1], True, [1, 0], 2), [(1, 4, 3, 3), (4, 1, 2, 2)], {}),
     ("embedding_bag_mean",    lambda m, w, i, o: m.embedding_bag(w, i, o, False, 1)[0],                [(6, 3), I(1, 2, 4, 5, 4, 3), I(0, 2, 2, 4)], dict(name=False)),
     ("embedding_bag_max",     lambda m, w, i, o: m.embedding_bag(w, i, o, False, 2)[0],                [(6, 3), I(1, 2, 4, 5, 4, 3), I(0, 2, 2, 4)], dict(name=False, fd=False)),
     ("rnn_tanh_cell",         lambda m, x, h, wi, wh, bi, bh: m.rnn_tanh_cell(x, h, wi, wh, bi, bh),    [],                    dict(CELL, name=False)),
@@ -82,7 +82,7 @@ CASES = [
     ("cond",                  lambda m, x: m.cond(x.sum() > 0, lambda a: a.sin(), lambda a: a.cos(), (x,)), [(3,)],           dict(name=False, torch_fn=lambda t, x: x.sin() if x.sum() > 0 else x.cos())),
 ]
 
-test_against_pytorch, test_gradcheck = case_tests(CASES)
+test_against_pytorch, test_gradcheck, test_second_order = case_tests(CASES)
 
 
 # ---- numerics ------------------------------------------------------------------------------------

@@ -123,7 +123,7 @@ CASES = [
     flex_case("kv batch broadcast", [(2, 2, 3, 2), (1, 2, 6, 2), (1, 2, 6, 2)], mask=batch_doc, mask_b=2,
               **FIRST),
 ]
-test_flex_against_torch_reference, test_flex_gradcheck = case_tests(CASES)
+test_flex_against_torch_reference, test_flex_gradcheck, test_flex_second_order = case_tests(CASES)
 
 
 # ---- torch's public flex_attention (eager) -------------------------------------------------

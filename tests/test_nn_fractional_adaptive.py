@@ -29,24 +29,24 @@ def _samples(L, x, a):
 
 CASES = [
     ("fmp2d", lambda L, x: FN(L).fractional_max_pool2d(x, 2, output_size=(4, 3), _random_samples=_samples(L, x, S2)),
-     [(2, 3, 7, 6)], NO_NAME),
+     [(2, 3, 7, 6)], {}),
     ("fmp2d indices kernel (3, 1)",
      lambda L, x: FN(L).fractional_max_pool2d(x, (3, 1), (3, 5), return_indices=True,
-                                             _random_samples=_samples(L, x, S2)), [(2, 3, 8, 6)], NO_NAME),
+                                             _random_samples=_samples(L, x, S2)), [(2, 3, 8, 6)], {}),
     ("fmp2d ratio unbatched",
      lambda L, x: FN(L).fractional_max_pool2d(x, 2, output_ratio=(0.5, 0.7), _random_samples=_samples(L, x, S2U)),
-     [(2, 7, 6)], NO_NAME),
+     [(2, 7, 6)], {}),
     ("fmp2d with_indices overlapping",
      lambda L, x: FN(L).fractional_max_pool2d_with_indices(x, 3, 4, _random_samples=_samples(L, x, S2U)),
-     [(2, 6, 6)], NO_NAME),
+     [(2, 6, 6)], {}),
     ("fmp3d", lambda L, x: FN(L).fractional_max_pool3d(x, 2, output_size=(2, 3, 2), _random_samples=_samples(L, x, S3)),
-     [(2, 2, 4, 5, 4)], NO_NAME),
+     [(2, 2, 4, 5, 4)], {}),
     ("fmp3d indices unbatched ratio",
      lambda L, x: FN(L).fractional_max_pool3d(x, (1, 2, 2), output_ratio=0.5, return_indices=True,
-                                             _random_samples=_samples(L, x, S3U)), [(2, 4, 5, 6)], NO_NAME),
+                                             _random_samples=_samples(L, x, S3U)), [(2, 4, 5, 6)], {}),
 ]
 
-test_against_pytorch, test_gradcheck = case_tests(CASES)
+test_against_pytorch, test_gradcheck, test_second_order = case_tests(CASES)
 
 
 # ---- exact windows ------------------------------------------------------------------------------

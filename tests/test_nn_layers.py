@@ -688,7 +688,7 @@ H5_CASES = [
     ("embedding_bag_last_offset", lambda L, w, i, o: L.nn.functional.embedding_bag(i, w, o, include_last_offset=True),
      [(6, 3), _BAG_IDX, np.array([0, 3, 3, 8])], dict(name=False)),
 ]
-test_h5_layers_against_pytorch, test_h5_layers_gradcheck = case_tests(H5_CASES)
+test_h5_layers_against_pytorch, test_h5_layers_gradcheck, test_h5_layers_second_order = case_tests(H5_CASES)
 
 
 @pytest.mark.parametrize("fn,shape,spatial", [("dropout1d", (40, 30, 3), 1), ("dropout2d", (40, 30, 2, 2), 2),

@@ -585,16 +585,16 @@ def _ctc(lib, x, targets, il, tl, **kw):
 
 
 MARGIN_CASES = [
-    ("multi_margin", lambda L, x, t: L.nn.functional.multi_margin_loss(x, t), [(4, 5), _MM_T], dict(name=False)),
+    ("multi_margin", lambda L, x, t: L.nn.functional.multi_margin_loss(x, t), [(4, 5), _MM_T], {}),
     ("multi_margin_p2_w", lambda L, x, t, w: L.nn.functional.multi_margin_loss(x, t, p=2, margin=0.7,
                                                                                 weight=w.detach(), reduction="sum"),
-     [(4, 5), _MM_T, np.linspace(0.2, 1.0, 5)], dict(name=False, fd=False)),
+     [(4, 5), _MM_T, np.linspace(0.2, 1.0, 5)], dict(fd=False)),
     ("multi_margin_none_1d", lambda L, x, t: L.nn.functional.multi_margin_loss(x, t, reduction="none"),
-     [(5,), np.array(2)], dict(name=False)),
+     [(5,), np.array(2)], {}),
     ("multilabel_margin", lambda L, x, t: L.nn.functional.multilabel_margin_loss(x, t, reduction="none"),
-     [(4, 5), _ML_T], dict(name=False)),
+     [(4, 5), _ML_T], {}),
     ("multilabel_margin_1d", lambda L, x, t: L.nn.functional.multilabel_margin_loss(x, t),
-     [(5,), _ML_T[0]], dict(name=False)),
+     [(5,), _ML_T[0]], {}),
     ("triplet_dist_default", lambda L, a, p, n: L.nn.functional.triplet_margin_with_distance_loss(a, p, n),
      [(3, 4), (3, 4), (3, 4)], dict(name=False)),
     ("triplet_dist_cos_swap", lambda L, a, p, n: L.nn.functional.triplet_margin_with_distance_loss(
@@ -610,7 +610,7 @@ MARGIN_CASES = [
     ("pdist_p1", lambda L, x: L.nn.functional.pdist(x, 1), [(4, 3)], dict(name=False, second_order=False)),
     ("pdist_p3", lambda L, x: L.nn.functional.pdist(x, 3), [(4, 3)], dict(name=False)),
 ]
-test_margin_ctc_against_pytorch, test_margin_ctc_gradcheck = case_tests(MARGIN_CASES)
+test_margin_ctc_against_pytorch, test_margin_ctc_gradcheck, test_margin_ctc_second_order = case_tests(MARGIN_CASES)
 
 
 def test_ctc_unbatched_zero_infinity_and_grad(torch, device):

@@ -29,20 +29,20 @@ def _in_running(L, x, use_input_stats):
 
 
 CASES = [
-    ("group_norm affine", lambda L, x, w, b: FN(L).group_norm(x, 2, w, b), [(2, 4, 3), (4,), (4,)], NO_NAME),
+    ("group_norm affine", lambda L, x, w, b: FN(L).group_norm(x, 2, w, b), [(2, 4, 3), (4,), (4,)], {}),
     ("group_norm one group 4-d", lambda L, x, w: FN(L).group_norm(x, 1, w, eps=1e-3), [(2, 3, 2, 2), (3,)],
      NO_NAME),
     # (PyTorch's backward fails for a bias without weight, "tensor does not have a device": its side gets ones)
     ("group_norm bias only, group per channel", lambda L, x, b: FN(L).group_norm(x, 3, None, b), [(2, 3, 4), (3,)],
      dict(NO_NAME, torch_fn=lambda T, x, b: FN(T).group_norm(x, 3, T.ones(3, dtype=x.dtype), b))),
-    ("group_norm 2-d", lambda L, x: FN(L).group_norm(x, 2), [(3, 6)], NO_NAME),
+    ("group_norm 2-d", lambda L, x: FN(L).group_norm(x, 2), [(3, 6)], {}),
     ("instance_norm", lambda L, x: FN(L).instance_norm(x), [(2, 3, 4)], NO_NAME),
     ("instance_norm affine 4-d", lambda L, x, w, b: FN(L).instance_norm(x, weight=w, bias=b, eps=1e-3),
-     [(2, 3, 2, 3), (3,), (3,)], NO_NAME),
-    ("instance_norm 5-d", lambda L, x, w: FN(L).instance_norm(x, weight=w), [(1, 2, 2, 2, 2), (2,)], NO_NAME),
-    ("instance_norm running stats", lambda L, x: _in_running(L, x, True), [(2, 3, 4)], NO_NAME),
-    ("instance_norm eval", lambda L, x: _in_running(L, x, False), [(2, 3, 4)], NO_NAME),
-    ("instance_norm eval 2-d", lambda L, x: _in_running(L, x, False), [(4, 3)], NO_NAME),
+     [(2, 3, 2, 3), (3,), (3,)], {}),
+    ("instance_norm 5-d", lambda L, x, w: FN(L).instance_norm(x, weight=w), [(1, 2, 2, 2, 2), (2,)], {}),
+    ("instance_norm running stats", lambda L, x: _in_running(L, x, True), [(2, 3, 4)], {}),
+    ("instance_norm eval", lambda L, x: _in_running(L, x, False), [(2, 3, 4)], {}),
+    ("instance_norm eval 2-d", lambda L, x: _in_running(L, x, False), [(4, 3)], {}),
     ("rms_norm", lambda L, x: FN(L).rms_norm(x, (4,)), [(2, 3, 4)], {}),
     ("rms_norm weight", lambda L, x, w: FN(L).rms_norm(x, [3, 4], w, eps=1e-3), [(2, 3, 4), (3, 4)], {}),
     ("rms_norm 1-d", lambda L, x, w: FN(L).rms_norm(x, (5,), w, eps=0.1), [(5,), (5,)], {}),
@@ -54,7 +54,7 @@ CASES = [
      lambda L, x: FN(L).local_response_norm(x, 6, alpha=1.0, beta=0.5, k=2.0), [(1, 3, 2, 1, 2)], {}),
 ]
 
-test_against_pytorch, test_gradcheck = case_tests(CASES)
+test_against_pytorch, test_gradcheck, test_second_order = case_tests(CASES)
 # PyTorch's rms_norm says so when it takes its unfused path (an input and a weight of different dtypes)
 pytestmark = pytest.mark.filterwarnings("ignore:Mismatch dtype between input and weight")
 

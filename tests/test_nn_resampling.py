@@ -83,20 +83,20 @@ INTERP_CASES = [
 
 GRID_CASES = _grid_cases(small=False) + [
     ("grid_sample batch of 2, grid 1x1", lambda L, x, g: FN(L).grid_sample(x, g, align_corners=False),
-     [(2, 1, 2, 3), U((2, 1, 1, 2), -1.2, 1.2)], NO_NAME),
+     [(2, 1, 2, 3), U((2, 1, 1, 2), -1.2, 1.2)], {}),
     ("grid_sample 1x1 input reflection", lambda L, x, g: FN(L).grid_sample(x, g, padding_mode="reflection",
                                                                           align_corners=True),
-     [(1, 1, 1, 1), U((1, 2, 2, 2), -1.5, 1.5)], NO_NAME),
-    ("affine_grid 2-D", lambda L, t: FN(L).affine_grid(t, (2, 1, 3, 4), align_corners=False), [(2, 2, 3)], NO_NAME),
+     [(1, 1, 1, 1), U((1, 2, 2, 2), -1.5, 1.5)], {}),
+    ("affine_grid 2-D", lambda L, t: FN(L).affine_grid(t, (2, 1, 3, 4), align_corners=False), [(2, 2, 3)], {}),
     ("affine_grid 2-D align_corners", lambda L, t: FN(L).affine_grid(t, [1, 3, 2, 3], align_corners=True),
-     [(1, 2, 3)], NO_NAME),
+     [(1, 2, 3)], {}),
     ("affine_grid 3-D", lambda L, t: FN(L).affine_grid(t, (1, 1, 2, 3, 2), align_corners=False), [(1, 3, 4)],
      NO_NAME),
     ("affine_grid 3-D align_corners", lambda L, t: FN(L).affine_grid(t, (2, 2, 2, 1, 3), align_corners=True),
-     [(2, 3, 4)], NO_NAME),
+     [(2, 3, 4)], {}),
     ("affine_grid into grid_sample",
      lambda L, x, t: FN(L).grid_sample(x, FN(L).affine_grid(t, (1, 2, 3, 3), align_corners=False),
-                                       align_corners=False), [(1, 2, 4, 3), U((1, 2, 3), -1, 1)], NO_NAME),
+                                       align_corners=False), [(1, 2, 4, 3), U((1, 2, 3), -1, 1)], {}),
 ]
 
 CASES = SHUFFLE_CASES + INTERP_CASES + GRID_CASES
@@ -115,7 +115,7 @@ FD_ON_DEVICES = ("pixel_shuffle", "channel_shuffle 4-D", "interpolate nearest (1
 FD_CPU = [c for c in CASES if c[3].get("fd", True)] + GRID_FD
 FD_DEVICES = [c for c in FD_CPU if c[0] in FD_ON_DEVICES]
 assert len(FD_DEVICES) == len(FD_ON_DEVICES)
-test_against_pytorch, _ = case_tests(CASES)
+test_against_pytorch, _, test_second_order = case_tests(CASES)
 pytestmark = pytest.mark.filterwarnings("ignore:Since version 1.3.0, affine_grid")
 
 
@@ -586,13 +586,19 @@ def test_non_tensor_input_divergence(torch):
             call()
 
 
-def test_grad_fn_names_are_the_last_ops(torch):
-    """Known divergence: the results are composites, so grad_fn names the last op applied, not
-    PyTorch's UpsampleBilinear2DBackward0 / GridSampler2DBackward0 / PixelShuffleBackward0."""
-    x = ag.ones(1, 4, 2, 2, requires_grad=True)
-    assert F.interpolate(x, scale_factor=2, mode="bilinear").grad_fn.name() != "UpsampleBilinear2DBackward0"
-    assert F.grid_sample(x, ag.zeros(1, 1, 1, 2), align_corners=False).grad_fn.name() != "GridSampler2DBackward0"
-    assert F.pixel_shuffle(x, 2).grad_fn.name() != "PixelShuffleBackward0"
+def test_grad_fn_names(torch):
+    """interpolate and grid_sample end in one node named as PyTorch's; pixel_shuffle is still a
+    composite whose grad_fn names its last op (PyTorch's: PixelShuffleBackward0)."""
+    def both(fn):
+        return [fn(L.nn.functional, L.ones(1, 4, 2, 2, requires_grad=True), L.zeros(1, 1, 1, 2)).grad_fn.name()
+                for L in (ag, torch)]
+    for fn in (lambda F_, x, g: F_.interpolate(x, scale_factor=2, mode="bilinear"),
+               lambda F_, x, g: F_.interpolate(x, scale_factor=2),
+               lambda F_, x, g: F_.grid_sample(x, g, align_corners=False)):
+        ours, theirs = both(fn)
+        assert ours == theirs, (ours, theirs)
+    ours, theirs = both(lambda F_, x, g: F_.pixel_shuffle(x, 2))
+    assert ours != theirs == "PixelShuffleBackward0"
 
 
 def test_not_implemented_options_name_themselves():

@@ -65,7 +65,7 @@ CASES = [
      [(4, 3, 2), (2, 5, 2), (2, 5, 2), _tril((3, 5), 2)], NO_NAME),
 ]
 
-test_sdpa_against_pytorch, test_sdpa_gradcheck = case_tests(CASES)
+test_sdpa_against_pytorch, test_sdpa_gradcheck, test_sdpa_second_order = case_tests(CASES)
 
 
 # ---- helpers ---------------------------------------------------------------------------

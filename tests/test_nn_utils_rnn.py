@@ -46,7 +46,7 @@ CASES = [
      lambda L, x: L.cat(U(L).unpad_sequence(x, L.tensor([2, 4]), batch_first=True)), [(2, 4)], NO_NAME),
 ]
 
-test_against_pytorch, test_gradcheck = case_tests(CASES)
+test_against_pytorch, test_gradcheck, test_second_order = case_tests(CASES)
 
 
 def _np(t):

@@ -41,7 +41,7 @@ CASES = [
     ("narrow_copy_f",     lambda m, x: m.narrow_copy(x, 0, -2, 1),                          [(3, 2)],       {}),
     ("type_as",           lambda m, x, y: x.type_as(y) * y,                                 [(3,), (3,)],   dict(name=False)),
 ]
-test_against_pytorch, test_gradcheck = case_tests(CASES)
+test_against_pytorch, test_gradcheck, test_second_order = case_tests(CASES)
 
 
 def test_an_alias_is_the_op_itself():

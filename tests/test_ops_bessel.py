@@ -48,7 +48,7 @@ CASES = [
     ("i1e_at_zero",   _sp("i1e"), [], {"arrays": [np.array([0.0, 1e-17, -1e-17, -0.7])], "fd": False}),
     ("i0e_at_zero",   _sp("i0e"), [], {"arrays": [np.array([0.0, -0.0, 1e-300, 2.0])], "fd": False}),
 ]
-test_against_pytorch, test_gradcheck = case_tests(CASES)
+test_against_pytorch, test_gradcheck, test_second_order = case_tests(CASES)
 
 # ---- accuracy against mpmath -------------------------------------------------------------------------
 

@@ -81,7 +81,7 @@ CASES = [
     ("arctanh",          lambda m, x: m.arctanh(x),                                  [U((3, 4), -0.9, 0.9)],       {}),
     ("arctanh_method",   lambda m, x: x.arctanh(),                                   [U((3, 4), -0.9, 0.9)],       {}),
 ]
-test_against_pytorch, test_gradcheck = case_tests(CASES)
+test_against_pytorch, test_gradcheck, test_second_order = case_tests(CASES)
 
 
 # ---- helpers: the same call on both libraries -----------------------------------------------

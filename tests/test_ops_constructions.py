@@ -45,7 +45,7 @@ CASES = [
     ("renorm_p0.5",        lambda m, x: x.renorm(0.5, 1, 2.0),                                [(2, 3)],     {}),
     ("unflatten",          lambda m, x: m.unflatten(x, 1, (2, -1)),                           [(3, 4)],     {}),
 ]
-test_against_pytorch, test_gradcheck = case_tests(CASES)
+test_against_pytorch, test_gradcheck, test_second_order = case_tests(CASES)
 pytestmark = pytest.mark.filterwarnings("ignore:torch.chain_matmul is deprecated")     # (ours warns as torch)
 
 UNFOLD = [

@@ -142,7 +142,7 @@ CASES = [
     ("affine_grid_generator 3d", lambda L, t: L.affine_grid_generator(t, (2, 1, 2, 2, 3), True), [(2, 3, 4)], FIRST),
 ]
 
-test_against_pytorch, test_gradcheck = case_tests(CASES)
+test_against_pytorch, test_gradcheck, test_second_order = case_tests(CASES)
 
 
 def test_aliases_are_functions_of_ag_and_not_of_tensor():

@@ -28,7 +28,7 @@ CASES = [
     ("mvlgamma",      lambda m, x: m.mvlgamma(x, 3),         [U((3, 4), 1.2, 5)], {}),
     ("mvlgamma_p1",   lambda m, x: x.mvlgamma(1),            [U((4,), 0.2, 5)], {}),
 ]
-test_against_pytorch, test_gradcheck = case_tests(CASES)
+test_against_pytorch, test_gradcheck, test_second_order = case_tests(CASES)
 
 GRID = np.concatenate([np.linspace(0.01, 30, 401), np.linspace(-20.0, -0.01, 401),
                        10.0 ** np.linspace(-300, 300, 61), -(np.arange(1, 6) + 1e-9), -(np.arange(1, 6) + 0.5),
@@ -186,7 +186,7 @@ INCOMPLETE_CASES = [
     ("special_polygamma", lambda m, x: m.special.polygamma(2, x),          [U((4,), 0.3, 5)], {"fd": False}),
     ("special_multigammaln", lambda m, x: m.special.multigammaln(x, 3),    [U((3, 2), 1.2, 5)], {"fd": False}),
 ]
-test_incomplete_against_pytorch, test_incomplete_gradcheck = case_tests(INCOMPLETE_CASES)
+test_incomplete_against_pytorch, test_incomplete_gradcheck, test_incomplete_second_order = case_tests(INCOMPLETE_CASES)
 
 
 def temme_coefficients(K, N):

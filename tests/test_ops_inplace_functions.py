@@ -81,7 +81,7 @@ CASES = [
     ("unsafe_split_sizes_m", lambda m, x: x.unsafe_split_with_sizes([3, 0, 2], 1),   [(2, 5)],            {}),
 ]
 
-test_against_pytorch, test_gradcheck = case_tests(CASES)
+test_against_pytorch, test_gradcheck, test_second_order = case_tests(CASES)
 
 
 # ---- the in-place functions: which exist, and that each is its method -----------------------

@@ -181,7 +181,7 @@ def _view_squeeze_then_write(x, w):
     return y
 
 
-test_against_pytorch, test_gradcheck = case_tests(CASES)
+test_against_pytorch, test_gradcheck, test_second_order = case_tests(CASES)
 
 
 # ---- layout, version counter and grad_fn after an in-place metadata change ----------------------

@@ -293,7 +293,7 @@ def _view_mul(t):
     return t
 
 
-test_against_pytorch, test_gradcheck = case_tests(CASES)
+test_against_pytorch, test_gradcheck, test_second_order = case_tests(CASES)
 
 
 # Bug (fixed; found by the fuzz test with 3000 calls): the nuclear norm of a matrix holding NaN or

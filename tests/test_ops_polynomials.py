@@ -31,7 +31,7 @@ CASES = [
     ("xlog1py_number_x", lambda m, y: m.special.xlog1py(1.5, y),  [U((3, 4), -0.9, 3)], {}),
     ("expit",            lambda m, x: m.special.expit(x),         [(3, 4)], {}),
 ]
-test_against_pytorch, test_gradcheck = case_tests(CASES)
+test_against_pytorch, test_gradcheck, test_second_order = case_tests(CASES)
 
 
 # ---- accuracy against mpmath (float64) -------------------------------------------------

@@ -63,7 +63,7 @@ CASES = [
     ("cdist_inf",         lambda m, a, b: m.cdist(a, b, p=math.inf),                [(2, 3, 2), (2, 4, 2)],         dict(name=False)),
     ("cdist_p_half",      lambda m, a, b: m.cdist(a, b, p=0.5),                     [(3, 2), (2, 2)],               dict(name=False)),
 ]
-test_against_pytorch, test_gradcheck = case_tests(CASES)
+test_against_pytorch, test_gradcheck, test_second_order = case_tests(CASES)
 # (PyTorch's cross without dim warns that it is deprecated; ours takes the same first dim of size 3, silently)
 pytestmark = pytest.mark.filterwarnings("ignore:Using torch.cross without specifying the dim")
 

@@ -149,7 +149,7 @@ CASES = [
     ("select_scatter_empty",  lambda m, x, s: m.select_scatter(x, s, 0, 1),               [(2, 0), (0,)],     {}),
     ("broadcast_to_zero",     lambda m, x: m.broadcast_to(x, (0, 3)),                     [(1, 3)],           {}),
 ]
-test_against_pytorch, test_gradcheck = case_tests(CASES)
+test_against_pytorch, test_gradcheck, test_second_order = case_tests(CASES)
 
 
 # ---- every input dtype: the result's dtype and values (no gradient) ----

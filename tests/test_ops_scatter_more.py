@@ -107,7 +107,7 @@ for _r in REDUCTIONS:
                     x, 1, I(L, [1, 1]), s, r, include_self=inc), [(2, 3), (2, 2)], {}),
             ]
 
-test_against_pytorch, test_gradcheck = case_tests(CASES)
+test_against_pytorch, test_gradcheck, test_second_order = case_tests(CASES)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

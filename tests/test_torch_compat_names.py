@@ -27,8 +27,8 @@ def _w(L, x, values):
 
 
 CASES = [
-    ("conv_tbc", lambda L, x, w, b: FN(L).conv_tbc(x, w, b), [(5, 2, 3), (3, 3, 4), (4,)], NO_NAME),
-    ("conv_tbc pad", lambda L, x, w, b: FN(L).conv_tbc(x, w, b, 2), [(4, 3, 2), (2, 2, 3), (3,)], NO_NAME),
+    ("conv_tbc", lambda L, x, w, b: FN(L).conv_tbc(x, w, b), [(5, 2, 3), (3, 3, 4), (4,)], {}),
+    ("conv_tbc pad", lambda L, x, w, b: FN(L).conv_tbc(x, w, b, 2), [(4, 3, 2), (2, 2, 3), (3,)], {}),
     ("conv_tbc crop", lambda L, x, w, b: FN(L).conv_tbc(x, w, b, pad=-1), [(6, 1, 2), (2, 2, 2), (2,)], FIRST),
     ("conv_tbc empty batch", lambda L, x, w, b: FN(L).conv_tbc(x, w, b, 1), [(3, 0, 2), (2, 2, 3), (3,)], FIRST),
     ("linear_cross_entropy", lambda L, x, w, t: FN(L).linear_cross_entropy(x, w, t), [(3, 4), (5, 4), T3],
@@ -52,7 +52,7 @@ CASES = [
      lambda L, x, w, p: FN(L).linear_cross_entropy(x, w, p.softmax(1)), [(3, 2), (4, 2), (3, 4)], NO_NAME),
 ]
 
-test_against_pytorch, test_gradcheck = case_tests(CASES)
+test_against_pytorch, test_gradcheck, test_second_order = case_tests(CASES)
 
 
 # ---- conv_tbc --------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import warnings
 from .. import _dtype
 from .functional import _same_device, _tensor_arg, cross_entropy, linear
 from .functional_layers import pad
+from ..ops.tied import as_one_node
 
 __all__ = ["conv_tbc", "linear_cross_entropy"]
 
@@ -69,7 +70,8 @@ def conv_tbc(input, weight, bias, pad=0):
     out = bias
     for k in range(kernel):            # one matrix product per kernel tap: (T', B, C) @ (C, O)
         out = out + x[k:k + out_steps].matmul(weight[k])
-    return out
+    # (PyTorch's bias gradient is a function of g alone)
+    return as_one_node(out, "ConvTbcBackward0", "conv_tbc", (input, weight, bias), tie=False)
 
 
 def _pad_time(input, steps):

@@ -16,6 +16,8 @@ import numpy as np
 
 from ..creation import zeros
 from ..ops.linalg import saving_operands
+from ..autograd.grad_mode import state as grad_state
+from ..ops.tied import as_one_node
 from ..ops.windows import fold_windows, make_geometry, windows
 from ..tensor import Tensor
 from .functional import _same_device, _tensor_arg
@@ -172,7 +174,7 @@ def _conv(fn, nd, input, weight, bias, stride, padding, dilation, groups):
     cols = windows(x, geo).reshape(n, groups, k, math.prod(geo.out))
     # (one product saving the weight itself, as PyTorch's convolution node does)
     y = saving_operands(weight.reshape(groups, cout // groups, k), cols).reshape(n, cout, *geo.out)
-    y = _add_bias(y, bias, nd)
+    y = as_one_node(_add_bias(y, bias, nd), "ConvolutionBackward0", "convolution", (x, weight))
     return y if batched else y.squeeze(0)
 
 
@@ -248,7 +250,7 @@ def _conv_transpose(fn, nd, input, weight, bias, stride, padding, output_padding
     w = weight.reshape(groups, cin_g, cout_g * math.prod(kernel)).transpose(1, 2)
     cols = saving_operands(w, x.reshape(n, groups, cin_g, math.prod(sizes)))
     y = fold_windows(cols.reshape(n, groups * cout_g, *kernel, *sizes), geo)
-    y = _add_bias(y, bias, nd)
+    y = as_one_node(_add_bias(y, bias, nd), "ConvolutionBackward0", "convolution", (x, weight))
     return y if batched else y.squeeze(0)
 
 
@@ -345,15 +347,34 @@ def _window_argmax(w, xp):
     return am
 
 
-def _window_max(x, w, tables, sizes, batched, return_indices):
+def _pool_node(y, saved, nd, family):
+    """y as the output of PyTorch's pooling node, which saves `saved` (the
+    input; an unpool's indices); a 1-d pool: its 2-d node under a squeeze, as
+    PyTorch computes those."""
+    if not (y._rg and grad_state.enabled):
+        return y
+    if nd == 1:
+        return _pool_node(y.unsqueeze(-2), saved.unsqueeze(-2), 2, family).squeeze(-2)
+    name, op_name = family
+    return as_one_node(y, name.format(nd), op_name.format(nd), (saved,))
+
+
+_MAX_POOL = ("MaxPool{}DWithIndicesBackward0", "max_pool{}d_with_indices")
+_AVG_POOL = ("AvgPool{}DBackward0", "avg_pool{}d")
+_ADAPTIVE_AVG_POOL = ("AdaptiveAvgPool{}DBackward0", "adaptive_avg_pool{}d")
+_ADAPTIVE_MAX_POOL = ("AdaptiveMaxPool{}DBackward0", "adaptive_max_pool{}d")
+_MAX_UNPOOL = ("MaxUnpool{}DBackward0", "max_unpool{}d")
+
+
+def _window_max(x, w, tables, sizes, batched, return_indices, family):
     """Maxima of windows w (N, C, *out, K), picked at _window_argmax's places
     (where the gradient goes)."""
     xp = x._backend.xp
     am = _window_argmax(w, xp)
     place = Tensor._make(xp.ascontiguousarray(am[..., None], dtype=np.int64), x._backend)
     vals = w.gather(-1, place).squeeze(-1)
-    if not batched:
-        vals = vals.squeeze(0)
+    vals = _pool_node(vals, x, len(tables), family) if batched else \
+        _pool_node(vals.squeeze(0), x.squeeze(0), len(tables), family)
     if not return_indices:
         return vals
     idx = _flat_indices(x, am, tables, sizes)
@@ -369,7 +390,7 @@ def _max_pool(fn, nd, input, kernel_size, stride, padding, dilation, ceil_mode, 
     w = w.permute(0, 1, *range(3, 3 + nd), 2)
     tables = [np.arange(o)[:, None] * s - p + np.arange(kk)[None, :] * d
               for o, s, p, kk, d in zip(geo.out, geo.stride, geo.pad_lo, geo.kernel, geo.dilation)]
-    return _window_max(x, w, tables, geo.sizes, batched, return_indices)
+    return _window_max(x, w, tables, geo.sizes, batched, return_indices, _MAX_POOL)
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
@@ -445,7 +466,7 @@ def _avg_pool(fn, nd, input, kernel_size, stride, padding, ceil_mode, count_incl
         y = Tensor._make(xp.ascontiguousarray(q, dtype=t.dtype), x._backend)
     else:
         y = total / (div if divisor_override is not None else _const(x, div))
-    return y if batched else y.squeeze(0)
+    return _pool_node(y if batched else y.squeeze(0), input, nd, _AVG_POOL)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
@@ -495,8 +516,18 @@ def _ranges(n, o):
     return (i * n) // o, -((-(i + 1) * n) // o)
 
 
+def plane_mean(input, nd):
+    """An adaptive average pool to one element per plane as PyTorch's: a mean
+    over the spatial dims (MeanBackward1, saving nothing; 1-d through 2-d)."""
+    if nd == 1:
+        return input.unsqueeze(-2).mean((-2, -1), keepdim=True).squeeze(-2)
+    return input.mean(tuple(range(-nd, 0)), keepdim=True)
+
+
 def _adaptive_avg(fn, nd, input, output_size):
     x, batched, sizes, out = _adaptive_args(fn, input, nd, output_size)
+    if all(o == 1 for o in out):
+        return plane_mean(input, nd)
     y = x
     for i in reversed(range(nd)):
         start, end = _ranges(sizes[i], out[i])
@@ -508,7 +539,7 @@ def _adaptive_avg(fn, nd, input, output_size):
             y = mat @ y
         else:                       # (bring the dim next to last for the product, then back)
             y = (mat @ y.transpose(2 + i, -2)).transpose(2 + i, -2)
-    return y if batched else y.squeeze(0)
+    return _pool_node(y if batched else y.squeeze(0), input, nd, _ADAPTIVE_AVG_POOL)
 
 
 def adaptive_avg_pool1d(input, output_size):
@@ -547,7 +578,7 @@ def _adaptive_max(fn, nd, input, output_size, return_indices):
     if nd > 1:                      # windows' elements last: (N, C, o0, o1, ..., k0, k1, ...)
         w = w.permute(0, 1, *range(2, 2 + 2 * nd, 2), *range(3, 3 + 2 * nd, 2))
     w = w.reshape(*x.shape[:2], *out, math.prod(t.shape[1] for t in tables))
-    return _window_max(x, w, tables, sizes, batched, return_indices)
+    return _window_max(x, w, tables, sizes, batched, return_indices, _ADAPTIVE_MAX_POOL)
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):
@@ -655,7 +686,7 @@ def _max_unpool(fn, nd, input, indices, kernel_size, stride, padding, output_siz
         _check_unpool_indices(fn, idx, sizes)
         y = zeros((n, c, math.prod(sizes)), dtype=x.dtype, device=x.device).scatter(2, idx, flat)
         y = y.reshape(n, c, *sizes)
-    return y if batched else y.squeeze(0)
+    return _pool_node(y if batched else y.squeeze(0), indices, nd, _MAX_UNPOOL)
 
 
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
@@ -752,7 +783,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     x = input if batched else input.unsqueeze(0)
     geo = _geometry_of_blocks("unfold", x.shape[2:], *args)
     y = windows(x, geo).reshape(x.shape[0], x.shape[1] * math.prod(geo.kernel), math.prod(geo.out))
-    return y if batched else y.squeeze(0)
+    return as_one_node(y if batched else y.squeeze(0), "Im2ColBackward0", "im2col")
 
 
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
@@ -778,4 +809,4 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
                            f"match the calculated number of sliding blocks {' * '.join(map(str, geo.out))} = "
                            f"{blocks}, but got input.size(2)={x.shape[2]}.")
     y = fold_windows(x.reshape(x.shape[0], x.shape[1] // k, *geo.kernel, *geo.out), geo)
-    return y if batched else y.squeeze(0)
+    return as_one_node(y if batched else y.squeeze(0), "Col2ImBackward0", "col2im")

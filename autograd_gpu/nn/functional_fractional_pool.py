@@ -14,6 +14,7 @@ import numpy as np
 
 from ..autograd.grad_mode import is_grad_enabled
 from ..creation import rand
+from ..ops.tied import as_one_node
 from ..tensor import Tensor
 from .functional import _same_device, _tensor_arg
 from .functional_conv import _window_argmax
@@ -184,6 +185,7 @@ def _fractional_max_pool(fn, nd, input, kernel_size, output_size, output_ratio, 
     vals, idx = _pool(x, samples, kernel, out)
     if not batched:
         vals, idx = vals.squeeze(0), idx.squeeze(0)
+    vals = as_one_node(vals, f"FractionalMaxPool{nd}DBackward0", f"fractional_max_pool{nd}d", (input,))
     return (vals, idx) if return_indices else vals
 
 

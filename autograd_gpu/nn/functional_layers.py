@@ -17,6 +17,7 @@ from ..creation import arange, rand, tensor, zeros_like
 from ..ops.pointwise import where
 from ..ops._util import check_fits
 from ..ops.shape import ConstantPadNd
+from ..ops.tied import as_one_node
 from ..tensor import Tensor
 # functional.py imports this module after defining its checks
 from .functional import _same_device, _tensor_arg
@@ -285,7 +286,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     _check_dtypes("layer_norm", input, (("weight", weight), ("bias", bias)))
     dims = tuple(range(-n, 0))
     xs, mean, var = _stats(input, dims)
-    return _affine(_standardize(xs, mean, var, eps), weight, bias, shape, input.dtype)
+    return as_one_node(_affine(_standardize(xs, mean, var, eps), weight, bias, shape, input.dtype),
+                       "NativeLayerNormBackward0", "native_layer_norm", (input, weight, bias), undefined=(bias,))
 
 
 def _check_batch_norm(fn, input, running_mean, running_var, weight, bias, training, eps):
@@ -342,7 +344,9 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
     else:
         xs = _wide(input)
         mean, var = running_mean.reshape(shape).to(xs.dtype), running_var.reshape(shape).to(xs.dtype)
-    return _affine(_standardize(xs, mean, var, eps), weight, bias, shape, input.dtype)
+    return as_one_node(_affine(_standardize(xs, mean, var, eps), weight, bias, shape, input.dtype),
+                       "NativeBatchNormBackward0", "native_batch_norm", (input, weight),
+                       undefined=() if training else (input,))
 
 
 # ---- embedding --------------------------------------------------------------------------------------

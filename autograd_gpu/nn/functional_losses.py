@@ -17,6 +17,7 @@ from ..ops._util import broadcastable
 from ..ops.loss import HuberLoss, SmoothL1Loss, SoftMarginLoss
 from ..ops.pointwise import where
 from ..ops.shape import cat, stack
+from ..ops.tied import as_one_node
 from ..tensor import Tensor
 from .functional import _check_reduction, _legacy_reduction, _reduce, _same_device, _tensor_arg
 from ..amp import cast_at_entry
@@ -591,7 +592,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         d = d * weight.index_select(0, t.reshape(-1)).unsqueeze(1)
     classes = _class_row(n_classes, x)
     loss = where(classes == t, 0.0, d).sum(1) / n_classes
-    return _unbatch(loss, unbatched, reduction)
+    return as_one_node(_unbatch(loss, unbatched, reduction), "MultiMarginLossBackward0", fn, (input, target, weight))
 
 
 def _class_row(n, like):
@@ -623,7 +624,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     d = _hinge(1 - x_target.unsqueeze(-1) + x.unsqueeze(1))    # (N, K, C)
     pairs = listed.unsqueeze(-1) & is_target.logical_not().unsqueeze(1)
     loss = where(pairs, d, 0.0).sum((1, 2)) / n_classes
-    return _unbatch(loss, unbatched, reduction)
+    return as_one_node(_unbatch(loss, unbatched, reduction), "MultilabelMarginLossBackward0", fn, (input, target))
 
 
 def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0,

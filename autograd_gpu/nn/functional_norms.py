@@ -12,6 +12,7 @@ import numpy as np
 from .. import _dtype
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..creation import tensor
+from ..ops.tied import as_one_node
 from ..ops.windows import make_geometry, windows
 from .functional import _same_device, _tensor_arg
 from .functional_layers import _affine, _check_dtypes, _normalized_shape, _stats, _standardize, _wide
@@ -87,7 +88,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     grouped = input.reshape(n, num_groups, c // num_groups * _spatial_numel(input))
     xs, mean, var = _stats(grouped, (2,))
     out = _standardize(xs, mean, var, eps).reshape(input.shape)
-    return _affine(out, weight, bias, (1, c) + (1,) * (input.dim() - 2), input.dtype)
+    # (PyTorch's bias gradient is a function of g alone)
+    return as_one_node(_affine(out, weight, bias, (1, c) + (1,) * (input.dim() - 2), input.dtype),
+                       "NativeGroupNormBackward0", "native_group_norm", (input, weight), tie=False)
 
 
 # ---- instance_norm ---------------------------------------------------------------------------------------
@@ -163,7 +166,12 @@ def _instance_norm(fn, input, running_mean, running_var, weight, bias, use_input
         mean, var = running_mean.reshape(shape).to(xs.dtype), running_var.reshape(shape).to(xs.dtype)
     if weight is not None:      # (PyTorch's batch_norm gets the weight repeated per sample: a copy, saved)
         weight = weight.clone()
-    return _affine(_standardize(xs, mean, var, eps), weight, bias, shape, input.dtype)
+    out = _affine(_standardize(xs, mean, var, eps), weight, bias, shape, input.dtype)
+    # PyTorch's: batch_norm of the input viewed as one sample of N * C channels, viewed back
+    flat = (1, input.shape[0] * input.shape[1]) + tuple(input.shape[2:])
+    x = input.reshape(flat)
+    return as_one_node(out.reshape(flat), "NativeBatchNormBackward0", "native_batch_norm", (x, weight),
+                       undefined=() if use_input_stats else (x,)).view(input.shape)
 
 
 # ---- rms_norm ---------------------------------------------------------------------------------------------

@@ -23,9 +23,10 @@ from .. import _dtype
 from ..autograd.grad_mode import no_grad
 from ..ops.pointwise import where
 from ..ops.shape import cat, stack
+from ..ops.tied import as_one_node
 from ..tensor import Tensor
 from .functional import _same_device, _tensor_arg
-from .functional_conv import _const, _index_tensor, _is_int
+from .functional_conv import _ADAPTIVE_AVG_POOL, _const, _index_tensor, _is_int, _pool_node, plane_mean
 from .functional_layers import _wide
 from ..amp import cast_at_entry
 from .._warn import warn_at_caller
@@ -384,13 +385,23 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         scales = None                   # the coordinate mapping from the sizes alone
     _check_sizes(input, mode, out_sizes)
     _check_dtype(input, mode, antialias)
+    if mode == "area" and all(n == 1 for n in out_sizes):
+        return plane_mean(input, len(out_sizes))
     x = input if input.dtype is _dtype.uint8 else _wide(input)
     ft = np.float64 if x.dtype is _dtype.float64 else np.float32
     for i, n_out in enumerate(out_sizes):
         scale = None if scales is None else scales[i]
         idx, w = _taps(mode, input.shape[2 + i], n_out, scale, align_corners, antialias, ft)
         x = _apply_taps(x, 2 + i, idx, w)
-    return x.to(input.dtype)
+    nd = input.dim() - 2
+    if mode == "area":          # (PyTorch's is adaptive_avg_pool's node)
+        return _pool_node(x.to(input.dtype), input, nd, _ADAPTIVE_AVG_POOL)
+    return as_one_node(x.to(input.dtype), f"Upsample{_UPSAMPLE[mode]}{nd}D{'Aa' if antialias else ''}Backward0",
+                       f"upsample_{mode.replace('-', '_')}{nd}d")
+
+
+_UPSAMPLE = {"nearest": "Nearest", "nearest-exact": "NearestExact", "linear": "Linear", "bilinear": "Bilinear",
+             "bicubic": "Bicubic", "trilinear": "Trilinear"}
 
 
 def _deprecated(name):
@@ -583,8 +594,10 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     g = g.reshape(n, math.prod(out_shape), len(sizes))
     # grid's last dim lists x (the last spatial dim) first
     coords = [_unnormalize(g[..., len(sizes) - 1 - i], size, align_corners) for i, size in enumerate(sizes)]
-    out = _sample(flat, coords, sizes, mode, padding_mode, align_corners)
-    return out.reshape(n, c, *out_shape).to(input.dtype)
+    out = _sample(flat, coords, sizes, mode, padding_mode, align_corners).reshape(n, c, *out_shape)
+    nd = len(sizes)
+    return as_one_node(out.to(input.dtype), f"GridSampler{nd}DBackward0", f"grid_sampler_{nd}d", (input, grid),
+                       undefined=(input,) if mode == "nearest" else ())
 
 
 def _affine_size(theta, size):
@@ -637,4 +650,5 @@ def affine_grid(theta, size, align_corners=None):
     mesh = np.meshgrid(*[_base_coords(s, align_corners) for s in spatial], indexing="ij")[::-1]
     base = np.stack([*mesh, np.ones(tuple(spatial))], -1).reshape(1, -1, len(spatial) + 1)
     grid = _const(theta, base).matmul(theta.transpose(1, 2))
-    return grid.reshape(size[0], *spatial, len(spatial))
+    return as_one_node(grid.reshape(size[0], *spatial, len(spatial)), "AffineGridGeneratorBackward0",
+                       "affine_grid_generator")

@@ -22,6 +22,7 @@ from .. import _dtype
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from ._util import wrap_dim
+from .tied import as_one_node
 
 _PKG = __package__.rsplit(".", 1)[0]
 
@@ -473,7 +474,8 @@ def segment_reduce(data, reduce, *, lengths=None, indices=None, offsets=None, ax
         if bool((lengths.sum(-1) != data.shape[axis]).any()):
             raise RuntimeError(f"{fn}(): Expected all rows of lengths along axis to sum to data.size(lengths.dim()-1) "
                                f"when !unsafe.")
-    return _segment_reduce(data, reduce, lengths, axis, initial)
+    return as_one_node(_segment_reduce(data, reduce, lengths, axis, initial), "SegmentReduceBackward0",
+                       "segment_reduce", (data,))
 
 
 def _segment_reduce(data, reduce, lengths, axis, initial):
@@ -662,7 +664,10 @@ def native_group_norm(input, weight, bias, N, C, HxW, group, eps):
         out = out * weight.reshape(1, C, 1)
     if bias is not None:
         out = out + bias.reshape(1, C, 1)
-    return out.reshape(input.shape).to(input.dtype), mean, rstd
+    # (PyTorch's bias gradient is a function of g alone)
+    out = as_one_node(out.reshape(input.shape).to(input.dtype), "NativeGroupNormBackward0", "native_group_norm",
+                      (input, weight), tie=False)
+    return out, mean, rstd
 
 
 def native_dropout(input, p, train):

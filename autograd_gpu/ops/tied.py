@@ -1,0 +1,79 @@
+"""One node on the output of an op composed here where PyTorch records one.
+
+PyTorch's backward of a convolution, a pooling, a norm or a margin loss is
+one op of the gradient and of the inputs it saved, so under create_graph each
+gradient it returns requires grad where one of those inputs does, even one
+that does not depend on them (a bias's, an average pool's): its derivative in
+them is zero. Ours are composed of pieces linear in g, so a constant g gave
+constant gradients, and differentiating one again raised "does not require
+grad" where PyTorch gives zeros. `as_one_node(y, name, op_name, saved)` puts
+a node named as PyTorch's on the composed output y, saving those inputs (a
+write to one before backward is PyTorch's version error); under create_graph
+it hands a constant g on as a node of g and them (unless tie=False: where
+PyTorch's formulas keep a bias's gradient a function of g alone)."""
+import functools
+
+from ..autograd.grad_mode import state as grad_state
+from ..tensor import Tensor
+from ..autograd.op import Op
+from . import prims as P
+
+
+class _OneNode(Op):
+    """The identity on y (input 0); inputs 1.. are saved, never differentiated here."""
+    exact_grads = True
+
+    def forward(self, y, *inputs):
+        return y
+
+    def backward(self, g, *inputs):
+        if self.ties and type(g) is Tensor and not g._rg and any(t._rg for t in inputs):  # (create_graph, g constant)
+            g = self.Gradient.applyN((g,) + inputs)
+        return (g,) + (None,) * len(inputs)
+
+    @staticmethod
+    def jvp(out, inputs, tangents):
+        return tangents[0]
+
+
+class _TiedGradient(Op):
+    """g, as a node of g and the inputs: the same in g, zero in the inputs
+    (None in those PyTorch's double backward leaves undefined)."""
+    exact_grads = True
+    undefined = ()
+
+    def forward(self, g, *inputs):
+        return g
+
+    def backward(self, gg, *inputs):
+        zeros = tuple(P.zeros_like(t) if self.needs(i) and i not in self.undefined else None
+                      for i, t in enumerate(inputs, 1))
+        return (gg if self.needs(0) else None,) + zeros
+
+    @staticmethod
+    def jvp(out, inputs, tangents):
+        return tangents[0]
+
+
+@functools.lru_cache(maxsize=None)
+def _node_class(name, op_name, n_saved, tie, undefined):
+    saved = tuple(range(1, n_saved + 1))
+    gradient = type(name + "Gradient", (_TiedGradient,), dict(
+        _name=name.replace("Backward", "BackwardBackward"), op_name=op_name + "_backward", save_inputs=saved,
+        undefined=undefined))
+    return type(name, (_OneNode,), dict(_name=name, op_name=op_name, save_inputs=saved, Gradient=gradient, ties=tie))
+
+
+def as_one_node(y, name, op_name, saved=(), tie=True, undefined=()):
+    """y, the output of an op composed here, as the output of one node `name`
+    (PyTorch's, e.g. ConvolutionBackward0) saving the tensors in `saved` that
+    PyTorch's node saves (None entries are skipped; none: a node for the name).
+    undefined: those of them whose tied derivative is None (PyTorch's double
+    backward gives none), not zeros."""
+    if not (y._rg and grad_state.enabled) or y._node is None:      # (a leaf: the user's own tensor)
+        return y
+    saved = tuple(t for t in saved if t is not None)
+    places = tuple(i for i, t in enumerate(saved, 1) if any(t is u for u in undefined))
+    out = _node_class(name, op_name, len(saved), tie, places).applyN((y,) + saved)
+    out._vc = y._vc        # (one array: a write through either is seen by whatever saved the other)
+    return out
