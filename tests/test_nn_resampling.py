@@ -587,18 +587,29 @@ def test_non_tensor_input_divergence(torch):
 
 
 def test_grad_fn_names(torch):
-    """interpolate and grid_sample end in one node named as PyTorch's; pixel_shuffle is still a
-    composite whose grad_fn names its last op (PyTorch's: PixelShuffleBackward0)."""
+    """interpolate, grid_sample and the shuffles end in one node named as PyTorch's."""
     def both(fn):
         return [fn(L.nn.functional, L.ones(1, 4, 2, 2, requires_grad=True), L.zeros(1, 1, 1, 2)).grad_fn.name()
                 for L in (ag, torch)]
     for fn in (lambda F_, x, g: F_.interpolate(x, scale_factor=2, mode="bilinear"),
                lambda F_, x, g: F_.interpolate(x, scale_factor=2),
-               lambda F_, x, g: F_.grid_sample(x, g, align_corners=False)):
+               lambda F_, x, g: F_.grid_sample(x, g, align_corners=False),
+               lambda F_, x, g: F_.pixel_shuffle(x, 2), lambda F_, x, g: F_.pixel_unshuffle(x, 2),
+               lambda F_, x, g: F_.channel_shuffle(x, 2)):
         ours, theirs = both(fn)
         assert ours == theirs, (ours, theirs)
-    ours, theirs = both(lambda F_, x, g: F_.pixel_shuffle(x, 2))
-    assert ours != theirs == "PixelShuffleBackward0"
+
+
+# Bug: a shuffle by a factor of 1 (one group) returned a view of its input, so writing the result
+# wrote the input; PyTorch's result is new memory.
+@pytest.mark.parametrize("shuffle", [lambda F_, x: F_.pixel_shuffle(x, 1), lambda F_, x: F_.pixel_unshuffle(x, 1),
+                                     lambda F_, x: F_.channel_shuffle(x, 1),
+                                     lambda F_, x: F_.native_channel_shuffle(x, 1)])
+def test_shuffle_by_one_is_a_copy(torch, device, shuffle):
+    for L, dev in ((torch, "cpu"), (ag, device)):
+        x = L.zeros(1, 4, 2, 2, device=dev)
+        shuffle(L.nn.functional, x).add_(1)
+        assert float(x.abs().sum()) == 0.0, L.__name__
 
 
 def test_not_implemented_options_name_themselves():

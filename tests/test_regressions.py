@@ -2150,29 +2150,32 @@ def test_index_select_result_is_contiguous(torch, device, dim):
     np.testing.assert_array_equal(g1, g0)
 
 
-# Bug: convolution, the poolings, the norms and grid_sample are composed here of
-# ops that keep copies (conv's and pool's windows, the norms' centred input), not
-# their inputs, so writing an input in place before backward went unnoticed (and
-# the gradient used the old values) where PyTorch's one node saves the input and
-# raises the version error. Now each ends in one node saving what PyTorch's saves
-# (ops/tied.py). An adaptive average pool to one element per plane is PyTorch's
-# mean (saving nothing), so it is ours too.
+# Bug: convolution, the poolings, the norms, grid_sample and dist/cdist/pdist are
+# composed here of ops that keep copies (conv's and pool's windows, the norms'
+# centred input, a difference), not their inputs, so writing an input in place
+# before backward went unnoticed (and the gradient used the old values) where
+# PyTorch's one node saves the input and raises the version error. Now each ends
+# in one node saving what PyTorch's saves (ops/tied.py). An adaptive average pool
+# to one element per plane is PyTorch's mean (saving nothing), so it is ours too.
 SAVED_INPUT_FORMS = {
-    "conv2d input": lambda F, x, w: F.conv2d(x, w),
-    "conv2d weight": lambda F, x, w: F.conv2d(w, x),
-    "conv_transpose2d input": lambda F, x, w: F.conv_transpose2d(x, w.reshape(2, 1, 2, 2)),
-    "max_pool2d": lambda F, x, w: F.max_pool2d(x, 2),
-    "avg_pool2d": lambda F, x, w: F.avg_pool2d(x, 2),
-    "avg_pool1d": lambda F, x, w: F.avg_pool1d(x.flatten(2), 2),
-    "adaptive_avg_pool2d": lambda F, x, w: F.adaptive_avg_pool2d(x, (1, 2)),
-    "adaptive_avg_pool2d to 1": lambda F, x, w: F.adaptive_avg_pool2d(x, 1),        # (PyTorch's: a mean)
-    "adaptive_avg_pool1d to 1": lambda F, x, w: F.adaptive_avg_pool1d(x.flatten(2), 1),
-    "layer_norm": lambda F, x, w: F.layer_norm(x, (2,)),
-    "batch_norm train": lambda F, x, w: F.batch_norm(x, None, None, training=True),
-    "group_norm": lambda F, x, w: F.group_norm(x, 1),
-    "grid_sample": lambda F, x, w: F.grid_sample(x, w.reshape(1, 2, 2, 2) * 0.5, align_corners=False),
-    "interpolate area": lambda F, x, w: F.interpolate(x, size=(2, 1), mode="area"),
-    "interpolate area to 1": lambda F, x, w: F.interpolate(x, size=(1, 1), mode="area"),
+    "conv2d input": lambda L, x, w: L.nn.functional.conv2d(x, w),
+    "conv2d weight": lambda L, x, w: L.nn.functional.conv2d(w, x),
+    "conv_transpose2d input": lambda L, x, w: L.nn.functional.conv_transpose2d(x, w.reshape(2, 1, 2, 2)),
+    "max_pool2d": lambda L, x, w: L.nn.functional.max_pool2d(x, 2),
+    "avg_pool2d": lambda L, x, w: L.nn.functional.avg_pool2d(x, 2),
+    "avg_pool1d": lambda L, x, w: L.nn.functional.avg_pool1d(x.flatten(2), 2),
+    "adaptive_avg_pool2d": lambda L, x, w: L.nn.functional.adaptive_avg_pool2d(x, (1, 2)),
+    "adaptive_avg_pool2d to 1": lambda L, x, w: L.nn.functional.adaptive_avg_pool2d(x, 1),        # (PyTorch's: a mean)
+    "adaptive_avg_pool1d to 1": lambda L, x, w: L.nn.functional.adaptive_avg_pool1d(x.flatten(2), 1),
+    "layer_norm": lambda L, x, w: L.nn.functional.layer_norm(x, (2,)),
+    "batch_norm train": lambda L, x, w: L.nn.functional.batch_norm(x, None, None, training=True),
+    "group_norm": lambda L, x, w: L.nn.functional.group_norm(x, 1),
+    "grid_sample": lambda L, x, w: L.nn.functional.grid_sample(x, w.reshape(1, 2, 2, 2) * 0.5, align_corners=False),
+    "interpolate area": lambda L, x, w: L.nn.functional.interpolate(x, size=(2, 1), mode="area"),
+    "dist": lambda L, x, w: x.dist(w),
+    "cdist": lambda L, x, w: L.cdist(x[0], w[0], p=1.5),
+    "pdist": lambda L, x, w: L.nn.functional.pdist(x.flatten(1)),
+    "interpolate area to 1": lambda L, x, w: L.nn.functional.interpolate(x, size=(1, 1), mode="area"),
 }
 
 
@@ -2182,7 +2185,7 @@ def test_one_node_ops_check_their_saved_inputs(torch, device, name):
     for lib, dev in ((torch, "cpu"), (ag, device)):
         x = (lib.arange(12.0, dtype=lib.float64, device=dev).reshape(1, 3, 2, 2).requires_grad_() * 1)[:, :2]
         w = lib.linspace(-1, 1, 8, dtype=lib.float64, device=dev).reshape(1, 2, 2, 2).requires_grad_() * 1
-        y = SAVED_INPUT_FORMS[name](lib.nn.functional, x, w)
+        y = SAVED_INPUT_FORMS[name](lib, x, w)
         with lib.no_grad():
             x.mul_(2)
         try:

@@ -434,7 +434,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
         keep = (idx != padding_idx).unsqueeze(1)          # the padding row keeps its value, passes no gradient
     if scale is not None or keep is not None:
         out = _RowGrad.apply(out, scale, keep)
-    return out.reshape(*input.shape, weight.shape[1])
+    return as_one_node(out.reshape(*input.shape, weight.shape[1]), "EmbeddingBackward0", "embedding", (input,))
 
 
 _BAG_MODES = ("sum", "mean", "max")

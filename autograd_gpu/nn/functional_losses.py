@@ -425,7 +425,7 @@ def pdist(input, p=2):
     rows_j = input.index_select(0, tensor(second, device=input.device))
     if input.shape[1] == 0:
         p = 1.0                 # (rows of no columns are 0 apart for every p, inf too, as PyTorch's kernel)
-    return (rows_i - rows_j).norm(p, 1)
+    return as_one_node((rows_i - rows_j).norm(p, 1), "PdistBackward0", "_pdist_forward", (input,))
 
 
 def _check_triplet(fn, anchor, positive, negative, margin, reduction):

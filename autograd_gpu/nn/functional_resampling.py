@@ -64,7 +64,7 @@ def pixel_shuffle(input, upscale_factor):
     k = len(lead)
     x = input.reshape(*lead, c // (r * r), r, r, h, w)
     x = x.permute(*range(k), k, k + 3, k + 1, k + 4, k + 2)        # (*, C, H, r, W, r)
-    return x.reshape(*lead, c // (r * r), h * r, w * r)
+    return _shuffled(x.reshape(*lead, c // (r * r), h * r, w * r), "PixelShuffleBackward0", "pixel_shuffle")
 
 
 def pixel_unshuffle(input, downscale_factor):
@@ -78,7 +78,13 @@ def pixel_unshuffle(input, downscale_factor):
     k = len(lead)
     x = input.reshape(*lead, c, h // r, r, w // r, r)
     x = x.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)        # (*, C, r, r, H/r, W/r)
-    return x.reshape(*lead, c * r * r, h // r, w // r)
+    return _shuffled(x.reshape(*lead, c * r * r, h // r, w // r), "PixelUnshuffleBackward0", "pixel_unshuffle")
+
+
+def _shuffled(y, name, op_name):
+    """A shuffle's result as PyTorch's: new memory (a factor of 1 gave a view of the input here, so
+    writing the result wrote the input), out of one node named as PyTorch's."""
+    return as_one_node(y.clone() if y._base is not None else y, name, op_name)
 
 
 def _channel_shuffle(fn, input, groups):
@@ -98,12 +104,13 @@ def _channel_shuffle(fn, input, groups):
 
 def channel_shuffle(input, groups):
     """(N, C, *): the channels, seen as (groups, C / groups), transposed to (C / groups, groups)."""
-    return _channel_shuffle("channel_shuffle", input, groups)
+    return _shuffled(_channel_shuffle("channel_shuffle", input, groups), "ChannelShuffleBackward0", "channel_shuffle")
 
 
 def native_channel_shuffle(input, groups):
-    """channel_shuffle (PyTorch's kernel-level twin; the same result here)."""
-    return _channel_shuffle("native_channel_shuffle", input, groups)
+    """channel_shuffle (PyTorch's kernel-level twin, recording no node of its own)."""
+    y = _channel_shuffle("native_channel_shuffle", input, groups)
+    return y.clone() if y._base is not None else y
 
 
 # ---- interpolate: arguments ----------------------------------------------------------------------

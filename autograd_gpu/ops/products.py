@@ -15,6 +15,7 @@ from . import prims as P
 from ._util import broadcastable, check_fits, half_rounded, int_arg, number, wrap_dim
 from .linalg import Dot, matrix_transpose
 from .shape import ReshapeCopy
+from .tied import as_one_node
 from .functions import tensor_function
 from ..amp import cast_at_entry
 
@@ -514,7 +515,7 @@ def dist(input, other, p=2):
     if (p < 0 or p == math.inf) and 0 in np.broadcast_shapes(input.shape, other.shape):
         raise RuntimeError(f"dist: linalg.vector_norm cannot compute the {p} norm on an empty tensor because "
                            "the operation does not have an identity")
-    return (input - other).norm(p)
+    return as_one_node((input - other).norm(p), "DistBackward0", "dist", (input, other))
 
 
 _COMPUTE_MODES = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist", "donot_use_mm_for_euclid_dist")
@@ -552,7 +553,10 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     d = diff.norm(p, dim=-1)
     if p == 0:                           # (PyTorch's count of nonzeros is NaN where a difference is)
         d = d.masked_fill(diff.isnan().any(-1), math.nan)
-    return d
+    mode = _COMPUTE_MODES.index(compute_mode)
+    if p == 2 and (mode == 1 or mode == 0 and (x1.shape[-2] > 25 or x2.shape[-2] > 25)):
+        return d                         # (PyTorch's matrix-product form: a composite of its own)
+    return as_one_node(d, "CdistBackward0", "_cdist_forward", (x1, x2))
 
 
 # the methods that have an in-place form, x.<name>_ (ops/inplace.py makes them), with a check of what
