@@ -10,6 +10,7 @@ import pytest
 import autograd_gpu as ag
 from autograd_gpu import backend as B
 from conftest import needs_cuda
+from oracle import check_second_order
 
 
 def val(t):
@@ -2150,9 +2151,10 @@ def test_index_select_result_is_contiguous(torch, device, dim):
     np.testing.assert_array_equal(g1, g0)
 
 
-# Bug: convolution, the poolings, the norms, grid_sample and dist/cdist/pdist are
-# composed here of ops that keep copies (conv's and pool's windows, the norms'
-# centred input, a difference), not their inputs, so writing an input in place
+# Bug: convolution, the poolings, the norms, grid_sample, dist/cdist/pdist, prelu
+# and rrelu in training are composed here of ops that keep copies (conv's and
+# pool's windows, the norms' centred input, a difference), not their inputs, and
+# nll_loss's one node kept only the target, so writing an input in place
 # before backward went unnoticed (and the gradient used the old values) where
 # PyTorch's one node saves the input and raises the version error. Now each ends
 # in one node saving what PyTorch's saves (ops/tied.py). An adaptive average pool
@@ -2175,6 +2177,9 @@ SAVED_INPUT_FORMS = {
     "dist": lambda L, x, w: x.dist(w),
     "cdist": lambda L, x, w: L.cdist(x[0], w[0], p=1.5),
     "pdist": lambda L, x, w: L.nn.functional.pdist(x.flatten(1)),
+    "prelu": lambda L, x, w: L.nn.functional.prelu(x, w.flatten()[:2]),
+    "rrelu training": lambda L, x, w: L.nn.functional.rrelu(x, training=True),
+    "nll_loss": lambda L, x, w: L.nn.functional.nll_loss(x.reshape(2, 4), L.tensor([1, 0], device=x.device)),
     "interpolate area to 1": lambda L, x, w: L.nn.functional.interpolate(x, size=(1, 1), mode="area"),
 }
 
@@ -2195,3 +2200,35 @@ def test_one_node_ops_check_their_saved_inputs(torch, device, name):
             assert "modified by an inplace operation" in str(e), str(e)
             outcomes.append("version error")
     assert outcomes[1] == outcomes[0], f"ours: {outcomes[1]}, PyTorch's: {outcomes[0]}"
+
+
+# Bug: nll_loss's gradient (one node here too) and prelu's (composed) were constants for a constant
+# upstream gradient, so under create_graph they did not require grad and differentiating them again
+# raised; PyTorch's backward nodes take the input and give zeros. The other forms pass through the
+# same check as guards (first gradients' requires_grad and second-order values against PyTorch's).
+_LOSS_X = np.random.default_rng(0).standard_normal((3, 4))
+_LOSS_P = np.random.default_rng(1).uniform(0.1, 0.9, (3, 4))
+CREATE_GRAPH_FORMS = {
+    "nll_loss": lambda L, x: L.nn.functional.nll_loss(x, L.tensor([1, 0, 3], device=x.device)),
+    "nll_loss 4-d": lambda L, x: L.nn.functional.nll_loss(x.reshape(1, 3, 2, 2),
+                                                          L.tensor([[[1, 0], [2, 1]]], device=x.device)),
+    "nll_loss 3-d unreduced": lambda L, x: L.nn.functional.nll_loss(x.reshape(1, 3, 4), L.tensor(
+        [[1, 0, 2, 2]], device=x.device), reduction="none"),
+    "cross_entropy": lambda L, x: L.nn.functional.cross_entropy(x, L.tensor([1, 0, 3], device=x.device)),
+    "prelu": lambda L, x: L.nn.functional.prelu(x, L.tensor([0.25], dtype=x.dtype, device=x.device)),
+    "prelu per channel": lambda L, x: L.nn.functional.prelu(x, L.tensor([0.25, 0.5, -1.0, 2.0], dtype=x.dtype,
+                                                                        device=x.device)),
+    "kl_div": lambda L, x: L.nn.functional.kl_div(x, L.tensor(_LOSS_P, device=x.device), reduction="batchmean"),
+    "huber": lambda L, x: L.nn.functional.huber_loss(x * 5, L.tensor(_LOSS_P, device=x.device)),
+    "margin_ranking": lambda L, x: L.nn.functional.margin_ranking_loss(x[0], x[1], L.tensor(
+        [1.0, -1, 1, -1], dtype=x.dtype, device=x.device)),
+    "bce": lambda L, x: L.nn.functional.binary_cross_entropy(x.sigmoid(), L.tensor(_LOSS_P, device=x.device)),
+    "bce_with_logits": lambda L, x: L.nn.functional.binary_cross_entropy_with_logits(x, L.tensor(
+        _LOSS_P, device=x.device)),
+    "embedding weight": lambda L, x: L.nn.functional.embedding(L.tensor([0, 2, 2], device=x.device), x),
+}
+
+
+@pytest.mark.parametrize("name", list(CREATE_GRAPH_FORMS))
+def test_first_gradients_require_grad_as_pytorchs(torch, device, name):
+    check_second_order(torch, CREATE_GRAPH_FORMS[name], (3, 4), arrays=[_LOSS_X], device=device)

@@ -15,6 +15,7 @@ from ..ops.linalg import Addmm
 from ..ops._util import broadcastable
 from ..ops.loss import MseLoss, NllLoss
 from ..ops.pointwise import Gelu
+from ..ops.tied import as_one_node
 from ..tensor import Tensor
 from .parameter import Parameter
 from ..amp import cast_at_entry, casts_at_entry
@@ -309,7 +310,15 @@ def _nll(logp, target, weight, ignore_index, reduction, c_dim, n_classes):
         return NllLoss.apply1(logp, target._data, w, ignore_index, reduction, xp)
     lp2, t = _flatten_classes(logp, target, c_dim, n_classes)
     out = NllLoss.apply1(lp2, t._data, w, ignore_index, reduction, xp)
-    return out.reshape(target.shape) if reduction == "none" else out
+    # PyTorch's: one nll_loss2d node, of (N, C, H, W) or (N, C, 1, rest) viewed back when unreduced
+    saved = (logp, target, weight)
+    if reduction != "none":
+        return as_one_node(out, "NllLoss2DBackward0", "nll_loss2d", saved)
+    if logp.dim() == 4:
+        return as_one_node(out.reshape(target.shape), "NllLoss2DBackward0", "nll_loss2d", saved)
+    rest = math.prod(target.shape[1:])
+    return as_one_node(out.reshape(target.shape[0], 1, rest), "NllLoss2DBackward0", "nll_loss2d",
+                       saved).view(target.shape)
 
 
 def _counted_weight(target, weight, ignore_index, dtype):

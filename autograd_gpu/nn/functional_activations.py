@@ -17,6 +17,7 @@ import numpy as np
 from .. import _dtype
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.op import check_inplace
+from ..ops.tied import as_one_node
 from ..ops.pointwise import (Celu, Elu, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyRelu, LogSigmoid,
                              RreluWithNoise, Softplus, Softshrink, Threshold, where)
 from .functional import _same_device, _softmax_dim, _tensor_arg, relu
@@ -315,7 +316,8 @@ def prelu(input, weight):
     pos = input > 0
     # the negative part alone meets the weight: an infinite positive input gives it no NaN gradient.
     # At 0 the weight is a constant: PyTorch's d2y/dw dx is 0 there (while dy/dx is the weight)
-    return where(pos, input, where(input == 0, w.detach() * input, w * where(pos, 0.0, input)))
+    y = where(pos, input, where(input == 0, w.detach() * input, w * where(pos, 0.0, input)))
+    return as_one_node(y, "PreluKernelBackward0", "_prelu_kernel", (input, w))
 
 
 def glu(input, dim=-1):
@@ -375,6 +377,9 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     if training:
         from ..creation import rand
         slope = (rand(tuple(input.shape), device=input.device, dtype=input.dtype) * (upper - lower) + lower)
+        if not inplace:
+            return as_one_node(where(input > 0, input, input * slope), "RreluWithNoiseBackward0", "rrelu_with_noise",
+                               (input,))
         return _pointwise("rrelu", input, inplace, lambda x: where(x > 0, x, x * slope))
     return _pointwise("rrelu", input, inplace, lambda x: RreluWithNoise.apply1(x, (lower + upper) / 2))
 

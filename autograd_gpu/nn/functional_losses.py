@@ -220,7 +220,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     _check_probabilities(fn, input, "input")
     _check_probabilities(fn, target, "target")
     _not_differentiable(fn, weight=weight)
-    return _reduce(_BinaryCrossEntropy.apply(input, target, weight), reduction)
+    return as_one_node(_reduce(_BinaryCrossEntropy.apply(input, target, weight), reduction),
+                       "BinaryCrossEntropyBackward0", fn, (input, target, weight))
 
 
 def _log_sigmoid(x):
@@ -252,7 +253,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if pos_weight is not None:
         log_sig = log_sig * ((pos_weight - 1) * target + 1)
     loss = (1 - target) * input - log_sig
-    return _reduce(loss if weight is None else loss * weight, reduction)
+    return as_one_node(_reduce(loss if weight is None else loss * weight, reduction),
+                       "BinaryCrossEntropyWithLogitsBackward0", fn, (input, target, weight, pos_weight))
 
 
 # ---- divergences and margins -------------------------------------------------------------------

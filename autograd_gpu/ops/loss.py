@@ -12,6 +12,7 @@ import numpy as np
 from ..autograd.op import Op
 from ..tensor import Tensor
 from . import prims as P
+from .tied import tie_gradient
 
 _int64 = np.dtype(np.int64)
 
@@ -129,6 +130,7 @@ class NllLoss(Op):
     (C,) with a 0-d target or (M, C) with an (M,) target; target and weight
     are arrays (libtorch differentiates neither); ignore_index may be None."""
     _name, op_name = "NllLossBackward0", "nll_loss"
+    save_inputs = (0,)                  # (as PyTorch's: a write to it before backward is a version error)
     total_weight = None
 
     def forward(self, logp, target, weight, ignore_index, reduction, xp):
@@ -167,11 +169,12 @@ class NllLoss(Op):
         with np.errstate(divide="ignore", invalid="ignore"):
             return P.div(total, tw)
 
-    def backward(self, g):
+    def backward(self, g, logp):
         # nll_loss_backward: grad_input[i, target[i]] = w[target[i]] * -(grad / total_weight) (the mean)
         w, valid, tw = self.w, self.valid, self.total_weight
         if isinstance(g, Tensor):                  # create_graph: the constants as Tensors
             w, valid, tw = (None if a is None else Tensor._make(a, g._backend) for a in (w, valid, tw))
+            g = tie_gradient(g, (logp,), self._name, self.op_name)     # (PyTorch's: a node of the input too)
         m = self.rows.shape[0]
         if self.reduction == "mean":
             with np.errstate(divide="ignore", invalid="ignore"):

@@ -56,12 +56,24 @@ class _TiedGradient(Op):
 
 
 @functools.lru_cache(maxsize=None)
+def _gradient_class(name, op_name, n_inputs, undefined):
+    return type(name + "Gradient", (_TiedGradient,), dict(
+        _name=name.replace("Backward", "BackwardBackward"), op_name=op_name + "_backward",
+        save_inputs=tuple(range(1, n_inputs + 1)), undefined=undefined))
+
+
+@functools.lru_cache(maxsize=None)
 def _node_class(name, op_name, n_saved, tie, undefined):
-    saved = tuple(range(1, n_saved + 1))
-    gradient = type(name + "Gradient", (_TiedGradient,), dict(
-        _name=name.replace("Backward", "BackwardBackward"), op_name=op_name + "_backward", save_inputs=saved,
-        undefined=undefined))
-    return type(name, (_OneNode,), dict(_name=name, op_name=op_name, save_inputs=saved, Gradient=gradient, ties=tie))
+    return type(name, (_OneNode,), dict(_name=name, op_name=op_name, save_inputs=tuple(range(1, n_saved + 1)),
+                                        Gradient=_gradient_class(name, op_name, n_saved, undefined), ties=tie))
+
+
+def tie_gradient(g, inputs, name, op_name):
+    """For a one-node op's backward under create_graph: g as a node of g and
+    `inputs` (Tensors) when g is a constant and one of them requires grad."""
+    if g._rg or not any(t._rg for t in inputs):
+        return g
+    return _gradient_class(name, op_name, len(inputs), ()).applyN((g,) + tuple(inputs))
 
 
 def as_one_node(y, name, op_name, saved=(), tie=True, undefined=()):
