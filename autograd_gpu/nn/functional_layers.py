@@ -495,6 +495,16 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     2-D input, or the runs of a 1-D input starting at `offsets`. Entries equal
     to padding_idx are left out of their bag; an empty bag gives zeros.
     per_sample_weights (input's shape, mode 'sum') scale each row first."""
+    out = _embedding_bag(input, weight, offsets, max_norm, norm_type, scale_grad_by_freq, mode, sparse,
+                         per_sample_weights, include_last_offset, padding_idx)
+    # PyTorch's node saves the weight for per_sample_weights' gradient only
+    psw = per_sample_weights
+    weight_saved = weight if psw is not None and psw.requires_grad else None
+    return as_one_node(out, "EmbeddingBagBackward0", "embedding_bag", (input, offsets, psw, weight_saved))
+
+
+def _embedding_bag(input, weight, offsets, max_norm, norm_type, scale_grad_by_freq, mode, sparse, per_sample_weights,
+                   include_last_offset, padding_idx):
     fn = "embedding_bag"
     _tensor_arg(input, fn, "input")
     _tensor_arg(weight, fn, "weight")
