@@ -1907,6 +1907,35 @@ def test_matmul_saves_copies_where_pytorch_does(torch, shapes, layouts):
     _same_after_writing_either(torch, lambda L, x, y: (x.mT if layouts[0] else x) @ (y.mT if layouts[1] else y), a, b)
 
 
+# Bug: a matmul with a >= 3-d operand came out of a MatmulBackward0 node, a name PyTorch has not: its
+# result is an _unsafe_view of mm or bmm (UnsafeViewBackward0), transposed back when the second operand
+# was folded (a contiguous copy, CloneBackward0, or TransposeBackward0 where the transpose already is
+# contiguous); 1-d @ 2-d squeezes in place (SqueezeBackward4). Shapes, layouts and requires_grad swept.
+def _matmul_operands(L, rng, shapes, layouts, rgs):
+    out = []
+    for s, mt, rg in zip(shapes, layouts, rgs):
+        t = L.tensor(rng.standard_normal(s[:-2] + s[:-3:-1] if mt else s))
+        out.append((t.mT if mt else t).requires_grad_(rg))
+    return out
+
+
+MATMUL_NAME_SHAPES = MATMUL_SHAPES + [((3,), (3, 2)), ((2, 3), (3,)), ((3,), (2, 3, 4)), ((2, 5, 3), (3,)),
+                                      ((1, 3), (2, 3, 4)), ((2, 3), (2, 3, 1)), ((2, 3), (0, 3, 4)),
+                                      ((1, 2, 3), (5, 3, 4)), ((5, 2, 3), (1, 3, 4)), ((6, 5, 2, 3), (5, 3, 4))]
+
+
+@pytest.mark.parametrize("shapes", MATMUL_NAME_SHAPES)
+def test_matmul_result_node_is_pytorchs(torch, shapes):
+    layouts = [(a, b) for a in (False, len(shapes[0]) > 1) for b in (False, len(shapes[1]) > 1)]
+    for lay in dict.fromkeys(layouts):
+        for rgs in ((True, False), (False, True), (True, True)):
+            names = []
+            for L in (torch, ag):
+                x, y = _matmul_operands(L, np.random.default_rng(0), shapes, lay, rgs)
+                names.append((x @ y).grad_fn.name())
+            assert names[1] == names[0], (shapes, lay, rgs, names)
+
+
 @pytest.mark.parametrize("shapes,dims", [(((2, 1), (3, 2)), 1), (((2, 1), (1, 3)), 1), (((2, 3), (1, 4)), 1),
                                          (((2, 1, 4), (1, 4, 3)), ([1, 2], [0, 1])), (((3, 1), (2, 1)), ([1], [1])),
                                          (((2, 3), (3, 1)), 1)])

@@ -10,6 +10,7 @@ from ..backend.cupy_backend import strides_allow_view
 from ..tensor import Tensor
 from . import prims as P
 from .shape import SqueezeDim
+from .tied import as_one_node
 from ..amp import cast_at_entry
 
 
@@ -182,6 +183,10 @@ class _SqueezeResult(SqueezeDim):
     is_view = False
 
 
+class _SqueezeMmResult(_SqueezeResult):
+    _name = "SqueezeBackward4"
+
+
 def _squeezed(r, dim):
     return _SqueezeResult.apply1(r, (dim % r.ndim,))
 
@@ -191,7 +196,8 @@ def _squeezed(r, dim):
 # to the common batch and flattens it (bmm); where that reshape cannot be a view it copies,
 # and its backward then saves the copy: an in-place write to that operand before backward
 # is no error there. Our Matmul broadcasts without copying, so it saves a copy of exactly
-# those operands, found by the same rules on shapes and strides (in elements).
+# those operands, found by the same rules on shapes and strides (in elements); the same rules
+# name the node PyTorch's result comes out of (there is no MatmulBackward0 in PyTorch).
 
 def _layout(t):
     d = t._data
@@ -221,29 +227,36 @@ def _expanded(shape, strides, to):
     return tuple(to), tuple(out)
 
 
-def _copies(sa, ta, ra, sb, tb, rb):
-    """(a copied, b copied) for matmul of operands with shapes s, strides t and requires_grad r."""
+def _as_pytorch(sa, ta, ra, sb, tb, rb):
+    """(a copied, b copied, the name of the result's node) for PyTorch's matmul of operands with
+    shapes s, strides t and requires_grad r, one of them >= 3-d: a fold into a matrix product gives
+    an _unsafe_view of its result, transposed back (a contiguous copy, or a view where that already
+    is contiguous) when the second operand was the folded one; bmm gives an _unsafe_view."""
     da, db = len(sa), len(sb)
     larger = da >= db
     s1, t1 = (sa, ta) if larger else _mT(sb, tb)
     if len(s1) >= 3 and min(da, db) <= 2 and _folds(s1, t1, rb if larger else ra, da):
         copied = not strides_allow_view(s1, t1, (math.prod(s1[:-1]), s1[-1]))
-        return (copied, False) if larger else (False, copied)
+        if larger:
+            return copied, False, "UnsafeViewBackward0"
+        name = "UnsafeViewBackward0" if da == 1 else \
+            "TransposeBackward0" if sa[-2] <= 1 or sb[-1] <= 1 or 0 in sb[:-2] else "CloneBackward0"
+        return False, copied, name
     if da == 3 and db == 3 and sa[0] != sb[0]:           # a batch of one with grad: squeezed first
         if sa[0] == 1 and ra:
-            return _copies(sa[1:], ta[1:], ra, sb, tb, rb)
+            return _as_pytorch(sa[1:], ta[1:], ra, sb, tb, rb)
         if sb[0] == 1 and rb:
-            return _copies(sa, ta, ra, sb[1:], tb[1:], rb)
+            return _as_pytorch(sa, ta, ra, sb[1:], tb[1:], rb)
     try:
         batch = tuple(np.broadcast_shapes(sa[:-2], sb[:-2]))
     except ValueError:
-        return False, False                              # (Matmul raises PyTorch's error)
+        return False, False, None                        # (Matmul raises PyTorch's error)
     n_batch = math.prod(batch)
     rows = batch + ((sa[-2] if da > 1 else 1), sa[-1])
     copied_a = not strides_allow_view(*_expanded(sa, ta, rows), (n_batch,) + rows[-2:])
     cols = batch + (sb[-2:] if db > 1 else sb)
     copied_b = not strides_allow_view(*_expanded(sb, tb, cols), (n_batch,) + cols[len(batch):])
-    return copied_a, copied_b
+    return copied_a, copied_b, "UnsafeViewBackward0"
 
 
 def saving_operands(a, b):
@@ -253,11 +266,12 @@ def saving_operands(a, b):
 
 
 def _saving_as_pytorch(a, b):
-    """a and b, each cloned where PyTorch's matmul would save a copy of it (when a graph is recorded)."""
+    """a and b, each cloned where PyTorch's matmul would save a copy of it, and the name of PyTorch's
+    result node (None when no graph is recorded)."""
     if not (grad_state.enabled and (a._rg or b._rg)):
-        return a, b
-    copied_a, copied_b = _copies(*_layout(a), a._rg, *_layout(b), b._rg)
-    return (a.clone() if copied_a else a), (b.clone() if copied_b else b)
+        return a, b, None
+    copied_a, copied_b, name = _as_pytorch(*_layout(a), a._rg, *_layout(b), b._rg)
+    return (a.clone() if copied_a else a), (b.clone() if copied_b else b), name
 
 
 @cast_at_entry
@@ -272,16 +286,18 @@ def matmul(input, other):
         return Dot.apply2(input, other)
     if da == 2 and db == 1:
         return Mv.apply2(input, other)
-    if da == 1 and db == 2:
-        return _squeezed(Mm.apply2(input.unsqueeze(0), other), 0)
+    if da == 1 and db == 2:             # (PyTorch's: an in-place squeeze_ of mm's result)
+        return _SqueezeMmResult.apply1(Mm.apply2(input.unsqueeze(0), other), (0,))
     if da == 2 and db == 2:
         return Mm.apply2(input, other)
-    input, other = _saving_as_pytorch(input, other)
+    input, other, name = _saving_as_pytorch(input, other)
     if da == 1:
-        return _squeezed(Matmul.apply2(input.unsqueeze(0), other), -2)
-    if db == 1:
-        return _squeezed(Matmul.apply2(input, other.unsqueeze(-1)), -1)
-    return Matmul.apply2(input, other)
+        y = _squeezed(Matmul.apply2(input.unsqueeze(0), other), -2)
+    elif db == 1:
+        y = _squeezed(Matmul.apply2(input, other.unsqueeze(-1)), -1)
+    else:
+        y = Matmul.apply2(input, other)
+    return y if name is None else as_one_node(y, name, "matmul")
 
 
 # ---- the nuclear norm: the sum of the singular values -----------------------------
