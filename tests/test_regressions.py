@@ -2191,6 +2191,8 @@ def test_index_select_result_is_contiguous(torch, device, dim):
 SAVED_INPUT_FORMS = {
     "conv2d input": lambda L, x, w: L.nn.functional.conv2d(x, w),
     "conv2d weight": lambda L, x, w: L.nn.functional.conv2d(w, x),
+    "conv1d same, even kernel": lambda L, x, w: L.nn.functional.conv1d(x.flatten(2), w.flatten(2)[..., :2],
+                                                                       padding="same"),     # (PyTorch saves a copy)
     "conv_transpose2d input": lambda L, x, w: L.nn.functional.conv_transpose2d(x, w.reshape(2, 1, 2, 2)),
     "max_pool2d": lambda L, x, w: L.nn.functional.max_pool2d(x, 2),
     "avg_pool2d": lambda L, x, w: L.nn.functional.avg_pool2d(x, 2),
@@ -2213,6 +2215,7 @@ SAVED_INPUT_FORMS = {
 }
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 @pytest.mark.parametrize("name", list(SAVED_INPUT_FORMS))
 def test_one_node_ops_check_their_saved_inputs(torch, device, name):
     outcomes = []

@@ -174,7 +174,9 @@ def _conv(fn, nd, input, weight, bias, stride, padding, dilation, groups):
     cols = windows(x, geo).reshape(n, groups, k, math.prod(geo.out))
     # (one product saving the weight itself, as PyTorch's convolution node does)
     y = saving_operands(weight.reshape(groups, cout // groups, k), cols).reshape(n, cout, *geo.out)
-    y = as_one_node(_add_bias(y, bias, nd), "ConvolutionBackward0", "convolution", (x, weight))
+    # (padding "same" that is uneven: PyTorch pads the input first and its node saves that copy)
+    saved_input = x if lo == hi else x.clone() if x._rg and grad_state.enabled else None
+    y = as_one_node(_add_bias(y, bias, nd), "ConvolutionBackward0", "convolution", (saved_input, weight))
     return y if batched else y.squeeze(0)
 
 
