@@ -2234,7 +2234,7 @@ def test_one_node_ops_check_their_saved_inputs(torch, device, name):
     assert outcomes[1] == outcomes[0], f"ours: {outcomes[1]}, PyTorch's: {outcomes[0]}"
 
 
-# Bug: nll_loss's gradient (one node here too) and prelu's (composed) were constants for a constant
+# Bug: nll_loss's gradient (one node here too), hardsigmoid's and prelu's were constants for a constant
 # upstream gradient, so under create_graph they did not require grad and differentiating them again
 # raised; PyTorch's backward nodes take the input and give zeros. The other forms pass through the
 # same check as guards (first gradients' requires_grad and second-order values against PyTorch's).
@@ -2258,6 +2258,7 @@ CREATE_GRAPH_FORMS = {
     "bce_with_logits": lambda L, x: L.nn.functional.binary_cross_entropy_with_logits(x, L.tensor(
         _LOSS_P, device=x.device)),
     "embedding weight": lambda L, x: L.nn.functional.embedding(L.tensor([0, 2, 2], device=x.device), x),
+    "hardsigmoid": lambda L, x: L.nn.functional.hardsigmoid(x * 5),      # (found by a random run)
 }
 
 

@@ -177,11 +177,6 @@ class Softplus(_SavesInput):
     value, grad = staticmethod(P.softplus), staticmethod(P.softplus_bwd)
 
 
-class Hardsigmoid(_SavesInput):
-    _name, op_name = "HardsigmoidBackward0", "hardsigmoid"
-    value, grad = staticmethod(P.hardsigmoid), staticmethod(P.hardsigmoid_bwd)
-
-
 class Hardswish(_SavesInput):
     _name, op_name = "HardswishBackward0", "hardswish"
     value, grad = staticmethod(P.hardswish), staticmethod(P.hardswish_bwd)
@@ -237,6 +232,7 @@ LeakyRelu = _piecewise_linear("LeakyRelu", "leaky_relu", P.leaky_relu, P.leaky_r
 RreluWithNoise = _piecewise_linear("RreluWithNoise", "rrelu_with_noise", P.leaky_relu, P.leaky_relu_bwd)
 Softshrink = _piecewise_linear("Softshrink", "softshrink", P.softshrink, P.shrink_bwd)
 Hardshrink = _piecewise_linear("Hardshrink", "hardshrink", P.hardshrink, P.shrink_bwd)
+Hardsigmoid = _piecewise_linear("Hardsigmoid", "hardsigmoid", P.hardsigmoid, P.hardsigmoid_bwd)
 
 
 class RoundDecimals(Op):
