@@ -18,6 +18,7 @@ from . import prims as P, shape
 from ._util import int_arg, number, wrap_dim
 from .arith import NoDerivative
 from .functions import tensor_function
+from .tied import as_one_node
 from .inplace import Composed
 from .reduction import Norm, norm_backward, p_norm
 from ..amp import cast_at_entry
@@ -139,7 +140,7 @@ def block_diag(*tensors):
         h, w = m.shape
         rows.append(shape.cat([_zeros((h, left), m), m, _zeros((h, width - left - w), m)], 1))
         left += w
-    return shape.cat(rows, 0)
+    return as_one_node(shape.cat(rows, 0), "BlockDiagBackward0", "block_diag")
 
 
 def diagflat(input, offset=0):

@@ -20,6 +20,7 @@ from . import products, reduction as R
 from ._util import wrap_dim
 from .pointwise import where
 from .shape import cat
+from .tied import as_one_node
 from .linalg import Svd, eye_like, matmul as _matmul
 from .functions import tensor_function
 from .arith import NoDerivative
@@ -453,7 +454,7 @@ class Pinv(_Lin):
 
 class _Identity(Op):
     """matrix_power(A, 0): identity matrices of A's shape, with a zero gradient."""
-    _name, op_name = "CopyBackwards", "linalg.matrix_power"
+    _name, op_name = "torch::autograd::CopyBackwards", "linalg.matrix_power"
 
     def forward(self, a):
         n = a.shape[-1]
@@ -511,9 +512,14 @@ def solve(A, B, *, left=True):
         raise RuntimeError(f"linalg.solve: the batch dimensions of A {list(A.shape)} and B {list(B.shape)} "
                            f"do not broadcast") from None
     if not left:                     # X A = B: A^T X^T = B^T
-        return Solve.applyN((A.mT, Bm.mT)).mT
+        return _solve_node(Solve.applyN((A.mT, Bm.mT)).mT)
     x = Solve.applyN((A, Bm))
-    return x.squeeze(-1) if vector else x
+    return _solve_node(x.squeeze(-1)) if vector else x
+
+
+def _solve_node(x):
+    """A solution read through a view, out of PyTorch's one node (its solve_ex solves these directly)."""
+    return as_one_node(x, "LinalgSolveExBackward0", "linalg_solve_ex")
 
 
 def cholesky(A, *, upper=False):
@@ -632,13 +638,14 @@ def lstsq(input, b, rcond=None, *, driver=None):
                            f"{list(A.shape)} and {list(B.shape)})")
     rtol = np.finfo(A._data.dtype).eps * max(m, n) if rcond is None or rcond < 0 else float(rcond)
     x = pinv(A, rtol=rtol) @ Bm
+    solution = as_one_node(x.squeeze(-1) if vector else x, "LinalgLstsqBackward0", "linalg_lstsq")
     empty = x.reshape(-1)[:0]           # (on the graph, as PyTorch's empty outputs of its node)
     rank = empty.detach().long() if driver == "gels" else matrix_rank(A, rtol=rtol)
     sv = (svdvals(A) if driver in ("gelsd", "gelss") else empty).detach()     # (no gradient, as PyTorch's)
     res = empty
     if driver != "gelsy" and m > n and bool((matrix_rank(A, rtol=rtol) == n).all()):
         res = ((A @ x - Bm) ** 2).sum(-2)
-    return LstsqResult(x.squeeze(-1) if vector else x, res.squeeze(-1) if vector and res.ndim else res, rank, sv)
+    return LstsqResult(solution, res.squeeze(-1) if vector and res.ndim else res, rank, sv)
 
 
 def matrix_power(A, n):
@@ -648,6 +655,8 @@ def matrix_power(A, n):
         raise TypeError(f"linalg_matrix_power(): argument 'n' (position 2) must be int, not {type(n).__name__}")
     if n == 0:
         return _Identity.apply1(A)
+    if n == 1:                     # (a copy, as PyTorch's: writing the result must not write A)
+        return A.clone()
     if n < 0:
         A, n = inv(A), -n
     out, base = None, A
@@ -1163,12 +1172,14 @@ def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
     tri = lambda a, b, upper, unit, on_left: solve_triangular(a, b, upper=upper, left=on_left,  # noqa: E731
                                                                unitriangular=unit)
     if left and not adjoint:           # P L U X = B
-        return tri(up, tri(low, pm.mT @ B, False, True, True), True, False, True)
-    if left:                           # U^T L^T P^T X = B
-        return pm @ tri(low.mT, tri(up.mT, B, False, False, True), True, True, True)
-    if not adjoint:                    # X P L U = B
-        return tri(low, tri(up, B, True, False, False), False, True, False) @ pm.mT
-    return tri(up.mT, tri(low.mT, B @ pm, True, True, False), False, False, False)   # X U^T L^T P^T = B
+        x = tri(up, tri(low, pm.mT @ B, False, True, True), True, False, True)
+    elif left:                         # U^T L^T P^T X = B
+        x = pm @ tri(low.mT, tri(up.mT, B, False, False, True), True, True, True)
+    elif not adjoint:                  # X P L U = B
+        x = tri(low, tri(up, B, True, False, False), False, True, False) @ pm.mT
+    else:                              # X U^T L^T P^T = B
+        x = tri(up.mT, tri(low.mT, B @ pm, True, True, False), False, False, False)
+    return as_one_node(x, "LinalgLuSolveBackward0", "linalg_lu_solve")
 
 
 def _broadcast_batch(op_name, A, B):
@@ -1232,7 +1243,7 @@ def triangular_solve(input, A, upper=True, transpose=False, unitriangular=False)
                            f"but each b matrix is {input.shape[-2]} by {input.shape[-1]}")
     coef = A.mT if transpose else A
     x = solve_triangular(coef, input, upper=bool(upper) != bool(transpose), unitriangular=unitriangular)
-    return TriangularSolveResult(x, A.clone())
+    return TriangularSolveResult(as_one_node(x, "TriangularSolveBackward0", op), A.clone())
 
 
 def matrix_exp(A):
