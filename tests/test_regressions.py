@@ -1505,6 +1505,23 @@ def test_einsum_without_a_sum_is_a_product_not_a_view(torch, device, equation, s
         np.testing.assert_allclose(o, t, rtol=1e-12)
 
 
+# Bug: einsum of one operand with nothing summed ("ij->ij", "ii->i") returned the operand itself (or
+# its diagonal view): writing the result then changed which tensor held the history, and retain_grad or
+# requires_grad_ on it acted on the operand. PyTorch's result is always a permutation of it
+# (PermuteBackward0, a view), even the identity one. Found by an aliasing sweep.
+@pytest.mark.parametrize("equation,shape", [("ij->ij", (2, 3)), ("ij", (2, 3)), ("...->...", (2, 3)), ("i->i", (3,)),
+                                            ("ii->i", (2, 2)), ("iij->ij", (2, 2, 3)), ("->", ()), ("ij->i", (2, 3)),
+                                            ("ij->ji", (2, 3))])
+def test_einsum_of_one_operand_is_a_new_tensor(torch, device, equation, shape):
+    names = []
+    for lib, dev in ((torch, "cpu"), (ag, device)):
+        x = lib.ones(shape, dtype=lib.float64, device=dev, requires_grad=True)
+        y = lib.einsum(equation, x)
+        assert y is not x
+        names.append(y.grad_fn.name())
+    assert names[1] == names[0]
+
+
 # Bug: cat of transposed or expanded tensors kept NumPy's layout, which follows
 # the inputs' strides; PyTorch's result is contiguous. A reshape of it (or of
 # a pointwise result that inherits the layout) then copied instead of viewing,

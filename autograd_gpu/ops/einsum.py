@@ -243,16 +243,20 @@ def einsum(*args):
     dims, width = _dims_of(terms, operands)
     size = _sizes(dims, operands)
     out = _output(out, dims, width)
-    ts = []
+    ts, summed = [], False
     for k, (t, labels) in enumerate(zip(operands, dims)):
         t, labels = _take_diagonals(t, labels)
         elsewhere = set(out).union(*(dims[j] for j in range(len(dims)) if j != k))
         ts.append(_sum_out(t, labels, elsewhere))
+        summed = summed or len(ts[-1][1]) < len(labels)
+    # one operand, nothing summed: PyTorch's result is a permutation of it (a view, PermuteBackward0),
+    # even the identity one, never the operand itself
+    permutes = len(operands) == 1 and not summed
     result, labels = ts[0]
     for k in range(1, len(ts)):
         keep = set(out).union(*(ts[j][1] for j in range(k + 1, len(ts))))
         result, labels = _contract(result, labels, ts[k][0], ts[k][1], keep, size, out)
     result, labels = _sum_out(result, labels, set(out))
-    result = _permuted(result, labels, out)
+    result = result.permute([labels.index(c) for c in out]) if permutes else _permuted(result, labels, out)
     want = tuple(size[c] for c in out)
     return result if tuple(result.shape) == want else result.expand(want)
