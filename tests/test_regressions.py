@@ -2282,3 +2282,24 @@ CREATE_GRAPH_FORMS = {
 @pytest.mark.parametrize("name", list(CREATE_GRAPH_FORMS))
 def test_first_gradients_require_grad_as_pytorchs(torch, device, name):
     check_second_order(torch, CREATE_GRAPH_FORMS[name], (3, 4), arrays=[_LOSS_X], device=device)
+
+
+# Bug: cdist and pdist with p=inf split the gradient among tied maxima (norm's backward, which dist and
+# pairwise_distance use, as PyTorch's); PyTorch's cdist and pdist kernels give each tied maximum the
+# whole gradient. Found by the fuzzer (seed dec6second: cdist of expanded inputs).
+@pytest.mark.parametrize("form", ["cdist", "pdist", "dist", "pairwise_distance"])
+def test_inf_distances_send_ties_the_gradient_as_pytorch(torch, device, form):
+    grads = []
+    for L, dev in ((torch, "cpu"), (ag, device)):
+        x = L.tensor([[1.0, 1.0, -1.0], [0.0, 0.0, 0.0], [2.0, 0.5, 2.0]], dtype=L.float64, device=dev,
+                     requires_grad=True)
+        y = L.tensor([[0.0, 2.0, 0.0], [1.0, 1.0, 1.5]], dtype=L.float64, device=dev, requires_grad=True)
+        out = {"cdist": lambda: L.cdist(x, y, p=math.inf), "pdist": lambda: L.nn.functional.pdist(x, math.inf),
+               "dist": lambda: x[:2].dist(y, math.inf),
+               "pairwise_distance": lambda: L.nn.functional.pairwise_distance(x[:2], y, math.inf, eps=0.0)}[form]()
+        (out * L.arange(1.0, out.numel() + 1, dtype=L.float64, device=dev).reshape(out.shape)).sum().backward()
+        grads.append([np.asarray(t.grad.tolist()) if t.grad is not None else None for t in (x, y)])
+    for o, t in zip(grads[1], grads[0]):
+        assert (o is None) == (t is None)
+        if t is not None:
+            np.testing.assert_allclose(o, t, rtol=1e-12, atol=1e-12)

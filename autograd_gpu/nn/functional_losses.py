@@ -17,6 +17,7 @@ from ..ops._util import broadcastable
 from ..ops.loss import HuberLoss, SmoothL1Loss, SoftMarginLoss
 from ..ops.pointwise import where
 from ..ops.shape import cat, stack
+from ..ops.products import inf_distance
 from ..ops.tied import as_one_node
 from ..tensor import Tensor
 from .functional import _check_reduction, _legacy_reduction, _reduce, _same_device, _tensor_arg
@@ -427,7 +428,9 @@ def pdist(input, p=2):
     rows_j = input.index_select(0, tensor(second, device=input.device))
     if input.shape[1] == 0:
         p = 1.0                 # (rows of no columns are 0 apart for every p, inf too, as PyTorch's kernel)
-    return as_one_node((rows_i - rows_j).norm(p, 1), "PdistBackward0", "_pdist_forward", (input,))
+    diff = rows_i - rows_j
+    d = inf_distance(diff) if p == math.inf else diff.norm(p, 1)
+    return as_one_node(d, "PdistBackward0", "_pdist_forward", (input,))
 
 
 def _check_triplet(fn, anchor, positive, negative, margin, reduction):

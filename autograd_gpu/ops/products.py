@@ -518,6 +518,15 @@ def dist(input, other, p=2):
     return as_one_node((input - other).norm(p), "DistBackward0", "dist", (input, other))
 
 
+def inf_distance(diff):
+    """max |diff| over the last dim, each tied maximum taking the whole gradient, as PyTorch's cdist
+    and pdist kernels give it (norm's backward, which dist and pairwise_distance use, splits it among
+    the ties)."""
+    a = diff.abs()
+    top = a.amax(-1, keepdim=True).detach()
+    return top.squeeze(-1) + ((a - top) * (a == top)).sum(-1)
+
+
 _COMPUTE_MODES = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist", "donot_use_mm_for_euclid_dist")
 
 
@@ -550,7 +559,7 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     if x1.shape[-1] == 0:
         p = 2.0                          # (no columns: every distance is 0, for any p)
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
-    d = diff.norm(p, dim=-1)
+    d = inf_distance(diff) if p == math.inf else diff.norm(p, dim=-1)
     if p == 0:                           # (PyTorch's count of nonzeros is NaN where a difference is)
         d = d.masked_fill(diff.isnan().any(-1), math.nan)
     mode = _COMPUTE_MODES.index(compute_mode)
