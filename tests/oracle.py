@@ -169,6 +169,16 @@ def check_second_order(torch, fn, *shapes, torch_fn=None, device="cpu", low=-2.0
                                        **TOL["float64"])
 
 
+def backward_outcome(y):
+    """"ran", or "version error" where backward of y.sum() raised PyTorch's in-place version error."""
+    try:
+        y.sum().backward()
+        return "ran"
+    except RuntimeError as e:
+        assert "modified by an inplace operation" in str(e), str(e)
+        return "version error"
+
+
 _CHECK_OPTIONS = ("torch_fn", "name", "low", "high", "arrays")
 
 
