@@ -2298,3 +2298,39 @@ def test_inf_distances_send_ties_the_gradient_as_pytorch(torch, device, form):
         assert (o is None) == (t is None)
         if t is not None:
             np.testing.assert_allclose(o, t, rtol=1e-12, atol=1e-12)
+
+
+# Bug: scatter_reduce_ and index_reduce_ on a 0-d tensor raised the version error in backward: the
+# reduction ran on a 1-d view of it and saved that view, which the in-place write then changed
+# (PyTorch keeps the old value). Found by the fuzzer (seed dec6second).
+@pytest.mark.filterwarnings("ignore:index_reduce\\(\\) is in beta")
+@pytest.mark.parametrize("reduce", ["sum", "prod", "mean", "amax", "amin"])
+@pytest.mark.parametrize("op", ["scatter_reduce_", "index_reduce_"])
+def test_reductions_in_place_on_a_0d_tensor(torch, device, op, reduce):
+    if op == "index_reduce_" and reduce == "sum":
+        pytest.skip("index_reduce has no sum")
+    grads = []
+    for L, dev in ((torch, "cpu"), (ag, device)):
+        # (src without grad: PyTorch 2.13's backward fails for a 0-d self with a 1-d src that needs one)
+        x = L.tensor(1.5, dtype=L.float64, device=dev, requires_grad=True)
+        src = L.tensor([2.0, 3.0], dtype=L.float64, device=dev)
+        y = x * 1
+        if op == "scatter_reduce_":
+            y.scatter_reduce_(0, L.tensor(0, device=dev), src, reduce)
+        else:
+            y.index_reduce_(0, L.tensor([0], device=dev), src[0], reduce)
+        (y * 3).backward()
+        grads.append(float(x.grad))
+    assert grads[1] == grads[0]
+
+
+# Bug: as_strided_scatter into an integer or bool tensor of a src that requires grad succeeded (the
+# result silently lost the gradient); PyTorch refuses, as for select/slice/diagonal_scatter. Found by
+# the fuzzer (seed dec6second).
+def test_as_strided_scatter_refuses_a_gradient_into_bool(torch):
+    for L in (torch, ag):
+        src = L.ones(2, 2, dtype=L.float64, requires_grad=True)
+        with pytest.raises(RuntimeError, match="Autograd not support dtype: Bool"):
+            L.zeros(2, 3, dtype=L.bool).as_strided_scatter(src, (2, 2), (1, 1))
+        with L.no_grad():
+            assert L.zeros(2, 3, dtype=L.bool).as_strided_scatter(src, (2, 2), (1, 1)).dtype == L.bool

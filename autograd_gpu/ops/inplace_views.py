@@ -23,7 +23,7 @@ import numpy as np
 from ..autograd import op as _op
 from ..autograd.op import Op, view_meta_error, device_mismatch
 from ..backend import of_array
-from ..autograd.grad_mode import state as grad_state
+from ..autograd.grad_mode import is_grad_enabled, state as grad_state
 from ..tensor import Tensor
 from . import prims as P
 from . import shape as S
@@ -272,6 +272,9 @@ def as_strided_scatter(input, src, size, stride, storage_offset=None):
         raise RuntimeError("as_strided_scatter: unsupported operation: more than one element of the written-to "
                            f"tensor refers to a single memory location (size {list(geom[0])}, stride "
                            f"{list(geom[1])}). Please clone() the tensor before performing the operation.")
+    if src._rg and is_grad_enabled() and not input.dtype.is_floating_point:
+        raise RuntimeError(f"as_strided_scatter(): Autograd not support dtype: {input.dtype.libtorch} (src requires "
+                           "grad, the result would be an integer tensor)")
     AsStrided.apply1(out, *geom).copy_(src)
     if out._node is not None:
         out._node._name = "AsStridedScatterBackward0"

@@ -707,9 +707,14 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     _no_mean_for_bool("scatter_reduce", input, reduce)
     if region is None:                  # (nothing written; src still gets its zero gradient, as PyTorch records it)
         return EmptyScatterReduce.apply2(input, src)
-    x = _as_1d(input)
-    out = picked(ScatterReduce, x, index, _as_1d(src)[region], ix, reduce, include_self)
+    out = picked(ScatterReduce, _reduced_into(input), index, _as_1d(src)[region], ix, reduce, include_self)
     return out.reshape(()) if input.ndim == 0 else out
+
+
+def _reduced_into(input):
+    """input as the 1-d operand the reduction saves; a 0-d one as a 1-d copy (a view of it would be
+    written by scatter_reduce_/index_reduce_ before backward reads it: PyTorch keeps the old value)."""
+    return input.reshape(1).clone() if input.ndim == 0 else input
 
 
 def index_reduce(input, dim, index, source, reduce, *, include_self=True):
@@ -733,7 +738,7 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
         return input * 1 if input._data.dtype.kind != "b" else input.clone()
     n = len(sshape)
     grid = np.broadcast_to(idx.reshape((1,) * axis + (-1,) + (1,) * (n - axis - 1)), sshape)
-    out = picked(IndexReduce, _as_1d(input), index, _as_1d(source), along(grid, axis, input._backend.xp),
+    out = picked(IndexReduce, _reduced_into(input), index, _as_1d(source), along(grid, axis, input._backend.xp),
                  reduce, include_self)
     return out.reshape(()) if input.ndim == 0 else out
 
