@@ -14,7 +14,6 @@ from oracle import assert_matches_in, case_tests
 pytestmark = pytest.mark.filterwarnings("ignore:Initializing zero-element tensors is a no-op")
 
 FN = lambda lib: lib.nn.functional      # noqa: E731
-NO_NAME = {"name": False}               # gather's node where PyTorch has FractionalMaxPool2DBackward0
 
 S2 = np.random.default_rng(7).random((2, 3, 2))      # samples for a (2, 3, H, W) input
 S2U = np.random.default_rng(8).random((1, 2, 2))     # for an unbatched (2, H, W) input
