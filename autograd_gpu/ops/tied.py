@@ -27,8 +27,8 @@ class _OneNode(Op):
         return y
 
     def backward(self, g, *inputs):
-        if self.ties and type(g) is Tensor and not g._rg and any(t._rg for t in inputs):  # (create_graph, g constant)
-            g = self.Gradient.applyN((g,) + inputs)
+        if self.ties and type(g) is Tensor:          # (create_graph: Tensors)
+            g = _tied(g, inputs, self.Gradient)
         return (g,) + (None,) * len(inputs)
 
     @staticmethod
@@ -68,12 +68,17 @@ def _node_class(name, op_name, n_saved, tie, undefined):
                                         Gradient=_gradient_class(name, op_name, n_saved, undefined), ties=tie))
 
 
+def _tied(g, inputs, gradient):
+    """g as a `gradient` node of g and `inputs` when g is a constant and one of them requires grad."""
+    if g._rg or not any(t._rg for t in inputs):
+        return g
+    return gradient.applyN((g,) + tuple(inputs))
+
+
 def tie_gradient(g, inputs, name, op_name):
     """For a one-node op's backward under create_graph: g as a node of g and
     `inputs` (Tensors) when g is a constant and one of them requires grad."""
-    if g._rg or not any(t._rg for t in inputs):
-        return g
-    return _gradient_class(name, op_name, len(inputs), ()).applyN((g,) + tuple(inputs))
+    return _tied(g, inputs, _gradient_class(name, op_name, len(inputs), ()))
 
 
 def as_one_node(y, name, op_name, saved=(), tie=True, undefined=()):
