@@ -211,6 +211,10 @@ template <typename T> AG_HD T elu(T x, T neg_coef, T scale, T input_scale) {
 template <typename T> AG_HD T elu_bwd(T g, T x, T neg_slope, T scale, T input_scale) {
     return x <= T(0) ? g * (math::exp(x * input_scale) * neg_slope) : g * scale;
 }
+// from the result (EluBackward1, the in-place forms): g input_scale (y + neg_coef) where y <= 0
+template <typename T> AG_HD T elu_bwd_result(T g, T y, T neg_coef, T scale, T input_scale) {
+    return y <= T(0) ? g * ((y + neg_coef) * input_scale) : g * scale;
+}
 // softplus: log1p(exp(beta x)) / beta, x itself where beta x > threshold; SoftplusBackward0
 template <typename T> AG_HD T softplus(T x, T beta, T threshold) {
     T xb = x * beta;
@@ -243,6 +247,19 @@ template <typename T> AG_HD T logsigmoid_bwd(T g, T x) {
     T z = math::exp(below ? x : -x);
     T q = z / (z + T(1));
     return g * (below ? T(1) - q : q);
+}
+// silu and mish, PyTorch's formulas: x / (1 + exp(-x)), x tanh(log1p(exp(x))); SiluBackward0
+// g s (1 + x (1 - s)) and MishBackward0 g (t + x s (1 - t^2)), s = 1 / (1 + exp(-x)), t the tanh
+template <typename T> AG_HD T silu(T x) { return x / (T(1) + math::exp(-x)); }
+template <typename T> AG_HD T silu_bwd(T g, T x) {
+    T s = T(1) / (T(1) + math::exp(-x));
+    return g * s * (T(1) + x * (T(1) - s));
+}
+template <typename T> AG_HD T mish(T x) { return x * math::tanh(math::log1p(math::exp(x))); }
+template <typename T> AG_HD T mish_bwd(T g, T x) {
+    T s = T(1) / (T(1) + math::exp(-x));
+    T t = math::tanh(math::log1p(math::exp(x)));
+    return g * (t + x * s * (T(1) - t * t));
 }
 // made of linear pieces: the kinks and NaN take PyTorch's sides
 template <typename T> AG_HD T threshold(T x, T th, T value) { return x <= th ? value : x; }

@@ -233,7 +233,8 @@ LIBM_ULPS = {"exp": 4, "log": 4, "log1p": 4, "sin": 4, "cos": 4, "tanh": 4, "sig
              # (special_math.py: float64 within 2, 6 and 16 ulp of the true values; float32 within 1)
              "erf": 8, "erfc": 16, "erfinv": 32, "erf_bwd": 4, "erfc_bwd": 4, "erfinv_bwd": 64,
              "gelu": 8, "gelu_bwd": 8, "gelu_tanh": 4, "gelu_tanh_bwd": 8,
-             "elu": 4, "elu_bwd": 4, "softplus": 8, "softplus_bwd": 8, "logsigmoid": 8, "logsigmoid_bwd": 8}
+             "elu": 4, "elu_bwd": 4, "softplus": 8, "softplus_bwd": 8, "logsigmoid": 8, "logsigmoid_bwd": 8,
+             "silu": 4, "silu_bwd": 8, "mish": 8, "mish_bwd": 8}
 
 # the scalar arguments each call form is tried with (per parameter name)
 SCALARS = {
@@ -250,7 +251,7 @@ SCALARS["clamp_bwd"] = SCALARS["clamp"]
 _ELU = [(1.0, 1.0, 1.0), (2.0, 1.0, 1.0), (-0.5, 1.0, 1.0), (1.7580993408473766, 1.0507009873554805, 1.0),
         (0.5, 1.0, 2.0), (-0.5, 1.0, -2.0)]
 SCALARS.update({
-    "elu": _ELU, "elu_bwd": [(c * i, s, i) for c, s, i in _ELU],
+    "elu": _ELU, "elu_bwd": [(c * i, s, i) for c, s, i in _ELU], "elu_bwd_result": _ELU,
     "softplus": [(1.0, 20.0), (2.0, 10.0), (0.5, 1.0), (-1.0, 3.0)],
     "threshold": [(0.5, -1.0), (0.0, 0.0), (-1.0, 2.0)], "threshold_bwd": [(0.5,), (0.0,), (-1.0,)],
     "hardtanh": [(-1.0, 1.0), (0.0, 6.0), (-0.5, 2.0)],
@@ -361,7 +362,7 @@ def _denormal_floor(spec, args, dtype, ulps):
 # Phi(x) + x phi(x) around x = -0.75, where it is 0 (PyTorch's formulas, kept as they
 # are). The kernel's erf / tanh and the twin's differ in their last bits, which the
 # difference shows in full; so an absolute tolerance in ulps of the terms' size.
-CANCELLING = {"gelu", "gelu_tanh", "gelu_bwd", "gelu_tanh_bwd"}
+CANCELLING = {"gelu", "gelu_tanh", "gelu_bwd", "gelu_tanh_bwd", "silu_bwd", "mish_bwd"}   # (1 + x (1 - s): x near -1.28)
 
 
 def _cancellation_floor(name, k_args, dtype):
@@ -497,6 +498,8 @@ FD_UNARY = {   # backward kernel: (forward kernel, saved value "x" or "y", sampl
     "hardsigmoid_bwd": ("hardsigmoid", "x", lambda r, n: r.uniform(-6, 6, n)),
     "hardswish_bwd": ("hardswish", "x", lambda r, n: r.uniform(-6, 6, n)),
     "logsigmoid_bwd": ("logsigmoid", "x", lambda r, n: r.uniform(-30, 30, n)),
+    "silu_bwd": ("silu", "x", lambda r, n: r.uniform(-30, 30, n)),
+    "mish_bwd": ("mish", "x", lambda r, n: r.uniform(-30, 30, n)),
 }
 
 
@@ -539,6 +542,20 @@ def test_activation_backward_matches_finite_differences(lib, name):
         f = lambda v: run_pointwise(lib, fwd, "float64", [v, *scalars])
         _check_grad(run_pointwise(lib, name, "float64", [g, x, *bwd_scalars(*scalars)]), g * _fd(f, x, h),
                     f"{name} {scalars}")
+
+
+def test_elu_backward_from_the_result_matches_finite_differences(lib):
+    """EluBackward1's kernel (the in-place forms) reads the result: the derivative of elu at x, from elu(x)."""
+    rng = np.random.default_rng(10)
+    for scalars in _ELU:
+        if scalars[0] < 0:
+            continue                    # (PyTorch refuses that backward: the result hides the input's sign)
+        x = rng.uniform(-5, 5, 500)
+        x = x[np.abs(x) > 1e-3]
+        g = rng.standard_normal(x.size)
+        f = lambda v: run_pointwise(lib, "elu", "float64", [v, *scalars])
+        _check_grad(run_pointwise(lib, "elu_bwd_result", "float64", [g, f(x), *scalars]),
+                    g * _fd(f, x, 1e-6 * np.maximum(1, np.abs(x))), f"elu_bwd_result {scalars}")
 
 
 def test_binary_backward_matches_finite_differences(lib):

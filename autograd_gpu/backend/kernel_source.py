@@ -171,7 +171,9 @@ for _n, _p in [("elu", "x neg_coef:s scale:s input_scale:s"), ("elu_bwd", "g x n
                ("leaky_relu", "x slope:s"), ("leaky_relu_bwd", "g x slope:s"),
                ("softshrink", "x lambd:s"), ("hardshrink", "x lambd:s"), ("shrink_bwd", "g x lambd:s"),
                ("hardsigmoid", "x"), ("hardsigmoid_bwd", "g x"), ("hardswish", "x"), ("hardswish_bwd", "g x"),
-               ("logsigmoid", "x"), ("logsigmoid_bwd", "g x")]:
+               ("logsigmoid", "x"), ("logsigmoid_bwd", "g x"), ("silu", "x"), ("silu_bwd", "g x"),
+               ("mish", "x"), ("mish_bwd", "g x"),
+               ("elu_bwd_result", "g y neg_coef:s scale:s input_scale:s")]:
     POINTWISE[_n] = _pw(_n, _p)
 del _n, _p
 

@@ -377,6 +377,55 @@ elu = _prim("elu", _half_in_float32(_elu))
 elu_bwd = _prim("elu_bwd", _half_in_float32(_elu_bwd), _elu_bwd_tensor)
 
 
+# the ELU family from its result (the in-place forms, EluBackward1 / CeluBackward1: the input is gone):
+# g * input_scale * (y + neg_coef) where y <= 0, else g * scale. Its own derivative in y (PyTorch's
+# elu_double_backward with is_result) lives where y < 0 only: at y == 0 the slope is a constant.
+def _elu_bwd_result(g, y, neg_coef, scale, input_scale):
+    return mul(g, where(le(y, 0), mul(add(y, neg_coef), input_scale), scale))
+
+
+def _elu_bwd_result_tensor(g, y, neg_coef, scale, input_scale):
+    linear = where(y == 0, neg_coef * input_scale, _ag.full_like(y, scale))     # (y's dtype, as above)
+    return g * where(y < 0, (y + neg_coef) * input_scale, linear)
+
+
+elu_bwd_result = _prim("elu_bwd_result", _half_in_float32(_elu_bwd_result), _elu_bwd_result_tensor)
+
+
+# silu and mish, PyTorch's formulas: x / (1 + exp(-x)) and x * tanh(log1p(exp(x))); SiluBackward0
+# g * s * (1 + x * (1 - s)) and MishBackward0 g * (t + x * s * (1 - t * t)), s = 1 / (1 + exp(-x)),
+# t = tanh(log1p(exp(x))) (exp overflowing to inf gives s = 0, t = 1: the limits). Under create_graph
+# the same formulas of Tensors, whose derivatives are PyTorch's double backwards.
+def _silu_bwd(g, x):
+    s = reciprocal(add(exp(neg(x)), 1))
+    return mul(mul(g, s), add(mul(x, rsub(s, 1)), 1))
+
+
+def _silu_bwd_tensor(g, x):
+    s = x.sigmoid()
+    return g * s * (1 + x * (1 - s))
+
+
+def _mish_tanh(x):
+    return tanh(log1p(exp(x)))
+
+
+def _mish_bwd(g, x):
+    s, t = reciprocal(add(exp(neg(x)), 1)), _mish_tanh(x)
+    return mul(g, add(t, mul(mul(x, s), rsub(mul(t, t), 1))))
+
+
+def _mish_bwd_tensor(g, x):
+    t = _ag.nn.functional.softplus(x).tanh()          # (softplus's threshold: no inf in the graph)
+    return g * (t + x * x.sigmoid() * (1 - t * t))
+
+
+silu = _prim("silu", _half_in_float32(lambda x: div(x, add(exp(neg(x)), 1))), lambda x: _ag.nn.functional.silu(x))
+silu_bwd = _prim("silu_bwd", _half_in_float32(_silu_bwd), _silu_bwd_tensor)
+mish = _prim("mish", _half_in_float32(lambda x: mul(x, _mish_tanh(x))), lambda x: _ag.nn.functional.mish(x))
+mish_bwd = _prim("mish_bwd", _half_in_float32(_mish_bwd), _mish_bwd_tensor)
+
+
 # softplus: log1p(exp(beta x)) / beta, x itself where beta x > threshold. PyTorch's SoftplusBackward0:
 # g * z / (z + 1), z = exp(beta x), and g where beta x > threshold; the derivative's own derivative
 # (softplus_double_backward) only where beta x < threshold: 0 at beta x == threshold.
