@@ -12,6 +12,7 @@ import pytest
 import autograd_gpu as ag
 import autograd_gpu.nn.functional as F
 from autograd_gpu import nn
+from oracle import backward_outcome, case_tests
 
 INF, NAN = math.inf, math.nan
 # infinities, NaN, overflow territory for exp, and points around the usual kinks
@@ -365,7 +366,8 @@ def test_underscore_forms(torch, device):
 
 @pytest.mark.parametrize("call", [lambda F, y: F.leaky_relu(y, -0.1, inplace=True),
                                   lambda F, y: F.elu(y, -1.0, inplace=True),
-                                  lambda F, y: F.celu(y, alpha=-1.0, inplace=True)])
+                                  lambda F, y: F.celu(y, alpha=-1.0, inplace=True),
+                                  lambda F, y: F.rrelu(y, -0.5, -0.1, inplace=True)])
 def test_inplace_negative_slope_refuses_its_backward_like_pytorch(torch, device, call):
     """The forward works (and without grad the backward is never asked);
     PyTorch's in-place backward refuses a negative slope, at backward time."""
@@ -384,6 +386,98 @@ def test_inplace_negative_slope_refuses_its_backward_like_pytorch(torch, device,
     z = ag.tensor(x_np, device=device)
     call(F, z)                                           # no graph: nothing to refuse
     np.testing.assert_allclose(_np(z), ty.detach().numpy(), rtol=1e-12)
+
+
+# The in-place forms as PyTorch records them: one node taking the input's history (EluBackward1,
+# LeakyReluBackward1, ... saving the result, which a later write makes stale; ThresholdBackward1,
+# HardtanhBackward0, SiluBackward0, ... keeping the input's old values), not a copy node over a
+# computation on a clone. Each form: values, gradients and grad_fn names, finite differences, second
+# order (test_inplace_node_*), what its node saves and what a later write to the output does.
+def _on_view(call):
+    """call on the last rows of a fresh non-leaf; returns the whole tensor (its node: CopySlices)."""
+    def fn(L, x):
+        y = x.clone()
+        call(L, y[1:])
+        return y
+    return fn
+
+
+INPLACE_NODES = [
+    ("elu_", lambda L, x: L.nn.functional.elu_(x.clone(), 0.7)),
+    ("elu inplace", lambda L, x: L.nn.functional.elu(x.clone(), inplace=True)),
+    ("selu_", lambda L, x: L.nn.functional.selu_(x.clone())),
+    ("celu_", lambda L, x: L.nn.functional.celu_(x.clone(), 0.6)),
+    ("leaky_relu_", lambda L, x: L.nn.functional.leaky_relu_(x.clone(), 0.2)),
+    ("rrelu_ eval", lambda L, x: L.nn.functional.rrelu_(x.clone(), 0.1, 0.3)),
+    ("threshold_", lambda L, x: L.nn.functional.threshold_(x.clone(), 0.1, 2.0)),
+    ("hardtanh_", lambda L, x: L.nn.functional.hardtanh_(x.clone(), -0.5, 0.75)),
+    ("relu6 inplace", lambda L, x: L.nn.functional.relu6(x.clone(), inplace=True)),
+    ("silu inplace", lambda L, x: L.nn.functional.silu(x.clone(), inplace=True)),
+    ("mish inplace", lambda L, x: L.nn.functional.mish(x.clone(), inplace=True)),
+    ("hardswish inplace", lambda L, x: L.nn.functional.hardswish(x.clone(), inplace=True)),
+    ("hardsigmoid inplace", lambda L, x: L.nn.functional.hardsigmoid(x.clone(), inplace=True)),
+    ("silu", lambda L, x: L.nn.functional.silu(x)),
+    ("mish", lambda L, x: L.nn.functional.mish(x)),
+    ("torch.selu_", lambda L, x: L.selu_(x.clone())),
+    ("torch.celu_", lambda L, x: L.celu_(x.clone(), 1.5)),
+    ("torch.rrelu_", lambda L, x: L.rrelu_(x.clone())),
+    ("torch.threshold_", lambda L, x: L.threshold_(x.clone(), -0.5, 2.0)),
+    ("nn.ELU", lambda L, x: L.nn.ELU(0.5, inplace=True)(x.clone())),
+    ("nn.LeakyReLU", lambda L, x: L.nn.LeakyReLU(0.1, inplace=True)(x.clone())),
+    ("nn.SiLU", lambda L, x: L.nn.SiLU(inplace=True)(x.clone())),
+    ("nn.Mish", lambda L, x: L.nn.Mish(inplace=True)(x.clone())),
+    ("elu_ on a view", _on_view(lambda L, v: L.nn.functional.elu_(v))),
+    ("leaky_relu_ on a view", _on_view(lambda L, v: L.nn.functional.leaky_relu_(v, 0.3))),
+    ("threshold_ on a view", _on_view(lambda L, v: L.nn.functional.threshold_(v, 0.0, -1.0))),
+    ("silu inplace on a view", _on_view(lambda L, v: L.nn.functional.silu(v, inplace=True))),
+]
+test_inplace_node_against_pytorch, test_inplace_node_gradcheck, test_inplace_node_second_order = case_tests(
+    [(name, fn, [(3, 4)], {}) for name, fn in INPLACE_NODES])
+
+
+@pytest.mark.parametrize("name,fn", INPLACE_NODES, ids=[c[0] for c in INPLACE_NODES])
+def test_inplace_node_saves_and_versions_like_pytorch(torch, device, name, fn):
+    """What the node saves (the output itself, or a copy of the input's old values) and
+    whether writing the output before backward is PyTorch's version error; the node's
+    inputs are PyTorch's (next_functions: the clone)."""
+    x_np = np.random.default_rng(3).uniform(-2, 2, (3, 4))
+
+    def run(lib, x):
+        packed = []
+        with lib.autograd.graph.saved_tensors_hooks(lambda t: packed.append(t) or t, lambda t: t):
+            y = fn(lib, x)
+        node = y.grad_fn
+        with lib.no_grad():
+            y.mul_(2)
+        return ([p.data_ptr() == y.data_ptr() for p in packed],
+                [n.name() if n is not None else None for n, _ in node.next_functions], backward_outcome(y))
+
+    ours = run(ag, ag.tensor(x_np, device=device, requires_grad=True))
+    theirs = run(torch, torch.tensor(x_np, requires_grad=True))
+    if "rrelu" in name:            # (PyTorch's node also saves its noise: ours keeps it as an array)
+        ours, theirs = [(True in r[0],) + r[1:] for r in (ours, theirs)]
+    assert ours == theirs
+
+
+def test_inplace_rrelu_in_training_like_pytorch(torch, device):
+    """rrelu_ in training: PyTorch's node, its gradient the drawn slope where x <= 0 (1 elsewhere), first
+    gradients under create_graph requiring grad, and a write after it a version error."""
+    x_np = np.array([-2.0, -0.5, 0.0, 0.25, 3.0])
+    outcomes = []
+    for lib, x in ((ag, ag.tensor(x_np, device=device, requires_grad=True)), (torch, _tt(torch, x_np, True))):
+        y = lib.nn.functional.rrelu_(x.clone(), 0.1, 0.3, training=True)
+        assert y.grad_fn.name() == "RreluWithNoiseBackward1"
+        (g,) = lib.autograd.grad(y.sum(), x, create_graph=True)
+        slope = np.where(x_np > 0, 1.0, _np(y) / np.where(x_np == 0, 1, x_np))
+        keep = x_np != 0
+        np.testing.assert_allclose(_np(g)[keep], slope[keep], rtol=1e-12)
+        assert np.all((_np(g)[x_np <= 0] >= 0.1) & (_np(g)[x_np <= 0] <= 0.3))
+        assert g.requires_grad and g.grad_fn.name() == "RreluWithNoiseBackwardBackward0"
+        y2 = lib.nn.functional.rrelu_(x.clone(), 0.1, 0.3, training=True)
+        with lib.no_grad():
+            y2.add_(1)
+        outcomes.append(backward_outcome(y2))
+    assert outcomes == ["version error", "version error"]
 
 
 # ---- bad input ------------------------------------------------------------------------------------

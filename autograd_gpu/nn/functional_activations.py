@@ -15,11 +15,12 @@ import numbers
 import numpy as np
 
 from .. import _dtype
-from ..autograd.grad_mode import is_grad_enabled
-from ..autograd.op import check_inplace
 from ..ops.tied import as_one_node
-from ..ops.pointwise import (Celu, Elu, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyRelu, LogSigmoid,
-                             RreluWithNoise, Softplus, Softshrink, Threshold, where)
+from ..ops.inplace import apply_in_place
+from ..ops.pointwise import (Celu, CeluInPlace, Elu, EluInPlace, Hardshrink, Hardsigmoid, Hardswish, Hardtanh,
+                             LeakyRelu, LeakyReluInPlace, LogSigmoid, Mish, RreluWithNoise, RreluWithNoiseInPlace,
+                             RreluWithNoiseTrainingInPlace, Silu, Softplus, Softshrink, Threshold, ThresholdInPlace,
+                             where)
 from .functional import _same_device, _softmax_dim, _tensor_arg, relu
 from ..amp import cast_at_entry
 
@@ -48,28 +49,15 @@ def _floating(fn, kernel, input):
         raise NotImplementedError(f"{fn}: \"{kernel}_{dev}\" not implemented for '{input.dtype.libtorch}'")
 
 
-def _pointwise(fn, input, inplace, f, negative_slope_error=None):
-    """f(input), or with `inplace` f's result written into `input` (copy_:
-    version counter, history and the in-place errors as for any in-place op).
-    `negative_slope_error` names the function whose in-place backward PyTorch
-    refuses (a negative slope): the gradient then raises, as PyTorch's does."""
+def _pointwise(fn, input, inplace, f, f_=None):
+    """f(input), or with `inplace` written into `input` as PyTorch records the
+    in-place form: by f_, the op whose node keeps the result (EluBackward1), or
+    else by f, whose node then keeps the input's old values (ThresholdBackward0's
+    copy, as PyTorch's); the version counter, history and in-place errors as for
+    any in-place op."""
     if not inplace:
         return f(input)
-    check_inplace(input, fn + "_")          # before computing: a refused call changes nothing
-    recording = is_grad_enabled() and input.requires_grad
-    # the graph of f must not save `input` itself, which the copy overwrites
-    out = f(input.clone() if recording else input)
-    if recording and negative_slope_error:
-        out.register_hook(_refuse(negative_slope_error))
-    return input.copy_(out)
-
-
-def _refuse(what):
-    def hook(grad):
-        raise RuntimeError(f"In-place {what} backward calculation is triggered with a negative slope which is "
-                           "not supported. This is caused by calling in-place forward function with a negative "
-                           "slope, please call out-of-place version instead.")
-    return hook
+    return apply_in_place(input, fn + "_", f_ or f)
 
 
 # ---- threshold, relu-likes, hardtanh ------------------------------------------------------
@@ -95,7 +83,8 @@ def _threshold(input, threshold, value, inplace):
         if not info.min <= value <= info.max:
             raise RuntimeError(f"threshold: value cannot be converted to type {_C_TYPES[input.dtype.name]} "
                                f"without overflow (value {value})")
-    return _pointwise("threshold", input, inplace, lambda x: Threshold.apply1(x, threshold, value))
+    return _pointwise("threshold", input, inplace, lambda x: Threshold.apply1(x, threshold, value),
+                      lambda x: ThresholdInPlace.apply1(x, threshold, value))
 
 
 def relu_(input):
@@ -141,7 +130,7 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     _number("leaky_relu", "negative_slope", 2, negative_slope)
     _floating("leaky_relu", "leaky_relu", input)
     return _pointwise("leaky_relu", input, inplace, lambda x: LeakyRelu.apply1(x, negative_slope),
-                      "leakyReLu" if negative_slope < 0 else None)
+                      lambda x: LeakyReluInPlace.apply1(x, negative_slope))
 
 
 def leaky_relu_(input, negative_slope=0.01):
@@ -154,9 +143,9 @@ def _elu(fn, input, alpha, scale, input_scale, inplace):
     """scale * (x if x > 0 else alpha * (exp(x * input_scale) - 1)): elu, selu, celu."""
     _tensor_arg(input, fn, "input")
     _floating(fn, "elu", input)
-    op = Celu if fn == "celu" else Elu
+    op, op_ = (Celu, CeluInPlace) if fn == "celu" else (Elu, EluInPlace)
     return _pointwise(fn, input, inplace, lambda x: op.apply1(x, alpha, scale, input_scale),
-                      "elu" if alpha < 0 else None)
+                      lambda x: op_.apply1(x, alpha * scale, scale, input_scale))
 
 
 def elu(input, alpha=1.0, inplace=False):
@@ -192,14 +181,6 @@ def celu_(input, alpha=1.0):
 
 # ---- smooth ones -----------------------------------------------------------------------------
 
-def _softplus(x, beta, threshold):
-    """log1p(exp(beta x)) / beta, and x itself where beta x > threshold."""
-    xb = x * beta if beta != 1 else x
-    over = xb > threshold
-    sp = where(over, 0.0, xb).exp().log1p()
-    return where(over, x, sp / beta if beta != 1 else sp)
-
-
 @cast_at_entry
 def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + exp(beta * input)) / beta; linear where beta * input > threshold."""
@@ -214,15 +195,14 @@ def silu(input, inplace=False):
     """input * sigmoid(input)."""
     _tensor_arg(input, "silu", "input")
     _floating("silu", "silu", input)
-    return _pointwise("silu", input, inplace, lambda x: x * x.sigmoid())
+    return _pointwise("silu", input, inplace, Silu.apply1)
 
 
 def mish(input, inplace=False):
     """input * tanh(softplus(input))."""
     _tensor_arg(input, "mish", "input")
     _floating("mish", "mish", input)
-    # past 20 softplus(x) is x to within tanh's rounding to 1 (float64 too)
-    return _pointwise("mish", input, inplace, lambda x: x * _softplus(x, 1, 20).tanh())
+    return _pointwise("mish", input, inplace, Mish.apply1)
 
 
 def logsigmoid(input):
@@ -380,8 +360,11 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
         if not inplace:
             return as_one_node(where(input > 0, input, input * slope), "RreluWithNoiseBackward0", "rrelu_with_noise",
                                (input,))
-        return _pointwise("rrelu", input, inplace, lambda x: where(x > 0, x, x * slope))
-    return _pointwise("rrelu", input, inplace, lambda x: RreluWithNoise.apply1(x, (lower + upper) / 2))
+        noise = where(input.detach() > 0, 1.0, slope)._data        # (PyTorch's noise: 1 where x > 0)
+        return apply_in_place(input, "rrelu_", RreluWithNoiseTrainingInPlace.apply1, noise)
+    mean = (lower + upper) / 2
+    return _pointwise("rrelu", input, inplace, lambda x: RreluWithNoise.apply1(x, mean),
+                      lambda x: RreluWithNoiseInPlace.apply1(x, mean))
 
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):

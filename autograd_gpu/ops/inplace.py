@@ -48,6 +48,13 @@ def _run(t, name, outplace, args, kwargs=None, composed=False):
     return commit_inplace(t, res, name)
 
 
+def apply_in_place(t, name, fn, *args):
+    """fn(t, *args) written into t as the in-place op `name`, for in-place forms
+    outside the Tensor methods (nn.functional's activations): fn's node takes
+    t's history, as for x.exp_()."""
+    return _run(t, name, fn, args)
+
+
 # Arithmetic without a graph writes straight into the array (no temporary for
 # the result): the optimizer's `w.sub_(lr * w.grad)` under no_grad.
 _DIRECT = {"add_": operator.iadd, "sub_": operator.isub, "mul_": operator.imul}

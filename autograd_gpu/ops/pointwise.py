@@ -187,6 +187,16 @@ class LogSigmoid(_SavesInput):
     value, grad = staticmethod(P.logsigmoid), staticmethod(P.logsigmoid_bwd)
 
 
+class Silu(_SavesInput):
+    _name, op_name = "SiluBackward0", "silu"
+    value, grad = staticmethod(P.silu), staticmethod(P.silu_bwd)
+
+
+class Mish(_SavesInput):
+    _name, op_name = "MishBackward0", "mish"
+    value, grad = staticmethod(P.mish), staticmethod(P.mish_bwd)
+
+
 # ---- activations made of linear pieces -------------------------------------------------------
 # threshold (relu's gradient too), hardtanh (relu6), leaky_relu, rrelu in evaluation, softshrink and
 # hardshrink: one node each saving the input, as PyTorch's. Under create_graph the gradient, g times
@@ -233,6 +243,79 @@ RreluWithNoise = _piecewise_linear("RreluWithNoise", "rrelu_with_noise", P.leaky
 Softshrink = _piecewise_linear("Softshrink", "softshrink", P.softshrink, P.shrink_bwd)
 Hardshrink = _piecewise_linear("Hardshrink", "hardshrink", P.hardshrink, P.shrink_bwd)
 Hardsigmoid = _piecewise_linear("Hardsigmoid", "hardsigmoid", P.hardsigmoid, P.hardsigmoid_bwd)
+
+
+# the in-place forms that PyTorch records as one node saving the result (elu_, selu_, celu_,
+# leaky_relu_, rrelu_): the result has overwritten the input, so backward reads it, and writing it
+# again is a version error. (threshold_, hardtanh_ and the smooth ones keep their input's old
+# values instead: their out-of-place node, which the in-place write gives a snapshot of it.)
+# From the result alone a negative slope leaves the input's sign unknown: PyTorch refuses that
+# backward when it runs.
+_NEGATIVE_SLOPE = ("In-place {} backward calculation is triggered with a negative slope which is not supported. "
+                   "This is caused by calling in-place forward function with a negative slope, please call "
+                   "out-of-place version instead.")
+
+
+class _KeepsResult(Op):
+    """value(x, *params) and gradient(g, y, *params); params[0] is the slope PyTorch checks."""
+    save_result = True
+    exact_grads = True
+    refused_as = None          # the function's name in PyTorch's refusal of a negative slope
+
+    def forward(self, x, *params):
+        self.params = params
+        return self.value(x, *params)
+
+    def backward(self, g, y):
+        if self.refused_as is not None and self.params[0] < 0:
+            raise RuntimeError(_NEGATIVE_SLOPE.format(self.refused_as))
+        return self.gradient(g, y, *self.params)
+
+
+class EluInPlace(_KeepsResult):
+    """elu_ and selu_ (params: neg_coef, scale, input_scale, as the primitives take them)."""
+    _name, op_name, refused_as = "EluBackward1", "elu_", "elu"
+    value, gradient = staticmethod(P.elu), staticmethod(P.elu_bwd_result)
+
+
+class CeluInPlace(EluInPlace):
+    _name, op_name = "CeluBackward1", "celu_"
+
+
+class LeakyReluInPlace(_KeepsResult):
+    """leaky_relu_ (params: the slope); y > 0 exactly where x > 0. Under create_graph the
+    gradient is leaky_relu's gradient node, of g and y."""
+    _name, op_name, refused_as = "LeakyReluBackward1", "leaky_relu_", "leakyReLu"
+    value = staticmethod(P.leaky_relu)
+    of = LeakyRelu
+
+    def gradient(self, g, y, slope):
+        return self.of.Gradient.apply2(g, y, slope) if type(g) is Tensor else P.leaky_relu_bwd(g, y, slope)
+
+
+class RreluWithNoiseInPlace(LeakyReluInPlace):
+    """rrelu_ in evaluation: leaky_relu_ with the mean slope."""
+    _name, op_name = "RreluWithNoiseBackward1", "rrelu_with_noise_"
+    of = RreluWithNoise
+
+
+_NoiseTimes = type("RreluWithNoiseTrainingGradient", (_SlopeTimes,), dict(
+    _name="RreluWithNoiseBackwardBackward0", op_name="rrelu_with_noise_backward",
+    grad=staticmethod(lambda g, y, noise: P.mul(g, noise))))
+
+
+class RreluWithNoiseTrainingInPlace(_KeepsResult):
+    """rrelu_ in training (params: the noise, an array: the drawn slope where x <= 0, 1 elsewhere,
+    as PyTorch's); the gradient is g * noise, under create_graph a node of g and y."""
+    _name, op_name = "RreluWithNoiseBackward1", "rrelu_with_noise_"
+    value = staticmethod(P.mul)
+
+    def gradient(self, g, y, noise):
+        return _NoiseTimes.apply2(g, y, noise) if type(g) is Tensor else P.mul(g, noise)
+
+
+class ThresholdInPlace(Threshold):
+    _name = "ThresholdBackward1"
 
 
 class RoundDecimals(Op):
