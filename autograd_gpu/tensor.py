@@ -381,7 +381,7 @@ class Tensor:
     def __iter__(self):
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self._data.shape[0]))
+        return iter(self.unbind(0))          # (as PyTorch: one node for all rows, see ops/shape.py Unbind)
 
     def __contains__(self, element):
         """`v in t`: any element equals v (as PyTorch; iterating would compare rows)."""

@@ -174,7 +174,7 @@ CASES = [
     ("chunk",            lambda m, x: x.chunk(2)[1] * 2,                   [(5, 3)],  dict(name=False)),
     ("split_sizes",      lambda m, x: x.split([1, 3], 1)[1],               [(2, 4)],  {}),
     ("split_all",        lambda m, x: sum(p.sum() for p in x.split(2)),    [(5, 3)],  dict(name=False)),
-    ("unbind",           lambda m, x: x.unbind(1)[2],                      [(3, 4)],  dict(name=False)),
+    ("unbind",           lambda m, x: x.unbind(1)[2],                      [(3, 4)],  {}),
     ("movedim",          lambda m, x: x.movedim(0, 2),                     [(2, 3, 4)], {}),
     ("contiguous",       lambda m, x: x.t().contiguous(),                  [(3, 4)],  {}),
     ("clone",            lambda m, x: x.clone(),                           [(3, 4)],  {}),

@@ -872,6 +872,13 @@ def concatenate(xs, axis):
     return c_order(np.concatenate(xs, axis))      # CuPy arrays: NEP 18 dispatch
 
 
+def stack(xs, axis):
+    """Join arrays (or Tensors) along a new axis."""
+    if isinstance(xs[0], Tensor):
+        return _ag.stack(xs, axis)
+    return c_order(np.stack(xs, axis))
+
+
 def c_order(a):
     """a, or a C-ordered copy of it: PyTorch's cat and stack lay their result out
     so, where NumPy follows its inputs' layout (transposed or broadcast inputs

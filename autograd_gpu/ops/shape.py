@@ -348,6 +348,36 @@ class SplitEqual(Split):
     _name = "SplitBackward0"
 
 
+class Unbind(Split):
+    """x's slices along a dim, the dim removed (views): PyTorch's UnbindBackward0, one
+    node whose backward stacks the slices' gradients (zeros where none arrived). So
+    iterating over a tensor (unbind(0)) costs one stack in backward, not a
+    zero-filled copy of the input per row."""
+    _name, op_name = "UnbindBackward0", "unbind"
+
+    def forward(self, x, axis):
+        self.axis, self.in_shape = axis, x.shape
+        before = (slice(None),) * axis
+        return tuple(x[before + (i, Ellipsis)] for i in range(x.shape[axis]))     # (Ellipsis: 0-d arrays)
+
+    def backward(self, grads):
+        if type(grads) is not tuple and type(grads) is not list:
+            grads = (grads,)                 # one slice: the engine passes its gradient alone
+        missing = [i for i, g in enumerate(grads) if g is None]
+        if not missing:
+            return P.stack(grads, self.axis)
+        like = next(g for g in grads if g is not None)
+        if isinstance(like, Tensor):
+            zeros = _zeros_like_shape(like, like.shape)
+            return P.stack([zeros if g is None else g for g in grads], self.axis)
+        out = _xp_of(like).zeros(self.in_shape, dtype=like.dtype)
+        before = (slice(None),) * self.axis
+        for i, g in enumerate(grads):
+            if g is not None:
+                out[before + (i,)] = g
+        return out
+
+
 def _zeros_like_shape(like, shape):
     if isinstance(like, Tensor):
         from ..creation import zeros
@@ -395,7 +425,7 @@ def unbind(input, dim=0):
     axis = wrap_dim(dim, input.ndim, "unbind")
     if input.shape[axis] == 0:
         return ()
-    return tuple(p.squeeze(axis) for p in split(input, 1, axis))
+    return Unbind.apply1(input, axis)
 
 
 def narrow(input, dim, start, length):
