@@ -213,6 +213,19 @@ def case_tests(cases):
     return test_against_pytorch, test_gradcheck, test_second_order
 
 
+def graph_node_names(t):
+    """The names of every node in t's backward graph (each node once)."""
+    seen, names, todo = set(), [], [t.grad_fn]
+    while todo:
+        node = todo.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        names.append(node.name())
+        todo.extend(n for n, _ in node.next_functions)
+    return names
+
+
 # ---- helpers the nn test files share -------------------------------------------------------------
 
 NN_TOL = {"float64": dict(rtol=1e-10, atol=1e-12), "float32": dict(rtol=2e-5, atol=2e-5),

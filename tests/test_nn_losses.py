@@ -753,3 +753,13 @@ def test_pointwise_loss_mean_over_the_broadcast_shape(torch, name):
         grads.append((float(y.detach()), x.grad.tolist()))
     assert grads[1][0] == pytest.approx(grads[0][0], rel=1e-12)
     np.testing.assert_allclose(grads[1][1], grads[0][1], rtol=1e-12)
+
+
+# The CTC recursion read each time step as emit[t] (a SelectBackward0 per step, each backward a zero copy
+# of all T steps); now one unbind.
+def test_ctc_time_steps_are_one_node():
+    from oracle import graph_node_names
+    lp = ag.randn(30, 2, 5, requires_grad=True).log_softmax(2)
+    loss = F.ctc_loss(lp, ag.tensor([[1, 2, 2], [3, 1, 4]]), ag.tensor([30, 25]), ag.tensor([3, 2]))
+    names = graph_node_names(loss)
+    assert "SelectBackward0" not in names and names.count("UnbindBackward0") == 1

@@ -768,7 +768,7 @@ def _ctc_nll(lp, table, in_len, tgt_len, blank):
     skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
     dev = lp.device
     ext_t = _host_tensor(ext, dev)
-    emit = lp.gather(2, ext_t.unsqueeze(0).expand(steps, batch, width))          # (T, N, S')
+    emit = lp.gather(2, ext_t.unsqueeze(0).expand(steps, batch, width)).unbind(0)  # T of (N, S'): one node
     neg_inf = -math.inf
     start = np.full((batch, width), False)
     start[:, :2] = True

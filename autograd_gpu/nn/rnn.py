@@ -114,7 +114,7 @@ def _time_steps(proj, sizes):
     """The rows of each time step: proj[t] of a padded (T, B, G) projection, or the consecutive blocks of
     sizes[t] rows of a packed (N, G) one."""
     if sizes is None:
-        return [proj[t] for t in range(proj.shape[0])]
+        return list(proj.unbind(0))          # (one node: its backward stacks the steps' gradients once)
     return list(proj.split(sizes, 0))
 
 
