@@ -16,6 +16,7 @@ Formulas follow PyTorch's `tools/autograd/derivatives.yaml`, including its
 choices at 0, ties and NaN.
 """
 import builtins
+import math
 import sys
 
 import numpy as np
@@ -891,9 +892,34 @@ def add_at(out, idx, v):
     (CuPy's __array_ufunc__ takes no tuple operand, so np.add.at cannot dispatch
     to it: cupy.add.at directly.)"""
     if builtins.any(getattr(i, "ndim", None) is not None and i.dtype.kind != "b" for i in idx):
-        (np.add.at if type(out) is _nd else sys.modules["cupy"].add.at)(out, idx, v)
+        if type(out) is not _nd:
+            sys.modules["cupy"].add.at(out, idx, v)
+        elif not _add_at_flat(out, idx, v):
+            np.add.at(out, idx, v)
     else:
         out[idx] += v
+
+
+def _add_at_flat(out, idx, v):
+    """np.add.at(out, idx, v) for integer index arrays on out's leading axes, as one
+    1-d np.add.at over flat positions, which NumPy runs in its fast loop (its n-d
+    form goes element by element: 4-6x slower for rows of 16-512): the same sums in
+    the same order. False (nothing done) for any other index or layout."""
+    if not (out.flags.c_contiguous and type(v) is _nd and v.dtype == out.dtype and len(idx) <= out.ndim
+            and builtins.all(type(i) is _nd and i.dtype.kind in "iu" for i in idx)):
+        return False
+    k = len(idx)
+    lead = np.broadcast_arrays(*idx)
+    if k == 1:
+        rows = lead[0].astype(np.intp, copy=False)     # (negative: wraps to its row from the end, d a row)
+    else:
+        rows = np.ravel_multi_index(tuple(np.where(i < 0, i + n, i) for i, n in zip(lead, out.shape)),
+                                    out.shape[:k])
+    d = math.prod(out.shape[k:])
+    flat = rows.reshape(-1, 1) * d + np.arange(d) if d != 1 else rows
+    values = np.broadcast_to(v, rows.shape + out.shape[k:])
+    np.add.at(out.reshape(-1), flat.reshape(-1), values.reshape(-1))
+    return True
 
 
 def _index_add(g, idx, shape):
