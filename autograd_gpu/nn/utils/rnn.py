@@ -1,18 +1,21 @@
 """Sequence utilities for recurrent layers (torch.nn.utils.rnn): PackedSequence and padding/packing helpers.
 
-Packing and padding are slices, reshapes, cat, stack and index_select of the inputs, so gradients (of any
-order) flow through them on either device. batch_sizes, and the lengths given or returned, are int64 CPU
+Packing is one gather of the padded input (PyTorch's one node), padding slices, reshapes, cat, stack and
+index_select of the packed data, so gradients (of any order) flow through them on either device. batch_sizes, and the lengths given or returned, are int64 CPU
 tensors, as in PyTorch: they are read on the host to lay out the computation."""
 import math
 import numbers
 from collections import namedtuple
 from collections.abc import Iterable
 
+import numpy as np
+
 from ... import _dtype
 from ...creation import arange, as_tensor, full, tensor, zeros_like
 from ...ops.rearrange import broadcast_shapes, broadcast_to
 from ...ops.shape import cat, stack
 from ...ops.sorting import sort
+from ...ops.tied import as_one_node
 from ...tensor import Tensor
 
 __all__ = ["PackedSequence", "invert_permutation", "pack_padded_sequence", "pad_packed_sequence", "pad_sequence",
@@ -156,17 +159,16 @@ def _check_packable(who, input, lengths, batch_first):
 # ---- packing and unpacking ---------------------------------------------------------------
 
 def _pack(input, lengths, batch_first):
-    """(data, batch_sizes) from a padded input whose sequences are sorted by decreasing length: for each run
-    of time steps with the same batch size, the rows of those steps of the sequences still running."""
+    """(data, batch_sizes) from a padded input whose sequences are sorted by decreasing length: the rows
+    (t, b) of the steps t < lengths[b], step by step. One gather, recorded as PyTorch's one node
+    (PackPaddedSequenceBackward0), whose backward puts each row's gradient back in one pass (a slice per
+    distinct length cost a zero-filled copy of the input each)."""
     x = input.transpose(0, 1) if batch_first else input
-    trailing = tuple(x.shape[2:])
-    pieces, sizes, done = [], [], 0
-    for b in range(len(lengths) - 1, -1, -1):           # from the shortest sequence up
-        if lengths[b] > done:
-            pieces.append(x[done:lengths[b], :b + 1].reshape(-1, *trailing))
-            sizes += [b + 1] * (lengths[b] - done)
-            done = lengths[b]
-    return cat(pieces), tensor(sizes, dtype=_dtype.int64)
+    running = np.asarray(lengths)[None, :] > np.arange(lengths[0])[:, None]         # (T, B): step t of b
+    steps, rows = np.nonzero(running)                                                # (row-major: packed order)
+    where = lambda i: tensor(i, dtype=_dtype.int64, device=x.device)  # noqa: E731
+    data = as_one_node(x[where(steps), where(rows)], "PackPaddedSequenceBackward0", "_pack_padded_sequence")
+    return data, tensor(running.sum(1).tolist(), dtype=_dtype.int64)
 
 
 def _pack_padded(who, input, lengths, batch_first, enforce_sorted):
