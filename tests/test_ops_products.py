@@ -62,6 +62,10 @@ CASES = [
     ("cdist_p3_mode",     lambda m, a, b: m.cdist(a, b, 3, "donot_use_mm_for_euclid_dist"), [(3, 2), (2, 2)],   dict(name=False)),
     ("cdist_inf",         lambda m, a, b: m.cdist(a, b, p=math.inf),                [(2, 3, 2), (2, 4, 2)],         dict(name=False)),
     ("cdist_p_half",      lambda m, a, b: m.cdist(a, b, p=0.5),                     [(3, 2), (2, 2)],               dict(name=False)),
+    # p = 2 over more than 25 rows (or compute_mode="use_mm_for_euclid_dist"): PyTorch's matrix product
+    ("cdist_mm",          lambda m, a, b: m.cdist(a, b),                            [(30, 4), (5, 4)],              {}),
+    ("cdist_mm_batched",  lambda m, a, b: m.cdist(a, b),                            [(2, 1, 26, 3), (3, 4, 3)],     {}),
+    ("cdist_use_mm",      lambda m, a, b: m.cdist(a, b, compute_mode="use_mm_for_euclid_dist"), [(3, 4), (2, 4)], {}),
 ]
 test_against_pytorch, test_gradcheck, test_second_order = case_tests(CASES)
 # (PyTorch's cross without dim warns that it is deprecated; ours takes the same first dim of size 3, silently)
@@ -321,12 +325,18 @@ def test_cdist_inf_norm_ties_take_the_whole_gradient(torch):
 
 
 def test_cdist_coincident_points_have_zero_distance_and_gradient(torch):
-    # computed directly (never PyTorch's matrix-product form), so 0 is exact
+    # computed directly (compute_mode="donot_use_mm_for_euclid_dist", or 25 rows or fewer) 0 is exact;
+    # over more rows by default PyTorch's matrix product, whose 0 is the square root of a rounding
+    # error, as PyTorch's (the same values here)
     x = np.random.default_rng(4).standard_normal((30, 3))
     check(torch, lambda m, a, b: m.cdist(a, b, compute_mode="donot_use_mm_for_euclid_dist"),
           arrays=[x, x.copy()], name=False, dtype="float32")
-    d = ag.cdist(ag.tensor(x), ag.tensor(x))
+    d = ag.cdist(ag.tensor(x), ag.tensor(x), compute_mode="donot_use_mm_for_euclid_dist")
     assert np.all(np.diag(d.numpy()) == 0)
+    mm = np.diag(ag.cdist(ag.tensor(x), ag.tensor(x)).numpy())
+    theirs = torch.cdist(torch.tensor(x), torch.tensor(x)).diag().numpy()
+    assert 0 < np.abs(mm).max() < 1e-7 and np.abs(theirs).max() > 0
+    np.testing.assert_allclose(mm, theirs, rtol=0, atol=1e-7)
 
 
 def test_cdist_of_nan_data(torch):

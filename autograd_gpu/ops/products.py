@@ -527,15 +527,55 @@ def inf_distance(diff):
     return top.squeeze(-1) + ((a - top) * (a == top)).sum(-1)
 
 
+class EuclideanDist(Op):
+    """cdist's p = 2 as PyTorch computes it for many rows (_euclidean_dist): one matrix product of
+    [-2 x1, |x1|^2, 1] and [x2, 1, |x2|^2], clamped at 0, square-rooted; memory P R, where the
+    differences of every pair take P R M. Backward (PyTorch's _euclidean_dist_backward): with
+    ratio = g / d (0 where d is 0), x1 * rowsum(ratio) - ratio @ x2 and its mirror for x2; under
+    create_graph in Tensor ops, so it differentiates again."""
+    _name, op_name = "EuclideanDistBackward0", "_euclidean_dist"
+    save_inputs = (0, 1)
+    save_result = True
+    exact_grads = True
+
+    def forward(self, x1, x2):
+        n1, n2 = P.sum(P.mul(x1, x1), -1, True), P.sum(P.mul(x2, x2), -1, True)
+        a = P.concatenate([P.mul(x1, -2), n1, np.ones_like(n1)], -1)      # (np.ones_like: CuPy's for CuPy)
+        b = P.concatenate([x2, np.ones_like(n2), n2], -1)
+        return P.sqrt(P.clamp(P.matmul(a, b.swapaxes(-1, -2)), 0, None))
+
+    def backward(self, g, x1, x2, d):
+        if type(g) is Tensor:
+            ratio = (g / d).masked_fill(d == 0, 0)
+            ratio_t = ratio.transpose(-1, -2)
+        else:
+            ratio = P.where(d == 0, 0, P.div(g, d))
+            ratio_t = ratio.swapaxes(-1, -2)
+        g1 = P.sub(P.mul(x1, P.sum(ratio, -1, True)), P.matmul(ratio, x2)) if self.needs(0) else None
+        g2 = P.sub(P.mul(x2, P.sum(ratio_t, -1, True)), P.matmul(ratio_t, x1)) if self.needs(1) else None
+        return g1, g2
+
+
+def _euclidean_dist(x1, x2):
+    """EuclideanDist over the broadcast batch dims, as PyTorch's cdist lays it out: the inputs as
+    (batch, rows, M), the result viewed back (ViewBackward0 over EuclideanDistBackward0)."""
+    batch = tuple(np.broadcast_shapes(x1.shape[:-2], x2.shape[:-2]))
+    (p, m), r = x1.shape[-2:], x2.shape[-2]
+    if batch:
+        x1 = x1.expand(*batch, p, m).reshape(-1, p, m)
+        x2 = x2.expand(*batch, r, m).reshape(-1, r, m)
+    return EuclideanDist.apply2(x1, x2).view(*batch, p, r)
+
+
 _COMPUTE_MODES = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist", "donot_use_mm_for_euclid_dist")
 
 
 @cast_at_entry
 def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     """The p-norm distance of each row of x1 to each row of x2, over batch dims
-    that broadcast: (..., P, M) and (..., R, M) give (..., P, R). compute_mode
-    is checked and otherwise ignored: the distances are always computed
-    directly (PyTorch's matrix-product form is less accurate near 0)."""
+    that broadcast: (..., P, M) and (..., R, M) give (..., P, R). For p = 2 over
+    more than 25 rows (compute_mode's default) a matrix product, as PyTorch's
+    (EuclideanDist), else the differences of every pair."""
     _tensors("cdist", (("x1", x1), ("x2", x2)))
     p = _float_p(p, "cdist", "float")
     if compute_mode not in _COMPUTE_MODES:
@@ -558,13 +598,13 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
         raise _shape_error("cdist", "the batch dims cannot be broadcast together", x1, x2)
     if x1.shape[-1] == 0:
         p = 2.0                          # (no columns: every distance is 0, for any p)
+    mode = _COMPUTE_MODES.index(compute_mode)
+    if p == 2 and (mode == 1 or mode == 0 and (x1.shape[-2] > 25 or x2.shape[-2] > 25)):
+        return _euclidean_dist(x1, x2)
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
     d = inf_distance(diff) if p == math.inf else diff.norm(p, dim=-1)
     if p == 0:                           # (PyTorch's count of nonzeros is NaN where a difference is)
         d = d.masked_fill(diff.isnan().any(-1), math.nan)
-    mode = _COMPUTE_MODES.index(compute_mode)
-    if p == 2 and (mode == 1 or mode == 0 and (x1.shape[-2] > 25 or x2.shape[-2] > 25)):
-        return d                         # (PyTorch's matrix-product form: a composite of its own)
     return as_one_node(d, "CdistBackward0", "_cdist_forward", (x1, x2))
 
 
