@@ -461,3 +461,8 @@ def test_add_at_is_numpys_add_at():
         prims.add_at(ours, idx, v)
         np.add.at(theirs, idx, v)
         np.testing.assert_array_equal(ours, theirs)
+    for k in (1, 2):                                   # out of range: NumPy's own IndexError
+        for bad in (5, -6):
+            idx = (np.array([bad]),) * k
+            with pytest.raises(IndexError, match=f"index {bad} is out of bounds for axis 0 with size 5"):
+                prims.add_at(np.zeros((5, 5)), idx, np.ones(1))

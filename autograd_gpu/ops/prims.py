@@ -910,11 +910,12 @@ def _add_at_flat(out, idx, v):
         return False
     k = len(idx)
     lead = np.broadcast_arrays(*idx)
+    if builtins.any(i.size and (i.min() < -n or i.max() >= n) for i, n in zip(lead, out.shape)):
+        return False                    # (out of range: np.add.at raises its IndexError)
     if k == 1:
         rows = lead[0].astype(np.intp, copy=False)     # (negative: wraps to its row from the end, d a row)
     else:
-        rows = np.ravel_multi_index(tuple(np.where(i < 0, i + n, i) for i, n in zip(lead, out.shape)),
-                                    out.shape[:k])
+        rows = np.ravel_multi_index(lead, out.shape[:k], mode="wrap")      # (wrap: negative from the end)
     d = math.prod(out.shape[k:])
     flat = rows.reshape(-1, 1) * d + np.arange(d) if d != 1 else rows
     values = np.broadcast_to(v, rows.shape + out.shape[k:])
