@@ -344,8 +344,9 @@ def _window_argmax(w, xp):
     am = a.argmax(axis=-1)
     if a.dtype.kind == "f":
         nan = xp.isnan(a)
-        last_nan = a.shape[-1] - 1 - nan[..., ::-1].argmax(axis=-1)
-        am = xp.where(nan.any(axis=-1), last_nan, am)
+        if nan.any():                   # (else the NaN rule's second argmax, as costly as the first, is moot)
+            last_nan = a.shape[-1] - 1 - nan[..., ::-1].argmax(axis=-1)
+            am = xp.where(nan.any(axis=-1), last_nan, am)
     return am
 
 
