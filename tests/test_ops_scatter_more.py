@@ -438,25 +438,27 @@ def test_devices_mixed(fake_cuda):
 
 
 def test_add_at_is_numpys_add_at():
-    """The backward of indexing and the scatter ops add with prims.add_at, which turns an index of
-    integer arrays on the leading axes into one flat 1-d np.add.at (NumPy's fast loop): the same sums
-    in the same order as np.add.at itself, bit for bit, negative and repeated indices included; other
-    indices go to np.add.at."""
+    """The backward of indexing and the scatter ops add with prims.add_at, which turns integer index
+    arrays on consecutive axes after full slices into one flat 1-d np.add.at (NumPy's fast loop): the
+    same sums in the same order as np.add.at itself, bit for bit, negative and repeated indices
+    included; other indices go to np.add.at."""
     from autograd_gpu.ops import prims
     rng = np.random.default_rng(1)
-    for _ in range(2000):
-        shape = tuple(int(s) for s in rng.integers(1, 5, rng.integers(1, 4)))
-        k = int(rng.integers(1, len(shape) + 1))
-        ishape = tuple(int(s) for s in rng.integers(0, 4, rng.integers(0, 3)))
+    for _ in range(3000):
+        shape = tuple(int(n) for n in rng.integers(1, 5, rng.integers(1, 4)))
+        s = int(rng.integers(0, len(shape)))                        # full slices first
+        k = int(rng.integers(1, len(shape) - s + 1))
+        ishape = tuple(int(n) for n in rng.integers(0, 4, rng.integers(0, 3)))
         unsigned = rng.random() < 0.2
-        idx = tuple(rng.integers(0 if unsigned else -s, s, ishape).astype(np.uint8 if unsigned else
-                                                                           rng.choice([np.int64, np.int32]))
-                    for s in shape[:k])
-        vshape = tuple(1 if rng.random() < 0.2 else s for s in ishape + shape[k:])
-        if rng.random() < 0.3:
-            idx = idx[:-1] + (slice(None),) if k > 1 else idx          # (a slice: np.add.at's own path)
+        idx = (slice(None),) * s + tuple(
+            rng.integers(0 if unsigned else -n, n, ishape).astype(np.uint8 if unsigned else
+                                                                  rng.choice([np.int64, np.int32]))
+            for n in shape[s:s + k])
+        vshape = tuple(1 if rng.random() < 0.2 else n for n in shape[:s] + ishape + shape[s + k:])
+        if k > 1 and rng.random() < 0.2:
+            idx, vshape = idx[:-1] + (slice(None),), ()             # (a slice after: np.add.at's own path)
         dtype = rng.choice([np.float32, np.float64])
-        v = rng.standard_normal(vshape if not isinstance(idx[-1], slice) else ()).astype(dtype)
+        v = rng.standard_normal(vshape).astype(dtype)
         ours, theirs = np.zeros(shape, dtype), np.zeros(shape, dtype)
         prims.add_at(ours, idx, v)
         np.add.at(theirs, idx, v)

@@ -901,26 +901,35 @@ def add_at(out, idx, v):
 
 
 def _add_at_flat(out, idx, v):
-    """np.add.at(out, idx, v) for integer index arrays on out's leading axes, as one
-    1-d np.add.at over flat positions, which NumPy runs in its fast loop (its n-d
-    form goes element by element: 4-6x slower for rows of 16-512): the same sums in
-    the same order. False (nothing done) for any other index or layout."""
-    if not (out.flags.c_contiguous and type(v) is _nd and v.dtype == out.dtype and len(idx) <= out.ndim
-            and builtins.all(type(i) is _nd and i.dtype.kind in "iu" for i in idx)):
+    """np.add.at(out, idx, v) for integer index arrays on consecutive axes after
+    full slices (x[idx], x[:, idx], x[i, j]: the backward of indexing, gather,
+    index_select, scatter_add), as one 1-d np.add.at over flat positions, which
+    NumPy runs in its fast loop (its n-d form goes element by element: 4-6x
+    slower): the same sums in the same order. False (nothing done) for any other
+    index or layout, or an index out of range (np.add.at raises)."""
+    s = 0
+    while s < len(idx) and type(idx[s]) is slice and idx[s] == _ALL:
+        s += 1
+    arrays = idx[s:]
+    if not (arrays and out.flags.c_contiguous and type(v) is _nd and v.dtype == out.dtype
+            and s + len(arrays) <= out.ndim and builtins.all(type(i) is _nd and i.dtype.kind in "iu" for i in arrays)):
         return False
-    k = len(idx)
-    lead = np.broadcast_arrays(*idx)
-    if builtins.any(i.size and (i.min() < -n or i.max() >= n) for i, n in zip(lead, out.shape)):
-        return False                    # (out of range: np.add.at raises its IndexError)
-    if k == 1:
-        rows = lead[0].astype(np.intp, copy=False)     # (negative: wraps to its row from the end, d a row)
-    else:
-        rows = np.ravel_multi_index(lead, out.shape[:k], mode="wrap")      # (wrap: negative from the end)
-    d = math.prod(out.shape[k:])
+    k = len(arrays)
+    lead = np.broadcast_arrays(*arrays)
+    sizes = out.shape[s:s + k]
+    if builtins.any(i.size and (i.min() < -n or i.max() >= n) for i, n in zip(lead, sizes)):
+        return False
+    rows = np.ravel_multi_index(lead, sizes, mode="wrap")         # (in range: wrap = negative from the end)
+    d = math.prod(out.shape[s + k:])
     flat = rows.reshape(-1, 1) * d + np.arange(d) if d != 1 else rows
-    values = np.broadcast_to(v, rows.shape + out.shape[k:])
+    if s:                               # the sliced axes: one block of the rest each
+        flat = np.arange(math.prod(out.shape[:s])).reshape(-1, 1) * math.prod(out.shape[s:]) + flat.reshape(1, -1)
+    values = np.broadcast_to(v, out.shape[:s] + rows.shape + out.shape[s + k:])
     np.add.at(out.reshape(-1), flat.reshape(-1), values.reshape(-1))
     return True
+
+
+_ALL = slice(None)
 
 
 def _index_add(g, idx, shape):
