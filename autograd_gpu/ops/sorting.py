@@ -56,8 +56,31 @@ class Topk(_Selection):
         if axis is None:
             self.axis = None
             return x.copy(), np.zeros_like(x, dtype=np.int64)
+        n = x.shape[axis]
+        if type(x) is np.ndarray and 0 < 4 * k <= n and not (x.dtype.kind == "f" and np.isnan(x).any()):
+            return self._pick(x, first_of_stable_argsort(x, k, axis, largest), axis)
         idx = stable_argsort(x, axis, largest)
         return self._pick(x, idx[(slice(None),) * axis + (slice(0, k),)], axis)
+
+
+def first_of_stable_argsort(x, k, axis, descending):
+    """stable_argsort(x, axis, descending)'s first k along axis, without sorting all of x (a
+    NumPy array without NaN): one argpartition finds each row's k-th value, the values beyond it
+    and the first of those equal to it (in index order) are the k, and a stable sort orders them."""
+    n = x.shape[axis]
+    rows = np.moveaxis(x, axis, -1)
+    lead = rows.shape[:-1]
+    rows = rows.reshape(-1, n)
+    # ascending keys; descending: negated (bitwise for integers: no overflow), ties keep their order
+    key = (np.negative(rows) if x.dtype.kind == "f" else np.invert(rows)) if descending else rows
+    kth = np.partition(key, k - 1, axis=-1)[:, k - 1:k]
+    beyond, tied = key < kth, key == kth
+    room = k - beyond.sum(-1, keepdims=True)                  # how many of the tied each row takes
+    take = beyond | tied if (tied.sum(-1, keepdims=True) == room).all() else \
+        beyond | (tied & (np.cumsum(tied, -1) <= room))
+    chosen = np.nonzero(take)[1].reshape(-1, k)                 # (each row's k, in index order)
+    order = np.argsort(np.take_along_axis(key, chosen, -1), axis=-1, kind="stable")
+    return np.moveaxis(np.take_along_axis(chosen, order, -1).reshape(lead + (k,)), -1, axis)
 
 
 _UNSET = object()
