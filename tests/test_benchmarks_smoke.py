@@ -252,3 +252,17 @@ def test_gpu_check_dry_run_on_the_cupy_emulator(tmp_path):
         fw = entry["frameworks"]
         assert entry["device"] == "cuda" and fw["numpy"]["status"] == "ok", entry
         assert fw["autograd_gpu"]["status"] == "ok" and fw["autograd_gpu"]["check"].startswith("ok"), entry
+
+
+def test_idioms_quick():
+    """benchmarks/idioms.py runs every idiom on both libraries (tiny sizes) and prints its table."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = REPO_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.idioms", "--quick"], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| ") and not line.startswith("| Idiom")]
+    assert len(rows) == 16 and all(row.endswith("x |") for row in rows), proc.stdout
+    bad = subprocess.run([sys.executable, "-m", "benchmarks.idioms", "--only", "nope"], cwd=REPO_ROOT, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "unknown idioms: nope" in bad.stderr
