@@ -4,15 +4,19 @@
 
 Each is composed of public Tensor ops (gradients, create_graph and the CUDA
 path come with them); binary_cross_entropy alone is a custom Function, for
-PyTorch's gradient where the input is exactly 0 or 1. Arguments are checked
-before any computation; errors name the function."""
+PyTorch's gradient where the input is exactly 0 or 1, and ctc_loss one node
+whose recursions run on arrays (its create_graph gradient is the Tensor-op
+recursion's). Arguments are checked before any computation; errors name the
+function."""
 import math
 
 import numpy as np
 
 from .. import _dtype
 from ..autograd.function import Function
-from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
+from ..autograd.op import Op
+from ..ops import prims as P
 from ..ops._util import broadcastable
 from ..ops.loss import HuberLoss, SmoothL1Loss, SoftMarginLoss
 from ..ops.pointwise import where
@@ -693,8 +697,8 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     """The negative log-likelihood of each target sequence summed over all its
     CTC alignments: log_probs (T, N, C) or (T, C) (log-softmax output), targets
     padded (N, S) or concatenated (sum(target_lengths),); 'mean' divides each
-    loss by its target length before averaging. The forward recursion runs in
-    log space with Tensor ops, one step per time step."""
+    loss by its target length before averaging. One node (CtcNll) runs the
+    recursions in log space on arrays."""
     fn = "ctc_loss"
     _tensors(fn, log_probs=log_probs, targets=targets)
     _check_reduction(reduction)
@@ -757,8 +761,123 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
 
 
 def _ctc_nll(lp, table, in_len, tgt_len, blank):
+    """-log p(target | log_probs) for each sequence (N,): one node (CtcNll) over (T, N, C)
+    log_probs with at least one time step, else the recursion in Tensor ops."""
+    if lp.shape[0] == 0:
+        return _ctc_nll_composed(lp, table, in_len, tgt_len, blank)
+    ext, skip = _extended_labels(table, blank)
+    return CtcNll.apply1(lp, ext, skip, table, in_len, tgt_len, blank)
+
+
+def _extended_labels(table, blank):
+    """The extended label sequence blank, l1, blank, l2, ..., blank of each target (N, 2 S + 1),
+    and where a state may be reached from two back (a label that does not repeat the one before)."""
+    batch, width = table.shape[0], 2 * table.shape[1] + 1
+    ext = np.full((batch, width), blank, dtype=np.int64)
+    ext[:, 1::2] = table
+    skip = np.zeros((batch, width), dtype=bool)
+    skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+    return ext, skip
+
+
+def _logsumexp3(a, b, c):
+    """log(e^a + e^b + e^c) of arrays, -inf where all three are."""
+    top = np.maximum(np.maximum(a, b), c)
+    top = np.where(top == -math.inf, 0, top)
+    return np.log(np.exp(a - top) + np.exp(b - top) + np.exp(c - top)) + top
+
+
+def _shifted(a, by, fill=-math.inf):
+    """a's columns moved `by` places right (left for by < 0), `fill` coming in."""
+    out = np.full_like(a, fill)
+    if by > 0:
+        out[:, by:] = a[:, :a.shape[1] - by]
+    else:
+        out[:, :by] = a[:, -by:]
+    return out
+
+
+class CtcNll(Op):
+    """CTC's negative log-likelihood of each target, PyTorch's CtcLossBackward0: the forward (alpha)
+    recursion over the extended labels in log space on arrays, a few array operations per time step
+    for the whole batch; backward the beta recursion, and the gradient for log_probs[t, n, c]
+    -exp(log sum over states s of class c of alpha_t(s) beta_t(s) / y_t(c), + nll[n]): the true
+    derivative (PyTorch's adds exp(log_probs), the logits' gradient under log_softmax), 0 for a
+    target that cannot be aligned. Under create_graph the gradient is that of the same recursion in
+    Tensor ops (_ctc_nll_composed), so it differentiates again (PyTorch's does not)."""
+    _name, op_name = "CtcLossBackward0", "ctc_loss"
+    save_inputs = (0,)
+
+    def forward(self, lp, ext, skip, table, in_len, tgt_len, blank):
+        self.table, self.in_len, self.tgt_len, self.blank = table, in_len, tgt_len, blank
+        xp_ext = _on_device(ext, lp)
+        self.ext, self.skip = xp_ext, _on_device(skip, lp)
+        steps, batch, _ = lp.shape
+        width = ext.shape[1]
+        emit = np.take_along_axis(lp, np.broadcast_to(xp_ext[None], (steps, batch, width)), axis=2)
+        live = _on_device(np.arange(steps)[:, None] < in_len[None, :], lp)[:, :, None]     # (T, N, 1)
+        start = np.zeros((batch, width), dtype=bool)
+        start[:, 0] = True
+        start[:, 1] = tgt_len > 0
+        alpha = np.empty_like(emit)
+        a = np.where(_on_device(start, lp), emit[0], -math.inf)
+        alpha[0] = a
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            for t in range(1, steps):
+                new = _logsumexp3(a, _shifted(a, 1), np.where(self.skip, _shifted(a, 2), -math.inf)) + emit[t]
+                a = np.where(live[t], new, a)
+                alpha[t] = a
+            rows = _on_device(np.arange(batch), lp)
+            last = a[rows, _on_device(2 * tgt_len, lp)]
+            before = np.where(_on_device(tgt_len > 0, lp), a[rows, _on_device(np.maximum(2 * tgt_len - 1, 0), lp)],
+                              -math.inf)
+            ll = np.logaddexp(last, before)
+        # a sequence of no time steps has probability 1 for the empty target only
+        empty = _on_device(in_len == 0, lp)
+        ll = np.where(empty, np.where(_on_device(tgt_len == 0, lp), 0.0, -math.inf), ll).astype(lp.dtype)
+        self._aux = (alpha, emit, -ll)
+        return -ll
+
+    def backward(self, g, lp):
+        if type(g) is Tensor:
+            from ..autograd import grad
+            with enable_grad():
+                nll = _ctc_nll_composed(lp, self.table, self.in_len, self.tgt_len, self.blank)
+            return grad(nll, lp, g, create_graph=True)[0]
+        alpha, emit, nll = self._aux
+        steps, batch, width = alpha.shape
+        end = _on_device((np.arange(width)[None, :] == 2 * self.tgt_len[:, None]) |
+                         ((np.arange(width)[None, :] == 2 * self.tgt_len[:, None] - 1) & (self.tgt_len[:, None] > 0)),
+                         alpha)
+        last = self.in_len - 1
+        skip_ahead = _shifted(self.skip, -2, False)
+        beta = np.empty_like(alpha)
+        b = np.full_like(alpha[0], -math.inf)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            for t in range(steps - 1, -1, -1):
+                cont = _logsumexp3(b, _shifted(b, -1), np.where(skip_ahead, _shifted(b, -2), -math.inf)) + emit[t]
+                here = _on_device((t == last)[:, None], alpha)
+                b = np.where(here, np.where(end, emit[t], -math.inf),
+                             np.where(_on_device((t < last)[:, None], alpha), cont, -math.inf))
+                beta[t] = b
+            through = np.exp(alpha + beta - emit + nll[None, :, None])      # (each <= 1: a share of p)
+        possible = np.isfinite(nll)[None, :, None]
+        shares = np.where(possible, through, 0) * -g[None, :, None]
+        out = np.zeros_like(lp)
+        P.add_at(out, (_on_device(np.arange(steps)[:, None, None], lp), _on_device(np.arange(batch)[None, :, None], lp),
+                       self.ext[None]), shares.astype(lp.dtype))
+        return out
+
+
+def _on_device(host, like):
+    """A host array on `like`'s device (itself for NumPy)."""
+    from ..backend import of_array
+    return host if type(like) is np.ndarray else of_array(like).xp.asarray(host)
+
+
+def _ctc_nll_composed(lp, table, in_len, tgt_len, blank):
     """-log p(target | log_probs) for each sequence: the CTC forward (alpha) recursion over the
-    extended label sequence blank, l1, blank, l2, ..., blank."""
+    extended label sequence blank, l1, blank, l2, ..., blank, in Tensor ops."""
     steps, batch, _ = lp.shape
     width = 2 * table.shape[1] + 1
     ext = np.full((batch, width), blank, dtype=np.int64)
