@@ -1,15 +1,22 @@
 """Recurrent layers: RNN, LSTM, GRU and their cells, with PyTorch's parameter names.
 
 Composed from differentiable ops (linear, sigmoid, tanh, stack), so gradients,
-create_graph and the CUDA path come from them. The input projection of a
-whole sequence is one matmul; only the hidden-to-hidden step loops over time.
+create_graph and the CUDA path come from them; an LSTM layer's step runs its
+pointwise part as one node (LstmCell). The input projection of a whole
+sequence is one matmul, its steps one unbind; only the hidden-to-hidden step
+loops over time.
 A PackedSequence input runs the same steps on a batch that shrinks as
 sequences end (it is sorted by decreasing length)."""
 import math
 import numbers
 import warnings
 
+import numpy as np
+
 from ..amp import casts_at_entry
+from ..autograd.grad_mode import enable_grad
+from ..autograd.op import Op
+from ..ops import prims as P
 from ..creation import empty, zeros
 from ..ops.shape import cat, stack
 from ..tensor import Tensor
@@ -60,17 +67,66 @@ def _reset_uniform(module):
         init.uniform_(w, -stdv, stdv)
 
 
-def _step(mode, x_proj, h, c, w_hh, b_hh, w_hr=None):
-    """One time step from the precomputed input projection: (h', c'). w_hr projects an LSTM's h'."""
+def _lstm_cell(gates, c):
+    """(h', c') of an LSTM step from its summed projections (N, 4H), in Tensor ops (PyTorch's
+    LSTMCell on the CPU: h' a MulBackward0, c' an AddBackward0)."""
+    i, f, g, o = gates.chunk(4, -1)
+    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    return o.sigmoid() * c.tanh(), c
+
+
+class LstmCell(Op):
+    """_lstm_cell as one node, for the LSTM layer's steps (PyTorch's layer is one node itself): the
+    same operations, so the same values bit for bit, in one node instead of eleven, its backward
+    the composed one's formulas; under create_graph the composed cell's gradient (recomputed from
+    the saved inputs), so it differentiates again."""
+    _name, op_name = "LstmCellBackward0", "lstm_cell"
+    save_inputs = (0, 1)
+
+    def forward(self, gates, c):
+        n = gates.shape[-1] // 4
+        i, f, g, o = gates[..., :n], gates[..., n:2 * n], gates[..., 2 * n:3 * n], gates[..., 3 * n:]
+        si, sf, tg, so = P.sigmoid(i), P.sigmoid(f), P.tanh(g), P.sigmoid(o)
+        c = P.add(P.mul(sf, c), P.mul(si, tg))
+        tc = P.tanh(c)
+        self._aux = (si, sf, tg, so, tc)
+        return P.mul(so, tc), c
+
+    def backward(self, grads, gates, c):
+        gh, gc = grads
+        if type(gh) is Tensor or type(gc) is Tensor:
+            from ..autograd import grad
+            with enable_grad():
+                outs = [(y, g) for y, g in zip(_lstm_cell(gates, c), grads) if g is not None]
+            wanted = [i for i in (0, 1) if self.needs(i)]
+            found = iter(grad([y for y, _ in outs], [(gates, c)[i] for i in wanted], [g for _, g in outs],
+                              create_graph=True, allow_unused=True))
+            return tuple(next(found) if i in wanted else None for i in (0, 1))
+        si, sf, tg, so, tc = self._aux
+        dc, d_so = gc, None
+        if gh is not None:                  # (h' = so * tanh(c'); the two gradients of c' add up)
+            d_so = P.mul(gh, tc)
+            d_tc = P.tanh_bwd(P.mul(gh, so), tc)
+            dc = d_tc if dc is None else P.add(dc, d_tc)
+        d_gates = None
+        if self.needs(0):
+            zeros = np.zeros_like(so)
+            d_gates = P.concatenate([P.sigmoid_bwd(P.mul(dc, tg), si), P.sigmoid_bwd(P.mul(dc, c), sf),
+                                     P.tanh_bwd(P.mul(dc, si), tg),
+                                     zeros if d_so is None else P.sigmoid_bwd(d_so, so)], -1)
+        return d_gates, (P.mul(dc, sf) if self.needs(1) else None)
+
+
+def _step(mode, x_proj, h, c, w_hh, b_hh, w_hr=None, fused=False):
+    """One time step from the precomputed input projection: (h', c'). w_hr projects an LSTM's h'.
+    fused: an LSTM's pointwise part as one node (LstmCell), as the layers run it."""
     hh = F.linear(h, w_hh, b_hh)
     if mode == "RNN_TANH":
         return (x_proj + hh).tanh(), None
     if mode == "RNN_RELU":
         return (x_proj + hh).relu(), None
     if mode == "LSTM":
-        i, f, g, o = (x_proj + hh).chunk(4, -1)
-        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-        h = o.sigmoid() * c.tanh()
+        h, c = LstmCell.apply2(x_proj + hh, c) if fused else _lstm_cell(x_proj + hh, c)
         return (h if w_hr is None else F.linear(h, w_hr)), c
     xr, xz, xn = x_proj.chunk(3, -1)
     hr, hz, hn = hh.chunk(3, -1)
@@ -129,7 +185,7 @@ def _forward_pass(mode, steps, h, c, weights):
             ended_h.append(h[n:])
             ended_c.append(None if c is None else c[n:])
             h, c = h[:n], _rows(c, n)
-        h, c = _step(mode, x_t, h, c, w_hh, b_hh, w_hr)
+        h, c = _step(mode, x_t, h, c, w_hh, b_hh, w_hr, fused=True)
         outputs.append(h)
     rejoin = lambda last, ended: cat([last] + ended[::-1]) if ended else last  # noqa: E731
     return outputs, rejoin(h, ended_h), (None if c is None else rejoin(c, ended_c))
@@ -146,7 +202,7 @@ def _reverse_pass(mode, steps, h0, c0, weights):
         if n > h.shape[0]:
             h = cat([h, h0[h.shape[0]:n]])
             c = None if c is None else cat([c, c0[c.shape[0]:n]])
-        h, c = _step(mode, steps[t], h, c, w_hh, b_hh, w_hr)
+        h, c = _step(mode, steps[t], h, c, w_hh, b_hh, w_hr, fused=True)
         outputs[t] = h
     return outputs, h, c
 
