@@ -7,11 +7,13 @@ rows, a full sort for a top-k), it is a bug, and this is where it shows.
     python -m benchmarks.idioms --quick            # tiny sizes, one round: a smoke run
     python -m benchmarks.idioms --only lstm,topk --package-path /tmp/old   # another tree's package
 
-Each framework runs in its own process; the rounds alternate between them and
-each idiom reports its best round (milliseconds) and our time over PyTorch's.
+Each framework runs in its own processes, alternating (--rounds), each idiom
+several times in each (--reps); the best run (milliseconds) is reported, and
+our time over PyTorch's.
 No targets: W1-W6 (benchmarks/run.py) hold those."""
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -107,7 +109,9 @@ def idioms(T, scale):
 
 
 def _worker(framework, names, rounds, scale):
-    """One framework's process: for each round, each idiom's time (seconds), as a JSON line."""
+    """One framework's process: each idiom's best of `rounds` runs after a warm-up (seconds), as a
+    JSON line. (Several runs in one process: a fresh process's first large arrays cost page faults
+    that PyTorch's caching allocator does not pay again.)"""
     if framework == "torch":
         import torch as T
         T.set_num_threads(1)            # (one thread: NumPy's work here runs on one core)
@@ -118,35 +122,36 @@ def _worker(framework, names, rounds, scale):
     steps = {name: table[name]() for name in names}
     for step in steps.values():
         step()                          # (warm up: first-call costs are not the idiom's)
+    best = {}
     for _ in range(rounds):
-        times = {}
         for name, step in steps.items():
             t0 = time.perf_counter()
             step()
-            times[name] = time.perf_counter() - t0
-        print(json.dumps(times), flush=True)
+            best[name] = min(best.get(name, math.inf), time.perf_counter() - t0)
+    print(json.dumps(best), flush=True)
 
 
 def _run(framework, names, rounds, scale, package_path):
+    """This file as a script (its own directory first on the path, then the package's: autograd_gpu
+    is imported from package_path when given, else from this tree)."""
     env = dict(os.environ)
     path = package_path if framework == "autograd_gpu" and package_path else REPO_ROOT
     env["PYTHONPATH"] = path + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    cmd = [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); from benchmarks.idioms import "
-           "_worker; _worker(sys.argv[2], sys.argv[3].split(','), int(sys.argv[4]), float(sys.argv[5]))",
-           REPO_ROOT, framework, ",".join(names), str(rounds), str(scale)]
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", framework, ",".join(names), str(rounds), str(scale)]
     return subprocess.Popen(cmd, cwd=path, env=env, stdout=subprocess.PIPE, text=True)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="tiny sizes, one round (a smoke run)")
-    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=3, help="processes per library, alternating (default 3)")
+    p.add_argument("--reps", type=int, default=3, help="runs of each idiom per process (default 3)")
     p.add_argument("--only", default=None, help="comma-separated idiom names")
     p.add_argument("--package-path", default=None, help="time the autograd_gpu package found in this directory")
     p.add_argument("--no-torch", action="store_true", help="autograd_gpu alone")
     args = p.parse_args(argv)
     names = args.only.split(",") if args.only else _idiom_names()
-    scale, rounds = (0.05, 1) if args.quick else (1.0, args.rounds)
+    scale, rounds, reps = (0.05, 1, 1) if args.quick else (1.0, args.rounds, args.reps)
     frameworks = ["autograd_gpu"] + ([] if args.no_torch or not _has_torch() else ["torch"])
     unknown = sorted(set(names) - set(_idiom_names()))
     if unknown:
@@ -154,7 +159,7 @@ def main(argv=None):
     best = {f: {} for f in frameworks}
     for _ in range(rounds):            # alternate the processes round by round
         for f in frameworks:
-            proc = _run(f, names, 1, scale, args.package_path)
+            proc = _run(f, names, reps, scale, args.package_path)
             out, _ = proc.communicate()
             if proc.returncode != 0:
                 sys.exit(f"{f}: worker failed (exit {proc.returncode})")
@@ -187,4 +192,7 @@ def _has_torch():
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--worker"]:
+        _worker(sys.argv[2], sys.argv[3].split(","), int(sys.argv[4]), float(sys.argv[5]))
+    else:
+        main()
