@@ -248,6 +248,10 @@ template <typename T> AG_HD T logsigmoid_bwd(T g, T x) {
     T q = z / (z + T(1));
     return g * (below ? T(1) - q : q);
 }
+// binary_cross_entropy_with_logits element by element, PyTorch's: (1 - t) x - log_sigmoid(x); the
+// input's gradient (sigmoid(x) - t) g
+template <typename T> AG_HD T bce_logits(T x, T t) { return (T(1) - t) * x - logsigmoid(x); }
+template <typename T> AG_HD T bce_logits_bwd(T g, T x, T t) { return (T(1) / (T(1) + math::exp(-x)) - t) * g; }
 // silu and mish, PyTorch's formulas: x / (1 + exp(-x)), x tanh(log1p(exp(x))); SiluBackward0
 // g s (1 + x (1 - s)) and MishBackward0 g (t + x s (1 - t^2)), s = 1 / (1 + exp(-x)), t the tanh
 template <typename T> AG_HD T silu(T x) { return x / (T(1) + math::exp(-x)); }

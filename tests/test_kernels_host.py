@@ -234,7 +234,7 @@ LIBM_ULPS = {"exp": 4, "log": 4, "log1p": 4, "sin": 4, "cos": 4, "tanh": 4, "sig
              "erf": 8, "erfc": 16, "erfinv": 32, "erf_bwd": 4, "erfc_bwd": 4, "erfinv_bwd": 64,
              "gelu": 8, "gelu_bwd": 8, "gelu_tanh": 4, "gelu_tanh_bwd": 8,
              "elu": 4, "elu_bwd": 4, "softplus": 8, "softplus_bwd": 8, "logsigmoid": 8, "logsigmoid_bwd": 8,
-             "silu": 4, "silu_bwd": 8, "mish": 8, "mish_bwd": 8}
+             "silu": 4, "silu_bwd": 8, "mish": 8, "mish_bwd": 8, "bce_logits": 8, "bce_logits_bwd": 4}
 
 # the scalar arguments each call form is tried with (per parameter name)
 SCALARS = {
@@ -362,11 +362,12 @@ def _denormal_floor(spec, args, dtype, ulps):
 # Phi(x) + x phi(x) around x = -0.75, where it is 0 (PyTorch's formulas, kept as they
 # are). The kernel's erf / tanh and the twin's differ in their last bits, which the
 # difference shows in full; so an absolute tolerance in ulps of the terms' size.
-CANCELLING = {"gelu", "gelu_tanh", "gelu_bwd", "gelu_tanh_bwd", "silu_bwd", "mish_bwd"}   # (1 + x (1 - s): x near -1.28)
+# (silu_bwd: 1 + x (1 - s) near x = -1.28; bce_logits: (1 - t) x - log_sigmoid(x), bce_logits_bwd: sigmoid(x) - t)
+CANCELLING = {"gelu", "gelu_tanh", "gelu_bwd", "gelu_tanh_bwd", "silu_bwd", "mish_bwd", "bce_logits", "bce_logits_bwd"}
 
 
 def _cancellation_floor(name, k_args, dtype):
-    g = np.abs(k_args[0]) if len(k_args) == 2 else 1.0
+    g = np.abs(k_args[0]) if len(k_args) == 2 or name.endswith("_bwd") else 1.0      # (a backward's g: first)
     with np.errstate(all="ignore"):
         return 16 * float(np.finfo(dtype).eps) * g * (1 + np.abs(k_args[-1]))
 
@@ -584,6 +585,11 @@ def test_binary_backward_matches_finite_differences(lib):
                 g * _fd(lambda v: pw("pow", a, v), e, 1e-6 * np.maximum(1, np.abs(e))), "pow_bwd_exp")
     for ex in (2.0, 0.5, -1.5, 3.0):
         _check_grad(pw("pow_bwd", g, a, ex, ex - 1), g * _fd(lambda v: pw("pow", v, ex), a, h), f"pow_bwd e={ex}")
+    # binary_cross_entropy_with_logits' input gradient (t anywhere: PyTorch takes soft targets)
+    t = rng.uniform(-0.5, 1.5, n)
+    x = rng.uniform(-8, 8, n)
+    _check_grad(pw("bce_logits_bwd", g, x, t), g * _fd(lambda v: pw("bce_logits", v, t), x,
+                                                      1e-6 * np.maximum(1, np.abs(x))), "bce_logits_bwd")
     # clamp, away from the bounds
     x = rng.uniform(-3, 3, n)
     x = x[np.minimum(np.abs(x + 1), np.abs(x - 1.5)) > 1e-3]

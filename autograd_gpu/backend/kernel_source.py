@@ -173,7 +173,8 @@ for _n, _p in [("elu", "x neg_coef:s scale:s input_scale:s"), ("elu_bwd", "g x n
                ("hardsigmoid", "x"), ("hardsigmoid_bwd", "g x"), ("hardswish", "x"), ("hardswish_bwd", "g x"),
                ("logsigmoid", "x"), ("logsigmoid_bwd", "g x"), ("silu", "x"), ("silu_bwd", "g x"),
                ("mish", "x"), ("mish_bwd", "g x"),
-               ("elu_bwd_result", "g y neg_coef:s scale:s input_scale:s")]:
+               ("elu_bwd_result", "g y neg_coef:s scale:s input_scale:s"),
+               ("bce_logits", "x t"), ("bce_logits_bwd", "g x t")]:
     POINTWISE[_n] = _pw(_n, _p)
 del _n, _p
 

@@ -18,7 +18,7 @@ from ..autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
 from ..autograd.op import Op
 from ..ops import prims as P
 from ..ops._util import broadcastable
-from ..ops.loss import HuberLoss, SmoothL1Loss, SoftMarginLoss
+from ..ops.loss import BceWithLogitsLoss, HuberLoss, SmoothL1Loss, SoftMarginLoss
 from ..ops.pointwise import where
 from ..ops.shape import cat, stack
 from ..ops.products import inf_distance
@@ -254,12 +254,17 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     _check_weight_broadcasts(fn, weight, input)
     _check_weight_broadcasts(fn, pos_weight, input, "pos_weight")
     _not_differentiable(fn, weight=weight, pos_weight=pos_weight)
+    if weight is None and pos_weight is None and target.dtype is input.dtype and input.dtype in _ONE_NODE_DTYPES:
+        return BceWithLogitsLoss.apply2(input, target, reduction, None, input._data.dtype)
     log_sig = _log_sigmoid(input)
     if pos_weight is not None:
         log_sig = log_sig * ((pos_weight - 1) * target + 1)
     loss = (1 - target) * input - log_sig
     return as_one_node(_reduce(loss if weight is None else loss * weight, reduction),
                        "BinaryCrossEntropyWithLogitsBackward0", fn, (input, target, weight, pos_weight))
+
+
+_ONE_NODE_DTYPES = (_dtype.float32, _dtype.float64)       # (float16: the composite's per-op rounding, PyTorch's)
 
 
 # ---- divergences and margins -------------------------------------------------------------------

@@ -125,6 +125,24 @@ class SoftMarginLoss(_PointwiseLoss):
         return P.neg(t) * z / (z + 1)
 
 
+class BceWithLogitsLoss(_PointwiseLoss):
+    """binary_cross_entropy_with_logits without weights: (1 - t) x - log_sigmoid(x), reduced, one
+    primitive each way (a kernel each on the GPU); the gradients are PyTorch's, (sigmoid(x) - t) g
+    for the input and -x g for the target."""
+    _name, op_name = "BinaryCrossEntropyWithLogitsBackward0", "binary_cross_entropy_with_logits"
+    jvp = None                          # (the transpose of the backward: exact, both inputs)
+
+    @staticmethod
+    def loss(x, t, _):
+        return P.bce_logits(x, t)
+
+    def backward(self, g, x, t):
+        if self.reduction == "mean":
+            g = g / self.count if self.count else g
+        return (P.bce_logits_bwd(g, x, t) if self.needs(0) else None,
+                P.mul(P.neg(x), g) if self.needs(1) else None)
+
+
 class NllLoss(Op):
     """-logp[i, target[i]] (times the target's class weight), reduced. logp is
     (C,) with a 0-d target or (M, C) with an (M,) target; target and weight

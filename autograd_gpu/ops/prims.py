@@ -496,6 +496,37 @@ logsigmoid_bwd = _prim("logsigmoid_bwd", _half_in_float32(_logsigmoid_bwd),
                         lambda g, x: g * (-x).sigmoid())
 
 
+# binary_cross_entropy_with_logits without pos_weight, element by element: PyTorch's loss
+# (1 - t) * x - log_sigmoid(x), and its gradients (sigmoid(x) - t) * g for the input (its
+# binary_cross_entropy_with_logits_backward) and -x * g for the target
+# (float16 in float32, rounded once, as the kernels; the loss takes it only in float32 and float64).
+# On NumPy arrays the same operations in two buffers (each pass of a large loss is memory-bound).
+def _bce_logits(x, t):
+    if type(x) is not _nd or type(t) is not _nd or x.shape != t.shape or x.ndim == 0:
+        return sub(mul(rsub(t, 1), x), _logsigmoid(x))
+    ls = np.abs(x)                                   # log_sigmoid(x) = min(x, 0) - log1p(exp(-|x|))
+    np.negative(ls, out=ls)
+    np.exp(ls, out=ls)
+    np.log1p(ls, out=ls)
+    np.subtract(np.minimum(x, 0), ls, out=ls)
+    out = np.subtract(1, t)
+    out *= x
+    out -= ls
+    return out
+
+
+def _bce_logits_bwd(g, x, t):
+    if type(x) is not _nd or type(t) is not _nd or x.shape != t.shape or x.ndim == 0:
+        return mul(sub(_sigmoid(x), t), g)
+    s = _sigmoid(x)
+    s -= t
+    return np.multiply(s, g, out=s) if np.shape(g) == s.shape or np.ndim(g) == 0 else s * g
+
+
+bce_logits = _prim("bce_logits", _half_in_float32(_bce_logits))
+bce_logits_bwd = _prim("bce_logits_bwd", _half_in_float32(_bce_logits_bwd), lambda g, x, t: (x.sigmoid() - t) * g)
+
+
 # activations made of linear pieces (ops/pointwise.py's _PiecewiseLinear: under create_graph their
 # gradients are nodes of their own, so the Tensor forms here are the twins, unused)
 def _in_band(x, lambd):
