@@ -854,16 +854,14 @@ class CtcNll(Op):
         end = _on_device((np.arange(width)[None, :] == 2 * self.tgt_len[:, None]) |
                          ((np.arange(width)[None, :] == 2 * self.tgt_len[:, None] - 1) & (self.tgt_len[:, None] > 0)),
                          alpha)
-        last = self.in_len - 1
+        last = _on_device(self.in_len[:, None] - 1, alpha)           # (each sequence's last step)
         skip_ahead = _shifted(self.skip, -2, False)
         beta = np.empty_like(alpha)
         b = np.full_like(alpha[0], -math.inf)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             for t in range(steps - 1, -1, -1):
                 cont = _logsumexp3(b, _shifted(b, -1), np.where(skip_ahead, _shifted(b, -2), -math.inf)) + emit[t]
-                here = _on_device((t == last)[:, None], alpha)
-                b = np.where(here, np.where(end, emit[t], -math.inf),
-                             np.where(_on_device((t < last)[:, None], alpha), cont, -math.inf))
+                b = np.where(last == t, np.where(end, emit[t], -math.inf), np.where(last > t, cont, -math.inf))
                 beta[t] = b
             through = np.exp(alpha + beta - emit + nll[None, :, None])      # (each <= 1: a share of p)
         possible = np.isfinite(nll)[None, :, None]
