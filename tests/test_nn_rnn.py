@@ -601,3 +601,27 @@ def test_lstm_layer_steps_are_one_cell_node_and_the_cell_keeps_pytorchs_names(to
         np.testing.assert_array_equal(a, b)
     gates, c0 = ag.tensor(g_np, requires_grad=True), ag.tensor(c_np, requires_grad=True)
     assert ag.autograd.gradgradcheck(lambda a, b: rnn.LstmCell.apply2(a, b), (gates, c0))
+
+
+def test_gru_layer_steps_are_one_cell_node_and_the_cell_keeps_pytorchs_name(torch):
+    """The same for the GRU (GruCell: twelve nodes before); its inputs include hh = h W_hh^T and h
+    itself, so its create_graph gradient is each input's partial derivative (the layer's second
+    order against PyTorch's, in test_second_order, caught the total one)."""
+    m = nn.GRU(3, 4, num_layers=2)
+    out, h = m(ag.randn(6, 2, 3))
+    names = graph_node_names(out.sum() + h.sum())
+    assert names.count("GruCellBackward0") == 12 and "SigmoidBackward0" not in names
+    x = np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32)
+    assert nn.GRUCell(3, 4)(ag.tensor(x)).grad_fn.name() == torch.nn.GRUCell(3, 4)(torch.tensor(x)).grad_fn.name()
+    from autograd_gpu.nn import rnn
+    rng = np.random.default_rng(2)
+    arrays, w = [rng.standard_normal(s) for s in ((2, 12), (2, 12), (2, 4))], rng.standard_normal((2, 4))
+    results = []
+    for cell in (rnn._gru_cell, lambda *t: rnn.GruCell.applyN(t)):
+        inputs = [ag.tensor(a, requires_grad=True) for a in arrays]
+        y = cell(*inputs)
+        results.append([t.detach().numpy() for t in (y, *ag.autograd.grad((y * ag.tensor(w)).sum(), inputs))])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+    inputs = [ag.tensor(a, requires_grad=True) for a in arrays]
+    assert ag.autograd.gradgradcheck(lambda *t: rnn.GruCell.applyN(t), inputs)

@@ -1,8 +1,8 @@
 """Recurrent layers: RNN, LSTM, GRU and their cells, with PyTorch's parameter names.
 
 Composed from differentiable ops (linear, sigmoid, tanh, stack), so gradients,
-create_graph and the CUDA path come from them; an LSTM layer's step runs its
-pointwise part as one node (LstmCell). The input projection of a whole
+create_graph and the CUDA path come from them; an LSTM or GRU layer's step
+runs its pointwise part as one node (LstmCell, GruCell). The input projection of a whole
 sequence is one matmul, its steps one unbind; only the hidden-to-hidden step
 loops over time.
 A PackedSequence input runs the same steps on a batch that shrinks as
@@ -11,10 +11,7 @@ import math
 import numbers
 import warnings
 
-import numpy as np
-
 from ..amp import casts_at_entry
-from ..autograd.grad_mode import enable_grad
 from ..autograd.op import Op
 from ..ops import prims as P
 from ..creation import empty, zeros
@@ -75,34 +72,36 @@ def _lstm_cell(gates, c):
     return o.sigmoid() * c.tanh(), c
 
 
+def _lstm_parts(gates, c):
+    """The LSTM step's values of arrays or Tensors (P's primitives take either): the gates'
+    activations, c' and tanh(c')."""
+    n = gates.shape[-1] // 4
+    i, f, g, o = gates[..., :n], gates[..., n:2 * n], gates[..., 2 * n:3 * n], gates[..., 3 * n:]
+    si, sf, tg, so = P.sigmoid(i), P.sigmoid(f), P.tanh(g), P.sigmoid(o)
+    c = P.add(P.mul(sf, c), P.mul(si, tg))
+    return si, sf, tg, so, c, P.tanh(c)
+
+
 class LstmCell(Op):
     """_lstm_cell as one node, for the LSTM layer's steps (PyTorch's layer is one node itself): the
     same operations, so the same values bit for bit, in one node instead of eleven, its backward
-    the composed one's formulas; under create_graph the composed cell's gradient (recomputed from
-    the saved inputs), so it differentiates again."""
+    the composite's formulas. Under create_graph the step's values are recomputed from the inputs in
+    Tensor ops and the same formulas run on them: the gradient is a function of the inputs (and each
+    input's own partial derivative: no path through another input), so it differentiates again."""
     _name, op_name = "LstmCellBackward0", "lstm_cell"
     save_inputs = (0, 1)
 
     def forward(self, gates, c):
-        n = gates.shape[-1] // 4
-        i, f, g, o = gates[..., :n], gates[..., n:2 * n], gates[..., 2 * n:3 * n], gates[..., 3 * n:]
-        si, sf, tg, so = P.sigmoid(i), P.sigmoid(f), P.tanh(g), P.sigmoid(o)
-        c = P.add(P.mul(sf, c), P.mul(si, tg))
-        tc = P.tanh(c)
+        si, sf, tg, so, c, tc = _lstm_parts(gates, c)
         self._aux = (si, sf, tg, so, tc)
         return P.mul(so, tc), c
 
     def backward(self, grads, gates, c):
         gh, gc = grads
         if type(gh) is Tensor or type(gc) is Tensor:
-            from ..autograd import grad
-            with enable_grad():
-                outs = [(y, g) for y, g in zip(_lstm_cell(gates, c), grads) if g is not None]
-            wanted = [i for i in (0, 1) if self.needs(i)]
-            found = iter(grad([y for y, _ in outs], [(gates, c)[i] for i in wanted], [g for _, g in outs],
-                              create_graph=True, allow_unused=True))
-            return tuple(next(found) if i in wanted else None for i in (0, 1))
-        si, sf, tg, so, tc = self._aux
+            si, sf, tg, so, _, tc = _lstm_parts(gates, c)
+        else:
+            si, sf, tg, so, tc = self._aux
         dc, d_so = gc, None
         if gh is not None:                  # (h' = so * tanh(c'); the two gradients of c' add up)
             d_so = P.mul(gh, tc)
@@ -110,16 +109,59 @@ class LstmCell(Op):
             dc = d_tc if dc is None else P.add(dc, d_tc)
         d_gates = None
         if self.needs(0):
-            zeros = np.zeros_like(so)
             d_gates = P.concatenate([P.sigmoid_bwd(P.mul(dc, tg), si), P.sigmoid_bwd(P.mul(dc, c), sf),
                                      P.tanh_bwd(P.mul(dc, si), tg),
-                                     zeros if d_so is None else P.sigmoid_bwd(d_so, so)], -1)
+                                     P.zeros_like(so) if d_so is None else P.sigmoid_bwd(d_so, so)], -1)
         return d_gates, (P.mul(dc, sf) if self.needs(1) else None)
+
+
+def _gru_cell(x_proj, hh, h):
+    """h' of a GRU step from its input's and its state's projections (N, 3H), in Tensor ops
+    (PyTorch's GRUCell on the CPU)."""
+    xr, xz, xn = x_proj.chunk(3, -1)
+    hr, hz, hn = hh.chunk(3, -1)
+    r, z = (xr + hr).sigmoid(), (xz + hz).sigmoid()
+    n = (xn + r * hn).tanh()
+    return n + z * (h - n)               # (1 - z) * n + z * h
+
+
+def _gru_parts(x_proj, hh, h):
+    """The GRU step's values of arrays or Tensors: r, z, n, the state's share of n's input, h - n."""
+    k = x_proj.shape[-1] // 3
+    r = P.sigmoid(P.add(x_proj[..., :k], hh[..., :k]))
+    z = P.sigmoid(P.add(x_proj[..., k:2 * k], hh[..., k:2 * k]))
+    hn = hh[..., 2 * k:]
+    n = P.tanh(P.add(x_proj[..., 2 * k:], P.mul(r, hn)))
+    return r, z, n, hn, P.sub(h, n)
+
+
+class GruCell(Op):
+    """_gru_cell as one node, for the GRU layer's steps, as LstmCell for the LSTM's: the same
+    operations and formulas (the same values bit for bit); under create_graph the same formulas on
+    the step's values recomputed in Tensor ops (hh is a function of h: differentiating the composite
+    for both would count that path twice)."""
+    _name, op_name = "GruCellBackward0", "gru_cell"
+    save_inputs = (0, 1, 2)
+
+    def forward(self, x_proj, hh, h):
+        r, z, n, hn, h_n = _gru_parts(x_proj, hh, h)
+        self._aux = (r, z, n, hn, h_n)
+        return P.add(n, P.mul(z, h_n))
+
+    def backward(self, g, x_proj, hh, h):
+        r, z, n, hn, h_n = _gru_parts(x_proj, hh, h) if type(g) is Tensor else self._aux
+        gz_h = P.mul(g, z)                                  # (z * (h - n): to h, and minus to n)
+        d_pre_n = P.tanh_bwd(P.add(g, P.neg(gz_h)), n)
+        d_pre_r = P.sigmoid_bwd(P.mul(d_pre_n, hn), r)
+        d_pre_z = P.sigmoid_bwd(P.mul(g, h_n), z)
+        return (P.concatenate([d_pre_r, d_pre_z, d_pre_n], -1) if self.needs(0) else None,
+                P.concatenate([d_pre_r, d_pre_z, P.mul(d_pre_n, r)], -1) if self.needs(1) else None,
+                gz_h if self.needs(2) else None)
 
 
 def _step(mode, x_proj, h, c, w_hh, b_hh, w_hr=None, fused=False):
     """One time step from the precomputed input projection: (h', c'). w_hr projects an LSTM's h'.
-    fused: an LSTM's pointwise part as one node (LstmCell), as the layers run it."""
+    fused: an LSTM's or a GRU's pointwise part as one node (LstmCell, GruCell), as the layers run it."""
     hh = F.linear(h, w_hh, b_hh)
     if mode == "RNN_TANH":
         return (x_proj + hh).tanh(), None
@@ -128,11 +170,7 @@ def _step(mode, x_proj, h, c, w_hh, b_hh, w_hr=None, fused=False):
     if mode == "LSTM":
         h, c = LstmCell.apply2(x_proj + hh, c) if fused else _lstm_cell(x_proj + hh, c)
         return (h if w_hr is None else F.linear(h, w_hr)), c
-    xr, xz, xn = x_proj.chunk(3, -1)
-    hr, hz, hn = hh.chunk(3, -1)
-    r, z = (xr + hr).sigmoid(), (xz + hz).sigmoid()
-    n = (xn + r * hn).tanh()
-    return n + z * (h - n), None         # (1 - z) * n + z * h
+    return (GruCell.applyN((x_proj, hh, h)) if fused else _gru_cell(x_proj, hh, h)), None
 
 
 def _proj_size_arg(who, proj_size, hidden_size):
