@@ -41,6 +41,10 @@ def idioms(T, scale):
         m, x = T.nn.LSTM(32, 64), T.randn(n(200), 8, 32)
         return lambda: m(x)[0].sum().backward()
 
+    def gru():
+        m, x = T.nn.GRU(32, 64), T.randn(n(200), 8, 32)
+        return lambda: m(x)[0].sum().backward()
+
     def pack_padded():
         steps, batch = n(200), min(n(200), 128)
         x, lengths = leaf(steps, batch, 128), list(range(steps, steps - batch, -1))
@@ -103,7 +107,7 @@ def idioms(T, scale):
         x = T.randn(8, n(64), 128)
         return lambda: m(x).sum().backward()
 
-    return {f.__name__: f for f in (iterate_rows, lstm, pack_padded, cdist, topk, index_rows, index_add, embedding,
+    return {f.__name__: f for f in (iterate_rows, lstm, gru, pack_padded, cdist, topk, index_rows, index_add, embedding,
                                     interpolate, max_pool, inplace_activation, attention, ctc_loss,
                                     bce_with_logits, group_norm, transformer_layer)}
 
