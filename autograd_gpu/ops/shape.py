@@ -363,8 +363,7 @@ class Unbind(Split):
     def backward(self, grads):
         if type(grads) is not tuple and type(grads) is not list:
             grads = (grads,)                 # one slice: the engine passes its gradient alone
-        missing = [i for i, g in enumerate(grads) if g is None]
-        if not missing:
+        if all(g is not None for g in grads):
             return P.stack(grads, self.axis)
         like = next(g for g in grads if g is not None)
         if isinstance(like, Tensor):
