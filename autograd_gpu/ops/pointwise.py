@@ -171,30 +171,18 @@ class _SavesInput(Op):
         return self.grad(g, x, *self.params)
 
 
-class Softplus(_SavesInput):
-    """log(1 + exp(beta x)) / beta, x itself where beta x > threshold (params: beta, threshold)."""
-    _name, op_name = "SoftplusBackward0", "softplus"
-    value, grad = staticmethod(P.softplus), staticmethod(P.softplus_bwd)
+def _saves_input(name, op_name, value, grad):
+    """The _SavesInput op `name` (node name+Backward0) of primitives value and grad."""
+    return type(name, (_SavesInput,), dict(_name=name + "Backward0", op_name=op_name, value=staticmethod(value),
+                                           grad=staticmethod(grad)))
 
 
-class Hardswish(_SavesInput):
-    _name, op_name = "HardswishBackward0", "hardswish"
-    value, grad = staticmethod(P.hardswish), staticmethod(P.hardswish_bwd)
-
-
-class LogSigmoid(_SavesInput):
-    _name, op_name = "LogSigmoidBackward0", "log_sigmoid"
-    value, grad = staticmethod(P.logsigmoid), staticmethod(P.logsigmoid_bwd)
-
-
-class Silu(_SavesInput):
-    _name, op_name = "SiluBackward0", "silu"
-    value, grad = staticmethod(P.silu), staticmethod(P.silu_bwd)
-
-
-class Mish(_SavesInput):
-    _name, op_name = "MishBackward0", "mish"
-    value, grad = staticmethod(P.mish), staticmethod(P.mish_bwd)
+# softplus: log(1 + exp(beta x)) / beta, x itself where beta x > threshold (params: beta, threshold)
+Softplus = _saves_input("Softplus", "softplus", P.softplus, P.softplus_bwd)
+Hardswish = _saves_input("Hardswish", "hardswish", P.hardswish, P.hardswish_bwd)
+LogSigmoid = _saves_input("LogSigmoid", "log_sigmoid", P.logsigmoid, P.logsigmoid_bwd)
+Silu = _saves_input("Silu", "silu", P.silu, P.silu_bwd)
+Mish = _saves_input("Mish", "mish", P.mish, P.mish_bwd)
 
 
 # ---- activations made of linear pieces -------------------------------------------------------
