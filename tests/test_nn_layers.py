@@ -14,7 +14,8 @@ import pytest
 import autograd_gpu as ag
 import autograd_gpu.nn.functional as F
 from autograd_gpu import nn
-from oracle import NN_TOL, assert_matches_in as _close, backward_both as _backward_both, to_numpy
+from oracle import NN_TOL, assert_matches_in as _close, backward_both as _backward_both, backward_outcome, \
+    graph_node_names, to_numpy
 
 TOL = NN_TOL
 
@@ -871,3 +872,38 @@ def test_embedding_bag_refuses_a_last_offset_short_of_the_input(torch, mode):
     last = {dt: torch.nn.functional.embedding_bag(torch.tensor(idx), e, torch.tensor(off), mode="sum",
                                                   include_last_offset=True)[2] for dt, e in eye.items()}
     assert not torch.equal(last[torch.float32].double(), last[torch.float64])
+
+
+def test_layer_norm_is_one_node_holding_only_its_statistics(torch):
+    """float32/float64 layer_norm is one node (NativeLayerNorm) whose forward keeps the mean and rstd of
+    each row, not the composite's full-size intermediates (64 x 128 x 512: 48 MiB held after the forward
+    -> 16, the output alone); writing the input, weight or bias before backward is PyTorch's version
+    error, and under create_graph the first gradients require grad as PyTorch's."""
+    import tracemalloc
+    x = ag.randn(16, 32, 64, requires_grad=True)
+    m = nn.LayerNorm(64)
+    m(x).sum().backward()
+    tracemalloc.start()
+    try:
+        y = m(x)
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert held < 1.25 * y.numel() * 4, held            # (the output, and the per-row mean and rstd)
+    names = graph_node_names(y)
+    assert names[0] == "NativeLayerNormBackward0" and len(names) == 4, names     # (and x's, weight's, bias's leaves)
+    outcomes = []
+    for L in (torch, ag):
+        for which in ("input", "weight", "bias"):
+            t = {"input": L.randn(3, 4, requires_grad=True) * 1, "weight": L.randn(4, requires_grad=True),
+                 "bias": L.randn(4, requires_grad=True)}
+            y = L.nn.functional.layer_norm(t["input"], (4,), t["weight"], t["bias"])
+            with L.no_grad():
+                t[which].add_(1)
+            outcomes.append(backward_outcome(y))
+        a = L.randn(3, 4, requires_grad=True)
+        w, b = L.ones(4, requires_grad=True), L.zeros(4, requires_grad=True)
+        firsts = L.autograd.grad(L.nn.functional.layer_norm(a, (4,), w, b).sum(), (a, w, b), create_graph=True)
+        outcomes.append(tuple(f.requires_grad for f in firsts))
+    assert outcomes[:4] == outcomes[4:] and outcomes[:3] == ["version error"] * 3
+

@@ -14,6 +14,7 @@ from .. import _dtype
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
 from ..creation import arange, rand, tensor, zeros_like
+from ..ops.normalization import NativeLayerNorm
 from ..ops.pointwise import where
 from ..ops._util import check_fits
 from ..ops.shape import ConstantPadNd
@@ -284,6 +285,10 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     for name, t in (("weight", weight), ("bias", bias)):
         _check_operand("layer_norm", name, t, input, shape, "normalized_shape")
     _check_dtypes("layer_norm", input, (("weight", weight), ("bias", bias)))
+    if input.dtype in (_dtype.float32, _dtype.float64) and input.numel() and all(
+            t is None or t.dtype is input.dtype for t in (weight, bias)):
+        wb = [t for t in (weight, bias) if t is not None]
+        return NativeLayerNorm.applyN([input] + wb, n, float(eps), weight is not None, bias is not None)
     dims = tuple(range(-n, 0))
     xs, mean, var = _stats(input, dims)
     return as_one_node(_affine(_standardize(xs, mean, var, eps), weight, bias, shape, input.dtype),
