@@ -98,6 +98,10 @@ def idioms(T, scale):
         x, y = leaf(n(1000), 1000), T.rand(n(1000), 1000)
         return lambda: F.binary_cross_entropy_with_logits(x, y).backward()
 
+    def layer_norm():
+        m, x = T.nn.LayerNorm(512), leaf(n(64), 128, 512)
+        return lambda: m(x).sum().backward()
+
     def group_norm():
         m, x = T.nn.GroupNorm(8, 32), T.randn(16, 32, n(32), n(32))
         return lambda: m(x).sum().backward()
@@ -109,7 +113,7 @@ def idioms(T, scale):
 
     return {f.__name__: f for f in (iterate_rows, lstm, gru, pack_padded, cdist, topk, index_rows, index_add, embedding,
                                     interpolate, max_pool, inplace_activation, attention, ctc_loss,
-                                    bce_with_logits, group_norm, transformer_layer)}
+                                    bce_with_logits, layer_norm, group_norm, transformer_layer)}
 
 
 def _worker(framework, names, rounds, scale):
