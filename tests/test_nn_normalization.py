@@ -12,7 +12,8 @@ import pytest
 import autograd_gpu as ag
 import autograd_gpu.nn.functional as F
 from autograd_gpu import nn
-from oracle import case_tests, assert_matches_in as _close, backward_both as _backward_both
+from oracle import case_tests, assert_matches_in as _close, backward_both as _backward_both, backward_outcome, \
+    graph_node_names
 
 FN = lambda lib: lib.nn.functional      # noqa: E731
 NO_NAME = {"name": False}               # composites: grad_fn names are not PyTorch's
@@ -536,3 +537,27 @@ def test_names_are_published():
     for name in functional_norms.__all__:
         assert getattr(F, name) is getattr(functional_norms, name)
     assert set(functional_norms.__all__) == {"group_norm", "instance_norm", "rms_norm", "local_response_norm"}
+
+
+def test_group_norm_is_one_node_saving_what_pytorch_saves(torch):
+    """float32/float64 group_norm is one node (NativeGroupNorm, its rows the groups): the graph is that
+    node and the leaves; it saves the input and the weight, not the bias (writing the bias before
+    backward runs, as PyTorch's); under create_graph the first gradients require grad as PyTorch's."""
+    y = FN(ag).group_norm(ag.randn(2, 6, 5, requires_grad=True), 3, ag.ones(6, requires_grad=True),
+                          ag.zeros(6, requires_grad=True))
+    names = graph_node_names(y)
+    assert names[0] == "NativeGroupNormBackward0" and len(names) == 4, names
+    outcomes = []
+    for L in (torch, ag):
+        for which in ("input", "weight", "bias"):
+            t = {"input": L.randn(2, 6, 5, requires_grad=True) * 1, "weight": L.randn(6, requires_grad=True),
+                 "bias": L.randn(6, requires_grad=True)}
+            y = FN(L).group_norm(t["input"], 3, t["weight"], t["bias"])
+            with L.no_grad():
+                t[which].add_(1)
+            outcomes.append(backward_outcome(y))
+        a = L.randn(2, 6, 5, requires_grad=True)
+        w, b = L.ones(6, requires_grad=True), L.zeros(6, requires_grad=True)
+        firsts = L.autograd.grad(FN(L).group_norm(a, 3, w, b).sum(), (a, w, b), create_graph=True)
+        outcomes.append(tuple(f.requires_grad for f in firsts))
+    assert outcomes[:4] == outcomes[4:] and outcomes[:3] == ["version error", "version error", "ran"]

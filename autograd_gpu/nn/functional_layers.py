@@ -288,7 +288,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     if input.dtype in (_dtype.float32, _dtype.float64) and input.numel() and all(
             t is None or t.dtype is input.dtype for t in (weight, bias)):
         wb = [t for t in (weight, bias) if t is not None]
-        return NativeLayerNorm.applyN([input] + wb, n, float(eps), weight is not None, bias is not None)
+        return NativeLayerNorm.applyN([input] + wb, tuple(input.shape), n, float(eps), shape, weight is not None,
+                                      bias is not None)
     dims = tuple(range(-n, 0))
     xs, mean, var = _stats(input, dims)
     return as_one_node(_affine(_standardize(xs, mean, var, eps), weight, bias, shape, input.dtype),

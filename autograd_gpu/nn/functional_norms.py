@@ -12,6 +12,7 @@ import numpy as np
 from .. import _dtype
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..creation import tensor
+from ..ops.normalization import NativeGroupNorm
 from ..ops.tied import as_one_node
 from ..ops.windows import make_geometry, windows
 from .functional import _same_device, _tensor_arg
@@ -85,11 +86,18 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     and shift by bias (one value per channel)."""
     num_groups = _check_group_norm(input, num_groups, weight, bias)
     n, c = input.shape[:2]
-    grouped = input.reshape(n, num_groups, c // num_groups * _spatial_numel(input))
+    rows_shape = (n, num_groups, c // num_groups * _spatial_numel(input))
+    affine_shape = (1, c) + (1,) * (input.dim() - 2)
+    if input.dtype in (_dtype.float32, _dtype.float64) and input.numel() and all(
+            t is None or t.dtype is input.dtype for t in (weight, bias)):
+        wb = [t for t in (weight, bias) if t is not None]
+        return NativeGroupNorm.applyN([input] + wb, rows_shape, 1, float(eps), affine_shape, weight is not None,
+                                      bias is not None)
+    grouped = input.reshape(rows_shape)
     xs, mean, var = _stats(grouped, (2,))
     out = _standardize(xs, mean, var, eps).reshape(input.shape)
     # (PyTorch's bias gradient is a function of g alone)
-    return as_one_node(_affine(out, weight, bias, (1, c) + (1,) * (input.dim() - 2), input.dtype),
+    return as_one_node(_affine(out, weight, bias, affine_shape, input.dtype),
                        "NativeGroupNormBackward0", "native_group_norm", (input, weight), tie=False)
 
 

@@ -1,12 +1,13 @@
-"""layer_norm as one node, as libtorch records it (NativeLayerNormBackward0).
+"""layer_norm and group_norm as one node each, as libtorch records them
+(NativeLayerNormBackward0, NativeGroupNormBackward0).
 
 A large norm's passes are memory-bound, and in NumPy every full-size
 temporary is a fresh allocation whose page faults cost as much as its
-arithmetic: the composite (mean, variance, difference, scale, weight, bias,
-and twice as many backward) made some twenty of them. Here the forward works
-in one buffer and the backward in three, with PyTorch's formulas.
-nn.functional checks the arguments; float16 keeps the composite (its
-float32 widening)."""
+arithmetic: the composites (mean, variance, difference, scale, weight, bias,
+and twice as many backward) made some twenty of them and held several until
+backward. Here the forward works in one buffer and keeps each row's mean and
+rstd, and the backward, PyTorch's formulas, works in three. nn.functional
+checks the arguments; float16 keeps the composites (their float32 widening)."""
 import numpy as np
 
 from ..autograd.op import Op
@@ -16,29 +17,36 @@ from .tied import tie_gradient
 
 
 class NativeLayerNorm(Op):
-    """(x - mean) * rstd * weight + bias over each row of the last `n` dims (mean and biased
-    variance as var computes them, rstd = 1 / sqrt(var + eps), the composite's operations in its
-    order). Inputs: x, then weight and bias where given (has_weight, has_bias). Backward, PyTorch's:
-    x: rstd (g w - mean(g w) - xhat mean(g w xhat)), weight: sum(g xhat), bias: sum(g), over the
-    rows. Under create_graph the same formulas in Tensor ops on the statistics recomputed from x, so
-    they differentiate again; the bias's gradient, a function of g alone, is tied to x and the
-    weight (its own derivative undefined, as PyTorch's)."""
+    """Rows of x (x viewed as `rows_shape`, each row its last `n` dims) standardised by their mean
+    and biased variance (as var computes them), rstd = 1 / sqrt(var + eps), then, in x's shape,
+    times the weight and plus the bias (both viewed as `affine_shape` against x): the composite's
+    operations in its order. Inputs: x, then weight and bias where given. Backward, PyTorch's: x:
+    rstd (g w - mean(g w) - xhat mean(g w xhat)) over each row; weight: sum(g xhat), bias: sum(g),
+    over what they broadcast against. Under create_graph the same formulas in Tensor ops on the
+    statistics recomputed from x, so they differentiate again; the bias's gradient, a function of g
+    alone, is tied to x and the weight where PyTorch's is (layer_norm: its own derivative
+    undefined), not for group_norm (PyTorch's stays a function of g)."""
     _name, op_name = "NativeLayerNormBackward0", "native_layer_norm"
-    save_inputs = (0,)                  # (all the inputs: set per node in forward)
+    save_inputs = (0,)                  # (set per node in forward: which of x, weight, bias PyTorch saves)
+    saves_bias = ties_bias = True
 
     def forward(self, x, *args):
-        *wb, n, eps, has_weight, has_bias = args              # (the weight and bias arrays, then the attrs)
-        self.save_inputs = tuple(range(1 + len(wb)))
-        self.n, self.eps, self.has_weight, self.has_bias = n, eps, has_weight, has_bias
-        dims = tuple(range(x.ndim - n, x.ndim))
-        mean = P.mean(x, dims, True)
-        rstd = P.rsqrt(P.add(P.var(x, dims, True, 0), eps))
-        out = np.subtract(x, mean)
+        *wb, rows_shape, n, eps, affine_shape, has_weight, has_bias = args    # (weight, bias arrays; attrs)
+        self.save_inputs = tuple(range(1 + len(wb) - (has_bias and not self.saves_bias)))
+        self.rows_shape, self.n, self.eps, self.affine_shape = rows_shape, n, eps, affine_shape
+        self.has_weight, self.has_bias = has_weight, has_bias
+        self.param_shape = wb[0].shape if wb else None      # (weight's and bias's: one shape)
+        rows = x.reshape(rows_shape)
+        dims = tuple(range(rows.ndim - n, rows.ndim))
+        mean = P.mean(rows, dims, True)
+        rstd = P.rsqrt(P.add(P.var(rows, dims, True, 0), eps))
+        out = np.subtract(rows, mean)
         out *= rstd
+        out = out.reshape(x.shape)
         if has_weight:
-            out *= wb[0]
+            out *= wb[0].reshape(affine_shape)
         if has_bias:
-            out += wb[-1]
+            out += wb[-1].reshape(affine_shape)
         self._aux = (mean, rstd)
         return out
 
@@ -47,47 +55,67 @@ class NativeLayerNorm(Op):
         if type(g) is Tensor:
             return self._backward_tensors(g, x, weight)
         mean, rstd = self._aux
-        dims = tuple(range(x.ndim - self.n, x.ndim))
-        rows = tuple(range(x.ndim - self.n))
-        xhat = np.subtract(x, mean)
+        dims = tuple(range(len(self.rows_shape) - self.n, len(self.rows_shape)))
+        xhat = np.subtract(x.reshape(self.rows_shape), mean)
         xhat *= rstd
+        xhat = xhat.reshape(x.shape)
         spare = None                    # (one more full-size buffer, reused for g w xhat)
         grads = [None]
         if self.has_weight:
             if self.needs(1):
                 spare = np.multiply(g, xhat)
-                grads.append(P.sum(spare, rows, False) if rows else spare.copy())
+                grads.append(self._sum_to_parameter(spare))
             else:
                 grads.append(None)
         if self.has_bias:
-            grads.append((P.sum(g, rows, False) if rows else g.copy()) if self.needs(len(grads))
-                         else None)
+            grads.append(self._sum_to_parameter(g) if self.needs(len(grads)) else None)
         if self.needs(0):
-            gw = np.multiply(g, weight) if weight is not None else g.copy()
+            gw = np.multiply(g, weight.reshape(self.affine_shape)) if weight is not None else g.copy()
+            gw = gw.reshape(self.rows_shape)
+            xhat = xhat.reshape(self.rows_shape)
             m1 = P.mean(gw, dims, True)
-            m2 = P.mean(np.multiply(gw, xhat, out=spare) if spare is not None else np.multiply(gw, xhat), dims, True)
+            gwx = np.multiply(gw, xhat, out=spare.reshape(self.rows_shape)) if spare is not None else gw * xhat
+            m2 = P.mean(gwx, dims, True)
             gw -= m1
             xhat *= m2
             gw -= xhat
             gw *= rstd
-            grads[0] = gw
+            grads[0] = gw.reshape(x.shape)
         return tuple(grads)
 
+    def _sum_to_parameter(self, t):
+        """t (x's shape) summed over the dims a parameter viewed as affine_shape broadcasts along."""
+        lead = t.ndim - len(self.affine_shape)
+        axes = tuple(i for i in range(t.ndim) if i < lead or self.affine_shape[i - lead] == 1)
+        summed = P.sum(t, axes, True) if axes else (t.copy() if type(t) is not Tensor else t)
+        return summed.reshape(self.param_shape)
+
     def _backward_tensors(self, g, x, weight):
-        dims = tuple(range(x.ndim - self.n, x.ndim))
-        rows = tuple(range(x.ndim - self.n))
-        mean = x.mean(dims, keepdim=True)
-        rstd = (x.var(dims, correction=0, keepdim=True) + self.eps).rsqrt()
-        xhat = (x - mean) * rstd
-        over_rows = (lambda t: t.sum(rows)) if rows else (lambda t: t)     # (sum(()) would sum everything)
+        rows = x.reshape(self.rows_shape)
+        dims = tuple(range(rows.ndim - self.n, rows.ndim))
+        mean = rows.mean(dims, keepdim=True)
+        rstd = (rows.var(dims, correction=0, keepdim=True) + self.eps).rsqrt()
+        xhat = ((rows - mean) * rstd).reshape(x.shape)
         grads = [None]
         if self.has_weight:
-            grads.append(over_rows(g * xhat) if self.needs(1) else None)
+            grads.append(self._sum_to_parameter(g * xhat) if self.needs(1) else None)
         if self.has_bias:
-            gb = over_rows(g)
-            grads.append(tie_gradient(gb, (x,) if weight is None else (x, weight), self._name, self.op_name)
-                         if self.needs(len(grads)) else None)
+            if self.needs(len(grads)):
+                gb = self._sum_to_parameter(g)
+                grads.append(tie_gradient(gb, (x,) if weight is None else (x, weight), self._name, self.op_name)
+                             if self.ties_bias else gb)
+            else:
+                grads.append(None)
         if self.needs(0):
-            gw = g * weight if weight is not None else g
-            grads[0] = (gw - gw.mean(dims, keepdim=True) - xhat * (gw * xhat).mean(dims, keepdim=True)) * rstd
+            gw = (g * weight.reshape(self.affine_shape) if weight is not None else g).reshape(self.rows_shape)
+            xhat = xhat.reshape(self.rows_shape)
+            grads[0] = ((gw - gw.mean(dims, keepdim=True) - xhat * (gw * xhat).mean(dims, keepdim=True))
+                        * rstd).reshape(x.shape)
         return tuple(grads)
+
+
+class NativeGroupNorm(NativeLayerNorm):
+    """group_norm: rows (N, G, C / G * spatial), the parameters per channel; PyTorch's node saves
+    the input and the weight, not the bias."""
+    _name, op_name = "NativeGroupNormBackward0", "native_group_norm"
+    saves_bias = ties_bias = False
