@@ -2355,3 +2355,23 @@ def test_iterating_a_tensor_is_one_unbind_node(torch, device, how):
         results.append(([p.grad_fn.name() for p in pieces], [p.output_nr for p in pieces],
                         [tuple(p.shape) for p in pieces], g.detach().cpu().tolist(), gg.detach().cpu().tolist()))
     assert results[1] == results[0]
+
+
+# Bug: binary_cross_entropy_with_logits' one node (this session) took the transpose of its backward as its
+# forward-mode formula, which gives 0 for the mean over an empty input, where PyTorch's forward formula
+# reduced as the loss gives NaN. Found by the random programs (forward over reverse).
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")       # (PyTorch's forward AD of the loss)
+@pytest.mark.parametrize("shape", [(0,), (3,), (2, 0)])
+def test_bce_with_logits_tangent_is_pytorchs_forward_formula(torch, shape):
+    results = []
+    for L in (torch, ag):
+        x = L.full(shape, 0.3, dtype=L.float64)
+        tangents = []
+        with L.autograd.forward_ad.dual_level():
+            dual = L.autograd.forward_ad.make_dual(x, L.full(shape, 0.7, dtype=L.float64))
+            for reduction in ("mean", "sum", "none"):
+                y = L.nn.functional.binary_cross_entropy_with_logits(dual, dual.sigmoid(), reduction=reduction)
+                tangents.append(np.asarray(L.autograd.forward_ad.unpack_dual(y).tangent.detach().cpu().numpy()))
+        results.append(tangents)
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, equal_nan=True)

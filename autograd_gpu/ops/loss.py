@@ -130,7 +130,12 @@ class BceWithLogitsLoss(_PointwiseLoss):
     primitive each way (a kernel each on the GPU); the gradients are PyTorch's, (sigmoid(x) - t) g
     for the input and -x g for the target."""
     _name, op_name = "BinaryCrossEntropyWithLogitsBackward0", "binary_cross_entropy_with_logits"
-    jvp = None                          # (the transpose of the backward: exact, both inputs)
+
+    @staticmethod
+    def jvp(y, inputs, tangents, reduction, k, dtype):
+        # PyTorch's forward formula, reduced as the loss (the mean of none: NaN, as PyTorch's)
+        (x, t), (tx, tt) = inputs, tangents
+        return _reduced((x.sigmoid() - t) * tx - x * tt, reduction)
 
     @staticmethod
     def loss(x, t, _):
