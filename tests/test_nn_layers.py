@@ -907,3 +907,33 @@ def test_layer_norm_is_one_node_holding_only_its_statistics(torch):
         outcomes.append(tuple(f.requires_grad for f in firsts))
     assert outcomes[:4] == outcomes[4:] and outcomes[:3] == ["version error"] * 3
 
+
+
+def test_batch_norm_in_training_is_one_node_saving_what_pytorch_saves(torch):
+    """float32/float64 batch_norm in training is one node (NativeBatchNorm, a row per channel) fed the
+    batch's statistics, which also move the running ones: its graph is that node and the leaves; it
+    saves the input and the weight (writing the bias before backward runs, as PyTorch's); the running
+    statistics and the create_graph requires-grad flags are PyTorch's."""
+    y = F.batch_norm(ag.randn(4, 3, 5, requires_grad=True), ag.zeros(3), ag.ones(3), ag.ones(3, requires_grad=True),
+                     ag.zeros(3, requires_grad=True), training=True)
+    names = graph_node_names(y)
+    assert names[0] == "NativeBatchNormBackward0" and len(names) == 4, names
+    outcomes, stats = [], []
+    x_np = np.random.default_rng(4).standard_normal((4, 3, 5))
+    for L in (torch, ag):
+        for which in ("input", "weight", "bias"):
+            t = {"input": L.tensor(x_np, requires_grad=True) * 1, "weight": L.randn(3, dtype=L.float64,
+                                                                                   requires_grad=True),
+                 "bias": L.randn(3, dtype=L.float64, requires_grad=True)}
+            rm, rv = L.zeros(3, dtype=L.float64), L.ones(3, dtype=L.float64)
+            y = L.nn.functional.batch_norm(t["input"], rm, rv, t["weight"], t["bias"], training=True, momentum=0.3)
+            with L.no_grad():
+                t[which].add_(1)
+            outcomes.append(backward_outcome(y))
+            stats.append(np.concatenate([rm.numpy(), rv.numpy()]))
+        a = L.tensor(x_np, requires_grad=True)
+        w, b = L.ones(3, dtype=L.float64, requires_grad=True), L.zeros(3, dtype=L.float64, requires_grad=True)
+        y = L.nn.functional.batch_norm(a, None, None, w, b, training=True)
+        outcomes.append(tuple(f.requires_grad for f in L.autograd.grad(y.sum(), (a, w, b), create_graph=True)))
+    assert outcomes[:4] == outcomes[4:] and outcomes[:3] == ["version error", "version error", "ran"]
+    np.testing.assert_allclose(stats[3], stats[0], rtol=1e-12)

@@ -14,7 +14,8 @@ from .. import _dtype
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
 from ..creation import arange, rand, tensor, zeros_like
-from ..ops.normalization import NativeLayerNorm
+from ..ops import prims as P
+from ..ops.normalization import NativeBatchNorm, NativeLayerNorm
 from ..ops.pointwise import where
 from ..ops._util import check_fits
 from ..ops.shape import ConstantPadNd
@@ -288,8 +289,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     if input.dtype in (_dtype.float32, _dtype.float64) and input.numel() and all(
             t is None or t.dtype is input.dtype for t in (weight, bias)):
         wb = [t for t in (weight, bias) if t is not None]
-        return NativeLayerNorm.applyN([input] + wb, tuple(input.shape), n, float(eps), shape, weight is not None,
-                                      bias is not None)
+        return NativeLayerNorm.applyN([input] + wb, tuple(input.shape), tuple(range(input.dim() - n, input.dim())),
+                                      float(eps), shape, weight is not None, bias is not None, None)
     dims = tuple(range(-n, 0))
     xs, mean, var = _stats(input, dims)
     return as_one_node(_affine(_standardize(xs, mean, var, eps), weight, bias, shape, input.dtype),
@@ -334,6 +335,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps):
     c = input.shape[1]
     shape = (1, c) + (1,) * (input.dim() - 2)
+    if training and input.dtype in (_dtype.float32, _dtype.float64) and input.numel() and all(
+            t is None or t.dtype is input.dtype for t in (weight, bias)):
+        return _batch_norm_node(input, running_mean, running_var, weight, bias, momentum, eps, shape)
     if training:
         dims = (0,) + tuple(range(2, input.dim()))
         xs, mean, var = _stats(input, dims)
@@ -353,6 +357,28 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
     return as_one_node(_affine(_standardize(xs, mean, var, eps), weight, bias, shape, input.dtype),
                        "NativeBatchNormBackward0", "native_batch_norm", (input, weight),
                        undefined=() if training else (input,))
+
+
+def _batch_norm_node(input, running_mean, running_var, weight, bias, momentum, eps, shape):
+    """batch_norm in training as one node (NativeBatchNorm): the batch's mean and biased variance
+    per channel computed here (as the composite's: the same operations), the running statistics
+    moved towards them, the node given them."""
+    n, c = input.shape[:2]
+    rows_shape = (n, c, input.numel() // (n * c))
+    rows = input._data.reshape(rows_shape)
+    mean, var = P.mean(rows, (0, 2), True), P.var(rows, (0, 2), True, 0)
+    count = n * rows_shape[2]
+    with no_grad():
+        if running_mean is not None:
+            batch_mean = Tensor._make(mean.reshape(c), input._backend)
+            running_mean.copy_(running_mean * (1 - momentum) + batch_mean.to(running_mean.dtype) * momentum)
+        if running_var is not None:
+            batch_var = Tensor._make(var.reshape(c), input._backend)
+            unbiased = batch_var * (count / (count - 1) if count > 1 else math.nan)
+            running_var.copy_(running_var * (1 - momentum) + unbiased.to(running_var.dtype) * momentum)
+    wb = [t for t in (weight, bias) if t is not None]
+    return NativeBatchNorm.applyN([input] + wb, rows_shape, (0, 2), float(eps), shape, weight is not None,
+                                  bias is not None, (mean, var))
 
 
 # ---- embedding --------------------------------------------------------------------------------------

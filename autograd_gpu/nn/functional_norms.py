@@ -91,8 +91,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if input.dtype in (_dtype.float32, _dtype.float64) and input.numel() and all(
             t is None or t.dtype is input.dtype for t in (weight, bias)):
         wb = [t for t in (weight, bias) if t is not None]
-        return NativeGroupNorm.applyN([input] + wb, rows_shape, 1, float(eps), affine_shape, weight is not None,
-                                      bias is not None)
+        return NativeGroupNorm.applyN([input] + wb, rows_shape, (2,), float(eps), affine_shape, weight is not None,
+                                      bias is not None, None)
     grouped = input.reshape(rows_shape)
     xs, mean, var = _stats(grouped, (2,))
     out = _standardize(xs, mean, var, eps).reshape(input.shape)

@@ -1,5 +1,6 @@
-"""layer_norm and group_norm as one node each, as libtorch records them
-(NativeLayerNormBackward0, NativeGroupNormBackward0).
+"""layer_norm, group_norm and batch_norm in training as one node each, as
+libtorch records them (NativeLayerNormBackward0, NativeGroupNormBackward0,
+NativeBatchNormBackward0).
 
 A large norm's passes are memory-bound, and in NumPy every full-size
 temporary is a fresh allocation whose page faults cost as much as its
@@ -17,8 +18,8 @@ from .tied import tie_gradient
 
 
 class NativeLayerNorm(Op):
-    """Rows of x (x viewed as `rows_shape`, each row its last `n` dims) standardised by their mean
-    and biased variance (as var computes them), rstd = 1 / sqrt(var + eps), then, in x's shape,
+    """Rows of x (x viewed as `rows_shape`, each row its `dims`) standardised by their mean and
+    biased variance (as var computes them, or given as `stats`), rstd = 1 / sqrt(var + eps), then, in x's shape,
     times the weight and plus the bias (both viewed as `affine_shape` against x): the composite's
     operations in its order. Inputs: x, then weight and bias where given. Backward, PyTorch's: x:
     rstd (g w - mean(g w) - xhat mean(g w xhat)) over each row; weight: sum(g xhat), bias: sum(g),
@@ -31,15 +32,14 @@ class NativeLayerNorm(Op):
     saves_bias = ties_bias = True
 
     def forward(self, x, *args):
-        *wb, rows_shape, n, eps, affine_shape, has_weight, has_bias = args    # (weight, bias arrays; attrs)
+        *wb, rows_shape, dims, eps, affine_shape, has_weight, has_bias, stats = args   # (weight, bias; attrs)
         self.save_inputs = tuple(range(1 + len(wb) - (has_bias and not self.saves_bias)))
-        self.rows_shape, self.n, self.eps, self.affine_shape = rows_shape, n, eps, affine_shape
+        self.rows_shape, self.dims, self.eps, self.affine_shape = rows_shape, dims, eps, affine_shape
         self.has_weight, self.has_bias = has_weight, has_bias
         self.param_shape = wb[0].shape if wb else None      # (weight's and bias's: one shape)
         rows = x.reshape(rows_shape)
-        dims = tuple(range(rows.ndim - n, rows.ndim))
-        mean = P.mean(rows, dims, True)
-        rstd = P.rsqrt(P.add(P.var(rows, dims, True, 0), eps))
+        mean, var = stats if stats is not None else (P.mean(rows, dims, True), P.var(rows, dims, True, 0))
+        rstd = P.rsqrt(P.add(var, eps))
         out = np.subtract(rows, mean)
         out *= rstd
         out = out.reshape(x.shape)
@@ -55,7 +55,7 @@ class NativeLayerNorm(Op):
         if type(g) is Tensor:
             return self._backward_tensors(g, x, weight)
         mean, rstd = self._aux
-        dims = tuple(range(len(self.rows_shape) - self.n, len(self.rows_shape)))
+        dims = self.dims
         xhat = np.subtract(x.reshape(self.rows_shape), mean)
         xhat *= rstd
         xhat = xhat.reshape(x.shape)
@@ -92,7 +92,7 @@ class NativeLayerNorm(Op):
 
     def _backward_tensors(self, g, x, weight):
         rows = x.reshape(self.rows_shape)
-        dims = tuple(range(rows.ndim - self.n, rows.ndim))
+        dims = self.dims
         mean = rows.mean(dims, keepdim=True)
         rstd = (rows.var(dims, correction=0, keepdim=True) + self.eps).rsqrt()
         xhat = ((rows - mean) * rstd).reshape(x.shape)
@@ -119,3 +119,11 @@ class NativeGroupNorm(NativeLayerNorm):
     the input and the weight, not the bias."""
     _name, op_name = "NativeGroupNormBackward0", "native_group_norm"
     saves_bias = ties_bias = False
+
+
+class NativeBatchNorm(NativeLayerNorm):
+    """batch_norm in training: rows (N, C, spatial) normalised over dims (0, 2), one row per channel,
+    the batch's statistics given (the running ones are updated from them outside); PyTorch's node
+    saves the input and the weight, and ties the bias's create_graph gradient."""
+    _name, op_name = "NativeBatchNormBackward0", "native_batch_norm"
+    saves_bias = False
