@@ -2375,3 +2375,23 @@ def test_bce_with_logits_tangent_is_pytorchs_forward_formula(torch, shape):
         results.append(tangents)
     for ours, theirs in zip(results[1], results[0]):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, equal_nan=True)
+
+
+# Bug: addmv, baddbmm and addbmm over an empty contraction (mat (m, 0), batches (b, n, 0), or no batch)
+# with alpha = inf or NaN gave NaN (alpha times the empty sum's 0); PyTorch gives beta * input: an empty
+# sum is 0 whatever alpha. Found by the fuzzer (seed dec6fifth: addmv_).
+@pytest.mark.parametrize("alpha", [math.inf, math.nan, 2.0])
+@pytest.mark.parametrize("beta", [2.5, 0.0])
+def test_fused_products_over_an_empty_contraction(torch, device, alpha, beta):
+    results = []
+    for L, dev in ((torch, "cpu"), (ag, device)):
+        o = lambda *s: L.ones(*s, dtype=L.float64, device=dev)  # noqa: E731
+        x = L.tensor([1.0, -2.0], dtype=L.float64, device=dev)
+        calls = [L.addmv(x, o(2, 0), o(0), beta=beta, alpha=alpha), L.addmm(o(2, 2), o(2, 0), o(0, 2), beta=beta, alpha=alpha),
+                 L.baddbmm(o(1, 2, 2), o(1, 2, 0), o(1, 0, 2), beta=beta, alpha=alpha),
+                 L.addbmm(o(2, 2), o(1, 2, 0), o(1, 0, 2), beta=beta, alpha=alpha),
+                 L.addbmm(o(2, 2), o(0, 2, 3), o(0, 3, 2), beta=beta, alpha=alpha), x.clone().addmv_(o(2, 0), o(0), beta=beta,
+                                                                                                     alpha=alpha)]
+        results.append([c.detach().cpu().numpy() for c in calls])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_array_equal(ours, theirs)

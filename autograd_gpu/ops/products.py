@@ -89,7 +89,7 @@ class _Fused(Op):
             y = self.product(a * alpha if alpha != 1 else a, b)
         else:
             y = self.product(a, b)
-            if alpha != 1:
+            if alpha != 1 and a.size and b.size:     # (an empty sum is 0 whatever alpha, inf and NaN too)
                 y = y * alpha
         if beta != 0:
             y = y + (x if beta == 1 else x * beta)
