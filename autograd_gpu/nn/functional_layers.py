@@ -15,7 +15,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
 from ..creation import arange, rand, tensor, zeros_like
 from ..ops import prims as P
-from ..ops.normalization import NativeBatchNorm, NativeLayerNorm
+from ..ops.normalization import NativeBatchNorm, NativeLayerNorm, one_node_norm, takes_one_node
 from ..ops.pointwise import where
 from ..ops._util import check_fits
 from ..ops.shape import ConstantPadNd
@@ -286,11 +286,10 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     for name, t in (("weight", weight), ("bias", bias)):
         _check_operand("layer_norm", name, t, input, shape, "normalized_shape")
     _check_dtypes("layer_norm", input, (("weight", weight), ("bias", bias)))
-    if input.dtype in (_dtype.float32, _dtype.float64) and input.numel() and all(
-            t is None or t.dtype is input.dtype for t in (weight, bias)):
-        wb = [t for t in (weight, bias) if t is not None]
-        return NativeLayerNorm.applyN([input] + wb, tuple(input.shape), tuple(range(input.dim() - n, input.dim())),
-                                      float(eps), shape, weight is not None, bias is not None, None)
+    out = one_node_norm(NativeLayerNorm, input, weight, bias, tuple(input.shape),
+                        tuple(range(input.dim() - n, input.dim())), eps, shape)
+    if out is not None:
+        return out
     dims = tuple(range(-n, 0))
     xs, mean, var = _stats(input, dims)
     return as_one_node(_affine(_standardize(xs, mean, var, eps), weight, bias, shape, input.dtype),
@@ -335,22 +334,20 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps):
     c = input.shape[1]
     shape = (1, c) + (1,) * (input.dim() - 2)
-    if training and input.dtype in (_dtype.float32, _dtype.float64) and input.numel() and all(
-            t is None or t.dtype is input.dtype for t in (weight, bias)):
-        return _batch_norm_node(input, running_mean, running_var, weight, bias, momentum, eps, shape)
+    if training and takes_one_node(input, weight, bias):
+        # the batch's statistics, once: the running ones move towards them and the node takes them
+        rows_shape = (input.shape[0], c, input.numel() // (input.shape[0] * c))
+        rows = input._data.reshape(rows_shape)
+        stats = (P.mean(rows, (0, 2), True), P.var(rows, (0, 2), True, 0))
+        _move_running_stats(running_mean, running_var, *(Tensor._make(a, input._backend) for a in stats),
+                            input.numel() // c, momentum)
+        return one_node_norm(NativeBatchNorm, input, weight, bias, rows_shape, (0, 2), eps, shape, stats)
     if training:
         dims = (0,) + tuple(range(2, input.dim()))
         xs, mean, var = _stats(input, dims)
-        n = input.numel() // c if c else 0
-        if n:                           # (an empty batch leaves the running stats as they are, as PyTorch)
-            batch_mean, batch_var = mean.detach(), var.detach()     # (no tangent either, under forward AD)
-            with no_grad():
-                if running_mean is not None:
-                    running_mean.copy_(running_mean * (1 - momentum)
-                                       + batch_mean.reshape(c).to(running_mean.dtype) * momentum)
-                if running_var is not None:
-                    unbiased = batch_var.reshape(c) * (n / (n - 1) if n > 1 else math.nan)
-                    running_var.copy_(running_var * (1 - momentum) + unbiased.to(running_var.dtype) * momentum)
+        if input.numel():               # (an empty batch leaves the running stats as they are, as PyTorch)
+            # (detached: no tangent either, under forward AD)
+            _move_running_stats(running_mean, running_var, mean.detach(), var.detach(), input.numel() // c, momentum)
     else:
         xs = _wide(input)
         mean, var = running_mean.reshape(shape).to(xs.dtype), running_var.reshape(shape).to(xs.dtype)
@@ -359,26 +356,16 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
                        undefined=() if training else (input,))
 
 
-def _batch_norm_node(input, running_mean, running_var, weight, bias, momentum, eps, shape):
-    """batch_norm in training as one node (NativeBatchNorm): the batch's mean and biased variance
-    per channel computed here (as the composite's: the same operations), the running statistics
-    moved towards them, the node given them."""
-    n, c = input.shape[:2]
-    rows_shape = (n, c, input.numel() // (n * c))
-    rows = input._data.reshape(rows_shape)
-    mean, var = P.mean(rows, (0, 2), True), P.var(rows, (0, 2), True, 0)
-    count = n * rows_shape[2]
+def _move_running_stats(running_mean, running_var, batch_mean, batch_var, count, momentum):
+    """The running statistics moved by `momentum` towards the batch's mean and unbiased variance
+    (batch_var biased, over `count` values per channel)."""
+    c = batch_mean.numel()
     with no_grad():
         if running_mean is not None:
-            batch_mean = Tensor._make(mean.reshape(c), input._backend)
-            running_mean.copy_(running_mean * (1 - momentum) + batch_mean.to(running_mean.dtype) * momentum)
+            running_mean.copy_(running_mean * (1 - momentum) + batch_mean.reshape(c).to(running_mean.dtype) * momentum)
         if running_var is not None:
-            batch_var = Tensor._make(var.reshape(c), input._backend)
-            unbiased = batch_var * (count / (count - 1) if count > 1 else math.nan)
+            unbiased = batch_var.reshape(c) * (count / (count - 1) if count > 1 else math.nan)
             running_var.copy_(running_var * (1 - momentum) + unbiased.to(running_var.dtype) * momentum)
-    wb = [t for t in (weight, bias) if t is not None]
-    return NativeBatchNorm.applyN([input] + wb, rows_shape, (0, 2), float(eps), shape, weight is not None,
-                                  bias is not None, (mean, var))
 
 
 # ---- embedding --------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import numpy as np
 from .. import _dtype
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..creation import tensor
-from ..ops.normalization import NativeGroupNorm
+from ..ops.normalization import NativeGroupNorm, one_node_norm
 from ..ops.tied import as_one_node
 from ..ops.windows import make_geometry, windows
 from .functional import _same_device, _tensor_arg
@@ -88,11 +88,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     n, c = input.shape[:2]
     rows_shape = (n, num_groups, c // num_groups * _spatial_numel(input))
     affine_shape = (1, c) + (1,) * (input.dim() - 2)
-    if input.dtype in (_dtype.float32, _dtype.float64) and input.numel() and all(
-            t is None or t.dtype is input.dtype for t in (weight, bias)):
-        wb = [t for t in (weight, bias) if t is not None]
-        return NativeGroupNorm.applyN([input] + wb, rows_shape, (2,), float(eps), affine_shape, weight is not None,
-                                      bias is not None, None)
+    out = one_node_norm(NativeGroupNorm, input, weight, bias, rows_shape, (2,), eps, affine_shape)
+    if out is not None:
+        return out
     grouped = input.reshape(rows_shape)
     xs, mean, var = _stats(grouped, (2,))
     out = _standardize(xs, mean, var, eps).reshape(input.shape)

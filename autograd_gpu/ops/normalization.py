@@ -17,6 +17,22 @@ from . import prims as P
 from .tied import tie_gradient
 
 
+def takes_one_node(input, weight, bias):
+    """Whether a norm's node applies: float32 or float64, not empty, the parameters in the input's
+    dtype (elsewhere the caller's composite)."""
+    return input.dtype.np.kind == "f" and input.dtype.np.itemsize >= 4 and input.numel() and all(
+        t is None or t.dtype is input.dtype for t in (weight, bias))
+
+
+def one_node_norm(cls, input, weight, bias, rows_shape, dims, eps, affine_shape, stats=None):
+    """cls's node over input (and weight, bias where given), or None where it does not apply."""
+    if not takes_one_node(input, weight, bias):
+        return None
+    wb = [t for t in (weight, bias) if t is not None]
+    return cls.applyN([input] + wb, rows_shape, dims, float(eps), affine_shape, weight is not None,
+                      bias is not None, stats)
+
+
 class NativeLayerNorm(Op):
     """Rows of x (x viewed as `rows_shape`, each row its `dims`) standardised by their mean and
     biased variance (as var computes them, or given as `stats`), rstd = 1 / sqrt(var + eps), then, in x's shape,
