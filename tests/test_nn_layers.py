@@ -99,6 +99,51 @@ def test_layer_norm_matches_pytorch(torch, device, dtype, shape, nshape, w, b):
     _second_order(torch, fn, arrays, device)
 
 
+def test_layer_norm_backward_on_rows_matches_pytorch(torch, device):
+    """Where the rows are the input's trailing dims, the backward works on (rows, n) matrices with
+    matrix-vector row sums: a transposed (non-contiguous) input, a gradient expanded from sum (zero
+    strides), only some inputs needing a gradient, and NaN / inf / constant rows give PyTorch's
+    gradients (float32 against float32)."""
+    rng = _rng(5)
+    base = rng.normal(1.0, 2.0, (6, 5, 16))
+    base[0, 0, 3], base[1, 2, 0], base[2, 1] = np.nan, np.inf, 7.0     # (a NaN row, an inf row, a constant row)
+    w, b = rng.normal(size=16), rng.normal(size=16)
+    g = rng.normal(size=(5, 6, 16))
+    for wants in ((True, True, True), (True, False, False), (False, True, False), (False, False, True)):
+        grads = []
+        for L in (ag, torch):
+            kw = dict(dtype=L.float32, device=device) if L is ag else dict(dtype=L.float32)
+            x, wt, bt = (L.tensor(a, requires_grad=r, **kw) for a, r in zip((base, w, b), wants))
+            L.nn.functional.layer_norm(x.transpose(0, 1), (16,), wt, bt).backward(L.tensor(g, **kw))
+            grads.append([t.grad for t in (x, wt, bt)])
+            for t in (x, wt, bt):
+                t.grad = None
+            L.nn.functional.layer_norm(x.transpose(0, 1), (16,), wt, bt).sum().backward()
+            grads.append([t.grad for t in (x, wt, bt)])
+        for k, (ours, theirs) in enumerate(zip(grads[:2], grads[2:])):      # (upstream g, then sum's)
+            for name, o, r in zip(("input", "weight", "bias"), ours, theirs):
+                assert (o is None) == (r is None), (wants, k, name)
+                if r is not None:
+                    _close(o, r, "float32", f"{wants}, upstream {k}: {name}'s gradient")
+
+
+@pytest.mark.parametrize("offset", [1e2, 1e3, 1e4])
+def test_layer_norm_float32_gradient_far_from_zero(torch, device, offset):
+    """Rows far from 0 (mean 1e2..1e4, std 1): in float32 the row sums cancel; the input's and the
+    weight's gradients stay as close to PyTorch's float64 ones as PyTorch's own float32 ones do."""
+    rng = _rng(6)
+    x, w, g = rng.normal(offset, 1.0, (64, 256)), rng.normal(size=256), rng.normal(size=(64, 256))
+    grads = {}
+    for name, L, dtype in (("ours", ag, "float32"), ("torch32", torch, "float32"), ("torch64", torch, "float64")):
+        kw = dict(dtype=getattr(L, dtype), device=device) if L is ag else dict(dtype=getattr(L, dtype))
+        xt, wt = L.tensor(x, requires_grad=True, **kw), L.tensor(w, requires_grad=True, **kw)
+        L.nn.functional.layer_norm(xt, (256,), wt).backward(L.tensor(g, **kw))
+        grads[name] = [_np(t.grad).astype(np.float64) for t in (xt, wt)]
+    for i, what in enumerate(("input", "weight")):
+        ours, theirs = (np.abs(grads[k][i] - grads["torch64"][i]).max() for k in ("ours", "torch32"))
+        assert ours <= 1.5 * theirs, f"{what}'s gradient: error {ours:.3g}, PyTorch float32's {theirs:.3g}"
+
+
 def test_layer_norm_gradgradcheck(device):
     x = ag.randn(3, 4, dtype=ag.float64, device=device, requires_grad=True)
     w = ag.randn(4, dtype=ag.float64, device=device, requires_grad=True)
