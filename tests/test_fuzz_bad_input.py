@@ -758,6 +758,10 @@ def _grads_match(args_o, args_t, out_o, out_t):
         gt = torch.autograd.grad(tt, leaves_t, torch.ones_like(tt), allow_unused=True)
     except RuntimeError:
         return None
+    except IndexError as e:     # PyTorch's index_reduce backward refuses the int32 index its forward took
+        if "Expected dtype int64 for index" in str(e):
+            return None
+        raise
     go = ag.autograd.grad(oo, leaves_o, ag.ones_like(oo), allow_unused=True)
     for i, (a, b) in enumerate(zip(go, gt)):
         if b is None:

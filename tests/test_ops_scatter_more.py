@@ -124,6 +124,26 @@ def test_ties_and_zeros(torch, device, dtype, reduce, include_self):
               dtype=dtype, device=device, arrays=[x, s])
 
 
+@pytest.mark.parametrize("reduce", ["prod", "mean", "amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_index_reduce_int32_index_has_the_int64_gradients(torch, device, reduce, include_self):
+    """PyTorch's index_reduce takes an int32 index forward and then refuses it in backward
+    ("index_fill_(): Expected dtype int64 for index", an internal check of its formula); ours
+    differentiates, and its gradients are PyTorch's for the same index as int64."""
+    rng = np.random.default_rng(7)
+    x, s, g = rng.normal(size=(4, 3)), rng.normal(size=(5, 3)), rng.normal(size=(4, 3))
+    index = [2, 0, 2, 3, 2]
+    grads = []
+    for L, dtype in ((ag, ag.int32), (torch, torch.int64)):
+        kw = dict(device=device) if L is ag else {}
+        a, b = L.tensor(x, requires_grad=True, **kw), L.tensor(s, requires_grad=True, **kw)
+        y = a.index_reduce(0, L.tensor(index, dtype=dtype, **kw), b, reduce, include_self=include_self)
+        y.backward(L.tensor(g, **kw))
+        grads.append((a.grad, b.grad))
+    for ours, theirs in zip(*grads):
+        np.testing.assert_allclose(to_numpy(ours), to_numpy(theirs), rtol=1e-12, atol=1e-12)
+
+
 def _pair(torch, a, device, rg=False):
     ours = ag.tensor(a, device=device, requires_grad=rg)
     theirs = torch.tensor(a, requires_grad=rg)
