@@ -187,6 +187,50 @@ def test_coordinates_match_pytorch_over_sizes(torch, mode, dtype):
         np.testing.assert_allclose(_np(o), t.numpy(), rtol=1e-5, atol=1e-6, err_msg=f"{shape} {kw}")
 
 
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact", "linear", "bilinear", "bicubic"])
+def test_gradients_match_pytorch_over_sizes(torch, mode):
+    """float32/float64 interpolate on NumPy is one node (its graph: that node and the leaf), whose
+    backward adds each tap's g w back at its source places, many outputs to a place when
+    upsampling (x5.3), some places none when downsampling: PyTorch's gradients over the sweep."""
+    for dtype in ("float64", "float32"):
+        for shape, kw in itertools.chain(_sweep(mode), [((2, 3, 4, 5) if mode != "linear" else (2, 3, 5),
+                                                         dict(scale_factor=5.3))]):
+            x = _rng().normal(size=shape)
+            grads = []
+            for L in (ag, torch):
+                t = L.tensor(x, dtype=getattr(L, dtype), requires_grad=True)
+                y = L.nn.functional.interpolate(t, mode=mode, **kw)
+                g = _rng(1).normal(size=tuple(y.shape))
+                y.backward(L.tensor(g, dtype=getattr(L, dtype)))
+                grads.append(_np(t.grad) if L is ag else t.grad.numpy())
+                if L is ag:
+                    names = [y.grad_fn.name()] + [n.name() for n, _ in y.grad_fn.next_functions]
+            assert names[1:] == ["torch::autograd::AccumulateGrad"], names
+            if y.shape[2:] == shape[2:] and "scale_factor" in kw:
+                # PyTorch's backward copies g where the sizes agree, whatever its forward read (a kept
+                # divergence): ours is the forward's adjoint, <interpolate(v), g> = <v, grad>
+                v = _rng(2).normal(size=shape)
+                forward_v = _np(F.interpolate(ag.tensor(v, dtype=dtype), mode=mode, **kw))
+                np.testing.assert_allclose((forward_v * g).sum(), (v * grads[0]).sum(), rtol=1e-5)
+                continue
+            tol = dict(rtol=1e-10, atol=1e-12) if dtype == "float64" else dict(rtol=1e-5, atol=1e-5)
+            np.testing.assert_allclose(grads[0], grads[1], err_msg=f"{dtype} {shape} {kw}", **tol)
+
+
+def test_distinct_runs_of_any_index():
+    """The scatter's groups of distinct places sum repeats as np.add.at does, for a monotone
+    index (the taps) and, by sorting first, for any other."""
+    from autograd_gpu.nn.functional_resampling import _distinct_runs
+    rng = _rng(3)
+    for index in (np.array([0, 0, 1, 1, 1, 2, 5, 5]), rng.integers(0, 6, 40), np.array([3, 3, 1, 1, 3, 0])):
+        g, ours, ref = rng.normal(size=len(index)), np.zeros(6), np.zeros(6)
+        np.add.at(ref, index, g)
+        for positions, places in _distinct_runs(index):
+            assert len(np.unique(places)) == len(places)
+            ours[places] += g[positions]
+        np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
 def test_antialias_matches_pytorch_over_sizes(torch, mode):
     """Antialiased weights (the filter widened by the scale when downsampling), output widths

@@ -9,7 +9,9 @@ interpolate is separable: each spatial dim in turn is resampled by "taps",
 an (K, out) array of source indices and one of weights, computed once per
 call on the host with PyTorch's CPU coordinate rules (in float32 for float32
 and float16 data, float64 for float64, as its kernels' opmath type). Applying
-the taps is one index_select, one multiplication and one sum over K.
+the taps is one index_select, one multiplication and one sum over K; on NumPy
+(float32, float64) the same arithmetic is one node, Resample, whose backward
+scatters without the composite's index arrays and zero-filled copies.
 
 grid_sample reads its sample positions from a Tensor: the integer corners are
 found under no_grad on the device, the weights are differentiable functions of
@@ -21,6 +23,7 @@ import numpy as np
 
 from .. import _dtype
 from ..autograd.grad_mode import no_grad
+from ..autograd.op import Op
 from ..ops.pointwise import where
 from ..ops.shape import cat, stack
 from ..ops.tied import as_one_node
@@ -371,6 +374,73 @@ def _apply_taps(x, d, idx, w):
     return (picked.reshape(*shape) * weights).sum(d)
 
 
+class Resample(Op):
+    """interpolate on NumPy as one node, as libtorch's (Upsample...Backward0): each spatial dim in
+    turn, sum_k x[..., idx[k, j], ...] w[k, j] (the composite's taps, products and sums in its
+    order: the same values), and backward each dim's transpose in reverse: g w[k] added back at
+    idx[k] by plain fancy-index adds over groups of distinct places (a monotone coordinate map,
+    as every mode's, has about `scale` of them). Under create_graph the transposes are
+    index_add of Tensors, so the gradient differentiates again (it is linear in g)."""
+    op_name = "interpolate"
+
+    def forward(self, x, plan, name):
+        self._name, self.plan, self.in_sizes = name, plan, []
+        for d, idx, w in plan:
+            self.in_sizes.append(x.shape[d])
+            if idx.max() >= x.shape[d]:                 # (taps reading a zero: area, antialias)
+                x = np.concatenate([x, np.zeros_like(x, shape=x.shape[:d] + (1,) + x.shape[d + 1:])], d)
+            out = None
+            for k in range(idx.shape[0]):
+                part = np.take(x, idx[k], d)
+                if w is not None:
+                    part *= w[k].reshape((-1,) + (1,) * (x.ndim - 1 - d))
+                out = part if out is None else np.add(out, part, out=out)
+            x = out
+        return x
+
+    @staticmethod
+    def jvp(y, inputs, tangents, plan, name):
+        return Resample.apply1(tangents[0], plan, name)        # (linear: the same map of the tangent)
+
+    def backward(self, g):
+        for (d, idx, w), n_in in zip(reversed(self.plan), reversed(self.in_sizes)):
+            g = _taps_transposed(g, d, idx, w, n_in + (idx.max() >= n_in))
+            if g.shape[d] != n_in:
+                g = g[(slice(None),) * d + (slice(0, n_in),)]
+        return g
+
+
+def _taps_transposed(g, d, idx, w, n_in):
+    """The sum over taps k of g w[k] added back at positions idx[k] along dim d (n_in of them)."""
+    tensors = type(g) is Tensor
+    shape = g.shape[:d] + (n_in,) + g.shape[d + 1:]
+    out = g.new_zeros(shape) if tensors else np.zeros_like(g, shape=shape)
+    for k in range(idx.shape[0]):
+        gk = g
+        if w is not None:
+            wk = w[k].reshape((-1,) + (1,) * (g.ndim - 1 - d))
+            gk = g * (_const(g, wk) if tensors else wk)
+        if tensors:
+            out = out.index_add(d, _index_tensor(g, idx[k]), gk)
+        else:
+            for sel, at in _distinct_runs(idx[k]):
+                out[(slice(None),) * d + (at,)] += gk[(slice(None),) * d + (sel,)]
+    return out
+
+
+def _distinct_runs(index):
+    """index's positions split into groups that each hit distinct places (plain fancy-index adds
+    then sum repeats correctly): the r-th position of every run of equal values, for each r. A
+    monotone map has few, long groups (an upsampling by s: about s of them); (positions, places)."""
+    pos = np.arange(len(index))
+    run_start = np.maximum.accumulate(np.where(np.concatenate(([True], index[1:] != index[:-1])), pos, 0))
+    rank = pos - run_start
+    if len(np.unique(index)) != len(np.unique(run_start)):      # (not monotone: a value recurs in later runs)
+        order = np.argsort(index, kind="stable")
+        return [(order[sel], at) for sel, at in _distinct_runs(index[order])]
+    return [(sel, index[sel]) for sel in (np.flatnonzero(rank == r) for r in range(int(rank.max()) + 1))]
+
+
 @cast_at_entry
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None,
                 antialias=False):
@@ -396,15 +466,20 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         return plane_mean(input, len(out_sizes))
     x = input if input.dtype is _dtype.uint8 else _wide(input)
     ft = np.float64 if x.dtype is _dtype.float64 else np.float32
+    plan = []
     for i, n_out in enumerate(out_sizes):
         scale = None if scales is None else scales[i]
-        idx, w = _taps(mode, input.shape[2 + i], n_out, scale, align_corners, antialias, ft)
-        x = _apply_taps(x, 2 + i, idx, w)
+        plan.append((2 + i, *_taps(mode, input.shape[2 + i], n_out, scale, align_corners, antialias, ft)))
     nd = input.dim() - 2
+    name = f"Upsample{_UPSAMPLE.get(mode)}{nd}D{'Aa' if antialias else ''}Backward0"
+    if mode != "area" and type(input._data) is np.ndarray and input.dtype in (_dtype.float32, _dtype.float64) \
+            and input.numel():
+        return Resample.apply1(input, plan, name)
+    for d, idx, w in plan:
+        x = _apply_taps(x, d, idx, w)
     if mode == "area":          # (PyTorch's is adaptive_avg_pool's node)
         return _pool_node(x.to(input.dtype), input, nd, _ADAPTIVE_AVG_POOL)
-    return as_one_node(x.to(input.dtype), f"Upsample{_UPSAMPLE[mode]}{nd}D{'Aa' if antialias else ''}Backward0",
-                       f"upsample_{mode.replace('-', '_')}{nd}d")
+    return as_one_node(x.to(input.dtype), name, f"upsample_{mode.replace('-', '_')}{nd}d")
 
 
 _UPSAMPLE = {"nearest": "Nearest", "nearest-exact": "NearestExact", "linear": "Linear", "bilinear": "Bilinear",
