@@ -766,6 +766,34 @@ def test_ctc_is_one_node():
     assert names[0] == "CtcLossBackward0" and names.count("CtcLossBackward0") == 1 and len(names) < 8, names
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_ctc_recursions_over_many_lengths_match_pytorch(torch, device, dtype):
+    """The alpha and beta recursions (on NumPy: over views of one padded state, sequences ending and
+    joining at their own steps) over 12 sequences of random input lengths (0 and T among them) and
+    targets with repeats and empty ones: the losses and the logits' gradients are PyTorch's."""
+    rng = _rng(8)
+    steps, batch, classes = 40, 12, 6
+    x = rng.standard_normal((steps, batch, classes))
+    in_len = rng.integers(0, steps + 1, batch)
+    in_len[:2] = steps, 0
+    tgt_len = np.minimum(rng.integers(0, 9, batch), in_len // 2)
+    tgt_len[2] = 0
+    targets = rng.integers(1, 3, (batch, 8))             # (two labels: many repeats)
+    g = rng.standard_normal(batch)
+    results = []
+    for L in (ag, torch):
+        kw = dict(device=device) if L is ag else {}
+        xt = L.tensor(x, dtype=getattr(L, dtype), requires_grad=True, **kw)
+        loss = L.nn.functional.ctc_loss(xt.log_softmax(2), L.tensor(targets, **kw), L.tensor(in_len, **kw),
+                                        L.tensor(tgt_len, **kw), reduction="none", zero_infinity=True)
+        loss.backward(L.tensor(g, dtype=getattr(L, dtype), **kw))
+        results.append((loss.detach().cpu().numpy() if L is ag else loss.detach().numpy(),
+                        xt.grad.cpu().numpy() if L is ag else xt.grad.numpy()))
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == "float32" else dict(rtol=1e-9, atol=1e-10)
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, **tol)
+
+
 def test_ctc_second_order_by_finite_differences(device):
     """PyTorch has no double backward for ctc_loss; ours (the Tensor-op recursion's, under create_graph)
     agrees with finite differences, per sequence and summed, an unused time step included."""

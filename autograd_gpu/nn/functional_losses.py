@@ -792,6 +792,67 @@ def _logsumexp3(a, b, c):
     return np.log(np.exp(a - top) + np.exp(b - top) + np.exp(c - top)) + top
 
 
+def _logsumexp_of_three(three, masked, noskip, emit_t):
+    """_logsumexp3 of the three (N, S') planes of `three` (views of one padded state, read as a
+    copy), plane `masked` -inf where noskip, plus emit_t: the same arithmetic in its order, in one
+    (3, N, S') buffer, about a third of the NumPy calls of the shifted copies."""
+    terms = three.copy()
+    np.copyto(terms[masked], -math.inf, where=noskip)
+    top = np.maximum.reduce(terms, 0)
+    top[top == -math.inf] = 0
+    terms -= top
+    np.exp(terms, out=terms)
+    total = np.add(terms[0], terms[1])
+    total += terms[2]
+    np.log(total, out=total)
+    total += top
+    total += emit_t
+    return total
+
+
+def _alpha_steps(alpha, emit, skip, live):
+    """The forward recursion on NumPy from alpha[0] on: the state lives in columns 2.. of a buffer
+    whose first two stay -inf, so its shifts by one and two are views. Returns the last state."""
+    steps, batch, width = alpha.shape
+    padded = np.full((batch, width + 2), -math.inf, alpha.dtype)
+    state = padded[:, 2:]
+    state[...] = alpha[0]
+    # (planes s, s - 1, s - 2: the ordering of _logsumexp3's arguments)
+    three = np.lib.stride_tricks.as_strided(state, (3, batch, width), (-padded.itemsize,) + padded.strides)
+    noskip, all_live = ~skip, live.all(axis=(1, 2))
+    for t in range(1, steps):
+        new = _logsumexp_of_three(three, 2, noskip, emit[t])
+        if all_live[t]:
+            state[...] = new
+        else:
+            np.copyto(state, new, where=live[t])
+        alpha[t] = state
+    return alpha[steps - 1]
+
+
+def _beta_steps(beta, emit, skip_ahead, end, in_len):
+    """The backward recursion on NumPy into beta: the state in the first columns of a buffer whose
+    last two stay -inf (its shifts left are views); a sequence joins at its last step, from the end
+    states; before it has joined its row stays -inf."""
+    steps, batch, width = beta.shape
+    padded = np.full((batch, width + 2), -math.inf, beta.dtype)
+    state = padded[:, :width]
+    three = np.lib.stride_tricks.as_strided(padded, (3, batch, width), (padded.itemsize,) + padded.strides)
+    noskip, last = ~skip_ahead, in_len - 1
+    joining = {int(t): np.flatnonzero(last == t) for t in np.unique(last) if 0 <= t < steps}
+    earliest = last.min(initial=steps)
+    for t in range(steps - 1, -1, -1):
+        cont = _logsumexp_of_three(three, 2, noskip, emit[t])
+        if t < earliest:                                # (every sequence has joined)
+            state[...] = cont
+        else:
+            np.copyto(state, cont, where=(last > t)[:, None])
+        rows = joining.get(t)
+        if rows is not None:
+            state[rows] = np.where(end[rows], emit[t][rows], -math.inf)
+        beta[t] = state
+
+
 def _shifted(a, by, fill=-math.inf):
     """a's columns moved `by` places right (left for by < 0), `fill` coming in."""
     out = np.full_like(a, fill)
@@ -828,7 +889,9 @@ class CtcNll(Op):
         a = np.where(_on_device(start, lp), emit[0], -math.inf)
         alpha[0] = a
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            for t in range(1, steps):
+            if type(lp) is np.ndarray:
+                a = _alpha_steps(alpha, emit, self.skip, live)
+            for t in range(1, steps if type(lp) is not np.ndarray else 0):
                 new = _logsumexp3(a, _shifted(a, 1), np.where(self.skip, _shifted(a, 2), -math.inf)) + emit[t]
                 a = np.where(live[t], new, a)
                 alpha[t] = a
@@ -859,7 +922,9 @@ class CtcNll(Op):
         beta = np.empty_like(alpha)
         b = np.full_like(alpha[0], -math.inf)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            for t in range(steps - 1, -1, -1):
+            if type(alpha) is np.ndarray:
+                _beta_steps(beta, emit, skip_ahead, end, self.in_len)
+            for t in range(steps - 1, -1, -1) if type(alpha) is not np.ndarray else ():
                 cont = _logsumexp3(b, _shifted(b, -1), np.where(skip_ahead, _shifted(b, -2), -math.inf)) + emit[t]
                 b = np.where(last == t, np.where(end, emit[t], -math.inf), np.where(last > t, cont, -math.inf))
                 beta[t] = b
