@@ -189,6 +189,55 @@ def test_max_pool_ties_take_the_first_maximum(torch, device):
     np.testing.assert_array_equal(_np(a), [[0, 2]])
 
 
+TILING = [((2, 3, 8, 8), dict(kernel_size=2)), ((2, 3, 9, 7), dict(kernel_size=2)), ((3, 7, 6), dict(kernel_size=3)),
+          ((2, 2, 8, 8), dict(kernel_size=(2, 4))), ((1, 2, 9, 9), dict(kernel_size=3, stride=3))]
+
+
+@pytest.mark.parametrize("shape,kw", TILING)
+def test_max_pool_over_tiling_windows_matches_pytorch(torch, device, shape, kw):
+    """max_pool2d whose windows tile the input (stride = kernel, no padding) is one node on NumPy
+    (maxima by passes over strided views): values, the sign of zeros (-0.0 and 0.0 tied, both
+    orders), NaN (one, and several in a window: the last), infinities, ties (the first), and
+    gradients for an upstream g with negative values (0.0, not -0.0, off the maxima), inf and NaN;
+    a remainder that no window covers gets 0; integer input; the graph's and the second and third
+    order's node names and values."""
+    rng = _rng(7)
+    x = rng.integers(-2, 3, shape).astype(np.float64)          # (ties)
+    flat = x.reshape(-1)
+    flat[:8] = [-0.0, 0.0, 0.0, -0.0, np.nan, 1.0, np.nan, -np.inf]
+    flat[rng.integers(8, flat.size, 4)] = [np.inf, -np.inf, np.nan, 5.0]
+    for dtype in ("float64", "float32"):
+        for special_g in (False, True):
+            results = []
+            for L in (ag, torch):
+                t = L.tensor(x, dtype=getattr(L, dtype), requires_grad=True, **({"device": device} if L is ag else {}))
+                y = L.nn.functional.max_pool2d(t, **kw)
+                g = -np.abs(_rng(8).normal(size=tuple(y.shape))) - 0.5
+                if special_g:
+                    g.reshape(-1)[:2] = [np.inf, np.nan]
+                y.backward(L.tensor(g, dtype=getattr(L, dtype), **({"device": device} if L is ag else {})))
+                results.append([y.grad_fn.name(), _np(y.detach()), _np(t.grad)])
+            assert results[0][0] == results[1][0] == "MaxPool2DWithIndicesBackward0"
+            for a, b in zip(results[0][1:], results[1][1:]):
+                np.testing.assert_array_equal(a, b)
+                np.testing.assert_array_equal(np.signbit(a), np.signbit(b))
+    xi = rng.integers(-2, 3, shape)[..., :4, :4]
+    ints = [L.nn.functional.max_pool2d(L.tensor(xi) if L is torch else L.tensor(xi, device=device), 2)
+            for L in (ag, torch)]
+    np.testing.assert_array_equal(_np(ints[0]), ints[1].numpy())
+    orders = []
+    for L in (ag, torch):
+        t = L.tensor(_rng(9).normal(size=shape), requires_grad=True, **({"device": device} if L is ag else {}))
+        g1, = L.autograd.grad((L.nn.functional.max_pool2d(t, **kw) ** 3).sum(), t, create_graph=True)
+        g2, = L.autograd.grad((g1 ** 2).sum(), t, create_graph=True)
+        g3, = L.autograd.grad((g2 ** 2).sum(), t)
+        orders.append([g1.grad_fn.name(), _np(g1.detach()), _np(g2.detach()), _np(g3)])
+    if device == "cpu":                     # (on CUDA the windows' composite: its gradient is a Col2Im node)
+        assert orders[0][0] == orders[1][0] == "MaxPool2DWithIndicesBackwardBackward0"
+    for a, b in zip(orders[0][1:], orders[1][1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
 def test_max_pool_nan_and_infinities(torch, device):
     x = np.arange(25.0).reshape(1, 1, 5, 5)
     x[0, 0, 1, 1], x[0, 0, 3, 0] = np.nan, -np.inf

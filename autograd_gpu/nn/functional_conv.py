@@ -17,6 +17,8 @@ import numpy as np
 from ..creation import zeros
 from ..ops.linalg import saving_operands
 from ..autograd.grad_mode import state as grad_state
+from ..autograd.op import Op
+from ..ops import prims as P
 from ..ops.tied import as_one_node
 from ..ops.windows import fold_windows, make_geometry, windows
 from ..tensor import Tensor
@@ -384,9 +386,102 @@ def _window_max(x, w, tables, sizes, batched, return_indices, family):
     return vals, (idx if batched else idx.squeeze(0))
 
 
+class MaxPoolTiles(Op):
+    """max_pool2d over windows that tile the input (stride = kernel, no padding or dilation) on NumPy,
+    as one node, PyTorch's: the maximum of each window's k elements by k - 1 passes over strided views
+    of the input (no copy of the windows), its place by PyTorch's kernels' rule (the first of equal
+    maxima, the last NaN where there are NaNs); backward writes g at those places (the windows do not
+    overlap: no sums). Under create_graph the gradient is a scatter_add of g, which differentiates
+    again, tied to the input as PyTorch's."""
+    _name, op_name = "MaxPool2DWithIndicesBackward0", "max_pool2d_with_indices"
+    save_inputs = (0,)
+
+    def forward(self, x, kh, kw):
+        self.kernel = kh, kw
+        tiles = self._tiles(x)
+        best = tiles[..., 0, :, 0].copy()
+        place = np.zeros(best.shape, np.uint8 if kh * kw < 256 else np.int32)
+        later = np.empty_like(place)
+        floating = x.dtype.kind == "f"
+        # (no np.where or masked writes: each is ~6x slower than these passes)
+        for j in range(1, kh * kw):
+            v = tiles[..., j // kw, :, j % kw]
+            better = v > best
+            if floating:
+                better |= np.isnan(v)
+            np.maximum(place, np.multiply(better, place.dtype.type(j), out=later), out=place)   # (j: above all before)
+            # the value: NaN wherever either is; of equal values NumPy's maximum returns its second
+            # argument, the earlier one, as PyTorch's kernel keeps (-0.0 before 0.0: tested)
+            np.maximum(v, best, out=best)
+        self.place = place
+        return best
+
+    def _tiles(self, a):
+        """a's tiled part as (..., out_h, kh, out_w, kw): a view."""
+        kh, kw = self.kernel
+        oh, ow = a.shape[-2] // kh, a.shape[-1] // kw
+        return a[..., :oh * kh, :ow * kw].reshape(a.shape[:-2] + (oh, kh, ow, kw))
+
+    def backward(self, g, x):
+        if type(g) is Tensor:
+            return MaxPoolTilesGradient.applyN((g, x), self)
+        return self.scatter(g, x)
+
+    def scatter(self, g, x):
+        """g written at the maxima's places of an array of zeros shaped as x."""
+        kh, kw = self.kernel
+        covered = x.shape[-2] % kh == 0 and x.shape[-1] % kw == 0
+        gx = np.empty_like(x) if covered else np.zeros_like(x)
+        tiles = self._tiles(gx)
+        finite = g.dtype.kind != "f" or np.isfinite(g).all()
+        for j in range(kh * kw):
+            mask = self.place == j
+            if finite:                      # (g * mask, + 0.0 turning -0.0 into PyTorch's 0: twice np.where's speed)
+                np.add(np.multiply(g, mask, out=tiles[..., j // kw, :, j % kw]), 0, out=tiles[..., j // kw, :, j % kw])
+            else:                           # (inf * 0 would be NaN)
+                tiles[..., j // kw, :, j % kw] = np.where(mask, g, np.zeros((), g.dtype))
+        return gx
+
+    def flat_places(self, width):
+        """The maxima's places in the flattened (H * W) input, (..., out_h * out_w)."""
+        kh, kw = self.kernel
+        oh, ow = self.place.shape[-2:]
+        rows = np.arange(oh)[:, None] * kh + self.place // kw
+        cols = np.arange(ow)[None, :] * kw + self.place % kw
+        return (rows * width + cols).reshape(self.place.shape[:-2] + (-1,))
+
+
+class MaxPoolTilesGradient(Op):
+    """MaxPoolTiles's gradient under create_graph, PyTorch's MaxPool2DWithIndicesBackwardBackward0 of
+    (g, input): its own gradient picks gg at the maxima's places for g, zeros for the input."""
+    _name, op_name = "MaxPool2DWithIndicesBackwardBackward0", "max_pool2d_with_indices_backward"
+
+    def forward(self, g, x, pool):
+        self.pool, self.x_shape = pool, x.shape
+        return pool.scatter(g, x)
+
+    def backward(self, gg):
+        lead, width = self.x_shape[:-2], self.x_shape[-1]
+        flat = self.pool.flat_places(width)
+        if type(gg) is Tensor:
+            picked = gg.reshape(*lead, -1).gather(-1, _index_tensor(gg, flat))
+        else:
+            picked = np.take_along_axis(gg.reshape(lead + (-1,)), flat, -1)
+        return picked.reshape(self.pool.place.shape), (P.zeros_like(gg) if self.needs(1) else None)
+
+
+def _tiles_the_input(x, geo, return_indices):
+    """Whether max_pool2d's windows tile x (MaxPoolTiles applies)."""
+    return (len(geo.kernel) == 2 and not return_indices and type(x._data) is np.ndarray and geo.stride == geo.kernel
+            and not any(geo.pad_lo) and all(d == 1 for d in geo.dilation)
+            and tuple(geo.out) == tuple(n // k for n, k in zip(geo.sizes, geo.kernel)))
+
+
 def _max_pool(fn, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     x, batched = _spatial_input(fn, input, nd, "f" if nd == 1 else "fiu")
     geo = _pool_geometry(fn, x, nd, kernel_size, stride, padding, dilation, ceil_mode, True)
+    if _tiles_the_input(x, geo, return_indices):
+        return MaxPoolTiles.apply1(input, *geo.kernel)
     k = math.prod(geo.kernel)
     npd = x._data.dtype
     w = windows(x, geo, float("-inf") if npd.kind == "f" else np.iinfo(npd).min).reshape(*x.shape[:2], k, *geo.out)
