@@ -957,6 +957,16 @@ def test_api_list_is_covered_by_the_namespace_and_the_fuzz_specs():
                            f"{forgotten}")
 
 
+@pytest.fixture(autouse=True)
+def _global_modes_restored():
+    """A form that sets a global mode (set_deterministic_debug_mode) leaves both libraries as they were:
+    PyTorch's deterministic warnings would otherwise reach later test files."""
+    before = torch.get_deterministic_debug_mode(), ag.get_deterministic_debug_mode()
+    yield
+    torch.set_deterministic_debug_mode(before[0])
+    ag.set_deterministic_debug_mode(before[1])
+
+
 @pytest.mark.parametrize("op", list(SPECS))
 def test_fuzz(op):
     before = len(FAILURES)
