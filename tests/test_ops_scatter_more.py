@@ -461,7 +461,8 @@ def test_add_at_is_numpys_add_at():
     """The backward of indexing and the scatter ops add with prims.add_at, which turns integer index
     arrays on consecutive axes after full slices into one flat 1-d np.add.at (NumPy's fast loop): the
     same sums in the same order as np.add.at itself, bit for bit, negative and repeated indices
-    included; other indices go to np.add.at."""
+    included; distinct places (a permutation's part) a plain indexed add; other indices go to
+    np.add.at."""
     from autograd_gpu.ops import prims
     rng = np.random.default_rng(1)
     for _ in range(3000):
@@ -477,9 +478,18 @@ def test_add_at_is_numpys_add_at():
         vshape = tuple(1 if rng.random() < 0.2 else n for n in shape[:s] + ishape + shape[s + k:])
         if k > 1 and rng.random() < 0.2:
             idx, vshape = idx[:-1] + (slice(None),), ()             # (a slice after: np.add.at's own path)
+        if rng.random() < 0.3 and not unsigned and idx[-1] is not None and type(idx[-1]) is not slice:
+            # distinct places (a permutation's part, some negative): the plain indexed add's path
+            n = shape[s + k - 1]
+            picks = rng.permutation(n)[:int(rng.integers(0, n + 1))]
+            idx = idx[:s + k - 1] + (np.where(rng.random(picks.size) < 0.3, picks - n, picks),)
+            idx = idx[:s] + tuple(np.zeros_like(idx[-1]) if i < s + k - 1 else a
+                                  for i, a in enumerate(idx[s:], s))
+            vshape = shape[:s] + idx[-1].shape + shape[s + k:]
         dtype = rng.choice([np.float32, np.float64])
         v = rng.standard_normal(vshape).astype(dtype)
-        ours, theirs = np.zeros(shape, dtype), np.zeros(shape, dtype)
+        base = rng.standard_normal(shape).astype(dtype)
+        ours, theirs = base.copy(), base.copy()
         prims.add_at(ours, idx, v)
         np.add.at(theirs, idx, v)
         np.testing.assert_array_equal(ours, theirs)

@@ -951,6 +951,12 @@ def _add_at_flat(out, idx, v):
     if builtins.any(i.size and (i.min() < -n or i.max() >= n) for i, n in zip(lead, sizes)):
         return False
     rows = np.ravel_multi_index(lead, sizes, mode="wrap")         # (in range: wrap = negative from the end)
+    if _distinct(rows, math.prod(sizes)):
+        # each place once (a gather's backward: pack_padded_sequence, a permutation): a plain indexed add,
+        # the same single sums without np.add.at or the flat index of every element
+        view = out.reshape(out.shape[:s] + (-1,) + out.shape[s + k:])
+        view[(_ALL,) * s + (rows,)] += v
+        return True
     d = math.prod(out.shape[s + k:])
     flat = rows.reshape(-1, 1) * d + np.arange(d) if d != 1 else rows
     if s:                               # the sliced axes: one block of the rest each
@@ -961,6 +967,18 @@ def _add_at_flat(out, idx, v):
 
 
 _ALL = slice(None)
+
+
+def _distinct(places, n):
+    """Whether no value repeats among `places` (integers in [0, n)): a count where they are dense
+    among the n, a sort where they are few."""
+    m = places.size
+    if m < 2:
+        return True
+    if n <= 8 * m:
+        return int(np.bincount(places.reshape(-1), minlength=n).max()) <= 1
+    ordered = np.sort(places, axis=None)
+    return not (ordered[1:] == ordered[:-1]).any()
 
 
 def _index_add(g, idx, shape):
