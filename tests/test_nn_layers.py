@@ -954,6 +954,38 @@ def test_layer_norm_is_one_node_holding_only_its_statistics(torch):
 
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_batch_norm_training_backward_by_channels_matches_pytorch(torch, device, dtype):
+    """batch_norm's backward in training on NumPy works per channel on (N, C, S) (einsum's sums, PyTorch's
+    g k1 + (x - mean) k2 + k3): 2-d to 5-d input, every subset of input/weight/bias needing a gradient,
+    no weight, an upstream gradient expanded from sum, NaN in one channel (that channel's gradients
+    NaN, the others PyTorch's), against PyTorch."""
+    rng = _rng(12)
+    cases = [((4, 3), (True, True, True), True), ((4, 3, 5), (True, False, True), True),
+             ((2, 3, 4, 5), (False, True, False), True), ((2, 3, 2, 2, 3), (True, True, False), False),
+             ((5, 3, 6), (True, False, False), False)]
+    for shape, wants, affine in cases:
+        x = rng.normal(2.0, 3.0, shape)
+        if len(shape) == 3 and wants == (True, False, False):
+            x[0, 1, 2] = np.nan
+        w, b = rng.normal(size=3), rng.normal(size=3)
+        g = rng.normal(size=shape)
+        for upstream in ("g", "sum"):
+            results = []
+            for L in (ag, torch):
+                kw = dict(dtype=getattr(L, dtype), **({"device": device} if L is ag else {}))
+                xs, ws, bs = (L.tensor(a, requires_grad=r, **kw) for a, r in zip((x, w, b), wants))
+                y = L.nn.functional.batch_norm(xs, L.zeros(3, **kw), L.ones(3, **kw), ws if affine else None,
+                                               bs if affine else None, training=True)
+                y.backward(L.tensor(g, **kw)) if upstream == "g" else y.sum().backward()
+                results.append([None if t.grad is None else _np(t.grad) for t in (xs, ws, bs)])
+            for name, o, r in zip(("input", "weight", "bias"), *results):
+                assert (o is None) == (r is None), (shape, wants, name)
+                if r is not None:
+                    tol = dict(rtol=1e-9, atol=1e-10) if dtype == "float64" else dict(rtol=2e-4, atol=2e-5)
+                    np.testing.assert_allclose(o, r, err_msg=f"{shape} {wants} {upstream}: {name}", **tol)
+
+
 def test_batch_norm_in_training_is_one_node_saving_what_pytorch_saves(torch):
     """float32/float64 batch_norm in training is one node (NativeBatchNorm, a row per channel) fed the
     batch's statistics, which also move the running ones: its graph is that node and the leaves; it

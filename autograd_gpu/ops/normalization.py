@@ -99,6 +99,8 @@ class NativeLayerNorm(Op):
         dims = self.dims
         if self.by_rows and tuple(self.affine_shape) == self.rows_shape[dims[0]:]:
             return self._backward_by_rows(g, x, weight, mean, rstd)
+        if dims == (0, 2) and type(x) is np.ndarray:
+            return self._backward_by_channels(g, x, weight, mean, rstd)
         xhat = np.subtract(x.reshape(self.rows_shape), mean)
         xhat *= rstd
         xhat = xhat.reshape(x.shape)
@@ -152,6 +154,32 @@ class NativeLayerNorm(Op):
             dx *= rstd[:, None]
             dx += np.multiply(rows, b[:, None], out=centred_g)
             dx -= (b * mean[:, 0] + rstd * sum_gw / n)[:, None]
+            grads[0] = dx.reshape(x.shape)
+        return tuple(grads)
+
+    def _backward_by_channels(self, g, x, weight, mean, rstd):
+        """batch_norm's backward on NumPy, x and g as (N, C, S), PyTorch's CPU form: per channel the
+        sums of g and of g (x - mean) (one pass each: einsum's, also over an expanded g), then
+        dx = g k1 + (x - mean) k2 + k3; seven full-size passes and two buffers where the general
+        form takes thirteen and three."""
+        n, c, s = self.rows_shape
+        count = n * s
+        rows, g = x.reshape(n, c, s), g.reshape(n, c, s)
+        mean, rstd = mean.reshape(1, c, 1), rstd.reshape(c)
+        sum_g = np.add.reduce(g, (0, 2))
+        centred = np.subtract(rows, mean)
+        dot = np.einsum("ncs,ncs->c", centred, g)       # sum of g (x - mean) per channel
+        grads = [None]
+        if self.has_weight:
+            grads.append((dot * rstd).reshape(self.param_shape) if self.needs(1) else None)
+        if self.has_bias:
+            grads.append(sum_g.reshape(self.param_shape) if self.needs(len(grads)) else None)
+        if self.needs(0):
+            scale = rstd * weight.reshape(c) if weight is not None else rstd
+            dx = np.multiply(g, scale[None, :, None])
+            centred *= (dot * rstd * rstd * scale / -count)[None, :, None]
+            dx += centred
+            dx -= (sum_g * scale / count)[None, :, None]
             grads[0] = dx.reshape(x.shape)
         return tuple(grads)
 
