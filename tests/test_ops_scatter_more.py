@@ -465,7 +465,7 @@ def test_add_at_is_numpys_add_at():
     np.add.at."""
     from autograd_gpu.ops import prims
     rng = np.random.default_rng(1)
-    for _ in range(3000):
+    for trial in range(3000):
         shape = tuple(int(n) for n in rng.integers(1, 5, rng.integers(1, 4)))
         s = int(rng.integers(0, len(shape)))                        # full slices first
         k = int(rng.integers(1, len(shape) - s + 1))
@@ -475,6 +475,8 @@ def test_add_at_is_numpys_add_at():
             rng.integers(0 if unsigned else -n, n, ishape).astype(np.uint8 if unsigned else
                                                                   rng.choice([np.int64, np.int32]))
             for n in shape[s:s + k])
+        if trial % 7 == 0:      # (a last dim of 0 after the indexed ones: the plain indexed add's reshape failed there)
+            shape += (0,)
         vshape = tuple(1 if rng.random() < 0.2 else n for n in shape[:s] + ishape + shape[s + k:])
         if k > 1 and rng.random() < 0.2:
             idx, vshape = idx[:-1] + (slice(None),), ()             # (a slice after: np.add.at's own path)

@@ -954,7 +954,7 @@ def _add_at_flat(out, idx, v):
     if _distinct(rows, math.prod(sizes)):
         # each place once (a gather's backward: pack_padded_sequence, a permutation): a plain indexed add,
         # the same single sums without np.add.at or the flat index of every element
-        view = out.reshape(out.shape[:s] + (-1,) + out.shape[s + k:])
+        view = out.reshape(out.shape[:s] + (math.prod(sizes),) + out.shape[s + k:])   # (not -1: a dim may be 0)
         view[(_ALL,) * s + (rows,)] += v
         return True
     d = math.prod(out.shape[s + k:])
