@@ -579,3 +579,66 @@ def test_causal_bias_bad_input_and_warnings(torch):
                                                 "Flash attention can't be used because:"]
     assert caught[0].filename == __file__
     assert not isinstance(BIAS.causal_upper_left(2, 2), ag.Tensor)     # (torch's is a Tensor subclass)
+
+
+# On the CPU (NumPy) the fused case is one node, PyTorch's flash kernel's
+# (ScaledDotProductFlashAttentionForCpuBackward0): it was the composite, whose output was a
+# MatmulBackward0 (attention (8, 4, 128, 32), forward and backward: 6.2 -> see RESULTS.md).
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_fused_attention_is_pytorchs_one_flash_node(torch, dtype):
+    rng = np.random.default_rng(21)
+    mask = np.ones((8, 6), bool)
+    mask[2] = False                                     # (a row with nothing to attend to: zeros)
+    cases = [((2, 4, 8, 16), (2, 4, 6, 16), (2, 4, 6, 16), {}),
+             ((2, 4, 8, 16), (2, 4, 8, 16), (2, 4, 8, 16), dict(is_causal=True)),
+             ((2, 4, 8, 16), (2, 4, 6, 16), (2, 4, 6, 16), dict(attn_mask=mask)),
+             ((2, 4, 8, 16), (2, 4, 6, 16), (2, 4, 6, 16), dict(attn_mask=rng.normal(size=(2, 1, 8, 6)))),
+             ((2, 4, 8, 16), (2, 2, 6, 16), (2, 2, 6, 16), dict(enable_gqa=True, scale=0.37))]
+    for shapes in cases:
+        arrays, kw = [rng.normal(size=s) for s in shapes[:3]], shapes[3]
+        g = rng.normal(size=shapes[0])
+        results = []
+        for L in (ag, torch):
+            ts = [L.tensor(a, dtype=getattr(L, dtype), requires_grad=True) for a in arrays]
+            args = {k: (L.tensor(v, dtype=getattr(L, dtype) if v.dtype.kind == "f" else None) if k == "attn_mask"
+                        else v) for k, v in kw.items()}
+            out = L.nn.functional.scaled_dot_product_attention(*ts, **args)
+            out.backward(L.tensor(g, dtype=getattr(L, dtype)))
+            results.append([out.grad_fn.name(), to_numpy(out.detach())] + [to_numpy(t.grad) for t in ts])
+        assert results[0][0] == results[1][0] == "ScaledDotProductFlashAttentionForCpuBackward0"
+        tol = dict(rtol=1e-10, atol=1e-12) if dtype == "float64" else dict(rtol=1e-5, atol=1e-6)
+        for i, (a, b) in enumerate(zip(results[0][1:], results[1][1:])):
+            np.testing.assert_allclose(a, b, err_msg=f"{kw}: result {i}", **tol)
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")     # (PyTorch's forward AD)
+def test_flash_node_versions_second_order_and_forward_ad(torch):
+    """Writing the output or an input before backward is PyTorch's version error (the node saves them);
+    PyTorch's flash kernel has neither a double backward nor forward AD, ours has both (the composite
+    recomputed): checked against PyTorch's math kernel."""
+    from oracle import backward_outcome
+    outcomes = []
+    for L in (ag, torch):
+        q = L.randn(2, 2, 4, 8, requires_grad=True)
+        out = L.nn.functional.scaled_dot_product_attention(q, q * 1, q * 1)
+        with L.no_grad():
+            out.add_(1)
+        outcomes.append(backward_outcome(out.sum()))
+    assert outcomes[0] == outcomes[1] == "version error"
+    rng = np.random.default_rng(22)
+    x, v = rng.normal(size=(2, 2, 5, 8)), rng.normal(size=(2, 2, 5, 8))
+    seconds, tangents = [], []
+    for L in (ag, torch):
+        ctx = torch.nn.attention.sdpa_kernel(torch.nn.attention.SDPBackend.MATH) if L is torch else \
+            ag.nn.attention.sdpa_kernel(ag.nn.attention.SDPBackend.FLASH_ATTENTION)
+        with ctx:
+            q = L.tensor(x, requires_grad=True)
+            first, = L.autograd.grad((L.nn.functional.scaled_dot_product_attention(q, q.sin(), q) ** 2).sum(), q,
+                                     create_graph=True)
+            seconds.append(to_numpy(L.autograd.grad((first ** 2).sum(), q)[0]))
+            fa = L.autograd.forward_ad
+            with fa.dual_level():
+                d = fa.make_dual(L.tensor(x), L.tensor(v))
+                tangents.append(to_numpy(fa.unpack_dual(L.nn.functional.scaled_dot_product_attention(d, d, d)).tangent))
+    np.testing.assert_allclose(seconds[0], seconds[1], rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(tangents[0], tangents[1], rtol=1e-9, atol=1e-10)

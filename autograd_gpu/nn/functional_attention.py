@@ -9,7 +9,9 @@ import numbers
 import numpy as np
 
 from .. import _dtype
+from ..autograd.op import Op
 from ..creation import ones, zeros, zeros_like
+from ..ops import prims as P
 from ..ops.pointwise import where
 from ..ops.linalg import saving_operands
 from ..ops.products import baddbmm
@@ -179,6 +181,74 @@ def _fused_attention(query, key, value, bias, scale, groups):
     return saving_operands(weights, value)
 
 
+class FlashAttentionCpu(Op):
+    """_fused_attention on NumPy as one node, PyTorch's CPU flash kernel's
+    (ScaledDotProductFlashAttentionForCpuBackward0), saving query, key, value and the output: the
+    composite's products, scale, mask and safe softmax in its order (the same values), and the
+    attention weights kept for backward, which is the flash kernel's: dv = P^T g, dS = P (g v^T -
+    rowsum(g out)), dq = dS k scale, dk = dS^T q scale (grouped heads summed). Under create_graph
+    the composite is recomputed in Tensor ops and differentiated."""
+    _name, op_name = "ScaledDotProductFlashAttentionForCpuBackward0", "_scaled_dot_product_flash_attention_for_cpu"
+    save_inputs = (0, 1, 2)
+    save_result = True
+
+    def forward(self, q, k, v, bias, scale, groups):
+        self.bias, self.scale, self.groups = bias, scale, groups
+        (b, h, n, _), m, ev = q.shape, k.shape[-2], v.shape[-1]
+        qg, kg, vg = self._grouped(q, k, v)
+        weights = np.matmul(qg, np.swapaxes(kg, -1, -2)).reshape(b, h, n, m)
+        weights *= scale
+        if bias is not None:
+            weights = weights + bias._data
+        dead = (weights == _NEG_INF).all(-1, keepdims=True)     # (_safe_softmax: such a row gives zeros)
+        weights = P.softmax(np.where(dead, 0.0, weights).astype(weights.dtype, copy=False), -1)
+        if dead.any():
+            weights = np.where(dead, weights.dtype.type(0), weights)
+        self._aux = weights
+        return np.matmul(weights.reshape(qg.shape[:-1] + (m,)), vg).reshape(b, h, n, ev)
+
+    def _grouped(self, q, k, v):
+        """q as (b, h / groups, groups, n, e) and k, v with a groups axis of 1 (grouped heads), or all as they are."""
+        if self.groups == 1:
+            return q, k, v
+        b, h, n, e = q.shape
+        return q.reshape(b, h // self.groups, self.groups, n, e), k[:, :, None], v[:, :, None]
+
+    def backward(self, g, q, k, v, out):
+        if type(g) is Tensor:
+            from ..autograd import grad
+            from ..autograd.grad_mode import enable_grad
+            with enable_grad():
+                inputs = [t.view_as(t) for t in (q, k, v)]     # (one alias each: q, k, v may be one tensor)
+                again = _fused_attention(*inputs, self.bias, self.scale, self.groups)
+            wanted = [i for i in range(3) if self.needs(i)]
+            got = grad(again, [inputs[i] for i in wanted], g, create_graph=True, allow_unused=True)
+            result = [None] * 3
+            for i, t in zip(wanted, got):
+                result[i] = t if t is not None else inputs[i].new_zeros(inputs[i].shape)
+            return tuple(result)
+        weights = self._aux
+        qg, kg, vg = self._grouped(q, k, v)
+        gg = g.reshape(qg.shape[:-1] + (g.shape[-1],))
+        pg = weights.reshape(qg.shape[:-1] + (k.shape[-2],))
+        grouped = self.groups > 1
+        dv = np.matmul(np.swapaxes(pg, -1, -2), gg) if self.needs(2) else None
+        if dv is not None and grouped:
+            dv = dv.sum(2)
+        if not (self.needs(0) or self.needs(1)):
+            return None, None, dv
+        d_scores = np.matmul(gg, np.swapaxes(vg, -1, -2))
+        d_scores -= np.add.reduce(g * out, -1, keepdims=True).reshape(gg.shape[:-1] + (1,))
+        d_scores *= pg
+        d_scores *= self.scale
+        dq = np.matmul(d_scores, kg).reshape(q.shape) if self.needs(0) else None
+        dk = None
+        if self.needs(1):
+            dk = np.matmul(np.swapaxes(d_scores, -1, -2), qg)
+            dk = dk.sum(2) if grouped else dk
+        return dq, dk, dv
+
+
 def _sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, repeats, fused):
     """scaled_dot_product_attention on checked arguments. float16 is computed in float32 and rounded once."""
     out_dtype = query.dtype
@@ -188,7 +258,9 @@ def _sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, repeats, fu
     if scale is None:
         scale = 1 / math.sqrt(e) if e else math.inf     # (an empty product is 0 whatever the scale)
     bias = _mask_bias(attn_mask, is_causal, query.shape[-2], key.shape[-2], query.dtype, query.device)
-    if fused:                                           # (4-d, no dropout, key and value heads alike)
+    if fused and e and type(query._data) is np.ndarray:   # (PyTorch's CPU flash kernel: one node)
+        out = FlashAttentionCpu.applyN((query, key, value), bias, scale, repeats[0])
+    elif fused:                                         # (4-d, no dropout, key and value heads alike)
         out = _fused_attention(query, key, value, bias, scale, repeats[0])
     else:
         if repeats[0] > 1:

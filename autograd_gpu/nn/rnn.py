@@ -265,6 +265,8 @@ class LstmLayer(Op):
     def _backward_recomputed(self, grads, inputs):
         from ..autograd import grad
         from ..autograd.grad_mode import enable_grad
+        with enable_grad():
+            inputs = [t.view_as(t) for t in inputs]            # (one alias each: two inputs may be one tensor)
         x, w_ih, w_hh, *rest = inputs
         b_ih, b_hh, h0, c0 = rest if self.has_bias else (None, None, *rest)
         with enable_grad():
