@@ -561,3 +561,33 @@ def test_group_norm_is_one_node_saving_what_pytorch_saves(torch):
         firsts = L.autograd.grad(FN(L).group_norm(a, 3, w, b).sum(), (a, w, b), create_graph=True)
         outcomes.append(tuple(f.requires_grad for f in firsts))
     assert outcomes[:4] == outcomes[4:] and outcomes[:3] == ["version error", "version error", "ran"]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_group_norm_backward_by_groups_matches_pytorch(torch, device, dtype):
+    """group_norm's backward on NumPy works per sample and group on (N, G, C / G, S) (einsum's channel
+    sums, PyTorch's g rstd w + b x + c): 2-d to 5-d input, one group and one group per channel,
+    every subset of gradients wanted, no affine, an expanded upstream gradient, NaN in one group
+    (its gradients NaN, the others PyTorch's)."""
+    rng = _rng(13)
+    cases = [((2, 4, 3), 2, (True, True, True), True), ((2, 6, 2, 3), 3, (True, False, True), True),
+             ((3, 4), 2, (True, True, False), True), ((2, 4, 2, 2, 2), 4, (True, False, False), False),
+             ((2, 6, 5), 1, (False, True, True), True), ((3, 4, 5), 2, (True, True, True), True)]
+    for shape, groups, wants, affine in cases:
+        x = rng.normal(2.0, 3.0, shape)
+        if shape == (3, 4, 5):
+            x[1, 2, 3] = np.nan
+        w, b, g = rng.normal(size=shape[1]), rng.normal(size=shape[1]), rng.normal(size=shape)
+        for upstream in ("g", "sum"):
+            results = []
+            for L in (ag, torch):
+                kw = dict(dtype=getattr(L, dtype), **({"device": device} if L is ag else {}))
+                xs, ws, bs = (L.tensor(a, requires_grad=r, **kw) for a, r in zip((x, w, b), wants))
+                y = FN(L).group_norm(xs, groups, ws if affine else None, bs if affine else None)
+                y.backward(L.tensor(g, **kw)) if upstream == "g" else y.sum().backward()
+                results.append([None if t.grad is None else _np(t.grad) for t in (xs, ws, bs)])
+            for name, o, r in zip(("input", "weight", "bias"), *results):
+                assert (o is None) == (r is None), (shape, wants, name)
+                if r is not None:
+                    tol = dict(rtol=1e-9, atol=1e-10) if dtype == "float64" else dict(rtol=2e-4, atol=2e-5)
+                    np.testing.assert_allclose(o, r, err_msg=f"{shape} {wants} {upstream}: {name}", **tol)

@@ -101,6 +101,8 @@ class NativeLayerNorm(Op):
             return self._backward_by_rows(g, x, weight, mean, rstd)
         if dims == (0, 2) and type(x) is np.ndarray:
             return self._backward_by_channels(g, x, weight, mean, rstd)
+        if self.by_rows and self._name == "NativeGroupNormBackward0":
+            return self._backward_by_groups(g, x, weight, mean, rstd)
         xhat = np.subtract(x.reshape(self.rows_shape), mean)
         xhat *= rstd
         xhat = xhat.reshape(x.shape)
@@ -180,6 +182,35 @@ class NativeLayerNorm(Op):
             centred *= (dot * rstd * rstd * scale / -count)[None, :, None]
             dx += centred
             dx -= (sum_g * scale / count)[None, :, None]
+            grads[0] = dx.reshape(x.shape)
+        return tuple(grads)
+
+    def _backward_by_groups(self, g, x, weight, mean, rstd):
+        """group_norm's backward on NumPy, x and g as (N, G, C / G, S), PyTorch's CPU form: per sample
+        and channel the sums of g and of g x (einsum's, also over an expanded g), then per group
+        dx = g rstd w + b x + c; the weight's gradient from the channel sums (PyTorch's
+        sum(g x) - mean sum(g), times rstd). Six full-size passes and two buffers."""
+        n, groups, _ = self.rows_shape
+        channels = self.affine_shape[1]
+        rows, g = x.reshape(n, groups, channels // groups, -1), g.reshape(n, groups, channels // groups, -1)
+        count = rows.shape[2] * rows.shape[3]
+        mean, rstd = mean.reshape(n, groups, 1), rstd.reshape(n, groups, 1)
+        sum_gx = np.einsum("ngcs,ngcs->ngc", g, rows)
+        sum_g = np.add.reduce(g, 3)
+        grads = [None]
+        if self.has_weight:
+            grads.append(np.add.reduce((sum_gx - sum_g * mean) * rstd, 0).reshape(self.param_shape)
+                         if self.needs(1) else None)
+        if self.has_bias:
+            grads.append(np.add.reduce(sum_g, 0).reshape(self.param_shape) if self.needs(len(grads)) else None)
+        if self.needs(0):
+            w = weight.reshape(1, groups, -1) if weight is not None else np.ones((1, groups, 1), x.dtype)
+            sum_gw, sum_gwx = np.add.reduce(sum_g * w, 2, keepdims=True), np.add.reduce(sum_gx * w, 2, keepdims=True)
+            b = (sum_gw * mean - sum_gwx) * rstd ** 3 / count
+            c = -b * mean - sum_gw * rstd / count
+            dx = np.multiply(g, (rstd * w)[..., None])
+            dx += np.multiply(rows, b[..., None])
+            dx += c[..., None]
             grads[0] = dx.reshape(x.shape)
         return tuple(grads)
 
