@@ -258,3 +258,22 @@ def backward_both(torch, out, ref, seed=1):
     g = np.random.default_rng(seed).standard_normal(tuple(ref.shape))
     out.backward(ag.tensor(g, dtype=out.dtype, device=out.device))
     ref.backward(torch.tensor(g, dtype=ref.dtype))
+
+
+def norm_gradients_match(torch, norm, arrays, wants, dtype, device, what=""):
+    """norm(L, x, weight, bias) on both libraries, x, weight, bias from `arrays` requiring grad as
+    `wants`: the gradients for an upstream g (arrays[3]) and for the sum's, against PyTorch's
+    (None where PyTorch's is None)."""
+    for upstream in ("g", "sum"):
+        results = []
+        for L in (ag, torch):
+            kw = dict(dtype=getattr(L, dtype), **({"device": device} if L is ag else {}))
+            xs, ws, bs = (L.tensor(a, requires_grad=r, **kw) for a, r in zip(arrays[:3], wants))
+            y = norm(L, xs, ws, bs)
+            y.backward(L.tensor(arrays[3], **kw)) if upstream == "g" else y.sum().backward()
+            results.append([None if t.grad is None else to_numpy(t.grad) for t in (xs, ws, bs)])
+        for name, o, r in zip(("input", "weight", "bias"), *results):
+            assert (o is None) == (r is None), (what, wants, name)
+            if r is not None:
+                tol = dict(rtol=1e-9, atol=1e-10) if dtype == "float64" else dict(rtol=2e-4, atol=2e-5)
+                np.testing.assert_allclose(o, r, err_msg=f"{what} {wants} {upstream}: {name}", **tol)

@@ -13,7 +13,7 @@ import autograd_gpu as ag
 import autograd_gpu.nn.functional as F
 from autograd_gpu import nn
 from oracle import case_tests, assert_matches_in as _close, backward_both as _backward_both, backward_outcome, \
-    graph_node_names
+    graph_node_names, norm_gradients_match
 
 FN = lambda lib: lib.nn.functional      # noqa: E731
 NO_NAME = {"name": False}               # composites: grad_fn names are not PyTorch's
@@ -577,17 +577,7 @@ def test_group_norm_backward_by_groups_matches_pytorch(torch, device, dtype):
         x = rng.normal(2.0, 3.0, shape)
         if shape == (3, 4, 5):
             x[1, 2, 3] = np.nan
-        w, b, g = rng.normal(size=shape[1]), rng.normal(size=shape[1]), rng.normal(size=shape)
-        for upstream in ("g", "sum"):
-            results = []
-            for L in (ag, torch):
-                kw = dict(dtype=getattr(L, dtype), **({"device": device} if L is ag else {}))
-                xs, ws, bs = (L.tensor(a, requires_grad=r, **kw) for a, r in zip((x, w, b), wants))
-                y = FN(L).group_norm(xs, groups, ws if affine else None, bs if affine else None)
-                y.backward(L.tensor(g, **kw)) if upstream == "g" else y.sum().backward()
-                results.append([None if t.grad is None else _np(t.grad) for t in (xs, ws, bs)])
-            for name, o, r in zip(("input", "weight", "bias"), *results):
-                assert (o is None) == (r is None), (shape, wants, name)
-                if r is not None:
-                    tol = dict(rtol=1e-9, atol=1e-10) if dtype == "float64" else dict(rtol=2e-4, atol=2e-5)
-                    np.testing.assert_allclose(o, r, err_msg=f"{shape} {wants} {upstream}: {name}", **tol)
+        arrays = [x, rng.normal(size=shape[1]), rng.normal(size=shape[1]), rng.normal(size=shape)]
+        norm_gradients_match(torch, lambda L, xs, ws, bs: FN(L).group_norm(xs, groups, ws if affine else None,
+                                                                          bs if affine else None),
+                             arrays, wants, dtype, device, shape)
