@@ -1312,9 +1312,10 @@ def gen_more(p):
         inputs = (a, b)
         if "lib." not in code:
             # PyTorch's bug (forward AD): with a number, the result's tangent is the input's tangent itself,
-            # so an in-place write to the result writes the input's tangent too. Not written in place then.
+            # so an in-place write to either writes the other's tangent too (a.mul_(2) doubles the result's:
+            # seed-found). Neither is written in place then.
             if p.run(code, (r,), inputs, op, "more"):
-                p.frozen.add(p.t(r).untyped_storage().data_ptr())
+                p.frozen.update(p.t(n).untyped_storage().data_ptr() for n in (r, a))
             return
     elif op == "logit":
         eps = p.choice([None, 0.1])
