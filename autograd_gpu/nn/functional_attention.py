@@ -15,6 +15,7 @@ from ..ops import prims as P
 from ..ops.pointwise import where
 from ..ops.linalg import saving_operands
 from ..ops.products import baddbmm
+from ..ops.tied import composite_gradients
 from ..ops.shape import cat
 from ..tensor import Tensor
 # functional.py imports this module after defining these
@@ -216,17 +217,8 @@ class FlashAttentionCpu(Op):
 
     def backward(self, g, q, k, v, out):
         if type(g) is Tensor:
-            from ..autograd import grad
-            from ..autograd.grad_mode import enable_grad
-            with enable_grad():
-                inputs = [t.view_as(t) for t in (q, k, v)]     # (one alias each: q, k, v may be one tensor)
-                again = _fused_attention(*inputs, self.bias, self.scale, self.groups)
-            wanted = [i for i in range(3) if self.needs(i)]
-            got = grad(again, [inputs[i] for i in wanted], g, create_graph=True, allow_unused=True)
-            result = [None] * 3
-            for i, t in zip(wanted, got):
-                result[i] = t if t is not None else inputs[i].new_zeros(inputs[i].shape)
-            return tuple(result)
+            return composite_gradients(self, [q, k, v],
+                                       lambda *qkv: _fused_attention(*qkv, self.bias, self.scale, self.groups), (g,))
         weights = self._aux
         qg, kg, vg = self._grouped(q, k, v)
         gg = g.reshape(qg.shape[:-1] + (g.shape[-1],))

@@ -20,6 +20,7 @@ from ..autograd.op import Op
 from ..ops import prims as P
 from ..creation import empty, zeros
 from ..ops.shape import cat, stack
+from ..ops.tied import composite_gradients
 from ..tensor import Tensor
 from . import functional as F
 from . import functional_layers as FL
@@ -226,7 +227,7 @@ class LstmLayer(Op):
     def backward(self, grads, x, w_ih, w_hh, *rest):
         *rest, out, _, _ = rest                             # (the inputs, then the outputs)
         if any(type(g) is Tensor for g in grads):
-            return self._backward_recomputed(grads, [x, w_ih, w_hh] + rest)
+            return composite_gradients(self, [x, w_ih, w_hh] + rest, self._composite, grads)
         h0, c0 = rest[-2:]
         acts, cs, tcs = self._aux
         g_out, g_h, g_c = grads
@@ -262,26 +263,13 @@ class LstmLayer(Op):
             result += [db if self.needs(3) else None, db.copy() if self.needs(4) else None]
         return tuple(result) + (dh if self.needs(len(result)) else None, dc if self.needs(len(result) + 1) else None)
 
-    def _backward_recomputed(self, grads, inputs):
-        from ..autograd import grad
-        from ..autograd.grad_mode import enable_grad
-        with enable_grad():
-            inputs = [t.view_as(t) for t in inputs]            # (one alias each: two inputs may be one tensor)
-        x, w_ih, w_hh, *rest = inputs
+    def _composite(self, x, w_ih, w_hh, *rest):
+        """The layer in Tensor ops (its LstmCell steps): (every step's h, the last h, the last c)."""
         b_ih, b_hh, h0, c0 = rest if self.has_bias else (None, None, *rest)
-        with enable_grad():
-            steps = list(F.linear(x, w_ih, b_ih).unbind(0))
-            run = _reverse_pass if self.reverse else _forward_pass
-            seq, h, c = run("LSTM", steps, h0, c0, (w_ih, w_hh, b_ih, b_hh, None))
-            outs = (stack(seq), h, c)
-        pairs = [(o, g) for o, g in zip(outs, grads) if g is not None]
-        wanted = [i for i in range(len(inputs)) if self.needs(i)]
-        got = grad([o for o, _ in pairs], [inputs[i] for i in wanted], [g for _, g in pairs], create_graph=True,
-                   allow_unused=True)
-        result = [None] * len(inputs)
-        for i, g in zip(wanted, got):
-            result[i] = g if g is not None else inputs[i].new_zeros(inputs[i].shape)
-        return tuple(result)
+        steps = list(F.linear(x, w_ih, b_ih).unbind(0))
+        seq, h, c = (_reverse_pass if self.reverse else _forward_pass)("LSTM", steps, h0, c0,
+                                                                       (w_ih, w_hh, b_ih, b_hh, None))
+        return stack(seq), h, c
 
 
 def _proj_size_arg(who, proj_size, hidden_size):

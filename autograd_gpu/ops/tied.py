@@ -94,3 +94,24 @@ def as_one_node(y, name, op_name, saved=(), tie=True, undefined=()):
     out = _node_class(name, op_name, len(saved), tie, places).applyN((y,) + saved)
     out._vc = y._vc        # (one array: a write through either is seen by whatever saved the other)
     return out
+
+
+def composite_gradients(node, inputs, compose, grads):
+    """A one-node op's backward under create_graph, by its composite: compose(*inputs) recomputed in
+    Tensor ops on one alias of each input (two inputs may be one tensor, whose gradient is then one
+    per place), differentiated with create_graph against the output gradients `grads` (None: that
+    output unused). One gradient per input: None where the node needs none, zeros where unused."""
+    from ..autograd import grad
+    from ..autograd.grad_mode import enable_grad
+    with enable_grad():
+        aliases = [t.view_as(t) for t in inputs]
+        outs = compose(*aliases)
+    outs = outs if type(outs) is tuple else (outs,)
+    pairs = [(o, g) for o, g in zip(outs, grads) if g is not None]
+    wanted = [i for i in range(len(inputs)) if node.needs(i)]
+    got = grad([o for o, _ in pairs], [aliases[i] for i in wanted], [g for _, g in pairs], create_graph=True,
+               allow_unused=True)
+    result = [None] * len(inputs)
+    for i, g in zip(wanted, got):
+        result[i] = g if g is not None else aliases[i].new_zeros(aliases[i].shape)
+    return tuple(result)
