@@ -74,8 +74,8 @@ class NativeLayerNorm(Op):
         self.has_weight, self.has_bias = has_weight, has_bias
         self.param_shape = wb[0].shape if wb else None      # (weight's and bias's: one shape)
         # (on NumPy, rows that are x's trailing dims are a matrix: the statistics by BLAS, below)
-        self.by_rows = (type(x) is np.ndarray and stats is None and dims == tuple(range(dims[0], len(rows_shape))))
-        if self.by_rows:
+        by_rows = (type(x) is np.ndarray and stats is None and dims == tuple(range(dims[0], len(rows_shape))))
+        if by_rows:
             mean, rstd, out = _row_standardize(x, rows_shape, dims, eps)
         else:
             rows = x.reshape(rows_shape)
@@ -97,12 +97,8 @@ class NativeLayerNorm(Op):
             return self._backward_tensors(g, x, weight)
         mean, rstd = self._aux
         dims = self.dims
-        if self.by_rows and tuple(self.affine_shape) == self.rows_shape[dims[0]:]:
-            return self._backward_by_rows(g, x, weight, mean, rstd)
-        if dims == (0, 2) and type(x) is np.ndarray:
-            return self._backward_by_channels(g, x, weight, mean, rstd)
-        if self.by_rows and self._name == "NativeGroupNormBackward0":
-            return self._backward_by_groups(g, x, weight, mean, rstd)
+        if type(x) is np.ndarray:           # (PyTorch's CPU form, by each norm's layout: below)
+            return self._numpy_backward(g, x, weight, mean, rstd)
         xhat = np.subtract(x.reshape(self.rows_shape), mean)
         xhat *= rstd
         xhat = xhat.reshape(x.shape)
@@ -130,7 +126,7 @@ class NativeLayerNorm(Op):
             grads[0] = gw.reshape(x.shape)
         return tuple(grads)
 
-    def _backward_by_rows(self, g, x, weight, mean, rstd):
+    def _numpy_backward(self, g, x, weight, mean, rstd):
         """layer_norm's backward on NumPy, x and g as (rows, n) matrices, PyTorch's CPU form:
         dx = rstd g w + b x + c per row, whose row sums sum(g w) and sum(g w (x - mean))
         are matrix-vector products (BLAS), as is the weight's column sum of g (x - mean) rstd. Two
@@ -156,61 +152,6 @@ class NativeLayerNorm(Op):
             dx *= rstd[:, None]
             dx += np.multiply(rows, b[:, None], out=centred_g)
             dx -= (b * mean[:, 0] + rstd * sum_gw / n)[:, None]
-            grads[0] = dx.reshape(x.shape)
-        return tuple(grads)
-
-    def _backward_by_channels(self, g, x, weight, mean, rstd):
-        """batch_norm's backward on NumPy, x and g as (N, C, S), PyTorch's CPU form: per channel the
-        sums of g and of g (x - mean) (one pass each: einsum's, also over an expanded g), then
-        dx = g k1 + (x - mean) k2 + k3; seven full-size passes and two buffers where the general
-        form takes thirteen and three."""
-        n, c, s = self.rows_shape
-        count = n * s
-        rows, g = x.reshape(n, c, s), g.reshape(n, c, s)
-        mean, rstd = mean.reshape(1, c, 1), rstd.reshape(c)
-        sum_g = np.add.reduce(g, (0, 2))
-        centred = np.subtract(rows, mean)
-        dot = np.einsum("ncs,ncs->c", centred, g)       # sum of g (x - mean) per channel
-        grads = [None]
-        if self.has_weight:
-            grads.append((dot * rstd).reshape(self.param_shape) if self.needs(1) else None)
-        if self.has_bias:
-            grads.append(sum_g.reshape(self.param_shape) if self.needs(len(grads)) else None)
-        if self.needs(0):
-            scale = rstd * weight.reshape(c) if weight is not None else rstd
-            dx = np.multiply(g, scale[None, :, None])
-            centred *= (dot * rstd * rstd * scale / -count)[None, :, None]
-            dx += centred
-            dx -= (sum_g * scale / count)[None, :, None]
-            grads[0] = dx.reshape(x.shape)
-        return tuple(grads)
-
-    def _backward_by_groups(self, g, x, weight, mean, rstd):
-        """group_norm's backward on NumPy, x and g as (N, G, C / G, S), PyTorch's CPU form: per sample
-        and channel the sums of g and of g x (einsum's, also over an expanded g), then per group
-        dx = g rstd w + b x + c; the weight's gradient from the channel sums (PyTorch's
-        sum(g x) - mean sum(g), times rstd). Six full-size passes and two buffers."""
-        n, groups, _ = self.rows_shape
-        channels = self.affine_shape[1]
-        rows, g = x.reshape(n, groups, channels // groups, -1), g.reshape(n, groups, channels // groups, -1)
-        count = rows.shape[2] * rows.shape[3]
-        mean, rstd = mean.reshape(n, groups, 1), rstd.reshape(n, groups, 1)
-        sum_gx = np.einsum("ngcs,ngcs->ngc", g, rows)
-        sum_g = np.add.reduce(g, 3)
-        grads = [None]
-        if self.has_weight:
-            grads.append(np.add.reduce((sum_gx - sum_g * mean) * rstd, 0).reshape(self.param_shape)
-                         if self.needs(1) else None)
-        if self.has_bias:
-            grads.append(np.add.reduce(sum_g, 0).reshape(self.param_shape) if self.needs(len(grads)) else None)
-        if self.needs(0):
-            w = weight.reshape(1, groups, -1) if weight is not None else np.ones((1, groups, 1), x.dtype)
-            sum_gw, sum_gwx = np.add.reduce(sum_g * w, 2, keepdims=True), np.add.reduce(sum_gx * w, 2, keepdims=True)
-            b = (sum_gw * mean - sum_gwx) * rstd ** 3 / count
-            c = -b * mean - sum_gw * rstd / count
-            dx = np.multiply(g, (rstd * w)[..., None])
-            dx += np.multiply(rows, b[..., None])
-            dx += c[..., None]
             grads[0] = dx.reshape(x.shape)
         return tuple(grads)
 
@@ -251,6 +192,35 @@ class NativeGroupNorm(NativeLayerNorm):
     _name, op_name = "NativeGroupNormBackward0", "native_group_norm"
     saves_bias = ties_bias = False
 
+    def _numpy_backward(self, g, x, weight, mean, rstd):
+        """group_norm's backward on NumPy, x and g as (N, G, C / G, S), PyTorch's CPU form: per sample
+        and channel the sums of g and of g x (einsum's, also over an expanded g), then per group
+        dx = g rstd w + b x + c; the weight's gradient from the channel sums (PyTorch's
+        sum(g x) - mean sum(g), times rstd). Six full-size passes and two buffers."""
+        n, groups, _ = self.rows_shape
+        channels = self.affine_shape[1]
+        rows, g = x.reshape(n, groups, channels // groups, -1), g.reshape(n, groups, channels // groups, -1)
+        count = rows.shape[2] * rows.shape[3]
+        mean, rstd = mean.reshape(n, groups, 1), rstd.reshape(n, groups, 1)
+        sum_gx = np.einsum("ngcs,ngcs->ngc", g, rows)
+        sum_g = np.add.reduce(g, 3)
+        grads = [None]
+        if self.has_weight:
+            grads.append(np.add.reduce((sum_gx - sum_g * mean) * rstd, 0).reshape(self.param_shape)
+                         if self.needs(1) else None)
+        if self.has_bias:
+            grads.append(np.add.reduce(sum_g, 0).reshape(self.param_shape) if self.needs(len(grads)) else None)
+        if self.needs(0):
+            w = weight.reshape(1, groups, -1) if weight is not None else np.ones((1, groups, 1), x.dtype)
+            sum_gw, sum_gwx = np.add.reduce(sum_g * w, 2, keepdims=True), np.add.reduce(sum_gx * w, 2, keepdims=True)
+            b = (sum_gw * mean - sum_gwx) * rstd ** 3 / count
+            c = -b * mean - sum_gw * rstd / count
+            dx = np.multiply(g, (rstd * w)[..., None])
+            dx += np.multiply(rows, b[..., None])
+            dx += c[..., None]
+            grads[0] = dx.reshape(x.shape)
+        return tuple(grads)
+
 
 class NativeBatchNorm(NativeLayerNorm):
     """batch_norm in training: rows (N, C, spatial) normalised over dims (0, 2), one row per channel,
@@ -258,3 +228,29 @@ class NativeBatchNorm(NativeLayerNorm):
     saves the input and the weight, and ties the bias's create_graph gradient."""
     _name, op_name = "NativeBatchNormBackward0", "native_batch_norm"
     saves_bias = False
+
+    def _numpy_backward(self, g, x, weight, mean, rstd):
+        """batch_norm's backward on NumPy, x and g as (N, C, S), PyTorch's CPU form: per channel the
+        sums of g and of g (x - mean) (one pass each: einsum's, also over an expanded g), then
+        dx = g k1 + (x - mean) k2 + k3; seven full-size passes and two buffers where the general
+        form takes thirteen and three."""
+        n, c, s = self.rows_shape
+        count = n * s
+        rows, g = x.reshape(n, c, s), g.reshape(n, c, s)
+        mean, rstd = mean.reshape(1, c, 1), rstd.reshape(c)
+        sum_g = np.add.reduce(g, (0, 2))
+        centred = np.subtract(rows, mean)
+        dot = np.einsum("ncs,ncs->c", centred, g)       # sum of g (x - mean) per channel
+        grads = [None]
+        if self.has_weight:
+            grads.append((dot * rstd).reshape(self.param_shape) if self.needs(1) else None)
+        if self.has_bias:
+            grads.append(sum_g.reshape(self.param_shape) if self.needs(len(grads)) else None)
+        if self.needs(0):
+            scale = rstd * weight.reshape(c) if weight is not None else rstd
+            dx = np.multiply(g, scale[None, :, None])
+            centred *= (dot * rstd * rstd * scale / -count)[None, :, None]
+            dx += centred
+            dx -= (sum_g * scale / count)[None, :, None]
+            grads[0] = dx.reshape(x.shape)
+        return tuple(grads)
