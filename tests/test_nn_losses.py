@@ -766,11 +766,18 @@ def test_ctc_is_one_node():
     assert names[0] == "CtcLossBackward0" and names.count("CtcLossBackward0") == 1 and len(names) < 8, names
 
 
+@pytest.mark.parametrize("beta_in_forward", [True, False], ids=["beta-in-forward", "beta-in-backward"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_ctc_recursions_over_many_lengths_match_pytorch(torch, device, dtype):
-    """The alpha and beta recursions (on NumPy: over views of one padded state, sequences ending and
-    joining at their own steps) over 12 sequences of random input lengths (0 and T among them) and
-    targets with repeats and empty ones: the losses and the logits' gradients are PyTorch's."""
+def test_ctc_recursions_over_many_lengths_match_pytorch(torch, device, dtype, beta_in_forward, monkeypatch):
+    """The alpha and beta recursions (on NumPy: beta as the alpha of the problem mirrored in time
+    and states, sequences ending at their own steps, run in the forward's loop beside alpha when a
+    backward will need it, else in the backward) over 12 sequences of random input lengths (0 and
+    T among them) and targets with repeats and empty ones: the losses and the logits' gradients
+    are PyTorch's."""
+    if not beta_in_forward:                             # (as if the forward had expected no backward)
+        from autograd_gpu.nn.functional_losses import CtcNll
+        one_node = CtcNll.apply1
+        monkeypatch.setattr(CtcNll, "apply1", staticmethod(lambda *args: one_node(*args[:-1], False)))
     rng = _rng(8)
     steps, batch, classes = 40, 12, 6
     x = rng.standard_normal((steps, batch, classes))

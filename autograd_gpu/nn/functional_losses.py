@@ -771,7 +771,8 @@ def _ctc_nll(lp, table, in_len, tgt_len, blank):
     if lp.shape[0] == 0:
         return _ctc_nll_composed(lp, table, in_len, tgt_len, blank)
     ext, skip = _extended_labels(table, blank)
-    return CtcNll.apply1(lp, ext, skip, table, in_len, tgt_len, blank)
+    with_beta = lp.requires_grad and is_grad_enabled()        # (the backward's beta, run beside alpha)
+    return CtcNll.apply1(lp, ext, skip, table, in_len, tgt_len, blank, with_beta)
 
 
 def _extended_labels(table, blank):
@@ -792,65 +793,60 @@ def _logsumexp3(a, b, c):
     return np.log(np.exp(a - top) + np.exp(b - top) + np.exp(c - top)) + top
 
 
-def _logsumexp_of_three(three, masked, noskip, emit_t):
-    """_logsumexp3 of the three (N, S') planes of `three` (views of one padded state, read as a
-    copy), plane `masked` -inf where noskip, plus emit_t: the same arithmetic in its order, in one
-    (3, N, S') buffer, about a third of the NumPy calls of the shifted copies."""
-    terms = three.copy()
-    np.copyto(terms[masked], -math.inf, where=noskip)
-    top = np.maximum.reduce(terms, 0)
-    top[top == -math.inf] = 0
-    terms -= top
-    np.exp(terms, out=terms)
-    total = np.add(terms[0], terms[1])
-    total += terms[2]
-    np.log(total, out=total)
-    total += top
-    total += emit_t
-    return total
-
-
-def _alpha_steps(alpha, emit, skip, live):
-    """The forward recursion on NumPy from alpha[0] on: the state lives in columns 2.. of a buffer
-    whose first two stay -inf, so its shifts by one and two are views. Returns the last state."""
-    steps, batch, width = alpha.shape
-    padded = np.full((batch, width + 2), -math.inf, alpha.dtype)
-    state = padded[:, 2:]
-    state[...] = alpha[0]
-    # (planes s, s - 1, s - 2: the ordering of _logsumexp3's arguments)
-    three = np.lib.stride_tricks.as_strided(state, (3, batch, width), (-padded.itemsize,) + padded.strides)
-    noskip, all_live = ~skip, live.all(axis=(1, 2))
+def _alpha_steps(first, emit, skip, live):
+    """The forward recursion on NumPy from alpha[0] = first: alpha (T, N, S') is a view of a buffer
+    whose first two columns stay -inf, so step t reads alpha[t - 1] and its shifts by one and two
+    as views and writes alpha[t] in place; log(e^a + e^b + e^c) is two logaddexp (four NumPy calls
+    a step: PyTorch's loop is C++)."""
+    steps, batch, width = emit.shape
+    padded = np.full((steps, batch, width + 2), -math.inf, emit.dtype)
+    alpha = padded[:, :, 2:]
+    alpha[0] = first
+    barred = np.where(skip, 0, -math.inf).astype(emit.dtype)    # (-inf: no skip into that state)
+    two_back = np.empty((batch, width), emit.dtype)
+    dead = ~live[:, :, 0]
+    some_dead = dead.any(axis=1)
     for t in range(1, steps):
-        new = _logsumexp_of_three(three, 2, noskip, emit[t])
-        if all_live[t]:
-            state[...] = new
-        else:
-            np.copyto(state, new, where=live[t])
-        alpha[t] = state
-    return alpha[steps - 1]
+        prev, cur = padded[t - 1], alpha[t]
+        np.add(prev[:, :width], barred, out=two_back)
+        np.logaddexp(prev[:, 2:], prev[:, 1:width + 1], out=cur)
+        np.logaddexp(cur, two_back, out=cur)
+        cur += emit[t]
+        if some_dead[t]:                                # (sequences past their length keep their state)
+            np.copyto(cur, prev[:, 2:], where=dead[t][:, None])
+    return alpha
 
 
-def _beta_steps(beta, emit, skip_ahead, end, in_len):
-    """The backward recursion on NumPy into beta: the state in the first columns of a buffer whose
-    last two stay -inf (its shifts left are views); a sequence joins at its last step, from the end
-    states; before it has joined its row stays -inf."""
-    steps, batch, width = beta.shape
-    padded = np.full((batch, width + 2), -math.inf, beta.dtype)
-    state = padded[:, :width]
-    three = np.lib.stride_tricks.as_strided(padded, (3, batch, width), (padded.itemsize,) + padded.strides)
-    noskip, last = ~skip_ahead, in_len - 1
-    joining = {int(t): np.flatnonzero(last == t) for t in np.unique(last) if 0 <= t < steps}
-    earliest = last.min(initial=steps)
-    for t in range(steps - 1, -1, -1):
-        cont = _logsumexp_of_three(three, 2, noskip, emit[t])
-        if t < earliest:                                # (every sequence has joined)
-            state[...] = cont
-        else:
-            np.copyto(state, cont, where=(last > t)[:, None])
-        rows = joining.get(t)
-        if rows is not None:
-            state[rows] = np.where(end[rows], emit[t][rows], -math.inf)
-        beta[t] = state
+def _recursions(emit, skip, start, live, in_len, tgt_len, alpha=True, beta=True):
+    """CTC's alpha and beta (T, N, S') on NumPy, None for the one not asked for: beta as the alpha
+    of the mirrored problem, both in one loop over a batch of 2N when both are asked for."""
+    batch = emit.shape[1]
+    problems = ([(emit, skip)] if alpha else []) + ([(_mirror(emit, in_len, tgt_len), _mirror_skip(skip, tgt_len))]
+                                                    if beta else [])
+    emits = np.concatenate([e for e, _ in problems], 1)
+    first = np.where(np.concatenate([start] * len(problems)), emits[0], -math.inf)
+    out = _alpha_steps(first, emits, np.concatenate([k for _, k in problems]), np.concatenate([live] * len(problems), 1))
+    return (out[:, :batch] if alpha else None), (_mirror(out[:, -batch:], in_len, tgt_len) if beta else None)
+
+
+def _mirror(a, in_len, tgt_len):
+    """a (T, N, S') read backwards in time from each sequence's last step and in states from its
+    last state: b[t, n, s] = a[in_len - 1 - t, n, 2 tgt_len - s], -inf outside. The beta
+    recursion is the alpha recursion of the mirrored emissions (so one loop can run both), and
+    mirroring that alpha gives beta; the map is its own inverse."""
+    steps, batch, width = a.shape
+    t = in_len[None, :] - 1 - np.arange(steps)[:, None]                 # (T, N)
+    s = 2 * tgt_len[:, None] - np.arange(width)[None, :]                # (N, S')
+    inside = (t >= 0)[:, :, None] & (s >= 0)[None]
+    taken = a[np.clip(t, 0, steps - 1)[:, :, None], np.arange(batch)[None, :, None], np.clip(s, 0, width - 1)[None]]
+    return np.where(inside, taken, -math.inf)
+
+
+def _mirror_skip(skip, tgt_len):
+    """Where the mirrored recursion may skip into a state: from s + 2 to s backwards."""
+    width = skip.shape[1]
+    s = 2 * tgt_len[:, None] - np.arange(width)[None, :] + 2
+    return np.where((s >= 2) & (s < width), np.take_along_axis(skip, np.clip(s, 0, width - 1), 1), False)
 
 
 def _shifted(a, by, fill=-math.inf):
@@ -874,7 +870,7 @@ class CtcNll(Op):
     _name, op_name = "CtcLossBackward0", "ctc_loss"
     save_inputs = (0,)
 
-    def forward(self, lp, ext, skip, table, in_len, tgt_len, blank):
+    def forward(self, lp, ext, skip, table, in_len, tgt_len, blank, with_beta):
         self.table, self.in_len, self.tgt_len, self.blank = table, in_len, tgt_len, blank
         xp_ext = _on_device(ext, lp)
         self.ext, self.skip = xp_ext, _on_device(skip, lp)
@@ -885,12 +881,15 @@ class CtcNll(Op):
         start = np.zeros((batch, width), dtype=bool)
         start[:, 0] = True
         start[:, 1] = tgt_len > 0
-        alpha = np.empty_like(emit)
         a = np.where(_on_device(start, lp), emit[0], -math.inf)
-        alpha[0] = a
+        self._start, self._live = start, live
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if type(lp) is np.ndarray:
-                a = _alpha_steps(alpha, emit, self.skip, live)
+            if type(lp) is np.ndarray:                  # (beta rides along when a backward will need it)
+                alpha, self._beta = _recursions(emit, skip, start, live, in_len, tgt_len, beta=with_beta)
+                a = alpha[steps - 1]
+            else:
+                alpha = np.empty_like(emit)
+                alpha[0] = a
             for t in range(1, steps if type(lp) is not np.ndarray else 0):
                 new = _logsumexp3(a, _shifted(a, 1), np.where(self.skip, _shifted(a, 2), -math.inf)) + emit[t]
                 a = np.where(live[t], new, a)
@@ -919,11 +918,15 @@ class CtcNll(Op):
                          alpha)
         last = _on_device(self.in_len[:, None] - 1, alpha)           # (each sequence's last step)
         skip_ahead = _shifted(self.skip, -2, False)
-        beta = np.empty_like(alpha)
         b = np.full_like(alpha[0], -math.inf)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if type(alpha) is np.ndarray:
-                _beta_steps(beta, emit, skip_ahead, end, self.in_len)
+                beta = self._beta
+                if beta is None:                        # (a forward that expected no backward)
+                    _, beta = _recursions(emit, self.skip, self._start, self._live, self.in_len, self.tgt_len,
+                                          alpha=False)
+            else:
+                beta = np.empty_like(alpha)
             for t in range(steps - 1, -1, -1) if type(alpha) is not np.ndarray else ():
                 cont = _logsumexp3(b, _shifted(b, -1), np.where(skip_ahead, _shifted(b, -2), -math.inf)) + emit[t]
                 b = np.where(last == t, np.where(end, emit[t], -math.inf), np.where(last > t, cont, -math.inf))
