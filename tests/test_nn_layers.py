@@ -955,6 +955,28 @@ def test_layer_norm_is_one_node_holding_only_its_statistics(torch):
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_layer_norm_by_blocks_of_rows_matches_pytorch(torch, device, dtype):
+    """layer_norm on NumPy runs a block of rows at a time (about 128k elements each): rows over
+    several blocks with a partial last one, a 2-d normalized_shape, rows longer than a block, a
+    mean far from 0; with and without weight and bias, every subset needing a gradient, an upstream
+    gradient expanded from sum: the outputs and gradients are PyTorch's."""
+    rng = _rng(21)
+    cases = [((7, 130, 300), (300,), (True, True, True), True), ((3, 500, 30, 10), (30, 10), (False, True, True), True),
+             ((3, 140001), (140001,), (True, False, True), True), ((910, 300), (300,), (True, False, False), False),
+             ((7, 130, 300), (300,), (False, False, True), True)]
+    for shape, normalized, wants, affine in cases:
+        arrays = [rng.normal(5.0, 2.0, shape), rng.normal(size=normalized), rng.normal(size=normalized),
+                  rng.normal(size=shape)]
+        norm = lambda L, xs, ws, bs: L.nn.functional.layer_norm(xs, normalized, ws if affine else None,  # noqa: E731
+                                                                  bs if affine else None)
+        outs = [to_numpy(norm(L, *(L.tensor(a, dtype=getattr(L, dtype), **({"device": device} if L is ag else {}))
+                                   for a in arrays[:3]))) for L in (ag, torch)]
+        tol = dict(rtol=1e-9, atol=1e-10) if dtype == "float64" else dict(rtol=2e-4, atol=2e-5)
+        np.testing.assert_allclose(outs[0], outs[1], err_msg=str(shape), **tol)
+        norm_gradients_match(torch, norm, arrays, wants, dtype, device, shape)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_batch_norm_training_backward_by_channels_matches_pytorch(torch, device, dtype):
     """batch_norm's backward in training on NumPy works per channel on (N, C, S) (einsum's sums, PyTorch's
     g k1 + (x - mean) k2 + k3): 2-d to 5-d input, every subset of input/weight/bias needing a gradient,

@@ -33,22 +33,45 @@ def one_node_norm(cls, input, weight, bias, rows_shape, dims, eps, affine_shape,
                       bias is not None, stats)
 
 
-def _row_standardize(x, rows_shape, dims, eps):
-    """x's rows (its trailing dims, flattened) less their mean, times rstd = 1 / sqrt(var + eps), in
-    one buffer; the biased variance by the corrected two-pass sums, as P.var's, the sum of squared
-    deviations a dot product per row (BLAS: no squared temporary). Returns mean and rstd in
-    rows_shape's reduced form, and the standardised rows."""
+def _row_blocks(count, n):
+    """Slices of `count` rows of n elements, about 128k elements each: a block's passes run in the
+    core's cache, where a full-size array's each go out to memory (a (8192, 512) float32
+    layer_norm: forward 7.0 -> 6.0 ms, backward 10.6 -> 7.3)."""
+    step = max(1, (1 << 17) // max(n, 1))
+    return [slice(start, start + step) for start in range(0, count, step)]
+
+
+def _row_standardize(x, rows_shape, dims, eps, weight=None, bias=None):
+    """x's rows (its trailing dims, flattened) less their mean, times rstd = 1 / sqrt(var + eps), then
+    times weight and plus bias where given ((n,), along the rows), a block of rows at a time; the
+    biased variance by the corrected two-pass sums, as P.var's, the row sums and the sum of squared
+    deviations matrix-vector products (BLAS: no squared temporary). Returns mean and rstd in
+    rows_shape's reduced form, and the result rows."""
     n = int(np.prod(rows_shape[dims[0]:]))
     rows = x.reshape(-1, n)
-    mean = np.add.reduce(rows, 1, keepdims=True)
-    mean /= n
-    out = np.subtract(rows, mean)
-    s1 = np.add.reduce(out, 1)
-    s2 = np.matmul(out[:, None, :], out[:, :, None]).reshape(-1)   # (np.vecdot: NumPy 2 only)
-    var = np.maximum(s2 - s1 * s1 / n, 0)
-    var /= n
-    rstd = P.rsqrt(P.add(var, eps))[:, None]
-    out *= rstd
+    out = np.empty(rows.shape, x.dtype)
+    mean, rstd = np.empty(rows.shape[0], x.dtype), np.empty(rows.shape[0], x.dtype)
+    ones = np.ones(n, x.dtype)
+    for block in _row_blocks(rows.shape[0], n):
+        xs, o = rows[block], out[block]
+        m = np.matmul(xs, ones, out=mean[block])
+        m /= n
+        np.subtract(xs, m[:, None], out=o)
+        s1 = o @ ones
+        var = np.matmul(o[:, None, :], o[:, :, None]).reshape(-1)   # (np.vecdot: NumPy 2 only)
+        s1 *= s1
+        s1 /= n
+        var -= s1
+        np.maximum(var, 0, out=var)
+        var /= n
+        var += eps
+        r = np.sqrt(var, out=rstd[block])
+        np.divide(1, r, out=r)
+        o *= r[:, None]
+        if weight is not None:
+            o *= weight
+        if bias is not None:
+            o += bias
     kept = rows_shape[:dims[0]] + (1,) * len(dims)
     return mean.reshape(kept), rstd.reshape(kept), out
 
@@ -75,7 +98,13 @@ class NativeLayerNorm(Op):
         self.param_shape = wb[0].shape if wb else None      # (weight's and bias's: one shape)
         # (on NumPy, rows that are x's trailing dims are a matrix: the statistics by BLAS, below)
         by_rows = (type(x) is np.ndarray and stats is None and dims == tuple(range(dims[0], len(rows_shape))))
-        if by_rows:
+        # (a layer_norm's weight and bias lie along the rows: applied block by block there too)
+        along = by_rows and affine_shape == tuple(rows_shape[dims[0]:])
+        if along:
+            n = int(np.prod(affine_shape))
+            mean, rstd, out = _row_standardize(x, rows_shape, dims, eps, wb[0].reshape(n) if has_weight else None,
+                                               wb[-1].reshape(n) if has_bias else None)
+        elif by_rows:
             mean, rstd, out = _row_standardize(x, rows_shape, dims, eps)
         else:
             rows = x.reshape(rows_shape)
@@ -84,9 +113,9 @@ class NativeLayerNorm(Op):
             out = np.subtract(rows, mean)
             out *= rstd
         out = out.reshape(x.shape)
-        if has_weight:
+        if has_weight and not along:
             out *= wb[0].reshape(affine_shape)
-        if has_bias:
+        if has_bias and not along:
             out += wb[-1].reshape(affine_shape)
         self._aux = (mean, rstd)
         return out
@@ -127,32 +156,39 @@ class NativeLayerNorm(Op):
         return tuple(grads)
 
     def _numpy_backward(self, g, x, weight, mean, rstd):
-        """layer_norm's backward on NumPy, x and g as (rows, n) matrices, PyTorch's CPU form:
-        dx = rstd g w + b x + c per row, whose row sums sum(g w) and sum(g w (x - mean))
-        are matrix-vector products (BLAS), as is the weight's column sum of g (x - mean) rstd. Two
-        full-size buffers (every fresh one costs its page faults), seven passes fewer than the
-        general form's."""
+        """layer_norm's backward on NumPy, x and g as (rows, n) matrices, PyTorch's CPU form, a block
+        of rows at a time (_row_blocks): dx = rstd g w + b x + c per row, whose row sums sum(g w)
+        and sum(g w (x - mean)) are matrix-vector products (BLAS), as is the weight's column sum of
+        g (x - mean) rstd. One full-size buffer, dx, and a block's."""
         n = int(np.prod(self.rows_shape[self.dims[0]:]))
         rows, g = x.reshape(-1, n), g.reshape(-1, n)   # (g keeps its strides: zero where expanded from sum)
-        mean, rstd = mean.reshape(-1, 1), rstd.reshape(-1)
+        mean, rstd = mean.reshape(-1), rstd.reshape(-1)
         w = weight.reshape(n) if weight is not None else np.ones(n, x.dtype)
+        need_x, need_weight = self.needs(0), self.has_weight and self.needs(1)
+        dx = np.empty(rows.shape, x.dtype) if need_x else None
+        dw = np.zeros(n, x.dtype) if need_weight else None
+        ones = np.ones(n, x.dtype)
+        blocks = _row_blocks(rows.shape[0], n) if need_x or need_weight else []
+        spare = np.empty((min(blocks[0].stop, rows.shape[0]), n), x.dtype) if blocks else None   # (a block's)
+        for block in blocks:
+            xs, gs, ms, rs = rows[block], g[block], mean[block], rstd[block]
+            centred_g = np.subtract(xs, ms[:, None], out=spare[:xs.shape[0]])       # (x - mean) g
+            centred_g *= gs
+            if need_weight:
+                dw += rs @ centred_g
+            if need_x:
+                d = np.multiply(gs, w, out=dx[block])
+                sum_gw, sum_gwc = d @ ones, centred_g @ w
+                b = rs ** 3 * sum_gwc / -n              # (PyTorch's b x + c: of the order of the forward's own error)
+                d *= rs[:, None]
+                d += np.multiply(xs, b[:, None], out=centred_g)
+                d -= (b * ms + rs * sum_gw / n)[:, None]
         grads = [None]
-        need_weight = self.has_weight and self.needs(1)
-        if self.needs(0) or need_weight:
-            centred_g = np.subtract(rows, mean)         # (x - mean) g
-            centred_g *= g
         if self.has_weight:
-            grads.append((rstd @ centred_g).reshape(self.param_shape) if need_weight else None)
+            grads.append(dw.reshape(self.param_shape) if need_weight else None)
         if self.has_bias:
             grads.append(np.add.reduce(g, 0).reshape(self.param_shape) if self.needs(len(grads)) else None)
-        if self.needs(0):
-            dx = np.multiply(g, w)
-            sum_gw, sum_gwc = dx @ np.ones(n, dx.dtype), centred_g @ w
-            b = rstd ** 3 * sum_gwc / -n                # (PyTorch's b x + c: of the order of the forward's own error)
-            dx *= rstd[:, None]
-            dx += np.multiply(rows, b[:, None], out=centred_g)
-            dx -= (b * mean[:, 0] + rstd * sum_gw / n)[:, None]
-            grads[0] = dx.reshape(x.shape)
+        grads[0] = dx.reshape(x.shape) if need_x else None
         return tuple(grads)
 
     def _sum_to_parameter(self, t):
