@@ -510,6 +510,40 @@ def test_activations_and_softmax_match_pytorch(torch, device, dtype):
         np.testing.assert_allclose(_np(x.grad), tx.grad.numpy(), **tol)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_large_softmax_family_by_blocks_of_rows_matches_pytorch(torch, device, dtype):
+    """softmax and log_softmax over the last dim of a large array run a block of rows at a time on
+    NumPy (ops/row_blocks.py): several blocks and a partial last one, rows longer than a block, -inf
+    entries and a row of -inf; upstream gradients full, expanded from sum, and one nonzero per
+    row (cross_entropy's): values and gradients are PyTorch's (the other dims: the whole-array form,
+    the same answers)."""
+    rng = np.random.default_rng(11)
+    tF = torch.nn.functional
+    # (float32: g - exp(y) sum(g) over 700 random g carries sum(g)'s rounding, ~2e-5 against float64 in
+    # both libraries' and in the whole-array form)
+    tol = dict(rtol=1e-4, atol=5e-5) if dtype == "float32" else dict(rtol=1e-12, atol=1e-14)
+    for shape, dim in (((3, 170, 700), -1), ((2, 140001), 1), ((600, 300), 0)):
+        x_np = (rng.standard_normal(shape) * 3).astype(dtype)
+        x_np.reshape(-1, shape[-1])[0, :7] = -np.inf
+        x_np.reshape(-1, shape[-1])[-1] = -np.inf          # (a row of -inf: NaN in both)
+        for fn in ("softmax", "log_softmax"):
+            for upstream in ("full", "sum", "one per row"):
+                x = ag.tensor(x_np, device=device, requires_grad=True)
+                tx = torch.from_numpy(x_np).requires_grad_(True)
+                y, ty = getattr(F, fn)(x, dim), getattr(tF, fn)(tx, dim)
+                np.testing.assert_allclose(_np(y), ty.detach().numpy(), err_msg=f"{shape} {fn}", **tol)
+                if upstream == "sum":
+                    y.sum().backward()
+                    ty.sum().backward()
+                else:
+                    w = rng.standard_normal(shape).astype(dtype)
+                    if upstream == "one per row":
+                        w = np.where(np.arange(shape[-1]) == 2, w, 0).astype(dtype)
+                    y.backward(ag.tensor(w, device=device))
+                    ty.backward(torch.from_numpy(w))
+                np.testing.assert_allclose(_np(x.grad), tx.grad.numpy(), err_msg=f"{shape} {fn} {upstream}", **tol)
+
+
 @pytest.mark.parametrize("approximate", ["none", "tanh"])
 def test_gelu_node_second_order_and_bad_input_like_pytorch(torch, device, approximate):
     x_np = np.random.default_rng(5).standard_normal((3, 4)) * 3

@@ -14,6 +14,7 @@ import numpy as np
 from ..autograd.op import Op
 from ..tensor import Tensor
 from . import prims as P
+from .row_blocks import row_blocks
 from .tied import tie_gradient
 
 
@@ -33,14 +34,6 @@ def one_node_norm(cls, input, weight, bias, rows_shape, dims, eps, affine_shape,
                       bias is not None, stats)
 
 
-def _row_blocks(count, n):
-    """Slices of `count` rows of n elements, about 128k elements each: a block's passes run in the
-    core's cache, where a full-size array's each go out to memory (a (8192, 512) float32
-    layer_norm: forward 7.0 -> 6.0 ms, backward 10.6 -> 7.3)."""
-    step = max(1, (1 << 17) // max(n, 1))
-    return [slice(start, start + step) for start in range(0, count, step)]
-
-
 def _row_standardize(x, rows_shape, dims, eps, weight=None, bias=None):
     """x's rows (its trailing dims, flattened) less their mean, times rstd = 1 / sqrt(var + eps), then
     times weight and plus bias where given ((n,), along the rows), a block of rows at a time; the
@@ -52,7 +45,7 @@ def _row_standardize(x, rows_shape, dims, eps, weight=None, bias=None):
     out = np.empty(rows.shape, x.dtype)
     mean, rstd = np.empty(rows.shape[0], x.dtype), np.empty(rows.shape[0], x.dtype)
     ones = np.ones(n, x.dtype)
-    for block in _row_blocks(rows.shape[0], n):
+    for block in row_blocks(rows.shape[0], n):
         xs, o = rows[block], out[block]
         m = np.matmul(xs, ones, out=mean[block])
         m /= n
@@ -157,7 +150,7 @@ class NativeLayerNorm(Op):
 
     def _numpy_backward(self, g, x, weight, mean, rstd):
         """layer_norm's backward on NumPy, x and g as (rows, n) matrices, PyTorch's CPU form, a block
-        of rows at a time (_row_blocks): dx = rstd g w + b x + c per row, whose row sums sum(g w)
+        of rows at a time (row_blocks.py): dx = rstd g w + b x + c per row, whose row sums sum(g w)
         and sum(g w (x - mean)) are matrix-vector products (BLAS), as is the weight's column sum of
         g (x - mean) rstd. One full-size buffer, dx, and a block's."""
         n = int(np.prod(self.rows_shape[self.dims[0]:]))
@@ -168,7 +161,7 @@ class NativeLayerNorm(Op):
         dx = np.empty(rows.shape, x.dtype) if need_x else None
         dw = np.zeros(n, x.dtype) if need_weight else None
         ones = np.ones(n, x.dtype)
-        blocks = _row_blocks(rows.shape[0], n) if need_x or need_weight else []
+        blocks = row_blocks(rows.shape[0], n) if need_x or need_weight else []
         spare = np.empty((min(blocks[0].stop, rows.shape[0]), n), x.dtype) if blocks else None   # (a block's)
         for block in blocks:
             xs, gs, ms, rs = rows[block], g[block], mean[block], rstd[block]

@@ -23,7 +23,7 @@ import numpy as np
 
 from .._dtype import from_numpy_dtype
 from ._util import half_rounded
-from . import special_math
+from . import row_blocks, special_math
 
 _nd = np.ndarray
 Tensor = None            # bound by autograd_gpu.tensor (import cycle)
@@ -687,7 +687,11 @@ def _logsumexp(x, axis, keepdims):
 def _softmax(x, axis):
     if x.size == 0:
         return x.copy()
-    if type(x) is _nd and x.ndim:    # NumPy: the ufuncs' reduce (no np.amax/np.sum wrappers), in place
+    if type(x) is _nd and x.ndim:    # NumPy: by blocks of rows when large, else the ufuncs' reduce, in place
+        if x.size >= _ROW_BLOCK:
+            rows = row_blocks.rows_of(x, axis)
+            if rows is not None:
+                return row_blocks.softmax(rows).reshape(x.shape)
         e = np.exp(np.subtract(x, np.maximum.reduce(x, axis=axis, keepdims=True)))
         return np.divide(e, np.add.reduce(e, axis=axis, keepdims=True), out=e)
     e = np.exp(x - np.amax(x, axis=axis, keepdims=True))
@@ -698,17 +702,41 @@ def _log_softmax(x, axis):
     if x.size == 0:
         return x.copy()
     if type(x) is _nd and x.ndim:
+        if x.size >= _ROW_BLOCK:
+            rows = row_blocks.rows_of(x, axis)
+            if rows is not None:
+                return row_blocks.log_softmax(rows).reshape(x.shape)
         s = np.subtract(x, np.maximum.reduce(x, axis=axis, keepdims=True))
         return np.subtract(s, np.log(np.add.reduce(np.exp(s), axis=axis, keepdims=True)), out=s)
     s = x - np.amax(x, axis=axis, keepdims=True)
     return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
 
 
+_ROW_BLOCK = row_blocks.BLOCK            # (checked here first: small arrays skip the call)
+
+
+def _row_blocked_bwd(blocked, g, y, axis):
+    """blocked(g rows, y rows) in y's shape where y (a large NumPy array) takes the row-blocked forms
+    (g, an array of its dtype, broadcast to it), else None."""
+    rows = row_blocks.rows_of(y, axis)
+    if rows is None or type(g) is not _nd or g.dtype != y.dtype:
+        return None
+    return blocked(np.broadcast_to(g, y.shape).reshape(rows.shape), rows).reshape(y.shape)
+
+
 def _softmax_bwd(g, y, axis):
+    if type(y) is _nd and y.size >= _ROW_BLOCK:       # (Tensors, under create_graph: the formula)
+        out = _row_blocked_bwd(row_blocks.softmax_bwd, g, y, axis)
+        if out is not None:
+            return out
     return y * (g - sum(g * y, axis, True))
 
 
 def _log_softmax_bwd(g, y, axis):
+    if type(y) is _nd and y.size >= _ROW_BLOCK:
+        out = _row_blocked_bwd(row_blocks.log_softmax_bwd, g, y, axis)
+        if out is not None:
+            return out
     return g - exp(y) * sum(g, axis, True)
 
 

@@ -1,0 +1,81 @@
+"""Row-wise math on large NumPy arrays, a block of rows at a time.
+
+A row formula of several steps (softmax: max, subtract, exp, sum, divide) in
+whole-array NumPy calls makes a full-size temporary per step and sends every
+pass out to memory; taken a block of rows at a time (about 128k elements) the
+block's passes run in the core's cache and the temporaries are one block's.
+Row sums are matrix-vector products (BLAS: about 5x NumPy's row reduce on
+contiguous rows). Used by the softmax family here and by the norms
+(normalization.py); small arrays keep the whole-array forms (one block anyway,
+and fewer Python steps)."""
+import numpy as np
+
+BLOCK = 1 << 17                 # elements per block, and the size from which the blocked forms apply
+
+
+def row_blocks(count, n):
+    """Slices of `count` rows of n elements, about BLOCK elements each."""
+    step = max(1, BLOCK // max(n, 1))
+    return [slice(start, start + step) for start in range(0, count, step)]
+
+
+def rows_of(x, axis):
+    """x (a large float32/float64 C-contiguous NumPy array) as (rows, n) along its last axis when
+    `axis` is that axis, else None (the caller's whole-array form)."""
+    if (type(x) is not np.ndarray or x.size < BLOCK or x.dtype.kind != "f" or x.dtype.itemsize < 4
+            or axis % x.ndim != x.ndim - 1 or not x.flags.c_contiguous):
+        return None
+    return x.reshape(-1, x.shape[-1])
+
+
+def _blocks_with_scratch(rows):
+    """The row blocks of `rows`, a scratch buffer the size of one, and a vector of ones (row sums)."""
+    blocks = row_blocks(rows.shape[0], rows.shape[1])
+    return blocks, np.empty((min(blocks[0].stop, rows.shape[0]), rows.shape[1]), rows.dtype), \
+        np.ones(rows.shape[1], rows.dtype)
+
+
+def softmax(rows):
+    out = np.empty(rows.shape, rows.dtype)
+    blocks, _, ones = _blocks_with_scratch(rows)
+    for b in blocks:
+        xs, o = rows[b], out[b]
+        np.subtract(xs, np.maximum.reduce(xs, 1, keepdims=True), out=o)
+        np.exp(o, out=o)
+        o /= (o @ ones)[:, None]
+    return out
+
+
+def log_softmax(rows):
+    out = np.empty(rows.shape, rows.dtype)
+    blocks, scratch, ones = _blocks_with_scratch(rows)
+    for b in blocks:
+        xs, o = rows[b], out[b]
+        np.subtract(xs, np.maximum.reduce(xs, 1, keepdims=True), out=o)
+        e = np.exp(o, out=scratch[:o.shape[0]])
+        o -= np.log(e @ ones)[:, None]
+    return out
+
+
+def softmax_bwd(g, y):
+    """y (g - sum(g y)) over rows; g (rows, n) may be a broadcast view."""
+    out = np.empty(y.shape, y.dtype)
+    blocks, scratch, ones = _blocks_with_scratch(y)
+    for b in blocks:
+        gs, ys, o = g[b], y[b], out[b]
+        gy = np.multiply(gs, ys, out=scratch[:o.shape[0]])
+        np.subtract(gs, (gy @ ones)[:, None], out=o)
+        o *= ys
+    return out
+
+
+def log_softmax_bwd(g, y):
+    """g - exp(y) sum(g) over rows; g (rows, n) may be a broadcast view."""
+    out = np.empty(y.shape, y.dtype)
+    blocks, scratch, ones = _blocks_with_scratch(y)
+    for b in blocks:
+        gs, ys, o = g[b], y[b], out[b]
+        e = np.exp(ys, out=scratch[:o.shape[0]])
+        e *= (gs @ ones)[:, None] if gs.flags.c_contiguous else np.add.reduce(gs, 1, keepdims=True)  # (BLAS: strided)
+        np.subtract(gs, e, out=o)
+    return out
