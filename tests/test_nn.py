@@ -513,7 +513,7 @@ def test_activations_and_softmax_match_pytorch(torch, device, dtype):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_large_softmax_family_by_blocks_of_rows_matches_pytorch(torch, device, dtype):
     """softmax and log_softmax over the last dim of a large array run a block of rows at a time on
-    NumPy (ops/row_blocks.py): several blocks and a partial last one, rows longer than a block, -inf
+    NumPy (ops/blocked.py): several blocks and a partial last one, rows longer than a block, -inf
     entries and a row of -inf; upstream gradients full, expanded from sum, and one nonzero per
     row (cross_entropy's): values and gradients are PyTorch's (the other dims: the whole-array form,
     the same answers)."""

@@ -14,7 +14,7 @@ import numpy as np
 from ..autograd.op import Op
 from ..tensor import Tensor
 from . import prims as P
-from .row_blocks import row_blocks
+from .blocked import row_blocks
 from .tied import tie_gradient
 
 
@@ -150,7 +150,7 @@ class NativeLayerNorm(Op):
 
     def _numpy_backward(self, g, x, weight, mean, rstd):
         """layer_norm's backward on NumPy, x and g as (rows, n) matrices, PyTorch's CPU form, a block
-        of rows at a time (row_blocks.py): dx = rstd g w + b x + c per row, whose row sums sum(g w)
+        of rows at a time (blocked.py): dx = rstd g w + b x + c per row, whose row sums sum(g w)
         and sum(g w (x - mean)) are matrix-vector products (BLAS), as is the weight's column sum of
         g (x - mean) rstd. One full-size buffer, dx, and a block's."""
         n = int(np.prod(self.rows_shape[self.dims[0]:]))

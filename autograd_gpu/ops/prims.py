@@ -23,7 +23,7 @@ import numpy as np
 
 from .._dtype import from_numpy_dtype
 from ._util import half_rounded
-from . import row_blocks, special_math
+from . import blocked, special_math
 
 _nd = np.ndarray
 Tensor = None            # bound by autograd_gpu.tensor (import cycle)
@@ -42,6 +42,9 @@ def _cuda_impl(name):
         from ..backend import cupy_kernels
         _cuda = cupy_kernels
     return _cuda.get(name)
+
+
+_chunked = blocked.in_chunks          # (a pointwise chain's twin on large arrays: a chunk at a time)
 
 
 def _prim(name, twin, tensor=None):
@@ -347,11 +350,12 @@ def _gelu_tanh_bwd(g, x):
     return g * ((t + 1) * 0.5 + x * 0.5 * ((-t * t + 1) * ((x * x * (3 * _GELU_C) + 1) * _GELU_K)))
 
 
-gelu = _prim("gelu", lambda x: x * 0.5 * (erf(x * _SQRT1_2) + 1), lambda x: _ag.nn.functional.gelu(x))
-gelu_bwd = _prim("gelu_bwd", lambda g, x: g * ((erf(x * _SQRT1_2) + 1) * 0.5 + x * (exp(x * x * -0.5) * _GELU_PDF)))
-gelu_tanh = _prim("gelu_tanh", lambda x: x * 0.5 * (tanh((x + x * x * x * _GELU_C) * _GELU_K) + 1),
+gelu = _prim("gelu", _chunked(lambda x: x * 0.5 * (erf(x * _SQRT1_2) + 1)), lambda x: _ag.nn.functional.gelu(x))
+gelu_bwd = _prim("gelu_bwd", _chunked(
+    lambda g, x: g * ((erf(x * _SQRT1_2) + 1) * 0.5 + x * (exp(x * x * -0.5) * _GELU_PDF))))
+gelu_tanh = _prim("gelu_tanh", _chunked(lambda x: x * 0.5 * (tanh((x + x * x * x * _GELU_C) * _GELU_K) + 1)),
                   lambda x: _ag.nn.functional.gelu(x, approximate="tanh"))
-gelu_tanh_bwd = _prim("gelu_tanh_bwd", _gelu_tanh_bwd)
+gelu_tanh_bwd = _prim("gelu_tanh_bwd", _chunked(_gelu_tanh_bwd))
 
 
 # elu (and selu, celu): scale * x where x > 0, else neg_coef * expm1(x * input_scale), neg_coef =
@@ -374,8 +378,8 @@ def _elu_bwd_tensor(g, x, neg_slope, scale, input_scale):
     return g * where(below, exp(where(below, x, 0) * input_scale) * neg_slope, linear)
 
 
-elu = _prim("elu", _half_in_float32(_elu))
-elu_bwd = _prim("elu_bwd", _half_in_float32(_elu_bwd), _elu_bwd_tensor)
+elu = _prim("elu", _chunked(_half_in_float32(_elu)))
+elu_bwd = _prim("elu_bwd", _chunked(_half_in_float32(_elu_bwd)), _elu_bwd_tensor)
 
 
 # the ELU family from its result (the in-place forms, EluBackward1 / CeluBackward1: the input is gone):
@@ -390,7 +394,7 @@ def _elu_bwd_result_tensor(g, y, neg_coef, scale, input_scale):
     return g * where(y < 0, (y + neg_coef) * input_scale, linear)
 
 
-elu_bwd_result = _prim("elu_bwd_result", _half_in_float32(_elu_bwd_result), _elu_bwd_result_tensor)
+elu_bwd_result = _prim("elu_bwd_result", _chunked(_half_in_float32(_elu_bwd_result)), _elu_bwd_result_tensor)
 
 
 # silu and mish, PyTorch's formulas: x / (1 + exp(-x)) and x * tanh(log1p(exp(x))); SiluBackward0
@@ -421,10 +425,11 @@ def _mish_bwd_tensor(g, x):
     return g * (t + x * x.sigmoid() * (1 - t * t))
 
 
-silu = _prim("silu", _half_in_float32(lambda x: div(x, add(exp(neg(x)), 1))), lambda x: _ag.nn.functional.silu(x))
-silu_bwd = _prim("silu_bwd", _half_in_float32(_silu_bwd), _silu_bwd_tensor)
-mish = _prim("mish", _half_in_float32(lambda x: mul(x, _mish_tanh(x))), lambda x: _ag.nn.functional.mish(x))
-mish_bwd = _prim("mish_bwd", _half_in_float32(_mish_bwd), _mish_bwd_tensor)
+silu = _prim("silu", _chunked(_half_in_float32(lambda x: div(x, add(exp(neg(x)), 1)))),
+             lambda x: _ag.nn.functional.silu(x))
+silu_bwd = _prim("silu_bwd", _chunked(_half_in_float32(_silu_bwd)), _silu_bwd_tensor)
+mish = _prim("mish", _chunked(_half_in_float32(lambda x: mul(x, _mish_tanh(x)))), lambda x: _ag.nn.functional.mish(x))
+mish_bwd = _prim("mish_bwd", _chunked(_half_in_float32(_mish_bwd)), _mish_bwd_tensor)
 
 
 # softplus: log1p(exp(beta x)) / beta, x itself where beta x > threshold. PyTorch's SoftplusBackward0:
@@ -452,8 +457,8 @@ def _softplus_bwd_tensor(g, x, beta, threshold):
     return g * where(xb > threshold, 1, where(xb == threshold, s.detach(), s))
 
 
-softplus = _prim("softplus", _half_in_float32(_softplus))
-softplus_bwd = _prim("softplus_bwd", _half_in_float32(_softplus_bwd), _softplus_bwd_tensor)
+softplus = _prim("softplus", _chunked(_half_in_float32(_softplus)))
+softplus_bwd = _prim("softplus_bwd", _chunked(_half_in_float32(_softplus_bwd)), _softplus_bwd_tensor)
 
 
 # hardsigmoid, hardswish: relu6(x + 3) / 6 and x * relu6(x + 3) / 6, PyTorch's operations (x * 6 / 6
@@ -468,12 +473,12 @@ def _relu6_shifted(x):
     return where(lt(t, 0), 0, where(gt(t, 6), 6, t))
 
 
-hardsigmoid = _prim("hardsigmoid", _half_in_float32(lambda x: div(_relu6_shifted(x), 6)))
-hardsigmoid_bwd = _prim("hardsigmoid_bwd", _half_in_float32(
-    lambda g, x: where(gt(x, -3) & lt(x, 3), mul(g, _SIXTH_F32), 0)))
-hardswish = _prim("hardswish", _half_in_float32(lambda x: div(mul(x, _relu6_shifted(x)), 6)))
-hardswish_bwd = _prim("hardswish_bwd", _half_in_float32(
-    lambda g, x: where(le(x, -3), 0, where(lt(x, 3), mul(g, add(div(x, 3), 0.5)), g))))
+hardsigmoid = _prim("hardsigmoid", _chunked(_half_in_float32(lambda x: div(_relu6_shifted(x), 6))))
+hardsigmoid_bwd = _prim("hardsigmoid_bwd", _chunked(_half_in_float32(
+    lambda g, x: where(gt(x, -3) & lt(x, 3), mul(g, _SIXTH_F32), 0))))
+hardswish = _prim("hardswish", _chunked(_half_in_float32(lambda x: div(mul(x, _relu6_shifted(x)), 6))))
+hardswish_bwd = _prim("hardswish_bwd", _chunked(_half_in_float32(
+    lambda g, x: where(le(x, -3), 0, where(lt(x, 3), mul(g, add(div(x, 3), 0.5)), g)))))
 
 
 # logsigmoid: min(x, 0) - log1p(exp(-|x|)); LogSigmoidBackward0: g * (1 - q) below 0, g * q from 0 on,
@@ -491,8 +496,8 @@ def _logsigmoid_bwd(g, x):
     return mul(g, where(below, rsub(q, 1), q))
 
 
-logsigmoid = _prim("logsigmoid", _half_in_float32(_logsigmoid))
-logsigmoid_bwd = _prim("logsigmoid_bwd", _half_in_float32(_logsigmoid_bwd),
+logsigmoid = _prim("logsigmoid", _chunked(_half_in_float32(_logsigmoid)))
+logsigmoid_bwd = _prim("logsigmoid_bwd", _chunked(_half_in_float32(_logsigmoid_bwd)),
                         lambda g, x: g * (-x).sigmoid())
 
 
@@ -537,17 +542,18 @@ def _shrink_bwd(g, x, lambd):
     return where(_in_band(x, lambd), 0, g)
 
 
-threshold = _prim("threshold", lambda x, th, value: where(le(x, th), value, x))
-threshold_bwd = _prim("threshold_bwd", lambda g, x, th: where(le(x, th), 0, g))
-hardtanh = _prim("hardtanh", lambda x, lo, hi: where(le(x, lo), lo, where(ge(x, hi), hi, x)))
-hardtanh_bwd = _prim("hardtanh_bwd", lambda g, x, lo, hi: where(le(x, lo) | ge(x, hi), 0, g))
-leaky_relu = _prim("leaky_relu", _half_in_float32(lambda x, slope: where(gt(x, 0), x, mul(x, slope))))
-leaky_relu_bwd = _prim("leaky_relu_bwd", _half_in_float32(lambda g, x, slope: where(gt(x, 0), g, mul(g, slope))))
+threshold = _prim("threshold", _chunked(lambda x, th, value: where(le(x, th), value, x)))
+threshold_bwd = _prim("threshold_bwd", _chunked(lambda g, x, th: where(le(x, th), 0, g)))
+hardtanh = _prim("hardtanh", _chunked(lambda x, lo, hi: where(le(x, lo), lo, where(ge(x, hi), hi, x))))
+hardtanh_bwd = _prim("hardtanh_bwd", _chunked(lambda g, x, lo, hi: where(le(x, lo) | ge(x, hi), 0, g)))
+leaky_relu = _prim("leaky_relu", _chunked(_half_in_float32(lambda x, slope: where(gt(x, 0), x, mul(x, slope)))))
+leaky_relu_bwd = _prim("leaky_relu_bwd", _chunked(_half_in_float32(
+    lambda g, x, slope: where(gt(x, 0), g, mul(g, slope)))))
 # (x * 0 in the band: PyTorch's signed zero; NaN is outside the band)
-softshrink = _prim("softshrink", _half_in_float32(lambda x, lambd: where(_in_band(x, lambd), mul(x, 0), where(
-    gt(x, lambd), sub(x, lambd), add(x, lambd)))))
-hardshrink = _prim("hardshrink", lambda x, lambd: where(_in_band(x, lambd), 0, x))
-shrink_bwd = _prim("shrink_bwd", _shrink_bwd)
+softshrink = _prim("softshrink", _chunked(_half_in_float32(lambda x, lambd: where(_in_band(x, lambd), mul(x, 0), where(
+    gt(x, lambd), sub(x, lambd), add(x, lambd))))))
+hardshrink = _prim("hardshrink", _chunked(lambda x, lambd: where(_in_band(x, lambd), 0, x)))
+shrink_bwd = _prim("shrink_bwd", _chunked(_shrink_bwd))
 
 
 def _clamp_bwd(g, x, lo, hi):
@@ -689,9 +695,9 @@ def _softmax(x, axis):
         return x.copy()
     if type(x) is _nd and x.ndim:    # NumPy: by blocks of rows when large, else the ufuncs' reduce, in place
         if x.size >= _ROW_BLOCK:
-            rows = row_blocks.rows_of(x, axis)
+            rows = blocked.rows_of(x, axis)
             if rows is not None:
-                return row_blocks.softmax(rows).reshape(x.shape)
+                return blocked.softmax(rows).reshape(x.shape)
         e = np.exp(np.subtract(x, np.maximum.reduce(x, axis=axis, keepdims=True)))
         return np.divide(e, np.add.reduce(e, axis=axis, keepdims=True), out=e)
     e = np.exp(x - np.amax(x, axis=axis, keepdims=True))
@@ -703,30 +709,30 @@ def _log_softmax(x, axis):
         return x.copy()
     if type(x) is _nd and x.ndim:
         if x.size >= _ROW_BLOCK:
-            rows = row_blocks.rows_of(x, axis)
+            rows = blocked.rows_of(x, axis)
             if rows is not None:
-                return row_blocks.log_softmax(rows).reshape(x.shape)
+                return blocked.log_softmax(rows).reshape(x.shape)
         s = np.subtract(x, np.maximum.reduce(x, axis=axis, keepdims=True))
         return np.subtract(s, np.log(np.add.reduce(np.exp(s), axis=axis, keepdims=True)), out=s)
     s = x - np.amax(x, axis=axis, keepdims=True)
     return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
 
 
-_ROW_BLOCK = row_blocks.BLOCK            # (checked here first: small arrays skip the call)
+_ROW_BLOCK = blocked.BLOCK            # (checked here first: small arrays skip the call)
 
 
-def _row_blocked_bwd(blocked, g, y, axis):
-    """blocked(g rows, y rows) in y's shape where y (a large NumPy array) takes the row-blocked forms
+def _row_blocked_bwd(form, g, y, axis):
+    """form(g rows, y rows) in y's shape where y (a large NumPy array) takes the row-blocked forms
     (g, an array of its dtype, broadcast to it), else None."""
-    rows = row_blocks.rows_of(y, axis)
+    rows = blocked.rows_of(y, axis)
     if rows is None or type(g) is not _nd or g.dtype != y.dtype:
         return None
-    return blocked(np.broadcast_to(g, y.shape).reshape(rows.shape), rows).reshape(y.shape)
+    return form(np.broadcast_to(g, y.shape).reshape(rows.shape), rows).reshape(y.shape)
 
 
 def _softmax_bwd(g, y, axis):
     if type(y) is _nd and y.size >= _ROW_BLOCK:       # (Tensors, under create_graph: the formula)
-        out = _row_blocked_bwd(row_blocks.softmax_bwd, g, y, axis)
+        out = _row_blocked_bwd(blocked.softmax_bwd, g, y, axis)
         if out is not None:
             return out
     return y * (g - sum(g * y, axis, True))
@@ -734,7 +740,7 @@ def _softmax_bwd(g, y, axis):
 
 def _log_softmax_bwd(g, y, axis):
     if type(y) is _nd and y.size >= _ROW_BLOCK:
-        out = _row_blocked_bwd(row_blocks.log_softmax_bwd, g, y, axis)
+        out = _row_blocked_bwd(blocked.log_softmax_bwd, g, y, axis)
         if out is not None:
             return out
     return g - exp(y) * sum(g, axis, True)

@@ -1,16 +1,18 @@
-"""Row-wise math on large NumPy arrays, a block of rows at a time.
+"""Math on large NumPy arrays a block at a time.
 
-A row formula of several steps (softmax: max, subtract, exp, sum, divide) in
-whole-array NumPy calls makes a full-size temporary per step and sends every
-pass out to memory; taken a block of rows at a time (about 128k elements) the
-block's passes run in the core's cache and the temporaries are one block's.
-Row sums are matrix-vector products (BLAS: about 5x NumPy's row reduce on
-contiguous rows). Used by the softmax family here and by the norms
-(normalization.py); small arrays keep the whole-array forms (one block anyway,
-and fewer Python steps)."""
+A formula of several steps (softmax: max, subtract, exp, sum, divide; gelu's
+backward: a dozen pointwise steps) in whole-array NumPy calls makes a full-size
+temporary per step, each a fresh allocation whose pages fault in, and sends
+every pass out to memory. Taken a block at a time (about 128k elements for
+rows, 32k for pointwise chains) the block's passes run in the core's cache and
+the temporaries are one block's. Row sums are matrix-vector products (BLAS:
+about 5x NumPy's row reduce on contiguous rows). Used by the softmax family and
+the pointwise activations (prims.py) and by the norms (normalization.py); small
+arrays keep the whole-array forms (one block anyway, and fewer Python steps)."""
 import numpy as np
 
-BLOCK = 1 << 17                 # elements per block, and the size from which the blocked forms apply
+BLOCK = 1 << 17                 # elements per block of rows, and the size from which the blocked forms apply
+CHUNK = 1 << 15                 # elements per chunk of a pointwise chain (its float64 steps: 256 KiB each)
 
 
 def row_blocks(count, n):
@@ -79,3 +81,32 @@ def log_softmax_bwd(g, y):
         e *= (gs @ ones)[:, None] if gs.flags.c_contiguous else np.add.reduce(gs, 1, keepdims=True)  # (BLAS: strided)
         np.subtract(gs, e, out=o)
     return out
+
+
+def in_chunks(formula):
+    """formula(*arrays_and_numbers), a pointwise formula on NumPy arrays, evaluated a flat chunk at a
+    time where its arrays are large: the same operations on each element (the same values), chunk-sized
+    temporaries. Arrays of other shapes are broadcast to the result's."""
+    def chunked(*args):
+        x = args[0]
+        if type(x) is not np.ndarray or x.size < BLOCK:   # (Tensors under create_graph, CuPy: as is)
+            return formula(*args)
+        arrays = [i for i, a in enumerate(args) if type(a) is np.ndarray]
+        if len(arrays) < sum(isinstance(a, np.ndarray) for a in args):
+            return formula(*args)                       # (a subclass: its own rules)
+        shape = np.broadcast_shapes(*(args[i].shape for i in arrays))
+        flat = list(args)
+        for i in arrays:                                # (a view where it can be: contiguous, or expanded)
+            flat[i] = np.broadcast_to(args[i], shape).reshape(-1)
+        size = flat[arrays[0]].size
+
+        def chunk(start):
+            return formula(*(a[start:start + CHUNK] if i in arrays else a for i, a in enumerate(flat)))
+        first = chunk(0)
+        out = np.empty(size, first.dtype)
+        out[:CHUNK] = first
+        for start in range(CHUNK, size, CHUNK):
+            out[start:start + CHUNK] = chunk(start)
+        return out.reshape(shape)
+    chunked.__name__ = getattr(formula, "__name__", "formula")
+    return chunked
