@@ -495,6 +495,19 @@ def test_add_at_is_numpys_add_at():
         prims.add_at(ours, idx, v)
         np.add.at(theirs, idx, v)
         np.testing.assert_array_equal(ours, theirs)
+    # an even run per place adds as complex pairs: also into a buffer one element off its allocation's
+    # alignment, with NaN, infinities and signed zeros among the values, and a float16 (no pairs)
+    for dtype in (np.float32, np.float64, np.float16):
+        v = rng.standard_normal((7, 3, 4)).astype(dtype)
+        v.reshape(-1)[:6] = [np.nan, np.inf, -np.inf, -0.0, 0.0, -0.0]
+        idx = (rng.integers(-5, 5, (7,)),)
+        ours = np.zeros(5 * 3 * 4 + 1, dtype)[1:].reshape(5, 3, 4)
+        ours[...] = -0.0
+        theirs = ours.copy()
+        prims.add_at(ours, idx, v)
+        np.add.at(theirs, idx, v)
+        np.testing.assert_array_equal(ours, theirs)
+        assert np.array_equal(np.signbit(ours), np.signbit(theirs))
     for k in (1, 2):                                   # out of range: NumPy's own IndexError
         for bad in (5, -6):
             idx = (np.array([bad]),) * k
