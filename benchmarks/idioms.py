@@ -106,6 +106,26 @@ def idioms(T, scale):
         m, x = T.nn.GroupNorm(8, 32), T.randn(16, 32, n(32), n(32))
         return lambda: m(x).sum().backward()
 
+    def gelu():
+        x = leaf(n(4096), 1024)
+        return lambda: F.gelu(x).sum().backward()
+
+    def silu():
+        x = leaf(n(4096), 1024)
+        return lambda: F.silu(x).sum().backward()
+
+    def softmax():
+        x, w = leaf(n(4096), 1000), T.randn(n(4096), 1000)
+        return lambda: (F.softmax(x, 1) * w).sum().backward()
+
+    def cross_entropy():
+        x, y = leaf(n(4096), 1000), T.randint(0, 1000, (n(4096),))
+        return lambda: F.cross_entropy(x, y).backward()
+
+    def conv2d():
+        m, x = T.nn.Conv2d(32, 64, 3, padding=1), leaf(16, 32, n(32), n(32))
+        return lambda: m(x).sum().backward()
+
     def transformer_layer():
         m = T.nn.TransformerEncoderLayer(128, 4, 256, dropout=0.0, batch_first=True)
         x = T.randn(8, n(64), 128)
@@ -113,7 +133,8 @@ def idioms(T, scale):
 
     return {f.__name__: f for f in (iterate_rows, lstm, gru, pack_padded, cdist, topk, index_rows, index_add, embedding,
                                     interpolate, max_pool, inplace_activation, attention, ctc_loss,
-                                    bce_with_logits, layer_norm, group_norm, transformer_layer)}
+                                    bce_with_logits, layer_norm, group_norm, gelu, silu, softmax, cross_entropy,
+                                    conv2d, transformer_layer)}
 
 
 def _worker(framework, names, rounds, scale):
