@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 
+import autograd_gpu as ag
 from oracle import U, case_tests
 
 A = torch_ops = None   # placeholder names for readability below
@@ -316,3 +317,32 @@ def test_norm_nuc_of_non_finite_input(torch, device, bad):
         assert math.isnan(n.item())
         n.backward()
         assert x.grad.shape == x.shape
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_large_two_norms_by_dot_products(torch, device, dtype):
+    """The 2-norm of a large array (128k elements or more) over all dims or trailing ones sums its
+    squares by dot products on NumPy (ops/blocked.py): against PyTorch's float64 norm (float32 within
+    a few ulp: PyTorch's own float32 norm of 1M elements is off by ~1e-5) and PyTorch's gradients,
+    keepdim or not, a size that leaves a tail, NaN and inf where they are; other dims take the
+    general form, the same answers."""
+    rng = np.random.default_rng(9)
+    cases = [((1024, 257), None, False), ((3, 70001), None, True), ((300, 1000), 1, False),
+             ((30, 10, 1000), (1, 2), True), ((200, 3, 1000), 0, False), ((140001,), None, False),
+             ((40, 4000), 1, False)]
+    for shape, dim, keepdim in cases:
+        a = rng.standard_normal(shape).astype(dtype)
+        if shape == (40, 4000):
+            a[3, 5], a[7, 9], a[9, 2:4] = np.nan, np.inf, [-np.inf, np.nan]
+        x = ag.tensor(a, requires_grad=True, device=device)
+        t = torch.tensor(a, requires_grad=True)
+        y, ty = x.norm(dim=dim, keepdim=keepdim), t.norm(dim=dim, keepdim=keepdim)
+        exact = torch.tensor(a, dtype=torch.float64).norm(dim=dim, keepdim=keepdim).numpy()
+        assert tuple(y.shape) == tuple(ty.shape), (shape, dim)
+        tol = dict(rtol=1e-6, atol=0) if dtype == "float32" else dict(rtol=1e-14, atol=0)
+        np.testing.assert_allclose(y.detach().cpu().numpy(), exact, err_msg=str((shape, dim)), **tol)
+        w = rng.standard_normal(tuple(ty.shape)).astype(dtype)
+        y.backward(ag.tensor(w, device=device))
+        ty.backward(torch.tensor(w))
+        np.testing.assert_allclose(x.grad.cpu().numpy(), t.grad.numpy(), err_msg=str((shape, dim)),
+                                   **(dict(rtol=1e-4, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12)))

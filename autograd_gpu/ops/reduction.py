@@ -11,7 +11,7 @@ import numpy as np
 from ..autograd.op import Op
 from ..autograd.grad_mode import state as grad_state
 from ..tensor import Tensor
-from . import prims as P
+from . import blocked, prims as P
 from .sorting import stable_argsort
 from ._util import wrap_dims, wrap_dim, keepdim_shape, as_float, number
 from .._dtype import as_dtype, from_numpy_dtype
@@ -383,7 +383,8 @@ def norm_backward(g, x, y, p, axes):
     if p < 1:
         scaled = P.sign(x) * P.where(x == 0, 0, P.pow(P.abs(x), p - 1))
         return scaled * g * P.pow(y, 1 - p)
-    scaled = P.sign(x) * P.pow(P.abs(x), p - 1) if p < 2 else x * P.pow(P.abs(x), p - 2)
+    # (p = 2: x |x|^0 is x itself, NaN and infinities included)
+    scaled = P.sign(x) * P.pow(P.abs(x), p - 1) if p < 2 else x if p == 2 else x * P.pow(P.abs(x), p - 2)
     # (at y == 0 this form's derivative in g is 0 * inf = NaN, where PyTorch's forward formula, jvp
     # below, gives 0; its derivative in x is NaN as PyTorch's double backward)
     return scaled * P.where(y == 0, 0, g / P.pow(y, p - 1))
@@ -425,6 +426,12 @@ class Norm(Reduction):
         xf = as_float(x)
         if xf.dtype == np.float16:             # PyTorch's half opmath: squares and sums in float32
             return norm_of_abs(P.abs(xf.astype(np.float32)), p, axes, keepdim).astype(np.float16)
+        if p == 2 and type(xf) is np.ndarray and xf.size >= blocked.BLOCK and _count(xf.shape, axes) > 1:
+            squares = blocked.square_sums(xf, axes)         # (large NumPy arrays: dot products)
+            if squares is not None:
+                y = np.sqrt(squares).astype(xf.dtype)
+                return y if keepdim else y.reshape([n for i, n in enumerate(xf.shape)
+                                                    if axes is not None and i not in axes])
         return norm_of_abs(P.abs(xf), p, axes, keepdim)
 
     def backward(self, g, x, y):
