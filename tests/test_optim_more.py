@@ -637,3 +637,39 @@ def test_vector_to_parameters_bad_input_changes_nothing(torch, device):
             nn.utils.parameters_to_vector([ag.ones(2, requires_grad=True), next(iter(model.parameters()))])
     for p, b in zip(model.parameters(), before):
         np.testing.assert_array_equal(p.detach().cpu().numpy(), b)
+
+
+LARGE_STEPS = [("SGD", dict(lr=0.01)), ("SGD", dict(lr=0.01, momentum=0.9, nesterov=True, weight_decay=0.01)),
+               ("SGD", dict(lr=0.01, momentum=0.5, dampening=0.3, maximize=True)),
+               ("Adam", dict(lr=0.01)), ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
+               ("AdamW", dict(lr=0.01, weight_decay=0.05)), ("AdamW", dict(lr=0.01, amsgrad=True, maximize=True)),
+               ("RMSprop", dict(lr=0.005)), ("RMSprop", dict(lr=0.002, momentum=0.5, centered=True)),
+               ("RMSprop", dict(lr=0.002, alpha=0.3, centered=True, weight_decay=0.1)),
+               ("Adagrad", dict(lr=0.1, lr_decay=0.05, weight_decay=0.1))]
+
+
+@pytest.mark.parametrize("opt_name,kwargs", LARGE_STEPS, ids=[f"{o}-{i}" for i, (o, _) in enumerate(LARGE_STEPS)])
+def test_large_parameters_step_by_chunks(torch, device, opt_name, kwargs):
+    """A parameter of 128k elements or more updates a chunk at a time on NumPy (ops/blocked.py): over
+    three steps with fresh gradients, a float32 parameter of several chunks and a partial one ends
+    where PyTorch's does, state included, and bit for bit where the same values held as separate
+    smaller parameters (one chunk-free update each) end."""
+    rng = np.random.default_rng(5)
+    start = rng.standard_normal((3, 70001)).astype(np.float32)
+    grads = [rng.standard_normal(start.shape).astype(np.float32) for _ in range(3)]
+    big, tbig = ag.tensor(start, device=device, requires_grad=True), torch.tensor(start, requires_grad=True)
+    rows = [ag.tensor(r, device=device, requires_grad=True) for r in start]
+    opts = [getattr(optim, opt_name)([big], **kwargs), getattr(torch.optim, opt_name)([tbig], **kwargs),
+            getattr(optim, opt_name)(rows, **kwargs)]
+    for g in grads:
+        big.grad, tbig.grad = ag.tensor(g, device=device), torch.tensor(g)
+        for r, gr in zip(rows, g):
+            r.grad = ag.tensor(gr, device=device)
+        for o in opts:
+            o.step()
+    np.testing.assert_allclose(big.detach().cpu().numpy(), tbig.detach().numpy(), rtol=5e-5, atol=5e-6)
+    for key, value in opts[1].state[tbig].items():
+        if key != "step":
+            np.testing.assert_allclose(opts[0].state[big][key].cpu().numpy(), value.numpy(), rtol=5e-5, atol=5e-6,
+                                       err_msg=key)
+    np.testing.assert_array_equal(big.detach().cpu().numpy(), np.stack([r.detach().cpu().numpy() for r in rows]))

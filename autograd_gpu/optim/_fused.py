@@ -18,6 +18,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..backend import kernel_source
+from ..ops import blocked
 
 # ---- the CUDA source ------------------------------------------------------------------
 
@@ -313,5 +314,7 @@ def update(name, inplace, arrays, scalars, is_cuda):
         work, ins = _opmath(*inplace), _opmath(*arrays)
         twin(*work, *ins, *scalars)
         _store_back(inplace, work)
+    elif type(inplace[0]) is np.ndarray:
+        blocked.each_chunk(twin, (*inplace, *arrays), scalars)     # (large ones a chunk at a time)
     else:
         twin(*inplace, *arrays, *scalars)
