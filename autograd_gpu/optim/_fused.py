@@ -300,6 +300,10 @@ TWINS = {"sgd": sgd_twin, "sgd_momentum": sgd_momentum_twin, "adam": adam_twin,
          "adagrad": adagrad_twin}
 
 
+# SGD's few passes run faster over whole arrays than in chunks (momentum, 4 x 1M float32: 3.1 vs 3.9 ms)
+_WHOLE = frozenset({"sgd", "sgd_momentum"})
+
+
 # ---- the entry point ------------------------------------------------------------------------
 
 def update(name, inplace, arrays, scalars, is_cuda):
@@ -314,7 +318,7 @@ def update(name, inplace, arrays, scalars, is_cuda):
         work, ins = _opmath(*inplace), _opmath(*arrays)
         twin(*work, *ins, *scalars)
         _store_back(inplace, work)
-    elif type(inplace[0]) is np.ndarray:
+    elif type(inplace[0]) is np.ndarray and name not in _WHOLE:
         blocked.each_chunk(twin, (*inplace, *arrays), scalars)     # (large ones a chunk at a time)
     else:
         twin(*inplace, *arrays, *scalars)
