@@ -513,3 +513,30 @@ def test_add_at_is_numpys_add_at():
             idx = (np.array([bad]),) * k
             with pytest.raises(IndexError, match=f"index {bad} is out of bounds for axis 0 with size 5"):
                 prims.add_at(np.zeros((5, 5)), idx, np.ones(1))
+
+
+def test_where_prim_on_large_arrays_is_numpys_where():
+    """prims.where on a large boolean condition picks float bits by a mask (no branch per element):
+    bit for bit np.where's result, dtype and shape, for float16/32/64 operands as arrays of the
+    condition's shape or broadcast from smaller ones, and numbers (-0.0, NaN, ints); other operand
+    kinds (mixed dtypes, integers, larger operands) go to np.where itself."""
+    from autograd_gpu.ops import prims
+    rng = np.random.default_rng(3)
+    shape = (70, 97)
+    c = rng.random(shape) < 0.5
+    for dtype in (np.float16, np.float32, np.float64):
+        x = rng.standard_normal(shape).astype(dtype)
+        x.reshape(-1)[:5] = [np.nan, -0.0, np.inf, -np.inf, 0.0]
+        nan_payload = np.array([0x7FC12345 if dtype == np.float32 else 0], np.int64).astype(
+            {2: np.int16, 4: np.int32, 8: np.int64}[np.dtype(dtype).itemsize]).view(dtype)
+        y = rng.standard_normal((1, 97)).astype(dtype)
+        x.reshape(-1)[5] = nan_payload[0]
+        for a, b in ((x, y), (y, x), (x, 0), (-0.0, x), (x, np.nan), (2, x), (x, x[::-1]), (x.T.copy().T, 1.5)):
+            ours, theirs = prims.where(c, a, b), np.where(c, a, b)
+            assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
+            np.testing.assert_array_equal(ours.view(np.uint8), theirs.view(np.uint8))
+    for a, b in ((rng.standard_normal(shape), rng.standard_normal(shape).astype(np.float32)),
+                 (rng.integers(0, 5, shape), 1), (rng.standard_normal((2,) + shape), 0.0)):
+        ours, theirs = prims.where(c, a, b), np.where(c, a, b)
+        assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
+        np.testing.assert_array_equal(ours, theirs)

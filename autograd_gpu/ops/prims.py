@@ -128,6 +128,29 @@ def _drop(mask, g):
     return where(mask, 0, g)
 
 
+def _select(c, a, b):
+    """np.where(c, a, b); on a large NumPy boolean c with float operands of one dtype (arrays no larger
+    than c, or numbers), the bits of a and b picked by an all-ones/all-zeros mask: the same values (NaN
+    payloads and -0 included), without np.where's branch per element, which mispredicts on a mask
+    with no pattern (leaky_relu of 4M float32 normals: 18.9 -> 5.7 ms)."""
+    if type(c) is _nd and c.size >= _SELECT_FROM and c.dtype == np.bool_:
+        dt = np.result_type(a, b)
+        if dt.kind == "f" and dt.itemsize in _MASK_INT and builtins.all(
+                (type(v) is _nd and v.dtype == dt and np.broadcast_shapes(v.shape, c.shape) == c.shape)
+                or isinstance(v, (int, float)) for v in (a, b)):
+            bits = _MASK_INT[dt.itemsize]
+            mask = c.view(np.uint8).astype(bits)
+            np.negative(mask, out=mask)                     # True -> all ones
+            out = np.bitwise_and(np.asarray(a, dt).view(bits), mask)
+            np.invert(mask, out=mask)
+            np.bitwise_or(out, np.bitwise_and(np.asarray(b, dt).view(bits), mask, out=mask), out=out)
+            return out.view(dt)
+    return np.where(c, a, b)
+
+
+_SELECT_FROM = 4096
+
+
 def _half_in_float32(f):
     """f computing float16 arrays in float32 and rounding once, as PyTorch's CPU
     (its opmath) and our kernels do: for multi-step row formulas, where rounding
@@ -275,7 +298,7 @@ def _add_scaled(a, b, alpha):
 
 
 add_scaled = _prim("add_scaled", _add_scaled, lambda a, b, alpha: a + b * alpha)
-where = _prim("where", np.where, lambda c, a, b: _ag.where(c, a, b))
+where = _prim("where", _select, lambda c, a, b: _ag.where(c, a, b))
 
 eq = _prim("eq", np.equal, lambda a, b: a == b)
 ne = _prim("ne", np.not_equal, lambda a, b: a != b)

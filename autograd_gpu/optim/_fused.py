@@ -318,7 +318,7 @@ def update(name, inplace, arrays, scalars, is_cuda):
         work, ins = _opmath(*inplace), _opmath(*arrays)
         twin(*work, *ins, *scalars)
         _store_back(inplace, work)
-    elif type(inplace[0]) is np.ndarray and name not in _WHOLE:
+    elif inplace[0].size >= blocked.BLOCK and type(inplace[0]) is np.ndarray and name not in _WHOLE:
         blocked.each_chunk(twin, (*inplace, *arrays), scalars)     # (large ones a chunk at a time)
     else:
         twin(*inplace, *arrays, *scalars)
