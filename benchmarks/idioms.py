@@ -126,6 +126,19 @@ def idioms(T, scale):
         m, x = T.nn.Conv2d(32, 64, 3, padding=1), leaf(16, 32, n(32), n(32))
         return lambda: m(x).sum().backward()
 
+    def _big_params():
+        params = [leaf(n(1024), 1024) for _ in range(4)] + [leaf(1024) for _ in range(4)]
+        for p in params:
+            p.grad = T.randn(*p.shape)
+        return params
+
+    def adam_step():
+        return T.optim.Adam(_big_params(), 1e-3).step
+
+    def clip_grad_norm():
+        params = _big_params()
+        return lambda: T.nn.utils.clip_grad_norm_(params, 1.0)
+
     def transformer_layer():
         m = T.nn.TransformerEncoderLayer(128, 4, 256, dropout=0.0, batch_first=True)
         x = T.randn(8, n(64), 128)
@@ -134,7 +147,7 @@ def idioms(T, scale):
     return {f.__name__: f for f in (iterate_rows, lstm, gru, pack_padded, cdist, topk, index_rows, index_add, embedding,
                                     interpolate, max_pool, inplace_activation, attention, ctc_loss,
                                     bce_with_logits, layer_norm, group_norm, gelu, silu, softmax, cross_entropy,
-                                    conv2d, transformer_layer)}
+                                    conv2d, adam_step, clip_grad_norm, transformer_layer)}
 
 
 def _worker(framework, names, rounds, scale):
