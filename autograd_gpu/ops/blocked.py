@@ -32,57 +32,59 @@ def rows_of(x, axis):
     return x.reshape(-1, x.shape[-1])
 
 
-def _blocks_with_scratch(rows):
-    """The row blocks of `rows`, a scratch buffer the size of one, and a vector of ones (row sums)."""
-    blocks = row_blocks(rows.shape[0], rows.shape[1])
-    return blocks, np.empty((min(blocks[0].stop, rows.shape[0]), rows.shape[1]), rows.dtype), \
-        np.ones(rows.shape[1], rows.dtype)
-
-
-def softmax(rows):
-    out = np.empty(rows.shape, rows.dtype)
-    blocks, _, ones = _blocks_with_scratch(rows)
+def _over_row_blocks(step, *operands):
+    """A fresh result the shape of the last operand (rows, n), step(result block, scratch block,
+    ones, *operand blocks) run over each block of rows (the scratch a block's, ones for row sums)."""
+    like = operands[-1]
+    blocks = row_blocks(like.shape[0], like.shape[1])
+    out = np.empty(like.shape, like.dtype)
+    scratch, ones = np.empty((min(blocks[0].stop, like.shape[0]), like.shape[1]), like.dtype), \
+        np.ones(like.shape[1], like.dtype)
     for b in blocks:
-        xs, o = rows[b], out[b]
-        np.subtract(xs, np.maximum.reduce(xs, 1, keepdims=True), out=o)
-        np.exp(o, out=o)
-        o /= (o @ ones)[:, None]
+        o = out[b]
+        step(o, scratch[:o.shape[0]], ones, *(a[b] for a in operands))
     return out
+
+
+def _softmax_rows(o, _, ones, xs):
+    np.subtract(xs, np.maximum.reduce(xs, 1, keepdims=True), out=o)
+    np.exp(o, out=o)
+    o /= (o @ ones)[:, None]
+
+
+def _log_softmax_rows(o, scratch, ones, xs):
+    np.subtract(xs, np.maximum.reduce(xs, 1, keepdims=True), out=o)
+    o -= np.log(np.exp(o, out=scratch) @ ones)[:, None]
+
+
+def _softmax_bwd_rows(o, scratch, ones, gs, ys):
+    """y (g - sum(g y))"""
+    np.subtract(gs, (np.multiply(gs, ys, out=scratch) @ ones)[:, None], out=o)
+    o *= ys
+
+
+def _log_softmax_bwd_rows(o, scratch, ones, gs, ys):
+    """g - exp(y) sum(g)"""
+    e = np.exp(ys, out=scratch)
+    e *= (gs @ ones)[:, None] if gs.flags.c_contiguous else np.add.reduce(gs, 1, keepdims=True)  # (BLAS: strided)
+    np.subtract(gs, e, out=o)
+
+
+# x (rows, n); the backward forms take g (rows, n), which may be a broadcast view, and y
+def softmax(rows):
+    return _over_row_blocks(_softmax_rows, rows)
 
 
 def log_softmax(rows):
-    out = np.empty(rows.shape, rows.dtype)
-    blocks, scratch, ones = _blocks_with_scratch(rows)
-    for b in blocks:
-        xs, o = rows[b], out[b]
-        np.subtract(xs, np.maximum.reduce(xs, 1, keepdims=True), out=o)
-        e = np.exp(o, out=scratch[:o.shape[0]])
-        o -= np.log(e @ ones)[:, None]
-    return out
+    return _over_row_blocks(_log_softmax_rows, rows)
 
 
 def softmax_bwd(g, y):
-    """y (g - sum(g y)) over rows; g (rows, n) may be a broadcast view."""
-    out = np.empty(y.shape, y.dtype)
-    blocks, scratch, ones = _blocks_with_scratch(y)
-    for b in blocks:
-        gs, ys, o = g[b], y[b], out[b]
-        gy = np.multiply(gs, ys, out=scratch[:o.shape[0]])
-        np.subtract(gs, (gy @ ones)[:, None], out=o)
-        o *= ys
-    return out
+    return _over_row_blocks(_softmax_bwd_rows, g, y)
 
 
 def log_softmax_bwd(g, y):
-    """g - exp(y) sum(g) over rows; g (rows, n) may be a broadcast view."""
-    out = np.empty(y.shape, y.dtype)
-    blocks, scratch, ones = _blocks_with_scratch(y)
-    for b in blocks:
-        gs, ys, o = g[b], y[b], out[b]
-        e = np.exp(ys, out=scratch[:o.shape[0]])
-        e *= (gs @ ones)[:, None] if gs.flags.c_contiguous else np.add.reduce(gs, 1, keepdims=True)  # (BLAS: strided)
-        np.subtract(gs, e, out=o)
-    return out
+    return _over_row_blocks(_log_softmax_bwd_rows, g, y)
 
 
 def in_chunks(formula):
