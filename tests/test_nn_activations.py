@@ -764,17 +764,28 @@ def _activation_and_gradients(L, fn, x_np, g_np, **kw):
     return [t.cpu().numpy() for t in outs]
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
 @pytest.mark.parametrize("name, fn", LARGE_ACTIVATIONS, ids=[n for n, _ in LARGE_ACTIVATIONS])
 def test_large_activations_by_chunks_match_pytorch(torch, device, dtype, name, fn):
     """Activations of arrays of 128k elements or more run their formulas a chunk at a time on NumPy
     (ops/blocked.py), over several chunks and a partial last one: the outputs and gradients (for an
-    upstream gradient given in full and expanded from sum) are PyTorch's, and every element's value,
-    the special ones included, is bit for bit what the same element gives in a smaller array (the
-    whole-array form, whose special values the tables above check against PyTorch)."""
+    upstream gradient given in full and expanded from sum) are PyTorch's (float32, float64), and every
+    element's value, the special ones included, is bit for bit what the same element gives in a
+    smaller array (the whole-array form, whose special values the tables above check against
+    PyTorch), float16 too (each chunk widened to float32 and rounded once, as the whole array)."""
     rng = np.random.default_rng(sum(map(ord, name)))
     x_np = (rng.standard_normal((3, 70001)) * 4).astype(dtype)
     g_np = rng.standard_normal(x_np.shape).astype(dtype)
+    if dtype != "float16":          # (float16: the chunks' bit equality below; PyTorch's half kernels, the tables above)
+        _large_activation_matches_pytorch(torch, device, dtype, name, fn, x_np, g_np)
+    x_np[1, :len(SPECIAL)] = SPECIAL
+    large = _activation_and_gradients(ag, fn, x_np, g_np, device=device)
+    rows = [_activation_and_gradients(ag, fn, x_np[i:i + 1], g_np[i:i + 1], device=device) for i in range(3)]
+    for k, what in enumerate(("output", "gradient", "output", "gradient (sum)")):
+        np.testing.assert_array_equal(large[k], np.concatenate([r[k] for r in rows]), err_msg=f"{name}: {what}")
+
+
+def _large_activation_matches_pytorch(torch, device, dtype, name, fn, x_np, g_np):
     ours = _activation_and_gradients(ag, fn, x_np, g_np, device=device)
     theirs = _activation_and_gradients(torch, fn, x_np, g_np)
     # (float32: PyTorch's vectorised tanh and erf differ from NumPy's by a few ulp, and gelu's tanh
@@ -782,8 +793,3 @@ def test_large_activations_by_chunks_match_pytorch(torch, device, dtype, name, f
     tol = dict(rtol=1e-5, atol=1e-5) if dtype == "float32" else dict(rtol=1e-12, atol=1e-13)
     for what, a, b in zip(("output", "gradient", "output", "gradient (sum)"), ours, theirs):
         np.testing.assert_allclose(a, b, err_msg=f"{name}: {what}", **tol)
-    x_np[1, :len(SPECIAL)] = SPECIAL
-    large = _activation_and_gradients(ag, fn, x_np, g_np, device=device)
-    rows = [_activation_and_gradients(ag, fn, x_np[i:i + 1], g_np[i:i + 1], device=device) for i in range(3)]
-    for k, what in enumerate(("output", "gradient", "output", "gradient (sum)")):
-        np.testing.assert_array_equal(large[k], np.concatenate([r[k] for r in rows]), err_msg=f"{name}: {what}")
