@@ -45,12 +45,16 @@ def _row_standardize(x, rows_shape, dims, eps, weight=None, bias=None):
     out = np.empty(rows.shape, x.dtype)
     mean, rstd = np.empty(rows.shape[0], x.dtype), np.empty(rows.shape[0], x.dtype)
     ones = np.ones(n, x.dtype)
+    # (the mean by NumPy's pairwise sum, as accurate as PyTorch's cascade where a dot product's float32
+    # accumulators lose digits to a mean far from 0; the deviations' sum, a correction, as a dot product
+    # for rows of up to 8k)
+    short = n <= 8192
     for block in row_blocks(rows.shape[0], n):
         xs, o = rows[block], out[block]
-        m = np.matmul(xs, ones, out=mean[block])
+        m = np.add.reduce(xs, 1, out=mean[block])
         m /= n
         np.subtract(xs, m[:, None], out=o)
-        s1 = o @ ones
+        s1 = o @ ones if short else np.add.reduce(o, 1)
         var = np.matmul(o[:, None, :], o[:, :, None]).reshape(-1)   # (np.vecdot: NumPy 2 only)
         s1 *= s1
         s1 /= n
