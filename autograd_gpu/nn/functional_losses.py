@@ -849,6 +849,34 @@ def _mirror_skip(skip, tgt_len):
     return np.where((s >= 2) & (s < width), np.take_along_axis(skip, np.clip(s, 0, width - 1), 1), False)
 
 
+def _alpha_by_shifts(first, emit, skip, live):
+    """The forward recursion on CuPy (whole-state shifted copies a step) from alpha[0] = first."""
+    alpha = np.empty_like(emit)
+    alpha[0] = a = first
+    for t in range(1, emit.shape[0]):
+        new = _logsumexp3(a, _shifted(a, 1), np.where(skip, _shifted(a, 2), -math.inf)) + emit[t]
+        a = np.where(live[t], new, a)
+        alpha[t] = a
+    return alpha
+
+
+def _beta_by_shifts(emit, skip, in_len, tgt_len):
+    """The backward recursion on CuPy: a sequence joins at its last step from its end states; before
+    it has joined its row stays -inf."""
+    steps, _, width = emit.shape
+    states = np.arange(width)[None, :]
+    last_state = 2 * tgt_len[:, None]
+    end = _on_device((states == last_state) | ((states == last_state - 1) & (tgt_len[:, None] > 0)), emit)
+    last = _on_device(in_len[:, None] - 1, emit)             # (each sequence's last step)
+    skip_ahead = _shifted(skip, -2, False)
+    beta, b = np.empty_like(emit), np.full_like(emit[0], -math.inf)
+    for t in range(steps - 1, -1, -1):
+        cont = _logsumexp3(b, _shifted(b, -1), np.where(skip_ahead, _shifted(b, -2), -math.inf)) + emit[t]
+        b = np.where(last == t, np.where(end, emit[t], -math.inf), np.where(last > t, cont, -math.inf))
+        beta[t] = b
+    return beta
+
+
 def _shifted(a, by, fill=-math.inf):
     """a's columns moved `by` places right (left for by < 0), `fill` coming in."""
     out = np.full_like(a, fill)
@@ -881,19 +909,14 @@ class CtcNll(Op):
         start = np.zeros((batch, width), dtype=bool)
         start[:, 0] = True
         start[:, 1] = tgt_len > 0
-        a = np.where(_on_device(start, lp), emit[0], -math.inf)
         self._start, self._live = start, live
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if type(lp) is np.ndarray:                  # (beta rides along when a backward will need it)
                 alpha, self._beta = _recursions(emit, skip, start, live, in_len, tgt_len, beta=with_beta)
-                a = alpha[steps - 1]
             else:
-                alpha = np.empty_like(emit)
-                alpha[0] = a
-            for t in range(1, steps if type(lp) is not np.ndarray else 0):
-                new = _logsumexp3(a, _shifted(a, 1), np.where(self.skip, _shifted(a, 2), -math.inf)) + emit[t]
-                a = np.where(live[t], new, a)
-                alpha[t] = a
+                alpha, self._beta = _alpha_by_shifts(np.where(_on_device(start, lp), emit[0], -math.inf), emit,
+                                                     self.skip, live), None
+            a = alpha[steps - 1]
             rows = _on_device(np.arange(batch), lp)
             last = a[rows, _on_device(2 * tgt_len, lp)]
             before = np.where(_on_device(tgt_len > 0, lp), a[rows, _on_device(np.maximum(2 * tgt_len - 1, 0), lp)],
@@ -912,25 +935,14 @@ class CtcNll(Op):
                 nll = _ctc_nll_composed(lp, self.table, self.in_len, self.tgt_len, self.blank)
             return grad(nll, lp, g, create_graph=True)[0]
         alpha, emit, nll = self._aux
-        steps, batch, width = alpha.shape
-        end = _on_device((np.arange(width)[None, :] == 2 * self.tgt_len[:, None]) |
-                         ((np.arange(width)[None, :] == 2 * self.tgt_len[:, None] - 1) & (self.tgt_len[:, None] > 0)),
-                         alpha)
-        last = _on_device(self.in_len[:, None] - 1, alpha)           # (each sequence's last step)
-        skip_ahead = _shifted(self.skip, -2, False)
-        b = np.full_like(alpha[0], -math.inf)
+        steps, batch, _ = alpha.shape
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if type(alpha) is np.ndarray:
-                beta = self._beta
-                if beta is None:                        # (a forward that expected no backward)
-                    _, beta = _recursions(emit, self.skip, self._start, self._live, self.in_len, self.tgt_len,
-                                          alpha=False)
-            else:
-                beta = np.empty_like(alpha)
-            for t in range(steps - 1, -1, -1) if type(alpha) is not np.ndarray else ():
-                cont = _logsumexp3(b, _shifted(b, -1), np.where(skip_ahead, _shifted(b, -2), -math.inf)) + emit[t]
-                b = np.where(last == t, np.where(end, emit[t], -math.inf), np.where(last > t, cont, -math.inf))
-                beta[t] = b
+            beta = self._beta
+            if beta is None and type(alpha) is np.ndarray:     # (a forward that expected no backward)
+                _, beta = _recursions(emit, self.skip, self._start, self._live, self.in_len, self.tgt_len,
+                                      alpha=False)
+            elif beta is None:
+                beta = _beta_by_shifts(emit, self.skip, self.in_len, self.tgt_len)
             through = np.exp(alpha + beta - emit + nll[None, :, None])      # (each <= 1: a share of p)
         possible = np.isfinite(nll)[None, :, None]
         shares = np.where(possible, through, 0) * -g[None, :, None]
