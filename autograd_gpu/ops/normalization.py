@@ -97,12 +97,9 @@ class NativeLayerNorm(Op):
         by_rows = (type(x) is np.ndarray and stats is None and dims == tuple(range(dims[0], len(rows_shape))))
         # (a layer_norm's weight and bias lie along the rows: applied block by block there too)
         along = by_rows and affine_shape == tuple(rows_shape[dims[0]:])
-        if along:
-            n = int(np.prod(affine_shape))
-            mean, rstd, out = _row_standardize(x, rows_shape, dims, eps, wb[0].reshape(n) if has_weight else None,
-                                               wb[-1].reshape(n) if has_bias else None)
-        elif by_rows:
-            mean, rstd, out = _row_standardize(x, rows_shape, dims, eps)
+        if by_rows:
+            mean, rstd, out = _row_standardize(x, rows_shape, dims, eps, wb[0].reshape(-1) if has_weight and along
+                                               else None, wb[-1].reshape(-1) if has_bias and along else None)
         else:
             rows = x.reshape(rows_shape)
             mean, var = stats if stats is not None else (P.mean(rows, dims, True), P.var(rows, dims, True, 0))
@@ -160,11 +157,11 @@ class NativeLayerNorm(Op):
         n = int(np.prod(self.rows_shape[self.dims[0]:]))
         rows, g = x.reshape(-1, n), g.reshape(-1, n)   # (g keeps its strides: zero where expanded from sum)
         mean, rstd = mean.reshape(-1), rstd.reshape(-1)
-        w = weight.reshape(n) if weight is not None else np.ones(n, x.dtype)
+        ones = np.ones(n, x.dtype)
+        w = weight.reshape(n) if weight is not None else ones
         need_x, need_weight = self.needs(0), self.has_weight and self.needs(1)
         dx = np.empty(rows.shape, x.dtype) if need_x else None
         dw = np.zeros(n, x.dtype) if need_weight else None
-        ones = np.ones(n, x.dtype)
         blocks = row_blocks(rows.shape[0], n) if need_x or need_weight else []
         spare = np.empty((min(blocks[0].stop, rows.shape[0]), n), x.dtype) if blocks else None   # (a block's)
         for block in blocks:
