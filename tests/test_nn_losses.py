@@ -809,3 +809,58 @@ def test_ctc_second_order_by_finite_differences(device):
         f = lambda x: F.ctc_loss(x.log_softmax(2), ag.tensor([[1, 2], [3, 3]], device=device), [5, 4], [2, 2],  # noqa
                                  reduction=reduction)
         assert ag.autograd.gradcheck(f, (x,)) and ag.autograd.gradgradcheck(f, (x,))
+
+
+# ---- large arrays: the pointwise losses a chunk at a time (ops/blocked.py) ------------------------------------
+
+LARGE_LOSSES = [("smooth_l1_loss", {"beta": 0.5}), ("huber_loss", {"delta": 0.7}), ("soft_margin_loss", {}),
+                ("binary_cross_entropy_with_logits", {})]
+EDGES = [-math.inf, -1e30, -0.7, -0.5, -1e-30, -0.0, 0.0, 1e-30, 0.5, 0.7, 1e30, math.inf, math.nan]
+
+
+def _loss_and_gradients(L, name, kw, x_np, t_np, reduction, **dev):
+    x = L.tensor(x_np, requires_grad=True, **dev)
+    t = L.tensor(t_np, requires_grad=name != "soft_margin_loss", **dev)     # (PyTorch refuses its target's)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")          # (the broadcast target's warning: meant here)
+        y = getattr(L.nn.functional, name)(x, t, reduction=reduction, **kw)
+    y.backward(L.ones_like(y) * 0.5 if reduction == "none" else None)
+    return [v.detach().cpu().numpy() for v in (y, x.grad, x.grad if t.grad is None else t.grad)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name, kw", LARGE_LOSSES, ids=[n for n, _ in LARGE_LOSSES])
+def test_large_pointwise_losses_by_chunks_match_pytorch(torch, device, dtype, name, kw, reduction):
+    """On arrays of 128k elements or more a reduced pointwise loss sums its values a chunk at a time
+    (no full-size array of them) and its derivative is taken a chunk at a time, or in one pass
+    (huber's and smooth_l1's: a clip): over several chunks, a partial last one and a target broadcast
+    along rows (where allowed), the loss and both gradients are PyTorch's; and every gradient element, edge values
+    included (|d| at beta/delta, signed zeros, infinities, NaN), is bit for bit what the same element
+    gives in a smaller array (the whole-array form, the `where` of PyTorch's formula)."""
+    rng = np.random.default_rng(sum(map(ord, name)))
+    x_np = (rng.standard_normal((3, 70001)) * 2).astype(dtype)
+    if name == "soft_margin_loss":
+        t_np = np.where(rng.random((1, 70001)) < 0.5, -1.0, 1.0).astype(dtype)
+    elif name == "binary_cross_entropy_with_logits":
+        t_np = rng.random((3, 70001)).astype(dtype)          # (PyTorch requires the input's shape)
+    else:
+        t_np = rng.standard_normal((1, 70001)).astype(dtype)
+    ours = _loss_and_gradients(ag, name, kw, x_np, t_np, reduction, device=device)
+    theirs = _loss_and_gradients(torch, name, kw, x_np, t_np, reduction)
+    tol = dict(rtol=2e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12, atol=1e-15)
+    for what, a, b in zip(("loss", "input's gradient", "target's gradient"), ours, theirs):
+        assert a.dtype == b.dtype and a.shape == b.shape, what
+        np.testing.assert_allclose(a, b, err_msg=f"{name}: {what}", **tol)
+    if reduction == "mean":
+        return
+    x_np[1, :len(EDGES)] = EDGES
+    t_full = np.broadcast_to(t_np, x_np.shape).copy()
+    t_full[1, :len(EDGES)] = 0
+    large = _loss_and_gradients(ag, name, kw, x_np, t_full, reduction, device=device)
+    rows = [_loss_and_gradients(ag, name, kw, x_np[i:i + 1], t_full[i:i + 1], reduction, device=device)
+            for i in range(3)]
+    for k, what in ((1, "input's gradient"), (2, "target's gradient")):
+        np.testing.assert_array_equal(large[k], np.concatenate([r[k] for r in rows]), err_msg=f"{name}: {what}")
+    if reduction == "none":
+        np.testing.assert_array_equal(large[0], np.concatenate([r[0] for r in rows]), err_msg=f"{name}: loss")

@@ -87,33 +87,59 @@ def log_softmax_bwd(g, y):
     return _over_row_blocks(_log_softmax_bwd_rows, g, y)
 
 
+def _flat_operands(args):
+    """args with their NumPy arrays broadcast to one shape and flattened (views where they can be),
+    and that shape; None where a chunked form does not apply (a small first array, a Tensor under
+    create_graph, a CuPy array or an ndarray subclass: the whole-array form)."""
+    x = args[0]
+    if type(x) is not np.ndarray or x.size < BLOCK:
+        return None
+    arrays = [i for i, a in enumerate(args) if type(a) is np.ndarray]
+    if len(arrays) < sum(isinstance(a, np.ndarray) for a in args):
+        return None
+    shape = np.broadcast_shapes(*(args[i].shape for i in arrays))
+    flat = list(args)
+    for i in arrays:                                # (a view where it can be: contiguous, or expanded)
+        flat[i] = np.broadcast_to(args[i], shape).reshape(-1)
+    return flat, arrays, shape
+
+
+def _chunks(formula, flat, arrays):
+    """formula on each flat CHUNK of the operands, in order (a generator)."""
+    size = flat[arrays[0]].size
+    for start in range(0, size, CHUNK):
+        yield formula(*(a[start:start + CHUNK] if i in arrays else a for i, a in enumerate(flat)))
+
+
 def in_chunks(formula):
     """formula(*arrays_and_numbers), a pointwise formula on NumPy arrays, evaluated a flat chunk at a
     time where its arrays are large: the same operations on each element (the same values), chunk-sized
     temporaries. Arrays of other shapes are broadcast to the result's."""
     def chunked(*args):
-        x = args[0]
-        if type(x) is not np.ndarray or x.size < BLOCK:   # (Tensors under create_graph, CuPy: as is)
+        operands = _flat_operands(args)
+        if operands is None:
             return formula(*args)
-        arrays = [i for i, a in enumerate(args) if type(a) is np.ndarray]
-        if len(arrays) < sum(isinstance(a, np.ndarray) for a in args):
-            return formula(*args)                       # (a subclass: its own rules)
-        shape = np.broadcast_shapes(*(args[i].shape for i in arrays))
-        flat = list(args)
-        for i in arrays:                                # (a view where it can be: contiguous, or expanded)
-            flat[i] = np.broadcast_to(args[i], shape).reshape(-1)
-        size = flat[arrays[0]].size
-
-        def chunk(start):
-            return formula(*(a[start:start + CHUNK] if i in arrays else a for i, a in enumerate(flat)))
-        first = chunk(0)
-        out = np.empty(size, first.dtype)
-        out[:CHUNK] = first
-        for start in range(CHUNK, size, CHUNK):
-            out[start:start + CHUNK] = chunk(start)
+        flat, arrays, shape = operands
+        out = None
+        for start, values in zip(range(0, math.prod(shape), CHUNK), _chunks(formula, flat, arrays)):
+            if out is None:
+                out = np.empty(math.prod(shape), values.dtype)
+            out[start:start + CHUNK] = values
         return out.reshape(shape)
     chunked.__name__ = getattr(formula, "__name__", "formula")
     return chunked
+
+
+def sum_in_chunks(formula, *args):
+    """The sum of a pointwise formula's values over all elements (and their count) where its operands
+    are large float32/float64 NumPy arrays, chunk by chunk: no full-size array of values at all; the
+    chunks' sums (NumPy's pairwise sums) are summed pairwise in turn. Else None."""
+    operands = _flat_operands(args)
+    if operands is None or args[0].dtype.kind != "f" or args[0].dtype.itemsize < 4:
+        return None
+    flat, arrays, shape = operands
+    sums = [np.add.reduce(values) for values in _chunks(formula, flat, arrays)]
+    return np.add.reduce(np.array(sums, dtype=np.result_type(*sums))), math.prod(shape)
 
 
 def each_chunk(update, arrays, numbers):

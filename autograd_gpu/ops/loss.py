@@ -11,6 +11,7 @@ import numpy as np
 
 from ..autograd.op import Op
 from ..tensor import Tensor
+from . import blocked
 from . import prims as P
 from .tied import tie_gradient
 
@@ -42,6 +43,14 @@ class MseLoss(Op):
         return _reduced(2 * (x - t) * (tx - tt), reduction)
 
 
+def _times(d, g):
+    """d * g for a derivative d the loss just made (a fresh array): into d where it is a NumPy array
+    and g a number or array of its type and shape (one full-size array less)."""
+    if type(d) is np.ndarray and getattr(g, "dtype", None) == d.dtype and np.shape(g) in ((), d.shape):
+        return np.multiply(d, g, out=d)
+    return d * g
+
+
 def _reduced(loss, reduction):
     """The elementwise loss reduced (arrays, or Tensors)."""
     if reduction == "mean":
@@ -57,17 +66,26 @@ class _PointwiseLoss(Op):
     promotes = True
     save_inputs = (0, 1)
     target_differentiable = True
+    dloss_one_pass = False          # (else the derivative of large NumPy arrays is taken a chunk at a time)
 
     def forward(self, x, t, reduction, k, dtype):
-        elementwise = self.loss(x, t, k)
-        self.reduction, self.k, self.count = reduction, k, elementwise.size      # (the broadcast size)
-        loss = _reduced(elementwise, reduction)
+        self.reduction, self.k = reduction, k
+        # reduced: on large arrays summed a chunk at a time, no full-size array of losses
+        summed = None if reduction == "none" else blocked.sum_in_chunks(self.loss, x, t, k)
+        if summed is not None:
+            total, self.count = summed
+            loss = total / self.count if reduction == "mean" else total
+        else:
+            elementwise = self.loss(x, t, k)
+            self.count = elementwise.size        # (the broadcast size)
+            loss = _reduced(elementwise, reduction)
         return loss if loss.dtype == dtype else loss.astype(dtype)
 
     def backward(self, g, x, t):
         if self.reduction == "mean":
             g = g / self.count if self.count else g
-        gx = self.dloss(x, t, self.k) * g
+        dloss = self.dloss if self.dloss_one_pass else blocked.in_chunks(self.dloss)
+        gx = _times(dloss(x, t, self.k), g)
         return gx, (P.neg(gx) if self.target_differentiable and self.needs(1) else None)
 
     @classmethod
@@ -81,6 +99,7 @@ class SmoothL1Loss(_PointwiseLoss):
     """0.5 d^2 / beta where |d| < beta, |d| - beta / 2 elsewhere (d = x - t); its derivative d / beta or
     sign(d): at |d| == beta the sign, so the second derivative there is 0, as PyTorch's double backward."""
     _name, op_name = "SmoothL1LossBackward0", "smooth_l1_loss"
+    dloss_one_pass = True
 
     @staticmethod
     def loss(x, t, beta):
@@ -91,12 +110,15 @@ class SmoothL1Loss(_PointwiseLoss):
     @staticmethod
     def dloss(x, t, beta):
         d = P.sub(x, t)
+        if type(d) is np.ndarray:       # (beta > 0: |d| >= beta gives |d / beta| >= 1) one pass, the same values
+            return np.clip(np.divide(d, beta, out=d), -1, 1, out=d)
         return P.where(P.abs(d) < beta, d / beta, P.sign(d))
 
 
 class HuberLoss(_PointwiseLoss):
     """0.5 d^2 where |d| < delta, delta (|d| - delta / 2) elsewhere; derivative d or delta sign(d)."""
     _name, op_name = "HuberLossBackward0", "huber_loss"
+    dloss_one_pass = True
 
     @staticmethod
     def loss(x, t, delta):
@@ -107,6 +129,8 @@ class HuberLoss(_PointwiseLoss):
     @staticmethod
     def dloss(x, t, delta):
         d = P.sub(x, t)
+        if type(d) is np.ndarray:       # d inside, +-delta outside, NaN as NaN: one pass, the same values
+            return np.clip(d, -delta, delta, out=d)
         return P.where(P.abs(d) < delta, d, P.sign(d) * delta)
 
 
