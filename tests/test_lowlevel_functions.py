@@ -481,7 +481,16 @@ def test_removed_functions_raise_as_pytorch(torch, name):
 
 # ---- control flow --------------------------------------------------------------------------------
 
-def test_cond_and_while_loop_against_pytorch(torch, device):
+@pytest.fixture
+def keeps_torch_validation(torch):
+    """torch.cond imports torch._dynamo, which turns PyTorch's distribution argument checks off for
+    the whole process (later oracle tests of bad distribution arguments then saw no error): restored."""
+    validate = torch.distributions.Distribution._validate_args
+    yield
+    torch.distributions.Distribution.set_default_validate_args(validate)
+
+
+def test_cond_and_while_loop_against_pytorch(torch, device, keeps_torch_validation):
     a = rnd(3, 34)
     x, t = ag.tensor(a, device=device, requires_grad=True), torch.tensor(a, requires_grad=True)
     o = ag.cond(ag.tensor(False, device=device), lambda u, v: (u * v, u + 1), lambda u, v: (u + v, v * 2), (x, x))
