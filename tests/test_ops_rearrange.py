@@ -376,3 +376,38 @@ def test_tensor_split_index_tensor_must_be_on_the_cpu(fake_cuda):
     x = ag.ones(4)
     with pytest.raises(RuntimeError, match="tensor_split.*cpu"):
         ag.tensor_split(x, ag.tensor([1], device="cuda"))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed"])
+def test_gather_by_flat_positions_matches_pytorch(torch, device, dtype, dim, layout):
+    """gather of a large random index with repeats (NumPy: a take and an add.at by flat positions):
+    values and the input's gradient (upstream given in full, and expanded from a sum) are PyTorch's,
+    on a contiguous input and a transposed one, and the gradient is bit for bit NumPy's n-d
+    np.add.at of the same index (repeats summed in the same order)."""
+    rng = np.random.default_rng(7 + dim)
+    base = rng.standard_normal((60, 50, 40)).astype(dtype)
+    x_np = base if layout == "contiguous" else base.transpose(2, 1, 0)
+    shape = list(x_np.shape)
+    shape[dim] = 70
+    idx = rng.integers(0, x_np.shape[dim], shape)
+    g_np = rng.standard_normal(shape).astype(dtype)
+    results = []
+    for L, dev in ((torch, {}), (ag, {"device": device})):
+        b = L.tensor(base, **dev)
+        x = (b if layout == "contiguous" else b.permute(2, 1, 0)).requires_grad_(True)
+        i = L.tensor(idx, **dev)
+        y = x.gather(dim, i)
+        y.backward(L.tensor(g_np, **dev))
+        gx_full = x.grad
+        x.grad = None
+        x.gather(dim, i).sum().backward()
+        results.append([to_numpy(t) for t in (y.detach(), gx_full, x.grad)])
+    for what, ours, theirs in zip(("values", "gradient", "gradient (sum)"), *results[::-1]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5 if dtype == "float32" else 1e-12, err_msg=what)
+    grid = list(np.ix_(*(np.arange(n) for n in shape)))
+    grid[dim] = idx
+    expected = np.zeros(x_np.shape, dtype)
+    np.add.at(expected, tuple(grid), g_np)
+    np.testing.assert_array_equal(results[1][1], expected)

@@ -515,6 +515,40 @@ def test_add_at_is_numpys_add_at():
                 prims.add_at(np.zeros((5, 5)), idx, np.ones(1))
 
 
+def test_getitem_of_an_index_array_per_dim_is_numpys():
+    """prims.getitem with an integer array for every dim and 4096 indices or more (a gather's grid, the
+    gradient of scatter_add, x[rows, cols]) takes by flat positions from the memory the array spans:
+    bit for bit NumPy's fancy index, its shape and dtype, a fresh writable array, for contiguous,
+    transposed, sliced and expanded sources (an expanded scalar: one value), int64/int32/uint8 and
+    negative indices, index arrays broadcast together; out of range: NumPy's own IndexError."""
+    from autograd_gpu.ops import prims
+    rng = np.random.default_rng(5)
+    for trial in range(60):
+        ndim = int(rng.integers(2, 4))
+        full = tuple(int(n) for n in rng.integers(1, 9, ndim))
+        base = rng.standard_normal(full).astype(rng.choice([np.float32, np.float64, np.float16]))
+        layout = trial % 4
+        a = (base if layout == 0 else base.transpose(*range(ndim)[::-1]) if layout == 1
+             else base[..., ::2] if layout == 2 else np.broadcast_to(base[..., :1] * 0 + 3.5, full))
+        ishape = (64, 70) if trial % 3 else (4100,)
+        idx = []
+        for d, n in enumerate(a.shape):
+            kind = rng.choice([np.int64, np.int32, np.uint8])
+            lo = 0 if kind == np.uint8 else -n
+            shape = ishape if d % 2 == 0 or len(ishape) == 1 else (ishape[0], 1)     # (some broadcast)
+            idx.append(rng.integers(lo, n, shape).astype(kind))
+        idx = tuple(idx)
+        ours, theirs = prims.getitem(a, idx), a[idx]
+        assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
+        np.testing.assert_array_equal(ours, theirs)
+        assert ours.flags.writeable and not np.shares_memory(ours, a)
+    a = np.zeros((70, 70))
+    for bad in (70, -71):
+        idx = (np.zeros(5000, np.int64), np.full(5000, bad))
+        with pytest.raises(IndexError, match=f"index {bad} is out of bounds for axis 1 with size 70"):
+            prims.getitem(a, idx)
+
+
 def test_where_prim_on_large_arrays_is_numpys_where():
     """prims.where on a large boolean condition picks float bits by a mask (no branch per element):
     bit for bit np.where's result, dtype and shape, for float16/32/64 operands as arrays of the

@@ -701,9 +701,14 @@ class IndexSelect(Op):
 class Gather(IndexSelect):
     """The same for gather (ix: the grid of the other dims, the index tensor
     along `dim`), whose node also saves the input, as PyTorch's: writing it in
-    place before backward is a version error."""
+    place before backward is a version error. (On NumPy both ways go by flat
+    positions, in prims.getitem and prims.add_at.)"""
     _name, op_name = "GatherBackward0", "gather"
     save_inputs = (0,)
+
+    def forward(self, x, ix):
+        self.in_shape, self.ix = x.shape, ix
+        return P.getitem(x, ix)
 
     def backward(self, g, x):
         return IndexSelect.backward(self, g)
