@@ -490,3 +490,23 @@ def test_topk_is_the_first_k_of_a_stable_sort(torch, dtype):
     t = torch.tensor(a.detach().numpy(), requires_grad=True)
     t.topk(5, 1).values.sum().backward()
     np.testing.assert_array_equal(a.grad.numpy(), t.grad.numpy())
+
+
+def test_kth_of_a_stable_sort_without_sorting_is_numpys_stable_argsort():
+    """kthvalue's and median's index: entry k of the stable argsort along an axis, found by a partition
+    and, among the elements equal to the k-th value, the one the stable order puts at k: bit for bit
+    np.argsort(kind="stable")'s entry, for heavy ties, NaNs (the largest; rows of NaN only), signed
+    zeros and infinities, integers, every axis, k at either end."""
+    from autograd_gpu.ops.sorting import kth_of_stable_argsort
+    rng = np.random.default_rng(11)
+    for trial in range(300):
+        shape = tuple(int(n) for n in rng.integers(1, 7, rng.integers(1, 4)))
+        if trial % 3 == 0:
+            a = rng.integers(-2, 3, shape).astype(rng.choice([np.int64, np.int32, np.float32]))
+        else:
+            a = rng.choice([-np.inf, -1.5, -0.0, 0.0, 0.5, 2.0, np.inf, np.nan], shape) if trial % 3 == 1 \
+                else rng.standard_normal(shape)
+        axis = int(rng.integers(0, a.ndim))
+        k = int(rng.integers(0, a.shape[axis]))
+        expected = np.take(np.argsort(a, axis, kind="stable"), [k], axis)
+        np.testing.assert_array_equal(kth_of_stable_argsort(a, k, axis), expected, err_msg=f"{a!r} {k} {axis}")

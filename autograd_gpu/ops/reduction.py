@@ -12,7 +12,7 @@ from ..autograd.op import Op
 from ..autograd.grad_mode import state as grad_state
 from ..tensor import Tensor
 from . import blocked, prims as P
-from .sorting import stable_argsort
+from .sorting import kth_of_stable_argsort
 from ._util import wrap_dims, wrap_dim, keepdim_shape, as_float, number
 from .._dtype import as_dtype, from_numpy_dtype
 from ..backend import cupy_backend as _cupy_backend
@@ -293,7 +293,7 @@ def _median_index(x, axis, keepdims=True):
     """The index of the lower median along axis (kept as a dim of 1): the middle
     of a stable sort (ties: the one PyTorch's CPU picks), or the first NaN."""
     k = (x.shape[axis] - 1) // 2
-    idx = stable_argsort(x, axis)[(slice(None),) * axis + (slice(k, k + 1),)]
+    idx = kth_of_stable_argsort(x, k, axis)
     if x.dtype.kind == "f":
         nan = np.isnan(x)
         idx = np.where(nan.any(axis=axis, keepdims=True), np.argmax(nan, axis=axis, keepdims=True), idx)

@@ -16,7 +16,7 @@ from ._util import in_result_type, int_arg, number, wrap_dim
 from .arith import NoDerivative
 from .functions import tensor_function
 from .reduction import MaxDim
-from .sorting import _UNSET, UniqueValues, sort, sort_arguments, stable_argsort, unique_axis
+from .sorting import _UNSET, UniqueValues, kth_of_stable_argsort, sort, sort_arguments, stable_argsort, unique_axis
 
 # the result types' names are PyTorch's (torch.return_types.kthvalue, .mode)
 KthvalueResult = collections.namedtuple("kthvalue", ["values", "indices"])
@@ -105,7 +105,7 @@ class Kthvalue(_Selection):
 
     def pick(self, x, axis, keepdims):
         # (of equal values, the k-th of a stable sort; PyTorch's quickselect may pick another)
-        return stable_argsort(x, axis)[(slice(None),) * axis + (slice(self.k - 1, self.k),)]
+        return kth_of_stable_argsort(x, self.k - 1, axis)
 
 
 def _mode_index(x, axis, keepdims):

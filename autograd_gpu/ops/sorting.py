@@ -24,6 +24,31 @@ def stable_argsort(a, axis, descending=False):
     return np.flip(a.shape[axis] - 1 - stable(np.flip(a, axis)), axis)
 
 
+def kth_of_stable_argsort(x, k, axis):
+    """stable_argsort(x, axis)'s entry k along axis (that axis kept, of size 1), without sorting all
+    of x on NumPy: a partition finds each row's k-th value (NaN the largest, as the sort), and of
+    the elements equal to it (in index order) the one the stable order puts at k is picked
+    (kthvalue of 1000 x 1000: 49 -> 8 ms)."""
+    where = (slice(None),) * axis + (slice(k, k + 1),)
+    if type(x) is not np.ndarray:
+        return stable_argsort(x, axis)[where]
+    rows = np.moveaxis(x, axis, -1)
+    kth = np.partition(rows, k, axis=-1)[..., k:k + 1]
+    if x.dtype.kind == "f" and np.isnan(kth).any():
+        # a row whose k-th is NaN: the values before it are its numbers, the ones equal to it its NaNs
+        nan, nan_kth = np.isnan(rows), np.isnan(kth)
+        before, equal = (rows < kth) | (~nan & nan_kth), (rows == kth) | (nan & nan_kth)
+    else:
+        before, equal = rows < kth, rows == kth
+    counts = equal.sum(-1, keepdims=True)
+    if (counts == 1).all():                     # (no ties: the one equal element)
+        idx = np.argmax(equal, -1, keepdims=True)
+    else:                                       # the (k - before)-th of the equal ones, 0-based
+        rank = k - before.sum(-1, keepdims=True)
+        idx = np.argmax(np.cumsum(equal, -1) > rank, -1, keepdims=True)
+    return np.moveaxis(idx, -1, axis)
+
+
 class _Selection(Op):
     """Values picked along an axis (and their int64 indices, no gradient)."""
     nondiff_outputs = (1,)
