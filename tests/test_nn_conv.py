@@ -30,6 +30,16 @@ def _distinct(shape, nd, plane, seed=0):
 
 CASES = [
     ("conv2d", lambda L, x, w, b: FN(L).conv2d(x, w, b), [(2, 3, 5, 4), (4, 3, 3, 2), (4,)], {}),
+    # depthwise (groups = input channels: one node without a windows array on NumPy, DepthwiseConv)
+    ("conv2d depthwise", lambda L, x, w, b: FN(L).conv2d(x, w, b, padding=1, groups=3),
+     [(2, 3, 5, 4), (3, 1, 3, 3), (3,)], {}),
+    ("conv2d depthwise multiplier stride dilation",
+     lambda L, x, w, b: FN(L).conv2d(x, w, b, stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=3),
+     [(2, 3, 6, 5), (6, 1, 3, 2), (6,)], {}),
+    ("conv1d depthwise same even kernel", lambda L, x, w: FN(L).conv1d(x, w, padding="same", groups=4),
+     [(2, 4, 9), (4, 1, 4)], {}),
+    ("conv3d depthwise unbatched", lambda L, x, w: FN(L).conv3d(x, w, stride=(1, 2, 1), groups=2),
+     [(2, 4, 5, 3), (4, 1, 2, 2, 2)], {}),
     ("conv2d stride pad dilation groups",
      lambda L, x, w, b: FN(L).conv2d(x, w, b, stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2),
      [(1, 4, 6, 5), (4, 2, 2, 2), (4,)], {}),
@@ -173,6 +183,43 @@ def test_gradient_penalty_matches_pytorch(torch, device):
         grads.append((ws.grad, bs.grad))
     for o, t in zip(*grads):
         _close(o, t, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("wanted", ["all", "weight and bias", "input"])
+def test_depthwise_conv_matches_pytorch_without_a_windows_array(torch, device, dtype, wanted):
+    """A depthwise conv2d (groups = input channels, two outputs each) of a larger batch: the output
+    and the gradients of whichever inputs require grad are PyTorch's; one ConvolutionBackward0 node;
+    on NumPy the forward holds nothing but its output (the composite held a windows array 9 times the
+    input until backward); writing the input in place before backward is a version error."""
+    import tracemalloc
+    rng = _rng(3)
+    x_np, w_np, b_np = (rng.standard_normal(s).astype(dtype) for s in ((4, 16, 20, 18), (32, 1, 3, 3), (32,)))
+    g_np = rng.standard_normal((4, 32, 20, 18)).astype(dtype)
+    results = []
+    for L, dev in ((torch, {}), (ag, {"device": device})):
+        needs = {"all": (True,) * 3, "weight and bias": (False, True, True), "input": (True, False, False)}[wanted]
+        x, w, b = (L.tensor(a, requires_grad=r, **dev) for a, r in zip((x_np, w_np, b_np), needs))
+        tracemalloc.start()
+        y = L.nn.functional.conv2d(x, w, b, padding=1, groups=16)
+        held = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        assert y.grad_fn.name() == "ConvolutionBackward0" and len(y.grad_fn.next_functions) == 3
+        y.backward(L.tensor(g_np, **dev))
+        results.append([_np(y)] + [_np(t.grad) if t.grad is not None else None for t in (x, w, b)])
+        if L is ag and device == "cpu":
+            assert held < 1.5 * y.numel() * y.element_size()
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == "float32" else dict(rtol=1e-10, atol=1e-10)
+    for what, theirs, ours in zip(("output", "input's grad", "weight's grad", "bias's grad"), *results):
+        assert (theirs is None) == (ours is None), what
+        if theirs is not None:
+            np.testing.assert_allclose(ours, theirs, err_msg=what, **tol)
+    x = ag.tensor(x_np, requires_grad=True, device=device)
+    x2 = x * 1
+    y = F.conv2d(x2, ag.tensor(w_np, device=device), groups=16)
+    x2.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
 
 
 # ---- edge cases ------------------------------------------------------------------------

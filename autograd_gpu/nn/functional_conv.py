@@ -19,8 +19,8 @@ from ..ops.linalg import saving_operands
 from ..autograd.grad_mode import state as grad_state
 from ..autograd.op import Op
 from ..ops import prims as P
-from ..ops.tied import as_one_node
-from ..ops.windows import fold_windows, make_geometry, windows
+from ..ops.tied import as_one_node, composite_gradients, tie_gradient
+from ..ops.windows import fold_windows, interior, make_geometry, offsets, padded_array, windows
 from ..tensor import Tensor
 from .functional import _same_device, _tensor_arg
 from ..amp import cast_at_entry
@@ -172,14 +172,89 @@ def _conv(fn, nd, input, weight, bias, stride, padding, dilation, groups):
                            f"Kernel size: ({' x '.join(map(str, span))}). Kernel size can't be greater than "
                            "actual input size")
     geo = make_geometry(sizes, kernel, dilation, lo, hi, stride)
-    n, k = x.shape[0], cin_g * math.prod(kernel)
+    if cin_g == 1 and groups > 1 and type(x._data) is np.ndarray and x._data.dtype in _DEPTHWISE_DTYPES:
+        y = DepthwiseConv.applyN((x, weight) if bias is None else (x, weight, bias), geo)
+        return y if batched else y.squeeze(0)
+    # (padding "same" that is uneven: PyTorch pads the input first and its node saves that copy)
+    saved_input = x if lo == hi else x.clone() if x._rg and grad_state.enabled else None
+    y = as_one_node(_conv_composite(x, weight, bias, geo, groups), "ConvolutionBackward0", "convolution",
+                    (saved_input, weight))
+    return y if batched else y.squeeze(0)
+
+
+def _conv_composite(x, weight, bias, geo, groups):
+    """The convolution of a batch in Tensor ops: the windows (im2col) times the weight, per group."""
+    n, cout, k = x.shape[0], weight.shape[0], weight.shape[1] * math.prod(geo.kernel)
     cols = windows(x, geo).reshape(n, groups, k, math.prod(geo.out))
     # (one product saving the weight itself, as PyTorch's convolution node does)
     y = saving_operands(weight.reshape(groups, cout // groups, k), cols).reshape(n, cout, *geo.out)
-    # (padding "same" that is uneven: PyTorch pads the input first and its node saves that copy)
-    saved_input = x if lo == hi else x.clone() if x._rg and grad_state.enabled else None
-    y = as_one_node(_add_bias(y, bias, nd), "ConvolutionBackward0", "convolution", (saved_input, weight))
-    return y if batched else y.squeeze(0)
+    return _add_bias(y, bias, len(geo.sizes))
+
+
+_DEPTHWISE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+class DepthwiseConv(Op):
+    """A depthwise convolution (groups = input channels, each giving m = C_out / C_in) of a float32/64
+    NumPy batch, as PyTorch's one node, without a windows array (im2col is k times the input, and its
+    batched products of 1 x k matrices run NumPy's small-matrix loop): per kernel offset, the strided
+    view of the padded input times that offset's weights, added up; backward the same way round, the
+    input's gradient added back through the views and the weight's summed per channel. Under
+    create_graph the composite is recomputed in Tensor ops and differentiated."""
+    _name, op_name = "ConvolutionBackward0", "convolution"
+    save_inputs = (0, 1)
+
+    def forward(self, x, w, *rest):
+        *b, geo = rest
+        n, c = x.shape[:2]
+        self.geo, self.m, self.has_bias = geo, w.shape[0] // c, bool(b)
+        y = np.zeros((n, c, self.m) + geo.out, x.dtype)
+        if y.size:
+            xpad, product = padded_array(x, geo, 0, np), np.empty_like(y)
+            for offs, src in offsets(geo):
+                y += np.multiply(xpad[(_ALL, _ALL, None) + src], self._tap(w, offs), out=product)
+        if b:
+            y += b[0].reshape((c, self.m) + (1,) * len(geo.out))
+        return y.reshape((n, c * self.m) + geo.out)
+
+    def _tap(self, w, offs):
+        """The weights at one kernel offset, shaped (C_in, m, 1, ...) against (N, C_in, m, *out)."""
+        return w[(_ALL, 0) + offs].reshape((-1, self.m) + (1,) * len(self.geo.out))
+
+    def backward(self, g, x, w):
+        geo, m = self.geo, self.m
+        n, c = x.shape[:2]
+        spatial = tuple(range(2, 2 + len(geo.out)))
+        if type(g) is Tensor:           # (the bias's gradient a node of the inputs too, as PyTorch's)
+            g = tie_gradient(g, (x, w), self._name, self.op_name)
+        gb = None
+        if self.has_bias and self.needs(2):
+            gb = g.sum((0,) + spatial) if type(g) is Tensor else np.add.reduce(g, (0,) + spatial)
+        if type(g) is Tensor:
+            gx, gw = composite_gradients(self, [x, w], lambda a, b: _conv_composite(a, b, None, geo, c), (g,))
+            return (gx, gw, gb) if self.has_bias else (gx, gw)
+        gy = g.reshape((n, c, m) + geo.out)
+        gx = gw = None
+        if self.needs(0):
+            gxpad = np.zeros((n, c) + tuple(k + lo + hi for k, lo, hi in zip(geo.sizes, geo.pad_lo, geo.pad_hi)),
+                             g.dtype)
+        if self.needs(1):
+            gw, xpad = np.zeros_like(w), padded_array(x, geo, 0, np)
+        product = np.empty(gy.shape, g.dtype)
+        if gy.size:
+            for offs, src in offsets(geo):
+                if self.needs(1):
+                    np.multiply(gy, xpad[(_ALL, _ALL, None) + src], out=product)
+                    gw[(_ALL, 0) + offs] = np.add.reduce(product, (0,) + tuple(a + 1 for a in spatial)).reshape(-1)
+                if self.needs(0):
+                    np.multiply(gy, self._tap(w, offs), out=product)
+                    gxpad[(_ALL, _ALL) + src] += product[:, :, 0] if m == 1 else np.add.reduce(product, 2)
+        if self.needs(0):
+            gx = np.ascontiguousarray(gxpad[(_ALL, _ALL) + interior(geo)])
+        return (gx, gw, gb) if self.has_bias else (gx, gw)
+
+
+_ALL = slice(None)
 
 
 @cast_at_entry

@@ -33,15 +33,26 @@ def make_geometry(sizes, kernel, dilation, pad_lo, pad_hi, stride, out=None):
     return Geometry(tuple(sizes), tuple(kernel), tuple(dilation), tuple(pad_lo), tuple(pad_hi), tuple(stride), out)
 
 
-def _offsets(geo):
+def offsets(geo):
     """(kernel offset, the slices of the padded input it reads) for each offset."""
     for offs in product(*[range(k) for k in geo.kernel]):
         yield offs, tuple(slice(o * d, o * d + s * (n - 1) + 1, s)
                           for o, d, s, n in zip(offs, geo.dilation, geo.stride, geo.out))
 
 
-def _interior(geo):
+def interior(geo):
+    """The slices of a padded array that hold the input."""
     return tuple(slice(lo, lo + n) for lo, n in zip(geo.pad_lo, geo.sizes))
+
+
+def padded_array(x, geo, fill, xp):
+    """x (..., *sizes) padded as geo says with `fill` (x itself where there is no padding)."""
+    padded = tuple(n + lo + hi for n, lo, hi in zip(geo.sizes, geo.pad_lo, geo.pad_hi))
+    if padded == geo.sizes:
+        return x
+    xpad = xp.full(x.shape[:x.ndim - len(geo.sizes)] + padded, fill, dtype=x.dtype)
+    xpad[(Ellipsis,) + interior(geo)] = x
+    return xpad
 
 
 def unfold_array(x, geo, fill, xp):
@@ -49,16 +60,11 @@ def unfold_array(x, geo, fill, xp):
     the array module (NumPy or CuPy)."""
     nd = len(geo.sizes)
     lead = x.shape[:x.ndim - nd]
-    padded = tuple(n + lo + hi for n, lo, hi in zip(geo.sizes, geo.pad_lo, geo.pad_hi))
-    if padded != geo.sizes:
-        xpad = xp.full(lead + padded, fill, dtype=x.dtype)
-        xpad[(Ellipsis,) + _interior(geo)] = x
-    else:
-        xpad = x
+    xpad = padded_array(x, geo, fill, xp)
     out = xp.empty(lead + geo.kernel + tuple(max(n, 0) for n in geo.out), dtype=x.dtype)
     if out.size:
         rest = (slice(None),) * nd
-        for offs, src in _offsets(geo):
+        for offs, src in offsets(geo):
             out[(Ellipsis,) + offs + rest] = xpad[(Ellipsis,) + src]
     return out
 
@@ -71,10 +77,10 @@ def fold_array(g, geo, xp):
     acc = xp.zeros(lead + padded, dtype=g.dtype)
     if g.size:
         rest = (slice(None),) * nd
-        for offs, src in _offsets(geo):
+        for offs, src in offsets(geo):
             # one offset's slices never overlap themselves: a plain += is exact
             acc[(Ellipsis,) + src] += g[(Ellipsis,) + offs + rest]
-    return xp.ascontiguousarray(acc[(Ellipsis,) + _interior(geo)])
+    return xp.ascontiguousarray(acc[(Ellipsis,) + interior(geo)])
 
 
 class Unfold(Op):
