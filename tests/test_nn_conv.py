@@ -236,6 +236,33 @@ def test_max_pool_ties_take_the_first_maximum(torch, device):
     np.testing.assert_array_equal(_np(a), [[0, 2]])
 
 
+@pytest.mark.parametrize("nd, kw", [(1, dict(kernel_size=3, stride=2)), (1, dict(kernel_size=4, stride=1, padding=2)),
+                                     (2, dict(kernel_size=3, stride=2, padding=1)), (2, dict(kernel_size=(2, 3)))])
+def test_max_pool_overlapping_windows_rule_matches_pytorch(torch, device, nd, kw):
+    """Windows of up to 16 elements find their maximum's place by passes over their columns (NumPy):
+    PyTorch's indices and values where windows overlap, with ties (the first), several NaNs in a window
+    (the last), infinities and signed zeros, integer input too (2-d); the gradient goes to those places."""
+    rng = _rng(12)
+    shape = (2, 3, 41) if nd == 1 else (2, 3, 9, 11)
+    x = rng.integers(-2, 3, shape).astype(np.float64)
+    flat = x.reshape(-1)
+    flat[rng.integers(0, flat.size, 40)] = np.nan
+    flat[rng.integers(0, flat.size, 20)] = rng.choice([np.inf, -np.inf, -0.0, 0.0], 20)
+    pool = "max_pool1d" if nd == 1 else "max_pool2d"
+    for data in (x, np.where(np.isfinite(x), x, 0).astype(np.int64))[:nd]:       # (max_pool1d takes no integers, as PyTorch's)
+        results = []
+        for L, dev in ((torch, {}), (ag, {"device": device})):
+            t = L.tensor(data, requires_grad=data.dtype.kind == "f", **dev)
+            y, i = getattr(L.nn.functional, pool)(t, return_indices=True, **kw)
+            out = [_np(y), _np(i)]
+            if t.requires_grad:
+                y.backward(L.ones_like(y))
+                out.append(_np(t.grad))
+            results.append(out)
+        for theirs, ours in zip(*results):
+            np.testing.assert_array_equal(ours, theirs)
+
+
 TILING = [((2, 3, 8, 8), dict(kernel_size=2)), ((2, 3, 9, 7), dict(kernel_size=2)), ((3, 7, 6), dict(kernel_size=3)),
           ((2, 2, 8, 8), dict(kernel_size=(2, 4))), ((1, 2, 9, 9), dict(kernel_size=3, stride=3))]
 

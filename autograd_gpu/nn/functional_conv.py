@@ -418,6 +418,8 @@ def _window_argmax(w, xp):
     """Each window's place of its maximum (an array), PyTorch's kernels' rule:
     the first of equal maxima, but the last NaN where there are NaNs."""
     a = w._data
+    if type(a) is np.ndarray and 1 < a.shape[-1] <= 16 and a.size:
+        return _short_argmax(a)
     am = a.argmax(axis=-1)
     if a.dtype.kind == "f":
         nan = xp.isnan(a)
@@ -425,6 +427,23 @@ def _window_argmax(w, xp):
             last_nan = a.shape[-1] - 1 - nan[..., ::-1].argmax(axis=-1)
             am = xp.where(nan.any(axis=-1), last_nan, am)
     return am
+
+
+def _short_argmax(a):
+    """_window_argmax's rule along a short last axis of a NumPy array, by passes over its columns
+    (NumPy's argmax goes row by row: 511k windows of 3, 11 ms -> 1.5): a later element takes the
+    place where it is greater, or NaN."""
+    best = a[..., 0].copy()
+    place = np.zeros(best.shape, np.intp)
+    later = np.empty_like(place)
+    for j in range(1, a.shape[-1]):
+        v = a[..., j]
+        better = v > best
+        if a.dtype.kind == "f":
+            better |= np.isnan(v)
+        np.maximum(place, np.multiply(better, j, out=later), out=place)      # (j: above every place before)
+        np.maximum(best, v, out=best)                                        # (NaN wherever either is)
+    return place
 
 
 def _pool_node(y, saved, nd, family):
