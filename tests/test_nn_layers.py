@@ -733,6 +733,14 @@ H5_CASES = [
      [(6, 3), _BAG_IDX.reshape(2, 4), (2, 4)], dict(name=False)),
     ("embedding_bag_last_offset", lambda L, w, i, o: L.nn.functional.embedding_bag(i, w, o, include_last_offset=True),
      [(6, 3), _BAG_IDX, np.array([0, 3, 3, 8])], dict(name=False)),
+] + [
+    # bags of one length end to end: the rows reshaped are the table (no gather, no mask)
+    (f"embedding_bag_2d_{mode}", (lambda mode: lambda L, w, i: L.nn.functional.embedding_bag(i, w, mode=mode))(mode),
+     [(6, 3), _BAG_IDX.reshape(2, 4)], dict(name=False)) for mode in ("sum", "mean", "max")
+] + [
+    (f"embedding_bag_even_offsets_{mode}", (lambda mode: lambda L, w, i, o: L.nn.functional.embedding_bag(
+        i, w, o, mode=mode))(mode), [(6, 3), _BAG_IDX, np.array([0, 2, 4, 6])], dict(name=False))
+    for mode in ("mean", "max")
 ]
 test_h5_layers_against_pytorch, test_h5_layers_gradcheck, test_h5_layers_second_order = case_tests(H5_CASES)
 
