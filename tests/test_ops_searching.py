@@ -510,3 +510,21 @@ def test_kth_of_a_stable_sort_without_sorting_is_numpys_stable_argsort():
         k = int(rng.integers(0, a.shape[axis]))
         expected = np.take(np.argsort(a, axis, kind="stable"), [k], axis)
         np.testing.assert_array_equal(kth_of_stable_argsort(a, k, axis), expected, err_msg=f"{a!r} {k} {axis}")
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "int64", "uint8", "bool"])
+def test_unique_of_many_integers_in_a_narrow_range_matches_pytorch(torch, device, dtype):
+    """unique of 4096 integers or more whose range is at most twice their number counts per value
+    (no sort): values, inverse (the input's shape) and counts are PyTorch's and np.unique's, negative
+    values included; a wider range (the sort) too."""
+    rng = np.random.default_rng(4)
+    wide = np.iinfo(dtype).max if dtype != "bool" else 1
+    for lo, hi in ((0 if dtype in ("uint8", "bool") else -50, 2 if dtype == "bool" else 100), (0, wide)):
+        a = rng.integers(lo, hi, (64, 90), endpoint=hi == wide).astype(dtype)
+        values, inverse, counts = ag.unique(ag.tensor(a, device=device), return_inverse=True, return_counts=True)
+        t = torch.unique(torch.tensor(a), return_inverse=True, return_counts=True)
+        for ours, theirs in zip((values, inverse, counts), t):
+            assert ours.shape == tuple(theirs.shape) and str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+            np.testing.assert_array_equal(to_numpy(ours), theirs.numpy())
+        expected = np.unique(a, return_inverse=True, return_counts=True)
+        np.testing.assert_array_equal(to_numpy(inverse).reshape(-1), expected[1].reshape(-1))
