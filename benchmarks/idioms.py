@@ -139,6 +139,34 @@ def idioms(T, scale):
         params = _big_params()
         return lambda: T.nn.utils.clip_grad_norm_(params, 1.0)
 
+    def huber_loss():
+        x, y = leaf(n(2000), 1000), T.randn(n(2000), 1000)
+        return lambda: F.huber_loss(x, y).backward()
+
+    def gather():
+        x, i = leaf(n(1000), 1000), T.randint(0, 1000, (n(1000), 500))
+        return lambda: x.gather(1, i).sum().backward()
+
+    def kthvalue():
+        x = leaf(n(1000), 1000)
+        return lambda: x.kthvalue(10, 1).values.sum().backward()
+
+    def depthwise_conv():
+        m, x = T.nn.Conv2d(64, 64, 3, padding=1, groups=64), leaf(8, 64, n(32), n(32))
+        return lambda: m(x).sum().backward()
+
+    def max_pool1d():
+        x = leaf(16, 64, n(1000))
+        return lambda: F.max_pool1d(x, 3, 2).sum().backward()
+
+    def embedding_bag():
+        e, i = T.nn.EmbeddingBag(10000, 64), T.randint(0, 10000, (n(1000), 20))
+        return lambda: e(i).sum().backward()
+
+    def unique():
+        x = T.randint(0, 100, (n(100000),))
+        return lambda: T.unique(x, return_counts=True)
+
     def transformer_layer():
         m = T.nn.TransformerEncoderLayer(128, 4, 256, dropout=0.0, batch_first=True)
         x = T.randn(8, n(64), 128)
@@ -147,7 +175,8 @@ def idioms(T, scale):
     return {f.__name__: f for f in (iterate_rows, lstm, gru, pack_padded, cdist, topk, index_rows, index_add, embedding,
                                     interpolate, max_pool, inplace_activation, attention, ctc_loss,
                                     bce_with_logits, layer_norm, group_norm, gelu, silu, softmax, cross_entropy,
-                                    conv2d, adam_step, clip_grad_norm, transformer_layer)}
+                                    conv2d, adam_step, clip_grad_norm, huber_loss, gather, kthvalue, depthwise_conv,
+                                    max_pool1d, embedding_bag, unique, transformer_layer)}
 
 
 def _worker(framework, names, rounds, scale):
