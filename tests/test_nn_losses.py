@@ -631,6 +631,26 @@ def test_ctc_unbatched_zero_infinity_and_grad(torch, device):
             np.testing.assert_allclose(_np(a.grad), b.grad.numpy(), atol=1e-12)
 
 
+def test_ctc_unbatched_targets_as_pytorch_takes_them(torch, device):
+    """An unbatched input's targets: 1-D with exactly target_length labels (as any concatenation: more is
+    an error, found by the fuzz: we took the first ones), or padded as one row (1, >= target_length),
+    which PyTorch takes and we refused; two rows, or too short a row, are errors for both."""
+    lp = _rng(5).standard_normal((5, 4))
+    for targets, ok in (([1, 2], True), ([[1, 2, 1, 2]], True), ([1, 2, 1, 2], False), ([1], False),
+                        ([[1, 2, 1, 2], [1, 1, 1, 1]], False), ([[1]], False)):
+        results = []
+        for L, dev in ((torch, {}), (ag, {"device": device})):
+            log_probs = L.tensor(lp, **dev).log_softmax(1)
+            call = lambda: L.nn.functional.ctc_loss(log_probs, L.tensor(targets, **dev), [5], [2], 3)  # noqa: E731
+            if ok:
+                results.append(float(call()))
+            else:
+                with pytest.raises(RuntimeError, match="ctc_loss" if L is ag else None):
+                    call()
+        if ok:
+            assert results[1] == pytest.approx(results[0], rel=1e-12)
+
+
 def test_ctc_gradient_taken_directly_is_the_true_derivative(torch):
     """Divergence kept: PyTorch's gradient w.r.t. log_probs adds exp(log_probs) (it is the gradient for the
     logits under log_softmax); ours is d loss / d log_probs. Through log_softmax both agree (tested above)."""

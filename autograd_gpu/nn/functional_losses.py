@@ -728,25 +728,20 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
                                f"{values.max()}")
     longest = int(tgt_len.max()) if tgt_len.size else 0
     table = np.full((batch, longest), blank, dtype=np.int64)
-    if labels.ndim == 2 and not unbatched:
+    if labels.ndim == 2:                # (padded: an unbatched input's as one row, as PyTorch's)
         if labels.shape[0] != batch or labels.shape[1] < longest:
             raise RuntimeError(f"{fn}: Expected targets of shape ({batch}, >= {longest}) (padded) or a 1-D "
                                f"concatenation, got {list(labels.shape)}")
         for b in range(batch):
             table[b, :tgt_len[b]] = labels[b, :tgt_len[b]]
     elif labels.ndim == 1:
-        if unbatched:
-            if labels.size < tgt_len[0]:
-                raise RuntimeError(f"{fn}: Expected targets to hold at least {tgt_len[0]} labels, got "
-                                   f"{labels.size}")
-            table[0, :tgt_len[0]] = labels[:tgt_len[0]]
-        else:
-            if labels.size != tgt_len.sum():
-                raise RuntimeError(f"{fn}: concatenated targets hold {labels.size} labels but target_lengths sum "
-                                   f"to {tgt_len.sum()}")
-            starts = np.concatenate([[0], np.cumsum(tgt_len)[:-1]])
-            for b in range(batch):
-                table[b, :tgt_len[b]] = labels[starts[b]:starts[b] + tgt_len[b]]
+        # concatenated (an unbatched input's too): exactly sum(target_lengths) labels, as PyTorch checks
+        if labels.size != tgt_len.sum():
+            raise RuntimeError(f"{fn}: concatenated targets hold {labels.size} labels but target_lengths sum "
+                               f"to {tgt_len.sum()}")
+        starts = np.concatenate([[0], np.cumsum(tgt_len)[:-1]])
+        for b in range(batch):
+            table[b, :tgt_len[b]] = labels[starts[b]:starts[b] + tgt_len[b]]
     else:
         raise RuntimeError(f"{fn}: targets must be (N, S) or 1-D, got {list(labels.shape)}")
     used = table[np.arange(longest)[None, :] < tgt_len[:, None]]
