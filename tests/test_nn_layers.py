@@ -446,7 +446,10 @@ PAD_CASES = [((2, 3), (1, 2), "constant", None), ((2, 3), (1, 1, 2, 0), "constan
              ((3,), (2, 2), "constant", 0.0), ((2, 5), (2, 3), "reflect", None), ((2, 3, 4), (1, 2, 2, 1), "reflect", None),
              ((2, 3), (2, 1), "replicate", None), ((1, 2, 3, 4), (1, 2, 3, 1), "replicate", None),
              ((2, 3), (3, 2), "circular", None), ((1, 2, 3, 2), (1, 1, 2, 0), "circular", None),
-             ((1, 1, 2, 3, 2), (1, 1, 1, 1, 1, 1), "reflect", None), ((2, 4), (-1, 2), "replicate", None)]
+             ((1, 1, 2, 3, 2), (1, 1, 1, 1, 1, 1), "reflect", None), ((2, 4), (-1, 2), "replicate", None),
+             # (one node on NumPy: EdgePad) the widest reflections, a side of 0, three dims, unbatched
+             ((2, 3, 5, 4), (3, 0, 4, 2), "reflect", None), ((2, 2, 3, 4, 5), (0, 3, 2, 0, 1, 2), "replicate", None),
+             ((3, 6), (5, 5), "reflect", None), ((2, 3, 4, 3), (2, 2, 3, 3, 1, 1), "reflect", None)]
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -460,6 +463,16 @@ def test_pad_matches_pytorch(torch, device, dtype, shape, amounts, mode, value):
     _compare(torch, fn, [x], dtype, device)
     if dtype == "float64":
         _second_order(torch, lambda lib, x: fn(lib, x) ** 2, [x], device)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate"])
+def test_edge_pad_node_names_match_pytorch(torch, device, mode):
+    """reflect / replicate padding is PyTorch's one node (ReflectionPad2DBackward0, ...) for 1-3 dims."""
+    for shape, amounts in (((2, 3, 5), (1, 2)), ((2, 3, 5, 4), (1, 2, 0, 3)), ((1, 2, 3, 4, 5), (1, 1, 2, 0, 1, 1))):
+        x = _rng(3).normal(size=shape)
+        names = [lib.nn.functional.pad(t, amounts, mode=mode).grad_fn.name()
+                 for lib, t in zip((ag, torch), _pair(torch, x, "float64", device))]
+        assert names[0] == names[1], names
 
 
 def test_pad_integer_data_and_empty(torch, device):
