@@ -631,6 +631,35 @@ def test_ctc_unbatched_zero_infinity_and_grad(torch, device):
             np.testing.assert_allclose(_np(a.grad), b.grad.numpy(), atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_pdist_by_blocks_of_rows_matches_pytorch(torch, device, dtype):
+    """pdist(x) (p = 2) of 300 rows on NumPy is one node computed by blocks of rows: distances and the
+    gradient (an upstream with negative entries) are PyTorch's, repeated rows (distance 0: gradient 0)
+    included; its peak memory is the output's and a block's (the composite's: three arrays of
+    N^2 M / 2 elements, 43 MB here)."""
+    import tracemalloc
+    rng = _rng(6)
+    x_np = rng.standard_normal((300, 40)).astype(dtype)
+    x_np[7] = x_np[3]
+    x_np[200] = x_np[3]
+    g_np = rng.standard_normal(300 * 299 // 2).astype(dtype)
+    results = []
+    for L, dev in ((torch, {}), (ag, {"device": device})):
+        x = L.tensor(x_np, requires_grad=True, **dev)
+        tracemalloc.start()
+        d = L.nn.functional.pdist(x)
+        d.backward(L.tensor(g_np, **dev))
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert d.grad_fn.name() == "PdistBackward0"
+        results.append((_np(d), _np(x.grad)))
+        if L is ag and device == "cpu":
+            assert peak < 12 * 2 ** 20, peak
+    tol = dict(rtol=2e-5, atol=2e-5) if dtype == "float32" else dict(rtol=1e-12, atol=1e-12)
+    for what, theirs, ours in zip(("distances", "gradient"), *results):
+        np.testing.assert_allclose(ours, theirs, err_msg=what, **tol)
+
+
 def test_ctc_unbatched_targets_as_pytorch_takes_them(torch, device):
     """An unbatched input's targets: 1-D with exactly target_length labels (as any concatenation: more is
     an error, found by the fuzz: we took the first ones), or padded as one row (1, >= target_length),

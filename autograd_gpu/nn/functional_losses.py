@@ -431,6 +431,14 @@ def pdist(input, p=2):
     p = _check_number("pdist", "p", p)
     if p < 0:
         raise RuntimeError(f"pdist only supports non-negative p values, got {p}")
+    if (p == 2 and input.shape[0] > 1 and input.shape[1] and type(input._data) is np.ndarray
+            and input._data.dtype in (np.float32, np.float64)):
+        return Pdist2.apply1(input)
+    return as_one_node(_pdist_composite(input, p), "PdistBackward0", "_pdist_forward", (input,))
+
+
+def _pdist_composite(input, p):
+    """pdist in Tensor ops: both rows of every pair gathered, their difference's p-norm."""
     first, second = np.triu_indices(input.shape[0], 1)
     from ..creation import tensor
     rows_i = input.index_select(0, tensor(first, device=input.device))
@@ -438,8 +446,65 @@ def pdist(input, p=2):
     if input.shape[1] == 0:
         p = 1.0                 # (rows of no columns are 0 apart for every p, inf too, as PyTorch's kernel)
     diff = rows_i - rows_j
-    d = inf_distance(diff) if p == math.inf else diff.norm(p, 1)
-    return as_one_node(d, "PdistBackward0", "_pdist_forward", (input,))
+    return inf_distance(diff) if p == math.inf else diff.norm(p, 1)
+
+
+class Pdist2(Op):
+    """pdist(x, 2) of a float32/64 NumPy matrix as PyTorch's one node, by blocks of rows (the composite
+    gathered both rows of every pair at once, N^2 M / 2 elements three times over: 500 rows of 32,
+    48 MB; 5,000 rows, 4.8 GB): a block of rows minus every row after the block's first (a broadcast,
+    no gather; the few pairs below the diagonal are computed and left out), squared and summed; its
+    rows' runs of pairs are the output's. Backward the same blocks: g / d (0 where d is 0, as
+    PyTorch's) times each difference, summed into the block's rows and taken from the later rows.
+    Under create_graph the composite is differentiated."""
+    _name, op_name = "PdistBackward0", "_pdist_forward"
+    save_inputs = (0,)
+    save_result = True
+
+    def forward(self, x):
+        n = x.shape[0]
+        d = np.empty(n * (n - 1) // 2, x.dtype)
+        ones = np.ones(x.shape[1], x.dtype)
+        for r0, r1, diff in self._blocks(x):
+            diff *= diff
+            block = np.sqrt(diff @ ones)          # (r1 - r0, n - r0 - 1): row i against r0 + 1, ...; sums by BLAS
+            d[self._start(r0, n):self._start(r1, n)] = block[self._upper(block.shape)]
+        return d
+
+    @staticmethod
+    def _upper(shape):
+        """A block's pairs above the diagonal (row k of the block against columns k, k + 1, ...), in the
+        output's order (C order)."""
+        return np.arange(shape[1])[None, :] >= np.arange(shape[0])[:, None]
+
+    @staticmethod
+    def _start(i, n):
+        """Where row i's pairs (i, i + 1), (i, i + 2), ... begin in the output."""
+        return i * n - i * (i + 1) // 2
+
+    def _blocks(self, x):
+        """(r0, r1, x[r0:r1] - x[r0 + 1:] broadcast) for blocks of about 256k differences."""
+        n, m = x.shape
+        step = max(1, (1 << 18) // max(n * m, 1))
+        for r0 in range(0, n - 1, step):
+            r1 = min(r0 + step, n - 1)
+            yield r0, r1, x[r0:r1, None, :] - x[None, r0 + 1:, :]
+
+    def backward(self, g, x, d):
+        if type(g) is Tensor:
+            from ..ops.tied import composite_gradients
+            return composite_gradients(self, [x], lambda t: _pdist_composite(t, 2), (g,))[0]
+        n = x.shape[0]
+        gx = np.zeros_like(x)
+        for r0, r1, diff in self._blocks(x):
+            run = slice(self._start(r0, n), self._start(r1, n))
+            w = np.zeros(diff.shape[:2], x.dtype)             # g / d at each pair, 0 below the diagonal
+            w[self._upper(w.shape)] = np.divide(g[run], d[run], out=np.zeros(d[run].shape, x.dtype),
+                                                where=d[run] != 0)
+            diff *= w[:, :, None]
+            gx[r0:r1] += np.ones(diff.shape[1], x.dtype) @ diff       # (BLAS: 5x NumPy's reduce over the middle)
+            gx[r0 + 1:] -= np.add.reduce(diff, 0)
+        return gx
 
 
 def _check_triplet(fn, anchor, positive, negative, margin, reduction):
