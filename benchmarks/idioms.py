@@ -167,6 +167,14 @@ def idioms(T, scale):
         x = T.randint(0, 100, (n(100000),))
         return lambda: T.unique(x, return_counts=True)
 
+    def reflect_pad():
+        x = leaf(16, 32, n(64), n(64))
+        return lambda: F.pad(x, (2, 2, 2, 2), mode="reflect").sum().backward()
+
+    def pdist():
+        x = leaf(n(500), 32)
+        return lambda: F.pdist(x).sum().backward()
+
     def transformer_layer():
         m = T.nn.TransformerEncoderLayer(128, 4, 256, dropout=0.0, batch_first=True)
         x = T.randn(8, n(64), 128)
@@ -176,7 +184,7 @@ def idioms(T, scale):
                                     interpolate, max_pool, inplace_activation, attention, ctc_loss,
                                     bce_with_logits, layer_norm, group_norm, gelu, silu, softmax, cross_entropy,
                                     conv2d, adam_step, clip_grad_norm, huber_loss, gather, kthvalue, depthwise_conv,
-                                    max_pool1d, embedding_bag, unique, transformer_layer)}
+                                    max_pool1d, embedding_bag, unique, reflect_pad, pdist, transformer_layer)}
 
 
 def _worker(framework, names, rounds, scale):
