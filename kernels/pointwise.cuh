@@ -46,7 +46,8 @@ template <typename T> AG_HD T tanh(T x) { return math::tanh(x); }
 // result is exactly 0
 template <typename T> AG_HD T sigmoid(T x) { return T(1) / (T(1) + math::exp(-x)); }
 // max(x, 0) with NaN passing through
-template <typename T> AG_HD T relu(T x) { return (math::isnan(x) || x > T(0)) ? x : T(0); }
+// (x itself unless below 0: -0.0 stays -0.0 and NaN stays NaN, as PyTorch's clamp_min)
+template <typename T> AG_HD T relu(T x) { return x < T(0) ? T(0) : x; }
 template <typename T> AG_HD T tan(T x) { return math::tan(x); }
 template <typename T> AG_HD T asin(T x) { return math::asin(x); }
 template <typename T> AG_HD T acos(T x) { return math::acos(x); }
@@ -268,8 +269,8 @@ template <typename T> AG_HD T mish_bwd(T g, T x) {
 // made of linear pieces: the kinks and NaN take PyTorch's sides
 template <typename T> AG_HD T threshold(T x, T th, T value) { return x <= th ? value : x; }
 template <typename T> AG_HD T threshold_bwd(T g, T x, T th) { return x <= th ? T(0) : g; }
-template <typename T> AG_HD T hardtanh(T x, T min_val, T max_val) {
-    return x <= min_val ? min_val : (x >= max_val ? max_val : x);
+template <typename T> AG_HD T hardtanh(T x, T min_val, T max_val) {     // (x at a bound stays x: -0.0 too)
+    return x < min_val ? min_val : (x > max_val ? max_val : x);
 }
 template <typename T> AG_HD T hardtanh_bwd(T g, T x, T min_val, T max_val) {
     return (x <= min_val || x >= max_val) ? T(0) : g;

@@ -445,6 +445,23 @@ def test_kernels_follow_pytorch_where_twin_differs(lib, dtype):
     assert_matches(run_pointwise(lib, "abs_bwd", dtype, [g, x]), tx.grad.numpy(), 0, "abs_bwd vs torch", [x])
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_relu_clamp_hardtanh_kernels_keep_signed_zeros_as_pytorch(lib, dtype):
+    """relu, clamp and hardtanh return x itself unless it is beyond a bound: -0.0 stays -0.0 at a bound
+    of 0, as PyTorch's (NumPy's maximum, and <= in hardtanh, gave +0.0); NaN stays NaN."""
+    torch = pytest.importorskip("torch")
+    x = np.array([-0.0, 0.0, -1.0, 1.0, np.nan, -np.inf, np.inf], dtype=dtype)
+    want = torch.relu(torch.tensor(x)).numpy()
+    got = run_pointwise(lib, "relu", dtype, [x])
+    assert np.array_equal(got, want, equal_nan=True) and np.array_equal(np.signbit(got), np.signbit(want))
+    for lo, hi in ((0.0, 1.0), (-1.0, -0.0), (0.0, np.inf), (-np.inf, 0.0)):
+        want = torch.clamp(torch.tensor(x), lo, hi).numpy()
+        for name in ("clamp", "hardtanh"):
+            got = run_pointwise(lib, name, dtype, [x, lo, hi])
+            assert np.array_equal(got, want, equal_nan=True) and np.array_equal(np.signbit(got), np.signbit(want)), \
+                (name, lo, hi)
+
+
 def test_float16_kernels_round_once(lib):
     """A fused float16 kernel rounds once, from float (PyTorch's opmath); the
     twin run in float16 rounds after every step. Here: tanh_bwd near |y| = 1,

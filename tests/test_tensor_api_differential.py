@@ -440,6 +440,37 @@ def test_clamp_lo_above_hi_and_nan_bounds(torch):
         check(torch, fn)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_clamp_of_floats_is_pytorchs_bit_for_bit(torch, dtype):
+    """clamp of floats between numbers is NumPy's clip ufunc (one pass): each element PyTorch's, x's own
+    signed zero at a bound of 0 (maximum/minimum gave +0.0 for -0.0), NaN and infinities included, one
+    bound or two, bounds crossed; small arrays too; in place (clip_grad_value_); relu, relu6 and
+    hardtanh likewise."""
+    special = np.array([-0.0, 0.0, np.nan, np.inf, -np.inf, 0.5, -0.5, 1.0, -1.0, 2.5, -2.5], dtype)
+    x = np.concatenate([special, np.random.default_rng(2).standard_normal(5000).astype(dtype)])
+    for lo, hi in ((0.0, None), (None, -0.0), (-0.0, 0.5)):
+        ours, theirs = (L.tensor(special).clamp(lo, hi).numpy() for L in (ag, torch))
+        assert np.array_equal(np.signbit(ours), np.signbit(theirs)) and np.array_equal(ours, theirs, equal_nan=True)
+    for fn in (lambda L, t: L.relu(t), lambda L, t: t.relu_(), lambda L, t: L.nn.functional.relu6(t),
+               lambda L, t: L.nn.functional.hardtanh(t, 0.0, 1.0),
+               lambda L, t: L.nn.functional.hardtanh(t, -1.0, -0.0)):
+        for data in (special, x):       # (small, and chunked)
+            ours, theirs = (fn(L, L.tensor(data)).numpy() for L in (ag, torch))
+            assert np.array_equal(np.signbit(ours), np.signbit(theirs)) and np.array_equal(ours, theirs, equal_nan=True)
+    for lo, hi in ((-1.0, 1.0), (-0.5, 2), (2.0, 1.0), (0.0, 1.0), (-1.0, -0.0), (None, 0.5), (0.25, None),
+                   (float("nan"), 1.0)):
+        ours, theirs = (L.tensor(x).clamp(lo, hi).numpy() for L in (ag, torch))
+        np.testing.assert_array_equal(ours, theirs, err_msg=f"{lo}, {hi}")
+        assert np.array_equal(np.signbit(ours), np.signbit(theirs)), (lo, hi)
+    grads = []
+    for L in (ag, torch):
+        p = L.zeros(len(x), dtype=getattr(L, dtype), requires_grad=True)
+        p.grad = L.tensor(x)
+        L.nn.utils.clip_grad_value_([p], 0.75)
+        grads.append(p.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
+
+
 # ---- conversions ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("a", DTYPES)

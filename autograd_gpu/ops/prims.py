@@ -221,10 +221,19 @@ def _pow(a, b):
 
 
 def _clamp(x, lo, hi):
-    # max/min rather than np.clip (whose Python wrapper costs more than the work)
+    # floats between number bounds: NumPy's clip ufunc (not np.clip's Python wrapper), x unless beyond
+    # a bound, as PyTorch's: x's own signed zero where it equals a bound of 0 (np.maximum(-0.0, 0.0) is
+    # +0.0), NaN kept; one pass (1M float32: 0.15 ms, maximum then minimum 0.9; 100 x 32: 2.4 us, 2.9)
+    if type(x) is _nd and x.dtype.kind == "f" and type(lo) in _BOUNDS and type(hi) in _BOUNDS:
+        return _clip(x, _NO_LOWER if lo is None else lo, _NO_UPPER if hi is None else hi)
     if lo is not None:
         x = np.maximum(x, lo)
     return x if hi is None else np.minimum(x, hi)
+
+
+_BOUNDS = (int, float, type(None))
+_NO_LOWER, _NO_UPPER = -math.inf, math.inf
+_clip = np._core.umath.clip
 
 
 neg = _prim("neg", np.negative, lambda x: -x)
@@ -242,7 +251,8 @@ sin = _prim("sin", np.sin, lambda x: x.sin())
 cos = _prim("cos", np.cos, lambda x: x.cos())
 tanh = _prim("tanh", np.tanh, lambda x: x.tanh())
 sigmoid = _prim("sigmoid", _sigmoid, lambda x: x.sigmoid())
-relu = _prim("relu", lambda x: np.maximum(x, 0), lambda x: x.relu())
+# (floats: the clip ufunc, which keeps -0.0 as PyTorch's relu does; np.maximum gives +0.0)
+relu = _prim("relu", lambda x: _clip(x, 0, _NO_UPPER) if x.dtype.kind == "f" else np.maximum(x, 0), lambda x: x.relu())
 clamp = _prim("clamp", _clamp, lambda x, lo, hi: x.clamp(lo, hi))
 floor = _prim("floor", np.floor, lambda x: x.floor())
 ceil = _prim("ceil", np.ceil, lambda x: x.ceil())
@@ -567,7 +577,8 @@ def _shrink_bwd(g, x, lambd):
 
 threshold = _prim("threshold", _chunked(lambda x, th, value: where(le(x, th), value, x)))
 threshold_bwd = _prim("threshold_bwd", _chunked(lambda g, x, th: where(le(x, th), 0, g)))
-hardtanh = _prim("hardtanh", _chunked(lambda x, lo, hi: where(le(x, lo), lo, where(ge(x, hi), hi, x))))
+# (x itself unless beyond a bound, as PyTorch's clamp: -0.0 stays -0.0 at a bound of 0)
+hardtanh = _prim("hardtanh", _chunked(lambda x, lo, hi: where(lt(x, lo), lo, where(gt(x, hi), hi, x))))
 hardtanh_bwd = _prim("hardtanh_bwd", _chunked(lambda g, x, lo, hi: where(le(x, lo) | ge(x, hi), 0, g)))
 leaky_relu = _prim("leaky_relu", _chunked(_half_in_float32(lambda x, slope: where(gt(x, 0), x, mul(x, slope)))))
 leaky_relu_bwd = _prim("leaky_relu_bwd", _chunked(_half_in_float32(
