@@ -327,6 +327,28 @@ def test_max_pool_nan_and_infinities(torch, device):
     np.testing.assert_array_equal(_np(o[1]), t[1].numpy())
 
 
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_adaptive_max_pool_gradient_scatters_at_the_indices(torch, device, nd):
+    """Adaptive max pooling picks from the input at its indices (its windows overlap where the sizes
+    do not divide): values, indices and the gradient (an element that is the maximum of two windows
+    gets both) are PyTorch's, with ties (the first), NaNs (the last) and infinities."""
+    rng = _rng(21)
+    shape = {1: (2, 3, 11), 2: (2, 3, 10, 9), 3: (1, 2, 7, 6, 5)}[nd]
+    x = rng.integers(-2, 3, shape).astype(np.float64)
+    flat = x.reshape(-1)
+    flat[rng.integers(0, flat.size, 12)] = rng.choice([np.nan, np.inf, -np.inf], 12)
+    out = {1: (4,), 2: (4, 5), 3: (3, 4, 2)}[nd]
+    g = rng.standard_normal(shape[:2] + out)
+    results = []
+    for L, dev in ((torch, {}), (ag, {"device": device})):
+        t = L.tensor(x, requires_grad=True, **dev)
+        y, i = getattr(L.nn.functional, f"adaptive_max_pool{nd}d")(t, out, return_indices=True)
+        y.backward(L.tensor(g, **dev))
+        results.append([_np(y), _np(i), _np(t.grad)])
+    for what, theirs, ours in zip(("values", "indices", "gradient"), *results):
+        np.testing.assert_array_equal(ours, theirs, err_msg=what)
+
+
 def test_all_minus_inf_window_gradient_divergence(torch, device):
     """Known divergence: where a window's maximum is -inf and the window
     reaches into the padding, PyTorch sends the gradient to the reported

@@ -465,18 +465,27 @@ _ADAPTIVE_MAX_POOL = ("AdaptiveMaxPool{}DBackward0", "adaptive_max_pool{}d")
 _MAX_UNPOOL = ("MaxUnpool{}DBackward0", "max_unpool{}d")
 
 
-def _window_max(x, w, tables, sizes, batched, return_indices, family):
-    """Maxima of windows w (N, C, *out, K), picked at _window_argmax's places
-    (where the gradient goes)."""
+def _window_max(x, w, tables, sizes, batched, return_indices, family, from_input=False):
+    """Maxima of windows w (N, C, *out, K), picked at _window_argmax's places (where the gradient
+    goes). from_input (w made without a graph): picked from x itself at the input positions of those
+    places, the indices PyTorch returns, so that the gradient is one scatter of g (PyTorch's backward)
+    rather than a windows-sized array summed back through the windows' gather (adaptive pooling's
+    windows are a gather, whose backward adds element by element: 16 x 64 x 32 x 32 to 7 x 7,
+    forward and backward, 43 -> 13 ms)."""
     xp = x._backend.xp
     am = _window_argmax(w, xp)
-    place = Tensor._make(xp.ascontiguousarray(am[..., None], dtype=np.int64), x._backend)
-    vals = w.gather(-1, place).squeeze(-1)
+    idx = _flat_indices(x, am, tables, sizes) if return_indices or from_input else None
+    if from_input:
+        lead = x.shape[:2]
+        vals = x.reshape(*lead, math.prod(x.shape[2:])).gather(-1, idx.reshape(*lead, math.prod(idx.shape[2:])))
+        vals = vals.reshape(idx.shape)
+    else:
+        place = Tensor._make(xp.ascontiguousarray(am[..., None], dtype=np.int64), x._backend)
+        vals = w.gather(-1, place).squeeze(-1)
     vals = _pool_node(vals, x, len(tables), family) if batched else \
         _pool_node(vals.squeeze(0), x.squeeze(0), len(tables), family)
     if not return_indices:
         return vals
-    idx = _flat_indices(x, am, tables, sizes)
     return vals, (idx if batched else idx.squeeze(0))
 
 
@@ -766,11 +775,11 @@ def _adaptive_max(fn, nd, input, output_size, return_indices):
         shape = [1] * (2 * nd)
         shape[2 * i:2 * i + 2] = t.shape
         index.append(_index_tensor(x, t.reshape(shape)))
-    w = x[(Ellipsis, *index)]
+    w = x.detach()[(Ellipsis, *index)]
     if nd > 1:                      # windows' elements last: (N, C, o0, o1, ..., k0, k1, ...)
         w = w.permute(0, 1, *range(2, 2 + 2 * nd, 2), *range(3, 3 + 2 * nd, 2))
     w = w.reshape(*x.shape[:2], *out, math.prod(t.shape[1] for t in tables))
-    return _window_max(x, w, tables, sizes, batched, return_indices, _ADAPTIVE_MAX_POOL)
+    return _window_max(x, w, tables, sizes, batched, return_indices, _ADAPTIVE_MAX_POOL, from_input=True)
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):
