@@ -1,7 +1,6 @@
 """autograd_gpu/ops/lowlevel.py against PyTorch CPU: PyTorch's remaining low-level and legacy top-level
 functions (numerics, nn internals, deprecated linear algebra, eager control flow, process-wide switches):
 values, gradients, gradchecks to second order, PyTorch's tuple types and its errors."""
-import math
 import warnings
 
 import numpy as np
