@@ -168,6 +168,24 @@ def test_searchsorted_and_bucketize(torch, device, right):
         same(torch, device, lambda m, s: m.bucketize(n, s, right=right), SEQ)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+def test_searchsorted_of_many_values_in_a_sorted_sequence(torch, device, dtype):
+    """Many values against a sorted 1-d sequence without NaN take NumPy's own search: PyTorch's places
+    for ties (runs of equal boundaries), values equal to boundaries, -0.0 against 0.0, infinities and
+    NaN (last), both sides; an unsorted or NaN-holding sequence keeps the lane-by-lane search."""
+    rng = np.random.default_rng(8)
+    seq = np.sort(np.concatenate([rng.integers(-5, 6, 20), [0, 0, 0, 3, 3]])).astype(dtype)
+    vals = np.concatenate([rng.uniform(-7, 7, 400), seq.astype(float), [-0.0, 0.0, np.inf, -np.inf, np.nan]])
+    if dtype == "int64":
+        vals = np.round(vals[np.isfinite(vals)])
+    vals = vals.astype(dtype)
+    unsorted = seq[::-1].copy()
+    for right in (False, True):
+        for sequence in (seq, unsorted):
+            same(torch, device, lambda m, s, v: m.searchsorted(s, v, right=right), sequence, vals)
+            same(torch, device, lambda m, v, s: m.bucketize(v, s, right=right), vals, sequence)
+
+
 def test_searchsorted_of_unsorted_and_nan_sequences(torch, device):
     """Not sorted, or NaN inside: the places PyTorch's binary search finds."""
     rng = np.random.default_rng(5)

