@@ -113,6 +113,41 @@ def test_fmod_values(torch, device):
     same(torch, device, lambda m, t: m.fmod(t, 2), np.array([True, False]))
 
 
+def test_fmod_of_large_float32_is_libms_bit_for_bit(torch):
+    """fmod of 128k float32 or more is computed in float64 as a - trunc(a / b) b where the quotient is
+    below 2^24, libm's elsewhere: bit for bit np.fmod (C's fmod, exact) and PyTorch's (where its float32
+    quotient does not overflow), over magnitudes
+    from 1e-40 to 1e38 (quotients far past 2^24), signed zeros, infinities, NaN and zero divisors, for a
+    tensor divisor (also broadcast) and numbers; the gradients are PyTorch's."""
+    rng = np.random.default_rng(3)
+    n = 150000
+    a = (rng.standard_normal(n) * 10.0 ** rng.integers(-40, 39, n)).astype(np.float32)
+    b = (rng.standard_normal(n) * 10.0 ** rng.integers(-40, 39, n)).astype(np.float32)
+    a[:12] = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, -1e-45, 3.4e38, -3.4e38, 6.0, -6.0, 0.3]
+    b[:12] = [0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.0, -0.0, np.inf, 3.0, 3.0, -0.3]
+    with np.errstate(all="ignore"):
+        for divisor in (b, b[:1], 0.3, -1e-30, np.inf, 0.0, 7):
+            ours = ag.fmod(ag.tensor(a), ag.tensor(divisor) if isinstance(divisor, np.ndarray) else divisor).numpy()
+            libm = np.fmod(a, divisor if isinstance(divisor, np.ndarray) else np.float32(divisor))
+            theirs = torch.fmod(torch.tensor(a), torch.tensor(divisor) if isinstance(divisor, np.ndarray)
+                                else divisor).numpy()
+            # (PyTorch's vectorised fmod divides in float32: NaN where the quotient overflows it, which
+            # C's fmod never gives; compared where it is below 2^24)
+            moderate = np.abs(a.astype(np.float64) / np.float64(divisor if np.ndim(divisor) == 0 else
+                                                                np.broadcast_to(divisor, a.shape))) < 2.0 ** 24
+            for other, where in ((libm, slice(None)), (theirs, moderate)):
+                o, t = ours[where], other[where]
+                assert ours.dtype == other.dtype and np.array_equal(np.isnan(o), np.isnan(t))
+                np.testing.assert_array_equal(o[~np.isnan(o)].view(np.uint32), t[~np.isnan(t)].view(np.uint32))
+    grads = []
+    for L in (ag, torch):
+        x, y = L.tensor(a[12:], requires_grad=True), L.tensor(b[12:], requires_grad=True)
+        L.fmod(x, y).sum().backward()
+        grads.append((x.grad.numpy(), y.grad.numpy()))
+    for ours, theirs in zip(*grads):
+        np.testing.assert_array_equal(ours, theirs)
+
+
 def test_fmod_grad_fn_names(torch, device):
     x = ag.tensor([1.5, -2.5], requires_grad=True, device=device)
     assert ag.fmod(x, 2).grad_fn.name() == "FmodBackward0"

@@ -14,7 +14,7 @@ import numpy as np
 from .. import _dtype
 from ..autograd.op import Op, as_array, device_mismatch
 from ..tensor import Tensor
-from . import arith, prims as P
+from . import arith, blocked, prims as P
 from ._util import broadcastable, in_result_type, number, scalar_op
 from .compare import _ufunc
 from .functions import tensor_function
@@ -157,6 +157,56 @@ lcm.__doc__ = "The least common multiple, elementwise (integer tensors; 0 where 
 # C's fmod: the remainder of the quotient rounded toward zero, with the dividend's
 # sign (remainder's takes the divisor's). Integer division by zero raises.
 
+def _fmod32(a, b):
+    """C's fmod of float32 a and b (an array broadcasting against a, or a float32 number), exactly,
+    a chunk at a time in three reused float64 buffers: a - trunc(a / b) b where the quotient is below
+    2^24 (there trunc of the rounded float64 quotient is the true one: a / b is never within 2^-25 of
+    an integer it is not, and the float64 error is under 2^-29; q b has at most 48 bits; the remainder
+    is a float32, so the difference is exact), the dividend's sign on a zero; elsewhere (b 0 or
+    infinite, a infinite or NaN, larger quotients) libm's np.fmod, whose loop is slow (15 ns an
+    element: 2M float32, 31 -> 4 ms)."""
+    shape = np.broadcast_shapes(a.shape, np.shape(b))
+    flat_a = np.broadcast_to(a, shape).reshape(-1)
+    flat_b = np.broadcast_to(b, shape).reshape(-1) if type(b) is np.ndarray else None
+    out = np.empty(flat_a.size, np.float32)
+    n = min(blocked.CHUNK, flat_a.size)
+    wide_a, wide_b, work = np.empty(n), np.empty(n), np.empty(n)
+    for start in range(0, flat_a.size, n):
+        stop = min(start + n, flat_a.size)
+        x, q, r = wide_a[:stop - start], work[:stop - start], wide_b[:stop - start]
+        x[...] = flat_a[start:stop]
+        if flat_b is None:
+            y = np.float64(b)
+        else:
+            y = r
+            y[...] = flat_b[start:stop]
+        np.trunc(np.divide(x, y, out=q), out=q)
+        slow = ~(np.abs(q) < _FMOD_EXACT)
+        if flat_b is None:
+            slow |= math.isinf(y)
+        else:
+            slow |= np.isinf(y)
+        np.multiply(q, y, out=q)
+        np.copysign(np.subtract(x, q, out=q), x, out=q)
+        out[start:stop] = q
+        if slow.any():
+            where = np.flatnonzero(slow) + start
+            out[where] = np.fmod(flat_a[where], flat_b[where] if flat_b is not None else b)
+    return out.reshape(shape)
+
+
+_FMOD_EXACT = 2.0 ** 24
+
+
+def _fmod(a, b):
+    """np.fmod; large float32 arrays by _fmod32 (the same values)."""
+    if (type(a) is np.ndarray and a.dtype == np.float32 and a.size >= blocked.BLOCK
+            and (type(b) is np.float32 or type(b) is np.ndarray and b.dtype == np.float32 and b.size <= a.size)):
+        with np.errstate(all="ignore"):
+            return _fmod32(a, b)
+    return _ufunc(np.fmod, a, b)
+
+
 class Fmod(Op):
     _name, op_name, promotes = "FmodBackward1", "fmod", True
     save_inputs = (0, 1)
@@ -164,7 +214,7 @@ class Fmod(Op):
 
     def forward(self, a, b):
         arith._check_divisor(a, b, "fmod_cpu", self.op_name)
-        return _ufunc(np.fmod, a, b)
+        return _fmod(a, b)
 
     def backward(self, g, a, b):
         # derivatives.yaml: other: -grad * self.div(other, rounding_mode="trunc"), a step function (its own
@@ -181,7 +231,9 @@ class FmodScalar(Op):                     # fmod(x, s)
 
     def forward(self, x, s):
         arith._check_number_divisor(x, s, "fmod_cpu", self.op_name)
-        return np.fmod(x, s) if x.dtype.char in "fd" else scalar_op(np.fmod, x, s, half_scalar=True)
+        if x.dtype.char == "f":
+            return _fmod(x, np.float32(s))          # (the number in float32, as NumPy's weak scalars and PyTorch)
+        return np.fmod(x, s) if x.dtype.char == "d" else scalar_op(np.fmod, x, s, half_scalar=True)
 
     def backward(self, g):
         return g
