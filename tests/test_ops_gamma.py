@@ -524,3 +524,30 @@ def test_bad_input_incomplete_and_special(torch, device, case):
     with pytest.raises(exc, match=name):
         fn(ag, x)
     assert x.tolist() == a.tolist() and x._version == 0
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_large_lgamma_and_digamma_by_chunks(torch, dtype):
+    """lgamma and digamma of 128k elements or more run their float64 steps a chunk at a time: each
+    element bit for bit what it gives in a small array (poles, negative non-integers, infinities, NaN,
+    signed zeros included), the values and lgamma's gradient (digamma) PyTorch's."""
+    rng = np.random.default_rng(9)
+    x = np.concatenate([rng.uniform(-20, 40, 3 * 70001 - 10),
+                        [0.0, -0.0, -1.0, -2.5, np.inf, -np.inf, np.nan, 1e-300, 1e300, 10.0]]).astype(dtype)
+    big = ag.tensor(x, requires_grad=True)
+    y = big.lgamma()
+    y.sum().backward()
+    pieces = [ag.tensor(x[i:i + 70001], requires_grad=True) for i in range(0, x.size, 70001)]
+    for p in pieces:
+        p.lgamma().sum().backward()
+    np.testing.assert_array_equal(y.detach().numpy(), np.concatenate([p.lgamma().detach().numpy() for p in pieces]))
+    np.testing.assert_array_equal(big.grad.numpy(), np.concatenate([p.grad.numpy() for p in pieces]))
+    np.testing.assert_array_equal(ag.digamma(ag.tensor(x)).numpy(),
+                                  np.concatenate([ag.digamma(ag.tensor(x[i:i + 70001])).numpy()
+                                                  for i in range(0, x.size, 70001)]))
+    t = torch.tensor(x, requires_grad=True)
+    torch.lgamma(t).sum().backward()
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == "float32" else dict(rtol=1e-12, atol=1e-12)
+    finite = np.isfinite(x) & (np.abs(x) < 1e30)
+    np.testing.assert_allclose(y.detach().numpy()[finite], torch.lgamma(t).detach().numpy()[finite], **tol)
+    np.testing.assert_allclose(big.grad.numpy()[finite], t.grad.numpy()[finite], **tol)

