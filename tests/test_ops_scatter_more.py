@@ -519,7 +519,7 @@ def test_getitem_of_an_index_array_per_dim_is_numpys():
     """prims.getitem with an integer array for every dim and 4096 indices or more (a gather's grid, the
     gradient of scatter_add, x[rows, cols]) takes by flat positions from the memory the array spans:
     bit for bit NumPy's fancy index, its shape and dtype, a fresh writable array, for contiguous,
-    transposed, sliced and expanded sources (an expanded scalar: one value), int64/int32/uint8 and
+    transposed, sliced and expanded sources (an expanded scalar: one value), int64/int32/int8/uint8 and
     negative indices, index arrays broadcast together; out of range: NumPy's own IndexError."""
     from autograd_gpu.ops import prims
     rng = np.random.default_rng(5)
@@ -533,7 +533,7 @@ def test_getitem_of_an_index_array_per_dim_is_numpys():
         ishape = (64, 70) if trial % 3 else (4100,)
         idx = []
         for d, n in enumerate(a.shape):
-            kind = rng.choice([np.int64, np.int32, np.uint8])
+            kind = rng.choice([np.int64, np.int32, np.int8, np.uint8])
             lo = 0 if kind == np.uint8 else -n
             shape = ishape if d % 2 == 0 or len(ishape) == 1 else (ishape[0], 1)     # (some broadcast)
             idx.append(rng.integers(lo, n, shape).astype(kind))
@@ -542,6 +542,9 @@ def test_getitem_of_an_index_array_per_dim_is_numpys():
         assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
         np.testing.assert_array_equal(ours, theirs)
         assert ours.flags.writeable and not np.shares_memory(ours, a)
+    a = rng.standard_normal((200, 30))              # (int8 indices into a dim of 200: -100 + 200 overflows int8)
+    idx = (rng.integers(-128, 128, 5000).astype(np.int8), rng.integers(0, 30, 5000))
+    np.testing.assert_array_equal(prims.getitem(a, idx), a[idx])
     a = np.zeros((70, 70))
     for bad in (70, -71):
         idx = (np.zeros(5000, np.int64), np.full(5000, bad))

@@ -1074,15 +1074,17 @@ def _flat_rows(arrays, sizes, strides=None):
         strides = [math.prod(sizes[d + 1:]) for d in range(len(sizes))]
     rows, owned = np.zeros((), np.intp), False      # (owned: an array made here, to add into)
     for i, n, stride in zip(arrays, sizes, strides):
+        negative = False
         if math.prod(shape):
             lo, hi = int(i.min()), int(i.max())         # (on the arrays themselves, not their broadcasts)
             if lo < -n or hi >= n:
                 return None
-            if lo < 0:
-                i = np.where(i < 0, i + n, i)
+            negative = lo < 0
         if stride == 0:                                 # (an expanded dim: every index reads one place)
             continue
-        i = i.astype(np.intp, copy=False)              # (int32, uint8 times a stride: no overflow)
+        i = i.astype(np.intp, copy=False)              # (int8/int32/uint8 plus n or times a stride: no overflow)
+        if negative:
+            i = np.where(i < 0, i + n, i)
         term = i if stride == 1 else i * stride
         if owned and rows.shape == np.broadcast_shapes(rows.shape, term.shape):
             rows += term
