@@ -715,10 +715,10 @@ def _pad_by_rows(input, mode, amounts):
 class EdgePad(Op):
     """reflect / replicate padding by amounts >= 0, as PyTorch's one node (its
     ReflectionPad{k}DBackward0, ReplicationPad{k}DBackward0): np.pad forward (cupy.pad on the GPU, by
-    NumPy's dispatch); backward the interior
-    of the gradient plus its borders added back where they were read from (mirrored, or summed onto
-    the edge), one padded dim at a time; under create_graph the index_select composite is
-    differentiated. (F.pad(x, (2, 2, 2, 2), "reflect") of (16, 32, 64, 64): 24.8 -> 5.6 ms.)"""
+    NumPy's dispatch); backward the interior of the gradient plus its borders added back where they
+    were read from (mirrored, or summed onto the edge), one padded dim at a time; under create_graph
+    the index_select composite is differentiated. (F.pad(x, (2, 2, 2, 2), "reflect") of
+    (16, 32, 64, 64): 24.8 -> 5.6 ms.)"""
     op_name = "pad"
 
     def forward(self, x, mode, amounts):

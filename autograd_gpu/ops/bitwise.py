@@ -181,11 +181,7 @@ def _fmod32(a, b):
             y = r
             y[...] = flat_b[start:stop]
         np.trunc(np.divide(x, y, out=q), out=q)
-        slow = ~(np.abs(q) < _FMOD_EXACT)
-        if flat_b is None:
-            slow |= math.isinf(y)
-        else:
-            slow |= np.isinf(y)
+        slow = ~(np.abs(q) < _FMOD_EXACT) | np.isinf(y)
         np.multiply(q, y, out=q)
         np.copysign(np.subtract(x, q, out=q), x, out=q)
         out[start:stop] = q

@@ -688,7 +688,7 @@ class IndexSelect(Op):
 
     def forward(self, x, ix):
         self.in_shape, self.ix = x.shape, ix
-        r = x[ix]
+        r = P.getitem(x, ix)            # (an integer array per dim, gather's grid: by flat positions)
         # (NumPy lays x[:, idx] out with the indexed dim outermost; PyTorch's result is contiguous, so
         # that view() and a write through reshape() act on it as there)
         return r if r.flags.c_contiguous else r.copy()
@@ -701,14 +701,9 @@ class IndexSelect(Op):
 class Gather(IndexSelect):
     """The same for gather (ix: the grid of the other dims, the index tensor
     along `dim`), whose node also saves the input, as PyTorch's: writing it in
-    place before backward is a version error. (On NumPy both ways go by flat
-    positions, in prims.getitem and prims.add_at.)"""
+    place before backward is a version error."""
     _name, op_name = "GatherBackward0", "gather"
     save_inputs = (0,)
-
-    def forward(self, x, ix):
-        self.in_shape, self.ix = x.shape, ix
-        return P.getitem(x, ix)
 
     def backward(self, g, x):
         return IndexSelect.backward(self, g)
